@@ -1,0 +1,19 @@
+"""The Celery app. Beat holds one entry per job; jobs fan out over schools in chunks."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hocba.settings.local")
+
+app = Celery("hocba")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    "school-schemas-check": {
+        "task": "tenants.tasks.school_schemas_check",
+        "schedule": crontab(minute=17),
+    },
+}

@@ -1,0 +1,76 @@
+"""One environment object: every setting that comes from outside is read here."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Env:
+    debug: bool
+    secret_key: str
+    database_url: str
+    redis_url: str
+    s3_endpoint_url: str
+    s3_access_key: str
+    s3_secret_key: str
+    s3_region: str
+    base_domain: str
+    port: int
+    data_dir: Path
+    mfa_key: str
+    allowed_hosts: tuple[str, ...]
+    email_host: str
+
+    @classmethod
+    def read(cls) -> Env:
+        data_dir = Path(os.environ.get("HOCBA_DATA_DIR", REPO_ROOT / ".data"))
+        return cls(
+            debug=_bool(os.environ.get("HOCBA_DEBUG"), default=False),
+            secret_key=os.environ.get("HOCBA_SECRET_KEY", ""),
+            database_url=os.environ.get("DATABASE_URL", ""),
+            redis_url=os.environ.get("REDIS_URL", ""),
+            s3_endpoint_url=os.environ.get("S3_ENDPOINT_URL", ""),
+            s3_access_key=os.environ.get("S3_ACCESS_KEY_ID", "hocba"),
+            s3_secret_key=os.environ.get("S3_SECRET_ACCESS_KEY", "hocba-secret"),
+            s3_region=os.environ.get("S3_REGION", "ap-southeast-1"),
+            base_domain=os.environ.get("HOCBA_BASE_DOMAIN", "localhost"),
+            port=int(os.environ.get("HOCBA_PORT", "8000")),
+            data_dir=data_dir,
+            mfa_key=os.environ.get("HOCBA_MFA_KEY", ""),
+            allowed_hosts=tuple(
+                h for h in os.environ.get("HOCBA_ALLOWED_HOSTS", "").split(",") if h.strip()
+            ),
+            email_host=os.environ.get("HOCBA_EMAIL_HOST", ""),
+        )
+
+
+def database_settings(url: str) -> dict:
+    """Turn ``postgresql://user:pass@host:port/name`` (or a socket dir in ``host=``) into Django's form."""
+    parsed = urlparse(url)
+    if parsed.scheme not in {"postgres", "postgresql"}:
+        raise ValueError(f"DATABASE_URL must be a postgresql:// URL, got {parsed.scheme!r}")
+    query = dict(part.split("=", 1) for part in parsed.query.split("&") if "=" in part)
+    host = unquote(parsed.hostname or "") or query.get("host", "")
+    return {
+        "ENGINE": "django_tenants.postgresql_backend",
+        "NAME": unquote(parsed.path.lstrip("/")) or "hocba",
+        "USER": unquote(parsed.username or "postgres"),
+        "PASSWORD": unquote(parsed.password or ""),
+        "HOST": host,
+        "PORT": str(parsed.port or query.get("port", "") or ""),
+        "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {},
+    }

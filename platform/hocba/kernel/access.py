@@ -1,0 +1,32 @@
+"""The request's access profile, computed once per request (constant query count)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+
+def request_access(request: HttpRequest):
+    from tenants.selectors import access_for
+
+    cached = getattr(request, "_hocba_access", None)
+    if cached is None:
+        cached = access_for(getattr(request, "user", None))
+        request._hocba_access = cached
+    return cached
+
+
+def request_school(request: HttpRequest):
+    """The school whose subdomain served the request, or None on the platform site."""
+    return getattr(request, "tenant", None)
+
+
+def holds(request: HttpRequest, capability: str) -> bool:
+    """Does the requester hold ``capability`` where this request runs (the school, else anywhere)?"""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return False
+    access = request_access(request)
+    school = request_school(request)
+    if school is not None:
+        return access.has_in_school(capability, school.id)
+    return access.has(capability)

@@ -1,0 +1,44 @@
+"""Who is acting, from where and why — carried through a request and into audit rows.
+
+The values live in a context variable for the application side and are also set as
+transaction-local PostgreSQL settings (``hocba.account_id`` …) so that database triggers see them.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import uuid
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True)
+class ActorContext:
+    account_id: int | None = None
+    role: str = ""
+    tier: str = ""
+    ip: str = ""
+    request_id: str = ""
+    source: str = "system"
+
+
+_current: contextvars.ContextVar[ActorContext] = contextvars.ContextVar("hocba_actor", default=ActorContext())
+
+
+def current() -> ActorContext:
+    return _current.get()
+
+
+def activate(ctx: ActorContext) -> contextvars.Token:
+    return _current.set(ctx)
+
+
+def reset(token: contextvars.Token) -> None:
+    _current.reset(token)
+
+
+def update(**changes) -> contextvars.Token:
+    return _current.set(replace(_current.get(), **changes))
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex

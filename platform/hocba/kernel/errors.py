@@ -1,0 +1,66 @@
+"""Refusals that reach a person: a stable code and a message in Vietnamese and English."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import translation
+from rest_framework import status
+from rest_framework.exceptions import APIException
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+
+def both_languages(message: Any) -> dict[str, str]:
+    """Render a lazy translatable message in Vietnamese and in English."""
+    out = {}
+    for lang in ("vi", "en"):
+        with translation.override(lang):
+            out[lang] = str(message)
+    return out
+
+
+class DomainError(Exception):
+    """A request the platform refuses. Nothing has been changed when it is raised from a service."""
+
+    http_status = 400
+
+    def __init__(self, code: str, message: Any, *, field: str | None = None, http_status: int | None = None):
+        self.code = code
+        self.message = message
+        self.field = field
+        if http_status is not None:
+            self.http_status = http_status
+        super().__init__(str(message))
+
+    def as_dict(self) -> dict[str, Any]:
+        texts = both_languages(self.message)
+        data = {"code": self.code, "detail": texts["vi"], "detail_en": texts["en"]}
+        if self.field:
+            data["field"] = self.field
+        return data
+
+
+class NotAllowed(DomainError):
+    http_status = 403
+
+
+class NotFound(DomainError):
+    http_status = 404
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, DomainError):
+        return Response(exc.as_dict(), status=exc.http_status)
+    response = exception_handler(exc, context)
+    if response is not None and isinstance(exc, APIException) and isinstance(response.data, dict):
+        detail = response.data.get("detail")
+        if detail is not None and response.status_code in (
+            status.HTTP_401_UNAUTHORIZED,
+            status.HTTP_403_FORBIDDEN,
+            status.HTTP_404_NOT_FOUND,
+            status.HTTP_405_METHOD_NOT_ALLOWED,
+        ):
+            response.data.setdefault("code", getattr(exc, "default_code", "error"))
+            response.data.setdefault("detail_en", both_languages(getattr(exc, "default_detail", detail))["en"])
+    return response

@@ -1,0 +1,160 @@
+"""Roles and the capabilities they carry — the one table that maps the two.
+
+A capability is a dotted name (``memberships.grant``). A membership gives a role in one scope (a unit
+or a school); the role's capabilities hold in that scope: in a unit they reach every unit and school
+below it on the day asked about, in a school only that school.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from django.utils.translation import gettext_lazy as _
+
+
+class Tier(StrEnum):
+    PROVINCE = "province"
+    UNIT = "unit"
+    SCHOOL = "school"
+
+
+class Role(StrEnum):
+    PROVINCE_ADMIN = "province_admin"
+    PROVINCE_INSPECTOR = "province_inspector"
+    UNIT_ADMIN = "unit_admin"
+    UNIT_STAFF = "unit_staff"
+    PRINCIPAL = "principal"
+    VICE_PRINCIPAL = "vice_principal"
+    SCHOOL_IT_ADMIN = "school_it_admin"
+    HOMEROOM_TEACHER = "homeroom_teacher"
+    SUBJECT_TEACHER = "subject_teacher"
+    DEPARTMENT_HEAD = "department_head"
+    CLERK = "clerk"
+    PARENT = "parent"
+
+    @property
+    def label(self) -> str:
+        return str(ROLE_LABELS[self])
+
+    @property
+    def tier(self) -> Tier:
+        return ROLE_TIERS[self]
+
+
+ROLE_LABELS = {
+    Role.PROVINCE_ADMIN: _("Quản trị cấp Sở"),
+    Role.PROVINCE_INSPECTOR: _("Thanh tra cấp Sở"),
+    Role.UNIT_ADMIN: _("Quản trị cấp Phòng/xã"),
+    Role.UNIT_STAFF: _("Chuyên viên cấp Phòng/xã"),
+    Role.PRINCIPAL: _("Hiệu trưởng"),
+    Role.VICE_PRINCIPAL: _("Phó hiệu trưởng"),
+    Role.SCHOOL_IT_ADMIN: _("Quản trị CNTT của trường"),
+    Role.HOMEROOM_TEACHER: _("Giáo viên chủ nhiệm"),
+    Role.SUBJECT_TEACHER: _("Giáo viên bộ môn"),
+    Role.DEPARTMENT_HEAD: _("Tổ trưởng chuyên môn"),
+    Role.CLERK: _("Nhân viên văn phòng"),
+    Role.PARENT: _("Phụ huynh"),
+}
+
+ROLE_TIERS = {
+    Role.PROVINCE_ADMIN: Tier.PROVINCE,
+    Role.PROVINCE_INSPECTOR: Tier.PROVINCE,
+    Role.UNIT_ADMIN: Tier.UNIT,
+    Role.UNIT_STAFF: Tier.UNIT,
+    **{
+        r: Tier.SCHOOL
+        for r in (
+            Role.PRINCIPAL,
+            Role.VICE_PRINCIPAL,
+            Role.SCHOOL_IT_ADMIN,
+            Role.HOMEROOM_TEACHER,
+            Role.SUBJECT_TEACHER,
+            Role.DEPARTMENT_HEAD,
+            Role.CLERK,
+            Role.PARENT,
+        )
+    },
+}
+
+# Administrative roles must use a second factor (DESIGN §4).
+MFA_REQUIRED_ROLES = frozenset({Role.PROVINCE_ADMIN, Role.UNIT_ADMIN, Role.PRINCIPAL, Role.SCHOOL_IT_ADMIN})
+
+# Every capability the platform knows, with what it lets a person do.
+CAPABILITIES: dict[str, str] = {
+    "platform.home": "see one's home page",
+    "units.view": "see the units in scope",
+    "units.manage": "create, rename, move, merge and close units in scope",
+    "schools.view": "see the schools in scope",
+    "schools.manage": "create schools, move them between units, close them",
+    "accounts.view": "see the accounts that hold a membership in scope",
+    "accounts.manage": "create accounts for people in scope",
+    "memberships.grant": "give and end roles in scope (only roles the granter may grant)",
+    "audit.view": "read the platform audit trail of the scope",
+    "school.enter": "open the school's pages",
+    "school.staff.view": "see the school's staff list",
+}
+
+ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
+    Role.PROVINCE_ADMIN: frozenset(
+        {
+            "platform.home", "units.view", "units.manage", "schools.view", "schools.manage",
+            "accounts.view", "accounts.manage", "memberships.grant", "audit.view",
+        }
+    ),
+    Role.PROVINCE_INSPECTOR: frozenset({"platform.home", "units.view", "schools.view", "audit.view"}),
+    Role.UNIT_ADMIN: frozenset(
+        {
+            "platform.home", "units.view", "schools.view", "accounts.view", "accounts.manage",
+            "memberships.grant", "audit.view",
+        }
+    ),
+    Role.UNIT_STAFF: frozenset({"platform.home", "units.view", "schools.view"}),
+    Role.PRINCIPAL: frozenset(
+        {
+            "platform.home", "school.enter", "school.staff.view", "accounts.view", "accounts.manage",
+            "memberships.grant", "audit.view",
+        }
+    ),
+    Role.VICE_PRINCIPAL: frozenset({"platform.home", "school.enter", "school.staff.view"}),
+    Role.SCHOOL_IT_ADMIN: frozenset(
+        {"platform.home", "school.enter", "school.staff.view", "accounts.view", "accounts.manage", "memberships.grant"}
+    ),
+    Role.HOMEROOM_TEACHER: frozenset({"platform.home", "school.enter"}),
+    Role.SUBJECT_TEACHER: frozenset({"platform.home", "school.enter"}),
+    Role.DEPARTMENT_HEAD: frozenset({"platform.home", "school.enter", "school.staff.view"}),
+    Role.CLERK: frozenset({"platform.home", "school.enter"}),
+    Role.PARENT: frozenset({"platform.home", "school.enter"}),
+}
+
+_SCHOOL_STAFF_ROLES = frozenset(
+    {Role.HOMEROOM_TEACHER, Role.SUBJECT_TEACHER, Role.DEPARTMENT_HEAD, Role.CLERK, Role.PARENT}
+)
+_ALL_SCHOOL_ROLES = frozenset(r for r, t in ROLE_TIERS.items() if t is Tier.SCHOOL)
+
+# Which roles a holder of a role may grant, always inside the holder's own scope (004 art. 5.1, 11.2a).
+GRANTABLE_ROLES: dict[Role, frozenset[Role]] = {
+    Role.PROVINCE_ADMIN: frozenset(Role),
+    Role.UNIT_ADMIN: frozenset({Role.UNIT_ADMIN, Role.UNIT_STAFF}) | _ALL_SCHOOL_ROLES,
+    Role.PRINCIPAL: (_ALL_SCHOOL_ROLES - {Role.PRINCIPAL}),
+    Role.SCHOOL_IT_ADMIN: _SCHOOL_STAFF_ROLES,
+}
+
+
+def capabilities_of(role: Role | str) -> frozenset[str]:
+    return ROLE_CAPABILITIES[Role(role)]
+
+
+def role_choices() -> list[tuple[str, str]]:
+    return [(r.value, ROLE_LABELS[r]) for r in Role]
+
+
+def _check_table() -> None:
+    for role, caps in ROLE_CAPABILITIES.items():
+        unknown = caps - CAPABILITIES.keys()
+        if unknown:
+            raise RuntimeError(f"role {role} names unknown capabilities {sorted(unknown)}")
+    if set(ROLE_CAPABILITIES) != set(Role):
+        raise RuntimeError("every role needs a row in ROLE_CAPABILITIES")
+
+
+_check_table()

@@ -1,0 +1,223 @@
+"""Settings shared by every environment; local, test and production only adjust them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.utils.translation import gettext_lazy as _
+
+from hocba.env import REPO_ROOT, Env, database_settings
+
+ENV = Env.read()
+BASE_DIR = REPO_ROOT
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+
+DEBUG = ENV.debug
+SECRET_KEY = ENV.secret_key or "insecure-local-key-change-me"
+BASE_DOMAIN = ENV.base_domain
+ALLOWED_HOSTS = list(ENV.allowed_hosts) or [BASE_DOMAIN, f".{BASE_DOMAIN}", "127.0.0.1"]
+
+# --- tenancy -------------------------------------------------------------------------------------
+SHARED_APPS = [
+    "django_tenants",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.admin",
+    "django.contrib.humanize",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "hocba.kernel",
+    "tenants",
+]
+# Each school schema holds only these apps' tables (DESIGN §3: lean schemas, no contrib apps).
+TENANT_APPS = [
+    "schools",
+    "reporting",
+]
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "tenants.School"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+PUBLIC_SCHEMA_NAME = "public"
+TENANT_TEMPLATE_SCHEMA = "school_template"
+TENANT_LIMIT_SET_CALLS = False
+SHOW_PUBLIC_IF_NO_TENANT_FOUND = True
+PUBLIC_SCHEMA_URLCONF = "hocba.urls_public"
+ROOT_URLCONF = "hocba.urls_school"
+DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+
+DATABASES = {"default": database_settings(ENV.database_url)} if ENV.database_url else {}
+
+# --- requests ------------------------------------------------------------------------------------
+MIDDLEWARE = [
+    "hocba.kernel.middleware.SchoolTenantMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "hocba.kernel.middleware.RequestContextMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "hocba.kernel.middleware.SchoolMembershipMiddleware",
+    "hocba.kernel.middleware.MfaRequiredMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [PACKAGE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "hocba.kernel.context_processors.platform",
+            ]
+        },
+    }
+]
+WSGI_APPLICATION = "hocba.wsgi.application"
+ASGI_APPLICATION = "hocba.asgi.application"
+
+# --- accounts ------------------------------------------------------------------------------------
+AUTH_USER_MODEL = "tenants.Account"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "home"
+ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_ADAPTER = "tenants.auth.AccountAdapter"
+ACCOUNT_SESSION_REMEMBER = None
+ACCOUNT_LOGOUT_ON_GET = False
+# Login attempts are limited through the cache, which is Redis.
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "5/5m/ip,5/5m/key",
+    "reset_password": "5/m/ip,3/m/key",
+    "change_password": "5/m/user",
+}
+MFA_ADAPTER = "tenants.auth.MFAAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "HọcBạ"
+MFA_KEY = ENV.mfa_key
+
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_NAME = "hocba_session"
+SESSION_COOKIE_AGE = 60 * 60 * 10
+CSRF_COOKIE_NAME = "hocba_csrf"
+# One session across the school subdomains.
+SESSION_COOKIE_DOMAIN = None
+CSRF_COOKIE_DOMAIN = None
+
+# --- i18n ----------------------------------------------------------------------------------------
+LANGUAGE_CODE = "vi"
+LANGUAGES = [("vi", _("Tiếng Việt")), ("en", _("English"))]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "Asia/Ho_Chi_Minh"
+DATE_INPUT_FORMATS = ["%d/%m/%Y", "%Y-%m-%d"]
+FORMAT_MODULE_PATH = ["hocba.formats"]
+
+# --- static --------------------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = ENV.data_dir / "static"
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- cache, Celery -------------------------------------------------------------------------------
+
+
+def _redis_urls(url: str) -> tuple[str, str]:
+    """Return (cache URL, Celery broker URL); an embedded server is reached through a unix socket."""
+    if url.startswith("unix://"):
+        return url, "redis+socket://" + url.removeprefix("unix://")
+    return url, url
+
+
+REDIS_URL = ENV.redis_url
+_cache_url, CELERY_BROKER_URL = _redis_urls(REDIS_URL) if REDIS_URL else ("", "memory://")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url, "KEY_PREFIX": "hocba"}
+        if _cache_url
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- archive store -------------------------------------------------------------------------------
+S3_ENDPOINT_URL = ENV.s3_endpoint_url
+S3_ACCESS_KEY_ID = ENV.s3_access_key
+S3_SECRET_ACCESS_KEY = ENV.s3_secret_key
+S3_REGION = ENV.s3_region
+
+# --- API -----------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["hocba.kernel.permissions.HasCapability"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 100,
+    "EXCEPTION_HANDLER": "hocba.kernel.errors.api_exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "HọcBạ API",
+    "DESCRIPTION": "Units, schools, accounts and memberships of a province.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+}
+
+EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = "hocba@localhost"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

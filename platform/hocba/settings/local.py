@@ -1,0 +1,11 @@
+"""Developer machine: ``make run``. Starts embedded services for whatever is not configured."""
+
+from hocba.devservices import ensure_services
+
+ensure_services()
+
+from .base import *  # noqa: E402,F403
+from .base import ENV  # noqa: E402
+
+DEBUG = True
+SESSION_COOKIE_DOMAIN = f".{ENV.base_domain}" if ENV.base_domain != "localhost" else None

@@ -1,0 +1,29 @@
+"""Production: everything comes from the environment; nothing is started here; only tightens."""
+
+from django.core.exceptions import ImproperlyConfigured
+
+from .base import *  # noqa: F403
+from .base import ENV
+
+for _name, _value in {
+    "HOCBA_SECRET_KEY": ENV.secret_key,
+    "DATABASE_URL": ENV.database_url,
+    "REDIS_URL": ENV.redis_url,
+    "S3_ENDPOINT_URL": ENV.s3_endpoint_url,
+    "HOCBA_MFA_KEY": ENV.mfa_key,
+}.items():
+    if not _value:
+        raise ImproperlyConfigured(f"{_name} must be set in production")
+
+DEBUG = False
+SESSION_COOKIE_DOMAIN = f".{ENV.base_domain}"
+CSRF_COOKIE_DOMAIN = f".{ENV.base_domain}"
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+CSRF_TRUSTED_ORIGINS = [f"https://*.{ENV.base_domain}", f"https://{ENV.base_domain}"]
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = ENV.email_host

@@ -1,0 +1,16 @@
+"""Test suite: real PostgreSQL (the configured one, else embedded), real Redis."""
+
+from hocba.devservices import ensure_services
+
+ensure_services()
+
+from .base import *  # noqa: E402,F403
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+MFA_KEY = "test-mfa-key-kept-outside-the-database"
+CELERY_TASK_ALWAYS_EAGER = False
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

@@ -1,0 +1,11 @@
+"""URL patterns served on both sides: health, sign-in, language."""
+
+from django.urls import include, path
+
+from hocba.kernel.views import HealthView
+
+urlpatterns = [
+    path("healthz", HealthView.as_view(), name="healthz"),
+    path("accounts/", include("allauth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+]

@@ -1,0 +1,17 @@
+"""A school's site (``<slug>.<base domain>``): every request needs a membership in that school."""
+
+from django.urls import path
+
+from tenants.views import home, manage
+
+from .urls_common import urlpatterns as common
+
+urlpatterns = [
+    *common,
+    path("", home.SchoolHomeView.as_view(), name="home"),
+    path("staff/", home.SchoolStaffView.as_view(), name="school_staff"),
+    path("staff/<str:kind>/<int:pk>/accounts/new/", manage.AccountCreateView.as_view(), name="account_create"),
+    path("staff/<str:kind>/<int:pk>/memberships/new/", manage.MembershipGrantView.as_view(), name="membership_grant"),
+    path("staff/memberships/<int:pk>/end/", manage.MembershipEndView.as_view(), name="membership_end"),
+    path("audit/", manage.AuditListView.as_view(), name="audit_list"),
+]

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class SchoolsConfig(AppConfig):
+    name = "schools"
+    verbose_name = "School records"
+    schema_side = "school"

@@ -1,0 +1,240 @@
+"""Shared pieces of the assessment rules: input errors, Decimal helpers and ordered levels.
+
+Everything under ``schools.rules`` is pure Python: no Django, no ORM, no clock. Values are
+``Decimal`` (never ``float``); levels are enums that compare by rank *within one enum only*
+(comparing a learning result with a conduct result is a programming error and raises TypeError).
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+from fractions import Fraction
+
+ONE_PLACE = Decimal("0.1")
+
+
+class RuleInputError(ValueError):
+    """A value handed to a rule is invalid (not merely missing).
+
+    ``code`` is stable and machine-readable (e.g. ``score_out_of_range``); the two messages name the
+    problem for a person, Vietnamese first. ``field`` optionally names the offending input.
+    """
+
+    def __init__(self, code: str, message_vi: str, message_en: str, *, field: str | None = None) -> None:
+        super().__init__(f"{code}: {message_en}")
+        self.code = code
+        self.message_vi = message_vi
+        self.message_en = message_en
+        self.field = field
+
+
+# --------------------------------------------------------------------------------------- numbers
+
+
+def to_decimal(value: object, *, field: str = "value") -> Decimal:
+    """Convert ``Decimal``, ``int`` or a numeric string to a finite ``Decimal``.
+
+    ``float`` is refused on purpose (``0.1`` is not one tenth in binary), so is ``bool``.
+    """
+    if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
+        raise RuleInputError(
+            "not_a_decimal",
+            f"Giá trị {value!r} ({field}) phải là số thập phân (Decimal), số nguyên hoặc chuỗi số.",
+            f"Value {value!r} ({field}) must be a Decimal, an int or a numeric string.",
+            field=field,
+        )
+    try:
+        result = Decimal(value.strip().replace(",", ".") if isinstance(value, str) else value)
+    except InvalidOperation:
+        result = Decimal("NaN")
+    if not result.is_finite():
+        raise RuleInputError(
+            "not_a_number",
+            f"Giá trị {value!r} ({field}) không phải là một số.",
+            f"Value {value!r} ({field}) is not a number.",
+            field=field,
+        )
+    return result
+
+
+def round1(value: Decimal | Fraction | int) -> Decimal:
+    """Round to one decimal place, half up (away from zero), exactly.
+
+    Works on the exact rational value, so ``Fraction(a, b)`` from a weighted average is rounded
+    without any intermediate precision loss. Always returns a Decimal with exponent -1 (``8.0``).
+    """
+    if isinstance(value, bool) or not isinstance(value, Decimal | Fraction | int):
+        raise TypeError(f"round1 takes Decimal, Fraction or int, not {type(value).__name__}")
+    scaled = Fraction(value) * 10
+    tenths = math.floor(abs(scaled) + Fraction(1, 2))
+    return Decimal(-tenths if scaled < 0 else tenths).scaleb(-1)
+
+
+def decimal_places_ok(value: Decimal, places: int) -> bool:
+    """True when ``value`` has no non-zero digit beyond ``places`` decimals (``8.50`` is fine for 1)."""
+    return (Fraction(value) * 10**places).denominator == 1
+
+
+def validate_score(
+    value: object, *, field: str = "score", low: Decimal = Decimal(0), high: Decimal = Decimal(10), places: int = 1
+) -> Decimal:
+    """Validate a score (default: 0–10, at most one decimal place) and return it as ``Decimal``
+    quantised to ``places`` (``8`` → ``8.0``, ``Decimal("8.50")`` → ``8.5``).
+
+    Raises ``RuleInputError`` with code ``not_a_decimal``, ``not_a_number``,
+    ``score_out_of_range`` or ``score_too_many_decimals``.
+    """
+    number = to_decimal(value, field=field)
+    if not low <= number <= high:
+        raise RuleInputError(
+            "score_out_of_range",
+            f"Điểm {number} ({field}) nằm ngoài thang điểm {low}–{high}.",
+            f"Score {number} ({field}) is outside the {low}–{high} range.",
+            field=field,
+        )
+    if not decimal_places_ok(number, places):
+        raise RuleInputError(
+            "score_too_many_decimals",
+            f"Điểm {number} ({field}) có quá {places} chữ số thập phân.",
+            f"Score {number} ({field}) has more than {places} decimal place(s).",
+            field=field,
+        )
+    return number.quantize(Decimal(1).scaleb(-places))
+
+
+# ---------------------------------------------------------------------------------------- levels
+
+
+class LabelledEnum(Enum):
+    """An enum whose ``value`` is a stable code, with Vietnamese and English labels."""
+
+    label_vi: str
+    label_en: str
+
+    def __new__(cls, code: str, label_vi: str, label_en: str) -> LabelledEnum:
+        member = object.__new__(cls)
+        member._value_ = code
+        member.label_vi = label_vi
+        member.label_en = label_en
+        return member
+
+    @property
+    def code(self) -> str:
+        return str(self.value)
+
+    def __str__(self) -> str:
+        return self.label_vi
+
+
+class OrderedLevel(Enum):
+    """Base for ordered levels: ``value`` is a stable code, ``rank`` orders (higher is better),
+    ``label_vi`` / ``label_en`` are what a person reads. Comparisons only within one enum."""
+
+    rank: int
+    label_vi: str
+    label_en: str
+
+    def __new__(cls, code: str, rank: int, label_vi: str, label_en: str) -> OrderedLevel:
+        member = object.__new__(cls)
+        member._value_ = code
+        member.rank = rank
+        member.label_vi = label_vi
+        member.label_en = label_en
+        return member
+
+    @property
+    def code(self) -> str:
+        return str(self.value)
+
+    def _check(self, other: object) -> bool:
+        return type(other) is type(self)
+
+    def __lt__(self, other: object) -> bool:
+        if not self._check(other):
+            return NotImplemented
+        return self.rank < other.rank  # type: ignore[attr-defined]
+
+    def __le__(self, other: object) -> bool:
+        if not self._check(other):
+            return NotImplemented
+        return self.rank <= other.rank  # type: ignore[attr-defined]
+
+    def __gt__(self, other: object) -> bool:
+        if not self._check(other):
+            return NotImplemented
+        return self.rank > other.rank  # type: ignore[attr-defined]
+
+    def __ge__(self, other: object) -> bool:
+        if not self._check(other):
+            return NotImplemented
+        return self.rank >= other.rank  # type: ignore[attr-defined]
+
+    def __str__(self) -> str:
+        return self.label_vi
+
+    @classmethod
+    def ordered(cls) -> tuple:
+        """Members from the lowest to the highest."""
+        return tuple(sorted(cls, key=lambda member: member.rank))
+
+    def raised(self, steps: int = 1):
+        """The level ``steps`` above this one, capped at the top."""
+        members = self.ordered()
+        return members[min(members.index(self) + steps, len(members) - 1)]
+
+    def levels_below(self, other: OrderedLevel) -> int:
+        """How many levels ``self`` lies below ``other`` (negative if above)."""
+        members = self.ordered()
+        return members.index(other) - members.index(self)
+
+
+class PassFail(OrderedLevel):
+    """TT22 comment-graded subjects (môn đánh giá bằng nhận xét)."""
+
+    CHUA_DAT = ("chua_dat", 0, "Chưa đạt", "Not achieved")
+    DAT = ("dat", 1, "Đạt", "Achieved")
+
+
+class LearningResult(OrderedLevel):
+    """TT22 learning result of a semester or the year (kết quả học tập, Điều 9)."""
+
+    CHUA_DAT = ("chua_dat", 0, "Chưa đạt", "Not achieved")
+    DAT = ("dat", 1, "Đạt", "Pass")
+    KHA = ("kha", 2, "Khá", "Fairly good")
+    TOT = ("tot", 3, "Tốt", "Good")
+
+
+class Conduct(OrderedLevel):
+    """TT22 conduct of a semester or the year (kết quả rèn luyện, Điều 8)."""
+
+    CHUA_DAT = ("chua_dat", 0, "Chưa đạt", "Not achieved")
+    DAT = ("dat", 1, "Đạt", "Pass")
+    KHA = ("kha", 2, "Khá", "Fairly good")
+    TOT = ("tot", 3, "Tốt", "Good")
+
+
+class SubjectLevel(OrderedLevel):
+    """TT27 level of a primary subject or educational activity."""
+
+    CHUA_HOAN_THANH = ("C", 0, "Chưa hoàn thành", "Not completed")
+    HOAN_THANH = ("H", 1, "Hoàn thành", "Completed")
+    HOAN_THANH_TOT = ("T", 2, "Hoàn thành tốt", "Completed well")
+
+
+class QualityLevel(OrderedLevel):
+    """TT27 level of a quality (phẩm chất) or a competency (năng lực)."""
+
+    CAN_CO_GANG = ("can_co_gang", 0, "Cần cố gắng", "Needs effort")
+    DAT = ("dat", 1, "Đạt", "Achieved")
+    TOT = ("tot", 2, "Tốt", "Good")
+
+
+class YearEvaluation(OrderedLevel):
+    """TT27 end-of-year evaluation of a primary pupil (đánh giá cuối năm học)."""
+
+    CHUA_HOAN_THANH = ("chua_hoan_thanh", 0, "Chưa hoàn thành", "Not completed")
+    HOAN_THANH = ("hoan_thanh", 1, "Hoàn thành", "Completed")
+    HOAN_THANH_TOT = ("hoan_thanh_tot", 2, "Hoàn thành tốt", "Completed well")
+    HOAN_THANH_XUAT_SAC = ("hoan_thanh_xuat_sac", 3, "Hoàn thành xuất sắc", "Completed with excellence")

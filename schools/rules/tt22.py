@@ -1,0 +1,537 @@
+"""TT22/2021/TT-BGDĐT — assessment of lower and upper secondary students (THCS, THPT).
+
+Every threshold lives in ``TT22Rules`` (one frozen instance, ``RULES``): a corrected circular is a new
+instance with changed data plus a test. Functions take ``rules=`` and default to ``RULES``.
+
+Missing data is not an error: a function returns ``None`` ("not computed yet") when an assessment it
+needs is simply absent. ``RuleInputError`` is raised only for values that are invalid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from fractions import Fraction
+
+from .common import (
+    Conduct,
+    LabelledEnum,
+    LearningResult,
+    OrderedLevel,
+    PassFail,
+    RuleInputError,
+    round1,
+    validate_score,
+)
+
+_C, _L = Conduct, LearningResult
+
+
+class Grading(LabelledEnum):
+    SCORED = ("scored", "Nhận xét kết hợp điểm số", "Comment and score")
+    COMMENT = ("comment", "Đánh giá bằng nhận xét", "Comment only")
+
+
+class Title(OrderedLevel):
+    """Year title (danh hiệu, Điều 15). ``NONE`` is "computed: no title", unlike ``None``."""
+
+    NONE = ("none", 0, "Không có danh hiệu", "No title")
+    GIOI = ("hoc_sinh_gioi", 1, "Học sinh Giỏi", "Very good student")
+    XUAT_SAC = ("hoc_sinh_xuat_sac", 2, "Học sinh Xuất sắc", "Excellent student")
+
+
+class PromotionOutcome(LabelledEnum):
+    PROMOTED = ("len_lop", "Được lên lớp", "Promoted")
+    RETEST = ("kiem_tra_lai", "Kiểm tra lại", "Re-test")
+    CONDUCT_TRAINING = ("ren_luyen_he", "Rèn luyện trong kì nghỉ hè", "Summer conduct training")
+    HELD_BACK = ("o_lai_lop", "Ở lại lớp", "Held back")
+
+
+@dataclass(frozen=True)
+class LearningCriteria:
+    """One rung of Điều 9: at most ``max_comment_fails`` comment subjects Chưa đạt, every scored
+    subject ≥ ``every_min`` and at least ``high_count`` scored subjects ≥ ``high_min``."""
+
+    level: LearningResult
+    max_comment_fails: int
+    every_min: Decimal
+    high_min: Decimal
+    high_count: int
+
+
+@dataclass(frozen=True)
+class TT22Rules:
+    code: str = "TT22/2021"
+    title_vi: str = "Thông tư 22/2021/TT-BGDĐT quy định về đánh giá học sinh THCS và THPT"
+    levels: tuple[str, ...] = ("lower_secondary", "upper_secondary")
+    # Subjects graded by comment only (Đạt / Chưa đạt); every other subject: comment and score.
+    comment_graded_subjects: tuple[tuple[str, str], ...] = (
+        ("giao_duc_the_chat", "Giáo dục thể chất"),
+        ("am_nhac", "Âm nhạc"),
+        ("mi_thuat", "Mĩ thuật"),
+        ("hoat_dong_trai_nghiem_huong_nghiep", "Hoạt động trải nghiệm, hướng nghiệp"),
+        ("noi_dung_giao_duc_dia_phuong", "Nội dung giáo dục địa phương"),
+    )
+    # (periods a year up to and including, regular assessments per semester); None = no upper bound.
+    regular_assessment_bands: tuple[tuple[int | None, int], ...] = ((35, 2), (70, 3), (None, 4))
+    regular_weight: int = 1
+    midterm_weight: int = 2
+    final_weight: int = 3
+    semester_i_weight: int = 1
+    semester_ii_weight: int = 2
+    # Learning result rungs, best first; anything below the last rung is Chưa đạt.
+    learning_criteria: tuple[LearningCriteria, ...] = (
+        LearningCriteria(_L.TOT, 0, Decimal("6.5"), Decimal("8.0"), 6),
+        LearningCriteria(_L.KHA, 0, Decimal("5.0"), Decimal("6.5"), 6),
+        LearningCriteria(_L.DAT, 1, Decimal("3.5"), Decimal("5.0"), 6),
+    )
+    # Điều 9 adjustment: a single subject dragging the result this many levels (or more) below one
+    # of these levels raises it by one level.
+    adjustment_targets: tuple[LearningResult, ...] = (_L.TOT, _L.KHA)
+    adjustment_min_drop: int = 2
+    # Year conduct, (semester I, semester II) → year, all 16 combinations (Điều 8).
+    conduct_year_table: tuple[tuple[Conduct, Conduct, Conduct], ...] = (
+        (_C.TOT, _C.TOT, _C.TOT),
+        (_C.KHA, _C.TOT, _C.TOT),
+        (_C.DAT, _C.TOT, _C.KHA),
+        (_C.CHUA_DAT, _C.TOT, _C.KHA),
+        (_C.TOT, _C.KHA, _C.KHA),
+        (_C.KHA, _C.KHA, _C.KHA),
+        (_C.DAT, _C.KHA, _C.KHA),
+        (_C.CHUA_DAT, _C.KHA, _C.DAT),
+        (_C.TOT, _C.DAT, _C.KHA),
+        (_C.KHA, _C.DAT, _C.DAT),
+        (_C.DAT, _C.DAT, _C.DAT),
+        (_C.CHUA_DAT, _C.DAT, _C.DAT),
+        (_C.TOT, _C.CHUA_DAT, _C.CHUA_DAT),
+        (_C.KHA, _C.CHUA_DAT, _C.CHUA_DAT),
+        (_C.DAT, _C.CHUA_DAT, _C.CHUA_DAT),
+        (_C.CHUA_DAT, _C.CHUA_DAT, _C.CHUA_DAT),
+    )
+    # Promotion (Điều 12).
+    promotion_min_conduct: Conduct = _C.DAT
+    promotion_min_learning: LearningResult = _L.DAT
+    promotion_max_absences: int = 45  # excused or not, in the year
+    retest_below: Decimal = Decimal("5.0")  # ĐTBmcn below this (or Chưa đạt) → re-test candidate
+    # Titles (Điều 15).
+    title_conduct: Conduct = _C.TOT
+    title_learning: LearningResult = _L.TOT
+    excellent_min_average: Decimal = Decimal("9.0")
+    excellent_min_count: int = 6
+
+    # -- convenience: the rule set carries its functions, so a registry lookup is enough -------
+    def semester_average(self, scores: SubjectScores, *, periods_per_year: int) -> Decimal | None:
+        return semester_average(scores, periods_per_year=periods_per_year, rules=self)
+
+    def year_average(self, semester_i: Decimal | None, semester_ii: Decimal | None) -> Decimal | None:
+        return year_average(semester_i, semester_ii, rules=self)
+
+    def learning_result(self, subjects: Sequence[SubjectResult]) -> LearningResult | None:
+        return learning_result(subjects, rules=self)
+
+    def year_conduct(self, semester_i: Conduct | None, semester_ii: Conduct | None) -> Conduct | None:
+        return year_conduct(semester_i, semester_ii, rules=self)
+
+    def grading_of(self, subject: str) -> Grading:
+        codes = {code for code, _ in self.comment_graded_subjects}
+        return Grading.COMMENT if subject in codes else Grading.SCORED
+
+
+RULES = TT22Rules()
+
+
+# ------------------------------------------------------------------------------------------ inputs
+
+
+def _optional_score(value: object, field: str) -> Decimal | None:
+    return None if value is None else validate_score(value, field=field)
+
+
+@dataclass(frozen=True)
+class SubjectScores:
+    """One semester of a scored subject. Values are validated (0–10, ≤ 1 decimal) and normalised
+    to ``Decimal`` with one place; a missing mid-term/end-of-term is ``None``, missing regular
+    assessments are simply not in ``regular``."""
+
+    regular: tuple[Decimal, ...] = ()
+    midterm: Decimal | None = None
+    final: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        regular = tuple(validate_score(v, field=f"regular[{i}]") for i, v in enumerate(self.regular))
+        object.__setattr__(self, "regular", regular)
+        object.__setattr__(self, "midterm", _optional_score(self.midterm, "midterm"))
+        object.__setattr__(self, "final", _optional_score(self.final, "final"))
+
+
+@dataclass(frozen=True)
+class CommentAssessments:
+    """One semester of a comment-graded subject: each assessment Đạt / Chưa đạt."""
+
+    regular: tuple[PassFail, ...] = ()
+    midterm: PassFail | None = None
+    final: PassFail | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "regular", tuple(self.regular))
+        for value in (*self.regular, self.midterm, self.final):
+            if value is not None and not isinstance(value, PassFail):
+                raise RuleInputError(
+                    "comment_invalid",
+                    f"Đánh giá {value!r} phải là Đạt hoặc Chưa đạt.",
+                    f"Assessment {value!r} must be Đạt or Chưa đạt (PassFail).",
+                )
+
+
+@dataclass(frozen=True)
+class SubjectResult:
+    """A subject's semester or year result, the input to the learning result, titles and promotion.
+    Scored subjects carry ``average`` (ĐTBmhk or ĐTBmcn), comment subjects ``comment``; ``None``
+    means not computed yet. Build with ``SubjectResult.scored`` / ``SubjectResult.commented``."""
+
+    subject: str
+    grading: Grading
+    average: Decimal | None = None
+    comment: PassFail | None = None
+
+    def __post_init__(self) -> None:
+        if self.grading is Grading.SCORED and self.comment is not None:
+            raise RuleInputError(
+                "result_kind_mismatch",
+                f"Môn {self.subject} đánh giá bằng điểm số không có kết quả Đạt/Chưa đạt.",
+                f"Scored subject {self.subject} cannot carry a Đạt/Chưa đạt result.",
+                field=self.subject,
+            )
+        if self.grading is Grading.COMMENT and self.average is not None:
+            raise RuleInputError(
+                "result_kind_mismatch",
+                f"Môn {self.subject} đánh giá bằng nhận xét không có điểm trung bình.",
+                f"Comment-graded subject {self.subject} cannot carry an average.",
+                field=self.subject,
+            )
+        if self.comment is not None and not isinstance(self.comment, PassFail):
+            raise RuleInputError(
+                "comment_invalid",
+                f"Kết quả {self.comment!r} phải là Đạt hoặc Chưa đạt.",
+                f"Result {self.comment!r} must be Đạt or Chưa đạt (PassFail).",
+                field=self.subject,
+            )
+        object.__setattr__(self, "average", _optional_score(self.average, self.subject))
+
+    @classmethod
+    def scored(cls, subject: str, average: Decimal | int | str | None) -> SubjectResult:
+        return cls(subject, Grading.SCORED, average=average)  # type: ignore[arg-type]
+
+    @classmethod
+    def commented(cls, subject: str, comment: PassFail | None) -> SubjectResult:
+        return cls(subject, Grading.COMMENT, comment=comment)
+
+    @property
+    def is_complete(self) -> bool:
+        return (self.average if self.grading is Grading.SCORED else self.comment) is not None
+
+
+@dataclass(frozen=True)
+class LearningAssessment:
+    """The learning result with its explanation: ``unadjusted`` is the plain Điều 9 level; when the
+    adjustment applied, ``adjusted_for`` names the single subject and ``would_be`` the level the
+    student would have reached without it."""
+
+    result: LearningResult
+    unadjusted: LearningResult
+    adjusted_for: str | None = None
+    would_be: LearningResult | None = None
+
+
+@dataclass(frozen=True)
+class PromotionDecision:
+    outcome: PromotionOutcome
+    retest_subjects: tuple[str, ...] = ()
+    too_many_absences: bool = False
+
+
+# ----------------------------------------------------------------------------------- per subject
+
+
+def regular_assessment_count(periods_per_year: int, *, rules: TT22Rules = RULES) -> int:
+    """Regular assessments (ĐĐGtx) per semester: ≤ 35 periods a year → 2, 36–70 → 3, > 70 → 4."""
+    if isinstance(periods_per_year, bool) or not isinstance(periods_per_year, int) or periods_per_year < 1:
+        raise RuleInputError(
+            "periods_invalid",
+            f"Số tiết/năm {periods_per_year!r} phải là số nguyên dương.",
+            f"Periods per year {periods_per_year!r} must be a positive integer.",
+            field="periods_per_year",
+        )
+    for up_to, count in rules.regular_assessment_bands:
+        if up_to is None or periods_per_year <= up_to:
+            return count
+    raise AssertionError("regular_assessment_bands must end with an open band (None)")
+
+
+def semester_average(
+    scores: SubjectScores, *, periods_per_year: int, rules: TT22Rules = RULES
+) -> Decimal | None:
+    """ĐTBmhk = (ΣĐĐGtx + 2·ĐĐGgk + 3·ĐĐGck) / (n_tx + 5), one place, half up.
+
+    ``None`` while the mid-term, the end-of-term or any of the required regular assessments is
+    missing. More regular assessments than the circular requires is an input error (reading: the
+    counts are exact, not minimums).
+    """
+    required = regular_assessment_count(periods_per_year, rules=rules)
+    if len(scores.regular) > required:
+        raise RuleInputError(
+            "too_many_regular",
+            f"Có {len(scores.regular)} điểm đánh giá thường xuyên, quy định là {required}.",
+            f"{len(scores.regular)} regular assessments given, the circular requires {required}.",
+            field="regular",
+        )
+    if len(scores.regular) < required or scores.midterm is None or scores.final is None:
+        return None
+    total = (
+        rules.regular_weight * sum(scores.regular, Decimal(0))
+        + rules.midterm_weight * scores.midterm
+        + rules.final_weight * scores.final
+    )
+    weight = rules.regular_weight * required + rules.midterm_weight + rules.final_weight
+    return round1(Fraction(total) / weight)
+
+
+def year_average(
+    semester_i: Decimal | None, semester_ii: Decimal | None, *, rules: TT22Rules = RULES
+) -> Decimal | None:
+    """ĐTBmcn = (ĐTBmhkI + 2·ĐTBmhkII) / 3, one place, half up, from the (already rounded)
+    semester averages. ``None`` while either semester is missing."""
+    first = _optional_score(semester_i, "semester_i")
+    second = _optional_score(semester_ii, "semester_ii")
+    if first is None or second is None:
+        return None
+    total = rules.semester_i_weight * first + rules.semester_ii_weight * second
+    return round1(Fraction(total) / (rules.semester_i_weight + rules.semester_ii_weight))
+
+
+def comment_semester_result(
+    assessments: CommentAssessments, *, periods_per_year: int, rules: TT22Rules = RULES
+) -> PassFail | None:
+    """Đạt when every required assessment (the regular ones, mid-term, end-of-term) is Đạt.
+
+    ``None`` while any required assessment is missing — even if one given is already Chưa đạt
+    (reading: nothing is recorded for a semester until it is complete)."""
+    required = regular_assessment_count(periods_per_year, rules=rules)
+    if len(assessments.regular) > required:
+        raise RuleInputError(
+            "too_many_regular",
+            f"Có {len(assessments.regular)} lần đánh giá thường xuyên, quy định là {required}.",
+            f"{len(assessments.regular)} regular assessments given, the circular requires {required}.",
+            field="regular",
+        )
+    if len(assessments.regular) < required or assessments.midterm is None or assessments.final is None:
+        return None
+    every = (*assessments.regular, assessments.midterm, assessments.final)
+    return PassFail.DAT if all(a is PassFail.DAT for a in every) else PassFail.CHUA_DAT
+
+
+def comment_year_result(*, semester_ii: PassFail | None) -> PassFail | None:
+    """A comment-graded subject's year result is its semester II result."""
+    return semester_ii
+
+
+# ------------------------------------------------------------------------------ learning result
+
+
+def _check_subjects(subjects: Sequence[SubjectResult]) -> bool:
+    """Validate the list; True when it is complete enough to compute."""
+    seen: set[str] = set()
+    for result in subjects:
+        if not isinstance(result, SubjectResult):
+            raise TypeError(f"expected SubjectResult, got {type(result).__name__}")
+        if result.subject in seen:
+            raise RuleInputError(
+                "duplicate_subject",
+                f"Môn {result.subject} xuất hiện hai lần.",
+                f"Subject {result.subject} appears twice.",
+                field=result.subject,
+            )
+        seen.add(result.subject)
+    return bool(subjects) and all(result.is_complete for result in subjects)
+
+
+def _meets(criteria: LearningCriteria, averages: Sequence[Decimal], comment_fails: int) -> bool:
+    return (
+        comment_fails <= criteria.max_comment_fails
+        and all(a >= criteria.every_min for a in averages)
+        and sum(1 for a in averages if a >= criteria.high_min) >= criteria.high_count
+    )
+
+
+def _plain_level(subjects: Sequence[SubjectResult], rules: TT22Rules) -> LearningResult:
+    averages = [s.average for s in subjects if s.grading is Grading.SCORED]
+    comment_fails = sum(1 for s in subjects if s.comment is PassFail.CHUA_DAT)
+    for criteria in rules.learning_criteria:
+        if _meets(criteria, averages, comment_fails):  # type: ignore[arg-type]
+            return criteria.level
+    return LearningResult.CHUA_DAT
+
+
+def _neutralised(result: SubjectResult, criteria: LearningCriteria) -> SubjectResult:
+    if result.grading is Grading.COMMENT:
+        return replace(result, comment=PassFail.DAT)
+    return replace(result, average=max(result.average, criteria.every_min))  # type: ignore[type-var]
+
+
+def assess_learning(subjects: Sequence[SubjectResult], *, rules: TT22Rules = RULES) -> LearningAssessment | None:
+    """Learning result of a semester or of the year (Điều 9), with the adjustment, explained.
+
+    Plain level, best rung first: Tốt, Khá, Đạt (see ``rules.learning_criteria``), else Chưa đạt.
+
+    Adjustment — reading of "if one single subject drags the result two or more levels below Tốt
+    or Khá, raise it by one level": for a target level L in (Tốt, Khá) and each subject S, the
+    subject is *neutralised* for L — a scored subject below L's per-subject floor (6.5 for Tốt,
+    5.0 for Khá) is lifted exactly to that floor, a comment subject Chưa đạt becomes Đạt; every
+    other subject is unchanged. If the plain level of that neutralised list is ≥ L while the actual
+    plain level is at least two levels below L, the result is the actual level raised by one. So
+    S must be the *only* obstacle, and only by being too low: neutralising never lets S count
+    towards "at least 6 subjects ≥ 8.0 / ≥ 6.5", which the other subjects must satisfy on their own.
+    Cases: Tốt→Đạt becomes Khá, Tốt→Chưa đạt becomes Đạt, Khá→Chưa đạt becomes Đạt; Khá→Đạt
+    (one level) is not adjusted. The adjustment is applied once and never reaches Tốt.
+
+    ``None`` if the list is empty or any subject result is missing.
+    """
+    if not _check_subjects(subjects):
+        return None
+    plain = _plain_level(subjects, rules)
+    for criteria in rules.learning_criteria:
+        if criteria.level not in rules.adjustment_targets:
+            continue
+        if plain.levels_below(criteria.level) < rules.adjustment_min_drop:
+            continue
+        for index, subject in enumerate(subjects):
+            trial = list(subjects)
+            trial[index] = _neutralised(subject, criteria)
+            would_be = _plain_level(trial, rules)
+            if would_be >= criteria.level:
+                return LearningAssessment(plain.raised(), plain, subject.subject, would_be)
+    return LearningAssessment(plain, plain)
+
+
+def learning_result(subjects: Sequence[SubjectResult], *, rules: TT22Rules = RULES) -> LearningResult | None:
+    """The (adjusted) learning result; see ``assess_learning``."""
+    assessment = assess_learning(subjects, rules=rules)
+    return None if assessment is None else assessment.result
+
+
+# ------------------------------------------------------------------------------ conduct, titles
+
+
+def year_conduct(
+    semester_i: Conduct | None, semester_ii: Conduct | None, *, rules: TT22Rules = RULES
+) -> Conduct | None:
+    """Year conduct from the two semesters, looked up in ``rules.conduct_year_table``."""
+    if semester_i is None or semester_ii is None:
+        return None
+    for first, second, year in rules.conduct_year_table:
+        if first is semester_i and second is semester_ii:
+            return year
+    raise RuleInputError(
+        "conduct_invalid",
+        f"Kết quả rèn luyện {semester_i!r}/{semester_ii!r} không hợp lệ.",
+        f"Conduct {semester_i!r}/{semester_ii!r} is not a valid pair of Conduct levels.",
+    )
+
+
+def year_title(
+    *,
+    conduct: Conduct | None,
+    learning: LearningResult | None,
+    subjects: Sequence[SubjectResult],
+    rules: TT22Rules = RULES,
+) -> Title | None:
+    """Học sinh Xuất sắc: year conduct Tốt, year learning Tốt and at least 6 subjects with
+    ĐTBmcn ≥ 9.0; Học sinh Giỏi: conduct Tốt and learning Tốt; otherwise ``Title.NONE``.
+    ``None`` while conduct, learning or a subject's year result is missing."""
+    if conduct is None or learning is None or not _check_subjects(subjects):
+        return None
+    if conduct < rules.title_conduct or learning < rules.title_learning:
+        return Title.NONE
+    high = sum(
+        1 for s in subjects if s.grading is Grading.SCORED and s.average >= rules.excellent_min_average  # type: ignore[operator]
+    )
+    return Title.XUAT_SAC if high >= rules.excellent_min_count else Title.GIOI
+
+
+# ------------------------------------------------------------------------------------ promotion
+
+
+def _check_absences(absences: int, rules: TT22Rules) -> None:
+    if isinstance(absences, bool) or not isinstance(absences, int) or absences < 0:
+        raise RuleInputError(
+            "absences_invalid",
+            f"Số buổi nghỉ {absences!r} phải là số nguyên không âm.",
+            f"Absences {absences!r} must be a non-negative integer.",
+            field="absences",
+        )
+
+
+def promotion_decision(
+    *,
+    conduct: Conduct | None,
+    learning: LearningResult | None,
+    absences: int | None,
+    subjects: Sequence[SubjectResult],
+    rules: TT22Rules = RULES,
+) -> PromotionDecision | None:
+    """End-of-year promotion (Điều 12) from the year conduct, year learning result, absences
+    (excused or not) and the year subject results.
+
+    - promoted: conduct ≥ Đạt, learning ≥ Đạt and absences ≤ 45;
+    - absences > 45: held back outright (reading: a re-test or summer training cannot make up for
+      absences; DOMAIN.md is silent, the circular lists it as a separate reason to repeat the year);
+    - conduct Chưa đạt: summer conduct training; if learning is also below Đạt, ``retest_subjects``
+      already lists the subjects to re-test should the training lift conduct to Đạt (a re-test
+      requires conduct ≥ Đạt);
+    - otherwise (conduct ≥ Đạt, learning Chưa đạt): re-test, ``retest_subjects`` = scored subjects
+      with ĐTBmcn < 5.0 and comment subjects Chưa đạt, in input order (the candidates from which
+      the student's re-test subjects are chosen).
+
+    The results after re-test / training decide: see ``promotion_after_summer``.
+    """
+    if absences is not None:
+        _check_absences(absences, rules)
+    if conduct is None or learning is None or absences is None or not _check_subjects(subjects):
+        return None
+    if absences > rules.promotion_max_absences:
+        return PromotionDecision(PromotionOutcome.HELD_BACK, too_many_absences=True)
+    if conduct >= rules.promotion_min_conduct and learning >= rules.promotion_min_learning:
+        return PromotionDecision(PromotionOutcome.PROMOTED)
+    retest: tuple[str, ...] = ()
+    if learning < rules.promotion_min_learning:
+        retest = tuple(
+            s.subject
+            for s in subjects
+            if s.comment is PassFail.CHUA_DAT
+            or (s.grading is Grading.SCORED and s.average < rules.retest_below)  # type: ignore[operator]
+        )
+    if conduct < rules.promotion_min_conduct:
+        return PromotionDecision(PromotionOutcome.CONDUCT_TRAINING, retest)
+    return PromotionDecision(PromotionOutcome.RETEST, retest)
+
+
+def promotion_after_summer(
+    *,
+    conduct: Conduct | None,
+    learning: LearningResult | None,
+    absences: int | None,
+    rules: TT22Rules = RULES,
+) -> PromotionDecision | None:
+    """Final decision once the re-test and/or summer training that applied are recorded: the year
+    conduct and learning recomputed with those results either both reach Đạt (with ≤ 45
+    absences) — promoted — or the student is held back."""
+    if absences is not None:
+        _check_absences(absences, rules)
+    if conduct is None or learning is None or absences is None:
+        return None
+    if absences > rules.promotion_max_absences:
+        return PromotionDecision(PromotionOutcome.HELD_BACK, too_many_absences=True)
+    if conduct >= rules.promotion_min_conduct and learning >= rules.promotion_min_learning:
+        return PromotionDecision(PromotionOutcome.PROMOTED)
+    return PromotionDecision(PromotionOutcome.HELD_BACK)

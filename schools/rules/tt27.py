@@ -1,0 +1,315 @@
+"""TT27/2020/TT-BGDĐT — assessment of primary pupils (tiểu học, grades 1–5).
+
+Every list and threshold lives in ``TT27Rules`` (one frozen instance, ``RULES``): a corrected circular
+is a new instance with changed data plus a test. Items DOMAIN.md marks "(unconfirmed)" — which grades
+take the Khoa học / Lịch sử và Địa lí / Ngoại ngữ 1 / Tin học và Công nghệ tests, and the end-of-year
+thresholds 9/7/5 — are flagged in the data (``confirmed=False`` / ``evaluation_confirmed``).
+
+Missing data returns ``None`` ("not computed yet"); ``RuleInputError`` is only for invalid values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from .common import (
+    LabelledEnum,
+    OrderedLevel,
+    QualityLevel,
+    RuleInputError,
+    SubjectLevel,
+    YearEvaluation,
+    to_decimal,
+)
+
+_S, _Q, _E = SubjectLevel, QualityLevel, YearEvaluation
+
+
+class AssessmentPoint(OrderedLevel):
+    """The four periodic assessment points of a school year, in chronological order."""
+
+    MID_TERM_I = ("giua_hoc_ki_1", 0, "Giữa học kì I", "Mid-term I")
+    END_OF_TERM_I = ("cuoi_hoc_ki_1", 1, "Cuối học kì I", "End of term I")
+    MID_TERM_II = ("giua_hoc_ki_2", 2, "Giữa học kì II", "Mid-term II")
+    END_OF_YEAR = ("cuoi_nam_hoc", 3, "Cuối năm học", "End of year")
+
+
+_P = AssessmentPoint
+
+
+class Commendation(LabelledEnum):
+    HOC_SINH_XUAT_SAC = ("hoc_sinh_xuat_sac", "Học sinh Xuất sắc", "Excellent pupil")
+    HOC_SINH_TIEU_BIEU = (
+        "hoc_sinh_tieu_bieu",
+        "Học sinh Tiêu biểu hoàn thành tốt trong học tập và rèn luyện",
+        "Exemplary pupil, completed learning and training well",
+    )
+    DOT_XUAT = ("khen_thuong_dot_xuat", "Khen thưởng đột xuất", "Ad-hoc commendation by the principal")
+
+
+@dataclass(frozen=True)
+class Named:
+    code: str
+    label_vi: str
+    label_en: str
+
+
+@dataclass(frozen=True)
+class PeriodicTestEntry:
+    """``subject`` has a periodic test at each of ``points`` in each of ``grades``."""
+
+    subject: str
+    grades: tuple[int, ...]
+    points: tuple[AssessmentPoint, ...]
+    confirmed: bool = True
+
+
+@dataclass(frozen=True)
+class EvaluationCriteria:
+    """Every subject ≥ ``min_subject``, every quality and competency ≥ ``min_quality`` and every
+    end-of-year periodic test ≥ ``min_test``."""
+
+    level: YearEvaluation
+    min_subject: SubjectLevel
+    min_quality: QualityLevel
+    min_test: int
+
+
+@dataclass(frozen=True)
+class TT27Rules:
+    code: str = "TT27/2020"
+    title_vi: str = "Thông tư 27/2020/TT-BGDĐT ban hành Quy định đánh giá học sinh tiểu học"
+    levels: tuple[str, ...] = ("primary",)
+    grades: tuple[int, ...] = (1, 2, 3, 4, 5)
+    qualities: tuple[Named, ...] = (
+        Named("yeu_nuoc", "Yêu nước", "Patriotism"),
+        Named("nhan_ai", "Nhân ái", "Kindness"),
+        Named("cham_chi", "Chăm chỉ", "Diligence"),
+        Named("trung_thuc", "Trung thực", "Honesty"),
+        Named("trach_nhiem", "Trách nhiệm", "Responsibility"),
+    )
+    general_competencies: tuple[Named, ...] = (
+        Named("tu_chu_va_tu_hoc", "Tự chủ và tự học", "Self-reliance and self-study"),
+        Named("giao_tiep_va_hop_tac", "Giao tiếp và hợp tác", "Communication and collaboration"),
+        Named("giai_quyet_van_de_va_sang_tao", "Giải quyết vấn đề và sáng tạo", "Problem solving and creativity"),
+    )
+    specific_competencies: tuple[Named, ...] = (
+        Named("ngon_ngu", "Ngôn ngữ", "Language"),
+        Named("tinh_toan", "Tính toán", "Numeracy"),
+        Named("khoa_hoc", "Khoa học", "Science"),
+        Named("cong_nghe", "Công nghệ", "Technology"),
+        Named("tin_hoc", "Tin học", "Computing"),
+        Named("tham_mi", "Thẩm mĩ", "Aesthetics"),
+        Named("the_chat", "Thể chất", "Physical"),
+    )
+    tested_subjects: tuple[Named, ...] = (
+        Named("tieng_viet", "Tiếng Việt", "Vietnamese"),
+        Named("toan", "Toán", "Mathematics"),
+        Named("khoa_hoc", "Khoa học", "Science"),
+        Named("lich_su_va_dia_li", "Lịch sử và Địa lí", "History and Geography"),
+        Named("ngoai_ngu_1", "Ngoại ngữ 1", "Foreign language 1"),
+        Named("tin_hoc_va_cong_nghe", "Tin học và Công nghệ", "Informatics and Technology"),
+    )
+    test_schedule: tuple[PeriodicTestEntry, ...] = (
+        PeriodicTestEntry("tieng_viet", (1, 2, 3, 4, 5), (_P.END_OF_TERM_I, _P.END_OF_YEAR)),
+        PeriodicTestEntry("tieng_viet", (4, 5), (_P.MID_TERM_I, _P.MID_TERM_II)),
+        PeriodicTestEntry("toan", (1, 2, 3, 4, 5), (_P.END_OF_TERM_I, _P.END_OF_YEAR)),
+        PeriodicTestEntry("toan", (4, 5), (_P.MID_TERM_I, _P.MID_TERM_II)),
+        # (unconfirmed) which grades: those in which GDPT 2018 makes the subject compulsory —
+        # Khoa học and Lịch sử và Địa lí from grade 4, Ngoại ngữ 1 and Tin học và Công nghệ from grade 3.
+        PeriodicTestEntry("khoa_hoc", (4, 5), (_P.END_OF_TERM_I, _P.END_OF_YEAR), confirmed=False),
+        PeriodicTestEntry("lich_su_va_dia_li", (4, 5), (_P.END_OF_TERM_I, _P.END_OF_YEAR), confirmed=False),
+        PeriodicTestEntry("ngoai_ngu_1", (3, 4, 5), (_P.END_OF_TERM_I, _P.END_OF_YEAR), confirmed=False),
+        PeriodicTestEntry("tin_hoc_va_cong_nghe", (3, 4, 5), (_P.END_OF_TERM_I, _P.END_OF_YEAR), confirmed=False),
+    )
+    test_score_max: int = 10  # integer scores 0–10, no decimals
+    # End-of-year evaluation, best rung first; anything below the last rung is Chưa hoàn thành.
+    # (unconfirmed) thresholds 9 / 7 / 5.
+    evaluation_criteria: tuple[EvaluationCriteria, ...] = (
+        EvaluationCriteria(_E.HOAN_THANH_XUAT_SAC, _S.HOAN_THANH_TOT, _Q.TOT, 9),
+        EvaluationCriteria(_E.HOAN_THANH_TOT, _S.HOAN_THANH_TOT, _Q.TOT, 7),
+        EvaluationCriteria(_E.HOAN_THANH, _S.HOAN_THANH, _Q.DAT, 5),
+    )
+    evaluation_confirmed: bool = False
+    # Commendations (reading, see ``commendations``).
+    excellent_commendation_for: YearEvaluation = _E.HOAN_THANH_XUAT_SAC
+    exemplary_commendation_for: YearEvaluation = _E.HOAN_THANH_TOT
+    # A class (and, in the last grade, the primary programme) is completed from this evaluation up.
+    completion_min: YearEvaluation = _E.HOAN_THANH
+    last_grade: int = 5
+
+    @property
+    def competencies(self) -> tuple[Named, ...]:
+        return self.general_competencies + self.specific_competencies
+
+    def periodic_tests_for(self, grade: int) -> dict[str, tuple[AssessmentPoint, ...]]:
+        return periodic_test_schedule(grade, rules=self)
+
+    def year_evaluation(self, record: PrimaryYearRecord) -> YearEvaluation | None:
+        return year_evaluation(record, rules=self)
+
+
+RULES = TT27Rules()
+
+
+# ------------------------------------------------------------------------------------------ inputs
+
+
+def validate_test_score(value: object, *, field: str = "test", rules: TT27Rules = RULES) -> int:
+    """A periodic test score: an integer 0–10. ``7`` and ``Decimal("7.0")`` are 7; ``7.5`` is
+    refused with code ``test_score_not_integer``, ``11`` with ``score_out_of_range``."""
+    number = to_decimal(value, field=field)
+    if not 0 <= number <= rules.test_score_max:
+        raise RuleInputError(
+            "score_out_of_range",
+            f"Điểm kiểm tra định kì {number} ({field}) nằm ngoài thang điểm 0–{rules.test_score_max}.",
+            f"Periodic test score {number} ({field}) is outside the 0–{rules.test_score_max} range.",
+            field=field,
+        )
+    if number != number.to_integral_value():
+        raise RuleInputError(
+            "test_score_not_integer",
+            f"Điểm kiểm tra định kì {number} ({field}) phải là số nguyên, không cho điểm thập phân.",
+            f"Periodic test score {number} ({field}) must be a whole number, no decimals.",
+            field=field,
+        )
+    return int(number)
+
+
+# --------------------------------------------------------------------------------------- schedule
+
+
+def _check_grade(grade: int, rules: TT27Rules) -> None:
+    if isinstance(grade, bool) or grade not in rules.grades:
+        raise RuleInputError(
+            "grade_invalid",
+            f"Lớp {grade!r} không thuộc cấp tiểu học ({rules.grades[0]}–{rules.grades[-1]}).",
+            f"Grade {grade!r} is not a primary grade ({rules.grades[0]}–{rules.grades[-1]}).",
+            field="grade",
+        )
+
+
+def periodic_test_schedule(grade: int, *, rules: TT27Rules = RULES) -> dict[str, tuple[AssessmentPoint, ...]]:
+    """Periodic tests of a grade: subject code → assessment points, chronological, subjects in the
+    order of ``rules.tested_subjects``."""
+    _check_grade(grade, rules)
+    points: dict[str, set[AssessmentPoint]] = {}
+    for entry in rules.test_schedule:
+        if grade in entry.grades:
+            points.setdefault(entry.subject, set()).update(entry.points)
+    order = [named.code for named in rules.tested_subjects]
+    return {
+        subject: tuple(sorted(points[subject]))
+        for subject in sorted(points, key=lambda s: order.index(s) if s in order else len(order))
+    }
+
+
+def has_periodic_test(grade: int, subject: str, point: AssessmentPoint, *, rules: TT27Rules = RULES) -> bool:
+    return point in periodic_test_schedule(grade, rules=rules).get(subject, ())
+
+
+# ------------------------------------------------------------------------------------ evaluation
+
+
+def _check_codes(given: tuple, expected: tuple[Named, ...], name: str) -> None:
+    known = {named.code for named in expected}
+    for code, _ in given:
+        if code not in known:
+            raise RuleInputError(
+                f"unknown_{name}", f"Không có mục {code} ({name}).", f"Unknown {name} code {code}.", field=code
+            )
+
+
+def year_evaluation(record: PrimaryYearRecord, *, rules: TT27Rules = RULES) -> YearEvaluation | None:
+    """End-of-year evaluation (thresholds unconfirmed, see ``rules.evaluation_criteria``):
+
+    - Hoàn thành xuất sắc: every subject T, every quality and competency Tốt, every end-of-year test ≥ 9;
+    - Hoàn thành tốt: every subject T, every quality and competency Tốt, every test ≥ 7;
+    - Hoàn thành: every subject T or H, every quality and competency Tốt or Đạt, every test ≥ 5;
+    - Chưa hoàn thành: otherwise.
+
+    "Every quality and competency" = the 5 qualities and all 10 competencies (3 general + 7
+    specific). The tests that count are the end-of-year tests the grade's schedule has for the
+    subjects in ``record.subjects``; a test score for a subject without an end-of-year test in that
+    grade is an input error. ``None`` while any subject level, quality, competency or required test
+    is missing.
+    """
+    _check_grade(record.grade, rules)
+    _check_codes(record.qualities, rules.qualities, "quality")
+    _check_codes(record.competencies, rules.competencies, "competency")
+    schedule = periodic_test_schedule(record.grade, rules=rules)
+    for code, _ in record.tests:
+        if AssessmentPoint.END_OF_YEAR not in schedule.get(code, ()):
+            raise RuleInputError(
+                "test_not_scheduled",
+                f"Lớp {record.grade} không có bài kiểm tra định kì cuối năm môn {code}.",
+                f"Grade {record.grade} has no end-of-year periodic test in {code}.",
+                field=code,
+            )
+    subjects = dict(record.subjects)
+    qualities = dict(record.qualities)
+    competencies = dict(record.competencies)
+    tests = dict(record.tests)
+    required_tests = [s for s in subjects if AssessmentPoint.END_OF_YEAR in schedule.get(s, ())]
+    if (
+        not subjects
+        or any(level is None for level in subjects.values())
+        or any(qualities.get(q.code) is None for q in rules.qualities)
+        or any(competencies.get(c.code) is None for c in rules.competencies)
+        or any(tests.get(s) is None for s in required_tests)
+    ):
+        return None
+    traits = [*qualities.values(), *competencies.values()]
+    scores = [score for score in tests.values() if score is not None]
+    for criteria in rules.evaluation_criteria:
+        if (
+            all(level >= criteria.min_subject for level in subjects.values())
+            and all(level >= criteria.min_quality for level in traits)
+            and all(score >= criteria.min_test for score in scores)
+        ):
+            return criteria.level
+    return YearEvaluation.CHUA_HOAN_THANH
+
+
+def commendations(
+    evaluation: YearEvaluation | None,
+    *,
+    exemplary_recognised: bool = False,
+    principal_adhoc: bool = False,
+    rules: TT27Rules = RULES,
+) -> tuple[Commendation, ...] | None:
+    """Commendations at the end of the year (reading; DOMAIN.md names them without criteria):
+
+    - "Học sinh Xuất sắc" for a pupil evaluated Hoàn thành xuất sắc;
+    - "Học sinh Tiêu biểu hoàn thành tốt trong học tập và rèn luyện" for a pupil evaluated Hoàn thành
+      tốt whom the class recognises for an outstanding achievement in a subject or clear progress in
+      a quality or competency — a human judgement passed in as ``exemplary_recognised``;
+    - an ad-hoc commendation by the principal (``principal_adhoc``) at any evaluation.
+    ``None`` while the evaluation is not computed.
+    """
+    if evaluation is None:
+        return None
+    awarded: list[Commendation] = []
+    if evaluation == rules.excellent_commendation_for:
+        awarded.append(Commendation.HOC_SINH_XUAT_SAC)
+    elif evaluation == rules.exemplary_commendation_for and exemplary_recognised:
+        awarded.append(Commendation.HOC_SINH_TIEU_BIEU)
+    if principal_adhoc:
+        awarded.append(Commendation.DOT_XUAT)
+    return tuple(awarded)
+
+
+def class_completed(evaluation: YearEvaluation | None, *, rules: TT27Rules = RULES) -> bool | None:
+    """The pupil completed the grade's programme (Hoàn thành or better)."""
+    return None if evaluation is None else evaluation >= rules.completion_min
+
+
+def primary_programme_completed(
+    grade: int, evaluation: YearEvaluation | None, *, rules: TT27Rules = RULES
+) -> bool | None:
+    """Completing grade 5 completes the primary programme, written in the record book."""
+    _check_grade(grade, rules)
+    if evaluation is None:
+        return None
+    return grade == rules.last_grade and evaluation >= rules.completion_min

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from hocba.kernel.roles import Role
+
+from ..models import SchoolLevel, UnitKind
+
+
+class UnitNodeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    name = serializers.CharField()
+    official_code = serializers.CharField()
+    parent_id = serializers.IntegerField(allow_null=True)
+
+
+class UnitVersionSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    official_code = serializers.CharField()
+    parent_id = serializers.IntegerField(allow_null=True)
+    valid_from = serializers.DateField()
+    valid_to = serializers.DateField(allow_null=True)
+
+
+class UnitCreateSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=[c for c in UnitKind.values if c != UnitKind.PROVINCE])
+    name = serializers.CharField(max_length=200)
+    official_code = serializers.CharField(max_length=20)
+    parent_id = serializers.IntegerField()
+    valid_from = serializers.DateField(required=False, input_formats=["%d/%m/%Y", "iso-8601"])
+
+
+class UnitRenameSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    official_code = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    on = serializers.DateField(required=False, input_formats=["%d/%m/%Y", "iso-8601"])
+
+
+class UnitTargetSerializer(serializers.Serializer):
+    target_id = serializers.IntegerField()
+    on = serializers.DateField(required=False, input_formats=["%d/%m/%Y", "iso-8601"])
+
+
+class MergeResultSerializer(serializers.Serializer):
+    units = serializers.IntegerField()
+    schools = serializers.IntegerField()
+    memberships = serializers.IntegerField()
+
+
+class SchoolSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    moet_code = serializers.CharField()
+    name = serializers.CharField()
+    slug = serializers.CharField()
+    levels = serializers.ListField(child=serializers.CharField())
+    status = serializers.CharField()
+    unit_id = serializers.IntegerField(allow_null=True)
+    domain = serializers.CharField()
+
+
+class SchoolCreateSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=20)
+    name = serializers.CharField(max_length=200)
+    levels = serializers.ListField(child=serializers.ChoiceField(choices=SchoolLevel.values), min_length=1)
+    unit_id = serializers.IntegerField()
+    slug = serializers.CharField(max_length=40)
+
+
+class PlacementSerializer(serializers.Serializer):
+    unit_id = serializers.IntegerField()
+    unit_name = serializers.CharField()
+    valid_from = serializers.DateField()
+    valid_to = serializers.DateField(allow_null=True)
+
+
+class AccountSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    full_name = serializers.CharField()
+    email = serializers.CharField()
+
+
+class AccountCreateSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    full_name = serializers.CharField(max_length=150)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    password = serializers.CharField(write_only=True, min_length=10)
+    role = serializers.ChoiceField(choices=[r.value for r in Role])
+    unit_id = serializers.IntegerField(required=False, allow_null=True)
+    school_id = serializers.IntegerField(required=False, allow_null=True)
+
+
+class MembershipSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    account_id = serializers.IntegerField()
+    username = serializers.CharField()
+    full_name = serializers.CharField()
+    role = serializers.CharField()
+    unit_id = serializers.IntegerField(allow_null=True)
+    school_id = serializers.IntegerField(allow_null=True)
+    valid_from = serializers.DateField()
+    valid_to = serializers.DateField(allow_null=True)
+
+
+class MembershipGrantSerializer(serializers.Serializer):
+    account_id = serializers.IntegerField()
+    role = serializers.ChoiceField(choices=[r.value for r in Role])
+    unit_id = serializers.IntegerField(required=False, allow_null=True)
+    school_id = serializers.IntegerField(required=False, allow_null=True)
+    valid_from = serializers.DateField(required=False, input_formats=["%d/%m/%Y", "iso-8601"])
+    valid_to = serializers.DateField(required=False, allow_null=True, input_formats=["%d/%m/%Y", "iso-8601"])

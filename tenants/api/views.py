@@ -1,0 +1,249 @@
+"""API v1 for units, schools, accounts and memberships. Rows are limited to the requester's scope."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from hocba.kernel.access import request_access
+from hocba.kernel.errors import NotFound
+from hocba.kernel.permissions import SIGNED_IN
+
+from .. import selectors
+from ..models import Account, AdministrativeUnit, Membership, School, SchoolPlacement, UnitVersion
+from ..services import accounts as account_services
+from ..services import schools as school_services
+from ..services import units as unit_services
+from . import serializers as s
+
+
+def _unit_in_scope(request, pk: int, capability: str = "units.view") -> AdministrativeUnit:
+    if pk not in request_access(request).units_with(capability):
+        raise NotFound("units.not_found", _("Không tìm thấy đơn vị trong phạm vi của bạn."))
+    return AdministrativeUnit.objects.get(pk=pk)
+
+
+def _school_in_scope(request, pk: int, capability: str = "schools.view") -> School:
+    if pk not in request_access(request).schools_with(capability):
+        raise NotFound("schools.not_found", _("Không tìm thấy trường trong phạm vi của bạn."))
+    return School.objects.get(pk=pk)
+
+
+class UnitListApi(APIView):
+    required_capability = "units.view"
+
+    @extend_schema(responses=s.UnitNodeSerializer(many=True), summary="Units in scope, as in force today")
+    def get(self, request):
+        acc = request_access(request)
+        tree = acc.tree or selectors.unit_tree_on()
+        visible = acc.units_with("units.view")
+        nodes = [asdict(n) for uid, n in sorted(tree.nodes.items()) if uid in visible]
+        return Response(s.UnitNodeSerializer(nodes, many=True).data)
+
+    @extend_schema(request=s.UnitCreateSerializer, responses={201: s.UnitNodeSerializer}, summary="Create a unit")
+    def post(self, request):
+        ser = s.UnitCreateSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        d = ser.validated_data
+        parent = _unit_in_scope(request, d["parent_id"], "units.manage")
+        unit = unit_services.unit_create(actor=request.user, kind=d["kind"], name=d["name"],
+                                         official_code=d["official_code"], parent=parent, valid_from=d.get("valid_from"))
+        node = selectors.unit_tree_on(d.get("valid_from")).nodes[unit.pk]
+        return Response(s.UnitNodeSerializer(asdict(node)).data, status=status.HTTP_201_CREATED)
+
+
+class UnitDetailApi(APIView):
+    required_capability = "units.view"
+
+    @extend_schema(responses=s.UnitVersionSerializer(many=True), summary="A unit's history of names, codes and parents")
+    def get(self, request, pk: int):
+        unit = _unit_in_scope(request, pk)
+        versions = UnitVersion.objects.filter(unit=unit).order_by("valid_from").values(
+            "name", "official_code", "parent_id", "valid_from", "valid_to")
+        return Response(s.UnitVersionSerializer(list(versions), many=True).data)
+
+
+class UnitOperationApi(APIView):
+    required_capability = "units.manage"
+    operation = ""
+
+    def get_serializer_class(self):
+        return s.UnitRenameSerializer if self.operation == "rename" else s.UnitTargetSerializer
+
+    def post(self, request, pk: int):
+        unit = _unit_in_scope(request, pk, "units.manage")
+        ser = self.get_serializer_class()(data=request.data)
+        ser.is_valid(raise_exception=True)
+        d = ser.validated_data
+        if self.operation == "rename":
+            unit_services.unit_rename(actor=request.user, unit=unit, name=d["name"],
+                                      official_code=d.get("official_code") or None, on=d.get("on"))
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        target = _unit_in_scope(request, d["target_id"], "units.manage")
+        if self.operation == "move":
+            unit_services.unit_move(actor=request.user, unit=unit, parent=target, on=d.get("on"))
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        moved = unit_services.unit_merge(actor=request.user, source=unit, target=target, on=d.get("on"))
+        return Response(s.MergeResultSerializer(moved).data)
+
+
+class UnitRenameApi(UnitOperationApi):
+    operation = "rename"
+
+    @extend_schema(request=s.UnitRenameSerializer, responses={204: None}, summary="Rename a unit from a date")
+    def post(self, request, pk: int):
+        return super().post(request, pk)
+
+
+class UnitMoveApi(UnitOperationApi):
+    operation = "move"
+
+    @extend_schema(request=s.UnitTargetSerializer, responses={204: None}, summary="Move a unit under another")
+    def post(self, request, pk: int):
+        return super().post(request, pk)
+
+
+class UnitMergeApi(UnitOperationApi):
+    operation = "merge"
+
+    @extend_schema(request=s.UnitTargetSerializer, responses=s.MergeResultSerializer,
+                   summary="Merge a unit into another; its units, schools and staff scopes follow")
+    def post(self, request, pk: int):
+        return super().post(request, pk)
+
+
+class SchoolListApi(APIView):
+    required_capability = "schools.view"
+
+    @extend_schema(responses=s.SchoolSerializer(many=True), summary="Schools in scope")
+    def get(self, request):
+        ids = request_access(request).schools_with("schools.view")
+        return Response(s.SchoolSerializer([asdict(x) for x in selectors.school_list(school_ids=ids)], many=True).data)
+
+    @extend_schema(request=s.SchoolCreateSerializer, responses={201: s.SchoolSerializer},
+                   summary="Create a school and its schema")
+    def post(self, request):
+        if not request_access(request).has("schools.manage"):
+            return Response({"code": "schools.not_allowed", "detail": str(_("Bạn không có quyền tạo trường."))},
+                            status=status.HTTP_403_FORBIDDEN)
+        ser = s.SchoolCreateSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        d = ser.validated_data
+        unit = _unit_in_scope(request, d["unit_id"], "schools.manage")
+        school = school_services.school_create(actor=request.user, code=d["code"], name=d["name"],
+                                               levels=d["levels"], unit=unit, slug=d["slug"])
+        info = selectors.school_list(school_ids=[school.pk])[0]
+        return Response(s.SchoolSerializer(asdict(info)).data, status=status.HTTP_201_CREATED)
+
+
+class SchoolDetailApi(APIView):
+    required_capability = "schools.view"
+
+    @extend_schema(responses=s.PlacementSerializer(many=True),
+                   summary="Which units oversaw the school, from when to when")
+    def get(self, request, pk: int):
+        school = _school_in_scope(request, pk)
+        placements = list(SchoolPlacement.objects.filter(school=school).order_by("valid_from"))
+        names = dict(UnitVersion.objects.filter(unit_id__in=[p.unit_id for p in placements])
+                     .order_by("unit_id", "-valid_from").distinct("unit_id").values_list("unit_id", "name"))
+        rows = [{"unit_id": p.unit_id, "unit_name": names.get(p.unit_id, ""), "valid_from": p.valid_from,
+                 "valid_to": p.valid_to} for p in placements]
+        return Response(s.PlacementSerializer(rows, many=True).data)
+
+
+class SchoolMoveApi(APIView):
+    required_capability = "schools.manage"
+
+    @extend_schema(request=s.UnitTargetSerializer, responses={204: None}, summary="Move a school to another unit")
+    def post(self, request, pk: int):
+        school = _school_in_scope(request, pk, "schools.manage")
+        ser = s.UnitTargetSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        unit = _unit_in_scope(request, ser.validated_data["target_id"], "schools.manage")
+        school_services.school_move(actor=request.user, school=school, unit=unit, on=ser.validated_data.get("on"))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AccountListApi(APIView):
+    required_capability = "accounts.view"
+
+    @extend_schema(responses=s.AccountSerializer(many=True), summary="Accounts holding a role in scope")
+    def get(self, request):
+        acc = request_access(request)
+        rows = selectors.membership_list(school_ids=acc.schools_with("accounts.view"), unit_ids=acc.units_with("accounts.view"))
+        seen: dict[int, dict] = {}
+        for m in rows:
+            seen.setdefault(m.account_id, {"id": m.account_id, "username": m.username, "full_name": m.full_name, "email": m.email})
+        return Response(s.AccountSerializer(list(seen.values()), many=True).data)
+
+    @extend_schema(request=s.AccountCreateSerializer, responses={201: s.AccountSerializer},
+                   summary="Create an account with its first role in a unit or school of your scope")
+    def post(self, request):
+        ser = s.AccountCreateSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        d = ser.validated_data
+        unit = AdministrativeUnit.objects.filter(pk=d.get("unit_id")).first() if d.get("unit_id") else None
+        school = School.objects.filter(pk=d.get("school_id")).first() if d.get("school_id") else None
+        if (d.get("unit_id") and unit is None) or (d.get("school_id") and school is None):
+            raise NotFound("scope.not_found", _("Không tìm thấy phạm vi."))
+        account = account_services.account_create(actor=request.user, username=d["username"], full_name=d["full_name"],
+                                                   email=d.get("email", ""), password=d["password"], role=d["role"],
+                                                   unit=unit, school=school)
+        return Response(s.AccountSerializer(account).data, status=status.HTTP_201_CREATED)
+
+
+class MembershipListApi(APIView):
+    required_capability = "accounts.view"
+
+    @extend_schema(responses=s.MembershipSerializer(many=True), summary="Memberships in force in scope")
+    def get(self, request):
+        acc = request_access(request)
+        rows = selectors.membership_list(school_ids=acc.schools_with("accounts.view"), unit_ids=acc.units_with("accounts.view"))
+        return Response(s.MembershipSerializer([asdict(m) for m in rows], many=True).data)
+
+    @extend_schema(request=s.MembershipGrantSerializer, responses={201: s.MembershipSerializer},
+                   summary="Grant a role (only roles you may grant, only in your scope)")
+    def post(self, request):
+        ser = s.MembershipGrantSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        d = ser.validated_data
+        account = Account.objects.filter(pk=d["account_id"]).first()
+        unit = AdministrativeUnit.objects.filter(pk=d.get("unit_id")).first() if d.get("unit_id") else None
+        school = School.objects.filter(pk=d.get("school_id")).first() if d.get("school_id") else None
+        if account is None or (d.get("unit_id") and unit is None) or (d.get("school_id") and school is None):
+            raise NotFound("scope.not_found", _("Không tìm thấy tài khoản hoặc phạm vi."))
+        m = account_services.membership_grant(actor=request.user, account=account, role=d["role"], unit=unit,
+                                              school=school, valid_from=d.get("valid_from"), valid_to=d.get("valid_to"))
+        info = next(x for x in selectors.membership_list(school_ids=[m.school_id] if m.school_id else [],
+                                                          unit_ids=[m.unit_id] if m.unit_id else [], include_ended=True)
+                    if x.id == m.id)
+        return Response(s.MembershipSerializer(asdict(info)).data, status=status.HTTP_201_CREATED)
+
+
+class MembershipEndApi(APIView):
+    required_capability = "memberships.grant"
+
+    @extend_schema(request=None, responses={204: None}, summary="End a membership today")
+    def post(self, request, pk: int):
+        membership = Membership.objects.filter(pk=pk).first()
+        if membership is None:
+            raise NotFound("memberships.not_found", _("Không tìm thấy vai trò."))
+        account_services.membership_end(actor=request.user, membership=membership)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeApi(APIView):
+    required_capability = SIGNED_IN
+
+    @extend_schema(responses=s.MembershipSerializer(many=True), summary="Your own roles in force today")
+    def get(self, request):
+        rows = Membership.objects.on(selectors.today()).filter(account=request.user).select_related("account")
+        data = [{"id": m.id, "account_id": m.account_id, "username": m.account.username, "full_name": m.account.full_name,
+                 "role": m.role, "unit_id": m.unit_id, "school_id": m.school_id, "valid_from": m.valid_from,
+                 "valid_to": m.valid_to} for m in rows]
+        return Response(s.MembershipSerializer(data, many=True).data)

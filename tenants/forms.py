@@ -1,0 +1,75 @@
+"""Forms for the administration pages. Validation of meaning lives in the services."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from hocba.kernel.roles import Role
+
+from .models import SchoolLevel, UnitKind
+
+DATE_WIDGET = forms.DateInput(format="%d/%m/%Y", attrs={"placeholder": "dd/mm/yyyy", "inputmode": "numeric"})
+
+
+def _date(label, required=False):
+    return forms.DateField(label=label, required=required, input_formats=["%d/%m/%Y", "%Y-%m-%d"], widget=DATE_WIDGET,
+                           help_text=_("dd/mm/yyyy; để trống là hôm nay"))
+
+
+class UnitCreateForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Loại đơn vị"), choices=[c for c in UnitKind.choices if c[0] != UnitKind.PROVINCE])
+    name = forms.CharField(label=_("Tên đơn vị"), max_length=200)
+    official_code = forms.CharField(label=_("Mã đơn vị"), max_length=20)
+    parent = forms.TypedChoiceField(label=_("Thuộc"), coerce=int)
+    valid_from = _date(_("Hiệu lực từ"))
+
+
+class UnitRenameForm(forms.Form):
+    name = forms.CharField(label=_("Tên mới"), max_length=200)
+    official_code = forms.CharField(label=_("Mã mới (nếu đổi)"), max_length=20, required=False)
+    on = _date(_("Hiệu lực từ"))
+
+
+class UnitTargetForm(forms.Form):
+    target = forms.TypedChoiceField(label=_("Đơn vị đích"), coerce=int)
+    on = _date(_("Hiệu lực từ"))
+
+
+class OnDateForm(forms.Form):
+    on = _date(_("Hiệu lực từ"))
+
+
+class SchoolCreateForm(forms.Form):
+    code = forms.CharField(label=_("Mã trường (Bộ GD&ĐT)"), max_length=20)
+    name = forms.CharField(label=_("Tên trường"), max_length=200)
+    levels = forms.MultipleChoiceField(label=_("Cấp học"), choices=SchoolLevel.choices, widget=forms.CheckboxSelectMultiple)
+    unit = forms.TypedChoiceField(label=_("Đơn vị quản lý"), coerce=int)
+    slug = forms.CharField(label=_("Tên miền con"), max_length=40, help_text=_("ví dụ: thcs-nguyen-du"))
+
+
+class ProvisionUploadForm(forms.Form):
+    file = forms.FileField(label=_("Tệp CSV hoặc XLSX (cột code,name,levels,unit_code,slug)"))
+
+
+class AccountCreateForm(forms.Form):
+    full_name = forms.CharField(label=_("Họ và tên"), max_length=150)
+    username = forms.CharField(label=_("Tên đăng nhập"), max_length=150)
+    email = forms.EmailField(label=_("Email"), required=False)
+    password = forms.CharField(label=_("Mật khẩu ban đầu"), widget=forms.PasswordInput(render_value=False), min_length=10)
+    role = forms.ChoiceField(label=_("Vai trò"))
+
+    def __init__(self, *args, roles: list[Role], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = [(r.value, r.label) for r in roles]
+
+
+class MembershipGrantForm(forms.Form):
+    username = forms.CharField(label=_("Tên đăng nhập hoặc email của tài khoản"), max_length=150)
+    role = forms.ChoiceField(label=_("Vai trò"))
+    valid_from = _date(_("Từ ngày"))
+    valid_to = _date(_("Đến ngày (không bắt buộc)"))
+
+    def __init__(self, *args, roles: list[Role], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = [(r.value, r.label) for r in roles]

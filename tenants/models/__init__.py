@@ -1,0 +1,19 @@
+from .accounts import Account, Membership
+from .audit import PlatformAuditEntry
+from .schools import Domain, School, SchoolLevel, SchoolPlacement, SchoolStatus, SchemaTemplate
+from .units import AdministrativeUnit, UnitKind, UnitVersion
+
+__all__ = [
+    "Account",
+    "AdministrativeUnit",
+    "Domain",
+    "Membership",
+    "PlatformAuditEntry",
+    "SchemaTemplate",
+    "School",
+    "SchoolLevel",
+    "SchoolPlacement",
+    "SchoolStatus",
+    "UnitKind",
+    "UnitVersion",
+]

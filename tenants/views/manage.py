@@ -1,0 +1,402 @@
+"""Administration pages for province and unit staff: units, schools, accounts, roles, audit."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.db import transaction
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.generic import TemplateView, View
+
+from hocba.kernel.errors import DomainError
+from hocba.kernel.permissions import CapabilityRequiredMixin
+from hocba.kernel.roles import Role, Tier
+
+from .. import forms, selectors
+from ..models import Account, AdministrativeUnit, Membership, PlatformAuditEntry, School, SchoolPlacement, UnitVersion
+from ..services import accounts as account_services
+from ..services import schools as school_services
+from ..services import units as unit_services
+from .common import access, refuse, report_error
+
+
+def _unit_choices(request, capability: str) -> list[tuple[int, str]]:
+    acc = access(request)
+    tree = acc.tree or selectors.unit_tree_on()
+    allowed = acc.units_with(capability)
+    out = []
+
+    def walk(unit_id: int, depth: int) -> None:
+        node = tree.nodes[unit_id]
+        if unit_id in allowed:
+            out.append((unit_id, f"{'— ' * depth}{node.name} ({node.official_code})"))
+        for child in tree.children.get(unit_id, ()):
+            walk(child, depth + 1)
+
+    for root in tree.roots():
+        walk(root.id, 0)
+    return out
+
+
+class UnitListView(CapabilityRequiredMixin, TemplateView):
+    required_capability = "units.view"
+    template_name = "tenants/unit_list.html"
+
+    def get_context_data(self, **kwargs):
+        acc = access(self.request)
+        tree = acc.tree or selectors.unit_tree_on()
+        visible = acc.units_with("units.view")
+        placements = selectors.school_placements_on(tree.day, unit_ids=visible)
+        counts: dict[int, int] = {}
+        for unit_id in placements.values():
+            counts[unit_id] = counts.get(unit_id, 0) + 1
+        rows = []
+
+        def walk(unit_id: int, depth: int) -> None:
+            if unit_id in visible:
+                rows.append({"node": tree.nodes[unit_id], "depth": depth, "schools": counts.get(unit_id, 0)})
+            for child in tree.children.get(unit_id, ()):
+                walk(child, depth + 1)
+
+        for root in tree.roots():
+            walk(root.id, 0)
+        form = None
+        if acc.has("units.manage"):
+            form = forms.UnitCreateForm()
+            form.fields["parent"].choices = _unit_choices(self.request, "units.manage")
+        return super().get_context_data(rows=rows, form=form, **kwargs)
+
+
+class UnitCreateView(CapabilityRequiredMixin, View):
+    required_capability = "units.manage"
+
+    def post(self, request):
+        form = forms.UnitCreateForm(request.POST)
+        form.fields["parent"].choices = _unit_choices(request, "units.manage")
+        if not form.is_valid():
+            messages.error(request, _("Dữ liệu chưa hợp lệ: %(e)s") % {"e": form.errors.as_text()})
+            return redirect("unit_list")
+        data = form.cleaned_data
+        try:
+            unit = unit_services.unit_create(
+                actor=request.user, kind=data["kind"], name=data["name"], official_code=data["official_code"],
+                parent=AdministrativeUnit.objects.get(pk=data["parent"]), valid_from=data["valid_from"],
+            )
+        except DomainError as exc:
+            report_error(request, exc)
+            return redirect("unit_list")
+        messages.success(request, _("Đã tạo đơn vị."))
+        return redirect("unit_detail", unit.pk)
+
+
+class UnitDetailView(CapabilityRequiredMixin, TemplateView):
+    required_capability = "units.view"
+    template_name = "tenants/unit_detail.html"
+
+    def get(self, request, *args, **kwargs):
+        self.unit = get_object_or_404(AdministrativeUnit, pk=kwargs["pk"])
+        if self.unit.pk not in access(request).units_with("units.view"):
+            return refuse(request)
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        acc = access(self.request)
+        tree = acc.tree or selectors.unit_tree_on()
+        unit = self.unit
+        versions = list(UnitVersion.objects.filter(unit=unit).select_related("parent").order_by("valid_from"))
+        parent_names = {
+            v.unit_id: v.name for v in UnitVersion.objects.filter(unit_id__in=[v.parent_id for v in versions if v.parent_id])
+            .order_by("unit_id", "-valid_from").distinct("unit_id")
+        }
+        placements = (
+            SchoolPlacement.objects.filter(unit=unit).select_related("school").order_by("-valid_from", "school__name")
+        )
+        can_manage = unit.pk in acc.units_with("units.manage")
+        choices = [c for c in _unit_choices(self.request, "units.manage") if c[0] != unit.pk]
+        ctx = {
+            "unit": unit,
+            "node": tree.nodes.get(unit.pk),
+            "path": tree.path(unit.pk) if unit.pk in tree.nodes else [],
+            "children": [tree.nodes[c] for c in tree.children.get(unit.pk, ())],
+            "versions": [(v, parent_names.get(v.parent_id, "")) for v in versions],
+            "placements": placements,
+            "can_manage": can_manage,
+            "memberships": selectors.membership_list(unit_ids=[unit.pk]),
+            "can_grant": bool(acc.grantable_roles_in_unit(unit.pk)),
+        }
+        if can_manage:
+            ctx["rename_form"] = forms.UnitRenameForm(initial={"name": ctx["node"].name if ctx["node"] else ""})
+            move_form, merge_form = forms.UnitTargetForm(prefix="move"), forms.UnitTargetForm(prefix="merge")
+            move_form.fields["target"].choices = choices
+            merge_form.fields["target"].choices = choices
+            ctx.update(move_form=move_form, merge_form=merge_form, close_form=forms.OnDateForm(prefix="close"))
+        roles = sorted(acc.grantable_roles_in_unit(unit.pk), key=list(Role).index)
+        if roles:
+            ctx["grant_form"] = forms.MembershipGrantForm(roles=roles)
+            ctx["account_form"] = forms.AccountCreateForm(roles=roles, prefix="new")
+        return super().get_context_data(**ctx, **kwargs)
+
+
+class UnitOperationView(CapabilityRequiredMixin, View):
+    required_capability = "units.manage"
+
+    def post(self, request, pk: int, operation: str):
+        unit = get_object_or_404(AdministrativeUnit, pk=pk)
+        if pk not in access(request).units_with("units.manage"):
+            return refuse(request)
+        try:
+            if operation == "rename":
+                form = forms.UnitRenameForm(request.POST)
+                if form.is_valid():
+                    d = form.cleaned_data
+                    unit_services.unit_rename(actor=request.user, unit=unit, name=d["name"],
+                                              official_code=d["official_code"] or None, on=d["on"])
+            elif operation in ("move", "merge"):
+                form = forms.UnitTargetForm(request.POST, prefix=operation)
+                form.fields["target"].choices = _unit_choices(request, "units.manage")
+                if form.is_valid():
+                    target = AdministrativeUnit.objects.get(pk=form.cleaned_data["target"])
+                    if operation == "move":
+                        unit_services.unit_move(actor=request.user, unit=unit, parent=target, on=form.cleaned_data["on"])
+                    else:
+                        unit_services.unit_merge(actor=request.user, source=unit, target=target, on=form.cleaned_data["on"])
+            elif operation == "close":
+                form = forms.OnDateForm(request.POST, prefix="close")
+                if form.is_valid():
+                    unit_services.unit_close(actor=request.user, unit=unit, on=form.cleaned_data["on"])
+            else:
+                return refuse(request, status=404)
+        except DomainError as exc:
+            report_error(request, exc)
+            return redirect("unit_detail", pk)
+        if not form.is_valid():
+            messages.error(request, _("Dữ liệu chưa hợp lệ: %(e)s") % {"e": form.errors.as_text()})
+        else:
+            messages.success(request, _("Đã lưu thay đổi."))
+        return redirect("unit_detail", pk)
+
+
+class SchoolListView(CapabilityRequiredMixin, TemplateView):
+    required_capability = "schools.view"
+    template_name = "tenants/school_list.html"
+
+    def get_context_data(self, **kwargs):
+        acc = access(self.request)
+        ids = acc.schools_with("schools.view")
+        query = self.request.GET.get("q", "").strip()
+        schools = selectors.school_list(school_ids=ids)
+        if query:
+            q = query.lower()
+            schools = [s for s in schools if q in s.name.lower() or q in s.moet_code.lower() or q in s.slug]
+        tree = acc.tree or selectors.unit_tree_on()
+        ctx = {"schools": schools, "tree": tree, "query": query, "can_manage": acc.has("schools.manage")}
+        if ctx["can_manage"]:
+            form = forms.SchoolCreateForm()
+            form.fields["unit"].choices = _unit_choices(self.request, "schools.manage")
+            ctx.update(form=form, upload_form=forms.ProvisionUploadForm())
+        ctx["rows"] = [(school, tree.nodes.get(school.unit_id)) for school in schools]
+        return super().get_context_data(**ctx, **kwargs)
+
+
+class SchoolCreateView(CapabilityRequiredMixin, View):
+    required_capability = "schools.manage"
+
+    def post(self, request):
+        form = forms.SchoolCreateForm(request.POST)
+        form.fields["unit"].choices = _unit_choices(request, "schools.manage")
+        if not form.is_valid():
+            messages.error(request, _("Dữ liệu chưa hợp lệ: %(e)s") % {"e": form.errors.as_text()})
+            return redirect("school_list")
+        d = form.cleaned_data
+        try:
+            school = school_services.school_create(
+                actor=request.user, code=d["code"], name=d["name"], levels=d["levels"],
+                unit=AdministrativeUnit.objects.get(pk=d["unit"]), slug=d["slug"],
+            )
+        except DomainError as exc:
+            report_error(request, exc)
+            return redirect("school_list")
+        messages.success(request, _("Đã tạo trường %(name)s.") % {"name": school.name})
+        return redirect("school_detail", school.pk)
+
+
+class SchoolProvisionView(CapabilityRequiredMixin, TemplateView):
+    required_capability = "schools.manage"
+    template_name = "tenants/school_provision_report.html"
+
+    def post(self, request):
+        form = forms.ProvisionUploadForm(request.POST, request.FILES)
+        if not form.is_valid():
+            messages.error(request, _("Hãy chọn một tệp CSV hoặc XLSX."))
+            return redirect("school_list")
+        upload = form.cleaned_data["file"]
+        try:
+            rows = school_services.read_school_rows(upload.name, upload.read())
+        except DomainError as exc:
+            report_error(request, exc)
+            return redirect("school_list")
+        report = school_services.schools_provision(actor=request.user, rows=rows)
+        return self.render_to_response(self.get_context_data(report=report))
+
+
+class SchoolDetailView(CapabilityRequiredMixin, TemplateView):
+    required_capability = "schools.view"
+    template_name = "tenants/school_detail.html"
+
+    def get(self, request, *args, **kwargs):
+        self.school = get_object_or_404(School, pk=kwargs["pk"])
+        if self.school.pk not in access(request).schools_with("schools.view"):
+            return refuse(request, _("Trường này nằm ngoài phạm vi quản lý của bạn."))
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        acc = access(self.request)
+        school = self.school
+        tree = acc.tree or selectors.unit_tree_on()
+        placements = list(SchoolPlacement.objects.filter(school=school).order_by("valid_from"))
+        names = {
+            v.unit_id: v.name
+            for v in UnitVersion.objects.filter(unit_id__in=[p.unit_id for p in placements]).order_by("unit_id", "-valid_from").distinct("unit_id")
+        }
+        roles = sorted(acc.grantable_roles_in_school(school.pk), key=list(Role).index)
+        ctx = {
+            "school": school,
+            "info": selectors.school_list(school_ids=[school.pk])[0],
+            "placements": [(p, names.get(p.unit_id, "")) for p in placements],
+            "memberships": selectors.membership_list(school_ids=[school.pk])
+            if school.pk in acc.schools_with("accounts.view") else [],
+            "can_manage": school.pk in acc.schools_with("schools.manage"),
+            "tree": tree,
+        }
+        if roles:
+            ctx["grant_form"] = forms.MembershipGrantForm(roles=roles)
+            ctx["account_form"] = forms.AccountCreateForm(roles=roles, prefix="new")
+        if ctx["can_manage"]:
+            move_form = forms.UnitTargetForm(prefix="move")
+            move_form.fields["target"].choices = _unit_choices(self.request, "schools.manage")
+            ctx.update(move_form=move_form, close_form=forms.OnDateForm(prefix="close"))
+        return super().get_context_data(**ctx, **kwargs)
+
+
+class SchoolOperationView(CapabilityRequiredMixin, View):
+    required_capability = "schools.manage"
+
+    def post(self, request, pk: int, operation: str):
+        school = get_object_or_404(School, pk=pk)
+        if pk not in access(request).schools_with("schools.manage"):
+            return refuse(request, _("Trường này nằm ngoài phạm vi quản lý của bạn."))
+        form = forms.UnitTargetForm(request.POST, prefix="move") if operation == "move" else forms.OnDateForm(request.POST, prefix="close")
+        if operation == "move":
+            form.fields["target"].choices = _unit_choices(request, "schools.manage")
+        if not form.is_valid():
+            messages.error(request, _("Dữ liệu chưa hợp lệ: %(e)s") % {"e": form.errors.as_text()})
+            return redirect("school_detail", pk)
+        try:
+            if operation == "move":
+                school_services.school_move(actor=request.user, school=school,
+                                            unit=AdministrativeUnit.objects.get(pk=form.cleaned_data["target"]),
+                                            on=form.cleaned_data["on"])
+            else:
+                school_services.school_close(actor=request.user, school=school, on=form.cleaned_data["on"])
+        except DomainError as exc:
+            report_error(request, exc)
+            return redirect("school_detail", pk)
+        messages.success(request, _("Đã lưu thay đổi."))
+        return redirect("school_detail", pk)
+
+
+def _scope_from(request, kind: str, pk: int):
+    """Resolve the unit or school named in the URL, refusing anything outside the requester's scope."""
+    acc = access(request)
+    if kind == "school":
+        school = get_object_or_404(School, pk=pk)
+        return None, school, sorted(acc.grantable_roles_in_school(school.pk), key=list(Role).index)
+    unit = get_object_or_404(AdministrativeUnit, pk=pk)
+    return unit, None, sorted(acc.grantable_roles_in_unit(unit.pk), key=list(Role).index)
+
+
+class AccountCreateView(CapabilityRequiredMixin, View):
+    """Create a person's account with a first role in a unit or school of the requester's scope."""
+
+    required_capability = "accounts.manage"
+
+    def post(self, request, kind: str, pk: int):
+        unit, school, roles = _scope_from(request, kind, pk)
+        target = request.POST.get("next") or (reverse("school_detail", args=[pk]) if school else reverse("unit_detail", args=[pk]))
+        if not roles:
+            return refuse(request, _("Bạn không thể tạo tài khoản ở phạm vi này."))
+        form = forms.AccountCreateForm(request.POST, roles=roles, prefix="new")
+        if not form.is_valid():
+            messages.error(request, _("Dữ liệu chưa hợp lệ: %(e)s") % {"e": form.errors.as_text()})
+            return redirect(target)
+        d = form.cleaned_data
+        try:
+            account = account_services.account_create(
+                actor=request.user, username=d["username"], full_name=d["full_name"], email=d["email"],
+                password=d["password"], role=d["role"], unit=unit, school=school,
+            )
+        except DomainError as exc:
+            report_error(request, exc)
+            return redirect(target)
+        messages.success(request, _("Đã tạo tài khoản %(u)s.") % {"u": account.username})
+        return redirect(target)
+
+
+class MembershipGrantView(CapabilityRequiredMixin, View):
+    required_capability = "memberships.grant"
+
+    def post(self, request, kind: str, pk: int):
+        unit, school, roles = _scope_from(request, kind, pk)
+        target = request.POST.get("next") or (reverse("school_detail", args=[pk]) if school else reverse("unit_detail", args=[pk]))
+        if not roles:
+            return refuse(request, _("Bạn không thể cấp vai trò ở phạm vi này."))
+        form = forms.MembershipGrantForm(request.POST, roles=roles)
+        if not form.is_valid():
+            messages.error(request, _("Dữ liệu chưa hợp lệ: %(e)s") % {"e": form.errors.as_text()})
+            return redirect(target)
+        d = form.cleaned_data
+        who = d["username"].strip()
+        account = Account.objects.filter(Q(username__iexact=who) | (Q(email__iexact=who) & ~Q(email=""))).first()
+        if account is None:
+            messages.error(request, _("Không tìm thấy tài khoản “%(u)s”.") % {"u": who})
+            return redirect(target)
+        try:
+            account_services.membership_grant(actor=request.user, account=account, role=d["role"], unit=unit,
+                                              school=school, valid_from=d["valid_from"], valid_to=d["valid_to"])
+        except DomainError as exc:
+            report_error(request, exc)
+            return redirect(target)
+        messages.success(request, _("Đã cấp vai trò."))
+        return redirect(target)
+
+
+class MembershipEndView(CapabilityRequiredMixin, View):
+    required_capability = "memberships.grant"
+
+    def post(self, request, pk: int):
+        membership = get_object_or_404(Membership, pk=pk)
+        target = request.POST.get("next") or reverse("home")
+        try:
+            account_services.membership_end(actor=request.user, membership=membership)
+        except DomainError as exc:
+            report_error(request, exc)
+            return redirect(target)
+        messages.success(request, _("Đã kết thúc vai trò."))
+        return redirect(target)
+
+
+class AuditListView(CapabilityRequiredMixin, TemplateView):
+    required_capability = "audit.view"
+    template_name = "tenants/audit_list.html"
+
+    def get_context_data(self, **kwargs):
+        acc = access(self.request)
+        school = getattr(self.request, "tenant", None)
+        if school is not None:
+            scope = Q(school_id=school.pk)
+        else:
+            scope = Q(unit_id__in=acc.units_with("audit.view")) | Q(school_id__in=acc.schools_with("audit.view"))
+        entries = PlatformAuditEntry.objects.filter(scope).select_related("actor")[:200]
+        return super().get_context_data(entries=entries, **kwargs)
