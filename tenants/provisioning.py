@@ -39,8 +39,7 @@ def validate_schema_name(name: str) -> None:
     if not SCHEMA_NAME_RE.match(name or "") or name.startswith("pg_") or name in RESERVED_SCHEMAS:
         raise DomainError(
             "schools.bad_schema_name",
-            _("Tên schema “%(name)s” không hợp lệ: chỉ gồm chữ thường không dấu, số và “_”, bắt đầu bằng chữ, 3–63 ký tự.")
-            % {"name": name},
+            _("Tên schema “%(name)s” không hợp lệ: chỉ gồm chữ thường không dấu, số và “_”, bắt đầu bằng chữ, 3–63 ký tự."), params={"name": name},
             field="slug",
         )
 

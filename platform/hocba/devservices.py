@@ -30,6 +30,7 @@ import base64
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import secrets
 import signal
@@ -93,7 +94,9 @@ def ensure_services(data_dir: Path | None = None) -> dict[str, str]:
             assigned[name] = value
 
         if not os.environ.get("HOCBA_SECRET_KEY"):
-            assign("HOCBA_SECRET_KEY", _read_or_create(root / "secret.key", lambda: secrets.token_urlsafe(50)))
+            assign(
+                "HOCBA_SECRET_KEY", _read_or_create(root / "secret.key", lambda: secrets.token_urlsafe(50))
+            )
         if not os.environ.get("HOCBA_MFA_KEY"):
             assign("HOCBA_MFA_KEY", _read_or_create(root / "mfa.key", _fernet_key))
 
@@ -231,15 +234,25 @@ class _Handles:
         return remaining
 
 
-def _socket_path(directory: Path, name: str) -> Path:
-    path = directory / name
-    if len(str(path).encode()) <= _MAX_SOCKET_PATH:
-        return path
+def _plain_path(path: Path) -> bool:
+    """Short enough for a unix socket, and nothing that needs quoting in a URL, a config file or a shell."""
+    text = str(path)
+    return len(text.encode()) <= _MAX_SOCKET_PATH and all(c.isalnum() or c in "/._-" for c in text)
+
+
+def _short_dir(directory: Path) -> Path:
+    """A socket directory under /tmp standing in for ``directory``, stable across runs."""
     import hashlib
 
-    short = Path("/tmp") / f"hocba-{os.getuid()}-{hashlib.sha256(str(directory).encode()).hexdigest()[:12]}"
+    digest = hashlib.sha256(str(directory).encode()).hexdigest()[:12]
+    short = Path("/tmp") / f"hocba-{os.getuid()}-{digest}"
     short.mkdir(mode=0o700, exist_ok=True)
-    return short / name
+    return short
+
+
+def _socket_path(directory: Path, name: str) -> Path:
+    path = directory / name
+    return path if _plain_path(path) else _short_dir(directory) / name
 
 
 def _stop_process(pid: int, proc: subprocess.Popen | None, timeout: float, what: str) -> None:
@@ -288,17 +301,32 @@ def _start_postgres(pgdata: Path) -> str:
         warnings.simplefilter("ignore")
         import pgserver
 
+    # pgserver logs every command it runs at INFO; Django's LOGGING sends INFO to the console.
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+
     # As root, pgserver creates the system user "pgserver" (useradd), chowns pgdata to it, opens
     # read/traverse permissions on pgdata's parent directories and on its own binaries, and runs
     # initdb/pg_ctl as that user (PostgreSQL refuses to run as root).
-    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    from pgserver import postgres_server
+
+    # pgserver puts the socket in pgdata when the path is short enough, but passes it to pg_ctl
+    # unquoted (``-o "-k <dir>"``), so a path with a space fails; use a plain directory then.
+    choose_socket_dir = postgres_server.find_suitable_socket_dir
+    if not _plain_path(pgdata / ".s.PGSQL.5432"):
+        postgres_server.find_suitable_socket_dir = lambda pgdata, runtime_path: _short_dir(pgdata)
+    try:
+        server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    finally:
+        postgres_server.find_suitable_socket_dir = choose_socket_dir
     info = server.get_postmaster_info()
     socket_dir = str(info.socket_dir)
     port = info.port or 5432
 
     import psycopg
 
-    with psycopg.connect(host=socket_dir, port=port, user="postgres", dbname="postgres", autocommit=True) as conn:
+    with psycopg.connect(
+        host=socket_dir, port=port, user="postgres", dbname="postgres", autocommit=True
+    ) as conn:
         if conn.execute("select 1 from pg_database where datname = %s", [DATABASE_NAME]).fetchone() is None:
             conn.execute(f'create database "{DATABASE_NAME}"')
 
@@ -311,7 +339,11 @@ def _start_postgres(pgdata: Path) -> str:
         server.cleanup()
 
     _stoppers.append(stop)
-    how = "initialised and started" if fresh else ("started" if not was_running else "shared" if users else "adopted")
+    how = (
+        "initialised and started"
+        if fresh
+        else ("started" if not was_running else "shared" if users else "adopted")
+    )
     _say(f"embedded PostgreSQL at {url} ({how} in {time.monotonic() - started:.1f} s, data in {pgdata})")
     return url
 
@@ -365,7 +397,7 @@ def _start_redis(rdir: Path) -> str:
                 [
                     "# written by hocba.devservices on every start",
                     "port 0",
-                    f"unixsocket {sock}",
+                    f'unixsocket "{sock}"',
                     "unixsocketperm 700",
                     "daemonize no",
                     f'dir "{rdir}"',
@@ -395,7 +427,11 @@ def _start_redis(rdir: Path) -> str:
         deadline = time.monotonic() + 60
         while not _redis_ping(sock):
             if proc.poll() is not None:
-                log = (rdir / "redis.log").read_text(errors="replace")[-2000:] if (rdir / "redis.log").exists() else ""
+                log = (
+                    (rdir / "redis.log").read_text(errors="replace")[-2000:]
+                    if (rdir / "redis.log").exists()
+                    else ""
+                )
                 raise RuntimeError(f"embedded redis-server exited with {proc.returncode}; log:\n{log}")
             if time.monotonic() > deadline:
                 _stop_process(proc.pid, proc, 5, "redis-server")
@@ -440,6 +476,16 @@ def _s3_answers(port: int) -> bool:
         return False
 
 
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 class _S3Starter:
     """Starts the moto child (or joins a running one) in __init__, waits for it in finish()."""
 
@@ -453,48 +499,48 @@ class _S3Starter:
         self.port = 0
         self.pid = 0
         state = _read_json(self.state_file, {})
+        self.me = os.getpid()
         if state and _pid_alive(state.get("pid")) and _s3_answers(state.get("port", 0)):
             self.pid, self.port, self.how = state["pid"], state["port"], "shared"
-            self.handles.add(os.getpid())  # the child exits by itself once no user is alive
+            self.handles.add(self.me)  # the child exits by itself once no user is alive
+            _stoppers.append(self._stop)
             return
-        self.handles.add(os.getpid())  # before the child starts watching the handles
-        self.log = open(sdir / "moto.log", "ab")
+        self.handles.add(self.me)  # before the child starts watching the handles
         env = {k: v for k, v in os.environ.items() if not k.startswith("MOTO_")}
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                _S3_CHILD_CODE,
-                str(Path(__file__).resolve()),
-                "--dir",
-                str(sdir),
-                "--port",
-                str(S3_PREFERRED_PORT),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=self.log,
-            env=env,
-            start_new_session=True,
-        )
+        with open(sdir / "moto.log", "ab") as log:
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    _S3_CHILD_CODE,
+                    str(Path(__file__).resolve()),
+                    "--dir",
+                    str(sdir),
+                    "--port",
+                    str(S3_PREFERRED_PORT),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                env=env,
+                start_new_session=True,
+            )
         self.pid = self.proc.pid
         self.how = "started"
+        _stoppers.append(self._stop)  # now: a failure before finish() must not leave the child behind
+
+    def _stop(self) -> None:
+        with _file_lock(self.sdir.parent / ".services.lock"):
+            if self.handles.remove(self.me):
+                return  # still used by another process
+            if _pid_alive(self.pid):
+                _stop_process(self.pid, self.proc, 30, "moto S3 server")  # it saves its state on SIGTERM
+            self.state_file.unlink(missing_ok=True)
 
     def finish(self) -> str:
         if self.proc is not None:
             self._wait_ready()
             _write_json(self.state_file, {"pid": self.pid, "port": self.port})
-        me, sdir, proc, pid = os.getpid(), self.sdir, self.proc, self.pid
-
-        def stop() -> None:
-            with _file_lock(sdir.parent / ".services.lock"):
-                if self.handles.remove(me):
-                    return
-                if _pid_alive(pid):
-                    _stop_process(pid, proc, 30, "moto S3 server")  # it saves its state on SIGTERM
-                self.state_file.unlink(missing_ok=True)
-
-        _stoppers.append(stop)
         url = f"http://127.0.0.1:{self.port}"
         note = "state snapshotted to s3/state.pickle"
         _say(f"embedded S3 (moto) at {url} ({self.how} in {time.monotonic() - self.started:.1f} s, {note})")
@@ -521,14 +567,12 @@ class _S3Starter:
             line += chunk
         selector.close()
         self.proc.stdout.close()
-        self.log.close()
         self.port = int(line.split()[1])
 
 
 def _s3_main(argv: list[str]) -> None:
     """The S3 child: moto's server with its state loaded from, and saved to, ``<dir>/state.pickle``."""
     import argparse
-    import logging
     import pickle
 
     parser = argparse.ArgumentParser()
@@ -541,9 +585,13 @@ def _s3_main(argv: list[str]) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     log = logging.getLogger("hocba.devservices.s3")
 
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
     from moto.s3.models import s3_backends
     from werkzeug.serving import make_server
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 
     if state_path.exists():
         try:
@@ -587,10 +635,16 @@ def _s3_main(argv: list[str]) -> None:
         def log_request(self, *a, **kw) -> None:  # no access log
             pass
 
-    try:
-        server = make_server("127.0.0.1", args.port, app, threaded=True, request_handler=QuietHandler)
-    except OSError:
-        server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
+    def serve(port: int):
+        return make_server("127.0.0.1", port, app, threaded=True, request_handler=QuietHandler)
+
+    server = None
+    if args.port and _port_free(args.port):
+        # werkzeug reports a port taken in the meantime with SystemExit
+        with contextlib.suppress(OSError, SystemExit):
+            server = serve(args.port)
+    if server is None:
+        server = serve(0)
     port = server.server_address[1]
     stop = threading.Event()
 

@@ -99,7 +99,9 @@ class Supervisor:
                     # A Ctrl-C may still be on its way: let the signal handler run first.
                     if self.stop_requested.wait(0.5):
                         return 0
-                    self.say(f"error: {name} exited unexpectedly with status {proc.returncode}; stopping everything")
+                    self.say(
+                        f"error: {name} exited unexpectedly with status {proc.returncode}; stopping everything"
+                    )
                     return 1
         return 0
 
@@ -183,9 +185,16 @@ def main() -> int:
             return 0
         port = os.environ.get("HOCBA_PORT", "8000")
         supervisor.spawn("web", manage + ["runserver", f"0.0.0.0:{port}", "--noreload"], env)
-        supervisor.spawn("worker", _celery() + ["-A", "hocba", "worker", "-l", "info", "--concurrency", "2", "-Q", "celery"], env)
         supervisor.spawn(
-            "beat", _celery() + ["-A", "hocba", "beat", "-l", "info", "--schedule", str(data_dir / "celerybeat-schedule")], env
+            "worker",
+            _celery() + ["-A", "hocba", "worker", "-l", "info", "--concurrency", "2", "-Q", "celery"],
+            env,
+        )
+        supervisor.spawn(
+            "beat",
+            _celery()
+            + ["-A", "hocba", "beat", "-l", "info", "--schedule", str(data_dir / "celerybeat-schedule")],
+            env,
         )
         domain = os.environ.get("HOCBA_BASE_DOMAIN", "localhost")
         supervisor.say(

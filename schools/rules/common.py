@@ -78,7 +78,12 @@ def decimal_places_ok(value: Decimal, places: int) -> bool:
 
 
 def validate_score(
-    value: object, *, field: str = "score", low: Decimal = Decimal(0), high: Decimal = Decimal(10), places: int = 1
+    value: object,
+    *,
+    field: str = "score",
+    low: Decimal = Decimal(0),
+    high: Decimal = Decimal(10),
+    places: int = 1,
 ) -> Decimal:
     """Validate a score (default: 0–10, at most one decimal place) and return it as ``Decimal``
     quantised to ``places`` (``8`` → ``8.0``, ``Decimal("8.50")`` → ``8.5``).

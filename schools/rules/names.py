@@ -49,8 +49,9 @@ _EMPTY_WORD: WordKey = ((), ())
 
 def _clean(full_name: str) -> str:
     """NFC, control characters dropped, whitespace runs collapsed to one space."""
-    text = "".join(ch for ch in unicodedata.normalize("NFC", full_name) if unicodedata.category(ch) != "Cc")
-    return " ".join(text.split())
+    words = unicodedata.normalize("NFC", full_name).split()
+    words = ["".join(ch for ch in word if unicodedata.category(ch) != "Cc") for word in words]
+    return " ".join(word for word in words if word)
 
 
 def _char_rank(base: str) -> int | None:

@@ -379,7 +379,9 @@ def _neutralised(result: SubjectResult, criteria: LearningCriteria) -> SubjectRe
     return replace(result, average=max(result.average, criteria.every_min))  # type: ignore[type-var]
 
 
-def assess_learning(subjects: Sequence[SubjectResult], *, rules: TT22Rules = RULES) -> LearningAssessment | None:
+def assess_learning(
+    subjects: Sequence[SubjectResult], *, rules: TT22Rules = RULES
+) -> LearningAssessment | None:
     """Learning result of a semester or of the year (Điều 9), with the adjustment, explained.
 
     Plain level, best rung first: Tốt, Khá, Đạt (see ``rules.learning_criteria``), else Chưa đạt.
@@ -454,7 +456,9 @@ def year_title(
     if conduct < rules.title_conduct or learning < rules.title_learning:
         return Title.NONE
     high = sum(
-        1 for s in subjects if s.grading is Grading.SCORED and s.average >= rules.excellent_min_average  # type: ignore[operator]
+        1
+        for s in subjects
+        if s.grading is Grading.SCORED and s.average >= rules.excellent_min_average  # type: ignore[operator]
     )
     return Title.XUAT_SAC if high >= rules.excellent_min_count else Title.GIOI
 

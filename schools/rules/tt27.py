@@ -92,7 +92,9 @@ class TT27Rules:
     general_competencies: tuple[Named, ...] = (
         Named("tu_chu_va_tu_hoc", "Tự chủ và tự học", "Self-reliance and self-study"),
         Named("giao_tiep_va_hop_tac", "Giao tiếp và hợp tác", "Communication and collaboration"),
-        Named("giai_quyet_van_de_va_sang_tao", "Giải quyết vấn đề và sáng tạo", "Problem solving and creativity"),
+        Named(
+            "giai_quyet_van_de_va_sang_tao", "Giải quyết vấn đề và sáng tạo", "Problem solving and creativity"
+        ),
     )
     specific_competencies: tuple[Named, ...] = (
         Named("ngon_ngu", "Ngôn ngữ", "Language"),
@@ -121,7 +123,9 @@ class TT27Rules:
         PeriodicTestEntry("khoa_hoc", (4, 5), (_P.END_OF_TERM_I, _P.END_OF_YEAR), confirmed=False),
         PeriodicTestEntry("lich_su_va_dia_li", (4, 5), (_P.END_OF_TERM_I, _P.END_OF_YEAR), confirmed=False),
         PeriodicTestEntry("ngoai_ngu_1", (3, 4, 5), (_P.END_OF_TERM_I, _P.END_OF_YEAR), confirmed=False),
-        PeriodicTestEntry("tin_hoc_va_cong_nghe", (3, 4, 5), (_P.END_OF_TERM_I, _P.END_OF_YEAR), confirmed=False),
+        PeriodicTestEntry(
+            "tin_hoc_va_cong_nghe", (3, 4, 5), (_P.END_OF_TERM_I, _P.END_OF_YEAR), confirmed=False
+        ),
     )
     test_score_max: int = 10  # integer scores 0–10, no decimals
     # End-of-year evaluation, best rung first; anything below the last rung is Chưa hoàn thành.
@@ -177,6 +181,58 @@ def validate_test_score(value: object, *, field: str = "test", rules: TT27Rules 
     return int(number)
 
 
+def _pairs(value: Mapping | Iterable, kind: type | None, name: str) -> tuple:
+    items = tuple(value.items()) if isinstance(value, Mapping) else tuple(tuple(p) for p in value)
+    seen: set[str] = set()
+    for code, level in items:
+        if code in seen:
+            raise RuleInputError(
+                "duplicate_code",
+                f"Mục {code} ({name}) xuất hiện hai lần.",
+                f"{code} ({name}) appears twice.",
+                field=code,
+            )
+        seen.add(code)
+        if kind is not None and level is not None and not isinstance(level, kind):
+            raise RuleInputError(
+                "level_invalid",
+                f"Mức {level!r} của {code} ({name}) không hợp lệ.",
+                f"Level {level!r} of {code} ({name}) is not a {kind.__name__}.",
+                field=code,
+            )
+    return items
+
+
+@dataclass(frozen=True)
+class PrimaryYearRecord:
+    """A pupil's end-of-year assessment. Mappings (or pairs) code → level; ``None`` or an absent
+    code means not assessed yet. ``subjects`` holds every subject and educational activity taught,
+    ``tests`` the end-of-year periodic test scores by subject code."""
+
+    grade: int
+    subjects: tuple[tuple[str, SubjectLevel | None], ...] = ()
+    qualities: tuple[tuple[str, QualityLevel | None], ...] = ()
+    competencies: tuple[tuple[str, QualityLevel | None], ...] = ()
+    tests: tuple[tuple[str, int | None], ...] = ()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.grade, bool) or not isinstance(self.grade, int):
+            raise RuleInputError(
+                "grade_invalid",
+                f"Lớp {self.grade!r} không hợp lệ.",
+                f"Grade {self.grade!r} is invalid.",
+                field="grade",
+            )
+        object.__setattr__(self, "subjects", _pairs(self.subjects, SubjectLevel, "subjects"))
+        object.__setattr__(self, "qualities", _pairs(self.qualities, QualityLevel, "qualities"))
+        object.__setattr__(self, "competencies", _pairs(self.competencies, QualityLevel, "competencies"))
+        tests = tuple(
+            (code, None if score is None else validate_test_score(score, field=code))
+            for code, score in _pairs(self.tests, None, "tests")
+        )
+        object.__setattr__(self, "tests", tests)
+
+
 # --------------------------------------------------------------------------------------- schedule
 
 
@@ -217,7 +273,10 @@ def _check_codes(given: tuple, expected: tuple[Named, ...], name: str) -> None:
     for code, _ in given:
         if code not in known:
             raise RuleInputError(
-                f"unknown_{name}", f"Không có mục {code} ({name}).", f"Unknown {name} code {code}.", field=code
+                f"unknown_{name}",
+                f"Không có mục {code} ({name}).",
+                f"Unknown {name} code {code}.",
+                field=code,
             )
 
 

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from hocba.kernel.errors import DomainError, NotAllowed
-from hocba.kernel.roles import Role, Tier
+from hocba.kernel.roles import ROLE_LABELS, Role, Tier
 
 from ..models import Account, AdministrativeUnit, Membership, School, SchoolStatus
 from ..selectors import access_for, today, unit_tree_on
@@ -35,8 +35,7 @@ def _check_grant_allowed(actor: Account | None, role: Role, unit: Administrative
         scope = school.name if school is not None else unit_tree_on(day).nodes.get(unit.id).name
         raise NotAllowed(
             "memberships.out_of_scope",
-            _("Bạn không thể cấp vai trò “%(role)s” tại “%(scope)s”: ngoài phạm vi hoặc vượt quyền của bạn.")
-            % {"role": role.label, "scope": scope},
+            _("Bạn không thể cấp vai trò “%(role)s” tại “%(scope)s”: ngoài phạm vi hoặc vượt quyền của bạn."), params={"role": ROLE_LABELS[role], "scope": scope},
         )
 
 
@@ -52,9 +51,9 @@ def membership_grant(*, actor: Account | None, account: Account, role: str, unit
     if (unit is None) == (school is None):
         raise DomainError("memberships.scope", _("Chọn đúng một phạm vi: một đơn vị hoặc một trường."))
     if role_enum.tier is Tier.SCHOOL and school is None:
-        raise DomainError("memberships.needs_school", _("Vai trò “%(role)s” phải gắn với một trường.") % {"role": role_enum.label}, field="school")
+        raise DomainError("memberships.needs_school", _("Vai trò “%(role)s” phải gắn với một trường."), params={"role": ROLE_LABELS[role_enum]}, field="school")
     if role_enum.tier is not Tier.SCHOOL and unit is None:
-        raise DomainError("memberships.needs_unit", _("Vai trò “%(role)s” phải gắn với một đơn vị.") % {"role": role_enum.label}, field="unit")
+        raise DomainError("memberships.needs_unit", _("Vai trò “%(role)s” phải gắn với một đơn vị."), params={"role": ROLE_LABELS[role_enum]}, field="unit")
     if school is not None and school.status != SchoolStatus.ACTIVE:
         raise DomainError("schools.closed", _("Trường đã đóng."))
     tree = unit_tree_on(day)
@@ -101,7 +100,7 @@ def account_create(*, actor: Account | None, username: str, full_name: str, emai
     if not username or not full_name:
         raise DomainError("accounts.missing", _("Cần có tên đăng nhập và họ tên."))
     if Account.objects.filter(username__iexact=username).exists():
-        raise DomainError("accounts.username_taken", _("Tên đăng nhập “%(u)s” đã được dùng.") % {"u": username}, field="username")
+        raise DomainError("accounts.username_taken", _("Tên đăng nhập “%(u)s” đã được dùng."), params={"u": username}, field="username")
     if email:
         try:
             validate_email(email)

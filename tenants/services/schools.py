@@ -37,7 +37,7 @@ def parse_levels(raw: str | list[str]) -> list[str]:
             continue
         level = LEVEL_ALIASES.get(key)
         if level is None:
-            raise DomainError("schools.bad_level", _("Cấp học “%(v)s” không hợp lệ (tiểu học, THCS, THPT).") % {"v": part.strip()}, field="levels")
+            raise DomainError("schools.bad_level", _("Cấp học “%(v)s” không hợp lệ (tiểu học, THCS, THPT)."), params={"v": part.strip()}, field="levels")
         if level.value not in levels:
             levels.append(level.value)
     if not levels:
@@ -70,16 +70,16 @@ def _validate_new_school(code: str, name: str, slug: str, unit: AdministrativeUn
     if not SLUG_RE.match(slug or ""):
         raise DomainError(
             "schools.bad_slug",
-            _("Tên miền con “%(slug)s” không hợp lệ: 3–40 ký tự gồm chữ thường không dấu, số và “-”, bắt đầu bằng chữ.") % {"slug": slug},
+            _("Tên miền con “%(slug)s” không hợp lệ: 3–40 ký tự gồm chữ thường không dấu, số và “-”, bắt đầu bằng chữ."), params={"slug": slug},
             field="slug",
         )
     provisioning.validate_schema_name(schema_name_for(slug))
     if unit is None or unit.id not in unit_tree_on(day).nodes:
         raise DomainError("schools.unknown_unit", _("Không tìm thấy đơn vị quản lý."), field="unit_code")
     if School.objects.filter(moet_code=code).exists():
-        raise DomainError("schools.code_taken", _("Mã trường %(code)s đã tồn tại.") % {"code": code}, field="code")
+        raise DomainError("schools.code_taken", _("Mã trường %(code)s đã tồn tại."), params={"code": code}, field="code")
     if School.objects.filter(slug=slug).exists() or Domain.objects.filter(domain=f"{slug}.{settings.BASE_DOMAIN}").exists():
-        raise DomainError("schools.slug_taken", _("Tên miền con “%(slug)s” đã được dùng.") % {"slug": slug}, field="slug")
+        raise DomainError("schools.slug_taken", _("Tên miền con “%(slug)s” đã được dùng."), params={"slug": slug}, field="slug")
 
 
 @transaction.atomic
@@ -116,7 +116,7 @@ def school_move(*, actor: Account | None, school: School, unit: AdministrativeUn
     if current.unit_id == unit.id:
         raise DomainError("schools.same_unit", _("Trường đã thuộc đơn vị này."), field="unit")
     if day < current.valid_from:
-        raise DomainError("schools.before_placement", _("Ngày hiệu lực phải sau ngày %(d)s.") % {"d": current.valid_from.strftime("%d/%m/%Y")})
+        raise DomainError("schools.before_placement", _("Ngày hiệu lực phải sau ngày %(d)s."), params={"d": current.valid_from.strftime("%d/%m/%Y")})
     _require_school_manager(actor, current.unit_id, day)
     _require_school_manager(actor, unit.id, day)
     before = _school_dict(school, current.unit_id)
@@ -189,7 +189,7 @@ def read_school_rows(path: Path | str, content: bytes | None = None) -> list[tup
         try:
             sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
         except Exception as exc:
-            raise DomainError("provision.bad_file", _("Không đọc được tệp Excel: %(e)s") % {"e": exc}) from exc
+            raise DomainError("provision.bad_file", _("Không đọc được tệp Excel: %(e)s"), params={"e": exc}) from exc
         raw_rows = [[("" if c is None else str(c)).strip() for c in row] for row in sheet.iter_rows(values_only=True)]
     elif path.suffix.lower() == ".csv":
         try:
@@ -205,7 +205,7 @@ def read_school_rows(path: Path | str, content: bytes | None = None) -> list[tup
     header = [h.lower() for h in raw_rows[0]]
     missing = [c for c in COLUMNS if c not in header]
     if missing:
-        raise DomainError("provision.missing_columns", _("Thiếu cột: %(cols)s. Cần các cột code,name,levels,unit_code,slug.") % {"cols": ", ".join(missing)})
+        raise DomainError("provision.missing_columns", _("Thiếu cột: %(cols)s. Cần các cột code,name,levels,unit_code,slug."), params={"cols": ", ".join(missing)})
     index = {c: header.index(c) for c in COLUMNS}
     out = []
     for n, row in enumerate(raw_rows[1:], start=2):
@@ -223,7 +223,7 @@ def schools_provision(*, actor: Account | None, rows: list[tuple[int, dict[str, 
         unit_id = codes.get(row["unit_code"].strip())
         try:
             if unit_id is None:
-                raise DomainError("schools.unknown_unit", _("Không tìm thấy đơn vị có mã “%(c)s”.") % {"c": row["unit_code"]}, field="unit_code")
+                raise DomainError("schools.unknown_unit", _("Không tìm thấy đơn vị có mã “%(c)s”."), params={"c": row["unit_code"]}, field="unit_code")
             school = school_create(actor=actor, code=row["code"], name=row["name"], levels=row["levels"],
                                    unit=units[unit_id], slug=row["slug"], on=day)
             report.rows.append(RowOutcome(line, row["code"], True, school_id=school.id))

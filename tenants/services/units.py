@@ -45,12 +45,12 @@ def _check_code_free(code: str, day: dt.date, *, except_unit: int | None = None)
     if except_unit is not None:
         taken = taken.exclude(unit_id=except_unit)
     if taken.exists():
-        raise DomainError("units.code_taken", _("Mã đơn vị %(code)s đã được dùng.") % {"code": code}, field="official_code")
+        raise DomainError("units.code_taken", _("Mã đơn vị %(code)s đã được dùng."), params={"code": code}, field="official_code")
 
 
 def _split(version: UnitVersion, day: dt.date, **changes) -> UnitVersion:
     if day < version.valid_from:
-        raise DomainError("units.before_version", _("Ngày hiệu lực phải sau ngày %(d)s.") % {"d": version.valid_from.strftime("%d/%m/%Y")})
+        raise DomainError("units.before_version", _("Ngày hiệu lực phải sau ngày %(d)s."), params={"d": version.valid_from.strftime("%d/%m/%Y")})
     fields = {"unit": version.unit, "name": version.name, "official_code": version.official_code, "parent": version.parent}
     fields.update(changes)
     if day == version.valid_from:
@@ -125,7 +125,7 @@ def unit_move(*, actor: Account | None, unit: AdministrativeUnit, parent: Admini
 def _end_unit(unit: AdministrativeUnit, day: dt.date) -> UnitVersion:
     version = _open_version(unit)
     if day <= version.valid_from:
-        raise DomainError("units.before_version", _("Ngày hiệu lực phải sau ngày %(d)s.") % {"d": version.valid_from.strftime("%d/%m/%Y")})
+        raise DomainError("units.before_version", _("Ngày hiệu lực phải sau ngày %(d)s."), params={"d": version.valid_from.strftime("%d/%m/%Y")})
     version.valid_to = day
     version.save(update_fields=["valid_to"])
     return version

@@ -17,7 +17,7 @@ def refuse(request, message=None, status: int = 403) -> TemplateResponse:
 
 
 def report_error(request, exc: DomainError) -> None:
-    texts = both_languages(exc.message)
+    texts = both_languages(exc.message, exc.params)
     messages.error(request, texts["vi"] if request.LANGUAGE_CODE == "vi" else texts["en"])
 
 

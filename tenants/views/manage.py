@@ -317,6 +317,15 @@ def _scope_from(request, kind: str, pk: int):
     return unit, None, sorted(acc.grantable_roles_in_unit(unit.pk), key=list(Role).index)
 
 
+def _return_to(request, school, pk: int) -> str:
+    next_url = request.POST.get("next", "")
+    if next_url.startswith("/") and not next_url.startswith("//"):
+        return next_url
+    if getattr(request, "tenant", None) is not None:
+        return reverse("school_staff")
+    return reverse("school_detail", args=[pk]) if school else reverse("unit_detail", args=[pk])
+
+
 class AccountCreateView(CapabilityRequiredMixin, View):
     """Create a person's account with a first role in a unit or school of the requester's scope."""
 
@@ -324,7 +333,7 @@ class AccountCreateView(CapabilityRequiredMixin, View):
 
     def post(self, request, kind: str, pk: int):
         unit, school, roles = _scope_from(request, kind, pk)
-        target = request.POST.get("next") or (reverse("school_detail", args=[pk]) if school else reverse("unit_detail", args=[pk]))
+        target = _return_to(request, school, pk)
         if not roles:
             return refuse(request, _("Bạn không thể tạo tài khoản ở phạm vi này."))
         form = forms.AccountCreateForm(request.POST, roles=roles, prefix="new")
@@ -349,7 +358,7 @@ class MembershipGrantView(CapabilityRequiredMixin, View):
 
     def post(self, request, kind: str, pk: int):
         unit, school, roles = _scope_from(request, kind, pk)
-        target = request.POST.get("next") or (reverse("school_detail", args=[pk]) if school else reverse("unit_detail", args=[pk]))
+        target = _return_to(request, school, pk)
         if not roles:
             return refuse(request, _("Bạn không thể cấp vai trò ở phạm vi này."))
         form = forms.MembershipGrantForm(request.POST, roles=roles)
@@ -377,7 +386,7 @@ class MembershipEndView(CapabilityRequiredMixin, View):
 
     def post(self, request, pk: int):
         membership = get_object_or_404(Membership, pk=pk)
-        target = request.POST.get("next") or reverse("home")
+        target = _return_to(request, membership.school, membership.school_id or membership.unit_id)
         try:
             account_services.membership_end(actor=request.user, membership=membership)
         except DomainError as exc:

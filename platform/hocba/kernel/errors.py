@@ -11,12 +11,20 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 
-def both_languages(message: Any) -> dict[str, str]:
+def render(message: Any, params: dict[str, Any] | None = None) -> str:
+    """Render a lazy message in the active language; lazy parameters are rendered in it too."""
+    text = str(message)
+    if params:
+        text = text % {k: str(v) for k, v in params.items()}
+    return text
+
+
+def both_languages(message: Any, params: dict[str, Any] | None = None) -> dict[str, str]:
     """Render a lazy translatable message in Vietnamese and in English."""
     out = {}
     for lang in ("vi", "en"):
         with translation.override(lang):
-            out[lang] = str(message)
+            out[lang] = render(message, params)
     return out
 
 
@@ -25,16 +33,18 @@ class DomainError(Exception):
 
     http_status = 400
 
-    def __init__(self, code: str, message: Any, *, field: str | None = None, http_status: int | None = None):
+    def __init__(self, code: str, message: Any, *, params: dict[str, Any] | None = None, field: str | None = None,
+                 http_status: int | None = None):
         self.code = code
         self.message = message
+        self.params = params or {}
         self.field = field
         if http_status is not None:
             self.http_status = http_status
-        super().__init__(str(message))
+        super().__init__(render(message, self.params))
 
     def as_dict(self) -> dict[str, Any]:
-        texts = both_languages(self.message)
+        texts = both_languages(self.message, self.params)
         data = {"code": self.code, "detail": texts["vi"], "detail_en": texts["en"]}
         if self.field:
             data["field"] = self.field

@@ -1,0 +1,43 @@
+# HọcBạ — `make run` serves the demo; `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+BENCH ?=
+BENCH_SCALE ?= full
+PYTEST_ARGS ?=
+export PYTHONPATH := $(CURDIR)/platform:$(CURDIR)
+
+.PHONY: install run test test-fast bench check lint messages helm clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null || PYTHON=python3; $${PYTHON:-$(PYTHON)} -m venv $(VENV) 2>/dev/null || python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)  ## the demo: embedded services when none are configured, migrate, seed, web + worker + beat
+	$(PY) -m hocba.run
+
+test: $(STAMP)  ## the whole suite against real PostgreSQL (configured, else embedded)
+	$(PY) manage.py makemigrations --check --dry-run --settings=hocba.settings.test >/dev/null
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+bench: $(STAMP)  ## benchmarks; BENCH=<name> for one, BENCH_SCALE=small for a quick pass
+	$(PY) -m bench.run --scale $(BENCH_SCALE) $(if $(BENCH),--only $(BENCH),)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check platform tenants schools reporting tests bench
+
+check: lint test
+
+messages: $(STAMP)  ## extract and compile translations
+	cd platform/hocba && ../../$(PY) ../../manage.py makemessages -l en -l vi --ignore='*/.venv/*' --no-obsolete
+	$(PY) -m hocba.i18n_compile
+
+clean:
+	rm -rf $(VENV) .tools

@@ -1,0 +1,68 @@
+"""Shared test helpers and constants (the fixtures are in conftest.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.test import Client
+
+from hocba.kernel.roles import Role
+
+DAY = dt.date(2025, 7, 1)
+PASSWORD = "mat-khau-kiem-thu-2026"
+SCHOOL_A_HOST = "thcs-an-thanh.localhost"
+SCHOOL_B_HOST = "thcs-binh-minh.localhost"
+
+
+@dataclass(frozen=True)
+class World:
+    province: int
+    unit_a: int
+    unit_b: int
+    school_a: int
+    school_b: int
+    accounts: dict[str, int]
+
+    def account(self, name: str):
+        from tenants.models import Account
+
+        return Account.objects.get(pk=self.accounts[name])
+
+
+ACCOUNTS = [
+    ("province_admin", Role.PROVINCE_ADMIN, "province"),
+    ("inspector", Role.PROVINCE_INSPECTOR, "province"),
+    ("unit_a_admin", Role.UNIT_ADMIN, "unit_a"),
+    ("unit_a_staff", Role.UNIT_STAFF, "unit_a"),
+    ("unit_b_admin", Role.UNIT_ADMIN, "unit_b"),
+    ("principal_a", Role.PRINCIPAL, "school_a"),
+    ("vice_a", Role.VICE_PRINCIPAL, "school_a"),
+    ("it_a", Role.SCHOOL_IT_ADMIN, "school_a"),
+    ("homeroom_a", Role.HOMEROOM_TEACHER, "school_a"),
+    ("teacher_a", Role.SUBJECT_TEACHER, "school_a"),
+    ("dept_a", Role.DEPARTMENT_HEAD, "school_a"),
+    ("clerk_a", Role.CLERK, "school_a"),
+    ("parent_a", Role.PARENT, "school_a"),
+    ("principal_b", Role.PRINCIPAL, "school_b"),
+    ("teacher_b", Role.SUBJECT_TEACHER, "school_b"),
+]
+
+
+def give_totp(account) -> str:
+    from allauth.mfa.adapter import get_adapter
+    from allauth.mfa.models import Authenticator
+
+    from tenants.demo import demo_totp_secret
+
+    secret = demo_totp_secret(account.username)
+    Authenticator.objects.get_or_create(
+        user=account, type=Authenticator.Type.TOTP, defaults={"data": {"secret": get_adapter().encrypt(secret)}}
+    )
+    return secret
+
+
+def client_for(account, host: str = "localhost") -> Client:
+    client = Client(HTTP_HOST=host)
+    client.force_login(account, backend="django.contrib.auth.backends.ModelBackend")
+    return client
