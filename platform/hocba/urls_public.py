@@ -12,6 +12,7 @@ from .urls_common import urlpatterns as common
 
 class _Schema(SpectacularAPIView):
     required_capability = PUBLIC
+    urlconf = "hocba.urls_public"
 
 
 class _Docs(SpectacularSwaggerView):

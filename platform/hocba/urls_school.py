@@ -2,6 +2,8 @@
 
 from django.urls import path
 
+from tenants.api import views as api
+
 from tenants.views import home, manage
 
 from .urls_common import urlpatterns as common
@@ -14,4 +16,8 @@ urlpatterns = [
     path("staff/<str:kind>/<int:pk>/memberships/new/", manage.MembershipGrantView.as_view(), name="membership_grant"),
     path("staff/memberships/<int:pk>/end/", manage.MembershipEndView.as_view(), name="membership_end"),
     path("audit/", manage.AuditListView.as_view(), name="audit_list"),
+    path("api/v1/me/", api.MeApi.as_view(), name="api_me"),
+    path("api/v1/accounts/", api.AccountListApi.as_view(), name="api_accounts"),
+    path("api/v1/memberships/", api.MembershipListApi.as_view(), name="api_memberships"),
+    path("api/v1/memberships/<int:pk>/end/", api.MembershipEndApi.as_view(), name="api_membership_end"),
 ]

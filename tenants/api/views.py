@@ -34,6 +34,16 @@ def _school_in_scope(request, pk: int, capability: str = "schools.view") -> Scho
     return School.objects.get(pk=pk)
 
 
+def _scope_ids(request, capability: str) -> tuple[set[int], set[int]]:
+    """(school ids, unit ids) where ``capability`` holds; on a school's site only that school."""
+    acc = request_access(request)
+    schools = acc.schools_with(capability)
+    school = getattr(request, "tenant", None)
+    if school is not None:
+        return schools & {school.pk}, set()
+    return schools, acc.units_with(capability)
+
+
 class UnitListApi(APIView):
     required_capability = "units.view"
 
@@ -174,8 +184,8 @@ class AccountListApi(APIView):
 
     @extend_schema(responses=s.AccountSerializer(many=True), summary="Accounts holding a role in scope")
     def get(self, request):
-        acc = request_access(request)
-        rows = selectors.membership_list(school_ids=acc.schools_with("accounts.view"), unit_ids=acc.units_with("accounts.view"))
+        school_ids, unit_ids = _scope_ids(request, "accounts.view")
+        rows = selectors.membership_list(school_ids=school_ids, unit_ids=unit_ids)
         seen: dict[int, dict] = {}
         for m in rows:
             seen.setdefault(m.account_id, {"id": m.account_id, "username": m.username, "full_name": m.full_name, "email": m.email})
@@ -202,8 +212,8 @@ class MembershipListApi(APIView):
 
     @extend_schema(responses=s.MembershipSerializer(many=True), summary="Memberships in force in scope")
     def get(self, request):
-        acc = request_access(request)
-        rows = selectors.membership_list(school_ids=acc.schools_with("accounts.view"), unit_ids=acc.units_with("accounts.view"))
+        school_ids, unit_ids = _scope_ids(request, "accounts.view")
+        rows = selectors.membership_list(school_ids=school_ids, unit_ids=unit_ids)
         return Response(s.MembershipSerializer([asdict(m) for m in rows], many=True).data)
 
     @extend_schema(request=s.MembershipGrantSerializer, responses={201: s.MembershipSerializer},

@@ -1,0 +1,124 @@
+"""Every endpoint declares its capability; no role of another scope ever sees a foreign school."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from hocba.kernel.permissions import declared_capability
+from tenants.models import PlatformAuditEntry
+from tests.support import ACCOUNTS, SCHOOL_B_HOST, client_for
+
+OWN_MODULES = ("tenants.", "hocba.", "schools.", "reporting.")
+
+
+def _walk(patterns, prefix=""):
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            yield from _walk(p.url_patterns, prefix + str(p.pattern))
+        elif isinstance(p, URLPattern):
+            yield prefix + str(p.pattern), p.callback
+
+
+@pytest.mark.parametrize("urlconf", ["hocba.urls_public", "hocba.urls_school"])
+def test_every_own_endpoint_declares_a_capability(urlconf):
+    checked = 0
+    for route, callback in _walk(get_resolver(urlconf).url_patterns):
+        view_class = getattr(callback, "view_class", None) or getattr(callback, "cls", None)
+        if view_class is None or not view_class.__module__.startswith(OWN_MODULES):
+            continue
+        declared_capability(view_class())
+        checked += 1
+    assert checked >= 10
+
+
+# Roles whose scope does not cover school B (province staff, unit B and school B do).
+OUTSIDERS = [name for name, _role, scope in ACCOUNTS if scope in ("unit_a", "school_a")]
+
+FOREIGN_PAGES = [
+    ("localhost", "/manage/schools/{school_b}/"),
+    ("localhost", "/api/v1/schools/{school_b}/"),
+    ("localhost", "/manage/units/{unit_b}/"),
+    ("localhost", "/api/v1/units/{unit_b}/"),
+    (SCHOOL_B_HOST, "/"),
+    (SCHOOL_B_HOST, "/staff/"),
+    (SCHOOL_B_HOST, "/audit/"),
+    (SCHOOL_B_HOST, "/api/v1/memberships/"),
+    (SCHOOL_B_HOST, "/api/v1/accounts/"),
+]
+
+
+@pytest.mark.parametrize("name", OUTSIDERS)
+@pytest.mark.parametrize("host,path", FOREIGN_PAGES)
+def test_foreign_school_data_never_shows(w, name, host, path):
+    client = client_for(w.account(name), host)
+    response = client.get(path.format(school_b=w.school_b, unit_b=w.unit_b))
+    body = response.content.decode()
+    assert response.status_code in (302, 403, 404), (name, path, response.status_code)
+    # The school's own name may appear on its refusal page; its people and records never do.
+    for secret in ("principal_b", "teacher_b", "Principal B", "Teacher B", "99000002", "thcs-binh-minh.localhost/"):
+        assert secret not in body, (name, path, secret)
+
+
+@pytest.mark.parametrize("name", OUTSIDERS)
+def test_lists_never_include_the_foreign_school(w, name):
+    for path in ("/api/v1/schools/", "/api/v1/memberships/", "/api/v1/accounts/", "/manage/schools/"):
+        response = client_for(w.account(name), "localhost").get(path)
+        body = response.content.decode()
+        assert "Bình Minh" not in body and "teacher_b" not in body, (name, path)
+
+
+@pytest.mark.parametrize("name", OUTSIDERS)
+def test_foreign_grants_are_refused(w, name):
+    client = client_for(w.account(name), "localhost")
+    response = client.post("/api/v1/memberships/", {"account_id": w.accounts[name], "role": "subject_teacher",
+                                                     "school_id": w.school_b}, content_type="application/json")
+    assert response.status_code in (403, 404)
+
+
+def test_platform_audit_is_append_only(w):
+    entry = PlatformAuditEntry.objects.first()
+    assert entry is not None
+    for statement in ("UPDATE tenants_platformauditentry SET action = 'x' WHERE id = %s",
+                      "DELETE FROM tenants_platformauditentry WHERE id = %s"):
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(statement, [entry.pk])
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("TRUNCATE tenants_platformauditentry CASCADE")
+
+
+def test_audit_rows_carry_who_when_where(w):
+    from django.test import Client
+
+    client = client_for(w.account("unit_a_admin"), "localhost")
+    client.post(f"/manage/school/{w.school_a}/accounts/new/", {
+        "new-full_name": "Người Mới", "new-username": "nguoi.moi", "new-password": "mot-mat-khau-dai",
+        "new-role": "clerk"}, REMOTE_ADDR="10.1.2.3")
+    rows = PlatformAuditEntry.objects.filter(actor_id=w.accounts["unit_a_admin"]).order_by("id")
+    assert [r.action for r in rows] == ["account.create", "membership.grant"]
+    grant = rows[1]
+    assert grant.ip == "10.1.2.3" and grant.source == "web" and grant.request_id and grant.role == "unit_admin"
+    assert grant.after["role"] == "clerk" and grant.school_id == w.school_a
+
+
+def test_login_failures_are_rate_limited_in_redis(w, settings):
+    import redis
+    from django.core.cache import cache
+    from django.test import Client
+
+    from tests.support import PASSWORD
+
+    assert "redis" in settings.CACHES["default"]["BACKEND"].lower()
+    cache.clear()
+    client = Client(HTTP_HOST="localhost")
+    for _ in range(5):
+        assert client.post("/accounts/login/", {"login": "teacher_a", "password": "sai-mat-khau"}).status_code == 200
+    keys = redis.Redis.from_url(settings.CACHES["default"]["LOCATION"]).keys("*rl:*")
+    assert keys, "the failure counter lives in Redis"
+    # Even the right password is refused now, with a message.
+    response = client.post("/accounts/login/", {"login": "teacher_a", "password": PASSWORD})
+    assert response.status_code == 200 and "_auth_user_id" not in client.session
+    cache.clear()
+    response = client.post("/accounts/login/", {"login": "teacher_a", "password": PASSWORD})
+    assert response.status_code == 302 and "_auth_user_id" in client.session
