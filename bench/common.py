@@ -131,6 +131,9 @@ def prepare_environment(url: str) -> None:
     """Point Django at the bench database; start no embedded service the benchmarks do not use."""
     os.environ["DATABASE_URL"] = url
     os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS_MODULE
+    # Migrations, the school template and the stock baselines (CREATE SCHEMA, clone_schema) need the
+    # owner's login; school_create itself goes through the same SECURITY DEFINER function either way.
+    os.environ["HOCBA_DB_ROLE"] = "owner"
     # Secrets the settings want but the benchmarks never use: throwaway values, no key file written.
     os.environ.setdefault("HOCBA_SECRET_KEY", secrets.token_urlsafe(50))
     if not os.environ.get("HOCBA_MFA_KEY"):

@@ -182,7 +182,21 @@ def stock_clone_sample(unit, label: str) -> dict:
     t1 = time.perf_counter()
     _quiet_call("migrate_schemas", tenant=True, fake=True, schema_name=school.schema_name)
     t2 = time.perf_counter()
-    return {"schema": school.schema_name, "seconds": t1 - t0, "fake_migrate": t2 - t1, "with_fake_migrate": t2 - t0}
+    return {"schema": school.schema_name, "seconds": t1 - t0, "fake_migrate": t2 - t1, "with_fake_migrate": t2 - t0,
+            "functions_bound_to_template": _functions_bound_to(school.schema_name, settings.TENANT_TEMPLATE_SCHEMA)}
+
+
+def _functions_bound_to(schema_name: str, other: str) -> list[str]:
+    """Functions of ``schema_name`` whose fixed search_path still names ``other`` (a clone that kept the source's)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+            " WHERE n.nspname = %s AND array_to_string(p.proconfig, ',') LIKE %s ORDER BY 1",
+            [schema_name, f"%search_path=%{other}%"],
+        )
+        return [r[0] for r in cursor.fetchall()]
 
 
 class _Baseline:
@@ -242,6 +256,8 @@ def verify_schemas(schema_names: list[str]) -> dict:
 
 def run(scale: Scale, results_dir: Path, machine: dict) -> Result:
     """The bench database is fresh (public migrated by ``build_public``); fill, measure, compare."""
+    from django.conf import settings
+
     from tenants.models import School
 
     setup = build_public()
@@ -295,6 +311,10 @@ def run(scale: Scale, results_dir: Path, machine: dict) -> Result:
     ratio = (mig["value"] / value) if value and mig["value"] else None
     clone_ratio = (clo["value"] / value) if value and clo["value"] else None
     clone_fake = [s["with_fake_migrate"] for s in clones.samples]
+    bound = sorted({f for s in clones.samples for f in s["functions_bound_to_template"]})
+    if bound:
+        clo["defect"] = (f"the cloned schemas' functions {', '.join(bound)} keep search_path={settings.TENANT_TEMPLATE_SCHEMA}: "
+                         "their audit entries would land in the template schema")
     clo["with_fake_migrate_p50"] = summary(clone_fake)["p50"]
     goal_met = bool(value is not None and value <= 0.5 and ratio is not None and ratio >= 10 and verified["ok"])
 
@@ -338,6 +358,7 @@ def run(scale: Scale, results_dir: Path, machine: dict) -> Result:
         f"{mig['runs']} samples{' ERROR ' + migrations.error if migrations.error else ''}")
     say(f"{NAME}: baseline django-tenants clone_schema p50 {fmt(clo['value'])} s/school, p95 {fmt(clo['p95'])}, "
         f"{clo['runs']} samples (+ migrate_schemas --fake: p50 {fmt(clo['with_fake_migrate_p50'])})"
+        f"{'; DEFECT: ' + clo['defect'] if clo.get('defect') else ''}"
         f"{' ERROR ' + clones.error if clones.error else ''}")
     say(f"{NAME}: ratio {fmt(ratio, 1)}× vs migration path, {fmt(clone_ratio, 1)}× vs clone_schema; "
         f"goal {GOAL}: {'met' if goal_met else 'NOT met'}; schemas verified: {verified['ok']} → {path}")

@@ -61,7 +61,7 @@ class AccountCreateForm(forms.Form):
 
     def __init__(self, *args, roles: list[Role], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = [(r.value, r.label) for r in roles]
+        self.fields["role"].choices = [("", _("— chọn vai trò —")), *[(r.value, r.label) for r in roles]]
 
 
 class MembershipGrantForm(forms.Form):
@@ -72,4 +72,4 @@ class MembershipGrantForm(forms.Form):
 
     def __init__(self, *args, roles: list[Role], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = [(r.value, r.label) for r in roles]
+        self.fields["role"].choices = [("", _("— chọn vai trò —")), *[(r.value, r.label) for r in roles]]

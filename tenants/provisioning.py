@@ -10,6 +10,7 @@ school's public rows — a failure leaves neither a schema nor a row (DESIGN §3
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
@@ -27,6 +28,8 @@ from django.utils.translation import gettext_lazy as _
 from psycopg import sql
 
 from hocba.kernel.errors import DomainError
+
+from .dbroles import SCHOOL_RESTRICTIONS
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,7 @@ def _tenant_labels() -> set[str]:
     return {cfg.label for cfg in apps.get_app_configs() if cfg.name in settings.TENANT_APPS}
 
 
+@functools.lru_cache(maxsize=1)
 def migration_head() -> Head:
     loader = MigrationLoader(None, ignore_no_migrations=True)
     labels = _tenant_labels()
@@ -72,19 +76,20 @@ def migration_head() -> Head:
     return Head(targets, tuple(sorted(required)))
 
 
-def _migrate_current_schema(head: Head) -> None:
-    executor = MigrationExecutor(connection)
+def _migrate_current_schema(head: Head, conn=None) -> None:
+    executor = MigrationExecutor(conn or connection)
     targets = list(head.targets)
     plan = executor.migration_plan(targets)
     if plan:
         executor.migrate(targets, plan=plan)
 
 
-def _enter(schema: str) -> None:
+def _enter(schema: str, conn=None) -> None:
+    conn = conn or connection
     # The recorder table must be created in the school schema itself, not found in public.
-    connection.set_schema(schema, include_public=False)
-    MigrationRecorder(connection).ensure_schema()
-    connection.set_schema(schema)
+    conn.set_schema(schema, include_public=False)
+    MigrationRecorder(conn).ensure_schema()
+    conn.set_schema(schema)
 
 
 def _is_replayable(statement: str) -> bool:
@@ -102,13 +107,19 @@ def _is_replayable(statement: str) -> bool:
 
 
 def template_current():
-    """The captured DDL for the current head, built on first use (and once for all processes)."""
+    """The captured DDL for the current head, built on first use (and once for all processes).
+
+    Building it needs the owner's login (``migrate_schools`` does it); the application only reads it."""
+    from .dbroles import is_owner_connection
     from .models import SchemaTemplate
 
     head = migration_head()
     found = SchemaTemplate.objects.filter(head=head.digest).first()
     if found is not None:
         return found
+    if not is_owner_connection():
+        raise DomainError("schools.template_missing",
+                          _("Cấu trúc dữ liệu cho trường mới chưa sẵn sàng; quản trị hệ thống cần chạy migrate_schools."))
     template = settings.TENANT_TEMPLATE_SCHEMA
     with transaction.atomic():
         with connection.cursor() as cursor:
@@ -135,7 +146,7 @@ def template_current():
                 _migrate_current_schema(head)
         finally:
             connection.set_schema_to_public()
-        script = ";\n".join(s.rstrip().rstrip(";") for s in statements) + ";\n"
+        script = ";\n".join(s.rstrip().rstrip(";") for s in statements) + ";\n" + SCHOOL_RESTRICTIONS
         return SchemaTemplate.objects.create(head=head.digest, script=script, statements=len(statements))
 
 
@@ -144,12 +155,10 @@ def schema_create(schema_name: str) -> None:
     if not connection.in_atomic_block:
         raise RuntimeError("schema_create must run inside transaction.atomic()")
     validate_schema_name(schema_name)
-    script = template_current().script
+    head = template_current().head
     with connection.cursor() as cursor:
-        ident = sql.Identifier(schema_name).as_string(cursor.connection)
-        # One cursor: the tenant backend resets search_path whenever a new cursor is opened.
-        cursor.execute(f"CREATE SCHEMA {ident}; SET LOCAL search_path TO {ident}, public;\n{script}")
-        cursor.execute("SET LOCAL search_path TO public")
+        # Runs as the owner of the database objects, with the template's DDL only.
+        cursor.execute("SELECT hocba_create_school_schema(%s, %s)", [schema_name, head])
 
 
 def schema_exists(schema_name: str) -> bool:
@@ -167,17 +176,17 @@ def schema_drop(schema_name: str) -> None:
 # --- migrations across schools ------------------------------------------------------------------
 
 
-def schemas_behind(schema_names: Iterable[str], head: Head | None = None) -> list[str]:
+def schemas_behind(schema_names: Iterable[str], head: Head | None = None, using: str = "default") -> list[str]:
     """The schemas missing any required migration: one indexed count per schema, no migration loading."""
     head = head or migration_head()
     values = ", ".join("(%s, %s)" for _ in head.required)
     params = [part for node in head.required for part in node]
     behind = []
-    with connection.cursor() as cursor:
+    with connections[using].cursor() as cursor:
         for schema in schema_names:
             ident = sql.Identifier(schema).as_string(cursor.connection)
             try:
-                with transaction.atomic():
+                with transaction.atomic(using=using):
                     cursor.execute(
                         f"SELECT count(*) FROM {ident}.django_migrations WHERE (app, name) IN ({values})", params
                     )
@@ -189,22 +198,25 @@ def schemas_behind(schema_names: Iterable[str], head: Head | None = None) -> lis
     return behind
 
 
-def migrate_one(schema_name: str) -> tuple[str, str]:
+def migrate_one(schema_name: str, using: str = "default") -> tuple[str, str]:
     """Migrate one school schema to head in its own transaction; return (schema, error or '')."""
     head = migration_head()
+    conn = connections[using]
     try:
-        with transaction.atomic():
-            _enter(schema_name)
-            _migrate_current_schema(head)
+        with transaction.atomic(using=using):
+            _enter(schema_name, conn)
+            _migrate_current_schema(head, conn)
+            with conn.cursor() as cursor:
+                cursor.execute(SCHOOL_RESTRICTIONS)
         error = ""
     except Exception as exc:  # reported on the board; the school stays on its old version
         log.exception("migrating %s failed", schema_name)
         error = f"{type(exc).__name__}: {exc}"
     finally:
-        connection.set_schema_to_public()
+        conn.set_schema_to_public()
     from .models import School
 
-    School.objects.filter(schema_name=schema_name).update(
+    School.objects.using(using).filter(schema_name=schema_name).update(
         schema_head="" if error else head.digest, schema_error=error, schema_checked_at=timezone.now()
     )
     return schema_name, error

@@ -8,14 +8,32 @@ from hocba.kernel.roles import Role
 from tests.support import ACCOUNTS, DAY, PASSWORD, World, client_for, give_totp
 
 
+def _login_as(user: str, password: str = "") -> None:
+    from django.db import connections
+
+    conn = connections["default"]
+    conn.close()
+    conn.settings_dict.update(USER=user, PASSWORD=password)
+
+
 @pytest.fixture(scope="session")
-def world(django_db_setup, django_db_blocker) -> World:
+def world(django_db_setup, django_db_blocker):
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from tenants import provisioning
     from tenants.models import UnitKind
     from tenants.services.accounts import account_create
     from tenants.services.schools import school_create
     from tenants.services.units import unit_create
 
     with django_db_blocker.unblock():
+        # As the owner: the application's role, its privileges and the school template.
+        owner = dict(settings.DATABASES["default"])
+        call_command("db_roles", verbosity=0)
+        provisioning.template_current()
+        # Everything else runs as the application does, with a role that owns nothing.
+        _login_as(settings.DB_APP_USER, settings.DB_APP_PASSWORD)
         province = unit_create(actor=None, kind=UnitKind.PROVINCE, name="Sở GD&ĐT Thử nghiệm", official_code="99", valid_from=DAY)
         unit_a = unit_create(actor=None, kind=UnitKind.COMMUNE, name="Xã An Thạnh", official_code="99-AT", parent=province, valid_from=DAY)
         unit_b = unit_create(actor=None, kind=UnitKind.WARD, name="Phường Bình Minh", official_code="99-BM", parent=province, valid_from=DAY)
@@ -32,7 +50,9 @@ def world(django_db_setup, django_db_blocker) -> World:
             if role in (Role.PROVINCE_ADMIN, Role.UNIT_ADMIN, Role.PRINCIPAL, Role.SCHOOL_IT_ADMIN):
                 give_totp(account)
             ids[name] = account.pk
-    return World(province.pk, unit_a.pk, unit_b.pk, school_a.pk, school_b.pk, ids)
+    yield World(province.pk, unit_a.pk, unit_b.pk, school_a.pk, school_b.pk, ids)
+    with django_db_blocker.unblock():
+        _login_as(owner["USER"], owner["PASSWORD"])
 
 
 @pytest.fixture
@@ -42,7 +62,7 @@ def w(world, db) -> World:
 
 @pytest.fixture
 def login(w):
-    def make(name: str, host: str = "localhost") -> Client:
+    def make(name: str, host: str = "hocba.localhost") -> Client:
         return client_for(w.account(name), host)
 
     return make

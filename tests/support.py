@@ -11,8 +11,8 @@ from hocba.kernel.roles import Role
 
 DAY = dt.date(2025, 7, 1)
 PASSWORD = "mat-khau-kiem-thu-2026"
-SCHOOL_A_HOST = "thcs-an-thanh.localhost"
-SCHOOL_B_HOST = "thcs-binh-minh.localhost"
+SCHOOL_A_HOST = "thcs-an-thanh.hocba.localhost"
+SCHOOL_B_HOST = "thcs-binh-minh.hocba.localhost"
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def give_totp(account) -> str:
     return secret
 
 
-def client_for(account, host: str = "localhost") -> Client:
+def client_for(account, host: str = "hocba.localhost") -> Client:
     client = Client(HTTP_HOST=host)
     client.force_login(account, backend="django.contrib.auth.backends.ModelBackend")
     return client

@@ -32,6 +32,10 @@ class Env:
     mfa_key: str
     allowed_hosts: tuple[str, ...]
     email_host: str
+    db_role: str
+    database_app_url: str
+    db_app_user: str
+    db_app_password: str
 
     @classmethod
     def read(cls) -> Env:
@@ -45,7 +49,7 @@ class Env:
             s3_access_key=os.environ.get("S3_ACCESS_KEY_ID", "hocba"),
             s3_secret_key=os.environ.get("S3_SECRET_ACCESS_KEY", "hocba-secret"),
             s3_region=os.environ.get("S3_REGION", "ap-southeast-1"),
-            base_domain=os.environ.get("HOCBA_BASE_DOMAIN", "localhost"),
+            base_domain=os.environ.get("HOCBA_BASE_DOMAIN", "hocba.localhost"),
             port=int(os.environ.get("HOCBA_PORT", "8000")),
             data_dir=data_dir,
             mfa_key=os.environ.get("HOCBA_MFA_KEY", ""),
@@ -53,6 +57,10 @@ class Env:
                 h for h in os.environ.get("HOCBA_ALLOWED_HOSTS", "").split(",") if h.strip()
             ),
             email_host=os.environ.get("HOCBA_EMAIL_HOST", ""),
+            db_role=os.environ.get("HOCBA_DB_ROLE", "app"),
+            database_app_url=os.environ.get("DATABASE_APP_URL", ""),
+            db_app_user=os.environ.get("HOCBA_DB_APP_USER", "hocba_app"),
+            db_app_password=os.environ.get("HOCBA_DB_APP_PASSWORD", ""),
         )
 
 

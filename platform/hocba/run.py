@@ -20,9 +20,11 @@ from hocba.devservices import REPO_ROOT, ensure_services, resolve_data_dir, stop
 STOP_TIMEOUT = 10.0
 # manage.py commands run, in order, before the long-running processes start.
 SETUP_STEPS = [
-    ("migrate", ["migrate_schemas", "--shared", "--noinput"]),
-    ("schools", ["migrate_schools"]),
-    ("seed", ["seed_demo"]),
+    # (name, manage.py arguments, database login): migrations and roles need the owner's login.
+    ("migrate", ["migrate_schemas", "--shared", "--noinput"], "owner"),
+    ("roles", ["db_roles"], "owner"),
+    ("schools", ["migrate_schools"], "owner"),
+    ("seed", ["seed_demo"], "app"),
 ]
 _COLOURS = ["36", "33", "35", "32", "34", "31"]
 
@@ -175,10 +177,10 @@ def main() -> int:
         env = _child_env(data_dir)
         manage = [sys.executable, str(REPO_ROOT / "manage.py")]
 
-        for name, args in SETUP_STEPS:
+        for name, args, role in SETUP_STEPS:
             if supervisor.stop_requested.is_set():
                 return 0
-            if not supervisor.run_step(name, manage + args, env):
+            if not supervisor.run_step(name, manage + args, {**env, "HOCBA_DB_ROLE": role}):
                 return 0 if supervisor.stop_requested.is_set() else 1
 
         if supervisor.stop_requested.is_set():
@@ -196,7 +198,7 @@ def main() -> int:
             + ["-A", "hocba", "beat", "-l", "info", "--schedule", str(data_dir / "celerybeat-schedule")],
             env,
         )
-        domain = os.environ.get("HOCBA_BASE_DOMAIN", "localhost")
+        domain = os.environ.get("HOCBA_BASE_DOMAIN", "hocba.localhost")
         supervisor.say(
             f"HọcBạ at http://{domain}:{port}, schools at http://<school>.{domain}:{port}; Ctrl-C stops everything"
         )

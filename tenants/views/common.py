@@ -12,6 +12,7 @@ from hocba.kernel.errors import DomainError, both_languages
 
 
 def refuse(request, message=None, status: int = 403) -> TemplateResponse:
+    """A refusal page in both languages; ``message`` must be lazy so that each language renders."""
     texts = both_languages(message or _("Đối tượng này nằm ngoài phạm vi quản lý của bạn."))
     return TemplateResponse(request, "refusal.html", {"status": status, "texts": texts}, status=status)
 

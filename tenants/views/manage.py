@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView, View
 
 from hocba.kernel.errors import DomainError
@@ -248,7 +249,7 @@ class SchoolDetailView(CapabilityRequiredMixin, TemplateView):
     def get(self, request, *args, **kwargs):
         self.school = get_object_or_404(School, pk=kwargs["pk"])
         if self.school.pk not in access(request).schools_with("schools.view"):
-            return refuse(request, _("Trường này nằm ngoài phạm vi quản lý của bạn."))
+            return refuse(request, gettext_lazy("Trường này nằm ngoài phạm vi quản lý của bạn."))
         return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
@@ -286,7 +287,7 @@ class SchoolOperationView(CapabilityRequiredMixin, View):
     def post(self, request, pk: int, operation: str):
         school = get_object_or_404(School, pk=pk)
         if pk not in access(request).schools_with("schools.manage"):
-            return refuse(request, _("Trường này nằm ngoài phạm vi quản lý của bạn."))
+            return refuse(request, gettext_lazy("Trường này nằm ngoài phạm vi quản lý của bạn."))
         form = forms.UnitTargetForm(request.POST, prefix="move") if operation == "move" else forms.OnDateForm(request.POST, prefix="close")
         if operation == "move":
             form.fields["target"].choices = _unit_choices(request, "schools.manage")
@@ -335,7 +336,7 @@ class AccountCreateView(CapabilityRequiredMixin, View):
         unit, school, roles = _scope_from(request, kind, pk)
         target = _return_to(request, school, pk)
         if not roles:
-            return refuse(request, _("Bạn không thể tạo tài khoản ở phạm vi này."))
+            return refuse(request, gettext_lazy("Bạn không thể tạo tài khoản ở phạm vi này."))
         form = forms.AccountCreateForm(request.POST, roles=roles, prefix="new")
         if not form.is_valid():
             messages.error(request, _("Dữ liệu chưa hợp lệ: %(e)s") % {"e": form.errors.as_text()})
@@ -360,7 +361,7 @@ class MembershipGrantView(CapabilityRequiredMixin, View):
         unit, school, roles = _scope_from(request, kind, pk)
         target = _return_to(request, school, pk)
         if not roles:
-            return refuse(request, _("Bạn không thể cấp vai trò ở phạm vi này."))
+            return refuse(request, gettext_lazy("Bạn không thể cấp vai trò ở phạm vi này."))
         form = forms.MembershipGrantForm(request.POST, roles=roles)
         if not form.is_valid():
             messages.error(request, _("Dữ liệu chưa hợp lệ: %(e)s") % {"e": form.errors.as_text()})

@@ -22,7 +22,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -45,8 +44,6 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 SHOTS = Path("/tmp/browser-shots")
-INHERITED = ("REDIS_URL", "S3_ENDPOINT_URL", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "HOCBA_MFA_KEY",
-             "HOCBA_SECRET_KEY", "HOCBA_DATA_DIR")
 
 
 @dataclass(frozen=True)
@@ -141,7 +138,8 @@ def site():
     with _admin(source_url) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
-    log = Path(tempfile.mkstemp(prefix="hocba-e2e-runserver-", suffix=".log")[1])
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    log = SHOTS / "runserver.log"  # overwritten by every run; read it when a page misbehaves
     site = Site(base_domain, port, url, log)
     proc = None
     try:

@@ -9,7 +9,7 @@ from tenants.models import Account, Membership, School
 from tests.support import SCHOOL_A_HOST
 
 
-def api(w, name: str, host: str = "localhost") -> APIClient:
+def api(w, name: str, host: str = "hocba.localhost") -> APIClient:
     client = APIClient(HTTP_HOST=host)
     client.force_authenticate(w.account(name))
     return client
@@ -17,7 +17,7 @@ def api(w, name: str, host: str = "localhost") -> APIClient:
 
 def test_token_authentication(w):
     token = Token.objects.create(user=w.account("province_admin"))
-    client = APIClient(HTTP_HOST="localhost")
+    client = APIClient(HTTP_HOST="hocba.localhost")
     assert client.get("/api/v1/schools/").status_code in (401, 403)
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     names = {s["name"] for s in client.get("/api/v1/schools/").json()}
@@ -91,7 +91,7 @@ def test_bad_school_payload(w):
 
 
 def test_openapi_schema_and_offline_docs(w):
-    client = APIClient(HTTP_HOST="localhost")
+    client = APIClient(HTTP_HOST="hocba.localhost")
     response = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert response.status_code == 200
     schema = response.json()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
+from django.db import connection, connections
 from openpyxl import Workbook
 
 from hocba.kernel.errors import DomainError
@@ -17,13 +17,16 @@ from tenants.models import AdministrativeUnit, Domain, School, SchoolPlacement
 from tenants.services import schools as school_services
 
 
+OWNER = pytest.mark.django_db(databases=["default", "owner"])
+
+
 def _schemas() -> set[str]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT nspname FROM pg_namespace")
         return {r[0] for r in cursor.fetchall()}
 
 
-def _catalog(schema: str) -> dict[str, list]:
+def _catalog(schema: str, conn=connection) -> dict[str, list]:
     """Everything that makes a schema's structure, without names that embed the schema."""
     queries = {
         "columns": """SELECT table_name, column_name, data_type, is_nullable, column_default IS NOT NULL
@@ -39,7 +42,7 @@ def _catalog(schema: str) -> dict[str, list]:
         "migrations": None,
     }
     out = {}
-    with connection.cursor() as cursor:
+    with conn.cursor() as cursor:
         for name, sql in queries.items():
             if sql is None:
                 cursor.execute(f'SELECT app, name FROM "{schema}".django_migrations ORDER BY 1, 2')
@@ -50,16 +53,20 @@ def _catalog(schema: str) -> dict[str, list]:
     return out
 
 
+@OWNER
 def test_replayed_schema_equals_a_migrated_one(w):
+    owner = connections["owner"]
     school = School.objects.get(pk=w.school_a)
-    with connection.cursor() as cursor:
-        cursor.execute('DROP SCHEMA IF EXISTS "migrated_probe" CASCADE; CREATE SCHEMA "migrated_probe"')
-    provisioning._enter("migrated_probe")
+    with owner.cursor() as cursor:
+        cursor.execute('CREATE SCHEMA "migrated_probe"')
+    provisioning._enter("migrated_probe", owner)
     try:
-        provisioning._migrate_current_schema(provisioning.migration_head())
+        provisioning._migrate_current_schema(provisioning.migration_head(), owner)
     finally:
-        connection.set_schema_to_public()
-    assert _catalog(school.schema_name) == _catalog("migrated_probe")
+        owner.set_schema_to_public()
+    replayed, migrated = _catalog(school.schema_name, owner), _catalog("migrated_probe", owner)
+    assert replayed["columns"] and replayed["triggers"] and replayed["functions"]
+    assert replayed == migrated
 
 
 def test_csv_provisioning_creates_every_school(w, tmp_path):
@@ -76,7 +83,7 @@ def test_csv_provisioning_creates_every_school(w, tmp_path):
     assert "3 created, 0 failed" in out.getvalue()
     two = School.objects.get(moet_code="99100002")
     assert two.levels == ["primary", "lower_secondary"]
-    assert Domain.objects.get(tenant=two).domain == "th-thcs-hai.localhost"
+    assert Domain.objects.get(tenant=two).domain == "th-thcs-hai.hocba.localhost"
     assert {"s_th_mot", "s_th_thcs_hai", "s_thpt_ba"} <= _schemas()
 
 
@@ -146,41 +153,57 @@ def test_invalid_schema_names(name):
         provisioning.validate_schema_name(name)
 
 
+@OWNER
 def test_schemas_behind_and_migrate_schools(w):
+    owner = connections["owner"]
     school = School.objects.get(pk=w.school_b)
     head = provisioning.migration_head()
-    assert provisioning.schemas_behind([school.schema_name], head) == []
-    with connection.cursor() as cursor:
-        cursor.execute(f'DELETE FROM "{school.schema_name}".django_migrations WHERE app = %s', [head.targets[0][0]])
-        cursor.execute(f'DROP TABLE "{school.schema_name}".schools_schoolyear')
-    assert provisioning.schemas_behind([school.schema_name, "no_such_schema"], head) == [school.schema_name, "no_such_schema"]
+    assert provisioning.schemas_behind([school.schema_name], head, using="owner") == []
+    with owner.cursor() as cursor:
+        cursor.execute(f'DELETE FROM "{school.schema_name}".django_migrations WHERE app = %s AND name = %s',
+                       list(head.targets[-1]))
+    behind = provisioning.schemas_behind([school.schema_name, "no_such_schema"], head, using="owner")
+    assert behind == [school.schema_name, "no_such_schema"]
+    with owner.cursor() as cursor:
+        cursor.execute(f'INSERT INTO "{school.schema_name}".django_migrations (app, name, applied) VALUES (%s, %s, now())',
+                       list(head.targets[-1]))
+    assert provisioning.schemas_behind([school.schema_name], head, using="owner") == []
+
+
+def test_migrate_schools_check_reports_every_school_at_head(w):
     out = io.StringIO()
-    with pytest.raises(CommandError):
-        call_command("migrate_schools", "--check", stdout=out)
-    assert f"behind: {school.schema_name}" in out.getvalue()
-    failures = provisioning.migrate_schools([school.schema_name], workers=1)
-    assert failures == {}
-    assert provisioning.schemas_behind([school.schema_name], head) == []
-    school.refresh_from_db()
-    assert school.schema_head == head.digest and school.schema_error == ""
+    call_command("migrate_schools", "--check", stdout=out)
+    assert "0 behind" in out.getvalue()
 
 
+def test_migrations_need_the_owner(w):
+    with pytest.raises(CommandError) as info:
+        call_command("migrate_schools", stdout=io.StringIO())
+    assert "owner" in str(info.value)
+
+
+@OWNER
 def test_a_failed_migration_is_recorded_and_the_school_stays(w):
+    owner = connections["owner"]
     school = School.objects.get(pk=w.school_b)
-    with connection.cursor() as cursor:
+    with owner.cursor() as cursor:
         cursor.execute(f'DELETE FROM "{school.schema_name}".django_migrations WHERE app = %s', ["schools"])
-    # The table still exists, so re-running the initial migration fails.
-    schema, error = provisioning.migrate_one(school.schema_name)
+    # The tables still exist, so re-running the initial migration fails and changes nothing.
+    schema, error = provisioning.migrate_one(school.schema_name, using="owner")
     assert error
-    school.refresh_from_db()
+    school = School.objects.using("owner").get(pk=w.school_b)
     assert school.schema_error and school.schema_head == ""
+    with owner.cursor() as cursor:
+        cursor.execute(f'SELECT count(*) FROM "{school.schema_name}".schools_assessment')
+        assert cursor.fetchone()[0] == 0
 
 
 def test_template_is_captured_once_per_head(w):
     first = provisioning.template_current()
     assert provisioning.template_current().pk == first.pk
     assert "CREATE TABLE" in first.script and "django_migrations" in first.script
-    assert "search_path" not in first.script.lower()
+    statements = [line.strip().lower() for line in first.script.split(";\n")]
+    assert not [st for st in statements if st.startswith("set search_path")]
 
 
 def test_provision_bad_encoding(w, tmp_path):

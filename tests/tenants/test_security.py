@@ -37,10 +37,10 @@ def test_every_own_endpoint_declares_a_capability(urlconf):
 OUTSIDERS = [name for name, _role, scope in ACCOUNTS if scope in ("unit_a", "school_a")]
 
 FOREIGN_PAGES = [
-    ("localhost", "/manage/schools/{school_b}/"),
-    ("localhost", "/api/v1/schools/{school_b}/"),
-    ("localhost", "/manage/units/{unit_b}/"),
-    ("localhost", "/api/v1/units/{unit_b}/"),
+    ("hocba.localhost", "/manage/schools/{school_b}/"),
+    ("hocba.localhost", "/api/v1/schools/{school_b}/"),
+    ("hocba.localhost", "/manage/units/{unit_b}/"),
+    ("hocba.localhost", "/api/v1/units/{unit_b}/"),
     (SCHOOL_B_HOST, "/"),
     (SCHOOL_B_HOST, "/staff/"),
     (SCHOOL_B_HOST, "/audit/"),
@@ -57,21 +57,21 @@ def test_foreign_school_data_never_shows(w, name, host, path):
     body = response.content.decode()
     assert response.status_code in (302, 403, 404), (name, path, response.status_code)
     # The school's own name may appear on its refusal page; its people and records never do.
-    for secret in ("principal_b", "teacher_b", "Principal B", "Teacher B", "99000002", "thcs-binh-minh.localhost/"):
+    for secret in ("principal_b", "teacher_b", "Principal B", "Teacher B", "99000002", "thcs-binh-minh.hocba.localhost/"):
         assert secret not in body, (name, path, secret)
 
 
 @pytest.mark.parametrize("name", OUTSIDERS)
 def test_lists_never_include_the_foreign_school(w, name):
     for path in ("/api/v1/schools/", "/api/v1/memberships/", "/api/v1/accounts/", "/manage/schools/"):
-        response = client_for(w.account(name), "localhost").get(path)
+        response = client_for(w.account(name), "hocba.localhost").get(path)
         body = response.content.decode()
         assert "Bình Minh" not in body and "teacher_b" not in body, (name, path)
 
 
 @pytest.mark.parametrize("name", OUTSIDERS)
 def test_foreign_grants_are_refused(w, name):
-    client = client_for(w.account(name), "localhost")
+    client = client_for(w.account(name), "hocba.localhost")
     response = client.post("/api/v1/memberships/", {"account_id": w.accounts[name], "role": "subject_teacher",
                                                      "school_id": w.school_b}, content_type="application/json")
     assert response.status_code in (403, 404)
@@ -91,7 +91,7 @@ def test_platform_audit_is_append_only(w):
 def test_audit_rows_carry_who_when_where(w):
     from django.test import Client
 
-    client = client_for(w.account("unit_a_admin"), "localhost")
+    client = client_for(w.account("unit_a_admin"), "hocba.localhost")
     client.post(f"/manage/school/{w.school_a}/accounts/new/", {
         "new-full_name": "Người Mới", "new-username": "nguoi.moi", "new-password": "mot-mat-khau-dai",
         "new-role": "clerk"}, REMOTE_ADDR="10.1.2.3")
@@ -111,7 +111,7 @@ def test_login_failures_are_rate_limited_in_redis(w, settings):
 
     assert "redis" in settings.CACHES["default"]["BACKEND"].lower()
     cache.clear()
-    client = Client(HTTP_HOST="localhost")
+    client = Client(HTTP_HOST="hocba.localhost")
     for _ in range(5):
         assert client.post("/accounts/login/", {"login": "teacher_a", "password": "sai-mat-khau"}).status_code == 200
     keys = redis.Redis.from_url(settings.CACHES["default"]["LOCATION"]).keys("*rl:*")

@@ -42,3 +42,15 @@ def update(**changes) -> contextvars.Token:
 
 def new_request_id() -> str:
     return uuid.uuid4().hex
+
+
+def bind_to_transaction(connection) -> None:
+    """Hand the actor to the database for this transaction, where the audit triggers read it."""
+    ctx = current()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('hocba.account_id', %s, true), set_config('hocba.role', %s, true),"
+            " set_config('hocba.tier', %s, true), set_config('hocba.request_id', %s, true),"
+            " set_config('hocba.source', %s, true)",
+            ["" if ctx.account_id is None else str(ctx.account_id), ctx.role, ctx.tier, ctx.request_id, ctx.source],
+        )

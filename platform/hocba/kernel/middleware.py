@@ -7,7 +7,7 @@ from django.db import connection
 from django.http import HttpResponseForbidden, HttpResponseNotFound, JsonResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 from django_tenants.middleware.main import TenantMainMiddleware
 
 from . import context
@@ -23,8 +23,8 @@ def _client_ip(request) -> str:
     return (forwarded.split(",")[0].strip() if forwarded else request.META.get("REMOTE_ADDR", "")) or ""
 
 
-def _refusal(request, status: int, code: str, message) -> object:
-    texts = both_languages(message)
+def _refusal(request, status: int, code: str, message, params: dict | None = None) -> object:
+    texts = both_languages(message, params)
     if request.path.startswith("/api/"):
         return JsonResponse({"code": code, "detail": texts["vi"], "detail_en": texts["en"]}, status=status)
     body = render_to_string("refusal.html", {"status": status, "texts": texts}, request=request)
@@ -89,7 +89,7 @@ class SchoolMembershipMiddleware:
             if school is not None and not request.path.startswith(_OPEN_PREFIXES + (_ACCOUNT_PREFIX,)):
                 if not access.has_in_school("school.enter", school.id):
                     return _refusal(request, 403, "schools.no_membership",
-                                    _("Tài khoản của bạn không thuộc trường %(school)s.") % {"school": school.name})
+                                    _("Tài khoản của bạn không thuộc %(school)s."), {"school": school.name})
         return self.get_response(request)
 
 

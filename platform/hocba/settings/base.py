@@ -52,9 +52,22 @@ TENANT_LIMIT_SET_CALLS = False
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = True
 PUBLIC_SCHEMA_URLCONF = "hocba.urls_public"
 ROOT_URLCONF = "hocba.urls_school"
-DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+DATABASE_ROUTERS = ["hocba.kernel.routers.SchemaRouter", "django_tenants.routers.TenantSyncRouter"]
 
-DATABASES = {"default": database_settings(ENV.database_url)} if ENV.database_url else {}
+# The application logs in as a role that owns nothing (DESIGN §7); migrations and the school
+# template run as the owner (HOCBA_DB_ROLE=owner). DATABASE_URL is the owner's login unless the
+# application's own DATABASE_APP_URL is given; otherwise the application's user replaces it.
+DB_ROLE = ENV.db_role
+DB_APP_USER = ENV.db_app_user
+DB_APP_PASSWORD = ENV.db_app_password
+DATABASES = {}
+if ENV.database_url:
+    DATABASES["default"] = database_settings(ENV.database_url)
+    if DB_ROLE != "owner":
+        if ENV.database_app_url:
+            DATABASES["default"] = database_settings(ENV.database_app_url)
+        else:
+            DATABASES["default"].update(USER=DB_APP_USER, PASSWORD=DB_APP_PASSWORD)
 
 # --- requests ------------------------------------------------------------------------------------
 MIDDLEWARE = [
@@ -130,9 +143,10 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_NAME = "hocba_session"
 SESSION_COOKIE_AGE = 60 * 60 * 10
 CSRF_COOKIE_NAME = "hocba_csrf"
-# One session across the school subdomains.
-SESSION_COOKIE_DOMAIN = None
-CSRF_COOKIE_DOMAIN = None
+# One session across the school subdomains: the cookie belongs to the base domain. A bare
+# "localhost" cannot carry one (browsers keep its cookies host-only), hence "hocba.localhost".
+SESSION_COOKIE_DOMAIN = f".{BASE_DOMAIN}" if "." in BASE_DOMAIN else None
+CSRF_COOKIE_DOMAIN = SESSION_COOKIE_DOMAIN
 
 # --- i18n ----------------------------------------------------------------------------------------
 LANGUAGE_CODE = "vi"
@@ -169,7 +183,9 @@ REDIS_URL = ENV.redis_url
 _cache_url, CELERY_BROKER_URL = _redis_urls(REDIS_URL) if REDIS_URL else ("", "memory://")
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url, "KEY_PREFIX": "hocba"}
+        # One Redis may serve several databases (tests, demos): keep their keys apart.
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url,
+         "KEY_PREFIX": "hocba:" + DATABASES.get("default", {}).get("NAME", "")}
         if _cache_url
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
@@ -220,5 +236,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "INFO"},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }

@@ -8,6 +8,5 @@ from .base import *  # noqa: E402,F403
 from .base import ENV  # noqa: E402
 
 DEBUG = True
-SESSION_COOKIE_DOMAIN = f".{ENV.base_domain}" if ENV.base_domain != "localhost" else None
 
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 — whitenoise looks here even when using finders

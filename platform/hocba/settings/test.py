@@ -1,12 +1,18 @@
 """Test suite: real PostgreSQL (the configured one, else embedded), real Redis."""
 
+import os
+
 from hocba.devservices import ensure_services
 
 ensure_services()
+# The test database is created and migrated with the owner's login; the session fixture then
+# switches "default" to the application's role, and "owner" stays for the tests of DDL paths.
+os.environ.setdefault("HOCBA_DB_ROLE", "owner")
 
 from .base import *  # noqa: E402,F403
 
 DEBUG = False
+DATABASES["owner"] = {**DATABASES["default"]}  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MFA_KEY = "test-mfa-key-kept-outside-the-database"
 CELERY_TASK_ALWAYS_EAGER = False

@@ -6,7 +6,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tenants import provisioning
+from tenants import dbroles, provisioning
 from tenants.models import School
 
 
@@ -19,9 +19,12 @@ class Command(BaseCommand):
         parser.add_argument("--schema", action="append", default=[], help="limit to these schemas")
 
     def handle(self, *args, workers: int, check: bool, schema: list[str], **options):
+        if not check and not dbroles.is_owner_connection():
+            raise CommandError("migrate_schools must run with the owner's login (HOCBA_DB_ROLE=owner)")
         started = time.perf_counter()
         head = provisioning.migration_head()
-        provisioning.template_current()  # new schools are created from the current head's DDL
+        if not check:
+            provisioning.template_current()  # new schools are created from the current head's DDL
         qs = School.objects.filter(status="active")
         if schema:
             qs = qs.filter(schema_name__in=schema)

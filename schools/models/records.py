@@ -1,0 +1,36 @@
+"""The record book of a student for a year and its workflow: draft → submitted → approved → signed → locked."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class RecordState(models.TextChoices):
+    DRAFT = "draft", _("Đang nhập")
+    SUBMITTED = "submitted", _("GVCN đã trình")
+    APPROVED = "approved", _("Hiệu trưởng đã duyệt")
+    SIGNED = "signed", _("Đã ký số")
+    LOCKED = "locked", _("Đã khóa")
+
+
+class RecordBook(models.Model):
+    student = models.ForeignKey("schools.Student", on_delete=models.PROTECT, related_name="records")
+    year = models.ForeignKey("schools.SchoolYear", on_delete=models.PROTECT, related_name="+")
+    school_class = models.ForeignKey("schools.SchoolClass", on_delete=models.PROTECT, related_name="records")
+    state = models.CharField(max_length=10, choices=RecordState.choices, default=RecordState.DRAFT)
+    homeroom_comment = models.TextField(blank=True)
+    principal_comment = models.TextField(blank=True)
+    completion_note = models.TextField(blank=True)
+    retest_passed = models.BooleanField(null=True, blank=True)
+    summer_training_passed = models.BooleanField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    submitted_by = models.BigIntegerField(null=True, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.BigIntegerField(null=True, blank=True)
+    reopened_reason = models.TextField(blank=True)
+    results = models.JSONField(default=dict, blank=True, help_text="results as computed when approved")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["student", "year"], name="one_record_per_year")]
+        indexes = [models.Index(fields=["school_class", "state"])]

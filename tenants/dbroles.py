@@ -1,0 +1,82 @@
+"""Database roles: the owner (migrations, templates) and the application's role, which owns nothing.
+
+The application logs in as a member of ``hocba_writers``. That group may read and write school data
+but may only INSERT and SELECT the audit tables, only read the migration records and the school
+template, and creates school schemas only through ``hocba_create_school_schema`` (SECURITY DEFINER).
+``manage.py db_roles`` (run as the owner, after migrations) makes it so; it is idempotent.
+"""
+
+from __future__ import annotations
+
+from django.db import connection
+from psycopg import sql
+
+WRITERS = "hocba_writers"
+
+# Run in each school schema (search_path set to it): what the application may not change there.
+SCHOOL_RESTRICTIONS = f"""
+DO $$ BEGIN
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{WRITERS}') THEN
+        REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON django_migrations FROM {WRITERS};
+        REVOKE UPDATE, DELETE, TRUNCATE, TRIGGER, REFERENCES ON schools_auditentry FROM {WRITERS};
+    END IF;
+END $$;
+"""
+
+
+def _exec(cursor, statement) -> None:
+    cursor.execute(statement if isinstance(statement, str) else statement.as_string(cursor.connection))
+
+
+def ensure_roles(*, app_user: str | None, app_password: str | None, school_schemas: list[str]) -> None:
+    """Create the group and the application's login if missing and (re)grant everything."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user, current_database()")
+        owner, database = cursor.fetchone()
+        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [WRITERS])
+        if cursor.fetchone() is None:
+            _exec(cursor, sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(WRITERS)))
+        if app_user:
+            cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [app_user])
+            if cursor.fetchone() is None:
+                _exec(cursor, sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE").format(sql.Identifier(app_user)))
+            if app_password:
+                _exec(cursor, sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(app_user), sql.Literal(app_password)))
+            _exec(cursor, sql.SQL("GRANT {} TO {}").format(sql.Identifier(WRITERS), sql.Identifier(app_user)))
+        w, o = sql.Identifier(WRITERS), sql.Identifier(owner)
+        for statement in (
+            sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(sql.Identifier(database), w),
+            sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {}").format(o, w),
+            sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {}").format(o, w),
+            sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} GRANT USAGE ON SCHEMAS TO {}").format(o, w),
+            sql.SQL("GRANT EXECUTE ON FUNCTION hocba_create_school_schema(text, text) TO {}").format(w),
+        ):
+            _exec(cursor, statement)
+        cursor.execute("SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)", [school_schemas])
+        school_schemas = [r[0] for r in cursor.fetchall()]
+        for schema in ["public", *school_schemas]:
+            s = sql.Identifier(schema)
+            _exec(cursor, sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(s, w))
+            _exec(cursor, sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {} TO {}").format(s, w))
+            _exec(cursor, sql.SQL("GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {} TO {}").format(s, w))
+        _exec(cursor, sql.SQL(
+            "REVOKE UPDATE, DELETE, TRUNCATE ON tenants_platformauditentry FROM {w};"
+            "REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON tenants_schematemplate, django_migrations FROM {w}"
+        ).format(w=w))
+        for schema in school_schemas:
+            _exec(cursor, sql.SQL("SET LOCAL search_path TO {}, public").format(sql.Identifier(schema)))
+            cursor.execute(SCHOOL_RESTRICTIONS)
+        _exec(cursor, "SET LOCAL search_path TO public")
+
+
+def is_owner_connection(using: str = "default") -> bool:
+    """True when this process's login owns the platform's tables (or is a superuser)."""
+    from django.db import connections
+
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            "SELECT r.rolsuper OR EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = 'public'"
+            " AND tablename = 'tenants_school' AND tableowner = current_user)"
+            " FROM pg_roles r WHERE r.rolname = current_user"
+        )
+        return bool(cursor.fetchone()[0])

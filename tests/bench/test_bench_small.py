@@ -1,0 +1,113 @@
+"""The benchmarks run end to end at a tiny size (``bench.run --scale tiny``) in a subprocess.
+
+No time is asserted (BENCH.md): the result files must carry every field BENCH.md fixes, and the schools the
+benchmark provisioned must really exist (their schema, with the template schema's tables and migrations).
+The subprocess gets its own throwaway database on the test server, created and dropped here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+REQUIRED = ("name", "metric", "unit", "value", "baseline", "ratio", "goal", "scale", "runs", "p50", "p95", "machine")
+TEMPLATE_SCHEMA = "school_template"
+
+
+def _with_database(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path="/" + name))
+
+
+def _server_url() -> str:
+    """The test server: DATABASE_URL as configured, or as set by hocba.devservices when settings loaded."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url:
+        from django.conf import settings
+
+        settings.DATABASES  # noqa: B018 - loading the settings starts the embedded server and sets DATABASE_URL
+        url = os.environ.get("DATABASE_URL", "")
+    assert url, "no DATABASE_URL and no embedded PostgreSQL"
+    return url
+
+
+@pytest.fixture
+def bench_database():
+    server = _server_url()
+    name = f"hocba_benchtest_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(_with_database(server, "postgres"), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _with_database(server, name)
+    finally:
+        with psycopg.connect(_with_database(server, "postgres"), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _tables(conn, schema: str) -> list[str]:
+    rows = conn.execute(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = %s AND c.relkind IN ('r', 'p') ORDER BY 1",
+        [schema],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def test_benchmarks_write_complete_results_and_real_schools(bench_database, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in {"BENCH_DATABASE_URL", "DJANGO_SETTINGS_MODULE"}}
+    env["DATABASE_URL"] = bench_database
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "platform"), str(REPO)])
+    results = tmp_path / "results"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--scale", "tiny", "--keep", "--results-dir", str(results)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=240,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+
+    printed = proc.stdout.splitlines()
+    for name in ("provision", "migrate_noop"):
+        assert any(line.startswith(f"{name}: ") for line in printed), proc.stdout
+        data = json.loads((results / f"{name}.json").read_text(encoding="utf-8"))
+        assert [f for f in REQUIRED if f not in data] == []
+        assert data["name"] == name and data["scale"] == "tiny" and data["goal"]
+        assert set(data["baseline"]) >= {"what", "value"} and data["baseline"]["what"]
+        assert set(data["machine"]) >= {"cores", "python", "postgres"}
+        assert data["runs"] >= 1
+        for field in ("value", "p50", "p95", "ratio"):
+            assert isinstance(data[field], int | float) and data[field] > 0, (name, field, data[field])
+        assert isinstance(data["baseline"]["value"], int | float) and data["baseline"]["value"] > 0
+        assert data["p50"] <= data["p95"]
+
+    provision = json.loads((results / "provision.json").read_text(encoding="utf-8"))
+    assert provision["runs"] == 3 and provision["schools_before"] == 5
+    assert len(provision["baselines"]) == 2 and all("error" not in b for b in provision["baselines"])
+    assert provision["verified"]["ok"] is True
+    noop = json.loads((results / "migrate_noop.json").read_text(encoding="utf-8"))
+    assert noop["all_at_head"] is True and noop["schools"] == provision["schools_after"]
+
+    # The kept database: every school the benchmark made is a real, complete schema.
+    with psycopg.connect(bench_database) as conn:
+        schools = dict(conn.execute("SELECT schema_name, slug FROM tenants_school").fetchall())
+        replayed = sorted(s for s, slug in schools.items() if slug.startswith("bench-"))
+        assert len(replayed) == 5 + 3
+        assert len(schools) == provision["schools_after"]
+        template_tables = _tables(conn, TEMPLATE_SCHEMA)
+        assert "django_migrations" in template_tables and len(template_tables) >= 2
+        template_migrations = set(conn.execute(f'SELECT app, name FROM "{TEMPLATE_SCHEMA}".django_migrations').fetchall())
+        assert template_migrations
+        present = {r[0] for r in conn.execute("SELECT nspname FROM pg_namespace").fetchall()}
+        for schema in schools:
+            assert schema in present, schema
+            assert _tables(conn, schema) == template_tables, schema
+            applied = set(conn.execute(f'SELECT app, name FROM "{schema}".django_migrations').fetchall())
+            assert template_migrations <= applied, schema
+        domains = conn.execute("SELECT count(*) FROM tenants_domain").fetchone()[0]
+        assert domains == len(schools)
