@@ -10,7 +10,7 @@ and the audit table refuses TRUNCATE. Instead one session fixture
 * starts ``manage.py runserver`` on a free port and waits for ``/healthz``,
 * and at the end stops the server and drops the database.
 
-``HOCBA_E2E_BASE_DOMAIN`` (default ``localhost``) chooses the base domain the server is run with; schools
+``HOCBA_E2E_BASE_DOMAIN`` (default ``hocba.localhost``) chooses the base domain the server is run with; schools
 are then served at ``<slug>.<base domain>``. Chromium resolves every ``*.localhost`` name to loopback.
 """
 
@@ -30,6 +30,8 @@ from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
 import pytest
+
+from hocba.run import SETUP_STEPS
 
 REPO = Path(__file__).resolve().parents[2]
 MANAGE = REPO / "manage.py"
@@ -126,7 +128,7 @@ def site():
     source_url = base_env["DATABASE_URL"]
     name = f"hocba_e2e_{os.getpid()}"
     url = _with_database(source_url, name)
-    base_domain = os.environ.get("HOCBA_E2E_BASE_DOMAIN", "localhost")
+    base_domain = os.environ.get("HOCBA_E2E_BASE_DOMAIN", "hocba.localhost")
     port = _free_port()
     env = {k: v for k, v in base_env.items() if not k.startswith(("DJANGO_", "PYTEST_"))}
     env.update(DJANGO_SETTINGS_MODULE="hocba.settings.local", DATABASE_URL=url, HOCBA_PORT=str(port),
@@ -143,9 +145,10 @@ def site():
     site = Site(base_domain, port, url, log)
     proc = None
     try:
-        _run(["migrate_schemas", "--shared", "--noinput", "-v", "0"], env, timeout=120)
-        _run(["migrate_schools"], env, timeout=120)
-        _run(["seed_demo"], env, timeout=120)
+        # The same steps as ``make run``, each with its database login.
+        for _name, args, role in SETUP_STEPS:
+            _run(args, {**env, "HOCBA_DB_ROLE": role}, timeout=120)
+        env["HOCBA_DB_ROLE"] = "app"
         with open(log, "wb") as out:
             proc = subprocess.Popen(
                 [sys.executable, str(MANAGE), "runserver", f"127.0.0.1:{port}", "--noreload"],
