@@ -273,3 +273,15 @@ def visible_school_ids(access: Access) -> set[int]:
 
 def unit_exists(unit_id: int) -> bool:
     return AdministrativeUnit.objects.filter(pk=unit_id).exists()
+
+
+def school_member_ids(school_id: int, roles: Iterable[str], day: dt.date | None = None) -> set[int]:
+    """Accounts holding one of ``roles`` in the school today (for per-school code: plain ids)."""
+    return set(
+        Membership.objects.on(day or today()).filter(school_id=school_id, role__in=list(roles))
+        .values_list("account_id", flat=True)
+    )
+
+
+def account_names(account_ids: Iterable[int]) -> dict[int, str]:
+    return dict(Account.objects.filter(pk__in=list(account_ids)).values_list("pk", "full_name"))

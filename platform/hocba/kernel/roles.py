@@ -92,6 +92,19 @@ CAPABILITIES: dict[str, str] = {
     "audit.view": "read the platform audit trail of the scope",
     "school.enter": "open the school's pages",
     "school.staff.view": "see the school's staff list",
+    # inside a school; which rows is decided by the school's selectors (own class, assigned subject…)
+    "school.setup": "manage the school's years, curriculum, classes and teaching assignments",
+    "records.view_all": "read every record of the school",
+    "records.view_department": "read the records of one's department's subjects",
+    "records.view_class": "read the records of one's homeroom class",
+    "records.view_child": "read one's own child's approved record",
+    "profiles.edit": "create and edit student profiles and enrolments (homeroom teacher: own class)",
+    "sheets.enter": "enter scores and comments (subject teacher: assigned class × subject)",
+    "class.enter": "enter conduct, attendance, awards and comments of one's homeroom class",
+    "records.submit": "submit one's homeroom class's records",
+    "records.approve": "approve records",
+    "records.reopen": "reopen an approved record, with a reason",
+    "school.audit.view": "read the school's audit history",
 }
 
 ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
@@ -112,18 +125,28 @@ ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
     Role.PRINCIPAL: frozenset(
         {
             "platform.home", "school.enter", "school.staff.view", "accounts.view", "accounts.manage",
-            "memberships.grant", "audit.view",
+            "memberships.grant", "audit.view", "school.setup", "records.view_all", "profiles.edit", "sheets.enter",
+            "class.enter", "records.approve", "records.reopen", "school.audit.view",
         }
     ),
-    Role.VICE_PRINCIPAL: frozenset({"platform.home", "school.enter", "school.staff.view"}),
-    Role.SCHOOL_IT_ADMIN: frozenset(
-        {"platform.home", "school.enter", "school.staff.view", "accounts.view", "accounts.manage", "memberships.grant"}
+    Role.VICE_PRINCIPAL: frozenset(
+        {"platform.home", "school.enter", "school.staff.view", "school.setup", "records.view_all", "profiles.edit",
+         "sheets.enter", "class.enter", "records.approve"}
     ),
-    Role.HOMEROOM_TEACHER: frozenset({"platform.home", "school.enter"}),
-    Role.SUBJECT_TEACHER: frozenset({"platform.home", "school.enter"}),
-    Role.DEPARTMENT_HEAD: frozenset({"platform.home", "school.enter", "school.staff.view"}),
-    Role.CLERK: frozenset({"platform.home", "school.enter"}),
-    Role.PARENT: frozenset({"platform.home", "school.enter"}),
+    Role.SCHOOL_IT_ADMIN: frozenset(
+        {"platform.home", "school.enter", "school.staff.view", "accounts.view", "accounts.manage", "memberships.grant",
+         "school.setup"}
+    ),
+    Role.HOMEROOM_TEACHER: frozenset(
+        {"platform.home", "school.enter", "records.view_class", "profiles.edit", "class.enter", "records.submit",
+         "sheets.enter"}
+    ),
+    Role.SUBJECT_TEACHER: frozenset({"platform.home", "school.enter", "sheets.enter"}),
+    Role.DEPARTMENT_HEAD: frozenset(
+        {"platform.home", "school.enter", "school.staff.view", "records.view_department", "sheets.enter"}
+    ),
+    Role.CLERK: frozenset({"platform.home", "school.enter", "profiles.edit"}),
+    Role.PARENT: frozenset({"platform.home", "school.enter", "records.view_child"}),
 }
 
 _SCHOOL_STAFF_ROLES = frozenset(
