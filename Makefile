@@ -35,8 +35,9 @@ lint: $(STAMP)
 
 check: lint test
 
-messages: $(STAMP)  ## extract and compile translations
-	cd platform/hocba && ../../$(PY) ../../manage.py makemessages -l en -l vi --ignore='*/.venv/*' --no-obsolete
+messages: $(STAMP)  ## extract our (Vietnamese) strings into the English catalogue, then compile both
+	HOCBA_DB_ROLE=owner $(PY) manage.py makemessages -l en --ignore='.venv/*' --ignore='.data/*' --ignore='tests/*' \
+		--ignore='bench/*' --ignore='.tools/*' --no-obsolete
 	$(PY) -m hocba.i18n_compile
 
 clean:

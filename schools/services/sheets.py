@@ -20,6 +20,7 @@ from hocba.kernel.errors import DomainError
 from ..access import SchoolAccess
 from ..models import Assessment, Enrolment, RecordBook, RecordState, SchoolClass, Subject
 from ..rules import tt22, tt27
+from .results import fmt_score, subject_term_results
 from ..rules.common import PassFail, RuleInputError, validate_score
 from .common import require, school_write
 
@@ -156,36 +157,14 @@ def _computed(subject: Subject, rows: list[dict], student_ids: list[int]) -> dic
     """Semester and year results of the subject for each student, by the TT22 rules (TT27 has none)."""
     if subject.grading not in ("score", "comment"):
         return {}
-    by_student: dict[int, dict[int, dict[str, list]]] = {}
+    by_student: dict[int, list[dict]] = {sid: [] for sid in student_ids}
     for r in rows:
-        if r["kind"] not in ("tx", "gk", "ck"):
-            continue
-        term = by_student.setdefault(r["student_id"], {}).setdefault(r["term"], {"tx": [], "gk": [], "ck": []})
-        term[r["kind"]].append(r["score"] if subject.grading == "score" else r["verdict"])
-    out: dict[int, dict[str, str]] = {}
+        by_student.setdefault(r["student_id"], []).append(r)
+    fmt = fmt_score if subject.grading == "score" else (lambda p: "" if p is None else ("Đ" if p is PassFail.DAT else "CĐ"))
+    out = {}
     for sid in student_ids:
-        terms = by_student.get(sid, {})
-        results: dict[int, Any] = {}
-        for t in (1, 2):
-            v = terms.get(t, {"tx": [], "gk": [], "ck": []})
-            try:
-                if subject.grading == "score":
-                    scores = tt22.SubjectScores(tuple(v["tx"]), v["gk"][0] if v["gk"] else None, v["ck"][0] if v["ck"] else None)
-                    results[t] = tt22.semester_average(scores, periods_per_year=subject.periods_per_year)
-                else:
-                    pf = {"D": PassFail.DAT, "CD": PassFail.CHUA_DAT}
-                    ca = tt22.CommentAssessments(tuple(pf[x] for x in v["tx"] if x in pf),
-                                                 pf.get(v["gk"][0]) if v["gk"] else None, pf.get(v["ck"][0]) if v["ck"] else None)
-                    results[t] = tt22.comment_semester_result(ca, periods_per_year=subject.periods_per_year)
-            except RuleInputError:
-                results[t] = None
-        if subject.grading == "score":
-            year = tt22.year_average(results[1], results[2])
-            fmt = (lambda d: "" if d is None else f"{d:.1f}".replace(".", ","))
-        else:
-            year = tt22.comment_year_result(semester_ii=results[2])
-            fmt = (lambda p: "" if p is None else ("Đ" if p is PassFail.DAT else "CĐ"))
-        out[sid] = {"term1": fmt(results[1]), "term2": fmt(results[2]), "year": fmt(year)}
+        results = subject_term_results(subject, by_student[sid])
+        out[sid] = {"term1": fmt(results[1]), "term2": fmt(results[2]), "year": fmt(results[0])}
     return out
 
 

@@ -1,5 +1,6 @@
 from .accounts import Account, Membership
 from .audit import PlatformAuditEntry
+from .rollups import SchoolRollup
 from .schools import Domain, School, SchoolLevel, SchoolPlacement, SchoolStatus, SchemaTemplate
 from .units import AdministrativeUnit, UnitKind, UnitVersion
 
@@ -10,6 +11,7 @@ __all__ = [
     "Membership",
     "PlatformAuditEntry",
     "SchemaTemplate",
+    "SchoolRollup",
     "School",
     "SchoolLevel",
     "SchoolPlacement",

@@ -1,0 +1,198 @@
+"""Results of the record book, computed by the rule engines from what was entered.
+
+One place turns stored rows into the rules' immutable inputs; the rules decide. A class's results
+take a constant number of queries (subjects, assessments, conduct, absences, qualities).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Q
+from django.utils.translation import get_language
+
+from ..models import Absence, Assessment, Conduct, QualityAssessment, SchoolClass, Subject
+from ..rules import rules_for, tt22, tt27
+from ..rules.common import Conduct as ConductLevel
+from ..rules.common import PassFail, QualityLevel, RuleInputError, SubjectLevel
+
+PF = {"D": PassFail.DAT, "CD": PassFail.CHUA_DAT}
+CONDUCT = {"T": ConductLevel.TOT, "K": ConductLevel.KHA, "D": ConductLevel.DAT, "CD": ConductLevel.CHUA_DAT}
+LEVEL = {"T": SubjectLevel.HOAN_THANH_TOT, "H": SubjectLevel.HOAN_THANH, "C": SubjectLevel.CHUA_HOAN_THANH}
+QUALITY = {"T": QualityLevel.TOT, "D": QualityLevel.DAT, "C": QualityLevel.CAN_CO_GANG}
+
+
+def fmt_score(value: Decimal | None) -> str:
+    return "" if value is None else f"{value:.1f}".replace(".", ",")
+
+
+def fmt_level(value: Any) -> str:
+    """A rule level's label in the active language."""
+    if value is None:
+        return ""
+    return value.label_en if get_language() == "en" else value.label_vi
+
+
+def subject_term_results(subject: Subject, rows: list[dict]) -> dict[int, Any]:
+    """{1: result, 2: result, 0: year} for a TT22 subject from one student's rows of it."""
+    terms: dict[int, dict[str, list]] = {1: {"tx": [], "gk": [], "ck": []}, 2: {"tx": [], "gk": [], "ck": []}}
+    for r in sorted(rows, key=lambda r: (r["term"], r["kind"], r["seq"])):
+        if r["kind"] in ("tx", "gk", "ck"):
+            terms[r["term"]][r["kind"]].append(r["score"] if subject.grading == "score" else r["verdict"])
+    out: dict[int, Any] = {}
+    for t, v in terms.items():
+        try:
+            if subject.grading == "score":
+                scores = tt22.SubjectScores(tuple(v["tx"]), v["gk"][0] if v["gk"] else None, v["ck"][0] if v["ck"] else None)
+                out[t] = tt22.semester_average(scores, periods_per_year=subject.periods_per_year)
+            else:
+                ca = tt22.CommentAssessments(tuple(PF[x] for x in v["tx"] if x in PF),
+                                             PF.get(v["gk"][0]) if v["gk"] else None, PF.get(v["ck"][0]) if v["ck"] else None)
+                out[t] = tt22.comment_semester_result(ca, periods_per_year=subject.periods_per_year)
+        except RuleInputError:
+            out[t] = None
+    out[0] = (tt22.year_average(out[1], out[2]) if subject.grading == "score"
+              else tt22.comment_year_result(semester_ii=out[2]))
+    return out
+
+
+@dataclass
+class SubjectLine:
+    subject_id: int
+    code: str
+    name: str
+    grading: str
+    term1: str = ""
+    term2: str = ""
+    year: str = ""
+    comments: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass
+class YearResults:
+    student_id: int
+    rules: str
+    subjects: list[SubjectLine]
+    learning: dict[str, str] = field(default_factory=dict)
+    adjusted_for: str = ""
+    conduct: dict[str, str] = field(default_factory=dict)
+    absences: dict[str, int] = field(default_factory=dict)
+    title: str = ""
+    promotion: str = ""
+    retest_subjects: list[str] = field(default_factory=list)
+    evaluation: str = ""
+    commendations: list[str] = field(default_factory=list)
+    qualities: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+def class_subjects(school_class: SchoolClass) -> list[Subject]:
+    return list(Subject.objects.filter(level=school_class.level, grades__contains=[school_class.grade]).order_by("order", "name"))
+
+
+def class_results(school_class: SchoolClass, student_ids: list[int]) -> dict[int, YearResults]:
+    """Every result of the year for these students of the class (constant queries)."""
+    subjects = class_subjects(school_class)
+    rows = list(Assessment.objects.filter(year_id=school_class.year_id, student_id__in=student_ids,
+                                          subject__in=subjects).values("student_id", "subject_id", "term", "kind", "seq",
+                                                                      "score", "verdict", "text"))
+    by_student: dict[int, dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        by_student[r["student_id"]][r["subject_id"]].append(r)
+    absences = {
+        r["student_id"]: r
+        for r in Absence.objects.filter(year_id=school_class.year_id, student_id__in=student_ids)
+        .values("student_id").annotate(excused=Count("id", filter=Q(excused=True)), unexcused=Count("id", filter=Q(excused=False)))
+    }
+    rules = rules_for(school_class.level, school_class.year.start_year)
+    out = {}
+    if isinstance(rules, tt27.TT27Rules):
+        qualities: dict[int, dict[str, str]] = defaultdict(dict)
+        for q in QualityAssessment.objects.filter(year_id=school_class.year_id, student_id__in=student_ids, term=2, checkpoint="end"):
+            qualities[q.student_id][q.code] = q.level
+        for sid in student_ids:
+            out[sid] = _primary(school_class, subjects, by_student[sid], qualities[sid], absences.get(sid), rules)
+        return out
+    conduct: dict[int, dict[int, str]] = defaultdict(dict)
+    for c in Conduct.objects.filter(year_id=school_class.year_id, student_id__in=student_ids):
+        conduct[c.student_id][c.term] = c.level
+    for sid in student_ids:
+        out[sid] = _secondary(subjects, by_student[sid], conduct[sid], absences.get(sid), rules)
+    return out
+
+
+def _absences(row: dict | None) -> dict[str, int]:
+    excused, unexcused = (row["excused"], row["unexcused"]) if row else (0, 0)
+    return {"excused": excused, "unexcused": unexcused, "total": excused + unexcused}
+
+
+def _secondary(subjects: list[Subject], rows: dict[int, list[dict]], conduct: dict[int, str], absence_row, rules) -> YearResults:
+    lines, per_term = [], {1: [], 2: [], 0: []}
+    for subject in subjects:
+        results = subject_term_results(subject, rows.get(subject.pk, []))
+        fmt = fmt_score if subject.grading == "score" else fmt_level
+        line = SubjectLine(subject.pk, subject.code, subject.name, subject.grading, fmt(results[1]), fmt(results[2]), fmt(results[0]))
+        line.comments = {r["term"]: r["text"] for r in rows.get(subject.pk, []) if r["kind"] == "nx"}
+        lines.append(line)
+        for t in (1, 2, 0):
+            per_term[t].append(tt22.SubjectResult.scored(subject.code, results[t]) if subject.grading == "score"
+                               else tt22.SubjectResult.commented(subject.code, results[t]))
+    res = YearResults(0, rules.code, lines, absences=_absences(absence_row))
+    learning = {}
+    for t, key in ((1, "term1"), (2, "term2"), (0, "year")):
+        assessment = tt22.assess_learning(per_term[t], rules=rules)
+        learning[t] = assessment.result if assessment else None
+        res.learning[key] = fmt_level(learning[t])
+        if t == 0 and assessment and assessment.adjusted_for:
+            res.adjusted_for = assessment.adjusted_for
+    c1, c2 = CONDUCT.get(conduct.get(1)), CONDUCT.get(conduct.get(2))
+    year_conduct = tt22.year_conduct(c1, c2, rules=rules)
+    res.conduct = {"term1": fmt_level(c1), "term2": fmt_level(c2), "year": fmt_level(year_conduct)}
+    title = tt22.year_title(conduct=year_conduct, learning=learning[0], subjects=per_term[0], rules=rules)
+    res.title = "" if title is None or title is tt22.Title.NONE else str(title)
+    decision = tt22.promotion_decision(conduct=year_conduct, learning=learning[0], absences=res.absences["total"],
+                                       subjects=per_term[0], rules=rules)
+    if decision is not None:
+        res.promotion = str(decision.outcome)
+        names = {s.code: s.name for s in subjects}
+        res.retest_subjects = [names.get(code, code) for code in decision.retest_subjects]
+    return res
+
+
+def _primary(school_class, subjects, rows, qualities, absence_row, rules) -> YearResults:
+    lines, levels, tests = [], [], []
+    for subject in subjects:
+        r = rows.get(subject.pk, [])
+        level = {x["term"]: x["verdict"] for x in r if x["kind"] == "mck"}
+        test = {x["term"]: x["score"] for x in r if x["kind"] == "kck"}
+        line = SubjectLine(subject.pk, subject.code, subject.name, subject.grading,
+                           fmt_level(LEVEL.get(level.get(1))), fmt_level(LEVEL.get(level.get(2))), fmt_level(LEVEL.get(level.get(2))))
+        line.comments = {x["term"]: x["text"] for x in r if x["kind"] == "nx"}
+        if 2 in test:
+            line.year = f"{line.year} ({int(test[2])})" if line.year else str(int(test[2]))
+        lines.append(line)
+        levels.append((subject.code, LEVEL.get(level.get(2))))
+        if tt27.has_periodic_test(school_class.grade, subject.code, tt27.AssessmentPoint.END_OF_YEAR):
+            tests.append((subject.code, int(test[2]) if 2 in test else None))
+    res = YearResults(0, rules.code, lines, absences=_absences(absence_row))
+    res.qualities = {q.code: qualities.get(q.code, "") for q in (*rules.qualities, *rules.competencies)}
+    try:
+        record = tt27.PrimaryYearRecord(
+            grade=school_class.grade, subjects=tuple(levels),
+            qualities=tuple((q.code, QUALITY.get(qualities.get(q.code))) for q in rules.qualities),
+            competencies=tuple((q.code, QUALITY.get(qualities.get(q.code))) for q in rules.competencies),
+            tests=tuple(tests))
+        evaluation = tt27.year_evaluation(record, rules=rules)
+    except RuleInputError:
+        evaluation = None
+    res.evaluation = fmt_level(evaluation)
+    if evaluation is not None:
+        res.commendations = [str(c) for c in tt27.commendations(evaluation) or ()]
+    return res

@@ -1,0 +1,42 @@
+"""The one way school code writes the public rollups: deltas in the same transaction, and a
+reconciliation that recomputes them from the school's own tables when they drift."""
+
+from __future__ import annotations
+
+from django.db import connection
+
+FIELDS = ("students", "records_draft", "records_submitted", "records_approved", "records_signed", "records_locked",
+          "entries", "conduct_entries", "absences")
+
+
+def rollup_add(*, school_id: int, year_start: int, **deltas: int) -> None:
+    """Add ``deltas`` to the school's row for the year (created on first use). One statement."""
+    unknown = set(deltas) - set(FIELDS)
+    if unknown:
+        raise ValueError(f"unknown rollup fields {sorted(unknown)}")
+    deltas = {k: v for k, v in deltas.items() if v}
+    if not deltas:
+        return
+    columns = ", ".join(deltas)
+    placeholders = ", ".join(["%s"] * len(deltas))
+    updates = ", ".join(f"{k} = r.{k} + EXCLUDED.{k}" for k in deltas)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO public.tenants_schoolrollup AS r (school_id, year_start, {columns}, updated_at)"
+            f" VALUES (%s, %s, {placeholders}, now())"
+            f" ON CONFLICT (school_id, year_start) DO UPDATE SET {updates}, updated_at = now()",
+            [school_id, year_start, *deltas.values()],
+        )
+
+
+def rollup_set(*, school_id: int, year_start: int, values: dict[str, int]) -> None:
+    """Overwrite the row with recomputed figures (reconciliation)."""
+    columns = ", ".join(FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO public.tenants_schoolrollup AS r (school_id, year_start, {columns}, updated_at, reconciled_at)"
+            f" VALUES (%s, %s, {', '.join(['%s'] * len(FIELDS))}, now(), now())"
+            f" ON CONFLICT (school_id, year_start) DO UPDATE SET "
+            + ", ".join(f"{k} = EXCLUDED.{k}" for k in FIELDS) + ", updated_at = now(), reconciled_at = now()",
+            [school_id, year_start, *(values.get(k, 0) for k in FIELDS)],
+        )
