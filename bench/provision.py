@@ -271,7 +271,7 @@ def run(scale: Scale, results_dir: Path, machine: dict) -> Result:
     fill_info["warmup_seconds"] = time.perf_counter() - t0
     before = school_count()
     say(f"{NAME}: fill {fill_info['schools'] + (1 if scale.existing else 0)} schools in {fill_info['seconds']:.1f} s "
-        f"({fmt(fill_info['per_school'])} s/school, {scale.fill_workers} workers, school_create)")
+        f"({fmt(fill_info['per_school'])} s/school, {scale.fill_workers} worker(s), school_create)")
 
     migrations = _Baseline("django-tenants migration path: public rows, CREATE SCHEMA, migrate_schemas --tenant --schema", stock_migrations_sample)
     clones = _Baseline("django-tenants clone_schema(template, DATA) with the public rows, one transaction", stock_clone_sample)

@@ -2,13 +2,14 @@
 
 Every benchmark runs against the bench database (see ``bench.common.bench_database_url``): dropped and
 re-created when ``provision`` runs (or when ``migrate_noop`` runs alone and finds no database built at this
-scale), dropped at the end unless ``--keep``. Results go to ``bench/results/<name>.json``.
+scale), dropped at the end unless ``--keep`` (or ``BENCH_KEEP=1``). Results go to ``bench/results/<name>.json``.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 import time
 from pathlib import Path
@@ -22,7 +23,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument("--scale", choices=sorted(common.SCALES), default="full")
     parser.add_argument("--only", default="", help="comma-separated benchmark names: " + ", ".join(BENCHMARKS))
-    parser.add_argument("--keep", action="store_true", help="keep the bench database (migrate_noop alone reuses it)")
+    parser.add_argument("--keep", action="store_true", default=os.environ.get("BENCH_KEEP", "") not in {"", "0"},
+                        help="keep the bench database (migrate_noop alone reuses it); also BENCH_KEEP=1, "
+                             "e.g. make bench BENCH=provision BENCH_KEEP=1")
     parser.add_argument("--results-dir", type=Path, default=common.RESULTS_DIR)
     parser.add_argument("--existing", type=int, help="override the scale: schools before the measured ones")
     parser.add_argument("--new", type=int, help="override the scale: measured schools")

@@ -1,12 +1,24 @@
 """A school's site (``<slug>.<base domain>``): every request needs a membership in that school."""
 
-from django.urls import path
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from hocba.kernel.permissions import PUBLIC
 
 from tenants.api import views as api
 
 from tenants.views import home, manage
 
 from .urls_common import urlpatterns as common
+
+class _Schema(SpectacularAPIView):
+    required_capability = PUBLIC
+    urlconf = "hocba.urls_school"
+
+
+class _Docs(SpectacularSwaggerView):
+    required_capability = PUBLIC
+
 
 urlpatterns = [
     *common,
@@ -20,4 +32,10 @@ urlpatterns = [
     path("api/v1/accounts/", api.AccountListApi.as_view(), name="api_accounts"),
     path("api/v1/memberships/", api.MembershipListApi.as_view(), name="api_memberships"),
     path("api/v1/memberships/<int:pk>/end/", api.MembershipEndApi.as_view(), name="api_membership_end"),
+    path("api/v1/", include("schools.api.urls")),
+    path("", include("schools.urls_pages")),
+    path("history/", include("schools.urls_history")),
+    path("excel/", include("schools.urls_excel")),
+    path("api/v1/schema/", _Schema.as_view(), name="api_schema"),
+    path("api/v1/docs/", _Docs.as_view(url_name="api_schema"), name="api_docs"),
 ]

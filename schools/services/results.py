@@ -109,7 +109,7 @@ def class_results(school_class: SchoolClass, student_ids: list[int]) -> dict[int
     absences = {
         r["student_id"]: r
         for r in Absence.objects.filter(year_id=school_class.year_id, student_id__in=student_ids)
-        .values("student_id").annotate(excused=Count("id", filter=Q(excused=True)), unexcused=Count("id", filter=Q(excused=False)))
+        .values("student_id").annotate(n_excused=Count("id", filter=Q(excused=True)), n_unexcused=Count("id", filter=Q(excused=False)))
     }
     rules = rules_for(school_class.level, school_class.year.start_year)
     out = {}
@@ -129,7 +129,7 @@ def class_results(school_class: SchoolClass, student_ids: list[int]) -> dict[int
 
 
 def _absences(row: dict | None) -> dict[str, int]:
-    excused, unexcused = (row["excused"], row["unexcused"]) if row else (0, 0)
+    excused, unexcused = (row["n_excused"], row["n_unexcused"]) if row else (0, 0)
     return {"excused": excused, "unexcused": unexcused, "total": excused + unexcused}
 
 

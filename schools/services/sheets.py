@@ -22,6 +22,8 @@ from ..models import Assessment, Enrolment, RecordBook, RecordState, SchoolClass
 from ..rules import tt22, tt27
 from .results import fmt_score, subject_term_results
 from ..rules.common import PassFail, RuleInputError, validate_score
+from tenants.rollups import rollup_add
+
 from .common import require, school_write
 
 EDITABLE_STATES = (RecordState.DRAFT, RecordState.SUBMITTED)
@@ -266,11 +268,15 @@ def sheet_save(*, access: SchoolAccess, school_class: SchoolClass, subject: Subj
                    SET score = EXCLUDED.score, verdict = EXCLUDED.verdict, text = EXCLUDED.text
                  WHERE (schools_assessment.score, schools_assessment.verdict, schools_assessment.text)
                        IS DISTINCT FROM (EXCLUDED.score, EXCLUDED.verdict, EXCLUDED.text)
+                RETURNING (xmax = 0)
                 """,
                 [subject.pk, school_class.year_id, term, [u[0] for u in upserts], [u[1] for u in upserts],
                  [u[2] for u in upserts], [u[3] for u in upserts], [u[4] for u in upserts], [u[5] for u in upserts]],
             )
-            written = cursor.rowcount
+            changes = cursor.fetchall()
+            written, inserted = len(changes), sum(1 for (new,) in changes if new)
+        else:
+            inserted = 0
         if clears:
             cursor.execute(
                 """
@@ -281,5 +287,6 @@ def sheet_save(*, access: SchoolAccess, school_class: SchoolClass, subject: Subj
                 [[c[0] for c in clears], [c[1] for c in clears], [c[2] for c in clears], subject.pk, school_class.year_id, term],
             )
             cleared = cursor.rowcount
+    rollup_add(school_id=access.school_id, year_start=school_class.year.start_year, entries=inserted - cleared)
     sheet = _build(school_class, subject, term, list(columns.values()), list(students.values()))
     return SaveResult(written, cleared, sheet)

@@ -13,6 +13,8 @@ from hocba.kernel.errors import DomainError
 from ..access import SchoolAccess
 from ..models import Enrolment, GuardianLink, RecordBook, SchoolClass, Student
 from ..models.students import EntryKind, ExitKind, Gender
+from tenants.rollups import rollup_add
+
 from .common import not_found, require, school_write
 
 PROFILE_FIELDS = ("full_name", "date_of_birth", "gender", "ethnicity", "nationality", "place_of_birth", "address",
@@ -79,6 +81,7 @@ def student_enrol(*, access: SchoolAccess, school_class: SchoolClass, profile: d
     student.save()
     Enrolment.objects.create(student=student, school_class=school_class, starts_on=starts_on or today, entry=entry)
     RecordBook.objects.create(student=student, year_id=school_class.year_id, school_class=school_class)
+    rollup_add(school_id=access.school_id, year_start=school_class.year.start_year, students=1, records_draft=1)
     return student
 
 
@@ -96,7 +99,8 @@ def student_update(*, access: SchoolAccess, student: Student, profile: dict[str,
 
 
 def _current_enrolment(student: Student) -> Enrolment:
-    enrolment = Enrolment.objects.select_for_update().filter(student=student, ends_on__isnull=True).select_related("school_class").first()
+    enrolment = (Enrolment.objects.select_for_update().filter(student=student, ends_on__isnull=True)
+                 .select_related("school_class__year").first())
     if enrolment is None:
         raise DomainError("students.not_enrolled", _("Học sinh hiện không theo học ở trường."))
     return enrolment
@@ -122,6 +126,7 @@ def student_transfer_out(*, access: SchoolAccess, student: Student, on: dt.date)
     require(access.is_leadership)
     enrolment.ends_on, enrolment.exit = on, ExitKind.TRANSFER_OUT
     enrolment.save(update_fields=["ends_on", "exit"])
+    rollup_add(school_id=access.school_id, year_start=enrolment.school_class.year.start_year, students=-1)
     return enrolment
 
 

@@ -1,0 +1,101 @@
+from rest_framework import serializers
+
+
+class ClassSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    grade = serializers.IntegerField()
+    year = serializers.CharField(source="year.label")
+    homeroom_teacher_id = serializers.IntegerField(allow_null=True)
+
+
+class StudentSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    full_name = serializers.CharField()
+    date_of_birth = serializers.DateField(format="%d/%m/%Y", input_formats=["%d/%m/%Y", "iso-8601"])
+    gender = serializers.ChoiceField(choices=["M", "F"])
+    ethnicity = serializers.CharField(required=False)
+    nationality = serializers.CharField(required=False)
+    place_of_birth = serializers.CharField(required=False, allow_blank=True)
+    address = serializers.CharField(required=False, allow_blank=True)
+    personal_id = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    moet_code = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    guardians = serializers.ListField(child=serializers.DictField(), required=False)
+
+
+class ColumnSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    value_type = serializers.CharField()
+    label = serializers.CharField()
+    label_en = serializers.CharField()
+
+
+class SheetRowSerializer(serializers.Serializer):
+    student = serializers.IntegerField()
+    full_name = serializers.CharField()
+    left = serializers.BooleanField()
+    record_state = serializers.CharField()
+    values = serializers.DictField(child=serializers.CharField(allow_blank=True))
+    computed = serializers.DictField(child=serializers.CharField(allow_blank=True))
+
+
+class SheetSerializer(serializers.Serializer):
+    school_class = serializers.IntegerField()
+    subject = serializers.IntegerField()
+    term = serializers.IntegerField()
+    columns = ColumnSerializer(many=True)
+    rows = SheetRowSerializer(many=True)
+
+
+class CellSerializer(serializers.Serializer):
+    student = serializers.IntegerField()
+    column = serializers.CharField()
+    value = serializers.CharField(allow_blank=True, allow_null=True, trim_whitespace=False)
+
+
+class SheetSaveSerializer(serializers.Serializer):
+    cells = CellSerializer(many=True)
+
+
+class SheetSaveResultSerializer(serializers.Serializer):
+    written = serializers.IntegerField()
+    cleared = serializers.IntegerField()
+    sheet = SheetSerializer()
+
+
+class ConductEntrySerializer(serializers.Serializer):
+    student = serializers.IntegerField()
+    level = serializers.CharField()
+    text = serializers.CharField(required=False, allow_blank=True)
+
+
+class ConductSaveSerializer(serializers.Serializer):
+    entries = ConductEntrySerializer(many=True)
+
+
+class AbsenceEntrySerializer(serializers.Serializer):
+    student = serializers.IntegerField()
+    excused = serializers.BooleanField()
+    reason = serializers.CharField(required=False, allow_blank=True)
+
+
+class AbsencesSaveSerializer(serializers.Serializer):
+    date = serializers.DateField(input_formats=["%d/%m/%Y", "iso-8601"])
+    entries = AbsenceEntrySerializer(many=True)
+
+
+class ReopenSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+
+
+class CountSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+
+
+class RecordSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    student = serializers.IntegerField(source="student_id")
+    school_class = serializers.IntegerField(source="school_class_id")
+    state = serializers.CharField()
+    homeroom_comment = serializers.CharField()
+    results = serializers.DictField()

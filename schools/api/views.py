@@ -1,0 +1,169 @@
+"""School API v1 (on the school's own address). Rows are scoped by the requester's SchoolAccess."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..access import request_school_access
+from ..models import RecordBook
+from ..selectors import class_get, class_students, classes_visible, current_year, not_found, student_visible, subject_get
+from ..services import classwork, records, sheets, students
+from ..services.results import class_results
+from . import serializers as s
+
+
+def sheet_data(sheet: sheets.Sheet) -> dict:
+    return {
+        "school_class": sheet.school_class.pk, "subject": sheet.subject.pk, "term": sheet.term,
+        "columns": [c.__dict__ for c in sheet.columns],
+        "rows": [{"student": st.id, "full_name": st.full_name, "left": st.left, "record_state": st.record_state,
+                  "values": {c.key: sheet.values.get((st.id, c.key), "") for c in sheet.columns},
+                  "computed": sheet.computed.get(st.id, {})} for st in sheet.students],
+    }
+
+
+class ClassListApi(APIView):
+    required_capability = "school.enter"
+
+    @extend_schema(responses=s.ClassSerializer(many=True), summary="Classes of the current year you may see")
+    def get(self, request):
+        access = request_school_access(request)
+        return Response(s.ClassSerializer(classes_visible(access, current_year()), many=True).data)
+
+
+class ClassStudentsApi(APIView):
+    required_capability = "school.enter"
+
+    @extend_schema(responses=s.StudentSerializer(many=True), summary="Students of a class, in Vietnamese order")
+    def get(self, request, pk: int):
+        school_class = class_get(request_school_access(request), pk)
+        return Response(s.StudentSerializer(class_students(school_class), many=True).data)
+
+    @extend_schema(request=s.StudentSerializer, responses={201: s.StudentSerializer}, summary="Enrol a new student")
+    def post(self, request, pk: int):
+        access = request_school_access(request)
+        school_class = class_get(access, pk)
+        ser = s.StudentSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        student = students.student_enrol(access=access, school_class=school_class, profile=dict(ser.validated_data),
+                                         today=timezone.localdate())
+        return Response(s.StudentSerializer(student).data, status=status.HTTP_201_CREATED)
+
+
+class SheetApi(APIView):
+    """A grade sheet: class × subject × term. PUT saves the whole sheet in one request."""
+
+    required_capability = "school.enter"
+
+    @extend_schema(responses=s.SheetSerializer, summary="Read a grade sheet")
+    def get(self, request, pk: int, subject: int, term: int):
+        access = request_school_access(request)
+        sheet = sheets.sheet_read(access=access, school_class=class_get(access, pk), subject=subject_get(subject), term=term)
+        return Response(sheet_data(sheet))
+
+    @extend_schema(request=s.SheetSaveSerializer, responses=s.SheetSaveResultSerializer,
+                   summary="Save a whole sheet: all cells or none; each error names its cell")
+    def put(self, request, pk: int, subject: int, term: int):
+        access = request_school_access(request)
+        ser = s.SheetSaveSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        result = sheets.sheet_save(access=access, school_class=class_get(access, pk), subject=subject_get(subject),
+                                   term=term, cells=[dict(c) for c in ser.validated_data["cells"]])
+        return Response({"written": result.written, "cleared": result.cleared, "sheet": sheet_data(result.sheet)})
+
+
+class ConductApi(APIView):
+    required_capability = "class.enter"
+
+    @extend_schema(request=s.ConductSaveSerializer, responses=s.CountSerializer, summary="Conduct of the class for a term")
+    def put(self, request, pk: int, term: int):
+        access = request_school_access(request)
+        ser = s.ConductSaveSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        n = classwork.conduct_save(access=access, school_class=class_get(access, pk), term=term,
+                                   entries=[dict(e) for e in ser.validated_data["entries"]])
+        return Response({"count": n})
+
+
+class AbsencesApi(APIView):
+    required_capability = "class.enter"
+
+    @extend_schema(request=s.AbsencesSaveSerializer, responses=s.CountSerializer, summary="The day's absences of the class")
+    def put(self, request, pk: int):
+        access = request_school_access(request)
+        ser = s.AbsencesSaveSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        n = classwork.absences_record(access=access, school_class=class_get(access, pk), date=ser.validated_data["date"],
+                                      entries=[dict(e) for e in ser.validated_data["entries"]])
+        return Response({"count": n})
+
+
+class SubmitApi(APIView):
+    required_capability = "records.submit"
+
+    @extend_schema(request=None, responses=s.CountSerializer, summary="The homeroom teacher submits the class's records")
+    def post(self, request, pk: int):
+        access = request_school_access(request)
+        return Response({"count": records.records_submit(access=access, school_class=class_get(access, pk))})
+
+
+class ApproveApi(APIView):
+    required_capability = "records.approve"
+
+    @extend_schema(request=None, responses=s.CountSerializer, summary="Approve the class's submitted records")
+    def post(self, request, pk: int):
+        access = request_school_access(request)
+        return Response({"count": records.records_approve(access=access, school_class=class_get(access, pk))})
+
+
+class ReopenApi(APIView):
+    required_capability = "records.reopen"
+
+    @extend_schema(request=s.ReopenSerializer, responses=s.RecordSerializer, summary="Reopen an approved record, with a reason")
+    def post(self, request, pk: int):
+        access = request_school_access(request)
+        record = RecordBook.objects.filter(pk=pk).first()
+        if record is None:
+            raise not_found()
+        ser = s.ReopenSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        record = records.record_reopen(access=access, record=record, reason=ser.validated_data["reason"])
+        return Response(s.RecordSerializer(record).data)
+
+
+class StudentApi(APIView):
+    required_capability = "school.enter"
+
+    @extend_schema(responses=s.StudentSerializer, summary="A student's profile")
+    def get(self, request, pk: int):
+        student, _record = student_visible(request_school_access(request), pk)
+        return Response(s.StudentSerializer(student).data)
+
+    @extend_schema(request=s.StudentSerializer, responses=s.StudentSerializer, summary="Edit a student's profile")
+    def patch(self, request, pk: int):
+        access = request_school_access(request)
+        student, _record = student_visible(access, pk)
+        ser = s.StudentSerializer(data=request.data, partial=True)
+        ser.is_valid(raise_exception=True)
+        student = students.student_update(access=access, student=student, profile=dict(ser.validated_data),
+                                          today=timezone.localdate())
+        return Response(s.StudentSerializer(student).data)
+
+
+class StudentRecordApi(APIView):
+    required_capability = "school.enter"
+
+    @extend_schema(responses=s.RecordSerializer, summary="A student's record of the year with its computed results")
+    def get(self, request, pk: int):
+        access = request_school_access(request)
+        student, record = student_visible(access, pk)
+        if record is None:
+            raise not_found()
+        data = s.RecordSerializer(record).data
+        if record.state in ("draft", "submitted"):
+            data["results"] = class_results(record.school_class, [student.pk])[student.pk].as_dict()
+        return Response(data)

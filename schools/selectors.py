@@ -1,0 +1,79 @@
+"""Reads inside a school: which classes, students and records a person may see."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from hocba.kernel.errors import DomainError
+
+from .access import SchoolAccess
+from .models import Enrolment, RecordBook, RecordState, SchoolClass, SchoolYear, Student, Subject
+from .services.results import class_subjects
+
+
+def not_found(message=None) -> DomainError:
+    return DomainError("school.not_found", message or _("Không tìm thấy, hoặc nằm ngoài phạm vi của bạn."), http_status=404)
+
+
+def current_year() -> SchoolYear | None:
+    return SchoolYear.objects.order_by("-start_year").first()
+
+
+def classes_visible(access: SchoolAccess, year: SchoolYear | None) -> list[SchoolClass]:
+    if year is None:
+        return []
+    classes = list(SchoolClass.objects.filter(year=year).prefetch_related("assignments"))
+    out = []
+    for c in classes:
+        subject_ids = frozenset(a.subject_id for a in c.assignments.all())
+        if access.may_read_class(c.pk, subject_ids) or c.pk in _child_class_ids(access, year):
+            out.append(c)
+    return out
+
+
+def _child_class_ids(access: SchoolAccess, year: SchoolYear) -> set[int]:
+    if not access.child_ids:
+        return set()
+    return set(RecordBook.objects.filter(student_id__in=access.child_ids, year=year).values_list("school_class_id", flat=True))
+
+
+def class_get(access: SchoolAccess, pk: int) -> SchoolClass:
+    school_class = SchoolClass.objects.select_related("year").filter(pk=pk).first()
+    if school_class is None:
+        raise not_found()
+    subject_ids = frozenset(school_class.assignments.values_list("subject_id", flat=True))
+    if not access.may_read_class(school_class.pk, subject_ids):
+        raise not_found()
+    return school_class
+
+
+def subject_get(pk: int) -> Subject:
+    subject = Subject.objects.filter(pk=pk).first()
+    if subject is None:
+        raise not_found(_("Không tìm thấy môn học."))
+    return subject
+
+
+def class_students(school_class: SchoolClass) -> list[Student]:
+    ids = Enrolment.objects.filter(school_class=school_class).values_list("student_id", flat=True)
+    return list(Student.objects.filter(pk__in=ids).order_by("sort_key", "pk"))
+
+
+def student_visible(access: SchoolAccess, pk: int) -> tuple[Student, RecordBook | None]:
+    """A student and their latest record, if this person may see them (parents: approved records only)."""
+    student = Student.objects.filter(pk=pk).first()
+    if student is None:
+        raise not_found()
+    record = RecordBook.objects.filter(student=student).select_related("school_class__year").order_by("-year__start_year").first()
+    if record is not None and access.may_read_class(record.school_class_id, frozenset(
+            record.school_class.assignments.values_list("subject_id", flat=True))):
+        return student, record
+    if pk in access.child_ids and access.can("records.view_child"):
+        if record is None or record.state not in (RecordState.APPROVED, RecordState.SIGNED, RecordState.LOCKED):
+            raise DomainError("records.not_yet_approved", _("Học bạ của con bạn chưa được nhà trường duyệt."), http_status=403)
+        return student, record
+    raise not_found()
+
+
+def subjects_of(school_class: SchoolClass) -> list[Subject]:
+    return class_subjects(school_class)
