@@ -115,4 +115,23 @@ def seed_demo(*, base_url_for) -> list[DemoAccount]:
                     data={"secret": get_mfa_adapter().encrypt(secret)},
                 )
         out.append(DemoAccount(username, full_name, role, scope, secret, base_url_for(school.slug if school else None)))
+    _seed_school_content(schools)
     return out
+
+
+def _seed_school_content(schools: dict[str, School]) -> None:
+    """Each demo school gets its year, classes and students; Nguyễn Du also its teachers' work."""
+    from django.utils import timezone
+
+    from schools.demo import seed_school
+
+    from .perschool import run_in_school
+
+    ids = dict(Account.objects.filter(username__in=[a[0] for a in ACCOUNTS]).values_list("username", "pk"))
+    for slug, school in schools.items():
+        staff = {}
+        if slug == "thcs-nguyen-du":
+            staff = {"homeroom": ids.get("nguyendu.gvcn"), "subject": ids.get("nguyendu.gvbm"),
+                     "department_head": ids.get("nguyendu.totruong"), "parent": ids.get("nguyendu.phuhuynh")}
+        run_in_school(school.schema_name, seed_school, school_id=school.pk, levels=list(school.levels), staff=staff,
+                      today=timezone.localdate())

@@ -26,3 +26,37 @@ def school_schemas_check() -> dict[str, int]:
     )
     log.info("school schemas: %d checked, %d behind", len(schemas), len(behind))
     return {"checked": len(schemas), "behind": len(behind)}
+
+
+def reconcile_school(school_id: int) -> int:
+    """Recompute this school's rollup rows from its tables (runs inside the school's schema)."""
+    from schools.models import SchoolYear
+    from schools.rollups import school_figures
+
+    from .rollups import rollup_set
+
+    years = list(SchoolYear.objects.all())
+    for year in years:
+        rollup_set(school_id=school_id, year_start=year.start_year, values=school_figures(year))
+    return len(years)
+
+
+@shared_task(acks_late=True)
+def rollups_reconcile() -> int:
+    """Beat entry: fan the reconciliation out over the schools in chunks (never a task per school in beat)."""
+    from .perschool import school_chunks
+
+    chunks = 0
+    for chunk in school_chunks():
+        rollups_reconcile_chunk.delay(chunk)
+        chunks += 1
+    return chunks
+
+
+@shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=3)
+def rollups_reconcile_chunk(schools: list[list]) -> int:
+    from .perschool import run_in_school
+
+    for school_id, schema_name in schools:
+        run_in_school(schema_name, reconcile_school, school_id)
+    return len(schools)

@@ -16,4 +16,8 @@ app.conf.beat_schedule = {
         "task": "tenants.tasks.school_schemas_check",
         "schedule": crontab(minute=17),
     },
+    "rollups-reconcile": {
+        "task": "tenants.tasks.rollups_reconcile",
+        "schedule": crontab(minute="*/30"),
+    },
 }

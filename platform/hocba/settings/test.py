@@ -12,6 +12,8 @@ os.environ.setdefault("HOCBA_DB_ROLE", "owner")
 from .base import *  # noqa: E402,F403
 
 DEBUG = False
+# A test database of its own per run, so that parallel runs on one server never meet.
+DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}  # noqa: F405
 DATABASES["owner"] = {**DATABASES["default"]}  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MFA_KEY = "test-mfa-key-kept-outside-the-database"
