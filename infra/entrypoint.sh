@@ -4,7 +4,7 @@
 #   web                 gunicorn (WEB_CONCURRENCY workers, default 2) on :8000
 #   worker              celery worker
 #   beat                celery beat: run exactly ONE of these per deployment
-#   migrate [args…]     migrate_schemas --shared, then migrate_schools [args…] (all school schemas)
+#   migrate [args…]     as the owner: migrate_schemas --shared, db_roles, then migrate_schools [args…]
 #   manage <args…>      python manage.py <args…>
 #   check               check --deploy --fail-level WARNING, then migrate_schools --check
 #   anything else       exec'd as is (e.g. `sh`, `python -V`)
@@ -115,8 +115,12 @@ case "$command" in
             --schedule "${HOCBA_BEAT_SCHEDULE:-/tmp/celerybeat-schedule}" "$@"
         ;;
     migrate)
+        # Migrations, the application's role and its grants, and the school template need the
+        # owner's login (DATABASE_URL of the migration job); the application's processes do not.
         wait_for_postgres
+        export HOCBA_DB_ROLE=owner
         run python manage.py migrate_schemas --shared --noinput
+        run python manage.py db_roles
         run_exec python manage.py migrate_schools "$@"
         ;;
     manage)

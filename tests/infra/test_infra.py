@@ -309,6 +309,7 @@ GUNICORN = "gunicorn hocba.wsgi:application --bind 0.0.0.0:8000 --workers 2 --ac
             ("migrate",),
             [
                 "run: python manage.py migrate_schemas --shared --noinput",
+                "run: python manage.py db_roles",
                 "exec: python manage.py migrate_schools",
             ],
         ),

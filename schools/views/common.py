@@ -1,0 +1,62 @@
+"""What the school's pages share: the requester's SchoolAccess, refusals and messages in Vietnamese first."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.utils import translation
+from django.utils.functional import cached_property
+from django.views import View
+
+from hocba.kernel.errors import DomainError, both_languages
+from hocba.kernel.permissions import CapabilityRequiredMixin
+
+from ..access import SchoolAccess, request_school_access
+from ..models import RecordState
+
+EDITABLE_STATES = frozenset({RecordState.DRAFT, RecordState.SUBMITTED})
+FINAL_STATES = frozenset({RecordState.APPROVED, RecordState.SIGNED, RecordState.LOCKED})
+
+
+def error_text(exc: DomainError) -> str:
+    """The refusal in the language the page is shown in (Vietnamese unless the person chose English)."""
+    texts = both_languages(exc.message, exc.params)
+    return texts["en"] if translation.get_language() == "en" else texts["vi"]
+
+
+def refusal(request: HttpRequest, exc: DomainError) -> TemplateResponse:
+    """The platform's refusal page (both languages) with the error's own status."""
+    texts = both_languages(exc.message, exc.params)
+    status = exc.http_status if exc.http_status in (400, 403, 404) else 403
+    return TemplateResponse(request, "refusal.html", {"status": status, "texts": texts}, status=status)
+
+
+def report(request: HttpRequest, exc: DomainError) -> None:
+    messages.error(request, error_text(exc))
+
+
+class SchoolPage(CapabilityRequiredMixin, View):
+    """A page on a school's own address. Services and selectors decide which rows; a refusal they
+    raise becomes the refusal page (GET) — POST handlers catch theirs and report them as messages."""
+
+    required_capability = ""
+
+    @cached_property
+    def access(self) -> SchoolAccess:
+        return request_school_access(self.request)
+
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except DomainError as exc:
+            return refusal(request, exc)
+
+
+def back_to(request: HttpRequest, fallback: str):
+    """Redirect to the page the form came from when it is on this site, else to ``fallback``."""
+    target = request.POST.get("next") or ""
+    if target.startswith("/") and not target.startswith("//"):
+        return redirect(target)
+    return redirect(fallback)
