@@ -14,6 +14,8 @@ import functools
 import hashlib
 import logging
 import re
+import sys
+from pathlib import Path
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -53,10 +55,12 @@ class Head:
 
     targets: tuple[tuple[str, str], ...]
     required: tuple[tuple[str, str], ...]
+    source_hash: str = ""
 
     @property
     def digest(self) -> str:
-        return hashlib.sha256(repr(self.required).encode()).hexdigest()[:32]
+        """Names and contents: a migration edited in place (or the SQL it loads) is a new head."""
+        return hashlib.sha256((repr(self.required) + self.source_hash).encode()).hexdigest()[:32]
 
 
 def _tenant_labels() -> set[str]:
@@ -73,7 +77,16 @@ def migration_head() -> Head:
     required: set[tuple[str, str]] = set()
     for target in targets:
         required.update(loader.graph.forwards_plan(target))
-    return Head(targets, tuple(sorted(required)))
+    sources = hashlib.sha256()
+    for app_label, name in sorted(required):
+        if app_label not in labels:
+            continue
+        module = sys.modules[type(loader.graph.nodes[(app_label, name)]).__module__]
+        path = Path(module.__file__)
+        sources.update(path.read_bytes())
+        for sql_file in sorted((path.parent.parent / "sql").glob(f"{name[:4]}_*.sql")):
+            sources.update(sql_file.read_bytes())
+    return Head(targets, tuple(sorted(required)), sources.hexdigest())
 
 
 def _migrate_current_schema(head: Head, conn=None) -> None:
@@ -155,7 +168,11 @@ def schema_create(schema_name: str) -> None:
     if not connection.in_atomic_block:
         raise RuntimeError("schema_create must run inside transaction.atomic()")
     validate_schema_name(schema_name)
-    head = template_current().head
+    from .models import SchemaTemplate
+
+    head = migration_head().digest
+    if not SchemaTemplate.objects.filter(head=head).exists():
+        head = template_current().head
     with connection.cursor() as cursor:
         # Runs as the owner of the database objects, with the template's DDL only.
         cursor.execute("SELECT hocba_create_school_schema(%s, %s)", [schema_name, head])
@@ -188,7 +205,7 @@ def schemas_behind(schema_names: Iterable[str], head: Head | None = None, using:
             try:
                 with transaction.atomic(using=using):
                     cursor.execute(
-                        f"SELECT count(*) FROM {ident}.django_migrations WHERE (app, name) IN ({values})", params
+                        f"SELECT count(DISTINCT (app, name)) FROM {ident}.django_migrations WHERE (app, name) IN ({values})", params
                     )
                     count = cursor.fetchone()[0]
             except Exception:  # the schema or its recorder table is missing: behind by definition
@@ -260,7 +277,7 @@ def migrate_schools(
 def mark_checked(schema_names: Iterable[str], head: Head) -> None:
     from .models import School
 
-    School.objects.filter(schema_name__in=list(schema_names)).update(
+    School.objects.filter(schema_name__in=list(schema_names)).exclude(schema_head=head.digest, schema_error="").update(
         schema_head=head.digest, schema_error="", schema_checked_at=timezone.now()
     )
 

@@ -2,26 +2,11 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from hocba.kernel.permissions import PUBLIC
+from hocba.kernel.views import ApiDocsView, ApiRedocView, ApiSchemaView
 from tenants.views import home, manage
 
 from .urls_common import urlpatterns as common
-
-
-class _Schema(SpectacularAPIView):
-    required_capability = PUBLIC
-    urlconf = "hocba.urls_public"
-
-
-class _Docs(SpectacularSwaggerView):
-    required_capability = PUBLIC
-
-
-class _Redoc(SpectacularRedocView):
-    required_capability = PUBLIC
-
 
 urlpatterns = [
     *common,
@@ -40,8 +25,8 @@ urlpatterns = [
     path("manage/memberships/<int:pk>/end/", manage.MembershipEndView.as_view(), name="membership_end"),
     path("manage/audit/", manage.AuditListView.as_view(), name="audit_list"),
     path("api/v1/", include("tenants.api.urls")),
-    path("api/v1/schema/", _Schema.as_view(), name="api_schema"),
-    path("api/v1/docs/", _Docs.as_view(url_name="api_schema"), name="api_docs"),
-    path("api/v1/redoc/", _Redoc.as_view(url_name="api_schema"), name="api_redoc"),
+    path("api/v1/schema/", ApiSchemaView.as_view(urlconf="hocba.urls_public"), name="api_schema"),
+    path("api/v1/docs/", ApiDocsView.as_view(url_name="api_schema"), name="api_docs"),
+    path("api/v1/redoc/", ApiRedocView.as_view(url_name="api_schema"), name="api_redoc"),
     path("admin/", admin.site.urls),
 ]

@@ -1,24 +1,14 @@
 """A school's site (``<slug>.<base domain>``): every request needs a membership in that school."""
 
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from hocba.kernel.permissions import PUBLIC
+from hocba.kernel.views import ApiDocsView, ApiSchemaView
 
 from tenants.api import views as api
 
 from tenants.views import home, manage
 
 from .urls_common import urlpatterns as common
-
-class _Schema(SpectacularAPIView):
-    required_capability = PUBLIC
-    urlconf = "hocba.urls_school"
-
-
-class _Docs(SpectacularSwaggerView):
-    required_capability = PUBLIC
-
 
 urlpatterns = [
     *common,
@@ -36,6 +26,6 @@ urlpatterns = [
     path("", include("schools.urls_pages")),
     path("history/", include("schools.urls_history")),
     path("excel/", include("schools.urls_excel")),
-    path("api/v1/schema/", _Schema.as_view(), name="api_schema"),
-    path("api/v1/docs/", _Docs.as_view(url_name="api_schema"), name="api_docs"),
+    path("api/v1/schema/", ApiSchemaView.as_view(urlconf="hocba.urls_school"), name="api_schema"),
+    path("api/v1/docs/", ApiDocsView.as_view(url_name="api_schema"), name="api_docs"),
 ]

@@ -1,0 +1,217 @@
+"""Classes: the list of the current year, a class's page, and the record workflow buttons on it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.generic import TemplateView
+
+from hocba.kernel.errors import DomainError
+from tenants.selectors import account_names
+
+from ..models import RecordBook, SchoolClass
+from ..models.students import EntryKind
+from ..selectors import class_get, class_students, classes_visible, current_year, not_found, subjects_of
+from ..services import records, students
+from ..services.results import class_results
+from . import reads
+from .common import EDITABLE_STATES, FINAL_STATES, SchoolPage, report
+from .forms import StudentProfileForm
+
+
+class EnrolForm(StudentProfileForm):
+    entry = forms.ChoiceField(label=gettext_lazy("Hình thức"), initial=EntryKind.NEW,
+                              choices=[(EntryKind.NEW.value, EntryKind.NEW.label),
+                                       (EntryKind.TRANSFER_IN.value, EntryKind.TRANSFER_IN.label)])
+    starts_on = forms.CharField(label=gettext_lazy("Ngày vào lớp"), required=False, max_length=10,
+                                help_text=gettext_lazy("dd/mm/yyyy; để trống là hôm nay"),
+                                widget=forms.TextInput(attrs={"placeholder": "dd/mm/yyyy", "inputmode": "numeric"}))
+
+    def clean_starts_on(self) -> dt.date | None:
+        value = (self.cleaned_data.get("starts_on") or "").strip()
+        if not value:
+            return None
+        try:
+            return dt.datetime.strptime(value, "%d/%m/%Y").date()
+        except ValueError:
+            raise forms.ValidationError(_("Ngày phải theo dạng dd/mm/yyyy.")) from None
+
+
+class ClassListView(SchoolPage, TemplateView):
+    """The classes of the current year this person may see."""
+
+    required_capability = "school.enter"
+    template_name = "schools/class_list.html"
+
+    def get_context_data(self, **kwargs):
+        access = self.access
+        year = current_year()
+        classes = [c for c in classes_visible(access, year)
+                   if access.may_read_class(c.pk, frozenset(a.subject_id for a in c.assignments.all()))]
+        sizes = reads.class_sizes(classes) if classes else {}
+        names = account_names({c.homeroom_teacher_id for c in classes if c.homeroom_teacher_id}) if classes else {}
+        rows = []
+        for c in classes:
+            taught = sorted(a.subject_id for a in c.assignments.all() if (c.pk, a.subject_id) in access.assignments)
+            rows.append({"school_class": c, "size": sizes.get(c.pk, 0), "homeroom": names.get(c.homeroom_teacher_id, ""),
+                         "is_homeroom": c.pk in access.homeroom_class_ids, "teaches": len(taught)})
+        return super().get_context_data(year=year, rows=rows, **kwargs)
+
+
+def _summary(results: dict[str, Any], level: str) -> dict[str, Any]:
+    """What the class page shows of a student's year results."""
+    return {
+        "learning": results.get("learning", {}).get("year", ""),
+        "adjusted_for": results.get("adjusted_for", ""),
+        "conduct": results.get("conduct", {}).get("year", ""),
+        "title": results.get("title", ""),
+        "promotion": results.get("promotion", ""),
+        "retest": results.get("retest_subjects", []),
+        "absences": results.get("absences", {}).get("total", 0),
+        "evaluation": results.get("evaluation", ""),
+        "commendations": results.get("commendations", []),
+        "primary": level == "primary",
+    }
+
+
+class ClassDetailView(SchoolPage, TemplateView):
+    """A class: students in Vietnamese order with their record's state, the subjects' sheets, the year's
+    results and the workflow (submit, approve, reopen)."""
+
+    required_capability = "school.enter"
+    template_name = "schools/class_detail.html"
+
+    def get_context_data(self, enrol_form=None, **kwargs):
+        access = self.access
+        school_class = class_get(access, self.kwargs["pk"])
+        pk = school_class.pk
+        members = reads.class_members(school_class, class_students(school_class))
+        subjects = subjects_of(school_class)
+        teachers = {a.subject_id: a.teacher_id for a in school_class.assignments.all()}
+        names = account_names({i for i in (school_class.homeroom_teacher_id, *teachers.values()) if i})
+        all_ids = frozenset(s.pk for s in subjects)
+        readable = access.readable_subject_ids(pk, all_ids)
+        subject_rows = [{"subject": s, "teacher": names.get(teachers.get(s.pk), ""),
+                         "may_enter": access.may_enter_sheet(pk, s.pk), "may_read": s.pk in readable}
+                        for s in subjects]
+        sees_results = bool(all_ids) and readable == all_ids
+        summaries: dict[int, dict[str, Any]] = {}
+        if sees_results and members:
+            frozen = dict(RecordBook.objects.filter(school_class=school_class, state__in=FINAL_STATES)
+                          .values_list("student_id", "results"))
+            live_ids = [m.student.pk for m in members if not frozen.get(m.student.pk)]
+            live = class_results(school_class, live_ids) if live_ids else {}
+            for m in members:
+                data = frozen.get(m.student.pk) or (live[m.student.pk].as_dict() if m.student.pk in live else {})
+                summaries[m.student.pk] = _summary(data, school_class.level)
+        counts: dict[str, int] = {}
+        for m in members:
+            counts[m.record_state] = counts.get(m.record_state, 0) + 1
+        may_manage = access.may_manage_class(pk)
+        may_enrol = access.may_edit_profiles(pk)
+        ctx = {
+            "school_class": school_class, "year": school_class.year,
+            "homeroom": names.get(school_class.homeroom_teacher_id, ""),
+            "rows": [{"member": m, "summary": summaries.get(m.student.pk)} for m in members],
+            "subject_rows": subject_rows, "sees_results": sees_results, "counts": counts,
+            "may_manage": may_manage, "is_primary": school_class.level == "primary",
+            "can_submit": access.can("records.submit") and may_manage and counts.get("draft", 0) > 0,
+            "can_approve": access.can("records.approve") and counts.get("submitted", 0) > 0,
+            "can_reopen": access.can("records.reopen"),
+            "reopenable": ("submitted", "approved"),
+            "may_enrol": may_enrol,
+            "enrol_form": enrol_form if enrol_form is not None else (EnrolForm(prefix="enrol") if may_enrol else None),
+            "editable_states": EDITABLE_STATES,
+        }
+        return super().get_context_data(**ctx, **kwargs)
+
+
+def _class_url(school_class_id: int) -> str:
+    return reverse("pages:class_detail", args=[school_class_id])
+
+
+class ClassEnrolView(ClassDetailView):
+    """Enrol a new student in the class (the form on the class page); errors re-render the class page."""
+
+    required_capability = "profiles.edit"
+    http_method_names = ["post"]
+
+    def post(self, request, pk: int):
+        school_class = class_get(self.access, pk)
+        form = EnrolForm(request.POST, prefix="enrol")
+        if form.is_valid():
+            try:
+                student = students.student_enrol(access=self.access, school_class=school_class, profile=form.profile(),
+                                                 starts_on=form.cleaned_data["starts_on"], entry=form.cleaned_data["entry"],
+                                                 today=timezone.localdate())
+            except DomainError as exc:
+                from .common import error_text
+
+                form.add_domain_error(exc.field, error_text(exc))
+            else:
+                messages.success(request, _("Đã nhập học cho %(name)s.") % {"name": student.full_name})
+                return redirect(_class_url(pk) + "#hoc-sinh")
+        messages.error(request, _("Chưa nhập học được: hãy sửa các ô báo lỗi."))
+        return self.render_to_response(self.get_context_data(enrol_form=form))
+
+
+class ClassSubmitView(SchoolPage):
+    """The homeroom teacher submits the class's draft records."""
+
+    required_capability = "records.submit"
+    http_method_names = ["post"]
+
+    def post(self, request, pk: int):
+        school_class = class_get(self.access, pk)
+        try:
+            n = records.records_submit(access=self.access, school_class=school_class)
+        except DomainError as exc:
+            report(request, exc)
+        else:
+            messages.success(request, _("Đã trình %(n)s học bạ lên Ban giám hiệu.") % {"n": n})
+        return redirect(_class_url(pk))
+
+
+class ClassApproveView(SchoolPage):
+    """The principal or a vice principal approves the class's submitted records."""
+
+    required_capability = "records.approve"
+    http_method_names = ["post"]
+
+    def post(self, request, pk: int):
+        school_class = class_get(self.access, pk)
+        try:
+            n = records.records_approve(access=self.access, school_class=school_class)
+        except DomainError as exc:
+            report(request, exc)
+        else:
+            messages.success(request, _("Đã duyệt %(n)s học bạ.") % {"n": n})
+        return redirect(_class_url(pk))
+
+
+class RecordReopenView(SchoolPage):
+    """The principal reopens one submitted or approved record, with a reason."""
+
+    required_capability = "records.reopen"
+    http_method_names = ["post"]
+
+    def post(self, request, pk: int):
+        record = RecordBook.objects.select_related("student").filter(pk=pk).first()
+        if record is None:
+            raise not_found()
+        school_class: SchoolClass = class_get(self.access, record.school_class_id)
+        try:
+            records.record_reopen(access=self.access, record=record, reason=request.POST.get("reason", ""))
+        except DomainError as exc:
+            report(request, exc)
+        else:
+            messages.success(request, _("Đã mở lại học bạ của %(name)s.") % {"name": record.student.full_name})
+        return redirect(_class_url(school_class.pk) + "#hoc-sinh")
