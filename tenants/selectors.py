@@ -285,3 +285,16 @@ def school_member_ids(school_id: int, roles: Iterable[str], day: dt.date | None 
 
 def account_names(account_ids: Iterable[int]) -> dict[int, str]:
     return dict(Account.objects.filter(pk__in=list(account_ids)).values_list("pk", "full_name"))
+
+
+def window_info(window_id: int):
+    """A window as plain data (for per-school code): tier, times, who set it."""
+    from schools.windows import WindowInfo
+
+    from .models import Window
+
+    w = Window.objects.select_related("set_by").filter(pk=window_id).first()
+    if w is None:
+        return None
+    who = (w.set_by.full_name or w.set_by.username) if w.set_by else ""
+    return WindowInfo(w.id, w.tier, w.category, w.opens_at, w.locks_at, who, w.reason)

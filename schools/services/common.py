@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import functools
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils.translation import gettext_lazy as _
 
 from hocba.kernel import context
 from hocba.kernel.errors import DomainError, NotAllowed
 
 from ..access import SchoolAccess
+from ..windows import locked_from_db_error
 
 
 def school_write(func):
@@ -18,9 +19,16 @@ def school_write(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        with transaction.atomic():
-            context.bind_to_transaction(connection)
-            return func(*args, **kwargs)
+        try:
+            with transaction.atomic():
+                context.bind_to_transaction(connection)
+                return func(*args, **kwargs)
+        except DatabaseError as exc:
+            # A window refused the write in the database (the trigger): nothing was written.
+            locked = locked_from_db_error(exc)
+            if locked is None:
+                raise
+            raise locked from exc
 
     return wrapper
 

@@ -23,7 +23,7 @@ from ..selectors import class_get, class_students, classes_visible, current_year
 from ..services import records, students
 from ..services.results import class_results
 from . import reads
-from .common import EDITABLE_STATES, FINAL_STATES, SchoolPage, report
+from .common import EDITABLE_STATES, FINAL_STATES, SchoolPage, error_text, report
 from .forms import StudentProfileForm
 
 
@@ -153,8 +153,6 @@ class ClassEnrolView(ClassDetailView):
                                                  starts_on=form.cleaned_data["starts_on"], entry=form.cleaned_data["entry"],
                                                  today=timezone.localdate())
             except DomainError as exc:
-                from .common import error_text
-
                 form.add_domain_error(exc.field, error_text(exc))
             else:
                 messages.success(request, _("Đã nhập học cho %(name)s.") % {"name": student.full_name})

@@ -60,6 +60,12 @@ class NotFound(DomainError):
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    from django.db import DatabaseError
+
+    if isinstance(exc, DatabaseError):
+        from schools.windows import locked_from_db_error
+
+        exc = locked_from_db_error(exc) or exc
     if isinstance(exc, DomainError):
         return Response(exc.as_dict(), status=exc.http_status)
     response = exception_handler(exc, context)

@@ -1,0 +1,987 @@
+"""Grade-sheet saves (DESIGN §6–7): ``sheet_save_one``, ``sheet_save_full``, ``audit_overhead``, ``sheet_load``.
+
+``python -m bench.sheets --scale full|small|tiny [--only a,b] [--results-dir DIR]``; ``bench.run`` (``make bench``)
+starts this module in a child process (``launch``) because it runs against its own database: ``<bench db>_sheets``
+(``hocba_bench_sheets`` by default) or ``BENCH_SHEETS_DATABASE_URL``; the database is dropped and re-created at
+the start and dropped at the end unless ``BENCH_SHEETS_KEEP=1`` (or ``--keep`` given to this module).
+
+Setup runs as the database owner as production's setup does (``migrate_schemas --shared``, ``db_roles``,
+``migrate_schools``), then one school (THCS + THPT) with its year, classes, teachers, students and teaching
+assignments is made through the services. The measured saves then run as the application's role
+(``hocba_app``, which owns nothing), with a teacher's actor context bound to every transaction, like a request.
+
+* ``sheet_save_one``: one subject sheet — Toán, 140 periods/year → tx1–tx4, gk, ck, nx: 7 columns × 45 students
+  = 315 values (a TT22 sheet of a 140-period subject has exactly these 7 columns). Wall time of
+  ``sheets.sheet_save`` in-process, after a warm-up, every save changing every value; queries per save
+  (``CaptureQueriesContext``, ``SET search_path`` excluded) at 5 and 45 students. Baseline in the same run,
+  interleaved: the same validation, then ``update_or_create`` per cell in one transaction.
+* ``sheet_save_full``: a whole class, 40 students × 12 subjects × 6 values = 2,880 values. There is no
+  full-class endpoint (the API saves one subject sheet per request), so a full-class save is measured as the
+  twelve real ``sheet_save`` calls inside ONE ``transaction.atomic`` (each call is then a savepoint); baseline:
+  the twelve row-by-row saves in one transaction. The single 2,880-row upsert statement a full-class endpoint
+  could use is timed beside it as an extra (``one_statement``).
+* ``audit_overhead``: the same two saves with ``schools_assessment``'s audit triggers disabled (as the owner,
+  on a separate connection) and enabled, alternating blocks in the same run; overhead = (with − without) / with.
+* ``sheet_load``: see ``bench.sheets_load``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import io
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from . import common
+from .common import Deadline, Result, fmt, say, summary
+from .sheets_loadgen import cells as make_cells
+
+NAMES = ("sheet_save_one", "sheet_save_full", "audit_overhead", "sheet_load")
+REPO = common.BENCH_DIR.parent
+START_YEAR = 2026
+TODAY = dt.date(2026, 10, 1)
+GRANTED_ON = dt.date(2026, 7, 1)
+TERM = 1
+SLUG = "bench-sheets"
+
+
+@dataclass(frozen=True)
+class SheetScale:
+    name: str
+    one_students: int  # the one-subject sheet
+    few_students: int  # the small class whose query count must equal the big one's
+    one_warmup: int
+    one_runs: int
+    one_baseline_runs: int
+    full_students: int
+    full_subjects: int
+    full_values: int
+    full_warmup: int
+    full_runs: int
+    full_baseline_runs: int
+    audit_rounds_one: int  # rounds of (block with audit, block without), order alternating
+    audit_block_one: int
+    audit_rounds_full: int
+    audit_block_full: int
+    profile_runs: int  # extra runs with every statement timed (where the time goes)
+    load_classes: int
+    load_students: int
+    load_levels: tuple[int, ...]
+    load_seconds: float
+    load_warmup_seconds: float
+    deadline: float = 300.0  # per measured loop
+
+
+SCALES = {
+    "full": SheetScale("full", one_students=45, few_students=5, one_warmup=5, one_runs=60, one_baseline_runs=12,
+                       full_students=40, full_subjects=12, full_values=6, full_warmup=3, full_runs=30, full_baseline_runs=3,
+                       audit_rounds_one=6, audit_block_one=10, audit_rounds_full=6, audit_block_full=5, profile_runs=5,
+                       load_classes=20, load_students=45, load_levels=(1, 2, 4, 8, 16), load_seconds=30.0,
+                       load_warmup_seconds=5.0, deadline=600.0),
+    "small": SheetScale("small", one_students=45, few_students=5, one_warmup=3, one_runs=20, one_baseline_runs=4,
+                        full_students=40, full_subjects=12, full_values=6, full_warmup=2, full_runs=8, full_baseline_runs=1,
+                        audit_rounds_one=4, audit_block_one=5, audit_rounds_full=2, audit_block_full=3, profile_runs=3,
+                        load_classes=8, load_students=45, load_levels=(1, 4, 8), load_seconds=8.0,
+                        load_warmup_seconds=2.0, deadline=60.0),
+    # For the test suite: every code path once or twice, the real sizes only where a figure depends on them.
+    "tiny": SheetScale("tiny", one_students=45, few_students=5, one_warmup=1, one_runs=3, one_baseline_runs=1,
+                       full_students=5, full_subjects=12, full_values=6, full_warmup=1, full_runs=2, full_baseline_runs=1,
+                       audit_rounds_one=2, audit_block_one=2, audit_rounds_full=2, audit_block_full=1, profile_runs=1,
+                       load_classes=2, load_students=5, load_levels=(1, 2), load_seconds=1.5,
+                       load_warmup_seconds=0.5, deadline=30.0),
+}
+
+# --- the database ---------------------------------------------------------------------------------
+
+
+def database_url() -> str:
+    """``BENCH_SHEETS_DATABASE_URL``; else the bench database's server and name with ``_sheets`` appended."""
+    url = os.environ.get("BENCH_SHEETS_DATABASE_URL", "")
+    if not url:
+        base = common.bench_database_url()
+        parts = urlsplit(base)
+        url = urlunsplit(parts._replace(path="/" + unquote(parts.path.lstrip("/")) + "_sheets"))
+    if "bench" not in common.database_name(url):
+        raise SystemExit(f"bench: refusing to use database {common.database_name(url)!r}: its name must contain 'bench'")
+    return url
+
+
+def launch(names: list[str], scale: str, results_dir: Path) -> int:
+    """Run the selected sheet benchmarks in a child process (they need their own database); its exit status."""
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "platform"), str(REPO)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    cmd = [sys.executable, "-m", "bench.sheets", "--scale", scale, "--only", ",".join(names),
+           "--results-dir", str(results_dir)]
+    limit = {"full": 3600, "small": 600}.get(scale, 600)
+    try:
+        return subprocess.run(cmd, cwd=REPO, env=env, timeout=limit).returncode
+    except subprocess.TimeoutExpired:
+        print(f"bench: sheet benchmarks stopped after {limit} s", file=sys.stderr, flush=True)
+        return 1
+
+
+# --- the school -----------------------------------------------------------------------------------
+
+FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương"]
+MIDDLE = ["Văn", "Thị", "Minh", "Thu", "Hoàng", "Ngọc", "Đức", "Thanh", "Quốc", "Bảo"]
+GIVEN = ["An", "Bình", "Cường", "Dung", "Đức", "Giang", "Hà", "Hải", "Khánh", "Linh", "Mai", "Nam", "Oanh", "Phúc",
+         "Quân", "Sơn", "Tâm", "Uyên", "Vy", "Yến"]
+
+
+def student_name(n: int) -> str:
+    return f"{FAMILY[n % len(FAMILY)]} {MIDDLE[(n // 3) % len(MIDDLE)]} {GIVEN[(n // 7) % len(GIVEN)]}"
+
+
+@dataclass
+class SheetRef:
+    """One sheet (class × subject × term) and who saves it; ``gen`` counts the saves so values always change."""
+
+    school_class: object
+    subject: object
+    access: object
+    teacher_id: int
+    students: list[int]
+    columns: list[tuple[str, str]]  # (key, value_type) actually sent
+    term: int = TERM
+    gen: int = 0
+    last_cells: list[dict] = field(default_factory=list)
+
+    def next_cells(self) -> list[dict]:
+        self.gen += 1
+        self.last_cells = make_cells(self.students, self.columns, self.gen)
+        return self.last_cells
+
+    @property
+    def values(self) -> int:
+        return len(self.students) * len(self.columns)
+
+
+@dataclass
+class World:
+    school: object
+    owner_url: str
+    one: SheetRef | None = None
+    few: SheetRef | None = None
+    full: list[SheetRef] = field(default_factory=list)
+    load: list[tuple[SheetRef, str]] = field(default_factory=list)  # (sheet, API token)
+    setup_seconds: dict = field(default_factory=dict)
+
+
+def _quiet(*args, **kwargs) -> str:
+    from django.core.management import call_command
+
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        call_command(*args, stdout=sink, stderr=sink, **kwargs)
+    return sink.getvalue()
+
+
+def login_as(user: str, password: str) -> None:
+    """Reconnect the default connection with another database login (the tests' way)."""
+    from django.db import connections
+
+    conn = connections["default"]
+    conn.close()
+    conn.settings_dict.update(USER=user, PASSWORD=password)
+
+
+def _teacher(school, username: str, full_name: str):
+    from tenants.services.accounts import account_create
+
+    return account_create(actor=None, username=username, full_name=full_name, email=f"{username}@bench.hocba.vn",
+                          password=None, role="subject_teacher", school=school, valid_from=GRANTED_ON)
+
+
+def _enrol(system, school_class, count: int, first: int, birth_year: int) -> list[int]:
+    from django.db import transaction
+
+    from schools.services.students import student_enrol
+
+    with transaction.atomic():
+        return [student_enrol(access=system, school_class=school_class, today=TODAY,
+                              profile={"full_name": student_name(first + n), "date_of_birth": f"05/03/{birth_year}",
+                                       "gender": "M" if n % 2 == 0 else "F"}).pk
+                for n in range(count)]
+
+
+def _columns(subject, school_class, limit: int | None = None) -> list[tuple[str, str]]:
+    from schools.services.sheets import sheet_columns
+
+    cols = [(c.key, c.value_type) for c in sheet_columns(subject, school_class, TERM)]
+    return cols[:limit] if limit else cols
+
+
+def build_world(scale: SheetScale, selected: list[str], owner_url: str) -> World:
+    """Public schema, roles, template, then one school and what the selected benchmarks need (as the owner)."""
+    from django.conf import settings
+    from django.db import connection
+    from rest_framework.authtoken.models import Token
+
+    from schools.models import SchoolClass, Subject
+    from schools.services.common import system_access
+    from schools.services.setup import assignment_set, class_create, school_year_open
+    from tenants.models import UnitKind
+    from tenants.services.schools import school_create
+    from tenants.services.units import unit_create
+
+    times: dict[str, float] = {}
+    t = time.perf_counter()
+    _quiet("migrate_schemas", "--shared", interactive=False, verbosity=0)
+    _quiet("db_roles")
+    _quiet("migrate_schools")
+    times["public_roles_template"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    province = unit_create(actor=None, kind=UnitKind.PROVINCE, name="Sở GD&ĐT Bench Bảng điểm", official_code="BSHEET")
+    unit = unit_create(actor=None, kind=UnitKind.COMMUNE, name="Xã Bench Bảng điểm", official_code="BSHEET-01", parent=province)
+    school = school_create(actor=None, unit=unit, code="BS000001", name="Trường THCS-THPT Bench Bảng điểm",
+                           levels="THCS, THPT", slug=SLUG, on=GRANTED_ON)
+    _quiet("db_roles")  # the new schema's grants, as after any provisioning
+    connection.set_tenant(school)
+    system = system_access(school.pk)
+    year = school_year_open(access=system, start_year=START_YEAR, levels=["lower_secondary", "upper_secondary"])
+    times["school"] = time.perf_counter() - t
+
+    world = World(school=school, owner_url=owner_url)
+    t = time.perf_counter()
+    needs_one = bool({"sheet_save_one", "audit_overhead"} & set(selected))
+    needs_full = bool({"sheet_save_full", "audit_overhead"} & set(selected))
+    refs: list[tuple[str, SheetRef]] = []
+    if needs_one:
+        toan6 = Subject.objects.get(level="lower_secondary", code="toan")
+        teacher = _teacher(school, "gv-toan-bench", "Nguyễn Thị Toán")
+        for label, count, first in (("one", scale.one_students, 0), ("few", scale.few_students, 1000)):
+            c = class_create(access=system, year=year, name="6A1" if label == "one" else "6A2", grade=6, homeroom_teacher_id=None)
+            assignment_set(access=system, school_class=c, subject=toan6, teacher_id=teacher.pk)
+            students = _enrol(system, c, count, first, 2014)
+            refs.append((label, SheetRef(c, toan6, None, teacher.pk, students, _columns(toan6, c))))
+    if needs_full:
+        teacher = _teacher(school, "gv-chu-nhiem-bench", "Trần Văn Chủ Nhiệm")
+        c = class_create(access=system, year=year, name="10A1", grade=10, homeroom_teacher_id=None)
+        students = _enrol(system, c, scale.full_students, 2000, 2010)
+        subjects = [s for s in Subject.objects.filter(level="upper_secondary").order_by("order")
+                    if len(_columns(s, c)) >= scale.full_values][: scale.full_subjects]
+        if len(subjects) < scale.full_subjects:
+            raise RuntimeError(f"only {len(subjects)} upper-secondary subjects have {scale.full_values} columns")
+        for s in subjects:
+            assignment_set(access=system, school_class=c, subject=s, teacher_id=teacher.pk)
+            refs.append(("full", SheetRef(c, s, None, teacher.pk, students, _columns(s, c, scale.full_values))))
+    if "sheet_load" in selected:
+        toan7 = Subject.objects.get(level="lower_secondary", code="toan")
+        for k in range(scale.load_classes):
+            teacher = _teacher(school, f"gv-tai-{k:02d}", f"Giáo viên Tải {k:02d}")
+            c = class_create(access=system, year=year, name=f"7B{k + 1:02d}", grade=7, homeroom_teacher_id=None)
+            assignment_set(access=system, school_class=c, subject=toan7, teacher_id=teacher.pk)
+            students = _enrol(system, c, scale.load_students, 3000 + 100 * k, 2013)
+            token = Token.objects.create(user=teacher).key
+            world.load.append((SheetRef(c, toan7, None, teacher.pk, students, _columns(toan7, c)), token))
+    times["classes_students"] = time.perf_counter() - t
+    times["students"] = sum(len(r.students) for _l, r in refs if _l != "full") + (len(refs[-1][1].students) if needs_full else 0) \
+        + sum(len(r.students) for r, _t in world.load)
+
+    # From here on, the application's login, like production; the class rows are re-read with the year.
+    login_as(settings.DB_APP_USER, settings.DB_APP_PASSWORD)
+    connection.set_tenant(school)
+    for label, ref in refs:
+        ref.school_class = SchoolClass.objects.select_related("year").get(pk=ref.school_class.pk)
+        ref.access = access_of(school, ref.teacher_id)
+        if label == "one":
+            world.one = ref
+        elif label == "few":
+            world.few = ref
+        else:
+            world.full.append(ref)
+    world.setup_seconds = times
+    return world
+
+
+def access_of(school, account_id: int):
+    from schools.access import school_access
+    from tenants.models import Account
+    from tenants.selectors import access_for
+
+    account = Account.objects.get(pk=account_id)
+    return school_access(account.pk, school.pk, access_for(account).school_roles(school.pk))
+
+
+@contextlib.contextmanager
+def acting_as(ref: SheetRef):
+    """The actor context a request of this teacher would carry (the audit triggers read it)."""
+    from hocba.kernel import context
+
+    token = context.activate(context.ActorContext(account_id=ref.teacher_id, role="subject_teacher", tier="school",
+                                                  request_id=context.new_request_id(), source="api"))
+    try:
+        yield
+    finally:
+        context.reset(token)
+
+
+def current_user() -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user")
+        return cursor.fetchone()[0]
+
+
+# --- the saves ------------------------------------------------------------------------------------
+
+
+def save(ref: SheetRef, cells: list[dict]):
+    from schools.services import sheets
+
+    return sheets.sheet_save(access=ref.access, school_class=ref.school_class, subject=ref.subject, term=ref.term,
+                             cells=cells)
+
+
+def _validated(access, school_class, subject, term: int, cells: list[dict]):
+    """``sheets.sheet_save``'s validation, step for step (bench copy: the service has it inline)."""
+    from hocba.kernel.errors import DomainError
+    from schools.rules.common import RuleInputError
+    from schools.services import sheets
+
+    if not access.may_enter_sheet(school_class.pk, subject.pk):
+        raise DomainError("sheet.not_assigned", "not assigned", http_status=403)
+    sheets._check_term(term)
+    if school_class.grade not in subject.grades:
+        raise DomainError("sheet.subject_not_taught", "not taught")
+    columns = {c.key: c for c in sheets.sheet_columns(subject, school_class, term)}
+    students = {s.id: s for s in sheets._students(school_class)}
+    errors, upserts, clears, seen = [], [], [], set()
+    for index, cell in enumerate(cells):
+        student_id, key, raw = cell.get("student"), str(cell.get("column", "")), cell.get("value")
+        student = students.get(student_id) if isinstance(student_id, int) else None
+        column = columns.get(key)
+        where = {"index": index, "student": student_id, "column": key,
+                 "student_name": student.full_name if student else "", "column_label": column.label if column else key}
+        if student is None:
+            errors.append({**where, "code": "sheet.student_not_in_class"})
+            continue
+        if column is None:
+            errors.append({**where, "code": "sheet.unknown_column"})
+            continue
+        if (student_id, key) in seen:
+            errors.append({**where, "code": "sheet.duplicate_cell"})
+            continue
+        seen.add((student_id, key))
+        if student.record_state not in sheets.EDITABLE_STATES:
+            errors.append({**where, "code": "sheet.record_approved"})
+            continue
+        if raw is None or str(raw).strip() == "":
+            clears.append((student_id, column.kind, column.seq))
+            continue
+        try:
+            score, verdict, text = sheets._parse(raw, column)
+        except RuleInputError as exc:
+            errors.append({**where, "code": f"sheet.{exc.code}", "detail": exc.message_vi, "detail_en": exc.message_en})
+            continue
+        upserts.append((student_id, column.kind, column.seq, score, verdict, text))
+    if errors:
+        raise sheets.SheetInvalid(errors)
+    return columns, students, upserts, clears
+
+
+def _rowwise(*, access, school_class, subject, term: int, cells: list[dict]):
+    """The naive save: same validation, then ``update_or_create`` per cell and ``delete`` per cleared cell."""
+    from schools.models import Assessment
+    from schools.services import sheets
+    from tenants.rollups import rollup_add
+
+    columns, students, upserts, clears = _validated(access, school_class, subject, term, cells)
+    inserted = cleared = 0
+    for student_id, kind, seq, score, verdict, text in upserts:
+        _obj, created = Assessment.objects.update_or_create(
+            student_id=student_id, subject=subject, year_id=school_class.year_id, term=term, kind=kind, seq=seq,
+            defaults={"score": score, "verdict": verdict, "text": text})
+        inserted += created
+    for student_id, kind, seq in clears:
+        cleared += Assessment.objects.filter(student_id=student_id, subject=subject, year_id=school_class.year_id,
+                                             term=term, kind=kind, seq=seq).delete()[0]
+    rollup_add(school_id=access.school_id, year_start=school_class.year.start_year, entries=inserted - cleared)
+    sheet = sheets._build(school_class, subject, term, list(columns.values()), list(students.values()))
+    return sheets.SaveResult(len(upserts), cleared, sheet)
+
+
+def rowwise_save(ref: SheetRef, cells: list[dict]):
+    from schools.services.common import school_write
+
+    return school_write(_rowwise)(access=ref.access, school_class=ref.school_class, subject=ref.subject, term=ref.term,
+                                  cells=cells)
+
+
+def save_full(refs: list[SheetRef], cells: list[list[dict]], rowwise: bool = False) -> int:
+    """A whole class: every subject sheet of it in ONE transaction; values written."""
+    from django.db import transaction
+
+    written = 0
+    with transaction.atomic():
+        for ref, c in zip(refs, cells, strict=True):
+            written += (rowwise_save if rowwise else save)(ref, c).written
+    return written
+
+
+def one_statement_full(refs: list[SheetRef], cells: list[list[dict]]) -> int:
+    """The 2,880 values in ONE upsert statement (what a full-class endpoint could send), same SQL shape as
+    ``sheet_save``'s but with the subject per row; validation through the same parser. Extra figure."""
+    from django.db import connection, transaction
+
+    from schools.services.common import school_write
+
+    rows = []
+    for ref, c in zip(refs, cells, strict=True):
+        _cols, _st, upserts, _clears = _validated(ref.access, ref.school_class, ref.subject, ref.term, c)
+        rows += [(u[0], ref.subject.pk, u[1], u[2], u[3], u[4], u[5]) for u in upserts]
+    first = refs[0]
+
+    @school_write
+    def write() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                INSERT INTO schools_assessment (student_id, subject_id, year_id, term, kind, seq, score, verdict, text)
+                SELECT u.s, u.j, %s, %s, u.k, u.q, u.sc, u.v, u.t
+                  FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::int[], %s::numeric[], %s::text[], %s::text[])
+                       AS u(s, j, k, q, sc, v, t)
+                ON CONFLICT (student_id, subject_id, year_id, term, kind, seq) DO UPDATE
+                   SET score = EXCLUDED.score, verdict = EXCLUDED.verdict, text = EXCLUDED.text
+                 WHERE (schools_assessment.score, schools_assessment.verdict, schools_assessment.text)
+                       IS DISTINCT FROM (EXCLUDED.score, EXCLUDED.verdict, EXCLUDED.text)
+                RETURNING (xmax = 0)
+                """,
+                [first.school_class.year_id, first.term, *[[r[i] for r in rows] for i in range(7)]],
+            )
+            return len(cursor.fetchall())
+
+    with transaction.atomic():
+        return write()
+
+
+# --- measuring ------------------------------------------------------------------------------------
+
+
+def timed(fn) -> tuple[float, float, object]:
+    """(wall ms, this process's CPU ms, result)."""
+    c0, t0 = time.process_time(), time.perf_counter()
+    out = fn()
+    return (time.perf_counter() - t0) * 1000, (time.process_time() - c0) * 1000, out
+
+
+def queries_of(fn) -> list[str]:
+    """The statements ``fn`` sends, without the tenant backend's ``SET search_path``."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        fn()
+    return [q["sql"] for q in captured.captured_queries if not q["sql"].startswith("SET search_path")]
+
+
+LABELS = (
+    ("SELECT set_config('hocba.", "bind audit context (set_config)"),
+    ("INSERT INTO schools_assessment", "upsert (INSERT … ON CONFLICT, + audit trigger)"),
+    ("DELETE FROM schools_assessment", "delete cleared cells"),
+    ("INSERT INTO public.tenants_schoolrollup", "rollup"),
+    ("SAVEPOINT", "savepoint"),
+    ("RELEASE SAVEPOINT", "release savepoint"),
+    ("ROLLBACK TO SAVEPOINT", "rollback to savepoint"),
+)
+
+
+def label_of(sql: str) -> str:
+    text = " ".join(sql.split())
+    for prefix, label in LABELS:
+        if text.startswith(prefix):
+            return label
+    if text.startswith("SELECT") and "schools_enrolment" in text:
+        return "students of the class (enrolments)"
+    if text.startswith("SELECT") and "schools_recordbook" in text:
+        return "record states"
+    if text.startswith("SELECT") and "FOR UPDATE" in text and "schools_assessment" in text:
+        return "row-by-row: SELECT … FOR UPDATE"
+    if text.startswith("SELECT") and "schools_assessment" in text:
+        return "read back the sheet (values)"
+    if text.startswith("UPDATE") and "schools_assessment" in text:
+        return "row-by-row: UPDATE (+ audit trigger)"
+    if text.startswith("INSERT") and "schools_assessment" in text:
+        return "row-by-row: INSERT (+ audit trigger)"
+    return text[:60]
+
+
+class StatementTimer:
+    """``connection.execute_wrapper``: wall time of every statement (server + round trip + result transfer)."""
+
+    def __init__(self):
+        self.by_label: dict[str, list[float]] = {}
+
+    def __call__(self, execute, sql, params, many, context):
+        t0 = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.by_label.setdefault(label_of(sql), []).append((time.perf_counter() - t0) * 1000)
+
+    def total(self) -> float:
+        return sum(sum(v) for v in self.by_label.values())
+
+
+def profile_runs(fn, runs: int) -> dict:
+    """Where a save's wall time goes: per statement kind (ms per save), and the rest (Python, commit)."""
+    from django.db import connection
+
+    walls, cpus, timer = [], [], StatementTimer()
+    for _ in range(runs):
+        with connection.execute_wrapper(timer):
+            wall, cpu, _out = timed(fn)
+        walls.append(wall)
+        cpus.append(cpu)
+    if not walls:
+        return {}
+    n = len(walls)
+    per_save = {label: {"ms": sum(v) / n, "statements": len(v) / n} for label, v in
+                sorted(timer.by_label.items(), key=lambda kv: -sum(kv[1]))}
+    wall = sum(walls) / n
+    db = timer.total() / n
+    return {"runs": n, "wall_ms": wall, "process_cpu_ms": sum(cpus) / n, "statements_ms": db,
+            "outside_statements_ms": wall - db, "statements": per_save,
+            "note": "statement time = execute() wall time seen from Django (server work, triggers, round trip, "
+                    "result transfer); outside = Python (validation, parsing, building the returned sheet) and COMMIT"}
+
+
+def interleaved(measured, baseline, runs: int, baseline_runs: int, deadline: Deadline) -> tuple[list, list, bool]:
+    """``runs`` measured calls with ``baseline_runs`` baseline calls spread evenly between them."""
+    positions = {int((k + 0.5) * runs / baseline_runs) for k in range(baseline_runs)} if baseline_runs else set()
+    got, base, stopped = [], [], False
+    for r in range(runs):
+        if deadline.passed():
+            stopped = True
+            break
+        got.append(timed(measured)[:2])
+        if r in positions:
+            base.append(timed(baseline)[:2])
+    return got, base, stopped
+
+
+def verify(ref: SheetRef) -> dict:
+    """The last cells sent are what the database holds now (read back with a fresh query)."""
+    from schools.models import Assessment
+    from schools.services.sheets import _display, sheet_columns
+
+    columns = {c.key: c for c in sheet_columns(ref.subject, ref.school_class, ref.term)}
+    by_kind = {(c.kind, c.seq): c for c in columns.values()}
+    rows = Assessment.objects.filter(subject=ref.subject, year_id=ref.school_class.year_id, term=ref.term,
+                                     student_id__in=ref.students).values("student_id", "kind", "seq", "score", "verdict", "text")
+    held = {}
+    for r in rows:
+        c = by_kind.get((r["kind"], r["seq"]))
+        if c is not None:
+            held[(r["student_id"], c.key)] = _display(r, c.value_type)
+    expected = {(c["student"], c["column"]): c["value"] for c in ref.last_cells}
+    matching = sum(1 for k, v in expected.items() if held.get(k) == v)
+    sample = [{"student": c["student"], "subject": ref.subject.pk, "term": ref.term, "column": c["column"],
+               "kind": columns[c["column"]].kind, "seq": columns[c["column"]].seq, "value": c["value"]}
+              for c in ref.last_cells[:: max(1, len(ref.last_cells) // 5)][:6]]
+    return {"cells": len(expected), "matching": matching, "ok": bool(expected) and matching == len(expected),
+            "generation": ref.gen, "sample": sample}
+
+
+def _ms(stats: dict) -> dict:
+    return {k: v for k, v in stats.items()}
+
+
+def _ratio(baseline: float | None, value: float | None) -> float | None:
+    return baseline / value if baseline and value else None
+
+
+def _loadavg() -> list[float] | None:
+    try:
+        return list(os.getloadavg())
+    except OSError:
+        return None
+
+
+# --- sheet_save_one -------------------------------------------------------------------------------
+
+ONE_GOAL = "one-subject sheet p95 ≤ 60 ms; queries per save independent of the number of students"
+
+
+def run_one(world: World, scale: SheetScale, results_dir: Path, machine: dict) -> Result:
+    ref, few = world.one, world.few
+    load_before = _loadavg()
+    with acting_as(ref):
+        for _ in range(scale.one_warmup):
+            save(ref, ref.next_cells())
+        rowwise_save(ref, ref.next_cells())  # the baseline's warm-up
+        save(few, few.next_cells())
+        first_few = save(few, few.next_cells())  # few: rows exist, values change, like the big one
+        q45 = queries_of(lambda: save(ref, ref.next_cells()))
+        q5 = queries_of(lambda: save(few, few.next_cells()))
+        q_base = queries_of(lambda: rowwise_save(ref, ref.next_cells()))
+        q_base5 = queries_of(lambda: rowwise_save(few, few.next_cells()))
+        got, base, stopped = interleaved(lambda: save(ref, ref.next_cells()), lambda: rowwise_save(ref, ref.next_cells()),
+                                         scale.one_runs, scale.one_baseline_runs, Deadline(scale.deadline))
+        profile = profile_runs(lambda: save(ref, ref.next_cells()), scale.profile_runs)
+        profile_base = profile_runs(lambda: rowwise_save(ref, ref.next_cells()), 1)
+        last = save(ref, ref.next_cells())
+    verified = verify(ref)
+    wall = summary([w for w, _c in got])
+    cpu = summary([c for _w, c in got])
+    bwall = summary([w for w, _c in base])
+    bcpu = summary([c for _w, c in base])
+    ratio = _ratio(bwall["p50"], wall["p50"])
+    constant = len(q5) == len(q45)
+    goal_met = bool(wall["p95"] is not None and wall["p95"] <= 60 and constant and verified["ok"])
+    result = Result(
+        name="sheet_save_one",
+        metric=f"ms wall time of sheets.sheet_save for one subject sheet: {ref.values} values ({len(ref.students)} students × "
+               f"{len(ref.columns)} columns {'/'.join(k for k, _t in ref.columns)}), in-process as {world_user(world)}, "
+               "every value changed by every save; p50 over the runs after a warm-up",
+        unit="ms", value=wall["p50"],
+        baseline={"what": "row-by-row save in the same run, interleaved: same validation, update_or_create per cell in one "
+                          "transaction (school_write), same read-back; p50", "value": bwall["p50"]},
+        ratio=ratio, goal=ONE_GOAL, scale=scale.name, runs=wall["runs"], p50=wall["p50"], p95=wall["p95"], machine=machine,
+    )
+    extra = {
+        "goal_met": goal_met,
+        "values_per_save": ref.values, "students": len(ref.students), "columns": [k for k, _t in ref.columns],
+        "written_per_save": last.written,
+        "wall_ms": wall, "process_cpu_ms": cpu,
+        "baseline_wall_ms": bwall, "baseline_process_cpu_ms": bcpu,
+        "queries": len(q45), "queries_by_students": {str(len(ref.students)): len(q45), str(len(few.students)): len(q5)},
+        "queries_constant": constant, "statements": [label_of(q) for q in q45],
+        "baseline_queries": len(q_base),
+        "baseline_queries_by_students": {str(len(ref.students)): len(q_base), str(len(few.students)): len(q_base5)},
+        "few_students_written": first_few.written,
+        "profile": profile, "baseline_profile": profile_base,
+        "verified": verified,
+        "school": {"schema": world.school.schema_name, "slug": world.school.slug},
+        "stopped_by_deadline": stopped,
+        "database_user": world_user(world),
+        "loadavg_before": load_before, "loadavg_after": _loadavg(),
+        "timing": "wall clock (time.perf_counter) around the in-process call, commit included; database and app on the "
+                  "same machine; process CPU = time.process_time of this process",
+        "note": "a TT22 sheet of a 140-period subject has 7 columns (tx1–tx4, gk, ck, nx), so 45 students give 315 values, "
+                "not 360: there is no 8th column to send",
+    }
+    path = result.write(results_dir, extra)
+    say(f"sheet_save_one: sheet_save {ref.values} values p50 {fmt(wall['p50'], 1)} ms, p95 {fmt(wall['p95'], 1)} ms "
+        f"(CPU p50 {fmt(cpu['p50'], 1)} ms), {wall['runs']} runs; queries/save {len(q45)} at {len(ref.students)} students, "
+        f"{len(q5)} at {len(few.students)} students")
+    say(f"sheet_save_one: baseline row-by-row p50 {fmt(bwall['p50'], 1)} ms, p95 {fmt(bwall['p95'], 1)} ms, {bwall['runs']} runs, "
+        f"queries/save {len(q_base)} at {len(ref.students)} students, {len(q_base5)} at {len(few.students)}")
+    say(f"sheet_save_one: ratio {fmt(ratio, 1)}×; verified {verified['matching']}/{verified['cells']} values in the database; "
+        f"goal {ONE_GOAL}: {'met' if goal_met else 'NOT met'} → {path}")
+    return result
+
+
+def world_user(world: World) -> str:
+    if not getattr(world, "_user", None):
+        world._user = current_user()
+    return world._user
+
+
+# --- sheet_save_full ------------------------------------------------------------------------------
+
+FULL_GOAL = "full class (2,880 values) p95 ≤ 150 ms; queries independent of the number of students"
+
+
+def _full_cells(refs: list[SheetRef]) -> list[list[dict]]:
+    return [r.next_cells() for r in refs]
+
+
+def run_full(world: World, scale: SheetScale, results_dir: Path, machine: dict) -> Result:
+    refs = world.full
+    values = sum(r.values for r in refs)
+    load_before = _loadavg()
+    with acting_as(refs[0]):
+        for _ in range(scale.full_warmup):
+            save_full(refs, _full_cells(refs))
+        queries = queries_of(lambda: save_full(refs, _full_cells(refs)))
+        per_sheet = queries_of(lambda: save(refs[0], refs[0].next_cells()))
+        # The same students' count check for a whole class: one sheet of 5 students vs of all.
+        few = SheetRef(refs[0].school_class, refs[0].subject, refs[0].access, refs[0].teacher_id,
+                       refs[0].students[:5], refs[0].columns, gen=refs[0].gen)
+        per_sheet_few = queries_of(lambda: save(few, few.next_cells()))
+        refs[0].gen = few.gen
+        got, base, stopped = interleaved(lambda: save_full(refs, _full_cells(refs)),
+                                         lambda: save_full(refs, _full_cells(refs), rowwise=True),
+                                         scale.full_runs, scale.full_baseline_runs, Deadline(scale.deadline))
+        q_base = len(queries_of(lambda: save_full(refs, _full_cells(refs), rowwise=True))) if scale.name == "tiny" else None
+        one_stmt = []
+        for _ in range(max(2, scale.profile_runs) + 1):
+            c = _full_cells(refs)
+            one_stmt.append(timed(lambda c=c: one_statement_full(refs, c)))
+        one_written = one_stmt[-1][2]
+        one_stmt = one_stmt[1:]  # the first one warms the new statement up
+        profile = profile_runs(lambda: save_full(refs, _full_cells(refs)), scale.profile_runs)
+        last_written = save_full(refs, _full_cells(refs))
+    verified = [verify(r) for r in refs]
+    wall = summary([w for w, _c in got])
+    cpu = summary([c for _w, c in got])
+    bwall = summary([w for w, _c in base])
+    bcpu = summary([c for _w, c in base])
+    ratio = _ratio(bwall["p50"], wall["p50"])
+    ok = all(v["ok"] for v in verified)
+    constant = len(per_sheet) == len(per_sheet_few)
+    goal_met = bool(wall["p95"] is not None and wall["p95"] <= 150 and ok and constant)
+    one_wall = summary([w for w, _c, _o in one_stmt])
+    result = Result(
+        name="sheet_save_full",
+        metric=f"ms wall time to save a whole class: {values} values ({len(refs[0].students)} students × {len(refs)} subjects × "
+               f"{len(refs[0].columns)} values) as the {len(refs)} real sheets.sheet_save calls in ONE transaction (no "
+               "full-class endpoint exists; the API saves one subject per request), every value changed; p50",
+        unit="ms", value=wall["p50"],
+        baseline={"what": f"row-by-row in the same run: the same {len(refs)} sheets, same validation, update_or_create per "
+                          "cell, one transaction; p50", "value": bwall["p50"]},
+        ratio=ratio, goal=FULL_GOAL, scale=scale.name, runs=wall["runs"], p50=wall["p50"], p95=wall["p95"], machine=machine,
+    )
+    extra = {
+        "goal_met": goal_met, "values_per_save": values, "students": len(refs[0].students),
+        "subjects": [r.subject.code for r in refs], "written_per_save": last_written,
+        "wall_ms": wall, "process_cpu_ms": cpu, "baseline_wall_ms": bwall, "baseline_process_cpu_ms": bcpu,
+        "queries": len(queries), "queries_per_subject_sheet": len(per_sheet),
+        "queries_per_subject_sheet_by_students": {str(len(refs[0].students)): len(per_sheet), "5": len(per_sheet_few)},
+        "queries_constant": constant, "statements": [label_of(q) for q in queries],
+        "baseline_queries": q_base,
+        "baseline_queries_estimate": (values * 4 + len(refs) * 8) if q_base is None else q_base,
+        "one_statement": {"what": f"the {values} values in ONE upsert statement (+ validation, context binding, commit; no "
+                                  "read-back) — what a full-class endpoint could do", "wall_ms": one_wall,
+                          "written": one_written},
+        "profile": profile, "verified": {"ok": ok, "sheets": verified},
+        "school": {"schema": world.school.schema_name, "slug": world.school.slug},
+        "stopped_by_deadline": stopped, "database_user": world_user(world),
+        "loadavg_before": load_before, "loadavg_after": _loadavg(),
+        "timing": "wall clock (time.perf_counter) around the transaction, commit included; database and app on the same machine",
+    }
+    path = result.write(results_dir, extra)
+    say(f"sheet_save_full: {values} values as {len(refs)} sheet_save calls in one transaction p50 {fmt(wall['p50'], 1)} ms, "
+        f"p95 {fmt(wall['p95'], 1)} ms (CPU p50 {fmt(cpu['p50'], 1)} ms), {wall['runs']} runs; queries/save {len(queries)} "
+        f"({len(per_sheet)} per sheet at {len(refs[0].students)} students, {len(per_sheet_few)} at 5)")
+    say(f"sheet_save_full: baseline row-by-row p50 {fmt(bwall['p50'], 1)} ms, p95 {fmt(bwall['p95'], 1)} ms, {bwall['runs']} runs")
+    say(f"sheet_save_full: one {values}-row upsert statement p50 {fmt(one_wall['p50'], 1)} ms, p95 {fmt(one_wall['p95'], 1)} ms "
+        f"({one_wall['runs']} runs)")
+    say(f"sheet_save_full: ratio {fmt(ratio, 1)}×; verified {sum(v['matching'] for v in verified)}/{sum(v['cells'] for v in verified)} "
+        f"values; goal {FULL_GOAL}: {'met' if goal_met else 'NOT met'} → {path}")
+    return result
+
+
+# --- audit_overhead -------------------------------------------------------------------------------
+
+AUDIT_GOAL = "audit overhead ≤ 20% of the save"
+
+
+class AuditSwitch:
+    """Enable/disable ``schools_assessment``'s audit triggers as the owner, on a connection of its own."""
+
+    TRIGGERS = ("audit_ins", "audit_upd", "audit_del")
+
+    def __init__(self, owner_url: str, schema: str):
+        import psycopg
+
+        self.conn = psycopg.connect(owner_url, autocommit=True, connect_timeout=10)
+        self.schema = schema
+        self.state = None
+
+    def set(self, on: bool) -> None:
+        from psycopg import sql
+
+        verb = sql.SQL("ENABLE" if on else "DISABLE")
+        clauses = sql.SQL(", ").join(sql.SQL("{} TRIGGER {}").format(verb, sql.Identifier(t)) for t in self.TRIGGERS)
+        self.conn.execute(sql.SQL("ALTER TABLE {}.schools_assessment {}").format(sql.Identifier(self.schema), clauses))
+        self.state = on
+
+    def enabled(self) -> dict:
+        rows = self.conn.execute(
+            "SELECT t.tgname, t.tgenabled FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = 'schools_assessment'"
+            " AND t.tgname = ANY(%s)", [self.schema, list(self.TRIGGERS)]).fetchall()
+        return {name: state != "D" for name, state in rows}
+
+    def close(self) -> None:
+        try:
+            self.set(True)
+        finally:
+            self.conn.close()
+
+
+def _audit_blocks(switch: AuditSwitch, fn, rounds: int, block: int, deadline: Deadline) -> dict:
+    from django.db import connection
+
+    from schools.models import AuditEntry
+
+    on, off, pairs = [], [], []
+    stmt = {True: StatementTimer(), False: StatementTimer()}
+    entries = {True: 0, False: 0}
+    for r in range(rounds):
+        if deadline.passed():
+            break
+        got = {}
+        for state in ((True, False) if r % 2 == 0 else (False, True)):
+            switch.set(state)
+            fn()  # first save after the switch: plans are rebuilt
+            before = AuditEntry.objects.count()
+            got[state] = []
+            with connection.execute_wrapper(stmt[state]):
+                for _ in range(block):
+                    got[state].append(timed(fn)[0])
+            entries[state] += AuditEntry.objects.count() - before
+        on += got[True]
+        off += got[False]
+        pairs += [(a - b) / a * 100 for a, b in zip(got[True], got[False], strict=False) if a]
+    switch.set(True)
+    upsert = "upsert (INSERT … ON CONFLICT, + audit trigger)"
+    upsert_on = stmt[True].by_label.get(upsert, [])
+    upsert_off = stmt[False].by_label.get(upsert, [])
+    s_on, s_off = summary(on), summary(off)
+    u_on, u_off = summary(upsert_on), summary(upsert_off)
+    overhead = (s_on["p50"] - s_off["p50"]) / s_on["p50"] * 100 if s_on["p50"] and s_off["p50"] is not None else None
+    return {
+        "with_audit_ms": s_on, "without_audit_ms": s_off,
+        "overhead_pct_of_save": overhead,
+        "overhead_pct_of_unaudited": ((s_on["p50"] - s_off["p50"]) / s_off["p50"] * 100) if s_off["p50"] else None,
+        "overhead_ms": (s_on["p50"] - s_off["p50"]) if s_on["p50"] is not None and s_off["p50"] is not None else None,
+        "paired_overhead_pct": summary(pairs),
+        "upsert_statement_ms": {"with_audit": u_on, "without_audit": u_off,
+                                "overhead_pct_of_statement": ((u_on["p50"] - u_off["p50"]) / u_on["p50"] * 100)
+                                if u_on["p50"] and u_off["p50"] is not None else None},
+        "audit_entries_written": {"with_audit": entries[True], "without_audit": entries[False]},
+        "rounds": r + 1 if rounds else 0, "block": block,
+    }
+
+
+def run_audit(world: World, scale: SheetScale, results_dir: Path, machine: dict) -> Result:
+    ref, refs = world.one, world.full
+    switch = AuditSwitch(world.owner_url, world.school.schema_name)
+    load_before = _loadavg()
+    try:
+        with acting_as(ref):
+            save(ref, ref.next_cells())
+            one = _audit_blocks(switch, lambda: save(ref, ref.next_cells()), scale.audit_rounds_one, scale.audit_block_one,
+                                Deadline(scale.deadline))
+            save_full(refs, _full_cells(refs))
+            full = _audit_blocks(switch, lambda: save_full(refs, _full_cells(refs)), scale.audit_rounds_full,
+                                 scale.audit_block_full, Deadline(scale.deadline))
+    finally:
+        switch.close()
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT audit_first_broken_link()")
+        broken = cursor.fetchone()[0]
+    switch2 = AuditSwitch(world.owner_url, world.school.schema_name)
+    try:
+        triggers_after = switch2.enabled()
+    finally:
+        switch2.conn.close()
+    worst = max((x for x in (one["overhead_pct_of_save"], full["overhead_pct_of_save"]) if x is not None), default=None)
+    which = "one-subject" if worst == one["overhead_pct_of_save"] else "full-class"
+    headline = one if which == "one-subject" else full
+    goal_met = bool(worst is not None and worst <= 20 and all(triggers_after.values()) and broken is None
+                    and one["audit_entries_written"]["without_audit"] == 0 and one["audit_entries_written"]["with_audit"] > 0)
+    result = Result(
+        name="audit_overhead",
+        metric="audit overhead in % of the save: (p50 with the audit triggers − p50 without) / p50 with, for the one-subject "
+               f"sheet ({ref.values} values) and the full class ({sum(r.values for r in refs)} values, one transaction); value = "
+               f"the larger of the two (here: {which}); p50/p95 = paired per-run overheads of that save, %",
+        unit="%", value=worst,
+        baseline={"what": f"the same {which} save with schools_assessment's audit triggers disabled (audit_ins, audit_upd, "
+                          "audit_del, by the owner), alternating blocks in the same run; p50 ms",
+                  "value": headline["without_audit_ms"]["p50"]},
+        ratio=(headline["with_audit_ms"]["p50"] / headline["without_audit_ms"]["p50"]) if headline["without_audit_ms"]["p50"] else None,
+        goal=AUDIT_GOAL, scale=scale.name, runs=headline["with_audit_ms"]["runs"],
+        p50=headline["paired_overhead_pct"]["p50"], p95=headline["paired_overhead_pct"]["p95"], machine=machine,
+    )
+    extra = {
+        "goal_met": goal_met, "one_subject": one, "full_class": full, "ratio_is": "p50 with audit / p50 without",
+        "triggers_enabled_after": triggers_after, "audit_chain_first_broken_link": broken,
+        "school": {"schema": world.school.schema_name}, "database_user": world_user(world),
+        "loadavg_before": load_before, "loadavg_after": _loadavg(),
+        "timing": "wall clock around sheet_save (one) or the one-transaction full-class save, commit included",
+    }
+    path = result.write(results_dir, extra)
+    for label, d in (("one-subject", one), ("full-class", full)):
+        say(f"audit_overhead: {label} save with audit p50 {fmt(d['with_audit_ms']['p50'], 1)} ms (p95 {fmt(d['with_audit_ms']['p95'], 1)}), "
+            f"without p50 {fmt(d['without_audit_ms']['p50'], 1)} ms (p95 {fmt(d['without_audit_ms']['p95'], 1)}): overhead "
+            f"{fmt(d['overhead_pct_of_save'], 1)}% of the save ({fmt(d['overhead_pct_of_unaudited'], 1)}% over the unaudited save); "
+            f"upsert statement {fmt(d['upsert_statement_ms']['with_audit']['p50'], 1)} vs "
+            f"{fmt(d['upsert_statement_ms']['without_audit']['p50'], 1)} ms; {d['with_audit_ms']['runs']}+{d['without_audit_ms']['runs']} runs")
+    say(f"audit_overhead: worst {fmt(worst, 1)}% ({which}); chain intact: {broken is None}; triggers re-enabled: "
+        f"{all(triggers_after.values())}; goal {AUDIT_GOAL}: {'met' if goal_met else 'NOT met'} → {path}")
+    return result
+
+
+# --- the run --------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.sheets", description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", choices=sorted(SCALES), default="full")
+    parser.add_argument("--only", default="", help="comma-separated: " + ", ".join(NAMES))
+    parser.add_argument("--keep", action="store_true", default=os.environ.get("BENCH_SHEETS_KEEP", "") not in {"", "0"},
+                        help="keep the database at the end (also BENCH_SHEETS_KEEP=1)")
+    parser.add_argument("--results-dir", type=Path, default=common.RESULTS_DIR)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    scale = SCALES[args.scale]
+    selected = [n.strip() for n in args.only.split(",") if n.strip()] or list(NAMES)
+    unknown = [n for n in selected if n not in NAMES]
+    if unknown:
+        raise SystemExit(f"bench: unknown sheet benchmark(s) {', '.join(unknown)}; known: {', '.join(NAMES)}")
+    url = database_url()
+    common.prepare_environment(url)  # the owner's login for setup (HOCBA_DB_ROLE=owner)
+    common.database_recreate(url)
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connections
+
+    settings.DEBUG = False
+    started = time.perf_counter()
+    failed = False
+    try:
+        machine = {**common.machine(), "loadavg": _loadavg()}
+        t = time.perf_counter()
+        world = build_world(scale, selected, url)
+        say(f"sheets: setup {time.perf_counter() - t:.1f} s as the owner ({world.setup_seconds['students']} students); "
+            f"measuring as {world_user(world)}")
+        if world_user(world) != settings.DB_APP_USER:
+            raise RuntimeError(f"the measured saves must run as {settings.DB_APP_USER}, not {world_user(world)}")
+        if "sheet_save_one" in selected:
+            run_one(world, scale, args.results_dir, machine)
+        if "sheet_save_full" in selected:
+            run_full(world, scale, args.results_dir, machine)
+        if "audit_overhead" in selected:
+            run_audit(world, scale, args.results_dir, machine)
+        if "sheet_load" in selected:
+            from . import sheets_load
+
+            connections.close_all()
+            sheets_load.run(world, scale, args.results_dir, machine, url)
+    except Exception:
+        failed = True
+        raise
+    finally:
+        connections.close_all()
+        if args.keep:
+            say(f"bench: kept database {common.database_name(url)}")
+        else:
+            common.database_drop(url)
+        print(f"bench: sheets {'failed' if failed else 'done'} in {time.perf_counter() - started:.1f} s (scale {scale.name})",
+              file=sys.stderr, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

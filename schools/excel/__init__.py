@@ -1,0 +1,15 @@
+"""Excel workbooks of a school: templates to fill in, all-or-nothing imports, a class's export.
+
+* :mod:`.students` — the student-list template and its import (every row validated, then one transaction);
+* :mod:`.sheets` — a grade sheet's template (students, columns, current values) and its import
+  (one ``sheets.sheet_save`` call);
+* :mod:`.export` — a class's workbook: one sheet per subject the person may read, and a summary.
+
+Every problem of an import names its row, cell and header as Excel shows them, in Vietnamese with
+English beside it (:class:`.common.Problem`); nothing is saved unless the whole file is valid.
+The headers written in the files are fixed Vietnamese strings, not translated: the importer reads them.
+"""
+
+from .common import ImportFailed, Problem, XLSX_CONTENT_TYPE
+
+__all__ = ["ImportFailed", "Problem", "XLSX_CONTENT_TYPE"]

@@ -1,0 +1,447 @@
+"""The student list of a class: a template to fill in, and its import.
+
+Every row is validated first (``students.clean_profile``, the columns' lengths, duplicates inside the
+file, ids already in the school, students already in the class); only if every row is valid are all the
+students enrolled, in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import from_excel
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from hocba.kernel.errors import DomainError, both_languages
+
+from ..access import SchoolAccess
+from ..models import Enrolment, SchoolClass, Student
+from ..services import students as student_services
+from ..services.common import require
+from .common import (
+    MAX_ROWS, MUTED_FONT, TEXT, TITLE_FONT, ImportFailed, Problem, cell_text, fail, find_header_row, header_keys,
+    is_blank, normalize, open_workbook, read_meta, set_widths, style_header, write_meta, xlsx_bytes,
+)
+
+KIND = "students"
+SHEET = "Danh sách học sinh"
+GUIDE = "Hướng dẫn"
+FIRST_DATA_ROW = 2
+TEMPLATE_ROWS = 100  # rows prepared with validation lists
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    header: str
+    header_en: str
+    required: bool = False
+    width: float = 16
+    max_length: int | None = None
+    aliases: tuple[str, ...] = ()
+
+
+FIELDS = (
+    Field("full_name", "Họ và tên", "Full name", True, 28, 120),
+    Field("date_of_birth", "Ngày sinh (dd/mm/yyyy)", "Date of birth", True, 14),
+    Field("gender", "Giới tính (Nam/Nữ)", "Gender", True, 11),
+    Field("ethnicity", "Dân tộc", "Ethnicity", False, 12, 40),
+    Field("nationality", "Quốc tịch", "Nationality", False, 12, 40),
+    Field("place_of_birth", "Nơi sinh", "Place of birth", False, 24, 200),
+    Field("address", "Nơi ở", "Address", False, 30, 300, ("Nơi ở hiện nay", "Địa chỉ")),
+    Field("personal_id", "Số định danh cá nhân", "Personal identification number", False, 16),
+    Field("moet_code", "Mã học sinh", "MoET student code", False, 14, 20),
+    Field("guardian_name", "Họ tên cha/mẹ/người giám hộ", "Parent or guardian", False, 26, 120),
+    Field("guardian_relation", "Quan hệ", "Relation", False, 12, 40),
+    Field("guardian_phone", "Số điện thoại", "Phone", False, 14),
+)
+BY_KEY = {f.key: f for f in FIELDS}
+IGNORED_HEADERS = {"stt", "tt", "số tt"}
+RELATIONS = ("Cha", "Mẹ", "Ông", "Bà", "Anh", "Chị", "Người giám hộ")
+PHONE = re.compile(r"\+?[0-9][0-9 .\-]{7,18}")
+DATE_TEXT = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})")
+
+# English for the profile refusals, used while the English catalogue does not translate them yet.
+PROFILE_EN = {
+    "students.bad_name": "The full name needs at least a family name and a given name.",
+    "students.bad_dob": "The date of birth must be written dd/mm/yyyy.",
+    "students.dob_range": "The date of birth is not plausible for a school student.",
+    "students.bad_gender": "Gender must be Nam (male) or Nữ (female).",
+    "students.bad_personal_id": "The personal identification number must have exactly 12 digits.",
+    "students.bad_guardians": "Each guardian needs a full name.",
+    "students.personal_id_taken": "This personal identification number belongs to another student.",
+    "students.moet_code_taken": "This student code belongs to another student.",
+}
+PROFILE_FIELD_COLUMN = {"guardians": "guardian_name"}
+
+
+# --------------------------------------------------------------------------------------- template
+
+
+def students_template(*, access: SchoolAccess, school_class: SchoolClass) -> bytes:
+    require(access.may_edit_profiles(school_class.pk))
+    wb = Workbook()
+    ws = wb.active
+    ws.title = SHEET
+    ws.append([f.header for f in FIELDS])
+    style_header(ws, 1, 1, len(FIELDS))
+    ws.row_dimensions[1].height = 32
+    set_widths(ws, [f.width for f in FIELDS])
+    ws.freeze_panes = "B2"
+    last = FIRST_DATA_ROW + TEMPLATE_ROWS - 1
+    col = {f.key: get_column_letter(i) for i, f in enumerate(FIELDS, start=1)}
+    for key in ("date_of_birth", "personal_id", "moet_code", "guardian_phone"):
+        # Text: "05/03/2014" stays day/month whatever the computer's locale, ids keep their leading zeros.
+        ws.column_dimensions[col[key]].number_format = TEXT
+    gender = DataValidation(type="list", formula1='"Nam,Nữ"', allow_blank=True, showErrorMessage=True,
+                            errorTitle="Giới tính", error="Chọn Nam hoặc Nữ.")
+    relation = DataValidation(type="list", formula1=f'"{",".join(RELATIONS)}"', allow_blank=True,
+                              showErrorMessage=True, errorStyle="warning", errorTitle="Quan hệ",
+                              error="Nên chọn trong danh sách (Cha, Mẹ, Ông, Bà, Anh, Chị, Người giám hộ).")
+    pid = DataValidation(type="textLength", operator="equal", formula1="12", allow_blank=True, showErrorMessage=True,
+                         errorTitle="Số định danh cá nhân", error="Số định danh cá nhân gồm đúng 12 chữ số.")
+    for dv, key in ((gender, "gender"), (relation, "guardian_relation"), (pid, "personal_id")):
+        ws.add_data_validation(dv)
+        dv.add(f"{col[key]}{FIRST_DATA_ROW}:{col[key]}{last}")
+    guide = wb.create_sheet(GUIDE)
+    _guide(guide, school_class)
+    write_meta(wb, {"kind": KIND, "version": 1, "school": access.school_id, "class": school_class.pk,
+                    "class_name": school_class.name, "year": school_class.year.label, "sheet": SHEET})
+    wb.active = 0
+    return xlsx_bytes(wb)
+
+
+def _guide(ws, school_class: SchoolClass) -> None:
+    ws.column_dimensions["A"].width = 30
+    ws.column_dimensions["B"].width = 70
+    ws.column_dimensions["C"].width = 60
+    ws.append([f"Nhập danh sách học sinh lớp {school_class.name}, năm học {school_class.year.label}"])
+    ws["A1"].font = TITLE_FONT
+    ws.append(["Importing the student list of a class"])
+    ws["A2"].font = MUTED_FONT
+    ws.append([])
+    lines = [
+        ("Cách nhập", "Mỗi học sinh một hàng trên trang “Danh sách học sinh”, bắt đầu từ hàng 2. Không đổi tên "
+                      "hoặc xoá các cột tiêu đề; có thể để trống các cột không bắt buộc.",
+         "One student per row on the “Danh sách học sinh” sheet, from row 2. Do not rename or delete the headers; "
+         "optional columns may stay empty."),
+        ("Tất cả hoặc không", "HọcBạ kiểm tra mọi hàng trước. Nếu có một ô sai, không học sinh nào được thêm; "
+                              "trang kết quả chỉ rõ hàng, ô và lỗi để sửa rồi tải lên lại.",
+         "Every row is checked first. If one cell is wrong no student is added; the report names the row, the cell "
+         "and the problem so that you can fix it and upload again."),
+        ("Họ và tên (bắt buộc)", "Đầy đủ họ, tên đệm và tên, ví dụ: Nguyễn Văn An.", "Full name, family name first."),
+        ("Ngày sinh (bắt buộc)", "Dạng dd/mm/yyyy, ví dụ 05/03/2014. Ô kiểu ngày của Excel cũng được nhận.",
+         "dd/mm/yyyy, e.g. 05/03/2014; an Excel date cell is accepted too."),
+        ("Giới tính (bắt buộc)", "Nam hoặc Nữ.", "Nam (male) or Nữ (female)."),
+        ("Dân tộc, Quốc tịch", "Để trống: Kinh, Việt Nam.", "Empty means Kinh, Việt Nam."),
+        ("Số định danh cá nhân", "12 chữ số, giữ nguyên số 0 ở đầu (cột đã để dạng văn bản). Không trùng với học "
+                                 "sinh khác của trường.",
+         "12 digits, leading zeros kept (the column is text). Unique in the school."),
+        ("Mã học sinh", "Mã học sinh của Bộ GD&ĐT (CSDL ngành), nếu có.", "The MoET student code, if known."),
+        ("Cha/mẹ/người giám hộ", "Một người mỗi hàng: họ tên, quan hệ (Cha, Mẹ, …) và số điện thoại. Có quan hệ "
+                                 "hoặc số điện thoại thì phải có họ tên.",
+         "One person per row: name, relation and phone. A relation or phone needs a name."),
+    ]
+    for title, vi, en in lines:
+        ws.append([title, vi, en])
+    for row in ws.iter_rows(min_row=4):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        row[0].font = Font(bold=True)
+        row[2].font = MUTED_FONT
+
+
+# --------------------------------------------------------------------------------------- import
+
+
+@dataclass
+class Row:
+    number: int
+    cells: dict[str, Any] = field(default_factory=dict)  # field key → raw value
+    columns: dict[str, int] = field(default_factory=dict)
+    profile: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    students: list[Student]
+
+
+def students_import(*, access: SchoolAccess, school_class: SchoolClass, content: bytes, today: dt.date) -> ImportResult:
+    """Validate every row of the uploaded list, then enrol them all in one transaction, or none."""
+    require(access.may_edit_profiles(school_class.pk))
+    upload = open_workbook(content)
+    wb = upload.values
+    meta = read_meta(wb)
+    _check_meta(meta, access, school_class)
+    ws, header_row, columns = _locate(wb, meta)
+    problems: list[Problem] = []
+    rows = _rows(upload, ws, header_row, columns, problems)
+    if not rows and not problems:
+        raise fail("students.empty_file", "Tệp không có học sinh nào (mọi hàng dưới tiêu đề đều trống).",
+                   "The file lists no student (every row under the headers is empty).")
+    for row in rows:
+        _validate_row(row, today, problems)
+    _check_duplicates(rows, school_class, problems)
+    if problems:
+        raise ImportFailed(problems)
+    return ImportResult(_enrol_all(access, school_class, rows, today))
+
+
+def _check_meta(meta: dict[str, str] | None, access: SchoolAccess, school_class: SchoolClass) -> None:
+    if meta is None:
+        return
+    if meta.get("kind") != KIND:
+        raise fail("excel.wrong_kind", "Tệp này là bảng điểm, không phải danh sách học sinh. Hãy tải mẫu danh sách "
+                                       "học sinh của lớp.",
+                   "This file is a grade sheet, not a student list. Download the class's student-list template.")
+    if meta.get("school") != str(access.school_id) or meta.get("class") != str(school_class.pk):
+        raise fail("excel.wrong_class",
+                   f"Tệp là mẫu danh sách của lớp {meta.get('class_name') or '?'} ({meta.get('year') or '?'}), "
+                   f"không phải lớp {school_class.name} ({school_class.year.label}).",
+                   f"The file is the list template of class {meta.get('class_name') or '?'} "
+                   f"({meta.get('year') or '?'}), not of class {school_class.name} ({school_class.year.label}).")
+
+
+def _locate(wb, meta):
+    """The worksheet, its header row and {field key: column}; every required header must be there."""
+    wanted = header_keys(BY_KEY["full_name"].header)
+    candidates = [wb[meta["sheet"]]] if meta and meta.get("sheet") in wb.sheetnames else []
+    candidates += [ws for ws in wb.worksheets if ws.sheet_state == "visible" and ws not in candidates]
+    for ws in candidates:
+        header_row = find_header_row(ws, wanted)
+        if header_row is not None:
+            break
+    else:
+        raise fail("excel.no_header",
+                   "Không tìm thấy hàng tiêu đề có cột “Họ và tên”. Hãy dùng mẫu danh sách học sinh tải về từ HọcBạ.",
+                   "No header row with a “Họ và tên” column was found. Use the student-list template from HọcBạ.")
+    lookup: dict[str, Field] = {}
+    for f in FIELDS:
+        for text in (f.header, *f.aliases):
+            for key in header_keys(text):
+                lookup.setdefault(key, f)
+    columns: dict[str, int] = {}
+    problems = []
+    for cell in ws[header_row]:
+        if is_blank(cell.value):
+            continue
+        text = cell_text(cell.value)
+        keys = header_keys(text)
+        match = next((lookup[k] for k in keys if k in lookup), None)
+        if match is None:
+            if keys & IGNORED_HEADERS:
+                continue
+            problems.append(Problem("students.unknown_column", "tiêu đề không thuộc mẫu danh sách học sinh; hãy sửa "
+                                    "lại đúng tiêu đề của mẫu hoặc xoá cột.",
+                                    "the header is not one of the template's; restore the template's header or delete "
+                                    "the column.", row=header_row, column=cell.column, header=text))
+        elif match.key in columns:
+            problems.append(Problem("students.duplicate_column", "cột bị lặp lại.", "the column appears twice.",
+                                    row=header_row, column=cell.column, header=text))
+        else:
+            columns[match.key] = cell.column
+    for f in FIELDS:
+        if f.required and f.key not in columns:
+            problems.append(Problem("students.missing_column",
+                                    f"thiếu cột bắt buộc ở hàng tiêu đề (hàng {header_row}).",
+                                    f"this required column is missing from the header row (row {header_row}).",
+                                    header=f.header))
+    if problems:
+        raise ImportFailed(problems)
+    return ws, header_row, columns
+
+
+def _rows(upload, ws, header_row: int, columns: dict[str, int], problems: list[Problem]) -> list[Row]:
+    if ws.max_row - header_row > MAX_ROWS:
+        raise fail("excel.too_many_rows", f"Tệp có quá {MAX_ROWS} hàng.", f"The file has more than {MAX_ROWS} rows.")
+    rows = []
+    for cells in ws.iter_rows(min_row=header_row + 1, max_row=ws.max_row):
+        by_column = {c.column: c for c in cells}
+        row = Row(cells[0].row if cells else 0)
+        for key, column in columns.items():
+            cell = by_column.get(column)
+            value = cell.value if cell is not None else None
+            if upload.is_uncomputed_formula(ws.title, row.number, column, value):
+                problems.append(Problem("excel.uncomputed_formula", "ô có công thức chưa được tính; hãy mở tệp bằng "
+                                        "Excel, lưu lại, hoặc dán giá trị thay cho công thức.",
+                                        "the cell holds a formula that was never computed; open and save the file in "
+                                        "Excel, or paste values instead.",
+                                        row=row.number, column=column, header=BY_KEY[key].header))
+            row.cells[key] = value
+            row.columns[key] = column
+        if all(is_blank(v) for v in row.cells.values()):
+            continue
+        rows.append(row)
+    return rows
+
+
+def _problem(row: Row, key: str, code: str, vi: str, en: str) -> Problem:
+    return Problem(code, vi, en, row=row.number, column=row.columns.get(key), header=BY_KEY[key].header)
+
+
+def _date(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool) and 3000 < value < 80000:
+        return from_excel(value).date()  # a date cell whose format was lost: Excel's serial day number
+    text = cell_text(value)
+    match = DATE_TEXT.fullmatch(text)
+    if match:
+        return f"{int(match[1]):02d}/{int(match[2]):02d}/{match[3]}"
+    return text
+
+
+def _digits(value: Any, pad_to: int | None = None) -> str:
+    """Ids and phone numbers that Excel turned into numbers lose their leading zeros: put them back."""
+    text = cell_text(value)
+    if pad_to and isinstance(value, int | float) and not isinstance(value, bool) and text.isdigit():
+        if pad_to == 12 and 10 <= len(text) < 12:  # 12-digit ids start with the province code 001–096
+            return text.zfill(12)
+        if pad_to == 10 and len(text) == 9:  # Vietnamese mobile numbers: 0 + 9 digits
+            return "0" + text
+    return text
+
+
+def _validate_row(row: Row, today: dt.date, problems: list[Problem]) -> None:
+    raw = row.cells
+    text = {k: cell_text(v) for k, v in raw.items()}
+    profile: dict[str, Any] = {
+        "full_name": text.get("full_name", ""),
+        "date_of_birth": _date(raw.get("date_of_birth")),
+        "gender": text.get("gender", ""),
+        "personal_id": _digits(raw.get("personal_id"), 12),
+        "moet_code": text.get("moet_code", ""),
+    }
+    for key in ("ethnicity", "nationality", "place_of_birth", "address"):
+        if text.get(key):
+            profile[key] = text[key]
+    before = len(problems)
+    for f in FIELDS:
+        value = " ".join(text.get(f.key, "").split())
+        if f.max_length and len(value) > f.max_length:
+            problems.append(_problem(row, f.key, "students.too_long", f"dài quá {f.max_length} ký tự.",
+                                     f"longer than {f.max_length} characters."))
+    if isinstance(raw.get("date_of_birth"), dt.time):
+        problems.append(_problem(row, "date_of_birth", "students.bad_dob", "Ngày sinh phải theo dạng dd/mm/yyyy.",
+                                 PROFILE_EN["students.bad_dob"]))
+    guardian = {"name": text.get("guardian_name", ""), "relation": text.get("guardian_relation", ""),
+                "phone": _digits(raw.get("guardian_phone"), 10)}
+    if guardian["phone"] and not PHONE.fullmatch(guardian["phone"]):
+        problems.append(_problem(row, "guardian_phone", "students.bad_phone",
+                                 f"số điện thoại “{guardian['phone']}” không hợp lệ.",
+                                 f"“{guardian['phone']}” is not a phone number."))
+    if not guardian["name"] and (guardian["relation"] or guardian["phone"]):
+        problems.append(_problem(row, "guardian_name", "students.guardian_without_name",
+                                 "có quan hệ hoặc số điện thoại thì cần họ tên người giám hộ.",
+                                 "a relation or phone needs the guardian's name."))
+    profile["guardians"] = [{k: v for k, v in guardian.items() if v}] if guardian["name"] else []
+    # clean_profile stops at its first problem: replace each faulty value by a valid one and ask again, so
+    # that every wrong cell of the row is reported at once.
+    stand_in = {"full_name": "Nguyễn An", "date_of_birth": dt.date(today.year - 10, 1, 1), "gender": "M",
+                "personal_id": "", "moet_code": "", "guardians": []}
+    attempt = dict(profile)
+    for _round in range(len(stand_in) + 1):
+        try:
+            cleaned = student_services.clean_profile(attempt, today=today)
+        except DomainError as exc:
+            key = PROFILE_FIELD_COLUMN.get(exc.field or "", exc.field or "full_name")
+            problems.append(_problem(row, key if key in BY_KEY else "full_name", exc.code, *_both(exc)))
+            if exc.field not in stand_in or attempt.get(exc.field) == stand_in[exc.field]:
+                return
+            attempt[exc.field] = stand_in[exc.field]
+            continue
+        if attempt == profile and len(problems) == before:
+            row.profile = cleaned
+        return
+
+
+def _both(exc: DomainError) -> tuple[str, str]:
+    texts = both_languages(exc.message, exc.params)
+    vi, en = texts["vi"], texts["en"]
+    if en == vi and exc.code in PROFILE_EN:
+        en = PROFILE_EN[exc.code]
+    return vi, en
+
+
+def _check_duplicates(rows: list[Row], school_class: SchoolClass, problems: list[Problem]) -> None:
+    """Inside the file (ids; name and date of birth), against the school (ids) and the class (name and birth)."""
+    firsts: dict[tuple[str, str], int] = {}
+    for row in rows:
+        keys = []
+        pid = _digits(row.cells.get("personal_id"), 12)
+        code = cell_text(row.cells.get("moet_code"))
+        if pid:
+            keys.append(("personal_id", pid))
+        if code:
+            keys.append(("moet_code", code))
+        if row.profile:
+            keys.append(("person", f"{normalize(row.profile['full_name'])}|{row.profile['date_of_birth']:%d/%m/%Y}"))
+        for kind, value in keys:
+            first = firsts.setdefault((kind, value), row.number)
+            if first == row.number:
+                continue
+            if kind == "person":
+                problems.append(_problem(row, "full_name", "students.duplicate_in_file",
+                                         f"trùng họ tên và ngày sinh với hàng {first}.",
+                                         f"same name and date of birth as row {first}."))
+            else:
+                problems.append(_problem(row, kind, f"students.duplicate_{kind}",
+                                         f"“{value}” đã có ở hàng {first} của tệp.",
+                                         f"“{value}” is already on row {first} of the file."))
+    pids = {v for (k, v) in firsts if k == "personal_id"}
+    codes = {v for (k, v) in firsts if k == "moet_code"}
+    taken_pids = set(Student.objects.filter(personal_id__in=pids).values_list("personal_id", flat=True)) if pids else set()
+    taken_codes = set(Student.objects.filter(moet_code__in=codes).values_list("moet_code", flat=True)) if codes else set()
+    in_class = {
+        f"{normalize(name)}|{dob:%d/%m/%Y}"
+        for name, dob in Enrolment.objects.filter(school_class=school_class, ends_on__isnull=True)
+        .values_list("student__full_name", "student__date_of_birth")
+    }
+    for row in rows:
+        pid = _digits(row.cells.get("personal_id"), 12)
+        code = cell_text(row.cells.get("moet_code"))
+        if pid in taken_pids:
+            problems.append(_problem(row, "personal_id", "students.personal_id_taken",
+                                     f"số định danh {pid} đã thuộc một học sinh khác của trường.",
+                                     f"the personal id {pid} already belongs to another student of the school."))
+        if code in taken_codes:
+            problems.append(_problem(row, "moet_code", "students.moet_code_taken",
+                                     f"mã học sinh {code} đã thuộc một học sinh khác của trường.",
+                                     f"the student code {code} already belongs to another student of the school."))
+        if row.profile and f"{normalize(row.profile['full_name'])}|{row.profile['date_of_birth']:%d/%m/%Y}" in in_class:
+            problems.append(_problem(row, "full_name", "students.already_in_class",
+                                     f"học sinh {row.profile['full_name']} (sinh {row.profile['date_of_birth']:%d/%m/%Y}) "
+                                     f"đã có trong lớp {school_class.name}.",
+                                     f"{row.profile['full_name']} (born {row.profile['date_of_birth']:%d/%m/%Y}) is "
+                                     f"already in class {school_class.name}."))
+
+
+def _enrol_all(access: SchoolAccess, school_class: SchoolClass, rows: list[Row], today: dt.date) -> list[Student]:
+    """All rows in one transaction: a refusal on any row (a race on an id) leaves nothing behind."""
+    created: list[Student] = []
+    current: Row | None = None
+    try:
+        with transaction.atomic():
+            for current in rows:
+                created.append(student_services.student_enrol(access=access, school_class=school_class,
+                                                              profile=current.profile, today=today))
+    except DomainError as exc:
+        if exc.http_status != 400 or current is None:
+            raise
+        key = PROFILE_FIELD_COLUMN.get(exc.field or "", exc.field or "full_name")
+        raise ImportFailed([_problem(current, key if key in BY_KEY else "full_name", exc.code, *_both(exc))]) from None
+    except IntegrityError:
+        raise ImportFailed([Problem("students.conflict", "hàng xung đột với dữ liệu vừa được lưu bởi người khác; "
+                                    "hãy tải lên lại.", "the row conflicts with data just saved by someone else; "
+                                    "upload the file again.", row=current.number if current else None)]) from None
+    return created

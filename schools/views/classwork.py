@@ -1,0 +1,130 @@
+"""The homeroom teacher's pages: conduct per term and the daily attendance, both saved through the API
+by class_entry.js (PUT /api/v1/classes/<id>/conduct/<term>/ and /absences/)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.generic import TemplateView
+
+from hocba.kernel.errors import DomainError, NotAllowed
+
+from ..access import SchoolAccess
+from ..models import RecordState, SchoolClass
+from ..selectors import class_get, class_students
+from . import reads
+from .common import EDITABLE_STATES, SchoolPage
+
+CONDUCT_LEVELS = [("T", gettext_lazy("Tốt")), ("K", gettext_lazy("Khá")), ("D", gettext_lazy("Đạt")),
+                  ("CD", gettext_lazy("Chưa đạt"))]
+CONDUCT_SHORT = {"T": "T", "K": "K", "D": "Đ", "CD": "CĐ"}
+
+
+def _managed_class(access: SchoolAccess, pk: int) -> SchoolClass:
+    school_class = class_get(access, pk)
+    if not access.may_manage_class(school_class.pk):
+        raise NotAllowed("school.not_allowed", gettext_lazy("Chỉ giáo viên chủ nhiệm của lớp mới mở được trang này."))
+    return school_class
+
+
+def _entry_messages() -> dict[str, str]:
+    return {
+        "saving": _("Đang lưu…"),
+        "dirty": _("%(n)s dòng đã sửa, chưa lưu"),
+        "clean": _("Mọi thay đổi đã được lưu."),
+        "nothing": _("Không có thay đổi nào để lưu."),
+        "invalid": _("Có %(n)s dòng không hợp lệ; chưa lưu gì."),
+        "offline": _("Chưa lưu được vì mất kết nối. Dữ liệu bạn nhập vẫn còn trên trang — bấm “Thử lại”."),
+        "server_error": _("Máy chủ gặp lỗi (%(status)s); chưa lưu gì. Dữ liệu bạn nhập vẫn còn trên trang."),
+        "refused": _("Không lưu được: %(detail)s"),
+        "leave": _("Có thay đổi chưa lưu. Rời trang sẽ mất các thay đổi này."),
+        "saved_conduct": _("Đã lưu rèn luyện của %(n)s học sinh."),
+        "need_level": _("Chọn mức rèn luyện trước khi lưu nhận xét."),
+    }
+
+
+class ConductView(SchoolPage, TemplateView):
+    """Conduct (rèn luyện) of the class for a term: Tốt / Khá / Đạt / Chưa đạt and a comment per student."""
+
+    required_capability = "class.enter"
+    template_name = "schools/class_conduct.html"
+
+    def get_context_data(self, **kwargs):
+        school_class = _managed_class(self.access, self.kwargs["pk"])
+        term = self.kwargs["term"]
+        if term not in (1, 2):
+            raise DomainError("sheet.bad_term", gettext_lazy("Học kì phải là I hoặc II."), http_status=404)
+        members = reads.class_members(school_class, class_students(school_class))
+        conduct = reads.conduct_of(school_class, [m.student.pk for m in members])
+        rows = []
+        for m in members:
+            level, text = conduct.get((m.student.pk, term), ("", ""))
+            other = conduct.get((m.student.pk, 3 - term), ("", ""))[0]
+            rows.append({"member": m, "level": level, "text": text, "other": CONDUCT_SHORT.get(other, ""),
+                         "locked": m.record_state not in EDITABLE_STATES,
+                         "state_label": RecordState(m.record_state).label})
+        config = {"kind": "conduct", "api": reverse("api_conduct", args=[school_class.pk, term]),
+                  "messages": _entry_messages()}
+        return super().get_context_data(
+            school_class=school_class, term=term, rows=rows, levels=CONDUCT_LEVELS, config=config,
+            is_primary=school_class.level == "primary", **kwargs)
+
+
+def _parse_day(value: str) -> dt.date | None:
+    try:
+        return dt.datetime.strptime(value.strip(), "%d/%m/%Y").date()
+    except ValueError:
+        return None
+
+
+class AttendanceView(SchoolPage, TemplateView):
+    """A day's attendance (tick the absent, excused or not) and each student's monthly sums for the year."""
+
+    required_capability = "class.enter"
+    template_name = "schools/class_attendance.html"
+
+    def get_context_data(self, **kwargs):
+        school_class = _managed_class(self.access, self.kwargs["pk"])
+        year = school_class.year
+        today = timezone.localdate()
+        default = min(max(today, year.starts_on), year.ends_on)
+        asked = self.request.GET.get("date", "")
+        day = _parse_day(asked) if asked else default
+        if day is None or not year.starts_on <= day <= year.ends_on:
+            messages.error(self.request, _("Ngày “%(d)s” không hợp lệ hoặc nằm ngoài năm học %(y)s; đang hiện ngày %(default)s.")
+                           % {"d": asked, "y": year.label, "default": default.strftime("%d/%m/%Y")})
+            day = default
+        saved = self.request.GET.get("saved")
+        if saved is not None and saved.isdigit():
+            messages.success(self.request, _("Đã lưu điểm danh ngày %(d)s: %(n)s học sinh vắng.")
+                             % {"d": day.strftime("%d/%m/%Y"), "n": saved})
+        members = reads.class_members(school_class, class_students(school_class))
+        ids = [m.student.pk for m in members]
+        absent = reads.absences_on(ids, day)
+        months = reads.months_of(year)
+        sums = reads.monthly_absences(year, ids)
+        rows = []
+        for m in members:
+            by_month = sums.get(m.student.pk, {})
+            cells = [by_month.get(month, {"total": 0, "excused": 0, "unexcused": 0}) for month in months]
+            a = absent.get(m.student.pk)
+            rows.append({
+                "member": m, "absent": a is not None, "excused": bool(a and a.excused), "reason": a.reason if a else "",
+                "locked": m.record_state not in EDITABLE_STATES, "state_label": RecordState(m.record_state).label,
+                "months": cells, "excused_total": sum(c["excused"] for c in cells),
+                "unexcused_total": sum(c["unexcused"] for c in cells), "total": sum(c["total"] for c in cells),
+            })
+        messages_js = _entry_messages()
+        messages_js["saved_absences"] = _("Đã lưu điểm danh ngày %(d)s.")
+        config = {"kind": "absences", "api": reverse("api_absences", args=[school_class.pk]),
+                  "date": day.strftime("%d/%m/%Y"), "messages": messages_js}
+        return super().get_context_data(
+            school_class=school_class, year=year, day=day, rows=rows, months=months, config=config,
+            previous_day=(day - dt.timedelta(days=1)) if day > year.starts_on else None,
+            next_day=(day + dt.timedelta(days=1)) if day < year.ends_on else None,
+            **kwargs)

@@ -1,0 +1,132 @@
+"""A student's profile, their record of the year, and a parent's list of their children."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.generic import TemplateView
+
+from hocba.kernel.errors import DomainError
+from tenants.selectors import account_names
+
+from ..models import RecordState
+from ..rules import rules_for, tt27
+from ..selectors import student_visible
+from ..services import students
+from ..services.results import class_results
+from . import reads
+from .common import EDITABLE_STATES, FINAL_STATES, SchoolPage, error_text
+from .forms import StudentProfileForm
+
+QUALITY_LEVELS = {"T": gettext_lazy("Tốt"), "D": gettext_lazy("Đạt"), "C": gettext_lazy("Cần cố gắng")}
+
+
+class StudentDetailView(SchoolPage, TemplateView):
+    """Identity as the record book holds it, enrolment history and guardians; the edit form for those allowed."""
+
+    required_capability = "school.enter"
+    template_name = "schools/student_detail.html"
+
+    def get_context_data(self, form=None, **kwargs):
+        access = self.access
+        student, record = student_visible(access, self.kwargs["pk"])
+        history = reads.enrolment_history(student)
+        may_edit = access.may_edit_profiles(reads.current_class_id(history))
+        if may_edit and form is None:
+            form = StudentProfileForm.for_student(student)
+        parents = account_names(reads.guardian_account_ids(student))
+        return super().get_context_data(
+            student=student, record=record, history=history, may_edit=may_edit, form=form if may_edit else None,
+            parent_accounts=sorted(parents.values()), **kwargs)
+
+
+class StudentUpdateView(StudentDetailView):
+    required_capability = "profiles.edit"
+    http_method_names = ["post"]
+
+    def post(self, request, pk: int):
+        student, _record = student_visible(self.access, pk)
+        form = StudentProfileForm.for_student(student, data=request.POST)
+        if form.is_valid():
+            try:
+                students.student_update(access=self.access, student=student, profile=form.profile(),
+                                        today=timezone.localdate())
+            except DomainError as exc:
+                if exc.http_status == 403:
+                    raise
+                form.add_domain_error(exc.field, error_text(exc))
+            else:
+                messages.success(request, _("Đã lưu hồ sơ của %(name)s.") % {"name": student.full_name})
+                return redirect(reverse("pages:student_detail", args=[pk]))
+        messages.error(request, _("Chưa lưu được hồ sơ: hãy sửa các ô báo lỗi."))
+        return self.render_to_response(self.get_context_data(form=form))
+
+
+def _comments(line: dict[str, Any]) -> dict[int, str]:
+    return {int(k): v for k, v in (line.get("comments") or {}).items() if v}
+
+
+class StudentRecordView(SchoolPage, TemplateView):
+    """The record book of the student's latest year. A parent sees it once the school has approved it."""
+
+    required_capability = "school.enter"
+    template_name = "schools/student_record.html"
+
+    def get_context_data(self, **kwargs):
+        access = self.access
+        student, record = student_visible(access, self.kwargs["pk"])
+        if record is None:
+            raise DomainError("records.none", gettext_lazy("Học sinh chưa có học bạ của năm học nào."), http_status=404)
+        school_class = record.school_class
+        subject_ids_of_class = frozenset(school_class.assignments.values_list("subject_id", flat=True))
+        staff_view = access.may_read_class(school_class.pk, subject_ids_of_class)
+        live = record.state in EDITABLE_STATES or not record.results
+        results = class_results(school_class, [student.pk])[student.pk].as_dict() if live else record.results
+        lines = results.get("subjects", [])
+        all_ids = frozenset(line["subject_id"] for line in lines)
+        readable = access.readable_subject_ids(school_class.pk, all_ids) if staff_view else all_ids
+        sees_all = readable == all_ids
+        subject_lines = [{**line, "comment_list": sorted(_comments(line).items())} for line in lines
+                         if line["subject_id"] in readable]
+        names_by_code = {line["code"]: line["name"] for line in lines}
+        people = account_names({i for i in (school_class.homeroom_teacher_id, record.submitted_by, record.approved_by) if i})
+        primary = school_class.level == "primary"
+        traits = []
+        if primary and sees_all:
+            rules = rules_for(school_class.level, record.year.start_year)
+            english = translation.get_language() == "en"
+            if isinstance(rules, tt27.TT27Rules):
+                qualities = results.get("qualities", {})
+                for group, items in ((_("Phẩm chất"), rules.qualities), (_("Năng lực chung"), rules.general_competencies),
+                                     (_("Năng lực đặc thù"), rules.specific_competencies)):
+                    traits.append({"group": group, "items": [
+                        {"label": q.label_en if english else q.label_vi, "level": QUALITY_LEVELS.get(qualities.get(q.code, ""), "")}
+                        for q in items]})
+        return super().get_context_data(
+            student=student, record=record, school_class=school_class, year=record.year,
+            homeroom=people.get(school_class.homeroom_teacher_id, ""),
+            submitted_by=people.get(record.submitted_by, ""), approved_by=people.get(record.approved_by, ""),
+            state_label=RecordState(record.state).label, final=record.state in FINAL_STATES, live=live,
+            results=results, subject_lines=subject_lines, sees_all=sees_all, primary=primary, traits=traits,
+            adjusted_for=names_by_code.get(results.get("adjusted_for", ""), results.get("adjusted_for", "")),
+            awards=reads.awards_of(student, record.year_id) if sees_all else [],
+            parent_view=not staff_view, **kwargs)
+
+
+class MyChildrenView(SchoolPage, TemplateView):
+    """A parent's linked children and whether each one's record is approved yet."""
+
+    required_capability = "records.view_child"
+    template_name = "schools/children_list.html"
+
+    def get_context_data(self, **kwargs):
+        rows = [{"student": s, "record": r, "approved": r is not None and r.state in FINAL_STATES,
+                 "state_label": RecordState(r.state).label if r else ""}
+                for s, r in reads.children_with_records(self.access.child_ids)]
+        return super().get_context_data(rows=rows, **kwargs)

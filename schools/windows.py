@@ -1,0 +1,131 @@
+"""Open/lock windows as a school sees them: the state of an entry page, and refusals turned into
+clear messages. The rule itself lives in the database (hocba_window_blocking), checked by every
+school table's trigger at write time by the database clock — one rule for UI, API, import and SQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import DatabaseError, connection
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from hocba.kernel.errors import DomainError
+
+TIER_LABELS = {"province": _("Sở GD&ĐT"), "unit": _("Phòng/xã"), "school": _("Nhà trường")}
+
+
+def _local(moment: dt.datetime) -> str:
+    return timezone.localtime(moment).strftime("%H:%M %d/%m/%Y")
+
+
+@dataclass(frozen=True)
+class WindowInfo:
+    id: int
+    tier: str
+    category: str
+    opens_at: dt.datetime
+    locks_at: dt.datetime
+    set_by_name: str
+    reason: str
+
+
+def _window_info(window_id: int) -> WindowInfo | None:
+    from tenants.selectors import window_info
+
+    return window_info(window_id)
+
+
+class WindowLocked(DomainError):
+    """HTTP 423: a window refuses the write. Names the window, its time and who set it."""
+
+    http_status = 423
+
+    def __init__(self, window: WindowInfo | None, *, not_yet_open: bool = False):
+        if window is None:
+            super().__init__("window.locked", _("Dữ liệu này đang khóa theo lịch nhập liệu."))
+        elif not_yet_open:
+            super().__init__(
+                "window.not_open",
+                _("Chưa đến thời gian nhập: mở lúc %(opens)s theo lịch của %(tier)s (%(who)s). %(reason)s"),
+                params={"opens": _local(window.opens_at), "tier": TIER_LABELS.get(window.tier, window.tier),
+                        "who": window.set_by_name, "reason": window.reason},
+            )
+        else:
+            super().__init__(
+                "window.locked",
+                _("Đã khóa nhập từ %(locks)s theo lịch của %(tier)s (%(who)s). %(reason)s"),
+                params={"locks": _local(window.locks_at), "tier": TIER_LABELS.get(window.tier, window.tier),
+                        "who": window.set_by_name, "reason": window.reason},
+            )
+        self.window = window
+
+    def as_dict(self):
+        data = super().as_dict()
+        if self.window is not None:
+            data["window"] = {"id": self.window.id, "tier": self.window.tier, "category": self.window.category,
+                              "opens_at": self.window.opens_at.isoformat(), "locks_at": self.window.locks_at.isoformat(),
+                              "set_by": self.window.set_by_name}
+        return data
+
+
+def locked_from_db_error(exc: BaseException) -> WindowLocked | None:
+    """The trigger's refusal (SQLSTATE HB423, window id in DETAIL) as a WindowLocked, else None."""
+    cause = exc.__cause__ or exc
+    diag = getattr(cause, "diag", None)
+    if getattr(cause, "sqlstate", None) != "HB423" or diag is None:
+        return None
+    try:
+        window = _window_info(int(diag.message_detail))
+    except (TypeError, ValueError):
+        window = None
+    not_yet = window is not None and timezone.now() < window.opens_at
+    return WindowLocked(window, not_yet_open=not_yet)
+
+
+@dataclass(frozen=True)
+class EntryState:
+    """What an entry page shows: open (and until when) or refused (by which window)."""
+
+    open: bool
+    window: WindowInfo | None
+    until: dt.datetime | None
+    not_yet_open: bool = False
+
+    @property
+    def message(self):
+        if self.open:
+            return None
+        return WindowLocked(self.window, not_yet_open=self.not_yet_open).as_dict()
+
+
+def entry_state(*, school_id: int, category: str, year_start: int, grade: int | None, class_id: int | None) -> EntryState:
+    """One query: the blocking window now, else the earliest lock ahead among the windows that apply."""
+    grades = [grade] if grade else []
+    classes = [class_id] if class_id else []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT b.window_id, b.not_yet_open,
+                   (SELECT min(w.locks_at) FROM tenants_window w
+                     WHERE w.year_start = %(y)s AND w.cancelled_at IS NULL AND (w.category = %(c)s OR w.category = 'whole_year')
+                       AND (w.school_id = %(s)s OR w.unit_id = ANY (hocba_school_units(%(s)s, (now() AT TIME ZONE 'Asia/Ho_Chi_Minh')::date)))
+                       AND (w.grades = '{}' OR w.grades::integer[] && %(g)s::integer[])
+                       AND w.locks_at > now())
+              FROM (SELECT 1) one
+              LEFT JOIN LATERAL hocba_window_blocking(%(s)s, %(c)s, %(y)s, %(g)s::integer[], %(k)s::bigint[], '{}'::bigint[], now()) b ON true
+            """,
+            {"s": school_id, "c": category, "y": year_start, "g": grades, "k": classes},
+        )
+        window_id, not_yet_open, next_lock = cursor.fetchone()
+    if window_id is not None:
+        return EntryState(False, _window_info(window_id), None, bool(not_yet_open))
+    return EntryState(True, None, next_lock)
+
+
+def category_of_term(term: int) -> str:
+    return "scores_1" if term == 1 else "scores_2"
+
+
+__all__ = ["DatabaseError", "EntryState", "WindowLocked", "category_of_term", "entry_state", "locked_from_db_error"]
