@@ -14,9 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-from . import common
+from . import common, sheets
 
-BENCHMARKS = ("provision", "migrate_noop")
+BENCHMARKS = ("provision", "migrate_noop", *sheets.NAMES)  # sheets.NAMES run in a child process, own database
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -66,6 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in selected if n not in BENCHMARKS]
     if unknown:
         raise SystemExit(f"bench: unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
+    status = 0
+    if [n for n in selected if n in sheets.NAMES]:
+        status = sheets.launch([n for n in selected if n in sheets.NAMES], args.scale, args.results_dir)
+        selected = [n for n in selected if n not in sheets.NAMES]
+        if not selected:
+            return status
 
     url = common.bench_database_url()
     common.prepare_environment(url)
@@ -107,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             common.database_drop(url)
         print(f"bench: {'failed' if failed else 'done'} in {time.perf_counter() - started:.1f} s "
               f"(scale {scale.name})", file=sys.stderr, flush=True)
-    return 0
+    return status
 
 
 if __name__ == "__main__":

@@ -1,3 +1,9 @@
-"""URL patterns of the school's history pages (included by hocba.urls_school)."""
+"""URL patterns of the school's history pages (included by hocba.urls_school at ``history/``)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from .views.history import HistoryView
+
+urlpatterns: list = [
+    path("", HistoryView.as_view(), name="school_history"),
+]

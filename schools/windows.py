@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from django.db import DatabaseError, connection
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-
 from hocba.kernel.errors import DomainError
 
 TIER_LABELS = {"province": _("Sở GD&ĐT"), "unit": _("Phòng/xã"), "school": _("Nhà trường")}

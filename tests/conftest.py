@@ -96,3 +96,6 @@ def queries():
             yield _Queries(ctx)
 
     return capture
+
+
+from tests.school_fixtures import klass, klass_now  # noqa: E402,F401  (the fixture, for tests/schools and tests/windows)

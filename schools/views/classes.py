@@ -35,6 +35,9 @@ class EnrolForm(StudentProfileForm):
                                 help_text=gettext_lazy("dd/mm/yyyy; để trống là hôm nay"),
                                 widget=forms.TextInput(attrs={"placeholder": "dd/mm/yyyy", "inputmode": "numeric"}))
 
+    def enrol_fields(self) -> list[forms.BoundField]:
+        return [self["entry"], self["starts_on"]]
+
     def clean_starts_on(self) -> dt.date | None:
         value = (self.cleaned_data.get("starts_on") or "").strip()
         if not value:

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from django.db.models import Count, Q
 from django.db.models.functions import TruncMonth
 
-from ..models import Absence, AwardDiscipline, Conduct, Enrolment, GuardianLink, RecordBook, SchoolClass, SchoolYear, Student
+from ..models import (Absence, AwardDiscipline, Conduct, Enrolment, GuardianLink, RecordBook, RecordState, SchoolClass,
+                      SchoolYear, Student)
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,10 @@ class ClassMember:
     record_state: str
     left: bool
     exit: str
+
+    @property
+    def state_label(self) -> str:
+        return RecordState(self.record_state).label
 
 
 def class_members(school_class: SchoolClass, students: list[Student]) -> list[ClassMember]:

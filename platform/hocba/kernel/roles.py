@@ -105,6 +105,10 @@ CAPABILITIES: dict[str, str] = {
     "records.approve": "approve records",
     "records.reopen": "reopen an approved record, with a reason",
     "school.audit.view": "read the school's audit history",
+    "windows.view": "see the open/lock windows that apply in scope",
+    "windows.schedule": "schedule open/lock windows for the scope (a principal: lock the school early)",
+    "windows.decide": "approve or refuse exceptions to the windows one's tier set",
+    "windows.request": "ask for an exception to a lock, for named classes or students",
 }
 
 ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
@@ -112,26 +116,28 @@ ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
         {
             "platform.home", "units.view", "units.manage", "schools.view", "schools.manage",
             "accounts.view", "accounts.manage", "memberships.grant", "audit.view",
+            "windows.view", "windows.schedule", "windows.decide",
         }
     ),
-    Role.PROVINCE_INSPECTOR: frozenset({"platform.home", "units.view", "schools.view", "audit.view"}),
+    Role.PROVINCE_INSPECTOR: frozenset({"platform.home", "units.view", "schools.view", "audit.view", "windows.view"}),
     Role.UNIT_ADMIN: frozenset(
         {
             "platform.home", "units.view", "schools.view", "accounts.view", "accounts.manage",
-            "memberships.grant", "audit.view",
+            "memberships.grant", "audit.view", "windows.view", "windows.schedule", "windows.decide",
         }
     ),
-    Role.UNIT_STAFF: frozenset({"platform.home", "units.view", "schools.view"}),
+    Role.UNIT_STAFF: frozenset({"platform.home", "units.view", "schools.view", "windows.view"}),
     Role.PRINCIPAL: frozenset(
         {
             "platform.home", "school.enter", "school.staff.view", "accounts.view", "accounts.manage",
             "memberships.grant", "audit.view", "school.setup", "records.view_all", "profiles.edit", "sheets.enter",
             "class.enter", "records.approve", "records.reopen", "school.audit.view",
+            "windows.view", "windows.schedule", "windows.request",
         }
     ),
     Role.VICE_PRINCIPAL: frozenset(
         {"platform.home", "school.enter", "school.staff.view", "school.setup", "records.view_all", "profiles.edit",
-         "sheets.enter", "class.enter", "records.approve"}
+         "sheets.enter", "class.enter", "records.approve", "windows.view"}
     ),
     Role.SCHOOL_IT_ADMIN: frozenset(
         {"platform.home", "school.enter", "school.staff.view", "accounts.view", "accounts.manage", "memberships.grant",

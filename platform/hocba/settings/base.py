@@ -241,3 +241,4 @@ LOGGING = {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
+WINDOW_EXCEPTION_MAX_DAYS = int(__import__("os").environ.get("HOCBA_WINDOW_EXCEPTION_MAX_DAYS", "14"))

@@ -1,4 +1,4 @@
-"""A school with a year, a class of students, assignments — inside school A's schema, rolled back."""
+"""School A with a year, a class of students and assignments — inside its schema, rolled back (fixture `klass`)."""
 
 from __future__ import annotations
 
@@ -36,12 +36,29 @@ class Klass:
         return school_access(account.pk, self.school.pk, access_for(account).school_roles(self.school.pk))
 
 
+def current_school_year(today: dt.date) -> int:
+    return today.year if today.month >= 8 else today.year - 1
+
+
 @pytest.fixture
 def klass(w):
+    yield from _klass(w, 2025, TODAY)
+
+
+@pytest.fixture
+def klass_now(w):
+    """The same class in the school year running today (for the open/lock windows)."""
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    yield from _klass(w, current_school_year(today), today)
+
+
+def _klass(w, start_year: int, today: dt.date):
     school = School.objects.get(pk=w.school_a)
     connection.set_tenant(school)
     system = system_access(school.pk)
-    year = school_year_open(access=system, start_year=2025, levels=["lower_secondary"])
+    year = school_year_open(access=system, start_year=start_year, levels=["lower_secondary"])
     six_a = class_create(access=system, year=year, name="6A1", grade=6, homeroom_teacher_id=w.accounts["homeroom_a"])
     six_b = class_create(access=system, year=year, name="6A2", grade=6, homeroom_teacher_id=None)
     math = Subject.objects.get(level="lower_secondary", code="toan")
@@ -49,11 +66,11 @@ def klass(w):
     assignment_set(access=system, school_class=six_a, subject=math, teacher_id=w.accounts["teacher_a"])
     assignment_set(access=system, school_class=six_a, subject=pe, teacher_id=w.accounts["teacher_a"])
     students = [
-        student_enrol(access=system, school_class=six_a, today=TODAY,
+        student_enrol(access=system, school_class=six_a, today=today,
                       profile={"full_name": n, "date_of_birth": "05/03/2014", "gender": "M" if i % 2 == 0 else "F"}).pk
         for i, n in enumerate(NAMES)
     ]
-    others = [student_enrol(access=system, school_class=six_b, today=TODAY,
+    others = [student_enrol(access=system, school_class=six_b, today=today,
                             profile={"full_name": "Đỗ Lớp Khác", "date_of_birth": "01/01/2014", "gender": "M"}).pk]
     yield Klass(school, six_a, math, pe, students, six_b, others)
     connection.set_schema_to_public()

@@ -1,0 +1,246 @@
+"""``sheet_load``: sustained one-subject sheet saves over HTTP, app and database on this machine.
+
+The app runs under gunicorn as production would start it (``gunicorn hocba.wsgi:application -w 2 --threads 4``,
+settings ``hocba.settings.local``, ``HOCBA_DB_ROLE=app``: the application's role) in a child process; the
+load comes from ``bench.sheets_loadgen`` in another process: ``PUT /api/v1/classes/<id>/sheets/<subject>/1/``
+on ``http://<slug>.hocba.localhost`` (connecting to 127.0.0.1), ``Authorization: Token <key>`` of each class's
+own teacher, every save changing every value of the sheet (Toán: 7 columns × the class's students).
+
+Levels of concurrency are run one after the other for a bounded time each; value = the highest saves/s of a
+level with no error. Baseline (same run): one client saving sheets one after the other (concurrency 1).
+Afterwards the database is checked: each sheet holds the last values acknowledged, every save left one audit
+entry, the audit chain is intact; the audit entries' actor is reported.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .common import Result, fmt, say
+from .sheets import REPO, SheetScale, World, verify
+from .sheets_loadgen import cells as make_cells
+
+NAME = "sheet_load"
+GOAL = "≥ 100 one-subject sheet saves/s sustained with 0 errors (2 cores, app + database + load generator)"
+WORKERS, THREADS = 2, 4
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _child_env(url: str, base_domain: str) -> dict:
+    env = {k: v for k, v in os.environ.items()}
+    env.update({
+        "DATABASE_URL": url, "HOCBA_DB_ROLE": "app", "DJANGO_SETTINGS_MODULE": "hocba.settings.local",
+        "HOCBA_BASE_DOMAIN": base_domain,
+        "PYTHONPATH": os.pathsep.join([str(REPO / "platform"), str(REPO)]),
+    })
+    env.setdefault("S3_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing here uses the archive store
+    return env
+
+
+def _get(port: int, host: str, path: str, headers: dict | None = None, timeout: float = 5.0) -> tuple[int, str]:
+    import httpx
+
+    r = httpx.get(f"http://127.0.0.1:{port}{path}", headers={"Host": host, **(headers or {})}, timeout=timeout)
+    return r.status_code, r.text[:300]
+
+
+class Gunicorn:
+    def __init__(self, url: str, base_domain: str, log: Path):
+        self.port = free_port()
+        self.log_path = log
+        self.log = open(log, "wb")  # noqa: SIM115 - closed in stop()
+        cmd = [sys.executable, "-m", "gunicorn", "hocba.wsgi:application", "-w", str(WORKERS), "--threads", str(THREADS),
+               "-b", f"127.0.0.1:{self.port}", "--chdir", str(REPO), "--graceful-timeout", "5", "--timeout", "60",
+               "--log-level", "warning"]
+        self.cmd = cmd
+        self.proc = subprocess.Popen(cmd, cwd=REPO, env=_child_env(url, base_domain), stdout=self.log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+
+    def wait_ready(self, base_domain: str, seconds: float = 60.0) -> float:
+        started = time.monotonic()
+        last = ""
+        while time.monotonic() - started < seconds:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.proc.returncode}: {self.tail()}")
+            try:
+                status, text = _get(self.port, base_domain, "/healthz", timeout=2.0)
+                if status == 200:
+                    return time.monotonic() - started
+                last = f"{status} {text}"
+            except Exception as exc:  # noqa: BLE001 - not up yet
+                last = f"{type(exc).__name__}: {exc}"
+            time.sleep(0.25)
+        raise RuntimeError(f"gunicorn not ready after {seconds} s ({last}): {self.tail()}")
+
+    def tail(self, n: int = 3000) -> str:
+        try:
+            if not self.log.closed:
+                self.log.flush()
+            return self.log_path.read_bytes()[-n:].decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def stop(self) -> int | None:
+        """SIGTERM to the gunicorn master we started (by its id), SIGKILL to its group if it lingers."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        self.log.close()
+        return self.proc.returncode
+
+
+def _audit_state(schema: str) -> dict:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(max(id), 0), count(*) FROM schools_auditentry")
+        last, n = cursor.fetchone()
+    return {"schema": schema, "last_id": last, "entries": n}
+
+
+def _audit_since(last_id: int) -> dict:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_name, operation, count(*), count(*) FILTER (WHERE account_id IS NULL),"
+            " array_agg(DISTINCT tier), array_agg(DISTINCT source), array_agg(DISTINCT role)"
+            " FROM schools_auditentry WHERE id > %s GROUP BY 1, 2 ORDER BY 1, 2", [last_id])
+        rows = cursor.fetchall()
+        cursor.execute("SELECT audit_first_broken_link()")
+        broken = cursor.fetchone()[0]
+    return {"by_table": [{"table": t, "operation": o, "entries": n, "without_account": na, "tiers": tiers,
+                          "sources": sources, "roles": roles} for t, o, n, na, tiers, sources, roles in rows],
+            "first_broken_link": broken}
+
+
+def run(world: World, scale: SheetScale, results_dir: Path, machine: dict, url: str) -> Result:
+    from django.conf import settings
+    from django.db import connection, connections
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
+    base_domain = settings.BASE_DOMAIN
+    host = f"{world.school.slug}.{base_domain}"
+    sheets = world.load
+    connection.set_tenant(world.school)
+    audit_before = _audit_state(world.school.schema_name)
+    connections.close_all()  # nothing of ours holds a connection while the app runs
+
+    workdir = Path(tempfile.mkdtemp(prefix="hocba-bench-load-"))
+    plan = {
+        "base_url": "http://127.0.0.1:{port}", "host": host, "levels": list(scale.load_levels),
+        "seconds": scale.load_seconds, "warmup_seconds": scale.load_warmup_seconds, "warmup_concurrency": min(4, len(sheets)),
+        "max_requests": int(scale.load_seconds * 1000), "timeout": 15.0,
+        "total_deadline": len(scale.load_levels) * (scale.load_seconds + 20) + 60,
+        "sheets": [{"index": n, "path": f"/api/v1/classes/{ref.school_class.pk}/sheets/{ref.subject.pk}/{ref.term}/",
+                    "token": token, "students": ref.students, "columns": [list(c) for c in ref.columns], "gen": 0}
+                   for n, (ref, token) in enumerate(sheets)],
+    }
+    server = Gunicorn(url, base_domain, workdir / "gunicorn.log")
+    out: dict = {}
+    loadgen_rc = None
+    try:
+        ready = server.wait_ready(base_domain)
+        first = sheets[0]
+        status, text = _get(server.port, host, plan["sheets"][0]["path"], {"Authorization": f"Token {first[1]}"}, timeout=30)
+        if status != 200:
+            raise RuntimeError(f"GET of a sheet with the teacher's token answered {status}: {text}")
+        plan["base_url"] = f"http://127.0.0.1:{server.port}"
+        (workdir / "plan.json").write_text(json.dumps(plan, ensure_ascii=False), encoding="utf-8")
+        limit = plan["total_deadline"] + 60
+        say(f"{NAME}: gunicorn ready in {ready:.1f} s on 127.0.0.1:{server.port} ({WORKERS} workers × {THREADS} threads); "
+            f"load generator: {len(sheets)} sheets of {sheets[0][0].values} values, levels {plan['levels']}, "
+            f"{scale.load_seconds:g} s each")
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "platform"), str(REPO)])}
+        try:
+            loadgen_rc = subprocess.run([sys.executable, "-m", "bench.sheets_loadgen", str(workdir / "plan.json"),
+                                         str(workdir / "out.json")], cwd=REPO, env=env, timeout=limit).returncode
+        except subprocess.TimeoutExpired:
+            loadgen_rc = "timeout"
+        if (workdir / "out.json").exists():
+            out = json.loads((workdir / "out.json").read_text(encoding="utf-8"))
+    finally:
+        server_rc = server.stop()
+        server_log = server.tail()
+
+    # The database after the load, as the application's role.
+    connection.set_tenant(world.school)
+    verified = []
+    for n, (ref, _token) in enumerate(sheets):
+        gen = int(out.get("last_ok_gen", {}).get(str(n), 0))
+        if gen:
+            ref.gen = gen
+            ref.last_cells = make_cells(ref.students, ref.columns, gen)
+            verified.append(verify(ref))
+    levels = out.get("levels", [])
+    saves_ok = sum(lv["saves"] for lv in levels) + (out.get("warmup") or {}).get("saves", 0)
+    audit = _audit_since(audit_before["last_id"])
+    upserts = sum(r["entries"] for r in audit["by_table"] if r["table"] == "schools_assessment")
+    without_account = sum(r["without_account"] for r in audit["by_table"] if r["table"] == "schools_assessment")
+
+    clean = [lv for lv in levels if lv["errors"] == 0 and lv["saves"]]
+    best = max(clean, key=lambda lv: lv["saves_per_s"], default=None)
+    serial = next((lv for lv in levels if lv["concurrency"] == 1), None)
+    errors = sum(lv["errors"] for lv in levels)
+    value = best["saves_per_s"] if best else None
+    baseline = serial["saves_per_s"] if serial and serial["errors"] == 0 else None
+    ok_db = bool(verified) and all(v["ok"] for v in verified) and audit["first_broken_link"] is None
+    goal_met = bool(value is not None and value >= 100 and errors == 0 and ok_db)
+    result = Result(
+        name=NAME,
+        metric=f"one-subject sheet saves/s ({sheets[0][0].values} values each, every value changed) over HTTP: PUT "
+               f"/api/v1/classes/<id>/sheets/<subject>/1/ with token auth, gunicorn {WORKERS}×{THREADS} threads, load "
+               "generator in another process on loopback; value = best level with 0 errors; p50/p95 = latency (ms) at "
+               "that level",
+        unit="saves/s", value=value,
+        baseline={"what": "one client saving sheets one after another (concurrency 1), same run, same server", "value": baseline},
+        ratio=(value / baseline) if value and baseline else None, goal=GOAL, scale=scale.name,
+        runs=best["saves"] if best else 0, p50=best["p50_ms"] if best else None, p95=best["p95_ms"] if best else None,
+        machine=machine,
+    )
+    extra = {
+        "goal_met": goal_met, "p50_p95_unit": "ms", "best_concurrency": best["concurrency"] if best else None,
+        "errors": errors, "levels": levels, "warmup": out.get("warmup"),
+        "sheets": len(sheets), "values_per_save": sheets[0][0].values, "students_per_sheet": len(sheets[0][0].students),
+        "school": {"schema": world.school.schema_name, "host": host},
+        "server": {"cmd": " ".join(server.cmd[1:]), "settings": "hocba.settings.local (DEBUG=True)", "db_role": "app",
+                   "exit_code": server_rc, "log_tail": server_log[-1500:]},
+        "loadgen_exit": loadgen_rc,
+        "verified": {"ok": ok_db, "sheets": len(verified),
+                     "values_matching": sum(v["matching"] for v in verified), "values": sum(v["cells"] for v in verified),
+                     "saves_acknowledged": saves_ok, "assessment_audit_entries": upserts,
+                     "every_save_audited": upserts == saves_ok},
+        "audit": {**audit, "assessment_entries_without_account": without_account},
+        "timing": "latency = client-side wall time of each PUT (loopback); saves/s = 200 answers / level wall time",
+    }
+    path = result.write(results_dir, extra)
+    for lv in levels:
+        say(f"{NAME}: concurrency {lv['concurrency']}: {fmt(lv['saves_per_s'], 1)} saves/s, p50 {fmt(lv['p50_ms'], 1)} ms, "
+            f"p95 {fmt(lv['p95_ms'], 1)} ms, {lv['errors']} errors, {lv['saves']} saves in {fmt(lv['seconds'], 1)} s, "
+            f"machine CPU {fmt(100 * (lv.get('machine_cpu_busy') or 0), 0)}% busy")
+    say(f"{NAME}: best {fmt(value, 1)} saves/s at concurrency {best['concurrency'] if best else 'n/a'} vs {fmt(baseline, 1)} serial "
+        f"(ratio {fmt(result.ratio, 2)}); errors {errors}; database: {extra['verified']['values_matching']}/"
+        f"{extra['verified']['values']} last values held, {upserts} audit entries for {saves_ok} saves "
+        f"({without_account} without an account), chain intact: {audit['first_broken_link'] is None}; "
+        f"goal {GOAL}: {'met' if goal_met else 'NOT met'} → {path}")
+    if loadgen_rc not in (0, None):
+        raise RuntimeError(f"the load generator failed ({loadgen_rc}); gunicorn log: {server_log[-1500:]}")
+    return result

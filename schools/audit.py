@@ -1,0 +1,555 @@
+"""Reading the school's audit chain (DESIGN §7): per-row changes, who made them, edits after approval;
+verifying the chain and anchoring its head in the archive store.
+
+The triggers of ``sql/0002_audit.sql`` write one ``AuditEntry`` per statement with the statement's rows
+as PostgreSQL row text (``record_out``), one row a line, in the table's column order. Here:
+
+* ``parse_row`` / ``parse_rows`` read that text back (quotes, escapes, NULL as nothing, newlines inside
+  quoted values — which is why the lines cannot simply be split on ``\\n``);
+* columns are named from the table's *database* order (``pg_attribute``, dropped columns left out):
+  it is not the model's field order (foreign keys were added after the other columns). A row written
+  before a column was added has fewer values and maps onto the leading columns;
+* ``history()`` returns one ``Change`` per changed row of a page of audit entries: UPDATE rows are
+  paired by ``id``, and only the fields whose value changed are listed (a statement that rewrote a row
+  with the same values shows nothing).
+
+"After approval" — the reading chosen: a change is flagged when, at that point of the chain, the
+RecordBook of the student for the school year concerned was approved, signed or locked. The state "at
+that point" is the state written by the last ``schools_recordbook`` audit row of that book *before* the
+entry (by entry id, the chain's order), so a record that was approved, changed, then reopened and
+approved again shows the change as made after approval, while a change made after a reopen (with the
+record back in draft) is not flagged. The year is the row's ``year_id`` (scores, conduct, …), the
+class's year for an enrolment, and for a profile or guardian change the school year whose dates contain
+the day of the change. A change to the RecordBook itself is flagged when the record was already
+approved and the change touches more than the workflow fields (state, dates, approvers, frozen results).
+
+Query count is constant per page: the columns, the page's entries (one query), the record books'
+history for the students of the page (one query), then names (students, accounts, years, classes,
+subjects) — whatever the number of entries or rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connections
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+APPROVED_STATES = frozenset({"approved", "signed", "locked"})
+WORKFLOW_FIELDS = frozenset({"state", "submitted_at", "submitted_by", "approved_at", "approved_by",
+                             "reopened_reason", "results"})
+HIDDEN_FIELDS = frozenset({"id", "sort_key"})  # the key is shown apart; sort_key is derived from the name
+
+TABLE_LABELS = {
+    "schools_schoolyear": _("Năm học"), "schools_department": _("Tổ chuyên môn"), "schools_subject": _("Môn học"),
+    "schools_schoolclass": _("Lớp"), "schools_teachingassignment": _("Phân công giảng dạy"),
+    "schools_student": _("Hồ sơ học sinh"), "schools_guardianlink": _("Tài khoản phụ huynh"),
+    "schools_enrolment": _("Xếp lớp"), "schools_assessment": _("Điểm và nhận xét"),
+    "schools_qualityassessment": _("Phẩm chất, năng lực"), "schools_conduct": _("Rèn luyện"),
+    "schools_absence": _("Nghỉ học"), "schools_awarddiscipline": _("Khen thưởng, kỉ luật"),
+    "schools_recordbook": _("Học bạ"),
+}
+FIELD_LABELS = {
+    "score": _("Điểm"), "verdict": _("Kết quả"), "text": _("Nhận xét"), "term": _("Học kì"), "kind": _("Loại"),
+    "seq": _("Lần"), "level": _("Mức"), "state": _("Trạng thái"), "homeroom_comment": _("Nhận xét của GVCN"),
+    "principal_comment": _("Ý kiến của Hiệu trưởng"), "completion_note": _("Ghi chú hoàn thành"),
+    "approved_at": _("Thời điểm duyệt"), "approved_by": _("Người duyệt"), "submitted_at": _("Thời điểm trình"),
+    "submitted_by": _("Người trình"), "reopened_reason": _("Lý do mở lại"), "results": _("Kết quả đã chốt"),
+    "school_class_id": _("Lớp"), "subject_id": _("Môn học"), "student_id": _("Học sinh"), "year_id": _("Năm học"),
+    "date": _("Ngày"), "excused": _("Có phép"), "reason": _("Lý do"), "title": _("Nội dung"),
+    "starts_on": _("Từ ngày"), "ends_on": _("Đến ngày"), "entry": _("Hình thức vào"), "exit": _("Hình thức ra"),
+}
+OPERATION_LABELS = {"INSERT": _("Thêm"), "UPDATE": _("Sửa"), "DELETE": _("Xóa")}
+SOURCE_LABELS = {"web": _("Trang web"), "api": _("API"), "system": _("Hệ thống"), "command": _("Lệnh quản trị"),
+                 "import": _("Nhập dữ liệu"), "sql": _("SQL trực tiếp")}
+
+
+# --- PostgreSQL row text ----------------------------------------------------------------------------
+
+_QUOTED_RUN = re.compile(r'[^"\\]+')
+_UNQUOTED_RUN = re.compile(r'[^"\\,()]+')
+
+
+def parse_row(text: str, pos: int = 0) -> tuple[list[str | None], int]:
+    """One ``(a,"b c",,d)`` record from ``pos``: (values, position after the closing parenthesis).
+
+    As ``record_in`` reads it: an empty unquoted value is NULL, ``""`` is the empty string, inside
+    quotes ``""`` is a quote and a backslash escapes the next character (also outside quotes)."""
+    if text[pos:pos + 1] != "(":
+        raise ValueError(f"row text expected at {pos}: {text[pos:pos + 20]!r}")
+    pos += 1
+    values: list[str | None] = []
+    while True:
+        parts: list[str] = []
+        present = False
+        while True:
+            ch = text[pos]
+            if ch == '"':
+                present = True
+                pos += 1
+                while True:
+                    run = _QUOTED_RUN.match(text, pos)
+                    if run:
+                        parts.append(run.group())
+                        pos = run.end()
+                    ch = text[pos]
+                    if ch == "\\":
+                        parts.append(text[pos + 1])
+                        pos += 2
+                    elif text.startswith('""', pos):
+                        parts.append('"')
+                        pos += 2
+                    else:  # the closing quote
+                        pos += 1
+                        break
+            elif ch == "\\":
+                present = True
+                parts.append(text[pos + 1])
+                pos += 2
+            elif ch in ",)":
+                break
+            else:
+                run = _UNQUOTED_RUN.match(text, pos)
+                if run is None:
+                    raise ValueError(f"unexpected {ch!r} in row text at {pos}")
+                present = True
+                parts.append(run.group())
+                pos = run.end()
+        values.append("".join(parts) if present else None)
+        pos += 1
+        if text[pos - 1] == ")":
+            return values, pos
+
+
+def parse_rows(text: str) -> list[list[str | None]]:
+    """The rows of an audit entry: records separated by newlines (which may also occur inside values)."""
+    rows, pos, end = [], 0, len(text)
+    while pos < end:
+        row, pos = parse_row(text, pos)
+        rows.append(row)
+        if pos < end:
+            if text[pos] != "\n":
+                raise ValueError(f"newline expected between rows at {pos}")
+            pos += 1
+    return rows
+
+
+def table_columns(using: str = "default") -> dict[str, list[str]]:
+    """Column names of the school's tables in database order (what row text follows), current schema."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, array_agg(a.attname::text ORDER BY a.attnum) FROM pg_class c"
+            " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
+            " WHERE c.relnamespace = to_regnamespace(current_schema()) AND c.relkind = 'r'"
+            " AND c.relname LIKE 'schools\\_%%' GROUP BY c.relname"
+        )
+        return {name: list(cols) for name, cols in cursor.fetchall()}
+
+
+def as_dicts(text: str, columns: list[str]) -> list[dict[str, str | None]]:
+    return [dict(zip(columns, row)) for row in parse_rows(text)] if text else []
+
+
+# --- changes ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    label: str
+    old: str | None
+    new: str | None
+
+
+@dataclass
+class Change:
+    """One row changed by one statement."""
+
+    entry_id: int
+    at: dt.datetime
+    account_id: int | None
+    account_name: str
+    role: str
+    tier: str
+    source: str
+    request_id: str
+    table: str
+    operation: str
+    key: str
+    student_id: int | None = None
+    student_name: str = ""
+    year_id: int | None = None
+    description: str = ""
+    fields: list[FieldChange] = field(default_factory=list)
+    after_approval: bool = False
+
+    @property
+    def table_label(self) -> str:
+        return str(TABLE_LABELS.get(self.table, self.table))
+
+    @property
+    def operation_label(self) -> str:
+        return str(OPERATION_LABELS.get(self.operation, self.operation))
+
+    @property
+    def source_label(self) -> str:
+        return str(SOURCE_LABELS.get(self.source, self.source))
+
+    @property
+    def role_label(self) -> str:
+        from hocba.kernel.roles import ROLE_LABELS, Role
+
+        labels = [str(ROLE_LABELS[Role(r)]) if r in Role._value2member_map_ else r for r in self.role.split(",") if r]
+        return ", ".join(labels)
+
+
+@dataclass
+class HistoryPage:
+    changes: list[Change]
+    page: int
+    has_next: bool
+    entries: int  # audit entries read for this page (statements)
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+
+def changed_rows(operation: str, old: list[dict], new: list[dict]) -> list[tuple[str, dict | None, dict | None]]:
+    """(key, old row, new row) per row that really changed; UPDATE rows are paired by ``id``."""
+    if operation == "INSERT":
+        return [(r.get("id") or "", None, r) for r in new]
+    if operation == "DELETE":
+        return [(r.get("id") or "", r, None) for r in old]
+    before = {r.get("id"): r for r in old}
+    out = []
+    for r in new:
+        o = before.pop(r.get("id"), None)
+        if o is None or any(o.get(c) != v for c, v in r.items()):
+            out.append((r.get("id") or "", o, r))
+    out += [(k or "", o, None) for k, o in before.items()]  # a key changed: old rows without a new twin
+    return out
+
+
+def _field_meta() -> dict[str, dict[str, Any]]:
+    from django.apps import apps
+
+    return {m._meta.db_table: {f.column: f for f in m._meta.concrete_fields} for m in apps.get_app_config("schools").get_models()}
+
+
+def _display(f, value: str | None) -> str | None:
+    if value is None or f is None:
+        return value
+    kind = f.get_internal_type()
+    if f.choices:
+        return str(dict(f.flatchoices).get(value, value))
+    if kind == "BooleanField":
+        return str({"t": _("Có"), "f": _("Không")}.get(value, value))
+    if kind == "DecimalField":
+        return value.replace(".", ",")
+    if kind == "DateField" and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return f"{value[8:10]}/{value[5:7]}/{value[:4]}"
+    return value
+
+
+def _fields(table: str, old: dict | None, new: dict | None, meta: dict) -> list[FieldChange]:
+    columns = list((new or old or {}).keys())
+    out = []
+    for c in columns:
+        a, b = (old or {}).get(c), (new or {}).get(c)
+        if c in HIDDEN_FIELDS or (old is not None and new is not None and a == b) or (a is None and b is None):
+            continue
+        f = meta.get(table, {}).get(c)
+        label = f.verbose_name if f is not None and isinstance(f.verbose_name, Promise) else FIELD_LABELS.get(c, c)
+        out.append(FieldChange(c, str(label), _display(f, a), _display(f, b)))
+    return out
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value not in (None, "") and value.lstrip("-").isdigit() else None
+
+
+_FIELD_RE = r'(?:"(?:[^"\\]|\\.|"")*"|[^,()"\\]*)'
+
+
+def row_regex(position: int, values: list[int]) -> str:
+    """A PostgreSQL regex matching an entry whose rows hold one of ``values`` at column ``position``."""
+    alternatives = "|".join(str(int(v)) for v in values)
+    return r"(?:^|\n)\((?:" + _FIELD_RE + r",){" + str(position) + r"}(?:" + alternatives + r")[,)]"
+
+
+def _student_column(table: str, columns: list[str]) -> int | None:
+    name = "id" if table == "schools_student" else "student_id"
+    return columns.index(name) if name in columns else None
+
+
+def history(*, student_id: int | None = None, account_id: int | None = None, date_from: dt.date | None = None,
+            date_to: dt.date | None = None, table: str | None = None, limit: int = 50, page: int = 1) -> HistoryPage:
+    """One page of the school's changes, newest first, with the filters given (current school schema)."""
+    from tenants.selectors import account_names
+
+    from .models import AuditEntry, SchoolClass, SchoolYear, Student, Subject
+
+    layouts = table_columns()
+    qs = AuditEntry.objects.all()
+    if table:
+        qs = qs.filter(table_name=table)
+    if account_id is not None:
+        qs = qs.filter(account_id=account_id)
+    tz = timezone.get_current_timezone()
+    if date_from:
+        qs = qs.filter(at__gte=dt.datetime.combine(date_from, dt.time.min, tz))
+    if date_to:
+        qs = qs.filter(at__lt=dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, tz))
+    if student_id is not None:
+        about = Q(pk__in=[])
+        for name, columns in layouts.items():
+            position = _student_column(name, columns)
+            if position is not None and name in TABLE_LABELS:
+                pattern = row_regex(position, [student_id])
+                about |= Q(table_name=name) & (Q(new_values__regex=pattern) | Q(old_values__regex=pattern))
+        qs = qs.filter(about)
+    page = max(1, page)
+    entries = list(qs.order_by("-id")[(page - 1) * limit:page * limit + 1])
+    has_next = len(entries) > limit
+    entries = entries[:limit]
+
+    meta = _field_meta()
+    found: list[tuple[Change, dict | None, dict | None]] = []
+    deleted_names: dict[int, str] = {}
+    for e in entries:
+        columns = layouts.get(e.table_name, [])
+        rows = changed_rows(e.operation, as_dicts(e.old_values, columns), as_dicts(e.new_values, columns))
+        for key, old, new in rows:
+            row = new or old or {}
+            sid = _int(row.get("id")) if e.table_name == "schools_student" else _int(row.get("student_id"))
+            if student_id is not None and sid != student_id:
+                continue
+            fields = _fields(e.table_name, old, new, meta)
+            if not fields:
+                continue
+            if e.table_name == "schools_student" and row.get("full_name"):
+                deleted_names[sid] = row["full_name"]
+            found.append((Change(e.pk, e.at, e.account_id, "", e.role, e.tier, e.source, e.request_id, e.table_name,
+                                 e.operation, key, sid, year_id=_int(row.get("year_id")), fields=fields), old, new))
+
+    years = list(SchoolYear.objects.values_list("id", "start_year", "starts_on", "ends_on"))
+    classes = {c: (name, y) for c, name, y in SchoolClass.objects.values_list("id", "name", "year_id")}
+    subjects = dict(Subject.objects.values_list("id", "name"))
+    for c, old, new in found:
+        row = new or old or {}
+        if c.year_id is None and c.student_id is not None:
+            class_id = _int(row.get("school_class_id"))
+            c.year_id = classes[class_id][1] if class_id in classes else _year_on(years, timezone.localtime(c.at).date())
+        c.description = _describe(c.table, row, subjects, classes, years)
+
+    changes = [c for c, _old, _new in found]
+    states = _record_states(changes, layouts, entries)
+    for c, old, new in found:
+        if c.table == "schools_recordbook":
+            touched = {f.field for f in c.fields} - WORKFLOW_FIELDS
+            c.after_approval = bool(old and old.get("state") in APPROVED_STATES and (touched or new is None))
+        elif c.student_id is not None and c.year_id is not None:
+            c.after_approval = _state_before(states.get((c.student_id, c.year_id), []), c.entry_id) in APPROVED_STATES
+
+    names = dict(Student.objects.filter(pk__in={c.student_id for c in changes if c.student_id}).values_list("id", "full_name"))
+    accounts = account_names({c.account_id for c in changes if c.account_id is not None})
+    for c in changes:
+        c.student_name = names.get(c.student_id) or deleted_names.get(c.student_id, "")
+        c.account_name = accounts.get(c.account_id, "") if c.account_id is not None else ""
+    return HistoryPage(changes, page, has_next, len(entries))
+
+
+def _year_on(years: list[tuple], day: dt.date) -> int | None:
+    """The school year whose dates contain ``day``, else the last one begun before it."""
+    begun = [y for y in years if y[2] <= day]
+    inside = [y for y in begun if day <= y[3]]
+    pick = max(inside or begun, key=lambda y: y[2], default=None)
+    return pick[0] if pick else None
+
+
+def _describe(table: str, row: dict, subjects: dict, classes: dict, years: list[tuple]) -> str:
+    term = f"HK{'I' * (_int(row.get('term')) or 0)}" if row.get("term") else ""
+    if table == "schools_assessment":
+        kind = row.get("kind") or ""
+        seq = row.get("seq") if row.get("seq") not in (None, "0") else ""
+        return " · ".join(p for p in (subjects.get(_int(row.get("subject_id")), ""), term, f"{kind}{seq}") if p)
+    if table in ("schools_conduct", "schools_qualityassessment"):
+        return " · ".join(p for p in (term, row.get("checkpoint") or "", row.get("code") or "") if p)
+    if table == "schools_absence":
+        return _display_date(row.get("date"))
+    if table == "schools_awarddiscipline":
+        return row.get("title") or ""
+    if table in ("schools_recordbook", "schools_enrolment", "schools_teachingassignment"):
+        return classes.get(_int(row.get("school_class_id")), ("", None))[0]
+    if table in ("schools_schoolclass", "schools_subject", "schools_department"):
+        return row.get("name") or ""
+    if table == "schools_schoolyear" and row.get("start_year"):
+        return f"{row['start_year']}–{int(row['start_year']) + 1}"
+    return ""
+
+
+def _display_date(value: str | None) -> str:
+    return f"{value[8:10]}/{value[5:7]}/{value[:4]}" if value and len(value) >= 10 else (value or "")
+
+
+def _record_states(changes: list[Change], layouts: dict, entries: list) -> dict[tuple[int, int], list[tuple[int, str]]]:
+    """(student, year) → [(entry id, state after it)] from the record books' audit rows: one query."""
+    from .models import AuditEntry
+
+    students = sorted({c.student_id for c in changes if c.student_id is not None and c.table != "schools_recordbook"})
+    columns = layouts.get("schools_recordbook", [])
+    if not students or "student_id" not in columns:
+        return {}
+    pattern = row_regex(columns.index("student_id"), students)
+    rows = (AuditEntry.objects.filter(table_name="schools_recordbook", operation__in=["INSERT", "UPDATE"],
+                                      id__lt=max(e.pk for e in entries), new_values__regex=pattern)
+            .order_by("id").values_list("id", "new_values"))
+    wanted = set(students)
+    out: dict[tuple[int, int], list[tuple[int, str]]] = {}
+    for entry_id, text in rows:
+        for r in as_dicts(text, columns):
+            sid, year = _int(r.get("student_id")), _int(r.get("year_id"))
+            if sid in wanted and year is not None:
+                out.setdefault((sid, year), []).append((entry_id, r.get("state") or ""))
+    return out
+
+
+def _state_before(timeline: list[tuple[int, str]], entry_id: int) -> str:
+    state = ""
+    for eid, s in timeline:
+        if eid >= entry_id:
+            break
+        state = s
+    return state
+
+
+# --- the chain: verify, anchor ----------------------------------------------------------------------
+
+def first_broken_link(using: str = "default") -> int | None:
+    """The first entry id whose link does not hold in the connection's current school schema, or None."""
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT audit_first_broken_link()")
+        return cursor.fetchone()[0]
+
+
+def chain_head(using: str = "default") -> dict[str, Any] | None:
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT id, hash, at FROM schools_auditentry ORDER BY id DESC LIMIT 1")
+        row = cursor.fetchone()
+    return None if row is None else {"last_id": row[0], "hash": row[1], "at": row[2].astimezone(dt.UTC).isoformat()}
+
+
+def _schools(schemas: list[str] | None) -> list[tuple[int, str, str]]:
+    from tenants.models import School
+
+    qs = School.objects.filter(status="active")
+    if schemas:
+        qs = qs.filter(schema_name__in=schemas)
+    return list(qs.order_by("schema_name").values_list("pk", "schema_name", "moet_code"))
+
+
+def audit_chain_verify(schemas: list[str] | None = None) -> dict[str, int | None]:
+    """{schema: first broken entry id or None (intact)} for the active schools (or those named)."""
+    from tenants.perschool import run_in_school
+
+    return {schema: run_in_school(schema, first_broken_link) for _pk, schema, _code in _schools(schemas)}
+
+
+def archive_bucket() -> str:
+    return os.environ.get("HOCBA_ARCHIVE_BUCKET", "hocba-archive")
+
+
+def archive_client():
+    import boto3
+    from django.conf import settings
+
+    return boto3.client("s3", endpoint_url=settings.S3_ENDPOINT_URL or None, region_name=settings.S3_REGION or "us-east-1",
+                        aws_access_key_id=settings.S3_ACCESS_KEY_ID or None,
+                        aws_secret_access_key=settings.S3_SECRET_ACCESS_KEY or None)
+
+
+class ArchiveNotLocked(RuntimeError):
+    """The bucket exists without Object Lock: anchors there could be rewritten (DESIGN §8)."""
+
+
+def ensure_locked_bucket(client, bucket: str) -> None:
+    from botocore.exceptions import ClientError
+
+    try:
+        client.head_bucket(Bucket=bucket)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
+            raise
+        region = client.meta.region_name
+        extra = {} if region in (None, "us-east-1") else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+        client.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True, **extra)
+    try:
+        config = client.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
+    except ClientError:
+        config = {}
+    if config.get("ObjectLockEnabled") != "Enabled":
+        raise ArchiveNotLocked(f"bucket {bucket} has no Object Lock; refusing to write anchors there")
+
+
+def anchor_key(day: dt.date, schema: str) -> str:
+    return f"anchors/{day.isoformat()}/{schema}.json"
+
+
+def audit_chain_anchor(schemas: list[str] | None = None, *, day: dt.date | None = None, client=None,
+                       bucket: str | None = None) -> list[dict[str, Any]]:
+    """Write each school's chain head (last id, hash, time) to the archive store; return what was written.
+
+    The function a daily beat task wraps. Objects go under ``anchors/<YYYY-MM-DD>/<schema>.json`` in a
+    bucket with Object Lock; each is written in compliance mode for ``HOCBA_ANCHOR_RETENTION_DAYS``
+    (default 3650) when that is above zero."""
+    from tenants.perschool import run_in_school
+
+    client = client or archive_client()
+    bucket = bucket or archive_bucket()
+    ensure_locked_bucket(client, bucket)
+    day = day or timezone.localdate()
+    retention = int(os.environ.get("HOCBA_ANCHOR_RETENTION_DAYS", "3650"))
+    written = []
+    for school_id, schema, code in _schools(schemas):
+        head = run_in_school(schema, chain_head) or {"last_id": None, "hash": "0" * 64, "at": None}
+        body = {"schema": schema, "school_id": school_id, "moet_code": code, **head,
+                "anchored_at": timezone.now().astimezone(dt.UTC).isoformat()}
+        key = anchor_key(day, schema)
+        extra = {}
+        if retention > 0:
+            extra = {"ObjectLockMode": "COMPLIANCE",
+                     "ObjectLockRetainUntilDate": timezone.now() + dt.timedelta(days=retention)}
+        client.put_object(Bucket=bucket, Key=key, Body=json.dumps(body, ensure_ascii=False).encode(),
+                          ContentType="application/json", **extra)
+        written.append({"key": key, **body})
+    return written
+
+
+def anchor_check(anchor: dict[str, Any], using: str = "default") -> bool:
+    """Does the anchored entry still exist with the anchored hash (current school schema)?"""
+    if anchor.get("last_id") is None:
+        return True
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT hash FROM schools_auditentry WHERE id = %s", [anchor["last_id"]])
+        row = cursor.fetchone()
+    return row is not None and row[0] == anchor["hash"]
+
+
+def latest_anchor(client, bucket: str, schema: str, *, today: dt.date, days: int = 7) -> dict[str, Any] | None:
+    from botocore.exceptions import ClientError
+
+    for back in range(days + 1):
+        try:
+            body = client.get_object(Bucket=bucket, Key=anchor_key(today - dt.timedelta(days=back), schema))["Body"]
+        except ClientError:
+            continue
+        return json.loads(body.read())
+    return None

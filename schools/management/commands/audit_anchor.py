@@ -1,0 +1,24 @@
+"""Write each school's audit chain head (last id, hash, time) to the archive store (DESIGN §7, §8)."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from schools import audit
+
+
+class Command(BaseCommand):
+    help = ("Anchor each school's audit chain head in the archive bucket (HOCBA_ARCHIVE_BUCKET, default "
+            "hocba-archive) under anchors/<YYYY-MM-DD>/<schema>.json.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--schema", action="append", default=[], help="limit to these school schemas")
+
+    def handle(self, *args, schema: list[str], **options):
+        try:
+            written = audit.audit_chain_anchor(schema or None)
+        except audit.ArchiveNotLocked as exc:
+            raise CommandError(str(exc)) from exc
+        bucket = audit.archive_bucket()
+        for w in written:
+            head = "empty chain" if w["last_id"] is None else f"entry {w['last_id']} {w['hash'][:16]}… at {w['at']}"
+            self.stdout.write(f"s3://{bucket}/{w['key']}: {head}")
+        self.stdout.write(f"{len(written)} anchor(s) written")

@@ -1,0 +1,180 @@
+/* The homeroom teacher's entry pages (conduct, attendance) and the confirmations of the class page.
+ * Conduct and attendance are saved through the API in one PUT; the server's row errors are shown on
+ * their rows, and nothing typed is lost when the connection fails. */
+(function () {
+  "use strict";
+
+  // Forms that ask before they act (submit / approve the class's records).
+  Array.prototype.forEach.call(document.querySelectorAll("form[data-confirm]"), function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+    });
+  });
+
+  var configNode = document.getElementById("entry-config");
+  var table = document.getElementById("entry");
+  if (!configNode || !table) return;
+  var config = JSON.parse(configNode.textContent);
+  var M = config.messages || {};
+  var saveButton = document.getElementById("entry-save");
+  var retryButton = document.getElementById("entry-retry");
+  var statusNode = document.getElementById("entry-status");
+  var csrfInput = document.querySelector("input[name=csrfmiddlewaretoken]");
+  var rows = Array.prototype.slice.call(table.tBodies[0].rows).filter(function (tr) { return tr.dataset.student; });
+  var saving = false;
+
+  function fmt(message, params) {
+    return String(message || "").replace(/%\((\w+)\)s/g, function (_m, key) {
+      return params && params[key] !== undefined ? String(params[key]) : "";
+    });
+  }
+  function field(tr, name) { return tr.querySelector("[name=" + name + "]"); }
+  function current(el) { return el.type === "checkbox" ? (el.checked ? "1" : "0") : el.value; }
+  function locked(tr) { return tr.classList.contains("locked"); }
+  function rowDirty(tr) {
+    if (locked(tr)) return false;
+    return Array.prototype.some.call(tr.querySelectorAll("[data-original]"), function (el) {
+      return current(el) !== el.dataset.original;
+    });
+  }
+  function dirtyRows() { return rows.filter(rowDirty); }
+  function setStatus(text, kind) {
+    statusNode.textContent = text || "";
+    statusNode.className = "sheet-status" + (kind ? " " + kind : "");
+  }
+  function rowMessage(tr, text) {
+    var holder = tr.querySelector(".row-msg");
+    if (holder) holder.textContent = text || "";
+    tr.classList.toggle("error", !!text);
+  }
+  function refresh() {
+    var n = dirtyRows().length;
+    rows.forEach(function (tr) { tr.classList.toggle("dirty", rowDirty(tr)); });
+    saveButton.disabled = saving || n === 0;
+    if (saving) return;
+    if (n) setStatus(fmt(M.dirty, { n: n }), "dirty");
+    else if (statusNode.classList.contains("dirty")) setStatus(M.clean, "ok");
+  }
+  function syncExcused(tr) {
+    var absent = field(tr, "absent"), excused = field(tr, "excused"), reason = field(tr, "reason");
+    if (!absent || locked(tr)) return;
+    excused.disabled = !absent.checked;
+    reason.disabled = !absent.checked;
+    if (!absent.checked) { excused.checked = false; }
+  }
+  rows.forEach(syncExcused);
+  table.addEventListener("input", function (event) {
+    var tr = event.target.closest("tr");
+    if (tr) { rowMessage(tr, ""); syncExcused(tr); }
+    refresh();
+  });
+  table.addEventListener("change", function (event) {
+    var tr = event.target.closest("tr");
+    if (tr) { rowMessage(tr, ""); syncExcused(tr); }
+    refresh();
+  });
+  window.addEventListener("beforeunload", function (event) {
+    if (dirtyRows().length || saving) {
+      event.preventDefault();
+      event.returnValue = M.leave;
+      return M.leave;
+    }
+  });
+
+  function payload() {
+    if (config.kind === "conduct") {
+      var bad = false;
+      var entries = [], sentRows = [];
+      dirtyRows().forEach(function (tr) {
+        var level = field(tr, "level").value, text = field(tr, "text").value;
+        if (!level) { rowMessage(tr, M.need_level); bad = true; return; }
+        entries.push({ student: parseInt(tr.dataset.student, 10), level: level, text: text });
+        sentRows.push(tr);
+      });
+      return bad ? null : { body: { entries: entries }, rows: sentRows };
+    }
+    // Attendance: the whole day of the class is replaced, so every absent student of the page is sent.
+    var list = [], sent = [];
+    rows.forEach(function (tr) {
+      if (locked(tr) || !field(tr, "absent").checked) return;
+      list.push({ student: parseInt(tr.dataset.student, 10), excused: field(tr, "excused").checked,
+                  reason: field(tr, "reason").value });
+      sent.push(tr);
+    });
+    return { body: { date: config.date, entries: list }, rows: sent };
+  }
+
+  function save() {
+    if (saving) return;
+    if (!dirtyRows().length) { setStatus(M.nothing, ""); return; }
+    var data = payload();
+    if (!data) { refresh(); return; }
+    saving = true;
+    saveButton.disabled = true;
+    retryButton.hidden = true;
+    setStatus(M.saving, "");
+    fetch(config.api, {
+      method: "PUT",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json",
+                 "X-CSRFToken": csrfInput ? csrfInput.value : "", "X-Requested-With": "XMLHttpRequest" },
+      body: JSON.stringify(data.body)
+    }).then(function (response) {
+      return response.text().then(function (text) {
+        var body = null;
+        try { body = text ? JSON.parse(text) : null; } catch (e) { body = null; }
+        return { status: response.status, body: body || {} };
+      });
+    }).then(function (result) {
+      saving = false;
+      var body = result.body;
+      if (result.status === 200) {
+        rows.forEach(function (tr) { rowMessage(tr, ""); });
+        if (config.kind === "absences") {
+          var url = new URL(window.location.href);
+          url.searchParams.set("date", config.date);
+          url.searchParams.set("saved", String(body.count || 0));
+          rows.forEach(function (tr) {
+            Array.prototype.forEach.call(tr.querySelectorAll("[data-original]"), function (el) { el.dataset.original = current(el); });
+          });
+          window.location.assign(url.toString());
+          return;
+        }
+        data.rows.forEach(function (tr) {
+          Array.prototype.forEach.call(tr.querySelectorAll("[data-original]"), function (el) { el.dataset.original = current(el); });
+        });
+        refresh();
+        setStatus(fmt(M.saved_conduct, { n: body.count || 0 }), "ok");
+        return;
+      }
+      if (result.status === 400 && body.errors) {
+        body.errors.forEach(function (error) {
+          var tr = data.rows[error.index] || rows.filter(function (r) { return r.dataset.student === String(error.student); })[0];
+          if (tr) rowMessage(tr, error.detail);
+        });
+        refresh();
+        setStatus(fmt(M.invalid, { n: body.errors.length }), "bad");
+        return;
+      }
+      refresh();
+      if (body.detail) setStatus(fmt(M.refused, { detail: body.detail }), "bad");
+      else setStatus(fmt(M.server_error, { status: result.status }), "bad");
+      retryButton.hidden = false;
+    }).catch(function () {
+      saving = false;
+      refresh();
+      setStatus(M.offline, "bad");
+      retryButton.hidden = false;
+    });
+  }
+
+  saveButton.addEventListener("click", save);
+  retryButton.addEventListener("click", save);
+  document.addEventListener("keydown", function (event) {
+    if ((event.ctrlKey || event.metaKey) && (event.key === "s" || event.key === "S")) {
+      event.preventDefault();
+      save();
+    }
+  });
+  refresh();
+})();
