@@ -41,9 +41,11 @@ class StudentDetailView(SchoolPage, TemplateView):
         if may_edit and form is None:
             form = StudentProfileForm.for_student(student)
         parents = account_names(reads.guardian_account_ids(student))
+        staff_view = record is not None and access.may_read_class(
+            record.school_class_id, frozenset(record.school_class.assignments.values_list("subject_id", flat=True)))
         return super().get_context_data(
             student=student, record=record, history=history, may_edit=may_edit, form=form if may_edit else None,
-            parent_accounts=sorted(parents.values()), **kwargs)
+            parent_accounts=sorted(parents.values()), staff_view=staff_view, **kwargs)
 
 
 class StudentUpdateView(StudentDetailView):

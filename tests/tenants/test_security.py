@@ -122,3 +122,18 @@ def test_login_failures_are_rate_limited_in_redis(w, settings):
     cache.clear()
     response = client.post("/accounts/login/", {"login": "teacher_a", "password": PASSWORD})
     assert response.status_code == 302 and "_auth_user_id" in client.session
+
+
+def test_totp_secrets_are_stored_encrypted_with_a_key_outside_the_database(w, settings):
+    from allauth.mfa.adapter import get_adapter
+    from allauth.mfa.models import Authenticator
+
+    from tenants.demo import demo_totp_secret
+
+    stored = Authenticator.objects.get(user_id=w.accounts["principal_a"], type="totp").data["secret"]
+    secret = demo_totp_secret("principal_a")
+    assert stored.startswith("fernet:") and secret not in stored
+    assert get_adapter().decrypt(stored) == secret
+    settings.MFA_KEY = "another-key"
+    with pytest.raises(Exception):
+        get_adapter().decrypt(stored)
