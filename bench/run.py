@@ -14,9 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-from . import common, sheets
+from . import common, sheets, windows_bench
 
-BENCHMARKS = ("provision", "migrate_noop", *sheets.NAMES)  # sheets.NAMES run in a child process, own database
+BENCHMARKS = ("provision", "migrate_noop", *sheets.NAMES, *windows_bench.NAMES)  # sheets/windows_bench.NAMES: child process, own database
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -70,6 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     if [n for n in selected if n in sheets.NAMES]:
         status = sheets.launch([n for n in selected if n in sheets.NAMES], args.scale, args.results_dir)
         selected = [n for n in selected if n not in sheets.NAMES]
+        if not selected:
+            return status
+    if [n for n in selected if n in windows_bench.NAMES]:
+        status = windows_bench.launch([n for n in selected if n in windows_bench.NAMES], args.scale, args.results_dir) or status
+        selected = [n for n in selected if n not in windows_bench.NAMES]
         if not selected:
             return status
 

@@ -85,9 +85,9 @@ SCALES = {
                        audit_rounds_one=6, audit_block_one=10, audit_rounds_full=6, audit_block_full=5, profile_runs=5,
                        load_classes=20, load_students=45, load_levels=(1, 2, 4, 8, 16), load_seconds=30.0,
                        load_warmup_seconds=5.0, deadline=600.0),
-    "small": SheetScale("small", one_students=45, few_students=5, one_warmup=3, one_runs=20, one_baseline_runs=4,
+    "small": SheetScale("small", one_students=45, few_students=5, one_warmup=3, one_runs=20, one_baseline_runs=3,
                         full_students=40, full_subjects=12, full_values=6, full_warmup=2, full_runs=8, full_baseline_runs=1,
-                        audit_rounds_one=4, audit_block_one=5, audit_rounds_full=2, audit_block_full=3, profile_runs=3,
+                        audit_rounds_one=4, audit_block_one=5, audit_rounds_full=2, audit_block_full=2, profile_runs=2,
                         load_classes=8, load_students=45, load_levels=(1, 4, 8), load_seconds=8.0,
                         load_warmup_seconds=2.0, deadline=60.0),
     # For the test suite: every code path once or twice, the real sizes only where a figure depends on them.
@@ -172,6 +172,7 @@ class World:
     full: list[SheetRef] = field(default_factory=list)
     load: list[tuple[SheetRef, str]] = field(default_factory=list)  # (sheet, API token)
     setup_seconds: dict = field(default_factory=dict)
+    vacuumed: dict = field(default_factory=dict)
 
 
 def _quiet(*args, **kwargs) -> str:
@@ -298,8 +299,52 @@ def build_world(scale: SheetScale, selected: list[str], owner_url: str) -> World
             world.few = ref
         else:
             world.full.append(ref)
+    for ref, _token in world.load:
+        ref.school_class = SchoolClass.objects.select_related("year").get(pk=ref.school_class.pk)
+        ref.access = access_of(school, ref.teacher_id)
     world.setup_seconds = times
     return world
+
+
+SOURCES = ("schools/services/sheets.py", "schools/services/common.py", "schools/sql/0002_audit.sql",
+           "schools/sql/0002_audit_tables.sql", "schools/sql/0003_windows.sql", "schools/api/views.py",
+           "platform/hocba/kernel/middleware.py", "platform/hocba/settings/base.py")
+
+
+def sources() -> dict:
+    """sha256 (12 hex) of the code the figures depend on: the tree changes while engineers work."""
+    import hashlib
+
+    out = {}
+    for rel in SOURCES:
+        path = REPO / rel
+        out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path.exists() else None
+    return out
+
+
+SERVER_SETTINGS = ("autovacuum", "synchronous_commit", "shared_buffers", "fsync", "max_connections", "work_mem")
+
+
+def server_settings(owner_url: str) -> dict:
+    import psycopg
+
+    with psycopg.connect(owner_url, autocommit=True, connect_timeout=10) as conn:
+        return dict(conn.execute("SELECT name, setting FROM pg_settings WHERE name = ANY(%s)", [list(SERVER_SETTINGS)]).fetchall())
+
+
+def vacuum(owner_url: str, schema: str) -> dict:
+    """``VACUUM (ANALYZE)`` of the bench database as the owner, before each benchmark: what autovacuum would have
+    done by then (this server runs with autovacuum off, and dead row versions of the sheets' rows pile up); returns
+    the assessments' live/dead row counts found before it."""
+    import psycopg
+
+    with psycopg.connect(owner_url, autocommit=True, connect_timeout=10) as conn:
+        row = conn.execute("SELECT n_live_tup, n_dead_tup FROM pg_stat_user_tables WHERE schemaname = %s"
+                           " AND relname = 'schools_assessment'", [schema]).fetchone()
+        t = time.perf_counter()
+        conn.execute("VACUUM (ANALYZE)")
+        return {"assessment_live_rows": row[0] if row else None, "assessment_dead_rows": row[1] if row else None,
+                "vacuum_seconds": time.perf_counter() - t}
 
 
 def access_of(school, account_id: int):
@@ -346,6 +391,7 @@ def _validated(access, school_class, subject, term: int, cells: list[dict], stud
     """``sheets.sheet_save``'s validation, step for step (bench copy: the service has it inline); ``students``
     (``sheets._students`` of the class) may be given when several sheets of one class are validated together."""
     from hocba.kernel.errors import DomainError
+
     from schools.rules.common import RuleInputError
     from schools.services import sheets
 
@@ -500,6 +546,10 @@ LABELS = (
 
 def label_of(sql: str) -> str:
     text = " ".join(sql.split())
+    if text.startswith("SELECT set_config('hocba.") and "pg_advisory_xact_lock" in text:
+        return "bind audit context + take the school's chain lock"
+    if text.startswith("SELECT pg_advisory_xact_lock"):
+        return "take the school's chain lock (advisory)"
     for prefix, label in LABELS:
         if text.startswith(prefix):
             return label
@@ -568,6 +618,54 @@ def profile_runs(fn, runs: int) -> dict:
             "outside_statements_ms": wall - db, "statements": per_save,
             "note": "statement time = execute() wall time seen from Django (server work, triggers, round trip, "
                     "result transfer); outside = Python (validation, parsing, building the returned sheet) and COMMIT"}
+
+
+class _Rollback(Exception):
+    pass
+
+
+def explain_upsert(save_fn) -> dict:
+    """Where the upsert statement's time goes: ``EXPLAIN (ANALYZE, BUFFERS)`` of the exact statement a save sends
+    (captured from a save that is then rolled back, so its values differ from the rows'), run as the application's
+    role with the actor bound, in a transaction that is rolled back: execution time and each trigger's time."""
+    import json as _json
+
+    from django.db import connection, transaction
+    from hocba.kernel import context
+
+    captured: list[str] = []
+    try:
+        with transaction.atomic():
+            captured = queries_of(save_fn)
+            raise _Rollback
+    except _Rollback:
+        pass
+    upserts = [q for q in captured if q.lstrip().startswith("INSERT INTO schools_assessment")]
+    if not upserts:
+        return {"error": "no upsert statement captured"}
+    out = []
+    for sql in upserts[:1]:
+        try:
+            with transaction.atomic():
+                context.bind_to_transaction(connection)
+                with connection.cursor() as cursor:
+                    cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql)
+                    plan = cursor.fetchone()[0]
+                raise _Rollback
+        except _Rollback:
+            pass
+        plan = plan if isinstance(plan, list) else _json.loads(plan)
+        top = plan[0]
+        root = top.get("Plan", {})
+        out.append({
+            "rows": root.get("Actual Rows"), "planning_ms": top.get("Planning Time"), "execution_ms": top.get("Execution Time"),
+            "triggers_ms": {t["Trigger Name"]: t.get("Time") for t in top.get("Triggers", [])},
+            "statement_without_triggers_ms": (top.get("Execution Time") or 0) - sum(t.get("Time") or 0 for t in top.get("Triggers", [])),
+            "shared_hit": root.get("Shared Hit Blocks"), "shared_dirtied": root.get("Shared Dirtied Blocks"),
+            "shared_read": root.get("Shared Read Blocks"), "wal_note": "EXPLAIN ANALYZE with per-node timing; the "
+            "transaction is rolled back",
+        })
+    return {"statements_explained": len(out), "upserts_in_save": len(upserts), **(out[0] if out else {})}
 
 
 def interleaved(measured, baseline, runs: int, baseline_runs: int, deadline: Deadline) -> tuple[list, list, bool]:
@@ -640,6 +738,7 @@ def run_one(world: World, scale: SheetScale, results_dir: Path, machine: dict) -
                                          scale.one_runs, scale.one_baseline_runs, Deadline(scale.deadline))
         profile = profile_runs(lambda: save(ref, ref.next_cells()), scale.profile_runs)
         profile_base = profile_runs(lambda: rowwise_save(ref, ref.next_cells()), 1)
+        explained = explain_upsert(lambda: save(ref, ref.next_cells()))
         last = save(ref, ref.next_cells())
     verified = verify(ref)
     wall = summary([w for w, _c in got])
@@ -670,11 +769,11 @@ def run_one(world: World, scale: SheetScale, results_dir: Path, machine: dict) -
         "baseline_queries": len(q_base),
         "baseline_queries_by_students": {str(len(ref.students)): len(q_base), str(len(few.students)): len(q_base5)},
         "few_students_written": first_few.written,
-        "profile": profile, "baseline_profile": profile_base,
+        "profile": profile, "baseline_profile": profile_base, "upsert_explain": explained,
         "verified": verified,
         "school": {"schema": world.school.schema_name, "slug": world.school.slug},
         "stopped_by_deadline": stopped,
-        "database_user": world_user(world),
+        "database_user": world_user(world), "vacuum_before": world.vacuumed,
         "loadavg_before": load_before, "loadavg_after": _loadavg(),
         "timing": "wall clock (time.perf_counter) around the in-process call, commit included; database and app on the "
                   "same machine; process CPU = time.process_time of this process",
@@ -742,6 +841,8 @@ def run_full(world: World, scale: SheetScale, results_dir: Path, machine: dict) 
         one_queries = queries_of(lambda: one_statement_full(refs, _full_cells(refs)))
         one_profile = profile_runs(lambda: one_statement_full(refs, _full_cells(refs)), max(1, scale.profile_runs // 2))
         profile = profile_runs(lambda: save_full(refs, _full_cells(refs)), scale.profile_runs)
+        explained = explain_upsert(lambda: save(refs[0], refs[0].next_cells()))
+        explained_one = explain_upsert(lambda: one_statement_full(refs, _full_cells(refs)))
         last_written = save_full(refs, _full_cells(refs))
     verified = [verify(r) for r in refs]
     wall = summary([w for w, _c in got])
@@ -775,10 +876,12 @@ def run_full(world: World, scale: SheetScale, results_dir: Path, machine: dict) 
                                   "read once, context binding, commit; no read-back of the sheets) — the floor of a "
                                   "full-class save through sheet_save's SQL path", "wall_ms": one_wall,
                           "written": one_written, "queries": len(one_queries),
-                          "statements": [label_of(q) for q in one_queries], "profile": one_profile},
+                          "statements": [label_of(q) for q in one_queries], "profile": one_profile,
+                          "upsert_explain": explained_one},
+        "upsert_explain_per_sheet": explained,
         "profile": profile, "verified": {"ok": ok, "sheets": verified},
         "school": {"schema": world.school.schema_name, "slug": world.school.slug},
-        "stopped_by_deadline": stopped, "database_user": world_user(world),
+        "stopped_by_deadline": stopped, "database_user": world_user(world), "vacuum_before": world.vacuumed,
         "loadavg_before": load_before, "loadavg_after": _loadavg(),
         "timing": "wall clock (time.perf_counter) around the transaction, commit included; database and app on the same machine",
     }
@@ -891,6 +994,10 @@ def run_audit(world: World, scale: SheetScale, results_dir: Path, machine: dict)
             save_full(refs, _full_cells(refs))
             full = _audit_blocks(switch, lambda: save_full(refs, _full_cells(refs)), scale.audit_rounds_full,
                                  scale.audit_block_full, Deadline(scale.deadline))
+            explained = {"one_subject": explain_upsert(lambda: save(ref, ref.next_cells())),
+                         "full_class_one_sheet": explain_upsert(lambda: save(refs[0], refs[0].next_cells()))}
+            save(ref, ref.next_cells())  # the sheets end with values that were committed (the explains rolled back)
+            save_full(refs, _full_cells(refs))
     finally:
         switch.close()
     from django.db import connection
@@ -903,10 +1010,12 @@ def run_audit(world: World, scale: SheetScale, results_dir: Path, machine: dict)
         triggers_after = switch2.enabled()
     finally:
         switch2.conn.close()
+    verified = {"one_subject": verify(ref), "full_class": [verify(r) for r in refs]}
+    verified["ok"] = verified["one_subject"]["ok"] and all(v["ok"] for v in verified["full_class"])
     worst = max((x for x in (one["overhead_pct_of_save"], full["overhead_pct_of_save"]) if x is not None), default=None)
     which = "one-subject" if worst == one["overhead_pct_of_save"] else "full-class"
     headline = one if which == "one-subject" else full
-    goal_met = bool(worst is not None and worst <= 20 and all(triggers_after.values()) and broken is None
+    goal_met = bool(worst is not None and worst <= 20 and all(triggers_after.values()) and broken is None and verified["ok"]
                     and one["audit_entries_written"]["without_audit"] == 0 and one["audit_entries_written"]["with_audit"] > 0)
     result = Result(
         name="audit_overhead",
@@ -923,8 +1032,15 @@ def run_audit(world: World, scale: SheetScale, results_dir: Path, machine: dict)
     )
     extra = {
         "goal_met": goal_met, "one_subject": one, "full_class": full, "ratio_is": "p50 with audit / p50 without",
+        "upsert_explain_with_audit": explained, "verified": verified,
+        "chain_lock": "school_write's own statement (binding the actor and, in this tree, taking the school's audit-chain "
+                      "advisory lock) runs in both states: only the triggers are switched",
+        "other_triggers": "schools_assessment's other statement triggers (window_ins/upd/del, the open/lock window guard "
+                          "of schools/sql/0003_windows.sql, when present) stay enabled in both states; their cost is in "
+                          "upsert_explain_with_audit.*.triggers_ms",
         "triggers_enabled_after": triggers_after, "audit_chain_first_broken_link": broken,
         "school": {"schema": world.school.schema_name}, "database_user": world_user(world),
+        "vacuum_before": world.vacuumed,
         "loadavg_before": load_before, "loadavg_after": _loadavg(),
         "timing": "wall clock around sheet_save (one) or the one-transaction full-class save, commit included",
     }
@@ -982,17 +1098,20 @@ def main(argv: list[str] | None = None) -> int:
             f"measuring as {world_user(world)}")
         if world_user(world) != settings.DB_APP_USER:
             raise RuntimeError(f"the measured saves must run as {settings.DB_APP_USER}, not {world_user(world)}")
-        if "sheet_save_one" in selected:
-            run_one(world, scale, args.results_dir, machine)
-        if "sheet_save_full" in selected:
-            run_full(world, scale, args.results_dir, machine)
-        if "audit_overhead" in selected:
-            run_audit(world, scale, args.results_dir, machine)
-        if "sheet_load" in selected:
-            from . import sheets_load
+        machine["server_settings"] = server_settings(url)
+        machine["sources"] = sources()
+        runners = {"sheet_save_one": run_one, "sheet_save_full": run_full, "audit_overhead": run_audit}
+        for name in NAMES:
+            if name not in selected:
+                continue
+            world.vacuumed = vacuum(url, world.school.schema_name)
+            if name == "sheet_load":
+                from . import sheets_load
 
-            connections.close_all()
-            sheets_load.run(world, scale, args.results_dir, machine, url)
+                connections.close_all()
+                sheets_load.run(world, scale, args.results_dir, machine, url)
+            else:
+                runners[name](world, scale, args.results_dir, machine)
     except Exception:
         failed = True
         raise

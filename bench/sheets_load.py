@@ -107,6 +107,25 @@ class Gunicorn:
         return self.proc.returncode
 
 
+def _start_py_spy(pid: int, plan: dict):
+    """``BENCH_SHEETS_PYSPY=<dir>``: sample the gunicorn master and workers with py-spy (raw collapsed stacks; only
+    the thread holding the GIL, i.e. Python CPU, not waits on the database) for the measured levels; off by
+    default. Bounded by its own --duration."""
+    target = os.environ.get("BENCH_SHEETS_PYSPY", "")
+    if not target:
+        return None
+    exe = Path(sys.executable).with_name("py-spy")
+    if not exe.exists():
+        say(f"{NAME}: BENCH_SHEETS_PYSPY set but {exe} is missing (pip install py-spy)")
+        return None
+    Path(target).mkdir(parents=True, exist_ok=True)
+    seconds = int(plan["warmup_seconds"] + len(plan["levels"]) * (plan["seconds"] + 1) + 2)
+    return subprocess.Popen([str(exe), "record", "--pid", str(pid), "--subprocesses", "--gil", "--duration", str(seconds),
+                             "--rate", "200", "--format", "raw", "--nonblocking", "--output",
+                             str(Path(target) / "gunicorn.collapsed.txt")],
+                            stdout=subprocess.DEVNULL, stderr=open(Path(target) / "py-spy.log", "wb"))  # noqa: SIM115
+
+
 def _audit_state(schema: str) -> dict:
     from django.db import connection
 
@@ -132,6 +151,114 @@ def _audit_since(last_id: int) -> dict:
             "first_broken_link": broken}
 
 
+def _top_functions(stats, key: str, n: int, per: int) -> list[dict]:
+    rows = []
+    for (filename, line, func), (_cc, calls, tottime, cumtime, _callers) in stats.stats.items():
+        short = filename.replace(str(REPO) + "/", "").split("site-packages/")[-1]
+        rows.append({"function": f"{short}:{line}({func})", "calls": calls / per, "self_ms": tottime * 1000 / per,
+                     "cumulative_ms": cumtime * 1000 / per})
+    return sorted(rows, key=lambda r: -r[key])[:n]
+
+
+class _SetCounter:
+    def __init__(self):
+        self.n = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        if sql.startswith("SET search_path"):
+            self.n += 1
+        return execute(sql, params, many, context)
+
+
+def in_process_request(world: World, sheets: list, host: str, runs: int) -> dict:
+    """The same PUT through Django's whole stack in this process (django.test.Client: middleware, token auth,
+    DRF parsing and validation, sheet_save, the response): wall time, queries, statement times, and a cProfile of
+    where the Python time goes; sheet_save alone is timed interleaved, for the HTTP layer's share."""
+    import cProfile
+    import pstats
+
+    from django.test import Client
+
+    from .common import summary
+    from .sheets import label_of, profile_runs, queries_of, save, timed
+
+    ref, token = sheets[0]
+    path = f"/api/v1/classes/{ref.school_class.pk}/sheets/{ref.subject.pk}/{ref.term}/"
+    client = Client(HTTP_HOST=host)
+
+    def put_fn():
+        body = json.dumps({"cells": ref.next_cells()}, ensure_ascii=False)
+
+        def put():
+            response = client.put(path, data=body, content_type="application/json", HTTP_AUTHORIZATION=f"Token {token}")
+            if response.status_code != 200:
+                raise RuntimeError(f"in-process PUT answered {response.status_code}: {response.content[:300]!r}")
+            return response
+        return put
+
+    from .sheets import acting_as
+
+    for _ in range(2):
+        put_fn()()
+    requests, services = [], []
+    for _ in range(runs):
+        requests.append(timed(put_fn())[:2])
+        with acting_as(ref):
+            cells = ref.next_cells()
+            services.append(timed(lambda cells=cells: save(ref, cells))[:2])
+    queries = queries_of(put_fn())
+    # What if django-tenants set the search_path once per connection and tenant (TENANT_LIMIT_SET_CALLS = True,
+    # this project has False: a SET search_path round trip before every cursor)? Interleaved, same run.
+    from django.conf import settings
+
+    limited, unlimited, set_calls = [], [], {}
+    original = getattr(settings, "TENANT_LIMIT_SET_CALLS", False)
+    try:
+        for i in range(runs):
+            for flag in ((True, False) if i % 2 else (False, True)):
+                settings.TENANT_LIMIT_SET_CALLS = flag
+                (limited if flag else unlimited).append(timed(put_fn())[:2])
+        for flag in (True, False):
+            settings.TENANT_LIMIT_SET_CALLS = flag
+            counter = _SetCounter()
+            from django.db import connection
+
+            with connection.execute_wrapper(counter):
+                put_fn()()
+            set_calls[str(flag)] = counter.n
+    finally:
+        settings.TENANT_LIMIT_SET_CALLS = original
+    lim, unl = summary([w for w, _c in limited]), summary([w for w, _c in unlimited])
+    what_if = {"what": "the same in-process PUT with TENANT_LIMIT_SET_CALLS True vs False (project: "
+                       f"{original}), interleaved", "limit_true_ms": lim, "limit_false_ms": unl,
+               "limit_true_cpu_ms": summary([c for _w, c in limited]), "limit_false_cpu_ms": summary([c for _w, c in unlimited]),
+               "set_search_path_per_request": set_calls,
+               "saved_ms_p50": (unl["p50"] - lim["p50"]) if lim["p50"] is not None and unl["p50"] is not None else None}
+    k = max(2, runs // 4)
+    ready = iter([put_fn() for _ in range(k)])
+    profile = profile_runs(lambda: next(ready)(), k)
+    n = max(3, runs // 3)
+    puts = [put_fn() for _ in range(n)]
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for put in puts:
+        put()
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    req, svc = summary([w for w, _c in requests]), summary([w for w, _c in services])
+    return {
+        "what": "PUT of the sheet through django.test.Client in this process (no gunicorn, no socket): middleware, token "
+                "auth, DRF, sheet_save, response; sheet_save alone interleaved",
+        "request_ms": req, "request_process_cpu_ms": summary([c for _w, c in requests]),
+        "sheet_save_ms": svc, "sheet_save_process_cpu_ms": summary([c for _w, c in services]),
+        "http_layer_ms_p50": (req["p50"] - svc["p50"]) if req["p50"] is not None and svc["p50"] is not None else None,
+        "queries": len(queries), "statements": [label_of(q) for q in queries], "profile": profile,
+        "what_if_limit_set_calls": what_if, "cprofile_runs": n,
+        "cprofile_top_self": _top_functions(stats, "self_ms", 25, n),
+        "cprofile_top_cumulative": _top_functions(stats, "cumulative_ms", 40, n),
+    }
+
+
 def run(world: World, scale: SheetScale, results_dir: Path, machine: dict, url: str) -> Result:
     from django.conf import settings
     from django.db import connection, connections
@@ -140,6 +267,16 @@ def run(world: World, scale: SheetScale, results_dir: Path, machine: dict, url: 
     base_domain = settings.BASE_DOMAIN
     host = f"{world.school.slug}.{base_domain}"
     sheets = world.load
+    connection.set_tenant(world.school)
+    inproc = in_process_request(world, sheets, host, max(3, int(scale.load_seconds)))
+    say(f"{NAME}: in-process request (django.test.Client) p50 {fmt(inproc['request_ms']['p50'], 1)} ms, p95 "
+        f"{fmt(inproc['request_ms']['p95'], 1)} ms (CPU p50 {fmt(inproc['request_process_cpu_ms']['p50'], 1)} ms), "
+        f"{inproc['queries']} queries; sheet_save alone p50 {fmt(inproc['sheet_save_ms']['p50'], 1)} ms → HTTP layer "
+        f"{fmt(inproc['http_layer_ms_p50'], 1)} ms")
+    wi = inproc["what_if_limit_set_calls"]
+    say(f"{NAME}: what if TENANT_LIMIT_SET_CALLS=True: in-process request p50 {fmt(wi['limit_true_ms']['p50'], 1)} ms vs "
+        f"{fmt(wi['limit_false_ms']['p50'], 1)} ms as configured; SET search_path per request "
+        f"{wi['set_search_path_per_request'].get('True')} vs {wi['set_search_path_per_request'].get('False')}")
     connection.set_tenant(world.school)
     audit_before = _audit_state(world.school.schema_name)
     connections.close_all()  # nothing of ours holds a connection while the app runs
@@ -164,12 +301,16 @@ def run(world: World, scale: SheetScale, results_dir: Path, machine: dict, url: 
         if status != 200:
             raise RuntimeError(f"GET of a sheet with the teacher's token answered {status}: {text}")
         plan["base_url"] = f"http://127.0.0.1:{server.port}"
+        plan["app_pid"] = server.proc.pid
+        plan["db_name"] = settings.DATABASES["default"]["NAME"]
+        plan["db_url"] = url  # the owner's login: pg_stat_activity of every backend (lock waits)
         (workdir / "plan.json").write_text(json.dumps(plan, ensure_ascii=False), encoding="utf-8")
         limit = plan["total_deadline"] + 60
         say(f"{NAME}: gunicorn ready in {ready:.1f} s on 127.0.0.1:{server.port} ({WORKERS} workers × {THREADS} threads); "
             f"load generator: {len(sheets)} sheets of {sheets[0][0].values} values, levels {plan['levels']}, "
             f"{scale.load_seconds:g} s each")
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "platform"), str(REPO)])}
+        spy = _start_py_spy(server.proc.pid, plan)
         try:
             loadgen_rc = subprocess.run([sys.executable, "-m", "bench.sheets_loadgen", str(workdir / "plan.json"),
                                          str(workdir / "out.json")], cwd=REPO, env=env, timeout=limit).returncode
@@ -177,6 +318,11 @@ def run(world: World, scale: SheetScale, results_dir: Path, machine: dict, url: 
             loadgen_rc = "timeout"
         if (workdir / "out.json").exists():
             out = json.loads((workdir / "out.json").read_text(encoding="utf-8"))
+        if spy is not None:
+            try:
+                spy.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                spy.kill()
     finally:
         server_rc = server.stop()
         server_log = server.tail()
@@ -223,8 +369,8 @@ def run(world: World, scale: SheetScale, results_dir: Path, machine: dict, url: 
         "school": {"schema": world.school.schema_name, "host": host},
         "server": {"cmd": " ".join(server.cmd[1:]), "settings": "hocba.settings.local (DEBUG=True)", "db_role": "app",
                    "exit_code": server_rc, "log_tail": server_log[-1500:]},
-        "loadgen_exit": loadgen_rc,
-        "verified": {"ok": ok_db, "sheets": len(verified),
+        "loadgen_exit": loadgen_rc, "in_process_request": inproc, "vacuum_before": world.vacuumed,
+        "verified": {"ok": ok_db, "sheets": len(verified), "samples": [c for v in verified for c in v["sample"][:2]],
                      "values_matching": sum(v["matching"] for v in verified), "values": sum(v["cells"] for v in verified),
                      "saves_acknowledged": saves_ok, "assessment_audit_entries": upserts,
                      "every_save_audited": upserts == saves_ok},
@@ -235,7 +381,10 @@ def run(world: World, scale: SheetScale, results_dir: Path, machine: dict, url: 
     for lv in levels:
         say(f"{NAME}: concurrency {lv['concurrency']}: {fmt(lv['saves_per_s'], 1)} saves/s, p50 {fmt(lv['p50_ms'], 1)} ms, "
             f"p95 {fmt(lv['p95_ms'], 1)} ms, {lv['errors']} errors, {lv['saves']} saves in {fmt(lv['seconds'], 1)} s, "
-            f"machine CPU {fmt(100 * (lv.get('machine_cpu_busy') or 0), 0)}% busy")
+            f"machine CPU {fmt(100 * (lv.get('machine_cpu_busy') or 0), 0)}% busy; CPU ms/save "
+            + ", ".join(f"{k} {fmt(v, 1)}" for k, v in (lv.get("cpu") or {}).get("ms_per_save", {}).items())
+            + (f"; active backends {fmt(lv['backends']['active_backends_avg'], 1)}, waiting for the school's chain lock "
+               f"{fmt(lv['backends']['waiting_chain_lock_avg'], 1)} (avg)" if lv.get("backends") else ""))
     say(f"{NAME}: best {fmt(value, 1)} saves/s at concurrency {best['concurrency'] if best else 'n/a'} vs {fmt(baseline, 1)} serial "
         f"(ratio {fmt(result.ratio, 2)}); errors {errors}; database: {extra['verified']['values_matching']}/"
         f"{extra['verified']['values']} last values held, {upserts} audit entries for {saves_ok} saves "

@@ -60,6 +60,60 @@ def _cpu_times() -> tuple[float, float] | None:
     return sum(fields) - idle, sum(fields)
 
 
+CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _proc_cpu(pid: int) -> float | None:
+    """utime + stime of one process, seconds (its threads included); None when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        fields = stat[stat.rindex(")") + 2:].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _processes() -> list[tuple[int, int, bytes]]:
+    """(pid, parent pid, command line) of every process we can see."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+            cmdline = (entry / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        out.append((int(entry.name), ppid, cmdline))
+    return out
+
+
+def cpu_snapshot(plan: dict) -> dict[str, dict[int, float]]:
+    """CPU seconds so far of: the app (gunicorn master + workers), this database's PostgreSQL backends (their
+    process title names the database), and this load generator."""
+    app_root = int(plan.get("app_pid") or 0)
+    db = str(plan.get("db_name") or "").encode()
+    procs = _processes()
+    app = {app_root} if app_root else set()
+    app |= {pid for pid, ppid, _c in procs if ppid in app}
+    backends = {pid for pid, _p, cmd in procs if db and cmd.startswith(b"postgres: ") and b" " + db + b" " in cmd}
+    snap: dict[str, dict[int, float]] = {"app": {}, "db": {}}
+    for name, pids in (("app", app), ("db", backends)):
+        for pid in pids:
+            cpu = _proc_cpu(pid)
+            if cpu is not None:
+                snap[name][pid] = cpu
+    snap["loadgen"] = {os.getpid(): time.process_time()}
+    return snap
+
+
+def cpu_delta(before: dict, after: dict) -> dict[str, float]:
+    """CPU seconds spent between two snapshots; a process that appeared in between counts whole."""
+    return {name: sum(cpu - before.get(name, {}).get(pid, 0.0) for pid, cpu in after[name].items())
+            for name in after}
+
+
 class Level:
     def __init__(self, concurrency: int):
         self.concurrency = concurrency
@@ -119,21 +173,77 @@ async def _worker(client, plan: dict, sheets: list[dict], level: Level, deadline
             level.record_error(f"{type(exc).__name__}: {exc}")
 
 
+async def _track_cpu(plan: dict, stop: asyncio.Event, seen: dict) -> None:
+    """Every second until ``stop``: the CPU so far of every app and database process, so that a backend that
+    ends during the level (Django closes connections older than CONN_MAX_AGE) still counts up to its end."""
+    while not stop.is_set():
+        for name, per_pid in cpu_snapshot(plan).items():
+            seen.setdefault(name, {}).update(per_pid)
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=1.0)
+        except TimeoutError:
+            pass
+
+
+async def _sample_waits(plan: dict, stop: asyncio.Event, samples: list[tuple[int, int, int]]) -> None:
+    """Every 0.1 s (until ``stop``): this database's client backends that are active, and of those, waiting for
+    an advisory lock (the school's audit-chain lock) or any other lock. Needs ``plan["db_url"]``; best effort."""
+    if not plan.get("db_url"):
+        return
+    try:
+        import psycopg
+
+        async with await psycopg.AsyncConnection.connect(plan["db_url"], autocommit=True, connect_timeout=5) as conn:
+            while not stop.is_set() and len(samples) < 100000:
+                row = await (await conn.execute(
+                    "SELECT count(*) FILTER (WHERE state = 'active'),"
+                    " count(*) FILTER (WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'),"
+                    " count(*) FILTER (WHERE wait_event_type = 'Lock' AND wait_event <> 'advisory')"
+                    " FROM pg_stat_activity WHERE datname = %s AND backend_type = 'client backend'"
+                    " AND pid <> pg_backend_pid()", [plan["db_name"]])).fetchone()
+                samples.append(tuple(row))
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=0.1)
+                except TimeoutError:
+                    pass
+    except Exception as exc:  # noqa: BLE001 - the figures stand without it
+        print(f"loadgen: lock sampling stopped: {exc}", file=sys.stderr, flush=True)
+
+
 async def _run_level(client, plan: dict, concurrency: int, seconds: float, max_requests: int,
                      gens: dict[int, int], last_ok: dict[int, int]) -> Level:
     level = Level(concurrency)
+    stop, waits, seen = asyncio.Event(), [], {}
+    sampler = asyncio.create_task(_sample_waits(plan, stop, waits))
     sheets = plan["sheets"]
     own = [[s for n, s in enumerate(sheets) if n % concurrency == k] for k in range(concurrency)]
     # More workers than sheets: the extra workers share sheets (rows then contend; reported as such).
     own = [o or [sheets[k % len(sheets)]] for k, o in enumerate(own)]
     budget = [max_requests]
+    proc0 = cpu_snapshot(plan)
+    tracker = asyncio.create_task(_track_cpu(plan, stop, seen))
     cpu0 = _cpu_times()
     started = time.perf_counter()
     deadline = time.monotonic() + seconds
     await asyncio.gather(*(_worker(client, plan, o, level, deadline, budget, gens, last_ok) for o in own))
     level.elapsed = time.perf_counter() - started
+    stop.set()
+    await sampler
+    await tracker
+    level.waits = ({"samples": len(waits), "active_backends_avg": sum(w[0] for w in waits) / len(waits),
+                    "waiting_chain_lock_avg": sum(w[1] for w in waits) / len(waits),
+                    "waiting_other_locks_avg": sum(w[2] for w in waits) / len(waits)} if waits else None)
     cpu1 = _cpu_times()
     level.cpu_busy = ((cpu1[0] - cpu0[0]) / (cpu1[1] - cpu0[1])) if cpu0 and cpu1 and cpu1[1] > cpu0[1] else None
+    for name, per_pid in cpu_snapshot(plan).items():
+        seen.setdefault(name, {}).update(per_pid)
+    spent = cpu_delta(proc0, seen)
+    if cpu0 and cpu1:
+        spent["machine"] = (cpu1[0] - cpu0[0]) / CLK_TCK
+        spent["other"] = spent["machine"] - spent["app"] - spent["db"] - spent["loadgen"]
+    ok = len(level.latencies)
+    level.cpu = {"seconds": spent, "ms_per_save": {k: (v * 1000 / ok if ok else None) for k, v in spent.items()},
+                 "cores_busy": {k: v / level.elapsed for k, v in spent.items()} if level.elapsed else {}}
     level.stopped_by = "count" if budget[0] <= 0 else "time"
     return level
 
@@ -162,11 +272,16 @@ async def _main(plan: dict) -> dict:
                                      gens, last_ok)
             figures = level.figures()
             figures["machine_cpu_busy"] = level.cpu_busy
+            figures["cpu"] = level.cpu
+            figures["backends"] = level.waits
             figures["stopped_by"] = level.stopped_by
             out["levels"].append(figures)
             print(f"loadgen: concurrency {concurrency}: {figures['saves']} saves in {figures['seconds']:.1f} s = "
                   f"{figures['saves_per_s']:.1f}/s, p50 {figures['p50_ms'] or 0:.1f} ms, p95 {figures['p95_ms'] or 0:.1f} ms, "
-                  f"{figures['errors']} errors, machine CPU {100 * (level.cpu_busy or 0):.0f}% busy",
+                  f"{figures['errors']} errors, machine CPU {100 * (level.cpu_busy or 0):.0f}% busy; CPU ms/save: "
+                  + ", ".join(f"{k} {v:.1f}" for k, v in level.cpu["ms_per_save"].items() if v is not None)
+                  + (f"; backends active {level.waits['active_backends_avg']:.1f}, waiting for the chain lock "
+                     f"{level.waits['waiting_chain_lock_avg']:.1f} on average" if level.waits else ""),
                   file=sys.stderr, flush=True)
     out["last_ok_gen"] = {str(k): v for k, v in last_ok.items()}
     out["pid"] = os.getpid()

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import connection
-
 from hocba.kernel.roles import ROLE_CAPABILITIES, Role
 
 LEADERSHIP = frozenset({Role.PRINCIPAL, Role.VICE_PRINCIPAL})

@@ -47,6 +47,7 @@ APPROVED_STATES = frozenset({"approved", "signed", "locked"})
 WORKFLOW_FIELDS = frozenset({"state", "submitted_at", "submitted_by", "approved_at", "approved_by",
                              "reopened_reason", "results"})
 HIDDEN_FIELDS = frozenset({"id", "sort_key"})  # the key is shown apart; sort_key is derived from the name
+ACCOUNT_FIELDS = frozenset({"submitted_by", "approved_by", "homeroom_teacher_id", "teacher_id", "head_id", "account_id"})
 
 TABLE_LABELS = {
     "schools_schoolyear": _("Năm học"), "schools_department": _("Tổ chuyên môn"), "schools_subject": _("Môn học"),
@@ -85,7 +86,13 @@ def parse_row(text: str, pos: int = 0) -> tuple[list[str | None], int]:
     quotes ``""`` is a quote and a backslash escapes the next character (also outside quotes)."""
     if text[pos:pos + 1] != "(":
         raise ValueError(f"row text expected at {pos}: {text[pos:pos + 20]!r}")
-    pos += 1
+    try:
+        return _parse_fields(text, pos + 1)
+    except IndexError:
+        raise ValueError("row text ends inside a row") from None
+
+
+def _parse_fields(text: str, pos: int) -> tuple[list[str | None], int]:
     values: list[str | None] = []
     while True:
         parts: list[str] = []
@@ -155,7 +162,8 @@ def table_columns(using: str = "default") -> dict[str, list[str]]:
 
 
 def as_dicts(text: str, columns: list[str]) -> list[dict[str, str | None]]:
-    return [dict(zip(columns, row)) for row in parse_rows(text)] if text else []
+    # A row written before a column was added has fewer values: it maps onto the leading columns.
+    return [dict(zip(columns, row, strict=False)) for row in parse_rows(text)] if text else []
 
 
 # --- changes ----------------------------------------------------------------------------------------
@@ -256,6 +264,11 @@ def _display(f, value: str | None) -> str | None:
         return value.replace(".", ",")
     if kind == "DateField" and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         return f"{value[8:10]}/{value[5:7]}/{value[:4]}"
+    if kind == "DateTimeField":
+        try:
+            return timezone.localtime(dt.datetime.fromisoformat(value)).strftime("%H:%M:%S %d/%m/%Y")
+        except ValueError:
+            return value
     return value
 
 
@@ -317,16 +330,24 @@ def history(*, student_id: int | None = None, account_id: int | None = None, dat
                 about |= Q(table_name=name) & (Q(new_values__regex=pattern) | Q(old_values__regex=pattern))
         qs = qs.filter(about)
     page = max(1, page)
+    limit = max(1, limit)
     entries = list(qs.order_by("-id")[(page - 1) * limit:page * limit + 1])
     has_next = len(entries) > limit
     entries = entries[:limit]
 
     meta = _field_meta()
     found: list[tuple[Change, dict | None, dict | None]] = []
-    deleted_names: dict[int, str] = {}
+    row_names: dict[int, str] = {}
     for e in entries:
         columns = layouts.get(e.table_name, [])
-        rows = changed_rows(e.operation, as_dicts(e.old_values, columns), as_dicts(e.new_values, columns))
+        try:
+            rows = changed_rows(e.operation, as_dicts(e.old_values, columns), as_dicts(e.new_values, columns))
+        except ValueError:  # not row text (an entry written by hand): show it raw rather than fail the page
+            raw = [FieldChange("row_text", str(_("Nội dung thô")), e.old_values[:2000] or None, e.new_values[:2000] or None)]
+            if student_id is None:
+                found.append((Change(e.pk, e.at, e.account_id, "", e.role, e.tier, e.source, e.request_id, e.table_name,
+                                     e.operation, "?", fields=raw), None, None))
+            continue
         for key, old, new in rows:
             row = new or old or {}
             sid = _int(row.get("id")) if e.table_name == "schools_student" else _int(row.get("student_id"))
@@ -336,7 +357,7 @@ def history(*, student_id: int | None = None, account_id: int | None = None, dat
             if not fields:
                 continue
             if e.table_name == "schools_student" and row.get("full_name"):
-                deleted_names[sid] = row["full_name"]
+                row_names[sid] = row["full_name"]
             found.append((Change(e.pk, e.at, e.account_id, "", e.role, e.tier, e.source, e.request_id, e.table_name,
                                  e.operation, key, sid, year_id=_int(row.get("year_id")), fields=fields), old, new))
 
@@ -360,11 +381,19 @@ def history(*, student_id: int | None = None, account_id: int | None = None, dat
             c.after_approval = _state_before(states.get((c.student_id, c.year_id), []), c.entry_id) in APPROVED_STATES
 
     names = dict(Student.objects.filter(pk__in={c.student_id for c in changes if c.student_id}).values_list("id", "full_name"))
-    accounts = account_names({c.account_id for c in changes if c.account_id is not None})
+    mentioned = {_int(v) for c in changes for f in c.fields if f.field in ACCOUNT_FIELDS for v in (f.old, f.new)}
+    accounts = account_names(({c.account_id for c in changes} | mentioned) - {None})
     for c in changes:
-        c.student_name = names.get(c.student_id) or deleted_names.get(c.student_id, "")
+        c.student_name = names.get(c.student_id) or row_names.get(c.student_id, "")
         c.account_name = accounts.get(c.account_id, "") if c.account_id is not None else ""
+        c.fields = [FieldChange(f.field, f.label, _account(f.old, accounts), _account(f.new, accounts))
+                    if f.field in ACCOUNT_FIELDS else f for f in c.fields]
     return HistoryPage(changes, page, has_next, len(entries))
+
+
+def _account(value: str | None, accounts: dict[int, str]) -> str | None:
+    pk = _int(value)
+    return f"{accounts[pk]} (#{pk})" if pk in accounts else value
 
 
 def _year_on(years: list[tuple], day: dt.date) -> int | None:

@@ -2,7 +2,15 @@
 
 from django.contrib import admin
 
-from .models import Account, AdministrativeUnit, Membership, PlatformAuditEntry, School, SchoolPlacement, UnitVersion
+from .models import (
+    Account,
+    AdministrativeUnit,
+    Membership,
+    PlatformAuditEntry,
+    School,
+    SchoolPlacement,
+    UnitVersion,
+)
 
 admin.site.site_header = "HọcBạ — platform operators"
 admin.site.has_permission = lambda request: request.user.is_active and request.user.is_superuser

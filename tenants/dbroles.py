@@ -1,7 +1,8 @@
 """Database roles: the owner (migrations, templates) and the application's role, which owns nothing.
 
 The application logs in as a member of ``hocba_writers``. That group may read and write school data
-but may only INSERT and SELECT the audit tables, only read the migration records and the school
+but may only read the school's audit table (its triggers write it, as the owner) and only INSERT and
+SELECT the platform's, only read the migration records and the school
 template, and creates school schemas only through ``hocba_create_school_schema`` (SECURITY DEFINER).
 ``manage.py db_roles`` (run as the owner, after migrations) makes it so; it is idempotent.
 """
@@ -18,7 +19,8 @@ SCHOOL_RESTRICTIONS = f"""
 DO $$ BEGIN
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{WRITERS}') THEN
         REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON django_migrations FROM {WRITERS};
-        REVOKE UPDATE, DELETE, TRUNCATE, TRIGGER, REFERENCES ON schools_auditentry FROM {WRITERS};
+        -- Entries are written by the triggers (as the owner) only: the application reads them.
+        REVOKE INSERT, UPDATE, DELETE, TRUNCATE, TRIGGER, REFERENCES ON schools_auditentry FROM {WRITERS};
     END IF;
 END $$;
 """

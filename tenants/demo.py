@@ -8,7 +8,6 @@ import hashlib
 from dataclasses import dataclass
 
 from django.db import transaction
-
 from hocba.kernel.roles import Role
 
 from .models import Account, AdministrativeUnit, Membership, School, UnitKind, UnitVersion

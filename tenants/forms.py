@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
-
 from hocba.kernel.roles import Role
 
 from .models import SchoolLevel, UnitKind

@@ -15,10 +15,10 @@ import hashlib
 import logging
 import re
 import sys
-from pathlib import Path
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, connections, transaction
@@ -27,9 +27,8 @@ from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from psycopg import sql
-
 from hocba.kernel.errors import DomainError
+from psycopg import sql
 
 from .dbroles import SCHOOL_RESTRICTIONS
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q
 from django.utils import timezone
-
 from hocba.kernel.roles import GRANTABLE_ROLES, MFA_REQUIRED_ROLES, ROLE_CAPABILITIES, Role, Tier
 
 from .models import Account, AdministrativeUnit, Membership, School, SchoolPlacement, UnitVersion

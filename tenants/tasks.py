@@ -60,3 +60,60 @@ def rollups_reconcile_chunk(schools: list[list]) -> int:
     for school_id, schema_name in schools:
         run_in_school(schema_name, reconcile_school, school_id)
     return len(schools)
+
+
+# --- open/lock windows (DESIGN §5): one beat entry per job, fanning out in chunks (tenants.reminders) ---------
+
+
+@shared_task(acks_late=True)
+def window_reminders() -> dict:
+    """Beat (every 15 min): reminders to teachers with unfinished sheets, HOCBA_WINDOW_REMIND_DAYS before a lock."""
+    from .reminders import plan_reminders
+
+    out = plan_reminders(window_reminders_chunk.delay)
+    log.info("window reminders: %s", out)
+    return out
+
+
+@shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=3)
+def window_reminders_chunk(window_id: int, schools: list[list]) -> dict:
+    from .reminders import remind_chunk
+
+    return remind_chunk(window_id, schools)
+
+
+@shared_task(acks_late=True)
+def window_snapshots() -> dict:
+    """Beat (every minute): a compliance snapshot of every school of a window whose lock has just passed; a
+    whole-year lock also starts the year-end flow."""
+    from .reminders import plan_snapshots
+
+    out = plan_snapshots(window_snapshots_chunk.delay, year_end_start_chunk.delay)
+    if out["chunks"] or out["year_end_chunks"]:
+        log.info("window snapshots: %s", out)
+    return out
+
+
+@shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=3)
+def window_snapshots_chunk(window_id: int, school_ids: list[int]) -> int:
+    from .reminders import snapshot_chunk
+
+    return snapshot_chunk(window_id, school_ids)
+
+
+@shared_task(acks_late=True)
+def year_end_start(window_id: int | None = None) -> dict:
+    """Beat (daily), also started by window_snapshots at a whole-year lock: count the records ready to sign in
+    each school and tell its principal, once per window."""
+    from .reminders import plan_year_end
+
+    out = plan_year_end(year_end_start_chunk.delay, window_id=window_id)
+    log.info("year-end start: %s", out)
+    return out
+
+
+@shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=3)
+def year_end_start_chunk(window_id: int, schools: list[list]) -> dict:
+    from .reminders import year_end_chunk
+
+    return year_end_chunk(window_id, schools)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from hocba.kernel.roles import Role
+
 from tests.support import ACCOUNTS, DAY, PASSWORD, World, client_for, give_totp
 
 
@@ -52,6 +52,9 @@ def world(django_db_setup, django_db_blocker):
             ids[name] = account.pk
     yield World(province.pk, unit_a.pk, unit_b.pk, school_a.pk, school_b.pk, ids)
     with django_db_blocker.unblock():
+        from django.db import connections
+
+        connections["owner"].close()  # or dropping the test database finds it still in use
         _login_as(owner["USER"], owner["PASSWORD"])
 
 

@@ -6,7 +6,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.test import Client
-
 from hocba.kernel.roles import Role
 
 DAY = dt.date(2025, 7, 1)

@@ -20,4 +20,16 @@ app.conf.beat_schedule = {
         "task": "tenants.tasks.rollups_reconcile",
         "schedule": crontab(minute="*/30"),
     },
+    "window-reminders": {
+        "task": "tenants.tasks.window_reminders",
+        "schedule": crontab(minute="*/15"),
+    },
+    "window-snapshots": {
+        "task": "tenants.tasks.window_snapshots",
+        "schedule": crontab(),  # every minute
+    },
+    "year-end-start": {
+        "task": "tenants.tasks.year_end_start",
+        "schedule": crontab(hour=6, minute=5),
+    },
 }

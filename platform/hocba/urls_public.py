@@ -4,7 +4,9 @@ from django.contrib import admin
 from django.urls import include, path
 
 from hocba.kernel.views import ApiDocsView, ApiRedocView, ApiSchemaView
+from tenants.api import windows as windows_api
 from tenants.views import home, manage
+from tenants.views import windows as windows_pages
 
 from .urls_common import urlpatterns as common
 
@@ -24,6 +26,21 @@ urlpatterns = [
     path("manage/<str:kind>/<int:pk>/memberships/new/", manage.MembershipGrantView.as_view(), name="membership_grant"),
     path("manage/memberships/<int:pk>/end/", manage.MembershipEndView.as_view(), name="membership_end"),
     path("manage/audit/", manage.AuditListView.as_view(), name="audit_list"),
+    path("manage/windows/", windows_pages.WindowListView.as_view(), name="window_list"),
+    path("manage/windows/new/", windows_pages.WindowCreateView.as_view(), name="window_create"),
+    path("manage/windows/import/", windows_pages.CalendarImportView.as_view(), name="window_import"),
+    path("manage/windows/import/template.xlsx", windows_pages.CalendarTemplateView.as_view(), name="window_import_template"),
+    path("manage/windows/exceptions/", windows_pages.ExceptionListView.as_view(), name="window_exceptions"),
+    path("manage/windows/exceptions/<int:pk>/decide/", windows_pages.ExceptionDecideView.as_view(), name="window_exception_decide"),
+    path("manage/windows/<int:pk>/", windows_pages.WindowEditView.as_view(), name="window_edit"),
+    path("manage/windows/<int:pk>/cancel/", windows_pages.WindowCancelView.as_view(), name="window_cancel"),
+    path("api/v1/windows/", windows_api.WindowListApi.as_view(), name="api_windows"),
+    path("api/v1/windows/preview/", windows_api.WindowPreviewApi.as_view(), name="api_window_preview"),
+    path("api/v1/windows/import/", windows_api.WindowImportApi.as_view(), name="api_window_import"),
+    path("api/v1/windows/<int:pk>/", windows_api.WindowDetailApi.as_view(), name="api_window"),
+    path("api/v1/windows/<int:pk>/cancel/", windows_api.WindowCancelApi.as_view(), name="api_window_cancel"),
+    path("api/v1/window-exceptions/", windows_api.ExceptionListApi.as_view(), name="api_window_exceptions"),
+    path("api/v1/window-exceptions/<int:pk>/decide/", windows_api.ExceptionDecideApi.as_view(), name="api_window_exception_decide"),
     path("api/v1/", include("tenants.api.urls")),
     path("api/v1/schema/", ApiSchemaView.as_view(urlconf="hocba.urls_public"), name="api_schema"),
     path("api/v1/docs/", ApiDocsView.as_view(url_name="api_schema"), name="api_docs"),

@@ -3,9 +3,8 @@
 from django.urls import include, path
 
 from hocba.kernel.views import ApiDocsView, ApiSchemaView
-
 from tenants.api import views as api
-
+from tenants.api import windows as windows_api
 from tenants.views import home, manage
 
 from .urls_common import urlpatterns as common
@@ -22,10 +21,16 @@ urlpatterns = [
     path("api/v1/accounts/", api.AccountListApi.as_view(), name="api_accounts"),
     path("api/v1/memberships/", api.MembershipListApi.as_view(), name="api_memberships"),
     path("api/v1/memberships/<int:pk>/end/", api.MembershipEndApi.as_view(), name="api_membership_end"),
+    path("api/v1/windows/", windows_api.WindowListApi.as_view(), name="api_windows"),
+    path("api/v1/windows/preview/", windows_api.WindowPreviewApi.as_view(), name="api_window_preview"),
+    path("api/v1/windows/<int:pk>/", windows_api.WindowDetailApi.as_view(), name="api_window"),
+    path("api/v1/windows/<int:pk>/cancel/", windows_api.WindowCancelApi.as_view(), name="api_window_cancel"),
+    path("api/v1/window-exceptions/", windows_api.ExceptionListApi.as_view(), name="api_window_exceptions"),
     path("api/v1/", include("schools.api.urls")),
     path("", include("schools.urls_pages")),
     path("history/", include("schools.urls_history")),
     path("excel/", include("schools.urls_excel")),
+    path("windows/", include("schools.urls_windows")),
     path("api/v1/schema/", ApiSchemaView.as_view(urlconf="hocba.urls_school"), name="api_schema"),
     path("api/v1/docs/", ApiDocsView.as_view(url_name="api_schema"), name="api_docs"),
 ]

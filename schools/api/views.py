@@ -10,7 +10,15 @@ from rest_framework.views import APIView
 
 from ..access import request_school_access
 from ..models import RecordBook
-from ..selectors import class_get, class_students, classes_visible, current_year, not_found, student_visible, subject_get
+from ..selectors import (
+    class_get,
+    class_students,
+    classes_visible,
+    current_year,
+    not_found,
+    student_visible,
+    subject_get,
+)
 from ..services import classwork, records, sheets, students
 from ..services.results import class_results
 from . import serializers as s

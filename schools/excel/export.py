@@ -10,11 +10,10 @@ from typing import Any
 
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from hocba.kernel.errors import NotAllowed
 from openpyxl import Workbook
 from openpyxl.styles import Alignment
 from openpyxl.worksheet.worksheet import Worksheet
-
-from hocba.kernel.errors import NotAllowed
 
 from ..access import SchoolAccess
 from ..models import Assessment, Enrolment, SchoolClass, Student, Subject
@@ -23,7 +22,15 @@ from ..rules.common import PassFail
 from ..services.results import YearResults, class_results, class_subjects, fmt_level, subject_term_results
 from ..services.sheets import Column, sheet_columns
 from .common import (
-    BORDER, MUTED_FONT, ONE_DECIMAL, TERM_LABEL, TITLE_FONT, score_value, set_widths, sheet_title, style_header,
+    BORDER,
+    MUTED_FONT,
+    ONE_DECIMAL,
+    TERM_LABEL,
+    TITLE_FONT,
+    score_value,
+    set_widths,
+    sheet_title,
+    style_header,
     xlsx_bytes,
 )
 

@@ -13,21 +13,36 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from hocba.kernel.errors import DomainError, both_languages
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import from_excel
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from hocba.kernel.errors import DomainError, both_languages
-
 from ..access import SchoolAccess
 from ..models import Enrolment, SchoolClass, Student
 from ..services import students as student_services
 from ..services.common import require
 from .common import (
-    MAX_ROWS, MUTED_FONT, TEXT, TITLE_FONT, ImportFailed, Problem, cell_text, fail, find_header_row, header_keys,
-    is_blank, normalize, open_workbook, read_meta, set_widths, style_header, write_meta, xlsx_bytes,
+    MAX_ROWS,
+    MUTED_FONT,
+    TEXT,
+    TITLE_FONT,
+    ImportFailed,
+    Problem,
+    cell_text,
+    fail,
+    find_header_row,
+    header_keys,
+    is_blank,
+    normalize,
+    open_workbook,
+    read_meta,
+    set_widths,
+    style_header,
+    write_meta,
+    xlsx_bytes,
 )
 
 KIND = "students"
@@ -331,9 +346,6 @@ def _validate_row(row: Row, today: dt.date, problems: list[Problem]) -> None:
         if f.max_length and len(value) > f.max_length:
             problems.append(_problem(row, f.key, "students.too_long", f"dài quá {f.max_length} ký tự.",
                                      f"longer than {f.max_length} characters."))
-    if isinstance(raw.get("date_of_birth"), dt.time):
-        problems.append(_problem(row, "date_of_birth", "students.bad_dob", "Ngày sinh phải theo dạng dd/mm/yyyy.",
-                                 PROFILE_EN["students.bad_dob"]))
     guardian = {"name": text.get("guardian_name", ""), "relation": text.get("guardian_relation", ""),
                 "phone": _digits(raw.get("guardian_phone"), 10)}
     if guardian["phone"] and not PHONE.fullmatch(guardian["phone"]):

@@ -7,8 +7,8 @@ from typing import Any
 
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
-
 from hocba.kernel.errors import DomainError
+
 from tenants.rollups import rollup_add
 
 from ..access import SchoolAccess
@@ -55,9 +55,12 @@ def conduct_save(*, access: SchoolAccess, school_class: SchoolClass, term: int, 
         raise DomainError("sheet.bad_term", _("Học kì phải là I hoặc II."), field="term")
     students = _editable_students(school_class)
     errors: list[dict] = []
-    rows = []
+    rows, clears = [], []
     for i, e in enumerate(entries):
         if not _check_student(students, e.get("student"), school_class, errors, i):
+            continue
+        if not str(e.get("level") or "").strip():
+            clears.append(e["student"])
             continue
         level = CONDUCT_LEVELS.get(str(e.get("level", "")).strip().upper())
         if level is None:
@@ -80,8 +83,9 @@ def conduct_save(*, access: SchoolAccess, school_class: SchoolClass, term: int, 
             [school_class.year_id, term, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]],
         )
         inserted = sum(1 for (new,) in cursor.fetchall() if new)
-    rollup_add(school_id=access.school_id, year_start=school_class.year.start_year, conduct_entries=inserted)
-    return len(rows)
+    cleared = Conduct.objects.filter(student_id__in=clears, year_id=school_class.year_id, term=term).delete()[0] if clears else 0
+    rollup_add(school_id=access.school_id, year_start=school_class.year.start_year, conduct_entries=inserted - cleared)
+    return len(rows) + len(clears)
 
 
 @school_write
@@ -100,7 +104,8 @@ def absences_record(*, access: SchoolAccess, school_class: SchoolClass, date: dt
             rows.append((e["student"], bool(e.get("excused")), str(e.get("reason") or "")[:200]))
     if errors:
         raise ClassInputInvalid(errors)
-    ids = list(students)
+    # Only the students whose record may still change: an approved record keeps its absences.
+    ids = [sid for sid, state in students.items() if state in (RecordState.DRAFT, RecordState.SUBMITTED)]
     deleted = Absence.objects.filter(student_id__in=ids, date=date).delete()[0]
     Absence.objects.bulk_create([Absence(student_id=s, year=year, date=date, excused=x, reason=r) for s, x, r in rows])
     rollup_add(school_id=access.school_id, year_start=year.start_year, absences=len(rows) - deleted)

@@ -6,7 +6,6 @@ import functools
 
 from django.db import DatabaseError, connection, transaction
 from django.utils.translation import gettext_lazy as _
-
 from hocba.kernel import context
 from hocba.kernel.errors import DomainError, NotAllowed
 
@@ -15,13 +14,13 @@ from ..windows import locked_from_db_error
 
 
 def school_write(func):
-    """``@transaction.atomic`` plus the actor's context bound to the transaction (audit)."""
+    """``@transaction.atomic``, the actor's context for the audit triggers and the school's chain lock."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
             with transaction.atomic():
-                context.bind_to_transaction(connection)
+                _begin_school_write()
                 return func(*args, **kwargs)
         except DatabaseError as exc:
             # A window refused the write in the database (the trigger): nothing was written.
@@ -31,6 +30,17 @@ def school_write(func):
             raise locked from exc
 
     return wrapper
+
+
+def _begin_school_write() -> None:
+    """One statement: hand the actor to the audit triggers, then take the school's chain lock —
+    before any row lock, so writers of one school queue here instead of deadlocking between a row
+    lock and the chain lock the audit trigger takes at the end of each statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {context.BIND_SQL}, pg_advisory_xact_lock(hashtext('hocba.audit_chain'), hashtext(current_schema()))",
+            context.bind_params(),
+        )
 
 
 def require(allowed: bool, message=None) -> None:

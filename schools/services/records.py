@@ -6,8 +6,8 @@ from __future__ import annotations
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-
 from hocba.kernel.errors import DomainError
+
 from tenants.rollups import rollup_add
 
 from ..access import SchoolAccess

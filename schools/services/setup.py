@@ -6,7 +6,6 @@ import datetime as dt
 
 from django.db import IntegrityError
 from django.utils.translation import gettext_lazy as _
-
 from hocba.kernel.errors import DomainError
 
 from ..access import SchoolAccess

@@ -14,17 +14,16 @@ from typing import Any
 
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
-
 from hocba.kernel.errors import DomainError
+
+from tenants.rollups import rollup_add
 
 from ..access import SchoolAccess
 from ..models import Assessment, Enrolment, RecordBook, RecordState, SchoolClass, Subject
 from ..rules import tt22, tt27
-from .results import fmt_score, subject_term_results
 from ..rules.common import PassFail, RuleInputError, validate_score
-from tenants.rollups import rollup_add
-
 from .common import require, school_write
+from .results import fmt_score, subject_term_results
 
 EDITABLE_STATES = (RecordState.DRAFT, RecordState.SUBMITTED)
 

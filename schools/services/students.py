@@ -7,14 +7,13 @@ import re
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
-
 from hocba.kernel.errors import DomainError
+
+from tenants.rollups import rollup_add
 
 from ..access import SchoolAccess
 from ..models import Enrolment, GuardianLink, RecordBook, SchoolClass, Student
 from ..models.students import EntryKind, ExitKind, Gender
-from tenants.rollups import rollup_add
-
 from .common import not_found, require, school_write
 
 PROFILE_FIELDS = ("full_name", "date_of_birth", "gender", "ethnicity", "nationality", "place_of_birth", "address",

@@ -12,9 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.generic import TemplateView
-
 from hocba.kernel.errors import DomainError
+
 from tenants.selectors import account_names
 
 from ..models import RecordBook, SchoolClass
@@ -23,7 +22,7 @@ from ..selectors import class_get, class_students, classes_visible, current_year
 from ..services import records, students
 from ..services.results import class_results
 from . import reads
-from .common import EDITABLE_STATES, FINAL_STATES, SchoolPage, error_text, report
+from .common import FINAL_STATES, SchoolPage, SchoolTemplatePage, error_text, report
 from .forms import StudentProfileForm
 
 
@@ -48,7 +47,7 @@ class EnrolForm(StudentProfileForm):
             raise forms.ValidationError(_("Ngày phải theo dạng dd/mm/yyyy.")) from None
 
 
-class ClassListView(SchoolPage, TemplateView):
+class ClassListView(SchoolTemplatePage):
     """The classes of the current year this person may see."""
 
     required_capability = "school.enter"
@@ -85,7 +84,7 @@ def _summary(results: dict[str, Any], level: str) -> dict[str, Any]:
     }
 
 
-class ClassDetailView(SchoolPage, TemplateView):
+class ClassDetailView(SchoolTemplatePage):
     """A class: students in Vietnamese order with their record's state, the subjects' sheets, the year's
     results and the workflow (submit, approve, reopen)."""
 
@@ -132,7 +131,6 @@ class ClassDetailView(SchoolPage, TemplateView):
             "reopenable": ("submitted", "approved"),
             "may_enrol": may_enrol,
             "enrol_form": enrol_form if enrol_form is not None else (EnrolForm(prefix="enrol") if may_enrol else None),
-            "editable_states": EDITABLE_STATES,
         }
         return super().get_context_data(**ctx, **kwargs)
 

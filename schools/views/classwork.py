@@ -10,19 +10,17 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.generic import TemplateView
-
 from hocba.kernel.errors import DomainError, NotAllowed
 
 from ..access import SchoolAccess
 from ..models import RecordState, SchoolClass
 from ..selectors import class_get, class_students
 from . import reads
-from .common import EDITABLE_STATES, SchoolPage
+from .common import EDITABLE_STATES, SchoolTemplatePage
 
-CONDUCT_LEVELS = [("T", gettext_lazy("Tốt")), ("K", gettext_lazy("Khá")), ("D", gettext_lazy("Đạt")),
-                  ("CD", gettext_lazy("Chưa đạt"))]
 CONDUCT_SHORT = {"T": "T", "K": "K", "D": "Đ", "CD": "CĐ"}
+CONDUCT_LEVELS = [(code, CONDUCT_SHORT[code], label) for code, label in (
+    ("T", gettext_lazy("Tốt")), ("K", gettext_lazy("Khá")), ("D", gettext_lazy("Đạt")), ("CD", gettext_lazy("Chưa đạt")))]
 
 
 def _managed_class(access: SchoolAccess, pk: int) -> SchoolClass:
@@ -48,7 +46,7 @@ def _entry_messages() -> dict[str, str]:
     }
 
 
-class ConductView(SchoolPage, TemplateView):
+class ConductView(SchoolTemplatePage):
     """Conduct (rèn luyện) of the class for a term: Tốt / Khá / Đạt / Chưa đạt and a comment per student."""
 
     required_capability = "class.enter"
@@ -82,7 +80,7 @@ def _parse_day(value: str) -> dt.date | None:
         return None
 
 
-class AttendanceView(SchoolPage, TemplateView):
+class AttendanceView(SchoolTemplatePage):
     """A day's attendance (tick the absent, excused or not) and each student's monthly sums for the year."""
 
     required_capability = "class.enter"

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import HttpRequest
-from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import translation
 from django.utils.functional import cached_property
 from django.views import View
-
+from django.views.generic import TemplateView
 from hocba.kernel.errors import DomainError, both_languages
 from hocba.kernel.permissions import CapabilityRequiredMixin
 
@@ -54,9 +53,9 @@ class SchoolPage(CapabilityRequiredMixin, View):
             return refusal(request, exc)
 
 
-def back_to(request: HttpRequest, fallback: str):
-    """Redirect to the page the form came from when it is on this site, else to ``fallback``."""
-    target = request.POST.get("next") or ""
-    if target.startswith("/") and not target.startswith("//"):
-        return redirect(target)
-    return redirect(fallback)
+class SchoolTemplatePage(SchoolPage, TemplateView):
+    """A page rendered from a template; the URL's arguments are read from ``self.kwargs``, not put in the context."""
+
+    def get(self, request, *args, **kwargs):
+        return self.render_to_response(self.get_context_data())
+

@@ -15,7 +15,6 @@ from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from django.views import View
-
 from hocba.kernel.errors import DomainError, NotAllowed, both_languages
 from hocba.kernel.permissions import CapabilityRequiredMixin
 

@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
-
 from hocba.kernel.permissions import CapabilityRequiredMixin
 from hocba.kernel.roles import Role
 

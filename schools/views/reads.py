@@ -11,8 +11,18 @@ from dataclasses import dataclass
 from django.db.models import Count, Q
 from django.db.models.functions import TruncMonth
 
-from ..models import (Absence, AwardDiscipline, Conduct, Enrolment, GuardianLink, RecordBook, RecordState, SchoolClass,
-                      SchoolYear, Student)
+from ..models import (
+    Absence,
+    AwardDiscipline,
+    Conduct,
+    Enrolment,
+    GuardianLink,
+    RecordBook,
+    RecordState,
+    SchoolClass,
+    SchoolYear,
+    Student,
+)
 
 
 @dataclass(frozen=True)
@@ -74,11 +84,11 @@ def monthly_absences(year: SchoolYear, student_ids: list[int]) -> dict[int, dict
     out: dict[int, dict[dt.date, dict[str, int]]] = defaultdict(dict)
     rows = (Absence.objects.filter(year=year, student_id__in=student_ids).annotate(month=TruncMonth("date"))
             .values("student_id", "month")
-            .annotate(excused=Count("id", filter=Q(excused=True)), unexcused=Count("id", filter=Q(excused=False))))
+            .annotate(n_excused=Count("id", filter=Q(excused=True)), n_unexcused=Count("id", filter=Q(excused=False))))
     for r in rows:
         month = r["month"].date() if isinstance(r["month"], dt.datetime) else r["month"]
-        out[r["student_id"]][month] = {"excused": r["excused"], "unexcused": r["unexcused"],
-                                       "total": r["excused"] + r["unexcused"]}
+        out[r["student_id"]][month] = {"excused": r["n_excused"], "unexcused": r["n_unexcused"],
+                                       "total": r["n_excused"] + r["n_unexcused"]}
     return out
 
 

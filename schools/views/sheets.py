@@ -6,15 +6,13 @@ from __future__ import annotations
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.generic import TemplateView
-
 from hocba.kernel.errors import DomainError
 
 from ..models import RecordState
 from ..rules import rules_for, tt22
 from ..selectors import class_get, subjects_of
 from ..services.sheets import sheet_read
-from .common import EDITABLE_STATES, SchoolPage
+from .common import EDITABLE_STATES, SchoolTemplatePage
 
 TERM_LABELS = {1: gettext_lazy("Học kì I"), 2: gettext_lazy("Học kì II")}
 # Column widths in rem: the table has a fixed layout so that nothing moves while a teacher types.
@@ -70,7 +68,7 @@ def _messages() -> dict[str, str]:
     }
 
 
-class SheetView(SchoolPage, TemplateView):
+class SheetView(SchoolTemplatePage):
     """Read-only for those who may only read the subject; every cell of an approved record is read-only."""
 
     required_capability = "school.enter"

@@ -10,9 +10,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.generic import TemplateView
-
 from hocba.kernel.errors import DomainError
+
 from tenants.selectors import account_names
 
 from ..models import RecordState
@@ -21,13 +20,13 @@ from ..selectors import student_visible
 from ..services import students
 from ..services.results import class_results
 from . import reads
-from .common import EDITABLE_STATES, FINAL_STATES, SchoolPage, error_text
+from .common import EDITABLE_STATES, FINAL_STATES, SchoolTemplatePage, error_text
 from .forms import StudentProfileForm
 
 QUALITY_LEVELS = {"T": gettext_lazy("Tốt"), "D": gettext_lazy("Đạt"), "C": gettext_lazy("Cần cố gắng")}
 
 
-class StudentDetailView(SchoolPage, TemplateView):
+class StudentDetailView(SchoolTemplatePage):
     """Identity as the record book holds it, enrolment history and guardians; the edit form for those allowed."""
 
     required_capability = "school.enter"
@@ -74,7 +73,7 @@ def _comments(line: dict[str, Any]) -> dict[int, str]:
     return {int(k): v for k, v in (line.get("comments") or {}).items() if v}
 
 
-class StudentRecordView(SchoolPage, TemplateView):
+class StudentRecordView(SchoolTemplatePage):
     """The record book of the student's latest year. A parent sees it once the school has approved it."""
 
     required_capability = "school.enter"
@@ -121,7 +120,7 @@ class StudentRecordView(SchoolPage, TemplateView):
             parent_view=not staff_view, **kwargs)
 
 
-class MyChildrenView(SchoolPage, TemplateView):
+class MyChildrenView(SchoolTemplatePage):
     """A parent's linked children and whether each one's record is approved yet."""
 
     required_capability = "records.view_child"

@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from rest_framework import serializers
-
 from hocba.kernel.roles import Role
+from rest_framework import serializers
 
 from ..models import SchoolLevel, UnitKind
 

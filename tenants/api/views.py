@@ -6,13 +6,12 @@ from dataclasses import asdict
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
-from rest_framework.response import Response
-from rest_framework.views import APIView
-
 from hocba.kernel.access import request_access
 from hocba.kernel.errors import NotFound
 from hocba.kernel.permissions import SIGNED_IN
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from .. import selectors
 from ..models import Account, AdministrativeUnit, Membership, School, SchoolPlacement, UnitVersion

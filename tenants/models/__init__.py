@@ -1,7 +1,8 @@
 from .accounts import Account, Membership
 from .audit import PlatformAuditEntry
+from .notifications import ComplianceSnapshot, Notification, WindowReminder, YearEndStart
 from .rollups import SchoolRollup
-from .schools import Domain, School, SchoolLevel, SchoolPlacement, SchoolStatus, SchemaTemplate
+from .schools import Domain, SchemaTemplate, School, SchoolLevel, SchoolPlacement, SchoolStatus
 from .units import AdministrativeUnit, UnitKind, UnitVersion
 from .windows import DataCategory, ExceptionStatus, Window, WindowException, WindowTier
 
@@ -12,6 +13,10 @@ __all__ = [
     "WindowException",
     "WindowTier",
     "Account",
+    "ComplianceSnapshot",
+    "Notification",
+    "WindowReminder",
+    "YearEndStart",
     "AdministrativeUnit",
     "Domain",
     "Membership",

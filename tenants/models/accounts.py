@@ -6,7 +6,6 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-
 from hocba.kernel.roles import ROLE_TIERS, Role, Tier, role_choices
 
 from .periods import Period

@@ -9,7 +9,6 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
-
 from hocba.kernel.errors import DomainError, NotAllowed
 from hocba.kernel.roles import ROLE_LABELS, Role, Tier
 

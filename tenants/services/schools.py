@@ -12,11 +12,19 @@ from pathlib import Path
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
-
 from hocba.kernel.errors import DomainError, NotAllowed
 
 from .. import provisioning
-from ..models import Account, AdministrativeUnit, Domain, School, SchoolLevel, SchoolPlacement, SchoolStatus, UnitVersion
+from ..models import (
+    Account,
+    AdministrativeUnit,
+    Domain,
+    School,
+    SchoolLevel,
+    SchoolPlacement,
+    SchoolStatus,
+    UnitVersion,
+)
 from ..selectors import access_for, today, unit_tree_on
 from .audit import audit_record
 

@@ -6,7 +6,6 @@ import datetime as dt
 
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
-
 from hocba.kernel.errors import DomainError, NotAllowed
 
 from ..models import Account, AdministrativeUnit, Membership, SchoolPlacement, UnitKind, UnitVersion

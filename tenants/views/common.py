@@ -6,7 +6,6 @@ from django.contrib import messages
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
-
 from hocba.kernel.access import request_access
 from hocba.kernel.errors import DomainError, both_languages
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.shortcuts import redirect
 from django.views.generic import TemplateView
-
 from hocba.kernel.context_processors import platform_url
 from hocba.kernel.permissions import SIGNED_IN, CapabilityRequiredMixin
 from hocba.kernel.roles import ROLE_CAPABILITIES

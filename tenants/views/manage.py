@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db import transaction
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView, View
-
 from hocba.kernel.errors import DomainError
 from hocba.kernel.permissions import CapabilityRequiredMixin
-from hocba.kernel.roles import Role, Tier
+from hocba.kernel.roles import Role
 
 from .. import forms, selectors
-from ..models import Account, AdministrativeUnit, Membership, PlatformAuditEntry, School, SchoolPlacement, UnitVersion
+from ..models import (
+    Account,
+    AdministrativeUnit,
+    Membership,
+    PlatformAuditEntry,
+    School,
+    SchoolPlacement,
+    UnitVersion,
+)
 from ..services import accounts as account_services
 from ..services import schools as school_services
 from ..services import units as unit_services

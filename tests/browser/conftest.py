@@ -30,7 +30,6 @@ from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
 import pytest
-
 from hocba.run import SETUP_STEPS
 
 REPO = Path(__file__).resolve().parents[2]

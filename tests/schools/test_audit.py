@@ -14,18 +14,19 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection, connections, transaction
 from django.utils import timezone
+from hocba.kernel import context
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from hocba.kernel import context
+import schools.audit as audit_module
 from schools import audit
 from schools.models import Assessment, AuditEntry, RecordBook
 from schools.services.records import record_reopen, records_approve, records_submit
 from schools.services.sheets import sheet_save
 from schools.services.students import student_enrol, student_update
 from tenants.models import School
-from tests.schools.conftest import TODAY
+from tests.school_fixtures import TODAY
 from tests.support import SCHOOL_A_HOST
 
 OWNER = pytest.mark.django_db(databases=["default", "owner"])
@@ -69,11 +70,12 @@ def test_rows_are_split_only_outside_quotes():
     text = '(1,"một\n(2,giả)",)\n(2,hai,"")'
     assert audit.parse_rows(text) == [["1", "một\n(2,giả)", None], ["2", "hai", ""]]
     assert audit.parse_rows("") == []
-    with pytest.raises(ValueError):
-        audit.parse_rows("(1,2)x(3,4)")
+    for broken in ("(1,2)x(3,4)", '(1,"abc', "(1,2", "1,2)"):
+        with pytest.raises(ValueError):
+            audit.parse_rows(broken)
 
 
-TEXTS = st.one_of(st.none(), st.text(alphabet=st.characters(blacklist_characters="\x00"), max_size=25),
+TEXTS = st.one_of(st.none(), st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"), max_size=25),
                   st.sampled_from(["", " ", '"', "\\", ",", "(", ")", "\n", "Đỗ Thị Ánh, \"Bé\"\n(7,8)", "NULL"]))
 
 
@@ -194,22 +196,20 @@ def _forge(cursor, *, good_hash: bool) -> int:
     return cursor.fetchone()[0]
 
 
-def test_verify_command_reports_intact_and_a_bad_link(w, klass):
+def test_verify_command_reports_intact_and_a_bad_link(w, klass, monkeypatch):
     out = io.StringIO()
     call_command("audit_verify", stdout=out)
     assert f"{klass.school.schema_name}: intact" in out.getvalue() and "0 broken" in out.getvalue()
     connection.set_tenant(klass.school)  # the command leaves the connection on public
-    with connection.cursor() as cursor:
-        forged = _forge(cursor, good_hash=False)
+    # Only the owner can tamper (test_owner_tampering_is_found_at_that_entry finds the exact entry);
+    # here: how the command reports what the chain check found, and that it fails the run.
+    monkeypatch.setattr(audit_module, "audit_chain_verify", lambda schemas=None: {klass.school.schema_name: 4242})
     out = io.StringIO()
     with pytest.raises(CommandError):
         call_command("audit_verify", "--schema", klass.school.schema_name, stdout=out)
-    assert f"{klass.school.schema_name}: BROKEN at entry {forged}" in out.getvalue()
+    assert f"{klass.school.schema_name}: BROKEN at entry 4242" in out.getvalue()
 
 
-@pytest.mark.xfail(strict=True, reason="FLAW: hocba_writers may INSERT into schools_auditentry, so the application "
-                   "(or an SQL injection) can append an entry with a correctly computed hash; fix: SECURITY DEFINER "
-                   "trigger functions, REVOKE INSERT and EXECUTE on audit_append from the application")
 def test_application_cannot_append_a_forged_entry(w, klass):
     with pytest.raises(Exception, match="permission denied"):
         with transaction.atomic(), connection.cursor() as cursor:
@@ -288,7 +288,7 @@ def _approved_then_changed(w, klass) -> int:
     with acting(w, "principal_a", "principal"):
         records_approve(access=klass.access(w, "principal_a"), school_class=klass.school_class)
     with acting(w, "teacher_a", "subject_teacher"), transaction.atomic():
-        context.bind_to_transaction(connection)
+        context.bind_to_transaction(connection)  # an ORM write outside the services, with its actor
         Assessment.objects.filter(student_id=student, subject=klass.math, term=1, kind="tx", seq=1).update(score=Decimal("9.5"))
     return student
 
@@ -308,7 +308,7 @@ def test_changes_after_approval_are_flagged_until_reopened(w, klass):
     assert not [c for c in changes if c.table != "schools_assessment" and c.after_approval]
     states = [(f.old, f.new) for c in changes if c.table == "schools_recordbook" for f in c.fields if f.field == "state"]
     assert states == [("Hiệu trưởng đã duyệt", "Đang nhập"), ("GVCN đã trình", "Hiệu trưởng đã duyệt"),
-                      ("Đang nhập", "GVCN đã trình")]
+                      ("Đang nhập", "GVCN đã trình"), (None, "Đang nhập")]
 
 
 def test_history_queries_do_not_grow_with_entries(w, klass, queries):

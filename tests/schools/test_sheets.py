@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-
 from hocba.kernel.errors import DomainError
+
 from schools.models import Assessment, AuditEntry
 from schools.services.sheets import SheetInvalid, sheet_read, sheet_save
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from hocba.kernel.errors import DomainError, NotAllowed
+
 from tenants import selectors
 from tenants.models import AdministrativeUnit, Membership, PlatformAuditEntry, School, UnitKind, UnitVersion
 from tenants.services import schools as school_services

@@ -6,7 +6,6 @@ import pytest
 from django.test import Client
 
 from tenants.models import Account, Membership, School
-
 from tests.support import PASSWORD, SCHOOL_A_HOST, SCHOOL_B_HOST, client_for
 
 

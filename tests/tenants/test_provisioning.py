@@ -9,13 +9,12 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, connections
+from hocba.kernel.errors import DomainError
 from openpyxl import Workbook
 
-from hocba.kernel.errors import DomainError
 from tenants import provisioning
 from tenants.models import AdministrativeUnit, Domain, School, SchoolPlacement
 from tenants.services import schools as school_services
-
 
 OWNER = pytest.mark.django_db(databases=["default", "owner"])
 
@@ -36,7 +35,7 @@ def _catalog(schema: str, conn=connection) -> dict[str, list]:
         "indexes": """SELECT tablename, indexname, regexp_replace(indexdef, ' ON \\S+\\.', ' ON ')
                       FROM pg_indexes WHERE schemaname = %s ORDER BY 2""",
         "triggers": """SELECT event_object_table, trigger_name, action_timing, event_manipulation
-                       FROM information_schema.triggers WHERE trigger_schema = %s ORDER BY 2, 4""",
+                       FROM information_schema.triggers WHERE trigger_schema = %s ORDER BY 2, 1, 4""",
         "functions": """SELECT proname, pg_get_function_identity_arguments(oid) FROM pg_proc
                         WHERE pronamespace = %s::regnamespace ORDER BY 1""",
         "migrations": None,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.db import DatabaseError, connection, transaction
 from django.urls import URLPattern, URLResolver, get_resolver
-
 from hocba.kernel.permissions import declared_capability
+
 from tenants.models import PlatformAuditEntry
 from tests.support import ACCOUNTS, SCHOOL_B_HOST, client_for
 
@@ -89,7 +89,6 @@ def test_platform_audit_is_append_only(w):
 
 
 def test_audit_rows_carry_who_when_where(w):
-    from django.test import Client
 
     client = client_for(w.account("unit_a_admin"), "hocba.localhost")
     client.post(f"/manage/school/{w.school_a}/accounts/new/", {

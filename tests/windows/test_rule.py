@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
-
 from hocba.kernel.errors import DomainError
+
 from schools.services.sheets import sheet_save
 from schools.windows import WindowLocked, entry_state
 from tenants.models import AdministrativeUnit, School, Window

@@ -44,13 +44,20 @@ def new_request_id() -> str:
     return uuid.uuid4().hex
 
 
-def bind_to_transaction(connection) -> None:
-    """Hand the actor to the database for this transaction, where the audit triggers read it."""
+
+# Hands the actor to the database for the current transaction, where the audit triggers read it.
+BIND_SQL = (
+    "set_config('hocba.account_id', %s, true), set_config('hocba.role', %s, true),"
+    " set_config('hocba.tier', %s, true), set_config('hocba.request_id', %s, true),"
+    " set_config('hocba.source', %s, true)"
+)
+
+
+def bind_params() -> list[str]:
     ctx = current()
+    return ["" if ctx.account_id is None else str(ctx.account_id), ctx.role, ctx.tier, ctx.request_id, ctx.source]
+
+
+def bind_to_transaction(connection) -> None:
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT set_config('hocba.account_id', %s, true), set_config('hocba.role', %s, true),"
-            " set_config('hocba.tier', %s, true), set_config('hocba.request_id', %s, true),"
-            " set_config('hocba.source', %s, true)",
-            ["" if ctx.account_id is None else str(ctx.account_id), ctx.role, ctx.tier, ctx.request_id, ctx.source],
-        )
+        cursor.execute("SELECT " + BIND_SQL, bind_params())

@@ -5,7 +5,6 @@ from hocba.devservices import ensure_services
 ensure_services()
 
 from .base import *  # noqa: E402,F403
-from .base import ENV  # noqa: E402
 
 DEBUG = True
 

@@ -15,6 +15,8 @@ DEBUG = False
 # A test database of its own per run, so that parallel runs on one server never meet.
 DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}  # noqa: F405
 DATABASES["owner"] = {**DATABASES["default"]}  # noqa: F405
+# Keys of this run only (used TOTP codes, rate limits) in a Redis that other runs share.
+CACHES["default"]["KEY_PREFIX"] = f"hocba:test:{os.getpid()}"  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MFA_KEY = "test-mfa-key-kept-outside-the-database"
 CELERY_TASK_ALWAYS_EAGER = False

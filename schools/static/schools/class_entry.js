@@ -108,7 +108,7 @@
     if (saving) return;
     if (!dirtyRows().length) { setStatus(M.nothing, ""); return; }
     var data = payload();
-    if (!data) { refresh(); return; }
+    if (!data) { refresh(); setStatus(M.need_level, "bad"); return; }
     saving = true;
     saveButton.disabled = true;
     retryButton.hidden = true;

@@ -3,9 +3,9 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-
 from hocba.kernel import context
 from hocba.kernel.errors import DomainError
+
 from tenants.services.schools import read_school_rows, schools_provision
 
 

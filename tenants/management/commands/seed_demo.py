@@ -2,8 +2,8 @@
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-
 from hocba.kernel import context
+
 from tenants.demo import DEMO_PASSWORD, seed_demo
 
 

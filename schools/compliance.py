@@ -1,0 +1,105 @@
+"""What the open/lock window jobs need to know inside one school (run through tenants.perschool.run_in_school).
+
+Plain data in, plain data out: no public table is read or written here.
+
+* ``unfinished_sheets``: the grade sheets (teaching assignment × term) that have fewer filled cells than
+  active students × required columns, for the reminders before a lock. Required columns are a sheet's
+  columns (``sheets.sheet_columns``) except the free comment. A constant number of queries per school.
+* ``ready_to_sign``: the records of a year by state, per class, for the start of the year-end flow.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.db import connection
+from django.db.models import Count
+
+from .models import Enrolment, RecordBook, RecordState, SchoolYear, TeachingAssignment
+from .services.sheets import sheet_columns
+
+# Which sheets a window's category covers: the terms whose score sheets must be complete at its lock.
+CATEGORY_TERMS = {"scores_1": (1,), "scores_2": (2,), "whole_year": (1, 2)}
+OPTIONAL_COLUMNS = frozenset({"text"})  # the comment column is not required to call a sheet finished
+
+
+def _year(year_start: int) -> SchoolYear | None:
+    return SchoolYear.objects.filter(start_year=year_start).first()
+
+
+def unfinished_sheets(*, year_start: int, category: str, grades: list[int] | tuple[int, ...] = ()) -> list[dict]:
+    """Unfinished sheets of the year for the category's terms, one dict per assignment × term, by teacher."""
+    terms = CATEGORY_TERMS.get(category)
+    year = _year(year_start)
+    if not terms or year is None:
+        return []
+    assignments = list(
+        TeachingAssignment.objects.filter(school_class__year=year)
+        .filter(**({"school_class__grade__in": list(grades)} if grades else {}))
+        .select_related("school_class", "subject")
+        .order_by("school_class__grade", "school_class__name", "subject__order")
+    )
+    if not assignments:
+        return []
+    students = dict(
+        Enrolment.objects.filter(school_class__year=year, ends_on__isnull=True)
+        .values_list("school_class_id").annotate(n=Count("student_id", distinct=True))
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT e.school_class_id, a.subject_id, a.term, a.kind, a.seq, count(DISTINCT a.student_id)
+              FROM schools_assessment a
+              JOIN schools_enrolment e ON e.student_id = a.student_id AND e.ends_on IS NULL
+              JOIN schools_schoolclass c ON c.id = e.school_class_id AND c.year_id = a.year_id
+             WHERE a.year_id = %s AND a.term = ANY (%s)
+             GROUP BY 1, 2, 3, 4, 5
+            """,
+            [year.pk, list(terms)],
+        )
+        filled_by: dict[tuple[int, int, int], dict[tuple[str, int], int]] = defaultdict(dict)
+        for class_id, subject_id, term, kind, seq, n in cursor.fetchall():
+            filled_by[(class_id, subject_id, term)][(kind, seq)] = n
+    out = []
+    for a in assignments:
+        n_students = students.get(a.school_class_id, 0)
+        if not n_students:
+            continue
+        for term in terms:
+            required = [(c.kind, c.seq) for c in sheet_columns(a.subject, a.school_class, term)
+                        if c.value_type not in OPTIONAL_COLUMNS]
+            cells = filled_by.get((a.school_class_id, a.subject_id, term), {})
+            filled = sum(min(cells.get(col, 0), n_students) for col in required)
+            need = n_students * len(required)
+            if filled < need:
+                out.append({"teacher_id": a.teacher_id, "class_id": a.school_class_id, "class_name": a.school_class.name,
+                            "grade": a.school_class.grade, "subject_id": a.subject_id, "subject_name": a.subject.name,
+                            "term": term, "filled": filled, "required": need})
+    return out
+
+
+def ready_to_sign(*, year_start: int, grades: list[int] | tuple[int, ...] = ()) -> dict:
+    """Records of the year by state: approved ones are ready for signatures; per class as well."""
+    year = _year(year_start)
+    if year is None:
+        return {"ready": 0, "not_ready": 0, "done": 0, "by_class": []}
+    rows = (
+        RecordBook.objects.filter(year=year)
+        .filter(**({"school_class__grade__in": list(grades)} if grades else {}))
+        .values_list("school_class_id", "school_class__name", "school_class__grade", "state")
+        .annotate(n=Count("id"))
+        .order_by("school_class__grade", "school_class__name")
+    )
+    classes: dict[int, dict] = {}
+    for class_id, name, grade, state, n in rows:
+        entry = classes.setdefault(class_id, {"class_id": class_id, "class_name": name, "grade": grade,
+                                              "ready": 0, "not_ready": 0, "done": 0})
+        if state == RecordState.APPROVED:
+            entry["ready"] += n
+        elif state in (RecordState.SIGNED, RecordState.LOCKED):
+            entry["done"] += n
+        else:
+            entry["not_ready"] += n
+    by_class = list(classes.values())
+    return {"ready": sum(c["ready"] for c in by_class), "not_ready": sum(c["not_ready"] for c in by_class),
+            "done": sum(c["done"] for c in by_class), "by_class": by_class}

@@ -1,0 +1,455 @@
+"""API v1 for open/lock windows and their exceptions (DESIGN §5), on the platform site and a school's.
+
+Platform site: the windows in the requester's scope; create, change, cancel, preview, import a year's
+calendar. A school's site: the windows that apply to that school; the principal's early lock (a
+school-tier window) and requests for exceptions. Every refusal answers 4xx with ``code``, ``detail``
+(Vietnamese) and ``detail_en``; the services decide, and nothing is saved when they refuse.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from hocba.kernel.access import request_access
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..models import (
+    AdministrativeUnit,
+    DataCategory,
+    ExceptionStatus,
+    School,
+    SchoolLevel,
+    Window,
+    WindowException,
+)
+from ..services import windows as svc
+from ..views import windows as pages
+from ..windows_import import DATETIME_INPUT_FORMATS, BilingualError, calendar_import, school_year_of
+
+MOMENT_FORMATS = [*DATETIME_INPUT_FORMATS, "iso-8601"]
+
+
+# ------------------------------------------------------------------------------------- serializers
+
+
+class WindowSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    tier = serializers.CharField()
+    unit_id = serializers.IntegerField(allow_null=True)
+    school_id = serializers.IntegerField(allow_null=True)
+    scope = serializers.CharField()
+    grades = serializers.ListField(child=serializers.IntegerField())
+    category = serializers.CharField()
+    category_label = serializers.CharField()
+    year_start = serializers.IntegerField()
+    opens_at = serializers.DateTimeField()
+    locks_at = serializers.DateTimeField()
+    state = serializers.CharField(help_text="not_open | open | locked | cancelled")
+    set_by = serializers.CharField()
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    cancelled_at = serializers.DateTimeField(allow_null=True)
+    can_edit = serializers.BooleanField()
+
+
+class WindowCreateSerializer(serializers.Serializer):
+    unit_id = serializers.IntegerField(required=False, allow_null=True,
+                                       help_text="the unit (a province for a province-tier window); or school_id")
+    school_id = serializers.IntegerField(required=False, allow_null=True, help_text="a school-tier lock")
+    category = serializers.ChoiceField(choices=DataCategory.values)
+    grades = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+    levels = serializers.ListField(child=serializers.ChoiceField(choices=SchoolLevel.values), required=False, default=list)
+    year_start = serializers.IntegerField(required=False, min_value=2000, max_value=2100,
+                                          help_text="default: the school year of opens_at (years start on 1 August)")
+    opens_at = serializers.DateTimeField(input_formats=MOMENT_FORMATS, help_text="dd/mm/yyyy HH:MM (local) or ISO 8601")
+    locks_at = serializers.DateTimeField(input_formats=MOMENT_FORMATS, help_text="dd/mm/yyyy HH:MM (local) or ISO 8601")
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class WindowPreviewSerializer(WindowCreateSerializer):
+    window_id = serializers.IntegerField(required=False, allow_null=True, help_text="preview a change to this window")
+    category = serializers.ChoiceField(choices=DataCategory.values, required=False)
+
+
+class WindowUpdateSerializer(serializers.Serializer):
+    opens_at = serializers.DateTimeField(input_formats=MOMENT_FORMATS, required=False)
+    locks_at = serializers.DateTimeField(input_formats=MOMENT_FORMATS, required=False)
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+
+class HigherWindowSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    tier = serializers.CharField()
+    scope = serializers.CharField()
+    category = serializers.CharField()
+    grades = serializers.ListField(child=serializers.IntegerField())
+    opens_at = serializers.DateTimeField()
+    locks_at = serializers.DateTimeField()
+    set_by = serializers.CharField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    detail = serializers.CharField()
+    detail_en = serializers.CharField()
+    field = serializers.CharField(required=False)
+
+
+class PreviewSerializer(serializers.Serializer):
+    ok = serializers.BooleanField(help_text="saving would be accepted")
+    tier = serializers.CharField()
+    schools = serializers.IntegerField(help_text="schools placed under the scope today (by level when grades are named)")
+    schools_with_figures = serializers.IntegerField()
+    students = serializers.IntegerField(allow_null=True, help_text="from the schools' rollups; null: no figures yet")
+    classes = serializers.IntegerField(allow_null=True, help_text="not in the rollups yet: null")
+    grades = serializers.ListField(child=serializers.IntegerField())
+    grades_filtered = serializers.BooleanField()
+    errors = ErrorSerializer(many=True)
+    higher = HigherWindowSerializer(many=True)
+
+
+class ExceptionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    window_id = serializers.IntegerField()
+    window_tier = serializers.CharField()
+    window_category = serializers.CharField()
+    school_id = serializers.IntegerField()
+    school = serializers.CharField()
+    class_ids = serializers.ListField(child=serializers.IntegerField())
+    student_ids = serializers.ListField(child=serializers.IntegerField())
+    until = serializers.DateTimeField()
+    reason = serializers.CharField()
+    status = serializers.CharField()
+    requested_by = serializers.CharField()
+    requested_at = serializers.DateTimeField()
+    decided_by = serializers.CharField(allow_null=True)
+    decided_at = serializers.DateTimeField(allow_null=True)
+    decision_note = serializers.CharField()
+    can_decide = serializers.BooleanField()
+
+
+class ExceptionRequestSerializer(serializers.Serializer):
+    window_id = serializers.IntegerField()
+    class_ids = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+    student_ids = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+    until = serializers.DateTimeField(input_formats=MOMENT_FORMATS)
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class DecideSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["approve", "refuse"])
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class ImportSerializer(serializers.Serializer):
+    unit_id = serializers.IntegerField(required=False, allow_null=True)
+    school_id = serializers.IntegerField(required=False, allow_null=True)
+    year_start = serializers.IntegerField(min_value=2000, max_value=2100)
+    file = serializers.FileField()
+
+
+class ImportRowSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    ok = serializers.BooleanField()
+    category = serializers.CharField()
+    grades = serializers.ListField(child=serializers.IntegerField())
+    opens_at = serializers.CharField(allow_null=True)
+    locks_at = serializers.CharField(allow_null=True)
+    reason = serializers.CharField()
+    code = serializers.CharField(allow_null=True)
+    detail = serializers.CharField(allow_null=True)
+    detail_en = serializers.CharField(allow_null=True)
+    window_id = serializers.IntegerField(allow_null=True)
+
+
+class ImportReportSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    created = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    year_start = serializers.IntegerField()
+    rows = ImportRowSerializer(many=True)
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+def valid(serializer_class, request, **kwargs) -> dict:
+    """The validated data, or a 400 in both languages naming the fields (DRF's messages under ``errors``)."""
+    ser = serializer_class(data=request.data, **kwargs)
+    if not ser.is_valid():
+        names = ", ".join(sorted(ser.errors))
+        raise BilingualError("windows.invalid_input", f"Dữ liệu chưa hợp lệ ở: {names}.", f"Invalid input in: {names}.",
+                             field=next(iter(ser.errors), None), extra={"errors": ser.errors})
+    return ser.validated_data
+
+
+def not_found(vi: str = "Không tìm thấy lịch này trong phạm vi của bạn.", en: str = "No such window in your scope."):
+    return BilingualError("windows.not_found", vi, en, http_status=404)
+
+
+def site_school(request) -> School | None:
+    return getattr(request, "tenant", None)
+
+
+def scope_from(request, d: dict) -> tuple[AdministrativeUnit | None, School | None]:
+    """The unit or school a new window (or calendar) is for. On a school's site: that school only."""
+    school = site_school(request)
+    unit_id, school_id = d.get("unit_id"), d.get("school_id")
+    if school is not None:
+        if unit_id or (school_id and school_id != school.pk):
+            raise BilingualError("windows.school_site_scope", "Trên trang của trường chỉ đặt lịch khóa cho chính trường.",
+                                 "On a school's site a lock can only be set for that school.", field="unit_id")
+        return None, School.objects.get(pk=school.pk)
+    if bool(unit_id) == bool(school_id):
+        raise BilingualError("windows.scope", "Chọn đúng một phạm vi: unit_id hoặc school_id.",
+                             "Give exactly one scope: unit_id or school_id.", field="unit_id")
+    if unit_id:
+        unit = AdministrativeUnit.objects.filter(pk=unit_id).first()
+        if unit is None:
+            raise BilingualError("windows.scope_not_found", "Không tìm thấy đơn vị.", "Unit not found.", http_status=404)
+        return unit, None
+    target = School.objects.filter(pk=school_id).exclude(schema_name="public").first()
+    if target is None:
+        raise BilingualError("windows.scope_not_found", "Không tìm thấy trường.", "School not found.", http_status=404)
+    return None, target
+
+
+def year_of(d: dict) -> int:
+    return d.get("year_start") or school_year_of(timezone.localtime(d["opens_at"]).date())
+
+
+def visible_windows(request, year: int | None, include_cancelled: bool = False) -> tuple[list[Window], dict[int, str]]:
+    acc = request_access(request)
+    school = site_school(request)
+    if school is not None:
+        windows = pages.windows_for_school(school, year, include_cancelled=include_cancelled)
+        tree = acc.tree or pages.selectors.unit_tree_on(acc.day)
+    else:
+        windows, scope = pages.windows_in_scope(acc, year, include_cancelled=include_cancelled)
+        tree = scope.tree
+    names = pages.school_names(w.school_id for w in windows)
+    return windows, {w.pk: pages.scope_name(w, tree, names) for w in windows}
+
+
+def window_get(request, pk: int) -> Window:
+    school = site_school(request)
+    if school is not None:
+        window = next((w for w in pages.windows_for_school(school, None, include_cancelled=True) if w.pk == pk), None)
+    else:
+        window = pages.window_in_scope(request_access(request), pk)
+    if window is None:
+        raise not_found()
+    return window
+
+
+def window_data(window: Window, scope: str, auth: pages.Authority, now=None) -> dict:
+    return {
+        "id": window.pk, "tier": window.tier, "unit_id": window.unit_id, "school_id": window.school_id, "scope": scope,
+        "grades": window.grades, "category": window.category, "category_label": str(DataCategory(window.category).label),
+        "year_start": window.year_start, "opens_at": window.opens_at, "locks_at": window.locks_at,
+        "state": pages.window_state(window, now),
+        "set_by": (window.set_by.full_name or window.set_by.username) if window.set_by else "",
+        "reason": window.reason, "created_at": window.created_at, "cancelled_at": window.cancelled_at,
+        "can_edit": auth.may_schedule(window) and not window.cancelled_at,
+    }
+
+
+def one_window(request, window: Window) -> dict:
+    window = Window.objects.select_related("set_by").get(pk=window.pk)
+    acc = request_access(request)
+    tree = acc.tree or pages.selectors.unit_tree_on(acc.day)
+    return window_data(window, pages.scope_name(window, tree, pages.school_names([window.school_id])), pages.Authority(acc))
+
+
+# ------------------------------------------------------------------------------------------ windows
+
+
+class WindowListApi(APIView):
+    required_capability = "windows.view"
+
+    @extend_schema(
+        parameters=[OpenApiParameter("year", int, description="school year (its first year); default: the current one"),
+                    OpenApiParameter("cancelled", bool, description="include cancelled windows")],
+        responses=WindowSerializer(many=True),
+        summary="Windows in scope (platform site) or that apply to this school (a school's site)")
+    def get(self, request):
+        year = pages.year_param(request.query_params.get("year"))
+        windows, labels = visible_windows(request, year, request.query_params.get("cancelled") in ("1", "true"))
+        auth, now = pages.Authority(request_access(request)), timezone.now()
+        return Response(WindowSerializer([window_data(w, labels[w.pk], auth, now) for w in windows], many=True).data)
+
+    @extend_schema(request=WindowCreateSerializer, responses={201: WindowSerializer, 400: ErrorSerializer,
+                                                              403: ErrorSerializer},
+                   summary="Create a window (a unit's or province's; on a school's site: the school's early lock)")
+    def post(self, request):
+        d = valid(WindowCreateSerializer, request)
+        unit, school = scope_from(request, d)
+        window = svc.window_create(actor=request.user, category=d["category"], year_start=year_of(d),
+                                   opens_at=d["opens_at"], locks_at=d["locks_at"], unit=unit, school=school,
+                                   grades=d["grades"], levels=d["levels"], reason=d["reason"])
+        return Response(WindowSerializer(one_window(request, window)).data, status=status.HTTP_201_CREATED)
+
+
+class WindowDetailApi(APIView):
+    required_capability = "windows.view"
+
+    @extend_schema(responses=WindowSerializer, summary="One window in scope")
+    def get(self, request, pk: int):
+        return Response(WindowSerializer(one_window(request, window_get(request, pk))).data)
+
+    @extend_schema(request=WindowUpdateSerializer, responses={200: WindowSerializer, 400: ErrorSerializer},
+                   summary="Change a window's times or reason (one row: effective at once for every school)")
+    def patch(self, request, pk: int):
+        window = window_get(request, pk)
+        d = valid(WindowUpdateSerializer, request)
+        window = svc.window_update(actor=request.user, window=window, opens_at=d.get("opens_at"),
+                                   locks_at=d.get("locks_at"), reason=d.get("reason"))
+        return Response(WindowSerializer(one_window(request, window)).data)
+
+
+class WindowCancelApi(APIView):
+    required_capability = "windows.schedule"
+
+    @extend_schema(request=None, responses={200: WindowSerializer, 403: ErrorSerializer}, summary="Cancel a window")
+    def post(self, request, pk: int):
+        window = svc.window_cancel(actor=request.user, window=window_get(request, pk))
+        return Response(WindowSerializer(one_window(request, window)).data)
+
+
+class WindowPreviewApi(APIView):
+    required_capability = "windows.schedule"
+
+    @extend_schema(request=WindowPreviewSerializer, responses={200: PreviewSerializer, 400: ErrorSerializer},
+                   summary="What saving would do, saving nothing: the service's verdict, schools and students "
+                           "reached, the higher-tier windows for the same data")
+    def post(self, request):
+        d = valid(WindowPreviewSerializer, request)
+        window = window_get(request, d["window_id"]) if d.get("window_id") else None
+        if window is not None:
+            preview = pages.window_preview(request.user, window=window, year_start=window.year_start,
+                                           opens_at=d.get("opens_at"), locks_at=d.get("locks_at"),
+                                           reason=d.get("reason") or window.reason)
+        else:
+            if not d.get("category"):
+                raise BilingualError("windows.invalid_input", "Dữ liệu chưa hợp lệ ở: category.",
+                                     "Invalid input in: category.", field="category")
+            unit, school = scope_from(request, d)
+            preview = pages.window_preview(request.user, unit=unit, school=school, category=d["category"],
+                                           year_start=year_of(d), opens_at=d["opens_at"], locks_at=d["locks_at"],
+                                           grades=d["grades"], levels=d["levels"], reason=d["reason"])
+        return Response(PreviewSerializer(preview.as_dict()).data)
+
+
+class WindowImportApi(APIView):
+    required_capability = "windows.schedule"
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request={"multipart/form-data": ImportSerializer},
+                   responses={201: ImportReportSerializer, 400: ImportReportSerializer},
+                   summary="Import a year's calendar from XLSX (Loại dữ liệu, Khối, Mở lúc, Khóa lúc, Lý do): "
+                           "all rows or none, with a report per row")
+    def post(self, request):
+        d = valid(ImportSerializer, request)
+        unit, school = scope_from(request, d)
+        upload = d["file"]
+        if upload.size > 5 * 1024 * 1024:
+            raise BilingualError("windows.import_too_large", "Tệp lớn quá 5 MB.", "The file is larger than 5 MB.")
+        report = calendar_import(actor=request.user, content=upload.read(), year_start=d["year_start"], unit=unit,
+                                 school=school)
+        data = report.as_dict()
+        if not report.ok:
+            data.update(code="windows.import_failed",
+                        detail=f"Tệp có {len(report.failed)} dòng lỗi; chưa lưu dòng nào.",
+                        detail_en=f"The file has {len(report.failed)} rows in error; nothing was saved.")
+            return Response(data, status=status.HTTP_400_BAD_REQUEST)
+        return Response(data, status=status.HTTP_201_CREATED)
+
+
+# --------------------------------------------------------------------------------------- exceptions
+
+
+def exception_data(e: WindowException, names: dict[int, str], auth: pages.Authority, can_decide: bool) -> dict:
+    return {
+        "id": e.pk, "window_id": e.window_id, "window_tier": e.window.tier, "window_category": e.window.category,
+        "school_id": e.school_id, "school": names.get(e.school_id, ""), "class_ids": e.class_ids,
+        "student_ids": e.student_ids, "until": e.until, "reason": e.reason, "status": e.status,
+        "requested_by": e.requested_by.full_name or e.requested_by.username, "requested_at": e.requested_at,
+        "decided_by": (e.decided_by.full_name or e.decided_by.username) if e.decided_by else None,
+        "decided_at": e.decided_at, "decision_note": e.decision_note,
+        "can_decide": can_decide and e.status == ExceptionStatus.REQUESTED and auth.may_decide(e.window),
+    }
+
+
+def exceptions_visible(request):
+    school = site_school(request)
+    if school is not None:
+        return WindowException.objects.filter(school_id=school.pk).select_related("window", "requested_by", "decided_by")
+    qs, _scope = pages.exceptions_in_scope(request_access(request))
+    return qs
+
+
+class ExceptionListApi(APIView):
+    required_capability = "windows.view"
+
+    @extend_schema(parameters=[OpenApiParameter("status", str, enum=ExceptionStatus.values)],
+                   responses=ExceptionSerializer(many=True),
+                   summary="Requests for exceptions: in scope (platform site) or this school's (a school's site)")
+    def get(self, request):
+        qs = exceptions_visible(request)
+        wanted = request.query_params.get("status")
+        if wanted in ExceptionStatus.values:
+            qs = qs.filter(status=wanted)
+        rows = list(qs.order_by("-requested_at")[:500])
+        acc = request_access(request)
+        names = pages.school_names({e.school_id for e in rows})
+        auth, can_decide = pages.Authority(acc), acc.has("windows.decide")
+        return Response(ExceptionSerializer([exception_data(e, names, auth, can_decide) for e in rows], many=True).data)
+
+    @extend_schema(request=ExceptionRequestSerializer, responses={201: ExceptionSerializer, 400: ErrorSerializer},
+                   summary="Ask the tier that set a lock to let named classes or students write until a time "
+                           "(a school's site, the principal)")
+    def post(self, request):
+        school = site_school(request)
+        if school is None:
+            raise BilingualError("windows.request_on_school_site", "Đề nghị mở khóa được gửi từ trang của trường.",
+                                 "Requests for an exception are made on the school's own site.", http_status=400)
+        d = valid(ExceptionRequestSerializer, request)
+        window = Window.objects.filter(pk=d["window_id"], cancelled_at__isnull=True).first()
+        if window is None:
+            raise not_found()
+        from schools.views.windows import unknown_class_or_student_ids
+
+        unknown = unknown_class_or_student_ids(d["class_ids"], d["student_ids"])
+        if unknown:
+            raise BilingualError("windows.unknown_ids", "Có lớp hoặc học sinh không thuộc năm học hiện tại của trường.",
+                                 "Some classes or students are not in the school's current year.",
+                                 field="class_ids", extra={"unknown": unknown})
+        exc = svc.exception_request(actor=request.user, window=window, school=School.objects.get(pk=school.pk),
+                                    until=d["until"], reason=d["reason"], class_ids=d["class_ids"],
+                                    student_ids=d["student_ids"])
+        exc = WindowException.objects.select_related("window", "requested_by", "decided_by").get(pk=exc.pk)
+        acc = request_access(request)
+        data = exception_data(exc, pages.school_names([school.pk]), pages.Authority(acc), acc.has("windows.decide"))
+        return Response(ExceptionSerializer(data).data, status=status.HTTP_201_CREATED)
+
+
+class ExceptionDecideApi(APIView):
+    required_capability = "windows.decide"
+
+    @extend_schema(request=DecideSerializer, responses={200: ExceptionSerializer, 403: ErrorSerializer},
+                   summary="Approve or refuse a request (the tier that set the lock, or the province above it)")
+    def post(self, request, pk: int):
+        exception = exceptions_visible(request).filter(pk=pk).first()
+        if exception is None:
+            raise not_found("Không tìm thấy đề nghị này trong phạm vi của bạn.", "No such request in your scope.")
+        d = valid(DecideSerializer, request)
+        exception = svc.exception_decide(actor=request.user, exception=exception, approve=d["decision"] == "approve",
+                                         note=d["note"])
+        exception = WindowException.objects.select_related("window", "requested_by", "decided_by").get(pk=exception.pk)
+        acc = request_access(request)
+        data = exception_data(exception, pages.school_names([exception.school_id]), pages.Authority(acc),
+                              acc.has("windows.decide"))
+        return Response(ExceptionSerializer(data).data)

@@ -1,0 +1,381 @@
+"""A school year's calendar of open/lock windows from an XLSX file, and the small pieces the window
+pages and API share (local date-times, refusals written in both languages).
+
+The import validates every row by calling the service itself (``window_create``) inside one
+transaction, each row in its own savepoint: a refused row is reported and the next rows are still
+checked; if any row failed, everything is rolled back. Nothing is ever half imported.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone, translation
+from hocba.kernel.errors import DomainError
+from openpyxl import Workbook
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from schools.excel.common import (
+    MAX_ROWS,
+    MUTED_FONT,
+    TITLE_FONT,
+    fail,
+    header_keys,
+    is_blank,
+    normalize,
+    open_workbook,
+    set_widths,
+    style_header,
+    xlsx_bytes,
+)
+
+from .models import AdministrativeUnit, DataCategory, School, SchoolLevel
+from .services import windows as svc
+
+LOCAL_FORMAT = "%d/%m/%Y %H:%M"
+LOCAL_PLACEHOLDER = "dd/mm/yyyy HH:MM"
+DATETIME_INPUT_FORMATS = ["%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%H:%M %d/%m/%Y", "%Y-%m-%d %H:%M",
+                          "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"]
+DATE_ONLY_FORMATS = ["%d/%m/%Y", "%Y-%m-%d"]
+
+
+class BilingualError(DomainError):
+    """A refusal whose two texts are written here (not in the catalogue): input the platform cannot read."""
+
+    def __init__(self, code: str, vi: str, en: str, *, field: str | None = None, http_status: int = 400,
+                 extra: dict[str, Any] | None = None):
+        super().__init__(code, vi, field=field, http_status=http_status)
+        self.vi, self.en, self.extra = vi, en, extra or {}
+
+    def as_dict(self) -> dict[str, Any]:
+        data = {"code": self.code, "detail": self.vi, "detail_en": self.en}
+        if self.field:
+            data["field"] = self.field
+        data.update(self.extra)
+        return data
+
+
+def error_texts(exc: DomainError) -> dict[str, str]:
+    """``{"vi": …, "en": …}`` for any refusal (catalogue messages and written ones alike)."""
+    data = exc.as_dict()
+    return {"vi": data["detail"], "en": data.get("detail_en") or data["detail"]}
+
+
+def school_year_of(day: dt.date) -> int:
+    """The school year (its first calendar year) a day belongs to; years run from 1 August."""
+    return day.year if day.month >= 8 else day.year - 1
+
+
+def local_text(moment: dt.datetime | None) -> str:
+    return timezone.localtime(moment).strftime(LOCAL_FORMAT) if moment else ""
+
+
+def parse_local(value: Any, *, end_of_day: bool = False) -> dt.datetime | None:
+    """A local (Asia/Ho_Chi_Minh) moment from a cell or a text: ``dd/mm/yyyy HH:MM`` (or a date alone,
+    which means 00:00 — or 23:59 when ``end_of_day``). ``None`` when it cannot be read."""
+    tz = timezone.get_default_timezone()
+    if isinstance(value, dt.datetime):
+        if timezone.is_aware(value):
+            return value
+        if end_of_day and value.time() == dt.time(0, 0):
+            value = value.replace(hour=23, minute=59)
+        return timezone.make_aware(value, tz)
+    if isinstance(value, dt.date):
+        return timezone.make_aware(dt.datetime.combine(value, dt.time(23, 59) if end_of_day else dt.time(0, 0)), tz)
+    text = " ".join(str(value or "").split())
+    if not text:
+        return None
+    for fmt in DATETIME_INPUT_FORMATS:
+        try:
+            return timezone.make_aware(dt.datetime.strptime(text, fmt), tz)
+        except ValueError:
+            continue
+    for fmt in DATE_ONLY_FORMATS:
+        try:
+            day = dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+        return timezone.make_aware(dt.datetime.combine(day, dt.time(23, 59) if end_of_day else dt.time(0, 0)), tz)
+    return None
+
+
+# --------------------------------------------------------------------------------------- reading cells
+
+COLUMNS = [
+    ("category", "Loại dữ liệu", "Data category"),
+    ("grades", "Khối", "Grades"),
+    ("opens_at", "Mở lúc", "Opens at"),
+    ("locks_at", "Khóa lúc", "Locks at"),
+    ("reason", "Lý do", "Reason"),
+]
+REQUIRED = {"category", "opens_at", "locks_at"}
+
+
+def category_names() -> dict[str, str]:
+    """Every way a person may write a category (code, Vietnamese label, English label) → its code."""
+    names: dict[str, str] = {}
+    for code, label in DataCategory.choices:
+        names[normalize(code)] = code
+        for lang in ("vi", "en"):
+            with translation.override(lang):
+                names[normalize(str(label))] = code
+    return names
+
+
+def level_names() -> dict[str, str]:
+    names: dict[str, str] = {}
+    for code, label in SchoolLevel.choices:
+        names[normalize(code)] = code
+        for lang in ("vi", "en"):
+            with translation.override(lang):
+                names[normalize(str(label))] = code
+    names.update({"tiểu học": "primary", "th": "primary", "thcs": "lower_secondary", "thpt": "upper_secondary"})
+    return names
+
+
+def parse_grades(value: Any) -> tuple[list[int], list[str]] | None:
+    """``"6, 7"``, ``"6-9"``, ``7``, ``"THCS"`` → (grades, levels); blank → every grade; ``None`` if unreadable."""
+    if is_blank(value):
+        return [], []
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return ([value], []) if 1 <= value <= 12 else None
+    grades: set[int] = set()
+    levels: list[str] = []
+    known_levels = level_names()
+    for token in re.split(r"[,;]", str(value)):
+        token = token.strip()
+        if not token:
+            continue
+        span = re.fullmatch(r"(\d{1,2})\s*[-–—]\s*(\d{1,2})", token)
+        if span:
+            low, high = int(span.group(1)), int(span.group(2))
+            if not 1 <= low <= high <= 12:
+                return None
+            grades |= set(range(low, high + 1))
+        elif token.isdigit() and 1 <= int(token) <= 12:
+            grades.add(int(token))
+        elif normalize(token) in known_levels:
+            levels.append(known_levels[normalize(token)])
+        else:
+            return None
+    return sorted(grades), levels
+
+
+# --------------------------------------------------------------------------------------- the report
+
+
+@dataclass
+class RowReport:
+    line: int
+    category: str = ""
+    grades: list[int] = field(default_factory=list)
+    levels: list[str] = field(default_factory=list)
+    opens_at: dt.datetime | None = None
+    locks_at: dt.datetime | None = None
+    reason: str = ""
+    code: str = ""
+    message: str = ""
+    message_en: str = ""
+    window_id: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.code
+
+    def refuse(self, code: str, vi: str, en: str) -> None:
+        if not self.code:
+            self.code, self.message, self.message_en = code, vi, en
+
+    @property
+    def category_label(self) -> str:
+        return str(DataCategory(self.category).label) if self.category in DataCategory.values else ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"line": self.line, "ok": self.ok, "category": self.category, "grades": self.grades,
+                "levels": self.levels, "opens_at": self.opens_at.isoformat() if self.opens_at else None,
+                "locks_at": self.locks_at.isoformat() if self.locks_at else None, "reason": self.reason,
+                "code": self.code or None, "detail": self.message or None, "detail_en": self.message_en or None,
+                "window_id": self.window_id}
+
+
+@dataclass
+class ImportReport:
+    rows: list[RowReport]
+    year_start: int
+
+    @property
+    def failed(self) -> list[RowReport]:
+        return [r for r in self.rows if not r.ok]
+
+    @property
+    def created(self) -> int:
+        return 0 if self.failed else len(self.rows)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.rows) and not self.failed
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "created": self.created, "failed": len(self.failed), "year_start": self.year_start,
+                "rows": [r.as_dict() for r in self.rows]}
+
+
+def _find_header(ws) -> tuple[int, dict[str, int]] | None:
+    wanted = {normalize(vi): key for key, vi, en in COLUMNS} | {normalize(en): key for key, vi, en in COLUMNS}
+    for row in ws.iter_rows(min_row=1, max_row=15):
+        found: dict[str, int] = {}
+        for cell in row:
+            if isinstance(cell.value, str):
+                for text in header_keys(cell.value):
+                    if text in wanted and wanted[text] not in found:
+                        found[wanted[text]] = cell.column
+        if REQUIRED <= set(found):
+            return row[0].row, found
+    return None
+
+
+def read_rows(content: bytes) -> list[RowReport]:
+    """The rows of the calendar, each already carrying its reading problem if it has one."""
+    upload = open_workbook(content)
+    ws = upload.values.worksheets[0]
+    header = _find_header(ws)
+    if header is None:
+        raise fail("windows.import_header",
+                   "Không thấy hàng tiêu đề với các cột Loại dữ liệu, Khối, Mở lúc, Khóa lúc, Lý do. "
+                   "Hãy dùng mẫu tải về từ HọcBạ.",
+                   "No header row with the columns Loại dữ liệu, Khối, Mở lúc, Khóa lúc, Lý do was found. "
+                   "Use the template downloaded from HọcBạ.")
+    header_row, columns = header
+    if ws.max_row - header_row > MAX_ROWS:
+        raise fail("windows.import_too_many", f"Tệp có hơn {MAX_ROWS} dòng.", f"The file has more than {MAX_ROWS} rows.")
+    categories = category_names()
+    rows: list[RowReport] = []
+    for cells in ws.iter_rows(min_row=header_row + 1, values_only=False):
+        values = {key: cells[col - 1].value if col - 1 < len(cells) else None for key, col in columns.items()}
+        if all(is_blank(v) for v in values.values()):
+            continue
+        line = cells[0].row
+        row = RowReport(line=line, reason=str(values.get("reason") or "").strip())
+        category = categories.get(normalize(values.get("category")))
+        if category is None:
+            row.refuse("windows.import_category",
+                       f"Loại dữ liệu “{values.get('category') or ''}” không có trong danh sách.",
+                       f"Unknown data category “{values.get('category') or ''}”.")
+        else:
+            row.category = category
+        grades = parse_grades(values.get("grades"))
+        if grades is None:
+            row.refuse("windows.import_grades", f"Không đọc được khối “{values.get('grades')}” (ví dụ: 6, 7 hoặc 6-9).",
+                       f"Cannot read the grades “{values.get('grades')}” (e.g. 6, 7 or 6-9).")
+        else:
+            row.grades, row.levels = grades
+        row.opens_at = parse_local(values.get("opens_at"))
+        if row.opens_at is None:
+            row.refuse("windows.import_opens", "Không đọc được thời điểm mở (dd/mm/yyyy HH:MM).",
+                       "Cannot read the opening time (dd/mm/yyyy HH:MM).")
+        row.locks_at = parse_local(values.get("locks_at"), end_of_day=True)
+        if row.locks_at is None:
+            row.refuse("windows.import_locks", "Không đọc được thời điểm khóa (dd/mm/yyyy HH:MM).",
+                       "Cannot read the locking time (dd/mm/yyyy HH:MM).")
+        rows.append(row)
+    if not rows:
+        raise fail("windows.import_empty", "Tệp không có dòng lịch nào dưới hàng tiêu đề.",
+                   "The file has no calendar row under the header.")
+    return rows
+
+
+class _RollBack(Exception):
+    pass
+
+
+def calendar_import(*, actor, content: bytes, year_start: int, unit: AdministrativeUnit | None = None,
+                    school: School | None = None) -> ImportReport:
+    """All rows or none: each row goes through ``window_create`` in a savepoint; any refusal rolls all back."""
+    rows = read_rows(content)
+    try:
+        with transaction.atomic():
+            for row in rows:
+                if not row.ok:
+                    continue
+                try:
+                    with transaction.atomic():
+                        window = svc.window_create(actor=actor, category=row.category, year_start=year_start,
+                                                   opens_at=row.opens_at, locks_at=row.locks_at, unit=unit,
+                                                   school=school, grades=row.grades, levels=row.levels,
+                                                   reason=row.reason)
+                    row.window_id = window.pk
+                except DomainError as exc:
+                    texts = error_texts(exc)
+                    row.refuse(exc.code, texts["vi"], texts["en"])
+            if any(not r.ok for r in rows):
+                raise _RollBack
+    except _RollBack:
+        for row in rows:
+            row.window_id = None
+    return ImportReport(rows, year_start)
+
+
+# --------------------------------------------------------------------------------------- the template
+
+
+def template_bytes(*, scope_name: str = "", year_start: int | None = None) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Lịch năm học"
+    headers = [vi for _key, vi, _en in COLUMNS]
+    ws.append(headers)
+    style_header(ws, 1, 1, len(headers))
+    set_widths(ws, [34, 12, 20, 20, 48])
+    ws.freeze_panes = "A2"
+    for column in ("C", "D"):
+        for row in range(2, 202):
+            ws[f"{column}{row}"].number_format = "dd/mm/yyyy hh:mm"
+    with translation.override("vi"):
+        labels = [str(label) for _code, label in DataCategory.choices]
+    # The labels hold commas, so the list lives on a hidden sheet rather than in the rule itself.
+    choices = wb.create_sheet("_loai")
+    for label in labels:
+        choices.append([label])
+    choices.sheet_state = "hidden"
+    choice = DataValidation(type="list", formula1=f"'_loai'!$A$1:$A${len(labels)}", allow_blank=True)
+    choice.error, choice.errorTitle = "Chọn một loại dữ liệu trong danh sách.", "Loại dữ liệu"
+    ws.add_data_validation(choice)
+    choice.add("A2:A201")
+
+    guide = wb.create_sheet("Hướng dẫn")
+    guide.append(["Lịch mở/khóa nhập liệu — hướng dẫn điền (Instructions)"])
+    guide["A1"].font = TITLE_FONT
+    if scope_name or year_start:
+        year = f"{year_start}–{year_start + 1}" if year_start else ""
+        guide.append([f"Phạm vi: {scope_name}", f"Năm học: {year}"])
+    guide.append([])
+    guide.append(["Cột", "Cách điền", "How to fill"])
+    style_header(guide, guide.max_row, 1, 3)
+    guide.append(["Loại dữ liệu", "Một trong các loại dưới đây (tên hoặc mã).", "One of the categories below (name or code)."])
+    guide.append(["Khối", "Để trống: mọi khối. Hoặc 6, 7 hoặc 6-9 hoặc THCS.", "Blank: every grade. Or 6, 7 or 6-9 or THCS."])
+    guide.append(["Mở lúc", "dd/mm/yyyy HH:MM, giờ Việt Nam (ví dụ 05/09/2025 07:00).",
+                  "dd/mm/yyyy HH:MM, Vietnam time (e.g. 05/09/2025 07:00)."])
+    guide.append(["Khóa lúc", "dd/mm/yyyy HH:MM; chỉ ghi ngày thì khóa lúc 23:59 ngày đó.",
+                  "dd/mm/yyyy HH:MM; a date alone locks at 23:59 that day."])
+    guide.append(["Lý do", "Căn cứ (văn bản, kế hoạch năm học…).", "Grounds (circular, year plan…)."])
+    guide.append([])
+    guide.append(["Mã", "Loại dữ liệu", "Category"])
+    style_header(guide, guide.max_row, 1, 3)
+    for code, label in DataCategory.choices:
+        with translation.override("vi"):
+            vi = str(label)
+        with translation.override("en"):
+            en = str(label)
+        guide.append([code, vi, en])
+    guide.append([])
+    guide.append(["Cả tệp được kiểm tra trước; chỉ khi mọi dòng hợp lệ thì lịch mới được lưu (tất cả hoặc không).",
+                  "", "The whole file is checked first; the calendar is saved only if every row is valid (all or nothing)."])
+    guide.cell(row=guide.max_row, column=1).font = MUTED_FONT
+    set_widths(guide, [18, 60, 60])
+    return xlsx_bytes(wb)

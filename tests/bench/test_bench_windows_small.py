@@ -1,0 +1,91 @@
+"""The window benchmarks run end to end at a tiny size (``bench.run --scale tiny --only windows_…``) in a subprocess.
+
+No time is asserted (BENCH.md): the result files carry every field BENCH.md fixes, and what the benchmarks prove
+besides the times holds — the triggers measured really refuse a locked save and are left enabled; right after each
+change of the province window a write in a random school is refused (lock) or accepted (re-opening).
+The subprocess gets its own throwaway database on the test server; the benchmark drops it at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+REPO = Path(__file__).resolve().parents[2]
+REQUIRED = ("name", "metric", "unit", "value", "baseline", "ratio", "goal", "scale", "runs", "p50", "p95", "machine")
+NAMES = ("windows_check_overhead", "windows_change_2000")
+
+
+def _with_database(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path="/" + name))
+
+
+def _server_url() -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url:
+        from django.conf import settings
+
+        settings.DATABASES  # noqa: B018 - loading the settings starts the embedded server and sets DATABASE_URL
+        url = os.environ.get("DATABASE_URL", "")
+    assert url, "no DATABASE_URL and no embedded PostgreSQL"
+    return url
+
+
+def _exists(server: str, name: str) -> bool:
+    with psycopg.connect(_with_database(server, "postgres"), autocommit=True) as conn:
+        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
+
+
+def test_window_benchmarks_write_complete_results(tmp_path):
+    server = _server_url()
+    name = f"hocba_benchtest_windows_{uuid.uuid4().hex[:8]}"
+    env = {k: v for k, v in os.environ.items() if k not in {"BENCH_DATABASE_URL", "DJANGO_SETTINGS_MODULE"}}
+    env["BENCH_WINDOWS_DATABASE_URL"] = _with_database(server, name)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "platform"), str(REPO)])
+    results = tmp_path / "results"
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "bench.run", "--scale", "tiny", "--only", ",".join(NAMES), "--results-dir", str(results)],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+        )
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+        assert not _exists(server, name)  # dropped at the end
+    finally:
+        with psycopg.connect(_with_database(server, "postgres"), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    printed = proc.stdout.splitlines()
+    for bench in NAMES:
+        assert any(line.startswith(f"{bench}: ") and "→" in line for line in printed), proc.stdout
+        data = json.loads((results / f"{bench}.json").read_text(encoding="utf-8"))
+        assert [f for f in REQUIRED if f not in data] == []
+        assert data["name"] == bench and data["scale"] == "tiny" and data["goal"] and data["unit"] == "ms"
+        assert set(data["baseline"]) >= {"what", "value"} and data["baseline"]["what"]
+        assert isinstance(data["baseline"]["value"], int | float) and data["baseline"]["value"] > 0
+        assert set(data["machine"]) >= {"cores", "python", "postgres"}
+        assert data["runs"] >= 1
+        for field in ("value", "p50", "p95", "ratio"):
+            assert isinstance(data[field], int | float), (bench, field, data[field])
+        assert isinstance(data["goal_met"], bool)
+
+    check = json.loads((results / "windows_check_overhead.json").read_text(encoding="utf-8"))
+    assert check["windows"] == 20 and check["database_user"] == "hocba_app"
+    assert check["refused_once_a_window_locked"] is True
+    assert check["triggers_enabled_after"] == {"window_ins": True, "window_upd": True, "window_del": True}
+    assert check["with_windows_ms"]["runs"] == check["without_window_triggers_ms"]["runs"] == check["runs"]
+    assert check["window_triggers_explain_ms"]["per_save"]["runs"] >= 1
+
+    change = json.loads((results / "windows_change_2000.json").read_text(encoding="utf-8"))
+    rounds = change["lock_ms"]["runs"]
+    assert rounds >= 1 and change["runs"] == 2 * rounds and change["database_user"] == "hocba_app"
+    assert change["schools_covered"] == 4 and change["fill"]["schools"] == 4
+    assert change["refused_after_lock"] == rounds and change["accepted_after_reopen"] == rounds
+    assert change["unexpected_answers"] == 0
+    assert all(s["refused_after_lock"] and s["sqlstate"] == "HB423" and s["accepted_after_reopen"] for s in change["samples"])
