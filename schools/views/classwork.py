@@ -15,6 +15,7 @@ from hocba.kernel.errors import DomainError, NotAllowed
 from ..access import SchoolAccess
 from ..models import RecordState, SchoolClass
 from ..selectors import class_get, class_students
+from ..windows import entry_state
 from . import reads
 from .common import EDITABLE_STATES, SchoolTemplatePage
 
@@ -68,8 +69,10 @@ class ConductView(SchoolTemplatePage):
                          "state_label": RecordState(m.record_state).label})
         config = {"kind": "conduct", "api": reverse("api_conduct", args=[school_class.pk, term]),
                   "messages": _entry_messages()}
+        window_state = entry_state(school_id=self.access.school_id, category="conduct", year_start=school_class.year.start_year,
+                                   grade=school_class.grade, class_id=school_class.pk)
         return super().get_context_data(
-            school_class=school_class, term=term, rows=rows, levels=CONDUCT_LEVELS, config=config,
+            school_class=school_class, term=term, rows=rows, levels=CONDUCT_LEVELS, config=config, window_state=window_state,
             is_primary=school_class.level == "primary", **kwargs)
 
 
@@ -121,8 +124,10 @@ class AttendanceView(SchoolTemplatePage):
         messages_js["saved_absences"] = _("Đã lưu điểm danh ngày %(d)s.")
         config = {"kind": "absences", "api": reverse("api_absences", args=[school_class.pk]),
                   "date": day.strftime("%d/%m/%Y"), "messages": messages_js}
+        window_state = entry_state(school_id=self.access.school_id, category="attendance", year_start=year.start_year,
+                                   grade=school_class.grade, class_id=school_class.pk)
         return super().get_context_data(
-            school_class=school_class, year=year, day=day, rows=rows, months=months, config=config,
+            school_class=school_class, year=year, day=day, rows=rows, months=months, config=config, window_state=window_state,
             previous_day=(day - dt.timedelta(days=1)) if day > year.starts_on else None,
             next_day=(day + dt.timedelta(days=1)) if day < year.ends_on else None,
             **kwargs)

@@ -12,6 +12,7 @@ from ..models import RecordState
 from ..rules import rules_for, tt22
 from ..selectors import class_get, subjects_of
 from ..services.sheets import sheet_read
+from ..windows import category_of_term, entry_state
 from .common import EDITABLE_STATES, SchoolTemplatePage
 
 TERM_LABELS = {1: gettext_lazy("Học kì I"), 2: gettext_lazy("Học kì II")}
@@ -84,7 +85,9 @@ class SheetView(SchoolTemplatePage):
                               params={"class": school_class.name}, http_status=404)
         term = self.kwargs["term"]
         sheet = sheet_read(access=access, school_class=school_class, subject=subject, term=term)
-        editable = access.may_enter_sheet(school_class.pk, subject.pk)
+        window_state = entry_state(school_id=access.school_id, category=category_of_term(term),
+                                   year_start=school_class.year.start_year, grade=school_class.grade, class_id=school_class.pk)
+        editable = access.may_enter_sheet(school_class.pk, subject.pk) and window_state.open
         computed_columns = _computed_columns(subject.grading)
         rows = []
         for st in sheet.students:
@@ -112,5 +115,5 @@ class SheetView(SchoolTemplatePage):
             school_class=school_class, subject=subject, term=term, term_label=TERM_LABELS[term],
             terms=list(TERM_LABELS.items()), editable=editable, rows=rows,
             columns=sheet.columns, computed_columns=computed_columns, config=config, other_subjects=others,
-            col_widths=widths, table_width=f"{sum(widths):.1f}",
+            col_widths=widths, table_width=f"{sum(widths):.1f}", window_state=window_state,
             locked_count=sum(1 for r in rows if r["locked"]), **kwargs)

@@ -181,3 +181,19 @@ def test_entry_state_tells_open_until_and_locked_since(w, klass_now):
     svc.window_update(actor=None, window=window, locks_at=at(-1))
     state = entry_state(school_id=school_id, category="scores_1", year_start=YEAR, grade=6, class_id=class_.pk)
     assert not state.open and state.message["window"]["id"] == window.pk
+
+
+def test_entry_pages_show_the_state(w, klass_now):
+    from tests.support import SCHOOL_A_HOST, client_for
+
+    client = client_for(w.account("teacher_a"), SCHOOL_A_HOST)
+    url = f"/classes/{klass_now.school_class.pk}/sheets/{klass_now.math.pk}/1/"
+    window = _window(w, tier="province", opens=-60, locks=60)
+    body = client.get(url).content.decode()
+    assert "Đang mở nhập đến" in body and "data-lock-at" in body
+    svc.window_update(actor=None, window=window, locks_at=at(-1))
+    body = client.get(url).content.decode()
+    assert "Đã khóa nhập" in body and "Thử nghiệm" in body
+    homeroom = client_for(w.account("homeroom_a"), SCHOOL_A_HOST)
+    _window(w, tier="province", opens=-60, locks=-1, category="conduct")
+    assert "Đã khóa nhập" in homeroom.get(f"/classes/{klass_now.school_class.pk}/conduct/1/").content.decode()
