@@ -268,7 +268,7 @@ def run(world: World, scale: SheetScale, results_dir: Path, machine: dict, url: 
     host = f"{world.school.slug}.{base_domain}"
     sheets = world.load
     connection.set_tenant(world.school)
-    inproc = in_process_request(world, sheets, host, max(3, int(scale.load_seconds)))
+    inproc = in_process_request(world, sheets, host, {"full": 30, "small": 6}.get(scale.name, 3))
     say(f"{NAME}: in-process request (django.test.Client) p50 {fmt(inproc['request_ms']['p50'], 1)} ms, p95 "
         f"{fmt(inproc['request_ms']['p95'], 1)} ms (CPU p50 {fmt(inproc['request_process_cpu_ms']['p50'], 1)} ms), "
         f"{inproc['queries']} queries; sheet_save alone p50 {fmt(inproc['sheet_save_ms']['p50'], 1)} ms → HTTP layer "

@@ -18,7 +18,8 @@ role (``hocba_app``), like production.
 * ``windows_change_2000``: a province window covering N schools (2,000 at full scale, 100 small), every school a real
   schema made by ``school_create`` (``bench.provision.fill``). Timed: ``window_update`` (the service: validation, one
   row, platform audit entry; committed) locking it and re-opening it, alternately; right after each change, a write
-  in a school drawn at random among the N (its year, class and student made beforehand, untimed) must be refused
+  in a school drawn at random among the N (its year, class and student made beforehand, untimed), as the application
+  (raw SQL: the trigger decides for every path), must be refused
   (after a lock) or accepted (after a re-opening), by the database trigger. Baseline in the same run: the same change
   made the naive way, one window row per school (N school-tier rows, changed by one UPDATE statement).
 """
@@ -316,6 +317,20 @@ def _write(probe: Probe) -> tuple[bool, str]:
         connection.set_schema_to_public()
 
 
+def _restrict(schema: str) -> None:
+    """What ``db_roles`` does in each school schema: the application may not write its audit table or migrations."""
+    from django.db import connection
+
+    from tenants.dbroles import SCHOOL_RESTRICTIONS
+
+    connection.set_schema(schema)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(SCHOOL_RESTRICTIONS)
+    finally:
+        connection.set_schema_to_public()
+
+
 def _public_and_schools(scale: WindowScale, owner: tuple[str, str]) -> dict:
     """As the owner: public schema, roles, template, the bench province and unit, N schools by school_create."""
     from . import provision, sheets
@@ -323,11 +338,12 @@ def _public_and_schools(scale: WindowScale, owner: tuple[str, str]) -> dict:
     sheets.login_as(*owner)
     t = time.perf_counter()
     setup = provision.build_public()
+    # The roles and the owner's default privileges first: the schemas made next get the writers' grants as they are
+    # created (a db_roles pass over 2,000 schemas afterwards took 10 min here); the per-school restrictions are applied
+    # to the schools written in (``_restrict``).
+    sheets._quiet("db_roles")
     public_seconds = time.perf_counter() - t
     fill = provision.fill(setup["unit_id"], 0, scale.schools, workers=scale.fill_workers, deadline=Deadline(scale.fill_deadline))
-    t = time.perf_counter()
-    sheets._quiet("db_roles")  # the new schemas' grants, as after any provisioning
-    fill["grants_seconds"] = time.perf_counter() - t
     say(f"windows_change_2000: {fill['schools']} schools by school_create in {fill['seconds']:.1f} s "
         f"({fmt(fill['per_school'])} s/school, {scale.fill_workers} worker(s)); public {public_seconds:.1f} s")
     return {"unit_id": setup["unit_id"], "fill": fill, "public_seconds": public_seconds}
@@ -363,11 +379,19 @@ def run_change(scale: WindowScale, results_dir: Path, machine: dict, url: str) -
                                                opens_at=opens, locks_at=open_until, reason="bench naive per-school")
                                         for pk, _schema in schools])
 
+    # The schools written in: drawn at random among the N for every round, their year, class and student made now
+    # (untimed, as the owner).
+    rng = random.Random(2_000)
+    picks = [schools[rng.randrange(len(schools))] for _ in range(scale.change_rounds)]
+    probes: dict[int, Probe] = {}
+    for pk, schema in picks:
+        if pk not in probes:
+            probes[pk] = _probe(pk, schema, year_start)
+            _restrict(schema)
+
     sheets.login_as(settings.DB_APP_USER, settings.DB_APP_PASSWORD)  # measured as the application
     connection.set_schema_to_public()
     user = sheets.current_user()
-    rng = random.Random(2_000)
-    probes: dict[int, Probe] = {}
     changes: list[float] = []
     lock_ms: list[float] = []
     reopen_ms: list[float] = []
@@ -387,9 +411,7 @@ def run_change(scale: WindowScale, results_dir: Path, machine: dict, url: str) -
         if deadline.passed():
             stopped = True
             break
-        pk, schema = schools[rng.randrange(len(schools))]
-        if pk not in probes:
-            probes[pk] = _probe(pk, schema, year_start)  # untimed: the school's year, class, student
+        pk, schema = picks[r]
         probe = probes[pk]
         ok, _state = _write(probe)
         assert ok, f"the window should be open in {schema}"

@@ -119,11 +119,11 @@ def default_opening(school: School, category: str, year: int, grades: list[int])
     """Where an early lock starts when the principal leaves it blank: the latest opening among the windows
     above for the same data (so that the lock only narrows them), else the start of the school year."""
     day = timezone.localdate()
-    above = svc._units_above(WindowTier.SCHOOL, None, school, day)
+    above = svc.units_above(WindowTier.SCHOOL, None, school, day)
     start, _end = svc.school_year_bounds(year)
     if not above:
         return start
-    qs = Window.objects.filter(svc._overlapping(category), year_start=year, cancelled_at__isnull=True, unit_id__in=above)
+    qs = Window.objects.filter(svc.overlapping_categories(category), year_start=year, cancelled_at__isnull=True, unit_id__in=above)
     opens = [w.opens_at for w in qs if not (w.grades and grades and not set(w.grades) & set(grades))]
     return max([start, *opens])
 

@@ -72,6 +72,8 @@ class WindowCreateSerializer(serializers.Serializer):
 class WindowPreviewSerializer(WindowCreateSerializer):
     window_id = serializers.IntegerField(required=False, allow_null=True, help_text="preview a change to this window")
     category = serializers.ChoiceField(choices=DataCategory.values, required=False)
+    opens_at = serializers.DateTimeField(input_formats=MOMENT_FORMATS, required=False, allow_null=True)
+    locks_at = serializers.DateTimeField(input_formats=MOMENT_FORMATS, required=False, allow_null=True)
 
 
 class WindowUpdateSerializer(serializers.Serializer):
@@ -218,7 +220,10 @@ def scope_from(request, d: dict) -> tuple[AdministrativeUnit | None, School | No
 
 
 def year_of(d: dict) -> int:
-    return d.get("year_start") or school_year_of(timezone.localtime(d["opens_at"]).date())
+    if d.get("year_start"):
+        return d["year_start"]
+    moment = d.get("opens_at") or d.get("locks_at")
+    return school_year_of(timezone.localtime(moment).date() if moment else timezone.localdate())
 
 
 def visible_windows(request, year: int | None, include_cancelled: bool = False) -> tuple[list[Window], dict[int, str]]:
@@ -338,7 +343,7 @@ class WindowPreviewApi(APIView):
                                      "Invalid input in: category.", field="category")
             unit, school = scope_from(request, d)
             preview = pages.window_preview(request.user, unit=unit, school=school, category=d["category"],
-                                           year_start=year_of(d), opens_at=d["opens_at"], locks_at=d["locks_at"],
+                                           year_start=year_of(d), opens_at=d.get("opens_at"), locks_at=d.get("locks_at"),
                                            grades=d["grades"], levels=d["levels"], reason=d["reason"])
         return Response(PreviewSerializer(preview.as_dict()).data)
 

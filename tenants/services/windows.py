@@ -43,7 +43,7 @@ def _fmt(moment: dt.datetime) -> str:
     return timezone.localtime(moment).strftime("%H:%M %d/%m/%Y")
 
 
-def _units_above(tier: str, unit: AdministrativeUnit | None, school: School | None, day: dt.date) -> set[int]:
+def units_above(tier: str, unit: AdministrativeUnit | None, school: School | None, day: dt.date) -> set[int]:
     """The units whose windows are a higher tier than a window of this scope."""
     from ..selectors import unit_overseeing
 
@@ -56,19 +56,21 @@ def _units_above(tier: str, unit: AdministrativeUnit | None, school: School | No
     return set(tree.ancestors(unit.pk))
 
 
-def _overlapping(category: str):
+def overlapping_categories(category: str):
+    """Windows that govern the same data: the same category, or the whole year. A whole-year lock is
+    compared with whole-year locks only: a category locked earlier above stays locked anyway."""
     if category == DataCategory.WHOLE_YEAR:
-        return Q()
+        return Q(category=DataCategory.WHOLE_YEAR)
     return Q(category=category) | Q(category=DataCategory.WHOLE_YEAR)
 
 
 def _check_not_widening(tier: str, unit, school, category: str, year_start: int, grades: list[int],
                         opens_at: dt.datetime, locks_at: dt.datetime, exclude: int | None, day: dt.date) -> None:
     """A window may not open before, or lock after, a higher tier's window for the same data."""
-    above = _units_above(tier, unit, school, day)
+    above = units_above(tier, unit, school, day)
     if not above:
         return
-    higher = Window.objects.filter(_overlapping(category), year_start=year_start, cancelled_at__isnull=True, unit_id__in=above)
+    higher = Window.objects.filter(overlapping_categories(category), year_start=year_start, cancelled_at__isnull=True, unit_id__in=above)
     for other in higher.exclude(pk=exclude) if exclude else higher:
         if other.grades and grades and not set(other.grades) & set(grades):
             continue

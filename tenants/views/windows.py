@@ -333,9 +333,9 @@ def window_preview(actor, *, unit: AdministrativeUnit | None = None, school: Sch
     figures = list(SchoolRollup.objects.filter(school_id__in=school_ids, year_start=year_start).values_list("students", flat=True))
     higher = []
     if (unit or school) and category in DataCategory.values:
-        above = svc._units_above(tier, unit, school, tree.day)
+        above = svc.units_above(tier, unit, school, tree.day)
         if above:
-            qs = Window.objects.filter(svc._overlapping(category), year_start=year_start, cancelled_at__isnull=True,
+            qs = Window.objects.filter(svc.overlapping_categories(category), year_start=year_start, cancelled_at__isnull=True,
                                        unit_id__in=above).select_related("set_by").order_by("opens_at")
             if window is not None:
                 qs = qs.exclude(pk=window.pk)
