@@ -77,6 +77,11 @@ def decimal_places_ok(value: Decimal, places: int) -> bool:
     return (Fraction(value) * 10**places).denominator == 1
 
 
+def _vi(number: Decimal) -> str:
+    """A number as Vietnamese writes it: decimal comma."""
+    return str(number).replace(".", ",")
+
+
 def validate_score(
     value: object,
     *,
@@ -95,14 +100,14 @@ def validate_score(
     if not low <= number <= high:
         raise RuleInputError(
             "score_out_of_range",
-            f"Điểm {number} ({field}) nằm ngoài thang điểm {low}–{high}.",
+            f"Điểm {_vi(number)} ({field}) nằm ngoài thang điểm {_vi(low)}–{_vi(high)}.",
             f"Score {number} ({field}) is outside the {low}–{high} range.",
             field=field,
         )
     if not decimal_places_ok(number, places):
         raise RuleInputError(
             "score_too_many_decimals",
-            f"Điểm {number} ({field}) có quá {places} chữ số thập phân.",
+            f"Điểm {_vi(number)} ({field}) có quá {places} chữ số thập phân.",
             f"Score {number} ({field}) has more than {places} decimal place(s).",
             field=field,
         )

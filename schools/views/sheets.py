@@ -17,7 +17,7 @@ from .common import EDITABLE_STATES, SchoolTemplatePage
 
 TERM_LABELS = {1: gettext_lazy("Học kì I"), 2: gettext_lazy("Học kì II")}
 # Column widths in rem: the table has a fixed layout so that nothing moves while a teacher types.
-WIDTHS = {"number": 2.6, "name": 14.0, "score": 4.6, "passfail": 4.6, "level": 4.6, "test": 5.2, "text": 18.0,
+WIDTHS = {"number": 2.6, "name": 14.0, "score": 4.6, "passfail": 4.6, "level": 4.6, "test": 5.2, "text": 15.0,
           "computed": 5.4}
 INPUT_MODES = {"score": "decimal", "test": "numeric"}
 

@@ -346,3 +346,18 @@ def test_history_page_flags_filters_and_is_for_the_principal(w, klass, login):
     assert f'href="?student={student}"' in found
     assert login("teacher_a", SCHOOL_A_HOST).get("/history/").status_code == 403
     assert login("homeroom_a", SCHOOL_A_HOST).get(f"/history/?student={student}").status_code == 403
+
+
+def test_token_api_saves_carry_the_actor(w, klass):
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    from tests.support import SCHOOL_A_HOST
+
+    token = Token.objects.create(user=w.account("teacher_a"))
+    client = APIClient(HTTP_HOST=SCHOOL_A_HOST)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    url = f"/api/v1/classes/{klass.school_class.pk}/sheets/{klass.math.pk}/1/"
+    assert client.put(url, {"cells": [{"student": klass.students[0], "column": "tx1", "value": "7"}]}, format="json").status_code == 200
+    entry = AuditEntry.objects.filter(table_name="schools_assessment").order_by("-id").first()
+    assert entry.account_id == w.accounts["teacher_a"] and entry.role == "subject_teacher" and entry.source == "api"

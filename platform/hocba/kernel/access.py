@@ -30,3 +30,15 @@ def holds(request: HttpRequest, capability: str) -> bool:
     if school is not None:
         return access.has_in_school(capability, school.id)
     return access.has(capability)
+
+
+def bind_actor(request: HttpRequest):
+    """Who acts in this request, for the audit trail: sessions in the middleware, API tokens (which
+    DRF authenticates inside the view) in the permission class. Returns the access profile."""
+    from . import context
+
+    access = request_access(request)
+    school = request_school(request)
+    roles = sorted(r.value for r in (access.school_roles(school.id) if school else access.roles))
+    context.update(account_id=request.user.pk, role=",".join(roles), tier="school" if school else "platform")
+    return access

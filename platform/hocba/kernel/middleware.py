@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django_tenants.middleware.main import TenantMainMiddleware
 
 from . import context
-from .access import request_access
+from .access import bind_actor, request_access
 from .errors import both_languages
 
 _OPEN_PREFIXES = ("/static/", "/healthz", "/i18n/", "/favicon.ico")
@@ -83,9 +83,7 @@ class SchoolMembershipMiddleware:
         school = getattr(request, "tenant", None)
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            access = request_access(request)
-            roles = sorted(r.value for r in (access.school_roles(school.id) if school else access.roles))
-            context.update(account_id=user.pk, role=",".join(roles), tier="school" if school else "platform")
+            access = bind_actor(request)
             if school is not None and not request.path.startswith(_OPEN_PREFIXES + (_ACCOUNT_PREFIX,)):
                 if not access.has_in_school("school.enter", school.id):
                     return _refusal(request, 403, "schools.no_membership",

@@ -7,7 +7,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
 
-from .access import holds
+from . import context
+from .access import bind_actor, holds
 
 PUBLIC = "public"  # declared by the few views anyone may open (login, health, verification)
 SIGNED_IN = "signed_in"  # any signed-in person, whatever their roles (their own home and account)
@@ -44,4 +45,6 @@ class HasCapability(BasePermission):
             return True
         if not (request.user and request.user.is_authenticated):
             return False
+        if context.current().account_id != request.user.pk:
+            bind_actor(request)  # token authentication happens here, after the middleware
         return capability == SIGNED_IN or holds(request, capability)
