@@ -13,34 +13,42 @@ from ..access import SchoolAccess
 from ..windows import locked_from_db_error
 
 
-def school_write(func):
-    """``@transaction.atomic``, the actor's context for the audit triggers and the school's chain lock."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            with transaction.atomic():
-                _begin_school_write()
-                return func(*args, **kwargs)
-        except DatabaseError as exc:
-            # A window refused the write in the database (the trigger): nothing was written.
-            locked = locked_from_db_error(exc)
-            if locked is None:
-                raise
-            raise locked from exc
-
-    return wrapper
+CHAIN_LOCK_SQL = "pg_advisory_xact_lock(hashtext('hocba.audit_chain'), hashtext(current_schema()))"
 
 
-def _begin_school_write() -> None:
-    """One statement: hand the actor to the audit triggers, then take the school's chain lock —
-    before any row lock, so writers of one school queue here instead of deadlocking between a row
-    lock and the chain lock the audit trigger takes at the end of each statement."""
+def school_write(func=None, *, lock_early: bool = True):
+    """``@transaction.atomic``, the actor's context for the audit triggers and the school's chain lock.
+
+    The chain lock is taken before any row lock, so that writers of one school queue on it instead
+    of deadlocking between a row lock and the chain lock the audit trigger takes at the end of each
+    statement. By default at the start; a service whose first part only reads (validation) passes
+    ``lock_early=False`` and calls ``take_chain_lock()`` right before its first write, which keeps
+    the lock — and the queue of the school's writers — short."""
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            try:
+                with transaction.atomic():
+                    with connection.cursor() as cursor:
+                        cursor.execute(f"SELECT {context.BIND_SQL}" + (f", {CHAIN_LOCK_SQL}" if lock_early else ""),
+                                       context.bind_params())
+                    return fn(*args, **kwargs)
+            except DatabaseError as exc:
+                # A window refused the write in the database (the trigger): nothing was written.
+                locked = locked_from_db_error(exc)
+                if locked is None:
+                    raise
+                raise locked from exc
+
+        return wrapper
+
+    return decorate(func) if func is not None else decorate
+
+
+def take_chain_lock() -> None:
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {context.BIND_SQL}, pg_advisory_xact_lock(hashtext('hocba.audit_chain'), hashtext(current_schema()))",
-            context.bind_params(),
-        )
+        cursor.execute(f"SELECT {CHAIN_LOCK_SQL}")
 
 
 def require(allowed: bool, message=None) -> None:

@@ -22,7 +22,7 @@ from ..access import SchoolAccess
 from ..models import Assessment, Enrolment, RecordBook, RecordState, SchoolClass, Subject
 from ..rules import tt22, tt27
 from ..rules.common import PassFail, RuleInputError, validate_score
-from .common import require, school_write
+from .common import require, school_write, take_chain_lock
 from .results import fmt_score, subject_term_results
 
 EDITABLE_STATES = (RecordState.DRAFT, RecordState.SUBMITTED)
@@ -200,10 +200,18 @@ class SaveResult:
     sheet: Sheet
 
 
-@school_write
 def sheet_save(*, access: SchoolAccess, school_class: SchoolClass, subject: Subject, term: int,
                cells: list[dict[str, Any]]) -> SaveResult:
-    """Validate every cell, then write the whole sheet in two statements; nothing is saved on any error."""
+    """Validate every cell, then write the whole sheet in two statements; nothing is saved on any error.
+    The sheet returned is read after the commit, outside the school's write queue."""
+    written, cleared, columns, students = _sheet_write(access=access, school_class=school_class, subject=subject,
+                                                       term=term, cells=cells)
+    return SaveResult(written, cleared, _build(school_class, subject, term, columns, students))
+
+
+@school_write(lock_early=False)
+def _sheet_write(*, access: SchoolAccess, school_class: SchoolClass, subject: Subject, term: int,
+                 cells: list[dict[str, Any]]) -> tuple[int, int, list[Column], list[SheetStudent]]:
     if not access.may_enter_sheet(school_class.pk, subject.pk):
         raise DomainError("sheet.not_assigned",
                           _("Bạn không được phân công dạy môn %(subject)s ở lớp %(class)s."),
@@ -256,6 +264,7 @@ def sheet_save(*, access: SchoolAccess, school_class: SchoolClass, subject: Subj
     if errors:
         raise SheetInvalid(errors)
     written = cleared = 0
+    take_chain_lock()  # validation above only read; the writes start here
     with connection.cursor() as cursor:
         if upserts:
             cursor.execute(
@@ -287,5 +296,4 @@ def sheet_save(*, access: SchoolAccess, school_class: SchoolClass, subject: Subj
             )
             cleared = cursor.rowcount
     rollup_add(school_id=access.school_id, year_start=school_class.year.start_year, entries=inserted - cleared)
-    sheet = _build(school_class, subject, term, list(columns.values()), list(students.values()))
-    return SaveResult(written, cleared, sheet)
+    return written, cleared, list(columns.values()), list(students.values())
