@@ -12,10 +12,13 @@ import platform
 import secrets
 import socket
 import statistics
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
+
+REPO = Path(__file__).resolve().parents[1]
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
@@ -242,3 +245,29 @@ class Deadline:
 
 def fmt(value: float | None, digits: int = 3) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def derived_database_url(env_name: str, suffix: str) -> str:
+    """``$env_name``; else the bench database's server and name with ``suffix`` appended (must say bench)."""
+    url = os.environ.get(env_name, "")
+    if not url:
+        parts = urlsplit(bench_database_url())
+        url = urlunsplit(parts._replace(path="/" + unquote(parts.path.lstrip("/")) + suffix))
+    if "bench" not in database_name(url):
+        raise SystemExit(f"bench: refusing to use database {database_name(url)!r}: its name must contain 'bench'")
+    return url
+
+
+def launch_module(module: str, names: list[str], scale: str, results_dir, what: str) -> int:
+    """Run benchmarks that need their own database in a child process; its exit status."""
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "platform"), str(REPO)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    cmd = [sys.executable, "-m", module, "--scale", scale, "--only", ",".join(names), "--results-dir", str(results_dir)]
+    limit = {"full": 3600, "small": 600}.get(scale, 600)
+    try:
+        return subprocess.run(cmd, cwd=REPO, env=env, timeout=limit).returncode
+    except subprocess.TimeoutExpired:
+        print(f"bench: {what} benchmarks stopped after {limit} s", file=sys.stderr, flush=True)
+        return 1

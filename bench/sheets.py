@@ -32,12 +32,10 @@ import contextlib
 import datetime as dt
 import io
 import os
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlsplit, urlunsplit
 
 from . import common
 from .common import Deadline, Result, fmt, say, summary
@@ -104,29 +102,12 @@ SCALES = {
 
 
 def database_url() -> str:
-    """``BENCH_SHEETS_DATABASE_URL``; else the bench database's server and name with ``_sheets`` appended."""
-    url = os.environ.get("BENCH_SHEETS_DATABASE_URL", "")
-    if not url:
-        base = common.bench_database_url()
-        parts = urlsplit(base)
-        url = urlunsplit(parts._replace(path="/" + unquote(parts.path.lstrip("/")) + "_sheets"))
-    if "bench" not in common.database_name(url):
-        raise SystemExit(f"bench: refusing to use database {common.database_name(url)!r}: its name must contain 'bench'")
-    return url
+    """``BENCH_SHEETS_DATABASE_URL``; else the bench database with ``_sheets`` appended."""
+    return common.derived_database_url("BENCH_SHEETS_DATABASE_URL", "_sheets")
 
 
 def launch(names: list[str], scale: str, results_dir: Path) -> int:
-    """Run the selected sheet benchmarks in a child process (they need their own database); its exit status."""
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "platform"), str(REPO)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
-    cmd = [sys.executable, "-m", "bench.sheets", "--scale", scale, "--only", ",".join(names),
-           "--results-dir", str(results_dir)]
-    limit = {"full": 3600, "small": 600}.get(scale, 600)
-    try:
-        return subprocess.run(cmd, cwd=REPO, env=env, timeout=limit).returncode
-    except subprocess.TimeoutExpired:
-        print(f"bench: sheet benchmarks stopped after {limit} s", file=sys.stderr, flush=True)
-        return 1
+    return common.launch_module("bench.sheets", names, scale, results_dir, "sheet")
 
 
 # --- the school -----------------------------------------------------------------------------------

@@ -31,12 +31,10 @@ import dataclasses
 import datetime as dt
 import os
 import random
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit, urlunsplit
 
 from . import common
 from .common import Deadline, Result, fmt, say, summary
@@ -79,28 +77,12 @@ SCALES = {
 
 
 def database_url() -> str:
-    """``BENCH_WINDOWS_DATABASE_URL``; else the bench database's server and name with ``_windows`` appended."""
-    url = os.environ.get("BENCH_WINDOWS_DATABASE_URL", "")
-    if not url:
-        parts = urlsplit(common.bench_database_url())
-        url = urlunsplit(parts._replace(path="/" + unquote(parts.path.lstrip("/")) + "_windows"))
-    if "bench" not in common.database_name(url):
-        raise SystemExit(f"bench: refusing to use database {common.database_name(url)!r}: its name must contain 'bench'")
-    return url
+    """``BENCH_WINDOWS_DATABASE_URL``; else the bench database with ``_windows`` appended."""
+    return common.derived_database_url("BENCH_WINDOWS_DATABASE_URL", "_windows")
 
 
 def launch(names: list[str], scale: str, results_dir: Path) -> int:
-    """Run the selected window benchmarks in a child process (their own database); its exit status."""
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "platform"), str(REPO)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
-    cmd = [sys.executable, "-m", "bench.windows_bench", "--scale", scale, "--only", ",".join(names),
-           "--results-dir", str(results_dir)]
-    limit = {"full": 3600, "small": 600}.get(scale, 600)
-    try:
-        return subprocess.run(cmd, cwd=REPO, env=env, timeout=limit).returncode
-    except subprocess.TimeoutExpired:
-        print(f"bench: window benchmarks stopped after {limit} s", file=sys.stderr, flush=True)
-        return 1
+    return common.launch_module("bench.windows_bench", names, scale, results_dir, "window")
 
 
 def _owner() -> tuple[str, str]:
