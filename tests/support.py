@@ -65,3 +65,27 @@ def client_for(account, host: str = "hocba.localhost") -> Client:
     client = Client(HTTP_HOST=host)
     client.force_login(account, backend="django.contrib.auth.backends.ModelBackend")
     return client
+
+
+# --- servers started by tests (browser, race): a throwaway database and a free port -------------
+
+
+def database_url_named(url: str, name: str) -> str:
+    from urllib.parse import urlparse, urlunparse
+
+    return urlunparse(urlparse(url)._replace(path="/" + name))
+
+
+def admin_connection(url: str):
+    """An autocommit connection to the server's maintenance database (create/drop test databases)."""
+    import psycopg
+
+    return psycopg.connect(database_url_named(url, "postgres"), autocommit=True)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,10 +26,11 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 import pytest
 from hocba.run import SETUP_STEPS
+
+from tests.support import admin_connection, database_url_named, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 MANAGE = REPO / "manage.py"
@@ -79,23 +79,6 @@ def _service_env() -> dict[str, str]:
     return dict(os.environ)
 
 
-def _with_database(url: str, name: str) -> str:
-    parsed = urlparse(url)
-    return urlunparse(parsed._replace(path="/" + name))
-
-
-def _admin(url: str):
-    import psycopg
-
-    return psycopg.connect(_with_database(url, "postgres"), autocommit=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _run(args: list[str], env: dict[str, str], timeout: float) -> None:
     started = time.monotonic()
     proc = subprocess.run([sys.executable, str(MANAGE), *args], cwd=REPO, env=env, capture_output=True, text=True,
@@ -126,9 +109,9 @@ def site():
     base_env = _service_env()
     source_url = base_env["DATABASE_URL"]
     name = f"hocba_e2e_{os.getpid()}"
-    url = _with_database(source_url, name)
+    url = database_url_named(source_url, name)
     base_domain = os.environ.get("HOCBA_E2E_BASE_DOMAIN", "hocba.localhost")
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in base_env.items() if not k.startswith(("DJANGO_", "PYTEST_"))}
     env.update(DJANGO_SETTINGS_MODULE="hocba.settings.local", DATABASE_URL=url, HOCBA_PORT=str(port),
                HOCBA_BASE_DOMAIN=base_domain, PYTHONUNBUFFERED="1")
@@ -136,7 +119,7 @@ def site():
     missing = [k for k in ("REDIS_URL", "HOCBA_MFA_KEY", "HOCBA_SECRET_KEY") if not env.get(k)]
     assert not missing, f"not configured and not started by the test settings: {missing}"
 
-    with _admin(source_url) as conn:
+    with admin_connection(source_url) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -164,7 +147,7 @@ def site():
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(5)
-        with _admin(source_url) as conn:
+        with admin_connection(source_url) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

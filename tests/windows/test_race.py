@@ -16,7 +16,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,10 +23,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 import pytest
 from hocba.run import SETUP_STEPS
+
+from tests.support import admin_connection, database_url_named, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 MANAGE = REPO / "manage.py"
@@ -138,22 +138,6 @@ def _service_env() -> dict[str, str]:
     return dict(os.environ)
 
 
-def _with_database(url: str, name: str) -> str:
-    return urlunparse(urlparse(url)._replace(path="/" + name))
-
-
-def _admin(url: str):
-    import psycopg
-
-    return psycopg.connect(_with_database(url, "postgres"), autocommit=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _manage(args: list[str], env: dict[str, str], timeout: float) -> str:
     started = time.monotonic()
     proc = subprocess.run([sys.executable, str(MANAGE), *args], cwd=REPO, env=env, capture_output=True, text=True,
@@ -185,13 +169,13 @@ def school_server(tag: str, **extra_env: str) -> Iterator[Server]:
     base_env = _service_env()
     source_url = base_env["DATABASE_URL"]
     name = f"hocba_windows_{tag}_{os.getpid()}"
-    url = _with_database(source_url, name)
+    url = database_url_named(source_url, name)
     env = {k: v for k, v in base_env.items() if not k.startswith(("DJANGO_", "PYTEST_"))}
     env.update(DJANGO_SETTINGS_MODULE="hocba.settings.local", DATABASE_URL=url, HOCBA_BASE_DOMAIN=BASE_DOMAIN,
                PYTHONUNBUFFERED="1", PYTHONPATH=os.pathsep.join([str(REPO / "platform"), str(REPO)]))
     env.pop("HOCBA_ALLOWED_HOSTS", None)
     env.setdefault("S3_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing here uses the archive store
-    with _admin(source_url) as conn:
+    with admin_connection(source_url) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     log = Path(f"/tmp/hocba-windows-{tag}-{os.getpid()}.log")
@@ -204,7 +188,7 @@ def school_server(tag: str, **extra_env: str) -> Iterator[Server]:
             else:
                 _manage(args, {**env, "HOCBA_DB_ROLE": role}, timeout=120)
         info = json.loads(next(line for line in out.splitlines() if line.startswith("SETUP="))[len("SETUP="):])
-        port = _free_port()
+        port = free_port()
         run_env = {**env, "HOCBA_DB_ROLE": "app", "HOCBA_PORT": str(port), **extra_env}
         with open(log, "wb") as sink:
             proc = subprocess.Popen(
@@ -223,7 +207,7 @@ def school_server(tag: str, **extra_env: str) -> Iterator[Server]:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(5)
-        with _admin(source_url) as conn:
+        with admin_connection(source_url) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
