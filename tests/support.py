@@ -89,3 +89,32 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def server_database_url() -> str:
+    """The test server: DATABASE_URL as configured, or as set by hocba.devservices when settings load."""
+    import os
+
+    url = os.environ.get("DATABASE_URL", "")
+    if not url:
+        from django.conf import settings
+
+        settings.DATABASES  # noqa: B018 - loading the settings starts the embedded server and sets DATABASE_URL
+        url = os.environ.get("DATABASE_URL", "")
+    assert url, "no DATABASE_URL and no embedded PostgreSQL"
+    return url
+
+
+def throwaway_database(prefix: str):
+    """A generator for fixtures: an empty database on the test server, dropped afterwards."""
+    import uuid
+
+    server = server_database_url()
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with admin_connection(server) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield database_url_named(server, name)
+    finally:
+        with admin_connection(server) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -11,45 +11,21 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
+
+from tests.support import throwaway_database
 
 REPO = Path(__file__).resolve().parents[2]
 REQUIRED = ("name", "metric", "unit", "value", "baseline", "ratio", "goal", "scale", "runs", "p50", "p95", "machine")
 TEMPLATE_SCHEMA = "school_template"
 
 
-def _with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/" + name))
-
-
-def _server_url() -> str:
-    """The test server: DATABASE_URL as configured, or as set by hocba.devservices when settings loaded."""
-    url = os.environ.get("DATABASE_URL", "")
-    if not url:
-        from django.conf import settings
-
-        settings.DATABASES  # noqa: B018 - loading the settings starts the embedded server and sets DATABASE_URL
-        url = os.environ.get("DATABASE_URL", "")
-    assert url, "no DATABASE_URL and no embedded PostgreSQL"
-    return url
-
-
 @pytest.fixture
 def bench_database():
-    server = _server_url()
-    name = f"hocba_benchtest_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(_with_database(server, "postgres"), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield _with_database(server, name)
-    finally:
-        with psycopg.connect(_with_database(server, "postgres"), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    yield from throwaway_database("hocba_benchtest")
 
 
 def _tables(conn, schema: str) -> list[str]:

@@ -14,40 +14,24 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
+from tests.support import admin_connection, database_url_named, server_database_url
 
 REPO = Path(__file__).resolve().parents[2]
 REQUIRED = ("name", "metric", "unit", "value", "baseline", "ratio", "goal", "scale", "runs", "p50", "p95", "machine")
 NAMES = ("windows_check_overhead", "windows_change_2000")
 
 
-def _with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/" + name))
-
-
-def _server_url() -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url:
-        from django.conf import settings
-
-        settings.DATABASES  # noqa: B018 - loading the settings starts the embedded server and sets DATABASE_URL
-        url = os.environ.get("DATABASE_URL", "")
-    assert url, "no DATABASE_URL and no embedded PostgreSQL"
-    return url
-
-
 def _exists(server: str, name: str) -> bool:
-    with psycopg.connect(_with_database(server, "postgres"), autocommit=True) as conn:
+    with admin_connection(server) as conn:
         return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
 
 
 def test_window_benchmarks_write_complete_results(tmp_path):
-    server = _server_url()
+    server = server_database_url()
     name = f"hocba_benchtest_windows_{uuid.uuid4().hex[:8]}"
     env = {k: v for k, v in os.environ.items() if k not in {"BENCH_DATABASE_URL", "DJANGO_SETTINGS_MODULE"}}
-    env["BENCH_WINDOWS_DATABASE_URL"] = _with_database(server, name)
+    env["BENCH_WINDOWS_DATABASE_URL"] = database_url_named(server, name)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO / "platform"), str(REPO)])
     results = tmp_path / "results"
     try:
@@ -58,7 +42,7 @@ def test_window_benchmarks_write_complete_results(tmp_path):
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
         assert not _exists(server, name)  # dropped at the end
     finally:
-        with psycopg.connect(_with_database(server, "postgres"), autocommit=True) as conn:
+        with admin_connection(server) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     printed = proc.stdout.splitlines()
