@@ -1,7 +1,8 @@
 """``sheet_load``: sustained one-subject sheet saves over HTTP, app and database on this machine.
 
 The app runs under gunicorn as production would start it (``gunicorn hocba.wsgi:application -w 2 --threads 4``,
-settings ``hocba.settings.local``, ``HOCBA_DB_ROLE=app``: the application's role) in a child process; the
+settings ``hocba.settings.production`` — DEBUG off — when Redis is configured, else ``hocba.settings.local``;
+``HOCBA_DB_ROLE=app``: the application's role) in a child process; the
 load comes from ``bench.sheets_loadgen`` in another process: ``PUT /api/v1/classes/<id>/sheets/<subject>/1/``
 on ``http://<slug>.hocba.localhost`` (connecting to 127.0.0.1), ``Authorization: Token <key>`` of each class's
 own teacher, every save changing every value of the sheet (Toán: 7 columns × the class's students).
@@ -40,10 +41,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def app_settings_module() -> str:
+    """Production's settings (DEBUG off: no query log, no debug cursor) whenever what they demand is at hand —
+    ``common.prepare_environment`` provides the secrets and a Redis that answers; else the developer's."""
+    return "hocba.settings.production" if os.environ.get("REDIS_URL") else "hocba.settings.local"
+
+
 def _child_env(url: str, base_domain: str) -> dict:
     env = {k: v for k, v in os.environ.items()}
     env.update({
-        "DATABASE_URL": url, "HOCBA_DB_ROLE": "app", "DJANGO_SETTINGS_MODULE": "hocba.settings.local",
+        "DATABASE_URL": url, "HOCBA_DB_ROLE": "app", "DJANGO_SETTINGS_MODULE": app_settings_module(),
         "HOCBA_BASE_DOMAIN": base_domain,
         "PYTHONPATH": os.pathsep.join([str(REPO / "platform"), str(REPO)]),
     })
@@ -367,7 +374,7 @@ def run(world: World, scale: SheetScale, results_dir: Path, machine: dict, url: 
         "errors": errors, "levels": levels, "warmup": out.get("warmup"),
         "sheets": len(sheets), "values_per_save": sheets[0][0].values, "students_per_sheet": len(sheets[0][0].students),
         "school": {"schema": world.school.schema_name, "host": host},
-        "server": {"cmd": " ".join(server.cmd[1:]), "settings": "hocba.settings.local (DEBUG=True)", "db_role": "app",
+        "server": {"cmd": " ".join(server.cmd[1:]), "settings": app_settings_module(), "db_role": "app",
                    "exit_code": server_rc, "log_tail": server_log[-1500:]},
         "loadgen_exit": loadgen_rc, "in_process_request": inproc, "vacuum_before": world.vacuumed,
         "verified": {"ok": ok_db, "sheets": len(verified), "samples": [c for v in verified for c in v["sample"][:2]],

@@ -63,6 +63,21 @@ class SheetSaveResultSerializer(serializers.Serializer):
     sheet = SheetSerializer()
 
 
+class SubjectSheetCellsSerializer(serializers.Serializer):
+    subject = serializers.IntegerField()
+    cells = CellSerializer(many=True)
+
+
+class ClassSheetsSaveSerializer(serializers.Serializer):
+    sheets = SubjectSheetCellsSerializer(many=True)
+
+
+class ClassSheetsSaveResultSerializer(serializers.Serializer):
+    written = serializers.IntegerField()
+    cleared = serializers.IntegerField()
+    sheets = SheetSerializer(many=True)
+
+
 class ConductEntrySerializer(serializers.Serializer):
     student = serializers.IntegerField()
     level = serializers.CharField()

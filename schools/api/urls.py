@@ -6,6 +6,7 @@ urlpatterns = [
     path("classes/", views.ClassListApi.as_view(), name="api_classes"),
     path("classes/<int:pk>/students/", views.ClassStudentsApi.as_view(), name="api_class_students"),
     path("classes/<int:pk>/sheets/<int:subject>/<int:term>/", views.SheetApi.as_view(), name="api_sheet"),
+    path("classes/<int:pk>/terms/<int:term>/sheets/", views.ClassSheetsApi.as_view(), name="api_class_sheets"),
     path("classes/<int:pk>/conduct/<int:term>/", views.ConductApi.as_view(), name="api_conduct"),
     path("classes/<int:pk>/absences/", views.AbsencesApi.as_view(), name="api_absences"),
     path("classes/<int:pk>/submit/", views.SubmitApi.as_view(), name="api_submit"),

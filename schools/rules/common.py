@@ -73,8 +73,16 @@ def round1(value: Decimal | Fraction | int) -> Decimal:
 
 
 def decimal_places_ok(value: Decimal, places: int) -> bool:
-    """True when ``value`` has no non-zero digit beyond ``places`` decimals (``8.50`` is fine for 1)."""
-    return (Fraction(value) * 10**places).denominator == 1
+    """True when ``value`` has no non-zero digit beyond ``places`` decimals (``8.50`` is fine for 1).
+
+    Exact, from the digits themselves (no arithmetic that a context precision could round)."""
+    _sign, digits, exponent = value.as_tuple()
+    if not isinstance(exponent, int):
+        return False
+    if exponent >= -places:
+        return True
+    trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return trailing_zeros == len(digits) or exponent + trailing_zeros >= -places
 
 
 def _vi(number: Decimal) -> str:

@@ -8,6 +8,7 @@ whatever the number of students (DESIGN §6).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -19,7 +20,7 @@ from hocba.kernel.errors import DomainError
 from tenants.rollups import rollup_add
 
 from ..access import SchoolAccess
-from ..models import Assessment, Enrolment, RecordBook, RecordState, SchoolClass, Subject
+from ..models import Assessment, Enrolment, RecordBook, RecordState, SchoolClass, Student, Subject
 from ..rules import tt22, tt27
 from ..rules.common import PassFail, RuleInputError, validate_score
 from .common import require, school_write, take_chain_lock
@@ -107,9 +108,29 @@ def _display(a: Assessment | dict, value_type: str) -> str:
     return {"D": "Đ", "CD": "CĐ"}.get(verdict, verdict)
 
 
+# The valid values a sheet can hold are few (0–10 by tenths; Đ/CĐ; T/H/C), and a sheet repeats them: a parsed
+# value is remembered by (value type, text). Only successes are kept, and only so many, so that no input can grow it.
+_PARSED: dict[tuple[str, str], tuple[Decimal | None, str, str]] = {}
+_PARSED_MAX = 4096
+
+
 def _parse(raw: Any, column: Column) -> tuple[Decimal | None, str, str]:
     """(score, verdict, text) for a non-empty raw value, or RuleInputError."""
     text = str(raw).strip()
+    value_type = column.value_type
+    if value_type == "text":
+        if len(text) > 2000:
+            raise RuleInputError("comment_too_long", "Nhận xét dài quá 2000 ký tự.", "The comment is longer than 2,000 characters.")
+        return None, "", text
+    parsed = _PARSED.get((value_type, text))
+    if parsed is None:
+        parsed = _parse_value(text, column)
+        if len(_PARSED) < _PARSED_MAX:
+            _PARSED[(value_type, text)] = parsed
+    return parsed
+
+
+def _parse_value(text: str, column: Column) -> tuple[Decimal | None, str, str]:
     if column.value_type == "score":
         return validate_score(text.replace(",", "."), field=column.label), "", ""
     if column.value_type == "test":
@@ -121,37 +142,73 @@ def _parse(raw: Any, column: Column) -> tuple[Decimal | None, str, str]:
                                  f"Môn đánh giá bằng nhận xét: chỉ nhận Đ hoặc CĐ, không nhận “{text}”.",
                                  f"A comment-graded subject takes Đ or CĐ only, not “{text}”.")
         return None, verdict, ""
-    if column.value_type == "level":
-        verdict = LEVELS_THC.get(text.upper())
-        if verdict is None:
-            raise RuleInputError("level_only", f"Chỉ nhận mức T, H hoặc C, không nhận “{text}”.",
-                                 f"Only levels T, H or C are accepted, not “{text}”.")
-        return None, verdict, ""
-    if len(text) > 2000:
-        raise RuleInputError("comment_too_long", "Nhận xét dài quá 2000 ký tự.", "The comment is longer than 2,000 characters.")
-    return None, "", text
+    verdict = LEVELS_THC.get(text.upper())
+    if verdict is None:
+        raise RuleInputError("level_only", f"Chỉ nhận mức T, H hoặc C, không nhận “{text}”.",
+                             f"Only levels T, H or C are accepted, not “{text}”.")
+    return None, verdict, ""
+
+
+def cells_from_payload(data: Any) -> list[dict[str, Any]]:
+    """The ``cells`` of a sheet save request, checked for shape only (each cell: an integer ``student``, a
+    ``column`` and a ``value`` that is text, a number or null); the values themselves are judged by the save.
+    A malformed body is refused whole, naming the first bad cell."""
+    cells = data.get("cells") if isinstance(data, dict) else None
+    if not isinstance(cells, list):
+        raise DomainError("sheet.malformed", _("Dữ liệu gửi lên phải có danh sách ô “cells”."), field="cells")
+    out = []
+    for index, cell in enumerate(cells):
+        student = cell.get("student") if isinstance(cell, dict) else None
+        if isinstance(student, str) and student.isdigit():
+            student = int(student)
+        column = cell.get("column") if isinstance(cell, dict) else None
+        value = cell.get("value", "") if isinstance(cell, dict) else None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)
+        if (not isinstance(student, int) or isinstance(student, bool) or not isinstance(column, str)
+                or not (value is None or isinstance(value, str))):
+            raise DomainError("sheet.malformed",
+                              _("Ô thứ %(n)s gửi lên không đúng dạng: cần “student” (số), “column” và “value” (chữ hoặc số)."),
+                              params={"n": index + 1}, field="cells")
+        out.append({"student": student, "column": column, "value": value})
+    return out
 
 
 def _students(school_class: SchoolClass) -> list[SheetStudent]:
-    rows = (
-        Enrolment.objects.filter(school_class=school_class)
-        .select_related("student")
-        .order_by("student__sort_key", "student_id", "-starts_on")
-    )
-    states = dict(RecordBook.objects.filter(school_class=school_class).values_list("student_id", "state"))
+    """The class's students in Vietnamese order with their record's state, in one query; a student enrolled
+    more than once keeps the latest enrolment."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT e.student_id, s.full_name, e.ends_on IS NOT NULL, r.state
+              FROM {Enrolment._meta.db_table} e
+              JOIN {Student._meta.db_table} s ON s.id = e.student_id
+              LEFT JOIN {RecordBook._meta.db_table} r ON r.student_id = e.student_id AND r.school_class_id = e.school_class_id
+             WHERE e.school_class_id = %s
+             ORDER BY s.sort_key, e.student_id, e.starts_on DESC
+            """,
+            [school_class.pk],
+        )
+        rows = cursor.fetchall()
     seen: dict[int, SheetStudent] = {}
-    for e in rows:
-        if e.student_id not in seen:
-            seen[e.student_id] = SheetStudent(e.student_id, e.student.full_name, e.ends_on is not None,
-                                              states.get(e.student_id, RecordState.DRAFT))
+    for student_id, full_name, left, state in rows:
+        if student_id not in seen:
+            seen[student_id] = SheetStudent(student_id, full_name, left, state or RecordState.DRAFT)
     return list(seen.values())
 
 
-def _values(school_class: SchoolClass, subject: Subject, student_ids: list[int]) -> list[dict]:
-    return list(
-        Assessment.objects.filter(subject=subject, year_id=school_class.year_id, student_id__in=student_ids)
-        .values("student_id", "term", "kind", "seq", "score", "verdict", "text")
-    )
+VALUE_FIELDS = ("subject_id", "student_id", "term", "kind", "seq", "score", "verdict", "text")
+
+
+def _values(school_class: SchoolClass, subject_ids: list[int], student_ids: list[int]) -> list[dict]:
+    """Every value of these subjects for these students this year (both terms: the year result needs them)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(VALUE_FIELDS)} FROM {Assessment._meta.db_table}"
+            " WHERE subject_id = ANY(%s) AND year_id = %s AND student_id = ANY(%s)",
+            [subject_ids, school_class.year_id, student_ids],
+        )
+        return [dict(zip(VALUE_FIELDS, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _computed(subject: Subject, rows: list[dict], student_ids: list[int]) -> dict[int, dict[str, str]]:
@@ -177,15 +234,27 @@ def sheet_read(*, access: SchoolAccess, school_class: SchoolClass, subject: Subj
 
 
 def _build(school_class: SchoolClass, subject: Subject, term: int, columns: list[Column], students: list[SheetStudent]) -> Sheet:
+    return _build_many(school_class, term, [(subject, columns)], students)[0]
+
+
+def _build_many(school_class: SchoolClass, term: int, parts: list[tuple[Subject, list[Column]]],
+                students: list[SheetStudent]) -> list[Sheet]:
+    """The sheets of some subjects of one class and term, their values read in one query."""
     ids = [s.id for s in students]
-    rows = _values(school_class, subject, ids)
-    by_key = {c.kind + str(c.seq): c for c in columns}
-    values = {}
-    for r in rows:
-        column = by_key.get(r["kind"] + str(r["seq"]))
-        if r["term"] == term and column is not None:
-            values[(r["student_id"], column.key)] = _display(r, column.value_type)
-    return Sheet(school_class, subject, term, columns, students, values, _computed(subject, rows, ids))
+    rows_of: dict[int, list[dict]] = {subject.pk: [] for subject, _columns in parts}
+    for r in _values(school_class, [subject.pk for subject, _columns in parts], ids):
+        rows_of[r["subject_id"]].append(r)
+    out = []
+    for subject, columns in parts:
+        rows = rows_of[subject.pk]
+        by_key = {c.kind + str(c.seq): c for c in columns}
+        values = {}
+        for r in rows:
+            column = by_key.get(r["kind"] + str(r["seq"]))
+            if r["term"] == term and column is not None:
+                values[(r["student_id"], column.key)] = _display(r, column.value_type)
+        out.append(Sheet(school_class, subject, term, columns, students, values, _computed(subject, rows, ids)))
+    return out
 
 
 def _check_term(term: int) -> None:
@@ -200,6 +269,116 @@ class SaveResult:
     sheet: Sheet
 
 
+@dataclass(frozen=True)
+class ClassSaveResult:
+    written: int
+    cleared: int
+    sheets: list[Sheet]
+
+
+@dataclass
+class _Batch:
+    """What a save will write once every cell is valid: upserts (student, subject, kind, seq, score, verdict,
+    text) and clears (student, subject, kind, seq), and each cell's problem otherwise."""
+
+    upserts: list[tuple] = field(default_factory=list)
+    clears: list[tuple] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _check_subject(access: SchoolAccess, school_class: SchoolClass, subject: Subject) -> None:
+    if not access.may_enter_sheet(school_class.pk, subject.pk):
+        raise DomainError("sheet.not_assigned",
+                          _("Bạn không được phân công dạy môn %(subject)s ở lớp %(class)s."),
+                          params={"subject": subject.name, "class": school_class.name}, http_status=403)
+    if school_class.grade not in subject.grades:
+        raise DomainError("sheet.subject_not_taught", _("Môn %(subject)s không học ở lớp %(class)s."),
+                          params={"subject": subject.name, "class": school_class.name})
+
+
+def _validate(batch: _Batch, cells: list[dict[str, Any]], *, school_class: SchoolClass, subject: Subject,
+              columns: dict[str, Column], students: dict[int, SheetStudent], where: dict[str, Any] | None = None) -> None:
+    """Judge every cell of one subject's sheet into ``batch``; a problem names its cell (student and column,
+    and ``where`` — the subject, in a whole-class save)."""
+    seen: set[tuple[int, str]] = set()
+    upserts, clears = batch.upserts, batch.clears
+    for index, cell in enumerate(cells):
+        student_id, key, raw = cell.get("student"), str(cell.get("column", "")), cell.get("value")
+        student = students.get(student_id) if isinstance(student_id, int) else None
+        column = columns.get(key)
+        problem = None
+        if student is None:
+            problem = ("sheet.student_not_in_class", f"học sinh không thuộc lớp {school_class.name}.",
+                       f"the student is not in class {school_class.name}.")
+        elif column is None:
+            problem = ("sheet.unknown_column", "cột không có trong bảng điểm của môn này.", "no such column in this subject's sheet.")
+        elif (student_id, key) in seen:
+            problem = ("sheet.duplicate_cell", "ô được gửi hai lần.", "the cell was sent twice.")
+        elif student.record_state not in EDITABLE_STATES:
+            seen.add((student_id, key))
+            problem = ("sheet.record_approved", "học bạ đã được duyệt; cần Hiệu trưởng mở lại trước khi sửa.",
+                       "the record is approved; the principal must reopen it before any change.")
+        else:
+            seen.add((student_id, key))
+            if raw is None or (raw.strip() == "" if isinstance(raw, str) else str(raw).strip() == ""):
+                clears.append((student_id, subject.pk, column.kind, column.seq))
+                continue
+            try:
+                score, verdict, text = _parse(raw, column)
+            except RuleInputError as exc:
+                problem = (f"sheet.{exc.code}", exc.message_vi, exc.message_en)
+            else:
+                upserts.append((student_id, subject.pk, column.kind, column.seq, score, verdict, text))
+                continue
+        code, vi, en = problem
+        name = student.full_name if student else ""
+        label = column.label if column else key
+        batch.errors.append({**(where or {}), "index": index, "student": student_id, "column": key, "student_name": name,
+                             "column_label": label, "code": code, "detail": f"{name or student_id} — {label}: {vi}",
+                             "detail_en": f"{name or student_id} — {label}: {en}"})
+
+
+UPSERT_SQL = f"""
+    INSERT INTO {Assessment._meta.db_table} (student_id, subject_id, year_id, term, kind, seq, score, verdict, text)
+    SELECT u.s, u.j, %s, %s, u.k, u.q, u.sc, u.v, u.t
+      FROM jsonb_to_recordset(%s::jsonb) AS u(s bigint, j bigint, k text, q int, sc numeric, v text, t text)
+    ON CONFLICT (student_id, subject_id, year_id, term, kind, seq) DO UPDATE
+       SET score = EXCLUDED.score, verdict = EXCLUDED.verdict, text = EXCLUDED.text
+     WHERE ({Assessment._meta.db_table}.score, {Assessment._meta.db_table}.verdict, {Assessment._meta.db_table}.text)
+           IS DISTINCT FROM (EXCLUDED.score, EXCLUDED.verdict, EXCLUDED.text)
+    RETURNING (xmax = 0)
+"""
+DELETE_SQL = f"""
+    DELETE FROM {Assessment._meta.db_table} a
+     USING jsonb_to_recordset(%s::jsonb) AS c(s bigint, j bigint, k text, q int)
+     WHERE a.year_id = %s AND a.term = %s AND a.student_id = c.s AND a.subject_id = c.j AND a.kind = c.k AND a.seq = c.q
+"""
+
+
+def _write(access: SchoolAccess, school_class: SchoolClass, term: int, batch: _Batch) -> tuple[int, int]:
+    """The batch in at most two statements (whatever the number of students or subjects): an upsert that touches
+    only the values that really changed, and a delete of the cleared ones; the rollup follows. The rows travel as
+    one JSON document each: encoded in C, parsed by the server, far cheaper than arrays quoted value by value."""
+    if batch.errors:
+        raise SheetInvalid(batch.errors)
+    written = inserted = cleared = 0
+    take_chain_lock()  # validation only read; the writes start here
+    with connection.cursor() as cursor:
+        if batch.upserts:
+            rows = [{"s": s, "j": j, "k": k, "q": q, "sc": None if sc is None else str(sc), "v": v, "t": t}
+                    for s, j, k, q, sc, v, t in batch.upserts]
+            cursor.execute(UPSERT_SQL, [school_class.year_id, term, json.dumps(rows, ensure_ascii=False)])
+            changes = cursor.fetchall()
+            written, inserted = len(changes), sum(1 for (new,) in changes if new)
+        if batch.clears:
+            rows = [{"s": s, "j": j, "k": k, "q": q} for s, j, k, q in batch.clears]
+            cursor.execute(DELETE_SQL, [json.dumps(rows), school_class.year_id, term])
+            cleared = cursor.rowcount
+    if inserted != cleared:
+        rollup_add(school_id=access.school_id, year_start=school_class.year.start_year, entries=inserted - cleared)
+    return written, cleared
+
+
 def sheet_save(*, access: SchoolAccess, school_class: SchoolClass, subject: Subject, term: int,
                cells: list[dict[str, Any]]) -> SaveResult:
     """Validate every cell, then write the whole sheet in two statements; nothing is saved on any error.
@@ -212,88 +391,49 @@ def sheet_save(*, access: SchoolAccess, school_class: SchoolClass, subject: Subj
 @school_write(lock_early=False)
 def _sheet_write(*, access: SchoolAccess, school_class: SchoolClass, subject: Subject, term: int,
                  cells: list[dict[str, Any]]) -> tuple[int, int, list[Column], list[SheetStudent]]:
-    if not access.may_enter_sheet(school_class.pk, subject.pk):
-        raise DomainError("sheet.not_assigned",
-                          _("Bạn không được phân công dạy môn %(subject)s ở lớp %(class)s."),
-                          params={"subject": subject.name, "class": school_class.name}, http_status=403)
+    _check_subject(access, school_class, subject)
     _check_term(term)
-    if school_class.grade not in subject.grades:
-        raise DomainError("sheet.subject_not_taught", _("Môn %(subject)s không học ở lớp %(class)s."),
-                          params={"subject": subject.name, "class": school_class.name})
     columns = {c.key: c for c in sheet_columns(subject, school_class, term)}
     students = {s.id: s for s in _students(school_class)}
-    errors: list[dict[str, Any]] = []
-    upserts: list[tuple[int, str, int, Decimal | None, str, str]] = []
-    clears: list[tuple[int, str, int]] = []
-    seen: set[tuple[int, str]] = set()
-    for index, cell in enumerate(cells):
-        student_id, key, raw = cell.get("student"), str(cell.get("column", "")), cell.get("value")
-        student = students.get(student_id) if isinstance(student_id, int) else None
-        column = columns.get(key)
-        where = {"index": index, "student": student_id, "column": key,
-                 "student_name": student.full_name if student else "", "column_label": column.label if column else key}
-
-        def fail(code: str, vi: str, en: str) -> None:
-            errors.append({**where, "code": code,
-                           "detail": f"{where['student_name'] or student_id} — {where['column_label']}: {vi}",
-                           "detail_en": f"{where['student_name'] or student_id} — {where['column_label']}: {en}"})
-
-        if student is None:
-            fail("sheet.student_not_in_class", f"học sinh không thuộc lớp {school_class.name}.", f"the student is not in class {school_class.name}.")
-            continue
-        if column is None:
-            fail("sheet.unknown_column", "cột không có trong bảng điểm của môn này.", "no such column in this subject's sheet.")
-            continue
-        if (student_id, key) in seen:
-            fail("sheet.duplicate_cell", "ô được gửi hai lần.", "the cell was sent twice.")
-            continue
-        seen.add((student_id, key))
-        if student.record_state not in EDITABLE_STATES:
-            fail("sheet.record_approved", "học bạ đã được duyệt; cần Hiệu trưởng mở lại trước khi sửa.",
-                 "the record is approved; the principal must reopen it before any change.")
-            continue
-        if raw is None or str(raw).strip() == "":
-            clears.append((student_id, column.kind, column.seq))
-            continue
-        try:
-            score, verdict, text = _parse(raw, column)
-        except RuleInputError as exc:
-            fail(f"sheet.{exc.code}", exc.message_vi, exc.message_en)
-            continue
-        upserts.append((student_id, column.kind, column.seq, score, verdict, text))
-    if errors:
-        raise SheetInvalid(errors)
-    written = cleared = 0
-    take_chain_lock()  # validation above only read; the writes start here
-    with connection.cursor() as cursor:
-        if upserts:
-            cursor.execute(
-                """
-                INSERT INTO schools_assessment (student_id, subject_id, year_id, term, kind, seq, score, verdict, text)
-                SELECT u.s, %s, %s, %s, u.k, u.q, u.sc, u.v, u.t
-                  FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::numeric[], %s::text[], %s::text[]) AS u(s, k, q, sc, v, t)
-                ON CONFLICT (student_id, subject_id, year_id, term, kind, seq) DO UPDATE
-                   SET score = EXCLUDED.score, verdict = EXCLUDED.verdict, text = EXCLUDED.text
-                 WHERE (schools_assessment.score, schools_assessment.verdict, schools_assessment.text)
-                       IS DISTINCT FROM (EXCLUDED.score, EXCLUDED.verdict, EXCLUDED.text)
-                RETURNING (xmax = 0)
-                """,
-                [subject.pk, school_class.year_id, term, [u[0] for u in upserts], [u[1] for u in upserts],
-                 [u[2] for u in upserts], [u[3] for u in upserts], [u[4] for u in upserts], [u[5] for u in upserts]],
-            )
-            changes = cursor.fetchall()
-            written, inserted = len(changes), sum(1 for (new,) in changes if new)
-        else:
-            inserted = 0
-        if clears:
-            cursor.execute(
-                """
-                DELETE FROM schools_assessment a USING unnest(%s::bigint[], %s::text[], %s::int[]) AS c(s, k, q)
-                 WHERE a.subject_id = %s AND a.year_id = %s AND a.term = %s
-                   AND a.student_id = c.s AND a.kind = c.k AND a.seq = c.q
-                """,
-                [[c[0] for c in clears], [c[1] for c in clears], [c[2] for c in clears], subject.pk, school_class.year_id, term],
-            )
-            cleared = cursor.rowcount
-    rollup_add(school_id=access.school_id, year_start=school_class.year.start_year, entries=inserted - cleared)
+    batch = _Batch()
+    _validate(batch, cells, school_class=school_class, subject=subject, columns=columns, students=students)
+    written, cleared = _write(access, school_class, term, batch)
     return written, cleared, list(columns.values()), list(students.values())
+
+
+def class_sheets_save(*, access: SchoolAccess, school_class: SchoolClass, term: int,
+                      sheets: list[dict[str, Any]]) -> ClassSaveResult:
+    """Several subject sheets of one class and term — a whole class, e.g. a primary homeroom teacher's subjects —
+    in ONE transaction: every subject must be the saver's to enter, every cell valid (a problem names its subject
+    and cell), then all values in the same two statements as a one-subject save; nothing is saved on any error.
+    ``sheets``: ``[{"subject": id, "cells": [...]}]``. The sheets returned are read after the commit."""
+    written, cleared, parts, students = _class_write(access=access, school_class=school_class, term=term, sheets=sheets)
+    return ClassSaveResult(written, cleared, _build_many(school_class, term, parts, students))
+
+
+@school_write(lock_early=False)
+def _class_write(*, access: SchoolAccess, school_class: SchoolClass, term: int, sheets: list[dict[str, Any]]):
+    _check_term(term)
+    ids = [part.get("subject") if isinstance(part, dict) else None for part in sheets]
+    if not sheets or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise DomainError("sheet.malformed", _("Dữ liệu gửi lên phải là danh sách bảng điểm, mỗi bảng có mã môn “subject”."),
+                          field="sheets")
+    if len(set(ids)) != len(ids):
+        raise DomainError("sheet.duplicate_subject", _("Một môn học được gửi hai lần."), field="sheets")
+    subjects = {s.pk: s for s in Subject.objects.filter(pk__in=ids)}
+    missing = [i for i in ids if i not in subjects]
+    if missing:
+        raise DomainError("school.not_found", _("Không tìm thấy môn học mã %(id)s ở trường này."), params={"id": missing[0]},
+                          http_status=404)
+    students = {s.id: s for s in _students(school_class)}
+    batch = _Batch()
+    parts = []
+    for subject_id, part in zip(ids, sheets, strict=True):
+        subject = subjects[subject_id]
+        _check_subject(access, school_class, subject)
+        columns = {c.key: c for c in sheet_columns(subject, school_class, term)}
+        _validate(batch, cells_from_payload(part), school_class=school_class, subject=subject, columns=columns,
+                  students=students, where={"subject": subject.pk, "subject_name": subject.name})
+        parts.append((subject, list(columns.values())))
+    written, cleared = _write(access, school_class, term, batch)
+    return written, cleared, parts, list(students.values())

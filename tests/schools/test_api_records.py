@@ -110,3 +110,34 @@ def test_homeroom_enters_conduct_and_absences(w, klass):
     response = client.put(f"/api/v1/classes/{klass.school_class.pk}/absences/",
                           {"date": "06/10/2025", "entries": [{"student": klass.students[0], "excused": True}]}, format="json")
     assert response.json()["count"] == 1
+
+
+def test_malformed_sheet_body_is_a_400_and_saves_nothing(w, klass):
+    url = f"/api/v1/classes/{klass.school_class.pk}/sheets/{klass.math.pk}/1/"
+    cells = _cells(klass)
+    cells[3] = {"student": "Nguyễn", "column": "tx1", "value": "8"}
+    response = api(w, "teacher_a").put(url, {"cells": cells}, format="json")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "sheet.malformed" and "4" in body["detail"] and "4" in body["detail_en"]
+    assert not Assessment.objects.exists()
+
+
+def test_class_sheets_over_http_all_or_nothing(w, klass):
+    url = f"/api/v1/classes/{klass.school_class.pk}/terms/1/sheets/"
+    pe = [{"student": s, "column": "gk", "value": "Đ"} for s in klass.students]
+    client = api(w, "teacher_a")
+    bad = client.put(url, {"sheets": [{"subject": klass.math.pk, "cells": _cells(klass)},
+                                      {"subject": klass.pe.pk, "cells": pe[:-1] + [{**pe[-1], "value": "7"}]}]}, format="json")
+    assert bad.status_code == 400 and bad.json()["errors"][0]["subject"] == klass.pe.pk
+    assert not Assessment.objects.exists()
+    ok = client.put(url, {"sheets": [{"subject": klass.math.pk, "cells": _cells(klass)},
+                                     {"subject": klass.pe.pk, "cells": pe}]}, format="json")
+    assert ok.status_code == 200, ok.content
+    body = ok.json()
+    assert body["written"] == len(_cells(klass)) + len(pe)
+    assert [s["subject"] for s in body["sheets"]] == [klass.math.pk, klass.pe.pk]
+    assert body["sheets"][0]["rows"][0]["values"]["gk"] == "8,0"
+    # Another school's teacher, on her own school's address, cannot reach this class.
+    assert api(w, "teacher_b", SCHOOL_B_HOST).put(url, {"sheets": [{"subject": klass.math.pk, "cells": []}]},
+                                                  format="json").status_code == 404

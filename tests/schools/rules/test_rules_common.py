@@ -4,6 +4,8 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from schools.rules.common import (
     Conduct,
@@ -13,6 +15,7 @@ from schools.rules.common import (
     RuleInputError,
     SubjectLevel,
     YearEvaluation,
+    decimal_places_ok,
     round1,
     validate_score,
 )
@@ -134,3 +137,15 @@ def test_raised_and_levels_below():
     assert LearningResult.TOT.raised() is LearningResult.TOT  # capped
     assert LearningResult.DAT.levels_below(LearningResult.TOT) == 2
     assert LearningResult.TOT.levels_below(LearningResult.DAT) == -2
+
+
+@pytest.mark.parametrize("text,places,ok", [("8", 1, True), ("8.50", 1, True), ("8.5000000", 1, True), ("8.05", 1, False),
+                                            ("0.00", 1, True), ("1E+1", 1, True), ("7.125", 2, False), ("7.12", 2, True),
+                                            ("1.00000000000000000000000000001", 1, False), ("-3.10", 1, True)])
+def test_decimal_places_ok_is_exact(text, places, ok):
+    assert decimal_places_ok(Decimal(text), places) is ok
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False), st.integers(min_value=0, max_value=4))
+def test_decimal_places_ok_agrees_with_exact_fractions(value, places):
+    assert decimal_places_ok(value, places) is ((Fraction(value) * 10**places).denominator == 1)
