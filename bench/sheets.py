@@ -15,11 +15,10 @@ assignments is made through the services. The measured saves then run as the app
   ``sheets.sheet_save`` in-process, after a warm-up, every save changing every value; queries per save
   (``CaptureQueriesContext``, ``SET search_path`` excluded) at 5 and 45 students. Baseline in the same run,
   interleaved: the same validation, then ``update_or_create`` per cell in one transaction.
-* ``sheet_save_full``: a whole class, 40 students × 12 subjects × 6 values = 2,880 values. There is no
-  full-class endpoint (the API saves one subject sheet per request), so a full-class save is measured as the
-  twelve real ``sheet_save`` calls inside ONE ``transaction.atomic`` (each call is then a savepoint); baseline:
-  the twelve row-by-row saves in one transaction. The single 2,880-row upsert statement a full-class endpoint
-  could use is timed beside it as an extra (``one_statement``).
+* ``sheet_save_full``: a whole class, 40 students × 12 subjects × 6 values = 2,880 values, through
+  ``sheets.class_sheets_save`` — the whole-class save of the API (``PUT /api/v1/classes/<id>/terms/<term>/sheets/``):
+  one transaction, one upsert, the sheets read back; baseline: the twelve row-by-row saves in one transaction.
+  The same class as twelve ``sheet_save`` calls in one transaction is timed beside it as an extra.
 * ``audit_overhead``: the same two saves with ``schools_assessment``'s audit triggers disabled (as the owner,
   on a separate connection) and enabled, alternating blocks in the same run; overhead = (with − without) / with.
 * ``sheet_load``: see ``bench.sheets_load``.
@@ -370,52 +369,20 @@ def save(ref: SheetRef, cells: list[dict]):
                              cells=cells)
 
 
-def _validated(access, school_class, subject, term: int, cells: list[dict], students=None):
-    """``sheets.sheet_save``'s validation, step for step (bench copy: the service has it inline); ``students``
-    (``sheets._students`` of the class) may be given when several sheets of one class are validated together."""
-    from hocba.kernel.errors import DomainError
-
-    from schools.rules.common import RuleInputError
+def _validated(access, school_class, subject, term: int, cells: list[dict]):
+    """``sheets.sheet_save``'s own checks and validation (the service's functions), for the row-by-row baseline."""
     from schools.services import sheets
 
-    if not access.may_enter_sheet(school_class.pk, subject.pk):
-        raise DomainError("sheet.not_assigned", "not assigned", http_status=403)
+    sheets._check_subject(access, school_class, subject)
     sheets._check_term(term)
-    if school_class.grade not in subject.grades:
-        raise DomainError("sheet.subject_not_taught", "not taught")
     columns = {c.key: c for c in sheets.sheet_columns(subject, school_class, term)}
-    students = {s.id: s for s in (sheets._students(school_class) if students is None else students)}
-    errors, upserts, clears, seen = [], [], [], set()
-    for index, cell in enumerate(cells):
-        student_id, key, raw = cell.get("student"), str(cell.get("column", "")), cell.get("value")
-        student = students.get(student_id) if isinstance(student_id, int) else None
-        column = columns.get(key)
-        where = {"index": index, "student": student_id, "column": key,
-                 "student_name": student.full_name if student else "", "column_label": column.label if column else key}
-        if student is None:
-            errors.append({**where, "code": "sheet.student_not_in_class"})
-            continue
-        if column is None:
-            errors.append({**where, "code": "sheet.unknown_column"})
-            continue
-        if (student_id, key) in seen:
-            errors.append({**where, "code": "sheet.duplicate_cell"})
-            continue
-        seen.add((student_id, key))
-        if student.record_state not in sheets.EDITABLE_STATES:
-            errors.append({**where, "code": "sheet.record_approved"})
-            continue
-        if raw is None or str(raw).strip() == "":
-            clears.append((student_id, column.kind, column.seq))
-            continue
-        try:
-            score, verdict, text = sheets._parse(raw, column)
-        except RuleInputError as exc:
-            errors.append({**where, "code": f"sheet.{exc.code}", "detail": exc.message_vi, "detail_en": exc.message_en})
-            continue
-        upserts.append((student_id, column.kind, column.seq, score, verdict, text))
-    if errors:
-        raise sheets.SheetInvalid(errors)
+    students = {s.id: s for s in sheets._students(school_class)}
+    batch = sheets._Batch()
+    sheets._validate(batch, cells, school_class=school_class, subject=subject, columns=columns, students=students)
+    if batch.errors:
+        raise sheets.SheetInvalid(batch.errors)
+    upserts = [(st, k, q, sc, v, t) for st, _j, k, q, sc, v, t in batch.upserts]
+    clears = [(st, k, q) for st, _j, k, q in batch.clears]
     return columns, students, upserts, clears
 
 
@@ -448,52 +415,35 @@ def rowwise_save(ref: SheetRef, cells: list[dict]):
 
 
 def save_full(refs: list[SheetRef], cells: list[list[dict]], rowwise: bool = False) -> int:
-    """A whole class: every subject sheet of it in ONE transaction; values written."""
+    """A whole class — every subject sheet of it — as the API's whole-class save does it (``class_sheets_save``:
+    one transaction, one upsert); ``rowwise``: the baseline, the row-by-row save of each sheet in ONE transaction.
+    Returns the values written."""
+    from django.db import transaction
+
+    from schools.services import sheets
+
+    if not rowwise:
+        first = refs[0]
+        return sheets.class_sheets_save(access=first.access, school_class=first.school_class, term=first.term,
+                                        sheets=[{"subject": r.subject.pk, "cells": c} for r, c in zip(refs, cells, strict=True)]
+                                        ).written
+    written = 0
+    with transaction.atomic():
+        for ref, c in zip(refs, cells, strict=True):
+            written += rowwise_save(ref, c).written
+    return written
+
+
+def save_per_subject(refs: list[SheetRef], cells: list[list[dict]]) -> int:
+    """The class as one ``sheet_save`` per subject inside one transaction (what a client without the whole-class
+    save would do in one go; each call is then a savepoint). Extra figure."""
     from django.db import transaction
 
     written = 0
     with transaction.atomic():
         for ref, c in zip(refs, cells, strict=True):
-            written += (rowwise_save if rowwise else save)(ref, c).written
+            written += save(ref, c).written
     return written
-
-
-def one_statement_full(refs: list[SheetRef], cells: list[list[dict]]) -> int:
-    """The 2,880 values in ONE upsert statement (what a full-class endpoint could send), same SQL shape as
-    ``sheet_save``'s but with the subject per row; the same validation, the class's students read once; no
-    read-back of the sheets. Extra figure: the floor of a full-class save through this SQL path."""
-    from django.db import connection
-
-    from schools.services import sheets
-    from schools.services.common import school_write
-
-    first = refs[0]
-
-    @school_write
-    def write() -> int:
-        students = sheets._students(first.school_class)
-        rows = []
-        for ref, c in zip(refs, cells, strict=True):
-            _cols, _st, upserts, _clears = _validated(ref.access, ref.school_class, ref.subject, ref.term, c, students)
-            rows += [(u[0], ref.subject.pk, u[1], u[2], u[3], u[4], u[5]) for u in upserts]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                """
-                INSERT INTO schools_assessment (student_id, subject_id, year_id, term, kind, seq, score, verdict, text)
-                SELECT u.s, u.j, %s, %s, u.k, u.q, u.sc, u.v, u.t
-                  FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::int[], %s::numeric[], %s::text[], %s::text[])
-                       AS u(s, j, k, q, sc, v, t)
-                ON CONFLICT (student_id, subject_id, year_id, term, kind, seq) DO UPDATE
-                   SET score = EXCLUDED.score, verdict = EXCLUDED.verdict, text = EXCLUDED.text
-                 WHERE (schools_assessment.score, schools_assessment.verdict, schools_assessment.text)
-                       IS DISTINCT FROM (EXCLUDED.score, EXCLUDED.verdict, EXCLUDED.text)
-                RETURNING (xmax = 0)
-                """,
-                [first.school_class.year_id, first.term, *[[r[i] for r in rows] for i in range(7)]],
-            )
-            return len(cursor.fetchall())
-
-    return write()
 
 
 # --- measuring ------------------------------------------------------------------------------------
@@ -799,12 +749,12 @@ def run_full(world: World, scale: SheetScale, results_dir: Path, machine: dict) 
         for _ in range(scale.full_warmup):
             save_full(refs, _full_cells(refs))
         queries = queries_of(lambda: save_full(refs, _full_cells(refs)))
-        per_sheet = queries_of(lambda: save(refs[0], refs[0].next_cells()))
-        # The same students' count check for a whole class: one sheet of 5 students vs of all.
-        few = SheetRef(refs[0].school_class, refs[0].subject, refs[0].access, refs[0].teacher_id,
-                       refs[0].students[:5], refs[0].columns, gen=refs[0].gen)
-        per_sheet_few = queries_of(lambda: save(few, few.next_cells()))
-        refs[0].gen = few.gen
+        # Query count against the class's size and the number of subjects: 5 students, and one subject.
+        few = [SheetRef(r.school_class, r.subject, r.access, r.teacher_id, r.students[:5], r.columns, gen=r.gen) for r in refs]
+        q_few = queries_of(lambda: save_full(few, _full_cells(few)))
+        q_one_subject = queries_of(lambda: save_full(refs[:1], _full_cells(refs[:1])))
+        for r, f in zip(refs, few, strict=True):
+            r.gen = f.gen
         base_counts: list[int] = []
 
         def baseline() -> None:
@@ -815,17 +765,10 @@ def run_full(world: World, scale: SheetScale, results_dir: Path, machine: dict) 
 
         got, base, stopped = interleaved(lambda: save_full(refs, _full_cells(refs)), baseline,
                                          scale.full_runs, scale.full_baseline_runs, Deadline(scale.deadline))
-        one_stmt = []
-        for _ in range(max(2, scale.profile_runs) + 1):
-            c = _full_cells(refs)
-            one_stmt.append(timed(lambda c=c: one_statement_full(refs, c)))
-        one_written = one_stmt[-1][2]
-        one_stmt = one_stmt[1:]  # the first one warms the new statement up
-        one_queries = queries_of(lambda: one_statement_full(refs, _full_cells(refs)))
-        one_profile = profile_runs(lambda: one_statement_full(refs, _full_cells(refs)), max(1, scale.profile_runs // 2))
+        per_subject = [timed(lambda: save_per_subject(refs, _full_cells(refs)))[:2]
+                       for _ in range(max(2, scale.profile_runs) + 1)][1:]
         profile = profile_runs(lambda: save_full(refs, _full_cells(refs)), scale.profile_runs)
-        explained = explain_upsert(lambda: save(refs[0], refs[0].next_cells()))
-        explained_one = explain_upsert(lambda: one_statement_full(refs, _full_cells(refs)))
+        explained = explain_upsert(lambda: save_full(refs, _full_cells(refs)))
         last_written = save_full(refs, _full_cells(refs))
     verified = [verify(r) for r in refs]
     wall = summary([w for w, _c in got])
@@ -834,14 +777,14 @@ def run_full(world: World, scale: SheetScale, results_dir: Path, machine: dict) 
     bcpu = summary([c for _w, c in base])
     ratio = _ratio(bwall["p50"], wall["p50"])
     ok = all(v["ok"] for v in verified)
-    constant = len(per_sheet) == len(per_sheet_few)
+    constant = len(queries) == len(q_few) == len(q_one_subject)
     goal_met = bool(wall["p95"] is not None and wall["p95"] <= 150 and ok and constant)
-    one_wall = summary([w for w, _c, _o in one_stmt])
+    per_subject_wall = summary([w for w, _c in per_subject])
     result = Result(
         name="sheet_save_full",
         metric=f"ms wall time to save a whole class: {values} values ({len(refs[0].students)} students × {len(refs)} subjects × "
-               f"{len(refs[0].columns)} values) as the {len(refs)} real sheets.sheet_save calls in ONE transaction (no "
-               "full-class endpoint exists; the API saves one subject per request), every value changed; p50",
+               f"{len(refs[0].columns)} values) through sheets.class_sheets_save (the API's whole-class save, PUT "
+               "/api/v1/classes/<id>/terms/<term>/sheets/): one transaction, every value changed; p50",
         unit="ms", value=wall["p50"],
         baseline={"what": f"row-by-row in the same run: the same {len(refs)} sheets, same validation, update_or_create per "
                           "cell, one transaction; p50", "value": bwall["p50"]},
@@ -851,30 +794,28 @@ def run_full(world: World, scale: SheetScale, results_dir: Path, machine: dict) 
         "goal_met": goal_met, "goal_applies": values == 2880, "values_per_save": values, "students": len(refs[0].students),
         "subjects": [r.subject.code for r in refs], "written_per_save": last_written,
         "wall_ms": wall, "process_cpu_ms": cpu, "baseline_wall_ms": bwall, "baseline_process_cpu_ms": bcpu,
-        "queries": len(queries), "queries_per_subject_sheet": len(per_sheet),
-        "queries_per_subject_sheet_by_students": {str(len(refs[0].students)): len(per_sheet), "5": len(per_sheet_few)},
+        "queries": len(queries),
+        "queries_by_size": {f"{len(refs[0].students)} students × {len(refs)} subjects": len(queries),
+                            f"5 students × {len(refs)} subjects": len(q_few), f"{len(refs[0].students)} students × 1 subject": len(q_one_subject)},
         "queries_constant": constant, "statements": [label_of(q) for q in queries],
         "baseline_queries": base_counts[-1] if base_counts else None,
-        "one_statement": {"what": f"the {values} values in ONE upsert statement (same validation with the class's students "
-                                  "read once, context binding, commit; no read-back of the sheets) — the floor of a "
-                                  "full-class save through sheet_save's SQL path", "wall_ms": one_wall,
-                          "written": one_written, "queries": len(one_queries),
-                          "statements": [label_of(q) for q in one_queries], "profile": one_profile,
-                          "upsert_explain": explained_one},
-        "upsert_explain_per_sheet": explained,
+        "one_sheet_save_per_subject": {"what": f"the same class as {len(refs)} sheet_save calls (one per subject) in one "
+                                               "transaction", "wall_ms": per_subject_wall},
+        "upsert_explain": explained,
         "profile": profile, "verified": {"ok": ok, "sheets": verified},
         "school": {"schema": world.school.schema_name, "slug": world.school.slug},
         "stopped_by_deadline": stopped, "database_user": world_user(world), "vacuum_before": world.vacuumed,
         "loadavg_before": load_before, "loadavg_after": _loadavg(),
-        "timing": "wall clock (time.perf_counter) around the transaction, commit included; database and app on the same machine",
+        "timing": "wall clock (time.perf_counter) around the call, commit and the read-back of the sheets included; "
+                  "database and app on the same machine",
     }
     path = result.write(results_dir, extra)
-    say(f"sheet_save_full: {values} values as {len(refs)} sheet_save calls in one transaction p50 {fmt(wall['p50'], 1)} ms, "
-        f"p95 {fmt(wall['p95'], 1)} ms (CPU p50 {fmt(cpu['p50'], 1)} ms), {wall['runs']} runs; queries/save {len(queries)} "
-        f"({len(per_sheet)} per sheet at {len(refs[0].students)} students, {len(per_sheet_few)} at 5)")
+    say(f"sheet_save_full: {values} values through class_sheets_save p50 {fmt(wall['p50'], 1)} ms, p95 {fmt(wall['p95'], 1)} ms "
+        f"(CPU p50 {fmt(cpu['p50'], 1)} ms), {wall['runs']} runs; queries/save {len(queries)} (5 students: {len(q_few)}; "
+        f"1 subject: {len(q_one_subject)})")
     say(f"sheet_save_full: baseline row-by-row p50 {fmt(bwall['p50'], 1)} ms, p95 {fmt(bwall['p95'], 1)} ms, {bwall['runs']} runs")
-    say(f"sheet_save_full: one {values}-row upsert statement p50 {fmt(one_wall['p50'], 1)} ms, p95 {fmt(one_wall['p95'], 1)} ms "
-        f"({one_wall['runs']} runs)")
+    say(f"sheet_save_full: as {len(refs)} sheet_save calls in one transaction p50 {fmt(per_subject_wall['p50'], 1)} ms, "
+        f"p95 {fmt(per_subject_wall['p95'], 1)} ms ({per_subject_wall['runs']} runs)")
     say(f"sheet_save_full: ratio {fmt(ratio, 1)}×; verified {sum(v['matching'] for v in verified)}/{sum(v['cells'] for v in verified)} "
         f"values; goal {FULL_GOAL}: {'met' if goal_met else 'NOT met'} → {path}")
     return result
@@ -978,7 +919,7 @@ def run_audit(world: World, scale: SheetScale, results_dir: Path, machine: dict)
             full = _audit_blocks(switch, lambda: save_full(refs, _full_cells(refs)), scale.audit_rounds_full,
                                  scale.audit_block_full, Deadline(scale.deadline))
             explained = {"one_subject": explain_upsert(lambda: save(ref, ref.next_cells())),
-                         "full_class_one_sheet": explain_upsert(lambda: save(refs[0], refs[0].next_cells()))}
+                         "full_class": explain_upsert(lambda: save_full(refs, _full_cells(refs)))}
             save(ref, ref.next_cells())  # the sheets end with values that were committed (the explains rolled back)
             save_full(refs, _full_cells(refs))
     finally:
@@ -995,7 +936,7 @@ def run_audit(world: World, scale: SheetScale, results_dir: Path, machine: dict)
         switch2.conn.close()
     # The trigger's own time, from EXPLAIN ANALYZE of the upsert, as a share of the audited save's p50: steadier than
     # the difference of two noisy p50s on a shared machine (both are reported).
-    for d, ex, calls in ((one, explained["one_subject"], 1), (full, explained["full_class_one_sheet"], len(refs))):
+    for d, ex, calls in ((one, explained["one_subject"], 1), (full, explained["full_class"], 1)):
         trig = sum(v or 0 for k, v in (ex.get("triggers_ms") or {}).items() if k.startswith("audit_")) * calls
         d["audit_trigger_ms_from_explain"] = trig
         d["overhead_pct_from_explain"] = trig / d["with_audit_ms"]["p50"] * 100 if d["with_audit_ms"]["p50"] else None

@@ -26,7 +26,6 @@ import sys
 import time
 from pathlib import Path
 
-
 CYCLE = 40  # generation g and g + CYCLE send the same values; g and g + 1 never do
 
 

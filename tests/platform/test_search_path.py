@@ -1,0 +1,58 @@
+"""One `SET search_path` per connection and tenant (TENANT_LIMIT_SET_CALLS) must never leave a query in the wrong
+school: a ROLLBACK or ROLLBACK TO SAVEPOINT reverts a SET issued inside it, and the next query must set it again."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.db import connection, transaction
+
+from tenants.models import School
+
+
+class Boom(Exception):
+    pass
+
+
+def current_schema() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_schema()")
+        return cursor.fetchone()[0]
+
+
+def test_set_calls_are_limited():
+    assert settings.TENANT_LIMIT_SET_CALLS is True
+
+
+def test_savepoint_rollback_does_not_leave_another_schools_search_path(w):
+    a, b = School.objects.get(pk=w.school_a), School.objects.get(pk=w.school_b)
+    connection.set_tenant(a)
+    try:
+        with transaction.atomic():
+            assert current_schema() == a.schema_name
+            with pytest.raises(Boom), transaction.atomic():
+                connection.set_tenant(b)
+                assert current_schema() == b.schema_name  # SET inside the savepoint
+                raise Boom
+            # The savepoint's rollback put the server back on A; the connection still serves B and must say so again.
+            assert connection.schema_name == b.schema_name
+            assert current_schema() == b.schema_name
+            connection.set_tenant(a)
+            assert current_schema() == a.schema_name
+    finally:
+        connection.set_schema_to_public()
+
+
+def test_one_set_per_tenant_not_per_cursor(w):
+    from django.test.utils import CaptureQueriesContext
+
+    a = School.objects.get(pk=w.school_a)
+    connection.set_tenant(a)
+    try:
+        with CaptureQueriesContext(connection) as captured:
+            for _ in range(3):
+                current_schema()
+        sets = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SET search_path")]
+        assert len(sets) == 1 and a.schema_name in sets[0]
+    finally:
+        connection.set_schema_to_public()
