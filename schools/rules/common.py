@@ -7,7 +7,6 @@ Everything under ``schools.rules`` is pure Python: no Django, no ORM, no clock. 
 
 from __future__ import annotations
 
-import math
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from fractions import Fraction
@@ -67,9 +66,28 @@ def round1(value: Decimal | Fraction | int) -> Decimal:
     """
     if isinstance(value, bool) or not isinstance(value, Decimal | Fraction | int):
         raise TypeError(f"round1 takes Decimal, Fraction or int, not {type(value).__name__}")
-    scaled = Fraction(value) * 10
-    tenths = math.floor(abs(scaled) + Fraction(1, 2))
-    return Decimal(-tenths if scaled < 0 else tenths).scaleb(-1)
+    if isinstance(value, int):
+        return _tenths(value, 1)
+    if isinstance(value, Fraction):
+        return _tenths(value.numerator, value.denominator)
+    return _tenths(*value.as_integer_ratio())
+
+
+def round1_ratio(total: Decimal | int, weight: int) -> Decimal:
+    """``round1(total / weight)`` for a weighted sum and its (positive, whole) total weight: the same exact
+    rounding, in integers, without building a Fraction (averages are computed for every student of a sheet)."""
+    if isinstance(weight, bool) or not isinstance(weight, int) or weight <= 0:
+        raise TypeError(f"round1_ratio takes a positive int weight, not {weight!r}")
+    if isinstance(total, bool) or not isinstance(total, Decimal | int):
+        raise TypeError(f"round1_ratio takes a Decimal or int total, not {type(total).__name__}")
+    numerator, denominator = (total, 1) if isinstance(total, int) else total.as_integer_ratio()
+    return _tenths(numerator, denominator * weight)
+
+
+def _tenths(numerator: int, denominator: int) -> Decimal:
+    """numerator / denominator (denominator > 0) to tenths, half away from zero: floor(|x|·10 + ½), signed."""
+    tenths = (20 * abs(numerator) + denominator) // (2 * denominator)
+    return Decimal(-tenths if numerator < 0 else tenths).scaleb(-1)
 
 
 def decimal_places_ok(value: Decimal, places: int) -> bool:
@@ -104,6 +122,8 @@ def validate_score(
     Raises ``RuleInputError`` with code ``not_a_decimal``, ``not_a_number``,
     ``score_out_of_range`` or ``score_too_many_decimals``.
     """
+    if type(value) is Decimal and places == 1 and value.as_tuple().exponent == -1 and low <= value <= high:
+        return value  # already a score of one place in range (e.g. read from the database): nothing to normalise
     number = to_decimal(value, field=field)
     if not low <= number <= high:
         raise RuleInputError(

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from fractions import Fraction
 
 from .common import (
     Conduct,
@@ -21,7 +20,7 @@ from .common import (
     OrderedLevel,
     PassFail,
     RuleInputError,
-    round1,
+    round1_ratio,
     validate_score,
 )
 
@@ -294,7 +293,7 @@ def semester_average(
         + rules.final_weight * scores.final
     )
     weight = rules.regular_weight * required + rules.midterm_weight + rules.final_weight
-    return round1(Fraction(total) / weight)
+    return round1_ratio(total, weight)
 
 
 def year_average(
@@ -307,7 +306,7 @@ def year_average(
     if first is None or second is None:
         return None
     total = rules.semester_i_weight * first + rules.semester_ii_weight * second
-    return round1(Fraction(total) / (rules.semester_i_weight + rules.semester_ii_weight))
+    return round1_ratio(total, rules.semester_i_weight + rules.semester_ii_weight)
 
 
 def comment_semester_result(

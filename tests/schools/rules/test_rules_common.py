@@ -149,3 +149,16 @@ def test_decimal_places_ok_is_exact(text, places, ok):
 @given(st.decimals(allow_nan=False, allow_infinity=False), st.integers(min_value=0, max_value=4))
 def test_decimal_places_ok_agrees_with_exact_fractions(value, places):
     assert decimal_places_ok(value, places) is ((Fraction(value) * 10**places).denominator == 1)
+
+
+@given(st.decimals(min_value=-1000, max_value=1000, places=3), st.integers(min_value=1, max_value=40))
+def test_round1_ratio_is_round1_of_the_exact_quotient(total, weight):
+    from schools.rules.common import round1_ratio
+
+    assert round1_ratio(total, weight) == round1(Fraction(total) / weight)
+    assert round1_ratio(total, weight).as_tuple().exponent == -1
+
+
+@given(st.decimals(min_value=0, max_value=10, places=1))
+def test_a_one_place_score_comes_back_as_it_is(score):
+    assert validate_score(score) == score and validate_score(score).as_tuple().exponent == -1
