@@ -1,4 +1,4 @@
-"""Grade-sheet saves (DESIGN §6–7): ``sheet_save_one``, ``sheet_save_full``, ``audit_overhead``, ``sheet_load``.
+"""Grade-sheet saves (DESIGN §6–7): ``sheet_save_one``, ``sheet_save_full``, ``audit_overhead``, ``sheet_load(_one_column)``.
 
 ``python -m bench.sheets --scale full|small|tiny [--only a,b] [--results-dir DIR]``; ``bench.run`` (``make bench``)
 starts this module in a child process (``launch``) because it runs against its own database: ``<bench db>_sheets``
@@ -21,7 +21,8 @@ assignments is made through the services. The measured saves then run as the app
   The same class as twelve ``sheet_save`` calls in one transaction is timed beside it as an extra.
 * ``audit_overhead``: the same two saves with ``schools_assessment``'s audit triggers disabled (as the owner,
   on a separate connection) and enabled, alternating blocks in the same run; overhead = (with − without) / with.
-* ``sheet_load``: see ``bench.sheets_load``.
+* ``sheet_load`` (every value of the sheet changed by every save) and ``sheet_load_one_column`` (the whole sheet
+  sent, one column changed): see ``bench.sheets_load``.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from . import common
 from .common import Deadline, Result, fmt, say, summary
 from .sheets_loadgen import cells as make_cells
 
-NAMES = ("sheet_save_one", "sheet_save_full", "audit_overhead", "sheet_load")
+NAMES = ("sheet_save_one", "sheet_save_full", "audit_overhead", "sheet_load", "sheet_load_one_column")
 REPO = common.BENCH_DIR.parent
 START_YEAR = 2026
 TODAY = dt.date(2026, 10, 1)
@@ -257,7 +258,7 @@ def build_world(scale: SheetScale, selected: list[str], owner_url: str) -> World
         for s in subjects:
             assignment_set(access=system, school_class=c, subject=s, teacher_id=teacher.pk)
             refs.append(("full", SheetRef(c, s, None, teacher.pk, students, _columns(s, c, scale.full_values))))
-    if "sheet_load" in selected:
+    if {"sheet_load", "sheet_load_one_column"} & set(selected):
         toan7 = Subject.objects.get(level="lower_secondary", code="toan")
         for k in range(scale.load_classes):
             teacher = _teacher(school, f"gv-tai-{k:02d}", f"Giáo viên Tải {k:02d}")
@@ -780,6 +781,7 @@ def run_full(world: World, scale: SheetScale, results_dir: Path, machine: dict) 
         per_subject = per_subject[1:]
         profile = profile_runs(lambda: save_full(refs, _full_cells(refs)), scale.profile_runs)
         explained = explain_upsert(lambda: save_full(refs, _full_cells(refs)))
+        save_full(refs, _full_cells(refs))  # the generation after the rolled-back explain: now every value changes
         last_written = save_full(refs, _full_cells(refs))
     verified = [verify(r) for r in refs]
     wall = summary([w for w, _c in got])
@@ -806,8 +808,8 @@ def run_full(world: World, scale: SheetScale, results_dir: Path, machine: dict) 
         "subjects": [r.subject.code for r in refs], "written_per_save": last_written,
         "wall_ms": wall, "process_cpu_ms": cpu, "baseline_wall_ms": bwall, "baseline_process_cpu_ms": bcpu,
         "queries": len(queries),
-        "queries_by_size": {f"{len(refs[0].students)} students × {len(refs)} subjects": len(queries),
-                            f"5 students × {len(refs)} subjects": len(q_few), f"{len(refs[0].students)} students × 1 subject": len(q_one_subject)},
+        "queries_by_size": {f"whole class ({len(refs[0].students)} students × {len(refs)} subjects)": len(queries),
+                            f"5 students × {len(refs)} subjects": len(q_few), "whole class, 1 subject": len(q_one_subject)},
         "queries_constant": constant, "statements": [label_of(q) for q in queries],
         "baseline_queries": base_counts[-1] if base_counts else None,
         "one_sheet_save_per_subject": {"what": f"the same class as {len(refs)} sheet_save calls (one per subject) in one "
@@ -1048,11 +1050,12 @@ def main(argv: list[str] | None = None) -> int:
             if name not in selected:
                 continue
             world.vacuumed = vacuum(url, world.school.schema_name)
-            if name == "sheet_load":
+            if name in ("sheet_load", "sheet_load_one_column"):
                 from . import sheets_load
 
                 connections.close_all()
-                sheets_load.run(world, scale, args.results_dir, machine, url)
+                sheets_load.run(world, scale, args.results_dir, machine, url,
+                                changes="all" if name == "sheet_load" else "column")
             else:
                 runners[name](world, scale, args.results_dir, machine)
     except Exception:

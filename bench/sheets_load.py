@@ -32,7 +32,8 @@ from .sheets_loadgen import cells as make_cells
 
 NAME = "sheet_load"
 GOAL = "≥ 100 one-subject sheet saves/s sustained with 0 errors (2 cores, app + database + load generator)"
-WORKERS, THREADS = 2, 4
+# gunicorn's workers × threads (BENCH_GUNICORN=4x1 to try another shape).
+WORKERS, THREADS = (int(x) for x in os.environ.get("BENCH_GUNICORN", "2x4").split("x"))
 
 
 def free_port() -> int:
@@ -266,7 +267,14 @@ def in_process_request(world: World, sheets: list, host: str, runs: int) -> dict
     }
 
 
-def run(world: World, scale: SheetScale, results_dir: Path, machine: dict, url: str) -> Result:
+CHANGES = {"all": "every value changed", "column": "one column of values changed (the whole sheet sent)"}
+
+
+def run(world: World, scale: SheetScale, results_dir: Path, machine: dict, url: str, changes: str = "all") -> Result:
+    """``changes="all"``: ``sheet_load``, every save changes every value of its sheet; ``"column"``:
+    ``sheet_load_one_column``, every save sends the whole sheet with one column changed — a teacher who entered
+    one assessment for the class (the in-process profile is taken in the first mode only)."""
+    name = NAME if changes == "all" else f"{NAME}_one_column"
     from django.conf import settings
     from django.db import connection, connections
 
@@ -275,15 +283,16 @@ def run(world: World, scale: SheetScale, results_dir: Path, machine: dict, url: 
     host = f"{world.school.slug}.{base_domain}"
     sheets = world.load
     connection.set_tenant(world.school)
-    inproc = in_process_request(world, sheets, host, {"full": 30, "small": 6}.get(scale.name, 3))
-    say(f"{NAME}: in-process request (django.test.Client) p50 {fmt(inproc['request_ms']['p50'], 1)} ms, p95 "
-        f"{fmt(inproc['request_ms']['p95'], 1)} ms (CPU p50 {fmt(inproc['request_process_cpu_ms']['p50'], 1)} ms), "
-        f"{inproc['queries']} queries; sheet_save alone p50 {fmt(inproc['sheet_save_ms']['p50'], 1)} ms → HTTP layer "
-        f"{fmt(inproc['http_layer_ms_p50'], 1)} ms")
-    wi = inproc["what_if_limit_set_calls"]
-    say(f"{NAME}: what if TENANT_LIMIT_SET_CALLS=True: in-process request p50 {fmt(wi['limit_true_ms']['p50'], 1)} ms vs "
-        f"{fmt(wi['limit_false_ms']['p50'], 1)} ms as configured; SET search_path per request "
-        f"{wi['set_search_path_per_request'].get('True')} vs {wi['set_search_path_per_request'].get('False')}")
+    inproc = in_process_request(world, sheets, host, {"full": 30, "small": 6}.get(scale.name, 3)) if changes == "all" else None
+    if inproc is not None:
+        say(f"{name}: in-process request (django.test.Client) p50 {fmt(inproc['request_ms']['p50'], 1)} ms, p95 "
+            f"{fmt(inproc['request_ms']['p95'], 1)} ms (CPU p50 {fmt(inproc['request_process_cpu_ms']['p50'], 1)} ms), "
+            f"{inproc['queries']} queries; sheet_save alone p50 {fmt(inproc['sheet_save_ms']['p50'], 1)} ms → HTTP layer "
+            f"{fmt(inproc['http_layer_ms_p50'], 1)} ms")
+        wi = inproc["what_if_limit_set_calls"]
+        say(f"{name}: what if TENANT_LIMIT_SET_CALLS=True: in-process request p50 {fmt(wi['limit_true_ms']['p50'], 1)} ms vs "
+            f"{fmt(wi['limit_false_ms']['p50'], 1)} ms as configured; SET search_path per request "
+            f"{wi['set_search_path_per_request'].get('True')} vs {wi['set_search_path_per_request'].get('False')}")
     connection.set_tenant(world.school)
     audit_before = _audit_state(world.school.schema_name)
     connections.close_all()  # nothing of ours holds a connection while the app runs
@@ -292,7 +301,7 @@ def run(world: World, scale: SheetScale, results_dir: Path, machine: dict, url: 
     plan = {
         "base_url": "http://127.0.0.1:{port}", "host": host, "levels": list(scale.load_levels),
         "seconds": scale.load_seconds, "warmup_seconds": scale.load_warmup_seconds, "warmup_concurrency": min(4, len(sheets)),
-        "max_requests": int(scale.load_seconds * 1000), "timeout": 15.0,
+        "max_requests": int(scale.load_seconds * 1000), "timeout": 15.0, "changes": changes,
         "total_deadline": len(scale.load_levels) * (scale.load_seconds + 20) + 60,
         "sheets": [{"index": n, "path": f"/api/v1/classes/{ref.school_class.pk}/sheets/{ref.subject.pk}/{ref.term}/",
                     "token": token, "students": ref.students, "columns": [list(c) for c in ref.columns], "gen": 0}
@@ -313,7 +322,7 @@ def run(world: World, scale: SheetScale, results_dir: Path, machine: dict, url: 
         plan["db_url"] = url  # the owner's login: pg_stat_activity of every backend (lock waits)
         (workdir / "plan.json").write_text(json.dumps(plan, ensure_ascii=False), encoding="utf-8")
         limit = plan["total_deadline"] + 60
-        say(f"{NAME}: gunicorn ready in {ready:.1f} s on 127.0.0.1:{server.port} ({WORKERS} workers × {THREADS} threads); "
+        say(f"{name}: gunicorn ready in {ready:.1f} s on 127.0.0.1:{server.port} ({WORKERS} workers × {THREADS} threads); "
             f"load generator: {len(sheets)} sheets of {sheets[0][0].values} values, levels {plan['levels']}, "
             f"{scale.load_seconds:g} s each")
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "platform"), str(REPO)])}
@@ -341,7 +350,7 @@ def run(world: World, scale: SheetScale, results_dir: Path, machine: dict, url: 
         gen = int(out.get("last_ok_gen", {}).get(str(n), 0))
         if gen:
             ref.gen = gen
-            ref.last_cells = make_cells(ref.students, ref.columns, gen)
+            ref.last_cells = make_cells(ref.students, ref.columns, gen, changes)
             verified.append(verify(ref))
     levels = out.get("levels", [])
     saves_ok = sum(lv["saves"] for lv in levels) + (out.get("warmup") or {}).get("saves", 0)
@@ -358,8 +367,8 @@ def run(world: World, scale: SheetScale, results_dir: Path, machine: dict, url: 
     ok_db = bool(verified) and all(v["ok"] for v in verified) and audit["first_broken_link"] is None
     goal_met = bool(value is not None and value >= 100 and errors == 0 and ok_db)
     result = Result(
-        name=NAME,
-        metric=f"one-subject sheet saves/s ({sheets[0][0].values} values each, every value changed) over HTTP: PUT "
+        name=name,
+        metric=f"one-subject sheet saves/s ({sheets[0][0].values} values each, {CHANGES[changes]}) over HTTP: PUT "
                f"/api/v1/classes/<id>/sheets/<subject>/1/ with token auth, gunicorn {WORKERS}×{THREADS} threads, load "
                "generator in another process on loopback; value = best level with 0 errors; p50/p95 = latency (ms) at "
                "that level",
@@ -386,13 +395,13 @@ def run(world: World, scale: SheetScale, results_dir: Path, machine: dict, url: 
     }
     path = result.write(results_dir, extra)
     for lv in levels:
-        say(f"{NAME}: concurrency {lv['concurrency']}: {fmt(lv['saves_per_s'], 1)} saves/s, p50 {fmt(lv['p50_ms'], 1)} ms, "
+        say(f"{name}: concurrency {lv['concurrency']}: {fmt(lv['saves_per_s'], 1)} saves/s, p50 {fmt(lv['p50_ms'], 1)} ms, "
             f"p95 {fmt(lv['p95_ms'], 1)} ms, {lv['errors']} errors, {lv['saves']} saves in {fmt(lv['seconds'], 1)} s, "
             f"machine CPU {fmt(100 * (lv.get('machine_cpu_busy') or 0), 0)}% busy; CPU ms/save "
             + ", ".join(f"{k} {fmt(v, 1)}" for k, v in (lv.get("cpu") or {}).get("ms_per_save", {}).items())
             + (f"; active backends {fmt(lv['backends']['active_backends_avg'], 1)}, waiting for the school's chain lock "
                f"{fmt(lv['backends']['waiting_chain_lock_avg'], 1)} (avg)" if lv.get("backends") else ""))
-    say(f"{NAME}: best {fmt(value, 1)} saves/s at concurrency {best['concurrency'] if best else 'n/a'} vs {fmt(baseline, 1)} serial "
+    say(f"{name}: best {fmt(value, 1)} saves/s at concurrency {best['concurrency'] if best else 'n/a'} vs {fmt(baseline, 1)} serial "
         f"(ratio {fmt(result.ratio, 2)}); errors {errors}; database: {extra['verified']['values_matching']}/"
         f"{extra['verified']['values']} last values held, {upserts} audit entries for {saves_ok} saves "
         f"({without_account} without an account), chain intact: {audit['first_broken_link'] is None}; "

@@ -26,7 +26,9 @@ import sys
 import time
 from pathlib import Path
 
-CYCLE = 40  # generation g and g + CYCLE send the same values; g and g + 1 never do
+# Generation g and g + CYCLE send the same values; g and g + 1 never do (nor, for changes="column", a column and its
+# previous change). 42 = 6 × 7: a multiple of the columns of the sheets sent (Toán: tx1–tx4, gk, ck, nx).
+CYCLE = 42
 
 
 def cell_value(value_type: str, gen: int, i: int, j: int) -> str:
@@ -44,8 +46,15 @@ def cell_value(value_type: str, gen: int, i: int, j: int) -> str:
     return f"Nhận xét lần {gen}: em học tiến bộ, cần cố gắng thêm ({i + 1}/{j + 1})."
 
 
-def cells(students: list[int], columns: list[tuple[str, str]], gen: int) -> list[dict]:
-    """The whole sheet, generation ``gen``: ``columns`` are (key, value_type)."""
+def cells(students: list[int], columns: list[tuple[str, str]], gen: int, changes: str = "all") -> list[dict]:
+    """The whole sheet, generation ``gen``: ``columns`` are (key, value_type). ``changes="all"``: every value differs
+    from generation ``gen - 1``; ``"column"``: only column ``gen % len(columns)`` does (a teacher who entered one
+    assessment for the class and saves the sheet), the others keep the values of their own last change."""
+    if changes == "column":
+        n = len(columns)
+        last = [gen - ((gen - j) % n) for j in range(n)]  # the latest generation ≤ gen in which column j changed
+        return [{"student": sid, "column": key, "value": cell_value(vtype, last[j], i, j)}
+                for i, sid in enumerate(students) for j, (key, vtype) in enumerate(columns)]
     return [{"student": sid, "column": key, "value": cell_value(vtype, gen, i, j)}
             for i, sid in enumerate(students) for j, (key, vtype) in enumerate(columns)]
 
@@ -215,7 +224,8 @@ def request_bytes(plan: dict, sheet: dict, gen: int) -> tuple[bytes, bytes]:
     key = (sheet["index"], gen % CYCLE)
     cached = BODIES.get(key)
     if cached is None:
-        body = json.dumps({"cells": cells(sheet["students"], [tuple(c) for c in sheet["columns"]], gen)},
+        body = json.dumps({"cells": cells(sheet["students"], [tuple(c) for c in sheet["columns"]], gen,
+                                          plan.get("changes", "all"))},
                           ensure_ascii=False).encode()
         cached = BODIES[key] = (_request_head(plan, sheet, len(body)), body)
     return cached
@@ -224,6 +234,8 @@ def request_bytes(plan: dict, sheet: dict, gen: int) -> tuple[bytes, bytes]:
 def prepare_bodies(plan: dict) -> None:
     """Every request body the run can send, encoded before any level starts (outside the measured CPU)."""
     for sheet in plan["sheets"]:
+        if CYCLE % len(sheet["columns"]):
+            raise ValueError(f"{len(sheet['columns'])} columns do not divide the cycle of {CYCLE} generations")
         for gen in range(CYCLE):
             request_bytes(plan, sheet, gen)
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import OuterRef
 from django.utils.translation import gettext_lazy as _
 from hocba.kernel.errors import DomainError
 
 from .access import SchoolAccess
-from .models import Enrolment, RecordBook, RecordState, SchoolClass, SchoolYear, Student, Subject
+from .models import Enrolment, RecordBook, RecordState, SchoolClass, SchoolYear, Student, Subject, TeachingAssignment
 from .services.results import class_subjects
 
 
@@ -37,10 +39,13 @@ def _child_class_ids(access: SchoolAccess, year: SchoolYear) -> set[int]:
 
 
 def class_get(access: SchoolAccess, pk: int) -> SchoolClass:
-    school_class = SchoolClass.objects.select_related("year").filter(pk=pk).first()
+    school_class = (SchoolClass.objects.select_related("year").filter(pk=pk)
+                    .annotate(taught_ids=ArraySubquery(TeachingAssignment.objects.filter(school_class=OuterRef("pk"))
+                                                       .values("subject_id")))
+                    .first())
     if school_class is None:
         raise not_found()
-    subject_ids = frozenset(school_class.assignments.values_list("subject_id", flat=True))
+    subject_ids = frozenset(school_class.taught_ids)
     if not (access.may_read_class(school_class.pk, subject_ids) or access.may_edit_profiles(school_class.pk)):
         raise not_found()
     return school_class

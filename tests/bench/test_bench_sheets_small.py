@@ -22,7 +22,7 @@ from tests.support import throwaway_database
 
 REPO = Path(__file__).resolve().parents[2]
 REQUIRED = ("name", "metric", "unit", "value", "baseline", "ratio", "goal", "scale", "runs", "p50", "p95", "machine")
-NAMES = ("sheet_save_one", "sheet_save_full", "audit_overhead", "sheet_load")
+NAMES = ("sheet_save_one", "sheet_save_full", "audit_overhead", "sheet_load", "sheet_load_one_column")
 
 
 @pytest.fixture
@@ -90,9 +90,9 @@ def test_sheet_benchmarks_write_complete_results_and_really_save(sheets_database
 
     full = data["sheet_save_full"]
     assert len(full["subjects"]) == 12 and full["values_per_save"] == full["students"] * 12 * 6
-    by_students = full["queries_per_subject_sheet_by_students"]
-    assert len(set(by_students.values())) == 1 and full["queries_constant"] is True
-    assert full["verified"]["ok"] is True and full["one_statement"]["written"] == full["values_per_save"]
+    by_size = full["queries_by_size"]  # whole class, 5 students, one subject: the same statements
+    assert len(by_size) == 3 and len(set(by_size.values())) == 1 and full["queries_constant"] is True
+    assert full["verified"]["ok"] is True and full["written_per_save"] == full["values_per_save"]
 
     audit = data["audit_overhead"]
     assert set(audit["one_subject"]) >= {"with_audit_ms", "without_audit_ms", "overhead_pct_of_save"}
@@ -102,9 +102,13 @@ def test_sheet_benchmarks_write_complete_results_and_really_save(sheets_database
     assert audit["audit_chain_first_broken_link"] is None
 
     load = data["sheet_load"]
-    assert load["errors"] == 0 and load["levels"] and all(lv["errors"] == 0 for lv in load["levels"])
-    assert load["verified"]["ok"] is True and load["verified"]["every_save_audited"] is True
+    for d in (load, data["sheet_load_one_column"]):
+        assert d["errors"] == 0 and d["levels"] and all(lv["errors"] == 0 for lv in d["levels"])
+        assert d["verified"]["ok"] is True and d["verified"]["every_save_audited"] is True
     assert load["in_process_request"]["queries"] >= one["queries"]
+    column = data["sheet_load_one_column"]
+    # One column of the sheet changes per save: the upserts wrote a seventh of what every-value saves wrote.
+    assert 0 < column["levels"][-1]["cells_written"] < load["levels"][-1]["cells_written"]
 
     assert audit["verified"]["ok"] is True
 
@@ -112,12 +116,13 @@ def test_sheet_benchmarks_write_complete_results_and_really_save(sheets_database
     # benchmark saved the one-subject and full-class sheets last, the load generator its own classes' sheets.
     schema = one["school"]["schema"]
     with psycopg.connect(sheets_database) as conn:
+        # The load generator's sheets were written last by the one-column run.
         cells = (audit["verified"]["one_subject"]["sample"]
-                 + [c for s in audit["verified"]["full_class"] for c in s["sample"]] + load["verified"]["samples"])
-        assert len(cells) >= 1 + 12 + load["verified"]["sheets"]
+                 + [c for s in audit["verified"]["full_class"] for c in s["sample"]] + column["verified"]["samples"])
+        assert len(cells) >= 1 + 12 + column["verified"]["sheets"]
         for cell in cells:
             assert _matches(_held(conn, schema, cell), cell["value"]), cell
         assert conn.execute(f'SELECT "{schema}".audit_first_broken_link()').fetchone()[0] is None
         entries = conn.execute(f"SELECT count(*) FROM \"{schema}\".schools_auditentry WHERE table_name = 'schools_assessment'"
                                " AND operation = 'UPDATE'").fetchone()[0]
-        assert entries >= one["runs"] + load["verified"]["saves_acknowledged"]
+        assert entries >= one["runs"] + load["verified"]["saves_acknowledged"] + column["verified"]["saves_acknowledged"]

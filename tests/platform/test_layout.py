@@ -58,5 +58,4 @@ def test_school_schema_is_lean(world, db):
     assert 1 <= tables <= 30
 
 
-def test_tenant_limit_set_calls_is_off():
-    assert settings.TENANT_LIMIT_SET_CALLS is False
+# TENANT_LIMIT_SET_CALLS is on, and safe: tests/platform/test_search_path.py.

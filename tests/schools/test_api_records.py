@@ -141,3 +141,21 @@ def test_class_sheets_over_http_all_or_nothing(w, klass):
     # Another school's teacher, on her own school's address, cannot reach this class.
     assert api(w, "teacher_b", SCHOOL_B_HOST).put(url, {"sheets": [{"subject": klass.math.pk, "cells": []}]},
                                                   format="json").status_code == 404
+
+
+def test_token_authentication_refusals(w, klass):
+    from rest_framework.authtoken.models import Token
+
+    url = f"/api/v1/classes/{klass.school_class.pk}/sheets/{klass.math.pk}/1/"
+    teacher = w.account("teacher_a")
+    key = Token.objects.create(user=teacher).key
+    client = APIClient(HTTP_HOST=SCHOOL_A_HOST)
+    assert client.get(url, HTTP_AUTHORIZATION=f"Token {key}").status_code == 200
+    refused = client.get(url, HTTP_AUTHORIZATION=f"Token {key[:-1]}x")
+    # 403, not 401: session authentication comes first and sends no WWW-Authenticate challenge (DRF's rule).
+    assert refused.status_code == 403 and refused.json()["code"] == "authentication_failed"
+    assert refused.json()["detail"] == "Mã truy cập (token) không hợp lệ."
+    teacher.is_active = False
+    teacher.save(update_fields=["is_active"])
+    gone = client.get(url, HTTP_AUTHORIZATION=f"Token {key}")
+    assert gone.status_code == 403 and gone.json()["code"] == "authentication_failed"

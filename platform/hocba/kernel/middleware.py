@@ -43,13 +43,16 @@ class SchoolTenantMiddleware(TenantMainMiddleware):
         if host == base or not host.endswith("." + base):
             self.setup_url_routing(request, force_public=True)
             return None
-        from tenants.models import Domain
+        from tenants.models import Domain, School
 
-        domain = Domain.objects.select_related("tenant").filter(domain=host).first()
-        if domain is None or domain.tenant.status != "active":
+        # One plain query on every request of a school (no ORM query building on the hot path).
+        school = next(iter(School.objects.raw(
+            f"SELECT s.* FROM {School._meta.db_table} s JOIN {Domain._meta.db_table} d ON d.tenant_id = s.id"
+            " WHERE d.domain = %s LIMIT 1", [host])), None)
+        if school is None or school.status != "active":
             return _refusal(request, 404, "schools.unknown_host",
                             _("Không có trường nào ở địa chỉ này."))
-        request.tenant = domain.tenant
+        request.tenant = school
         request.tenant.domain_url = host
         connection.set_tenant(request.tenant)
         self.setup_url_routing(request)

@@ -212,7 +212,7 @@ S3_REGION = ENV.s3_region
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "hocba.kernel.auth.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["hocba.kernel.permissions.HasCapability"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
