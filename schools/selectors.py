@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import OuterRef
+from django.db import connection
 from django.utils.translation import gettext_lazy as _
 from hocba.kernel.errors import DomainError
 
@@ -38,24 +37,47 @@ def _child_class_ids(access: SchoolAccess, year: SchoolYear) -> set[int]:
     return set(RecordBook.objects.filter(student_id__in=access.child_ids, year=year).values_list("school_class_id", flat=True))
 
 
+def _columns(model, alias: str) -> tuple[list[str], str]:
+    fields = model._meta.concrete_fields
+    return [f.attname for f in fields], ", ".join(f"{alias}.{f.column}" for f in fields)
+
+
+def _instance(model, names: list[str], values) -> object:
+    return model.from_db(connection.alias, names, list(values))
+
+
 def class_get(access: SchoolAccess, pk: int) -> SchoolClass:
-    school_class = (SchoolClass.objects.select_related("year").filter(pk=pk)
-                    .annotate(taught_ids=ArraySubquery(TeachingAssignment.objects.filter(school_class=OuterRef("pk"))
-                                                       .values("subject_id")))
-                    .first())
-    if school_class is None:
+    """The class with its year and the subjects taught in it (for the access check), in one plain statement: every
+    grade-sheet request starts here."""
+    class_names, class_cols = _columns(SchoolClass, "c")
+    year_names, year_cols = _columns(SchoolYear, "y")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {class_cols}, {year_cols}, ARRAY(SELECT t.subject_id FROM {TeachingAssignment._meta.db_table} t"
+            f" WHERE t.school_class_id = c.id) FROM {SchoolClass._meta.db_table} c"
+            f" JOIN {SchoolYear._meta.db_table} y ON y.id = c.year_id WHERE c.id = %s",
+            [pk],
+        )
+        row = cursor.fetchone()
+    if row is None:
         raise not_found()
-    subject_ids = frozenset(school_class.taught_ids)
+    n = len(class_names)
+    school_class = _instance(SchoolClass, class_names, row[:n])
+    school_class.year = _instance(SchoolYear, year_names, row[n:n + len(year_names)])
+    subject_ids = frozenset(row[-1])
     if not (access.may_read_class(school_class.pk, subject_ids) or access.may_edit_profiles(school_class.pk)):
         raise not_found()
     return school_class
 
 
 def subject_get(pk: int) -> Subject:
-    subject = Subject.objects.filter(pk=pk).first()
-    if subject is None:
+    names, cols = _columns(Subject, "s")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {cols} FROM {Subject._meta.db_table} s WHERE s.id = %s", [pk])
+        row = cursor.fetchone()
+    if row is None:
         raise not_found(_("Không tìm thấy môn học."))
-    return subject
+    return _instance(Subject, names, row)
 
 
 def class_students(school_class: SchoolClass) -> list[Student]:

@@ -39,9 +39,14 @@ def fmt_level(value: Any) -> str:
 def subject_term_results(subject: Subject, rows: list[dict]) -> dict[int, Any]:
     """{1: result, 2: result, 0: year} for a TT22 subject from one student's rows of it."""
     terms: dict[int, dict[str, list]] = {1: {"tx": [], "gk": [], "ck": []}, 2: {"tx": [], "gk": [], "ck": []}}
-    for r in sorted(rows, key=lambda r: (r["term"], r["kind"], r["seq"])):
-        if r["kind"] in ("tx", "gk", "ck"):
-            terms[r["term"]][r["kind"]].append(r["score"] if subject.grading == "score" else r["verdict"])
+    field = "score" if subject.grading == "score" else "verdict"
+    for r in rows:
+        kind = r["kind"]
+        if kind in ("tx", "gk", "ck"):
+            terms[r["term"]][kind].append((r["seq"], r[field]))
+    for t in terms.values():  # regular assessments in their order (a sum, but kept in order all the same)
+        for kind, values in t.items():
+            t[kind] = [v for _seq, v in sorted(values)] if len(values) > 1 else [v for _seq, v in values]
     out: dict[int, Any] = {}
     for t, v in terms.items():
         try:
