@@ -1,6 +1,6 @@
 """``sheet_load``: sustained one-subject sheet saves over HTTP, app and database on this machine.
 
-The app runs under gunicorn as production would start it (``gunicorn hocba.wsgi:application -w 2 --threads 4``,
+The app runs under gunicorn as production would start it (``gunicorn hocba.wsgi:application -w 4``: sync workers,
 settings ``hocba.settings.production`` — DEBUG off — when Redis is configured, else ``hocba.settings.local``;
 ``HOCBA_DB_ROLE=app``: the application's role) in a child process; the
 load comes from ``bench.sheets_loadgen`` in another process: ``PUT /api/v1/classes/<id>/sheets/<subject>/1/``
@@ -32,8 +32,9 @@ from .sheets_loadgen import cells as make_cells
 
 NAME = "sheet_load"
 GOAL = "≥ 100 one-subject sheet saves/s sustained with 0 errors (2 cores, app + database + load generator)"
-# gunicorn's workers × threads (BENCH_GUNICORN=4x1 to try another shape).
-WORKERS, THREADS = (int(x) for x in os.environ.get("BENCH_GUNICORN", "2x4").split("x"))
+# gunicorn's workers × threads: 4 sync workers, as infra/entrypoint.sh starts it with WEB_CONCURRENCY=4 (BENCH_GUNICORN=2x4 to try
+# another shape).
+WORKERS, THREADS = (int(x) for x in os.environ.get("BENCH_GUNICORN", "4x1").split("x"))
 
 
 def free_port() -> int:

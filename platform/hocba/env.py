@@ -80,5 +80,8 @@ def database_settings(url: str) -> dict:
         "PORT": str(parsed.port or query.get("port", "") or ""),
         "CONN_MAX_AGE": 60,
         "CONN_HEALTH_CHECKS": True,
-        "OPTIONS": {},
+        # Parameters bound by the server, not quoted into the SQL text by psycopg: no Python-side quoting, and the
+        # statements a process repeats (every request's) are prepared once per connection and not planned again.
+        # A prepared statement follows search_path (tests/platform/test_search_path.py): one per school is not needed.
+        "OPTIONS": {"server_side_binding": True, "prepare_threshold": 5},
     }

@@ -56,3 +56,23 @@ def test_one_set_per_tenant_not_per_cursor(w):
         assert len(sets) == 1 and a.schema_name in sets[0]
     finally:
         connection.set_schema_to_public()
+
+
+def test_a_prepared_statement_follows_the_school(w):
+    """Parameters are bound by the server and a statement repeated on a connection is prepared once (psycopg
+    prepares it at its fifth run): the same prepared statement must still read the school now selected."""
+    a, b = School.objects.get(pk=w.school_a), School.objects.get(pk=w.school_b)
+    sql = "SELECT c.relnamespace::regnamespace::text FROM pg_class c WHERE c.oid = 'schools_subject'::regclass AND %s"
+    assert connection.settings_dict["OPTIONS"].get("server_side_binding") is True
+    try:
+        for school in (a, b, a):
+            connection.set_tenant(school)
+            for _ in range(7):
+                with connection.cursor() as cursor:
+                    cursor.execute(sql, [True])
+                    assert cursor.fetchone()[0] == school.schema_name
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%schools_subject%"])
+            assert cursor.fetchone()[0] >= 1  # it really was prepared
+    finally:
+        connection.set_schema_to_public()

@@ -189,8 +189,8 @@ def _forge(cursor, *, good_hash: bool) -> int:
     cursor.execute(
         "INSERT INTO schools_auditentry (at, account_id, role, tier, request_id, source, table_name, operation, rows,"
         " old_values, new_values, prev_hash, hash) VALUES (now(), NULL, 'principal', 'school', '', 'web',"
-        " 'schools_assessment', 'UPDATE', 1, '(1,1,tx,1,9.0)', '(1,1,tx,1,3.0)', %(p)s,"
-        " CASE WHEN %(good)s THEN audit_payload(%(p)s, now(), NULL, 'principal', 'school', '', 'web', 'schools_assessment',"
+        " 'schools_assessment', 'UPDATE', 1, '(1,1,tx,1,9.0)', '(1,1,tx,1,3.0)', %(p)s::text,"
+        " CASE WHEN %(good)s THEN audit_payload(%(p)s::text, now(), NULL, 'principal', 'school', '', 'web', 'schools_assessment',"
         " 'UPDATE', 1, '(1,1,tx,1,9.0)', '(1,1,tx,1,3.0)') ELSE repeat('f', 64) END) RETURNING id",
         {"p": prev, "good": good_hash})
     return cursor.fetchone()[0]

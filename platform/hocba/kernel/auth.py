@@ -15,8 +15,9 @@ class TokenAuthentication(authentication.TokenAuthentication):
         from django.utils.translation import gettext_lazy as _
 
         user_model = get_user_model()
+        columns = ", ".join(f"u.{f.column}" for f in user_model._meta.concrete_fields)  # named: a prepared statement
         found = list(user_model.objects.raw(
-            f"SELECT u.* FROM {user_model._meta.db_table} u JOIN {Token._meta.db_table} t ON t.user_id = u.id"
+            f"SELECT {columns} FROM {user_model._meta.db_table} u JOIN {Token._meta.db_table} t ON t.user_id = u.id"
             " WHERE t.key = %s", [key]))
         if not found:
             raise exceptions.AuthenticationFailed(_("Mã truy cập (token) không hợp lệ."))

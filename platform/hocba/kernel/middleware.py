@@ -46,8 +46,9 @@ class SchoolTenantMiddleware(TenantMainMiddleware):
         from tenants.models import Domain, School
 
         # One plain query on every request of a school (no ORM query building on the hot path).
+        columns = ", ".join(f"s.{f.column}" for f in School._meta.concrete_fields)
         school = next(iter(School.objects.raw(
-            f"SELECT s.* FROM {School._meta.db_table} s JOIN {Domain._meta.db_table} d ON d.tenant_id = s.id"
+            f"SELECT {columns} FROM {School._meta.db_table} s JOIN {Domain._meta.db_table} d ON d.tenant_id = s.id"
             " WHERE d.domain = %s LIMIT 1", [host])), None)
         if school is None or school.status != "active":
             return _refusal(request, 404, "schools.unknown_host",
