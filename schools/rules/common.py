@@ -108,12 +108,17 @@ def _vi(number: Decimal) -> str:
     return str(number).replace(".", ",")
 
 
+_ZERO, _TEN = Decimal(0), Decimal(10)
+# Every valid score on the default scale, keyed by itself: 8.5 and 8.50 both find Decimal("8.5").
+_SCORES = {d: d for d in (Decimal(n).scaleb(-1) for n in range(101))}
+
+
 def validate_score(
     value: object,
     *,
     field: str = "score",
-    low: Decimal = Decimal(0),
-    high: Decimal = Decimal(10),
+    low: Decimal = _ZERO,
+    high: Decimal = _TEN,
     places: int = 1,
 ) -> Decimal:
     """Validate a score (default: 0–10, at most one decimal place) and return it as ``Decimal``
@@ -122,8 +127,10 @@ def validate_score(
     Raises ``RuleInputError`` with code ``not_a_decimal``, ``not_a_number``,
     ``score_out_of_range`` or ``score_too_many_decimals``.
     """
-    if type(value) is Decimal and places == 1 and value.as_tuple().exponent == -1 and low <= value <= high:
-        return value  # already a score of one place in range (e.g. read from the database): nothing to normalise
+    if type(value) is Decimal and low is _ZERO and high is _TEN and places == 1:
+        known = _SCORES.get(value)  # a score as the database holds them: the answer is known
+        if known is not None:
+            return known
     number = to_decimal(value, field=field)
     if not low <= number <= high:
         raise RuleInputError(
