@@ -7,7 +7,16 @@ from django.utils.translation import gettext_lazy as _
 from hocba.kernel.errors import DomainError
 
 from .access import SchoolAccess
-from .models import Enrolment, RecordBook, RecordState, SchoolClass, SchoolYear, Student, Subject, TeachingAssignment
+from .models import (
+    Enrolment,
+    RecordBook,
+    RecordState,
+    SchoolClass,
+    SchoolYear,
+    Student,
+    Subject,
+    TeachingAssignment,
+)
 from .services.results import class_subjects
 
 
@@ -49,35 +58,41 @@ def _instance(model, names: list[str], values) -> object:
 def class_get(access: SchoolAccess, pk: int) -> SchoolClass:
     """The class with its year and the subjects taught in it (for the access check), in one plain statement: every
     grade-sheet request starts here."""
+    return _class_and_subject(access, pk, None)[0]
+
+
+def class_and_subject_get(access: SchoolAccess, pk: int, subject_pk: int) -> tuple[SchoolClass, Subject]:
+    """``class_get`` and the subject, in the same one statement (a grade sheet's request)."""
+    school_class, subject = _class_and_subject(access, pk, subject_pk)
+    if subject is None:
+        raise not_found(_("Không tìm thấy môn học."))
+    return school_class, subject
+
+
+def _class_and_subject(access: SchoolAccess, pk: int, subject_pk: int | None) -> tuple[SchoolClass, Subject | None]:
     class_names, class_cols = _columns(SchoolClass, "c")
     year_names, year_cols = _columns(SchoolYear, "y")
+    subject_names, subject_cols = _columns(Subject, "s")
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT {class_cols}, {year_cols}, ARRAY(SELECT t.subject_id FROM {TeachingAssignment._meta.db_table} t"
-            f" WHERE t.school_class_id = c.id) FROM {SchoolClass._meta.db_table} c"
-            f" JOIN {SchoolYear._meta.db_table} y ON y.id = c.year_id WHERE c.id = %s",
-            [pk],
+            f" WHERE t.school_class_id = c.id), {subject_cols} FROM {SchoolClass._meta.db_table} c"
+            f" JOIN {SchoolYear._meta.db_table} y ON y.id = c.year_id"
+            f" LEFT JOIN {Subject._meta.db_table} s ON s.id = %s WHERE c.id = %s",
+            [subject_pk, pk],
         )
         row = cursor.fetchone()
     if row is None:
         raise not_found()
-    n = len(class_names)
+    n, m = len(class_names), len(year_names)
     school_class = _instance(SchoolClass, class_names, row[:n])
-    school_class.year = _instance(SchoolYear, year_names, row[n:n + len(year_names)])
-    subject_ids = frozenset(row[-1])
+    school_class.year = _instance(SchoolYear, year_names, row[n:n + m])
+    subject_ids = frozenset(row[n + m])
     if not (access.may_read_class(school_class.pk, subject_ids) or access.may_edit_profiles(school_class.pk)):
         raise not_found()
-    return school_class
-
-
-def subject_get(pk: int) -> Subject:
-    names, cols = _columns(Subject, "s")
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {cols} FROM {Subject._meta.db_table} s WHERE s.id = %s", [pk])
-        row = cursor.fetchone()
-    if row is None:
-        raise not_found(_("Không tìm thấy môn học."))
-    return _instance(Subject, names, row)
+    subject_row = row[n + m + 1:]
+    subject = _instance(Subject, subject_names, subject_row) if subject_row[0] is not None else None
+    return school_class, subject
 
 
 def class_students(school_class: SchoolClass) -> list[Student]:

@@ -11,13 +11,13 @@ from rest_framework.views import APIView
 from ..access import request_school_access
 from ..models import RecordBook
 from ..selectors import (
+    class_and_subject_get,
     class_get,
     class_students,
     classes_visible,
     current_year,
     not_found,
     student_visible,
-    subject_get,
 )
 from ..services import classwork, records, sheets, students
 from ..services.results import class_results
@@ -70,7 +70,8 @@ class SheetApi(APIView):
     @extend_schema(responses=s.SheetSerializer, summary="Read a grade sheet")
     def get(self, request, pk: int, subject: int, term: int):
         access = request_school_access(request)
-        sheet = sheets.sheet_read(access=access, school_class=class_get(access, pk), subject=subject_get(subject), term=term)
+        school_class, subject = class_and_subject_get(access, pk, subject)
+        sheet = sheets.sheet_read(access=access, school_class=school_class, subject=subject, term=term)
         return Response(sheet_data(sheet))
 
     @extend_schema(request=s.SheetSaveSerializer, responses=s.SheetSaveResultSerializer,
@@ -80,8 +81,8 @@ class SheetApi(APIView):
         # The body is checked for shape by a plain function, not cell by cell through a serializer (which cost a
         # third of the request); SheetSaveSerializer above documents the same shape in the OpenAPI schema.
         cells = sheets.cells_from_payload(request.data)
-        result = sheets.sheet_save(access=access, school_class=class_get(access, pk), subject=subject_get(subject),
-                                   term=term, cells=cells)
+        school_class, subject = class_and_subject_get(access, pk, subject)
+        result = sheets.sheet_save(access=access, school_class=school_class, subject=subject, term=term, cells=cells)
         return Response({"written": result.written, "cleared": result.cleared, "sheet": sheet_data(result.sheet)})
 
 

@@ -252,12 +252,13 @@ def _build_many(school_class: SchoolClass, term: int, parts: list[tuple[Subject,
     out = []
     for subject, columns in parts:
         rows = rows_of[subject.pk]
-        by_key = {c.kind + str(c.seq): c for c in columns}
+        by_key = {(c.kind, c.seq): c for c in columns}
         values = {}
         for r in rows:
-            column = by_key.get(r["kind"] + str(r["seq"]))
-            if r["term"] == term and column is not None:
-                values[(r["student_id"], column.key)] = _display(r, column.value_type)
+            if r["term"] == term:
+                column = by_key.get((r["kind"], r["seq"]))
+                if column is not None:
+                    values[(r["student_id"], column.key)] = _display(r, column.value_type)
         out.append(Sheet(school_class, subject, term, columns, students, values, _computed(subject, rows, ids)))
     return out
 

@@ -24,7 +24,7 @@ from ..excel import sheets as excel_sheets
 from ..excel import students as excel_students
 from ..excel.common import MAX_UPLOAD_BYTES, XLSX_CONTENT_TYPE, ImportFailed, fail
 from ..models import SchoolClass, Subject
-from ..selectors import class_get, not_found, subject_get
+from ..selectors import class_and_subject_get, class_get, not_found
 from ..services.common import require
 
 
@@ -81,8 +81,7 @@ def class_for_profiles(access: SchoolAccess, pk: int) -> SchoolClass:
 
 
 def sheet_target(access: SchoolAccess, pk: int, subject_pk: int) -> tuple[SchoolClass, Subject]:
-    school_class = class_get(access, pk)
-    subject = subject_get(subject_pk)
+    school_class, subject = class_and_subject_get(access, pk, subject_pk)
     if subject.level != school_class.level or school_class.grade not in subject.grades:
         raise DomainError("sheet.subject_not_taught", _("Môn %(subject)s không học ở lớp %(class)s."),
                           params={"subject": subject.name, "class": school_class.name}, http_status=404)
