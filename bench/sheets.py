@@ -484,6 +484,8 @@ def label_of(sql: str) -> str:
         return "bind audit context + take the school's chain lock"
     if text.startswith("SELECT pg_advisory_xact_lock"):
         return "take the school's chain lock (advisory)"
+    if text.startswith("WITH chain AS MATERIALIZED") and "INSERT INTO schools_assessment" in text:
+        return "upsert (INSERT … ON CONFLICT, + audit trigger)"  # its first step takes the school's chain lock
     for prefix, label in LABELS:
         if text.startswith(prefix):
             return label
@@ -574,7 +576,7 @@ def explain_upsert(save_fn) -> dict:
             raise _Rollback
     except _Rollback:
         pass
-    upserts = [q for q in captured if q.lstrip().startswith("INSERT INTO schools_assessment")]
+    upserts = [q for q in captured if "INSERT INTO schools_assessment" in q]
     if not upserts:
         return {"error": "no upsert statement captured"}
     out = []

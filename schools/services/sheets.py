@@ -23,7 +23,7 @@ from ..access import SchoolAccess
 from ..models import Assessment, Enrolment, RecordBook, RecordState, SchoolClass, Student, Subject
 from ..rules import tt22, tt27
 from ..rules.common import PassFail, RuleInputError, validate_score
-from .common import require, school_write, take_chain_lock
+from .common import CHAIN_LOCK_SQL, require, school_write, take_chain_lock
 from .results import fmt_score, subject_term_results
 
 EDITABLE_STATES = (RecordState.DRAFT, RecordState.SUBMITTED)
@@ -345,14 +345,17 @@ def _validate(batch: _Batch, cells: list[dict[str, Any]], *, school_class: Schoo
 
 
 UPSERT_SQL = f"""
-    INSERT INTO {Assessment._meta.db_table} (student_id, subject_id, year_id, term, kind, seq, score, verdict, text)
-    SELECT (e->>0)::bigint, (e->>1)::bigint, %s, %s, e->>2, (e->>3)::int, (e->>4)::numeric, e->>5, e->>6
-      FROM jsonb_array_elements(%s::jsonb) AS e
-    ON CONFLICT (student_id, subject_id, year_id, term, kind, seq) DO UPDATE
-       SET score = EXCLUDED.score, verdict = EXCLUDED.verdict, text = EXCLUDED.text
-     WHERE ({Assessment._meta.db_table}.score, {Assessment._meta.db_table}.verdict, {Assessment._meta.db_table}.text)
-           IS DISTINCT FROM (EXCLUDED.score, EXCLUDED.verdict, EXCLUDED.text)
-    RETURNING (xmax = 0)
+    WITH chain AS MATERIALIZED (SELECT {CHAIN_LOCK_SQL}),
+         up AS (
+        INSERT INTO {Assessment._meta.db_table} (student_id, subject_id, year_id, term, kind, seq, score, verdict, text)
+        SELECT (e->>0)::bigint, (e->>1)::bigint, %s, %s, e->>2, (e->>3)::int, (e->>4)::numeric, e->>5, e->>6
+          FROM chain, jsonb_array_elements(%s::jsonb) AS e
+        ON CONFLICT (student_id, subject_id, year_id, term, kind, seq) DO UPDATE
+           SET score = EXCLUDED.score, verdict = EXCLUDED.verdict, text = EXCLUDED.text
+         WHERE ({Assessment._meta.db_table}.score, {Assessment._meta.db_table}.verdict, {Assessment._meta.db_table}.text)
+               IS DISTINCT FROM (EXCLUDED.score, EXCLUDED.verdict, EXCLUDED.text)
+        RETURNING (xmax = 0) AS inserted)
+    SELECT count(*), count(*) FILTER (WHERE inserted) FROM up
 """
 DELETE_SQL = f"""
     DELETE FROM {Assessment._meta.db_table} a
@@ -370,13 +373,15 @@ def _write(access: SchoolAccess, school_class: SchoolClass, term: int, batch: _B
     if batch.errors:
         raise SheetInvalid(batch.errors)
     written = inserted = cleared = 0
-    take_chain_lock()  # validation only read; the writes start here
+    # Validation only read; the writes start here, with the school's chain lock (taken by the upsert itself, in its
+    # first step, before it inserts or locks any row — one round trip fewer).
     with connection.cursor() as cursor:
         if batch.upserts:
             rows = [(s, j, k, q, None if sc is None else str(sc), v, t) for s, j, k, q, sc, v, t in batch.upserts]
             cursor.execute(UPSERT_SQL, [school_class.year_id, term, json.dumps(rows)])
-            changes = cursor.fetchall()
-            written, inserted = len(changes), sum(1 for (new,) in changes if new)
+            written, inserted = cursor.fetchone()
+        else:
+            take_chain_lock()
         if batch.clears:
             cursor.execute(DELETE_SQL, [json.dumps(batch.clears), school_class.year_id, term])
             cleared = cursor.rowcount

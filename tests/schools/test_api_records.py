@@ -159,3 +159,12 @@ def test_token_authentication_refusals(w, klass):
     teacher.save(update_fields=["is_active"])
     gone = client.get(url, HTTP_AUTHORIZATION=f"Token {key}")
     assert gone.status_code == 403 and gone.json()["code"] == "authentication_failed"
+
+
+def test_a_body_that_is_not_json_is_a_400(w, klass):
+    url = f"/api/v1/classes/{klass.school_class.pk}/sheets/{klass.math.pk}/1/"
+    client = api(w, "teacher_a")
+    for body in (b'{"cells": [', b'{"cells": NaN}', b"\xff\xfe"):
+        response = client.put(url, body, content_type="application/json")
+        assert response.status_code == 400 and "JSON parse error" in response.json()["detail"], body
+    assert not Assessment.objects.exists()

@@ -215,6 +215,11 @@ REST_FRAMEWORK = {
         "hocba.kernel.auth.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["hocba.kernel.permissions.HasCapability"],
+    "DEFAULT_PARSER_CLASSES": [
+        "hocba.kernel.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,

@@ -1,0 +1,21 @@
+"""DRF's JSON parser, reading the body in one piece: the same answers and refusals, without decoding the stream
+through a codecs reader (a grade sheet's body is tens of kB, parsed on every save)."""
+
+from __future__ import annotations
+
+import json
+
+from rest_framework import parsers
+from rest_framework.exceptions import ParseError
+from rest_framework.utils import json as drf_json
+
+
+class JSONParser(parsers.JSONParser):
+    def parse(self, stream, media_type=None, parser_context=None):
+        encoding = parsers.get_encoding(parser_context or {})
+        try:
+            body = stream.read() if stream is not None else b""
+            text = body.decode(encoding) if isinstance(body, bytes) else body
+            return json.loads(text, parse_constant=drf_json.strict_constant if self.strict else None)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ParseError(f"JSON parse error - {exc}") from exc
