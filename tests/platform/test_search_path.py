@@ -76,3 +76,22 @@ def test_a_prepared_statement_follows_the_school(w):
             assert cursor.fetchone()[0] >= 1  # it really was prepared
     finally:
         connection.set_schema_to_public()
+
+
+def test_requests_alternating_between_schools_each_read_their_own(w):
+    """The tenant middleware keeps the connection's search_path when the previous request served the same school,
+    and sets it whenever the school changes: alternate requests never read the other school."""
+    from rest_framework.test import APIClient
+
+    from tests.support import SCHOOL_A_HOST, SCHOOL_B_HOST
+
+    seen = []
+    for host, name, school_id in ((SCHOOL_A_HOST, "principal_a", w.school_a), (SCHOOL_A_HOST, "principal_a", w.school_a),
+                                  (SCHOOL_B_HOST, "principal_b", w.school_b), (SCHOOL_A_HOST, "principal_a", w.school_a),
+                                  (SCHOOL_B_HOST, "principal_b", w.school_b), (SCHOOL_B_HOST, "principal_b", w.school_b)):
+        client = APIClient(HTTP_HOST=host)
+        client.force_authenticate(w.account(name))
+        assert client.get("/api/v1/classes/").status_code == 200
+        seen.append((current_schema(), School.objects.get(pk=school_id).schema_name))
+    connection.set_schema_to_public()
+    assert all(now == expected for now, expected in seen), seen

@@ -36,26 +36,33 @@ class SchoolTenantMiddleware(TenantMainMiddleware):
     """``<slug>.<base domain>`` serves that school; the base domain serves the platform site."""
 
     def process_request(self, request):
-        connection.set_schema_to_public()
         request.tenant = None
         host = self.hostname_from_request(request)
         base = settings.BASE_DOMAIN
         if host == base or not host.endswith("." + base):
+            connection.set_schema_to_public()
             self.setup_url_routing(request, force_public=True)
             return None
         from tenants.models import Domain, School
 
-        # One plain query on every request of a school (no ORM query building on the hot path).
+        # One plain query on every request of a school (no ORM query building on the hot path), its tables named
+        # with their schema: it reads the same whichever school the connection served last.
         columns = ", ".join(f"s.{f.column}" for f in School._meta.concrete_fields)
         school = next(iter(School.objects.raw(
-            f"SELECT {columns} FROM {School._meta.db_table} s JOIN {Domain._meta.db_table} d ON d.tenant_id = s.id"
-            " WHERE d.domain = %s LIMIT 1", [host])), None)
+            f"SELECT {columns} FROM public.{School._meta.db_table} s JOIN public.{Domain._meta.db_table} d"
+            " ON d.tenant_id = s.id WHERE d.domain = %s LIMIT 1", [host])), None)
         if school is None or school.status != "active":
+            connection.set_schema_to_public()
             return _refusal(request, 404, "schools.unknown_host",
                             _("Không có trường nào ở địa chỉ này."))
         request.tenant = school
         request.tenant.domain_url = host
-        connection.set_tenant(request.tenant)
+        if connection.schema_name == school.schema_name and connection.include_public_schema:
+            # The connection already serves this school (the previous request's): keep its search_path, which
+            # django-tenants forgets by itself after any rollback (one SET fewer per request).
+            connection.tenant = school
+        else:
+            connection.set_tenant(school)
         self.setup_url_routing(request)
         return None
 
