@@ -307,7 +307,7 @@ def _validate(batch: _Batch, cells: list[dict[str, Any]], *, school_class: Schoo
     """Judge every cell of one subject's sheet into ``batch``; a problem names its cell (student and column,
     and ``where`` — the subject, in a whole-class save)."""
     seen: set[tuple[int, str]] = set()
-    upserts, clears = batch.upserts, batch.clears
+    upserts, clears, subject_id = batch.upserts, batch.clears, subject.pk
     for index, cell in enumerate(cells):
         student_id, key, raw = cell.get("student"), str(cell.get("column", "")), cell.get("value")
         student = students.get(student_id) if isinstance(student_id, int) else None
@@ -327,14 +327,14 @@ def _validate(batch: _Batch, cells: list[dict[str, Any]], *, school_class: Schoo
         else:
             seen.add((student_id, key))
             if raw is None or (raw.strip() == "" if isinstance(raw, str) else str(raw).strip() == ""):
-                clears.append((student_id, subject.pk, column.kind, column.seq))
+                clears.append((student_id, subject_id, column.kind, column.seq))
                 continue
             try:
                 score, verdict, text = _parse(raw, column)
             except RuleInputError as exc:
                 problem = (f"sheet.{exc.code}", exc.message_vi, exc.message_en)
             else:
-                upserts.append((student_id, subject.pk, column.kind, column.seq, score, verdict, text))
+                upserts.append((student_id, subject_id, column.kind, column.seq, score, verdict, text))
                 continue
         code, vi, en = problem
         name = student.full_name if student else ""
