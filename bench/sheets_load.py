@@ -398,7 +398,8 @@ def run(world: World, scale: SheetScale, results_dir: Path, machine: dict, url: 
     for lv in levels:
         say(f"{name}: concurrency {lv['concurrency']}: {fmt(lv['saves_per_s'], 1)} saves/s, p50 {fmt(lv['p50_ms'], 1)} ms, "
             f"p95 {fmt(lv['p95_ms'], 1)} ms, {lv['errors']} errors, {lv['saves']} saves in {fmt(lv['seconds'], 1)} s, "
-            f"machine CPU {fmt(100 * (lv.get('machine_cpu_busy') or 0), 0)}% busy; CPU ms/save "
+            f"machine CPU {fmt(100 * (lv.get('machine_cpu_busy') or 0), 0)}% busy ({fmt(100 * (lv.get('machine_cpu_steal') or 0), 0)}% "
+            "stolen); CPU ms/save "
             + ", ".join(f"{k} {fmt(v, 1)}" for k, v in (lv.get("cpu") or {}).get("ms_per_save", {}).items())
             + (f"; active backends {fmt(lv['backends']['active_backends_avg'], 1)}, waiting for the school's chain lock "
                f"{fmt(lv['backends']['waiting_chain_lock_avg'], 1)} (avg)" if lv.get("backends") else ""))

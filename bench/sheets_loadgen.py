@@ -67,14 +67,16 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[int(rank) - 1]
 
 
-def _cpu_times() -> tuple[float, float] | None:
-    """(busy, total) jiffies of the whole machine, from /proc/stat; None where there is none."""
+def _cpu_times() -> tuple[float, float, float] | None:
+    """(busy, total, steal) jiffies of the whole machine, from /proc/stat; None where there is none. Steal — time the
+    hypervisor gave this virtual machine's CPUs to others — counts as busy here and is also reported on its own."""
     try:
         fields = [float(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     except (OSError, ValueError, IndexError):
         return None
     idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)
-    return sum(fields) - idle, sum(fields)
+    steal = fields[7] if len(fields) > 7 else 0.0
+    return sum(fields) - idle, sum(fields), steal
 
 
 CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -139,6 +141,7 @@ class Level:
         self.error_samples: list[str] = []
         self.statuses: dict[str, int] = {}
         self.elapsed = 0.0
+        self.cpu_steal = None
         self.written = 0
 
     def record_error(self, text: str) -> None:
@@ -343,6 +346,7 @@ async def _run_level(plan: dict, concurrency: int, seconds: float, max_requests:
                     "waiting_other_locks_avg": sum(w[2] for w in waits) / len(waits)} if waits else None)
     cpu1 = _cpu_times()
     level.cpu_busy = ((cpu1[0] - cpu0[0]) / (cpu1[1] - cpu0[1])) if cpu0 and cpu1 and cpu1[1] > cpu0[1] else None
+    level.cpu_steal = ((cpu1[2] - cpu0[2]) / (cpu1[1] - cpu0[1])) if cpu0 and cpu1 and cpu1[1] > cpu0[1] else None
     for name, per_pid in cpu_snapshot(plan).items():
         seen.setdefault(name, {}).update(per_pid)
     spent = cpu_delta(proc0, seen)
@@ -377,13 +381,15 @@ async def _main(plan: dict) -> dict:
                                  gens, last_ok)
         figures = level.figures()
         figures["machine_cpu_busy"] = level.cpu_busy
+        figures["machine_cpu_steal"] = level.cpu_steal
         figures["cpu"] = level.cpu
         figures["backends"] = level.waits
         figures["stopped_by"] = level.stopped_by
         out["levels"].append(figures)
         print(f"loadgen: concurrency {concurrency}: {figures['saves']} saves in {figures['seconds']:.1f} s = "
               f"{figures['saves_per_s']:.1f}/s, p50 {figures['p50_ms'] or 0:.1f} ms, p95 {figures['p95_ms'] or 0:.1f} ms, "
-              f"{figures['errors']} errors, machine CPU {100 * (level.cpu_busy or 0):.0f}% busy; CPU ms/save: "
+              f"{figures['errors']} errors, machine CPU {100 * (level.cpu_busy or 0):.0f}% busy "
+              f"({100 * (level.cpu_steal or 0):.0f}% stolen by the hypervisor); CPU ms/save: "
               + ", ".join(f"{k} {v:.1f}" for k, v in level.cpu["ms_per_save"].items() if v is not None)
               + (f"; backends active {level.waits['active_backends_avg']:.1f}, waiting for the chain lock "
                  f"{level.waits['waiting_chain_lock_avg']:.1f} on average" if level.waits else ""),
