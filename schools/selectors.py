@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 from hocba.kernel.errors import DomainError
@@ -17,7 +18,7 @@ from .models import (
     Subject,
     TeachingAssignment,
 )
-from .services.results import class_subjects
+from .services.results import class_results, class_subjects
 
 
 def not_found(message=None) -> DomainError:
@@ -100,20 +101,75 @@ def class_students(school_class: SchoolClass) -> list[Student]:
     return list(Student.objects.filter(pk__in=ids).order_by("sort_key", "pk"))
 
 
-def student_visible(access: SchoolAccess, pk: int) -> tuple[Student, RecordBook | None]:
-    """A student and their latest record, if this person may see them (parents: approved records only)."""
+FINAL_RECORD_STATES = (RecordState.APPROVED, RecordState.SIGNED, RecordState.LOCKED)
+# What a record holds beyond its subject lines: only for readers of the whole record (not one subject's teacher).
+WHOLE_RECORD_KEYS = ("learning", "adjusted_for", "conduct", "absences", "title", "promotion", "retest_subjects", "evaluation",
+                     "commendations", "qualities")
+
+
+def student_visible(access: SchoolAccess, pk: int, *, year_start: int | None = None,
+                    record_only: bool = False) -> tuple[Student, RecordBook | None]:
+    """A student and their record of the year asked (else the latest), if this person may see them.
+
+    Staff who read the record's class see it in any state; with ``record_only`` (the record book itself, not the
+    profile) the profile editors who read no records (clerks) are refused. A parent sees their own child's approved
+    records only: without a year, the latest approved one, so a new year's draft never hides last year's book.
+    """
     student = Student.objects.filter(pk=pk).first()
     if student is None:
         raise not_found()
-    record = RecordBook.objects.filter(student=student).select_related("school_class__year").order_by("-year__start_year").first()
-    if record is not None and (access.may_read_class(record.school_class_id, frozenset(
-            record.school_class.assignments.values_list("subject_id", flat=True))) or access.may_edit_profiles(record.school_class_id)):
-        return student, record
+    records = list(RecordBook.objects.filter(student=student).select_related("school_class__year", "year")
+                   .order_by("-year__start_year"))
+    if year_start is not None:
+        records = [r for r in records if r.year.start_year == year_start]
+        if not records:
+            raise not_found(_("Học sinh không có học bạ của năm học này."))
+    record = records[0] if records else None
+    if record is not None:
+        class_id = record.school_class_id
+        if access.may_read_class(class_id, frozenset(record.school_class.assignments.values_list("subject_id", flat=True))) or (
+                not record_only and access.may_edit_profiles(class_id)):
+            return student, record
     if pk in access.child_ids and access.can("records.view_child"):
-        if record is None or record.state not in (RecordState.APPROVED, RecordState.SIGNED, RecordState.LOCKED):
+        approved = [r for r in records if r.state in FINAL_RECORD_STATES]
+        if not approved:
             raise DomainError("records.not_yet_approved", _("Học bạ của con bạn chưa được nhà trường duyệt."), http_status=403)
-        return student, record
+        return student, approved[0]
     raise not_found()
+
+
+def student_years(access: SchoolAccess, student: Student) -> list[SchoolYear]:
+    """The years of this student's records this person may open (parents: the approved ones), newest first."""
+    records = RecordBook.objects.filter(student=student).select_related("year", "school_class").order_by("-year__start_year")
+    if access.can("records.view_all"):
+        return [r.year for r in records]
+    if student.pk in access.child_ids and access.can("records.view_child"):
+        return [r.year for r in records if r.state in FINAL_RECORD_STATES]
+    subjects_of_class = dict(TeachingAssignment.objects.filter(school_class__in={r.school_class_id for r in records})
+                             .values_list("school_class_id").annotate(ids=ArrayAgg("subject_id")))
+    return [r.year for r in records if access.may_read_class(r.school_class_id, frozenset(subjects_of_class.get(r.school_class_id) or ()))]
+
+
+def record_for_reader(access: SchoolAccess, student: Student, record: RecordBook) -> dict:
+    """A record's results as this person may read them: every subject for the class's readers of the whole record
+    and parents; one's own (or department's) subjects, without the record-wide results, for the others.
+
+    Results are computed live while the record may change, else read as frozen at approval.
+    """
+    school_class = record.school_class
+    subject_ids_of_class = frozenset(school_class.assignments.values_list("subject_id", flat=True))
+    staff_view = access.may_read_class(school_class.pk, subject_ids_of_class)
+    live = record.state in (RecordState.DRAFT, RecordState.SUBMITTED) or not record.results
+    results = class_results(school_class, [student.pk])[student.pk].as_dict() if live else dict(record.results)
+    lines = results.get("subjects", [])
+    all_ids = frozenset(line["subject_id"] for line in lines)
+    readable = access.readable_subject_ids(school_class.pk, all_ids) if staff_view else all_ids
+    sees_all = readable == all_ids
+    results["subjects"] = [line for line in lines if line["subject_id"] in readable]
+    if not sees_all:
+        for key in WHOLE_RECORD_KEYS:
+            results.pop(key, None)
+    return {"results": results, "sees_all": sees_all, "staff_view": staff_view, "live": live}
 
 
 def subjects_of(school_class: SchoolClass) -> list[Subject]:

@@ -23,6 +23,24 @@ class StudentSerializer(serializers.Serializer):
     guardians = serializers.ListField(child=serializers.DictField(), required=False)
 
 
+class StudentBriefSerializer(serializers.Serializer):
+    """A student as a subject teacher sees them: no identity number, address or guardians."""
+
+    id = serializers.IntegerField(read_only=True)
+    full_name = serializers.CharField()
+    date_of_birth = serializers.DateField(format="%d/%m/%Y")
+    gender = serializers.ChoiceField(choices=["M", "F"])
+
+
+class ChildSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="student.id")
+    full_name = serializers.CharField(source="student.full_name")
+    school_class = serializers.CharField(source="record.school_class.name", default="")
+    year = serializers.CharField(source="record.year.label", default="")
+    record_state = serializers.CharField(source="record.state", default="")
+    approved = serializers.BooleanField()
+
+
 class ColumnSerializer(serializers.Serializer):
     key = serializers.CharField()
     value_type = serializers.CharField()

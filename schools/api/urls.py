@@ -14,4 +14,5 @@ urlpatterns = [
     path("records/<int:pk>/reopen/", views.ReopenApi.as_view(), name="api_reopen"),
     path("students/<int:pk>/", views.StudentApi.as_view(), name="api_student"),
     path("students/<int:pk>/record/", views.StudentRecordApi.as_view(), name="api_student_record"),
+    path("my-children/", views.MyChildrenApi.as_view(), name="api_my_children"),
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,10 +17,13 @@ from ..selectors import (
     classes_visible,
     current_year,
     not_found,
+    record_for_reader,
     student_visible,
 )
 from ..services import classwork, records, sheets, students
-from ..services.results import class_results
+from ..views.common import FINAL_STATES
+from ..views.reads import children_with_records
+from ..views.students import asked_year
 from . import serializers as s
 
 
@@ -43,13 +46,20 @@ class ClassListApi(APIView):
         return Response(s.ClassSerializer(classes_visible(access, current_year()), many=True).data)
 
 
+def student_serializer(access, class_id: int | None, student_id: int | None = None) -> type:
+    """The whole profile for those who may see a student's personal data, the brief one for the others."""
+    return s.StudentSerializer if access.may_see_identity(class_id, student_id) else s.StudentBriefSerializer
+
+
 class ClassStudentsApi(APIView):
     required_capability = "school.enter"
 
-    @extend_schema(responses=s.StudentSerializer(many=True), summary="Students of a class, in Vietnamese order")
+    @extend_schema(responses=s.StudentSerializer(many=True),
+                   summary="Students of a class, in Vietnamese order (identity data only for those who keep profiles)")
     def get(self, request, pk: int):
-        school_class = class_get(request_school_access(request), pk)
-        return Response(s.StudentSerializer(class_students(school_class), many=True).data)
+        access = request_school_access(request)
+        school_class = class_get(access, pk)
+        return Response(student_serializer(access, school_class.pk)(class_students(school_class), many=True).data)
 
     @extend_schema(request=s.StudentSerializer, responses={201: s.StudentSerializer}, summary="Enrol a new student")
     def post(self, request, pk: int):
@@ -165,10 +175,11 @@ class ReopenApi(APIView):
 class StudentApi(APIView):
     required_capability = "school.enter"
 
-    @extend_schema(responses=s.StudentSerializer, summary="A student's profile")
+    @extend_schema(responses=s.StudentSerializer, summary="A student's profile (identity data only for those who keep profiles)")
     def get(self, request, pk: int):
-        student, _record = student_visible(request_school_access(request), pk)
-        return Response(s.StudentSerializer(student).data)
+        access = request_school_access(request)
+        student, record = student_visible(access, pk)
+        return Response(student_serializer(access, record.school_class_id if record else None, student.pk)(student).data)
 
     @extend_schema(request=s.StudentSerializer, responses=s.StudentSerializer, summary="Edit a student's profile")
     def patch(self, request, pk: int):
@@ -184,13 +195,24 @@ class StudentApi(APIView):
 class StudentRecordApi(APIView):
     required_capability = "school.enter"
 
-    @extend_schema(responses=s.RecordSerializer, summary="A student's record of the year with its computed results")
+    @extend_schema(responses=s.RecordSerializer, parameters=[OpenApiParameter(
+        "year", int, description="the school year's first calendar year (2025 for 2025–2026); default: the latest one you may see")],
+        summary="A student's record of a year with its results (only the subjects you may read)")
     def get(self, request, pk: int):
         access = request_school_access(request)
-        student, record = student_visible(access, pk)
+        student, record = student_visible(access, pk, year_start=asked_year(request), record_only=True)
         if record is None:
             raise not_found()
         data = s.RecordSerializer(record).data
-        if record.state in ("draft", "submitted"):
-            data["results"] = class_results(record.school_class, [student.pk])[student.pk].as_dict()
+        data["results"] = record_for_reader(access, student, record)["results"]
         return Response(data)
+
+
+class MyChildrenApi(APIView):
+    required_capability = "records.view_child"
+
+    @extend_schema(responses=s.ChildSerializer(many=True), summary="A parent's children and whether each one's record is approved")
+    def get(self, request):
+        rows = [{"student": st, "record": r, "approved": r is not None and r.state in FINAL_STATES}
+                for st, r in children_with_records(request_school_access(request).child_ids)]
+        return Response(s.ChildSerializer(rows, many=True).data)

@@ -233,7 +233,7 @@ def _computed(subject: Subject, rows: list[dict], student_ids: list[int]) -> dic
 
 def sheet_read(*, access: SchoolAccess, school_class: SchoolClass, subject: Subject, term: int) -> Sheet:
     c, s = school_class.pk, subject.pk
-    require(access.may_enter_sheet(c, s) or (access.may_read_class(c) and s in access.readable_subject_ids(c, frozenset({s}))))
+    require(access.may_enter_sheet(c, s) or (access.may_read_class(c, frozenset({s})) and s in access.readable_subject_ids(c, frozenset({s}))))
     _check_term(term)
     return _build(school_class, subject, term, sheet_columns(subject, school_class, term), _students(school_class))
 

@@ -16,11 +16,10 @@ from tenants.selectors import account_names
 
 from ..models import RecordState
 from ..rules import rules_for, tt27
-from ..selectors import student_visible
+from ..selectors import record_for_reader, student_visible, student_years
 from ..services import students
-from ..services.results import class_results
 from . import reads
-from .common import EDITABLE_STATES, FINAL_STATES, SchoolTemplatePage, error_text
+from .common import FINAL_STATES, SchoolTemplatePage, error_text
 from .forms import StudentProfileForm
 
 QUALITY_LEVELS = {"T": gettext_lazy("Tốt"), "D": gettext_lazy("Đạt"), "C": gettext_lazy("Cần cố gắng")}
@@ -73,29 +72,34 @@ def _comments(line: dict[str, Any]) -> dict[int, str]:
     return {int(k): v for k, v in (line.get("comments") or {}).items() if v}
 
 
+def asked_year(request) -> int | None:
+    """The school year asked for with ``?year=2025`` (its first calendar year); none: the latest."""
+    value = request.GET.get("year", "")
+    if not value:
+        return None
+    if not value.isdigit():
+        raise DomainError("records.bad_year", gettext_lazy("Năm học “%(value)s” không hợp lệ (ví dụ: 2025 cho năm học 2025–2026)."),
+                          params={"value": value[:20]}, http_status=400)
+    return int(value)
+
+
 class StudentRecordView(SchoolTemplatePage):
-    """The record book of the student's latest year. A parent sees it once the school has approved it."""
+    """The record book of a student for a year (``?year=``, else the latest one this person may see). A parent sees
+    it once the school has approved it."""
 
     required_capability = "school.enter"
     template_name = "schools/student_record.html"
 
     def get_context_data(self, **kwargs):
         access = self.access
-        student, record = student_visible(access, self.kwargs["pk"])
+        student, record = student_visible(access, self.kwargs["pk"], year_start=asked_year(self.request), record_only=True)
         if record is None:
             raise DomainError("records.none", gettext_lazy("Học sinh chưa có học bạ của năm học nào."), http_status=404)
         school_class = record.school_class
-        subject_ids_of_class = frozenset(school_class.assignments.values_list("subject_id", flat=True))
-        staff_view = access.may_read_class(school_class.pk, subject_ids_of_class)
-        live = record.state in EDITABLE_STATES or not record.results
-        results = class_results(school_class, [student.pk])[student.pk].as_dict() if live else record.results
-        lines = results.get("subjects", [])
-        all_ids = frozenset(line["subject_id"] for line in lines)
-        readable = access.readable_subject_ids(school_class.pk, all_ids) if staff_view else all_ids
-        sees_all = readable == all_ids
-        subject_lines = [{**line, "comment_list": sorted(_comments(line).items())} for line in lines
-                         if line["subject_id"] in readable]
-        names_by_code = {line["code"]: line["name"] for line in lines}
+        view = record_for_reader(access, student, record)
+        results, sees_all, staff_view = view["results"], view["sees_all"], view["staff_view"]
+        subject_lines = [{**line, "comment_list": sorted(_comments(line).items())} for line in results["subjects"]]
+        names_by_code = {line["code"]: line["name"] for line in results["subjects"]}
         people = account_names({i for i in (school_class.homeroom_teacher_id, record.submitted_by, record.approved_by) if i})
         primary = school_class.level == "primary"
         traits = []
@@ -111,9 +115,10 @@ class StudentRecordView(SchoolTemplatePage):
                         for q in items]})
         return super().get_context_data(
             student=student, record=record, school_class=school_class, year=record.year,
+            years=student_years(access, student),
             homeroom=people.get(school_class.homeroom_teacher_id, ""),
             submitted_by=people.get(record.submitted_by, ""), approved_by=people.get(record.approved_by, ""),
-            state_label=RecordState(record.state).label, final=record.state in FINAL_STATES, live=live,
+            state_label=RecordState(record.state).label, final=record.state in FINAL_STATES, live=view["live"],
             results=results, subject_lines=subject_lines, sees_all=sees_all, primary=primary, traits=traits,
             adjusted_for=names_by_code.get(results.get("adjusted_for", ""), results.get("adjusted_for", "")),
             awards=reads.awards_of(student, record.year_id) if sees_all else [],
