@@ -47,6 +47,7 @@ ACCOUNTS = [
     ("nguyendu.vanthu", "Lý Thị Ngọc", Role.CLERK, "thcs-nguyen-du"),
     ("nguyendu.phuhuynh", "Trịnh Văn Phúc", Role.PARENT, "thcs-nguyen-du"),
     ("namloi.hieutruong", "Mai Thị Quỳnh", Role.PRINCIPAL, "th-nam-loi"),
+    ("namloi.giaovien", "Lương Văn Tài", Role.SUBJECT_TEACHER, "th-nam-loi"),
     ("lequydon.hieutruong", "Cao Văn Sơn", Role.PRINCIPAL, "thpt-le-quy-don"),
     ("hoabinh.hieutruong", "Tạ Thị Thu", Role.PRINCIPAL, "th-thcs-hoa-binh"),
 ]

@@ -15,6 +15,7 @@ from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from django.views import View
+from hocba.kernel import context
 from hocba.kernel.errors import DomainError, NotAllowed, both_languages
 from hocba.kernel.permissions import CapabilityRequiredMixin
 
@@ -43,10 +44,15 @@ class ExcelView(CapabilityRequiredMixin, View):
     """Turns a refusal into a page (or JSON): 400 with the report for an import, 403/404 otherwise."""
 
     def dispatch(self, request, *args, **kwargs):
+        # What an upload writes is recorded in the audit trail as an import, not as a form on a page.
+        token = context.update(source="import") if request.method == "POST" else None
         try:
             return super().dispatch(request, *args, **kwargs)
         except DomainError as exc:
             return self.refused(request, exc)
+        finally:
+            if token is not None:
+                context.reset(token)
 
     def refused(self, request, exc: DomainError):
         if wants_json(request):

@@ -24,9 +24,9 @@ INPUT_MODES = {"score": "decimal", "test": "numeric"}
 
 def _computed_columns(grading: str) -> list[dict[str, str]]:
     if grading == "score":
-        return [{"key": "term1", "label": "ĐTBmhk I", "title": _("Điểm trung bình môn học kì I")},
-                {"key": "term2", "label": "ĐTBmhk II", "title": _("Điểm trung bình môn học kì II")},
-                {"key": "year", "label": "ĐTBmcn", "title": _("Điểm trung bình môn cả năm")}]
+        return [{"key": "term1", "label": _("ĐTBmhk I"), "title": _("Điểm trung bình môn học kì I")},
+                {"key": "term2", "label": _("ĐTBmhk II"), "title": _("Điểm trung bình môn học kì II")},
+                {"key": "year", "label": _("ĐTBmcn"), "title": _("Điểm trung bình môn cả năm")}]
     if grading == "comment":
         return [{"key": "term1", "label": _("KQ HK I"), "title": _("Kết quả học kì I (Đạt / Chưa đạt)")},
                 {"key": "term2", "label": _("KQ HK II"), "title": _("Kết quả học kì II (Đạt / Chưa đạt)")},

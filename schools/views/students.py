@@ -43,7 +43,9 @@ class StudentDetailView(SchoolTemplatePage):
             record.school_class_id, frozenset(record.school_class.assignments.values_list("subject_id", flat=True)))
         return super().get_context_data(
             student=student, record=record, history=history, may_edit=may_edit, form=form if may_edit else None,
-            parent_accounts=sorted(parents.values()), staff_view=staff_view, **kwargs)
+            parent_accounts=sorted(parents.values()), staff_view=staff_view,
+            identity_visible=access.may_see_identity(reads.current_class_id(history) or (record and record.school_class_id),
+                                                     student.pk), **kwargs)
 
 
 class StudentUpdateView(StudentDetailView):

@@ -29,6 +29,7 @@ PRINCIPAL = "nguyendu.hieutruong"  # TOTP
 PARENT = "nguyendu.phuhuynh"
 OTHER_SCHOOL = "th-nam-loi"
 OTHER_PRINCIPAL = "namloi.hieutruong"  # TOTP; principal of Trường Tiểu học Nam Lợi only
+OTHER_TEACHER = "namloi.giaovien"  # a subject teacher of Trường Tiểu học Nam Lợi only
 VIETNAMESE_LETTERS = re.compile(r"[ăâđêôơưạảãàáậầấẩẫắằẳẵặẹẻẽèéệềếểễịỉĩìíọỏõòóộồốổỗờớởỡợụủũùúựừứửữỵỷỹỳý]", re.I)
 
 # What the subject teacher types in term II (ĐĐGtx 1–4, ĐĐGgk, ĐĐGck, Nhận xét), in the sheet's column order.
@@ -348,25 +349,26 @@ def test_sheet_entered_by_keyboard_submitted_approved_and_seen_by_the_parent(sit
     page.screenshot(path=str(shots / "rec-4b-parent-record.png"), full_page=True)
 
 
-def test_a_principal_of_another_school_cannot_open_the_sheet(site, new_context, shots, demo_ids):
+@pytest.mark.parametrize("other,totp", [(OTHER_TEACHER, False), (OTHER_PRINCIPAL, True)], ids=["teacher", "principal"])
+def test_a_teacher_or_principal_of_another_school_cannot_open_the_sheet(site, new_context, shots, demo_ids, other, totp):
     path = f"/classes/{demo_ids['class']}/sheets/{demo_ids['subject']}/2/"
     page = new_context().new_page()
-    sign_in(page, site, OTHER_PRINCIPAL, totp=True)
+    sign_in(page, site, other, totp=totp)
     assert page.url == site.url(OTHER_SCHOOL), page.url
 
     response = page.goto(site.url(SCHOOL, path))
-    page.screenshot(path=str(shots / "rec-5a-other-school-refused.png"), full_page=True)
+    page.screenshot(path=str(shots / f"rec-5a-other-school-{other}-refused.png"), full_page=True)
     assert page.url == site.url(SCHOOL, path), page.url  # refused there, not sent to a login page
     vi, en = assert_refusal(page, response)
     assert SCHOOL_NAME in vi and SCHOOL_NAME in en, (vi, en)  # refused for not belonging to the school
     main = page.locator("main").inner_text()
     assert page.locator("#sheet").count() == 0 and "6A1" not in main and "Toán" not in main, main
-    assert f"({OTHER_PRINCIPAL})" in page.locator("header nav").inner_text()
+    assert f"({other})" in page.locator("header nav").inner_text()
 
     # The same path on their own school's address. Ids are per school (one schema each), so the path may
     # well name a class and subject of Nam Lợi: then it is Nam Lợi's own sheet, never Nguyễn Du's.
     response = page.goto(site.url(OTHER_SCHOOL, path))
-    page.screenshot(path=str(shots / "rec-5b-other-school-own-address.png"), full_page=True)
+    page.screenshot(path=str(shots / f"rec-5b-other-school-{other}-own-address.png"), full_page=True)
     assert response is not None and response.status in (200, 403, 404), response and response.status
     assert page.locator("header .scope").inner_text().strip() == "Trường Tiểu học Nam Lợi"
     if response.status != 200:

@@ -166,5 +166,7 @@ def test_a_body_that_is_not_json_is_a_400(w, klass):
     client = api(w, "teacher_a")
     for body in (b'{"cells": [', b'{"cells": NaN}', b"\xff\xfe"):
         response = client.put(url, body, content_type="application/json")
-        assert response.status_code == 400 and "JSON parse error" in response.json()["detail"], body
+        assert response.status_code == 400 and "Nội dung JSON không hợp lệ" in response.json()["detail"], body
+    english = client.put(url, b'{"cells": [', content_type="application/json", HTTP_ACCEPT_LANGUAGE="en")
+    assert "JSON" in english.json()["detail"] and "Nội dung" not in english.json()["detail"]
     assert not Assessment.objects.exists()

@@ -100,6 +100,11 @@ def test_student_list_round_trip(w, klass):
     assert (tram.date_of_birth, tram.gender, tram.ethnicity, tram.personal_id) == (dt.date(2014, 11, 26), "F", "Tày",
                                                                                     "079214000456")
     assert Enrolment.objects.filter(student__in=[chau, tram], school_class=klass.school_class).count() == 2
+    # The audit trail says the rows came from an import, by whom.
+    from schools.models import AuditEntry
+
+    entry = AuditEntry.objects.filter(table_name="schools_student").order_by("-id").first()
+    assert (entry.source, entry.account_id) == ("import", w.accounts["homeroom_a"])
     # The same file again: both are already in the class, nothing is added.
     again = upload(c, url, xlsx(wb))
     assert again.status_code == 400

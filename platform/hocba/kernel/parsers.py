@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from django.utils.translation import gettext as _
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 from rest_framework.utils import json as drf_json
@@ -18,4 +19,4 @@ class JSONParser(parsers.JSONParser):
             text = body.decode(encoding) if isinstance(body, bytes) else body
             return json.loads(text, parse_constant=drf_json.strict_constant if self.strict else None)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise ParseError(f"JSON parse error - {exc}") from exc
+            raise ParseError(_("Nội dung JSON không hợp lệ: %(error)s") % {"error": exc}) from exc

@@ -16,6 +16,12 @@
   if (!configNode || !table) return;
   var config = JSON.parse(configNode.textContent);
   var M = config.messages || {};
+
+  // A cell or row error in the page's language: the server sends both (detail, detail_en).
+  var english = (document.documentElement.lang || "").slice(0, 2) === "en";
+  function errorText(error) {
+    return english && error.detail_en ? error.detail_en : error.detail;
+  }
   var saveButton = document.getElementById("entry-save");
   var retryButton = document.getElementById("entry-retry");
   var statusNode = document.getElementById("entry-status");
@@ -150,7 +156,7 @@
       if (result.status === 400 && body.errors) {
         body.errors.forEach(function (error) {
           var tr = data.rows[error.index] || rows.filter(function (r) { return r.dataset.student === String(error.student); })[0];
-          if (tr) rowMessage(tr, error.detail);
+          if (tr) rowMessage(tr, errorText(error));
         });
         refresh();
         setStatus(fmt(M.invalid, { n: body.errors.length }), "bad");

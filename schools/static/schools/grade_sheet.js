@@ -16,6 +16,12 @@
   var M = config.messages || {};
   var rules = config.rules;
 
+  // A cell or row error in the page's language: the server sends both (detail, detail_en).
+  var english = (document.documentElement.lang || "").slice(0, 2) === "en";
+  function errorText(error) {
+    return english && error.detail_en ? error.detail_en : error.detail;
+  }
+
   var subjectSelect = document.getElementById("sheet-subject");
   if (subjectSelect) {
     subjectSelect.addEventListener("change", function () {
@@ -302,9 +308,9 @@
     (errors || []).forEach(function (error) {
       var input = byKey[error.student + ":" + error.column];
       var li = document.createElement("li");
-      li.appendChild(document.createTextNode(error.detail + " "));
+      li.appendChild(document.createTextNode(errorText(error) + " "));
       if (input) {
-        markCell(input, "error", error.detail);
+        markCell(input, "error", errorText(error));
         var go = document.createElement("button");
         go.type = "button";
         go.className = "link";
