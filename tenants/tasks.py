@@ -62,6 +62,28 @@ def rollups_reconcile_chunk(schools: list[list]) -> int:
     return len(schools)
 
 
+# --- audit chains (DESIGN §7): each school's chain head anchored in the archive store once a day ------------------
+
+
+@shared_task(acks_late=True)
+def audit_anchors() -> int:
+    """Beat (daily): anchor every school's audit chain head, fanned out in chunks of schools."""
+    from .perschool import school_chunks
+
+    chunks = 0
+    for chunk in school_chunks():
+        audit_anchors_chunk.delay([schema for _school_id, schema in chunk])
+        chunks += 1
+    return chunks
+
+
+@shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=3)
+def audit_anchors_chunk(schemas: list[str]) -> int:
+    from schools.audit import audit_chain_anchor
+
+    return len(audit_chain_anchor(schemas))
+
+
 # --- open/lock windows (DESIGN §5): one beat entry per job, fanning out in chunks (tenants.reminders) ---------
 
 

@@ -28,6 +28,10 @@ app.conf.beat_schedule = {
         "task": "tenants.tasks.window_snapshots",
         "schedule": crontab(),  # every minute
     },
+    "audit-anchors": {
+        "task": "tenants.tasks.audit_anchors",
+        "schedule": crontab(hour=1, minute=30),
+    },
     "year-end-start": {
         "task": "tenants.tasks.year_end_start",
         "schedule": crontab(hour=6, minute=5),

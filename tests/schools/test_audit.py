@@ -269,6 +269,22 @@ def test_anchor_writes_each_chain_head_to_a_locked_bucket(w, klass, s3):
     assert f"anchor {head.pk} matches" in out.getvalue()
 
 
+def test_the_daily_beat_job_anchors_every_school_in_chunks(w, klass, s3, monkeypatch):
+    from hocba.celery import app
+
+    from tenants import tasks
+
+    assert app.conf.beat_schedule["audit-anchors"]["task"] == "tenants.tasks.audit_anchors"
+    sent = []
+    monkeypatch.setattr(tasks.audit_anchors_chunk, "delay", sent.append)
+    assert tasks.audit_anchors() == len(sent) >= 1
+    assert klass.school.schema_name in [schema for chunk in sent for schema in chunk]
+    head = AuditEntry.objects.latest("id")
+    assert tasks.audit_anchors_chunk.run([klass.school.schema_name]) == 1
+    key = f"anchors/{timezone.localdate().isoformat()}/{klass.school.schema_name}.json"
+    assert json.loads(s3.get_object(Bucket="anchors-test", Key=key)["Body"].read())["last_id"] == head.pk
+
+
 def test_anchor_refuses_a_bucket_without_object_lock(w, s3):
     s3.create_bucket(Bucket="anchors-test")
     with pytest.raises(CommandError, match="Object Lock"):
