@@ -118,3 +118,21 @@ def test_another_schools_people_never_see_a_record(w, two_years):
         response = api(w, name, host).get(f"/api/v1/students/{two_years}/record/?year=2025")
         assert response.status_code in (403, 404), name
         assert "Nguyễn Văn An" not in response.content.decode()
+
+
+def test_every_school_api_endpoint_is_in_the_school_sites_openapi_schema(w, klass):
+    import re
+
+    from django.urls import get_resolver
+
+    from tests.tenants.test_security import _walk
+
+    response = api(w, "principal_a").get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    documented = {re.sub(r"\{\w+\}", "{}", path) for path in response.json()["paths"]}
+    routes = {"/" + re.sub(r"<(?:\w+:)?\w+>", "{}", route) for route, _cb in _walk(get_resolver("hocba.urls_school").url_patterns)
+              if route.startswith("api/v1/") and "schema" not in route and "docs" not in route}
+    assert len(routes) >= 15
+    assert routes <= documented, sorted(routes - documented)
+    record = next(v for k, v in response.json()["paths"].items() if re.fullmatch(r"/api/v1/students/\{\w+\}/record/", k))["get"]
+    assert any(p["name"] == "year" for p in record.get("parameters", []))
