@@ -136,3 +136,14 @@ def test_every_school_api_endpoint_is_in_the_school_sites_openapi_schema(w, klas
     assert routes <= documented, sorted(routes - documented)
     record = next(v for k, v in response.json()["paths"].items() if re.fullmatch(r"/api/v1/students/\{\w+\}/record/", k))["get"]
     assert any(p["name"] == "year" for p in record.get("parameters", []))
+
+
+def test_the_sheet_page_links_to_its_excel_template_and_import(w, klass):
+    path = f"/classes/{klass.school_class.pk}/sheets/{klass.math.pk}/1/"
+    template = f"/excel/classes/{klass.school_class.pk}/sheets/{klass.math.pk}/1.xlsx"
+    imports = f"/excel/classes/{klass.school_class.pk}/sheets/{klass.math.pk}/1/import/"
+    body = client_for(w.account("teacher_a"), SCHOOL_A_HOST).get(path).content.decode()
+    assert f'href="{template}"' in body and f'href="{imports}"' in body
+    Department.objects.filter(pk=klass.math.department_id).update(head_id=w.accounts["dept_a"])
+    body = client_for(w.account("dept_a"), SCHOOL_A_HOST).get(path).content.decode()
+    assert f'href="{template}"' in body and f'href="{imports}"' not in body
