@@ -269,7 +269,7 @@ def plan_snapshots(dispatch: Dispatch, dispatch_year_end: Dispatch | None = None
     return out
 
 
-ROLLUP_FIGURES = ("students", "entries", "conduct_entries", "absences")
+ROLLUP_FIGURES = ("students", "entries", "entries_term1", "entries_term2", "conduct_entries", "absences")
 RECORD_STATES = ("draft", "submitted", "approved", "signed", "locked")
 
 

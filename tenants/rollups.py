@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db import connection
 
 FIELDS = ("students", "records_draft", "records_submitted", "records_approved", "records_signed", "records_locked",
-          "entries", "conduct_entries", "absences")
+          "entries", "entries_term1", "entries_term2", "conduct_entries", "absences")
 
 
 def rollup_add(*, school_id: int, year_start: int, **deltas: int) -> None:

@@ -386,7 +386,8 @@ def _write(access: SchoolAccess, school_class: SchoolClass, term: int, batch: _B
             cursor.execute(DELETE_SQL, [json.dumps(batch.clears), school_class.year_id, term])
             cleared = cursor.rowcount
     if inserted != cleared:
-        rollup_add(school_id=access.school_id, year_start=school_class.year.start_year, entries=inserted - cleared)
+        rollup_add(school_id=access.school_id, year_start=school_class.year.start_year,
+                   **{"entries": inserted - cleared, f"entries_term{term}": inserted - cleared})
     return written, cleared
 
 

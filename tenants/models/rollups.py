@@ -15,6 +15,8 @@ class SchoolRollup(models.Model):
     records_signed = models.IntegerField(default=0, db_default=0)
     records_locked = models.IntegerField(default=0, db_default=0)
     entries = models.IntegerField(default=0, db_default=0, help_text="assessment cells filled")
+    entries_term1 = models.IntegerField(default=0, db_default=0, help_text="assessment cells filled in term I")
+    entries_term2 = models.IntegerField(default=0, db_default=0, help_text="assessment cells filled in term II")
     conduct_entries = models.IntegerField(default=0, db_default=0)
     absences = models.IntegerField(default=0, db_default=0)
     updated_at = models.DateTimeField(auto_now=True)

@@ -18,18 +18,21 @@ def test_incremental_rollup_equals_reconciliation(w, klass):
     sheet_save(access=teacher, school_class=klass.school_class, subject=klass.math, term=1, cells=cells)
     sheet_save(access=teacher, school_class=klass.school_class, subject=klass.math, term=1,
                cells=[{"student": klass.students[0], "column": "gk", "value": ""}])
+    sheet_save(access=teacher, school_class=klass.school_class, subject=klass.math, term=2,
+               cells=[{"student": s, "column": "gk", "value": "8"} for s in klass.students[:4]])
     conduct_save(access=homeroom, school_class=klass.school_class, term=1,
                  entries=[{"student": s, "level": "K"} for s in klass.students])
     records_submit(access=homeroom, school_class=klass.school_class)
     row = SchoolRollup.objects.get(school_id=w.school_a, year_start=2025)
     incremental = {k: getattr(row, k) for k in school_figures(klass.school_class.year)}
     assert incremental == school_figures(klass.school_class.year)
-    assert incremental["entries"] == 11 and incremental["records_submitted"] == 6 and incremental["records_draft"] == 1
+    assert incremental["entries"] == 15 and incremental["records_submitted"] == 6 and incremental["records_draft"] == 1
+    assert (incremental["entries_term1"], incremental["entries_term2"]) == (11, 4)  # per category: scores of term I, II
     # Drift (someone edited the public row) is repaired by the reconciliation.
-    SchoolRollup.objects.filter(pk=row.pk).update(entries=999)
+    SchoolRollup.objects.filter(pk=row.pk).update(entries=999, entries_term2=0)
     reconcile_school(w.school_a)
     row.refresh_from_db()
-    assert row.entries == 11 and row.reconciled_at is not None
+    assert (row.entries, row.entries_term2) == (15, 4) and row.reconciled_at is not None
 
 
 def test_reconcile_task_enters_each_school(w, klass):
