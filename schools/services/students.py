@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -97,48 +99,253 @@ def student_update(*, access: SchoolAccess, student: Student, profile: dict[str,
     return student
 
 
+def parse_day(value: Any, *, field: str) -> dt.date:
+    """A day as a person writes it (dd/mm/yyyy; yyyy-mm-dd from the API), or a refusal naming the field."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    text = str(value or "").strip()
+    for fmt in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise DomainError("students.bad_date", _("Ngày phải theo dạng dd/mm/yyyy."), field=field)
+
+
 def _current_enrolment(student: Student) -> Enrolment:
     enrolment = (Enrolment.objects.select_for_update().filter(student=student, ends_on__isnull=True)
                  .select_related("school_class__year").first())
     if enrolment is None:
-        raise DomainError("students.not_enrolled", _("Học sinh hiện không theo học ở trường."))
+        raise DomainError("students.not_enrolled",
+                          _("Học sinh %(name)s hiện không theo học ở trường (đã chuyển đi hoặc thôi học)."),
+                          params={"name": student.full_name})
     return enrolment
+
+
+def _check_day_in_enrolment(enrolment: Enrolment, on: dt.date, *, field: str = "on") -> None:
+    year = enrolment.school_class.year
+    if not (year.starts_on <= on <= year.ends_on):
+        raise DomainError("students.date_outside_year",
+                          _("Ngày %(d)s nằm ngoài năm học %(y)s (%(a)s – %(b)s)."),
+                          params={"d": on.strftime("%d/%m/%Y"), "y": year.label, "a": year.starts_on.strftime("%d/%m/%Y"),
+                                  "b": year.ends_on.strftime("%d/%m/%Y")}, field=field)
+    if on < enrolment.starts_on:
+        raise DomainError("students.date_before_entry",
+                          _("Ngày %(d)s trước ngày học sinh vào lớp %(c)s (%(s)s)."),
+                          params={"d": on.strftime("%d/%m/%Y"), "c": enrolment.school_class.name,
+                                  "s": enrolment.starts_on.strftime("%d/%m/%Y")}, field=field)
+
+
+MOVABLE_RECORD_STATES = ("draft", "submitted")
 
 
 @school_write
 def student_move_class(*, access: SchoolAccess, student: Student, to_class: SchoolClass, on: dt.date) -> Enrolment:
+    """Move a student to another class of the same year from ``on``: the old enrolment ends, a new one starts
+    and the student's record of the year follows them (it must not be approved yet)."""
     enrolment = _current_enrolment(student)
-    require(access.is_leadership or access.can("school.setup"))
+    require(access.may_edit_profiles(enrolment.school_class_id))
     if enrolment.school_class_id == to_class.pk:
-        raise DomainError("students.same_class", _("Học sinh đã ở lớp này."))
+        raise DomainError("students.same_class", _("Học sinh đã ở lớp %(c)s."), params={"c": to_class.name},
+                          field="school_class")
     if to_class.year_id != enrolment.school_class.year_id:
-        raise DomainError("students.other_year", _("Chỉ chuyển lớp trong cùng năm học."))
+        raise DomainError("students.other_year", _("Chỉ chuyển sang lớp của cùng năm học %(y)s."),
+                          params={"y": enrolment.school_class.year.label}, field="school_class")
+    _check_day_in_enrolment(enrolment, on)
+    record = RecordBook.objects.select_for_update().filter(student=student, year_id=to_class.year_id).first()
+    if record is not None and record.state not in MOVABLE_RECORD_STATES:
+        raise DomainError("students.record_final",
+                          _("Học bạ năm học của học sinh đã được duyệt (hoặc đã ký, đã khóa): Hiệu trưởng cần mở lại "
+                            "học bạ trước khi chuyển lớp."), field="school_class")
     enrolment.ends_on, enrolment.exit = on, ExitKind.CLASS_MOVE
     enrolment.save(update_fields=["ends_on", "exit"])
-    RecordBook.objects.filter(student=student, year_id=to_class.year_id).update(school_class=to_class)
+    if record is not None:
+        record.school_class = to_class
+        record.save(update_fields=["school_class"])
+    else:
+        RecordBook.objects.create(student=student, year_id=to_class.year_id, school_class=to_class)
     return Enrolment.objects.create(student=student, school_class=to_class, starts_on=on, entry=EntryKind.CLASS_MOVE)
 
 
 @school_write
 def student_transfer_out(*, access: SchoolAccess, student: Student, on: dt.date) -> Enrolment:
+    """The student leaves the school on ``on`` (chuyển trường): the enrolment ends, their record stays with the class."""
     enrolment = _current_enrolment(student)
-    require(access.is_leadership)
+    require(access.may_edit_profiles(enrolment.school_class_id))
+    _check_day_in_enrolment(enrolment, on)
     enrolment.ends_on, enrolment.exit = on, ExitKind.TRANSFER_OUT
     enrolment.save(update_fields=["ends_on", "exit"])
     rollup_add(school_id=access.school_id, year_start=enrolment.school_class.year.start_year, students=-1)
     return enrolment
 
 
+def _current_class_id(student: Student) -> int | None:
+    return Enrolment.objects.filter(student=student, ends_on__isnull=True).values_list("school_class_id", flat=True).first()
+
+
 @school_write
 def guardian_link(*, access: SchoolAccess, student: Student, account_id: int) -> GuardianLink:
     from tenants.selectors import school_member_ids
 
-    current = Enrolment.objects.filter(student=student, ends_on__isnull=True).values_list("school_class_id", flat=True).first()
-    require(access.may_edit_profiles(current))
+    require(access.may_edit_profiles(_current_class_id(student)))
     if account_id not in school_member_ids(access.school_id, ["parent"]):
         raise DomainError("students.not_a_parent", _("Tài khoản này không có vai trò phụ huynh ở trường."), field="account")
     link, _created = GuardianLink.objects.get_or_create(student=student, account_id=account_id)
     return link
+
+
+@school_write
+def guardian_unlink(*, access: SchoolAccess, student: Student, account_id: int) -> None:
+    """The parent's account no longer sees this student (their account and role in the school stay)."""
+    require(access.may_edit_profiles(_current_class_id(student)))
+    deleted, _rows = GuardianLink.objects.filter(student=student, account_id=account_id).delete()
+    if not deleted:
+        raise DomainError("students.not_linked", _("Tài khoản này không được liên kết với học sinh."),
+                          field="account", http_status=404)
+
+
+@school_write
+def guardian_create_and_link(*, access: SchoolAccess, actor: Any, student: Student, username: str, full_name: str,
+                             email: str = "", password: str | None = None) -> GuardianLink:
+    """Create the parent's account with the role "parent" in this school (the platform's account service, with
+    the requester as the granter — who must be allowed to grant it) and link it to the student; all or nothing."""
+    from tenants.models import School
+    from tenants.services.accounts import account_create
+
+    require(access.may_edit_profiles(_current_class_id(student)))
+    school = School.objects.get(pk=access.school_id)
+    account = account_create(actor=actor, username=username, full_name=full_name, email=email, password=password,
+                             role="parent", school=school)
+    return guardian_link(access=access, student=student, account_id=account.pk)
+
+
+def guardian_accounts(student: Student) -> list[dict[str, Any]]:
+    """The parents' accounts linked to the student: id, username and full name, by name."""
+    from tenants.models import Account
+
+    ids = list(GuardianLink.objects.filter(student=student).values_list("account_id", flat=True))
+    rows = Account.objects.filter(pk__in=ids).values("id", "username", "full_name")
+    return sorted(({"account": r["id"], "username": r["username"], "full_name": r["full_name"]} for r in rows),
+                  key=lambda r: (r["full_name"], r["account"]))
+
+
+def parent_accounts_of_school(school_id: int) -> list[dict[str, Any]]:
+    """Every account holding the role "parent" in the school today (the accounts one may link)."""
+    from tenants.models import Account
+    from tenants.selectors import school_member_ids
+
+    rows = Account.objects.filter(pk__in=school_member_ids(school_id, ["parent"])).values("id", "username", "full_name")
+    return sorted(({"account": r["id"], "username": r["username"], "full_name": r["full_name"]} for r in rows),
+                  key=lambda r: (r["full_name"], r["account"]))
+
+
+@dataclass
+class CarryOver:
+    """What carrying a class into the next year did: who went where, and who stayed (with why)."""
+
+    carried: list[Enrolment] = dc_field(default_factory=list)
+    repeating: list[int] = dc_field(default_factory=list)
+    not_carried: list[tuple[int, str]] = dc_field(default_factory=list)  # (student id, "repeat" | "pending")
+
+
+def _labels(*members) -> frozenset[str]:
+    return frozenset(x for m in members for x in (m.code, m.label_vi, m.label_en))
+
+
+def _year_outcome(results: dict[str, Any], record: RecordBook | None) -> str:
+    """"promote", "repeat" or "pending" (a re-test or summer training whose result is not recorded yet)."""
+    from ..rules import tt22, tt27
+
+    promotion, evaluation = results.get("promotion") or "", results.get("evaluation") or ""
+    if promotion in _labels(tt22.PromotionOutcome.HELD_BACK) or evaluation in _labels(tt27.YearEvaluation.CHUA_HOAN_THANH):
+        return "repeat"
+    passed: list[bool | None] = []
+    if promotion in _labels(tt22.PromotionOutcome.RETEST, tt22.PromotionOutcome.CONDUCT_TRAINING):
+        if promotion in _labels(tt22.PromotionOutcome.CONDUCT_TRAINING):
+            passed.append(record.summer_training_passed if record else None)
+        if promotion in _labels(tt22.PromotionOutcome.RETEST) or results.get("retest_subjects"):
+            passed.append(record.retest_passed if record else None)
+    if False in passed:
+        return "repeat"
+    if None in passed:
+        return "pending"
+    return "promote"
+
+
+def _check_next_year_class(source: SchoolClass, target: SchoolClass, *, grade: int, field: str) -> None:
+    year = source.year
+    if target.year.start_year != year.start_year + 1:
+        raise DomainError("students.carry_wrong_year",
+                          _("Lớp %(c)s không thuộc năm học tiếp theo (%(y)s)."),
+                          params={"c": target.name, "y": f"{year.start_year + 1}–{year.start_year + 2}"}, field=field)
+    if target.grade < grade:
+        raise DomainError("students.carry_lower_grade",
+                          _("Lớp %(c)s thuộc khối %(g)s, thấp hơn khối %(n)s mà học sinh phải vào."),
+                          params={"c": target.name, "g": target.grade, "n": grade}, field=field)
+    if target.grade != grade:
+        raise DomainError("students.carry_wrong_grade",
+                          _("Lớp %(c)s thuộc khối %(g)s; học sinh phải vào một lớp khối %(n)s."),
+                          params={"c": target.name, "g": target.grade, "n": grade}, field=field)
+
+
+@school_write
+def class_carry_over(*, access: SchoolAccess, school_class: SchoolClass, to_class: SchoolClass,
+                     repeat_class: SchoolClass | None = None) -> CarryOver:
+    """Year end: every student still in ``school_class`` moves to ``to_class`` of the next year (one grade up) —
+    the same Student, a new enrolment (promoted) and a new record of the next year; the old enrolment ends on the
+    last day of the year. Students held back go to ``repeat_class`` (same grade, next year) when one is given;
+    otherwise, like those whose re-test or summer training is not recorded yet, they stay where they are and are
+    reported. All or nothing."""
+    from .results import class_results
+
+    require(access.can("school.setup"))
+    year = school_class.year
+    _check_next_year_class(school_class, to_class, grade=school_class.grade + 1, field="to_class")
+    if repeat_class is not None:
+        _check_next_year_class(school_class, repeat_class, grade=school_class.grade, field="repeat_class")
+    enrolments = list(Enrolment.objects.select_for_update().filter(school_class=school_class, ends_on__isnull=True)
+                      .select_related("student").order_by("student__sort_key", "student_id"))
+    if not enrolments:
+        raise DomainError("students.carry_empty", _("Lớp %(c)s không còn học sinh nào đang học để chuyển lên năm sau."),
+                          params={"c": school_class.name}, field="school_class")
+    ids = [e.student_id for e in enrolments]
+    next_year_id = to_class.year_id
+    taken = dict(RecordBook.objects.filter(student_id__in=ids, year_id=next_year_id)
+                 .values_list("student_id", "school_class__name"))
+    if taken:
+        first = next(e for e in enrolments if e.student_id in taken)
+        raise DomainError("students.carry_already",
+                          _("Học sinh %(name)s đã có học bạ năm học sau (lớp %(c)s): lớp này đã được chuyển lên rồi?"),
+                          params={"name": first.student.full_name, "c": taken[first.student_id]}, field="to_class")
+    records = {r.student_id: r for r in RecordBook.objects.filter(student_id__in=ids, year_id=year.pk)}
+    live_ids = [i for i in ids if not (i in records and records[i].state not in MOVABLE_RECORD_STATES
+                                       and records[i].results)]
+    live = class_results(school_class, live_ids) if live_ids else {}
+    out = CarryOver()
+    new_enrolments, new_records = [], []
+    for e in enrolments:
+        record = records.get(e.student_id)
+        results = live[e.student_id].as_dict() if e.student_id in live else record.results
+        outcome = _year_outcome(results, record)
+        target = to_class
+        if outcome == "repeat" and repeat_class is not None:
+            target = repeat_class
+            out.repeating.append(e.student_id)
+        elif outcome != "promote":
+            out.not_carried.append((e.student_id, outcome))
+            continue
+        e.ends_on, e.exit = max(year.ends_on, e.starts_on), ExitKind.YEAR_END
+        new_enrolments.append(Enrolment(student_id=e.student_id, school_class=target, starts_on=target.year.starts_on,
+                                        entry=EntryKind.PROMOTED))
+        new_records.append(RecordBook(student_id=e.student_id, year_id=next_year_id, school_class=target))
+    ended = [e for e in enrolments if e.ends_on is not None]
+    Enrolment.objects.bulk_update(ended, ["ends_on", "exit"])
+    out.carried = Enrolment.objects.bulk_create(new_enrolments)
+    RecordBook.objects.bulk_create(new_records)
+    if new_records:
+        rollup_add(school_id=access.school_id, year_start=to_class.year.start_year, students=len(new_records),
+                   records_draft=len(new_records))
+    return out
 
 
 def student_get(pk: int) -> Student:

@@ -147,3 +147,16 @@ def test_the_sheet_page_links_to_its_excel_template_and_import(w, klass):
     Department.objects.filter(pk=klass.math.department_id).update(head_id=w.accounts["dept_a"])
     body = client_for(w.account("dept_a"), SCHOOL_A_HOST).get(path).content.decode()
     assert f'href="{template}"' in body and f'href="{imports}"' not in body
+
+
+def test_the_profile_page_hides_personal_data_from_a_subject_teacher(w, klass):
+    from schools.models import Student
+
+    Student.objects.filter(pk=klass.students[0]).update(personal_id="079214000123", address="12 Lê Lợi, Tây Ninh",
+                                                        guardians=[{"name": "Nguyễn Văn Bố", "relation": "Cha"}])
+    path = f"/students/{klass.students[0]}/"
+    teacher = client_for(w.account("teacher_a"), SCHOOL_A_HOST).get(path).content.decode()
+    assert "Nguyễn Văn An" in teacher
+    assert not any(secret in teacher for secret in ("079214000123", "12 Lê Lợi", "Nguyễn Văn Bố"))
+    homeroom = client_for(w.account("homeroom_a"), SCHOOL_A_HOST).get(path).content.decode()
+    assert all(secret in homeroom for secret in ("079214000123", "12 Lê Lợi", "Nguyễn Văn Bố"))

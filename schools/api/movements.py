@@ -1,0 +1,190 @@
+"""API of students' movements: class moves, transfers out, carrying a class into the next year, parents' accounts.
+
+Bodies are read by small functions that refuse with a Vietnamese message naming the field (like the services);
+the serializers below document the same shapes in the OpenAPI schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
+from hocba.kernel.errors import DomainError
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..access import request_school_access
+from ..models import Enrolment, Student
+from ..selectors import class_get, student_visible
+from ..services import students
+from ..services.common import require
+from ..views.movements import class_in_school
+from ..views.reads import current_class_id, enrolment_history
+
+# --- documented shapes ---------------------------------------------------------------------------
+
+
+class EnrolmentSerializer(serializers.ModelSerializer):
+    class_name = serializers.CharField(source="school_class.name", read_only=True)
+    year = serializers.CharField(source="school_class.year.label", read_only=True)
+
+    class Meta:
+        model = Enrolment
+        fields = ["id", "student", "school_class", "class_name", "year", "starts_on", "ends_on", "entry", "exit"]
+
+
+class MoveSerializer(serializers.Serializer):
+    school_class = serializers.IntegerField(help_text="a class of the same school year")
+    on = serializers.CharField(help_text="dd/mm/yyyy (or yyyy-mm-dd), inside the school year")
+
+
+class TransferOutSerializer(serializers.Serializer):
+    on = serializers.CharField(help_text="dd/mm/yyyy (or yyyy-mm-dd), inside the school year")
+
+
+class GuardianSerializer(serializers.Serializer):
+    account = serializers.IntegerField()
+    username = serializers.CharField()
+    full_name = serializers.CharField()
+
+
+class GuardianLinkSerializer(serializers.Serializer):
+    account = serializers.IntegerField(required=False, help_text="an account holding the role parent in this school")
+    username = serializers.CharField(required=False, help_text="or: create the parent's account (role parent here)")
+    full_name = serializers.CharField(required=False)
+    email = serializers.CharField(required=False, allow_blank=True)
+    password = serializers.CharField(required=False, allow_blank=True)
+
+
+class CarryOverSerializer(serializers.Serializer):
+    to_class = serializers.IntegerField(help_text="a class of the next school year, one grade up")
+    repeat_class = serializers.IntegerField(required=False, allow_null=True,
+                                            help_text="a class of the next year, same grade, for students held back")
+
+
+class NotCarriedSerializer(serializers.Serializer):
+    student = serializers.IntegerField()
+    reason = serializers.ChoiceField(choices=["repeat", "pending"])
+
+
+class CarryOverResultSerializer(serializers.Serializer):
+    carried = EnrolmentSerializer(many=True)
+    repeating = serializers.ListField(child=serializers.IntegerField())
+    not_carried = NotCarriedSerializer(many=True)
+
+
+# --- reading bodies ------------------------------------------------------------------------------
+
+
+def _body(request) -> dict[str, Any]:
+    return request.data if isinstance(request.data, dict) else {}
+
+
+def _editable_student(request, pk: int) -> Student:
+    student, _record = student_visible(request_school_access(request), pk)
+    return student
+
+
+def _account_id(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise DomainError("students.account_missing", _("Hãy chọn tài khoản phụ huynh."), field="account") from None
+
+
+# --- views ---------------------------------------------------------------------------------------
+
+
+class StudentEnrolmentsApi(APIView):
+    required_capability = "school.enter"
+
+    @extend_schema(responses=EnrolmentSerializer(many=True), summary="A student's enrolments: classes, from/to dates")
+    def get(self, request, pk: int):
+        student, _record = student_visible(request_school_access(request), pk)
+        return Response(EnrolmentSerializer(enrolment_history(student), many=True).data)
+
+
+class StudentMoveApi(APIView):
+    required_capability = "profiles.edit"
+
+    @extend_schema(request=MoveSerializer, responses=EnrolmentSerializer,
+                   summary="Move a student to another class of the same year from a date (the year's record follows)")
+    def post(self, request, pk: int):
+        access = request_school_access(request)
+        student = _editable_student(request, pk)
+        data = _body(request)
+        to_class = class_in_school(data.get("school_class"), field="school_class")
+        on = students.parse_day(data.get("on"), field="on")
+        enrolment = students.student_move_class(access=access, student=student, to_class=to_class, on=on)
+        return Response(EnrolmentSerializer(enrolment).data)
+
+
+class StudentTransferOutApi(APIView):
+    required_capability = "profiles.edit"
+
+    @extend_schema(request=TransferOutSerializer, responses=EnrolmentSerializer,
+                   summary="The student leaves the school (chuyển đi) on a date")
+    def post(self, request, pk: int):
+        access = request_school_access(request)
+        student = _editable_student(request, pk)
+        on = students.parse_day(_body(request).get("on"), field="on")
+        enrolment = students.student_transfer_out(access=access, student=student, on=on)
+        return Response(EnrolmentSerializer(enrolment).data)
+
+
+class StudentGuardiansApi(APIView):
+    required_capability = "profiles.edit"
+
+    @extend_schema(responses=GuardianSerializer(many=True), summary="The parents' accounts linked to a student")
+    def get(self, request, pk: int):
+        access = request_school_access(request)
+        student = _editable_student(request, pk)
+        require(access.may_edit_profiles(current_class_id(enrolment_history(student))))
+        return Response(GuardianSerializer(students.guardian_accounts(student), many=True).data)
+
+    @extend_schema(request=GuardianLinkSerializer, responses={201: GuardianSerializer(many=True)},
+                   summary="Link a parent's account: an existing parent of the school (account) or a new one "
+                           "(username, full_name, email, password)")
+    def post(self, request, pk: int):
+        access = request_school_access(request)
+        student = _editable_student(request, pk)
+        data = _body(request)
+        if data.get("account") in (None, "") and data.get("username"):
+            students.guardian_create_and_link(
+                access=access, actor=request.user, student=student, username=str(data.get("username") or ""),
+                full_name=str(data.get("full_name") or ""), email=str(data.get("email") or ""),
+                password=str(data.get("password") or "") or None)
+        else:
+            students.guardian_link(access=access, student=student, account_id=_account_id(data.get("account")))
+        return Response(GuardianSerializer(students.guardian_accounts(student), many=True).data,
+                        status=status.HTTP_201_CREATED)
+
+
+class StudentGuardianApi(APIView):
+    required_capability = "profiles.edit"
+
+    @extend_schema(request=None, responses={204: None}, summary="Unlink a parent's account from a student")
+    def delete(self, request, pk: int, account: int):
+        access = request_school_access(request)
+        student = _editable_student(request, pk)
+        students.guardian_unlink(access=access, student=student, account_id=account)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ClassCarryOverApi(APIView):
+    required_capability = "school.setup"
+
+    @extend_schema(request=CarryOverSerializer, responses=CarryOverResultSerializer,
+                   summary="Year end: carry the class's students into a class of the next year (all or nothing)")
+    def post(self, request, pk: int):
+        access = request_school_access(request)
+        school_class = class_get(access, pk)
+        data = _body(request)
+        to_class = class_in_school(data.get("to_class"), field="to_class")
+        repeat = data.get("repeat_class")
+        repeat_class = class_in_school(repeat, field="repeat_class") if repeat not in (None, "") else None
+        result = students.class_carry_over(access=access, school_class=school_class, to_class=to_class,
+                                           repeat_class=repeat_class)
+        return Response({"carried": EnrolmentSerializer(result.carried, many=True).data, "repeating": result.repeating,
+                         "not_carried": [{"student": s, "reason": why} for s, why in result.not_carried]})
