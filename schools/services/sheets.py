@@ -181,11 +181,12 @@ def cells_from_payload(data: Any) -> list[dict[str, Any]]:
 
 def _students(school_class: SchoolClass) -> list[SheetStudent]:
     """The class's students in Vietnamese order with their record's state, in one query; a student enrolled
-    more than once keeps the latest enrolment."""
+    more than once keeps the latest enrolment. A student has left once the day their enrolment ends has come (a
+    transfer dated next month still gets this month's scores)."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT e.student_id, s.full_name, e.ends_on IS NOT NULL, r.state
+            SELECT e.student_id, s.full_name, coalesce(e.ends_on <= current_date, false), r.state
               FROM {Enrolment._meta.db_table} e
               JOIN {Student._meta.db_table} s ON s.id = e.student_id
               LEFT JOIN {RecordBook._meta.db_table} r ON r.student_id = e.student_id AND r.school_class_id = e.school_class_id

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q
 from django.db.models.functions import TruncMonth
+from django.utils import timezone
 
 from ..models import (
     Absence,
@@ -42,6 +43,7 @@ def class_members(school_class: SchoolClass, students: list[Student]) -> list[Cl
     """The class's students (already in Vietnamese order) with their record of the year and whether they left."""
     records = {sid: (pk, state) for sid, pk, state in
                RecordBook.objects.filter(school_class=school_class).values_list("student_id", "id", "state")}
+    today = timezone.localdate()
     enrolments: dict[int, tuple] = {}
     for student_id, ends_on, exit_kind in (Enrolment.objects.filter(school_class=school_class)
                                            .order_by("starts_on").values_list("student_id", "ends_on", "exit")):
@@ -50,7 +52,7 @@ def class_members(school_class: SchoolClass, students: list[Student]) -> list[Cl
     for s in students:
         ends_on, exit_kind = enrolments.get(s.pk, (None, ""))
         record_id, state = records.get(s.pk, (None, "draft"))
-        out.append(ClassMember(s, record_id, state, ends_on is not None, exit_kind or ""))
+        out.append(ClassMember(s, record_id, state, ends_on is not None and ends_on <= today, exit_kind or ""))
     return out
 
 
