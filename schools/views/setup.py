@@ -1,0 +1,498 @@
+"""Setting the school up (``school.setup``): its years, the classes of a year and who teaches what, the
+curriculum and the departments. Forms only carry strings; the services in ``services.setup`` validate them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from hocba.kernel.errors import DomainError
+
+from ..models import Grading
+from ..models.structure import LEVELS
+from ..services import setup
+from .common import SchoolTemplatePage, error_text
+
+CAPABILITY = "school.setup"
+LEVEL_LABELS = dict(LEVELS)
+DATE_WIDGET = {"placeholder": "dd/mm/yyyy", "inputmode": "numeric"}
+
+
+# --- forms ----------------------------------------------------------------------------------------------------------
+
+
+def parse_date(value: str | None) -> dt.date | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return dt.datetime.strptime(value, "%d/%m/%Y").date()
+    except ValueError:
+        raise forms.ValidationError(_("Ngày phải theo dạng dd/mm/yyyy.")) from None
+
+
+class DateField(forms.CharField):
+    """A day typed as dd/mm/yyyy; shown the same way."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", forms.TextInput(attrs={**DATE_WIDGET, "maxlength": "10"}))
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        return value.strftime("%d/%m/%Y") if isinstance(value, dt.date) else value
+
+    def to_python(self, value):
+        return parse_date(super().to_python(value))
+
+
+class LooseSelect(forms.CharField):
+    """A select whose value the service checks (so that its message, naming the field, is the one shown)."""
+
+    def __init__(self, *, choices=(), **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(widget=forms.Select(choices=choices), **kwargs)
+
+
+class LooseMultipleChoice(forms.MultipleChoiceField):
+    def valid_value(self, value) -> bool:
+        return True
+
+
+class SetupForm(forms.Form):
+    def add_domain_error(self, exc: DomainError) -> None:
+        self.add_error(exc.field if exc.field in self.fields else None, error_text(exc))
+
+
+class YearDatesForm(SetupForm):
+    starts_on = DateField(label=gettext_lazy("Ngày bắt đầu năm học"), help_text="dd/mm/yyyy")
+    term2_starts_on = DateField(label=gettext_lazy("Ngày bắt đầu học kì II"), help_text="dd/mm/yyyy")
+    ends_on = DateField(label=gettext_lazy("Ngày kết thúc năm học"), help_text="dd/mm/yyyy")
+
+
+class YearOpenForm(SetupForm):
+    start_year = forms.CharField(label=gettext_lazy("Năm bắt đầu"), required=False, widget=forms.TextInput(
+        attrs={"inputmode": "numeric", "placeholder": "2026", "maxlength": "4"}))
+    levels = LooseMultipleChoice(label=gettext_lazy("Cấp học"), required=False, widget=forms.CheckboxSelectMultiple)
+    starts_on = DateField(label=gettext_lazy("Ngày bắt đầu năm học"), required=False,
+                          help_text=gettext_lazy("dd/mm/yyyy; để trống là 05/09"))
+    term2_starts_on = DateField(label=gettext_lazy("Ngày bắt đầu học kì II"), required=False,
+                                help_text=gettext_lazy("dd/mm/yyyy; để trống là 12/01"))
+    ends_on = DateField(label=gettext_lazy("Ngày kết thúc năm học"), required=False,
+                        help_text=gettext_lazy("dd/mm/yyyy; để trống là 31/05"))
+
+    def __init__(self, *args, levels: tuple[str, ...] = (), **kwargs):
+        kwargs.setdefault("initial", {"levels": list(levels)})
+        super().__init__(*args, **kwargs)
+        self.fields["levels"].choices = [(level, LEVEL_LABELS[level]) for level in levels]
+
+
+class ClassForm(SetupForm):
+    name = forms.CharField(label=gettext_lazy("Tên lớp"), max_length=40, required=False)
+    grade = LooseSelect(label=gettext_lazy("Khối"))
+    homeroom_teacher = LooseSelect(label=gettext_lazy("Giáo viên chủ nhiệm"))
+
+    def __init__(self, *args, grades=(), teachers=(), with_grade: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if with_grade:
+            self.fields["grade"].widget.choices = [(g, g) for g in grades]
+        else:
+            del self.fields["grade"]
+        self.fields["homeroom_teacher"].widget.choices = [("", _("— chưa chọn —")), *teachers]
+
+
+class SubjectForm(SetupForm):
+    level = LooseSelect(label=gettext_lazy("Cấp học"))
+    name = forms.CharField(label=gettext_lazy("Tên môn học"), max_length=200, required=False)
+    periods_per_year = forms.CharField(label=gettext_lazy("Số tiết cả năm"), max_length=5, required=False,
+                                       widget=forms.TextInput(attrs={"inputmode": "numeric"}))
+    grading = LooseSelect(label=gettext_lazy("Cách đánh giá"), choices=Grading.choices)
+    department = LooseSelect(label=gettext_lazy("Tổ chuyên môn"))
+    has_periodic_test = forms.BooleanField(label=gettext_lazy("Có bài kiểm tra định kì (tiểu học)"), required=False)
+    grades = LooseMultipleChoice(label=gettext_lazy("Các khối học"), required=False, widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, levels=(), grades=(), departments=(), with_level: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if with_level:
+            self.fields["level"].widget.choices = [(level, LEVEL_LABELS[level]) for level in levels]
+        else:
+            del self.fields["level"]
+        self.fields["grades"].choices = [(g, g) for g in grades]
+        self.fields["department"].widget.choices = [("", _("— không thuộc tổ nào —")), *departments]
+
+    def data_for_service(self) -> dict[str, Any]:
+        return {key: value for key, value in self.cleaned_data.items() if key != "level"}
+
+
+class DepartmentForm(SetupForm):
+    name = forms.CharField(label=gettext_lazy("Tên tổ"), max_length=200, required=False)
+    head = LooseSelect(label=gettext_lazy("Tổ trưởng"))
+
+    def __init__(self, *args, staff=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["head"].widget.choices = [("", _("— chưa có —")), *staff]
+
+
+class AssignmentsForm(SetupForm):
+    """One select per subject of the class's grade: ``teacher_<subject id>`` (empty: nobody)."""
+
+    def __init__(self, *args, rows=(), teachers=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.subjects = [subject for subject, _teacher in rows]
+        choices = [("", _("— chưa phân công —")), *teachers]
+        for subject, teacher in rows:
+            self.fields[f"teacher_{subject.pk}"] = LooseSelect(label=subject.name, initial=teacher or "",
+                                                               choices=choices)
+
+    def lines(self) -> list[tuple[Any, forms.BoundField]]:
+        return [(subject, self[f"teacher_{subject.pk}"]) for subject in self.subjects]
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [{"subject": s.pk, "teacher": self.cleaned_data.get(f"teacher_{s.pk}") or None} for s in self.subjects]
+
+    def add_row_errors(self, errors: list[dict[str, Any]], english: bool) -> None:
+        for error in errors:
+            field = f"teacher_{error['subject']}"
+            self.add_error(field if field in self.fields else None, error["detail_en" if english else "detail"])
+
+
+def _grades_of(levels: tuple[str, ...]) -> list[int]:
+    return [g for level in levels for g in setup.GRADES_OF_LEVEL[level]]
+
+
+def _home_url(year=None) -> str:
+    url = reverse("setup:home")
+    return f"{url}?year={year.start_year}" if year is not None else url
+
+
+def _report_invalid(request) -> None:
+    messages.error(request, _("Chưa lưu được: hãy sửa các ô báo lỗi."))
+
+
+# --- years and classes ----------------------------------------------------------------------------------------------
+
+
+class SetupHomeView(SchoolTemplatePage):
+    """The school's years (open a new one, edit dates) and the classes of the chosen year (``?year=<start year>``,
+    the newest by default)."""
+
+    required_capability = CAPABILITY
+    template_name = "schools/setup_home.html"
+
+    def levels(self) -> tuple[str, ...]:
+        return setup.school_levels(self.access)
+
+    def get_context_data(self, open_form=None, class_form=None, year=None, **kwargs):
+        access = self.access
+        levels = self.levels()
+        if year is None:
+            year = setup.year_chosen(access, self.request.GET.get("year"))
+        teachers = setup.staff_names(access)
+        classes = setup.year_classes(access, year) if year is not None else []
+        names = dict(teachers)
+        missing = {c.homeroom_teacher_id for c in classes if c.homeroom_teacher_id and c.homeroom_teacher_id not in names}
+        if missing:
+            from tenants.selectors import account_names
+
+            names.update(account_names(missing))
+        ctx = {
+            "years": setup.year_list(access), "year": year, "level_labels": [LEVEL_LABELS[lv] for lv in levels],
+            "classes": [{"school_class": c, "homeroom": names.get(c.homeroom_teacher_id, "")} for c in classes],
+            "open_form": open_form or YearOpenForm(levels=levels, prefix="open"),
+            "class_form": class_form or (ClassForm(grades=_grades_of(levels), teachers=teachers, prefix="class")
+                                         if year is not None else None),
+        }
+        return super().get_context_data(**ctx, **kwargs)
+
+
+class YearOpenView(SetupHomeView):
+    http_method_names = ["post"]
+
+    def post(self, request):
+        form = YearOpenForm(request.POST, levels=self.levels(), prefix="open")
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                year = setup.school_year_create(access=self.access, start_year=data["start_year"], levels=data["levels"],
+                                                starts_on=data["starts_on"], term2_starts_on=data["term2_starts_on"],
+                                                ends_on=data["ends_on"])
+            except DomainError as exc:
+                if exc.http_status == 403:
+                    raise
+                form.add_domain_error(exc)
+            else:
+                messages.success(request, _("Đã mở năm học %(year)s.") % {"year": year.label})
+                return redirect(_home_url(year))
+        _report_invalid(request)
+        return self.render_to_response(self.get_context_data(open_form=form))
+
+
+class ClassCreateView(SetupHomeView):
+    http_method_names = ["post"]
+
+    def post(self, request, pk: int):
+        year = setup.year_get(self.access, pk)
+        form = ClassForm(request.POST, grades=_grades_of(self.levels()), teachers=setup.staff_names(self.access),
+                         prefix="class")
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                school_class = setup.class_create(access=self.access, year=year, name=data["name"], grade=data["grade"],
+                                                  homeroom_teacher_id=data["homeroom_teacher"] or None)
+            except DomainError as exc:
+                if exc.http_status == 403:
+                    raise
+                form.add_domain_error(exc)
+            else:
+                messages.success(request, _("Đã tạo lớp %(name)s.") % {"name": school_class.name})
+                return redirect(_home_url(year) + "#lop")
+        _report_invalid(request)
+        return self.render_to_response(self.get_context_data(class_form=form, year=year))
+
+
+class YearEditView(SchoolTemplatePage):
+    """A year's dates: start, start of term II, end (dd/mm/yyyy)."""
+
+    required_capability = CAPABILITY
+    template_name = "schools/setup_year.html"
+
+    def get_context_data(self, form=None, **kwargs):
+        year = setup.year_get(self.access, self.kwargs["pk"])
+        form = form or YearDatesForm(initial={"starts_on": year.starts_on, "term2_starts_on": year.term2_starts_on,
+                                              "ends_on": year.ends_on})
+        return super().get_context_data(year=year, form=form, **kwargs)
+
+    def post(self, request, pk: int):
+        year = setup.year_get(self.access, pk)
+        form = YearDatesForm(request.POST)
+        if form.is_valid():
+            try:
+                setup.school_year_update(access=self.access, year=year, **form.cleaned_data)
+            except DomainError as exc:
+                if exc.http_status == 403:
+                    raise
+                form.add_domain_error(exc)
+            else:
+                messages.success(request, _("Đã lưu ngày của năm học %(year)s.") % {"year": year.label})
+                return redirect(_home_url(year))
+        _report_invalid(request)
+        return self.render_to_response(self.get_context_data(form=form))
+
+
+# --- a class: its name, homeroom teacher and teaching assignments ---------------------------------------------------
+
+
+class ClassSetupView(SchoolTemplatePage):
+    required_capability = CAPABILITY
+    template_name = "schools/setup_class.html"
+
+    def school_class(self):
+        return setup.setup_class_get(self.access, self.kwargs["pk"])
+
+    def get_context_data(self, class_form=None, assignments_form=None, **kwargs):
+        school_class = self.school_class()
+        teachers = setup.staff_names(self.access)
+        rows = setup.class_assignments(school_class)
+        names = dict(teachers)
+        ctx = {
+            "school_class": school_class, "year": school_class.year,
+            "class_form": class_form or ClassForm(
+                initial={"name": school_class.name, "homeroom_teacher": school_class.homeroom_teacher_id or ""},
+                teachers=teachers, with_grade=False, prefix="class"),
+            "assignments_form": assignments_form or AssignmentsForm(rows=rows, teachers=teachers, prefix="assign"),
+            "assigned": [{"subject": subject, "teacher": names.get(teacher, "")} for subject, teacher in rows if teacher],
+        }
+        return super().get_context_data(**ctx, **kwargs)
+
+
+class ClassUpdateView(ClassSetupView):
+    http_method_names = ["post"]
+
+    def post(self, request, pk: int):
+        school_class = self.school_class()
+        form = ClassForm(request.POST, teachers=setup.staff_names(self.access), with_grade=False, prefix="class")
+        if form.is_valid():
+            try:
+                setup.class_update(access=self.access, school_class=school_class, name=form.cleaned_data["name"],
+                                   homeroom_teacher_id=form.cleaned_data["homeroom_teacher"] or None)
+            except DomainError as exc:
+                if exc.http_status == 403:
+                    raise
+                form.add_domain_error(exc)
+            else:
+                messages.success(request, _("Đã lưu lớp %(name)s.") % {"name": school_class.name})
+                return redirect(reverse("setup:class", args=[pk]))
+        _report_invalid(request)
+        return self.render_to_response(self.get_context_data(class_form=form))
+
+
+class AssignmentsSaveView(ClassSetupView):
+    """Every subject's teacher of the class in one POST: all or nothing."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, pk: int):
+        school_class = self.school_class()
+        form = AssignmentsForm(request.POST, rows=setup.class_assignments(school_class),
+                               teachers=setup.staff_names(self.access), prefix="assign")
+        if form.is_valid():
+            try:
+                setup.assignments_save(access=self.access, school_class=school_class, rows=form.rows())
+            except setup.AssignmentsInvalid as exc:
+                from django.utils import translation
+
+                form.add_row_errors(exc.errors, english=translation.get_language() == "en")
+                messages.error(request, error_text(exc))
+                return self.render_to_response(self.get_context_data(assignments_form=form))
+            except DomainError as exc:
+                if exc.http_status == 403:
+                    raise
+                form.add_domain_error(exc)
+            else:
+                messages.success(request, _("Đã lưu phân công giảng dạy của lớp %(name)s.") % {"name": school_class.name})
+                return redirect(reverse("setup:class", args=[pk]) + "#phan-cong")
+        _report_invalid(request)
+        return self.render_to_response(self.get_context_data(assignments_form=form))
+
+
+class AssignmentClearView(ClassSetupView):
+    http_method_names = ["post"]
+
+    def post(self, request, pk: int, subject: int):
+        school_class = self.school_class()
+        found = setup.subject_get(self.access, subject)
+        if setup.assignment_clear(access=self.access, school_class=school_class, subject=found):
+            messages.success(request, _("Đã bỏ phân công môn %(subject)s.") % {"subject": found.name})
+        return redirect(reverse("setup:class", args=[pk]) + "#phan-cong")
+
+
+# --- curriculum and departments -------------------------------------------------------------------------------------
+
+
+def _department_choices(access) -> list[tuple[int, str]]:
+    return [(d.pk, d.name) for d in setup.department_list(access)]
+
+
+class SubjectListView(SchoolTemplatePage):
+    """The school's curriculum, level by level (GDPT 2018 to start with, editable), and adding a subject."""
+
+    required_capability = CAPABILITY
+    template_name = "schools/setup_subjects.html"
+
+    def levels(self) -> tuple[str, ...]:
+        return setup.school_levels(self.access)
+
+    def new_form(self, data=None) -> SubjectForm:
+        levels = self.levels()
+        return SubjectForm(data, levels=levels, grades=_grades_of(levels), departments=_department_choices(self.access),
+                           prefix="new", initial={"grading": Grading.SCORE if levels[-1] != "primary" else Grading.LEVEL})
+
+    def get_context_data(self, form=None, **kwargs):
+        subjects = setup.subject_list(self.access)
+        groups = []
+        for level in (*self.levels(), *(lv for lv in setup.LEVEL_ORDER if lv not in self.levels())):
+            rows = [s for s in subjects if s.level == level]
+            if rows or level in self.levels():
+                groups.append({"level": level, "label": LEVEL_LABELS[level], "subjects": rows})
+        return super().get_context_data(groups=groups, form=form or self.new_form(), **kwargs)
+
+
+class SubjectCreateView(SubjectListView):
+    http_method_names = ["post"]
+
+    def post(self, request):
+        form = self.new_form(request.POST)
+        if form.is_valid():
+            try:
+                subject = setup.subject_create(access=self.access, level=form.cleaned_data["level"],
+                                               data=form.data_for_service())
+            except DomainError as exc:
+                if exc.http_status == 403:
+                    raise
+                form.add_domain_error(exc)
+            else:
+                messages.success(request, _("Đã thêm môn %(subject)s.") % {"subject": subject.name})
+                return redirect(reverse("setup:subjects") + f"#cap-{subject.level}")
+        _report_invalid(request)
+        return self.render_to_response(self.get_context_data(form=form))
+
+
+class SubjectEditView(SchoolTemplatePage):
+    required_capability = CAPABILITY
+    template_name = "schools/setup_subject.html"
+
+    def form_for(self, subject, data=None) -> SubjectForm:
+        initial = {"name": subject.name, "periods_per_year": subject.periods_per_year, "grading": subject.grading,
+                   "department": subject.department_id or "", "has_periodic_test": subject.has_periodic_test,
+                   "grades": [str(g) for g in subject.grades]}
+        return SubjectForm(data, initial=initial, grades=list(setup.GRADES_OF_LEVEL[subject.level]),
+                           departments=_department_choices(self.access), with_level=False)
+
+    def get_context_data(self, form=None, **kwargs):
+        subject = setup.subject_get(self.access, self.kwargs["pk"])
+        return super().get_context_data(subject=subject, level_label=LEVEL_LABELS[subject.level],
+                                        form=form or self.form_for(subject), **kwargs)
+
+    def post(self, request, pk: int):
+        subject = setup.subject_get(self.access, pk)
+        form = self.form_for(subject, request.POST)
+        if form.is_valid():
+            try:
+                setup.subject_update(access=self.access, subject=subject, data=form.data_for_service())
+            except DomainError as exc:
+                if exc.http_status == 403:
+                    raise
+                form.add_domain_error(exc)
+            else:
+                messages.success(request, _("Đã lưu môn %(subject)s.") % {"subject": subject.name})
+                return redirect(reverse("setup:subjects") + f"#cap-{subject.level}")
+        _report_invalid(request)
+        return self.render_to_response(self.get_context_data(form=form))
+
+
+class DepartmentListView(SchoolTemplatePage):
+    """The departments: rename, choose the head among the school's staff."""
+
+    required_capability = CAPABILITY
+    template_name = "schools/setup_departments.html"
+
+    def get_context_data(self, bound=None, **kwargs):
+        access = self.access
+        staff = setup.staff_names(access, setup.STAFF_ROLES)
+        names = dict(staff)
+        rows = []
+        for department in setup.department_list(access):
+            if bound is not None and bound[0] == department.pk:
+                form = bound[1]
+            else:
+                form = DepartmentForm(initial={"name": department.name, "head": department.head_id or ""}, staff=staff,
+                                      prefix=f"d{department.pk}")
+            rows.append({"department": department, "head": names.get(department.head_id, ""), "form": form})
+        return super().get_context_data(rows=rows, **kwargs)
+
+
+class DepartmentUpdateView(DepartmentListView):
+    http_method_names = ["post"]
+
+    def post(self, request, pk: int):
+        department = setup.department_get(self.access, pk)
+        form = DepartmentForm(request.POST, staff=setup.staff_names(self.access, setup.STAFF_ROLES),
+                              prefix=f"d{department.pk}")
+        if form.is_valid():
+            try:
+                setup.department_update(access=self.access, department=department, name=form.cleaned_data["name"],
+                                        head_id=form.cleaned_data["head"] or None)
+            except DomainError as exc:
+                if exc.http_status == 403:
+                    raise
+                form.add_domain_error(exc)
+            else:
+                messages.success(request, _("Đã lưu tổ %(name)s.") % {"name": department.name})
+                return redirect(reverse("setup:departments") + f"#to-{pk}")
+        _report_invalid(request)
+        return self.render_to_response(self.get_context_data(bound=(department.pk, form)))
