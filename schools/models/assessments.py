@@ -69,6 +69,9 @@ class QualityAssessment(models.Model):
             models.UniqueConstraint(fields=["student", "year", "term", "checkpoint", "code"], name="quality_cell"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.code}: {self.level}"
+
 
 class Conduct(models.Model):
     """TT22 conduct (rèn luyện) per semester, set by the homeroom teacher."""
@@ -103,3 +106,6 @@ class AwardDiscipline(models.Model):
     title = models.CharField(max_length=200)
     decided_on = models.DateField()
     decided_by = models.CharField(max_length=120, blank=True)
+
+    def __str__(self) -> str:
+        return self.title

@@ -9,7 +9,7 @@ needs is simply absent. ``RuleInputError`` is raised only for values that are in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -538,3 +538,117 @@ def promotion_after_summer(
     if conduct >= rules.promotion_min_conduct and learning >= rules.promotion_min_learning:
         return PromotionDecision(PromotionOutcome.PROMOTED)
     return PromotionDecision(PromotionOutcome.HELD_BACK)
+
+
+# ------------------------------------------------------------------- after re-test and training
+
+
+@dataclass(frozen=True)
+class YearEndOutcome:
+    """The end-of-year decision and, once recorded, what the re-test and/or summer training decide.
+
+    ``decision`` is Điều 12's decision from the year's results; ``final`` the decision once every
+    step it calls for is recorded (``None`` while one is still ``pending``: "training", "retest");
+    ``learning_after_retest`` the year learning recomputed with the re-test results."""
+
+    decision: PromotionDecision
+    final: PromotionDecision | None
+    pending: tuple[str, ...] = ()
+    learning_after_retest: LearningResult | None = None
+
+
+def validate_retest(
+    subjects: Sequence[SubjectResult], retest: Mapping[str, object], *, candidates: Sequence[str]
+) -> dict[str, Decimal | PassFail]:
+    """Re-test results by subject code: a score 0–10 (one decimal) for a scored subject, ``PassFail``
+    (or "D"/"CD") for a comment-graded one; only the re-test candidates may be given."""
+    gradings = {s.subject: s.grading for s in subjects}
+    out: dict[str, Decimal | PassFail] = {}
+    for code, value in retest.items():
+        if code not in candidates:
+            raise RuleInputError(
+                "retest_not_candidate",
+                f"Môn {code} không thuộc các môn phải kiểm tra lại.",
+                f"{code} is not one of the subjects to re-test.",
+                field=code,
+            )
+        if gradings.get(code) is Grading.COMMENT:
+            verdict = value if isinstance(value, PassFail) else _RETEST_VERDICTS.get(str(value).strip().upper())
+            if verdict is None:
+                raise RuleInputError(
+                    "retest_verdict_invalid",
+                    f"Kết quả kiểm tra lại môn {code} phải là Đạt (Đ) hoặc Chưa đạt (CĐ).",
+                    f"The re-test result of {code} must be Đạt (D) or Chưa đạt (CD).",
+                    field=code,
+                )
+            out[code] = verdict
+        else:
+            out[code] = validate_score(str(value).strip().replace(",", ".") if isinstance(value, str) else value, field=code)
+    return out
+
+
+_RETEST_VERDICTS = {"D": PassFail.DAT, "Đ": PassFail.DAT, "ĐẠT": PassFail.DAT, "DAT": PassFail.DAT,
+                    "CD": PassFail.CHUA_DAT, "CĐ": PassFail.CHUA_DAT, "CHƯA ĐẠT": PassFail.CHUA_DAT,
+                    "CHUA_DAT": PassFail.CHUA_DAT}
+
+
+def learning_after_retest(
+    subjects: Sequence[SubjectResult], retest: Mapping[str, Decimal | PassFail], *, rules: TT22Rules = RULES
+) -> LearningAssessment | None:
+    """The year learning result recomputed with the re-test results in place of the re-tested
+    subjects' year results (ĐTBmcn, or Đạt/Chưa đạt for a comment-graded subject)."""
+    replaced = [
+        (replace(s, comment=retest[s.subject]) if s.grading is Grading.COMMENT else replace(s, average=retest[s.subject]))
+        if s.subject in retest else s
+        for s in subjects
+    ]
+    return assess_learning(replaced, rules=rules)
+
+
+def year_end_outcome(
+    *,
+    conduct: Conduct | None,
+    learning: LearningResult | None,
+    absences: int | None,
+    subjects: Sequence[SubjectResult],
+    training_passed: bool | None = None,
+    retest: Mapping[str, object] | None = None,
+    rules: TT22Rules = RULES,
+) -> YearEndOutcome | None:
+    """Điều 12 decision, then what the recorded re-test and summer training decide.
+
+    - promoted / held back for absences: final at once;
+    - summer conduct training: not recorded → pending; failed → held back; passed → conduct counts
+      as Đạt (reading: the training re-assesses conduct at Đạt), and if learning is still below Đạt
+      the re-test follows;
+    - re-test: pending until every candidate subject has a result; the learning result is then
+      recomputed with those results (``learning_after_retest``) and ``promotion_after_summer``
+      decides. ``None`` while the Điều 12 decision cannot be computed."""
+    decision = promotion_decision(conduct=conduct, learning=learning, absences=absences, subjects=subjects, rules=rules)
+    if decision is None:
+        return None
+    if decision.outcome in (PromotionOutcome.PROMOTED, PromotionOutcome.HELD_BACK):
+        return YearEndOutcome(decision, decision)
+    assert conduct is not None and learning is not None and absences is not None
+    conduct_after = conduct
+    if decision.outcome is PromotionOutcome.CONDUCT_TRAINING:
+        if training_passed is None:
+            return YearEndOutcome(decision, None, ("training",) + (("retest",) if decision.retest_subjects else ()))
+        if not training_passed:
+            return YearEndOutcome(decision, PromotionDecision(PromotionOutcome.HELD_BACK, decision.retest_subjects))
+        conduct_after = max(conduct, rules.promotion_min_conduct)
+        if learning >= rules.promotion_min_learning:
+            return YearEndOutcome(decision, promotion_after_summer(conduct=conduct_after, learning=learning,
+                                                                   absences=absences, rules=rules))
+    if not decision.retest_subjects:  # nothing a re-test could change
+        return YearEndOutcome(decision, promotion_after_summer(conduct=conduct_after, learning=learning,
+                                                               absences=absences, rules=rules))
+    results = validate_retest(subjects, retest or {}, candidates=decision.retest_subjects)
+    if any(code not in results for code in decision.retest_subjects):
+        return YearEndOutcome(decision, None, ("retest",))
+    assessment = learning_after_retest(subjects, results, rules=rules)
+    learning_after = assessment.result if assessment else None
+    final = promotion_after_summer(conduct=conduct_after, learning=learning_after, absences=absences, rules=rules)
+    if final is not None and final.outcome is PromotionOutcome.HELD_BACK:
+        final = PromotionDecision(PromotionOutcome.HELD_BACK, decision.retest_subjects)
+    return YearEndOutcome(decision, final, (), learning_after)

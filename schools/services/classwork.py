@@ -112,17 +112,41 @@ def absences_record(*, access: SchoolAccess, school_class: SchoolClass, date: dt
     return len(rows)
 
 
+AWARD_KINDS = ("award", "discipline")
+
+
 @school_write
 def award_add(*, access: SchoolAccess, school_class: SchoolClass, student_id: int, kind: str, title: str,
               decided_on: dt.date, decided_by: str = "") -> AwardDiscipline:
-    require(access.may_manage_class(school_class.pk))
+    """An award or a discipline of a student of the class for the class's year (homeroom teacher or BGH)."""
+    require(access.may_manage_class(school_class.pk), _("Chỉ giáo viên chủ nhiệm của lớp hoặc Ban giám hiệu mới ghi khen thưởng, kỉ luật."))
     errors: list = []
     if not _check_student(_editable_students(school_class), student_id, school_class, errors, 0):
         raise ClassInputInvalid(errors)
-    if kind not in ("award", "discipline") or not title.strip():
+    title = (title or "").strip()
+    if kind not in AWARD_KINDS or not title:
         raise DomainError("class.bad_award", _("Cần loại (khen thưởng/kỉ luật) và nội dung."))
-    return AwardDiscipline.objects.create(student_id=student_id, year=school_class.year, kind=kind, title=title.strip(),
-                                          decided_on=decided_on, decided_by=decided_by)
+    if len(title) > 200:
+        raise DomainError("class.award_too_long", _("Nội dung khen thưởng, kỉ luật dài quá 200 kí tự."), field="title")
+    if not isinstance(decided_on, dt.date):
+        raise DomainError("class.bad_date", _("Ngày quyết định phải theo dạng dd/mm/yyyy."), field="decided_on")
+    return AwardDiscipline.objects.create(student_id=student_id, year=school_class.year, kind=kind, title=title,
+                                          decided_on=decided_on, decided_by=(decided_by or "").strip()[:120])
+
+
+@school_write
+def award_remove(*, access: SchoolAccess, school_class: SchoolClass, award_id: int) -> AwardDiscipline:
+    """Remove an award or a discipline of a student of the class, while the student's record is editable."""
+    require(access.may_manage_class(school_class.pk), _("Chỉ giáo viên chủ nhiệm của lớp hoặc Ban giám hiệu mới ghi khen thưởng, kỉ luật."))
+    students = _editable_students(school_class)
+    award = AwardDiscipline.objects.filter(pk=award_id, year_id=school_class.year_id, student_id__in=list(students)).first()
+    if award is None:
+        raise DomainError("school.not_found", _("Không tìm thấy khen thưởng, kỉ luật này trong lớp."), http_status=404)
+    errors: list = []
+    if not _check_student(students, award.student_id, school_class, errors, 0):
+        raise ClassInputInvalid(errors)
+    award.delete()
+    return award
 
 
 @school_write
@@ -132,3 +156,25 @@ def homeroom_comment_save(*, access: SchoolAccess, school_class: SchoolClass, st
     if not _check_student(_editable_students(school_class), student_id, school_class, errors, 0):
         raise ClassInputInvalid(errors)
     RecordBook.objects.filter(student_id=student_id, year=school_class.year).update(homeroom_comment=text.strip()[:4000])
+
+
+@school_write
+def homeroom_comments_save(*, access: SchoolAccess, school_class: SchoolClass, entries: list[dict[str, Any]]) -> int:
+    """The homeroom teacher's year-end comments of several students at once: entries ``{student, text}``,
+    all or nothing; a record no longer editable refuses its row."""
+    require(access.may_manage_class(school_class.pk), _("Chỉ giáo viên chủ nhiệm của lớp mới ghi nhận xét cuối năm."))
+    students = _editable_students(school_class)
+    errors: list[dict] = []
+    texts: dict[int, str] = {}
+    for i, e in enumerate(entries):
+        if _check_student(students, e.get("student"), school_class, errors, i):
+            texts[e["student"]] = str(e.get("text") or "").strip()[:4000]
+    if errors:
+        raise ClassInputInvalid(errors)
+    records = list(RecordBook.objects.filter(school_class=school_class, student_id__in=list(texts)))
+    changed = [r for r in records if r.homeroom_comment != texts[r.student_id]]
+    for r in changed:
+        r.homeroom_comment = texts[r.student_id]
+    if changed:
+        RecordBook.objects.bulk_update(changed, ["homeroom_comment"])
+    return len(changed)

@@ -14,7 +14,7 @@ from typing import Any
 from django.db.models import Count, Q
 from django.utils.translation import get_language
 
-from ..models import Absence, Assessment, Conduct, QualityAssessment, SchoolClass, Subject
+from ..models import Absence, Assessment, Conduct, QualityAssessment, RecordBook, SchoolClass, Subject
 from ..rules import rules_for, tt22, tt27
 from ..rules.common import Conduct as ConductLevel
 from ..rules.common import PassFail, QualityLevel, RuleInputError, SubjectLevel
@@ -91,6 +91,19 @@ class YearResults:
     evaluation: str = ""
     commendations: list[str] = field(default_factory=list)
     qualities: dict[str, str] = field(default_factory=dict)
+    # Year-end steps (TT22): the final outcome once the re-test / summer training are recorded.
+    promotion_final: str = ""
+    promotion_final_code: str = ""
+    promotion_code: str = ""
+    yearend_pending: list[str] = field(default_factory=list)
+    retest_candidates: list[dict[str, str]] = field(default_factory=list)
+    retest_results: dict[str, str] = field(default_factory=dict)
+    learning_after_retest: str = ""
+    retest_passed: bool | None = None
+    summer_training: str = ""  # "passed" / "failed" / "" (not recorded)
+    # TT27: the principal's decisions behind the commendations.
+    exemplary_recognised: bool = False
+    adhoc_commendation: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
@@ -102,8 +115,10 @@ def class_subjects(school_class: SchoolClass) -> list[Subject]:
     return list(Subject.objects.filter(level=school_class.level, grades__contains=[school_class.grade]).order_by("order", "name"))
 
 
-def class_results(school_class: SchoolClass, student_ids: list[int]) -> dict[int, YearResults]:
-    """Every result of the year for these students of the class (constant queries)."""
+def class_results(school_class: SchoolClass, student_ids: list[int], *,
+                  decisions: dict[int, dict] | None = None) -> dict[int, YearResults]:
+    """Every result of the year for these students of the class (constant queries). ``decisions`` replaces the
+    stored year-end decisions of the record books (re-test, training, commendations), e.g. before saving them."""
     subjects = class_subjects(school_class)
     rows = list(Assessment.objects.filter(year_id=school_class.year_id, student_id__in=student_ids,
                                           subject__in=subjects).values("student_id", "subject_id", "term", "kind", "seq",
@@ -117,19 +132,23 @@ def class_results(school_class: SchoolClass, student_ids: list[int]) -> dict[int
         .values("student_id").annotate(n_excused=Count("id", filter=Q(excused=True)), n_unexcused=Count("id", filter=Q(excused=False)))
     }
     rules = rules_for(school_class.level, school_class.year.start_year)
+    if decisions is None:
+        decisions = {r["student_id"]: r for r in RecordBook.objects.filter(year_id=school_class.year_id, student_id__in=student_ids)
+                     .values("student_id", "retest_scores", "summer_training_passed", "exemplary_recognised", "adhoc_commendation")}
     out = {}
     if isinstance(rules, tt27.TT27Rules):
         qualities: dict[int, dict[str, str]] = defaultdict(dict)
         for q in QualityAssessment.objects.filter(year_id=school_class.year_id, student_id__in=student_ids, term=2, checkpoint="end"):
             qualities[q.student_id][q.code] = q.level
         for sid in student_ids:
-            out[sid] = _primary(school_class, subjects, by_student[sid], qualities[sid], absences.get(sid), rules)
+            out[sid] = _primary(school_class, subjects, by_student[sid], qualities[sid], absences.get(sid), rules,
+                                decisions.get(sid) or {})
         return out
     conduct: dict[int, dict[int, str]] = defaultdict(dict)
     for c in Conduct.objects.filter(year_id=school_class.year_id, student_id__in=student_ids):
         conduct[c.student_id][c.term] = c.level
     for sid in student_ids:
-        out[sid] = _secondary(subjects, by_student[sid], conduct[sid], absences.get(sid), rules)
+        out[sid] = _secondary(subjects, by_student[sid], conduct[sid], absences.get(sid), rules, decisions.get(sid) or {})
     return out
 
 
@@ -138,7 +157,8 @@ def _absences(row: dict | None) -> dict[str, int]:
     return {"excused": excused, "unexcused": unexcused, "total": excused + unexcused}
 
 
-def _secondary(subjects: list[Subject], rows: dict[int, list[dict]], conduct: dict[int, str], absence_row, rules) -> YearResults:
+def _secondary(subjects: list[Subject], rows: dict[int, list[dict]], conduct: dict[int, str], absence_row, rules,
+               decided: dict | None = None) -> YearResults:
     lines, per_term = [], {1: [], 2: [], 0: []}
     for subject in subjects:
         results = subject_term_results(subject, rows.get(subject.pk, []))
@@ -162,16 +182,48 @@ def _secondary(subjects: list[Subject], rows: dict[int, list[dict]], conduct: di
     res.conduct = {"term1": fmt_level(c1), "term2": fmt_level(c2), "year": fmt_level(year_conduct)}
     title = tt22.year_title(conduct=year_conduct, learning=learning[0], subjects=per_term[0], rules=rules)
     res.title = "" if title is None or title is tt22.Title.NONE else str(title)
+    decided = decided or {}
+    training = decided.get("summer_training_passed")
+    res.summer_training = "" if training is None else ("passed" if training else "failed")
+    retest = {k: v for k, v in (decided.get("retest_scores") or {}).items() if v not in (None, "")}
     decision = tt22.promotion_decision(conduct=year_conduct, learning=learning[0], absences=res.absences["total"],
                                        subjects=per_term[0], rules=rules)
     if decision is not None:
         res.promotion = str(decision.outcome)
+        res.promotion_code = decision.outcome.code
         names = {s.code: s.name for s in subjects}
         res.retest_subjects = [names.get(code, code) for code in decision.retest_subjects]
+        gradings = {s.code: s.grading for s in subjects}
+        res.retest_candidates = [{"code": code, "name": names.get(code, code), "grading": gradings.get(code, "score")}
+                                 for code in decision.retest_subjects]
+        res.retest_results = {code: _fmt_retest(retest[code]) for code in decision.retest_subjects if code in retest}
+        try:
+            outcome = tt22.year_end_outcome(conduct=year_conduct, learning=learning[0], absences=res.absences["total"],
+                                            subjects=per_term[0], training_passed=training,
+                                            retest={k: v for k, v in retest.items() if k in decision.retest_subjects},
+                                            rules=rules)
+        except RuleInputError:
+            outcome = None
+        if outcome is not None:
+            res.yearend_pending = list(outcome.pending)
+            res.learning_after_retest = fmt_level(outcome.learning_after_retest)
+            if outcome.learning_after_retest is not None:
+                res.retest_passed = outcome.learning_after_retest >= rules.promotion_min_learning
+            if outcome.final is not None:
+                res.promotion_final = str(outcome.final.outcome)
+                res.promotion_final_code = outcome.final.outcome.code
     return res
 
 
-def _primary(school_class, subjects, rows, qualities, absence_row, rules) -> YearResults:
+def _fmt_retest(value: Any) -> str:
+    """A stored re-test result as a person reads it: "6,5" or Đạt / Chưa đạt."""
+    text = str(value).strip()
+    if text.upper() in ("D", "CD"):
+        return fmt_level(PassFail.DAT if text.upper() == "D" else PassFail.CHUA_DAT)
+    return text.replace(".", ",")
+
+
+def _primary(school_class, subjects, rows, qualities, absence_row, rules, decided: dict | None = None) -> YearResults:
     lines, levels, tests = [], [], []
     for subject in subjects:
         r = rows.get(subject.pk, [])
@@ -198,6 +250,12 @@ def _primary(school_class, subjects, rows, qualities, absence_row, rules) -> Yea
     except RuleInputError:
         evaluation = None
     res.evaluation = fmt_level(evaluation)
+    decided = decided or {}
+    res.exemplary_recognised = bool(decided.get("exemplary_recognised"))
+    res.adhoc_commendation = decided.get("adhoc_commendation") or ""
     if evaluation is not None:
-        res.commendations = [str(c) for c in tt27.commendations(evaluation) or ()]
+        awarded = tt27.commendations(evaluation, exemplary_recognised=res.exemplary_recognised,
+                                     principal_adhoc=bool(res.adhoc_commendation), rules=rules) or ()
+        res.commendations = [f"{c}: {res.adhoc_commendation}" if c is tt27.Commendation.DOT_XUAT else str(c)
+                             for c in awarded]
     return res
