@@ -130,6 +130,7 @@ class ClassDetailView(SchoolTemplatePage):
             "can_reopen": access.can("records.reopen"),
             "reopenable": ("submitted", "approved"),
             "may_enrol": may_enrol,
+            "may_setup": access.can("school.setup"),
             "enrol_form": enrol_form if enrol_form is not None else (EnrolForm(prefix="enrol") if may_enrol else None),
         }
         return super().get_context_data(**ctx, **kwargs)

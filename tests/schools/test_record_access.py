@@ -160,3 +160,19 @@ def test_the_profile_page_hides_personal_data_from_a_subject_teacher(w, klass):
     assert not any(secret in teacher for secret in ("079214000123", "12 Lê Lợi", "Nguyễn Văn Bố"))
     homeroom = client_for(w.account("homeroom_a"), SCHOOL_A_HOST).get(path).content.decode()
     assert all(secret in homeroom for secret in ("079214000123", "12 Lê Lợi", "Nguyễn Văn Bố"))
+
+
+def test_the_class_page_links_to_excel_and_the_carry_over_for_those_who_may(w, klass):
+    pk = klass.school_class.pk
+    principal = client_for(w.account("principal_a"), SCHOOL_A_HOST).get(f"/classes/{pk}/").content.decode()
+    for href in (f"/excel/classes/{pk}/export.xlsx", f"/excel/classes/{pk}/students-import/",
+                 f"/excel/classes/{pk}/students-template.xlsx", f"/students/classes/{pk}/carry-over/"):
+        assert f'href="{href}"' in principal, href
+    teacher = client_for(w.account("teacher_a"), SCHOOL_A_HOST).get(f"/classes/{pk}/").content.decode()
+    assert f'href="/excel/classes/{pk}/export.xlsx"' in teacher
+    assert "students-import" not in teacher and "carry-over" not in teacher
+
+
+def test_the_record_page_switches_between_years(w, two_years):
+    body = client_for(w.account("principal_a"), SCHOOL_A_HOST).get(f"/students/{two_years}/record/").content.decode()
+    assert f'href="/students/{two_years}/record/?year=2025"' in body and f'href="/students/{two_years}/record/?year=2026"' in body
