@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 from hocba.kernel.roles import Role
 
 from tests.support import ACCOUNTS, DAY, PASSWORD, World, client_for, give_totp
@@ -102,3 +103,13 @@ def queries():
 
 
 from tests.school_fixtures import klass, klass_now  # noqa: E402,F401  (the fixture, for tests/schools and tests/windows)
+
+
+@pytest.fixture(autouse=True)
+def _language_reset():
+    """A request in English (Accept-Language) leaves its language active in the thread; the next test starts in
+    the site's default (Vietnamese) again."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()

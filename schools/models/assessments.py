@@ -52,6 +52,9 @@ class Assessment(models.Model):
         ]
         indexes = [models.Index(fields=["year", "subject", "term"])]
 
+    def __str__(self) -> str:
+        return f"{self.student_id}/{self.subject_id}/{self.term}/{self.kind}{self.seq or ''}"
+
 
 class QualityAssessment(models.Model):
     """TT27: a quality or competency at mid-term or end of term: Tốt / Đạt / Cần cố gắng."""
@@ -85,6 +88,9 @@ class Conduct(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["student", "year", "term"], name="conduct_once_per_term")]
 
+    def __str__(self) -> str:
+        return f"{self.student_id}/HK{self.term}: {self.level}"
+
 
 class Absence(models.Model):
     """One day absent; months and years are sums of these."""
@@ -97,6 +103,9 @@ class Absence(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["student", "date"], name="absence_once_per_day")]
+
+    def __str__(self) -> str:
+        return f"{self.student_id} {self.date:%d/%m/%Y}"
 
 
 class AwardDiscipline(models.Model):

@@ -24,3 +24,6 @@ class AuditEntry(models.Model):
         managed = True
         ordering = ["id"]
         indexes = [models.Index(fields=["at"]), models.Index(fields=["account_id", "at"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.table_name} {self.operation}"

@@ -109,3 +109,6 @@ class TeachingAssignment(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["school_class", "subject"], name="one_teacher_per_class_subject")]
+
+    def __str__(self) -> str:
+        return f"{self.school_class_id}/{self.subject_id}: {self.teacher_id}"

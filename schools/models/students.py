@@ -53,6 +53,9 @@ class GuardianLink(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["student", "account"], name="guardian_once")]
 
+    def __str__(self) -> str:
+        return f"{self.account_id} → {self.student_id}"
+
 
 class EntryKind(models.TextChoices):
     NEW = "new", _("Nhập học")
@@ -83,3 +86,6 @@ class Enrolment(models.Model):
             models.CheckConstraint(condition=Q(ends_on__isnull=True) | Q(ends_on__gte=F("starts_on")), name="enrolment_period"),
         ]
         indexes = [models.Index(fields=["school_class", "student"])]
+
+    def __str__(self) -> str:
+        return f"{self.student_id} @ {self.school_class_id} {self.starts_on:%d/%m/%Y}"

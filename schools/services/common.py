@@ -12,7 +12,6 @@ from hocba.kernel.errors import DomainError, NotAllowed
 from ..access import SchoolAccess
 from ..windows import locked_from_db_error
 
-
 CHAIN_LOCK_SQL = "pg_advisory_xact_lock(hashtext('hocba.audit_chain'), hashtext(current_schema()))"
 
 

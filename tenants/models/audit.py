@@ -24,3 +24,6 @@ class PlatformAuditEntry(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["object_type", "object_id"]), models.Index(fields=["at"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.action}"

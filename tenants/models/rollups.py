@@ -24,3 +24,6 @@ class SchoolRollup(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["school", "year_start"], name="one_rollup_per_school_year")]
+
+    def __str__(self) -> str:
+        return f"{self.school_id}/{self.year_start}"

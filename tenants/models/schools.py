@@ -80,3 +80,6 @@ class SchemaTemplate(models.Model):
     script = models.TextField()
     statements = models.PositiveIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.head

@@ -55,6 +55,9 @@ class Window(models.Model):
         ]
         indexes = [models.Index(fields=["year_start", "category"])]
 
+    def __str__(self) -> str:
+        return f"{self.tier} {self.category} {self.year_start}"
+
 
 class ExceptionStatus(models.TextChoices):
     REQUESTED = "requested", _("Chờ duyệt")
@@ -83,3 +86,6 @@ class WindowException(models.Model):
         constraints = [
             models.CheckConstraint(condition=~Q(class_ids=[]) | ~Q(student_ids=[]), name="exception_names_classes_or_students"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.window_id}/{self.school_id}"

@@ -24,7 +24,7 @@ def _walk(patterns, prefix=""):
 @pytest.mark.parametrize("urlconf", ["hocba.urls_public", "hocba.urls_school"])
 def test_every_own_endpoint_declares_a_capability(urlconf):
     checked = 0
-    for route, callback in _walk(get_resolver(urlconf).url_patterns):
+    for _route, callback in _walk(get_resolver(urlconf).url_patterns):
         view_class = getattr(callback, "view_class", None) or getattr(callback, "cls", None)
         if view_class is None or not view_class.__module__.startswith(OWN_MODULES):
             continue
@@ -134,5 +134,7 @@ def test_totp_secrets_are_stored_encrypted_with_a_key_outside_the_database(w, se
     assert stored.startswith("fernet:") and secret not in stored
     assert get_adapter().decrypt(stored) == secret
     settings.MFA_KEY = "another-key"
-    with pytest.raises(Exception):
+    from django.core.exceptions import ImproperlyConfigured
+
+    with pytest.raises(ImproperlyConfigured, match="HOCBA_MFA_KEY"):
         get_adapter().decrypt(stored)

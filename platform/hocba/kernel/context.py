@@ -21,7 +21,8 @@ class ActorContext:
     source: str = "system"
 
 
-_current: contextvars.ContextVar[ActorContext] = contextvars.ContextVar("hocba_actor", default=ActorContext())
+_current: contextvars.ContextVar[ActorContext] = contextvars.ContextVar(
+    "hocba_actor", default=ActorContext())  # noqa: B039  (a frozen dataclass: the default is never mutated)
 
 
 def current() -> ActorContext:
