@@ -42,7 +42,7 @@ def _entry_messages() -> dict[str, str]:
         "server_error": _("Máy chủ gặp lỗi (%(status)s); chưa lưu gì. Dữ liệu bạn nhập vẫn còn trên trang."),
         "refused": _("Không lưu được: %(detail)s"),
         "leave": _("Có thay đổi chưa lưu. Rời trang sẽ mất các thay đổi này."),
-        "saved_conduct": _("Đã lưu rèn luyện của %(n)s học sinh."),
+        "saved": _("Đã lưu rèn luyện của %(n)s học sinh."),
         "need_level": _("Chọn mức rèn luyện trước khi lưu nhận xét."),
     }
 

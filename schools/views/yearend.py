@@ -1,5 +1,5 @@
 """Year-end pages of a class: TT27 qualities and competencies (homeroom teacher, saved through the API by
-yearend_entry.js), the year-end table with the principal's decisions (re-test, summer training, comments,
+class_entry.js), the year-end table with the principal's decisions (re-test, summer training, comments,
 completion, commendations; read-only for the homeroom teacher), the homeroom comments, awards and discipline."""
 
 from __future__ import annotations
@@ -80,7 +80,8 @@ class QualitiesView(SchoolTemplatePage):
         msgs = _entry_messages()
         msgs["saved"] = _("Đã lưu phẩm chất, năng lực của %(n)s ô.")
         msgs["need_level"] = _("Chọn mức trước khi lưu nhận xét.")
-        config = {"api": reverse("api_qualities", args=[school_class.pk, term, checkpoint]), "messages": msgs}
+        config = {"kind": "qualities", "api": reverse("api_qualities", args=[school_class.pk, term, checkpoint]),
+                  "messages": msgs}
         return super().get_context_data(
             school_class=school_class, term=term, checkpoint=checkpoint, checkpoint_label=CHECKPOINT_LABELS[(term, checkpoint)],
             checkpoints=[(t, c, str(label)) for (t, c), label in CHECKPOINT_LABELS.items()], traits=traits, groups=groups,

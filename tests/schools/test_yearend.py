@@ -169,9 +169,9 @@ def test_qualities_page_is_keyboard_entry_through_the_api(w, klass, primary):
     response = client.get(f"/year-end/classes/{three.pk}/qualities/1/mid/")
     html = response.content.decode()
     assert response.status_code == 200 and "Phẩm chất, năng lực" in html and "Lý Thị Mai" in html
-    assert 'data-code="nhan_ai" data-original="C"' in html and "yearend_entry.js" in html
+    assert 'data-code="nhan_ai" data-original="C"' in html and "class_entry.js" in html
     config = json.loads(re.search(r'<script id="entry-config" type="application/json">(.*?)</script>', html, re.S).group(1))
-    assert config["api"] == f"/api/v1/classes/{three.pk}/qualities/1/mid/"
+    assert config["api"] == f"/api/v1/classes/{three.pk}/qualities/1/mid/" and config["kind"] == "qualities"
     one = client.get(f"/year-end/classes/{three.pk}/qualities/1/mid/?trait=nhan_ai").content.decode()
     assert 'value="Cần quan tâm bạn bè"' in one
     assert client.get(f"/year-end/classes/{three.pk}/qualities/1/late/").status_code == 404
@@ -184,7 +184,7 @@ def test_qualities_page_is_keyboard_entry_through_the_api(w, klass, primary):
 def test_yearend_javascript_parses():
     node = shutil.which("node")
     assert node, "node is needed to check the pages' JavaScript"
-    result = subprocess.run([node, "--check", str(STATIC / "yearend_entry.js")], capture_output=True, text=True, timeout=30)
+    result = subprocess.run([node, "--check", str(STATIC / "class_entry.js")], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
 
 

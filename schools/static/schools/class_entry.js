@@ -1,6 +1,7 @@
-/* The homeroom teacher's entry pages (conduct, attendance) and the confirmations of the class page.
- * Conduct and attendance are saved through the API in one PUT; the server's row errors are shown on
- * their rows, and nothing typed is lost when the connection fails. */
+/* The homeroom teacher's entry pages (conduct, attendance, TT27 qualities and competencies) and the confirmations
+ * of the class page. Each page is saved through the API in one PUT; changed cells are marked, the server's row
+ * errors are shown on their rows, nothing typed is lost when the connection fails; Ctrl+S saves, Enter moves
+ * down a column. */
 (function () {
   "use strict";
 
@@ -37,12 +38,9 @@
   function field(tr, name) { return tr.querySelector("[name=" + name + "]"); }
   function current(el) { return el.type === "checkbox" ? (el.checked ? "1" : "0") : el.value; }
   function locked(tr) { return tr.classList.contains("locked"); }
-  function rowDirty(tr) {
-    if (locked(tr)) return false;
-    return Array.prototype.some.call(tr.querySelectorAll("[data-original]"), function (el) {
-      return current(el) !== el.dataset.original;
-    });
-  }
+  function fields(tr) { return Array.prototype.slice.call(tr.querySelectorAll("[data-original]")); }
+  function changed(el) { return current(el) !== el.dataset.original; }
+  function rowDirty(tr) { return !locked(tr) && fields(tr).some(changed); }
   function dirtyRows() { return rows.filter(rowDirty); }
   function setStatus(text, kind) {
     statusNode.textContent = text || "";
@@ -55,7 +53,10 @@
   }
   function refresh() {
     var n = dirtyRows().length;
-    rows.forEach(function (tr) { tr.classList.toggle("dirty", rowDirty(tr)); });
+    rows.forEach(function (tr) {
+      tr.classList.toggle("dirty", rowDirty(tr));
+      fields(tr).forEach(function (el) { el.classList.toggle("changed", changed(el)); });
+    });
     saveButton.disabled = saving || n === 0;
     if (saving) return;
     if (n) setStatus(fmt(M.dirty, { n: n }), "dirty");
@@ -79,6 +80,37 @@
     if (tr) { rowMessage(tr, ""); syncExcused(tr); }
     refresh();
   });
+  // A letter typed on a level picks it without the accents: D picks Đ (Đạt), C picks CĐ then C… in turn.
+  function plain(text) {
+    return String(text).normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/[đĐ]/g, "d").toLowerCase();
+  }
+  table.addEventListener("keydown", function (event) {
+    var el = event.target;
+    if (!el.matches("select") || event.key.length !== 1 || event.ctrlKey || event.metaKey || event.altKey) return;
+    var key = plain(event.key), options = Array.prototype.slice.call(el.options);
+    var start = el.selectedIndex;
+    for (var step = 1; step <= options.length; step++) {
+      var option = options[(start + step) % options.length];
+      if (option.value && plain(option.text).indexOf(key) === 0) {
+        event.preventDefault();
+        el.value = option.value;
+        el.dispatchEvent(new Event("change", { bubbles: true }));
+        return;
+      }
+    }
+  });
+  // Enter moves down the column (a select or a text box), past the locked rows.
+  table.addEventListener("keydown", function (event) {
+    var el = event.target;
+    if (event.key !== "Enter" || !el.matches("select, input[type=text]")) return;
+    event.preventDefault();
+    var td = el.closest("td"), tr = el.closest("tr");
+    var index = Array.prototype.indexOf.call(tr.cells, td);
+    var next = tr.nextElementSibling;
+    while (next && (locked(next) || !next.cells[index])) next = next.nextElementSibling;
+    var target = next && next.cells[index].querySelector("select, input");
+    if (target) target.focus();
+  });
   window.addEventListener("beforeunload", function (event) {
     if (dirtyRows().length || saving) {
       event.preventDefault();
@@ -88,6 +120,26 @@
   });
 
   function payload() {
+    if (config.kind === "qualities") {
+      // One entry per changed quality or competency: its level, and its comment where the page has one.
+      var items = [], sentQ = [], missing = false;
+      dirtyRows().forEach(function (tr) {
+        var codes = [];
+        fields(tr).forEach(function (el) { if (changed(el) && codes.indexOf(el.dataset.code) < 0) codes.push(el.dataset.code); });
+        codes.forEach(function (code) {
+          var level = tr.querySelector("select[data-code='" + code + "']");
+          var text = tr.querySelector("input[name=text][data-code='" + code + "']");
+          var entry = { student: parseInt(tr.dataset.student, 10), code: code, level: level ? level.value : "" };
+          if (text) {
+            if (!entry.level && text.value) { rowMessage(tr, M.need_level); missing = true; return; }
+            entry.text = text.value;
+          }
+          items.push(entry);
+        });
+        sentQ.push(tr);
+      });
+      return missing ? null : { body: { entries: items }, rows: sentQ };
+    }
     if (config.kind === "conduct") {
       var bad = false;
       var entries = [], sentRows = [];
@@ -150,12 +202,12 @@
           Array.prototype.forEach.call(tr.querySelectorAll("[data-original]"), function (el) { el.dataset.original = current(el); });
         });
         refresh();
-        setStatus(fmt(M.saved_conduct, { n: body.count || 0 }), "ok");
+        setStatus(fmt(M.saved, { n: body.count || 0 }), "ok");
         return;
       }
       if (result.status === 400 && body.errors) {
         body.errors.forEach(function (error) {
-          var tr = data.rows[error.index] || rows.filter(function (r) { return r.dataset.student === String(error.student); })[0];
+          var tr = (config.kind === "conduct" && data.rows[error.index]) || rows.filter(function (r) { return r.dataset.student === String(error.student); })[0];
           if (tr) rowMessage(tr, errorText(error));
         });
         refresh();
