@@ -170,8 +170,30 @@ def _home_url(year=None) -> str:
     return f"{url}?year={year.start_year}" if year is not None else url
 
 
-def _report_invalid(request) -> None:
-    messages.error(request, _("Chưa lưu được: hãy sửa các ô báo lỗi."))
+class FormSubmit:
+    """The POST of a setup form: the service runs once the form is valid; its refusal lands on the form (a 403 goes
+    on to the refusal page), success is a message and a redirect, anything else shows the page again."""
+
+    def submit(self, form, action, done, again: dict):
+        """``action(cleaned_data)`` → result; ``done(result)`` → (message, url); ``again``: the page's context."""
+        if form.is_valid():
+            try:
+                result = action(form.cleaned_data)
+            except DomainError as exc:
+                if exc.http_status == 403:
+                    raise
+                shown = self.refused(form, exc)
+                if shown is not None:
+                    return shown
+            else:
+                message, url = done(result)
+                messages.success(self.request, message)
+                return redirect(url)
+        messages.error(self.request, _("Chưa lưu được: hãy sửa các ô báo lỗi."))
+        return self.render_to_response(self.get_context_data(**again))
+
+    def refused(self, form, exc: DomainError):
+        form.add_domain_error(exc)
 
 
 # --- years and classes ----------------------------------------------------------------------------------------------
@@ -210,52 +232,31 @@ class SetupHomeView(SchoolTemplatePage):
         return super().get_context_data(**ctx, **kwargs)
 
 
-class YearOpenView(SetupHomeView):
+class YearOpenView(FormSubmit, SetupHomeView):
     http_method_names = ["post"]
 
     def post(self, request):
         form = YearOpenForm(request.POST, levels=self.levels(), prefix="open")
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                year = setup.school_year_create(access=self.access, start_year=data["start_year"], levels=data["levels"],
-                                                starts_on=data["starts_on"], term2_starts_on=data["term2_starts_on"],
-                                                ends_on=data["ends_on"])
-            except DomainError as exc:
-                if exc.http_status == 403:
-                    raise
-                form.add_domain_error(exc)
-            else:
-                messages.success(request, _("Đã mở năm học %(year)s.") % {"year": year.label})
-                return redirect(_home_url(year))
-        _report_invalid(request)
-        return self.render_to_response(self.get_context_data(open_form=form))
+        return self.submit(
+            form, lambda d: setup.school_year_create(access=self.access, **d),
+            lambda year: (_("Đã mở năm học %(year)s.") % {"year": year.label}, _home_url(year)), {"open_form": form})
 
 
-class ClassCreateView(SetupHomeView):
+class ClassCreateView(FormSubmit, SetupHomeView):
     http_method_names = ["post"]
 
     def post(self, request, pk: int):
         year = setup.year_get(self.access, pk)
         form = ClassForm(request.POST, grades=_grades_of(self.levels()), teachers=setup.staff_names(self.access),
                          prefix="class")
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                school_class = setup.class_create(access=self.access, year=year, name=data["name"], grade=data["grade"],
-                                                  homeroom_teacher_id=data["homeroom_teacher"] or None)
-            except DomainError as exc:
-                if exc.http_status == 403:
-                    raise
-                form.add_domain_error(exc)
-            else:
-                messages.success(request, _("Đã tạo lớp %(name)s.") % {"name": school_class.name})
-                return redirect(_home_url(year) + "#lop")
-        _report_invalid(request)
-        return self.render_to_response(self.get_context_data(class_form=form, year=year))
+        return self.submit(
+            form, lambda d: setup.class_create(access=self.access, year=year, name=d["name"], grade=d["grade"],
+                                               homeroom_teacher_id=d["homeroom_teacher"] or None),
+            lambda school_class: (_("Đã tạo lớp %(name)s.") % {"name": school_class.name}, _home_url(year) + "#lop"),
+            {"class_form": form, "year": year})
 
 
-class YearEditView(SchoolTemplatePage):
+class YearEditView(FormSubmit, SchoolTemplatePage):
     """A year's dates: start, start of term II, end (dd/mm/yyyy)."""
 
     required_capability = CAPABILITY
@@ -270,24 +271,15 @@ class YearEditView(SchoolTemplatePage):
     def post(self, request, pk: int):
         year = setup.year_get(self.access, pk)
         form = YearDatesForm(request.POST)
-        if form.is_valid():
-            try:
-                setup.school_year_update(access=self.access, year=year, **form.cleaned_data)
-            except DomainError as exc:
-                if exc.http_status == 403:
-                    raise
-                form.add_domain_error(exc)
-            else:
-                messages.success(request, _("Đã lưu ngày của năm học %(year)s.") % {"year": year.label})
-                return redirect(_home_url(year))
-        _report_invalid(request)
-        return self.render_to_response(self.get_context_data(form=form))
+        return self.submit(
+            form, lambda d: setup.school_year_update(access=self.access, year=year, **d),
+            lambda _r: (_("Đã lưu ngày của năm học %(year)s.") % {"year": year.label}, _home_url(year)), {"form": form})
 
 
 # --- a class: its name, homeroom teacher and teaching assignments ---------------------------------------------------
 
 
-class ClassSetupView(SchoolTemplatePage):
+class ClassSetupView(FormSubmit, SchoolTemplatePage):
     required_capability = CAPABILITY
     template_name = "schools/setup_class.html"
 
@@ -316,19 +308,11 @@ class ClassUpdateView(ClassSetupView):
     def post(self, request, pk: int):
         school_class = self.school_class()
         form = ClassForm(request.POST, teachers=setup.staff_names(self.access), with_grade=False, prefix="class")
-        if form.is_valid():
-            try:
-                setup.class_update(access=self.access, school_class=school_class, name=form.cleaned_data["name"],
-                                   homeroom_teacher_id=form.cleaned_data["homeroom_teacher"] or None)
-            except DomainError as exc:
-                if exc.http_status == 403:
-                    raise
-                form.add_domain_error(exc)
-            else:
-                messages.success(request, _("Đã lưu lớp %(name)s.") % {"name": school_class.name})
-                return redirect(reverse("setup:class", args=[pk]))
-        _report_invalid(request)
-        return self.render_to_response(self.get_context_data(class_form=form))
+        return self.submit(
+            form, lambda d: setup.class_update(access=self.access, school_class=school_class, name=d["name"],
+                                               homeroom_teacher_id=d["homeroom_teacher"] or None),
+            lambda _r: (_("Đã lưu lớp %(name)s.") % {"name": school_class.name}, reverse("setup:class", args=[pk])),
+            {"class_form": form})
 
 
 class AssignmentsSaveView(ClassSetupView):
@@ -340,23 +324,19 @@ class AssignmentsSaveView(ClassSetupView):
         school_class = self.school_class()
         form = AssignmentsForm(request.POST, rows=setup.class_assignments(school_class),
                                teachers=setup.staff_names(self.access), prefix="assign")
-        if form.is_valid():
-            try:
-                setup.assignments_save(access=self.access, school_class=school_class, rows=form.rows())
-            except setup.AssignmentsInvalid as exc:
-                from django.utils import translation
+        return self.submit(
+            form, lambda _d: setup.assignments_save(access=self.access, school_class=school_class, rows=form.rows()),
+            lambda _r: (_("Đã lưu phân công giảng dạy của lớp %(name)s.") % {"name": school_class.name},
+                        reverse("setup:class", args=[pk]) + "#phan-cong"),
+            {"assignments_form": form})
 
-                form.add_row_errors(exc.errors, english=translation.get_language() == "en")
-                messages.error(request, error_text(exc))
-                return self.render_to_response(self.get_context_data(assignments_form=form))
-            except DomainError as exc:
-                if exc.http_status == 403:
-                    raise
-                form.add_domain_error(exc)
-            else:
-                messages.success(request, _("Đã lưu phân công giảng dạy của lớp %(name)s.") % {"name": school_class.name})
-                return redirect(reverse("setup:class", args=[pk]) + "#phan-cong")
-        _report_invalid(request)
+    def refused(self, form, exc: DomainError):
+        if not isinstance(exc, setup.AssignmentsInvalid):
+            return super().refused(form, exc)
+        from django.utils import translation
+
+        form.add_row_errors(exc.errors, english=translation.get_language() == "en")
+        messages.error(self.request, error_text(exc))
         return self.render_to_response(self.get_context_data(assignments_form=form))
 
 
@@ -378,7 +358,7 @@ def _department_choices(access) -> list[tuple[int, str]]:
     return [(d.pk, d.name) for d in setup.department_list(access)]
 
 
-class SubjectListView(SchoolTemplatePage):
+class SubjectListView(FormSubmit, SchoolTemplatePage):
     """The school's curriculum, level by level (GDPT 2018 to start with, editable), and adding a subject."""
 
     required_capability = CAPABILITY
@@ -407,22 +387,14 @@ class SubjectCreateView(SubjectListView):
 
     def post(self, request):
         form = self.new_form(request.POST)
-        if form.is_valid():
-            try:
-                subject = setup.subject_create(access=self.access, level=form.cleaned_data["level"],
-                                               data=form.data_for_service())
-            except DomainError as exc:
-                if exc.http_status == 403:
-                    raise
-                form.add_domain_error(exc)
-            else:
-                messages.success(request, _("Đã thêm môn %(subject)s.") % {"subject": subject.name})
-                return redirect(reverse("setup:subjects") + f"#cap-{subject.level}")
-        _report_invalid(request)
-        return self.render_to_response(self.get_context_data(form=form))
+        return self.submit(
+            form, lambda d: setup.subject_create(access=self.access, level=d["level"], data=form.data_for_service()),
+            lambda subject: (_("Đã thêm môn %(subject)s.") % {"subject": subject.name},
+                             reverse("setup:subjects") + f"#cap-{subject.level}"),
+            {"form": form})
 
 
-class SubjectEditView(SchoolTemplatePage):
+class SubjectEditView(FormSubmit, SchoolTemplatePage):
     required_capability = CAPABILITY
     template_name = "schools/setup_subject.html"
 
@@ -441,21 +413,14 @@ class SubjectEditView(SchoolTemplatePage):
     def post(self, request, pk: int):
         subject = setup.subject_get(self.access, pk)
         form = self.form_for(subject, request.POST)
-        if form.is_valid():
-            try:
-                setup.subject_update(access=self.access, subject=subject, data=form.data_for_service())
-            except DomainError as exc:
-                if exc.http_status == 403:
-                    raise
-                form.add_domain_error(exc)
-            else:
-                messages.success(request, _("Đã lưu môn %(subject)s.") % {"subject": subject.name})
-                return redirect(reverse("setup:subjects") + f"#cap-{subject.level}")
-        _report_invalid(request)
-        return self.render_to_response(self.get_context_data(form=form))
+        return self.submit(
+            form, lambda _d: setup.subject_update(access=self.access, subject=subject, data=form.data_for_service()),
+            lambda _r: (_("Đã lưu môn %(subject)s.") % {"subject": subject.name},
+                        reverse("setup:subjects") + f"#cap-{subject.level}"),
+            {"form": form})
 
 
-class DepartmentListView(SchoolTemplatePage):
+class DepartmentListView(FormSubmit, SchoolTemplatePage):
     """The departments: rename, choose the head among the school's staff."""
 
     required_capability = CAPABILITY
@@ -483,16 +448,8 @@ class DepartmentUpdateView(DepartmentListView):
         department = setup.department_get(self.access, pk)
         form = DepartmentForm(request.POST, staff=setup.staff_names(self.access, setup.STAFF_ROLES),
                               prefix=f"d{department.pk}")
-        if form.is_valid():
-            try:
-                setup.department_update(access=self.access, department=department, name=form.cleaned_data["name"],
-                                        head_id=form.cleaned_data["head"] or None)
-            except DomainError as exc:
-                if exc.http_status == 403:
-                    raise
-                form.add_domain_error(exc)
-            else:
-                messages.success(request, _("Đã lưu tổ %(name)s.") % {"name": department.name})
-                return redirect(reverse("setup:departments") + f"#to-{pk}")
-        _report_invalid(request)
-        return self.render_to_response(self.get_context_data(bound=(department.pk, form)))
+        return self.submit(
+            form, lambda d: setup.department_update(access=self.access, department=department, name=d["name"],
+                                                    head_id=d["head"] or None),
+            lambda _r: (_("Đã lưu tổ %(name)s.") % {"name": department.name}, reverse("setup:departments") + f"#to-{pk}"),
+            {"bound": (department.pk, form)})
