@@ -22,7 +22,7 @@ from ..services import classwork, yearend
 from ..windows import entry_state
 from . import reads
 from .classwork import _entry_messages
-from .common import EDITABLE_STATES, SchoolPage, SchoolTemplatePage, report
+from .common import EDITABLE_STATES, SchoolPage, SchoolTemplatePage, error_text, report
 
 QUALITY_LEVELS = [("T", "T", gettext_lazy("Tốt")), ("D", "Đ", gettext_lazy("Đạt")), ("C", "C", gettext_lazy("Cần cố gắng"))]
 QUALITY_SHORT = {"T": "T", "D": "Đ", "C": "C"}
@@ -255,9 +255,13 @@ class AwardsView(SchoolTemplatePage):
                                         title=post.get("title", ""), decided_on=day, decided_by=post.get("decided_by", ""))
         except DomainError as exc:
             report(request, exc)
-            for error in getattr(exc, "errors", []):
+            errors = getattr(exc, "errors", [])
+            for error in errors:
                 messages.error(request, error["detail_en"] if translation.get_language() == "en" else error["detail"])
-            return self.render_to_response(self.get_context_data(form=post), status=400)
+            # The refusal also stands next to its field (a row error names its field too).
+            field = exc.field or next((e.get("field") for e in errors if e.get("field")), "")
+            return self.render_to_response(self.get_context_data(form=post, error_field=field, error=error_text(exc)),
+                                           status=400)
         messages.success(request, _("Đã ghi “%(title)s”.") % {"title": award.title})
         return redirect(reverse("yearend:awards", args=[pk]))
 
