@@ -29,6 +29,32 @@ def current_year() -> SchoolYear | None:
     return SchoolYear.objects.order_by("-start_year").first()
 
 
+def asked_year(request) -> int | None:
+    """The school year asked for with ``?year=2025`` (its first calendar year); none: the latest."""
+    value = request.GET.get("year", "")
+    if not value:
+        return None
+    if not value.isdigit():
+        raise DomainError("records.bad_year", _("Năm học “%(value)s” không hợp lệ (ví dụ: 2025 cho năm học 2025–2026)."),
+                          params={"value": value[:20]}, http_status=400)
+    return int(value)
+
+
+def year_shown(request) -> SchoolYear | None:
+    """The year a list shows: the one asked for (404 when the school has no such year), else the latest."""
+    start = asked_year(request)
+    if start is None:
+        return current_year()
+    year = SchoolYear.objects.filter(start_year=start).first()
+    if year is None:
+        raise not_found(_("Trường chưa có năm học này."))
+    return year
+
+
+def school_years() -> list[SchoolYear]:
+    return list(SchoolYear.objects.order_by("-start_year"))
+
+
 def classes_visible(access: SchoolAccess, year: SchoolYear | None) -> list[SchoolClass]:
     if year is None:
         return []

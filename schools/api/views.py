@@ -11,19 +11,19 @@ from rest_framework.views import APIView
 from ..access import request_school_access
 from ..models import RecordBook
 from ..selectors import (
+    asked_year,
     class_and_subject_get,
     class_get,
     class_students,
     classes_visible,
-    current_year,
     not_found,
     record_for_reader,
     student_visible,
+    year_shown,
 )
 from ..services import classwork, records, sheets, students
 from ..views.common import FINAL_STATES
 from ..views.reads import children_with_records
-from ..views.students import asked_year
 from . import serializers as s
 
 
@@ -40,10 +40,12 @@ def sheet_data(sheet: sheets.Sheet) -> dict:
 class ClassListApi(APIView):
     required_capability = "school.enter"
 
-    @extend_schema(responses=s.ClassSerializer(many=True), summary="Classes of the current year you may see")
+    @extend_schema(responses=s.ClassSerializer(many=True), parameters=[OpenApiParameter(
+        "year", int, description="the school year's first calendar year (2025 for 2025–2026); default: the latest")],
+        summary="Classes of a school year you may see")
     def get(self, request):
         access = request_school_access(request)
-        return Response(s.ClassSerializer(classes_visible(access, current_year()), many=True).data)
+        return Response(s.ClassSerializer(classes_visible(access, year_shown(request)), many=True).data)
 
 
 def student_serializer(access, class_id: int | None, student_id: int | None = None) -> type:

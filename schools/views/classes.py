@@ -18,7 +18,15 @@ from tenants.selectors import account_names
 
 from ..models import RecordBook, SchoolClass
 from ..models.students import EntryKind
-from ..selectors import class_get, class_students, classes_visible, current_year, not_found, subjects_of
+from ..selectors import (
+    class_get,
+    class_students,
+    classes_visible,
+    not_found,
+    school_years,
+    subjects_of,
+    year_shown,
+)
 from ..services import records, students
 from ..services.results import class_results
 from . import reads
@@ -48,14 +56,14 @@ class EnrolForm(StudentProfileForm):
 
 
 class ClassListView(SchoolTemplatePage):
-    """The classes of the current year this person may see."""
+    """The classes of a year (``?year=``, the latest by default) this person may see."""
 
     required_capability = "school.enter"
     template_name = "schools/class_list.html"
 
     def get_context_data(self, **kwargs):
         access = self.access
-        year = current_year()
+        year = year_shown(self.request)
         classes = [c for c in classes_visible(access, year)
                    if access.may_read_class(c.pk, frozenset(a.subject_id for a in c.assignments.all()))]
         sizes = reads.class_sizes(classes) if classes else {}
@@ -65,7 +73,7 @@ class ClassListView(SchoolTemplatePage):
             taught = sorted(a.subject_id for a in c.assignments.all() if (c.pk, a.subject_id) in access.assignments)
             rows.append({"school_class": c, "size": sizes.get(c.pk, 0), "homeroom": names.get(c.homeroom_teacher_id, ""),
                          "is_homeroom": c.pk in access.homeroom_class_ids, "teaches": len(taught)})
-        return super().get_context_data(year=year, rows=rows, **kwargs)
+        return super().get_context_data(year=year, years=school_years(), rows=rows, **kwargs)
 
 
 def _summary(results: dict[str, Any], level: str) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from tenants.selectors import account_names
 
 from ..models import RecordState
 from ..rules import rules_for, tt27
-from ..selectors import record_for_reader, student_visible, student_years
+from ..selectors import asked_year, record_for_reader, student_visible, student_years
 from ..services import students
 from . import reads
 from .common import FINAL_STATES, SchoolTemplatePage, error_text
@@ -72,17 +72,6 @@ class StudentUpdateView(StudentDetailView):
 
 def _comments(line: dict[str, Any]) -> dict[int, str]:
     return {int(k): v for k, v in (line.get("comments") or {}).items() if v}
-
-
-def asked_year(request) -> int | None:
-    """The school year asked for with ``?year=2025`` (its first calendar year); none: the latest."""
-    value = request.GET.get("year", "")
-    if not value:
-        return None
-    if not value.isdigit():
-        raise DomainError("records.bad_year", gettext_lazy("Năm học “%(value)s” không hợp lệ (ví dụ: 2025 cho năm học 2025–2026)."),
-                          params={"value": value[:20]}, http_status=400)
-    return int(value)
 
 
 class StudentRecordView(SchoolTemplatePage):

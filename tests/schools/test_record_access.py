@@ -176,3 +176,16 @@ def test_the_class_page_links_to_excel_and_the_carry_over_for_those_who_may(w, k
 def test_the_record_page_switches_between_years(w, two_years):
     body = client_for(w.account("principal_a"), SCHOOL_A_HOST).get(f"/students/{two_years}/record/").content.decode()
     assert f'href="/students/{two_years}/record/?year=2025"' in body and f'href="/students/{two_years}/record/?year=2026"' in body
+
+
+def test_the_class_list_and_api_show_any_year(w, two_years):
+    principal = client_for(w.account("principal_a"), SCHOOL_A_HOST)
+    latest = principal.get("/classes/").content.decode()
+    assert "7A1" in latest and "6A1" not in latest and 'href="/classes/?year=2025"' in latest
+    earlier = principal.get("/classes/?year=2025").content.decode()
+    assert "6A1" in earlier and "7A1" not in earlier
+    assert principal.get("/classes/?year=2019").status_code == 404
+    assert principal.get("/classes/?year=abc").status_code == 400
+    names = {c["name"] for c in api(w, "principal_a").get("/api/v1/classes/?year=2025").json()}
+    assert names == {"6A1", "6A2"}
+    assert {c["name"] for c in api(w, "principal_a").get("/api/v1/classes/").json()} == {"7A1"}
