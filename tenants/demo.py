@@ -48,6 +48,7 @@ ACCOUNTS = [
     ("nguyendu.phuhuynh", "Trịnh Văn Phúc", Role.PARENT, "thcs-nguyen-du"),
     ("namloi.hieutruong", "Mai Thị Quỳnh", Role.PRINCIPAL, "th-nam-loi"),
     ("namloi.giaovien", "Lương Văn Tài", Role.SUBJECT_TEACHER, "th-nam-loi"),
+    ("namloi.gvcn", "Kiều Thị Xuân", Role.HOMEROOM_TEACHER, "th-nam-loi"),
     ("lequydon.hieutruong", "Cao Văn Sơn", Role.PRINCIPAL, "thpt-le-quy-don"),
     ("hoabinh.hieutruong", "Tạ Thị Thu", Role.PRINCIPAL, "th-thcs-hoa-binh"),
 ]
@@ -133,5 +134,7 @@ def _seed_school_content(schools: dict[str, School]) -> None:
         if slug == "thcs-nguyen-du":
             staff = {"homeroom": ids.get("nguyendu.gvcn"), "subject": ids.get("nguyendu.gvbm"),
                      "department_head": ids.get("nguyendu.totruong"), "parent": ids.get("nguyendu.phuhuynh")}
+        elif slug == "th-nam-loi":
+            staff = {"homeroom": ids.get("namloi.gvcn")}  # 1A1's homeroom teacher: TT27 qualities, conduct, year end
         run_in_school(school.schema_name, seed_school, school_id=school.pk, levels=list(school.levels), staff=staff,
                       today=timezone.localdate())

@@ -5,8 +5,8 @@
 2. The homeroom teacher of 6A1 records an award (dd/mm/yyyy); it shows in the class's list and the student's record.
 3. The homeroom teacher links the demo parent account to a second student of 6A1; the parent sees both children.
    (Unlinked again at the end, so that the other browser tests find the demo's single child.)
-4. A primary class (Trường Tiểu học Nam Lợi seeds 1A1 and 1A2 without a homeroom teacher, so its principal, who
-   manages every class, does it): TT27 qualities at mid term I chosen with the keyboard and saved with Ctrl+S.
+4. A primary class (Trường Tiểu học Nam Lợi's 1A1) by its homeroom teacher: TT27 qualities at mid term I chosen
+   with the keyboard and saved with Ctrl+S.
 
 Screenshots: ``/tmp/browser-shots/work-*``.
 """
@@ -29,7 +29,7 @@ PARENT = "nguyendu.phuhuynh"
 PARENT_NAME = "Trịnh Văn Phúc"
 PRIMARY_SCHOOL = "th-nam-loi"
 PRIMARY_SCHEMA = "s_th_nam_loi"
-PRIMARY_PRINCIPAL = "namloi.hieutruong"  # TOTP
+PRIMARY_HOMEROOM = "namloi.gvcn"  # homeroom teacher of Nam Lợi's 1A1
 
 NEW_CLASS = "6A9"
 NEW_HOMEROOM = "Dương Văn Minh"  # nguyendu.totruong
@@ -361,20 +361,10 @@ def primary_class(site) -> int:
     return classes[0][0]
 
 
-@pytest.fixture(scope="module")
-def primary_principal(site, browser, primary_class):
-    """The signed-in cookies of Nam Lợi's principal (one TOTP sign-in for the module's primary tests)."""
-    context = browser.new_context(locale="vi-VN")
-    try:
-        sign_in(context.new_page(), site, PRIMARY_PRINCIPAL, totp=True)
-        return context.storage_state()
-    finally:
-        context.close()
-
-
-def test_primary_qualities_chosen_with_the_keyboard_and_saved(site, new_context, shots, primary_class, primary_principal):
-    page = new_context(storage_state=primary_principal).new_page()
+def test_primary_qualities_chosen_with_the_keyboard_and_saved(site, new_context, shots, primary_class):
+    page = new_context().new_page()
     accept_dialogs(page)
+    sign_in(page, site, PRIMARY_HOMEROOM)
     page.goto(site.url(PRIMARY_SCHOOL))
     class_id = open_class(page, site, PRIMARY_SCHOOL, "1A1")
     assert class_id == primary_class
