@@ -136,6 +136,12 @@ def test_every_school_api_endpoint_is_in_the_school_sites_openapi_schema(w, klas
     assert routes <= documented, sorted(routes - documented)
     record = next(v for k, v in response.json()["paths"].items() if re.fullmatch(r"/api/v1/students/\{\w+\}/record/", k))["get"]
     assert any(p["name"] == "year" for p in record.get("parameters", []))
+    # The refusals: one body for all, a write on a school's site may also meet a window (423).
+    sheet = next(v for k, v in response.json()["paths"].items() if re.fullmatch(r"/api/v1/classes/\{\w+\}/sheets/\{\w+\}/\{\w+\}/", k))
+    assert {"400", "403", "404", "423"} <= set(sheet["put"]["responses"]) and "423" not in sheet["get"]["responses"]
+    ref = sheet["put"]["responses"]["423"]["content"]["application/json"]["schema"]["$ref"]
+    refusal = response.json()["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    assert {"code", "detail", "detail_en", "errors", "window"} <= set(refusal["properties"])
 
 
 def test_the_sheet_page_links_to_its_excel_template_and_import(w, klass):
