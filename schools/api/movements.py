@@ -31,7 +31,8 @@ class EnrolmentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Enrolment
-        fields = ["id", "student", "school_class", "class_name", "year", "starts_on", "ends_on", "entry", "exit"]
+        fields = ["id", "student", "school_class", "class_name", "year", "starts_on", "ends_on", "entry", "exit",
+                  "exit_note"]
 
 
 class MoveSerializer(serializers.Serializer):
@@ -41,6 +42,9 @@ class MoveSerializer(serializers.Serializer):
 
 class TransferOutSerializer(serializers.Serializer):
     on = serializers.CharField(help_text="dd/mm/yyyy (or yyyy-mm-dd), inside the school year")
+    destination = serializers.CharField(required=False, allow_blank=True, max_length=300,
+                                        help_text="optional: the school the student goes to and the decision number "
+                                                  "(at most 300 characters); kept as the enrolment's exit_note")
 
 
 class GuardianSerializer(serializers.Serializer):
@@ -86,6 +90,16 @@ def _editable_student(request, pk: int) -> Student:
     return student
 
 
+def _destination(value: Any) -> str:
+    """The destination of a transfer out: absent or null is none; a list or an object is refused."""
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        raise DomainError("students.destination_not_text", _("Nơi chuyển đến phải là một đoạn văn bản."),
+                          field="destination")
+    return str(value)
+
+
 def _account_id(value: Any) -> int:
     try:
         return int(value)
@@ -124,12 +138,15 @@ class StudentTransferOutApi(APIView):
     required_capability = "profiles.edit"
 
     @extend_schema(request=TransferOutSerializer, responses=EnrolmentSerializer,
-                   summary="The student leaves the school (chuyển đi) on a date")
+                   summary="The student leaves the school (chuyển đi) on a date, optionally for a named school "
+                           "(destination)")
     def post(self, request, pk: int):
         access = request_school_access(request)
         student = _editable_student(request, pk)
-        on = students.parse_day(_body(request).get("on"), field="on")
-        enrolment = students.student_transfer_out(access=access, student=student, on=on)
+        data = _body(request)
+        on = students.parse_day(data.get("on"), field="on")
+        enrolment = students.student_transfer_out(access=access, student=student, on=on,
+                                                  destination=_destination(data.get("destination")))
         return Response(EnrolmentSerializer(enrolment).data)
 
 

@@ -78,6 +78,8 @@ class Enrolment(models.Model):
     ends_on = models.DateField(null=True, blank=True)
     entry = models.CharField(max_length=20, choices=EntryKind.choices, default=EntryKind.NEW)
     exit = models.CharField(max_length=20, choices=ExitKind.choices, blank=True)
+    exit_note = models.CharField(max_length=300, blank=True,
+                                 help_text="on a transfer out: the destination school and the decision or reason")
 
     class Meta:
         ordering = ["starts_on"]

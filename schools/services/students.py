@@ -167,14 +167,26 @@ def student_move_class(*, access: SchoolAccess, student: Student, to_class: Scho
     return Enrolment.objects.create(student=student, school_class=to_class, starts_on=on, entry=EntryKind.CLASS_MOVE)
 
 
+def clean_destination(value: Any) -> str:
+    """Where a student goes (the destination school, and the decision or reason as the record book writes them):
+    trimmed, optional, at most as long as the column."""
+    text = " ".join(str(value or "").split())
+    if len(text) > Enrolment._meta.get_field("exit_note").max_length:
+        raise DomainError("students.destination_too_long",
+                          _("Nơi chuyển đến (trường và số quyết định) dài quá 300 kí tự."), field="destination")
+    return text
+
+
 @school_write
-def student_transfer_out(*, access: SchoolAccess, student: Student, on: dt.date) -> Enrolment:
-    """The student leaves the school on ``on`` (chuyển trường): the enrolment ends, their record stays with the class."""
+def student_transfer_out(*, access: SchoolAccess, student: Student, on: dt.date, destination: str = "") -> Enrolment:
+    """The student leaves the school on ``on`` (chuyển trường): the enrolment ends, their record stays with the class;
+    ``destination`` (the school they go to, and the decision) is kept on the enrolment."""
     enrolment = _current_enrolment(student)
     require(access.may_edit_profiles(enrolment.school_class_id))
+    note = clean_destination(destination)
     _check_day_in_enrolment(enrolment, on)
-    enrolment.ends_on, enrolment.exit = on, ExitKind.TRANSFER_OUT
-    enrolment.save(update_fields=["ends_on", "exit"])
+    enrolment.ends_on, enrolment.exit, enrolment.exit_note = on, ExitKind.TRANSFER_OUT, note
+    enrolment.save(update_fields=["ends_on", "exit", "exit_note"])
     rollup_add(school_id=access.school_id, year_start=enrolment.school_class.year.start_year, students=-1)
     return enrolment
 

@@ -94,7 +94,8 @@ class StudentMoveView(MovementPage):
 
 
 class StudentTransferOutView(MovementPage):
-    """Chuyển đi: the student leaves the school on a date (their record stays with the class)."""
+    """Chuyển đi: the student leaves the school on a date, for a school named with the decision (optional; the record
+    book writes "chuyển đến trường … theo quyết định số …"); their record stays with the class."""
 
     template_name = "schools/movement_transfer.html"
 
@@ -107,20 +108,26 @@ class StudentTransferOutView(MovementPage):
             **kwargs)
 
     def post(self, request, pk: int):
-        values = {"on": request.POST.get("on", "").strip()}
+        values = {"on": request.POST.get("on", "").strip(), "destination": request.POST.get("destination", "").strip()}
         student = self.student()
         try:
             on = students.parse_day(values["on"], field="on")
+            destination = students.clean_destination(values["destination"])
             if request.POST.get("confirm") != "1":
-                return self.render_to_response(self.get_context_data(values=values, confirm={"on": on}))
-            students.student_transfer_out(access=self.access, student=student, on=on)
+                return self.render_to_response(self.get_context_data(values=values,
+                                                                     confirm={"on": on, "destination": destination}))
+            students.student_transfer_out(access=self.access, student=student, on=on, destination=destination)
         except DomainError as exc:
             if exc.http_status in (403, 404):
                 raise
             return self.render_to_response(self.get_context_data(errors={exc.field or "form": error_text(exc)},
                                                                  values=values), status=400)
-        messages.success(request, _("Đã ghi nhận %(name)s chuyển đi từ ngày %(d)s.")
-                         % {"name": student.full_name, "d": on.strftime("%d/%m/%Y")})
+        if destination:
+            messages.success(request, _("Đã ghi nhận %(name)s chuyển đi từ ngày %(d)s, đến %(to)s.")
+                             % {"name": student.full_name, "d": on.strftime("%d/%m/%Y"), "to": destination})
+        else:
+            messages.success(request, _("Đã ghi nhận %(name)s chuyển đi từ ngày %(d)s.")
+                             % {"name": student.full_name, "d": on.strftime("%d/%m/%Y")})
         return redirect(reverse("pages:student_detail", args=[pk]))
 
 

@@ -37,7 +37,8 @@ def enrolments(student_id: int) -> list[tuple]:
 
 def snapshot(k) -> tuple:
     ids = [*k.students, *k.other_students]
-    return (list(Enrolment.objects.filter(student_id__in=ids).order_by("pk").values_list("pk", "school_class_id", "ends_on", "exit")),
+    return (list(Enrolment.objects.filter(student_id__in=ids).order_by("pk")
+                 .values_list("pk", "school_class_id", "ends_on", "exit", "exit_note")),
             list(RecordBook.objects.filter(student_id__in=ids).order_by("pk").values_list("pk", "school_class_id", "year_id")),
             Student.objects.count(), GuardianLink.objects.count())
 
@@ -255,21 +256,80 @@ def test_moves_refused_without_the_capability_outside_ones_class_and_across_scho
 # --- transfers out ---------------------------------------------------------------------------------
 
 
+DESTINATION = "Trường THCS Lê Lợi, quyết định số 15/QĐ-PGDĐT"
+
+
 def test_transfer_out_on_the_page_with_confirmation(w, klass):
     student = klass.students[2]
     client = page(w, "homeroom_a")
-    assert 'name="on"' in body(client.get(f"/students/{student}/transfer-out/"))
-    asked = client.post(f"/students/{student}/transfer-out/", {"on": "20/12/2025"})
+    form = body(client.get(f"/students/{student}/transfer-out/"))
+    assert 'name="on"' in form and 'name="destination"' in form
+    assert "Chuyển đến trường (và số quyết định, nếu có)" in form
+    asked = client.post(f"/students/{student}/transfer-out/", {"on": "20/12/2025", "destination": f"  {DESTINATION} "})
     assert asked.status_code == 200 and 'id="confirm-transfer"' in body(asked)
+    assert f"Chuyển đến: {DESTINATION}" in body(asked) and f'name="destination" value="{DESTINATION}"' in body(asked)
     assert enrolments(student)[0][2] is None
-    done = client.post(f"/students/{student}/transfer-out/", {"on": "20/12/2025", "confirm": "1"})
+    done = client.post(f"/students/{student}/transfer-out/", {"on": "20/12/2025", "destination": DESTINATION, "confirm": "1"})
     assert done.status_code == 302
     assert enrolments(student) == [(klass.school_class.pk, dt.date(2025, 10, 1), dt.date(2025, 12, 20), "new", "transfer_out")]
+    assert Enrolment.objects.get(student_id=student).exit_note == DESTINATION
     detail = body(page(w, "principal_a").get(f"/students/{student}/"))
     assert "20/12/2025" in detail and "Chuyển đi" in detail and f"/students/{student}/move/" not in detail
+    assert f"Chuyển đi — đến {DESTINATION}" in detail
     assert "Đã rời lớp" in body(page(w, "principal_a").get(f"/classes/{klass.school_class.pk}/"))
     # The record stays with the class.
     assert RecordBook.objects.get(student_id=student).school_class_id == klass.school_class.pk
+
+
+def test_transfer_out_without_a_destination_keeps_it_empty(w, klass):
+    student = klass.students[5]
+    done = page(w, "principal_a").post(f"/students/{student}/transfer-out/", {"on": "20/12/2025", "confirm": "1"})
+    assert done.status_code == 302
+    assert Enrolment.objects.get(student_id=student).exit_note == ""
+    detail = body(page(w, "principal_a").get(f"/students/{student}/"))
+    assert "Chuyển đi" in detail and "Chuyển đi — đến" not in detail
+
+
+def test_transfer_out_over_the_api_keeps_the_destination(w, klass):
+    student = klass.students[4]
+    response = api(w, "homeroom_a").post(f"/api/v1/students/{student}/transfer-out/",
+                                         {"on": "2026-01-05", "destination": f" {DESTINATION}  "}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["exit"] == "transfer_out" and response.json()["exit_note"] == DESTINATION
+    history = api(w, "principal_a").get(f"/api/v1/students/{student}/enrolments/").json()
+    assert [(e["class_name"], e["ends_on"], e["exit"], e["exit_note"]) for e in history] == [
+        ("6A1", "2026-01-05", "transfer_out", DESTINATION)]
+    assert f"đến {DESTINATION}" in body(page(w, "principal_a").get(f"/students/{student}/"))
+    # A class move leaves no note.
+    other = klass.students[0]
+    moved = api(w, "principal_a").post(f"/api/v1/students/{other}/move/",
+                                       {"school_class": klass.other_class.pk, "on": "2026-01-05"}, format="json")
+    assert moved.status_code == 200 and moved.json()["exit_note"] == ""
+    assert [e["exit_note"] for e in api(w, "principal_a").get(f"/api/v1/students/{other}/enrolments/").json()] == ["", ""]
+
+
+def test_a_destination_longer_than_300_characters_is_refused_and_changes_nothing(w, klass):
+    student = klass.students[0]
+    before = snapshot(klass)
+    too_long = "Trường THCS " + "x" * 289
+    assert len(too_long) == 301
+    detail = "Nơi chuyển đến (trường và số quyết định) dài quá 300 kí tự."
+    response = api(w, "principal_a").post(f"/api/v1/students/{student}/transfer-out/",
+                                          {"on": "15/01/2026", "destination": too_long}, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["field"] == "destination" and response.json()["detail"] == detail
+    assert response.json()["code"] == "students.destination_too_long"
+    not_text = api(w, "principal_a").post(f"/api/v1/students/{student}/transfer-out/",
+                                          {"on": "15/01/2026", "destination": ["Trường THCS X"]}, format="json")
+    assert not_text.status_code == 400 and not_text.json()["field"] == "destination"
+    for data in ({"on": "15/01/2026", "destination": too_long}, {"on": "15/01/2026", "destination": too_long, "confirm": "1"}):
+        on_page = page(w, "principal_a").post(f"/students/{student}/transfer-out/", data)
+        assert on_page.status_code == 400 and detail in body(on_page) and 'id="confirm-transfer"' not in body(on_page)
+    assert snapshot(klass) == before
+    # Exactly 300 characters is kept whole.
+    done = api(w, "principal_a").post(f"/api/v1/students/{student}/transfer-out/",
+                                      {"on": "15/01/2026", "destination": too_long[:300]}, format="json")
+    assert done.status_code == 200 and done.json()["exit_note"] == too_long[:300]
 
 
 def test_an_already_transferred_student_cannot_move_nor_leave_again(w, klass):
@@ -420,4 +480,10 @@ def test_the_movement_endpoints_are_documented(w, klass):
         assert operation.get("summary")
         if method == "post":
             assert "requestBody" in operation, tail
+    transfer = next(paths[p]["post"] for p in paths if p.endswith("/transfer-out/"))
+    request_schema = transfer["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    components = response.json()["components"]["schemas"]
+    assert "destination" in components[request_schema]["properties"]
+    assert components[request_schema]["properties"]["destination"]["maxLength"] == 300
+    assert "exit_note" in components["Enrolment"]["properties"]
     assert any("/guardians/{account}/" in p and "delete" in paths[p] for p in paths)
