@@ -13,7 +13,7 @@ from schools.models import Enrolment, GuardianLink, RecordBook, SchoolClass, Stu
 from schools.services.common import system_access
 from schools.services.setup import class_create, school_year_open
 from tenants.models import Account, Membership
-from tests.support import SCHOOL_A_HOST, SCHOOL_B_HOST, client_for
+from tests.support import SCHOOL_A_HOST, SCHOOL_B_HOST, client_for, page_text
 
 
 def page(w, name, host=SCHOOL_A_HOST):
@@ -27,7 +27,7 @@ def api(w, name, host=SCHOOL_A_HOST):
 
 
 def body(response) -> str:
-    return response.content.decode()
+    return page_text(response)
 
 
 def enrolments(student_id: int) -> list[tuple]:

@@ -17,7 +17,7 @@ from schools.services.classwork import absences_record, conduct_save
 from schools.services.common import system_access
 from schools.services.sheets import sheet_save
 from schools.services.students import student_enrol
-from tests.support import SCHOOL_A_HOST, SCHOOL_B_HOST, client_for
+from tests.support import SCHOOL_A_HOST, SCHOOL_B_HOST, client_for, page_text
 
 TODAY = dt.date(2025, 10, 1)
 STATIC = Path(__file__).resolve().parents[2] / "schools" / "static" / "schools"
@@ -29,7 +29,7 @@ def page(w, name: str, host: str = SCHOOL_A_HOST) -> Client:
 
 
 def body(response) -> str:
-    return response.content.decode()
+    return page_text(response)
 
 
 def sheet_url(k, term: int = 1, subject=None) -> str:
@@ -259,7 +259,7 @@ def test_the_page_token_saves_the_sheet_through_the_api(w, klass):
     """What the script does: read the page's CSRF token and PUT only the changed cells, decimal comma included."""
     client = Client(HTTP_HOST=SCHOOL_A_HOST, enforce_csrf_checks=True)
     client.force_login(w.account("teacher_a"), backend="django.contrib.auth.backends.ModelBackend")
-    html = body(client.get(sheet_url(klass)))
+    html = client.get(sheet_url(klass)).content.decode()  # with its CSRF token
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
     config = sheet_config(html)
     cells = [{"student": klass.students[0], "column": c, "value": "7,5"} for c in MATH_COLUMNS]

@@ -13,7 +13,7 @@ from schools.services.common import system_access
 from schools.services.setup import school_year_open, subject_create
 from schools.services.sheets import sheet_save
 from tenants.models import School
-from tests.support import SCHOOL_A_HOST, SCHOOL_B_HOST, client_for
+from tests.support import SCHOOL_A_HOST, SCHOOL_B_HOST, client_for, page_text
 
 SETUP_ROLES = ["principal_a", "vice_a", "it_a"]
 NOT_SETUP = ["homeroom_a", "teacher_a", "dept_a", "clerk_a", "parent_a"]
@@ -30,7 +30,7 @@ def api(w, name: str, host: str = SCHOOL_A_HOST) -> APIClient:
 
 
 def body(response) -> str:
-    return response.content.decode()
+    return page_text(response)
 
 
 def in_school_a(w) -> None:
