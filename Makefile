@@ -15,7 +15,7 @@ export PYTHONPATH := $(CURDIR)/platform:$(CURDIR)
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || PYTHON=python3; $${PYTHON:-$(PYTHON)} -m venv $(VENV) 2>/dev/null || python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -c constraints.txt -e '.[dev]'
+	$(PIP) install -q -c constraints.txt -e '.[dev,embedded]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -27,13 +27,21 @@ test: $(STAMP)  ## the whole suite against real PostgreSQL (configured, else emb
 	$(PY) manage.py makemigrations --check --dry-run --settings=hocba.settings.test >/dev/null
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
+test-fast: $(STAMP)  ## the suite without the browser and real-server tests
+	$(PY) -m pytest -q -m "not browser and not server" $(PYTEST_ARGS)
+
 bench: $(STAMP)  ## benchmarks; BENCH=<name> for one, BENCH_SCALE=small for a quick pass
 	$(PY) -m bench.run --scale $(BENCH_SCALE) $(if $(BENCH),--only $(BENCH),)
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff, the import contracts (.importlinter) and the project's own rules (hocba.dev.lint)
 	$(VENV)/bin/ruff check platform tenants schools reporting tests bench
+	$(VENV)/bin/lint-imports --config .importlinter
+	$(PY) -m hocba.dev.lint
 
 check: lint test
+
+helm: $(STAMP)  ## lint the chart; helm itself comes from infra/get-helm.sh (into .tools/helm)
+	HELM=$$(sh infra/get-helm.sh $(PY)) && "$$HELM" lint --strict helm/hocba
 
 messages: $(STAMP)  ## extract our (Vietnamese) strings into the English catalogue, then compile both
 	HOCBA_DB_ROLE=owner $(PY) manage.py makemessages -l en --ignore='.venv/*' --ignore='.data/*' --ignore='tests/*' \

@@ -291,7 +291,7 @@ def build_world(scale: SheetScale, selected: list[str], owner_url: str) -> World
 
 SOURCES = ("schools/services/sheets.py", "schools/services/common.py", "schools/sql/0002_audit.sql",
            "schools/sql/0002_audit_tables.sql", "schools/sql/0003_windows.sql", "schools/api/views.py",
-           "platform/hocba/kernel/middleware.py", "platform/hocba/settings/base.py")
+           "platform/hocba/kernel/middleware.py", "tenants/middleware.py", "platform/hocba/settings/base.py")
 
 
 def sources() -> dict:

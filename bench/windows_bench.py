@@ -112,9 +112,9 @@ class WindowSwitch:
 
 
 def current_year_start() -> int:
-    from tenants.reminders import current_year_start as year
+    from hocba.kernel.schoolyear import current_school_year
 
-    return year()
+    return current_school_year()
 
 
 # --- windows_check_overhead ---------------------------------------------------------------------------
@@ -146,8 +146,8 @@ def run_check(scale: WindowScale, results_dir: Path, machine: dict, url: str) ->
     from django.db import connection
     from django.utils import timezone
 
-    from schools.windows import WindowLocked
     from tenants.models import Window
+    from tenants.windows import WindowLocked
 
     from . import sheets
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import connection
+from hocba.kernel.access import request_access
 from hocba.kernel.roles import ROLE_CAPABILITIES, Role
 
 LEADERSHIP = frozenset({Role.PRINCIPAL, Role.VICE_PRINCIPAL})
@@ -97,8 +98,6 @@ def school_access(account_id: int | None, school_id: int, roles: set[Role]) -> S
 
 
 def request_school_access(request) -> SchoolAccess:
-    from hocba.kernel.access import request_access
-
     cached = getattr(request, "_hocba_school_access", None)
     if cached is None:
         school = request.tenant

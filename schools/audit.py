@@ -1,5 +1,5 @@
 """Reading the school's audit chain (DESIGN §7): per-row changes, who made them, edits after approval;
-verifying the chain and anchoring its head in the archive store.
+verifying the chain and comparing it with an anchor (the anchoring job is ``tenants.anchors``).
 
 The triggers of ``sql/0002_audit.sql`` write one ``AuditEntry`` per statement with the statement's rows
 as PostgreSQL row text (``record_out``), one row a line, in the table's column order. Here:
@@ -31,8 +31,6 @@ subjects) — whatever the number of entries or rows.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,8 +40,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from hocba.kernel import recordstates
 
-APPROVED_STATES = frozenset({"approved", "signed", "locked"})
 WORKFLOW_FIELDS = frozenset({"state", "submitted_at", "submitted_by", "approved_at", "approved_by",
                              "reopened_reason", "results"})
 HIDDEN_FIELDS = frozenset({"id", "sort_key"})  # the key is shown apart; sort_key is derived from the name
@@ -376,9 +374,9 @@ def history(*, student_id: int | None = None, account_id: int | None = None, dat
     for c, old, new in found:
         if c.table == "schools_recordbook":
             touched = {f.field for f in c.fields} - WORKFLOW_FIELDS
-            c.after_approval = bool(old and old.get("state") in APPROVED_STATES and (touched or new is None))
+            c.after_approval = bool(old and old.get("state") in recordstates.FINAL and (touched or new is None))
         elif c.student_id is not None and c.year_id is not None:
-            c.after_approval = _state_before(states.get((c.student_id, c.year_id), []), c.entry_id) in APPROVED_STATES
+            c.after_approval = _state_before(states.get((c.student_id, c.year_id), []), c.entry_id) in recordstates.FINAL
 
     names = dict(Student.objects.filter(pk__in={c.student_id for c in changes if c.student_id}).values_list("id", "full_name"))
     mentioned = {_int(v) for c in changes for f in c.fields if f.field in ACCOUNT_FIELDS for v in (f.old, f.new)}
@@ -460,7 +458,7 @@ def _state_before(timeline: list[tuple[int, str]], entry_id: int) -> str:
     return state
 
 
-# --- the chain: verify, anchor ----------------------------------------------------------------------
+# --- the chain: verify, compare with an anchor ----------------------------------------------------------------------
 
 def first_broken_link(using: str = "default") -> int | None:
     """The first entry id whose link does not hold in the connection's current school schema, or None."""
@@ -476,92 +474,6 @@ def chain_head(using: str = "default") -> dict[str, Any] | None:
     return None if row is None else {"last_id": row[0], "hash": row[1], "at": row[2].astimezone(dt.UTC).isoformat()}
 
 
-def _schools(schemas: list[str] | None) -> list[tuple[int, str, str]]:
-    from tenants.models import School
-
-    qs = School.objects.filter(status="active")
-    if schemas:
-        qs = qs.filter(schema_name__in=schemas)
-    return list(qs.order_by("schema_name").values_list("pk", "schema_name", "moet_code"))
-
-
-def audit_chain_verify(schemas: list[str] | None = None) -> dict[str, int | None]:
-    """{schema: first broken entry id or None (intact)} for the active schools (or those named)."""
-    from tenants.perschool import run_in_school
-
-    return {schema: run_in_school(schema, first_broken_link) for _pk, schema, _code in _schools(schemas)}
-
-
-def archive_bucket() -> str:
-    return os.environ.get("HOCBA_ARCHIVE_BUCKET", "hocba-archive")
-
-
-def archive_client():
-    import boto3
-    from django.conf import settings
-
-    return boto3.client("s3", endpoint_url=settings.S3_ENDPOINT_URL or None, region_name=settings.S3_REGION or "us-east-1",
-                        aws_access_key_id=settings.S3_ACCESS_KEY_ID or None,
-                        aws_secret_access_key=settings.S3_SECRET_ACCESS_KEY or None)
-
-
-class ArchiveNotLocked(RuntimeError):
-    """The bucket exists without Object Lock: anchors there could be rewritten (DESIGN §8)."""
-
-
-def ensure_locked_bucket(client, bucket: str) -> None:
-    from botocore.exceptions import ClientError
-
-    try:
-        client.head_bucket(Bucket=bucket)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
-            raise
-        region = client.meta.region_name
-        extra = {} if region in (None, "us-east-1") else {"CreateBucketConfiguration": {"LocationConstraint": region}}
-        client.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True, **extra)
-    try:
-        config = client.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
-    except ClientError:
-        config = {}
-    if config.get("ObjectLockEnabled") != "Enabled":
-        raise ArchiveNotLocked(f"bucket {bucket} has no Object Lock; refusing to write anchors there")
-
-
-def anchor_key(day: dt.date, schema: str) -> str:
-    return f"anchors/{day.isoformat()}/{schema}.json"
-
-
-def audit_chain_anchor(schemas: list[str] | None = None, *, day: dt.date | None = None, client=None,
-                       bucket: str | None = None) -> list[dict[str, Any]]:
-    """Write each school's chain head (last id, hash, time) to the archive store; return what was written.
-
-    The function a daily beat task wraps. Objects go under ``anchors/<YYYY-MM-DD>/<schema>.json`` in a
-    bucket with Object Lock; each is written in compliance mode for ``HOCBA_ANCHOR_RETENTION_DAYS``
-    (default 3650) when that is above zero."""
-    from tenants.perschool import run_in_school
-
-    client = client or archive_client()
-    bucket = bucket or archive_bucket()
-    ensure_locked_bucket(client, bucket)
-    day = day or timezone.localdate()
-    retention = int(os.environ.get("HOCBA_ANCHOR_RETENTION_DAYS", "3650"))
-    written = []
-    for school_id, schema, code in _schools(schemas):
-        head = run_in_school(schema, chain_head) or {"last_id": None, "hash": "0" * 64, "at": None}
-        body = {"schema": schema, "school_id": school_id, "moet_code": code, **head,
-                "anchored_at": timezone.now().astimezone(dt.UTC).isoformat()}
-        key = anchor_key(day, schema)
-        extra = {}
-        if retention > 0:
-            extra = {"ObjectLockMode": "COMPLIANCE",
-                     "ObjectLockRetainUntilDate": timezone.now() + dt.timedelta(days=retention)}
-        client.put_object(Bucket=bucket, Key=key, Body=json.dumps(body, ensure_ascii=False).encode(),
-                          ContentType="application/json", **extra)
-        written.append({"key": key, **body})
-    return written
-
-
 def anchor_check(anchor: dict[str, Any], using: str = "default") -> bool:
     """Does the anchored entry still exist with the anchored hash (current school schema)?"""
     if anchor.get("last_id") is None:
@@ -570,15 +482,3 @@ def anchor_check(anchor: dict[str, Any], using: str = "default") -> bool:
         cursor.execute("SELECT hash FROM schools_auditentry WHERE id = %s", [anchor["last_id"]])
         row = cursor.fetchone()
     return row is not None and row[0] == anchor["hash"]
-
-
-def latest_anchor(client, bucket: str, schema: str, *, today: dt.date, days: int = 7) -> dict[str, Any] | None:
-    from botocore.exceptions import ClientError
-
-    for back in range(days + 1):
-        try:
-            body = client.get_object(Bucket=bucket, Key=anchor_key(today - dt.timedelta(days=back), schema))["Body"]
-        except ClientError:
-            continue
-        return json.loads(body.read())
-    return None

@@ -7,6 +7,8 @@ Codes match the rule sets' codes (schools.rules).
 
 from __future__ import annotations
 
+from hocba.kernel import levels
+
 PRIMARY = [
     ("tieng_viet", "Tiếng Việt", (1, 2, 3, 4, 5), 245, "level", "to-1-5", True),
     ("toan", "Toán", (1, 2, 3, 4, 5), 175, "level", "to-1-5", True),
@@ -53,7 +55,7 @@ UPPER_SECONDARY = [
     ("hoat_dong_trai_nghiem_huong_nghiep", "Hoạt động trải nghiệm, hướng nghiệp", (10, 11, 12), 105, "comment", "to-van-su", False),
     ("noi_dung_giao_duc_dia_phuong", "Nội dung giáo dục địa phương", (10, 11, 12), 35, "comment", "to-van-su", False),
 ]
-CURRICULUM = {"primary": PRIMARY, "lower_secondary": LOWER_SECONDARY, "upper_secondary": UPPER_SECONDARY}
+CURRICULUM = {levels.PRIMARY: PRIMARY, levels.LOWER_SECONDARY: LOWER_SECONDARY, levels.UPPER_SECONDARY: UPPER_SECONDARY}
 DEPARTMENTS = {
     "to-1-5": "Tổ khối 1–5",
     "to-van-su": "Tổ Ngữ văn – Lịch sử – Địa lí – GDCD",

@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import random
 
+from hocba.kernel.levels import LEVEL_GRADES, PRIMARY
+
 from .access import SchoolAccess
 from .models import Department, SchoolClass, SchoolYear, Subject
 from .services.classwork import conduct_save
@@ -19,7 +21,6 @@ MIDDLE_M = ["Văn", "Minh", "Hoàng", "Quốc", "Đức", "Gia", "Thanh"]
 MIDDLE_F = ["Thị", "Ngọc", "Thu", "Bảo", "Khánh", "Thanh", "Mai"]
 GIVEN_M = ["An", "Bảo", "Cường", "Dũng", "Đạt", "Hải", "Huy", "Khoa", "Long", "Nam", "Phúc", "Quân", "Sơn", "Tài", "Vinh"]
 GIVEN_F = ["Anh", "Châu", "Diệp", "Giang", "Hà", "Hạnh", "Lan", "Linh", "My", "Nhi", "Oanh", "Quyên", "Thảo", "Uyên", "Vy"]
-FIRST_GRADE = {"primary": 1, "lower_secondary": 6, "upper_secondary": 10}
 
 
 def _name(rng: random.Random, male: bool) -> str:
@@ -38,7 +39,7 @@ def seed_school(*, school_id: int, levels: list[str], staff: dict[str, int | Non
     year = school_year_open(access=system, start_year=2025, levels=levels)
     first_class = None
     for level in levels:
-        grade = FIRST_GRADE[level]
+        grade = LEVEL_GRADES[level][0]
         for suffix in ("A1", "A2"):
             homeroom = staff.get("homeroom") if first_class is None else None
             school_class = class_create(access=system, year=year, name=f"{grade}{suffix}", grade=grade, homeroom_teacher_id=homeroom)
@@ -76,7 +77,7 @@ def _teaching(system: SchoolAccess, school_class: SchoolClass, staff: dict[str, 
         elif column.value_type == "test":
             cells += [{"student": s, "column": column.key, "value": str(rng.randint(6, 10))} for s in students]
     sheet_save(access=system, school_class=school_class, subject=main, term=1, cells=cells)
-    if school_class.level != "primary":
+    if school_class.level != PRIMARY:
         conduct_save(access=system, school_class=school_class, term=1,
                      entries=[{"student": s, "level": rng.choice("TTTK")} for s in students])
     if staff.get("parent") and students:

@@ -7,9 +7,13 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
+from allauth.mfa.adapter import get_adapter as get_mfa_adapter
+from allauth.mfa.models import Authenticator
 from django.db import transaction
+from django.utils import timezone
 from hocba.kernel.roles import Role
 
+from . import perschool
 from .models import Account, AdministrativeUnit, Membership, School, UnitKind, UnitVersion
 from .services.accounts import account_create, membership_grant
 from .services.schools import school_create
@@ -77,8 +81,6 @@ def _unit_by_code(code: str, day: dt.date) -> AdministrativeUnit | None:
 @transaction.atomic
 def seed_demo(*, base_url_for) -> list[DemoAccount]:
     """Create what is missing; never duplicate. ``base_url_for(slug | None)`` builds a page address."""
-    from allauth.mfa.adapter import get_adapter as get_mfa_adapter
-    from allauth.mfa.models import Authenticator
 
     day = DEMO_START
     units: dict[str, AdministrativeUnit] = {}
@@ -122,12 +124,6 @@ def seed_demo(*, base_url_for) -> list[DemoAccount]:
 
 def _seed_school_content(schools: dict[str, School]) -> None:
     """Each demo school gets its year, classes and students; Nguyễn Du also its teachers' work."""
-    from django.utils import timezone
-
-    from schools.demo import seed_school
-
-    from .perschool import run_in_school
-
     ids = dict(Account.objects.filter(username__in=[a[0] for a in ACCOUNTS]).values_list("username", "pk"))
     for slug, school in schools.items():
         staff = {}
@@ -136,5 +132,5 @@ def _seed_school_content(schools: dict[str, School]) -> None:
                      "department_head": ids.get("nguyendu.totruong"), "parent": ids.get("nguyendu.phuhuynh")}
         elif slug == "th-nam-loi":
             staff = {"homeroom": ids.get("namloi.gvcn")}  # 1A1's homeroom teacher: TT27 qualities, conduct, year end
-        run_in_school(school.schema_name, seed_school, school_id=school.pk, levels=list(school.levels), staff=staff,
-                      today=timezone.localdate())
+        perschool.seed_demo(school.schema_name, school_id=school.pk, levels=list(school.levels), staff=staff,
+                            today=timezone.localdate())

@@ -1,19 +1,27 @@
-"""Running school code from public code: the one module (with the Celery task base) that switches
-the connection's schema. Everything it runs gets the school's schema and returns to public after."""
+"""The one crossing from public code into a school (DESIGN §2).
+
+Public code (jobs, boards, the demo, the window API) asks a school a question through the functions below; each
+enters the school's schema, calls ``schools/interface.py`` (plain data in and out) and returns to public after,
+whatever happens. Nothing else on the public side imports school code; ``make lint`` enforces it."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.db import connection
+
+from schools import interface
+
+from .models import School
+from .provisioning import validate_schema_name
 
 T = TypeVar("T")
 
 
 def run_in_school(schema_name: str, fn: Callable[..., T], *args, **kwargs) -> T:
-    from .provisioning import validate_schema_name
-
+    """``fn`` inside the school's schema; the connection is back on public afterwards."""
     validate_schema_name(schema_name)
     connection.set_schema(schema_name)
     try:
@@ -24,8 +32,40 @@ def run_in_school(schema_name: str, fn: Callable[..., T], *args, **kwargs) -> T:
 
 def school_chunks(size: int = 200) -> Iterator[list[tuple[int, str]]]:
     """(id, schema) of the active schools in chunks, for jobs that fan out."""
-    from .models import School
-
     rows = list(School.objects.filter(status="active").order_by("pk").values_list("pk", "schema_name"))
     for i in range(0, len(rows), size):
         yield rows[i:i + size]
+
+
+def unfinished_sheets(schema_name: str, *, year_start: int, category: str, grades: list[int]) -> list[dict]:
+    return run_in_school(schema_name, interface.unfinished_sheets, year_start=year_start, category=category,
+                         grades=grades)
+
+
+def ready_to_sign(schema_name: str, *, year_start: int, grades: list[int]) -> dict:
+    return run_in_school(schema_name, interface.ready_to_sign, year_start=year_start, grades=grades)
+
+
+def rollup_figures(schema_name: str) -> dict[int, dict[str, int]]:
+    return run_in_school(schema_name, interface.rollup_figures)
+
+
+def unknown_class_or_student_ids(schema_name: str, class_ids: list[int], student_ids: list[int]) -> dict[str, list[int]]:
+    return run_in_school(schema_name, interface.unknown_class_or_student_ids, class_ids, student_ids)
+
+
+def audit_chain_head(schema_name: str) -> dict[str, Any] | None:
+    return run_in_school(schema_name, interface.audit_chain_head)
+
+
+def audit_first_broken_link(schema_name: str) -> int | None:
+    return run_in_school(schema_name, interface.audit_first_broken_link)
+
+
+def audit_anchor_holds(schema_name: str, anchor: dict[str, Any]) -> bool:
+    return run_in_school(schema_name, interface.audit_anchor_holds, anchor)
+
+
+def seed_demo(schema_name: str, *, school_id: int, levels: list[str], staff: dict[str, int | None],
+              today: dt.date) -> bool:
+    return run_in_school(schema_name, interface.seed_demo, school_id=school_id, levels=levels, staff=staff, today=today)

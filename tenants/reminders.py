@@ -3,7 +3,7 @@ of the year-end sign-and-archive flow at a whole-year lock.
 
 Each job is ONE beat entry (``tenants.tasks.window_reminders`` / ``window_snapshots`` / ``year_end_start``) that
 plans the work in public and fans it out in chunks of schools (``plan_*`` → ``dispatch(window_id, chunk)``); a
-chunk task runs the per-school part through ``run_in_school`` (``schools.compliance``) and writes public rows.
+chunk task asks each school through ``tenants.perschool`` and writes public rows.
 Every step is idempotent: a marker row per (window, school) and a unique key per notice, so a job that runs
 twice, or a chunk that is retried, sends nothing twice.
 
@@ -22,7 +22,11 @@ from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.db import connection, transaction
 from django.utils import timezone, translation
+from hocba.kernel import recordstates
+from hocba.kernel.levels import grades_of
+from hocba.kernel.schoolyear import school_year_of
 
+from . import perschool
 from .models import (
     Account,
     ComplianceSnapshot,
@@ -36,7 +40,7 @@ from .models import (
     WindowTier,
     YearEndStart,
 )
-from .perschool import run_in_school
+from .selectors import school_member_ids, school_placements_on, unit_tree_on
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +77,6 @@ def chunked(rows: list, size: int | None = None) -> list[list]:
 def window_schools(window: Window, day: dt.date | None = None) -> list[tuple[int, str]]:
     """(id, schema) of the active schools a window applies to on ``day`` (placements and units of that day, as
     ``hocba_school_units`` decides in the database), narrowed by the window's grades through the schools' levels."""
-    from .selectors import school_placements_on, unit_tree_on
-    from .services.windows import LEVEL_GRADES
-
     day = day or timezone.localdate()
     if window.school_id is not None:
         qs = School.objects.filter(pk=window.school_id)
@@ -85,7 +86,7 @@ def window_schools(window: Window, day: dt.date | None = None) -> list[tuple[int
     rows = qs.filter(status="active").order_by("pk").values_list("pk", "schema_name", "levels")
     wanted = set(window.grades or [])
     return [(pk, schema) for pk, schema, levels in rows
-            if not wanted or wanted & {g for level in levels for g in LEVEL_GRADES.get(level, [])}]
+            if not wanted or wanted & grades_of(levels)]
 
 
 def _domains(school_ids: Iterable[int]) -> dict[int, str]:
@@ -196,10 +197,8 @@ def _reminder_text(window: Window, teacher_name: str, sheets: list[dict], url: s
 def remind_school(window: Window, school_id: int, schema_name: str, domain: str = "") -> dict:
     """One school: its unfinished sheets (inside its schema), one notice per teacher (never twice for a window),
     the school's pass marked done, then the e-mails."""
-    from schools.compliance import unfinished_sheets
-
-    sheets = run_in_school(schema_name, unfinished_sheets, year_start=window.year_start, category=window.category,
-                           grades=list(window.grades or []))
+    sheets = perschool.unfinished_sheets(schema_name, year_start=window.year_start, category=window.category,
+                                         grades=list(window.grades or []))
     by_teacher: dict[int, list[dict]] = defaultdict(list)
     for s in sheets:
         by_teacher[s["teacher_id"]].append(s)
@@ -270,14 +269,13 @@ def plan_snapshots(dispatch: Dispatch, dispatch_year_end: Dispatch | None = None
 
 
 ROLLUP_FIGURES = ("students", "entries", "entries_term1", "entries_term2", "conduct_entries", "absences")
-RECORD_STATES = ("draft", "submitted", "approved", "signed", "locked")
 
 
 def _figures(rollup: dict | None) -> dict:
     if rollup is None:
-        return {**{k: 0 for k in ROLLUP_FIGURES}, "records": {s: 0 for s in RECORD_STATES}, "records_total": 0,
+        return {**{k: 0 for k in ROLLUP_FIGURES}, "records": {s: 0 for s in recordstates.STATES}, "records_total": 0,
                 "rollup_missing": True}
-    records = {s: rollup[f"records_{s}"] for s in RECORD_STATES}
+    records = {s: rollup[f"records_{s}"] for s in recordstates.STATES}
     return {**{k: rollup[k] for k in ROLLUP_FIGURES}, "records": records, "records_total": sum(records.values()),
             "rollup_updated_at": rollup["updated_at"].isoformat() if rollup["updated_at"] else None,
             "rollup_reconciled_at": rollup["reconciled_at"].isoformat() if rollup["reconciled_at"] else None,
@@ -291,7 +289,7 @@ def snapshot_chunk(window_id: int, school_ids: list[int]) -> int:
         return 0
     taken_at = timezone.now()
     rollups = {r["school_id"]: r for r in SchoolRollup.objects.filter(school_id__in=school_ids, year_start=window.year_start)
-               .values("school_id", *ROLLUP_FIGURES, *(f"records_{s}" for s in RECORD_STATES), "updated_at", "reconciled_at")}
+               .values("school_id", *ROLLUP_FIGURES, *(f"records_{s}" for s in recordstates.STATES), "updated_at", "reconciled_at")}
     rows = [ComplianceSnapshot(window=window, school_id=pk, year_start=window.year_start, locks_at=window.locks_at,
                                taken_at=taken_at, figures=_figures(rollups.get(pk))) for pk in school_ids]
     ComplianceSnapshot.objects.bulk_create(rows, ignore_conflicts=True)
@@ -310,17 +308,12 @@ def _plan_year_end_of(window: Window, schools: list[tuple[int, str]], dispatch: 
     return len(chunks)
 
 
-def current_year_start(day: dt.date | None = None) -> int:
-    day = day or timezone.localdate()
-    return day.year if day.month >= 8 else day.year - 1
-
-
 def plan_year_end(dispatch: Dispatch, now: dt.datetime | None = None, window_id: int | None = None) -> dict:
     """Beat (daily), or one window: locked whole-year windows of this school year or the last one → the schools
     where the year-end flow has not started for that window → chunk tasks (a catch-up for the snapshot job's)."""
     now = now or timezone.now()
     qs = Window.objects.filter(cancelled_at__isnull=True, category=DataCategory.WHOLE_YEAR, locks_at__lte=now,
-                               year_start__gte=current_year_start(timezone.localdate(now)) - 1)
+                               year_start__gte=school_year_of(timezone.localdate(now)) - 1)
     if window_id is not None:
         qs = qs.filter(pk=window_id)
     windows = list(qs.order_by("locks_at", "pk"))
@@ -346,11 +339,7 @@ def _year_end_text(window: Window, info: dict, url: str) -> tuple[str, str]:
 def year_end_school(window: Window, school_id: int, schema_name: str, domain: str = "") -> dict:
     """One school: count the records ready to sign (inside its schema), mark the flow started for the window,
     tell the principal(s) once."""
-    from schools.compliance import ready_to_sign
-
-    from .selectors import school_member_ids
-
-    info = run_in_school(schema_name, ready_to_sign, year_start=window.year_start, grades=list(window.grades or []))
+    info = perschool.ready_to_sign(schema_name, year_start=window.year_start, grades=list(window.grades or []))
     principals = {a.pk: a for a in Account.objects.filter(pk__in=school_member_ids(school_id, ["principal"]), is_active=True)}
     url = site_url(domain, "/classes/")
     title, body = _year_end_text(window, info, url)

@@ -4,8 +4,9 @@ reconciliation that recomputes them from the school's own tables when they drift
 from __future__ import annotations
 
 from django.db import connection
+from hocba.kernel import recordstates
 
-FIELDS = ("students", "records_draft", "records_submitted", "records_approved", "records_signed", "records_locked",
+FIELDS = ("students", *(f"records_{state}" for state in recordstates.STATES),
           "entries", "entries_term1", "entries_term2", "conduct_entries", "absences")
 
 

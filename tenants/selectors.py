@@ -1,7 +1,8 @@
 """Reads of the public schema: the unit tree on a day, placements, and who may do what where.
 
-Every function here returns plain frozen dataclasses, so per-school code never holds public model
-instances, and a request issues a constant number of queries whatever the size of the tree.
+Every function per-school code calls returns plain frozen dataclasses, so it never holds public model
+instances, and a request issues a constant number of queries whatever the size of the tree. The reads
+for the administration pages and API (at the end) may return model instances: public services take them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,15 @@ from django.db.models import Q
 from django.utils import timezone
 from hocba.kernel.roles import GRANTABLE_ROLES, MFA_REQUIRED_ROLES, ROLE_CAPABILITIES, Role, Tier
 
-from .models import Account, AdministrativeUnit, Membership, School, SchoolPlacement, UnitVersion
+from .models import (
+    Account,
+    AdministrativeUnit,
+    Membership,
+    PlatformAuditEntry,
+    School,
+    SchoolPlacement,
+    UnitVersion,
+)
 
 
 def today() -> dt.date:
@@ -266,13 +275,14 @@ def membership_list(*, school_ids: Iterable[int] = (), unit_ids: Iterable[int] =
     if not include_ended:
         qs = qs.on(day or today())
     rows = qs.select_related("account").order_by("account__full_name", "role")
-    return [
-        MembershipInfo(
-            m.id, m.account_id, m.account.username, m.account.full_name, m.account.email, Role(m.role),
-            m.unit_id, m.school_id, m.valid_from, m.valid_to,
-        )
-        for m in rows
-    ]
+    return [_membership_info(m) for m in rows]
+
+
+def _membership_info(m: Membership) -> MembershipInfo:
+    return MembershipInfo(
+        m.id, m.account_id, m.account.username, m.account.full_name, m.account.email, Role(m.role),
+        m.unit_id, m.school_id, m.valid_from, m.valid_to,
+    )
 
 
 def visible_unit_ids(access: Access) -> set[int]:
@@ -299,14 +309,123 @@ def account_names(account_ids: Iterable[int]) -> dict[int, str]:
     return dict(Account.objects.filter(pk__in=list(account_ids)).values_list("pk", "full_name"))
 
 
-def window_info(window_id: int):
-    """A window as plain data (for per-school code): tier, times, who set it."""
-    from schools.windows import WindowInfo
+@dataclass(frozen=True)
+class AccountBrief:
+    id: int
+    username: str
+    full_name: str
 
-    from .models import Window
 
-    w = Window.objects.select_related("set_by").filter(pk=window_id).first()
-    if w is None:
-        return None
-    who = (w.set_by.full_name or w.set_by.username) if w.set_by else ""
-    return WindowInfo(w.id, w.tier, w.category, w.opens_at, w.locks_at, who, w.reason)
+def account_briefs(account_ids: Iterable[int]) -> list[AccountBrief]:
+    """Id, username and full name of each account (for per-school code), in no particular order."""
+    rows = Account.objects.filter(pk__in=list(account_ids)).values("id", "username", "full_name")
+    return [AccountBrief(**row) for row in rows]
+
+
+# --- the administration pages and API (public side only: some return model instances) ------------
+
+
+def unit_get(*, unit_id: int) -> AdministrativeUnit | None:
+    return AdministrativeUnit.objects.filter(pk=unit_id).first()
+
+
+def school_get(*, school_id: int) -> School | None:
+    return School.objects.filter(pk=school_id).first()
+
+
+def account_get(*, account_id: int) -> Account | None:
+    return Account.objects.filter(pk=account_id).first()
+
+
+def account_find(*, login: str) -> Account | None:
+    """The account whose username, or non-empty email, is ``login`` (case ignored)."""
+    return Account.objects.filter(Q(username__iexact=login) | (Q(email__iexact=login) & ~Q(email=""))).first()
+
+
+def membership_get(*, membership_id: int) -> Membership | None:
+    return Membership.objects.filter(pk=membership_id).first()
+
+
+def unit_in_scope(access: Access, *, unit_id: int, capability: str) -> bool:
+    """May ``access`` use ``capability`` in the unit: a grant on it or on a unit above it, on the access's day?"""
+    return access.has_in_unit(capability, unit_id)
+
+
+def school_in_scope(access: Access, *, school_id: int, capability: str) -> bool:
+    """May ``access`` use ``capability`` at the school: a grant in the school itself, or on a unit that
+    oversees it on the access's day?"""
+    return access.has_in_school(capability, school_id)
+
+
+def scope_ids(access: Access, *, capability: str, school_id: int | None = None) -> tuple[set[int], set[int]]:
+    """(school ids, unit ids) where ``capability`` holds; on a school's own site (``school_id``) only that school."""
+    schools = access.schools_with(capability)
+    if school_id is not None:
+        return schools & {school_id}, set()
+    return schools, access.units_with(capability)
+
+
+def unit_names_latest(*, unit_ids: Iterable[int]) -> dict[int, str]:
+    """Each unit's name in its latest version: a unit closed or merged away keeps the name it last had."""
+    return dict(
+        UnitVersion.objects.filter(unit_id__in=list(unit_ids)).order_by("unit_id", "-valid_from").distinct("unit_id")
+        .values_list("unit_id", "name")
+    )
+
+
+@dataclass(frozen=True)
+class UnitVersionInfo:
+    name: str
+    official_code: str
+    parent_id: int | None
+    valid_from: dt.date
+    valid_to: dt.date | None
+
+
+def unit_versions(*, unit_id: int) -> list[UnitVersionInfo]:
+    """A unit's history of names, codes and parents, oldest first."""
+    rows = UnitVersion.objects.filter(unit_id=unit_id).order_by("valid_from").values_list(
+        "name", "official_code", "parent_id", "valid_from", "valid_to")
+    return [UnitVersionInfo(*r) for r in rows]
+
+
+@dataclass(frozen=True)
+class PlacementPeriod:
+    """A stretch of time during which one unit oversaw a school (``valid_to`` None: still does)."""
+
+    unit_id: int
+    unit_name: str
+    valid_from: dt.date
+    valid_to: dt.date | None
+
+
+def school_placement_history(*, school_id: int) -> list[PlacementPeriod]:
+    """Which units oversaw the school, from when to when, oldest first; two queries."""
+    rows = list(
+        SchoolPlacement.objects.filter(school_id=school_id).order_by("valid_from").values_list("unit_id", "valid_from", "valid_to")
+    )
+    names = unit_names_latest(unit_ids=[unit_id for unit_id, _, _ in rows])
+    return [PlacementPeriod(unit_id, names.get(unit_id, ""), valid_from, valid_to) for unit_id, valid_from, valid_to in rows]
+
+
+def unit_school_placements(*, unit_id: int) -> list[SchoolPlacement]:
+    """Every school the unit has overseen, latest placement first, with the school."""
+    return list(
+        SchoolPlacement.objects.filter(unit_id=unit_id).select_related("school").order_by("-valid_from", "school__name")
+    )
+
+
+def account_memberships(*, account_id: int, day: dt.date | None = None) -> list[MembershipInfo]:
+    """One account's memberships in force on ``day``."""
+    rows = Membership.objects.on(day or today()).filter(account_id=account_id).select_related("account")
+    return [_membership_info(m) for m in rows]
+
+
+def audit_entry_list(access: Access, *, school_id: int | None = None, limit: int = 200) -> list[PlatformAuditEntry]:
+    """The latest platform audit entries the requester may read: on a school's own site (``school_id``) that
+    school's; elsewhere those of the units and schools where ``audit.view`` holds."""
+    if school_id is not None:
+        scope = Q(school_id=school_id)
+    else:
+        scope = Q(unit_id__in=access.units_with("audit.view")) | Q(school_id__in=access.schools_with("audit.view"))
+    return list(PlatformAuditEntry.objects.filter(scope).select_related("actor")[:limit])

@@ -15,11 +15,13 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone, translation
+from hocba.kernel import levels as school_levels
 from hocba.kernel.errors import DomainError
-from openpyxl import Workbook
-from openpyxl.worksheet.datavalidation import DataValidation
-
-from schools.excel.common import (
+from hocba.kernel.forms import (
+    DATE_ONLY_FORMATS,
+    DATETIME_INPUT_FORMATS,
+)
+from hocba.kernel.spreadsheets import (
     MAX_ROWS,
     MUTED_FONT,
     TITLE_FONT,
@@ -32,15 +34,11 @@ from schools.excel.common import (
     style_header,
     xlsx_bytes,
 )
+from openpyxl import Workbook
+from openpyxl.worksheet.datavalidation import DataValidation
 
 from .models import AdministrativeUnit, DataCategory, School, SchoolLevel
 from .services import windows as svc
-
-LOCAL_FORMAT = "%d/%m/%Y %H:%M"
-LOCAL_PLACEHOLDER = "dd/mm/yyyy HH:MM"
-DATETIME_INPUT_FORMATS = ["%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%H:%M %d/%m/%Y", "%Y-%m-%d %H:%M",
-                          "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"]
-DATE_ONLY_FORMATS = ["%d/%m/%Y", "%Y-%m-%d"]
 
 
 class BilingualError(DomainError):
@@ -63,15 +61,6 @@ def error_texts(exc: DomainError) -> dict[str, str]:
     """``{"vi": …, "en": …}`` for any refusal (catalogue messages and written ones alike)."""
     data = exc.as_dict()
     return {"vi": data["detail"], "en": data.get("detail_en") or data["detail"]}
-
-
-def school_year_of(day: dt.date) -> int:
-    """The school year (its first calendar year) a day belongs to; years run from 1 August."""
-    return day.year if day.month >= 8 else day.year - 1
-
-
-def local_text(moment: dt.datetime | None) -> str:
-    return timezone.localtime(moment).strftime(LOCAL_FORMAT) if moment else ""
 
 
 def parse_local(value: Any, *, end_of_day: bool = False) -> dt.datetime | None:
@@ -133,7 +122,7 @@ def level_names() -> dict[str, str]:
         for lang in ("vi", "en"):
             with translation.override(lang):
                 names[normalize(str(label))] = code
-    names.update({"tiểu học": "primary", "th": "primary", "thcs": "lower_secondary", "thpt": "upper_secondary"})
+    names.update(school_levels.LEVEL_NAMES)
     return names
 
 
@@ -144,7 +133,7 @@ def parse_grades(value: Any) -> tuple[list[int], list[str]] | None:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, int) and not isinstance(value, bool):
-        return ([value], []) if 1 <= value <= 12 else None
+        return ([value], []) if value in school_levels.GRADES else None
     grades: set[int] = set()
     levels: list[str] = []
     known_levels = level_names()
@@ -155,10 +144,10 @@ def parse_grades(value: Any) -> tuple[list[int], list[str]] | None:
         span = re.fullmatch(r"(\d{1,2})\s*[-–—]\s*(\d{1,2})", token)
         if span:
             low, high = int(span.group(1)), int(span.group(2))
-            if not 1 <= low <= high <= 12:
+            if not (low in school_levels.GRADES and high in school_levels.GRADES and low <= high):
                 return None
             grades |= set(range(low, high + 1))
-        elif token.isdigit() and 1 <= int(token) <= 12:
+        elif token.isdigit() and int(token) in school_levels.GRADES:
             grades.add(int(token))
         elif normalize(token) in known_levels:
             levels.append(known_levels[normalize(token)])

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.db import connection
+from hocba.kernel.schoolyear import school_year_of
 
 from schools.access import school_access
 from schools.models import SchoolClass, Subject
@@ -37,7 +38,7 @@ class Klass:
 
 
 def current_school_year(today: dt.date) -> int:
-    return today.year if today.month >= 8 else today.year - 1
+    return school_year_of(today)
 
 
 @pytest.fixture

@@ -99,7 +99,7 @@ def free_port() -> int:
 
 
 def server_database_url() -> str:
-    """The test server: DATABASE_URL as configured, or as set by hocba.devservices when settings load."""
+    """The test server: DATABASE_URL as configured, or as set by hocba.dev.services when settings load."""
     import os
 
     url = os.environ.get("DATABASE_URL", "")

@@ -85,3 +85,8 @@ def database_settings(url: str) -> dict:
         # A prepared statement follows search_path (tests/platform/test_search_path.py): one per school is not needed.
         "OPTIONS": {"server_side_binding": True, "prepare_threshold": 5},
     }
+
+
+def runtime(name: str, default: str = "") -> str:
+    """A setting read when it is used, not at start-up (jobs' tunables: archive bucket, retention, reminder lead)."""
+    return os.environ.get(name, default)

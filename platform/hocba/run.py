@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from hocba.devservices import REPO_ROOT, ensure_services, resolve_data_dir, stop_services
+from hocba.dev.services import REPO_ROOT, ensure_services, resolve_data_dir, stop_services
 
 STOP_TIMEOUT = 10.0
 # manage.py commands run, in order, before the long-running processes start.

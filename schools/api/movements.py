@@ -16,11 +16,16 @@ from rest_framework.views import APIView
 
 from ..access import request_school_access
 from ..models import Enrolment, Student
-from ..selectors import class_get, student_visible
+from ..selectors import (
+    class_get,
+    class_in_school,
+    current_class_id,
+    enrolment_history,
+    guardian_accounts,
+    student_visible,
+)
 from ..services import students
 from ..services.common import require
-from ..views.movements import class_in_school
-from ..views.reads import current_class_id, enrolment_history
 
 # --- documented shapes ---------------------------------------------------------------------------
 
@@ -158,7 +163,7 @@ class StudentGuardiansApi(APIView):
         access = request_school_access(request)
         student = _editable_student(request, pk)
         require(access.may_edit_profiles(current_class_id(enrolment_history(student))))
-        return Response(GuardianSerializer(students.guardian_accounts(student), many=True).data)
+        return Response(GuardianSerializer(guardian_accounts(student), many=True).data)
 
     @extend_schema(request=GuardianLinkSerializer, responses={201: GuardianSerializer(many=True)},
                    summary="Link a parent's account: an existing parent of the school (account) or a new one "
@@ -174,7 +179,7 @@ class StudentGuardiansApi(APIView):
                 password=str(data.get("password") or "") or None)
         else:
             students.guardian_link(access=access, student=student, account_id=_account_id(data.get("account")))
-        return Response(GuardianSerializer(students.guardian_accounts(student), many=True).data,
+        return Response(GuardianSerializer(guardian_accounts(student), many=True).data,
                         status=status.HTTP_201_CREATED)
 
 

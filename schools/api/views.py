@@ -4,26 +4,26 @@ from __future__ import annotations
 
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from hocba.kernel import recordstates
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..access import request_school_access
-from ..models import RecordBook
 from ..selectors import (
     asked_year,
+    children_with_records,
     class_and_subject_get,
     class_get,
     class_students,
     classes_visible,
     not_found,
     record_for_reader,
+    record_get,
     student_visible,
     year_shown,
 )
 from ..services import classwork, records, sheets, students
-from ..views.common import FINAL_STATES
-from ..views.reads import children_with_records
 from . import serializers as s
 
 
@@ -165,9 +165,7 @@ class ReopenApi(APIView):
     @extend_schema(request=s.ReopenSerializer, responses=s.RecordSerializer, summary="Reopen an approved record, with a reason")
     def post(self, request, pk: int):
         access = request_school_access(request)
-        record = RecordBook.objects.filter(pk=pk).first()
-        if record is None:
-            raise not_found()
+        record = record_get(pk)
         ser = s.ReopenSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         record = records.record_reopen(access=access, record=record, reason=ser.validated_data["reason"])
@@ -215,6 +213,6 @@ class MyChildrenApi(APIView):
 
     @extend_schema(responses=s.ChildSerializer(many=True), summary="A parent's children and whether each one's record is approved")
     def get(self, request):
-        rows = [{"student": st, "record": r, "approved": r is not None and r.state in FINAL_STATES}
+        rows = [{"student": st, "record": r, "approved": r is not None and r.state in recordstates.FINAL}
                 for st, r in children_with_records(request_school_access(request).child_ids)]
         return Response(s.ChildSerializer(rows, many=True).data)

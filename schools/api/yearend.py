@@ -6,16 +6,17 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
+from hocba.kernel import recordstates
 from hocba.kernel.errors import NotAllowed
+from hocba.kernel.levels import PRIMARY
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..access import SchoolAccess, request_school_access
 from ..models import AwardDiscipline, SchoolClass
-from ..selectors import class_get, class_students
+from ..selectors import class_awards, class_get, class_members, class_students
 from ..services import classwork, yearend
-from ..views import reads
 from .serializers import CountSerializer
 
 # --- serializers (documented in the OpenAPI schema) ------------------------------------------------
@@ -163,13 +164,13 @@ def traits_of(school_class: SchoolClass) -> list[dict]:
 def qualities_data(school_class: SchoolClass, term: int, checkpoint: str) -> dict:
     yearend.check_checkpoint(term, checkpoint)
     traits = traits_of(school_class)
-    members = reads.class_members(school_class, class_students(school_class))
+    members = class_members(school_class, class_students(school_class))
     cells = yearend.qualities_of(school_class, [m.student.pk for m in members], term, checkpoint)
     rows = []
     for m in members:
         sid = m.student.pk
         rows.append({"student": sid, "full_name": m.student.full_name, "record_state": m.record_state,
-                     "editable": m.record_state in ("draft", "submitted"),
+                     "editable": m.record_state in recordstates.EDITABLE,
                      "levels": {t["code"]: cells.get((sid, t["code"]), ("", ""))[0] for t in traits},
                      "texts": {t["code"]: cells.get((sid, t["code"]), ("", ""))[1] for t in traits}})
     return {"school_class": school_class.pk, "term": term, "checkpoint": checkpoint, "traits": traits, "rows": rows}
@@ -178,11 +179,6 @@ def qualities_data(school_class: SchoolClass, term: int, checkpoint: str) -> dic
 def award_data(award: AwardDiscipline) -> dict:
     return {"id": award.pk, "student": award.student_id, "kind": award.kind, "title": award.title,
             "decided_on": award.decided_on.strftime("%d/%m/%Y"), "decided_by": award.decided_by}
-
-
-def class_awards(school_class: SchoolClass) -> list[AwardDiscipline]:
-    ids = [s.pk for s in class_students(school_class)]
-    return list(AwardDiscipline.objects.filter(year_id=school_class.year_id, student_id__in=ids).order_by("decided_on", "pk"))
 
 
 # --- views -------------------------------------------------------------------------------------
@@ -218,8 +214,8 @@ class YearEndApi(APIView):
     def get(self, request, pk: int):
         access = request_school_access(request)
         school_class = yearend_class(access, pk)
-        members = reads.class_members(school_class, class_students(school_class))
-        return Response({"school_class": school_class.pk, "primary": school_class.level == "primary",
+        members = class_members(school_class, class_students(school_class))
+        return Response({"school_class": school_class.pk, "primary": school_class.level == PRIMARY,
                          "may_decide": access.can("records.approve"),
                          "rows": yearend.yearend_rows(school_class, members)})
 

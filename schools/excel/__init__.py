@@ -10,6 +10,6 @@ English beside it (:class:`.common.Problem`); nothing is saved unless the whole 
 The headers written in the files are fixed Vietnamese strings, not translated: the importer reads them.
 """
 
-from .common import XLSX_CONTENT_TYPE, ImportFailed, Problem
+from hocba.kernel.spreadsheets import XLSX_CONTENT_TYPE, ImportFailed, Problem
 
 __all__ = ["ImportFailed", "Problem", "XLSX_CONTENT_TYPE"]

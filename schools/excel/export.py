@@ -11,6 +11,17 @@ from typing import Any
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from hocba.kernel.errors import NotAllowed
+from hocba.kernel.levels import PRIMARY
+from hocba.kernel.spreadsheets import (
+    BORDER,
+    MUTED_FONT,
+    ONE_DECIMAL,
+    TITLE_FONT,
+    set_widths,
+    sheet_title,
+    style_header,
+    xlsx_bytes,
+)
 from openpyxl import Workbook
 from openpyxl.styles import Alignment
 from openpyxl.worksheet.worksheet import Worksheet
@@ -21,18 +32,7 @@ from ..models.students import Gender
 from ..rules.common import PassFail
 from ..services.results import YearResults, class_results, class_subjects, fmt_level, subject_term_results
 from ..services.sheets import Column, sheet_columns
-from .common import (
-    BORDER,
-    MUTED_FONT,
-    ONE_DECIMAL,
-    TERM_LABEL,
-    TITLE_FONT,
-    score_value,
-    set_widths,
-    sheet_title,
-    style_header,
-    xlsx_bytes,
-)
+from .common import TERM_LABEL, score_value
 
 SUMMARY = "Tổng hợp"
 VERDICT_SHORT = {"D": "Đ", "CD": "CĐ"}
@@ -117,7 +117,7 @@ def _year_value(line, grading: str) -> Any:
 def _summary(ws: Worksheet, school_class: SchoolClass, subjects: list[Subject], students: list[Student],
              results: dict[int, YearResults]) -> None:
     ws.title = SUMMARY
-    primary = school_class.level == "primary"
+    primary = school_class.level == PRIMARY
     _title(ws, f"Tổng hợp kết quả cả năm — Lớp {school_class.name}", school_class)
     head = ["STT", "Họ và tên", "Ngày sinh", "Giới tính"] + [s.name for s in subjects]
     if primary:

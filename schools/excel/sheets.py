@@ -18,22 +18,12 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from hocba.kernel.errors import DomainError
-from openpyxl import Workbook
-from openpyxl.styles import Alignment
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
-
-from ..access import SchoolAccess
-from ..models import SchoolClass, Student, Subject
-from ..services import sheets as sheet_services
-from ..services.sheets import VERDICTS_PF, Column, SaveResult, SheetInvalid
-from .common import (
+from hocba.kernel.spreadsheets import (
     BORDER,
     LOCKED_FILL,
     MAX_ROWS,
     MUTED_FONT,
     ONE_DECIMAL,
-    TERM_LABEL,
     TEXT,
     TITLE_FONT,
     ImportFailed,
@@ -47,13 +37,22 @@ from .common import (
     normalize,
     open_workbook,
     read_meta,
-    score_value,
     set_widths,
     sheet_title,
     style_header,
     write_meta,
     xlsx_bytes,
 )
+from openpyxl import Workbook
+from openpyxl.styles import Alignment
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from ..access import SchoolAccess
+from ..models import SchoolClass, Student, Subject
+from ..services import sheets as sheet_services
+from ..services.sheets import VERDICTS_PF, Column, SaveResult, SheetInvalid
+from .common import TERM_LABEL, score_value
 
 KIND = "grade_sheet"
 ID_HEADER = "Mã HS (không sửa)"

@@ -14,17 +14,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from hocba.kernel.errors import DomainError, both_languages
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.datetime import from_excel
-from openpyxl.worksheet.datavalidation import DataValidation
-
-from ..access import SchoolAccess
-from ..models import Enrolment, SchoolClass, Student
-from ..services import students as student_services
-from ..services.common import require
-from .common import (
+from hocba.kernel.spreadsheets import (
     MAX_ROWS,
     MUTED_FONT,
     TEXT,
@@ -44,6 +34,16 @@ from .common import (
     write_meta,
     xlsx_bytes,
 )
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import from_excel
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from ..access import SchoolAccess
+from ..models import Enrolment, SchoolClass, Student
+from ..services import students as student_services
+from ..services.common import require
 
 KIND = "students"
 SHEET = "Danh sách học sinh"

@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 from django.db import models
-from django.utils.translation import gettext_lazy as _
+from hocba.kernel.recordstates import RecordState
 
-
-class RecordState(models.TextChoices):
-    DRAFT = "draft", _("Đang nhập")
-    SUBMITTED = "submitted", _("GVCN đã trình")
-    APPROVED = "approved", _("Hiệu trưởng đã duyệt")
-    SIGNED = "signed", _("Đã ký số")
-    LOCKED = "locked", _("Đã khóa")
+__all__ = ["RecordBook", "RecordState"]
 
 
 class RecordBook(models.Model):

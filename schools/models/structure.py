@@ -7,8 +7,9 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from hocba.kernel import levels as school_levels
 
-LEVELS = [("primary", _("Tiểu học")), ("lower_secondary", _("THCS")), ("upper_secondary", _("THPT"))]
+LEVELS = school_levels.LEVEL_CHOICES
 
 
 class SchoolYear(models.Model):
@@ -97,7 +98,7 @@ class SchoolClass(models.Model):
 
     @property
     def level(self) -> str:
-        return "primary" if self.grade <= 5 else "lower_secondary" if self.grade <= 9 else "upper_secondary"
+        return school_levels.level_of_grade(self.grade)
 
 
 class TeachingAssignment(models.Model):

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
+from hocba.kernel import recordstates
 from hocba.kernel.errors import DomainError
 
 from tenants.rollups import rollup_add
@@ -31,7 +32,7 @@ def _check_student(students: dict[int, str], student_id: Any, school_class: Scho
                        "detail": f"Học sinh {student_id} không thuộc lớp {school_class.name}.",
                        "detail_en": f"Student {student_id} is not in class {school_class.name}."})
         return False
-    if students[student_id] not in (RecordState.DRAFT, RecordState.SUBMITTED):
+    if students[student_id] not in recordstates.EDITABLE:
         errors.append({"index": index, "student": student_id, "code": "class.record_approved",
                        "detail": "Học bạ đã được duyệt; cần Hiệu trưởng mở lại.",
                        "detail_en": "The record is approved; the principal must reopen it."})
@@ -105,7 +106,7 @@ def absences_record(*, access: SchoolAccess, school_class: SchoolClass, date: dt
     if errors:
         raise ClassInputInvalid(errors)
     # Only the students whose record may still change: an approved record keeps its absences.
-    ids = [sid for sid, state in students.items() if state in (RecordState.DRAFT, RecordState.SUBMITTED)]
+    ids = [sid for sid, state in students.items() if state in recordstates.EDITABLE]
     deleted = Absence.objects.filter(student_id__in=ids, date=date).delete()[0]
     Absence.objects.bulk_create([Absence(student_id=s, year=year, date=date, excused=x, reason=r) for s, x, r in rows])
     rollup_add(school_id=access.school_id, year_start=year.start_year, absences=len(rows) - deleted)

@@ -7,10 +7,10 @@ import functools
 from django.db import DatabaseError, connection, transaction
 from django.utils.translation import gettext_lazy as _
 from hocba.kernel import context
-from hocba.kernel.errors import DomainError, NotAllowed
+from hocba.kernel.errors import DomainError, NotAllowed, translate_db_error
+from hocba.kernel.roles import Role
 
 from ..access import SchoolAccess
-from ..windows import locked_from_db_error
 
 CHAIN_LOCK_SQL = "pg_advisory_xact_lock(hashtext('hocba.audit_chain'), hashtext(current_schema()))"
 
@@ -35,7 +35,7 @@ def school_write(func=None, *, lock_early: bool = True):
                     return fn(*args, **kwargs)
             except DatabaseError as exc:
                 # A window refused the write in the database (the trigger): nothing was written.
-                locked = locked_from_db_error(exc)
+                locked = translate_db_error(exc)
                 if locked is None:
                     raise
                 raise locked from exc
@@ -57,8 +57,6 @@ def require(allowed: bool, message=None) -> None:
 
 def system_access(school_id: int = 0) -> SchoolAccess:
     """The platform itself (commands, imports run by operators): every right in the school."""
-    from hocba.kernel.roles import Role
-
     return SchoolAccess(None, school_id, frozenset({Role.PRINCIPAL}))
 
 

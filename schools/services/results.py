@@ -7,7 +7,7 @@ take a constant number of queries (subjects, assessments, conduct, absences, qua
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -106,8 +106,6 @@ class YearResults:
     adhoc_commendation: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        from dataclasses import asdict
-
         return asdict(self)
 
 

@@ -16,6 +16,16 @@ from django.db import IntegrityError
 from django.db.models import Max
 from django.utils.translation import gettext_lazy as _
 from hocba.kernel.errors import DomainError, both_languages
+from hocba.kernel.levels import (
+    GRADES,
+    LEVEL_GRADES,
+    LEVELS,
+    LOWER_SECONDARY,
+    PRIMARY,
+    UPPER_SECONDARY,
+    level_of_grade,
+    ordered_levels,
+)
 
 from ..access import SchoolAccess
 from ..curriculum import CURRICULUM, DEPARTMENTS
@@ -25,18 +35,13 @@ from .common import not_found, require, school_write
 TEACHING_ROLES = ("homeroom_teacher", "subject_teacher", "department_head", "principal", "vice_principal")
 # Who may head a department: anyone on the school's staff (a membership of the school, parents excepted).
 STAFF_ROLES = (*TEACHING_ROLES, "school_it_admin", "clerk")
-LEVEL_ORDER = ("primary", "lower_secondary", "upper_secondary")
-GRADES_OF_LEVEL = {"primary": range(1, 6), "lower_secondary": range(6, 10), "upper_secondary": range(10, 13)}
 # TT27 (primary) assesses by levels; TT22 (secondary) by scores or by comments.
-GRADINGS_OF_LEVEL = {"primary": (Grading.LEVEL,), "lower_secondary": (Grading.SCORE, Grading.COMMENT),
-                     "upper_secondary": (Grading.SCORE, Grading.COMMENT)}
+GRADINGS_OF_LEVEL = {PRIMARY: (Grading.LEVEL,),
+                     LOWER_SECONDARY: (Grading.SCORE, Grading.COMMENT),
+                     UPPER_SECONDARY: (Grading.SCORE, Grading.COMMENT)}
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 MAX_PERIODS = 1000
 CODE_PATTERN = re.compile(r"^[a-z0-9_]{1,40}$")
-
-
-def level_of_grade(grade: int) -> str:
-    return "primary" if grade <= 5 else "lower_secondary" if grade <= 9 else "upper_secondary"
 
 
 def school_levels(access: SchoolAccess) -> tuple[str, ...]:
@@ -44,8 +49,7 @@ def school_levels(access: SchoolAccess) -> tuple[str, ...]:
     from tenants.selectors import school_list
 
     found = school_list(school_ids=[access.school_id]) if access.school_id else []
-    levels = found[0].levels if found else LEVEL_ORDER
-    return tuple(level for level in LEVEL_ORDER if level in levels)
+    return tuple(ordered_levels(found[0].levels if found else LEVELS))
 
 
 def _require_teacher(access: SchoolAccess, account_id: int | None, field: str = "teacher") -> None:
@@ -140,7 +144,7 @@ def school_year_create(*, access: SchoolAccess, start_year: Any, levels: Sequenc
     chosen = set(levels or ())
     if not chosen or chosen - set(allowed):
         raise DomainError("years.bad_levels", _("Hãy chọn cấp học trong các cấp học của trường."), field="levels")
-    levels = [level for level in LEVEL_ORDER if level in chosen]
+    levels = ordered_levels(chosen)
     defaults = default_dates(start_year)
     starts_on, term2_starts_on, ends_on = (starts_on or defaults[0], term2_starts_on or defaults[1], ends_on or defaults[2])
     _check_dates(start_year, starts_on, term2_starts_on, ends_on)
@@ -188,7 +192,7 @@ def class_create(*, access: SchoolAccess, year: SchoolYear, name: str, grade: in
     require(access.can("school.setup"))
     name = _class_name(name)
     grade = _int(grade, "classes.bad_grade", _("Khối lớp phải từ 1 đến 12."), "grade")
-    if not 1 <= grade <= 12:
+    if grade not in GRADES:
         raise DomainError("classes.bad_grade", _("Khối lớp phải từ 1 đến 12."), field="grade")
     if not Subject.objects.filter(level=level_of_grade(grade)).exists():
         raise DomainError("classes.no_curriculum", _("Trường chưa có chương trình học của khối %(grade)s."),
@@ -220,7 +224,8 @@ def class_update(*, access: SchoolAccess, school_class: SchoolClass, name: str, 
 
 def subjects_of_grade(grade: int) -> list[Subject]:
     """The subjects taught in a grade, in the curriculum's order."""
-    return list(Subject.objects.filter(level=level_of_grade(grade), grades__contains=[grade]).order_by("order", "name"))
+    return list(Subject.objects.filter(level=level_of_grade(grade), grades__contains=[grade])
+                .order_by("order", "name"))
 
 
 def _taught_in(school_class: SchoolClass, subject: Subject) -> bool:
@@ -344,7 +349,7 @@ def _subject_fields(level: str, data: Mapping[str, Any]) -> dict[str, Any]:
         raise DomainError("subjects.bad_grading", _("Cách đánh giá %(grading)s không dùng cho cấp học này."),
                           params={"grading": grading or "—"}, field="grading")
     tested = bool(data.get("has_periodic_test"))
-    if tested and level != "primary":
+    if tested and level != PRIMARY:
         raise DomainError("subjects.periodic_test_primary", _("Chỉ môn học ở tiểu học mới có bài kiểm tra định kì (TT27)."),
                           field="has_periodic_test")
     raw_grades = data.get("grades")
@@ -354,8 +359,8 @@ def _subject_fields(level: str, data: Mapping[str, Any]) -> dict[str, Any]:
         grades = sorted({int(g) for g in raw_grades or ()})
     except (TypeError, ValueError):
         grades = []
-    if not grades or any(g not in GRADES_OF_LEVEL[level] for g in grades):
-        first, last = GRADES_OF_LEVEL[level][0], GRADES_OF_LEVEL[level][-1]
+    if not grades or any(g not in LEVEL_GRADES[level] for g in grades):
+        first, last = LEVEL_GRADES[level][0], LEVEL_GRADES[level][-1]
         raise DomainError("subjects.bad_grades", _("Khối học phải chọn trong các khối %(first)s–%(last)s."),
                           params={"first": first, "last": last}, field="grades")
     department_id = data.get("department")

@@ -15,7 +15,9 @@ from typing import Any
 
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
+from hocba.kernel import recordstates
 from hocba.kernel.errors import DomainError
+from hocba.kernel.levels import PRIMARY
 
 from tenants.rollups import rollup_add
 
@@ -25,8 +27,6 @@ from ..rules import tt22, tt27
 from ..rules.common import PassFail, RuleInputError, validate_score
 from .common import CHAIN_LOCK_SQL, require, school_write, take_chain_lock
 from .results import fmt_score, subject_term_results
-
-EDITABLE_STATES = (RecordState.DRAFT, RecordState.SUBMITTED)
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def sheet_columns(subject: Subject, school_class: SchoolClass, term: int) -> lis
                     else (tt27.AssessmentPoint.MID_TERM_II, tt27.AssessmentPoint.END_OF_YEAR))
         cols = [Column("mgk", "mgk", 0, "level", "Mức giữa kì", "Mid-term level"),
                 Column("mck", "mck", 0, "level", "Mức cuối kì", "End-of-term level")]
-        if subject.has_periodic_test and 1 <= school_class.grade <= 5:
+        if subject.has_periodic_test and school_class.level == PRIMARY:
             if tt27.has_periodic_test(school_class.grade, subject.code, mid):
                 cols.append(Column("kgk", "kgk", 0, "test", "KTĐK giữa kì", "Mid-term test"))
             if tt27.has_periodic_test(school_class.grade, subject.code, end):
@@ -321,7 +321,7 @@ def _validate(batch: _Batch, cells: list[dict[str, Any]], *, school_class: Schoo
             problem = ("sheet.unknown_column", "cột không có trong bảng điểm của môn này.", "no such column in this subject's sheet.")
         elif (student_id, key) in seen:
             problem = ("sheet.duplicate_cell", "ô được gửi hai lần.", "the cell was sent twice.")
-        elif student.record_state not in EDITABLE_STATES:
+        elif student.record_state not in recordstates.EDITABLE:
             seen.add((student_id, key))
             problem = ("sheet.record_approved", "học bạ đã được duyệt; cần Hiệu trưởng mở lại trước khi sửa.",
                        "the record is approved; the principal must reopen it before any change.")

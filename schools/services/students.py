@@ -9,14 +9,19 @@ from dataclasses import field as dc_field
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from hocba.kernel import recordstates
 from hocba.kernel.errors import DomainError
 
 from tenants.rollups import rollup_add
+from tenants.selectors import school_member_ids
+from tenants.services.accounts import school_account_create
 
 from ..access import SchoolAccess
 from ..models import Enrolment, GuardianLink, RecordBook, SchoolClass, Student
 from ..models.students import EntryKind, ExitKind, Gender
+from ..rules import tt22, tt27
 from .common import not_found, require, school_write
+from .results import class_results
 
 PROFILE_FIELDS = ("full_name", "date_of_birth", "gender", "ethnicity", "nationality", "place_of_birth", "address",
                   "personal_id", "moet_code", "guardians")
@@ -136,7 +141,6 @@ def _check_day_in_enrolment(enrolment: Enrolment, on: dt.date, *, field: str = "
                                   "s": enrolment.starts_on.strftime("%d/%m/%Y")}, field=field)
 
 
-MOVABLE_RECORD_STATES = ("draft", "submitted")
 
 
 @school_write
@@ -153,7 +157,7 @@ def student_move_class(*, access: SchoolAccess, student: Student, to_class: Scho
                           params={"y": enrolment.school_class.year.label}, field="school_class")
     _check_day_in_enrolment(enrolment, on)
     record = RecordBook.objects.select_for_update().filter(student=student, year_id=to_class.year_id).first()
-    if record is not None and record.state not in MOVABLE_RECORD_STATES:
+    if record is not None and record.state not in recordstates.EDITABLE:
         raise DomainError("students.record_final",
                           _("Học bạ năm học của học sinh đã được duyệt (hoặc đã ký, đã khóa): Hiệu trưởng cần mở lại "
                             "học bạ trước khi chuyển lớp."), field="school_class")
@@ -197,8 +201,6 @@ def _current_class_id(student: Student) -> int | None:
 
 @school_write
 def guardian_link(*, access: SchoolAccess, student: Student, account_id: int) -> GuardianLink:
-    from tenants.selectors import school_member_ids
-
     require(access.may_edit_profiles(_current_class_id(student)))
     if account_id not in school_member_ids(access.school_id, ["parent"]):
         raise DomainError("students.not_a_parent", _("Tài khoản này không có vai trò phụ huynh ở trường."), field="account")
@@ -221,34 +223,10 @@ def guardian_create_and_link(*, access: SchoolAccess, actor: Any, student: Stude
                              email: str = "", password: str | None = None) -> GuardianLink:
     """Create the parent's account with the role "parent" in this school (the platform's account service, with
     the requester as the granter — who must be allowed to grant it) and link it to the student; all or nothing."""
-    from tenants.models import School
-    from tenants.services.accounts import account_create
-
     require(access.may_edit_profiles(_current_class_id(student)))
-    school = School.objects.get(pk=access.school_id)
-    account = account_create(actor=actor, username=username, full_name=full_name, email=email, password=password,
-                             role="parent", school=school)
-    return guardian_link(access=access, student=student, account_id=account.pk)
-
-
-def guardian_accounts(student: Student) -> list[dict[str, Any]]:
-    """The parents' accounts linked to the student: id, username and full name, by name."""
-    from tenants.models import Account
-
-    ids = list(GuardianLink.objects.filter(student=student).values_list("account_id", flat=True))
-    rows = Account.objects.filter(pk__in=ids).values("id", "username", "full_name")
-    return sorted(({"account": r["id"], "username": r["username"], "full_name": r["full_name"]} for r in rows),
-                  key=lambda r: (r["full_name"], r["account"]))
-
-
-def parent_accounts_of_school(school_id: int) -> list[dict[str, Any]]:
-    """Every account holding the role "parent" in the school today (the accounts one may link)."""
-    from tenants.models import Account
-    from tenants.selectors import school_member_ids
-
-    rows = Account.objects.filter(pk__in=school_member_ids(school_id, ["parent"])).values("id", "username", "full_name")
-    return sorted(({"account": r["id"], "username": r["username"], "full_name": r["full_name"]} for r in rows),
-                  key=lambda r: (r["full_name"], r["account"]))
+    account_id = school_account_create(actor=actor, school_id=access.school_id, role="parent", username=username,
+                                       full_name=full_name, email=email, password=password)
+    return guardian_link(access=access, student=student, account_id=account_id)
 
 
 @dataclass
@@ -266,8 +244,6 @@ def _labels(*members) -> frozenset[str]:
 
 def _year_outcome(results: dict[str, Any], record: RecordBook | None) -> str:
     """"promote", "repeat" or "pending" (a re-test or summer training whose result is not recorded yet)."""
-    from ..rules import tt22, tt27
-
     promotion, evaluation = results.get("promotion") or "", results.get("evaluation") or ""
     if promotion in _labels(tt22.PromotionOutcome.HELD_BACK) or evaluation in _labels(tt27.YearEvaluation.CHUA_HOAN_THANH):
         return "repeat"
@@ -308,8 +284,6 @@ def class_carry_over(*, access: SchoolAccess, school_class: SchoolClass, to_clas
     last day of the year. Students held back go to ``repeat_class`` (same grade, next year) when one is given;
     otherwise, like those whose re-test or summer training is not recorded yet, they stay where they are and are
     reported. All or nothing."""
-    from .results import class_results
-
     require(access.can("school.setup"))
     year = school_class.year
     _check_next_year_class(school_class, to_class, grade=school_class.grade + 1, field="to_class")
@@ -330,7 +304,7 @@ def class_carry_over(*, access: SchoolAccess, school_class: SchoolClass, to_clas
                           _("Học sinh %(name)s đã có học bạ năm học sau (lớp %(c)s): lớp này đã được chuyển lên rồi?"),
                           params={"name": first.student.full_name, "c": taken[first.student_id]}, field="to_class")
     records = {r.student_id: r for r in RecordBook.objects.filter(student_id__in=ids, year_id=year.pk)}
-    live_ids = [i for i in ids if not (i in records and records[i].state not in MOVABLE_RECORD_STATES
+    live_ids = [i for i in ids if not (i in records and records[i].state not in recordstates.EDITABLE
                                        and records[i].results)]
     live = class_results(school_class, live_ids) if live_ids else {}
     out = CarryOver()

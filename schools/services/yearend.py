@@ -12,7 +12,9 @@ from typing import Any
 
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
+from hocba.kernel import recordstates
 from hocba.kernel.errors import DomainError
+from hocba.kernel.levels import PRIMARY
 
 from ..access import SchoolAccess
 from ..models import QualityAssessment, RecordBook, SchoolClass
@@ -144,7 +146,7 @@ def yearend_save(*, access: SchoolAccess, school_class: SchoolClass, entries: li
     rules (``tt22.year_end_outcome``) and ``retest_passed`` kept in step with it."""
     require(access.can("records.approve"), _("Chỉ Hiệu trưởng hoặc Phó hiệu trưởng mới ghi quyết định cuối năm."))
     students = _editable_students(school_class)
-    primary = school_class.level == "primary"
+    primary = school_class.level == PRIMARY
     errors: list[dict] = []
     ids = [e.get("student") for e in entries if isinstance(e.get("student"), int) and e.get("student") in students]
     records = {r.student_id: r for r in RecordBook.objects.select_for_update().filter(
@@ -254,14 +256,11 @@ def retest_input(value: Any) -> str:
 
 
 def yearend_rows(school_class: SchoolClass, members: list) -> list[dict[str, Any]]:
-    """One row per member of the class (``views.reads.ClassMember``): the year's results — frozen for a
+    """One row per member of the class (``selectors.ClassMember``): the year's results — frozen for a
     final record, else computed now — with the decisions recorded on the record book (constant queries)."""
-    from ..models import RecordState
-
     ids = [m.student.pk for m in members]
     records = {r.student_id: r for r in RecordBook.objects.filter(school_class=school_class, student_id__in=ids)}
-    final_states = (RecordState.APPROVED, RecordState.SIGNED, RecordState.LOCKED)
-    live_ids = [sid for sid in ids if not (sid in records and records[sid].state in final_states and records[sid].results)]
+    live_ids = [sid for sid in ids if not (sid in records and records[sid].state in recordstates.FINAL and records[sid].results)]
     live = class_results(school_class, live_ids) if live_ids else {}
     rows = []
     for m in members:
@@ -275,7 +274,7 @@ def yearend_rows(school_class: SchoolClass, members: list) -> list[dict[str, Any
         rows.append({
             "student": sid, "full_name": m.student.full_name, "left": m.left,
             "record_id": record.pk if record else None, "record_state": m.record_state,
-            "state_label": m.state_label, "editable": record is not None and m.record_state in (RecordState.DRAFT, RecordState.SUBMITTED),
+            "state_label": m.state_label, "editable": record is not None and m.record_state in recordstates.EDITABLE,
             "learning": data.get("learning", {}).get("year", ""), "conduct": data.get("conduct", {}).get("year", ""),
             "title": data.get("title", ""), "promotion": data.get("promotion", ""),
             "promotion_code": data.get("promotion_code", ""),

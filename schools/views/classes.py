@@ -13,24 +13,28 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from hocba.kernel.errors import DomainError
+from hocba.kernel.levels import PRIMARY
 
 from tenants.selectors import account_names
 
-from ..models import RecordBook, SchoolClass
+from ..models import SchoolClass
 from ..models.students import EntryKind
 from ..selectors import (
     class_get,
+    class_list,
+    class_members,
+    class_sizes,
     class_students,
-    classes_visible,
-    not_found,
+    class_teachers,
+    final_results,
+    record_get,
     school_years,
     subjects_of,
     year_shown,
 )
 from ..services import records, students
 from ..services.results import class_results
-from . import reads
-from .common import FINAL_STATES, SchoolPage, SchoolTemplatePage, error_text, report
+from .common import SchoolPage, SchoolTemplatePage, error_text, report
 from .forms import StudentProfileForm
 
 
@@ -64,9 +68,8 @@ class ClassListView(SchoolTemplatePage):
     def get_context_data(self, **kwargs):
         access = self.access
         year = year_shown(self.request)
-        classes = [c for c in classes_visible(access, year)
-                   if access.may_read_class(c.pk, frozenset(a.subject_id for a in c.assignments.all()))]
-        sizes = reads.class_sizes(classes) if classes else {}
+        classes = class_list(access, year)
+        sizes = class_sizes(classes) if classes else {}
         names = account_names({c.homeroom_teacher_id for c in classes if c.homeroom_teacher_id}) if classes else {}
         rows = []
         for c in classes:
@@ -88,7 +91,7 @@ def _summary(results: dict[str, Any], level: str) -> dict[str, Any]:
         "absences": results.get("absences", {}).get("total", 0),
         "evaluation": results.get("evaluation", ""),
         "commendations": results.get("commendations", []),
-        "primary": level == "primary",
+        "primary": level == PRIMARY,
     }
 
 
@@ -103,9 +106,9 @@ class ClassDetailView(SchoolTemplatePage):
         access = self.access
         school_class = class_get(access, self.kwargs["pk"])
         pk = school_class.pk
-        members = reads.class_members(school_class, class_students(school_class))
+        members = class_members(school_class, class_students(school_class))
         subjects = subjects_of(school_class)
-        teachers = {a.subject_id: a.teacher_id for a in school_class.assignments.all()}
+        teachers = class_teachers(school_class)
         names = account_names({i for i in (school_class.homeroom_teacher_id, *teachers.values()) if i})
         all_ids = frozenset(s.pk for s in subjects)
         readable = access.readable_subject_ids(pk, all_ids)
@@ -115,8 +118,7 @@ class ClassDetailView(SchoolTemplatePage):
         sees_results = bool(all_ids) and readable == all_ids
         summaries: dict[int, dict[str, Any]] = {}
         if sees_results and members:
-            frozen = dict(RecordBook.objects.filter(school_class=school_class, state__in=FINAL_STATES)
-                          .values_list("student_id", "results"))
+            frozen = final_results(school_class)
             live_ids = [m.student.pk for m in members if not frozen.get(m.student.pk)]
             live = class_results(school_class, live_ids) if live_ids else {}
             for m in members:
@@ -132,7 +134,7 @@ class ClassDetailView(SchoolTemplatePage):
             "homeroom": names.get(school_class.homeroom_teacher_id, ""),
             "rows": [{"member": m, "summary": summaries.get(m.student.pk)} for m in members],
             "subject_rows": subject_rows, "sees_results": sees_results, "counts": counts,
-            "may_manage": may_manage, "is_primary": school_class.level == "primary",
+            "may_manage": may_manage, "is_primary": school_class.level == PRIMARY,
             "can_submit": access.can("records.submit") and may_manage and counts.get("draft", 0) > 0,
             "can_approve": access.can("records.approve") and counts.get("submitted", 0) > 0,
             "can_reopen": access.can("records.reopen"),
@@ -212,9 +214,7 @@ class RecordReopenView(SchoolPage):
     http_method_names = ["post"]
 
     def post(self, request, pk: int):
-        record = RecordBook.objects.select_related("student").filter(pk=pk).first()
-        if record is None:
-            raise not_found()
+        record = record_get(pk, with_student=True)
         school_class: SchoolClass = class_get(self.access, record.school_class_id)
         try:
             records.record_reopen(access=self.access, record=record, reason=request.POST.get("reason", ""))

@@ -10,14 +10,24 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from hocba.kernel import recordstates
 from hocba.kernel.errors import DomainError, NotAllowed
+from hocba.kernel.levels import PRIMARY
+
+from tenants.windows import entry_state
 
 from ..access import SchoolAccess
 from ..models import RecordState, SchoolClass
-from ..selectors import class_get, class_students
-from ..windows import entry_state
-from . import reads
-from .common import EDITABLE_STATES, SchoolTemplatePage
+from ..selectors import (
+    absences_on,
+    class_get,
+    class_members,
+    class_students,
+    conduct_of,
+    monthly_absences,
+    months_of,
+)
+from .common import SchoolTemplatePage
 
 CONDUCT_SHORT = {"T": "T", "K": "K", "D": "Đ", "CD": "CĐ"}
 CONDUCT_LEVELS = [(code, CONDUCT_SHORT[code], label) for code, label in (
@@ -58,14 +68,14 @@ class ConductView(SchoolTemplatePage):
         term = self.kwargs["term"]
         if term not in (1, 2):
             raise DomainError("sheet.bad_term", gettext_lazy("Học kì phải là I hoặc II."), http_status=404)
-        members = reads.class_members(school_class, class_students(school_class))
-        conduct = reads.conduct_of(school_class, [m.student.pk for m in members])
+        members = class_members(school_class, class_students(school_class))
+        conduct = conduct_of(school_class, [m.student.pk for m in members])
         rows = []
         for m in members:
             level, text = conduct.get((m.student.pk, term), ("", ""))
             other = conduct.get((m.student.pk, 3 - term), ("", ""))[0]
             rows.append({"member": m, "level": level, "text": text, "other": CONDUCT_SHORT.get(other, ""),
-                         "locked": m.record_state not in EDITABLE_STATES,
+                         "locked": m.record_state not in recordstates.EDITABLE,
                          "state_label": RecordState(m.record_state).label})
         config = {"kind": "conduct", "api": reverse("api_conduct", args=[school_class.pk, term]),
                   "messages": _entry_messages()}
@@ -73,7 +83,7 @@ class ConductView(SchoolTemplatePage):
                                    grade=school_class.grade, class_id=school_class.pk)
         return super().get_context_data(
             school_class=school_class, term=term, rows=rows, levels=CONDUCT_LEVELS, config=config, window_state=window_state,
-            is_primary=school_class.level == "primary", **kwargs)
+            is_primary=school_class.level == PRIMARY, **kwargs)
 
 
 def _parse_day(value: str) -> dt.date | None:
@@ -104,11 +114,11 @@ class AttendanceView(SchoolTemplatePage):
         if saved is not None and saved.isdigit():
             messages.success(self.request, _("Đã lưu điểm danh ngày %(d)s: %(n)s học sinh vắng.")
                              % {"d": day.strftime("%d/%m/%Y"), "n": saved})
-        members = reads.class_members(school_class, class_students(school_class))
+        members = class_members(school_class, class_students(school_class))
         ids = [m.student.pk for m in members]
-        absent = reads.absences_on(ids, day)
-        months = reads.months_of(year)
-        sums = reads.monthly_absences(year, ids)
+        absent = absences_on(ids, day)
+        months = months_of(year)
+        sums = monthly_absences(year, ids)
         rows = []
         for m in members:
             by_month = sums.get(m.student.pk, {})
@@ -116,7 +126,7 @@ class AttendanceView(SchoolTemplatePage):
             a = absent.get(m.student.pk)
             rows.append({
                 "member": m, "absent": a is not None, "excused": bool(a and a.excused), "reason": a.reason if a else "",
-                "locked": m.record_state not in EDITABLE_STATES, "state_label": RecordState(m.record_state).label,
+                "locked": m.record_state not in recordstates.EDITABLE, "state_label": RecordState(m.record_state).label,
                 "months": cells, "excused_total": sum(c["excused"] for c in cells),
                 "unexcused_total": sum(c["unexcused"] for c in cells), "total": sum(c["total"] for c in cells),
             })

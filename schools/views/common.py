@@ -13,10 +13,6 @@ from hocba.kernel.errors import DomainError, both_languages
 from hocba.kernel.permissions import CapabilityRequiredMixin
 
 from ..access import SchoolAccess, request_school_access
-from ..models import RecordState
-
-EDITABLE_STATES = frozenset({RecordState.DRAFT, RecordState.SUBMITTED})
-FINAL_STATES = frozenset({RecordState.APPROVED, RecordState.SIGNED, RecordState.LOCKED})
 
 
 def error_text(exc: DomainError) -> str:

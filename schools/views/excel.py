@@ -18,15 +18,14 @@ from django.views import View
 from hocba.kernel import context
 from hocba.kernel.errors import DomainError, NotAllowed, both_languages
 from hocba.kernel.permissions import CapabilityRequiredMixin
+from hocba.kernel.spreadsheets import MAX_UPLOAD_BYTES, XLSX_CONTENT_TYPE, ImportFailed, fail
 
 from ..access import SchoolAccess, request_school_access
 from ..excel import export as excel_export
 from ..excel import sheets as excel_sheets
 from ..excel import students as excel_students
-from ..excel.common import MAX_UPLOAD_BYTES, XLSX_CONTENT_TYPE, ImportFailed, fail
 from ..models import SchoolClass, Subject
-from ..selectors import class_and_subject_get, class_get, not_found
-from ..services.common import require
+from ..selectors import class_and_subject_get, class_for_profiles, class_get
 
 
 def wants_json(request) -> bool:
@@ -75,15 +74,6 @@ class ExcelView(CapabilityRequiredMixin, View):
             raise fail("excel.too_large", f"Tệp lớn quá {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.",
                        f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
         return upload.read()
-
-
-def class_for_profiles(access: SchoolAccess, pk: int) -> SchoolClass:
-    """A class whose student list this person may edit (the clerk too, who reads no records)."""
-    school_class = SchoolClass.objects.select_related("year").filter(pk=pk).first()
-    if school_class is None or not (access.may_edit_profiles(pk) or access.may_read_class(pk)):
-        raise not_found()
-    require(access.may_edit_profiles(pk))
-    return school_class
 
 
 def sheet_target(access: SchoolAccess, pk: int, subject_pk: int) -> tuple[SchoolClass, Subject]:

@@ -6,17 +6,15 @@ approved are flagged. A constant number of queries per page, whatever it shows."
 
 from __future__ import annotations
 
-import unicodedata
 from urllib.parse import urlencode
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 from hocba.kernel.permissions import CapabilityRequiredMixin
-from hocba.kernel.roles import Role
 
 from .. import audit
-from ..models import Student
+from ..selectors import school_people, student_named, students_matching
 
 PAGE_SIZE = 50
 SEARCH_LIMIT = 30
@@ -45,30 +43,13 @@ class HistoryFilterForm(forms.Form):
         return data
 
 
-def _fold(text: str) -> str:
-    """Lower case without tone or letter marks, đ as d: "Đức" and "duc" match."""
-    decomposed = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
-    return " ".join("".join(ch for ch in decomposed if not unicodedata.combining(ch)).split())
-
-
-def _school_people(school_id: int) -> list[tuple[int, str]]:
-    """Accounts that hold or held a staff role in the school (ended roles too: the history is older)."""
-    from tenants.selectors import membership_list
-
-    people: dict[int, str] = {}
-    for m in membership_list(school_ids=[school_id], include_ended=True):
-        if m.role != Role.PARENT:
-            people.setdefault(m.account_id, m.full_name or m.username)
-    return sorted(people.items(), key=lambda p: _fold(p[1]))
-
-
 class HistoryView(CapabilityRequiredMixin, TemplateView):
     required_capability = "school.audit.view"
     template_name = "schools/history_list.html"
 
     def get_context_data(self, **kwargs):
         school = self.request.tenant
-        people = _school_people(school.pk)
+        people = school_people(school.pk)
         form = HistoryFilterForm(self.request.GET or None, people=people)
         ctx: dict = {"form": form, "school": school, "matches": None}
         filters: dict = {}
@@ -77,16 +58,10 @@ class HistoryView(CapabilityRequiredMixin, TemplateView):
             return super().get_context_data(**ctx, **kwargs)
         data = form.cleaned_data if form.is_bound else {}
         if data.get("student"):
-            ctx["student"] = Student.objects.filter(pk=data["student"]).values("id", "full_name").first() or {
-                "id": data["student"], "full_name": f"#{data['student']}"}
+            ctx["student"] = student_named(data["student"])
             filters["student_id"] = data["student"]
         elif data.get("q"):
-            wanted = _fold(data["q"])
-            ctx["matches"] = [
-                {"id": pk, "full_name": name}
-                for pk, name in Student.objects.order_by("sort_key", "pk").values_list("id", "full_name")
-                if wanted in _fold(name)
-            ][:SEARCH_LIMIT]
+            ctx["matches"] = students_matching(data["q"], limit=SEARCH_LIMIT)
         if data.get("teacher"):
             filters["account_id"] = data["teacher"]
         for key in ("date_from", "date_to", "table"):

@@ -12,36 +12,26 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from hocba.kernel.errors import DomainError
 
-from ..models import Enrolment, SchoolClass, SchoolYear, Student
-from ..selectors import class_get, student_visible
+from ..models import Student
+from ..selectors import (
+    class_enrolled_students,
+    class_get,
+    class_in_school,
+    classes_of_year,
+    current_class_id,
+    current_enrolment,
+    enrolment_history,
+    guardian_accounts,
+    parent_accounts_of_school,
+    student_names,
+    student_visible,
+    year_after,
+)
 from ..services import students
 from ..services.common import require
-from . import reads
 from .common import SchoolTemplatePage, error_text
 
 DATE_HINT = "dd/mm/yyyy"
-
-
-def current_enrolment(student: Student) -> Enrolment:
-    enrolment = (Enrolment.objects.filter(student=student, ends_on__isnull=True).select_related("school_class__year")
-                 .first())
-    if enrolment is None:
-        raise DomainError("students.not_enrolled",
-                          gettext_lazy("Học sinh %(name)s hiện không theo học ở trường (đã chuyển đi hoặc thôi học)."),
-                          params={"name": student.full_name})
-    return enrolment
-
-
-def class_in_school(value: Any, *, field: str) -> SchoolClass:
-    """A class of this school from a submitted id; an id of another school does not exist in this school's data."""
-    try:
-        pk = int(str(value).strip())
-    except (TypeError, ValueError):
-        raise DomainError("students.class_missing", gettext_lazy("Hãy chọn lớp."), field=field) from None
-    school_class = SchoolClass.objects.filter(pk=pk).select_related("year").first()
-    if school_class is None:
-        raise DomainError("students.class_unknown", gettext_lazy("Không tìm thấy lớp này ở trường."), field=field)
-    return school_class
 
 
 class MovementPage(SchoolTemplatePage):
@@ -54,7 +44,7 @@ class MovementPage(SchoolTemplatePage):
         return student
 
     def base_context(self, student: Student, **kwargs) -> dict[str, Any]:
-        history = reads.enrolment_history(student)
+        history = enrolment_history(student)
         return {"student": student, "history": history, "current": next((e for e in history if e.ends_on is None), None),
                 **kwargs}
 
@@ -68,7 +58,7 @@ class StudentMoveView(MovementPage):
         student = self.student()
         enrolment = current_enrolment(student)
         require(self.access.may_edit_profiles(enrolment.school_class_id))
-        classes = [c for c in SchoolClass.objects.filter(year_id=enrolment.school_class.year_id).order_by("grade", "name")
+        classes = [c for c in classes_of_year(enrolment.school_class.year_id)
                    if c.pk != enrolment.school_class_id]
         return super().get_context_data(**self.base_context(
             student, enrolment=enrolment, classes=classes, errors=errors or {}, values=values or {}, confirm=confirm,
@@ -138,11 +128,11 @@ class StudentGuardiansView(MovementPage):
 
     def get_context_data(self, errors=None, values=None, **kwargs):
         student = self.student()
-        current_class = reads.current_class_id(reads.enrolment_history(student))
+        current_class = current_class_id(enrolment_history(student))
         require(self.access.may_edit_profiles(current_class))
-        linked = students.guardian_accounts(student)
+        linked = guardian_accounts(student)
         linked_ids = {r["account"] for r in linked}
-        candidates = [r for r in students.parent_accounts_of_school(self.access.school_id) if r["account"] not in linked_ids]
+        candidates = [r for r in parent_accounts_of_school(self.access.school_id) if r["account"] not in linked_ids]
         return super().get_context_data(**self.base_context(
             student, linked=linked, candidates=candidates, errors=errors or {}, values=values or {}), **kwargs)
 
@@ -213,10 +203,9 @@ class ClassCarryOverView(SchoolTemplatePage):
     def get_context_data(self, errors=None, values=None, confirm=None, **kwargs):
         school_class = class_get(self.access, self.kwargs["pk"])
         require(self.access.can("school.setup"))
-        next_year = SchoolYear.objects.filter(start_year=school_class.year.start_year + 1).first()
-        targets = list(SchoolClass.objects.filter(year=next_year).order_by("grade", "name")) if next_year else []
-        members = [e.student for e in Enrolment.objects.filter(school_class=school_class, ends_on__isnull=True)
-                   .select_related("student").order_by("student__sort_key", "student_id")]
+        next_year = year_after(school_class.year)
+        targets = classes_of_year(next_year.pk) if next_year else []
+        members = class_enrolled_students(school_class)
         return super().get_context_data(
             school_class=school_class, year=school_class.year, next_year=next_year,
             to_classes=[c for c in targets if c.grade == school_class.grade + 1],
@@ -242,7 +231,7 @@ class ClassCarryOverView(SchoolTemplatePage):
         messages.success(request, _("Đã chuyển %(n)s học sinh của lớp %(c)s lên năm học sau.")
                          % {"n": len(result.carried), "c": school_class.name})
         if result.not_carried:
-            names = dict(Student.objects.filter(pk__in=[i for i, _why in result.not_carried]).values_list("pk", "full_name"))
+            names = student_names([i for i, _why in result.not_carried])
             messages.warning(request, _("Chưa chuyển (ở lại lớp hoặc chưa có kết quả thi lại, rèn luyện hè): %(names)s.")
                              % {"names": ", ".join(names.get(i, "") for i, _why in result.not_carried)})
         return redirect(reverse("movements:carry_over", args=[pk]))

@@ -10,17 +10,19 @@ from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from hocba.kernel.errors import DomainError
+from hocba.kernel.levels import LEVEL_GRADES, LEVEL_LABELS, LEVELS, PRIMARY, grades_of
+
+from tenants.selectors import account_names
 
 from ..models import Grading
-from ..models.structure import LEVELS
 from ..services import setup
 from .common import SchoolTemplatePage, error_text
 
 CAPABILITY = "school.setup"
-LEVEL_LABELS = dict(LEVELS)
 DATE_WIDGET = {"placeholder": "dd/mm/yyyy", "inputmode": "numeric"}
 
 
@@ -161,10 +163,6 @@ class AssignmentsForm(SetupForm):
             self.add_error(field if field in self.fields else None, error["detail_en" if english else "detail"])
 
 
-def _grades_of(levels: tuple[str, ...]) -> list[int]:
-    return [g for level in levels for g in setup.GRADES_OF_LEVEL[level]]
-
-
 def _home_url(year=None) -> str:
     url = reverse("setup:home")
     return f"{url}?year={year.start_year}" if year is not None else url
@@ -219,14 +217,12 @@ class SetupHomeView(SchoolTemplatePage):
         names = dict(teachers)
         missing = {c.homeroom_teacher_id for c in classes if c.homeroom_teacher_id and c.homeroom_teacher_id not in names}
         if missing:
-            from tenants.selectors import account_names
-
             names.update(account_names(missing))
         ctx = {
             "years": setup.year_list(access), "year": year, "level_labels": [LEVEL_LABELS[lv] for lv in levels],
             "classes": [{"school_class": c, "homeroom": names.get(c.homeroom_teacher_id, "")} for c in classes],
             "open_form": open_form or YearOpenForm(levels=levels, prefix="open"),
-            "class_form": class_form or (ClassForm(grades=_grades_of(levels), teachers=teachers, prefix="class")
+            "class_form": class_form or (ClassForm(grades=sorted(grades_of(levels)), teachers=teachers, prefix="class")
                                          if year is not None else None),
         }
         return super().get_context_data(**ctx, **kwargs)
@@ -247,7 +243,7 @@ class ClassCreateView(FormSubmit, SetupHomeView):
 
     def post(self, request, pk: int):
         year = setup.year_get(self.access, pk)
-        form = ClassForm(request.POST, grades=_grades_of(self.levels()), teachers=setup.staff_names(self.access),
+        form = ClassForm(request.POST, grades=sorted(grades_of(self.levels())), teachers=setup.staff_names(self.access),
                          prefix="class")
         return self.submit(
             form, lambda d: setup.class_create(access=self.access, year=year, name=d["name"], grade=d["grade"],
@@ -333,8 +329,6 @@ class AssignmentsSaveView(ClassSetupView):
     def refused(self, form, exc: DomainError):
         if not isinstance(exc, setup.AssignmentsInvalid):
             return super().refused(form, exc)
-        from django.utils import translation
-
         form.add_row_errors(exc.errors, english=translation.get_language() == "en")
         messages.error(self.request, error_text(exc))
         return self.render_to_response(self.get_context_data(assignments_form=form))
@@ -369,13 +363,13 @@ class SubjectListView(FormSubmit, SchoolTemplatePage):
 
     def new_form(self, data=None) -> SubjectForm:
         levels = self.levels()
-        return SubjectForm(data, levels=levels, grades=_grades_of(levels), departments=_department_choices(self.access),
-                           prefix="new", initial={"grading": Grading.SCORE if levels[-1] != "primary" else Grading.LEVEL})
+        return SubjectForm(data, levels=levels, grades=sorted(grades_of(levels)), departments=_department_choices(self.access),
+                           prefix="new", initial={"grading": Grading.SCORE if levels[-1] != PRIMARY else Grading.LEVEL})
 
     def get_context_data(self, form=None, **kwargs):
         subjects = setup.subject_list(self.access)
         groups = []
-        for level in (*self.levels(), *(lv for lv in setup.LEVEL_ORDER if lv not in self.levels())):
+        for level in (*self.levels(), *(lv for lv in LEVELS if lv not in self.levels())):
             rows = [s for s in subjects if s.level == level]
             if rows or level in self.levels():
                 groups.append({"level": level, "label": LEVEL_LABELS[level], "subjects": rows})
@@ -402,7 +396,7 @@ class SubjectEditView(FormSubmit, SchoolTemplatePage):
         initial = {"name": subject.name, "periods_per_year": subject.periods_per_year, "grading": subject.grading,
                    "department": subject.department_id or "", "has_periodic_test": subject.has_periodic_test,
                    "grades": [str(g) for g in subject.grades]}
-        return SubjectForm(data, initial=initial, grades=list(setup.GRADES_OF_LEVEL[subject.level]),
+        return SubjectForm(data, initial=initial, grades=list(LEVEL_GRADES[subject.level]),
                            departments=_department_choices(self.access), with_level=False)
 
     def get_context_data(self, form=None, **kwargs):

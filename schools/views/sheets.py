@@ -6,14 +6,16 @@ from __future__ import annotations
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from hocba.kernel import recordstates
 from hocba.kernel.errors import DomainError
+
+from tenants.windows import category_of_term, entry_state
 
 from ..models import RecordState
 from ..rules import rules_for, tt22
 from ..selectors import class_get, subjects_of
 from ..services.sheets import sheet_read
-from ..windows import category_of_term, entry_state
-from .common import EDITABLE_STATES, SchoolTemplatePage
+from .common import SchoolTemplatePage
 
 TERM_LABELS = {1: gettext_lazy("Học kì I"), 2: gettext_lazy("Học kì II")}
 # Column widths in rem: the table has a fixed layout so that nothing moves while a teacher types.
@@ -91,7 +93,7 @@ class SheetView(SchoolTemplatePage):
         computed_columns = _computed_columns(subject.grading)
         rows = []
         for st in sheet.students:
-            locked = st.record_state not in EDITABLE_STATES
+            locked = st.record_state not in recordstates.EDITABLE
             computed = sheet.computed.get(st.id, {})
             rows.append({
                 "student": st, "locked": locked, "state_label": RecordState(st.record_state).label,

@@ -10,16 +10,28 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from hocba.kernel import recordstates
 from hocba.kernel.errors import DomainError
+from hocba.kernel.levels import PRIMARY
 
 from tenants.selectors import account_names
 
 from ..models import RecordState
 from ..rules import rules_for, tt27
-from ..selectors import asked_year, record_for_reader, student_visible, student_years
+from ..selectors import (
+    asked_year,
+    awards_of,
+    children_with_records,
+    class_subject_ids,
+    current_class_id,
+    enrolment_history,
+    guardian_account_ids,
+    record_for_reader,
+    student_visible,
+    student_years,
+)
 from ..services import students
-from . import reads
-from .common import FINAL_STATES, SchoolTemplatePage, error_text
+from .common import SchoolTemplatePage, error_text
 from .forms import StudentProfileForm
 
 QUALITY_LEVELS = {"T": gettext_lazy("Tốt"), "D": gettext_lazy("Đạt"), "C": gettext_lazy("Cần cố gắng")}
@@ -34,17 +46,17 @@ class StudentDetailView(SchoolTemplatePage):
     def get_context_data(self, form=None, **kwargs):
         access = self.access
         student, record = student_visible(access, self.kwargs["pk"])
-        history = reads.enrolment_history(student)
-        may_edit = access.may_edit_profiles(reads.current_class_id(history))
+        history = enrolment_history(student)
+        may_edit = access.may_edit_profiles(current_class_id(history))
         if may_edit and form is None:
             form = StudentProfileForm.for_student(student)
-        parents = account_names(reads.guardian_account_ids(student))
+        parents = account_names(guardian_account_ids(student))
         staff_view = record is not None and access.may_read_class(
-            record.school_class_id, frozenset(record.school_class.assignments.values_list("subject_id", flat=True)))
+            record.school_class_id, class_subject_ids(record.school_class))
         return super().get_context_data(
             student=student, record=record, history=history, may_edit=may_edit, form=form if may_edit else None,
             parent_accounts=sorted(parents.values()), staff_view=staff_view,
-            identity_visible=access.may_see_identity(reads.current_class_id(history) or (record and record.school_class_id),
+            identity_visible=access.may_see_identity(current_class_id(history) or (record and record.school_class_id),
                                                      student.pk), **kwargs)
 
 
@@ -92,7 +104,7 @@ class StudentRecordView(SchoolTemplatePage):
         subject_lines = [{**line, "comment_list": sorted(_comments(line).items())} for line in results["subjects"]]
         names_by_code = {line["code"]: line["name"] for line in results["subjects"]}
         people = account_names({i for i in (school_class.homeroom_teacher_id, record.submitted_by, record.approved_by) if i})
-        primary = school_class.level == "primary"
+        primary = school_class.level == PRIMARY
         traits = []
         if primary and sees_all:
             rules = rules_for(school_class.level, record.year.start_year)
@@ -109,10 +121,10 @@ class StudentRecordView(SchoolTemplatePage):
             years=student_years(access, student),
             homeroom=people.get(school_class.homeroom_teacher_id, ""),
             submitted_by=people.get(record.submitted_by, ""), approved_by=people.get(record.approved_by, ""),
-            state_label=RecordState(record.state).label, final=record.state in FINAL_STATES, live=view["live"],
+            state_label=RecordState(record.state).label, final=record.state in recordstates.FINAL, live=view["live"],
             results=results, subject_lines=subject_lines, sees_all=sees_all, primary=primary, traits=traits,
             adjusted_for=names_by_code.get(results.get("adjusted_for", ""), results.get("adjusted_for", "")),
-            awards=reads.awards_of(student, record.year_id) if sees_all else [],
+            awards=awards_of(student, record.year_id) if sees_all else [],
             parent_view=not staff_view, **kwargs)
 
 
@@ -123,7 +135,7 @@ class MyChildrenView(SchoolTemplatePage):
     template_name = "schools/children_list.html"
 
     def get_context_data(self, **kwargs):
-        rows = [{"student": s, "record": r, "approved": r is not None and r.state in FINAL_STATES,
+        rows = [{"student": s, "record": r, "approved": r is not None and r.state in recordstates.FINAL,
                  "state_label": RecordState(r.state).label if r else ""}
-                for s, r in reads.children_with_records(self.access.child_ids)]
+                for s, r in children_with_records(self.access.child_ids)]
         return super().get_context_data(rows=rows, **kwargs)

@@ -18,57 +18,32 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from hocba.kernel.errors import DomainError
+from hocba.kernel.forms import LOCAL_FORMAT, moment_field
+from hocba.kernel.schoolyear import current_school_year
 
-from tenants.models import DataCategory, School, Window, WindowException, WindowTier
-from tenants.models.windows import ExceptionStatus
+from tenants.selectors import unit_tree_on
 from tenants.services import windows as svc
-from tenants.views import windows as shared
-from tenants.windows_import import LOCAL_FORMAT, school_year_of
+from tenants.window_selectors import (
+    default_opening,
+    exceptions_of_school,
+    school_by_id,
+    school_grades,
+    school_lock,
+    scope_name,
+    timeline,
+    windows_for_school,
+)
+from tenants.windows import STATE_LABELS, DataCategory, ExceptionStatus, WindowTier, window_state
 
-from ..models import Enrolment, SchoolClass, Student
 from ..selectors import current_year
+from ..selectors.windows import class_and_student_names, class_choices, student_choices
 from .common import SchoolPage, error_text
 
 
-def unknown_class_or_student_ids(class_ids: list[int], student_ids: list[int]) -> dict[str, list[int]]:
-    """The ids that are not a class (or a student enrolled in a class) of the school's current year."""
-    year = current_year()
-    out: dict[str, list[int]] = {}
-    if class_ids:
-        known = set(SchoolClass.objects.filter(year=year, pk__in=class_ids).values_list("pk", flat=True)) if year else set()
-        if set(class_ids) - known:
-            out["class_ids"] = sorted(set(class_ids) - known)
-    if student_ids:
-        known = set(Enrolment.objects.filter(school_class__year=year, student_id__in=student_ids)
-                    .values_list("student_id", flat=True)) if year else set()
-        if set(student_ids) - known:
-            out["student_ids"] = sorted(set(student_ids) - known)
-    return out
-
-
-def _window_label(w: Window) -> str:
+def _window_label(w) -> str:
     local = timezone.localtime(w.locks_at).strftime(LOCAL_FORMAT)
     grades = (" · " + _("khối %(g)s") % {"g": ", ".join(map(str, w.grades))}) if w.grades else ""
     return f"{DataCategory(w.category).label} — {WindowTier(w.tier).label}{grades} — {_('khóa lúc')} {local}"
-
-
-def _class_choices(year) -> list[tuple[int, str]]:
-    if year is None:
-        return []
-    return [(c.pk, c.name) for c in SchoolClass.objects.filter(year=year).order_by("grade", "name")]
-
-
-def _student_choices(year) -> list[tuple[str, list[tuple[int, str]]]]:
-    """Students of the current year, grouped by class (optgroups)."""
-    if year is None:
-        return []
-    groups: dict[str, list[tuple[int, str]]] = {}
-    rows = (Enrolment.objects.filter(school_class__year=year, ends_on__isnull=True)
-            .select_related("student", "school_class").order_by("school_class__grade", "school_class__name",
-                                                                 "student__sort_key"))
-    for e in rows:
-        groups.setdefault(e.school_class.name, []).append((e.student_id, e.student.full_name))
-    return list(groups.items())
 
 
 class EarlyLockForm(forms.Form):
@@ -76,8 +51,8 @@ class EarlyLockForm(forms.Form):
     grades = forms.TypedMultipleChoiceField(label=gettext_lazy("Khối"), coerce=int, required=False,
                                             widget=forms.CheckboxSelectMultiple,
                                             help_text=gettext_lazy("Để trống: mọi khối của trường."))
-    locks_at = shared.moment_field(gettext_lazy("Khóa lúc"))
-    opens_at = shared.moment_field(gettext_lazy("Mở từ (không bắt buộc)"), required=False)
+    locks_at = moment_field(gettext_lazy("Khóa lúc"))
+    opens_at = moment_field(gettext_lazy("Mở từ (không bắt buộc)"), required=False)
     reason = forms.CharField(label=gettext_lazy("Lý do"), max_length=300, widget=forms.TextInput(attrs={"size": 60}))
 
     def __init__(self, *args, grades: list[int], **kwargs):
@@ -93,14 +68,14 @@ class ExceptionRequestForm(forms.Form):
                                              widget=forms.CheckboxSelectMultiple)
     students = forms.TypedMultipleChoiceField(label=gettext_lazy("Hoặc học sinh"), coerce=int, required=False,
                                               widget=forms.SelectMultiple(attrs={"size": 8}))
-    until = shared.moment_field(gettext_lazy("Mở đến"))
+    until = moment_field(gettext_lazy("Mở đến"))
     reason = forms.CharField(label=gettext_lazy("Lý do"), max_length=500, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}))
 
-    def __init__(self, *args, windows: list[Window], year, **kwargs):
+    def __init__(self, *args, windows: list, year, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["window"].choices = [(w.pk, _window_label(w)) for w in windows]
-        self.fields["classes"].choices = _class_choices(year)
-        self.fields["students"].choices = _student_choices(year)
+        self.fields["classes"].choices = class_choices(year)
+        self.fields["students"].choices = student_choices(year)
 
     def clean(self):
         data = super().clean()
@@ -109,59 +84,43 @@ class ExceptionRequestForm(forms.Form):
         return data
 
 
-def _requestable(windows: list[Window], now: dt.datetime) -> list[Window]:
+def _requestable(windows: list, now: dt.datetime) -> list:
     """The windows above the school one may ask an exception to, those refusing writes now first."""
     above = [w for w in windows if w.tier != WindowTier.SCHOOL]
-    return sorted(above, key=lambda w: (shared.window_state(w, now) == "open", w.locks_at))
-
-
-def default_opening(school: School, category: str, year: int, grades: list[int]) -> dt.datetime:
-    """Where an early lock starts when the principal leaves it blank: the latest opening among the windows
-    above for the same data (so that the lock only narrows them), else the start of the school year."""
-    day = timezone.localdate()
-    above = svc.units_above(WindowTier.SCHOOL, None, school, day)
-    start, _end = svc.school_year_bounds(year)
-    if not above:
-        return start
-    qs = Window.objects.filter(svc.overlapping_categories(category), year_start=year, cancelled_at__isnull=True, unit_id__in=above)
-    opens = [w.opens_at for w in qs if not (w.grades and grades and not set(w.grades) & set(grades))]
-    return max([start, *opens])
+    return sorted(above, key=lambda w: (window_state(w, now) == "open", w.locks_at))
 
 
 class SchoolWindowsView(SchoolPage):
     required_capability = "windows.view"
 
-    def school(self) -> School:
-        return School.objects.get(pk=self.request.tenant.pk)
+    def school(self):
+        return school_by_id(self.request.tenant.pk)
 
     def year(self) -> int:
-        return school_year_of(timezone.localdate())
+        return current_school_year()
 
     def context(self, *, lock_form=None, request_form=None) -> dict:
         school, year, access = self.school(), self.year(), self.access
-        windows = shared.windows_for_school(school, year)
+        windows = windows_for_school(school, year)
         now = timezone.now()
         can_lock, can_request = access.can("windows.schedule"), access.can("windows.request")
         rows = [{"window": w, "tier_label": WindowTier(w.tier).label, "category_label": DataCategory(w.category).label,
-                 "state": shared.window_state(w, now), "state_label": shared.STATE_LABELS[shared.window_state(w, now)],
+                 "state": window_state(w, now), "state_label": STATE_LABELS[window_state(w, now)],
                  "set_by": (w.set_by.full_name or w.set_by.username) if w.set_by else "",
                  "can_cancel": can_lock and w.tier == WindowTier.SCHOOL and w.school_id == school.pk} for w in windows]
-        tree = shared.selectors.unit_tree_on(timezone.localdate())
-        labels = {w.pk: shared.scope_name(w, tree, {school.pk: school.name}) for w in windows}
+        tree = unit_tree_on(timezone.localdate())
+        labels = {w.pk: scope_name(w, tree, {school.pk: school.name}) for w in windows}
         for row in rows:
             row["scope"] = labels[row["window"].pk]
         school_year = current_year()
         requestable = _requestable(windows, now)
         if can_lock and lock_form is None:
-            lock_form = EarlyLockForm(grades=sorted(shared.school_grades(school)))
+            lock_form = EarlyLockForm(grades=sorted(school_grades(school)))
         if can_request and request_form is None and requestable:
             request_form = ExceptionRequestForm(windows=requestable, year=school_year)
-        requests = list(WindowException.objects.filter(school_id=school.pk)
-                        .select_related("window", "requested_by", "decided_by").order_by("-requested_at")[:100])
-        class_names = dict(SchoolClass.objects.filter(pk__in={c for e in requests for c in e.class_ids})
-                           .values_list("pk", "name"))
-        student_names = dict(Student.objects.filter(pk__in={s for e in requests for s in e.student_ids})
-                             .values_list("pk", "full_name"))
+        requests = list(exceptions_of_school(school.pk).order_by("-requested_at")[:100])
+        class_names, student_names = class_and_student_names({c for e in requests for c in e.class_ids},
+                                                             {s for e in requests for s in e.student_ids})
         request_rows = [{
             "exception": e, "category_label": DataCategory(e.window.category).label,
             "tier_label": WindowTier(e.window.tier).label, "status_label": ExceptionStatus(e.status).label,
@@ -170,7 +129,7 @@ class SchoolWindowsView(SchoolPage):
             "active": e.status == ExceptionStatus.APPROVED and e.until > now,
         } for e in requests]
         return {"school": school, "year": year, "year_label": f"{year}–{year + 1}", "rows": rows,
-                "timeline": shared.timeline(windows, year, labels, now),
+                "timeline": timeline(windows, year, labels, now),
                 "lock_form": lock_form if can_lock else None, "request_form": request_form if can_request else None,
                 "can_request": can_request, "requestable": bool(requestable), "requests": request_rows,
                 "school_year": school_year}
@@ -188,7 +147,7 @@ class EarlyLockView(SchoolWindowsView):
 
     def post(self, request):
         school, year = self.school(), self.year()
-        form = EarlyLockForm(request.POST, grades=sorted(shared.school_grades(school)))
+        form = EarlyLockForm(request.POST, grades=sorted(school_grades(school)))
         if not form.is_valid():
             messages.error(request, _("Dữ liệu chưa hợp lệ: %(e)s") % {"e": form.errors.as_text()})
             return self.render(400, lock_form=form)
@@ -210,7 +169,7 @@ class ExceptionRequestView(SchoolWindowsView):
 
     def post(self, request):
         school, year = self.school(), self.year()
-        requestable = _requestable(shared.windows_for_school(school, year), timezone.now())
+        requestable = _requestable(windows_for_school(school, year), timezone.now())
         form = ExceptionRequestForm(request.POST, windows=requestable, year=current_year())
         if not form.is_valid():
             messages.error(request, _("Dữ liệu chưa hợp lệ: %(e)s") % {"e": form.errors.as_text()})
@@ -233,7 +192,7 @@ class SchoolWindowCancelView(SchoolWindowsView):
 
     def post(self, request, pk: int):
         school = self.school()
-        window = Window.objects.filter(pk=pk, school_id=school.pk, tier=WindowTier.SCHOOL).first()
+        window = school_lock(school.pk, pk)
         if window is None:
             messages.error(request, _("Không tìm thấy lịch khóa của trường."))
             return redirect("windows:school_windows")

@@ -13,16 +13,18 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from hocba.kernel import recordstates
 from hocba.kernel.errors import DomainError, NotAllowed
+from hocba.kernel.levels import PRIMARY
+
+from tenants.windows import entry_state
 
 from ..access import SchoolAccess
 from ..models import SchoolClass
-from ..selectors import class_get, class_students
+from ..selectors import class_awards, class_get, class_members, class_students
 from ..services import classwork, yearend
-from ..windows import entry_state
-from . import reads
 from .classwork import _entry_messages
-from .common import EDITABLE_STATES, SchoolPage, SchoolTemplatePage, error_text, report
+from .common import SchoolPage, SchoolTemplatePage, error_text, report
 
 QUALITY_LEVELS = [("T", "T", gettext_lazy("Tốt")), ("D", "Đ", gettext_lazy("Đạt")), ("C", "C", gettext_lazy("Cần cố gắng"))]
 QUALITY_SHORT = {"T": "T", "D": "Đ", "C": "C"}
@@ -43,7 +45,7 @@ def _window(access: SchoolAccess, school_class: SchoolClass, category: str):
 
 
 def _members(school_class: SchoolClass):
-    return reads.class_members(school_class, class_students(school_class))
+    return class_members(school_class, class_students(school_class))
 
 
 class QualitiesView(SchoolTemplatePage):
@@ -73,7 +75,7 @@ class QualitiesView(SchoolTemplatePage):
         cells = yearend.qualities_of(school_class, [m.student.pk for m in members], term, checkpoint)
         rows = []
         for m in members:
-            rows.append({"member": m, "locked": m.record_state not in EDITABLE_STATES,
+            rows.append({"member": m, "locked": m.record_state not in recordstates.EDITABLE,
                          "cells": [{"code": t["code"], "label": t["label"],
                                     "level": cells.get((m.student.pk, t["code"]), ("", ""))[0],
                                     "text": cells.get((m.student.pk, t["code"]), ("", ""))[1]} for t in shown]})
@@ -114,7 +116,7 @@ class YearEndView(SchoolTemplatePage):
         rows = yearend.yearend_rows(school_class, _members(school_class))
         may_decide = access.can("records.approve")
         return super().get_context_data(
-            school_class=school_class, rows=rows, may_decide=may_decide, primary=school_class.level == "primary",
+            school_class=school_class, rows=rows, may_decide=may_decide, primary=school_class.level == PRIMARY,
             may_manage=access.may_manage_class(school_class.pk),
             window_state=_window(access, school_class, "year_end"), **kwargs)
 
@@ -175,7 +177,7 @@ class YearEndDecisionsView(SchoolPage):
     def post(self, request, pk: int):
         school_class = class_get(self.access, pk)
         rows = yearend.yearend_rows(school_class, _members(school_class))
-        entries = decision_entries(request.POST, rows, school_class.level == "primary")
+        entries = decision_entries(request.POST, rows, school_class.level == PRIMARY)
         if not entries:
             messages.info(request, _("Không có thay đổi nào để lưu."))
             return redirect(_yearend_url(pk))
@@ -232,8 +234,6 @@ class AwardsView(SchoolTemplatePage):
     template_name = "schools/yearend_awards.html"
 
     def get_context_data(self, **kwargs):
-        from ..api.yearend import class_awards
-
         school_class = _managed_class(self.access, self.kwargs["pk"])
         members = _members(school_class)
         names = {m.student.pk: m for m in members}

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import selectors
-from ..models import Account, AdministrativeUnit, Membership, School, SchoolPlacement, UnitVersion
+from ..models import AdministrativeUnit, School
 from ..services import accounts as account_services
 from ..services import schools as school_services
 from ..services import units as unit_services
@@ -22,25 +22,27 @@ from . import serializers as s
 
 
 def _unit_in_scope(request, pk: int, capability: str = "units.view") -> AdministrativeUnit:
-    if pk not in request_access(request).units_with(capability):
+    unit = None
+    if selectors.unit_in_scope(request_access(request), unit_id=pk, capability=capability):
+        unit = selectors.unit_get(unit_id=pk)
+    if unit is None:
         raise NotFound("units.not_found", _("Không tìm thấy đơn vị trong phạm vi của bạn."))
-    return AdministrativeUnit.objects.get(pk=pk)
+    return unit
 
 
 def _school_in_scope(request, pk: int, capability: str = "schools.view") -> School:
-    if pk not in request_access(request).schools_with(capability):
+    school = None
+    if selectors.school_in_scope(request_access(request), school_id=pk, capability=capability):
+        school = selectors.school_get(school_id=pk)
+    if school is None:
         raise NotFound("schools.not_found", _("Không tìm thấy trường trong phạm vi của bạn."))
-    return School.objects.get(pk=pk)
+    return school
 
 
 def _scope_ids(request, capability: str) -> tuple[set[int], set[int]]:
-    """(school ids, unit ids) where ``capability`` holds; on a school's site only that school."""
-    acc = request_access(request)
-    schools = acc.schools_with(capability)
     school = getattr(request, "tenant", None)
-    if school is not None:
-        return schools & {school.pk}, set()
-    return schools, acc.units_with(capability)
+    return selectors.scope_ids(request_access(request), capability=capability,
+                               school_id=school.pk if school is not None else None)
 
 
 class UnitListApi(APIView):
@@ -72,9 +74,8 @@ class UnitDetailApi(APIView):
     @extend_schema(responses=s.UnitVersionSerializer(many=True), summary="A unit's history of names, codes and parents")
     def get(self, request, pk: int):
         unit = _unit_in_scope(request, pk)
-        versions = UnitVersion.objects.filter(unit=unit).order_by("valid_from").values(
-            "name", "official_code", "parent_id", "valid_from", "valid_to")
-        return Response(s.UnitVersionSerializer(list(versions), many=True).data)
+        versions = selectors.unit_versions(unit_id=unit.pk)
+        return Response(s.UnitVersionSerializer([asdict(v) for v in versions], many=True).data)
 
 
 class UnitOperationApi(APIView):
@@ -157,12 +158,8 @@ class SchoolDetailApi(APIView):
                    summary="Which units oversaw the school, from when to when")
     def get(self, request, pk: int):
         school = _school_in_scope(request, pk)
-        placements = list(SchoolPlacement.objects.filter(school=school).order_by("valid_from"))
-        names = dict(UnitVersion.objects.filter(unit_id__in=[p.unit_id for p in placements])
-                     .order_by("unit_id", "-valid_from").distinct("unit_id").values_list("unit_id", "name"))
-        rows = [{"unit_id": p.unit_id, "unit_name": names.get(p.unit_id, ""), "valid_from": p.valid_from,
-                 "valid_to": p.valid_to} for p in placements]
-        return Response(s.PlacementSerializer(rows, many=True).data)
+        rows = selectors.school_placement_history(school_id=school.pk)
+        return Response(s.PlacementSerializer([asdict(p) for p in rows], many=True).data)
 
 
 class SchoolMoveApi(APIView):
@@ -196,8 +193,8 @@ class AccountListApi(APIView):
         ser = s.AccountCreateSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         d = ser.validated_data
-        unit = AdministrativeUnit.objects.filter(pk=d.get("unit_id")).first() if d.get("unit_id") else None
-        school = School.objects.filter(pk=d.get("school_id")).first() if d.get("school_id") else None
+        unit = selectors.unit_get(unit_id=d["unit_id"]) if d.get("unit_id") else None
+        school = selectors.school_get(school_id=d["school_id"]) if d.get("school_id") else None
         if (d.get("unit_id") and unit is None) or (d.get("school_id") and school is None):
             raise NotFound("scope.not_found", _("Không tìm thấy phạm vi."))
         account = account_services.account_create(actor=request.user, username=d["username"], full_name=d["full_name"],
@@ -221,9 +218,9 @@ class MembershipListApi(APIView):
         ser = s.MembershipGrantSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         d = ser.validated_data
-        account = Account.objects.filter(pk=d["account_id"]).first()
-        unit = AdministrativeUnit.objects.filter(pk=d.get("unit_id")).first() if d.get("unit_id") else None
-        school = School.objects.filter(pk=d.get("school_id")).first() if d.get("school_id") else None
+        account = selectors.account_get(account_id=d["account_id"])
+        unit = selectors.unit_get(unit_id=d["unit_id"]) if d.get("unit_id") else None
+        school = selectors.school_get(school_id=d["school_id"]) if d.get("school_id") else None
         if account is None or (d.get("unit_id") and unit is None) or (d.get("school_id") and school is None):
             raise NotFound("scope.not_found", _("Không tìm thấy tài khoản hoặc phạm vi."))
         m = account_services.membership_grant(actor=request.user, account=account, role=d["role"], unit=unit,
@@ -239,7 +236,7 @@ class MembershipEndApi(APIView):
 
     @extend_schema(request=None, responses={204: None}, summary="End a membership today")
     def post(self, request, pk: int):
-        membership = Membership.objects.filter(pk=pk).first()
+        membership = selectors.membership_get(membership_id=pk)
         if membership is None:
             raise NotFound("memberships.not_found", _("Không tìm thấy vai trò."))
         account_services.membership_end(actor=request.user, membership=membership)
@@ -251,8 +248,5 @@ class MeApi(APIView):
 
     @extend_schema(responses=s.MembershipSerializer(many=True), summary="Your own roles in force today")
     def get(self, request):
-        rows = Membership.objects.on(selectors.today()).filter(account=request.user).select_related("account")
-        data = [{"id": m.id, "account_id": m.account_id, "username": m.account.username, "full_name": m.account.full_name,
-                 "role": m.role, "unit_id": m.unit_id, "school_id": m.school_id, "valid_from": m.valid_from,
-                 "valid_to": m.valid_to} for m in rows]
-        return Response(s.MembershipSerializer(data, many=True).data)
+        rows = selectors.account_memberships(account_id=request.user.pk)
+        return Response(s.MembershipSerializer([asdict(m) for m in rows], many=True).data)

@@ -11,11 +11,13 @@ from __future__ import annotations
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from hocba.kernel.access import request_access
+from hocba.kernel.schoolyear import school_year_of, year_param
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from .. import perschool
 from ..models import (
     AdministrativeUnit,
     DataCategory,
@@ -25,9 +27,24 @@ from ..models import (
     Window,
     WindowException,
 )
+from ..selectors import unit_tree_on
 from ..services import windows as svc
-from ..views import windows as pages
-from ..windows_import import DATETIME_INPUT_FORMATS, BilingualError, calendar_import, school_year_of
+from ..window_selectors import (
+    exception_with_people,
+    exceptions_in_scope,
+    exceptions_of_school,
+    school_by_id,
+    school_names,
+    scope_name,
+    unit_by_id,
+    window_in_scope,
+    window_not_cancelled,
+    window_with_setter,
+    windows_for_school,
+    windows_in_scope,
+)
+from ..windows import WindowAuthority, window_state
+from ..windows_import import DATETIME_INPUT_FORMATS, BilingualError, calendar_import
 
 MOMENT_FORMATS = [*DATETIME_INPUT_FORMATS, "iso-8601"]
 
@@ -204,16 +221,16 @@ def scope_from(request, d: dict) -> tuple[AdministrativeUnit | None, School | No
         if unit_id or (school_id and school_id != school.pk):
             raise BilingualError("windows.school_site_scope", "Trên trang của trường chỉ đặt lịch khóa cho chính trường.",
                                  "On a school's site a lock can only be set for that school.", field="unit_id")
-        return None, School.objects.get(pk=school.pk)
+        return None, school_by_id(school.pk)
     if bool(unit_id) == bool(school_id):
         raise BilingualError("windows.scope", "Chọn đúng một phạm vi: unit_id hoặc school_id.",
                              "Give exactly one scope: unit_id or school_id.", field="unit_id")
     if unit_id:
-        unit = AdministrativeUnit.objects.filter(pk=unit_id).first()
+        unit = unit_by_id(unit_id)
         if unit is None:
             raise BilingualError("windows.scope_not_found", "Không tìm thấy đơn vị.", "Unit not found.", http_status=404)
         return unit, None
-    target = School.objects.filter(pk=school_id).exclude(schema_name="public").first()
+    target = school_by_id(school_id)
     if target is None:
         raise BilingualError("windows.scope_not_found", "Không tìm thấy trường.", "School not found.", http_status=404)
     return None, target
@@ -230,32 +247,32 @@ def visible_windows(request, year: int | None, include_cancelled: bool = False) 
     acc = request_access(request)
     school = site_school(request)
     if school is not None:
-        windows = pages.windows_for_school(school, year, include_cancelled=include_cancelled)
-        tree = acc.tree or pages.selectors.unit_tree_on(acc.day)
+        windows = windows_for_school(school, year, include_cancelled=include_cancelled)
+        tree = acc.tree or unit_tree_on(acc.day)
     else:
-        windows, scope = pages.windows_in_scope(acc, year, include_cancelled=include_cancelled)
+        windows, scope = windows_in_scope(acc, year, include_cancelled=include_cancelled)
         tree = scope.tree
-    names = pages.school_names(w.school_id for w in windows)
-    return windows, {w.pk: pages.scope_name(w, tree, names) for w in windows}
+    names = school_names(w.school_id for w in windows)
+    return windows, {w.pk: scope_name(w, tree, names) for w in windows}
 
 
 def window_get(request, pk: int) -> Window:
     school = site_school(request)
     if school is not None:
-        window = next((w for w in pages.windows_for_school(school, None, include_cancelled=True) if w.pk == pk), None)
+        window = next((w for w in windows_for_school(school, None, include_cancelled=True) if w.pk == pk), None)
     else:
-        window = pages.window_in_scope(request_access(request), pk)
+        window = window_in_scope(request_access(request), pk)
     if window is None:
         raise not_found()
     return window
 
 
-def window_data(window: Window, scope: str, auth: pages.Authority, now=None) -> dict:
+def window_data(window: Window, scope: str, auth: WindowAuthority, now=None) -> dict:
     return {
         "id": window.pk, "tier": window.tier, "unit_id": window.unit_id, "school_id": window.school_id, "scope": scope,
         "grades": window.grades, "category": window.category, "category_label": str(DataCategory(window.category).label),
         "year_start": window.year_start, "opens_at": window.opens_at, "locks_at": window.locks_at,
-        "state": pages.window_state(window, now),
+        "state": window_state(window, now),
         "set_by": (window.set_by.full_name or window.set_by.username) if window.set_by else "",
         "reason": window.reason, "created_at": window.created_at, "cancelled_at": window.cancelled_at,
         "can_edit": auth.may_schedule(window) and not window.cancelled_at,
@@ -263,10 +280,10 @@ def window_data(window: Window, scope: str, auth: pages.Authority, now=None) -> 
 
 
 def one_window(request, window: Window) -> dict:
-    window = Window.objects.select_related("set_by").get(pk=window.pk)
+    window = window_with_setter(window.pk)
     acc = request_access(request)
-    tree = acc.tree or pages.selectors.unit_tree_on(acc.day)
-    return window_data(window, pages.scope_name(window, tree, pages.school_names([window.school_id])), pages.Authority(acc))
+    tree = acc.tree or unit_tree_on(acc.day)
+    return window_data(window, scope_name(window, tree, school_names([window.school_id])), WindowAuthority(acc))
 
 
 # ------------------------------------------------------------------------------------------ windows
@@ -281,9 +298,9 @@ class WindowListApi(APIView):
         responses=WindowSerializer(many=True),
         summary="Windows in scope (platform site) or that apply to this school (a school's site)")
     def get(self, request):
-        year = pages.year_param(request.query_params.get("year"))
+        year = year_param(request.query_params.get("year"))
         windows, labels = visible_windows(request, year, request.query_params.get("cancelled") in ("1", "true"))
-        auth, now = pages.Authority(request_access(request)), timezone.now()
+        auth, now = WindowAuthority(request_access(request)), timezone.now()
         return Response(WindowSerializer([window_data(w, labels[w.pk], auth, now) for w in windows], many=True).data)
 
     @extend_schema(request=WindowCreateSerializer, responses={201: WindowSerializer, 400: ErrorSerializer,
@@ -334,7 +351,7 @@ class WindowPreviewApi(APIView):
         d = valid(WindowPreviewSerializer, request)
         window = window_get(request, d["window_id"]) if d.get("window_id") else None
         if window is not None:
-            preview = pages.window_preview(request.user, window=window, year_start=window.year_start,
+            preview = svc.window_preview(request.user, window=window, year_start=window.year_start,
                                            opens_at=d.get("opens_at"), locks_at=d.get("locks_at"),
                                            reason=d.get("reason") or window.reason)
         else:
@@ -342,7 +359,7 @@ class WindowPreviewApi(APIView):
                 raise BilingualError("windows.invalid_input", "Dữ liệu chưa hợp lệ ở: category.",
                                      "Invalid input in: category.", field="category")
             unit, school = scope_from(request, d)
-            preview = pages.window_preview(request.user, unit=unit, school=school, category=d["category"],
+            preview = svc.window_preview(request.user, unit=unit, school=school, category=d["category"],
                                            year_start=year_of(d), opens_at=d.get("opens_at"), locks_at=d.get("locks_at"),
                                            grades=d["grades"], levels=d["levels"], reason=d["reason"])
         return Response(PreviewSerializer(preview.as_dict()).data)
@@ -376,7 +393,7 @@ class WindowImportApi(APIView):
 # --------------------------------------------------------------------------------------- exceptions
 
 
-def exception_data(e: WindowException, names: dict[int, str], auth: pages.Authority, can_decide: bool) -> dict:
+def exception_data(e: WindowException, names: dict[int, str], auth: WindowAuthority, can_decide: bool) -> dict:
     return {
         "id": e.pk, "window_id": e.window_id, "window_tier": e.window.tier, "window_category": e.window.category,
         "school_id": e.school_id, "school": names.get(e.school_id, ""), "class_ids": e.class_ids,
@@ -391,8 +408,8 @@ def exception_data(e: WindowException, names: dict[int, str], auth: pages.Author
 def exceptions_visible(request):
     school = site_school(request)
     if school is not None:
-        return WindowException.objects.filter(school_id=school.pk).select_related("window", "requested_by", "decided_by")
-    qs, _scope = pages.exceptions_in_scope(request_access(request))
+        return exceptions_of_school(school.pk)
+    qs, _scope = exceptions_in_scope(request_access(request))
     return qs
 
 
@@ -409,8 +426,8 @@ class ExceptionListApi(APIView):
             qs = qs.filter(status=wanted)
         rows = list(qs.order_by("-requested_at")[:500])
         acc = request_access(request)
-        names = pages.school_names({e.school_id for e in rows})
-        auth, can_decide = pages.Authority(acc), acc.has("windows.decide")
+        names = school_names({e.school_id for e in rows})
+        auth, can_decide = WindowAuthority(acc), acc.has("windows.decide")
         return Response(ExceptionSerializer([exception_data(e, names, auth, can_decide) for e in rows], many=True).data)
 
     @extend_schema(request=ExceptionRequestSerializer, responses={201: ExceptionSerializer, 400: ErrorSerializer},
@@ -422,22 +439,20 @@ class ExceptionListApi(APIView):
             raise BilingualError("windows.request_on_school_site", "Đề nghị mở khóa được gửi từ trang của trường.",
                                  "Requests for an exception are made on the school's own site.", http_status=400)
         d = valid(ExceptionRequestSerializer, request)
-        window = Window.objects.filter(pk=d["window_id"], cancelled_at__isnull=True).first()
+        window = window_not_cancelled(d["window_id"])
         if window is None:
             raise not_found()
-        from schools.views.windows import unknown_class_or_student_ids
-
-        unknown = unknown_class_or_student_ids(d["class_ids"], d["student_ids"])
+        unknown = perschool.unknown_class_or_student_ids(school.schema_name, d["class_ids"], d["student_ids"])
         if unknown:
             raise BilingualError("windows.unknown_ids", "Có lớp hoặc học sinh không thuộc năm học hiện tại của trường.",
                                  "Some classes or students are not in the school's current year.",
                                  field="class_ids", extra={"unknown": unknown})
-        exc = svc.exception_request(actor=request.user, window=window, school=School.objects.get(pk=school.pk),
+        exc = svc.exception_request(actor=request.user, window=window, school=school_by_id(school.pk),
                                     until=d["until"], reason=d["reason"], class_ids=d["class_ids"],
                                     student_ids=d["student_ids"])
-        exc = WindowException.objects.select_related("window", "requested_by", "decided_by").get(pk=exc.pk)
+        exc = exception_with_people(exc.pk)
         acc = request_access(request)
-        data = exception_data(exc, pages.school_names([school.pk]), pages.Authority(acc), acc.has("windows.decide"))
+        data = exception_data(exc, school_names([school.pk]), WindowAuthority(acc), acc.has("windows.decide"))
         return Response(ExceptionSerializer(data).data, status=status.HTTP_201_CREATED)
 
 
@@ -453,8 +468,8 @@ class ExceptionDecideApi(APIView):
         d = valid(DecideSerializer, request)
         exception = svc.exception_decide(actor=request.user, exception=exception, approve=d["decision"] == "approve",
                                          note=d["note"])
-        exception = WindowException.objects.select_related("window", "requested_by", "decided_by").get(pk=exception.pk)
+        exception = exception_with_people(exception.pk)
         acc = request_access(request)
-        data = exception_data(exception, pages.school_names([exception.school_id]), pages.Authority(acc),
+        data = exception_data(exception, school_names([exception.school_id]), WindowAuthority(acc),
                               acc.has("windows.decide"))
         return Response(ExceptionSerializer(data).data)

@@ -7,14 +7,17 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
+from hocba.kernel import levels as school_levels
 
 from .periods import Period
 
 
 class SchoolLevel(models.TextChoices):
-    PRIMARY = "primary", _("Tiểu học")
-    LOWER_SECONDARY = "lower_secondary", _("THCS")
-    UPPER_SECONDARY = "upper_secondary", _("THPT")
+    """The school levels of hocba.kernel.levels, as model choices."""
+
+    PRIMARY = school_levels.PRIMARY, school_levels.LEVEL_LABELS[school_levels.PRIMARY]
+    LOWER_SECONDARY = school_levels.LOWER_SECONDARY, school_levels.LEVEL_LABELS[school_levels.LOWER_SECONDARY]
+    UPPER_SECONDARY = school_levels.UPPER_SECONDARY, school_levels.LEVEL_LABELS[school_levels.UPPER_SECONDARY]
 
 
 class SchoolStatus(models.TextChoices):

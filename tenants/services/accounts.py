@@ -125,3 +125,12 @@ def account_create(*, actor: Account | None, username: str, full_name: str, emai
     if role:
         membership_grant(actor=actor, account=account, role=role, unit=unit, school=school, valid_from=valid_from)
     return account
+
+
+def school_account_create(*, actor: Account | None, school_id: int, role: str, username: str, full_name: str,
+                          email: str = "", password: str | None = None) -> int:
+    """``account_create`` with a first role in a school, for per-school code that knows the school by its id
+    only: the new account's id."""
+    school = School.objects.get(pk=school_id)
+    return account_create(actor=actor, username=username, full_name=full_name, email=email, password=password,
+                          role=role, school=school).pk

@@ -12,15 +12,17 @@ from pathlib import Path
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
+from hocba.kernel import levels as school_levels
 from hocba.kernel.errors import DomainError, NotAllowed
+from openpyxl import load_workbook
 
 from .. import provisioning
 from ..models import (
     Account,
     AdministrativeUnit,
     Domain,
+    Membership,
     School,
-    SchoolLevel,
     SchoolPlacement,
     SchoolStatus,
     UnitVersion,
@@ -29,11 +31,6 @@ from ..selectors import access_for, today, unit_tree_on
 from .audit import audit_record
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
-LEVEL_ALIASES = {
-    "primary": SchoolLevel.PRIMARY, "tieu hoc": SchoolLevel.PRIMARY, "tiểu học": SchoolLevel.PRIMARY, "th": SchoolLevel.PRIMARY,
-    "lower_secondary": SchoolLevel.LOWER_SECONDARY, "thcs": SchoolLevel.LOWER_SECONDARY,
-    "upper_secondary": SchoolLevel.UPPER_SECONDARY, "thpt": SchoolLevel.UPPER_SECONDARY,
-}
 
 
 def parse_levels(raw: str | list[str]) -> list[str]:
@@ -43,15 +40,13 @@ def parse_levels(raw: str | list[str]) -> list[str]:
         key = part.strip().lower()
         if not key:
             continue
-        level = LEVEL_ALIASES.get(key)
+        level = school_levels.LEVEL_NAMES.get(key)
         if level is None:
             raise DomainError("schools.bad_level", _("Cấp học “%(v)s” không hợp lệ (tiểu học, THCS, THPT)."), params={"v": part.strip()}, field="levels")
-        if level.value not in levels:
-            levels.append(level.value)
+        levels.append(level)
     if not levels:
         raise DomainError("schools.no_level", _("Trường phải có ít nhất một cấp học."), field="levels")
-    order = [lv.value for lv in SchoolLevel]
-    return sorted(levels, key=order.index)
+    return school_levels.ordered_levels(levels)
 
 
 def schema_name_for(slug: str) -> str:
@@ -153,8 +148,6 @@ def school_close(*, actor: Account | None, school: School, on: dt.date | None = 
     current.save(update_fields=["valid_to"])
     school.status, school.closed_on = SchoolStatus.CLOSED, day
     school.save(update_fields=["status", "closed_on"])
-    from ..models import Membership
-
     Membership.objects.filter(school=school, valid_to__isnull=True).update(valid_to=day)
     audit_record(actor=actor, action="school.close", obj=school, before=before, after=_school_dict(school, None),
                  unit_id=current.unit_id, school_id=school.id)
@@ -192,8 +185,6 @@ def read_school_rows(path: Path | str, content: bytes | None = None) -> list[tup
     path = Path(path)
     data = content if content is not None else path.read_bytes()
     if path.suffix.lower() in {".xlsx", ".xlsm"}:
-        from openpyxl import load_workbook
-
         try:
             sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
         except Exception as exc:

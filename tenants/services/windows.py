@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from hocba.kernel.errors import DomainError, NotAllowed
+from hocba.kernel.forms import LOCAL_FORMAT
+from hocba.kernel.levels import GRADES, grades_of
+from hocba.kernel.schoolyear import school_year_bounds
 
 from ..models import (
     Account,
@@ -17,20 +20,23 @@ from ..models import (
     DataCategory,
     ExceptionStatus,
     School,
+    SchoolRollup,
     Window,
     WindowException,
     WindowTier,
 )
 from ..selectors import access_for, unit_tree_on
+from ..window_selectors import (
+    affected_schools,
+    all_grades,
+    overlapping_categories,
+    school_chain,
+    tier_of,
+    today,
+    units_above,
+)
+from ..windows import WindowAuthority
 from .audit import audit_record
-
-LEVEL_GRADES = {"primary": [1, 2, 3, 4, 5], "lower_secondary": [6, 7, 8, 9], "upper_secondary": [10, 11, 12]}
-
-
-def school_year_bounds(year_start: int) -> tuple[dt.datetime, dt.datetime]:
-    """A school year runs from 1 August to 31 July (local time) for the purpose of windows."""
-    tz = timezone.get_default_timezone()
-    return (dt.datetime(year_start, 8, 1, tzinfo=tz), dt.datetime(year_start + 1, 8, 1, tzinfo=tz))
 
 
 def _window_dict(w: Window) -> dict:
@@ -41,27 +47,6 @@ def _window_dict(w: Window) -> dict:
 
 def _fmt(moment: dt.datetime) -> str:
     return timezone.localtime(moment).strftime("%H:%M %d/%m/%Y")
-
-
-def units_above(tier: str, unit: AdministrativeUnit | None, school: School | None, day: dt.date) -> set[int]:
-    """The units whose windows are a higher tier than a window of this scope."""
-    from ..selectors import unit_overseeing
-
-    if tier == WindowTier.PROVINCE:
-        return set()
-    tree = unit_tree_on(day)
-    if school is not None:
-        node = unit_overseeing(school.pk, day)
-        return {node.id, *tree.ancestors(node.id)} if node else set()
-    return set(tree.ancestors(unit.pk))
-
-
-def overlapping_categories(category: str):
-    """Windows that govern the same data: the same category, or the whole year. A whole-year lock is
-    compared with whole-year locks only: a category locked earlier above stays locked anyway."""
-    if category == DataCategory.WHOLE_YEAR:
-        return Q(category=DataCategory.WHOLE_YEAR)
-    return Q(category=category) | Q(category=DataCategory.WHOLE_YEAR)
 
 
 def _check_not_widening(tier: str, unit, school, category: str, year_start: int, grades: list[int],
@@ -83,18 +68,10 @@ def _check_not_widening(tier: str, unit, school, category: str, year_start: int,
 
 
 def _authorise(actor: Account | None, tier: str, unit: AdministrativeUnit | None, school: School | None, day: dt.date) -> None:
-    from hocba.kernel.roles import Role
-
     if actor is None or actor.is_superuser:
         return
-    access = access_for(actor, day)
-    if tier == WindowTier.SCHOOL:
-        allowed = access.has_in_school("windows.schedule", school.pk)
-    elif tier == WindowTier.PROVINCE:
-        allowed = any(g.role is Role.PROVINCE_ADMIN and g.unit_id == unit.pk for g in access.grants)
-    else:
-        allowed = access.has_in_unit("windows.schedule", unit.pk)
-    if not allowed:
+    authority = WindowAuthority(access_for(actor, day))
+    if not authority.may_schedule_in(tier, unit_id=unit.pk if unit else None, school_id=school.pk if school else None):
         raise NotAllowed("windows.out_of_scope", _("Phạm vi này nằm ngoài thẩm quyền đặt lịch của bạn."))
 
 
@@ -113,7 +90,7 @@ def _validate(tier, unit, school, category, year_start, grades, opens_at, locks_
                                         or unit_tree_on(day).nodes[unit.pk].parent_id is not None):
         raise DomainError("windows.needs_province", _("Lịch cấp Sở phải gắn với một tỉnh/thành phố."))
     grades = sorted({int(g) for g in grades or []})
-    if any(not 1 <= g <= 12 for g in grades):
+    if any(g not in GRADES for g in grades):
         raise DomainError("windows.bad_grade", _("Khối lớp phải từ 1 đến 12."), field="grades")
     return grades
 
@@ -128,7 +105,7 @@ def window_create(*, actor: Account | None, category: str, year_start: int, open
     tier = WindowTier.SCHOOL if school is not None else (
         WindowTier.PROVINCE if unit_tree_on(day).nodes.get(unit.pk) and unit_tree_on(day).nodes[unit.pk].parent_id is None
         else WindowTier.UNIT)
-    all_grades = list(grades or []) + [g for level in (levels or []) for g in LEVEL_GRADES.get(level, [])]
+    all_grades = list(grades or []) + sorted(grades_of(levels))
     grades = _validate(tier, unit, school, category, year_start, all_grades, opens_at, locks_at, day)
     _authorise(actor, tier, unit, school, day)
     _check_not_widening(tier, unit, school, category, year_start, grades, opens_at, locks_at, None, day)
@@ -186,10 +163,7 @@ def exception_request(*, actor: Account, window: Window, school: School, until: 
     access = access_for(actor, day)
     if not access.has_in_school("windows.request", school.pk):
         raise NotAllowed("windows.request_not_allowed", _("Chỉ Hiệu trưởng mới xin mở khóa cho trường."))
-    from ..selectors import unit_overseeing
-
-    node = unit_overseeing(school.pk, day)
-    chain = {node.id, *unit_tree_on(day).ancestors(node.id)} if node else set()
+    chain = school_chain(school.pk, day)
     if window.school_id not in (None, school.pk) or (window.unit_id and window.unit_id not in chain):
         raise DomainError("windows.not_applicable", _("Lịch này không áp dụng cho trường."))
     if not class_ids and not student_ids:
@@ -217,12 +191,7 @@ def exception_decide(*, actor: Account, exception: WindowException, approve: boo
     if exception.status != ExceptionStatus.REQUESTED:
         raise DomainError("windows.already_decided", _("Đề nghị này đã được quyết định."))
     window, day = exception.window, timezone.localdate()
-    access = access_for(actor, day)
-    if window.tier == WindowTier.SCHOOL:
-        allowed = access.has_in_school("windows.schedule", window.school_id)
-    else:
-        allowed = access.has_in_unit("windows.decide", window.unit_id)
-    if not allowed and not actor.is_superuser:
+    if not actor.is_superuser and not WindowAuthority(access_for(actor, day)).may_decide(window):
         raise NotAllowed("windows.decide_not_allowed", _("Chỉ cấp đã đặt lịch khóa mới duyệt được đề nghị này."))
     before = _exception_dict(exception)
     exception.status = ExceptionStatus.APPROVED if approve else ExceptionStatus.REFUSED
@@ -231,3 +200,89 @@ def exception_decide(*, actor: Account, exception: WindowException, approve: boo
     audit_record(actor=actor, action="window_exception.decide", obj=exception, before=before, after=_exception_dict(exception),
                  unit_id=window.unit_id, school_id=exception.school_id)
     return exception
+
+
+# ------------------------------------------------------------------------------------------- preview
+
+
+class _DryRun(Exception):
+    pass
+
+
+@dataclass
+class Preview:
+    tier: str
+    schools: int
+    schools_with_figures: int
+    students: int | None
+    classes: int | None
+    grades: list[int]
+    grades_filtered: bool
+    errors: list[dict] = field(default_factory=list)
+    higher: list[dict] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def figures_partial(self) -> bool:
+        return 0 < self.schools_with_figures < self.schools
+
+    def as_dict(self) -> dict:
+        return {"ok": self.ok, "tier": self.tier, "schools": self.schools, "schools_with_figures": self.schools_with_figures,
+                "students": self.students, "classes": self.classes, "grades": self.grades,
+                "grades_filtered": self.grades_filtered, "errors": self.errors, "higher": self.higher}
+
+
+def window_preview(actor, *, unit: AdministrativeUnit | None = None, school: School | None = None, category: str = "",
+                   year_start: int, opens_at: dt.datetime | None, locks_at: dt.datetime | None,
+                   grades: list[int] | None = None, levels: list[str] | None = None, reason: str = "",
+                   window: Window | None = None) -> Preview:
+    """What saving would do — the service's own verdict (run in a savepoint, rolled back) and the reach."""
+    if window is not None:
+        unit, school, category = window.unit, window.school, window.category
+        year_start, grades, levels = window.year_start, window.grades, []
+    tree = unit_tree_on(today())
+    wanted = all_grades(grades, levels)
+    errors: list[dict] = []
+    try:
+        with transaction.atomic():
+            if window is not None:
+                window_update(actor=actor, window=window, opens_at=opens_at, locks_at=locks_at, reason=reason)
+            else:
+                window_create(actor=actor, category=category, year_start=year_start, opens_at=opens_at,
+                                  locks_at=locks_at, unit=unit, school=school, grades=grades, levels=levels,
+                                  reason=reason)
+            raise _DryRun
+    except _DryRun:
+        pass
+    except DomainError as exc:
+        errors.append(exc.as_dict())
+    tier = tier_of(unit, school, tree) if (unit or school) else ""
+    school_ids = affected_schools(unit, school, wanted, tree)
+    figures = list(SchoolRollup.objects.filter(school_id__in=school_ids, year_start=year_start).values_list("students", flat=True))
+    higher = []
+    if (unit or school) and category in DataCategory.values:
+        above = units_above(tier, unit, school, tree.day)
+        if above:
+            qs = Window.objects.filter(overlapping_categories(category), year_start=year_start, cancelled_at__isnull=True,
+                                       unit_id__in=above).select_related("set_by").order_by("opens_at")
+            if window is not None:
+                qs = qs.exclude(pk=window.pk)
+            for other in qs:
+                node = tree.nodes.get(other.unit_id)
+                higher.append({
+                    "id": other.pk, "tier": other.tier, "tier_label": str(WindowTier(other.tier).label),
+                    "scope": node.name if node else "", "category": other.category,
+                    "category_label": str(DataCategory(other.category).label), "grades": other.grades,
+                    "opens_at": other.opens_at, "locks_at": other.locks_at,
+                    "opens": timezone.localtime(other.opens_at).strftime(LOCAL_FORMAT),
+                    "locks": timezone.localtime(other.locks_at).strftime(LOCAL_FORMAT),
+                    "set_by": (other.set_by.full_name or other.set_by.username) if other.set_by else "",
+                })
+    return Preview(
+        tier=tier, schools=len(school_ids), schools_with_figures=len(figures),
+        students=sum(figures) if figures else None, classes=None, grades=wanted, grades_filtered=bool(wanted),
+        errors=errors, higher=higher,
+    )

@@ -6,9 +6,9 @@ from django.shortcuts import redirect
 from django.views.generic import TemplateView
 from hocba.kernel.context_processors import platform_url
 from hocba.kernel.permissions import SIGNED_IN, CapabilityRequiredMixin
-from hocba.kernel.roles import ROLE_CAPABILITIES
+from hocba.kernel.roles import ROLE_CAPABILITIES, Role
 
-from .. import selectors
+from .. import forms, selectors
 from .common import access
 
 
@@ -71,10 +71,6 @@ class SchoolStaffView(CapabilityRequiredMixin, TemplateView):
     template_name = "tenants/school_staff.html"
 
     def get_context_data(self, **kwargs):
-        from hocba.kernel.roles import Role
-
-        from .. import forms
-
         acc = access(self.request)
         school = self.request.tenant
         roles = sorted(acc.grantable_roles_in_school(school.pk), key=list(Role).index)

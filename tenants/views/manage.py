@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db.models import Q
-from django.shortcuts import get_object_or_404, redirect
+from django.http import Http404
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -14,15 +14,7 @@ from hocba.kernel.permissions import CapabilityRequiredMixin
 from hocba.kernel.roles import Role
 
 from .. import forms, selectors
-from ..models import (
-    Account,
-    AdministrativeUnit,
-    Membership,
-    PlatformAuditEntry,
-    School,
-    SchoolPlacement,
-    UnitVersion,
-)
+from ..models import AdministrativeUnit, School
 from ..services import accounts as account_services
 from ..services import schools as school_services
 from ..services import units as unit_services
@@ -45,6 +37,20 @@ def _unit_choices(request, capability: str) -> list[tuple[int, str]]:
     for root in tree.roots():
         walk(root.id, 0)
     return out
+
+
+def _unit_or_404(pk: int) -> AdministrativeUnit:
+    unit = selectors.unit_get(unit_id=pk)
+    if unit is None:
+        raise Http404
+    return unit
+
+
+def _school_or_404(pk: int) -> School:
+    school = selectors.school_get(school_id=pk)
+    if school is None:
+        raise Http404
+    return school
 
 
 class UnitListView(CapabilityRequiredMixin, TemplateView):
@@ -89,7 +95,7 @@ class UnitCreateView(CapabilityRequiredMixin, View):
         try:
             unit = unit_services.unit_create(
                 actor=request.user, kind=data["kind"], name=data["name"], official_code=data["official_code"],
-                parent=AdministrativeUnit.objects.get(pk=data["parent"]), valid_from=data["valid_from"],
+                parent=selectors.unit_get(unit_id=data["parent"]), valid_from=data["valid_from"],
             )
         except DomainError as exc:
             report_error(request, exc)
@@ -103,8 +109,8 @@ class UnitDetailView(CapabilityRequiredMixin, TemplateView):
     template_name = "tenants/unit_detail.html"
 
     def get(self, request, *args, **kwargs):
-        self.unit = get_object_or_404(AdministrativeUnit, pk=kwargs["pk"])
-        if self.unit.pk not in access(request).units_with("units.view"):
+        self.unit = _unit_or_404(kwargs["pk"])
+        if not selectors.unit_in_scope(access(request), unit_id=self.unit.pk, capability="units.view"):
             return refuse(request)
         return super().get(request, *args, **kwargs)
 
@@ -112,15 +118,9 @@ class UnitDetailView(CapabilityRequiredMixin, TemplateView):
         acc = access(self.request)
         tree = acc.tree or selectors.unit_tree_on()
         unit = self.unit
-        versions = list(UnitVersion.objects.filter(unit=unit).select_related("parent").order_by("valid_from"))
-        parent_names = {
-            v.unit_id: v.name for v in UnitVersion.objects.filter(unit_id__in=[v.parent_id for v in versions if v.parent_id])
-            .order_by("unit_id", "-valid_from").distinct("unit_id")
-        }
-        placements = (
-            SchoolPlacement.objects.filter(unit=unit).select_related("school").order_by("-valid_from", "school__name")
-        )
-        can_manage = unit.pk in acc.units_with("units.manage")
+        versions = selectors.unit_versions(unit_id=unit.pk)
+        parent_names = selectors.unit_names_latest(unit_ids=[v.parent_id for v in versions if v.parent_id])
+        can_manage = selectors.unit_in_scope(acc, unit_id=unit.pk, capability="units.manage")
         choices = [c for c in _unit_choices(self.request, "units.manage") if c[0] != unit.pk]
         ctx = {
             "unit": unit,
@@ -128,7 +128,7 @@ class UnitDetailView(CapabilityRequiredMixin, TemplateView):
             "path": tree.path(unit.pk) if unit.pk in tree.nodes else [],
             "children": [tree.nodes[c] for c in tree.children.get(unit.pk, ())],
             "versions": [(v, parent_names.get(v.parent_id, "")) for v in versions],
-            "placements": placements,
+            "placements": selectors.unit_school_placements(unit_id=unit.pk),
             "can_manage": can_manage,
             "memberships": selectors.membership_list(unit_ids=[unit.pk]),
             "can_grant": bool(acc.grantable_roles_in_unit(unit.pk)),
@@ -150,8 +150,8 @@ class UnitOperationView(CapabilityRequiredMixin, View):
     required_capability = "units.manage"
 
     def post(self, request, pk: int, operation: str):
-        unit = get_object_or_404(AdministrativeUnit, pk=pk)
-        if pk not in access(request).units_with("units.manage"):
+        unit = _unit_or_404(pk)
+        if not selectors.unit_in_scope(access(request), unit_id=pk, capability="units.manage"):
             return refuse(request)
         try:
             if operation == "rename":
@@ -164,7 +164,7 @@ class UnitOperationView(CapabilityRequiredMixin, View):
                 form = forms.UnitTargetForm(request.POST, prefix=operation)
                 form.fields["target"].choices = _unit_choices(request, "units.manage")
                 if form.is_valid():
-                    target = AdministrativeUnit.objects.get(pk=form.cleaned_data["target"])
+                    target = selectors.unit_get(unit_id=form.cleaned_data["target"])
                     if operation == "move":
                         unit_services.unit_move(actor=request.user, unit=unit, parent=target, on=form.cleaned_data["on"])
                     else:
@@ -220,7 +220,7 @@ class SchoolCreateView(CapabilityRequiredMixin, View):
         try:
             school = school_services.school_create(
                 actor=request.user, code=d["code"], name=d["name"], levels=d["levels"],
-                unit=AdministrativeUnit.objects.get(pk=d["unit"]), slug=d["slug"],
+                unit=selectors.unit_get(unit_id=d["unit"]), slug=d["slug"],
             )
         except DomainError as exc:
             report_error(request, exc)
@@ -253,8 +253,8 @@ class SchoolDetailView(CapabilityRequiredMixin, TemplateView):
     template_name = "tenants/school_detail.html"
 
     def get(self, request, *args, **kwargs):
-        self.school = get_object_or_404(School, pk=kwargs["pk"])
-        if self.school.pk not in access(request).schools_with("schools.view"):
+        self.school = _school_or_404(kwargs["pk"])
+        if not selectors.school_in_scope(access(request), school_id=self.school.pk, capability="schools.view"):
             return refuse(request, gettext_lazy("Trường này nằm ngoài phạm vi quản lý của bạn."))
         return super().get(request, *args, **kwargs)
 
@@ -262,19 +262,14 @@ class SchoolDetailView(CapabilityRequiredMixin, TemplateView):
         acc = access(self.request)
         school = self.school
         tree = acc.tree or selectors.unit_tree_on()
-        placements = list(SchoolPlacement.objects.filter(school=school).order_by("valid_from"))
-        names = {
-            v.unit_id: v.name
-            for v in UnitVersion.objects.filter(unit_id__in=[p.unit_id for p in placements]).order_by("unit_id", "-valid_from").distinct("unit_id")
-        }
         roles = sorted(acc.grantable_roles_in_school(school.pk), key=list(Role).index)
         ctx = {
             "school": school,
             "info": selectors.school_list(school_ids=[school.pk])[0],
-            "placements": [(p, names.get(p.unit_id, "")) for p in placements],
+            "placements": [(p, p.unit_name) for p in selectors.school_placement_history(school_id=school.pk)],
             "memberships": selectors.membership_list(school_ids=[school.pk])
-            if school.pk in acc.schools_with("accounts.view") else [],
-            "can_manage": school.pk in acc.schools_with("schools.manage"),
+            if selectors.school_in_scope(acc, school_id=school.pk, capability="accounts.view") else [],
+            "can_manage": selectors.school_in_scope(acc, school_id=school.pk, capability="schools.manage"),
             "tree": tree,
         }
         if roles:
@@ -291,8 +286,8 @@ class SchoolOperationView(CapabilityRequiredMixin, View):
     required_capability = "schools.manage"
 
     def post(self, request, pk: int, operation: str):
-        school = get_object_or_404(School, pk=pk)
-        if pk not in access(request).schools_with("schools.manage"):
+        school = _school_or_404(pk)
+        if not selectors.school_in_scope(access(request), school_id=pk, capability="schools.manage"):
             return refuse(request, gettext_lazy("Trường này nằm ngoài phạm vi quản lý của bạn."))
         form = forms.UnitTargetForm(request.POST, prefix="move") if operation == "move" else forms.OnDateForm(request.POST, prefix="close")
         if operation == "move":
@@ -303,7 +298,7 @@ class SchoolOperationView(CapabilityRequiredMixin, View):
         try:
             if operation == "move":
                 school_services.school_move(actor=request.user, school=school,
-                                            unit=AdministrativeUnit.objects.get(pk=form.cleaned_data["target"]),
+                                            unit=selectors.unit_get(unit_id=form.cleaned_data["target"]),
                                             on=form.cleaned_data["on"])
             else:
                 school_services.school_close(actor=request.user, school=school, on=form.cleaned_data["on"])
@@ -318,9 +313,9 @@ def _scope_from(request, kind: str, pk: int):
     """Resolve the unit or school named in the URL, refusing anything outside the requester's scope."""
     acc = access(request)
     if kind == "school":
-        school = get_object_or_404(School, pk=pk)
+        school = _school_or_404(pk)
         return None, school, sorted(acc.grantable_roles_in_school(school.pk), key=list(Role).index)
-    unit = get_object_or_404(AdministrativeUnit, pk=pk)
+    unit = _unit_or_404(pk)
     return unit, None, sorted(acc.grantable_roles_in_unit(unit.pk), key=list(Role).index)
 
 
@@ -374,7 +369,7 @@ class MembershipGrantView(CapabilityRequiredMixin, View):
             return redirect(target)
         d = form.cleaned_data
         who = d["username"].strip()
-        account = Account.objects.filter(Q(username__iexact=who) | (Q(email__iexact=who) & ~Q(email=""))).first()
+        account = selectors.account_find(login=who)
         if account is None:
             messages.error(request, _("Không tìm thấy tài khoản “%(u)s”.") % {"u": who})
             return redirect(target)
@@ -392,7 +387,9 @@ class MembershipEndView(CapabilityRequiredMixin, View):
     required_capability = "memberships.grant"
 
     def post(self, request, pk: int):
-        membership = get_object_or_404(Membership, pk=pk)
+        membership = selectors.membership_get(membership_id=pk)
+        if membership is None:
+            raise Http404
         target = _return_to(request, membership.school, membership.school_id or membership.unit_id)
         try:
             account_services.membership_end(actor=request.user, membership=membership)
@@ -408,11 +405,6 @@ class AuditListView(CapabilityRequiredMixin, TemplateView):
     template_name = "tenants/audit_list.html"
 
     def get_context_data(self, **kwargs):
-        acc = access(self.request)
         school = getattr(self.request, "tenant", None)
-        if school is not None:
-            scope = Q(school_id=school.pk)
-        else:
-            scope = Q(unit_id__in=acc.units_with("audit.view")) | Q(school_id__in=acc.schools_with("audit.view"))
-        entries = PlatformAuditEntry.objects.filter(scope).select_related("actor")[:200]
+        entries = selectors.audit_entry_list(access(self.request), school_id=school.pk if school is not None else None)
         return super().get_context_data(entries=entries, **kwargs)

@@ -51,6 +51,7 @@ def _matches(row, value: str) -> bool:
     return value in (text, verdict, {"D": "Đ", "CD": "CĐ"}.get(verdict))
 
 
+@pytest.mark.server  # sheet_load serves the app with gunicorn
 def test_sheet_benchmarks_write_complete_results_and_really_save(sheets_database, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in {"BENCH_DATABASE_URL", "DJANGO_SETTINGS_MODULE"}}
     env.update(BENCH_SHEETS_DATABASE_URL=sheets_database, BENCH_SHEETS_KEEP="1",

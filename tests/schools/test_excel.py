@@ -9,8 +9,8 @@ from decimal import Decimal
 import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from hocba.kernel.spreadsheets import cell_text
 
-from schools.excel.common import cell_text
 from schools.models import Assessment, Conduct, Enrolment, Student, Subject
 from schools.services.sheets import sheet_save
 from tests.support import SCHOOL_A_HOST, SCHOOL_B_HOST, client_for

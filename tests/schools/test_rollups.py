@@ -30,7 +30,7 @@ def test_incremental_rollup_equals_reconciliation(w, klass):
     assert (incremental["entries_term1"], incremental["entries_term2"]) == (11, 4)  # per category: scores of term I, II
     # Drift (someone edited the public row) is repaired by the reconciliation.
     SchoolRollup.objects.filter(pk=row.pk).update(entries=999, entries_term2=0)
-    reconcile_school(w.school_a)
+    reconcile_school(w.school_a, klass.school.schema_name)
     row.refresh_from_db()
     assert (row.entries, row.entries_term2) == (15, 4) and row.reconciled_at is not None
 

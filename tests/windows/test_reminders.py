@@ -11,13 +11,13 @@ import re
 
 import pytest
 from django.utils import timezone
+from hocba.kernel import recordstates
 
 from schools.models import Subject
 from schools.services.common import system_access
 from schools.services.records import records_approve, records_submit
 from schools.services.setup import assignment_set
 from schools.services.sheets import sheet_columns, sheet_save
-from schools.windows import WindowLocked
 from tenants import reminders, tasks
 from tenants.models import (
     AdministrativeUnit,
@@ -30,6 +30,7 @@ from tenants.models import (
     YearEndStart,
 )
 from tenants.services import windows as svc
+from tenants.windows import WindowLocked
 from tests.school_fixtures import current_school_year
 
 YEAR = current_school_year(timezone.localdate())
@@ -168,7 +169,7 @@ def test_fan_out_uses_chunks(w, three_sheets, eager, spy, monkeypatch):
 def _rollup(school_id: int) -> dict:
     r = SchoolRollup.objects.get(school_id=school_id, year_start=YEAR)
     return {"students": r.students, "entries": r.entries, "conduct_entries": r.conduct_entries, "absences": r.absences,
-            "records": {s: getattr(r, f"records_{s}") for s in ("draft", "submitted", "approved", "signed", "locked")}}
+            "records": {s: getattr(r, f"records_{s}") for s in recordstates.STATES}}
 
 
 def test_snapshot_captures_the_figures_at_the_lock(w, three_sheets, eager, spy, monkeypatch, queries):

@@ -10,9 +10,9 @@ from django.utils import timezone
 from hocba.kernel.errors import DomainError
 
 from schools.services.sheets import sheet_save
-from schools.windows import WindowLocked, entry_state
 from tenants.models import AdministrativeUnit, School, Window
 from tenants.services import windows as svc
+from tenants.windows import WindowLocked, entry_state
 from tests.school_fixtures import current_school_year
 
 YEAR = current_school_year(timezone.localdate())

@@ -13,8 +13,9 @@ import time
 import httpx
 import pytest
 
-from tests.windows.test_race import school_server
+from tests.windows.school_server import school_server
 
+pytestmark = pytest.mark.server
 DEAD_REDIS = "redis://127.0.0.1:1/0"
 
 

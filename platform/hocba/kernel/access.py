@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
+
+from . import context
+
+_access_loader: Callable[[Any], Any] | None = None
+
+
+def register_access_loader(loader: Callable[[Any], Any]) -> None:
+    """The public side tells the kernel how to read an account's access profile (``AppConfig.ready()``)."""
+    global _access_loader
+    _access_loader = loader
 
 
 def request_access(request: HttpRequest):
-    from tenants.selectors import access_for
-
     cached = getattr(request, "_hocba_access", None)
     if cached is None:
-        cached = access_for(getattr(request, "user", None))
+        if _access_loader is None:
+            raise ImproperlyConfigured("no access loader registered: is the tenants app installed?")
+        cached = _access_loader(getattr(request, "user", None))
         request._hocba_access = cached
     return cached
 
@@ -35,8 +49,6 @@ def holds(request: HttpRequest, capability: str) -> bool:
 def bind_actor(request: HttpRequest):
     """Who acts in this request, for the audit trail: sessions in the middleware, API tokens (which
     DRF authenticates inside the view) in the permission class. Returns the access profile."""
-    from . import context
-
     access = request_access(request)
     school = request_school(request)
     roles = sorted(r.value for r in (access.school_roles(school.id) if school else access.roles))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django.db import DatabaseError
 from django.utils import translation
 from rest_framework import status
 from rest_framework.exceptions import APIException
@@ -59,13 +61,28 @@ class NotFound(DomainError):
     http_status = 404
 
 
+DbErrorTranslator = Callable[[BaseException], "DomainError | None"]
+_db_error_translators: list[DbErrorTranslator] = []
+
+
+def register_db_error_translator(translator: DbErrorTranslator) -> None:
+    """Apps register how a database refusal of theirs reads to a person (in ``AppConfig.ready()``)."""
+    if translator not in _db_error_translators:
+        _db_error_translators.append(translator)
+
+
+def translate_db_error(exc: BaseException) -> DomainError | None:
+    """The registered refusal a database error stands for, else None."""
+    for translator in _db_error_translators:
+        refusal = translator(exc)
+        if refusal is not None:
+            return refusal
+    return None
+
+
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
-    from django.db import DatabaseError
-
     if isinstance(exc, DatabaseError):
-        from schools.windows import locked_from_db_error
-
-        exc = locked_from_db_error(exc) or exc
+        exc = translate_db_error(exc) or exc
     if isinstance(exc, DomainError):
         return Response(exc.as_dict(), status=exc.http_status)
     response = exception_handler(exc, context)

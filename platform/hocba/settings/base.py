@@ -74,7 +74,7 @@ if ENV.database_url:
 
 # --- requests ------------------------------------------------------------------------------------
 MIDDLEWARE = [
-    "hocba.kernel.middleware.SchoolTenantMiddleware",
+    "tenants.middleware.SchoolTenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "hocba.kernel.middleware.RequestContextMiddleware",
@@ -86,8 +86,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "hocba.kernel.middleware.SchoolMembershipMiddleware",
-    "hocba.kernel.middleware.MfaRequiredMiddleware",
+    "tenants.middleware.SchoolMembershipMiddleware",
+    "tenants.middleware.MfaRequiredMiddleware",
 ]
 
 TEMPLATES = [
@@ -212,7 +212,7 @@ S3_REGION = ENV.s3_region
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "hocba.kernel.auth.TokenAuthentication",
+        "tenants.auth.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["hocba.kernel.permissions.HasCapability"],
     "DEFAULT_PARSER_CLASSES": [

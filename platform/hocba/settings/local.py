@@ -1,6 +1,6 @@
 """Developer machine: ``make run``. Starts embedded services for whatever is not configured."""
 
-from hocba.devservices import ensure_services
+from hocba.dev.services import ensure_services
 
 ensure_services()
 

@@ -2,7 +2,7 @@
 
 import os
 
-from hocba.devservices import ensure_services
+from hocba.dev.services import ensure_services
 
 ensure_services()
 # The test database is created and migrated with the owner's login; the session fixture then

@@ -1,8 +1,9 @@
 """Write each school's audit chain head (last id, hash, time) to the archive store (DESIGN §7, §8)."""
 
 from django.core.management.base import BaseCommand, CommandError
+from hocba.kernel import archive
 
-from schools import audit
+from tenants import anchors
 
 
 class Command(BaseCommand):
@@ -14,10 +15,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, schema: list[str], **options):
         try:
-            written = audit.audit_chain_anchor(schema or None)
-        except audit.ArchiveNotLocked as exc:
+            written = anchors.audit_chain_anchor(schema or None)
+        except archive.ArchiveNotLocked as exc:
             raise CommandError(str(exc)) from exc
-        bucket = audit.archive_bucket()
+        bucket = archive.archive_bucket()
         for w in written:
             head = "empty chain" if w["last_id"] is None else f"entry {w['last_id']} {w['hash'][:16]}… at {w['at']}"
             self.stdout.write(f"s3://{bucket}/{w['key']}: {head}")

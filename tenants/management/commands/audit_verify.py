@@ -1,8 +1,10 @@
 """Verify every school's audit chain (DESIGN §7): "intact" or the first broken link; exit 1 if any is broken."""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+from hocba.kernel import archive
 
-from schools import audit
+from tenants import anchors as chains
 
 
 class Command(BaseCommand):
@@ -14,25 +16,21 @@ class Command(BaseCommand):
                             help="also check that the latest anchor (last 7 days) still matches the chain")
 
     def handle(self, *args, schema: list[str], anchors: bool, **options):
-        from django.utils import timezone
-
-        from tenants.perschool import run_in_school
-
-        results = audit.audit_chain_verify(schema or None)
+        results = chains.audit_chain_verify(schema or None)
         if schema and len(results) < len(set(schema)):
             missing = sorted(set(schema) - set(results))
             raise CommandError(f"no active school with schema {', '.join(missing)}")
-        client = audit.archive_client() if anchors else None
+        client = archive.archive_client() if anchors else None
         broken = 0
         for name, first_broken in results.items():
             line = "intact" if first_broken is None else f"BROKEN at entry {first_broken}"
             if first_broken is not None:
                 broken += 1
             if anchors:
-                anchor = audit.latest_anchor(client, audit.archive_bucket(), name, today=timezone.localdate())
+                anchor = chains.latest_anchor(client, archive.archive_bucket(), name, today=timezone.localdate())
                 if anchor is None:
                     line += "; no anchor in the last 7 days"
-                elif run_in_school(name, audit.anchor_check, anchor):
+                elif chains.anchor_holds(name, anchor):
                     line += f"; anchor {anchor['last_id']} matches"
                 else:
                     line += f"; ANCHOR {anchor['last_id']} DOES NOT MATCH (entries rewritten or removed)"

