@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 run: $(STAMP)  ## the demo: embedded services when none are configured, migrate, seed, web + worker + beat
-	$(PY) -m hocba.run
+	$(PY) -m hocba.dev.run
 
 test: $(STAMP)  ## the whole suite against real PostgreSQL (configured, else embedded)
 	$(PY) manage.py makemigrations --check --dry-run --settings=hocba.settings.test >/dev/null
@@ -35,7 +35,7 @@ bench: $(STAMP)  ## benchmarks; BENCH=<name> for one, BENCH_SCALE=small for a qu
 
 lint: $(STAMP)  ## ruff, the import contracts (.importlinter) and the project's own rules (hocba.dev.lint)
 	$(VENV)/bin/ruff check platform tenants schools reporting tests bench
-	$(VENV)/bin/lint-imports --config .importlinter
+	$(VENV)/bin/lint-imports .importlinter
 	$(PY) -m hocba.dev.lint
 
 check: lint test

@@ -8,6 +8,7 @@ import datetime as dt
 import random
 
 from hocba.kernel.levels import LEVEL_GRADES, PRIMARY
+from hocba.kernel.roles import Role
 
 from .access import SchoolAccess
 from .models import Department, SchoolClass, SchoolYear, Subject
@@ -32,8 +33,6 @@ def seed_school(*, school_id: int, levels: list[str], staff: dict[str, int | Non
     """Create the demo year if missing. ``staff`` holds account ids: homeroom, subject, department_head, parent."""
     if SchoolYear.objects.filter(start_year=2025).exists():
         return False
-    from hocba.kernel.roles import Role
-
     system = SchoolAccess(None, school_id, frozenset({Role.PRINCIPAL}))
     rng = random.Random(school_id)
     year = school_year_open(access=system, start_year=2025, levels=levels)

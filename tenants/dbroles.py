@@ -9,7 +9,7 @@ template, and creates school schemas only through ``hocba_create_school_schema``
 
 from __future__ import annotations
 
-from django.db import connection
+from django.db import connection, connections
 from psycopg import sql
 
 WRITERS = "hocba_writers"
@@ -73,8 +73,6 @@ def ensure_roles(*, app_user: str | None, app_password: str | None, school_schem
 
 def is_owner_connection(using: str = "default") -> bool:
     """True when this process's login owns the platform's tables (or is a superuser)."""
-    from django.db import connections
-
     with connections[using].cursor() as cursor:
         cursor.execute(
             "SELECT r.rolsuper OR EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = 'public'"

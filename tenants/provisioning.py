@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import multiprocessing
 import re
 import sys
 from collections.abc import Callable, Iterable
@@ -20,6 +21,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.apps import apps
 from django.conf import settings
 from django.db import connection, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
@@ -30,7 +32,8 @@ from django.utils.translation import gettext_lazy as _
 from hocba.kernel.errors import DomainError
 from psycopg import sql
 
-from .dbroles import SCHOOL_RESTRICTIONS
+from .dbroles import SCHOOL_RESTRICTIONS, is_owner_connection
+from .models import SchemaTemplate, School
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +66,6 @@ class Head:
 
 
 def _tenant_labels() -> set[str]:
-    from django.apps import apps
-
     return {cfg.label for cfg in apps.get_app_configs() if cfg.name in settings.TENANT_APPS}
 
 
@@ -122,9 +123,6 @@ def template_current():
     """The captured DDL for the current head, built on first use (and once for all processes).
 
     Building it needs the owner's login (``migrate_schools`` does it); the application only reads it."""
-    from .dbroles import is_owner_connection
-    from .models import SchemaTemplate
-
     head = migration_head()
     found = SchemaTemplate.objects.filter(head=head.digest).first()
     if found is not None:
@@ -167,8 +165,6 @@ def schema_create(schema_name: str) -> None:
     if not connection.in_atomic_block:
         raise RuntimeError("schema_create must run inside transaction.atomic()")
     validate_schema_name(schema_name)
-    from .models import SchemaTemplate
-
     head = migration_head().digest
     if not SchemaTemplate.objects.filter(head=head).exists():
         head = template_current().head
@@ -230,8 +226,6 @@ def migrate_one(schema_name: str, using: str = "default") -> tuple[str, str]:
         error = f"{type(exc).__name__}: {exc}"
     finally:
         conn.set_schema_to_public()
-    from .models import School
-
     School.objects.using(using).filter(schema_name=schema_name).update(
         schema_head="" if error else head.digest, schema_error=error, schema_checked_at=timezone.now()
     )
@@ -259,8 +253,6 @@ def migrate_schools(
                 progress(i, total, schema, error)
         return failures
     connections.close_all()
-    import multiprocessing
-
     ctx = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init) as pool:
         futures = [pool.submit(migrate_one, schema) for schema in schema_names]
@@ -274,8 +266,6 @@ def migrate_schools(
 
 
 def mark_checked(schema_names: Iterable[str], head: Head) -> None:
-    from .models import School
-
     School.objects.filter(schema_name__in=list(schema_names)).exclude(schema_head=head.digest, schema_error="").update(
         schema_head=head.digest, schema_error="", schema_checked_at=timezone.now()
     )

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
@@ -22,6 +21,7 @@ from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.db import connection, transaction
 from django.utils import timezone, translation
+from hocba.env import runtime
 from hocba.kernel import recordstates
 from hocba.kernel.levels import grades_of
 from hocba.kernel.schoolyear import school_year_of
@@ -54,11 +54,11 @@ Dispatch = Callable[[int, list], object]
 
 def remind_days() -> float:
     """``HOCBA_WINDOW_REMIND_DAYS`` (default 3): how long before a lock the reminders go out."""
-    return float(os.environ.get("HOCBA_WINDOW_REMIND_DAYS", DEFAULT_REMIND_DAYS))
+    return float(runtime("HOCBA_WINDOW_REMIND_DAYS", DEFAULT_REMIND_DAYS))
 
 
 def snapshot_lookback() -> dt.timedelta:
-    return dt.timedelta(hours=float(os.environ.get("HOCBA_SNAPSHOT_LOOKBACK_HOURS", DEFAULT_SNAPSHOT_LOOKBACK_HOURS)))
+    return dt.timedelta(hours=float(runtime("HOCBA_SNAPSHOT_LOOKBACK_HOURS", DEFAULT_SNAPSHOT_LOOKBACK_HOURS)))
 
 
 def fmt_local(moment: dt.datetime) -> str:
@@ -101,7 +101,7 @@ def site_url(domain: str, path: str) -> str:
     if not domain:
         return path
     if settings.DEBUG:
-        return f"http://{domain}:{os.environ.get('HOCBA_PORT', '8000')}{path}"
+        return f"http://{domain}:{runtime('HOCBA_PORT', '8000')}{path}"
     return f"https://{domain}{path}"
 
 

@@ -12,7 +12,7 @@ session's schools, and the audit table refuses TRUNCATE)::
 * ``app_database`` creates a fresh database on the server of ``DATABASE_URL`` (when unset, the test settings have
   started the embedded PostgreSQL and put its address in ``os.environ`` by now) and drops it at the end;
 * ``app_env`` is the environment of the application's processes (``hocba.settings.local``, that database);
-* ``setup_database`` runs ``hocba.run.SETUP_STEPS`` (as ``make run`` does), each with its database login;
+* ``setup_database`` runs ``hocba.dev.run.SETUP_STEPS`` (as ``make run`` does), each with its database login;
 * ``serve`` starts ``runserver()`` or ``gunicorn()`` on a free port, waits for ``/healthz`` for a bounded time,
   yields the running server and stops it, even when the test or the start fails.
 
@@ -92,7 +92,7 @@ def manage(args: list[str], env: dict[str, str], timeout: float = 120, label: st
 def setup_database(env: dict[str, str], *, seed_script: str | None = None, label: str = "server") -> str:
     """The steps of ``make run`` before its processes start, each with its database login. With ``seed_script``,
     that code runs in ``manage.py shell`` instead of the demo seed; its standard output is returned."""
-    from hocba.run import SETUP_STEPS
+    from hocba.dev.run import SETUP_STEPS
 
     out = ""
     for step, args, role in SETUP_STEPS:

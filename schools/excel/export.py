@@ -27,9 +27,10 @@ from openpyxl.styles import Alignment
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..access import SchoolAccess
-from ..models import Assessment, Enrolment, SchoolClass, Student, Subject
+from ..models import Assessment, Enrolment, Grading, SchoolClass, Student, Subject
 from ..models.students import Gender
 from ..rules.common import PassFail
+from ..rules.tt22 import GRADINGS as TT22_GRADINGS
 from ..services.results import YearResults, class_results, class_subjects, fmt_level, subject_term_results
 from ..services.sheets import Column, sheet_columns
 from .common import TERM_LABEL, score_value
@@ -108,7 +109,7 @@ def _put(ws: Worksheet, row: int, values: list[Any], number_columns: set[int]) -
 def _year_value(line, grading: str) -> Any:
     if not line or not line.year:
         return ""
-    return score_value(line.year) if grading == "score" else line.year
+    return score_value(line.year) if grading == Grading.SCORE else line.year
 
 
 # --------------------------------------------------------------------------------------- summary
@@ -134,7 +135,7 @@ def _summary(ws: Worksheet, school_class: SchoolClass, subjects: list[Subject], 
     widths = [5, 26, 11, 8] + [8] * len(subjects)
     widths += [16, 18, 10, 16] if primary else [10, 10, 10, 10, 10, 10, 8, 8, 14, 14, 18, 16]
     set_widths(ws, widths)
-    numbers = {5 + i for i, s in enumerate(subjects) if s.grading == "score"}
+    numbers = {5 + i for i, s in enumerate(subjects) if s.grading == Grading.SCORE}
     genders = dict(Gender.choices)
     for i, student in enumerate(students, start=1):
         res = results.get(student.pk)
@@ -160,7 +161,7 @@ def _summary(ws: Worksheet, school_class: SchoolClass, subjects: list[Subject], 
 
 def _subject_sheet(ws: Worksheet, school_class: SchoolClass, subject: Subject, students: list[Student],
                    rows: dict[int, list[dict]], results: dict[int, YearResults]) -> None:
-    tt22 = subject.grading in ("score", "comment")
+    tt22 = subject.grading in TT22_GRADINGS
     _title(ws, f"Môn {subject.name} — Lớp {school_class.name}", school_class)
     group_row, header_row = 3, 4
     layout: list[tuple[str, Any]] = []  # (kind of value, detail) per column after the identity
@@ -174,12 +175,12 @@ def _subject_sheet(ws: Worksheet, school_class: SchoolClass, subject: Subject, s
             heads.append(c.label)
         if tt22:
             layout.append(("term_result", term))
-            heads.append(f"ĐTBmhk {TERM_LABEL[term]}" if subject.grading == "score" else f"KQ HK {TERM_LABEL[term]}")
+            heads.append(f"ĐTBmhk {TERM_LABEL[term]}" if subject.grading == Grading.SCORE else f"KQ HK {TERM_LABEL[term]}")
         layout.append(("comment", term))
         heads.append("Nhận xét")
         groups.append((f"Học kì {TERM_LABEL[term]}", start, 3 + len(layout)))
     layout.append(("year", None))
-    heads.append("ĐTBmcn" if subject.grading == "score" else "Cả năm")
+    heads.append("ĐTBmcn" if subject.grading == Grading.SCORE else "Cả năm")
     groups.append(("Cả năm", 3 + len(layout), 3 + len(layout)))
     all_heads = ["STT", "Họ và tên", "Ngày sinh"] + heads
     for col, text in enumerate(all_heads, start=1):
@@ -198,7 +199,7 @@ def _subject_sheet(ws: Worksheet, school_class: SchoolClass, subject: Subject, s
     set_widths(ws, widths)
     numbers = {4 + i for i, (kind, detail) in enumerate(layout)
                if (kind == "cell" and detail[1].value_type == "score") or
-               (kind in ("term_result", "year") and subject.grading == "score")}
+               (kind in ("term_result", "year") and subject.grading == Grading.SCORE)}
     for i, student in enumerate(students, start=1):
         own = rows.get(student.pk, [])
         cells = {(r["term"], r["kind"], r["seq"]): r for r in own}
@@ -234,7 +235,7 @@ def _cell_value(row: dict | None, column: Column) -> Any:
 def _result_value(value: Any, grading: str) -> Any:
     if value is None:
         return ""
-    if grading == "score":
+    if grading == Grading.SCORE:
         return float(value) if isinstance(value, Decimal) else value
     if isinstance(value, PassFail):
         return fmt_level(value)

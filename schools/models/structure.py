@@ -9,6 +9,8 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from hocba.kernel import levels as school_levels
 
+from ..rules.common import Grading as RuleGrading
+
 LEVELS = school_levels.LEVEL_CHOICES
 
 
@@ -38,9 +40,11 @@ class SchoolYear(models.Model):
 
 
 class Grading(models.TextChoices):
-    SCORE = "score", _("Điểm số và nhận xét")  # TT22 scored subjects
-    COMMENT = "comment", _("Nhận xét (Đạt/Chưa đạt)")  # TT22 comment-graded subjects
-    LEVEL = "level", _("Mức đạt được (T/H/C)")  # TT27 primary subjects and activities
+    """The codes of ``schools.rules.common.Grading``, labelled for the pages."""
+
+    SCORE = RuleGrading.SCORE.value, _("Điểm số và nhận xét")  # TT22 scored subjects
+    COMMENT = RuleGrading.COMMENT.value, _("Nhận xét (Đạt/Chưa đạt)")  # TT22 comment-graded subjects
+    LEVEL = RuleGrading.LEVEL.value, _("Mức đạt được (T/H/C)")  # TT27 primary subjects and activities
 
 
 class Department(models.Model):

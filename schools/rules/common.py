@@ -8,7 +8,7 @@ Everything under ``schools.rules`` is pure Python: no Django, no ORM, no clock. 
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from enum import Enum
+from enum import Enum, StrEnum
 from fractions import Fraction
 
 ONE_PLACE = Decimal("0.1")
@@ -233,6 +233,15 @@ class OrderedLevel(Enum):
         """How many levels ``self`` lies below ``other`` (negative if above)."""
         members = self.ordered()
         return members.index(other) - members.index(self)
+
+
+class Grading(StrEnum):
+    """How a subject is assessed. The value is the code stored in ``Subject.grading`` and in the results frozen
+    in an approved record book; the pages label it (``schools.models.Grading``)."""
+
+    SCORE = "score"  # TT22: a comment and scores 0–10
+    COMMENT = "comment"  # TT22: by comment only (Đạt / Chưa đạt)
+    LEVEL = "level"  # TT27 (primary): the level reached (T / H / C)
 
 
 class PassFail(OrderedLevel):

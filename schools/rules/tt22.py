@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from .common import (
     Conduct,
+    Grading,
     LabelledEnum,
     LearningResult,
     OrderedLevel,
@@ -25,11 +26,7 @@ from .common import (
 )
 
 _C, _L = Conduct, LearningResult
-
-
-class Grading(LabelledEnum):
-    SCORED = ("scored", "Nhận xét kết hợp điểm số", "Comment and score")
-    COMMENT = ("comment", "Đánh giá bằng nhận xét", "Comment only")
+GRADINGS = (Grading.SCORE, Grading.COMMENT)  # TT22 grades a subject by scores or by comments
 
 
 class Title(OrderedLevel):
@@ -134,7 +131,7 @@ class TT22Rules:
 
     def grading_of(self, subject: str) -> Grading:
         codes = {code for code, _ in self.comment_graded_subjects}
-        return Grading.COMMENT if subject in codes else Grading.SCORED
+        return Grading.COMMENT if subject in codes else Grading.SCORE
 
 
 RULES = TT22Rules()
@@ -195,7 +192,14 @@ class SubjectResult:
     comment: PassFail | None = None
 
     def __post_init__(self) -> None:
-        if self.grading is Grading.SCORED and self.comment is not None:
+        if not (self.grading is Grading.SCORE or self.grading is Grading.COMMENT):
+            raise RuleInputError(
+                "grading_invalid",
+                f"Môn {self.subject}: Thông tư 22 đánh giá bằng điểm số hoặc bằng nhận xét.",
+                f"Subject {self.subject}: TT22 grades by scores or by comments, not {self.grading!r}.",
+                field=self.subject,
+            )
+        if self.grading is Grading.SCORE and self.comment is not None:
             raise RuleInputError(
                 "result_kind_mismatch",
                 f"Môn {self.subject} đánh giá bằng điểm số không có kết quả Đạt/Chưa đạt.",
@@ -220,7 +224,7 @@ class SubjectResult:
 
     @classmethod
     def scored(cls, subject: str, average: Decimal | int | str | None) -> SubjectResult:
-        return cls(subject, Grading.SCORED, average=average)  # type: ignore[arg-type]
+        return cls(subject, Grading.SCORE, average=average)  # type: ignore[arg-type]
 
     @classmethod
     def commented(cls, subject: str, comment: PassFail | None) -> SubjectResult:
@@ -228,7 +232,7 @@ class SubjectResult:
 
     @property
     def is_complete(self) -> bool:
-        return (self.average if self.grading is Grading.SCORED else self.comment) is not None
+        return (self.average if self.grading is Grading.SCORE else self.comment) is not None
 
 
 @dataclass(frozen=True)
@@ -364,7 +368,7 @@ def _meets(criteria: LearningCriteria, averages: Sequence[Decimal], comment_fail
 
 
 def _plain_level(subjects: Sequence[SubjectResult], rules: TT22Rules) -> LearningResult:
-    averages = [s.average for s in subjects if s.grading is Grading.SCORED]
+    averages = [s.average for s in subjects if s.grading is Grading.SCORE]
     comment_fails = sum(1 for s in subjects if s.comment is PassFail.CHUA_DAT)
     for criteria in rules.learning_criteria:
         if _meets(criteria, averages, comment_fails):  # type: ignore[arg-type]
@@ -457,7 +461,7 @@ def year_title(
     high = sum(
         1
         for s in subjects
-        if s.grading is Grading.SCORED and s.average >= rules.excellent_min_average  # type: ignore[operator]
+        if s.grading is Grading.SCORE and s.average >= rules.excellent_min_average  # type: ignore[operator]
     )
     return Title.XUAT_SAC if high >= rules.excellent_min_count else Title.GIOI
 
@@ -512,7 +516,7 @@ def promotion_decision(
             s.subject
             for s in subjects
             if s.comment is PassFail.CHUA_DAT
-            or (s.grading is Grading.SCORED and s.average < rules.retest_below)  # type: ignore[operator]
+            or (s.grading is Grading.SCORE and s.average < rules.retest_below)  # type: ignore[operator]
         )
     if conduct < rules.promotion_min_conduct:
         return PromotionDecision(PromotionOutcome.CONDUCT_TRAINING, retest)

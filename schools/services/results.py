@@ -14,7 +14,16 @@ from typing import Any
 from django.db.models import Count, Q
 from django.utils.translation import get_language
 
-from ..models import Absence, Assessment, Conduct, QualityAssessment, RecordBook, SchoolClass, Subject
+from ..models import (
+    Absence,
+    Assessment,
+    Conduct,
+    Grading,
+    QualityAssessment,
+    RecordBook,
+    SchoolClass,
+    Subject,
+)
 from ..rules import rules_for, tt22, tt27
 from ..rules.common import Conduct as ConductLevel
 from ..rules.common import PassFail, QualityLevel, RuleInputError, SubjectLevel
@@ -39,7 +48,7 @@ def fmt_level(value: Any) -> str:
 def subject_term_results(subject: Subject, rows: list[dict]) -> dict[int, Any]:
     """{1: result, 2: result, 0: year} for a TT22 subject from one student's rows of it."""
     terms: dict[int, dict[str, list]] = {1: {"tx": [], "gk": [], "ck": []}, 2: {"tx": [], "gk": [], "ck": []}}
-    field = "score" if subject.grading == "score" else "verdict"
+    field = "score" if subject.grading == Grading.SCORE else "verdict"
     for r in rows:
         kind = r["kind"]
         if kind in ("tx", "gk", "ck"):
@@ -50,7 +59,7 @@ def subject_term_results(subject: Subject, rows: list[dict]) -> dict[int, Any]:
     out: dict[int, Any] = {}
     for t, v in terms.items():
         try:
-            if subject.grading == "score":
+            if subject.grading == Grading.SCORE:
                 scores = tt22.SubjectScores(tuple(v["tx"]), v["gk"][0] if v["gk"] else None, v["ck"][0] if v["ck"] else None)
                 out[t] = tt22.semester_average(scores, periods_per_year=subject.periods_per_year)
             else:
@@ -59,7 +68,7 @@ def subject_term_results(subject: Subject, rows: list[dict]) -> dict[int, Any]:
                 out[t] = tt22.comment_semester_result(ca, periods_per_year=subject.periods_per_year)
         except RuleInputError:
             out[t] = None
-    out[0] = (tt22.year_average(out[1], out[2]) if subject.grading == "score"
+    out[0] = (tt22.year_average(out[1], out[2]) if subject.grading == Grading.SCORE
               else tt22.comment_year_result(semester_ii=out[2]))
     return out
 
@@ -160,12 +169,12 @@ def _secondary(subjects: list[Subject], rows: dict[int, list[dict]], conduct: di
     lines, per_term = [], {1: [], 2: [], 0: []}
     for subject in subjects:
         results = subject_term_results(subject, rows.get(subject.pk, []))
-        fmt = fmt_score if subject.grading == "score" else fmt_level
+        fmt = fmt_score if subject.grading == Grading.SCORE else fmt_level
         line = SubjectLine(subject.pk, subject.code, subject.name, subject.grading, fmt(results[1]), fmt(results[2]), fmt(results[0]))
         line.comments = {r["term"]: r["text"] for r in rows.get(subject.pk, []) if r["kind"] == "nx"}
         lines.append(line)
         for t in (1, 2, 0):
-            per_term[t].append(tt22.SubjectResult.scored(subject.code, results[t]) if subject.grading == "score"
+            per_term[t].append(tt22.SubjectResult.scored(subject.code, results[t]) if subject.grading == Grading.SCORE
                                else tt22.SubjectResult.commented(subject.code, results[t]))
     res = YearResults(0, rules.code, lines, absences=_absences(absence_row))
     learning = {}
@@ -192,7 +201,7 @@ def _secondary(subjects: list[Subject], rows: dict[int, list[dict]], conduct: di
         names = {s.code: s.name for s in subjects}
         res.retest_subjects = [names.get(code, code) for code in decision.retest_subjects]
         gradings = {s.code: s.grading for s in subjects}
-        res.retest_candidates = [{"code": code, "name": names.get(code, code), "grading": gradings.get(code, "score")}
+        res.retest_candidates = [{"code": code, "name": names.get(code, code), "grading": gradings.get(code, Grading.SCORE)}
                                  for code in decision.retest_subjects]
         res.retest_results = {code: _fmt_retest(retest[code]) for code in decision.retest_subjects if code in retest}
         try:

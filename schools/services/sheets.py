@@ -22,7 +22,7 @@ from hocba.kernel.levels import PRIMARY
 from tenants.rollups import rollup_add
 
 from ..access import SchoolAccess
-from ..models import Assessment, Enrolment, RecordBook, RecordState, SchoolClass, Student, Subject
+from ..models import Assessment, Enrolment, Grading, RecordBook, RecordState, SchoolClass, Student, Subject
 from ..rules import tt22, tt27
 from ..rules.common import PassFail, RuleInputError, validate_score
 from .common import CHAIN_LOCK_SQL, require, school_write, take_chain_lock
@@ -40,8 +40,8 @@ class Column:
 
 
 def sheet_columns(subject: Subject, school_class: SchoolClass, term: int) -> list[Column]:
-    if subject.grading in ("score", "comment"):
-        value_type = "score" if subject.grading == "score" else "passfail"
+    if subject.grading in tt22.GRADINGS:
+        value_type = "score" if subject.grading == Grading.SCORE else "passfail"
         n = tt22.regular_assessment_count(subject.periods_per_year)
         cols = [Column(f"tx{i}", "tx", i, value_type, f"ĐĐGtx {i}", f"Regular {i}") for i in range(1, n + 1)]
         cols += [Column("gk", "gk", 0, value_type, "ĐĐGgk", "Mid-term"), Column("ck", "ck", 0, value_type, "ĐĐGck", "End of term")]
@@ -219,12 +219,12 @@ def _values(school_class: SchoolClass, subject_ids: list[int], student_ids: list
 
 def _computed(subject: Subject, rows: list[dict], student_ids: list[int]) -> dict[int, dict[str, str]]:
     """Semester and year results of the subject for each student, by the TT22 rules (TT27 has none)."""
-    if subject.grading not in ("score", "comment"):
+    if subject.grading not in tt22.GRADINGS:
         return {}
     by_student: dict[int, list[dict]] = {sid: [] for sid in student_ids}
     for r in rows:
         by_student.setdefault(r["student_id"], []).append(r)
-    fmt = fmt_score if subject.grading == "score" else (lambda p: "" if p is None else ("Đ" if p is PassFail.DAT else "CĐ"))
+    fmt = fmt_score if subject.grading == Grading.SCORE else (lambda p: "" if p is None else ("Đ" if p is PassFail.DAT else "CĐ"))
     out = {}
     for sid in student_ids:
         results = subject_term_results(subject, by_student[sid])

@@ -11,7 +11,7 @@ from hocba.kernel.errors import DomainError
 
 from tenants.windows import category_of_term, entry_state
 
-from ..models import RecordState
+from ..models import Grading, RecordState
 from ..rules import rules_for, tt22
 from ..selectors import class_get, subjects_of
 from ..services.sheets import sheet_read
@@ -25,11 +25,11 @@ INPUT_MODES = {"score": "decimal", "test": "numeric"}
 
 
 def _computed_columns(grading: str) -> list[dict[str, str]]:
-    if grading == "score":
+    if grading == Grading.SCORE:
         return [{"key": "term1", "label": _("ĐTBmhk I"), "title": _("Điểm trung bình môn học kì I")},
                 {"key": "term2", "label": _("ĐTBmhk II"), "title": _("Điểm trung bình môn học kì II")},
                 {"key": "year", "label": _("ĐTBmcn"), "title": _("Điểm trung bình môn cả năm")}]
-    if grading == "comment":
+    if grading == Grading.COMMENT:
         return [{"key": "term1", "label": _("KQ HK I"), "title": _("Kết quả học kì I (Đạt / Chưa đạt)")},
                 {"key": "term2", "label": _("KQ HK II"), "title": _("Kết quả học kì II (Đạt / Chưa đạt)")},
                 {"key": "year", "label": _("KQ cả năm"), "title": _("Kết quả cả năm: bằng kết quả học kì II")}]
@@ -38,7 +38,7 @@ def _computed_columns(grading: str) -> list[dict[str, str]]:
 
 def _rules(school_class, subject) -> dict | None:
     """What the page's live computation needs from the rule set in force (weights, number of ĐĐGtx)."""
-    if subject.grading not in ("score", "comment"):
+    if subject.grading not in tt22.GRADINGS:
         return None
     rules = rules_for(school_class.level, school_class.year.start_year)
     if not isinstance(rules, tt22.TT22Rules):

@@ -1,6 +1,6 @@
 """One school under a province window, served by gunicorn on a database of its own (test_race.py, test_without_redis.py).
 
-The database is set up by ``hocba.run.SETUP_STEPS`` with their database logins (tests/servers.py), the demo seed
+The database is set up by ``hocba.dev.run.SETUP_STEPS`` with their database logins (tests/servers.py), the demo seed
 replaced by SETUP_SCRIPT: one school, one class, 8 subject teachers with API tokens, a province window still open.
 """
 

@@ -15,7 +15,7 @@ so Django settings read afterwards, and every child process, use it:
 
 Each server records who uses it (``handles.json``, pgserver's ``.handle_pids.json``); the last user to
 stop stops the server, and a server left behind by a killed process is adopted by the next one.  A
-process that inherits the variables (web, worker, beat started by ``hocba.run``) starts nothing.
+process that inherits the variables (web, worker, beat started by ``hocba.dev.run``) starts nothing.
 
 Also ``HOCBA_SECRET_KEY`` and ``HOCBA_MFA_KEY`` (the Fernet key that encrypts TOTP secrets, kept outside
 the database) are read from, or created in, ``<data>/secret.key`` and ``<data>/mfa.key``.

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
 
-from hocba.env import REPO_ROOT, Env, database_settings
+from hocba.env import REPO_ROOT, Env, database_settings, runtime
 
 ENV = Env.read()
 BASE_DIR = REPO_ROOT
@@ -250,4 +250,4 @@ LOGGING = {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
-WINDOW_EXCEPTION_MAX_DAYS = int(__import__("os").environ.get("HOCBA_WINDOW_EXCEPTION_MAX_DAYS", "14"))
+WINDOW_EXCEPTION_MAX_DAYS = int(runtime("HOCBA_WINDOW_EXCEPTION_MAX_DAYS", "14"))

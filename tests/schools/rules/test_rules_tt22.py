@@ -202,14 +202,17 @@ def test_comment_graded_subjects_are_data():
         "noi_dung_giao_duc_dia_phuong",
     ):
         assert RULES.grading_of(code) is Grading.COMMENT
-    assert RULES.grading_of("toan") is Grading.SCORED
+    assert RULES.grading_of("toan") is Grading.SCORE
 
 
 def test_subject_result_kind_is_checked():
     with pytest.raises(RuleInputError):
-        SubjectResult("toan", Grading.SCORED, average=D(7), comment=DAT)
+        SubjectResult("toan", Grading.SCORE, average=D(7), comment=DAT)
     with pytest.raises(RuleInputError):
         SubjectResult("am_nhac", Grading.COMMENT, average=D(7))
+    with pytest.raises(RuleInputError) as caught:
+        SubjectResult("toan", Grading.LEVEL)
+    assert caught.value.code == "grading_invalid"
     with pytest.raises(RuleInputError) as caught:
         SubjectResult.scored("toan", D("10.5"))
     assert caught.value.code == "score_out_of_range"

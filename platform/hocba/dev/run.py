@@ -1,6 +1,6 @@
 """``make run``: embedded services, migrations, demo data, then web, Celery worker and beat (DESIGN §9).
 
-Run as ``python -m hocba.run`` from the repository root.  Every child's output is prefixed with its
+Run as ``python -m hocba.dev.run`` from the repository root.  Every child's output is prefixed with its
 name.  Ctrl-C or SIGTERM stops the children (SIGTERM, up to 10 s, then SIGKILL) and the embedded
 services and exits 0; a child that dies on its own stops everything and exits 1.
 """
