@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from . import audit, compliance
+from . import compliance
+from .audit import chain
 from .demo import seed_school
 from .models import Enrolment, SchoolClass, SchoolYear
 from .rollups import school_figures
@@ -49,17 +50,17 @@ def unknown_class_or_student_ids(class_ids: list[int], student_ids: list[int]) -
 
 def audit_chain_head() -> dict[str, Any] | None:
     """The last entry of the school's audit chain (id, hash, time), or None for an empty chain."""
-    return audit.chain_head()
+    return chain.chain_head()
 
 
 def audit_first_broken_link() -> int | None:
     """The first audit entry whose hash link does not hold, or None when the chain is intact."""
-    return audit.first_broken_link()
+    return chain.first_broken_link()
 
 
 def audit_anchor_holds(anchor: dict[str, Any]) -> bool:
     """Does the anchored entry still exist with the anchored hash?"""
-    return audit.anchor_check(anchor)
+    return chain.anchor_check(anchor)
 
 
 def seed_demo(*, school_id: int, levels: list[str], staff: dict[str, int | None], today: dt.date) -> bool:

@@ -10,7 +10,8 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 from django_tenants.middleware.main import TenantMainMiddleware
 from hocba.kernel.access import bind_actor, request_access
-from hocba.kernel.middleware import refusal_response
+from hocba.kernel.errors import DomainError, NotAllowed
+from hocba.kernel.refusals import refusal_response
 
 from .models import Domain, School
 
@@ -37,8 +38,8 @@ class SchoolTenantMiddleware(TenantMainMiddleware):
             " ON d.tenant_id = s.id WHERE d.domain = %s LIMIT 1", [host])), None)
         if school is None or school.status != "active":
             connection.set_schema_to_public()
-            return refusal_response(request, 404, "schools.unknown_host",
-                            _("Không có trường nào ở địa chỉ này."))
+            return refusal_response(request, DomainError("schools.unknown_host", _("Không có trường nào ở địa chỉ này."),
+                                                         http_status=404))
         request.tenant = school
         request.tenant.domain_url = host
         if connection.schema_name == school.schema_name and connection.include_public_schema:
@@ -64,8 +65,9 @@ class SchoolMembershipMiddleware:
             access = bind_actor(request)
             if school is not None and not request.path.startswith(_OPEN_PREFIXES + (_ACCOUNT_PREFIX,)):
                 if not access.has_in_school("school.enter", school.id):
-                    return refusal_response(request, 403, "schools.no_membership",
-                                    _("Tài khoản của bạn không thuộc %(school)s."), {"school": school.name})
+                    return refusal_response(request, NotAllowed("schools.no_membership",
+                                                                _("Tài khoản của bạn không thuộc %(school)s."),
+                                                                params={"school": school.name}))
         return self.get_response(request)
 
 
@@ -85,8 +87,8 @@ class MfaRequiredMiddleware:
             and not _has_totp(user)
         ):
             if request.path.startswith("/api/"):
-                return refusal_response(request, 403, "accounts.mfa_required",
-                                _("Vai trò quản trị cần bật xác thực hai lớp (TOTP) trước khi tiếp tục."))
+                return refusal_response(request, NotAllowed(
+                    "accounts.mfa_required", _("Vai trò quản trị cần bật xác thực hai lớp (TOTP) trước khi tiếp tục.")))
             return redirect("mfa_activate_totp")
         return self.get_response(request)
 

@@ -21,8 +21,10 @@ from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.db import connection, transaction
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 from hocba.env import runtime
 from hocba.kernel import recordstates
+from hocba.kernel.errors import render
 from hocba.kernel.levels import grades_of
 from hocba.kernel.schoolyear import school_year_of
 
@@ -48,6 +50,7 @@ CHUNK_SIZE = 200  # schools per chunk task
 REMINDED_CATEGORIES = ("scores_1", "scores_2", "whole_year")  # schools.compliance.CATEGORY_TERMS
 DEFAULT_REMIND_DAYS = 3
 DEFAULT_SNAPSHOT_LOOKBACK_HOURS = 48  # a lock missed while the worker was down is still snapshotted
+SIGNATURE = _("Hệ thống HọcBạ")  # the last line of every notice
 
 Dispatch = Callable[[int, list], object]
 
@@ -152,6 +155,10 @@ def _labels(window: Window) -> tuple[str, str]:
         return str(DataCategory(window.category).label), str(WindowTier(window.tier).label)
 
 
+def _year_label(window: Window) -> str:
+    return f"{window.year_start}–{window.year_start + 1}"
+
+
 # --- reminders ----------------------------------------------------------------------------------------
 
 
@@ -178,19 +185,23 @@ def plan_reminders(dispatch: Dispatch, now: dt.datetime | None = None) -> dict:
 
 
 def _reminder_text(window: Window, teacher_name: str, sheets: list[dict], url: str) -> tuple[str, str]:
+    """The reminder's title and body, in Vietnamese (what the notice stores and the e-mail carries)."""
     category, tier = _labels(window)
     lock = fmt_local(window.locks_at)
-    title = f"Nhắc nhập liệu: «{category}» khóa lúc {lock}"
-    lines = [f"Kính gửi thầy/cô {teacher_name},", "",
-             f"Lịch nhập liệu «{category}» năm học {window.year_start}–{window.year_start + 1} do {tier} đặt "
-             f"sẽ khóa lúc {lock}. Sau thời điểm này mọi thay đổi sẽ bị từ chối.", "",
-             "Các bảng điểm thầy/cô chưa nhập xong:"]
-    for s in sheets:
-        lines.append(f"- Lớp {s['class_name']} – môn {s['subject_name']} (học kì {'I' if s['term'] == 1 else 'II'}): "
-                     f"đã nhập {s['filled']}/{s['required']} ô.")
-    if window.reason:
-        lines += ["", f"Ghi chú của lịch: {window.reason}"]
-    lines += ["", f"Mở bảng điểm: {url}", "", "Hệ thống HọcBạ"]
+    with translation.override("vi"):
+        title = render(_("Nhắc nhập liệu: «%(category)s» khóa lúc %(lock)s"), {"category": category, "lock": lock})
+        lines = [render(_("Kính gửi thầy/cô %(name)s,"), {"name": teacher_name}), "",
+                 render(_("Lịch nhập liệu «%(category)s» năm học %(year)s do %(tier)s đặt sẽ khóa lúc %(lock)s. "
+                          "Sau thời điểm này mọi thay đổi sẽ bị từ chối."),
+                        {"category": category, "year": _year_label(window), "tier": tier, "lock": lock}), "",
+                 render(_("Các bảng điểm thầy/cô chưa nhập xong:"))]
+        for s in sheets:
+            lines.append(render(_("- Lớp %(class_name)s – môn %(subject)s (học kì %(term)s): đã nhập %(filled)s/%(required)s ô."),
+                                {"class_name": s["class_name"], "subject": s["subject_name"],
+                                 "term": "I" if s["term"] == 1 else "II", "filled": s["filled"], "required": s["required"]}))
+        if window.reason:
+            lines += ["", render(_("Ghi chú của lịch: %(reason)s"), {"reason": window.reason})]
+        lines += ["", render(_("Mở bảng điểm: %(url)s"), {"url": url}), "", render(SIGNATURE)]
     return title[:200], "\n".join(lines)
 
 
@@ -324,15 +335,20 @@ def plan_year_end(dispatch: Dispatch, now: dt.datetime | None = None, window_id:
 
 
 def _year_end_text(window: Window, info: dict, url: str) -> tuple[str, str]:
+    """The principal's notice that the year is locked and its records can be signed, in Vietnamese."""
     _category, tier = _labels(window)
-    title = f"{info['ready']} học bạ sẵn sàng ký số"
-    lines = [f"Năm học {window.year_start}–{window.year_start + 1} đã khóa sổ lúc {fmt_local(window.locks_at)} "
-             f"theo lịch của {tier}.",
-             f"{info['ready']} học bạ đã được duyệt, sẵn sàng ký số; {info['not_ready']} học bạ chưa được duyệt; "
-             f"{info['done']} học bạ đã ký hoặc đã khóa.", ""]
-    for c in info["by_class"]:
-        lines.append(f"- Lớp {c['class_name']}: {c['ready']} sẵn sàng ký, {c['not_ready']} chưa duyệt, {c['done']} đã ký/khóa.")
-    lines += ["", f"Danh sách lớp: {url}", "", "Hệ thống HọcBạ"]
+    counts = {k: info[k] for k in ("ready", "not_ready", "done")}
+    with translation.override("vi"):
+        title = render(_("%(ready)s học bạ sẵn sàng ký số"), counts)
+        lines = [render(_("Năm học %(year)s đã khóa sổ lúc %(lock)s theo lịch của %(tier)s."),
+                        {"year": _year_label(window), "lock": fmt_local(window.locks_at), "tier": tier}),
+                 render(_("%(ready)s học bạ đã được duyệt, sẵn sàng ký số; %(not_ready)s học bạ chưa được duyệt; "
+                          "%(done)s học bạ đã ký hoặc đã khóa."), counts), ""]
+        for c in info["by_class"]:
+            lines.append(render(_("- Lớp %(class_name)s: %(ready)s sẵn sàng ký, %(not_ready)s chưa duyệt, "
+                                  "%(done)s đã ký/khóa."),
+                                {k: c[k] for k in ("class_name", "ready", "not_ready", "done")}))
+        lines += ["", render(_("Danh sách lớp: %(url)s"), {"url": url}), "", render(SIGNATURE)]
     return title, "\n".join(lines)
 
 

@@ -21,6 +21,9 @@ __all__ = [  # the window vocabulary school code may use
 ]
 
 TIER_LABELS = {"province": _("Sở GD&ĐT"), "unit": _("Phòng/xã"), "school": _("Nhà trường")}
+# What a person is told about a window or a request outside their scope (404: it reads as absent).
+NO_SUCH_WINDOW = _("Không tìm thấy lịch này trong phạm vi của bạn.")
+NO_SUCH_REQUEST = _("Không tìm thấy đề nghị này trong phạm vi của bạn.")
 
 
 def _local(moment: dt.datetime) -> str:

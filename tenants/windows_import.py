@@ -15,8 +15,9 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 from hocba.kernel import levels as school_levels
-from hocba.kernel.errors import DomainError
+from hocba.kernel.errors import DomainError, both_languages
 from hocba.kernel.forms import (
     DATE_ONLY_FORMATS,
     DATETIME_INPUT_FORMATS,
@@ -40,27 +41,13 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from .models import AdministrativeUnit, DataCategory, School, SchoolLevel
 from .services import windows as svc
 
-
-class BilingualError(DomainError):
-    """A refusal whose two texts are written here (not in the catalogue): input the platform cannot read."""
-
-    def __init__(self, code: str, vi: str, en: str, *, field: str | None = None, http_status: int = 400,
-                 extra: dict[str, Any] | None = None):
-        super().__init__(code, vi, field=field, http_status=http_status)
-        self.vi, self.en, self.extra = vi, en, extra or {}
-
-    def as_dict(self) -> dict[str, Any]:
-        data = {"code": self.code, "detail": self.vi, "detail_en": self.en}
-        if self.field:
-            data["field"] = self.field
-        data.update(self.extra)
-        return data
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
 
-def error_texts(exc: DomainError) -> dict[str, str]:
-    """``{"vi": …, "en": …}`` for any refusal (catalogue messages and written ones alike)."""
-    data = exc.as_dict()
-    return {"vi": data["detail"], "en": data.get("detail_en") or data["detail"]}
+def check_upload_size(size: int) -> None:
+    """A calendar file is small: refuse one over ``MAX_UPLOAD_BYTES`` before reading it."""
+    if size > MAX_UPLOAD_BYTES:
+        raise DomainError("windows.import_too_large", _("Tệp lớn quá 5 MB."))
 
 
 def parse_local(value: Any, *, end_of_day: bool = False) -> dt.datetime | None:
@@ -177,9 +164,11 @@ class RowReport:
     def ok(self) -> bool:
         return not self.code
 
-    def refuse(self, code: str, vi: str, en: str) -> None:
+    def refuse(self, code: str, message: Any, params: dict[str, Any] | None = None) -> None:
+        """The row's first problem: a catalogue message, kept in both languages."""
         if not self.code:
-            self.code, self.message, self.message_en = code, vi, en
+            texts = both_languages(message, params)
+            self.code, self.message, self.message_en = code, texts["vi"], texts["en"]
 
     @property
     def category_label(self) -> str:
@@ -253,25 +242,22 @@ def read_rows(content: bytes) -> list[RowReport]:
         row = RowReport(line=line, reason=str(values.get("reason") or "").strip())
         category = categories.get(normalize(values.get("category")))
         if category is None:
-            row.refuse("windows.import_category",
-                       f"Loại dữ liệu “{values.get('category') or ''}” không có trong danh sách.",
-                       f"Unknown data category “{values.get('category') or ''}”.")
+            row.refuse("windows.import_category", _("Loại dữ liệu “%(value)s” không có trong danh sách."),
+                       {"value": values.get("category") or ""})
         else:
             row.category = category
         grades = parse_grades(values.get("grades"))
         if grades is None:
-            row.refuse("windows.import_grades", f"Không đọc được khối “{values.get('grades')}” (ví dụ: 6, 7 hoặc 6-9).",
-                       f"Cannot read the grades “{values.get('grades')}” (e.g. 6, 7 or 6-9).")
+            row.refuse("windows.import_grades", _("Không đọc được khối “%(value)s” (ví dụ: 6, 7 hoặc 6-9)."),
+                       {"value": values.get("grades")})
         else:
             row.grades, row.levels = grades
         row.opens_at = parse_local(values.get("opens_at"))
         if row.opens_at is None:
-            row.refuse("windows.import_opens", "Không đọc được thời điểm mở (dd/mm/yyyy HH:MM).",
-                       "Cannot read the opening time (dd/mm/yyyy HH:MM).")
+            row.refuse("windows.import_opens", _("Không đọc được thời điểm mở (dd/mm/yyyy HH:MM)."))
         row.locks_at = parse_local(values.get("locks_at"), end_of_day=True)
         if row.locks_at is None:
-            row.refuse("windows.import_locks", "Không đọc được thời điểm khóa (dd/mm/yyyy HH:MM).",
-                       "Cannot read the locking time (dd/mm/yyyy HH:MM).")
+            row.refuse("windows.import_locks", _("Không đọc được thời điểm khóa (dd/mm/yyyy HH:MM)."))
         rows.append(row)
     if not rows:
         raise fail("windows.import_empty", "Tệp không có dòng lịch nào dưới hàng tiêu đề.",
@@ -300,8 +286,7 @@ def calendar_import(*, actor, content: bytes, year_start: int, unit: Administrat
                                                    reason=row.reason)
                     row.window_id = window.pk
                 except DomainError as exc:
-                    texts = error_texts(exc)
-                    row.refuse(exc.code, texts["vi"], texts["en"])
+                    row.refuse(exc.code, exc.message, exc.params)
             if any(not r.ok for r in rows):
                 raise _RollBack
     except _RollBack:

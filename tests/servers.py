@@ -6,7 +6,7 @@ session's schools, and the audit table refuses TRUNCATE)::
     with app_database("hocba_e2e_123") as url:
         env = app_env(url, "hocba.localhost")
         setup_database(env)
-        with serve(gunicorn(workers=2, threads=4), env, base_domain="hocba.localhost", log=log) as server:
+        with serve(gunicorn(), {**env, "HOCBA_DB_ROLE": "app"}, base_domain="hocba.localhost", log=log) as server:
             httpx.get(server.base_url + "/healthz", headers={"Host": server.host_header("hocba.localhost")})
 
 * ``app_database`` creates a fresh database on the server of ``DATABASE_URL`` (when unset, the test settings have

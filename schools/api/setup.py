@@ -13,6 +13,22 @@ from rest_framework.views import APIView
 from ..access import request_school_access
 from ..models import Grading
 from ..models.structure import LEVELS
+from ..selectors import (
+    STAFF_ROLES,
+    TEACHING_ROLES,
+    class_assignments,
+    department_get,
+    department_list,
+    not_found,
+    school_levels,
+    setup_class_get,
+    staff_names,
+    subject_get,
+    subject_list,
+    year_classes,
+    year_get,
+    year_list,
+)
 from ..services import setup
 
 CAPABILITY = "school.setup"
@@ -140,7 +156,7 @@ class YearListApi(APIView):
 
     @extend_schema(responses=SetupYearSerializer(many=True), summary="The school's years, newest first")
     def get(self, request):
-        return Response(SetupYearSerializer(setup.year_list(_access(request)), many=True).data)
+        return Response(SetupYearSerializer(year_list(_access(request)), many=True).data)
 
     @extend_schema(request=SetupYearOpenSerializer, responses={201: SetupYearSerializer, **REFUSALS},
                    summary="Open a new year (and the GDPT 2018 curriculum of its levels, if missing)")
@@ -150,7 +166,7 @@ class YearListApi(APIView):
         ser.is_valid(raise_exception=True)
         data = ser.validated_data
         year = setup.school_year_create(access=access, start_year=data["start_year"],
-                                        levels=data.get("levels") or setup.school_levels(access),
+                                        levels=data.get("levels") or school_levels(access),
                                         starts_on=data.get("starts_on"), term2_starts_on=data.get("term2_starts_on"),
                                         ends_on=data.get("ends_on"))
         return Response(SetupYearSerializer(year).data, status=status.HTTP_201_CREATED)
@@ -161,13 +177,13 @@ class YearApi(APIView):
 
     @extend_schema(responses={200: SetupYearSerializer, 404: SetupErrorSerializer}, summary="A year")
     def get(self, request, pk: int):
-        return Response(SetupYearSerializer(setup.year_get(_access(request), pk)).data)
+        return Response(SetupYearSerializer(year_get(_access(request), pk)).data)
 
     @extend_schema(request=SetupYearSerializer, responses={200: SetupYearSerializer, **REFUSALS},
                    summary="Change a year's dates (start < start of term II < end)")
     def patch(self, request, pk: int):
         access = _access(request)
-        year = setup.year_get(access, pk)
+        year = year_get(access, pk)
         ser = SetupYearSerializer(data=request.data, partial=True)
         ser.is_valid(raise_exception=True)
         dates = {key: ser.validated_data.get(key, getattr(year, key)) for key in ("starts_on", "term2_starts_on", "ends_on")}
@@ -182,13 +198,13 @@ class YearClassesApi(APIView):
                    summary="Every class of a year")
     def get(self, request, pk: int):
         access = _access(request)
-        return Response(SetupClassSerializer(setup.year_classes(access, setup.year_get(access, pk)), many=True).data)
+        return Response(SetupClassSerializer(year_classes(access, year_get(access, pk)), many=True).data)
 
     @extend_schema(request=SetupClassSerializer, responses={201: SetupClassSerializer, **REFUSALS},
                    summary="Create a class in the year")
     def post(self, request, pk: int):
         access = _access(request)
-        year = setup.year_get(access, pk)
+        year = year_get(access, pk)
         ser = SetupClassSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         data = ser.validated_data
@@ -202,13 +218,13 @@ class SetupClassApi(APIView):
 
     @extend_schema(responses={200: SetupClassSerializer, 404: SetupErrorSerializer}, summary="A class (any of the school)")
     def get(self, request, pk: int):
-        return Response(SetupClassSerializer(setup.setup_class_get(_access(request), pk)).data)
+        return Response(SetupClassSerializer(setup_class_get(_access(request), pk)).data)
 
     @extend_schema(request=SetupClassUpdateSerializer, responses={200: SetupClassSerializer, **REFUSALS},
                    summary="Rename a class or change its homeroom teacher")
     def patch(self, request, pk: int):
         access = _access(request)
-        school_class = setup.setup_class_get(access, pk)
+        school_class = setup_class_get(access, pk)
         ser = SetupClassUpdateSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         data = ser.validated_data
@@ -220,7 +236,7 @@ class SetupClassApi(APIView):
 
 def _assignments(school_class) -> list[dict]:
     return [{"subject": subject.pk, "subject_name": subject.name, "teacher": teacher}
-            for subject, teacher in setup.class_assignments(school_class)]
+            for subject, teacher in class_assignments(school_class)]
 
 
 class AssignmentsApi(APIView):
@@ -229,13 +245,13 @@ class AssignmentsApi(APIView):
     @extend_schema(responses={200: SetupAssignmentSerializer(many=True), 404: SetupErrorSerializer},
                    summary="The subjects of the class's grade and who teaches each (null: no one)")
     def get(self, request, pk: int):
-        return Response(SetupAssignmentSerializer(_assignments(setup.setup_class_get(_access(request), pk)), many=True).data)
+        return Response(SetupAssignmentSerializer(_assignments(setup_class_get(_access(request), pk)), many=True).data)
 
     @extend_schema(request=SetupAssignmentsSaveSerializer, responses={200: SetupAssignmentSerializer(many=True), **REFUSALS},
                    summary="Set the teachers of several subjects of the class: all rows or none; null clears")
     def put(self, request, pk: int):
         access = _access(request)
-        school_class = setup.setup_class_get(access, pk)
+        school_class = setup_class_get(access, pk)
         rows = request.data.get("assignments") if isinstance(request.data, dict) else None
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
             SetupAssignmentsSaveSerializer(data=request.data).is_valid(raise_exception=True)  # its 400 names the field
@@ -251,9 +267,9 @@ class AssignmentApi(APIView):
                    summary="No one teaches the subject in the class any more (entered marks stay)")
     def delete(self, request, pk: int, subject: int):
         access = _access(request)
-        school_class = setup.setup_class_get(access, pk)
-        if not setup.assignment_clear(access=access, school_class=school_class, subject=setup.subject_get(access, subject)):
-            raise setup.not_found(_("Môn này chưa được phân công ở lớp."))
+        school_class = setup_class_get(access, pk)
+        if not setup.assignment_clear(access=access, school_class=school_class, subject=subject_get(access, subject)):
+            raise not_found(_("Môn này chưa được phân công ở lớp."))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -264,7 +280,7 @@ class SubjectListApi(APIView):
                    responses=SetupSubjectSerializer(many=True), summary="The school's curriculum, level by level")
     def get(self, request):
         level = request.query_params.get("level") or None
-        return Response(SetupSubjectSerializer(setup.subject_list(_access(request), level), many=True).data)
+        return Response(SetupSubjectSerializer(subject_list(_access(request), level), many=True).data)
 
     @extend_schema(request=SetupSubjectSerializer, responses={201: SetupSubjectSerializer, **REFUSALS},
                    summary="Add a subject of the school's own")
@@ -283,13 +299,13 @@ class SubjectApi(APIView):
 
     @extend_schema(responses={200: SetupSubjectSerializer, 404: SetupErrorSerializer}, summary="A subject")
     def get(self, request, pk: int):
-        return Response(SetupSubjectSerializer(setup.subject_get(_access(request), pk)).data)
+        return Response(SetupSubjectSerializer(subject_get(_access(request), pk)).data)
 
     @extend_schema(request=SetupSubjectUpdateSerializer, responses={200: SetupSubjectSerializer, **REFUSALS},
                    summary="Edit a subject: name, grades, periods, grading, department, periodic test")
     def patch(self, request, pk: int):
         access = _access(request)
-        subject = setup.subject_get(access, pk)
+        subject = subject_get(access, pk)
         ser = SetupSubjectUpdateSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         data = {**_subject_data(subject), **ser.validated_data}
@@ -301,7 +317,7 @@ class DepartmentListApi(APIView):
 
     @extend_schema(responses=SetupDepartmentSerializer(many=True), summary="The school's departments")
     def get(self, request):
-        return Response(SetupDepartmentSerializer(setup.department_list(_access(request)), many=True).data)
+        return Response(SetupDepartmentSerializer(department_list(_access(request)), many=True).data)
 
 
 class DepartmentApi(APIView):
@@ -309,13 +325,13 @@ class DepartmentApi(APIView):
 
     @extend_schema(responses={200: SetupDepartmentSerializer, 404: SetupErrorSerializer}, summary="A department")
     def get(self, request, pk: int):
-        return Response(SetupDepartmentSerializer(setup.department_get(_access(request), pk)).data)
+        return Response(SetupDepartmentSerializer(department_get(_access(request), pk)).data)
 
     @extend_schema(request=SetupDepartmentSerializer, responses={200: SetupDepartmentSerializer, **REFUSALS},
                    summary="Rename a department or set its head (null: none)")
     def patch(self, request, pk: int):
         access = _access(request)
-        department = setup.department_get(access, pk)
+        department = department_get(access, pk)
         ser = SetupDepartmentSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         data = ser.validated_data
@@ -332,6 +348,6 @@ class TeacherListApi(APIView):
                                                 description="every staff member (department heads), not only teachers")],
                    responses=SetupPersonSerializer(many=True), summary="Who may be given classes and subjects, by name")
     def get(self, request):
-        roles = setup.STAFF_ROLES if request.query_params.get("staff") in ("1", "true") else setup.TEACHING_ROLES
-        people = setup.staff_names(_access(request), roles)
+        roles = STAFF_ROLES if request.query_params.get("staff") in ("1", "true") else TEACHING_ROLES
+        people = staff_names(_access(request), roles)
         return Response(SetupPersonSerializer([{"id": i, "full_name": n} for i, n in people], many=True).data)

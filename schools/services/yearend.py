@@ -17,7 +17,7 @@ from hocba.kernel.errors import DomainError
 from hocba.kernel.levels import PRIMARY
 
 from ..access import SchoolAccess
-from ..models import QualityAssessment, RecordBook, SchoolClass
+from ..models import Grading, QualityAssessment, RecordBook, SchoolClass
 from ..rules import rules_for, tt27
 from ..rules.common import RuleInputError, validate_score
 from .classwork import ClassInputInvalid, _check_student, _editable_students
@@ -129,7 +129,7 @@ DECISION_FIELDS = ("retest", "summer_training", "principal_comment", "completion
 def _retest_value(raw: Any, grading: str) -> str | None:
     """A re-test result as stored: "6.5" for a scored subject, "D"/"CD" for a comment-graded one; None if invalid."""
     text = str(raw).strip()
-    if grading != "score":
+    if grading != Grading.SCORE:
         return RETEST_VERDICTS.get(text.upper())
     try:
         return str(validate_score(text.replace(",", "."), field="retest"))

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from hocba.kernel.errors import DomainError
 from hocba.kernel.levels import PRIMARY
+from hocba.kernel.refusals import refusal_text
 
 from tenants.selectors import account_names
 
@@ -34,7 +35,7 @@ from ..selectors import (
 )
 from ..services import records, students
 from ..services.results import class_results
-from .common import SchoolPage, SchoolTemplatePage, error_text, report
+from .common import SchoolPage, SchoolTemplatePage, report
 from .forms import StudentProfileForm
 
 
@@ -165,7 +166,7 @@ class ClassEnrolView(ClassDetailView):
                                                  starts_on=form.cleaned_data["starts_on"], entry=form.cleaned_data["entry"],
                                                  today=timezone.localdate())
             except DomainError as exc:
-                form.add_domain_error(exc.field, error_text(exc))
+                form.add_domain_error(exc.field, refusal_text(exc))
             else:
                 messages.success(request, _("Đã nhập học cho %(name)s.") % {"name": student.full_name})
                 return redirect(_class_url(pk) + "#hoc-sinh")

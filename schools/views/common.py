@@ -4,32 +4,18 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import HttpRequest
-from django.template.response import TemplateResponse
-from django.utils import translation
 from django.utils.functional import cached_property
 from django.views import View
 from django.views.generic import TemplateView
-from hocba.kernel.errors import DomainError, both_languages
+from hocba.kernel.errors import DomainError
 from hocba.kernel.permissions import CapabilityRequiredMixin
+from hocba.kernel.refusals import refusal_response, refusal_text
 
 from ..access import SchoolAccess, request_school_access
 
 
-def error_text(exc: DomainError) -> str:
-    """The refusal in the language the page is shown in (Vietnamese unless the person chose English)."""
-    texts = both_languages(exc.message, exc.params)
-    return texts["en"] if translation.get_language() == "en" else texts["vi"]
-
-
-def refusal(request: HttpRequest, exc: DomainError) -> TemplateResponse:
-    """The platform's refusal page (both languages) with the error's own status."""
-    texts = both_languages(exc.message, exc.params)
-    status = exc.http_status if exc.http_status in (400, 403, 404) else 403
-    return TemplateResponse(request, "refusal.html", {"status": status, "texts": texts}, status=status)
-
-
 def report(request: HttpRequest, exc: DomainError) -> None:
-    messages.error(request, error_text(exc))
+    messages.error(request, refusal_text(exc))
 
 
 class SchoolPage(CapabilityRequiredMixin, View):
@@ -46,7 +32,7 @@ class SchoolPage(CapabilityRequiredMixin, View):
         try:
             return super().dispatch(request, *args, **kwargs)
         except DomainError as exc:
-            return refusal(request, exc)
+            return refusal_response(request, exc)
 
 
 class SchoolTemplatePage(SchoolPage, TemplateView):

@@ -16,8 +16,9 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 from hocba.kernel import context
-from hocba.kernel.errors import DomainError, NotAllowed, both_languages
+from hocba.kernel.errors import DomainError, NotAllowed
 from hocba.kernel.permissions import CapabilityRequiredMixin
+from hocba.kernel.refusals import refusal_response, refusal_texts
 from hocba.kernel.spreadsheets import MAX_UPLOAD_BYTES, XLSX_CONTENT_TYPE, ImportFailed, fail
 
 from ..access import SchoolAccess, request_school_access
@@ -54,15 +55,11 @@ class ExcelView(CapabilityRequiredMixin, View):
                 context.reset(token)
 
     def refused(self, request, exc: DomainError):
-        if wants_json(request):
-            return JsonResponse(exc.as_dict(), status=exc.http_status, json_dumps_params={"ensure_ascii": False})
-        texts = both_languages(exc.message, exc.params)
-        if exc.http_status in (403, 404):
-            return TemplateResponse(request, "refusal.html", {"status": exc.http_status, "texts": texts},
-                                    status=exc.http_status)
+        if wants_json(request) or exc.http_status in (403, 404):
+            return refusal_response(request, exc, as_json=wants_json(request))
         problems = exc.problems if isinstance(exc, ImportFailed) else []
         return TemplateResponse(request, "schools/excel_result.html",
-                                {"ok": False, "texts": texts, "problems": problems, "back": request.path,
+                                {"ok": False, "texts": refusal_texts(exc), "problems": problems, "back": request.path,
                                  "code": exc.code}, status=exc.http_status)
 
     @staticmethod

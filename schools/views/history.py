@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 from hocba.kernel.permissions import CapabilityRequiredMixin
 
-from .. import audit
+from ..audit.history import TABLE_LABELS, history
 from ..selectors import school_people, student_named, students_matching
 
 PAGE_SIZE = 50
@@ -34,7 +34,7 @@ class HistoryFilterForm(forms.Form):
     def __init__(self, *args, people: list[tuple[int, str]], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["teacher"].choices = [("", _("Tất cả"))] + people
-        self.fields["table"].choices = [("", _("Tất cả"))] + [(t, label) for t, label in audit.TABLE_LABELS.items()]
+        self.fields["table"].choices = [("", _("Tất cả"))] + [(t, label) for t, label in TABLE_LABELS.items()]
 
     def clean(self):
         data = super().clean()
@@ -67,7 +67,7 @@ class HistoryView(CapabilityRequiredMixin, TemplateView):
         for key in ("date_from", "date_to", "table"):
             if data.get(key):
                 filters[key] = data[key]
-        ctx["page"] = audit.history(**filters, limit=PAGE_SIZE, page=data.get("page") or 1)
+        ctx["page"] = history(**filters, limit=PAGE_SIZE, page=data.get("page") or 1)
         kept = [(k, v) for k, v in self.request.GET.items() if k != "page" and v]
         ctx["query"] = urlencode(kept)
         ctx["without_student"] = urlencode([(k, v) for k, v in kept if k not in ("student", "q")])

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from hocba.kernel.errors import DomainError
+from hocba.kernel.refusals import refusal_text
 
 from ..models import Student
 from ..selectors import (
@@ -29,7 +30,7 @@ from ..selectors import (
 )
 from ..services import students
 from ..services.common import require
-from .common import SchoolTemplatePage, error_text
+from .common import SchoolTemplatePage
 
 DATE_HINT = "dd/mm/yyyy"
 
@@ -76,7 +77,7 @@ class StudentMoveView(MovementPage):
         except DomainError as exc:
             if exc.http_status in (403, 404):
                 raise
-            return self.render_to_response(self.get_context_data(errors={exc.field or "form": error_text(exc)},
+            return self.render_to_response(self.get_context_data(errors={exc.field or "form": refusal_text(exc)},
                                                                  values=values), status=400)
         messages.success(request, _("Đã chuyển %(name)s sang lớp %(c)s từ ngày %(d)s.")
                          % {"name": student.full_name, "c": to_class.name, "d": on.strftime("%d/%m/%Y")})
@@ -110,7 +111,7 @@ class StudentTransferOutView(MovementPage):
         except DomainError as exc:
             if exc.http_status in (403, 404):
                 raise
-            return self.render_to_response(self.get_context_data(errors={exc.field or "form": error_text(exc)},
+            return self.render_to_response(self.get_context_data(errors={exc.field or "form": refusal_text(exc)},
                                                                  values=values), status=400)
         if destination:
             messages.success(request, _("Đã ghi nhận %(name)s chuyển đi từ ngày %(d)s, đến %(to)s.")
@@ -143,7 +144,7 @@ class StudentGuardiansView(MovementPage):
     def _failed(self, exc: DomainError, form: str, values: dict[str, str]):
         if exc.http_status == 403 and exc.code == "school.not_allowed":
             raise exc
-        return self.render_to_response(self.get_context_data(errors={form: {exc.field or "form": error_text(exc)}},
+        return self.render_to_response(self.get_context_data(errors={form: {exc.field or "form": refusal_text(exc)}},
                                                              values={form: values}),
                                        status=exc.http_status if exc.http_status in (400, 403, 404) else 400)
 
@@ -226,7 +227,7 @@ class ClassCarryOverView(SchoolTemplatePage):
         except DomainError as exc:
             if exc.http_status in (403, 404):
                 raise
-            return self.render_to_response(self.get_context_data(errors={exc.field or "form": error_text(exc)},
+            return self.render_to_response(self.get_context_data(errors={exc.field or "form": refusal_text(exc)},
                                                                  values=values), status=400)
         messages.success(request, _("Đã chuyển %(n)s học sinh của lớp %(c)s lên năm học sau.")
                          % {"n": len(result.carried), "c": school_class.name})

@@ -15,12 +15,28 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from hocba.kernel.errors import DomainError
 from hocba.kernel.levels import LEVEL_GRADES, LEVEL_LABELS, LEVELS, PRIMARY, grades_of
+from hocba.kernel.refusals import refusal_text
 
 from tenants.selectors import account_names
 
 from ..models import Grading
+from ..selectors import (
+    STAFF_ROLES,
+    class_assignments,
+    department_get,
+    department_list,
+    school_levels,
+    setup_class_get,
+    staff_names,
+    subject_get,
+    subject_list,
+    year_chosen,
+    year_classes,
+    year_get,
+    year_list,
+)
 from ..services import setup
-from .common import SchoolTemplatePage, error_text
+from .common import SchoolTemplatePage
 
 CAPABILITY = "school.setup"
 DATE_WIDGET = {"placeholder": "dd/mm/yyyy", "inputmode": "numeric"}
@@ -68,7 +84,7 @@ class LooseMultipleChoice(forms.MultipleChoiceField):
 
 class SetupForm(forms.Form):
     def add_domain_error(self, exc: DomainError) -> None:
-        self.add_error(exc.field if exc.field in self.fields else None, error_text(exc))
+        self.add_error(exc.field if exc.field in self.fields else None, refusal_text(exc))
 
 
 class YearDatesForm(SetupForm):
@@ -205,21 +221,21 @@ class SetupHomeView(SchoolTemplatePage):
     template_name = "schools/setup_home.html"
 
     def levels(self) -> tuple[str, ...]:
-        return setup.school_levels(self.access)
+        return school_levels(self.access)
 
     def get_context_data(self, open_form=None, class_form=None, year=None, **kwargs):
         access = self.access
         levels = self.levels()
         if year is None:
-            year = setup.year_chosen(access, self.request.GET.get("year"))
-        teachers = setup.staff_names(access)
-        classes = setup.year_classes(access, year) if year is not None else []
+            year = year_chosen(access, self.request.GET.get("year"))
+        teachers = staff_names(access)
+        classes = year_classes(access, year) if year is not None else []
         names = dict(teachers)
         missing = {c.homeroom_teacher_id for c in classes if c.homeroom_teacher_id and c.homeroom_teacher_id not in names}
         if missing:
             names.update(account_names(missing))
         ctx = {
-            "years": setup.year_list(access), "year": year, "level_labels": [LEVEL_LABELS[lv] for lv in levels],
+            "years": year_list(access), "year": year, "level_labels": [LEVEL_LABELS[lv] for lv in levels],
             "classes": [{"school_class": c, "homeroom": names.get(c.homeroom_teacher_id, "")} for c in classes],
             "open_form": open_form or YearOpenForm(levels=levels, prefix="open"),
             "class_form": class_form or (ClassForm(grades=sorted(grades_of(levels)), teachers=teachers, prefix="class")
@@ -242,8 +258,8 @@ class ClassCreateView(FormSubmit, SetupHomeView):
     http_method_names = ["post"]
 
     def post(self, request, pk: int):
-        year = setup.year_get(self.access, pk)
-        form = ClassForm(request.POST, grades=sorted(grades_of(self.levels())), teachers=setup.staff_names(self.access),
+        year = year_get(self.access, pk)
+        form = ClassForm(request.POST, grades=sorted(grades_of(self.levels())), teachers=staff_names(self.access),
                          prefix="class")
         return self.submit(
             form, lambda d: setup.class_create(access=self.access, year=year, name=d["name"], grade=d["grade"],
@@ -259,13 +275,13 @@ class YearEditView(FormSubmit, SchoolTemplatePage):
     template_name = "schools/setup_year.html"
 
     def get_context_data(self, form=None, **kwargs):
-        year = setup.year_get(self.access, self.kwargs["pk"])
+        year = year_get(self.access, self.kwargs["pk"])
         form = form or YearDatesForm(initial={"starts_on": year.starts_on, "term2_starts_on": year.term2_starts_on,
                                               "ends_on": year.ends_on})
         return super().get_context_data(year=year, form=form, **kwargs)
 
     def post(self, request, pk: int):
-        year = setup.year_get(self.access, pk)
+        year = year_get(self.access, pk)
         form = YearDatesForm(request.POST)
         return self.submit(
             form, lambda d: setup.school_year_update(access=self.access, year=year, **d),
@@ -280,12 +296,12 @@ class ClassSetupView(FormSubmit, SchoolTemplatePage):
     template_name = "schools/setup_class.html"
 
     def school_class(self):
-        return setup.setup_class_get(self.access, self.kwargs["pk"])
+        return setup_class_get(self.access, self.kwargs["pk"])
 
     def get_context_data(self, class_form=None, assignments_form=None, **kwargs):
         school_class = self.school_class()
-        teachers = setup.staff_names(self.access)
-        rows = setup.class_assignments(school_class)
+        teachers = staff_names(self.access)
+        rows = class_assignments(school_class)
         names = dict(teachers)
         ctx = {
             "school_class": school_class, "year": school_class.year,
@@ -303,7 +319,7 @@ class ClassUpdateView(ClassSetupView):
 
     def post(self, request, pk: int):
         school_class = self.school_class()
-        form = ClassForm(request.POST, teachers=setup.staff_names(self.access), with_grade=False, prefix="class")
+        form = ClassForm(request.POST, teachers=staff_names(self.access), with_grade=False, prefix="class")
         return self.submit(
             form, lambda d: setup.class_update(access=self.access, school_class=school_class, name=d["name"],
                                                homeroom_teacher_id=d["homeroom_teacher"] or None),
@@ -318,8 +334,8 @@ class AssignmentsSaveView(ClassSetupView):
 
     def post(self, request, pk: int):
         school_class = self.school_class()
-        form = AssignmentsForm(request.POST, rows=setup.class_assignments(school_class),
-                               teachers=setup.staff_names(self.access), prefix="assign")
+        form = AssignmentsForm(request.POST, rows=class_assignments(school_class),
+                               teachers=staff_names(self.access), prefix="assign")
         return self.submit(
             form, lambda _d: setup.assignments_save(access=self.access, school_class=school_class, rows=form.rows()),
             lambda _r: (_("Đã lưu phân công giảng dạy của lớp %(name)s.") % {"name": school_class.name},
@@ -330,7 +346,7 @@ class AssignmentsSaveView(ClassSetupView):
         if not isinstance(exc, setup.AssignmentsInvalid):
             return super().refused(form, exc)
         form.add_row_errors(exc.errors, english=translation.get_language() == "en")
-        messages.error(self.request, error_text(exc))
+        messages.error(self.request, refusal_text(exc))
         return self.render_to_response(self.get_context_data(assignments_form=form))
 
 
@@ -339,7 +355,7 @@ class AssignmentClearView(ClassSetupView):
 
     def post(self, request, pk: int, subject: int):
         school_class = self.school_class()
-        found = setup.subject_get(self.access, subject)
+        found = subject_get(self.access, subject)
         if setup.assignment_clear(access=self.access, school_class=school_class, subject=found):
             messages.success(request, _("Đã bỏ phân công môn %(subject)s.") % {"subject": found.name})
         return redirect(reverse("setup:class", args=[pk]) + "#phan-cong")
@@ -349,7 +365,7 @@ class AssignmentClearView(ClassSetupView):
 
 
 def _department_choices(access) -> list[tuple[int, str]]:
-    return [(d.pk, d.name) for d in setup.department_list(access)]
+    return [(d.pk, d.name) for d in department_list(access)]
 
 
 class SubjectListView(FormSubmit, SchoolTemplatePage):
@@ -359,7 +375,7 @@ class SubjectListView(FormSubmit, SchoolTemplatePage):
     template_name = "schools/setup_subjects.html"
 
     def levels(self) -> tuple[str, ...]:
-        return setup.school_levels(self.access)
+        return school_levels(self.access)
 
     def new_form(self, data=None) -> SubjectForm:
         levels = self.levels()
@@ -367,7 +383,7 @@ class SubjectListView(FormSubmit, SchoolTemplatePage):
                            prefix="new", initial={"grading": Grading.SCORE if levels[-1] != PRIMARY else Grading.LEVEL})
 
     def get_context_data(self, form=None, **kwargs):
-        subjects = setup.subject_list(self.access)
+        subjects = subject_list(self.access)
         groups = []
         for level in (*self.levels(), *(lv for lv in LEVELS if lv not in self.levels())):
             rows = [s for s in subjects if s.level == level]
@@ -400,12 +416,12 @@ class SubjectEditView(FormSubmit, SchoolTemplatePage):
                            departments=_department_choices(self.access), with_level=False)
 
     def get_context_data(self, form=None, **kwargs):
-        subject = setup.subject_get(self.access, self.kwargs["pk"])
+        subject = subject_get(self.access, self.kwargs["pk"])
         return super().get_context_data(subject=subject, level_label=LEVEL_LABELS[subject.level],
                                         form=form or self.form_for(subject), **kwargs)
 
     def post(self, request, pk: int):
-        subject = setup.subject_get(self.access, pk)
+        subject = subject_get(self.access, pk)
         form = self.form_for(subject, request.POST)
         return self.submit(
             form, lambda _d: setup.subject_update(access=self.access, subject=subject, data=form.data_for_service()),
@@ -422,10 +438,10 @@ class DepartmentListView(FormSubmit, SchoolTemplatePage):
 
     def get_context_data(self, bound=None, **kwargs):
         access = self.access
-        staff = setup.staff_names(access, setup.STAFF_ROLES)
+        staff = staff_names(access, STAFF_ROLES)
         names = dict(staff)
         rows = []
-        for department in setup.department_list(access):
+        for department in department_list(access):
             if bound is not None and bound[0] == department.pk:
                 form = bound[1]
             else:
@@ -439,8 +455,8 @@ class DepartmentUpdateView(DepartmentListView):
     http_method_names = ["post"]
 
     def post(self, request, pk: int):
-        department = setup.department_get(self.access, pk)
-        form = DepartmentForm(request.POST, staff=setup.staff_names(self.access, setup.STAFF_ROLES),
+        department = department_get(self.access, pk)
+        form = DepartmentForm(request.POST, staff=staff_names(self.access, STAFF_ROLES),
                               prefix=f"d{department.pk}")
         return self.submit(
             form, lambda d: setup.department_update(access=self.access, department=department, name=d["name"],

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 from hocba.kernel import recordstates
 from hocba.kernel.errors import DomainError
 from hocba.kernel.levels import PRIMARY
+from hocba.kernel.refusals import refusal_text
 
 from tenants.selectors import account_names
 
@@ -31,7 +32,7 @@ from ..selectors import (
     student_years,
 )
 from ..services import students
-from .common import SchoolTemplatePage, error_text
+from .common import SchoolTemplatePage
 from .forms import StudentProfileForm
 
 QUALITY_LEVELS = {"T": gettext_lazy("Tốt"), "D": gettext_lazy("Đạt"), "C": gettext_lazy("Cần cố gắng")}
@@ -74,7 +75,7 @@ class StudentUpdateView(StudentDetailView):
             except DomainError as exc:
                 if exc.http_status == 403:
                     raise
-                form.add_domain_error(exc.field, error_text(exc))
+                form.add_domain_error(exc.field, refusal_text(exc))
             else:
                 messages.success(request, _("Đã lưu hồ sơ của %(name)s.") % {"name": student.full_name})
                 return redirect(reverse("pages:student_detail", args=[pk]))

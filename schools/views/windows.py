@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from hocba.kernel.errors import DomainError
 from hocba.kernel.forms import LOCAL_FORMAT, moment_field
+from hocba.kernel.refusals import refusal_text
 from hocba.kernel.schoolyear import current_school_year
 
 from tenants.selectors import unit_tree_on
@@ -37,7 +38,7 @@ from tenants.windows import STATE_LABELS, DataCategory, ExceptionStatus, WindowT
 
 from ..selectors import current_year
 from ..selectors.windows import class_and_student_names, class_choices, student_choices
-from .common import SchoolPage, error_text
+from .common import SchoolPage
 
 
 def _window_label(w) -> str:
@@ -157,7 +158,7 @@ class EarlyLockView(SchoolWindowsView):
             svc.window_create(actor=request.user, category=d["category"], year_start=year, opens_at=opens_at,
                               locks_at=d["locks_at"], school=school, grades=d["grades"], reason=d["reason"])
         except DomainError as exc:
-            messages.error(request, error_text(exc))
+            messages.error(request, refusal_text(exc))
             return self.render(exc.http_status, lock_form=form)
         messages.success(request, _("Đã đặt lịch khóa sớm cho trường."))
         return redirect("windows:school_windows")
@@ -180,7 +181,7 @@ class ExceptionRequestView(SchoolWindowsView):
             svc.exception_request(actor=request.user, window=window, school=school, until=d["until"],
                                   reason=d["reason"], class_ids=d["classes"], student_ids=d["students"])
         except DomainError as exc:
-            messages.error(request, error_text(exc))
+            messages.error(request, refusal_text(exc))
             return self.render(exc.http_status, request_form=form)
         messages.success(request, _("Đã gửi đề nghị mở khóa; cấp đặt lịch sẽ xem xét."))
         return redirect("windows:school_windows")
@@ -199,7 +200,7 @@ class SchoolWindowCancelView(SchoolWindowsView):
         try:
             svc.window_cancel(actor=request.user, window=window)
         except DomainError as exc:
-            messages.error(request, error_text(exc))
+            messages.error(request, refusal_text(exc))
             return redirect("windows:school_windows")
         messages.success(request, _("Đã hủy lịch khóa sớm."))
         return redirect("windows:school_windows")

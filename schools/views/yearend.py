@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from hocba.kernel import recordstates
 from hocba.kernel.errors import DomainError, NotAllowed
 from hocba.kernel.levels import PRIMARY
+from hocba.kernel.refusals import refusal_text
 
 from tenants.windows import entry_state
 
@@ -24,7 +25,7 @@ from ..models import SchoolClass
 from ..selectors import class_awards, class_get, class_members, class_students
 from ..services import classwork, yearend
 from .classwork import _entry_messages
-from .common import SchoolPage, SchoolTemplatePage, error_text, report
+from .common import SchoolPage, SchoolTemplatePage, report
 
 QUALITY_LEVELS = [("T", "T", gettext_lazy("Tốt")), ("D", "Đ", gettext_lazy("Đạt")), ("C", "C", gettext_lazy("Cần cố gắng"))]
 QUALITY_SHORT = {"T": "T", "D": "Đ", "C": "C"}
@@ -260,7 +261,7 @@ class AwardsView(SchoolTemplatePage):
                 messages.error(request, error["detail_en"] if translation.get_language() == "en" else error["detail"])
             # The refusal also stands next to its field (a row error names its field too).
             field = exc.field or next((e.get("field") for e in errors if e.get("field")), "")
-            return self.render_to_response(self.get_context_data(form=post, error_field=field, error=error_text(exc)),
+            return self.render_to_response(self.get_context_data(form=post, error_field=field, error=refusal_text(exc)),
                                            status=400)
         messages.success(request, _("Đã ghi “%(title)s”.") % {"title": award.title})
         return redirect(reverse("yearend:awards", args=[pk]))

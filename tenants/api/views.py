@@ -7,7 +7,7 @@ from dataclasses import asdict
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from hocba.kernel.access import request_access
-from hocba.kernel.errors import NotFound
+from hocba.kernel.errors import NotAllowed, NotFound
 from hocba.kernel.permissions import SIGNED_IN
 from rest_framework import status
 from rest_framework.response import Response
@@ -139,8 +139,7 @@ class SchoolListApi(APIView):
                    summary="Create a school and its schema")
     def post(self, request):
         if not request_access(request).has("schools.manage"):
-            return Response({"code": "schools.not_allowed", "detail": str(_("Bạn không có quyền tạo trường."))},
-                            status=status.HTTP_403_FORBIDDEN)
+            raise NotAllowed("schools.not_allowed", _("Bạn không có quyền tạo trường."))
         ser = s.SchoolCreateSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         d = ser.validated_data

@@ -9,8 +9,10 @@ school-tier window) and requests for exceptions. Every refusal answers 4xx with 
 from __future__ import annotations
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from hocba.kernel.access import request_access
+from hocba.kernel.errors import DomainError, NotFound, both_languages
 from hocba.kernel.schoolyear import school_year_of, year_param
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -43,10 +45,11 @@ from ..window_selectors import (
     windows_for_school,
     windows_in_scope,
 )
-from ..windows import WindowAuthority, window_state
-from ..windows_import import DATETIME_INPUT_FORMATS, BilingualError, calendar_import
+from ..windows import NO_SUCH_REQUEST, NO_SUCH_WINDOW, WindowAuthority, window_state
+from ..windows_import import DATETIME_INPUT_FORMATS, calendar_import, check_upload_size
 
 MOMENT_FORMATS = [*DATETIME_INPUT_FORMATS, "iso-8601"]
+INVALID_INPUT = _("Dữ liệu chưa hợp lệ ở: %(fields)s.")
 
 
 # ------------------------------------------------------------------------------------- serializers
@@ -200,13 +203,13 @@ def valid(serializer_class, request, **kwargs) -> dict:
     ser = serializer_class(data=request.data, **kwargs)
     if not ser.is_valid():
         names = ", ".join(sorted(ser.errors))
-        raise BilingualError("windows.invalid_input", f"Dữ liệu chưa hợp lệ ở: {names}.", f"Invalid input in: {names}.",
-                             field=next(iter(ser.errors), None), extra={"errors": ser.errors})
+        raise DomainError("windows.invalid_input", INVALID_INPUT, params={"fields": names},
+                          field=next(iter(ser.errors), None), extra={"errors": ser.errors})
     return ser.validated_data
 
 
-def not_found(vi: str = "Không tìm thấy lịch này trong phạm vi của bạn.", en: str = "No such window in your scope."):
-    return BilingualError("windows.not_found", vi, en, http_status=404)
+def not_found(message=NO_SUCH_WINDOW) -> NotFound:
+    return NotFound("windows.not_found", message)
 
 
 def site_school(request) -> School | None:
@@ -219,20 +222,19 @@ def scope_from(request, d: dict) -> tuple[AdministrativeUnit | None, School | No
     unit_id, school_id = d.get("unit_id"), d.get("school_id")
     if school is not None:
         if unit_id or (school_id and school_id != school.pk):
-            raise BilingualError("windows.school_site_scope", "Trên trang của trường chỉ đặt lịch khóa cho chính trường.",
-                                 "On a school's site a lock can only be set for that school.", field="unit_id")
+            raise DomainError("windows.school_site_scope", _("Trên trang của trường chỉ đặt lịch khóa cho chính trường."),
+                              field="unit_id")
         return None, school_by_id(school.pk)
     if bool(unit_id) == bool(school_id):
-        raise BilingualError("windows.scope", "Chọn đúng một phạm vi: unit_id hoặc school_id.",
-                             "Give exactly one scope: unit_id or school_id.", field="unit_id")
+        raise DomainError("windows.scope", _("Chọn đúng một phạm vi: unit_id hoặc school_id."), field="unit_id")
     if unit_id:
         unit = unit_by_id(unit_id)
         if unit is None:
-            raise BilingualError("windows.scope_not_found", "Không tìm thấy đơn vị.", "Unit not found.", http_status=404)
+            raise NotFound("windows.scope_not_found", _("Không tìm thấy đơn vị."))
         return unit, None
     target = school_by_id(school_id)
     if target is None:
-        raise BilingualError("windows.scope_not_found", "Không tìm thấy trường.", "School not found.", http_status=404)
+        raise NotFound("windows.scope_not_found", _("Không tìm thấy trường."))
     return None, target
 
 
@@ -356,8 +358,7 @@ class WindowPreviewApi(APIView):
                                            reason=d.get("reason") or window.reason)
         else:
             if not d.get("category"):
-                raise BilingualError("windows.invalid_input", "Dữ liệu chưa hợp lệ ở: category.",
-                                     "Invalid input in: category.", field="category")
+                raise DomainError("windows.invalid_input", INVALID_INPUT, params={"fields": "category"}, field="category")
             unit, school = scope_from(request, d)
             preview = svc.window_preview(request.user, unit=unit, school=school, category=d["category"],
                                            year_start=year_of(d), opens_at=d.get("opens_at"), locks_at=d.get("locks_at"),
@@ -377,15 +378,13 @@ class WindowImportApi(APIView):
         d = valid(ImportSerializer, request)
         unit, school = scope_from(request, d)
         upload = d["file"]
-        if upload.size > 5 * 1024 * 1024:
-            raise BilingualError("windows.import_too_large", "Tệp lớn quá 5 MB.", "The file is larger than 5 MB.")
+        check_upload_size(upload.size)
         report = calendar_import(actor=request.user, content=upload.read(), year_start=d["year_start"], unit=unit,
                                  school=school)
         data = report.as_dict()
         if not report.ok:
-            data.update(code="windows.import_failed",
-                        detail=f"Tệp có {len(report.failed)} dòng lỗi; chưa lưu dòng nào.",
-                        detail_en=f"The file has {len(report.failed)} rows in error; nothing was saved.")
+            texts = both_languages(_("Tệp có %(n)s dòng lỗi; chưa lưu dòng nào."), {"n": len(report.failed)})
+            data.update(code="windows.import_failed", detail=texts["vi"], detail_en=texts["en"])
             return Response(data, status=status.HTTP_400_BAD_REQUEST)
         return Response(data, status=status.HTTP_201_CREATED)
 
@@ -436,17 +435,15 @@ class ExceptionListApi(APIView):
     def post(self, request):
         school = site_school(request)
         if school is None:
-            raise BilingualError("windows.request_on_school_site", "Đề nghị mở khóa được gửi từ trang của trường.",
-                                 "Requests for an exception are made on the school's own site.", http_status=400)
+            raise DomainError("windows.request_on_school_site", _("Đề nghị mở khóa được gửi từ trang của trường."))
         d = valid(ExceptionRequestSerializer, request)
         window = window_not_cancelled(d["window_id"])
         if window is None:
             raise not_found()
         unknown = perschool.unknown_class_or_student_ids(school.schema_name, d["class_ids"], d["student_ids"])
         if unknown:
-            raise BilingualError("windows.unknown_ids", "Có lớp hoặc học sinh không thuộc năm học hiện tại của trường.",
-                                 "Some classes or students are not in the school's current year.",
-                                 field="class_ids", extra={"unknown": unknown})
+            raise DomainError("windows.unknown_ids", _("Có lớp hoặc học sinh không thuộc năm học hiện tại của trường."),
+                              field="class_ids", extra={"unknown": unknown})
         exc = svc.exception_request(actor=request.user, window=window, school=school_by_id(school.pk),
                                     until=d["until"], reason=d["reason"], class_ids=d["class_ids"],
                                     student_ids=d["student_ids"])
@@ -464,7 +461,7 @@ class ExceptionDecideApi(APIView):
     def post(self, request, pk: int):
         exception = exceptions_visible(request).filter(pk=pk).first()
         if exception is None:
-            raise not_found("Không tìm thấy đề nghị này trong phạm vi của bạn.", "No such request in your scope.")
+            raise not_found(NO_SUCH_REQUEST)
         d = valid(DecideSerializer, request)
         exception = svc.exception_decide(actor=request.user, exception=exception, approve=d["decision"] == "approve",
                                          note=d["note"])

@@ -16,7 +16,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -25,6 +25,7 @@ from hocba.kernel.errors import DomainError
 from hocba.kernel.forms import moment_field
 from hocba.kernel.levels import GRADES
 from hocba.kernel.permissions import CapabilityRequiredMixin
+from hocba.kernel.refusals import refusal_text, refusal_texts
 from hocba.kernel.schoolyear import year_param
 from hocba.kernel.spreadsheets import XLSX_CONTENT_TYPE
 
@@ -49,14 +50,13 @@ from ..window_selectors import (
     windows_in_scope,
     years_offered,
 )
-from ..windows import STATE_LABELS, WindowAuthority, window_state
+from ..windows import NO_SUCH_REQUEST, NO_SUCH_WINDOW, STATE_LABELS, WindowAuthority, window_state
 from ..windows_import import (
-    BilingualError,
     calendar_import,
-    error_texts,
+    check_upload_size,
     template_bytes,
 )
-from .common import access
+from .common import access, refuse
 
 # =========================================================================================== forms
 
@@ -110,14 +110,7 @@ class DecideForm(forms.Form):
 # =========================================================================================== pages
 
 
-def _lang_text(exc: DomainError) -> str:
-    texts = error_texts(exc)
-    return texts["en"] if translation.get_language() == "en" else texts["vi"]
-
-
-def _refuse(request, vi_en: tuple[str, str] | None = None, status: int = 404) -> TemplateResponse:
-    vi, en = vi_en or ("Không tìm thấy lịch này trong phạm vi của bạn.", "No such window in your scope.")
-    return TemplateResponse(request, "refusal.html", {"status": status, "texts": {"vi": vi, "en": en}}, status=status)
+NO_SCOPE = gettext_lazy("Bạn không có phạm vi nào để đặt lịch.")
 
 
 def _invalid_text(form: forms.Form) -> str:
@@ -174,8 +167,7 @@ class WindowCreateView(CapabilityRequiredMixin, View):
     def get(self, request):
         form = self._form(request)
         if not form.fields["scope"].choices:
-            return _refuse(request, ("Bạn không có phạm vi nào để đặt lịch.", "You have no scope to schedule windows for."),
-                           status=403)
+            return refuse(request, NO_SCOPE)
         return self._render(request, form)
 
     def post(self, request):
@@ -193,7 +185,7 @@ class WindowCreateView(CapabilityRequiredMixin, View):
         try:
             window = svc.window_create(actor=request.user, **args)
         except DomainError as exc:
-            messages.error(request, _lang_text(exc))
+            messages.error(request, refusal_text(exc))
             return self._render(request, form, svc.window_preview(request.user, **args), status=exc.http_status)
         messages.success(request, _("Đã lưu lịch."))
         return redirect(_list_url(window.year_start))
@@ -222,7 +214,7 @@ class WindowEditView(CapabilityRequiredMixin, View):
         acc = access(request)
         window = window_in_scope(acc, pk)
         if window is None:
-            return _refuse(request)
+            return refuse(request, NO_SUCH_WINDOW, status=404)
         form = None
         if WindowAuthority(acc).may_schedule(window) and not window.cancelled_at:
             form = WindowEditForm(initial={"opens_at": window.opens_at, "locks_at": window.locks_at, "reason": window.reason})
@@ -232,10 +224,9 @@ class WindowEditView(CapabilityRequiredMixin, View):
         acc = access(request)
         window = window_in_scope(acc, pk)
         if window is None:
-            return _refuse(request)
+            return refuse(request, NO_SUCH_WINDOW, status=404)
         if not WindowAuthority(acc).may_schedule(window):
-            return _refuse(request, ("Lịch này do cấp khác đặt; bạn không sửa được.",
-                                     "This window was set by another tier; you cannot change it."), status=403)
+            return refuse(request, gettext_lazy("Lịch này do cấp khác đặt; bạn không sửa được."))
         form = WindowEditForm(request.POST)
         if not form.is_valid():
             messages.error(request, _invalid_text(form))
@@ -248,7 +239,7 @@ class WindowEditView(CapabilityRequiredMixin, View):
         try:
             svc.window_update(actor=request.user, window=window, **args)
         except DomainError as exc:
-            messages.error(request, _lang_text(exc))
+            messages.error(request, refusal_text(exc))
             return self._render(request, window, form, svc.window_preview(request.user, year_start=window.year_start,
                                                                       window=window, **args), status=exc.http_status)
         messages.success(request, _("Đã lưu thay đổi."))
@@ -262,14 +253,13 @@ class WindowCancelView(CapabilityRequiredMixin, View):
         acc = access(request)
         window = window_in_scope(acc, pk)
         if window is None:
-            return _refuse(request)
+            return refuse(request, NO_SUCH_WINDOW, status=404)
         if not WindowAuthority(acc).may_schedule(window):
-            return _refuse(request, ("Lịch này do cấp khác đặt; bạn không hủy được.",
-                                     "This window was set by another tier; you cannot cancel it."), status=403)
+            return refuse(request, gettext_lazy("Lịch này do cấp khác đặt; bạn không hủy được."))
         try:
             svc.window_cancel(actor=request.user, window=window)
         except DomainError as exc:
-            messages.error(request, _lang_text(exc))
+            messages.error(request, refusal_text(exc))
             return redirect("window_edit", pk)
         messages.success(request, _("Đã hủy lịch."))
         return redirect(_list_url(window.year_start))
@@ -313,8 +303,7 @@ class ExceptionDecideView(CapabilityRequiredMixin, View):
         exception = qs.filter(pk=pk).first()
         target = reverse("window_exceptions")
         if exception is None:
-            return _refuse(request, ("Không tìm thấy đề nghị này trong phạm vi của bạn.",
-                                     "No such request in your scope."))
+            return refuse(request, NO_SUCH_REQUEST, status=404)
         form = DecideForm(request.POST)
         if not form.is_valid():
             messages.error(request, _invalid_text(form))
@@ -323,7 +312,7 @@ class ExceptionDecideView(CapabilityRequiredMixin, View):
             svc.exception_decide(actor=request.user, exception=exception,
                                  approve=form.cleaned_data["decision"] == "approve", note=form.cleaned_data["note"])
         except DomainError as exc:
-            messages.error(request, _lang_text(exc))
+            messages.error(request, refusal_text(exc))
             return redirect(target)
         messages.success(request, _("Đã duyệt đề nghị.") if form.cleaned_data["decision"] == "approve"
                          else _("Đã từ chối đề nghị."))
@@ -347,8 +336,7 @@ class CalendarImportView(CapabilityRequiredMixin, View):
     def get(self, request):
         form = self._form(request)
         if not form.fields["scope"].choices:
-            return _refuse(request, ("Bạn không có phạm vi nào để đặt lịch.", "You have no scope to schedule windows for."),
-                           status=403)
+            return refuse(request, NO_SCOPE)
         return TemplateResponse(request, "tenants/window_import.html", {"form": form})
 
     def post(self, request):
@@ -360,14 +348,13 @@ class CalendarImportView(CapabilityRequiredMixin, View):
         unit, school = resolve_scope(d["scope"])
         upload = d["file"]
         try:
-            if upload.size > 5 * 1024 * 1024:
-                raise BilingualError("windows.import_too_large", "Tệp lớn quá 5 MB.", "The file is larger than 5 MB.")
+            check_upload_size(upload.size)
             report = calendar_import(actor=request.user, content=upload.read(), year_start=d["year_start"],
                                      unit=unit, school=school)
         except DomainError as exc:
             problems = [p.as_dict() for p in getattr(exc, "problems", [])]
             return TemplateResponse(request, "tenants/window_import.html",
-                                    {"form": form, "error": error_texts(exc), "problems": problems}, status=400)
+                                    {"form": form, "error": refusal_texts(exc), "problems": problems}, status=400)
         ctx = {"form": form, "report": report, "year": d["year_start"], "list_url": _list_url(d["year_start"])}
         return TemplateResponse(request, "tenants/window_import_result.html", ctx, status=200 if report.ok else 400)
 

@@ -4,7 +4,6 @@ school: a ROLLBACK or ROLLBACK TO SAVEPOINT reverts a SET issued inside it, and 
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
 from django.db import connection, transaction
 
 from tenants.models import School
@@ -18,10 +17,6 @@ def current_schema() -> str:
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_schema()")
         return cursor.fetchone()[0]
-
-
-def test_set_calls_are_limited():
-    assert settings.TENANT_LIMIT_SET_CALLS is True
 
 
 def test_savepoint_rollback_does_not_leave_another_schools_search_path(w):

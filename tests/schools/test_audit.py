@@ -19,7 +19,9 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from schools import audit
+from schools.audit.chain import first_broken_link
+from schools.audit.history import TABLE_LABELS, changed_rows, history
+from schools.audit.rowtext import parse_row, parse_rows
 from schools.models import Assessment, AuditEntry, RecordBook
 from schools.services.records import record_reopen, records_approve, records_submit
 from schools.services.sheets import sheet_save
@@ -30,7 +32,7 @@ from tests.school_fixtures import TODAY
 from tests.support import SCHOOL_A_HOST
 
 OWNER = pytest.mark.django_db(databases=["default", "owner"])
-SCHOOL_TABLES = sorted(audit.TABLE_LABELS)
+SCHOOL_TABLES = sorted(TABLE_LABELS)
 
 
 @contextmanager
@@ -63,16 +65,16 @@ def _cells(student_ids, value="8"):
      ["3", '[{"name": "Hồ Quốc Cường", "phone": "0924"}]', "{6,7,8}"]),
 ])
 def test_row_text_parses(text, values):
-    assert audit.parse_row(text) == (values, len(text))
+    assert parse_row(text) == (values, len(text))
 
 
 def test_rows_are_split_only_outside_quotes():
     text = '(1,"một\n(2,giả)",)\n(2,hai,"")'
-    assert audit.parse_rows(text) == [["1", "một\n(2,giả)", None], ["2", "hai", ""]]
-    assert audit.parse_rows("") == []
+    assert parse_rows(text) == [["1", "một\n(2,giả)", None], ["2", "hai", ""]]
+    assert parse_rows("") == []
     for broken in ("(1,2)x(3,4)", '(1,"abc', "(1,2", "1,2)"):
         with pytest.raises(ValueError):
-            audit.parse_rows(broken)
+            parse_rows(broken)
 
 
 TEXTS = st.one_of(st.none(), st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"), max_size=25),
@@ -88,13 +90,13 @@ def test_parser_reads_what_postgresql_writes(db, rows):
         values = ", ".join("ROW(" + ", ".join(["%s::text"] * width) + ")::text" for _ in rows)
         cursor.execute(f"SELECT concat_ws(chr(10), {values})", [v for r in rows for v in r])
         text = cursor.fetchone()[0]
-    assert audit.parse_rows(text) == rows
+    assert parse_rows(text) == rows
 
 
 def test_update_rows_pair_by_id_and_unchanged_rows_drop():
     old = [{"id": "1", "score": "8.0"}, {"id": "2", "score": "7.0"}]
     new = [{"id": "2", "score": "7.0"}, {"id": "1", "score": "9.0"}]
-    assert audit.changed_rows("UPDATE", old, new) == [("1", old[0], new[1])]
+    assert changed_rows("UPDATE", old, new) == [("1", old[0], new[1])]
 
 
 # --- every path is audited ---------------------------------------------------------------------------
@@ -110,7 +112,7 @@ def test_orm_write_through_a_service_is_audited_with_the_actor(w, klass):
     assert (entry.operation, entry.rows, entry.source) == ("UPDATE", 1, "web")
     assert (entry.account_id, entry.role, entry.tier, entry.request_id) == (w.accounts["homeroom_a"], "homeroom_teacher",
                                                                              "school", "req-homeroom_a")
-    change = audit.history(student_id=student, limit=5).changes[0]
+    change = history(student_id=student, limit=5).changes[0]
     # The profile service collapses whitespace; the row text keeps quotes and commas.
     assert [(f.field, f.old, f.new) for f in change.fields] == [("address", "", "Số 5, đường \"Lê Lợi\" Tây Ninh")]
     assert change.account_id == w.accounts["homeroom_a"] and change.student_name == "Nguyễn Văn An"
@@ -127,7 +129,7 @@ def test_bulk_upsert_is_one_entry_per_statement_with_only_changed_rows(w, klass)
     assert (inserted.operation, inserted.rows) == ("INSERT", 36)
     assert (updated.operation, updated.rows, updated.source, updated.account_id, updated.role) == (
         "UPDATE", 1, "api", w.accounts["teacher_a"], "subject_teacher")
-    change = audit.history(student_id=klass.students[2], table="schools_assessment", limit=1).changes[0]
+    change = history(student_id=klass.students[2], table="schools_assessment", limit=1).changes[0]
     assert change.operation == "UPDATE" and change.description == "Toán · HKI · gk"
     assert [(f.field, f.old, f.new) for f in change.fields] == [("score", "8,0", "9,5")]
 
@@ -140,7 +142,7 @@ def test_raw_sql_without_context_says_sql_and_the_database_login(w):
                            " VALUES (2031, '2031-09-05', '2032-01-12', '2032-05-31')")
         entry = _last("schools_schoolyear")
         assert (entry.source, entry.account_id, entry.role, entry.tier) == ("sql", None, settings.DB_APP_USER, "database")
-        assert audit.history(table="schools_schoolyear", limit=1).changes[0].description == "2031–2032"
+        assert history(table="schools_schoolyear", limit=1).changes[0].description == "2031–2032"
     finally:
         connection.set_schema_to_public()
 
@@ -152,7 +154,7 @@ def test_import_path_is_audited_as_import(w, klass):
     for table in ("schools_student", "schools_enrolment", "schools_recordbook"):
         entry = _last(table)
         assert (entry.operation, entry.source, entry.account_id, entry.role) == ("INSERT", "import", w.accounts["clerk_a"], "clerk")
-    tables = {c.table for c in audit.history(student_id=student.pk).changes}
+    tables = {c.table for c in history(student_id=student.pk).changes}
     assert tables == {"schools_student", "schools_enrolment", "schools_recordbook"}
 
 
@@ -228,7 +230,7 @@ def test_owner_tampering_is_found_at_that_entry(w):
             cursor.execute("UPDATE schools_schoolyear SET ends_on = '2031-05-30' WHERE start_year = 2030")
             cursor.execute("SELECT max(id) FROM schools_auditentry WHERE table_name = 'schools_schoolyear'")
             target = cursor.fetchone()[0]
-        assert audit.first_broken_link(using="owner") is None
+        assert first_broken_link(using="owner") is None
         # Even the owner is refused by the trigger while it is enabled.
         with pytest.raises(Exception, match="append-only"):
             with transaction.atomic(using="owner"), owner.cursor() as cursor:
@@ -237,7 +239,7 @@ def test_owner_tampering_is_found_at_that_entry(w):
             cursor.execute("ALTER TABLE schools_auditentry DISABLE TRIGGER audit_no_update")
             cursor.execute("UPDATE schools_auditentry SET new_values = replace(new_values, '2031-05-30', '2031-05-29')"
                            " WHERE id = %s", [target])
-        assert audit.first_broken_link(using="owner") == target
+        assert first_broken_link(using="owner") == target
     finally:
         owner.set_schema_to_public()
 
@@ -317,7 +319,7 @@ def test_changes_after_approval_are_flagged_until_reopened(w, klass):
     with acting(w, "teacher_a", "subject_teacher"):
         sheet_save(access=klass.access(w, "teacher_a"), school_class=klass.school_class, subject=klass.math, term=1,
                    cells=[{"student": student, "column": "tx2", "value": "6"}])
-    changes = audit.history(student_id=student).changes
+    changes = history(student_id=student).changes
     scores = [(c.fields[0].old, c.fields[0].new, c.after_approval) for c in changes
               if c.table == "schools_assessment" and c.operation == "UPDATE"]
     assert scores == [("8,0", "6,0", False), ("8,0", "9,5", True)]
@@ -332,10 +334,10 @@ def test_history_queries_do_not_grow_with_entries(w, klass, queries):
         sheet_save(access=klass.access(w, "teacher_a"), school_class=klass.school_class, subject=klass.math, term=1,
                    cells=_cells(klass.students[:1]))
     with queries() as few:
-        small = audit.history(limit=3)
+        small = history(limit=3)
     _approved_then_changed(w, klass)
     with queries() as many:
-        large = audit.history(limit=40)
+        large = history(limit=40)
     assert len(large.changes) > 3 * len(small.changes)
     assert len(few) == len(many) <= 8
 

@@ -36,11 +36,12 @@ class DomainError(Exception):
     http_status = 400
 
     def __init__(self, code: str, message: Any, *, params: dict[str, Any] | None = None, field: str | None = None,
-                 http_status: int | None = None):
+                 http_status: int | None = None, extra: dict[str, Any] | None = None):
         self.code = code
         self.message = message
         self.params = params or {}
         self.field = field
+        self.extra = extra or {}  # more of the body, e.g. the fields' own errors
         if http_status is not None:
             self.http_status = http_status
         super().__init__(render(message, self.params))
@@ -50,6 +51,7 @@ class DomainError(Exception):
         data = {"code": self.code, "detail": texts["vi"], "detail_en": texts["en"]}
         if self.field:
             data["field"] = self.field
+        data.update(self.extra)
         return data
 
 

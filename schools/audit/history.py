@@ -1,17 +1,6 @@
-"""Reading the school's audit chain (DESIGN §7): per-row changes, who made them, edits after approval;
-verifying the chain and comparing it with an anchor (the anchoring job is ``tenants.anchors``).
-
-The triggers of ``sql/0002_audit.sql`` write one ``AuditEntry`` per statement with the statement's rows
-as PostgreSQL row text (``record_out``), one row a line, in the table's column order. Here:
-
-* ``parse_row`` / ``parse_rows`` read that text back (quotes, escapes, NULL as nothing, newlines inside
-  quoted values — which is why the lines cannot simply be split on ``\\n``);
-* columns are named from the table's *database* order (``pg_attribute``, dropped columns left out):
-  it is not the model's field order (foreign keys were added after the other columns). A row written
-  before a column was added has fewer values and maps onto the leading columns;
-* ``history()`` returns one ``Change`` per changed row of a page of audit entries: UPDATE rows are
-  paired by ``id``, and only the fields whose value changed are listed (a statement that rewrote a row
-  with the same values shows nothing).
+"""The history page's reading of the audit chain: one ``Change`` per changed row of a page of audit entries.
+UPDATE rows are paired by ``id``, and only the fields whose value changed are listed (a statement that rewrote
+a row with the same values shows nothing).
 
 "After approval" — the reading chosen: a change is flagged when, at that point of the chain, the
 RecordBook of the student for the school year concerned was approved, signed or locked. The state "at
@@ -35,12 +24,18 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connections
+from django.apps import apps
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from hocba.kernel import recordstates
+from hocba.kernel.roles import ROLE_LABELS, Role
+
+from tenants.selectors import account_names
+
+from ..models import AuditEntry, SchoolClass, SchoolYear, Student, Subject
+from .rowtext import as_dicts, row_regex, table_columns
 
 WORKFLOW_FIELDS = frozenset({"state", "submitted_at", "submitted_by", "approved_at", "approved_by",
                              "reopened_reason", "results"})
@@ -70,101 +65,6 @@ OPERATION_LABELS = {"INSERT": _("Thêm"), "UPDATE": _("Sửa"), "DELETE": _("Xó
 SOURCE_LABELS = {"web": _("Trang web"), "api": _("API"), "system": _("Hệ thống"), "command": _("Lệnh quản trị"),
                  "import": _("Nhập dữ liệu"), "sql": _("SQL trực tiếp")}
 
-
-# --- PostgreSQL row text ----------------------------------------------------------------------------
-
-_QUOTED_RUN = re.compile(r'[^"\\]+')
-_UNQUOTED_RUN = re.compile(r'[^"\\,()]+')
-
-
-def parse_row(text: str, pos: int = 0) -> tuple[list[str | None], int]:
-    """One ``(a,"b c",,d)`` record from ``pos``: (values, position after the closing parenthesis).
-
-    As ``record_in`` reads it: an empty unquoted value is NULL, ``""`` is the empty string, inside
-    quotes ``""`` is a quote and a backslash escapes the next character (also outside quotes)."""
-    if text[pos:pos + 1] != "(":
-        raise ValueError(f"row text expected at {pos}: {text[pos:pos + 20]!r}")
-    try:
-        return _parse_fields(text, pos + 1)
-    except IndexError:
-        raise ValueError("row text ends inside a row") from None
-
-
-def _parse_fields(text: str, pos: int) -> tuple[list[str | None], int]:
-    values: list[str | None] = []
-    while True:
-        parts: list[str] = []
-        present = False
-        while True:
-            ch = text[pos]
-            if ch == '"':
-                present = True
-                pos += 1
-                while True:
-                    run = _QUOTED_RUN.match(text, pos)
-                    if run:
-                        parts.append(run.group())
-                        pos = run.end()
-                    ch = text[pos]
-                    if ch == "\\":
-                        parts.append(text[pos + 1])
-                        pos += 2
-                    elif text.startswith('""', pos):
-                        parts.append('"')
-                        pos += 2
-                    else:  # the closing quote
-                        pos += 1
-                        break
-            elif ch == "\\":
-                present = True
-                parts.append(text[pos + 1])
-                pos += 2
-            elif ch in ",)":
-                break
-            else:
-                run = _UNQUOTED_RUN.match(text, pos)
-                if run is None:
-                    raise ValueError(f"unexpected {ch!r} in row text at {pos}")
-                present = True
-                parts.append(run.group())
-                pos = run.end()
-        values.append("".join(parts) if present else None)
-        pos += 1
-        if text[pos - 1] == ")":
-            return values, pos
-
-
-def parse_rows(text: str) -> list[list[str | None]]:
-    """The rows of an audit entry: records separated by newlines (which may also occur inside values)."""
-    rows, pos, end = [], 0, len(text)
-    while pos < end:
-        row, pos = parse_row(text, pos)
-        rows.append(row)
-        if pos < end:
-            if text[pos] != "\n":
-                raise ValueError(f"newline expected between rows at {pos}")
-            pos += 1
-    return rows
-
-
-def table_columns(using: str = "default") -> dict[str, list[str]]:
-    """Column names of the school's tables in database order (what row text follows), current schema."""
-    with connections[using].cursor() as cursor:
-        cursor.execute(
-            "SELECT c.relname, array_agg(a.attname::text ORDER BY a.attnum) FROM pg_class c"
-            " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
-            " WHERE c.relnamespace = to_regnamespace(current_schema()) AND c.relkind = 'r'"
-            " AND c.relname LIKE 'schools\\_%%' GROUP BY c.relname"
-        )
-        return {name: list(cols) for name, cols in cursor.fetchall()}
-
-
-def as_dicts(text: str, columns: list[str]) -> list[dict[str, str | None]]:
-    # A row written before a column was added has fewer values: it maps onto the leading columns.
-    return [dict(zip(columns, row, strict=False)) for row in parse_rows(text)] if text else []
-
-
-# --- changes ----------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class FieldChange:
@@ -210,8 +110,6 @@ class Change:
 
     @property
     def role_label(self) -> str:
-        from hocba.kernel.roles import ROLE_LABELS, Role
-
         labels = [str(ROLE_LABELS[Role(r)]) if r in Role._value2member_map_ else r for r in self.role.split(",") if r]
         return ", ".join(labels)
 
@@ -245,8 +143,6 @@ def changed_rows(operation: str, old: list[dict], new: list[dict]) -> list[tuple
 
 
 def _field_meta() -> dict[str, dict[str, Any]]:
-    from django.apps import apps
-
     return {m._meta.db_table: {f.column: f for f in m._meta.concrete_fields} for m in apps.get_app_config("schools").get_models()}
 
 
@@ -287,15 +183,6 @@ def _int(value: str | None) -> int | None:
     return int(value) if value not in (None, "") and value.lstrip("-").isdigit() else None
 
 
-_FIELD_RE = r'(?:"(?:[^"\\]|\\.|"")*"|[^,()"\\]*)'
-
-
-def row_regex(position: int, values: list[int]) -> str:
-    """A PostgreSQL regex matching an entry whose rows hold one of ``values`` at column ``position``."""
-    alternatives = "|".join(str(int(v)) for v in values)
-    return r"(?:^|\n)\((?:" + _FIELD_RE + r",){" + str(position) + r"}(?:" + alternatives + r")[,)]"
-
-
 def _student_column(table: str, columns: list[str]) -> int | None:
     name = "id" if table == "schools_student" else "student_id"
     return columns.index(name) if name in columns else None
@@ -304,10 +191,6 @@ def _student_column(table: str, columns: list[str]) -> int | None:
 def history(*, student_id: int | None = None, account_id: int | None = None, date_from: dt.date | None = None,
             date_to: dt.date | None = None, table: str | None = None, limit: int = 50, page: int = 1) -> HistoryPage:
     """One page of the school's changes, newest first, with the filters given (current school schema)."""
-    from tenants.selectors import account_names
-
-    from .models import AuditEntry, SchoolClass, SchoolYear, Student, Subject
-
     layouts = table_columns()
     qs = AuditEntry.objects.all()
     if table:
@@ -429,8 +312,6 @@ def _display_date(value: str | None) -> str:
 
 def _record_states(changes: list[Change], layouts: dict, entries: list) -> dict[tuple[int, int], list[tuple[int, str]]]:
     """(student, year) → [(entry id, state after it)] from the record books' audit rows: one query."""
-    from .models import AuditEntry
-
     students = sorted({c.student_id for c in changes if c.student_id is not None and c.table != "schools_recordbook"})
     columns = layouts.get("schools_recordbook", [])
     if not students or "student_id" not in columns:
@@ -456,29 +337,3 @@ def _state_before(timeline: list[tuple[int, str]], entry_id: int) -> str:
             break
         state = s
     return state
-
-
-# --- the chain: verify, compare with an anchor ----------------------------------------------------------------------
-
-def first_broken_link(using: str = "default") -> int | None:
-    """The first entry id whose link does not hold in the connection's current school schema, or None."""
-    with connections[using].cursor() as cursor:
-        cursor.execute("SELECT audit_first_broken_link()")
-        return cursor.fetchone()[0]
-
-
-def chain_head(using: str = "default") -> dict[str, Any] | None:
-    with connections[using].cursor() as cursor:
-        cursor.execute("SELECT id, hash, at FROM schools_auditentry ORDER BY id DESC LIMIT 1")
-        row = cursor.fetchone()
-    return None if row is None else {"last_id": row[0], "hash": row[1], "at": row[2].astimezone(dt.UTC).isoformat()}
-
-
-def anchor_check(anchor: dict[str, Any], using: str = "default") -> bool:
-    """Does the anchored entry still exist with the anchored hash (current school schema)?"""
-    if anchor.get("last_id") is None:
-        return True
-    with connections[using].cursor() as cursor:
-        cursor.execute("SELECT hash FROM schools_auditentry WHERE id = %s", [anchor["last_id"]])
-        row = cursor.fetchone()
-    return row is not None and row[0] == anchor["hash"]
