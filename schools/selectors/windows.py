@@ -1,5 +1,5 @@
 """What the school's windows page reads of the school itself: its classes and students to offer in an exception
-request, and their names on the requests already made. The windows are public data (``tenants.window_selectors``)."""
+request, and their names on the requests already made. The windows are public data (``tenants.selectors.windows``)."""
 
 from __future__ import annotations
 

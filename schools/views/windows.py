@@ -23,8 +23,7 @@ from hocba.kernel.refusals import refusal_text
 from hocba.kernel.schoolyear import current_school_year
 
 from tenants.selectors import unit_tree_on
-from tenants.services import windows as svc
-from tenants.window_selectors import (
+from tenants.selectors.windows import (
     default_opening,
     exceptions_of_school,
     school_by_id,
@@ -34,6 +33,7 @@ from tenants.window_selectors import (
     timeline,
     windows_for_school,
 )
+from tenants.services import windows as svc
 from tenants.windows import STATE_LABELS, DataCategory, ExceptionStatus, WindowTier, window_state
 
 from ..selectors import current_year

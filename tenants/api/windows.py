@@ -30,8 +30,7 @@ from ..models import (
     WindowException,
 )
 from ..selectors import unit_tree_on
-from ..services import windows as svc
-from ..window_selectors import (
+from ..selectors.windows import (
     exception_with_people,
     exceptions_in_scope,
     exceptions_of_school,
@@ -45,6 +44,7 @@ from ..window_selectors import (
     windows_for_school,
     windows_in_scope,
 )
+from ..services import windows as svc
 from ..windows import NO_SUCH_REQUEST, NO_SUCH_WINDOW, WindowAuthority, window_state
 from ..windows_import import DATETIME_INPUT_FORMATS, calendar_import, check_upload_size
 

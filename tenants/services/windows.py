@@ -26,7 +26,7 @@ from ..models import (
     WindowTier,
 )
 from ..selectors import access_for, unit_tree_on
-from ..window_selectors import (
+from ..selectors.windows import (
     affected_schools,
     all_grades,
     overlapping_categories,

@@ -5,7 +5,7 @@ Every check of meaning and of authority is the service's (tenants.services.windo
 the same service call in a savepoint that is rolled back. Cross-school figures come only from the
 public SchoolRollup rows: nothing here reads a school's schema.
 
-Reads are ``tenants.window_selectors``; what a person may do to a window is ``tenants.windows.WindowAuthority``.
+Reads are ``tenants.selectors.windows``; what a person may do to a window is ``tenants.windows.WindowAuthority``.
 """
 
 from __future__ import annotations
@@ -36,8 +36,7 @@ from ..models import (
     SchoolLevel,
     WindowTier,
 )
-from ..services import windows as svc
-from ..window_selectors import (
+from ..selectors.windows import (
     exceptions_in_scope,
     pending_exceptions,
     resolve_scope,
@@ -50,6 +49,7 @@ from ..window_selectors import (
     windows_in_scope,
     years_offered,
 )
+from ..services import windows as svc
 from ..windows import NO_SUCH_REQUEST, NO_SUCH_WINDOW, STATE_LABELS, WindowAuthority, window_state
 from ..windows_import import (
     calendar_import,

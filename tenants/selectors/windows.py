@@ -16,8 +16,7 @@ from hocba.kernel.forms import LOCAL_FORMAT
 from hocba.kernel.levels import grades_of
 from hocba.kernel.schoolyear import current_school_year, school_year_bounds
 
-from . import selectors
-from .models import (
+from ..models import (
     AdministrativeUnit,
     DataCategory,
     ExceptionStatus,
@@ -27,8 +26,9 @@ from .models import (
     WindowException,
     WindowTier,
 )
-from .selectors import unit_overseeing, unit_tree_on
-from .windows import WindowAuthority
+from ..windows import WindowAuthority
+from . import tree as selectors
+from .tree import unit_overseeing, unit_tree_on
 
 TIER_ORDER = {WindowTier.PROVINCE: 0, WindowTier.UNIT: 1, WindowTier.SCHOOL: 2}
 

@@ -1,0 +1,98 @@
+"""Reads of the public schema (DESIGN §4: selectors own reads and visibility). Import from here
+(``from tenants.selectors import access_for``); the modules:
+
+* :mod:`.tree` — the unit tree on a day, placements, schools as plain data;
+* :mod:`.access` — who may do what where (``access_for``, ``Access``);
+* :mod:`.accounts` — memberships, the people of a school and their names;
+* :mod:`.windows` — open/lock windows: which a person sees, which apply to a school, the timeline, the reach;
+* :mod:`.admin` — the administration pages' and API's reads (may return model instances; public side only).
+
+Every function per-school code calls returns plain frozen dataclasses, so it never holds public model instances,
+and a request issues a constant number of queries whatever the size of the tree.
+"""
+
+from .access import (
+    MEMBERSHIPS_ON_SQL,
+    Access,
+    Grant,
+    access_for,
+)
+from .accounts import (
+    AccountBrief,
+    MembershipInfo,
+    account_briefs,
+    account_names,
+    membership_list,
+    school_member_ids,
+    unit_exists,
+    visible_school_ids,
+    visible_unit_ids,
+)
+from .admin import (
+    PlacementPeriod,
+    UnitVersionInfo,
+    account_find,
+    account_get,
+    account_memberships,
+    audit_entry_list,
+    membership_get,
+    school_get,
+    school_in_scope,
+    school_placement_history,
+    scope_ids,
+    unit_get,
+    unit_in_scope,
+    unit_names_latest,
+    unit_school_placements,
+    unit_versions,
+)
+from .tree import (
+    SchoolInfo,
+    UnitNode,
+    UnitTree,
+    school_list,
+    school_placements_on,
+    today,
+    unit_overseeing,
+    unit_tree_on,
+)
+
+__all__ = [
+    "Access",
+    "AccountBrief",
+    "Grant",
+    "MEMBERSHIPS_ON_SQL",
+    "MembershipInfo",
+    "PlacementPeriod",
+    "SchoolInfo",
+    "UnitNode",
+    "UnitTree",
+    "UnitVersionInfo",
+    "access_for",
+    "account_briefs",
+    "account_find",
+    "account_get",
+    "account_memberships",
+    "account_names",
+    "audit_entry_list",
+    "membership_get",
+    "membership_list",
+    "school_get",
+    "school_in_scope",
+    "school_list",
+    "school_member_ids",
+    "school_placement_history",
+    "school_placements_on",
+    "scope_ids",
+    "today",
+    "unit_exists",
+    "unit_get",
+    "unit_in_scope",
+    "unit_names_latest",
+    "unit_overseeing",
+    "unit_school_placements",
+    "unit_tree_on",
+    "unit_versions",
+    "visible_school_ids",
+    "visible_unit_ids",
+]
