@@ -1,6 +1,9 @@
-"""Open/lock windows as plain data for both sides: a window's facts, the state of an entry page, and the
-database's refusals turned into clear messages. The rule itself lives in the database (hocba_window_blocking), checked by every
-school table's trigger at write time by the database clock — one rule for UI, API, import and SQL."""
+"""Open/lock windows as both sides see them: a window's facts as plain data, the state of an entry page, the
+database's refusals turned into clear messages, and who may schedule a window or decide an exception to it.
+
+The rule itself lives in the database (``hocba_window_blocking``), checked by every school table's trigger at write
+time by the database clock — one rule for UI, API, import and SQL. School code imports this module (never
+``tenants.models``): ``__all__`` is the vocabulary it may use."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from hocba.kernel.roles import Role
 
 from .models import DataCategory, ExceptionStatus, Window, WindowTier
 
-__all__ = [  # the window vocabulary school code may use
+__all__ = [
     "STATE_LABELS", "TIER_LABELS", "DataCategory", "EntryState", "ExceptionStatus", "WindowAuthority", "WindowInfo",
     "WindowLocked", "WindowTier", "category_of_term", "entry_state", "locked_from_db_error", "window_info", "window_state",
 ]

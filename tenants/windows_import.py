@@ -156,8 +156,8 @@ class RowReport:
     locks_at: dt.datetime | None = None
     reason: str = ""
     code: str = ""
-    message: str = ""
-    message_en: str = ""
+    text: Any = ""  # the row's problem: a catalogue message, with its parameters
+    params: dict[str, Any] = field(default_factory=dict)
     window_id: int | None = None
 
     @property
@@ -165,10 +165,17 @@ class RowReport:
         return not self.code
 
     def refuse(self, code: str, message: Any, params: dict[str, Any] | None = None) -> None:
-        """The row's first problem: a catalogue message, kept in both languages."""
+        """The row's first problem: a catalogue message and its parameters."""
         if not self.code:
-            texts = both_languages(message, params)
-            self.code, self.message, self.message_en = code, texts["vi"], texts["en"]
+            self.code, self.text, self.params = code, message, params or {}
+
+    @property
+    def message(self) -> str:
+        return both_languages(self.text, self.params)["vi"] if self.code else ""
+
+    @property
+    def message_en(self) -> str:
+        return both_languages(self.text, self.params)["en"] if self.code else ""
 
     @property
     def category_label(self) -> str:
@@ -224,14 +231,11 @@ def read_rows(content: bytes) -> list[RowReport]:
     ws = upload.values.worksheets[0]
     header = _find_header(ws)
     if header is None:
-        raise fail("windows.import_header",
-                   "Không thấy hàng tiêu đề với các cột Loại dữ liệu, Khối, Mở lúc, Khóa lúc, Lý do. "
-                   "Hãy dùng mẫu tải về từ HọcBạ.",
-                   "No header row with the columns Loại dữ liệu, Khối, Mở lúc, Khóa lúc, Lý do was found. "
-                   "Use the template downloaded from HọcBạ.")
+        raise fail("windows.import_header", _("Không thấy hàng tiêu đề với các cột Loại dữ liệu, Khối, Mở lúc, Khóa "
+                                              "lúc, Lý do. Hãy dùng mẫu tải về từ HọcBạ."))
     header_row, columns = header
     if ws.max_row - header_row > MAX_ROWS:
-        raise fail("windows.import_too_many", f"Tệp có hơn {MAX_ROWS} dòng.", f"The file has more than {MAX_ROWS} rows.")
+        raise fail("windows.import_too_many", _("Tệp có hơn %(n)s dòng."), {"n": MAX_ROWS})
     categories = category_names()
     rows: list[RowReport] = []
     for cells in ws.iter_rows(min_row=header_row + 1, values_only=False):
@@ -260,8 +264,7 @@ def read_rows(content: bytes) -> list[RowReport]:
             row.refuse("windows.import_locks", _("Không đọc được thời điểm khóa (dd/mm/yyyy HH:MM)."))
         rows.append(row)
     if not rows:
-        raise fail("windows.import_empty", "Tệp không có dòng lịch nào dưới hàng tiêu đề.",
-                   "The file has no calendar row under the header.")
+        raise fail("windows.import_empty", _("Tệp không có dòng lịch nào dưới hàng tiêu đề."))
     return rows
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
-from hocba.kernel.errors import DomainError
+from hocba.kernel.errors import DomainError, Message
 from hocba.kernel.spreadsheets import (
     BORDER,
     LOCKED_FILL,
@@ -40,6 +40,7 @@ from hocba.kernel.spreadsheets import (
     set_widths,
     sheet_title,
     style_header,
+    too_many_rows,
     write_meta,
     xlsx_bytes,
 )
@@ -186,7 +187,7 @@ def sheet_import(*, access: SchoolAccess, school_class: SchoolClass, subject: Su
     _check_meta(meta, access, school_class, subject, term)
     ws, header_row, fixed, value_columns = _locate(upload.values, meta, current.columns)
     if ws.max_row - header_row > MAX_ROWS:
-        raise fail("excel.too_many_rows", f"Tệp có quá {MAX_ROWS} hàng.", f"The file has more than {MAX_ROWS} rows.")
+        raise too_many_rows()
     students = {s.id: s for s in current.students}
     problems: list[Problem] = []
     cells: list[dict[str, Any]] = []
@@ -202,51 +203,49 @@ def sheet_import(*, access: SchoolAccess, school_class: SchoolClass, subject: Su
             continue
         rows += 1
 
-        def problem(code, vi, en, column=None, header="", student=None, r=r):
-            problems.append(Problem(code, vi, en, row=r, column=column, header=header, student=student))
+        def problem(code, message, params=None, *, column=None, header="", student=None, r=r):
+            problems.append(Problem(code, message, params or {}, row=r, column=column, header=header, student=student))
 
         student_id = as_int(raw_id)
         student = students.get(student_id) if student_id is not None else None
         if is_blank(raw_id):
             problem("sheet.missing_student_id",
-                    "thiếu mã học sinh. Bảng điểm không thêm học sinh mới (hãy nhập qua danh sách học sinh); nếu lỡ "
-                    "xoá, hãy tải lại mẫu.",
-                    "the student id is missing. A grade sheet does not add students (use the student list); if it "
-                    "was deleted, download the template again.", fixed["id"], ID_HEADER)
+                    _("thiếu mã học sinh. Bảng điểm không thêm học sinh mới (hãy nhập qua danh sách học sinh); nếu lỡ "
+                      "xoá, hãy tải lại mẫu."), column=fixed["id"], header=ID_HEADER)
             continue
         if student is None:
-            vi = (f"mã học sinh {student_id} không thuộc lớp {school_class.name}." if student_id is not None
-                  else f"mã học sinh “{cell_text(raw_id)}” không hợp lệ.")
-            en = (f"student id {student_id} is not in class {school_class.name}." if student_id is not None
-                  else f"“{cell_text(raw_id)}” is not a student id.")
-            problem("sheet.student_not_in_class", vi, en, fixed["id"], ID_HEADER)
+            if student_id is not None:
+                problem("sheet.student_not_in_class", _("mã học sinh %(id)s không thuộc lớp %(class)s."),
+                        {"id": student_id, "class": school_class.name}, column=fixed["id"], header=ID_HEADER)
+            else:
+                problem("sheet.student_not_in_class", _("mã học sinh “%(value)s” không hợp lệ."),
+                        {"value": cell_text(raw_id)}, column=fixed["id"], header=ID_HEADER)
             continue
         if student_id in seen:
-            problem("sheet.duplicate_student", f"học sinh {student.full_name} đã có ở hàng {seen[student_id]}.",
-                    f"{student.full_name} is already on row {seen[student_id]}.", fixed["id"], ID_HEADER, student_id)
+            problem("sheet.duplicate_student", _("học sinh %(name)s đã có ở hàng %(row)s."),
+                    {"name": student.full_name, "row": seen[student_id]}, column=fixed["id"], header=ID_HEADER,
+                    student=student_id)
             continue
         seen[student_id] = r
         if normalize(raw_name) != normalize(student.full_name):
             problem("sheet.name_mismatch",
-                    f"họ tên “{cell_text(raw_name)}” không khớp với mã học sinh {student_id} ({student.full_name}); "
-                    f"có thể các hàng đã bị sắp xếp lại hoặc sửa nhầm. Không sửa cột Họ và tên.",
-                    f"the name “{cell_text(raw_name)}” does not match student id {student_id} ({student.full_name}); "
-                    f"rows may have been re-sorted or edited. Do not edit the name column.",
-                    fixed["name"], NAME_HEADER, student_id)
+                    _("họ tên “%(name)s” không khớp với mã học sinh %(id)s (%(student)s); có thể các hàng đã bị sắp "
+                      "xếp lại hoặc sửa nhầm. Không sửa cột Họ và tên."),
+                    {"name": cell_text(raw_name), "id": student_id, "student": student.full_name},
+                    column=fixed["name"], header=NAME_HEADER, student=student_id)
             continue
         for key, (col, column) in value_columns.items():
             value = raw_values[key]
             if upload.is_uncomputed_formula(ws.title, r, col, value):
                 problem("excel.uncomputed_formula",
-                        f"{student.full_name}: ô có công thức chưa được tính; hãy mở và lưu tệp bằng Excel, hoặc dán "
-                        f"giá trị.", f"{student.full_name}: the formula was never computed; open and save the file in "
-                        f"Excel, or paste values.", col, column.label, student_id)
+                        _("%(name)s: ô có công thức chưa được tính; hãy mở và lưu tệp bằng Excel, hoặc dán giá trị."),
+                        {"name": student.full_name}, column=col, header=column.label, student=student_id)
                 continue
             if isinstance(value, dt.date | dt.time):
                 problem("sheet.date_in_cell",
-                        f"{student.full_name}: Excel đã đổi giá trị thành ngày tháng ({cell_text(value)}); hãy nhập "
-                        f"lại, ví dụ 7,5.", f"{student.full_name}: Excel turned the value into a date "
-                        f"({cell_text(value)}); type it again, e.g. 7.5.", col, column.label, student_id)
+                        _("%(name)s: Excel đã đổi giá trị thành ngày tháng (%(value)s); hãy nhập lại, ví dụ 7,5."),
+                        {"name": student.full_name, "value": cell_text(value)}, column=col, header=column.label,
+                        student=student_id)
                 continue
             text = cell_text(value)
             if _same(text, current.values.get((student_id, key), ""), column):
@@ -254,8 +253,7 @@ def sheet_import(*, access: SchoolAccess, school_class: SchoolClass, subject: Su
             cells.append({"student": student_id, "column": key, "value": text})
             refs.append(_Ref(r, col, column.label, student_id))
     if not rows:
-        raise fail("sheet.empty_file", "Tệp không có hàng học sinh nào dưới hàng tiêu đề.",
-                   "The file has no student rows under the header row.")
+        raise fail("sheet.empty_file", _("Tệp không có hàng học sinh nào dưới hàng tiêu đề."))
     if problems:
         # Report the values' problems with the rows' ones: check the other cells without keeping anything.
         raise ImportFailed(problems + _dry_run(access, school_class, subject, term, cells, refs))
@@ -271,16 +269,13 @@ def _check_meta(meta, access: SchoolAccess, school_class: SchoolClass, subject: 
     if meta is None:
         return
     if meta.get("kind") != KIND:
-        raise fail("excel.wrong_kind", "Tệp này là mẫu danh sách học sinh, không phải bảng điểm. Hãy tải mẫu bảng "
-                                       "điểm của môn và học kì cần nhập.",
-                   "This file is a student-list template, not a grade sheet. Download the grade sheet template.")
+        raise fail("excel.wrong_kind", _("Tệp này là mẫu danh sách học sinh, không phải bảng điểm. Hãy tải mẫu bảng "
+                                         "điểm của môn và học kì cần nhập."))
     expected = (str(access.school_id), str(school_class.pk), str(subject.pk), str(term))
     if (meta.get("school"), meta.get("class"), meta.get("subject"), meta.get("term")) != expected:
         label = meta.get("label") or "?"
-        raise fail("excel.wrong_sheet",
-                   f"Tệp là bảng điểm {label}; trang này nhận bảng điểm {_sheet_label(subject, school_class, term)}.",
-                   f"The file is the grade sheet of {label}; this page takes the grade sheet of "
-                   f"{_sheet_label(subject, school_class, term)}.")
+        raise fail("excel.wrong_sheet", _("Tệp là bảng điểm %(file)s; trang này nhận bảng điểm %(page)s."),
+                   {"file": label, "page": _sheet_label(subject, school_class, term)})
 
 
 def _locate(wb, meta, columns: list[Column]):
@@ -292,9 +287,8 @@ def _locate(wb, meta, columns: list[Column]):
         if header_row is not None:
             break
     else:
-        raise fail("excel.no_header",
-                   "Không tìm thấy hàng tiêu đề (Mã HS, Họ và tên, các cột điểm). Hãy dùng mẫu bảng điểm tải về từ HọcBạ.",
-                   "No header row (student id, name, score columns) was found. Use the grade sheet template from HọcBạ.")
+        raise fail("excel.no_header", _("Không tìm thấy hàng tiêu đề (Mã HS, Họ và tên, các cột điểm). Hãy dùng mẫu "
+                                        "bảng điểm tải về từ HọcBạ."))
     by_label: dict[str, Column] = {}
     for column in columns:
         for key in header_keys(column.label) | {column.key.casefold()}:
@@ -312,27 +306,22 @@ def _locate(wb, meta, columns: list[Column]):
         if target is None and column is None:
             continue  # a column of the person's own (notes…): not read
         if (target and target in fixed) or (column and column.key in found):
-            problems.append(Problem("sheet.duplicate_column", "cột bị lặp lại.", "the column appears twice.",
-                                    row=header_row, column=cell.column, header=text))
+            problems.append(Problem("sheet.duplicate_column", _("cột bị lặp lại."), row=header_row, column=cell.column,
+                                    header=text))
         elif target:
             fixed[target] = cell.column
         else:
             found[column.key] = (cell.column, column)
     if "id" not in fixed:
         problems.append(Problem("sheet.missing_id_column",
-                                f"thiếu cột mã học sinh (cột ẩn A của mẫu) ở hàng tiêu đề (hàng {header_row}); không "
-                                f"biết mỗi hàng là học sinh nào. Hãy tải lại mẫu.",
-                                f"the student id column (hidden column A of the template) is missing from the header "
-                                f"row (row {header_row}); rows cannot be matched to students. Download the template again.",
-                                header=ID_HEADER))
+                                _("thiếu cột mã học sinh (cột ẩn A của mẫu) ở hàng tiêu đề (hàng %(row)s); không biết "
+                                  "mỗi hàng là học sinh nào. Hãy tải lại mẫu."), {"row": header_row}, header=ID_HEADER))
+    missing = _("thiếu cột ở hàng tiêu đề (hàng %(row)s).")
     if "name" not in fixed:
-        problems.append(Problem("sheet.missing_column", f"thiếu cột ở hàng tiêu đề (hàng {header_row}).",
-                                f"the column is missing from the header row (row {header_row}).", header=NAME_HEADER))
+        problems.append(Problem("sheet.missing_column", missing, {"row": header_row}, header=NAME_HEADER))
     for column in columns:
         if column.key not in found:
-            problems.append(Problem("sheet.missing_column", f"thiếu cột ở hàng tiêu đề (hàng {header_row}).",
-                                    f"the column is missing from the header row (row {header_row}).",
-                                    header=column.label))
+            problems.append(Problem("sheet.missing_column", missing, {"row": header_row}, header=column.label))
     if problems:
         raise ImportFailed(problems)
     return ws, header_row, fixed, {c.key: found[c.key] for c in columns}
@@ -355,17 +344,16 @@ def _same(new: str, old: str, column: Column) -> bool:
 
 
 def _cell_problems(exc: SheetInvalid, refs: list[_Ref]) -> list[Problem]:
+    """The service's cell errors as the file's problems: the student's name, then the service's own message."""
     out = []
-    for error in exc.errors:
-        ref = refs[error["index"]] if 0 <= error.get("index", -1) < len(refs) else None
-        vi, en = error["detail"], error["detail_en"]
-        prefix = f"{error.get('student_name') or error.get('student')} — {error.get('column_label')}: "
-        if error.get("student_name") and vi.startswith(prefix) and en.startswith(prefix):
-            vi = f"{error['student_name']}: {vi[len(prefix):]}"
-            en = f"{error['student_name']}: {en[len(prefix):]}"
-        out.append(Problem(error.get("code", "sheet.invalid"), vi, en, row=ref.row if ref else None,
-                           column=ref.column if ref else None, header=ref.header if ref else error.get("column_label", ""),
-                           student=error.get("student")))
+    for error in exc.cells:
+        ref = refs[error.index] if 0 <= error.index < len(refs) else None
+        # A student the sheet does not know has no name: the id and the column say which cell it is.
+        who = error.student_name or f"{error.student} — {error.column_label}"
+        out.append(Problem(error.code, _("%(student)s: %(problem)s"),
+                           {"student": who, "problem": Message(error.message, error.params)},
+                           row=ref.row if ref else None, column=ref.column if ref else None,
+                           header=ref.header if ref else error.column_label, student=error.student))
     return out
 
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from hocba.kernel.errors import DomainError, both_languages
+from django.utils.translation import gettext_lazy as _
+from hocba.kernel.errors import DomainError
 from hocba.kernel.spreadsheets import (
     MAX_ROWS,
     MUTED_FONT,
@@ -31,6 +32,7 @@ from hocba.kernel.spreadsheets import (
     read_meta,
     set_widths,
     style_header,
+    too_many_rows,
     write_meta,
     xlsx_bytes,
 )
@@ -83,17 +85,6 @@ RELATIONS = ("Cha", "Mẹ", "Ông", "Bà", "Anh", "Chị", "Người giám hộ"
 PHONE = re.compile(r"\+?[0-9][0-9 .\-]{7,18}")
 DATE_TEXT = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})")
 
-# English for the profile refusals, used while the English catalogue does not translate them yet.
-PROFILE_EN = {
-    "students.bad_name": "The full name needs at least a family name and a given name.",
-    "students.bad_dob": "The date of birth must be written dd/mm/yyyy.",
-    "students.dob_range": "The date of birth is not plausible for a school student.",
-    "students.bad_gender": "Gender must be Nam (male) or Nữ (female).",
-    "students.bad_personal_id": "The personal identification number must have exactly 12 digits.",
-    "students.bad_guardians": "Each guardian needs a full name.",
-    "students.personal_id_taken": "This personal identification number belongs to another student.",
-    "students.moet_code_taken": "This student code belongs to another student.",
-}
 PROFILE_FIELD_COLUMN = {"guardians": "guardian_name"}
 
 
@@ -200,8 +191,7 @@ def students_import(*, access: SchoolAccess, school_class: SchoolClass, content:
     problems: list[Problem] = []
     rows = _rows(upload, ws, header_row, columns, problems)
     if not rows and not problems:
-        raise fail("students.empty_file", "Tệp không có học sinh nào (mọi hàng dưới tiêu đề đều trống).",
-                   "The file lists no student (every row under the headers is empty).")
+        raise fail("students.empty_file", _("Tệp không có học sinh nào (mọi hàng dưới tiêu đề đều trống)."))
     for row in rows:
         _validate_row(row, today, problems)
     _check_duplicates(rows, school_class, problems)
@@ -214,15 +204,13 @@ def _check_meta(meta: dict[str, str] | None, access: SchoolAccess, school_class:
     if meta is None:
         return
     if meta.get("kind") != KIND:
-        raise fail("excel.wrong_kind", "Tệp này là bảng điểm, không phải danh sách học sinh. Hãy tải mẫu danh sách "
-                                       "học sinh của lớp.",
-                   "This file is a grade sheet, not a student list. Download the class's student-list template.")
+        raise fail("excel.wrong_kind", _("Tệp này là bảng điểm, không phải danh sách học sinh. Hãy tải mẫu danh "
+                                         "sách học sinh của lớp."))
     if meta.get("school") != str(access.school_id) or meta.get("class") != str(school_class.pk):
         raise fail("excel.wrong_class",
-                   f"Tệp là mẫu danh sách của lớp {meta.get('class_name') or '?'} ({meta.get('year') or '?'}), "
-                   f"không phải lớp {school_class.name} ({school_class.year.label}).",
-                   f"The file is the list template of class {meta.get('class_name') or '?'} "
-                   f"({meta.get('year') or '?'}), not of class {school_class.name} ({school_class.year.label}).")
+                   _("Tệp là mẫu danh sách của lớp %(file_class)s (%(file_year)s), không phải lớp %(class)s (%(year)s)."),
+                   {"file_class": meta.get("class_name") or "?", "file_year": meta.get("year") or "?",
+                    "class": school_class.name, "year": school_class.year.label})
 
 
 def _locate(wb, meta):
@@ -235,9 +223,8 @@ def _locate(wb, meta):
         if header_row is not None:
             break
     else:
-        raise fail("excel.no_header",
-                   "Không tìm thấy hàng tiêu đề có cột “Họ và tên”. Hãy dùng mẫu danh sách học sinh tải về từ HọcBạ.",
-                   "No header row with a “Họ và tên” column was found. Use the student-list template from HọcBạ.")
+        raise fail("excel.no_header", _("Không tìm thấy hàng tiêu đề có cột “Họ và tên”. Hãy dùng mẫu danh sách học "
+                                        "sinh tải về từ HọcBạ."))
     lookup: dict[str, Field] = {}
     for f in FIELDS:
         for text in (f.header, *f.aliases):
@@ -254,21 +241,18 @@ def _locate(wb, meta):
         if match is None:
             if keys & IGNORED_HEADERS:
                 continue
-            problems.append(Problem("students.unknown_column", "tiêu đề không thuộc mẫu danh sách học sinh; hãy sửa "
-                                    "lại đúng tiêu đề của mẫu hoặc xoá cột.",
-                                    "the header is not one of the template's; restore the template's header or delete "
-                                    "the column.", row=header_row, column=cell.column, header=text))
-        elif match.key in columns:
-            problems.append(Problem("students.duplicate_column", "cột bị lặp lại.", "the column appears twice.",
+            problems.append(Problem("students.unknown_column", _("tiêu đề không thuộc mẫu danh sách học sinh; hãy sửa "
+                                                                 "lại đúng tiêu đề của mẫu hoặc xoá cột."),
                                     row=header_row, column=cell.column, header=text))
+        elif match.key in columns:
+            problems.append(Problem("students.duplicate_column", _("cột bị lặp lại."), row=header_row,
+                                    column=cell.column, header=text))
         else:
             columns[match.key] = cell.column
     for f in FIELDS:
         if f.required and f.key not in columns:
-            problems.append(Problem("students.missing_column",
-                                    f"thiếu cột bắt buộc ở hàng tiêu đề (hàng {header_row}).",
-                                    f"this required column is missing from the header row (row {header_row}).",
-                                    header=f.header))
+            problems.append(Problem("students.missing_column", _("thiếu cột bắt buộc ở hàng tiêu đề (hàng %(row)s)."),
+                                    {"row": header_row}, header=f.header))
     if problems:
         raise ImportFailed(problems)
     return ws, header_row, columns
@@ -276,7 +260,7 @@ def _locate(wb, meta):
 
 def _rows(upload, ws, header_row: int, columns: dict[str, int], problems: list[Problem]) -> list[Row]:
     if ws.max_row - header_row > MAX_ROWS:
-        raise fail("excel.too_many_rows", f"Tệp có quá {MAX_ROWS} hàng.", f"The file has more than {MAX_ROWS} rows.")
+        raise too_many_rows()
     rows = []
     for cells in ws.iter_rows(min_row=header_row + 1, max_row=ws.max_row):
         by_column = {c.column: c for c in cells}
@@ -285,10 +269,8 @@ def _rows(upload, ws, header_row: int, columns: dict[str, int], problems: list[P
             cell = by_column.get(column)
             value = cell.value if cell is not None else None
             if upload.is_uncomputed_formula(ws.title, row.number, column, value):
-                problems.append(Problem("excel.uncomputed_formula", "ô có công thức chưa được tính; hãy mở tệp bằng "
-                                        "Excel, lưu lại, hoặc dán giá trị thay cho công thức.",
-                                        "the cell holds a formula that was never computed; open and save the file in "
-                                        "Excel, or paste values instead.",
+                problems.append(Problem("excel.uncomputed_formula", _("ô có công thức chưa được tính; hãy mở tệp bằng "
+                                                                      "Excel, lưu lại, hoặc dán giá trị thay cho công thức."),
                                         row=row.number, column=column, header=BY_KEY[key].header))
             row.cells[key] = value
             row.columns[key] = column
@@ -298,8 +280,8 @@ def _rows(upload, ws, header_row: int, columns: dict[str, int], problems: list[P
     return rows
 
 
-def _problem(row: Row, key: str, code: str, vi: str, en: str) -> Problem:
-    return Problem(code, vi, en, row=row.number, column=row.columns.get(key), header=BY_KEY[key].header)
+def _problem(row: Row, key: str, code: str, message: Any, params: dict[str, Any] | None = None) -> Problem:
+    return Problem(code, message, params or {}, row=row.number, column=row.columns.get(key), header=BY_KEY[key].header)
 
 
 def _date(value: Any) -> Any:
@@ -344,18 +326,15 @@ def _validate_row(row: Row, today: dt.date, problems: list[Problem]) -> None:
     for f in FIELDS:
         value = " ".join(text.get(f.key, "").split())
         if f.max_length and len(value) > f.max_length:
-            problems.append(_problem(row, f.key, "students.too_long", f"dài quá {f.max_length} ký tự.",
-                                     f"longer than {f.max_length} characters."))
+            problems.append(_problem(row, f.key, "students.too_long", _("dài quá %(n)s ký tự."), {"n": f.max_length}))
     guardian = {"name": text.get("guardian_name", ""), "relation": text.get("guardian_relation", ""),
                 "phone": _digits(raw.get("guardian_phone"), 10)}
     if guardian["phone"] and not PHONE.fullmatch(guardian["phone"]):
-        problems.append(_problem(row, "guardian_phone", "students.bad_phone",
-                                 f"số điện thoại “{guardian['phone']}” không hợp lệ.",
-                                 f"“{guardian['phone']}” is not a phone number."))
+        problems.append(_problem(row, "guardian_phone", "students.bad_phone", _("số điện thoại “%(phone)s” không hợp lệ."),
+                                 {"phone": guardian["phone"]}))
     if not guardian["name"] and (guardian["relation"] or guardian["phone"]):
         problems.append(_problem(row, "guardian_name", "students.guardian_without_name",
-                                 "có quan hệ hoặc số điện thoại thì cần họ tên người giám hộ.",
-                                 "a relation or phone needs the guardian's name."))
+                                 _("có quan hệ hoặc số điện thoại thì cần họ tên người giám hộ.")))
     profile["guardians"] = [{k: v for k, v in guardian.items() if v}] if guardian["name"] else []
     # clean_profile stops at its first problem: replace each faulty value by a valid one and ask again, so
     # that every wrong cell of the row is reported at once.
@@ -367,7 +346,7 @@ def _validate_row(row: Row, today: dt.date, problems: list[Problem]) -> None:
             cleaned = student_services.clean_profile(attempt, today=today)
         except DomainError as exc:
             key = PROFILE_FIELD_COLUMN.get(exc.field or "", exc.field or "full_name")
-            problems.append(_problem(row, key if key in BY_KEY else "full_name", exc.code, *_both(exc)))
+            problems.append(_problem(row, key if key in BY_KEY else "full_name", exc.code, exc.message, exc.params))
             if exc.field not in stand_in or attempt.get(exc.field) == stand_in[exc.field]:
                 return
             attempt[exc.field] = stand_in[exc.field]
@@ -375,14 +354,6 @@ def _validate_row(row: Row, today: dt.date, problems: list[Problem]) -> None:
         if attempt == profile and len(problems) == before:
             row.profile = cleaned
         return
-
-
-def _both(exc: DomainError) -> tuple[str, str]:
-    texts = both_languages(exc.message, exc.params)
-    vi, en = texts["vi"], texts["en"]
-    if en == vi and exc.code in PROFILE_EN:
-        en = PROFILE_EN[exc.code]
-    return vi, en
 
 
 def _check_duplicates(rows: list[Row], school_class: SchoolClass, problems: list[Problem]) -> None:
@@ -404,12 +375,10 @@ def _check_duplicates(rows: list[Row], school_class: SchoolClass, problems: list
                 continue
             if kind == "person":
                 problems.append(_problem(row, "full_name", "students.duplicate_in_file",
-                                         f"trùng họ tên và ngày sinh với hàng {first}.",
-                                         f"same name and date of birth as row {first}."))
+                                         _("trùng họ tên và ngày sinh với hàng %(row)s."), {"row": first}))
             else:
                 problems.append(_problem(row, kind, f"students.duplicate_{kind}",
-                                         f"“{value}” đã có ở hàng {first} của tệp.",
-                                         f"“{value}” is already on row {first} of the file."))
+                                         _("“%(value)s” đã có ở hàng %(row)s của tệp."), {"value": value, "row": first}))
     pids = {v for (k, v) in firsts if k == "personal_id"}
     codes = {v for (k, v) in firsts if k == "moet_code"}
     taken_pids = set(Student.objects.filter(personal_id__in=pids).values_list("personal_id", flat=True)) if pids else set()
@@ -424,18 +393,15 @@ def _check_duplicates(rows: list[Row], school_class: SchoolClass, problems: list
         code = cell_text(row.cells.get("moet_code"))
         if pid in taken_pids:
             problems.append(_problem(row, "personal_id", "students.personal_id_taken",
-                                     f"số định danh {pid} đã thuộc một học sinh khác của trường.",
-                                     f"the personal id {pid} already belongs to another student of the school."))
+                                     _("số định danh %(id)s đã thuộc một học sinh khác của trường."), {"id": pid}))
         if code in taken_codes:
             problems.append(_problem(row, "moet_code", "students.moet_code_taken",
-                                     f"mã học sinh {code} đã thuộc một học sinh khác của trường.",
-                                     f"the student code {code} already belongs to another student of the school."))
+                                     _("mã học sinh %(code)s đã thuộc một học sinh khác của trường."), {"code": code}))
         if row.profile and f"{normalize(row.profile['full_name'])}|{row.profile['date_of_birth']:%d/%m/%Y}" in in_class:
             problems.append(_problem(row, "full_name", "students.already_in_class",
-                                     f"học sinh {row.profile['full_name']} (sinh {row.profile['date_of_birth']:%d/%m/%Y}) "
-                                     f"đã có trong lớp {school_class.name}.",
-                                     f"{row.profile['full_name']} (born {row.profile['date_of_birth']:%d/%m/%Y}) is "
-                                     f"already in class {school_class.name}."))
+                                     _("học sinh %(name)s (sinh %(born)s) đã có trong lớp %(class)s."),
+                                     {"name": row.profile["full_name"], "born": f"{row.profile['date_of_birth']:%d/%m/%Y}",
+                                      "class": school_class.name}))
 
 
 def _enrol_all(access: SchoolAccess, school_class: SchoolClass, rows: list[Row], today: dt.date) -> list[Student]:
@@ -451,9 +417,10 @@ def _enrol_all(access: SchoolAccess, school_class: SchoolClass, rows: list[Row],
         if exc.http_status != 400 or current is None:
             raise
         key = PROFILE_FIELD_COLUMN.get(exc.field or "", exc.field or "full_name")
-        raise ImportFailed([_problem(current, key if key in BY_KEY else "full_name", exc.code, *_both(exc))]) from None
+        raise ImportFailed([_problem(current, key if key in BY_KEY else "full_name", exc.code, exc.message,
+                                     exc.params)]) from None
     except IntegrityError:
-        raise ImportFailed([Problem("students.conflict", "hàng xung đột với dữ liệu vừa được lưu bởi người khác; "
-                                    "hãy tải lên lại.", "the row conflicts with data just saved by someone else; "
-                                    "upload the file again.", row=current.number if current else None)]) from None
+        raise ImportFailed([Problem("students.conflict", _("hàng xung đột với dữ liệu vừa được lưu bởi người khác; "
+                                                           "hãy tải lên lại."),
+                                    row=current.number if current else None)]) from None
     return created

@@ -16,7 +16,7 @@ from typing import Any
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 from hocba.kernel import recordstates
-from hocba.kernel.errors import DomainError
+from hocba.kernel.errors import DomainError, TextPair, both_languages
 from hocba.kernel.levels import PRIMARY
 
 from tenants.rollups import rollup_add
@@ -78,12 +78,37 @@ class Sheet:
     computed: dict[int, dict[str, str]] = field(default_factory=dict)  # student → {"term_average", "year_average"…}
 
 
+@dataclass(frozen=True)
+class CellError:
+    """One cell's problem: a catalogue message and its parameters (a rule's own pair of texts for the rules'
+    refusals), and the cell it names."""
+
+    index: int
+    student: Any
+    column: str
+    student_name: str
+    column_label: str
+    code: str
+    message: Any
+    params: dict[str, Any] = field(default_factory=dict)
+    where: dict[str, Any] = field(default_factory=dict)  # the subject, in a whole-class save
+
+    def as_dict(self) -> dict[str, Any]:
+        texts = both_languages(self.message, self.params)
+        who = f"{self.student_name or self.student} — {self.column_label}"
+        return {**self.where, "index": self.index, "student": self.student, "column": self.column,
+                "student_name": self.student_name, "column_label": self.column_label, "code": self.code,
+                "detail": f"{who}: {texts['vi']}", "detail_en": f"{who}: {texts['en']}"}
+
+
 class SheetInvalid(DomainError):
     """Some cells are wrong; nothing of the sheet was saved."""
 
-    def __init__(self, errors: list[dict[str, Any]]):
+    def __init__(self, cells: list[CellError]):
+        errors = [c.as_dict() for c in cells]
         first = errors[0]
         super().__init__("sheet.invalid", _("Bảng điểm có %(n)s ô không hợp lệ; chưa lưu gì."), params={"n": len(errors)})
+        self.cells = cells
         self.errors = errors
         self.first = first
 
@@ -115,12 +140,12 @@ _PARSED_MAX = 4096
 
 
 def _parse(raw: Any, column: Column) -> tuple[Decimal | None, str, str]:
-    """(score, verdict, text) for a non-empty raw value, or RuleInputError."""
+    """(score, verdict, text) for a non-empty raw value, or RuleInputError (from the rules) or DomainError."""
     text = str(raw).strip()
     value_type = column.value_type
     if value_type == "text":
         if len(text) > 2000:
-            raise RuleInputError("comment_too_long", "Nhận xét dài quá 2000 ký tự.", "The comment is longer than 2,000 characters.")
+            raise DomainError("sheet.comment_too_long", _("Nhận xét dài quá 2000 ký tự."))
         return None, "", text
     parsed = _PARSED.get((value_type, text))
     if parsed is None:
@@ -138,14 +163,14 @@ def _parse_value(text: str, column: Column) -> tuple[Decimal | None, str, str]:
     if column.value_type == "passfail":
         verdict = VERDICTS_PF.get(text.upper())
         if verdict is None:
-            raise RuleInputError("comment_only",
-                                 f"Môn đánh giá bằng nhận xét: chỉ nhận Đ hoặc CĐ, không nhận “{text}”.",
-                                 f"A comment-graded subject takes Đ or CĐ only, not “{text}”.")
+            raise DomainError("sheet.comment_only",
+                              _("Môn đánh giá bằng nhận xét: chỉ nhận Đ hoặc CĐ, không nhận “%(value)s”."),
+                              params={"value": text})
         return None, verdict, ""
     verdict = LEVELS_THC.get(text.upper())
     if verdict is None:
-        raise RuleInputError("level_only", f"Chỉ nhận mức T, H hoặc C, không nhận “{text}”.",
-                             f"Only levels T, H or C are accepted, not “{text}”.")
+        raise DomainError("sheet.level_only", _("Chỉ nhận mức T, H hoặc C, không nhận “%(value)s”."),
+                          params={"value": text})
     return None, verdict, ""
 
 
@@ -290,7 +315,7 @@ class _Batch:
 
     upserts: list[tuple] = field(default_factory=list)
     clears: list[tuple] = field(default_factory=list)
-    errors: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[CellError] = field(default_factory=list)
 
 
 def _check_subject(access: SchoolAccess, school_class: SchoolClass, subject: Subject) -> None:
@@ -313,18 +338,16 @@ def _validate(batch: _Batch, cells: list[dict[str, Any]], *, school_class: Schoo
         student_id, key, raw = cell.get("student"), str(cell.get("column", "")), cell.get("value")
         student = students.get(student_id) if isinstance(student_id, int) else None
         column = columns.get(key)
-        problem = None
+        problem: tuple[str, Any, dict[str, Any]] | None = None  # (code, message, params)
         if student is None:
-            problem = ("sheet.student_not_in_class", f"học sinh không thuộc lớp {school_class.name}.",
-                       f"the student is not in class {school_class.name}.")
+            problem = ("sheet.student_not_in_class", _("học sinh không thuộc lớp %(class)s."), {"class": school_class.name})
         elif column is None:
-            problem = ("sheet.unknown_column", "cột không có trong bảng điểm của môn này.", "no such column in this subject's sheet.")
+            problem = ("sheet.unknown_column", _("cột không có trong bảng điểm của môn này."), {})
         elif (student_id, key) in seen:
-            problem = ("sheet.duplicate_cell", "ô được gửi hai lần.", "the cell was sent twice.")
+            problem = ("sheet.duplicate_cell", _("ô được gửi hai lần."), {})
         elif student.record_state not in recordstates.EDITABLE:
             seen.add((student_id, key))
-            problem = ("sheet.record_approved", "học bạ đã được duyệt; cần Hiệu trưởng mở lại trước khi sửa.",
-                       "the record is approved; the principal must reopen it before any change.")
+            problem = ("sheet.record_approved", _("học bạ đã được duyệt; cần Hiệu trưởng mở lại trước khi sửa."), {})
         else:
             seen.add((student_id, key))
             if raw is None or (raw.strip() == "" if isinstance(raw, str) else str(raw).strip() == ""):
@@ -332,17 +355,16 @@ def _validate(batch: _Batch, cells: list[dict[str, Any]], *, school_class: Schoo
                 continue
             try:
                 score, verdict, text = _parse(raw, column)
-            except RuleInputError as exc:
-                problem = (f"sheet.{exc.code}", exc.message_vi, exc.message_en)
+            except RuleInputError as exc:  # the rules write their refusals in both languages themselves
+                problem = (f"sheet.{exc.code}", TextPair(exc.message_vi, exc.message_en), {})
+            except DomainError as exc:
+                problem = (exc.code, exc.message, exc.params)
             else:
                 upserts.append((student_id, subject_id, column.kind, column.seq, score, verdict, text))
                 continue
-        code, vi, en = problem
-        name = student.full_name if student else ""
-        label = column.label if column else key
-        batch.errors.append({**(where or {}), "index": index, "student": student_id, "column": key, "student_name": name,
-                             "column_label": label, "code": code, "detail": f"{name or student_id} — {label}: {vi}",
-                             "detail_en": f"{name or student_id} — {label}: {en}"})
+        code, message, params = problem
+        batch.errors.append(CellError(index, student_id, key, student.full_name if student else "",
+                                      column.label if column else key, code, message, params, where or {}))
 
 
 UPSERT_SQL = f"""

@@ -19,7 +19,7 @@ from hocba.kernel import context
 from hocba.kernel.errors import DomainError, NotAllowed
 from hocba.kernel.permissions import CapabilityRequiredMixin
 from hocba.kernel.refusals import refusal_response, refusal_texts
-from hocba.kernel.spreadsheets import MAX_UPLOAD_BYTES, XLSX_CONTENT_TYPE, ImportFailed, fail
+from hocba.kernel.spreadsheets import MAX_UPLOAD_BYTES, XLSX_CONTENT_TYPE, ImportFailed, fail, too_large
 
 from ..access import SchoolAccess, request_school_access
 from ..excel import export as excel_export
@@ -66,10 +66,9 @@ class ExcelView(CapabilityRequiredMixin, View):
     def uploaded(request) -> bytes:
         upload = request.FILES.get("file")
         if upload is None:
-            raise fail("excel.no_file", "Chưa chọn tệp Excel để tải lên.", "No Excel file was chosen.")
+            raise fail("excel.no_file", _("Chưa chọn tệp Excel để tải lên."))
         if upload.size > MAX_UPLOAD_BYTES:
-            raise fail("excel.too_large", f"Tệp lớn quá {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.",
-                       f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
+            raise too_large()
         return upload.read()
 
 

@@ -30,6 +30,34 @@ def both_languages(message: Any, params: dict[str, Any] | None = None) -> dict[s
     return out
 
 
+class Message:
+    """A catalogue message bound to its parameters, rendered in the active language each time it is read: a
+    message quoted inside another one (a cell's refusal inside an import's report)."""
+
+    __slots__ = ("message", "params")
+
+    def __init__(self, message: Any, params: dict[str, Any] | None = None):
+        self.message = message
+        self.params = params or {}
+
+    def __str__(self) -> str:
+        return render(self.message, self.params)
+
+
+class TextPair:
+    """A text written in both languages by code that cannot use the catalogue (the rules are pure Python,
+    without Django): it reads like a lazy message, in English while English is active, else in Vietnamese."""
+
+    __slots__ = ("vi", "en")
+
+    def __init__(self, vi: str, en: str):
+        self.vi = vi
+        self.en = en
+
+    def __str__(self) -> str:
+        return self.en if translation.get_language() == "en" else self.vi
+
+
 class DomainError(Exception):
     """A request the platform refuses. Nothing has been changed when it is raised from a service."""
 

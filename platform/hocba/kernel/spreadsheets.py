@@ -7,8 +7,9 @@ import io
 import math
 import unicodedata
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -17,7 +18,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .errors import DomainError
+from .errors import DomainError, both_languages
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # a class's sheet is a few kilobytes
@@ -33,11 +34,16 @@ HEADER_SCAN_ROWS = 15
 
 @dataclass
 class Problem:
-    """One thing wrong in an uploaded file: where Excel shows it, and why, in Vietnamese and English."""
+    """One thing wrong in an uploaded file: where Excel shows it, and why.
+
+    Like a :class:`DomainError`, the why is a catalogue message (``gettext_lazy``) and its parameters; it is
+    rendered in Vietnamese and English when the report is read (``message``/``message_en``, and ``detail``/
+    ``detail_en`` prefixed with where the problem is).
+    """
 
     code: str
-    message: str
-    message_en: str
+    text: Any  # a lazy message, or anything that renders in the active language (Message, TextPair)
+    params: dict[str, Any] = field(default_factory=dict)
     row: int | None = None
     column: int | None = None  # 1-based, as openpyxl counts
     header: str = ""
@@ -51,32 +57,47 @@ class Problem:
     def cell(self) -> str:
         return f"{self.column_letter}{self.row}" if self.column and self.row else ""
 
-    def where(self) -> tuple[str, str]:
-        header = f" ({self.header})" if self.header else ""
+    def where(self) -> tuple[Any, dict[str, Any]] | None:
+        """The message naming where the problem is, and its parameters; None for the whole file."""
         if self.cell:
-            return f"Ô {self.cell}{header}", f"Cell {self.cell}{header}"
-        if self.row and self.column:
-            return f"Cột {self.column_letter}{header}", f"Column {self.column_letter}{header}"
+            if self.header:
+                return _("Ô %(cell)s (%(header)s)"), {"cell": self.cell, "header": self.header}
+            return _("Ô %(cell)s"), {"cell": self.cell}
         if self.row:
-            return f"Hàng {self.row}", f"Row {self.row}"
+            return _("Hàng %(row)s"), {"row": self.row}
         if self.header:
-            return f"Cột “{self.header}”", f"Column “{self.header}”"
-        return "", ""
+            return _("Cột “%(header)s”"), {"header": self.header}
+        return None
+
+    @cached_property
+    def texts(self) -> dict[str, str]:
+        """``message``, ``message_en``, ``detail`` and ``detail_en``, rendered once."""
+        message = both_languages(self.text, self.params)
+        where = self.where()
+        place = both_languages(*where) if where else {"vi": "", "en": ""}
+        return {"message": message["vi"], "message_en": message["en"],
+                "detail": f"{place['vi']}: {message['vi']}" if where else message["vi"],
+                "detail_en": f"{place['en']}: {message['en']}" if where else message["en"]}
+
+    @property
+    def message(self) -> str:
+        return self.texts["message"]
+
+    @property
+    def message_en(self) -> str:
+        return self.texts["message_en"]
 
     @property
     def detail(self) -> str:
-        where = self.where()[0]
-        return f"{where}: {self.message}" if where else self.message
+        return self.texts["detail"]
 
     @property
     def detail_en(self) -> str:
-        where = self.where()[1]
-        return f"{where}: {self.message_en}" if where else self.message_en
+        return self.texts["detail_en"]
 
     def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "row": self.row, "cell": self.cell or None, "column": self.column_letter or None,
-                "header": self.header, "student": self.student, "message": self.message, "message_en": self.message_en,
-                "detail": self.detail, "detail_en": self.detail_en}
+                "header": self.header, "student": self.student, **self.texts}
 
 
 class ImportFailed(DomainError):
@@ -93,8 +114,17 @@ class ImportFailed(DomainError):
         return data
 
 
-def fail(code: str, vi: str, en: str, **where: Any) -> ImportFailed:
-    return ImportFailed([Problem(code, vi, en, **where)])
+def fail(code: str, message: Any, params: dict[str, Any] | None = None, **where: Any) -> ImportFailed:
+    """A refusal of the file for one problem: a catalogue message, its parameters and where it is."""
+    return ImportFailed([Problem(code, message, params or {}, **where)])
+
+
+def too_large() -> ImportFailed:
+    return fail("excel.too_large", _("Tệp lớn quá %(mb)s MB."), {"mb": MAX_UPLOAD_BYTES // (1024 * 1024)})
+
+
+def too_many_rows() -> ImportFailed:
+    return fail("excel.too_many_rows", _("Tệp có quá %(n)s hàng."), {"n": MAX_ROWS})
 
 
 # --------------------------------------------------------------------------------------- reading
@@ -117,20 +147,16 @@ class Upload:
 def open_workbook(content: bytes) -> Upload:
     """The workbook in ``content``, or :class:`ImportFailed` saying in plain words why it cannot be read."""
     if len(content) > MAX_UPLOAD_BYTES:
-        raise fail("excel.too_large", f"Tệp lớn quá {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.",
-                   f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
+        raise too_large()
     not_a_workbook = fail(
         "excel.not_a_workbook",
-        "Tệp không phải là bảng tính Excel (.xlsx). Hãy dùng mẫu tải về từ HọcBạ, hoặc trong Excel chọn "
-        "Lưu thành → Sổ làm việc Excel (*.xlsx).",
-        "The file is not an Excel workbook (.xlsx). Use the template downloaded from HọcBạ, or in Excel choose "
-        "Save As → Excel Workbook (*.xlsx).")
+        _("Tệp không phải là bảng tính Excel (.xlsx). Hãy dùng mẫu tải về từ HọcBạ, hoặc trong Excel chọn "
+          "Lưu thành → Sổ làm việc Excel (*.xlsx)."))
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             entries = archive.infolist()
             if len(entries) > MAX_ZIP_ENTRIES or sum(e.file_size for e in entries) > MAX_UNZIPPED_BYTES:
-                raise fail("excel.too_large", "Tệp quá lớn khi giải nén; không đọc được.",
-                           "The file is too large once unpacked; it cannot be read.")
+                raise fail("excel.too_large", _("Tệp quá lớn khi giải nén; không đọc được."))
             if "[Content_Types].xml" not in archive.namelist():
                 raise not_a_workbook
     except zipfile.BadZipFile:
