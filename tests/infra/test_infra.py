@@ -13,13 +13,13 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
 import yaml
+from psycopg.conninfo import make_conninfo
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
@@ -395,15 +395,11 @@ def test_entrypoint_skip_wait() -> None:
     assert result.stdout.startswith("gunicorn ")
 
 
-def test_entrypoint_waits_for_a_real_postgres_then_execs() -> None:
-    import pgserver  # the embedded PostgreSQL the project already depends on
-
-    with tempfile.TemporaryDirectory() as data:
-        server = pgserver.get_server(data, cleanup_mode="stop")
-        try:
-            result = run_entrypoint("web", "--version", dry_run=False, DATABASE_URL=server.get_uri())
-        finally:
-            server.cleanup()
+def test_entrypoint_waits_for_a_real_postgres_then_execs(settings) -> None:
+    """Against the suite's own PostgreSQL server (the configured one, else the embedded one)."""
+    db = settings.DATABASES["default"]
+    url = make_conninfo(host=db["HOST"], port=db["PORT"], dbname="postgres", user=db["USER"], password=db["PASSWORD"])
+    result = run_entrypoint("web", "--version", dry_run=False, DATABASE_URL=url)
     assert result.returncode == 0, result.stderr
     assert "PostgreSQL is ready" in result.stderr
     assert result.stdout.startswith("gunicorn ")
