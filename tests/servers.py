@@ -29,11 +29,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support import admin_connection, database_url_named, free_port
+from tests.support import admin_connection, database_url_named, free_port, server_database_url
 
 REPO = Path(__file__).resolve().parents[1]
 MANAGE = REPO / "manage.py"
@@ -56,7 +57,7 @@ def service_env() -> dict[str, str]:
 @contextlib.contextmanager
 def app_database(name: str) -> Iterator[str]:
     """A fresh database ``name`` on the test server (a leftover of that name is dropped first); yields its URL."""
-    source_url = service_env()["DATABASE_URL"]
+    source_url = server_database_url()
     with admin_connection(source_url) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -65,6 +66,12 @@ def app_database(name: str) -> Iterator[str]:
     finally:
         with admin_connection(source_url) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def throwaway_database(prefix: str) -> Iterator[str]:
+    """A generator for fixtures (``yield from``): an empty database with a fresh name, dropped afterwards."""
+    with app_database(f"{prefix}_{uuid.uuid4().hex[:10]}") as url:
+        yield url
 
 
 def app_env(database_url: str, base_domain: str, **extra: str) -> dict[str, str]:

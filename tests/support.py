@@ -110,18 +110,3 @@ def server_database_url() -> str:
         url = os.environ.get("DATABASE_URL", "")
     assert url, "no DATABASE_URL and no embedded PostgreSQL"
     return url
-
-
-def throwaway_database(prefix: str):
-    """A generator for fixtures: an empty database on the test server, dropped afterwards."""
-    import uuid
-
-    server = server_database_url()
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    with admin_connection(server) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield database_url_named(server, name)
-    finally:
-        with admin_connection(server) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -18,7 +18,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.support import throwaway_database
+from tests.servers import throwaway_database
 
 REPO = Path(__file__).resolve().parents[2]
 REQUIRED = ("name", "metric", "unit", "value", "baseline", "ratio", "goal", "scale", "runs", "p50", "p95", "machine")
