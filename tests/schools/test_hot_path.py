@@ -40,5 +40,5 @@ def test_audit_row_texts_use_lz4_where_the_server_has_it(w):
 def test_the_window_guard_asks_the_cheap_question_first(w):
     schema = School.objects.get(pk=w.school_a).schema_name
     source = _school_catalog(schema, "SELECT p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
-                                     " WHERE n.nspname = %s AND p.proname = 'window_guard_assessment'")[0][0]
+                                     " WHERE n.nspname = %s AND p.proname = 'window_guard'")[0][0]
     assert source.index("hocba_window_may_block") < source.index("hocba_window_enforce")

@@ -15,12 +15,42 @@ def test_the_checked_in_file_is_the_generated_one():
     assert windowguards.SQL_PATH.read_text(encoding="utf-8") == windowguards.render()
 
 
-def test_every_guarded_table_has_its_function_and_three_statement_triggers():
+def test_one_function_and_three_statement_triggers_per_guarded_table():
     text = windowguards.render()
+    assert text.count("CREATE FUNCTION ") == 1
+    assert text.count(f"CREATE FUNCTION {windowguards.FUNCTION}() RETURNS trigger") == 1
     for guard in windowguards.GUARDS:
-        assert text.count(f"CREATE FUNCTION {guard.function}() RETURNS trigger") == 1
-        for suffix, event in (("ins", "INSERT"), ("upd", "UPDATE"), ("del", "DELETE")):
-            assert text.count(f"CREATE TRIGGER window_{suffix} AFTER {event} ON {guard.table} REFERENCING ") == 1
+        assert f"WHEN '{guard.placement.name}' THEN" in text
+        for suffix, event, table in windowguards.EVENTS:
+            assert text.count(f"CREATE TRIGGER window_{suffix} AFTER {event} ON {guard.table} "
+                              f"REFERENCING {table} AS changed_rows FOR EACH STATEMENT ") == 1
+
+
+@pytest.mark.parametrize("model,event,arguments", [
+    ("assessment", "INSERT", "('year', 'scores_1', 'scores_2')"),
+    ("conduct", "DELETE", "('year', 'conduct')"),
+    ("recordbook", "INSERT", "('year', 'profile')"),
+    ("recordbook", "UPDATE", "('year', 'year_end')"),   # changing a record is year-end work
+    ("student", "UPDATE", "('student', 'profile')"),
+    ("enrolment", "DELETE", "('class', 'profile')"),
+])
+def test_a_trigger_passes_its_placement_and_categories(model, event, arguments):
+    line = next(line for line in windowguards.render().splitlines()
+                if line.startswith("CREATE TRIGGER window_") and f" AFTER {event} ON schools_{model} " in line)
+    assert line.endswith(f"EXECUTE FUNCTION {windowguards.FUNCTION}{arguments};")
+
+
+def test_only_rows_placed_by_their_year_are_categorised_by_term():
+    with pytest.raises(ValueError, match="by term"):
+        windowguards.Guard("enrolment", windowguards.SCORES, windowguards.ROW_CLASS)
+
+
+def test_a_placement_without_its_branch_is_refused(tmp_path):
+    source = tmp_path / "0003_windows.sql"
+    text = windowguards.SQL_PATH.read_text(encoding="utf-8")
+    source.write_text(text.replace("WHEN 'class' THEN", "WHEN 'klass' THEN"), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"missing: \['class'\]"):
+        windowguards.render(source)
 
 
 def test_the_command_writes_the_file_and_check_accepts_it(tmp_path):
@@ -34,12 +64,13 @@ def test_the_command_writes_the_file_and_check_accepts_it(tmp_path):
 
 def test_check_refuses_a_file_edited_by_hand(tmp_path):
     path = tmp_path / "0003_windows.sql"
-    edited = windowguards.render().replace("'conduct' AS category", "'attendance' AS category")
+    edited = windowguards.render().replace("window_guard('year', 'conduct')", "window_guard('year', 'attendance')")
     path.write_text(edited, encoding="utf-8")
     err = StringIO()
     with pytest.raises(CommandError, match="not what schools/windowguards.py generates"):
         call_command("window_guards_sql", "--check", path=path, stdout=StringIO(), stderr=err)
-    assert "-        FOR g IN SELECT y.start_year AS year, 'attendance' AS category," in err.getvalue()
+    assert ("-CREATE TRIGGER window_ins AFTER INSERT ON schools_conduct REFERENCING NEW TABLE AS changed_rows "
+            "FOR EACH STATEMENT EXECUTE FUNCTION window_guard('year', 'attendance');") in err.getvalue()
     assert path.read_text(encoding="utf-8") == edited  # --check writes nothing
 
 

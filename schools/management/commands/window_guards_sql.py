@@ -1,4 +1,4 @@
-"""Write the window guards' SQL from their spec (schools/windowguards.py); with --check, exit 1 if it differs."""
+"""Write the window guards' triggers from their spec (schools/windowguards.py); with --check, exit 1 if it differs."""
 
 import difflib
 from pathlib import Path
@@ -9,8 +9,9 @@ from schools import windowguards
 
 
 class Command(BaseCommand):
-    help = ("Write schools/sql/0003_windows.sql, the open/lock window guard triggers, from the spec in "
-            "schools/windowguards.py; --check only compares and exits 1 when the file differs.")
+    help = ("Write the open/lock window guards' triggers in schools/sql/0003_windows.sql, below its hand-written "
+            "function, from the spec in schools/windowguards.py; --check only compares and exits 1 when the file "
+            "differs.")
     requires_system_checks = []
 
     def add_arguments(self, parser):
@@ -20,7 +21,10 @@ class Command(BaseCommand):
                             help="the SQL file (default: schools/sql/0003_windows.sql)")
 
     def handle(self, *args, check: bool, path: Path, **options):
-        text = windowguards.render()
+        try:
+            text = windowguards.render()
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
         if not check:
             path.write_text(text, encoding="utf-8")
             self.stdout.write(f"wrote {path}")
@@ -31,5 +35,5 @@ class Command(BaseCommand):
                                         fromfile=f"{path} (checked in)", tofile=f"{path} (generated)")
             self.stderr.write("".join(diff))
             raise CommandError(f"{path} is not what schools/windowguards.py generates: "
-                               "edit the spec, not the file, and run manage.py window_guards_sql")
+                               "edit the spec, not the generated triggers, and run manage.py window_guards_sql")
         self.stdout.write(f"{path} is what schools/windowguards.py generates")
