@@ -49,11 +49,32 @@ class Scale:
 
 SCALES = {
     "full": Scale("full", existing=1500, new=500, samples=5, noop_samples=20, noop_runs=5),
-    "small": Scale("small", existing=150, new=50, samples=3, noop_samples=5, noop_runs=3,
-                   fill_deadline=120, measure_deadline=60, baseline_deadline=90, noop_deadline=60),
+    "small": Scale(
+        "small",
+        existing=150,
+        new=50,
+        samples=3,
+        noop_samples=5,
+        noop_runs=3,
+        fill_deadline=120,
+        measure_deadline=60,
+        baseline_deadline=90,
+        noop_deadline=60,
+    ),
     # For the test suite: a handful of schools, one sample of everything.
-    "tiny": Scale("tiny", existing=5, new=3, samples=1, noop_samples=1, noop_runs=1, fill_workers=1,
-                  fill_deadline=60, measure_deadline=60, baseline_deadline=60, noop_deadline=60),
+    "tiny": Scale(
+        "tiny",
+        existing=5,
+        new=3,
+        samples=1,
+        noop_samples=1,
+        noop_runs=1,
+        fill_workers=1,
+        fill_deadline=60,
+        measure_deadline=60,
+        baseline_deadline=60,
+        noop_deadline=60,
+    ),
 }
 
 
@@ -90,7 +111,9 @@ def bench_database_url() -> str:
             url = configured if "bench" in name else _with_database(configured, f"{name}_bench")
     name = database_name(url)
     if "bench" not in name:
-        raise SystemExit(f"bench: refusing to use database {name!r}: the benchmarks drop it; its name must contain 'bench'")
+        raise SystemExit(
+            f"bench: refusing to use database {name!r}: the benchmarks drop it; its name must contain 'bench'"
+        )
     return url
 
 
@@ -188,8 +211,12 @@ def machine() -> dict:
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
         server = cursor.fetchone()[0]
-    return {"cores": os.cpu_count(), "python": platform.python_version(), "postgres": server,
-            "platform": platform.platform()}
+    return {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "postgres": server,
+        "platform": platform.platform(),
+    }
 
 
 def catalog_size() -> dict:
@@ -204,7 +231,20 @@ def catalog_size() -> dict:
     return {"pg_class_rows": pg_class, "schemas": namespaces, "database_bytes": size}
 
 
-REQUIRED_FIELDS = ("name", "metric", "unit", "value", "baseline", "ratio", "goal", "scale", "runs", "p50", "p95", "machine")
+REQUIRED_FIELDS = (
+    "name",
+    "metric",
+    "unit",
+    "value",
+    "baseline",
+    "ratio",
+    "goal",
+    "scale",
+    "runs",
+    "p50",
+    "p95",
+    "machine",
+)
 
 
 @dataclass
@@ -263,7 +303,9 @@ def launch_module(module: str, names: list[str], scale: str, results_dir, what: 
     import subprocess
 
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "platform"), str(REPO)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(REPO / "platform"), str(REPO)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
+    )
     cmd = [sys.executable, "-m", module, "--scale", scale, "--only", ",".join(names), "--results-dir", str(results_dir)]
     limit = {"full": 3600, "small": 600}.get(scale, 600)
     try:

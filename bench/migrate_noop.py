@@ -44,8 +44,15 @@ def _stock_pass(schema_name: str) -> float:
     sink = io.StringIO()
     t0 = time.perf_counter()
     with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-        call_command("migrate_schemas", tenant=True, schema_name=schema_name, interactive=False, verbosity=0,
-                     stdout=sink, stderr=sink)
+        call_command(
+            "migrate_schemas",
+            tenant=True,
+            schema_name=schema_name,
+            interactive=False,
+            verbosity=0,
+            stdout=sink,
+            stderr=sink,
+        )
     return time.perf_counter() - t0
 
 
@@ -97,12 +104,14 @@ def run(scale: Scale, results_dir: Path, machine: dict) -> Result:
     result = Result(
         name=NAME,
         metric=f"seconds for call_command('migrate_schools') over all {n} schools when every school is at head "
-               f"(median of {len(passes)} passes after a warm-up)",
+        f"(median of {len(passes)} passes after a warm-up)",
         unit="s",
         value=value,
-        baseline={"what": "django-tenants migrate_schemas --tenant (stock), no-op, timed per school with --schema on "
-                          f"{len(stock)} schools and extrapolated: median s/school × {n} schools",
-                  "value": baseline_total},
+        baseline={
+            "what": "django-tenants migrate_schemas --tenant (stock), no-op, timed per school with --schema on "
+            f"{len(stock)} schools and extrapolated: median s/school × {n} schools",
+            "value": baseline_total,
+        },
         ratio=ratio,
         goal=GOAL,
         scale=scale.name,
@@ -119,21 +128,29 @@ def run(scale: Scale, results_dir: Path, machine: dict) -> Result:
         "all_at_head": noop,
         "passes": passes,
         "warmup": {"seconds": warmup_seconds, "behind": warmup_behind, "output_tail": warmup_text[-300:]},
-        "baselines": [{
-            "what": "django-tenants migrate_schemas --tenant --schema=<one school>, no-op pass",
-            "value": baseline_total,
-            "per_school": per_school,
-            "samples": stock,
-            **({"error": error} if error else {}),
-        }],
+        "baselines": [
+            {
+                "what": "django-tenants migrate_schemas --tenant --schema=<one school>, no-op pass",
+                "value": baseline_total,
+                "per_school": per_school,
+                "samples": stock,
+                **({"error": error} if error else {}),
+            }
+        ],
         "timing": "wall clock (time.perf_counter), database and app on the same machine",
     }
     path = result.write(results_dir, extra)
-    say(f"{NAME}: migrate_schools over {n} schools at head p50 {fmt(value, 2)} s, p95 {fmt(stats['p95'], 2)} "
-        f"({fmt(extra['per_school'], 4)} s/school, {len(passes)} passes, all at head: {noop})")
-    say(f"{NAME}: baseline stock migrate_schemas --tenant p50 {fmt(per_school['p50'])} s/school, "
+    say(
+        f"{NAME}: migrate_schools over {n} schools at head p50 {fmt(value, 2)} s, p95 {fmt(stats['p95'], 2)} "
+        f"({fmt(extra['per_school'], 4)} s/school, {len(passes)} passes, all at head: {noop})"
+    )
+    say(
+        f"{NAME}: baseline stock migrate_schemas --tenant p50 {fmt(per_school['p50'])} s/school, "
         f"p95 {fmt(per_school['p95'])} ({len(stock)} samples) → {fmt(baseline_total, 1)} s for {n} schools"
-        f"{' ERROR ' + error if error else ''}")
-    say(f"{NAME}: ratio {fmt(ratio, 1)}×; at 2,000 schools {fmt(at_2000, 1)} s; goal {GOAL}: "
-        f"{'met' if goal_met else 'NOT met'} → {path}")
+        f"{' ERROR ' + error if error else ''}"
+    )
+    say(
+        f"{NAME}: ratio {fmt(ratio, 1)}×; at 2,000 schools {fmt(at_2000, 1)} s; goal {GOAL}: "
+        f"{'met' if goal_met else 'NOT met'} → {path}"
+    )
     return result

@@ -36,13 +36,21 @@ UNIT_CODE = "BENCH-01"
 
 
 def school_fields(index: int) -> dict:
-    return {"code": f"BN{index:08d}", "name": f"Trường Bench số {index}", "levels": LEVELS[index % len(LEVELS)],
-            "slug": f"bench-{index:05d}"}
+    return {
+        "code": f"BN{index:08d}",
+        "name": f"Trường Bench số {index}",
+        "levels": LEVELS[index % len(LEVELS)],
+        "slug": f"bench-{index:05d}",
+    }
 
 
 def _stock_fields(kind: str, label: str) -> dict:
-    return {"code": f"ST-{kind}-{label}", "name": f"Trường đối chứng {kind} {label}", "levels": "THCS",
-            "slug": f"stock-{kind}-{label}"}
+    return {
+        "code": f"ST-{kind}-{label}",
+        "name": f"Trường đối chứng {kind} {label}",
+        "levels": "THCS",
+        "slug": f"stock-{kind}-{label}",
+    }
 
 
 # --- the database ---------------------------------------------------------------------------------
@@ -64,8 +72,12 @@ def build_public() -> dict:
     unit = unit_create(actor=None, kind=UnitKind.COMMUNE, name="Xã Bench", official_code=UNIT_CODE, parent=province)
     template = provisioning.template_current()
     done = time.perf_counter()
-    return {"unit_id": unit.id, "public_migrate_seconds": migrated - started, "template_seconds": done - migrated,
-            "template_statements": template.statements}
+    return {
+        "unit_id": unit.id,
+        "public_migrate_seconds": migrated - started,
+        "template_seconds": done - migrated,
+        "template_statements": template.statements,
+    }
 
 
 def bench_unit():
@@ -105,7 +117,7 @@ def fill(unit_id: int, start: int, count: int, *, workers: int, deadline: Deadli
 
     started = time.perf_counter()
     indexes = list(range(start, start + count))
-    chunks = [indexes[i:i + chunk] for i in range(0, len(indexes), chunk)]
+    chunks = [indexes[i : i + chunk] for i in range(0, len(indexes), chunk)]
     made = 0
     if workers <= 1 or len(chunks) <= 1:
         for part in chunks:
@@ -121,12 +133,21 @@ def fill(unit_id: int, start: int, count: int, *, workers: int, deadline: Deadli
             for done, future in enumerate(as_completed(futures), 1):
                 made += future.result()[0]
                 if done % step == 0:
-                    print(f"  fill: {made}/{count} schools, {time.perf_counter() - started:.0f} s",
-                          file=sys.stderr, flush=True)
+                    print(
+                        f"  fill: {made}/{count} schools, {time.perf_counter() - started:.0f} s",
+                        file=sys.stderr,
+                        flush=True,
+                    )
     seconds = time.perf_counter() - started
-    return {"schools": made, "requested": count, "seconds": seconds, "per_school": seconds / made if made else None,
-            "workers": workers, "stopped_by_deadline": made < count,
-            "method": f"school_create in {workers} forked process(es), {chunk} schools per task"}
+    return {
+        "schools": made,
+        "requested": count,
+        "seconds": seconds,
+        "per_school": seconds / made if made else None,
+        "workers": workers,
+        "stopped_by_deadline": made < count,
+        "method": f"school_create in {workers} forked process(es), {chunk} schools per task",
+    }
 
 
 def school_count() -> int:
@@ -159,7 +180,9 @@ def stock_migrations_sample(unit, label: str) -> dict:
         school = school_create(actor=None, unit=unit, **_stock_fields("mig", label))
     t1 = time.perf_counter()
     with connection.cursor() as cursor:
-        cursor.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(school.schema_name)).as_string(cursor.connection))
+        cursor.execute(
+            sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(school.schema_name)).as_string(cursor.connection)
+        )
     _quiet_call("migrate_schemas", tenant=True, schema_name=school.schema_name)
     t2 = time.perf_counter()
     return {"schema": school.schema_name, "seconds": t2 - t0, "public_rows": t1 - t0, "migrate": t2 - t1}
@@ -182,8 +205,13 @@ def stock_clone_sample(unit, label: str) -> dict:
     t1 = time.perf_counter()
     _quiet_call("migrate_schemas", tenant=True, fake=True, schema_name=school.schema_name)
     t2 = time.perf_counter()
-    return {"schema": school.schema_name, "seconds": t1 - t0, "fake_migrate": t2 - t1, "with_fake_migrate": t2 - t0,
-            "functions_bound_to_template": _functions_bound_to(school.schema_name, settings.TENANT_TEMPLATE_SCHEMA)}
+    return {
+        "schema": school.schema_name,
+        "seconds": t1 - t0,
+        "fake_migrate": t2 - t1,
+        "with_fake_migrate": t2 - t0,
+        "functions_bound_to_template": _functions_bound_to(school.schema_name, settings.TENANT_TEMPLATE_SCHEMA),
+    }
 
 
 def _functions_bound_to(schema_name: str, other: str) -> list[str]:
@@ -223,8 +251,13 @@ class _Baseline:
 
     def figures(self) -> dict:
         times = [s["seconds"] for s in self.samples]
-        out = {"what": self.what, "value": summary(times)["p50"], **summary(times), "warmup": self.warmup,
-               "samples": self.samples}
+        out = {
+            "what": self.what,
+            "value": summary(times)["p50"],
+            **summary(times),
+            "warmup": self.warmup,
+            "samples": self.samples,
+        }
         if self.error:
             out["error"] = self.error
         return out
@@ -250,8 +283,13 @@ def verify_schemas(schema_names: list[str]) -> dict:
     expected = tables.get(template, [])
     missing = [s for s in schema_names if s not in tables]
     different = [s for s in schema_names if s in tables and tables[s] != expected]
-    return {"checked": len(schema_names), "tables_per_school": len(expected), "missing_schemas": missing[:20],
-            "schemas_with_other_tables": different[:20], "ok": bool(expected) and not missing and not different}
+    return {
+        "checked": len(schema_names),
+        "tables_per_school": len(expected),
+        "missing_schemas": missing[:20],
+        "schemas_with_other_tables": different[:20],
+        "ok": bool(expected) and not missing and not different,
+    }
 
 
 def run(scale: Scale, results_dir: Path, machine: dict) -> Result:
@@ -262,19 +300,31 @@ def run(scale: Scale, results_dir: Path, machine: dict) -> Result:
 
     setup = build_public()
     unit = bench_unit()
-    fill_info = fill(setup["unit_id"], 1, max(0, scale.existing - 1), workers=scale.fill_workers,
-                     deadline=Deadline(scale.fill_deadline))
+    fill_info = fill(
+        setup["unit_id"],
+        1,
+        max(0, scale.existing - 1),
+        workers=scale.fill_workers,
+        deadline=Deadline(scale.fill_deadline),
+    )
     # One more, in this process: the fill's last school is this process's warm-up of school_create.
     t0 = time.perf_counter()
     if scale.existing:
         _create(unit, 0)
     fill_info["warmup_seconds"] = time.perf_counter() - t0
     before = school_count()
-    say(f"{NAME}: fill {fill_info['schools'] + (1 if scale.existing else 0)} schools in {fill_info['seconds']:.1f} s "
-        f"({fmt(fill_info['per_school'])} s/school, {scale.fill_workers} worker(s), school_create)")
+    say(
+        f"{NAME}: fill {fill_info['schools'] + (1 if scale.existing else 0)} schools in {fill_info['seconds']:.1f} s "
+        f"({fmt(fill_info['per_school'])} s/school, {scale.fill_workers} worker(s), school_create)"
+    )
 
-    migrations = _Baseline("django-tenants migration path: public rows, CREATE SCHEMA, migrate_schemas --tenant --schema", stock_migrations_sample)
-    clones = _Baseline("django-tenants clone_schema(template, DATA) with the public rows, one transaction", stock_clone_sample)
+    migrations = _Baseline(
+        "django-tenants migration path: public rows, CREATE SCHEMA, migrate_schemas --tenant --schema",
+        stock_migrations_sample,
+    )
+    clones = _Baseline(
+        "django-tenants clone_schema(template, DATA) with the public rows, one transaction", stock_clone_sample
+    )
     baseline_deadline = Deadline(scale.baseline_deadline)
     if scale.samples:
         migrations.take(unit, "w", warmup=True)
@@ -313,18 +363,23 @@ def run(scale: Scale, results_dir: Path, machine: dict) -> Result:
     clone_fake = [s["with_fake_migrate"] for s in clones.samples]
     bound = sorted({f for s in clones.samples for f in s["functions_bound_to_template"]})
     if bound:
-        clo["defect"] = (f"the cloned schemas' functions {', '.join(bound)} keep search_path={settings.TENANT_TEMPLATE_SCHEMA}: "
-                         "their audit entries would land in the template schema")
+        clo["defect"] = (
+            f"the cloned schemas' functions {', '.join(bound)} keep search_path={settings.TENANT_TEMPLATE_SCHEMA}: "
+            "their audit entries would land in the template schema"
+        )
     clo["with_fake_migrate_p50"] = summary(clone_fake)["p50"]
     goal_met = bool(value is not None and value <= 0.5 and ratio is not None and ratio >= 10 and verified["ok"])
 
     result = Result(
         name=NAME,
         metric="seconds per school to provision one more school through school_create (public rows, domain, "
-               "placement, audit entry and DDL replay of the template in one transaction), p50 over the new schools",
+        "placement, audit entry and DDL replay of the template in one transaction), p50 over the new schools",
         unit="s/school",
         value=value,
-        baseline={"what": mig["what"] + ", p50 of samples interleaved at the same catalog sizes", "value": mig["value"]},
+        baseline={
+            "what": mig["what"] + ", p50 of samples interleaved at the same catalog sizes",
+            "value": mig["value"],
+        },
         ratio=ratio,
         goal=GOAL,
         scale=scale.name,
@@ -337,8 +392,12 @@ def run(scale: Scale, results_dir: Path, machine: dict) -> Result:
         "goal_met": goal_met,
         "baselines": [mig, clo],
         "ratio_clone_schema": clone_ratio,
-        "replay": {**stats, "total_seconds": sum(replay), "loop_seconds": measure_seconds,
-                   "stopped_by_deadline": stopped_early},
+        "replay": {
+            **stats,
+            "total_seconds": sum(replay),
+            "loop_seconds": measure_seconds,
+            "stopped_by_deadline": stopped_early,
+        },
         "schools_before": before,
         "schools_after": after,
         "catalog_before": catalog_before,
@@ -351,16 +410,24 @@ def run(scale: Scale, results_dir: Path, machine: dict) -> Result:
     }
     path = result.write(results_dir, extra)
 
-    say(f"{NAME}: DDL replay (school_create) p50 {fmt(value)} s/school, p95 {fmt(stats['p95'])}, "
+    say(
+        f"{NAME}: DDL replay (school_create) p50 {fmt(value)} s/school, p95 {fmt(stats['p95'])}, "
         f"{stats['runs']} schools on top of {before} in {sum(replay):.1f} s ({after} schools in the database, baselines' included)"
-        f"{' (stopped by deadline)' if stopped_early else ''}")
-    say(f"{NAME}: baseline django-tenants migrate_schemas p50 {fmt(mig['value'])} s/school, p95 {fmt(mig['p95'])}, "
-        f"{mig['runs']} samples{' ERROR ' + migrations.error if migrations.error else ''}")
-    say(f"{NAME}: baseline django-tenants clone_schema p50 {fmt(clo['value'])} s/school, p95 {fmt(clo['p95'])}, "
+        f"{' (stopped by deadline)' if stopped_early else ''}"
+    )
+    say(
+        f"{NAME}: baseline django-tenants migrate_schemas p50 {fmt(mig['value'])} s/school, p95 {fmt(mig['p95'])}, "
+        f"{mig['runs']} samples{' ERROR ' + migrations.error if migrations.error else ''}"
+    )
+    say(
+        f"{NAME}: baseline django-tenants clone_schema p50 {fmt(clo['value'])} s/school, p95 {fmt(clo['p95'])}, "
         f"{clo['runs']} samples (+ migrate_schemas --fake: p50 {fmt(clo['with_fake_migrate_p50'])})"
         f"{'; DEFECT: ' + clo['defect'] if clo.get('defect') else ''}"
-        f"{' ERROR ' + clones.error if clones.error else ''}")
-    say(f"{NAME}: ratio {fmt(ratio, 1)}× vs migration path, {fmt(clone_ratio, 1)}× vs clone_schema; "
-        f"goal {GOAL}: {'met' if goal_met else 'NOT met'}; schemas verified: {verified['ok']} → {path}")
+        f"{' ERROR ' + clones.error if clones.error else ''}"
+    )
+    say(
+        f"{NAME}: ratio {fmt(ratio, 1)}× vs migration path, {fmt(clone_ratio, 1)}× vs clone_schema; "
+        f"goal {GOAL}: {'met' if goal_met else 'NOT met'}; schemas verified: {verified['ok']} → {path}"
+    )
     assert School.objects.filter(schema_name__in=new_schemas).count() == len(new_schemas)
     return result

@@ -16,16 +16,25 @@ from pathlib import Path
 
 from . import common, sheets, windows_bench
 
-BENCHMARKS = ("provision", "migrate_noop", *sheets.NAMES, *windows_bench.NAMES)  # sheets/windows_bench.NAMES: child process, own database
+BENCHMARKS = (
+    "provision",
+    "migrate_noop",
+    *sheets.NAMES,
+    *windows_bench.NAMES,
+)  # sheets/windows_bench.NAMES: child process, own database
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument("--scale", choices=sorted(common.SCALES), default="full")
     parser.add_argument("--only", default="", help="comma-separated benchmark names: " + ", ".join(BENCHMARKS))
-    parser.add_argument("--keep", action="store_true", default=os.environ.get("BENCH_KEEP", "") not in {"", "0"},
-                        help="keep the bench database (migrate_noop alone reuses it); also BENCH_KEEP=1, "
-                             "e.g. make bench BENCH=provision BENCH_KEEP=1")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        default=os.environ.get("BENCH_KEEP", "") not in {"", "0"},
+        help="keep the bench database (migrate_noop alone reuses it); also BENCH_KEEP=1, "
+        "e.g. make bench BENCH=provision BENCH_KEEP=1",
+    )
     parser.add_argument("--results-dir", type=Path, default=common.RESULTS_DIR)
     parser.add_argument("--existing", type=int, help="override the scale: schools before the measured ones")
     parser.add_argument("--new", type=int, help="override the scale: measured schools")
@@ -37,8 +46,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def scale_from(args: argparse.Namespace) -> common.Scale:
     scale = common.SCALES[args.scale]
-    overrides = {k: v for k, v in {"existing": args.existing, "new": args.new, "samples": args.samples,
-                                   "noop_samples": args.noop_samples, "noop_runs": args.runs}.items() if v is not None}
+    overrides = {
+        k: v
+        for k, v in {
+            "existing": args.existing,
+            "new": args.new,
+            "samples": args.samples,
+            "noop_samples": args.noop_samples,
+            "noop_runs": args.runs,
+        }.items()
+        if v is not None
+    }
     if overrides:
         if any(v < 0 for v in overrides.values()):
             raise SystemExit("bench: sizes must not be negative")
@@ -73,7 +91,10 @@ def main(argv: list[str] | None = None) -> int:
         if not selected:
             return status
     if [n for n in selected if n in windows_bench.NAMES]:
-        status = windows_bench.launch([n for n in selected if n in windows_bench.NAMES], args.scale, args.results_dir) or status
+        status = (
+            windows_bench.launch([n for n in selected if n in windows_bench.NAMES], args.scale, args.results_dir)
+            or status
+        )
         selected = [n for n in selected if n not in windows_bench.NAMES]
         if not selected:
             return status
@@ -102,8 +123,13 @@ def main(argv: list[str] | None = None) -> int:
             provision.run(scale, args.results_dir, machine)
         elif not reuse:
             setup = provision.build_public()
-            built = provision.fill(setup["unit_id"], 0, scale.target, workers=scale.fill_workers,
-                                   deadline=common.Deadline(scale.fill_deadline))
+            built = provision.fill(
+                setup["unit_id"],
+                0,
+                scale.target,
+                workers=scale.fill_workers,
+                deadline=common.Deadline(scale.fill_deadline),
+            )
             common.say(f"bench: built {built['schools']} schools for {', '.join(selected)} in {built['seconds']:.1f} s")
         if "migrate_noop" in selected:
             migrate_noop.run(scale, args.results_dir, machine)
@@ -116,8 +142,11 @@ def main(argv: list[str] | None = None) -> int:
             common.say(f"bench: kept database {common.database_name(url)}")
         else:
             common.database_drop(url)
-        print(f"bench: {'failed' if failed else 'done'} in {time.perf_counter() - started:.1f} s "
-              f"(scale {scale.name})", file=sys.stderr, flush=True)
+        print(
+            f"bench: {'failed' if failed else 'done'} in {time.perf_counter() - started:.1f} s (scale {scale.name})",
+            file=sys.stderr,
+            flush=True,
+        )
     return status
 
 

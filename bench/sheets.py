@@ -78,24 +78,84 @@ class SheetScale:
 
 
 SCALES = {
-    "full": SheetScale("full", one_students=45, few_students=5, one_warmup=5, one_runs=60, one_baseline_runs=12,
-                       full_students=40, full_subjects=12, full_values=6, full_warmup=3, full_runs=30, full_baseline_runs=3,
-                       audit_rounds_one=6, audit_block_one=10, audit_rounds_full=6, audit_block_full=5, profile_runs=5,
-                       load_classes=20, load_students=45, load_levels=(1, 2, 4, 8, 16), load_seconds=30.0,
-                       load_warmup_seconds=5.0, deadline=600.0),
+    "full": SheetScale(
+        "full",
+        one_students=45,
+        few_students=5,
+        one_warmup=5,
+        one_runs=60,
+        one_baseline_runs=12,
+        full_students=40,
+        full_subjects=12,
+        full_values=6,
+        full_warmup=3,
+        full_runs=30,
+        full_baseline_runs=3,
+        audit_rounds_one=6,
+        audit_block_one=10,
+        audit_rounds_full=6,
+        audit_block_full=5,
+        profile_runs=5,
+        load_classes=20,
+        load_students=45,
+        load_levels=(1, 2, 4, 8, 16),
+        load_seconds=30.0,
+        load_warmup_seconds=5.0,
+        deadline=600.0,
+    ),
     # Quick check (< 2 min): the one-subject sheet at its real size; the full class at 20 students (1,440 values),
     # because its row-by-row baseline alone takes 15–40 s per run at 40 students on this shared machine.
-    "small": SheetScale("small", one_students=45, few_students=5, one_warmup=3, one_runs=20, one_baseline_runs=2,
-                        full_students=20, full_subjects=12, full_values=6, full_warmup=2, full_runs=8, full_baseline_runs=1,
-                        audit_rounds_one=4, audit_block_one=5, audit_rounds_full=2, audit_block_full=2, profile_runs=2,
-                        load_classes=8, load_students=45, load_levels=(1, 4, 8), load_seconds=8.0,
-                        load_warmup_seconds=2.0, deadline=60.0),
+    "small": SheetScale(
+        "small",
+        one_students=45,
+        few_students=5,
+        one_warmup=3,
+        one_runs=20,
+        one_baseline_runs=2,
+        full_students=20,
+        full_subjects=12,
+        full_values=6,
+        full_warmup=2,
+        full_runs=8,
+        full_baseline_runs=1,
+        audit_rounds_one=4,
+        audit_block_one=5,
+        audit_rounds_full=2,
+        audit_block_full=2,
+        profile_runs=2,
+        load_classes=8,
+        load_students=45,
+        load_levels=(1, 4, 8),
+        load_seconds=8.0,
+        load_warmup_seconds=2.0,
+        deadline=60.0,
+    ),
     # For the test suite: every code path once or twice, the real sizes only where a figure depends on them.
-    "tiny": SheetScale("tiny", one_students=45, few_students=5, one_warmup=1, one_runs=3, one_baseline_runs=1,
-                       full_students=5, full_subjects=12, full_values=6, full_warmup=1, full_runs=2, full_baseline_runs=1,
-                       audit_rounds_one=2, audit_block_one=2, audit_rounds_full=2, audit_block_full=1, profile_runs=1,
-                       load_classes=2, load_students=5, load_levels=(1, 2), load_seconds=1.5,
-                       load_warmup_seconds=0.5, deadline=30.0),
+    "tiny": SheetScale(
+        "tiny",
+        one_students=45,
+        few_students=5,
+        one_warmup=1,
+        one_runs=3,
+        one_baseline_runs=1,
+        full_students=5,
+        full_subjects=12,
+        full_values=6,
+        full_warmup=1,
+        full_runs=2,
+        full_baseline_runs=1,
+        audit_rounds_one=2,
+        audit_block_one=2,
+        audit_rounds_full=2,
+        audit_block_full=1,
+        profile_runs=1,
+        load_classes=2,
+        load_students=5,
+        load_levels=(1, 2),
+        load_seconds=1.5,
+        load_warmup_seconds=0.5,
+        deadline=30.0,
+    ),
 }
 
 # --- the database ---------------------------------------------------------------------------------
@@ -112,10 +172,46 @@ def launch(names: list[str], scale: str, results_dir: Path) -> int:
 
 # --- the school -----------------------------------------------------------------------------------
 
-FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương"]
+FAMILY = [
+    "Nguyễn",
+    "Trần",
+    "Lê",
+    "Phạm",
+    "Hoàng",
+    "Huỳnh",
+    "Phan",
+    "Vũ",
+    "Võ",
+    "Đặng",
+    "Bùi",
+    "Đỗ",
+    "Hồ",
+    "Ngô",
+    "Dương",
+]
 MIDDLE = ["Văn", "Thị", "Minh", "Thu", "Hoàng", "Ngọc", "Đức", "Thanh", "Quốc", "Bảo"]
-GIVEN = ["An", "Bình", "Cường", "Dung", "Đức", "Giang", "Hà", "Hải", "Khánh", "Linh", "Mai", "Nam", "Oanh", "Phúc",
-         "Quân", "Sơn", "Tâm", "Uyên", "Vy", "Yến"]
+GIVEN = [
+    "An",
+    "Bình",
+    "Cường",
+    "Dung",
+    "Đức",
+    "Giang",
+    "Hà",
+    "Hải",
+    "Khánh",
+    "Linh",
+    "Mai",
+    "Nam",
+    "Oanh",
+    "Phúc",
+    "Quân",
+    "Sơn",
+    "Tâm",
+    "Uyên",
+    "Vy",
+    "Yến",
+]
 
 
 def student_name(n: int) -> str:
@@ -179,8 +275,16 @@ def login_as(user: str, password: str) -> None:
 def _teacher(school, username: str, full_name: str):
     from tenants.services.accounts import account_create
 
-    return account_create(actor=None, username=username, full_name=full_name, email=f"{username}@bench.hocba.vn",
-                          password=None, role="subject_teacher", school=school, valid_from=GRANTED_ON)
+    return account_create(
+        actor=None,
+        username=username,
+        full_name=full_name,
+        email=f"{username}@bench.hocba.vn",
+        password=None,
+        role="subject_teacher",
+        school=school,
+        valid_from=GRANTED_ON,
+    )
 
 
 def _enrol(system, school_class, count: int, first: int, birth_year: int) -> list[int]:
@@ -189,10 +293,19 @@ def _enrol(system, school_class, count: int, first: int, birth_year: int) -> lis
     from schools.services.students import student_enrol
 
     with transaction.atomic():
-        return [student_enrol(access=system, school_class=school_class, today=TODAY,
-                              profile={"full_name": student_name(first + n), "date_of_birth": f"05/03/{birth_year}",
-                                       "gender": "M" if n % 2 == 0 else "F"}).pk
-                for n in range(count)]
+        return [
+            student_enrol(
+                access=system,
+                school_class=school_class,
+                today=TODAY,
+                profile={
+                    "full_name": student_name(first + n),
+                    "date_of_birth": f"05/03/{birth_year}",
+                    "gender": "M" if n % 2 == 0 else "F",
+                },
+            ).pk
+            for n in range(count)
+        ]
 
 
 def _columns(subject, school_class, limit: int | None = None) -> list[tuple[str, str]]:
@@ -223,11 +336,30 @@ def build_world(scale: SheetScale, selected: list[str], owner_url: str) -> World
     times["public_roles_template"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    province = unit_create(actor=None, kind=UnitKind.PROVINCE, name="Sở GD&ĐT Bench Bảng điểm", official_code="BSHEET", valid_from=GRANTED_ON)
-    unit = unit_create(actor=None, kind=UnitKind.COMMUNE, name="Xã Bench Bảng điểm", official_code="BSHEET-01", parent=province,
-                     valid_from=GRANTED_ON)
-    school = school_create(actor=None, unit=unit, code="BS000001", name="Trường THCS-THPT Bench Bảng điểm",
-                           levels="THCS, THPT", slug=SLUG, on=GRANTED_ON)
+    province = unit_create(
+        actor=None,
+        kind=UnitKind.PROVINCE,
+        name="Sở GD&ĐT Bench Bảng điểm",
+        official_code="BSHEET",
+        valid_from=GRANTED_ON,
+    )
+    unit = unit_create(
+        actor=None,
+        kind=UnitKind.COMMUNE,
+        name="Xã Bench Bảng điểm",
+        official_code="BSHEET-01",
+        parent=province,
+        valid_from=GRANTED_ON,
+    )
+    school = school_create(
+        actor=None,
+        unit=unit,
+        code="BS000001",
+        name="Trường THCS-THPT Bench Bảng điểm",
+        levels="THCS, THPT",
+        slug=SLUG,
+        on=GRANTED_ON,
+    )
     _quiet("db_roles")  # the new schema's grants, as after any provisioning
     connection.set_tenant(school)
     system = system_access(school.pk)
@@ -243,7 +375,9 @@ def build_world(scale: SheetScale, selected: list[str], owner_url: str) -> World
         toan6 = Subject.objects.get(level="lower_secondary", code="toan")
         teacher = _teacher(school, "gv-toan-bench", "Nguyễn Thị Toán")
         for label, count, first in (("one", scale.one_students, 0), ("few", scale.few_students, 1000)):
-            c = class_create(access=system, year=year, name="6A1" if label == "one" else "6A2", grade=6, homeroom_teacher_id=None)
+            c = class_create(
+                access=system, year=year, name="6A1" if label == "one" else "6A2", grade=6, homeroom_teacher_id=None
+            )
             assignment_set(access=system, school_class=c, subject=toan6, teacher_id=teacher.pk)
             students = _enrol(system, c, count, first, 2014)
             refs.append((label, SheetRef(c, toan6, None, teacher.pk, students, _columns(toan6, c))))
@@ -251,8 +385,11 @@ def build_world(scale: SheetScale, selected: list[str], owner_url: str) -> World
         teacher = _teacher(school, "gv-chu-nhiem-bench", "Trần Văn Chủ Nhiệm")
         c = class_create(access=system, year=year, name="10A1", grade=10, homeroom_teacher_id=None)
         students = _enrol(system, c, scale.full_students, 2000, 2010)
-        subjects = [s for s in Subject.objects.filter(level="upper_secondary").order_by("order")
-                    if len(_columns(s, c)) >= scale.full_values][: scale.full_subjects]
+        subjects = [
+            s
+            for s in Subject.objects.filter(level="upper_secondary").order_by("order")
+            if len(_columns(s, c)) >= scale.full_values
+        ][: scale.full_subjects]
         if len(subjects) < scale.full_subjects:
             raise RuntimeError(f"only {len(subjects)} upper-secondary subjects have {scale.full_values} columns")
         for s in subjects:
@@ -289,9 +426,17 @@ def build_world(scale: SheetScale, selected: list[str], owner_url: str) -> World
     return world
 
 
-SOURCES = ("schools/services/sheets.py", "schools/services/common.py", "schools/sql/0002_audit.sql",
-           "schools/sql/0002_audit_tables.sql", "schools/sql/0003_windows.sql", "schools/api/views.py",
-           "platform/hocba/kernel/middleware.py", "tenants/middleware.py", "platform/hocba/settings/base.py")
+SOURCES = (
+    "schools/services/sheets.py",
+    "schools/services/common.py",
+    "schools/sql/0002_audit.sql",
+    "schools/sql/0002_audit_tables.sql",
+    "schools/sql/0003_windows.sql",
+    "schools/api/views.py",
+    "platform/hocba/kernel/middleware.py",
+    "tenants/middleware.py",
+    "platform/hocba/settings/base.py",
+)
 
 
 def sources() -> dict:
@@ -312,7 +457,11 @@ def server_settings(owner_url: str) -> dict:
     import psycopg
 
     with psycopg.connect(owner_url, autocommit=True, connect_timeout=10) as conn:
-        return dict(conn.execute("SELECT name, setting FROM pg_settings WHERE name = ANY(%s)", [list(SERVER_SETTINGS)]).fetchall())
+        return dict(
+            conn.execute(
+                "SELECT name, setting FROM pg_settings WHERE name = ANY(%s)", [list(SERVER_SETTINGS)]
+            ).fetchall()
+        )
 
 
 def vacuum(owner_url: str, schema: str) -> dict:
@@ -322,12 +471,18 @@ def vacuum(owner_url: str, schema: str) -> dict:
     import psycopg
 
     with psycopg.connect(owner_url, autocommit=True, connect_timeout=10) as conn:
-        row = conn.execute("SELECT n_live_tup, n_dead_tup FROM pg_stat_user_tables WHERE schemaname = %s"
-                           " AND relname = 'schools_assessment'", [schema]).fetchone()
+        row = conn.execute(
+            "SELECT n_live_tup, n_dead_tup FROM pg_stat_user_tables WHERE schemaname = %s"
+            " AND relname = 'schools_assessment'",
+            [schema],
+        ).fetchone()
         t = time.perf_counter()
         conn.execute("VACUUM (ANALYZE)")
-        return {"assessment_live_rows": row[0] if row else None, "assessment_dead_rows": row[1] if row else None,
-                "vacuum_seconds": time.perf_counter() - t}
+        return {
+            "assessment_live_rows": row[0] if row else None,
+            "assessment_dead_rows": row[1] if row else None,
+            "vacuum_seconds": time.perf_counter() - t,
+        }
 
 
 def access_of(school, account_id: int):
@@ -344,8 +499,15 @@ def acting_as(ref: SheetRef):
     """The actor context a request of this teacher would carry (the audit triggers read it)."""
     from hocba.kernel import context
 
-    token = context.activate(context.ActorContext(account_id=ref.teacher_id, role="subject_teacher", tier="school",
-                                                  request_id=context.new_request_id(), source="api"))
+    token = context.activate(
+        context.ActorContext(
+            account_id=ref.teacher_id,
+            role="subject_teacher",
+            tier="school",
+            request_id=context.new_request_id(),
+            source="api",
+        )
+    )
     try:
         yield
     finally:
@@ -366,8 +528,9 @@ def current_user() -> str:
 def save(ref: SheetRef, cells: list[dict]):
     from schools.services import sheets
 
-    return sheets.sheet_save(access=ref.access, school_class=ref.school_class, subject=ref.subject, term=ref.term,
-                             cells=cells)
+    return sheets.sheet_save(
+        access=ref.access, school_class=ref.school_class, subject=ref.subject, term=ref.term, cells=cells
+    )
 
 
 def _validated(access, school_class, subject, term: int, cells: list[dict]):
@@ -397,12 +560,19 @@ def _rowwise(*, access, school_class, subject, term: int, cells: list[dict]):
     inserted = cleared = 0
     for student_id, kind, seq, score, verdict, text in upserts:
         _obj, created = Assessment.objects.update_or_create(
-            student_id=student_id, subject=subject, year_id=school_class.year_id, term=term, kind=kind, seq=seq,
-            defaults={"score": score, "verdict": verdict, "text": text})
+            student_id=student_id,
+            subject=subject,
+            year_id=school_class.year_id,
+            term=term,
+            kind=kind,
+            seq=seq,
+            defaults={"score": score, "verdict": verdict, "text": text},
+        )
         inserted += created
     for student_id, kind, seq in clears:
-        cleared += Assessment.objects.filter(student_id=student_id, subject=subject, year_id=school_class.year_id,
-                                             term=term, kind=kind, seq=seq).delete()[0]
+        cleared += Assessment.objects.filter(
+            student_id=student_id, subject=subject, year_id=school_class.year_id, term=term, kind=kind, seq=seq
+        ).delete()[0]
     rollup_add(school_id=access.school_id, year_start=school_class.year.start_year, entries=inserted - cleared)
     sheet = sheets._build(school_class, subject, term, list(columns.values()), list(students.values()))
     return sheets.SaveResult(len(upserts), cleared, sheet)
@@ -411,8 +581,9 @@ def _rowwise(*, access, school_class, subject, term: int, cells: list[dict]):
 def rowwise_save(ref: SheetRef, cells: list[dict]):
     from schools.services.common import school_write
 
-    return school_write(_rowwise)(access=ref.access, school_class=ref.school_class, subject=ref.subject, term=ref.term,
-                                  cells=cells)
+    return school_write(_rowwise)(
+        access=ref.access, school_class=ref.school_class, subject=ref.subject, term=ref.term, cells=cells
+    )
 
 
 def save_full(refs: list[SheetRef], cells: list[list[dict]], rowwise: bool = False) -> int:
@@ -425,9 +596,12 @@ def save_full(refs: list[SheetRef], cells: list[list[dict]], rowwise: bool = Fal
 
     if not rowwise:
         first = refs[0]
-        return sheets.class_sheets_save(access=first.access, school_class=first.school_class, term=first.term,
-                                        sheets=[{"subject": r.subject.pk, "cells": c} for r, c in zip(refs, cells, strict=True)]
-                                        ).written
+        return sheets.class_sheets_save(
+            access=first.access,
+            school_class=first.school_class,
+            term=first.term,
+            sheets=[{"subject": r.subject.pk, "cells": c} for r, c in zip(refs, cells, strict=True)],
+        ).written
     written = 0
     with transaction.atomic():
         for ref, c in zip(refs, cells, strict=True):
@@ -546,14 +720,22 @@ def profile_runs(fn, runs: int) -> dict:
     if not walls:
         return {}
     n = len(walls)
-    per_save = {label: {"ms": sum(v) / n, "statements": len(v) / n} for label, v in
-                sorted(timer.by_label.items(), key=lambda kv: -sum(kv[1]))}
+    per_save = {
+        label: {"ms": sum(v) / n, "statements": len(v) / n}
+        for label, v in sorted(timer.by_label.items(), key=lambda kv: -sum(kv[1]))
+    }
     wall = sum(walls) / n
     db = timer.total() / n
-    return {"runs": n, "wall_ms": wall, "process_cpu_ms": sum(cpus) / n, "statements_ms": db,
-            "outside_statements_ms": wall - db, "statements": per_save,
-            "note": "statement time = execute() wall time seen from Django (server work, triggers, round trip, "
-                    "result transfer); outside = Python (validation, parsing, building the returned sheet) and COMMIT"}
+    return {
+        "runs": n,
+        "wall_ms": wall,
+        "process_cpu_ms": sum(cpus) / n,
+        "statements_ms": db,
+        "outside_statements_ms": wall - db,
+        "statements": per_save,
+        "note": "statement time = execute() wall time seen from Django (server work, triggers, round trip, "
+        "result transfer); outside = Python (validation, parsing, building the returned sheet) and COMMIT",
+    }
 
 
 class _Rollback(Exception):
@@ -593,18 +775,26 @@ def explain_upsert(save_fn) -> dict:
         plan = plan if isinstance(plan, list) else _json.loads(plan)
         top = plan[0]
         root = top.get("Plan", {})
-        out.append({
-            "rows": root.get("Actual Rows"), "planning_ms": top.get("Planning Time"), "execution_ms": top.get("Execution Time"),
-            "triggers_ms": {t["Trigger Name"]: t.get("Time") for t in top.get("Triggers", [])},
-            "statement_without_triggers_ms": (top.get("Execution Time") or 0) - sum(t.get("Time") or 0 for t in top.get("Triggers", [])),
-            "shared_hit": root.get("Shared Hit Blocks"), "shared_dirtied": root.get("Shared Dirtied Blocks"),
-            "shared_read": root.get("Shared Read Blocks"), "wal_note": "EXPLAIN ANALYZE with per-node timing; the "
-            "transaction is rolled back",
-        })
+        out.append(
+            {
+                "rows": root.get("Actual Rows"),
+                "planning_ms": top.get("Planning Time"),
+                "execution_ms": top.get("Execution Time"),
+                "triggers_ms": {t["Trigger Name"]: t.get("Time") for t in top.get("Triggers", [])},
+                "statement_without_triggers_ms": (top.get("Execution Time") or 0)
+                - sum(t.get("Time") or 0 for t in top.get("Triggers", [])),
+                "shared_hit": root.get("Shared Hit Blocks"),
+                "shared_dirtied": root.get("Shared Dirtied Blocks"),
+                "shared_read": root.get("Shared Read Blocks"),
+                "wal_note": "EXPLAIN ANALYZE with per-node timing; the transaction is rolled back",
+            }
+        )
     return {"statements_explained": len(out), "upserts_in_save": len(upserts), **(out[0] if out else {})}
 
 
-def interleaved(measured, baseline, runs: int, baseline_runs: int, deadline: Deadline, prepare=None) -> tuple[list, list, bool]:
+def interleaved(
+    measured, baseline, runs: int, baseline_runs: int, deadline: Deadline, prepare=None
+) -> tuple[list, list, bool]:
     """``runs`` measured calls with ``baseline_runs`` baseline calls spread evenly between them. With ``prepare``,
     each call gets ``prepare()``'s result — made before the clock starts (the cells a client would send)."""
     positions = {int((k + 0.5) * runs / baseline_runs) for k in range(baseline_runs)} if baseline_runs else set()
@@ -633,8 +823,9 @@ def verify(ref: SheetRef) -> dict:
 
     columns = {c.key: c for c in sheet_columns(ref.subject, ref.school_class, ref.term)}
     by_kind = {(c.kind, c.seq): c for c in columns.values()}
-    rows = Assessment.objects.filter(subject=ref.subject, year_id=ref.school_class.year_id, term=ref.term,
-                                     student_id__in=ref.students).values("student_id", "kind", "seq", "score", "verdict", "text")
+    rows = Assessment.objects.filter(
+        subject=ref.subject, year_id=ref.school_class.year_id, term=ref.term, student_id__in=ref.students
+    ).values("student_id", "kind", "seq", "score", "verdict", "text")
     held = {}
     for r in rows:
         c = by_kind.get((r["kind"], r["seq"]))
@@ -642,11 +833,25 @@ def verify(ref: SheetRef) -> dict:
             held[(r["student_id"], c.key)] = _display(r, c.value_type)
     expected = {(c["student"], c["column"]): c["value"] for c in ref.last_cells}
     matching = sum(1 for k, v in expected.items() if held.get(k) == v)
-    sample = [{"student": c["student"], "subject": ref.subject.pk, "term": ref.term, "column": c["column"],
-               "kind": columns[c["column"]].kind, "seq": columns[c["column"]].seq, "value": c["value"]}
-              for c in ref.last_cells[:: max(1, len(ref.last_cells) // 5)][:6]]
-    return {"cells": len(expected), "matching": matching, "ok": bool(expected) and matching == len(expected),
-            "generation": ref.gen, "sample": sample}
+    sample = [
+        {
+            "student": c["student"],
+            "subject": ref.subject.pk,
+            "term": ref.term,
+            "column": c["column"],
+            "kind": columns[c["column"]].kind,
+            "seq": columns[c["column"]].seq,
+            "value": c["value"],
+        }
+        for c in ref.last_cells[:: max(1, len(ref.last_cells) // 5)][:6]
+    ]
+    return {
+        "cells": len(expected),
+        "matching": matching,
+        "ok": bool(expected) and matching == len(expected),
+        "generation": ref.gen,
+        "sample": sample,
+    }
 
 
 def _ratio(baseline: float | None, value: float | None) -> float | None:
@@ -678,8 +883,14 @@ def run_one(world: World, scale: SheetScale, results_dir: Path, machine: dict) -
         q5 = queries_of(lambda: save(few, few.next_cells()))
         q_base = queries_of(lambda: rowwise_save(ref, ref.next_cells()))
         q_base5 = queries_of(lambda: rowwise_save(few, few.next_cells()))
-        got, base, stopped = interleaved(lambda c: save(ref, c), lambda c: rowwise_save(ref, c),
-                                         scale.one_runs, scale.one_baseline_runs, Deadline(scale.deadline), prepare=ref.next_cells)
+        got, base, stopped = interleaved(
+            lambda c: save(ref, c),
+            lambda c: rowwise_save(ref, c),
+            scale.one_runs,
+            scale.one_baseline_runs,
+            Deadline(scale.deadline),
+            prepare=ref.next_cells,
+        )
         profile = profile_runs(lambda: save(ref, ref.next_cells()), scale.profile_runs)
         profile_base = profile_runs(lambda: rowwise_save(ref, ref.next_cells()), 1)
         explained = explain_upsert(lambda: save(ref, ref.next_cells()))
@@ -695,43 +906,69 @@ def run_one(world: World, scale: SheetScale, results_dir: Path, machine: dict) -
     result = Result(
         name="sheet_save_one",
         metric=f"ms wall time of sheets.sheet_save for one subject sheet: {ref.values} values ({len(ref.students)} students × "
-               f"{len(ref.columns)} columns {'/'.join(k for k, _t in ref.columns)}), in-process as {world_user(world)}, "
-               "every value changed by every save; p50 over the runs after a warm-up",
-        unit="ms", value=wall["p50"],
-        baseline={"what": "row-by-row save in the same run, interleaved: same validation, update_or_create per cell in one "
-                          "transaction (school_write), same read-back; p50", "value": bwall["p50"]},
-        ratio=ratio, goal=ONE_GOAL, scale=scale.name, runs=wall["runs"], p50=wall["p50"], p95=wall["p95"], machine=machine,
+        f"{len(ref.columns)} columns {'/'.join(k for k, _t in ref.columns)}), in-process as {world_user(world)}, "
+        "every value changed by every save; p50 over the runs after a warm-up",
+        unit="ms",
+        value=wall["p50"],
+        baseline={
+            "what": "row-by-row save in the same run, interleaved: same validation, update_or_create per cell in one "
+            "transaction (school_write), same read-back; p50",
+            "value": bwall["p50"],
+        },
+        ratio=ratio,
+        goal=ONE_GOAL,
+        scale=scale.name,
+        runs=wall["runs"],
+        p50=wall["p50"],
+        p95=wall["p95"],
+        machine=machine,
     )
     extra = {
         "goal_met": goal_met,
-        "values_per_save": ref.values, "students": len(ref.students), "columns": [k for k, _t in ref.columns],
+        "values_per_save": ref.values,
+        "students": len(ref.students),
+        "columns": [k for k, _t in ref.columns],
         "written_per_save": last.written,
-        "wall_ms": wall, "process_cpu_ms": cpu,
-        "baseline_wall_ms": bwall, "baseline_process_cpu_ms": bcpu,
-        "queries": len(q45), "queries_by_students": {str(len(ref.students)): len(q45), str(len(few.students)): len(q5)},
-        "queries_constant": constant, "statements": [label_of(q) for q in q45],
+        "wall_ms": wall,
+        "process_cpu_ms": cpu,
+        "baseline_wall_ms": bwall,
+        "baseline_process_cpu_ms": bcpu,
+        "queries": len(q45),
+        "queries_by_students": {str(len(ref.students)): len(q45), str(len(few.students)): len(q5)},
+        "queries_constant": constant,
+        "statements": [label_of(q) for q in q45],
         "baseline_queries": len(q_base),
         "baseline_queries_by_students": {str(len(ref.students)): len(q_base), str(len(few.students)): len(q_base5)},
         "few_students_written": first_few.written,
-        "profile": profile, "baseline_profile": profile_base, "upsert_explain": explained,
+        "profile": profile,
+        "baseline_profile": profile_base,
+        "upsert_explain": explained,
         "verified": verified,
         "school": {"schema": world.school.schema_name, "slug": world.school.slug},
         "stopped_by_deadline": stopped,
-        "database_user": world_user(world), "vacuum_before": world.vacuumed,
-        "loadavg_before": load_before, "loadavg_after": _loadavg(),
+        "database_user": world_user(world),
+        "vacuum_before": world.vacuumed,
+        "loadavg_before": load_before,
+        "loadavg_after": _loadavg(),
         "timing": "wall clock (time.perf_counter) around the in-process call, commit included, the cells made before the clock starts; database and app on the "
-                  "same machine; process CPU = time.process_time of this process",
+        "same machine; process CPU = time.process_time of this process",
         "note": "a TT22 sheet of a 140-period subject has 7 columns (tx1–tx4, gk, ck, nx), so 45 students give 315 values, "
-                "not 360: there is no 8th column to send",
+        "not 360: there is no 8th column to send",
     }
     path = result.write(results_dir, extra)
-    say(f"sheet_save_one: sheet_save {ref.values} values p50 {fmt(wall['p50'], 1)} ms, p95 {fmt(wall['p95'], 1)} ms "
+    say(
+        f"sheet_save_one: sheet_save {ref.values} values p50 {fmt(wall['p50'], 1)} ms, p95 {fmt(wall['p95'], 1)} ms "
         f"(CPU p50 {fmt(cpu['p50'], 1)} ms), {wall['runs']} runs; queries/save {len(q45)} at {len(ref.students)} students, "
-        f"{len(q5)} at {len(few.students)} students")
-    say(f"sheet_save_one: baseline row-by-row p50 {fmt(bwall['p50'], 1)} ms, p95 {fmt(bwall['p95'], 1)} ms, {bwall['runs']} runs, "
-        f"queries/save {len(q_base)} at {len(ref.students)} students, {len(q_base5)} at {len(few.students)}")
-    say(f"sheet_save_one: ratio {fmt(ratio, 1)}×; verified {verified['matching']}/{verified['cells']} values in the database; "
-        f"goal {ONE_GOAL}: {'met' if goal_met else 'NOT met'} → {path}")
+        f"{len(q5)} at {len(few.students)} students"
+    )
+    say(
+        f"sheet_save_one: baseline row-by-row p50 {fmt(bwall['p50'], 1)} ms, p95 {fmt(bwall['p95'], 1)} ms, {bwall['runs']} runs, "
+        f"queries/save {len(q_base)} at {len(ref.students)} students, {len(q_base5)} at {len(few.students)}"
+    )
+    say(
+        f"sheet_save_one: ratio {fmt(ratio, 1)}×; verified {verified['matching']}/{verified['cells']} values in the database; "
+        f"goal {ONE_GOAL}: {'met' if goal_met else 'NOT met'} → {path}"
+    )
     return result
 
 
@@ -761,7 +998,10 @@ def run_full(world: World, scale: SheetScale, results_dir: Path, machine: dict) 
             save_full(refs, _full_cells(refs))
         queries = queries_of(lambda: save_full(refs, _full_cells(refs)))
         # Query count against the class's size and the number of subjects: 5 students, and one subject.
-        few = [SheetRef(r.school_class, r.subject, r.access, r.teacher_id, r.students[:5], r.columns, gen=r.gen) for r in refs]
+        few = [
+            SheetRef(r.school_class, r.subject, r.access, r.teacher_id, r.students[:5], r.columns, gen=r.gen)
+            for r in refs
+        ]
         q_few = queries_of(lambda: save_full(few, _full_cells(few)))
         q_one_subject = queries_of(lambda: save_full(refs[:1], _full_cells(refs[:1])))
         for r, f in zip(refs, few, strict=True):
@@ -774,8 +1014,14 @@ def run_full(world: World, scale: SheetScale, results_dir: Path, machine: dict) 
                 save_full(refs, cells, rowwise=True)
             base_counts.append(counter.n)
 
-        got, base, stopped = interleaved(lambda c: save_full(refs, c), baseline, scale.full_runs, scale.full_baseline_runs,
-                                         Deadline(scale.deadline), prepare=lambda: _full_cells(refs))
+        got, base, stopped = interleaved(
+            lambda c: save_full(refs, c),
+            baseline,
+            scale.full_runs,
+            scale.full_baseline_runs,
+            Deadline(scale.deadline),
+            prepare=lambda: _full_cells(refs),
+        )
         per_subject = []
         for _ in range(max(2, scale.profile_runs) + 1):
             cells = _full_cells(refs)
@@ -798,41 +1044,76 @@ def run_full(world: World, scale: SheetScale, results_dir: Path, machine: dict) 
     result = Result(
         name="sheet_save_full",
         metric=f"ms wall time to save a whole class: {values} values ({len(refs[0].students)} students × {len(refs)} subjects × "
-               f"{len(refs[0].columns)} values) through sheets.class_sheets_save (the API's whole-class save, PUT "
-               "/api/v1/classes/<id>/terms/<term>/sheets/): one transaction, every value changed; p50",
-        unit="ms", value=wall["p50"],
-        baseline={"what": f"row-by-row in the same run: the same {len(refs)} sheets, same validation, update_or_create per "
-                          "cell, one transaction; p50", "value": bwall["p50"]},
-        ratio=ratio, goal=FULL_GOAL, scale=scale.name, runs=wall["runs"], p50=wall["p50"], p95=wall["p95"], machine=machine,
+        f"{len(refs[0].columns)} values) through sheets.class_sheets_save (the API's whole-class save, PUT "
+        "/api/v1/classes/<id>/terms/<term>/sheets/): one transaction, every value changed; p50",
+        unit="ms",
+        value=wall["p50"],
+        baseline={
+            "what": f"row-by-row in the same run: the same {len(refs)} sheets, same validation, update_or_create per "
+            "cell, one transaction; p50",
+            "value": bwall["p50"],
+        },
+        ratio=ratio,
+        goal=FULL_GOAL,
+        scale=scale.name,
+        runs=wall["runs"],
+        p50=wall["p50"],
+        p95=wall["p95"],
+        machine=machine,
     )
     extra = {
-        "goal_met": goal_met, "goal_applies": values == 2880, "values_per_save": values, "students": len(refs[0].students),
-        "subjects": [r.subject.code for r in refs], "written_per_save": last_written,
-        "wall_ms": wall, "process_cpu_ms": cpu, "baseline_wall_ms": bwall, "baseline_process_cpu_ms": bcpu,
+        "goal_met": goal_met,
+        "goal_applies": values == 2880,
+        "values_per_save": values,
+        "students": len(refs[0].students),
+        "subjects": [r.subject.code for r in refs],
+        "written_per_save": last_written,
+        "wall_ms": wall,
+        "process_cpu_ms": cpu,
+        "baseline_wall_ms": bwall,
+        "baseline_process_cpu_ms": bcpu,
         "queries": len(queries),
-        "queries_by_size": {f"whole class ({len(refs[0].students)} students × {len(refs)} subjects)": len(queries),
-                            f"5 students × {len(refs)} subjects": len(q_few), "whole class, 1 subject": len(q_one_subject)},
-        "queries_constant": constant, "statements": [label_of(q) for q in queries],
+        "queries_by_size": {
+            f"whole class ({len(refs[0].students)} students × {len(refs)} subjects)": len(queries),
+            f"5 students × {len(refs)} subjects": len(q_few),
+            "whole class, 1 subject": len(q_one_subject),
+        },
+        "queries_constant": constant,
+        "statements": [label_of(q) for q in queries],
         "baseline_queries": base_counts[-1] if base_counts else None,
-        "one_sheet_save_per_subject": {"what": f"the same class as {len(refs)} sheet_save calls (one per subject) in one "
-                                               "transaction", "wall_ms": per_subject_wall},
+        "one_sheet_save_per_subject": {
+            "what": f"the same class as {len(refs)} sheet_save calls (one per subject) in one transaction",
+            "wall_ms": per_subject_wall,
+        },
         "upsert_explain": explained,
-        "profile": profile, "verified": {"ok": ok, "sheets": verified},
+        "profile": profile,
+        "verified": {"ok": ok, "sheets": verified},
         "school": {"schema": world.school.schema_name, "slug": world.school.slug},
-        "stopped_by_deadline": stopped, "database_user": world_user(world), "vacuum_before": world.vacuumed,
-        "loadavg_before": load_before, "loadavg_after": _loadavg(),
+        "stopped_by_deadline": stopped,
+        "database_user": world_user(world),
+        "vacuum_before": world.vacuumed,
+        "loadavg_before": load_before,
+        "loadavg_after": _loadavg(),
         "timing": "wall clock (time.perf_counter) around the call, commit and the read-back of the sheets included, the "
-                  "cells (what a client sends) made before the clock starts; database and app on the same machine",
+        "cells (what a client sends) made before the clock starts; database and app on the same machine",
     }
     path = result.write(results_dir, extra)
-    say(f"sheet_save_full: {values} values through class_sheets_save p50 {fmt(wall['p50'], 1)} ms, p95 {fmt(wall['p95'], 1)} ms "
+    say(
+        f"sheet_save_full: {values} values through class_sheets_save p50 {fmt(wall['p50'], 1)} ms, p95 {fmt(wall['p95'], 1)} ms "
         f"(CPU p50 {fmt(cpu['p50'], 1)} ms), {wall['runs']} runs; queries/save {len(queries)} (5 students: {len(q_few)}; "
-        f"1 subject: {len(q_one_subject)})")
-    say(f"sheet_save_full: baseline row-by-row p50 {fmt(bwall['p50'], 1)} ms, p95 {fmt(bwall['p95'], 1)} ms, {bwall['runs']} runs")
-    say(f"sheet_save_full: as {len(refs)} sheet_save calls in one transaction p50 {fmt(per_subject_wall['p50'], 1)} ms, "
-        f"p95 {fmt(per_subject_wall['p95'], 1)} ms ({per_subject_wall['runs']} runs)")
-    say(f"sheet_save_full: ratio {fmt(ratio, 1)}×; verified {sum(v['matching'] for v in verified)}/{sum(v['cells'] for v in verified)} "
-        f"values; goal {FULL_GOAL}: {'met' if goal_met else 'NOT met'} → {path}")
+        f"1 subject: {len(q_one_subject)})"
+    )
+    say(
+        f"sheet_save_full: baseline row-by-row p50 {fmt(bwall['p50'], 1)} ms, p95 {fmt(bwall['p95'], 1)} ms, {bwall['runs']} runs"
+    )
+    say(
+        f"sheet_save_full: as {len(refs)} sheet_save calls in one transaction p50 {fmt(per_subject_wall['p50'], 1)} ms, "
+        f"p95 {fmt(per_subject_wall['p95'], 1)} ms ({per_subject_wall['runs']} runs)"
+    )
+    say(
+        f"sheet_save_full: ratio {fmt(ratio, 1)}×; verified {sum(v['matching'] for v in verified)}/{sum(v['cells'] for v in verified)} "
+        f"values; goal {FULL_GOAL}: {'met' if goal_met else 'NOT met'} → {path}"
+    )
     return result
 
 
@@ -865,7 +1146,9 @@ class AuditSwitch:
         rows = self.conn.execute(
             "SELECT t.tgname, t.tgenabled FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
             " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = 'schools_assessment'"
-            " AND t.tgname = ANY(%s)", [self.schema, list(self.TRIGGERS)]).fetchall()
+            " AND t.tgname = ANY(%s)",
+            [self.schema, list(self.TRIGGERS)],
+        ).fetchall()
         return {name: state != "D" for name, state in rows}
 
     def close(self) -> None:
@@ -887,7 +1170,7 @@ def _audit_blocks(switch: AuditSwitch, fn, rounds: int, block: int, deadline: De
         if deadline.passed():
             break
         got = {}
-        for state in ((True, False) if r % 2 == 0 else (False, True)):
+        for state in (True, False) if r % 2 == 0 else (False, True):
             switch.set(state)
             fn()  # first save after the switch: plans are rebuilt
             before = AuditEntry.objects.count()
@@ -908,16 +1191,22 @@ def _audit_blocks(switch: AuditSwitch, fn, rounds: int, block: int, deadline: De
     u_on, u_off = summary(upsert_on), summary(upsert_off)
     overhead = (s_on["p50"] - s_off["p50"]) / s_on["p50"] * 100 if s_on["p50"] and s_off["p50"] is not None else None
     return {
-        "with_audit_ms": s_on, "without_audit_ms": s_off,
+        "with_audit_ms": s_on,
+        "without_audit_ms": s_off,
         "overhead_pct_of_save": overhead,
         "overhead_pct_of_unaudited": ((s_on["p50"] - s_off["p50"]) / s_off["p50"] * 100) if s_off["p50"] else None,
         "overhead_ms": (s_on["p50"] - s_off["p50"]) if s_on["p50"] is not None and s_off["p50"] is not None else None,
         "paired_overhead_pct": summary(pairs),
-        "upsert_statement_ms": {"with_audit": u_on, "without_audit": u_off,
-                                "overhead_pct_of_statement": ((u_on["p50"] - u_off["p50"]) / u_on["p50"] * 100)
-                                if u_on["p50"] and u_off["p50"] is not None else None},
+        "upsert_statement_ms": {
+            "with_audit": u_on,
+            "without_audit": u_off,
+            "overhead_pct_of_statement": ((u_on["p50"] - u_off["p50"]) / u_on["p50"] * 100)
+            if u_on["p50"] and u_off["p50"] is not None
+            else None,
+        },
         "audit_entries_written": {"with_audit": entries[True], "without_audit": entries[False]},
-        "rounds": rounds_done, "block": block,
+        "rounds": rounds_done,
+        "block": block,
     }
 
 
@@ -928,13 +1217,25 @@ def run_audit(world: World, scale: SheetScale, results_dir: Path, machine: dict)
     try:
         with acting_as(ref):
             save(ref, ref.next_cells())
-            one = _audit_blocks(switch, lambda: save(ref, ref.next_cells()), scale.audit_rounds_one, scale.audit_block_one,
-                                Deadline(scale.deadline))
+            one = _audit_blocks(
+                switch,
+                lambda: save(ref, ref.next_cells()),
+                scale.audit_rounds_one,
+                scale.audit_block_one,
+                Deadline(scale.deadline),
+            )
             save_full(refs, _full_cells(refs))
-            full = _audit_blocks(switch, lambda: save_full(refs, _full_cells(refs)), scale.audit_rounds_full,
-                                 scale.audit_block_full, Deadline(scale.deadline))
-            explained = {"one_subject": explain_upsert(lambda: save(ref, ref.next_cells())),
-                         "full_class": explain_upsert(lambda: save_full(refs, _full_cells(refs)))}
+            full = _audit_blocks(
+                switch,
+                lambda: save_full(refs, _full_cells(refs)),
+                scale.audit_rounds_full,
+                scale.audit_block_full,
+                Deadline(scale.deadline),
+            )
+            explained = {
+                "one_subject": explain_upsert(lambda: save(ref, ref.next_cells())),
+                "full_class": explain_upsert(lambda: save_full(refs, _full_cells(refs))),
+            }
             save(ref, ref.next_cells())  # the sheets end with values that were committed (the explains rolled back)
             save_full(refs, _full_cells(refs))
     finally:
@@ -960,46 +1261,73 @@ def run_audit(world: World, scale: SheetScale, results_dir: Path, machine: dict)
     worst = max((x for x in (one["overhead_pct_of_save"], full["overhead_pct_of_save"]) if x is not None), default=None)
     which = "one-subject" if worst == one["overhead_pct_of_save"] else "full-class"
     headline = one if which == "one-subject" else full
-    goal_met = bool(worst is not None and worst <= 20 and all(triggers_after.values()) and broken is None and verified["ok"]
-                    and one["audit_entries_written"]["without_audit"] == 0 and one["audit_entries_written"]["with_audit"] > 0)
+    goal_met = bool(
+        worst is not None
+        and worst <= 20
+        and all(triggers_after.values())
+        and broken is None
+        and verified["ok"]
+        and one["audit_entries_written"]["without_audit"] == 0
+        and one["audit_entries_written"]["with_audit"] > 0
+    )
     result = Result(
         name="audit_overhead",
         metric="audit overhead in % of the save: (p50 with the audit triggers − p50 without) / p50 with, for the one-subject "
-               f"sheet ({ref.values} values) and the full class ({sum(r.values for r in refs)} values, one transaction); value = "
-               f"the larger of the two (here: {which}); p50/p95 = paired per-run overheads of that save, %",
-        unit="%", value=worst,
-        baseline={"what": f"the same {which} save with schools_assessment's audit triggers disabled (audit_ins, audit_upd, "
-                          "audit_del, by the owner), alternating blocks in the same run; p50 ms",
-                  "value": headline["without_audit_ms"]["p50"]},
-        ratio=(headline["with_audit_ms"]["p50"] / headline["without_audit_ms"]["p50"]) if headline["without_audit_ms"]["p50"] else None,
-        goal=AUDIT_GOAL, scale=scale.name, runs=headline["with_audit_ms"]["runs"],
-        p50=headline["paired_overhead_pct"]["p50"], p95=headline["paired_overhead_pct"]["p95"], machine=machine,
+        f"sheet ({ref.values} values) and the full class ({sum(r.values for r in refs)} values, one transaction); value = "
+        f"the larger of the two (here: {which}); p50/p95 = paired per-run overheads of that save, %",
+        unit="%",
+        value=worst,
+        baseline={
+            "what": f"the same {which} save with schools_assessment's audit triggers disabled (audit_ins, audit_upd, "
+            "audit_del, by the owner), alternating blocks in the same run; p50 ms",
+            "value": headline["without_audit_ms"]["p50"],
+        },
+        ratio=(headline["with_audit_ms"]["p50"] / headline["without_audit_ms"]["p50"])
+        if headline["without_audit_ms"]["p50"]
+        else None,
+        goal=AUDIT_GOAL,
+        scale=scale.name,
+        runs=headline["with_audit_ms"]["runs"],
+        p50=headline["paired_overhead_pct"]["p50"],
+        p95=headline["paired_overhead_pct"]["p95"],
+        machine=machine,
     )
     extra = {
-        "goal_met": goal_met, "one_subject": one, "full_class": full, "ratio_is": "p50 with audit / p50 without",
-        "upsert_explain_with_audit": explained, "verified": verified,
+        "goal_met": goal_met,
+        "one_subject": one,
+        "full_class": full,
+        "ratio_is": "p50 with audit / p50 without",
+        "upsert_explain_with_audit": explained,
+        "verified": verified,
         "chain_lock": "school_write's own statement (binding the actor and, in this tree, taking the school's audit-chain "
-                      "advisory lock) runs in both states: only the triggers are switched",
+        "advisory lock) runs in both states: only the triggers are switched",
         "other_triggers": "schools_assessment's other statement triggers (window_ins/upd/del, the open/lock window guard "
-                          "of schools/sql/0003_windows.sql, when present) stay enabled in both states; their cost is in "
-                          "upsert_explain_with_audit.*.triggers_ms",
-        "triggers_enabled_after": triggers_after, "audit_chain_first_broken_link": broken,
-        "school": {"schema": world.school.schema_name}, "database_user": world_user(world),
+        "of schools/sql/0003_windows.sql, when present) stay enabled in both states; their cost is in "
+        "upsert_explain_with_audit.*.triggers_ms",
+        "triggers_enabled_after": triggers_after,
+        "audit_chain_first_broken_link": broken,
+        "school": {"schema": world.school.schema_name},
+        "database_user": world_user(world),
         "vacuum_before": world.vacuumed,
-        "loadavg_before": load_before, "loadavg_after": _loadavg(),
+        "loadavg_before": load_before,
+        "loadavg_after": _loadavg(),
         "timing": "wall clock around sheet_save (one) or the one-transaction full-class save, commit included",
     }
     path = result.write(results_dir, extra)
     for label, d in (("one-subject", one), ("full-class", full)):
-        say(f"audit_overhead: {label} save with audit p50 {fmt(d['with_audit_ms']['p50'], 1)} ms (p95 {fmt(d['with_audit_ms']['p95'], 1)}), "
+        say(
+            f"audit_overhead: {label} save with audit p50 {fmt(d['with_audit_ms']['p50'], 1)} ms (p95 {fmt(d['with_audit_ms']['p95'], 1)}), "
             f"without p50 {fmt(d['without_audit_ms']['p50'], 1)} ms (p95 {fmt(d['without_audit_ms']['p95'], 1)}): overhead "
             f"{fmt(d['overhead_pct_of_save'], 1)}% of the save ({fmt(d['overhead_pct_of_unaudited'], 1)}% over the unaudited save); "
             f"upsert statement {fmt(d['upsert_statement_ms']['with_audit']['p50'], 1)} vs "
             f"{fmt(d['upsert_statement_ms']['without_audit']['p50'], 1)} ms; {d['with_audit_ms']['runs']}+{d['without_audit_ms']['runs']} runs; "
             f"audit trigger time by EXPLAIN {fmt(d['audit_trigger_ms_from_explain'], 1)} ms = "
-            f"{fmt(d['overhead_pct_from_explain'], 1)}% of the save")
-    say(f"audit_overhead: worst {fmt(worst, 1)}% ({which}); chain intact: {broken is None}; triggers re-enabled: "
-        f"{all(triggers_after.values())}; goal {AUDIT_GOAL}: {'met' if goal_met else 'NOT met'} → {path}")
+            f"{fmt(d['overhead_pct_from_explain'], 1)}% of the save"
+        )
+    say(
+        f"audit_overhead: worst {fmt(worst, 1)}% ({which}); chain intact: {broken is None}; triggers re-enabled: "
+        f"{all(triggers_after.values())}; goal {AUDIT_GOAL}: {'met' if goal_met else 'NOT met'} → {path}"
+    )
     return result
 
 
@@ -1010,8 +1338,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.sheets", description=__doc__.splitlines()[0])
     parser.add_argument("--scale", choices=sorted(SCALES), default="full")
     parser.add_argument("--only", default="", help="comma-separated: " + ", ".join(NAMES))
-    parser.add_argument("--keep", action="store_true", default=os.environ.get("BENCH_SHEETS_KEEP", "") not in {"", "0"},
-                        help="keep the database at the end (also BENCH_SHEETS_KEEP=1)")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        default=os.environ.get("BENCH_SHEETS_KEEP", "") not in {"", "0"},
+        help="keep the database at the end (also BENCH_SHEETS_KEEP=1)",
+    )
     parser.add_argument("--results-dir", type=Path, default=common.RESULTS_DIR)
     return parser.parse_args(argv)
 
@@ -1041,8 +1373,10 @@ def main(argv: list[str] | None = None) -> int:
         machine = {**common.machine(), "loadavg": _loadavg()}
         t = time.perf_counter()
         world = build_world(scale, selected, url)
-        say(f"sheets: setup {time.perf_counter() - t:.1f} s as the owner ({world.setup_seconds['students']} students); "
-            f"measuring as {world_user(world)}")
+        say(
+            f"sheets: setup {time.perf_counter() - t:.1f} s as the owner ({world.setup_seconds['students']} students); "
+            f"measuring as {world_user(world)}"
+        )
         if world_user(world) != settings.DB_APP_USER:
             raise RuntimeError(f"the measured saves must run as {settings.DB_APP_USER}, not {world_user(world)}")
         machine["server_settings"] = server_settings(url)
@@ -1056,8 +1390,9 @@ def main(argv: list[str] | None = None) -> int:
                 from . import sheets_load
 
                 connections.close_all()
-                sheets_load.run(world, scale, args.results_dir, machine, url,
-                                changes="all" if name == "sheet_load" else "column")
+                sheets_load.run(
+                    world, scale, args.results_dir, machine, url, changes="all" if name == "sheet_load" else "column"
+                )
             else:
                 runners[name](world, scale, args.results_dir, machine)
     except Exception:
@@ -1069,8 +1404,11 @@ def main(argv: list[str] | None = None) -> int:
             say(f"bench: kept database {common.database_name(url)}")
         else:
             common.database_drop(url)
-        print(f"bench: sheets {'failed' if failed else 'done'} in {time.perf_counter() - started:.1f} s (scale {scale.name})",
-              file=sys.stderr, flush=True)
+        print(
+            f"bench: sheets {'failed' if failed else 'done'} in {time.perf_counter() - started:.1f} s (scale {scale.name})",
+            file=sys.stderr,
+            flush=True,
+        )
     return 0
 
 

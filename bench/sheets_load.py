@@ -51,11 +51,15 @@ def app_settings_module() -> str:
 
 def _child_env(url: str, base_domain: str) -> dict:
     env = {k: v for k, v in os.environ.items()}
-    env.update({
-        "DATABASE_URL": url, "HOCBA_DB_ROLE": "app", "DJANGO_SETTINGS_MODULE": app_settings_module(),
-        "HOCBA_BASE_DOMAIN": base_domain,
-        "PYTHONPATH": os.pathsep.join([str(REPO / "platform"), str(REPO)]),
-    })
+    env.update(
+        {
+            "DATABASE_URL": url,
+            "HOCBA_DB_ROLE": "app",
+            "DJANGO_SETTINGS_MODULE": app_settings_module(),
+            "HOCBA_BASE_DOMAIN": base_domain,
+            "PYTHONPATH": os.pathsep.join([str(REPO / "platform"), str(REPO)]),
+        }
+    )
     env.setdefault("S3_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing here uses the archive store
     return env
 
@@ -72,12 +76,35 @@ class Gunicorn:
         self.port = free_port()
         self.log_path = log
         self.log = open(log, "wb")  # noqa: SIM115 - closed in stop()
-        cmd = [sys.executable, "-m", "gunicorn", "hocba.wsgi:application", "-w", str(WORKERS), "--threads", str(THREADS),
-               "-b", f"127.0.0.1:{self.port}", "--chdir", str(REPO), "--graceful-timeout", "5", "--timeout", "60",
-               "--log-level", "warning"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "hocba.wsgi:application",
+            "-w",
+            str(WORKERS),
+            "--threads",
+            str(THREADS),
+            "-b",
+            f"127.0.0.1:{self.port}",
+            "--chdir",
+            str(REPO),
+            "--graceful-timeout",
+            "5",
+            "--timeout",
+            "60",
+            "--log-level",
+            "warning",
+        ]
         self.cmd = cmd
-        self.proc = subprocess.Popen(cmd, cwd=REPO, env=_child_env(url, base_domain), stdout=self.log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            cmd,
+            cwd=REPO,
+            env=_child_env(url, base_domain),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def wait_ready(self, base_domain: str, seconds: float = 60.0) -> float:
         started = time.monotonic()
@@ -129,10 +156,27 @@ def _start_py_spy(pid: int, plan: dict):
         return None
     Path(target).mkdir(parents=True, exist_ok=True)
     seconds = int(plan["warmup_seconds"] + len(plan["levels"]) * (plan["seconds"] + 1) + 2)
-    return subprocess.Popen([str(exe), "record", "--pid", str(pid), "--subprocesses", "--gil", "--duration", str(seconds),
-                             "--rate", "200", "--format", "raw", "--nonblocking", "--output",
-                             str(Path(target) / "gunicorn.collapsed.txt")],
-                            stdout=subprocess.DEVNULL, stderr=open(Path(target) / "py-spy.log", "wb"))  # noqa: SIM115
+    return subprocess.Popen(
+        [
+            str(exe),
+            "record",
+            "--pid",
+            str(pid),
+            "--subprocesses",
+            "--gil",
+            "--duration",
+            str(seconds),
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--nonblocking",
+            "--output",
+            str(Path(target) / "gunicorn.collapsed.txt"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=open(Path(target) / "py-spy.log", "wb"),
+    )  # noqa: SIM115
 
 
 def _audit_state(schema: str) -> dict:
@@ -151,21 +195,41 @@ def _audit_since(last_id: int) -> dict:
         cursor.execute(
             "SELECT table_name, operation, count(*), count(*) FILTER (WHERE account_id IS NULL),"
             " array_agg(DISTINCT tier), array_agg(DISTINCT source), array_agg(DISTINCT role)"
-            " FROM schools_auditentry WHERE id > %s GROUP BY 1, 2 ORDER BY 1, 2", [last_id])
+            " FROM schools_auditentry WHERE id > %s GROUP BY 1, 2 ORDER BY 1, 2",
+            [last_id],
+        )
         rows = cursor.fetchall()
         cursor.execute("SELECT audit_first_broken_link()")
         broken = cursor.fetchone()[0]
-    return {"by_table": [{"table": t, "operation": o, "entries": n, "without_account": na, "tiers": tiers,
-                          "sources": sources, "roles": roles} for t, o, n, na, tiers, sources, roles in rows],
-            "first_broken_link": broken}
+    return {
+        "by_table": [
+            {
+                "table": t,
+                "operation": o,
+                "entries": n,
+                "without_account": na,
+                "tiers": tiers,
+                "sources": sources,
+                "roles": roles,
+            }
+            for t, o, n, na, tiers, sources, roles in rows
+        ],
+        "first_broken_link": broken,
+    }
 
 
 def _top_functions(stats, key: str, n: int, per: int) -> list[dict]:
     rows = []
     for (filename, line, func), (_cc, calls, tottime, cumtime, _callers) in stats.stats.items():
         short = filename.replace(str(REPO) + "/", "").split("site-packages/")[-1]
-        rows.append({"function": f"{short}:{line}({func})", "calls": calls / per, "self_ms": tottime * 1000 / per,
-                     "cumulative_ms": cumtime * 1000 / per})
+        rows.append(
+            {
+                "function": f"{short}:{line}({func})",
+                "calls": calls / per,
+                "self_ms": tottime * 1000 / per,
+                "cumulative_ms": cumtime * 1000 / per,
+            }
+        )
     return sorted(rows, key=lambda r: -r[key])[:n]
 
 
@@ -203,6 +267,7 @@ def in_process_request(world: World, sheets: list, host: str, runs: int) -> dict
             if response.status_code != 200:
                 raise RuntimeError(f"in-process PUT answered {response.status_code}: {response.content[:300]!r}")
             return response
+
         return put
 
     from .sheets import acting_as
@@ -224,7 +289,7 @@ def in_process_request(world: World, sheets: list, host: str, runs: int) -> dict
     original = getattr(settings, "TENANT_LIMIT_SET_CALLS", False)
     try:
         for i in range(runs):
-            for flag in ((True, False) if i % 2 else (False, True)):
+            for flag in (True, False) if i % 2 else (False, True):
                 settings.TENANT_LIMIT_SET_CALLS = flag
                 (limited if flag else unlimited).append(timed(put_fn())[:2])
         for flag in (True, False):
@@ -238,11 +303,15 @@ def in_process_request(world: World, sheets: list, host: str, runs: int) -> dict
     finally:
         settings.TENANT_LIMIT_SET_CALLS = original
     lim, unl = summary([w for w, _c in limited]), summary([w for w, _c in unlimited])
-    what_if = {"what": "the same in-process PUT with TENANT_LIMIT_SET_CALLS True vs False (project: "
-                       f"{original}), interleaved", "limit_true_ms": lim, "limit_false_ms": unl,
-               "limit_true_cpu_ms": summary([c for _w, c in limited]), "limit_false_cpu_ms": summary([c for _w, c in unlimited]),
-               "set_search_path_per_request": set_calls,
-               "saved_ms_p50": (unl["p50"] - lim["p50"]) if lim["p50"] is not None and unl["p50"] is not None else None}
+    what_if = {
+        "what": f"the same in-process PUT with TENANT_LIMIT_SET_CALLS True vs False (project: {original}), interleaved",
+        "limit_true_ms": lim,
+        "limit_false_ms": unl,
+        "limit_true_cpu_ms": summary([c for _w, c in limited]),
+        "limit_false_cpu_ms": summary([c for _w, c in unlimited]),
+        "set_search_path_per_request": set_calls,
+        "saved_ms_p50": (unl["p50"] - lim["p50"]) if lim["p50"] is not None and unl["p50"] is not None else None,
+    }
     k = max(2, runs // 4)
     ready = iter([put_fn() for _ in range(k)])
     profile = profile_runs(lambda: next(ready)(), k)
@@ -257,12 +326,17 @@ def in_process_request(world: World, sheets: list, host: str, runs: int) -> dict
     req, svc = summary([w for w, _c in requests]), summary([w for w, _c in services])
     return {
         "what": "PUT of the sheet through django.test.Client in this process (no gunicorn, no socket): middleware, token "
-                "auth, DRF, sheet_save, response; sheet_save alone interleaved",
-        "request_ms": req, "request_process_cpu_ms": summary([c for _w, c in requests]),
-        "sheet_save_ms": svc, "sheet_save_process_cpu_ms": summary([c for _w, c in services]),
+        "auth, DRF, sheet_save, response; sheet_save alone interleaved",
+        "request_ms": req,
+        "request_process_cpu_ms": summary([c for _w, c in requests]),
+        "sheet_save_ms": svc,
+        "sheet_save_process_cpu_ms": summary([c for _w, c in services]),
         "http_layer_ms_p50": (req["p50"] - svc["p50"]) if req["p50"] is not None and svc["p50"] is not None else None,
-        "queries": len(queries), "statements": [label_of(q) for q in queries], "profile": profile,
-        "what_if_limit_set_calls": what_if, "cprofile_runs": n,
+        "queries": len(queries),
+        "statements": [label_of(q) for q in queries],
+        "profile": profile,
+        "what_if_limit_set_calls": what_if,
+        "cprofile_runs": n,
         "cprofile_top_self": _top_functions(stats, "self_ms", 25, n),
         "cprofile_top_cumulative": _top_functions(stats, "cumulative_ms", 40, n),
     }
@@ -284,29 +358,51 @@ def run(world: World, scale: SheetScale, results_dir: Path, machine: dict, url: 
     host = f"{world.school.slug}.{base_domain}"
     sheets = world.load
     connection.set_tenant(world.school)
-    inproc = in_process_request(world, sheets, host, {"full": 30, "small": 6}.get(scale.name, 3)) if changes == "all" else None
+    inproc = (
+        in_process_request(world, sheets, host, {"full": 30, "small": 6}.get(scale.name, 3))
+        if changes == "all"
+        else None
+    )
     if inproc is not None:
-        say(f"{name}: in-process request (django.test.Client) p50 {fmt(inproc['request_ms']['p50'], 1)} ms, p95 "
+        say(
+            f"{name}: in-process request (django.test.Client) p50 {fmt(inproc['request_ms']['p50'], 1)} ms, p95 "
             f"{fmt(inproc['request_ms']['p95'], 1)} ms (CPU p50 {fmt(inproc['request_process_cpu_ms']['p50'], 1)} ms), "
             f"{inproc['queries']} queries; sheet_save alone p50 {fmt(inproc['sheet_save_ms']['p50'], 1)} ms → HTTP layer "
-            f"{fmt(inproc['http_layer_ms_p50'], 1)} ms")
+            f"{fmt(inproc['http_layer_ms_p50'], 1)} ms"
+        )
         wi = inproc["what_if_limit_set_calls"]
-        say(f"{name}: what if TENANT_LIMIT_SET_CALLS=True: in-process request p50 {fmt(wi['limit_true_ms']['p50'], 1)} ms vs "
+        say(
+            f"{name}: what if TENANT_LIMIT_SET_CALLS=True: in-process request p50 {fmt(wi['limit_true_ms']['p50'], 1)} ms vs "
             f"{fmt(wi['limit_false_ms']['p50'], 1)} ms as configured; SET search_path per request "
-            f"{wi['set_search_path_per_request'].get('True')} vs {wi['set_search_path_per_request'].get('False')}")
+            f"{wi['set_search_path_per_request'].get('True')} vs {wi['set_search_path_per_request'].get('False')}"
+        )
     connection.set_tenant(world.school)
     audit_before = _audit_state(world.school.schema_name)
     connections.close_all()  # nothing of ours holds a connection while the app runs
 
     workdir = Path(tempfile.mkdtemp(prefix="hocba-bench-load-"))
     plan = {
-        "base_url": "http://127.0.0.1:{port}", "host": host, "levels": list(scale.load_levels),
-        "seconds": scale.load_seconds, "warmup_seconds": scale.load_warmup_seconds, "warmup_concurrency": min(4, len(sheets)),
-        "max_requests": int(scale.load_seconds * 1000), "timeout": 15.0, "changes": changes,
+        "base_url": "http://127.0.0.1:{port}",
+        "host": host,
+        "levels": list(scale.load_levels),
+        "seconds": scale.load_seconds,
+        "warmup_seconds": scale.load_warmup_seconds,
+        "warmup_concurrency": min(4, len(sheets)),
+        "max_requests": int(scale.load_seconds * 1000),
+        "timeout": 15.0,
+        "changes": changes,
         "total_deadline": len(scale.load_levels) * (scale.load_seconds + 20) + 60,
-        "sheets": [{"index": n, "path": f"/api/v1/classes/{ref.school_class.pk}/sheets/{ref.subject.pk}/{ref.term}/",
-                    "token": token, "students": ref.students, "columns": [list(c) for c in ref.columns], "gen": 0}
-                   for n, (ref, token) in enumerate(sheets)],
+        "sheets": [
+            {
+                "index": n,
+                "path": f"/api/v1/classes/{ref.school_class.pk}/sheets/{ref.subject.pk}/{ref.term}/",
+                "token": token,
+                "students": ref.students,
+                "columns": [list(c) for c in ref.columns],
+                "gen": 0,
+            }
+            for n, (ref, token) in enumerate(sheets)
+        ],
     }
     server = Gunicorn(url, base_domain, workdir / "gunicorn.log")
     out: dict = {}
@@ -314,7 +410,9 @@ def run(world: World, scale: SheetScale, results_dir: Path, machine: dict, url: 
     try:
         ready = server.wait_ready(base_domain)
         first = sheets[0]
-        status, text = _get(server.port, host, plan["sheets"][0]["path"], {"Authorization": f"Token {first[1]}"}, timeout=30)
+        status, text = _get(
+            server.port, host, plan["sheets"][0]["path"], {"Authorization": f"Token {first[1]}"}, timeout=30
+        )
         if status != 200:
             raise RuntimeError(f"GET of a sheet with the teacher's token answered {status}: {text}")
         plan["base_url"] = f"http://127.0.0.1:{server.port}"
@@ -323,14 +421,20 @@ def run(world: World, scale: SheetScale, results_dir: Path, machine: dict, url: 
         plan["db_url"] = url  # the owner's login: pg_stat_activity of every backend (lock waits)
         (workdir / "plan.json").write_text(json.dumps(plan, ensure_ascii=False), encoding="utf-8")
         limit = plan["total_deadline"] + 60
-        say(f"{name}: gunicorn ready in {ready:.1f} s on 127.0.0.1:{server.port} ({WORKERS} workers × {THREADS} threads); "
+        say(
+            f"{name}: gunicorn ready in {ready:.1f} s on 127.0.0.1:{server.port} ({WORKERS} workers × {THREADS} threads); "
             f"load generator: {len(sheets)} sheets of {sheets[0][0].values} values, levels {plan['levels']}, "
-            f"{scale.load_seconds:g} s each")
+            f"{scale.load_seconds:g} s each"
+        )
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "platform"), str(REPO)])}
         spy = _start_py_spy(server.proc.pid, plan)
         try:
-            loadgen_rc = subprocess.run([sys.executable, "-m", "bench.sheets_loadgen", str(workdir / "plan.json"),
-                                         str(workdir / "out.json")], cwd=REPO, env=env, timeout=limit).returncode
+            loadgen_rc = subprocess.run(
+                [sys.executable, "-m", "bench.sheets_loadgen", str(workdir / "plan.json"), str(workdir / "out.json")],
+                cwd=REPO,
+                env=env,
+                timeout=limit,
+            ).returncode
         except subprocess.TimeoutExpired:
             loadgen_rc = "timeout"
         if (workdir / "out.json").exists():
@@ -370,44 +474,79 @@ def run(world: World, scale: SheetScale, results_dir: Path, machine: dict, url: 
     result = Result(
         name=name,
         metric=f"one-subject sheet saves/s ({sheets[0][0].values} values each, {CHANGES[changes]}) over HTTP: PUT "
-               f"/api/v1/classes/<id>/sheets/<subject>/1/ with token auth, gunicorn {WORKERS}×{THREADS} threads, load "
-               "generator in another process on loopback; value = best level with 0 errors; p50/p95 = latency (ms) at "
-               "that level",
-        unit="saves/s", value=value,
-        baseline={"what": "one client saving sheets one after another (concurrency 1), same run, same server", "value": baseline},
-        ratio=(value / baseline) if value and baseline else None, goal=GOAL, scale=scale.name,
-        runs=best["saves"] if best else 0, p50=best["p50_ms"] if best else None, p95=best["p95_ms"] if best else None,
+        f"/api/v1/classes/<id>/sheets/<subject>/1/ with token auth, gunicorn {WORKERS}×{THREADS} threads, load "
+        "generator in another process on loopback; value = best level with 0 errors; p50/p95 = latency (ms) at "
+        "that level",
+        unit="saves/s",
+        value=value,
+        baseline={
+            "what": "one client saving sheets one after another (concurrency 1), same run, same server",
+            "value": baseline,
+        },
+        ratio=(value / baseline) if value and baseline else None,
+        goal=GOAL,
+        scale=scale.name,
+        runs=best["saves"] if best else 0,
+        p50=best["p50_ms"] if best else None,
+        p95=best["p95_ms"] if best else None,
         machine=machine,
     )
     extra = {
-        "goal_met": goal_met, "p50_p95_unit": "ms", "best_concurrency": best["concurrency"] if best else None,
-        "errors": errors, "levels": levels, "warmup": out.get("warmup"),
-        "sheets": len(sheets), "values_per_save": sheets[0][0].values, "students_per_sheet": len(sheets[0][0].students),
+        "goal_met": goal_met,
+        "p50_p95_unit": "ms",
+        "best_concurrency": best["concurrency"] if best else None,
+        "errors": errors,
+        "levels": levels,
+        "warmup": out.get("warmup"),
+        "sheets": len(sheets),
+        "values_per_save": sheets[0][0].values,
+        "students_per_sheet": len(sheets[0][0].students),
         "school": {"schema": world.school.schema_name, "host": host},
-        "server": {"cmd": " ".join(server.cmd[1:]), "settings": app_settings_module(), "db_role": "app",
-                   "exit_code": server_rc, "log_tail": server_log[-1500:]},
-        "loadgen_exit": loadgen_rc, "in_process_request": inproc, "vacuum_before": world.vacuumed,
-        "verified": {"ok": ok_db, "sheets": len(verified), "samples": [c for v in verified for c in v["sample"][:2]],
-                     "values_matching": sum(v["matching"] for v in verified), "values": sum(v["cells"] for v in verified),
-                     "saves_acknowledged": saves_ok, "assessment_audit_entries": upserts,
-                     "every_save_audited": upserts == saves_ok},
+        "server": {
+            "cmd": " ".join(server.cmd[1:]),
+            "settings": app_settings_module(),
+            "db_role": "app",
+            "exit_code": server_rc,
+            "log_tail": server_log[-1500:],
+        },
+        "loadgen_exit": loadgen_rc,
+        "in_process_request": inproc,
+        "vacuum_before": world.vacuumed,
+        "verified": {
+            "ok": ok_db,
+            "sheets": len(verified),
+            "samples": [c for v in verified for c in v["sample"][:2]],
+            "values_matching": sum(v["matching"] for v in verified),
+            "values": sum(v["cells"] for v in verified),
+            "saves_acknowledged": saves_ok,
+            "assessment_audit_entries": upserts,
+            "every_save_audited": upserts == saves_ok,
+        },
         "audit": {**audit, "assessment_entries_without_account": without_account},
         "timing": "latency = client-side wall time of each PUT (loopback); saves/s = 200 answers / level wall time",
     }
     path = result.write(results_dir, extra)
     for lv in levels:
-        say(f"{name}: concurrency {lv['concurrency']}: {fmt(lv['saves_per_s'], 1)} saves/s, p50 {fmt(lv['p50_ms'], 1)} ms, "
+        say(
+            f"{name}: concurrency {lv['concurrency']}: {fmt(lv['saves_per_s'], 1)} saves/s, p50 {fmt(lv['p50_ms'], 1)} ms, "
             f"p95 {fmt(lv['p95_ms'], 1)} ms, {lv['errors']} errors, {lv['saves']} saves in {fmt(lv['seconds'], 1)} s, "
             f"machine CPU {fmt(100 * (lv.get('machine_cpu_busy') or 0), 0)}% busy ({fmt(100 * (lv.get('machine_cpu_steal') or 0), 0)}% "
             "stolen); CPU ms/save "
             + ", ".join(f"{k} {fmt(v, 1)}" for k, v in (lv.get("cpu") or {}).get("ms_per_save", {}).items())
-            + (f"; active backends {fmt(lv['backends']['active_backends_avg'], 1)}, waiting for the school's chain lock "
-               f"{fmt(lv['backends']['waiting_chain_lock_avg'], 1)} (avg)" if lv.get("backends") else ""))
-    say(f"{name}: best {fmt(value, 1)} saves/s at concurrency {best['concurrency'] if best else 'n/a'} vs {fmt(baseline, 1)} serial "
+            + (
+                f"; active backends {fmt(lv['backends']['active_backends_avg'], 1)}, waiting for the school's chain lock "
+                f"{fmt(lv['backends']['waiting_chain_lock_avg'], 1)} (avg)"
+                if lv.get("backends")
+                else ""
+            )
+        )
+    say(
+        f"{name}: best {fmt(value, 1)} saves/s at concurrency {best['concurrency'] if best else 'n/a'} vs {fmt(baseline, 1)} serial "
         f"(ratio {fmt(result.ratio, 2)}); errors {errors}; database: {extra['verified']['values_matching']}/"
         f"{extra['verified']['values']} last values held, {upserts} audit entries for {saves_ok} saves "
         f"({without_account} without an account), chain intact: {audit['first_broken_link'] is None}; "
-        f"goal {GOAL}: {'met' if goal_met else 'NOT met'} → {path}")
+        f"goal {GOAL}: {'met' if goal_met else 'NOT met'} → {path}"
+    )
     if loadgen_rc not in (0, None):
         raise RuntimeError(f"the load generator failed ({loadgen_rc}); gunicorn log: {server_log[-1500:]}")
     return result

@@ -53,10 +53,16 @@ def cells(students: list[int], columns: list[tuple[str, str]], gen: int, changes
     if changes == "column":
         n = len(columns)
         last = [gen - ((gen - j) % n) for j in range(n)]  # the latest generation ≤ gen in which column j changed
-        return [{"student": sid, "column": key, "value": cell_value(vtype, last[j], i, j)}
-                for i, sid in enumerate(students) for j, (key, vtype) in enumerate(columns)]
-    return [{"student": sid, "column": key, "value": cell_value(vtype, gen, i, j)}
-            for i, sid in enumerate(students) for j, (key, vtype) in enumerate(columns)]
+        return [
+            {"student": sid, "column": key, "value": cell_value(vtype, last[j], i, j)}
+            for i, sid in enumerate(students)
+            for j, (key, vtype) in enumerate(columns)
+        ]
+    return [
+        {"student": sid, "column": key, "value": cell_value(vtype, gen, i, j)}
+        for i, sid in enumerate(students)
+        for j, (key, vtype) in enumerate(columns)
+    ]
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -86,7 +92,7 @@ def _proc_cpu(pid: int) -> float | None:
     """utime + stime of one process, seconds (its threads included); None when it is gone."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-        fields = stat[stat.rindex(")") + 2:].split()
+        fields = stat[stat.rindex(")") + 2 :].split()
         return (int(fields[11]) + int(fields[12])) / CLK_TCK
     except (OSError, ValueError, IndexError):
         return None
@@ -100,7 +106,7 @@ def _processes() -> list[tuple[int, int, bytes]]:
             continue
         try:
             stat = (entry / "stat").read_text()
-            ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+            ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
             cmdline = (entry / "cmdline").read_bytes()
         except (OSError, ValueError, IndexError):
             continue
@@ -129,8 +135,7 @@ def cpu_snapshot(plan: dict) -> dict[str, dict[int, float]]:
 
 def cpu_delta(before: dict, after: dict) -> dict[str, float]:
     """CPU seconds spent between two snapshots; a process that appeared in between counts whole."""
-    return {name: sum(cpu - before.get(name, {}).get(pid, 0.0) for pid, cpu in after[name].items())
-            for name in after}
+    return {name: sum(cpu - before.get(name, {}).get(pid, 0.0) for pid, cpu in after[name].items()) for name in after}
 
 
 class Level:
@@ -152,11 +157,20 @@ class Level:
     def figures(self) -> dict:
         ok = len(self.latencies)
         ms = [x * 1000 for x in self.latencies]
-        return {"concurrency": self.concurrency, "saves": ok, "errors": self.errors, "seconds": self.elapsed,
-                "saves_per_s": ok / self.elapsed if self.elapsed else None,
-                "p50_ms": percentile(ms, 50), "p95_ms": percentile(ms, 95), "p99_ms": percentile(ms, 99),
-                "max_ms": max(ms) if ms else None, "statuses": self.statuses, "cells_written": self.written,
-                "error_samples": self.error_samples}
+        return {
+            "concurrency": self.concurrency,
+            "saves": ok,
+            "errors": self.errors,
+            "seconds": self.elapsed,
+            "saves_per_s": ok / self.elapsed if self.elapsed else None,
+            "p50_ms": percentile(ms, 50),
+            "p95_ms": percentile(ms, 95),
+            "p99_ms": percentile(ms, 99),
+            "max_ms": max(ms) if ms else None,
+            "statuses": self.statuses,
+            "cells_written": self.written,
+            "error_samples": self.error_samples,
+        }
 
 
 class Connection:
@@ -215,9 +229,10 @@ class Connection:
 
 
 def _request_head(plan: dict, sheet: dict, length: int) -> bytes:
-    return (f"PUT {sheet['path']} HTTP/1.1\r\nHost: {plan['host']}\r\nContent-Type: application/json\r\n"
-            f"Accept: application/json\r\nAuthorization: Token {sheet['token']}\r\nContent-Length: {length}\r\n\r\n"
-            ).encode("latin-1")
+    return (
+        f"PUT {sheet['path']} HTTP/1.1\r\nHost: {plan['host']}\r\nContent-Type: application/json\r\n"
+        f"Accept: application/json\r\nAuthorization: Token {sheet['token']}\r\nContent-Length: {length}\r\n\r\n"
+    ).encode("latin-1")
 
 
 BODIES: dict[tuple[int, int], tuple[bytes, bytes]] = {}  # (sheet, generation % CYCLE) → (request head, body)
@@ -227,9 +242,10 @@ def request_bytes(plan: dict, sheet: dict, gen: int) -> tuple[bytes, bytes]:
     key = (sheet["index"], gen % CYCLE)
     cached = BODIES.get(key)
     if cached is None:
-        body = json.dumps({"cells": cells(sheet["students"], [tuple(c) for c in sheet["columns"]], gen,
-                                          plan.get("changes", "all"))},
-                          ensure_ascii=False).encode()
+        body = json.dumps(
+            {"cells": cells(sheet["students"], [tuple(c) for c in sheet["columns"]], gen, plan.get("changes", "all"))},
+            ensure_ascii=False,
+        ).encode()
         cached = BODIES[key] = (_request_head(plan, sheet, len(body)), body)
     return cached
 
@@ -246,8 +262,15 @@ def prepare_bodies(plan: dict) -> None:
 WRITTEN = re.compile(rb'"written":\s*(\d+)')
 
 
-async def _worker(plan: dict, sheets: list[dict], level: Level, deadline: float, budget: list[int],
-                  gens: dict[int, int], last_ok: dict[int, int]) -> None:
+async def _worker(
+    plan: dict,
+    sheets: list[dict],
+    level: Level,
+    deadline: float,
+    budget: list[int],
+    gens: dict[int, int],
+    last_ok: dict[int, int],
+) -> None:
     address = plan["base_url"].split("://", 1)[1]
     host, _, port = address.partition(":")
     conn = Connection(host, int(port or 80), plan.get("timeout", 15.0))
@@ -306,12 +329,16 @@ async def _sample_waits(plan: dict, stop: asyncio.Event, samples: list[tuple[int
 
         async with await psycopg.AsyncConnection.connect(plan["db_url"], autocommit=True, connect_timeout=5) as conn:
             while not stop.is_set() and len(samples) < 100000:
-                row = await (await conn.execute(
-                    "SELECT count(*) FILTER (WHERE state = 'active'),"
-                    " count(*) FILTER (WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'),"
-                    " count(*) FILTER (WHERE wait_event_type = 'Lock' AND wait_event <> 'advisory')"
-                    " FROM pg_stat_activity WHERE datname = %s AND backend_type = 'client backend'"
-                    " AND pid <> pg_backend_pid()", [plan["db_name"]])).fetchone()
+                row = await (
+                    await conn.execute(
+                        "SELECT count(*) FILTER (WHERE state = 'active'),"
+                        " count(*) FILTER (WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'),"
+                        " count(*) FILTER (WHERE wait_event_type = 'Lock' AND wait_event <> 'advisory')"
+                        " FROM pg_stat_activity WHERE datname = %s AND backend_type = 'client backend'"
+                        " AND pid <> pg_backend_pid()",
+                        [plan["db_name"]],
+                    )
+                ).fetchone()
                 samples.append(tuple(row))
                 try:
                     await asyncio.wait_for(stop.wait(), timeout=0.1)
@@ -321,8 +348,9 @@ async def _sample_waits(plan: dict, stop: asyncio.Event, samples: list[tuple[int
         print(f"loadgen: lock sampling stopped: {exc}", file=sys.stderr, flush=True)
 
 
-async def _run_level(plan: dict, concurrency: int, seconds: float, max_requests: int,
-                     gens: dict[int, int], last_ok: dict[int, int]) -> Level:
+async def _run_level(
+    plan: dict, concurrency: int, seconds: float, max_requests: int, gens: dict[int, int], last_ok: dict[int, int]
+) -> Level:
     level = Level(concurrency)
     stop, waits, seen = asyncio.Event(), [], {}
     sampler = asyncio.create_task(_sample_waits(plan, stop, waits))
@@ -341,9 +369,16 @@ async def _run_level(plan: dict, concurrency: int, seconds: float, max_requests:
     stop.set()
     await sampler
     await tracker
-    level.waits = ({"samples": len(waits), "active_backends_avg": sum(w[0] for w in waits) / len(waits),
-                    "waiting_chain_lock_avg": sum(w[1] for w in waits) / len(waits),
-                    "waiting_other_locks_avg": sum(w[2] for w in waits) / len(waits)} if waits else None)
+    level.waits = (
+        {
+            "samples": len(waits),
+            "active_backends_avg": sum(w[0] for w in waits) / len(waits),
+            "waiting_chain_lock_avg": sum(w[1] for w in waits) / len(waits),
+            "waiting_other_locks_avg": sum(w[2] for w in waits) / len(waits),
+        }
+        if waits
+        else None
+    )
     cpu1 = _cpu_times()
     level.cpu_busy = ((cpu1[0] - cpu0[0]) / (cpu1[1] - cpu0[1])) if cpu0 and cpu1 and cpu1[1] > cpu0[1] else None
     level.cpu_steal = ((cpu1[2] - cpu0[2]) / (cpu1[1] - cpu0[1])) if cpu0 and cpu1 and cpu1[1] > cpu0[1] else None
@@ -354,8 +389,11 @@ async def _run_level(plan: dict, concurrency: int, seconds: float, max_requests:
         spent["machine"] = (cpu1[0] - cpu0[0]) / CLK_TCK
         spent["other"] = spent["machine"] - spent["app"] - spent["db"] - spent["loadgen"]
     ok = len(level.latencies)
-    level.cpu = {"seconds": spent, "ms_per_save": {k: (v * 1000 / ok if ok else None) for k, v in spent.items()},
-                 "cores_busy": {k: v / level.elapsed for k, v in spent.items()} if level.elapsed else {}}
+    level.cpu = {
+        "seconds": spent,
+        "ms_per_save": {k: (v * 1000 / ok if ok else None) for k, v in spent.items()},
+        "cores_busy": {k: v / level.elapsed for k, v in spent.items()} if level.elapsed else {},
+    }
     level.stopped_by = "count" if budget[0] <= 0 else "time"
     return level
 
@@ -364,21 +402,29 @@ async def _main(plan: dict) -> dict:
     levels = [int(c) for c in plan["levels"]]
     gens = {s["index"]: int(s.get("gen", 0)) for s in plan["sheets"]}
     last_ok: dict[int, int] = {}
-    out: dict = {"levels": [], "warmup": None, "client": "raw HTTP/1.1 keep-alive, one connection per worker; "
-                 f"bodies encoded before the levels ({CYCLE} per sheet)"}
+    out: dict = {
+        "levels": [],
+        "warmup": None,
+        "client": "raw HTTP/1.1 keep-alive, one connection per worker; "
+        f"bodies encoded before the levels ({CYCLE} per sheet)",
+    }
     started = time.monotonic()
     prepare_bodies(plan)
     if plan.get("warmup_seconds", 0) > 0:
-        warm = await _run_level(plan, max(1, min(plan.get("warmup_concurrency", 2), len(plan["sheets"]))),
-                                plan["warmup_seconds"],
-                                plan.get("max_requests", 100000), gens, last_ok)
+        warm = await _run_level(
+            plan,
+            max(1, min(plan.get("warmup_concurrency", 2), len(plan["sheets"]))),
+            plan["warmup_seconds"],
+            plan.get("max_requests", 100000),
+            gens,
+            last_ok,
+        )
         out["warmup"] = warm.figures()
     for concurrency in levels:
         if time.monotonic() - started > plan.get("total_deadline", 900):
             out["stopped_by_deadline"] = True
             break
-        level = await _run_level(plan, concurrency, plan["seconds"], plan.get("max_requests", 100000),
-                                 gens, last_ok)
+        level = await _run_level(plan, concurrency, plan["seconds"], plan.get("max_requests", 100000), gens, last_ok)
         figures = level.figures()
         figures["machine_cpu_busy"] = level.cpu_busy
         figures["machine_cpu_steal"] = level.cpu_steal
@@ -386,14 +432,21 @@ async def _main(plan: dict) -> dict:
         figures["backends"] = level.waits
         figures["stopped_by"] = level.stopped_by
         out["levels"].append(figures)
-        print(f"loadgen: concurrency {concurrency}: {figures['saves']} saves in {figures['seconds']:.1f} s = "
-              f"{figures['saves_per_s']:.1f}/s, p50 {figures['p50_ms'] or 0:.1f} ms, p95 {figures['p95_ms'] or 0:.1f} ms, "
-              f"{figures['errors']} errors, machine CPU {100 * (level.cpu_busy or 0):.0f}% busy "
-              f"({100 * (level.cpu_steal or 0):.0f}% stolen by the hypervisor); CPU ms/save: "
-              + ", ".join(f"{k} {v:.1f}" for k, v in level.cpu["ms_per_save"].items() if v is not None)
-              + (f"; backends active {level.waits['active_backends_avg']:.1f}, waiting for the chain lock "
-                 f"{level.waits['waiting_chain_lock_avg']:.1f} on average" if level.waits else ""),
-              file=sys.stderr, flush=True)
+        print(
+            f"loadgen: concurrency {concurrency}: {figures['saves']} saves in {figures['seconds']:.1f} s = "
+            f"{figures['saves_per_s']:.1f}/s, p50 {figures['p50_ms'] or 0:.1f} ms, p95 {figures['p95_ms'] or 0:.1f} ms, "
+            f"{figures['errors']} errors, machine CPU {100 * (level.cpu_busy or 0):.0f}% busy "
+            f"({100 * (level.cpu_steal or 0):.0f}% stolen by the hypervisor); CPU ms/save: "
+            + ", ".join(f"{k} {v:.1f}" for k, v in level.cpu["ms_per_save"].items() if v is not None)
+            + (
+                f"; backends active {level.waits['active_backends_avg']:.1f}, waiting for the chain lock "
+                f"{level.waits['waiting_chain_lock_avg']:.1f} on average"
+                if level.waits
+                else ""
+            ),
+            file=sys.stderr,
+            flush=True,
+        )
     out["last_ok_gen"] = {str(k): v for k, v in last_ok.items()}
     out["pid"] = os.getpid()
     return out

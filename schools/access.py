@@ -42,14 +42,21 @@ class SchoolAccess:
     def may_edit_profiles(self, class_id: int | None) -> bool:
         if not self.can("profiles.edit"):
             return False
-        return self.is_leadership or Role.CLERK in self.roles or (class_id is not None and class_id in self.homeroom_class_ids)
+        return (
+            self.is_leadership
+            or Role.CLERK in self.roles
+            or (class_id is not None and class_id in self.homeroom_class_ids)
+        )
 
     def may_see_identity(self, class_id: int | None, student_id: int | None = None) -> bool:
         """A student's personal data (identity number, address, guardians): the school's leadership, the profile
         editors of the class, its homeroom teacher, and the student's own parents; not a subject teacher."""
-        return (self.can("records.view_all") or self.may_edit_profiles(class_id)
-                or (class_id is not None and class_id in self.homeroom_class_ids)
-                or (student_id is not None and student_id in self.child_ids))
+        return (
+            self.can("records.view_all")
+            or self.may_edit_profiles(class_id)
+            or (class_id is not None and class_id in self.homeroom_class_ids)
+            or (student_id is not None and student_id in self.child_ids)
+        )
 
     def may_read_class(self, class_id: int, subject_ids_of_class: frozenset[int] = frozenset()) -> bool:
         if self.can("records.view_all") or class_id in self.homeroom_class_ids:

@@ -43,7 +43,8 @@ def unfinished_sheets(*, year_start: int, category: str, grades: list[int] | tup
         return []
     students = dict(
         Enrolment.objects.filter(school_class__year=year, ends_on__isnull=True)
-        .values_list("school_class_id").annotate(n=Count("student_id", distinct=True))
+        .values_list("school_class_id")
+        .annotate(n=Count("student_id", distinct=True))
     )
     with connection.cursor() as cursor:
         cursor.execute(
@@ -66,15 +67,28 @@ def unfinished_sheets(*, year_start: int, category: str, grades: list[int] | tup
         if not n_students:
             continue
         for term in terms:
-            required = [(c.kind, c.seq) for c in sheet_columns(a.subject, a.school_class, term)
-                        if c.value_type not in OPTIONAL_COLUMNS]
+            required = [
+                (c.kind, c.seq)
+                for c in sheet_columns(a.subject, a.school_class, term)
+                if c.value_type not in OPTIONAL_COLUMNS
+            ]
             cells = filled_by.get((a.school_class_id, a.subject_id, term), {})
             filled = sum(min(cells.get(col, 0), n_students) for col in required)
             need = n_students * len(required)
             if filled < need:
-                out.append({"teacher_id": a.teacher_id, "class_id": a.school_class_id, "class_name": a.school_class.name,
-                            "grade": a.school_class.grade, "subject_id": a.subject_id, "subject_name": a.subject.name,
-                            "term": term, "filled": filled, "required": need})
+                out.append(
+                    {
+                        "teacher_id": a.teacher_id,
+                        "class_id": a.school_class_id,
+                        "class_name": a.school_class.name,
+                        "grade": a.school_class.grade,
+                        "subject_id": a.subject_id,
+                        "subject_name": a.subject.name,
+                        "term": term,
+                        "filled": filled,
+                        "required": need,
+                    }
+                )
     return out
 
 
@@ -92,8 +106,9 @@ def ready_to_sign(*, year_start: int, grades: list[int] | tuple[int, ...] = ()) 
     )
     classes: dict[int, dict] = {}
     for class_id, name, grade, state, n in rows:
-        entry = classes.setdefault(class_id, {"class_id": class_id, "class_name": name, "grade": grade,
-                                              "ready": 0, "not_ready": 0, "done": 0})
+        entry = classes.setdefault(
+            class_id, {"class_id": class_id, "class_name": name, "grade": grade, "ready": 0, "not_ready": 0, "done": 0}
+        )
         if state == RecordState.APPROVED:
             entry["ready"] += n
         elif state in (RecordState.SIGNED, RecordState.LOCKED):
@@ -101,5 +116,9 @@ def ready_to_sign(*, year_start: int, grades: list[int] | tuple[int, ...] = ()) 
         else:
             entry["not_ready"] += n
     by_class = list(classes.values())
-    return {"ready": sum(c["ready"] for c in by_class), "not_ready": sum(c["not_ready"] for c in by_class),
-            "done": sum(c["done"] for c in by_class), "by_class": by_class}
+    return {
+        "ready": sum(c["ready"] for c in by_class),
+        "not_ready": sum(c["not_ready"] for c in by_class),
+        "done": sum(c["done"] for c in by_class),
+        "by_class": by_class,
+    }

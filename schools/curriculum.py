@@ -35,7 +35,15 @@ LOWER_SECONDARY = [
     ("giao_duc_the_chat", "Giáo dục thể chất", (6, 7, 8, 9), 70, "comment", "to-nang-khieu", False),
     ("am_nhac", "Âm nhạc", (6, 7, 8, 9), 35, "comment", "to-nang-khieu", False),
     ("mi_thuat", "Mĩ thuật", (6, 7, 8, 9), 35, "comment", "to-nang-khieu", False),
-    ("hoat_dong_trai_nghiem_huong_nghiep", "Hoạt động trải nghiệm, hướng nghiệp", (6, 7, 8, 9), 105, "comment", "to-van-su", False),
+    (
+        "hoat_dong_trai_nghiem_huong_nghiep",
+        "Hoạt động trải nghiệm, hướng nghiệp",
+        (6, 7, 8, 9),
+        105,
+        "comment",
+        "to-van-su",
+        False,
+    ),
     ("noi_dung_giao_duc_dia_phuong", "Nội dung giáo dục địa phương", (6, 7, 8, 9), 35, "comment", "to-van-su", False),
 ]
 UPPER_SECONDARY = [
@@ -43,7 +51,15 @@ UPPER_SECONDARY = [
     ("toan", "Toán", (10, 11, 12), 105, "score", "to-toan-tin", False),
     ("ngoai_ngu_1", "Ngoại ngữ 1", (10, 11, 12), 105, "score", "to-ngoai-ngu", False),
     ("lich_su", "Lịch sử", (10, 11, 12), 52, "score", "to-van-su", False),
-    ("giao_duc_quoc_phong_an_ninh", "Giáo dục quốc phòng và an ninh", (10, 11, 12), 35, "score", "to-nang-khieu", False),
+    (
+        "giao_duc_quoc_phong_an_ninh",
+        "Giáo dục quốc phòng và an ninh",
+        (10, 11, 12),
+        35,
+        "score",
+        "to-nang-khieu",
+        False,
+    ),
     ("vat_li", "Vật lí", (10, 11, 12), 70, "score", "to-khtn", False),
     ("hoa_hoc", "Hóa học", (10, 11, 12), 70, "score", "to-khtn", False),
     ("sinh_hoc", "Sinh học", (10, 11, 12), 70, "score", "to-khtn", False),
@@ -52,7 +68,15 @@ UPPER_SECONDARY = [
     ("tin_hoc", "Tin học", (10, 11, 12), 70, "score", "to-toan-tin", False),
     ("cong_nghe", "Công nghệ", (10, 11, 12), 70, "score", "to-khtn", False),
     ("giao_duc_the_chat", "Giáo dục thể chất", (10, 11, 12), 70, "comment", "to-nang-khieu", False),
-    ("hoat_dong_trai_nghiem_huong_nghiep", "Hoạt động trải nghiệm, hướng nghiệp", (10, 11, 12), 105, "comment", "to-van-su", False),
+    (
+        "hoat_dong_trai_nghiem_huong_nghiep",
+        "Hoạt động trải nghiệm, hướng nghiệp",
+        (10, 11, 12),
+        105,
+        "comment",
+        "to-van-su",
+        False,
+    ),
     ("noi_dung_giao_duc_dia_phuong", "Nội dung giáo dục địa phương", (10, 11, 12), 35, "comment", "to-van-su", False),
 ]
 CURRICULUM = {levels.PRIMARY: PRIMARY, levels.LOWER_SECONDARY: LOWER_SECONDARY, levels.UPPER_SECONDARY: UPPER_SECONDARY}

@@ -37,12 +37,21 @@ def unknown_class_or_student_ids(class_ids: list[int], student_ids: list[int]) -
     year = current_year()
     out: dict[str, list[int]] = {}
     if class_ids:
-        known = set(SchoolClass.objects.filter(year=year, pk__in=class_ids).values_list("pk", flat=True)) if year else set()
+        known = (
+            set(SchoolClass.objects.filter(year=year, pk__in=class_ids).values_list("pk", flat=True)) if year else set()
+        )
         if set(class_ids) - known:
             out["class_ids"] = sorted(set(class_ids) - known)
     if student_ids:
-        known = set(Enrolment.objects.filter(school_class__year=year, student_id__in=student_ids)
-                    .values_list("student_id", flat=True)) if year else set()
+        known = (
+            set(
+                Enrolment.objects.filter(school_class__year=year, student_id__in=student_ids).values_list(
+                    "student_id", flat=True
+                )
+            )
+            if year
+            else set()
+        )
         if set(student_ids) - known:
             out["student_ids"] = sorted(set(student_ids) - known)
     return out

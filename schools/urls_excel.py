@@ -5,11 +5,19 @@ from django.urls import path
 from .views import excel
 
 urlpatterns = [
-    path("classes/<int:pk>/students-template.xlsx", excel.StudentsTemplateView.as_view(), name="excel_students_template"),
+    path(
+        "classes/<int:pk>/students-template.xlsx", excel.StudentsTemplateView.as_view(), name="excel_students_template"
+    ),
     path("classes/<int:pk>/students-import/", excel.StudentsImportView.as_view(), name="excel_students_import"),
-    path("classes/<int:pk>/sheets/<int:subject>/<int:term>.xlsx", excel.SheetTemplateView.as_view(),
-         name="excel_sheet_template"),
-    path("classes/<int:pk>/sheets/<int:subject>/<int:term>/import/", excel.SheetImportView.as_view(),
-         name="excel_sheet_import"),
+    path(
+        "classes/<int:pk>/sheets/<int:subject>/<int:term>.xlsx",
+        excel.SheetTemplateView.as_view(),
+        name="excel_sheet_template",
+    ),
+    path(
+        "classes/<int:pk>/sheets/<int:subject>/<int:term>/import/",
+        excel.SheetImportView.as_view(),
+        name="excel_sheet_import",
+    ),
     path("classes/<int:pk>/export.xlsx", excel.ClassExportView.as_view(), name="excel_class_export"),
 ]

@@ -14,8 +14,11 @@ urlpatterns = [
     path("classes/<int:pk>/", setup.ClassSetupView.as_view(), name="class"),
     path("classes/<int:pk>/edit/", setup.ClassUpdateView.as_view(), name="class_update"),
     path("classes/<int:pk>/assignments/", setup.AssignmentsSaveView.as_view(), name="assignments_save"),
-    path("classes/<int:pk>/assignments/<int:subject>/clear/", setup.AssignmentClearView.as_view(),
-         name="assignment_clear"),
+    path(
+        "classes/<int:pk>/assignments/<int:subject>/clear/",
+        setup.AssignmentClearView.as_view(),
+        name="assignment_clear",
+    ),
     path("subjects/", setup.SubjectListView.as_view(), name="subjects"),
     path("subjects/new/", setup.SubjectCreateView.as_view(), name="subject_create"),
     path("subjects/<int:pk>/", setup.SubjectEditView.as_view(), name="subject"),

@@ -40,8 +40,9 @@ def anchor_key(day: dt.date, schema: str) -> str:
     return f"anchors/{day.isoformat()}/{schema}.json"
 
 
-def audit_chain_anchor(schemas: list[str] | None = None, *, day: dt.date | None = None, client=None,
-                       bucket: str | None = None) -> list[dict[str, Any]]:
+def audit_chain_anchor(
+    schemas: list[str] | None = None, *, day: dt.date | None = None, client=None, bucket: str | None = None
+) -> list[dict[str, Any]]:
     """Write each school's chain head (last id, hash, time) to the archive store; return what was written.
 
     The function the daily beat task wraps. Refuses a bucket without Object Lock (``archive.ArchiveNotLocked``)."""
@@ -53,8 +54,13 @@ def audit_chain_anchor(schemas: list[str] | None = None, *, day: dt.date | None 
     written = []
     for school_id, schema, code in _schools(schemas):
         head = perschool.audit_chain_head(schema) or EMPTY_HEAD
-        body = {"schema": schema, "school_id": school_id, "moet_code": code, **head,
-                "anchored_at": timezone.now().astimezone(dt.UTC).isoformat()}
+        body = {
+            "schema": schema,
+            "school_id": school_id,
+            "moet_code": code,
+            **head,
+            "anchored_at": timezone.now().astimezone(dt.UTC).isoformat(),
+        }
         key = anchor_key(day, schema)
         archive.put_locked_json(client, bucket, key, body, retention_days=retention)
         written.append({"key": key, **body})

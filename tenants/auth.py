@@ -63,10 +63,14 @@ class TokenAuthentication(authentication.TokenAuthentication):
         columns = ", ".join(f"u.{f.column}" for f in user_model._meta.concrete_fields)  # named: a prepared statement
         day = today()
         # The account and, in the same statement, its memberships in force today (what every request then checks).
-        found = list(user_model.objects.raw(
-            f"SELECT {columns}, {MEMBERSHIPS_ON_SQL.replace('%s', 'u.id', 1)} AS hocba_memberships"
-            f" FROM public.{user_model._meta.db_table} u JOIN public.{Token._meta.db_table} t ON t.user_id = u.id"
-            " WHERE t.key = %s", [day, day, key]))
+        found = list(
+            user_model.objects.raw(
+                f"SELECT {columns}, {MEMBERSHIPS_ON_SQL.replace('%s', 'u.id', 1)} AS hocba_memberships"
+                f" FROM public.{user_model._meta.db_table} u JOIN public.{Token._meta.db_table} t ON t.user_id = u.id"
+                " WHERE t.key = %s",
+                [day, day, key],
+            )
+        )
         if not found:
             raise exceptions.AuthenticationFailed(_("Mã truy cập (token) không hợp lệ."))
         user = found[0]

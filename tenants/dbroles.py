@@ -41,14 +41,24 @@ def ensure_roles(*, app_user: str | None, app_password: str | None, school_schem
         if app_user:
             cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [app_user])
             if cursor.fetchone() is None:
-                _exec(cursor, sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE").format(sql.Identifier(app_user)))
+                _exec(
+                    cursor,
+                    sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE").format(
+                        sql.Identifier(app_user)
+                    ),
+                )
             if app_password:
-                _exec(cursor, sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(app_user), sql.Literal(app_password)))
+                _exec(
+                    cursor,
+                    sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(app_user), sql.Literal(app_password)),
+                )
             _exec(cursor, sql.SQL("GRANT {} TO {}").format(sql.Identifier(WRITERS), sql.Identifier(app_user)))
         w, o = sql.Identifier(WRITERS), sql.Identifier(owner)
         for statement in (
             sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(sql.Identifier(database), w),
-            sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {}").format(o, w),
+            sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {}").format(
+                o, w
+            ),
             sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {}").format(o, w),
             sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} GRANT USAGE ON SCHEMAS TO {}").format(o, w),
             sql.SQL("GRANT EXECUTE ON FUNCTION hocba_create_school_schema(text, text) TO {}").format(w),
@@ -61,10 +71,13 @@ def ensure_roles(*, app_user: str | None, app_password: str | None, school_schem
             _exec(cursor, sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(s, w))
             _exec(cursor, sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {} TO {}").format(s, w))
             _exec(cursor, sql.SQL("GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {} TO {}").format(s, w))
-        _exec(cursor, sql.SQL(
-            "REVOKE UPDATE, DELETE, TRUNCATE ON tenants_platformauditentry FROM {w};"
-            "REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON tenants_schematemplate, django_migrations FROM {w}"
-        ).format(w=w))
+        _exec(
+            cursor,
+            sql.SQL(
+                "REVOKE UPDATE, DELETE, TRUNCATE ON tenants_platformauditentry FROM {w};"
+                "REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON tenants_schematemplate, django_migrations FROM {w}"
+            ).format(w=w),
+        )
         for schema in school_schemas:
             _exec(cursor, sql.SQL("SET LOCAL search_path TO {}, public").format(sql.Identifier(schema)))
             cursor.execute(SCHOOL_RESTRICTIONS)

@@ -87,17 +87,27 @@ def seed_demo(*, base_url_for) -> list[DemoAccount]:
     for code, name, kind, parent_code in UNITS:
         unit = _unit_by_code(code, day)
         if unit is None:
-            unit = unit_create(actor=None, kind=kind, name=name, official_code=code,
-                               parent=units.get(parent_code) if parent_code else None, valid_from=day)
+            unit = unit_create(
+                actor=None,
+                kind=kind,
+                name=name,
+                official_code=code,
+                parent=units.get(parent_code) if parent_code else None,
+                valid_from=day,
+            )
         units[code] = unit
     schools: dict[str, School] = {}
     for code, name, levels, unit_code, slug in SCHOOLS:
         school = School.objects.filter(slug=slug).first()
         if school is None:
-            school = school_create(actor=None, code=code, name=name, levels=levels, unit=units[unit_code], slug=slug, on=day)
+            school = school_create(
+                actor=None, code=code, name=name, levels=levels, unit=units[unit_code], slug=slug, on=day
+            )
         schools[slug] = school
     if not Account.objects.filter(username="operator").exists():
-        op = Account.objects.create_superuser("operator", "operator@hocba.localhost", DEMO_PASSWORD, full_name="Vận hành nền tảng")
+        op = Account.objects.create_superuser(
+            "operator", "operator@hocba.localhost", DEMO_PASSWORD, full_name="Vận hành nền tảng"
+        )
         op.save()
     out = []
     for username, full_name, role, scope in ACCOUNTS:
@@ -105,16 +115,24 @@ def seed_demo(*, base_url_for) -> list[DemoAccount]:
         school = schools.get(scope)
         account = Account.objects.filter(username=username).first()
         if account is None:
-            account = account_create(actor=None, username=username, full_name=full_name,
-                                     email=f"{username}@hocba.localhost", password=DEMO_PASSWORD)
-        if not Membership.objects.filter(account=account, role=role.value, unit=unit, school=school, valid_to__isnull=True).exists():
+            account = account_create(
+                actor=None,
+                username=username,
+                full_name=full_name,
+                email=f"{username}@hocba.localhost",
+                password=DEMO_PASSWORD,
+            )
+        if not Membership.objects.filter(
+            account=account, role=role.value, unit=unit, school=school, valid_to__isnull=True
+        ).exists():
             membership_grant(actor=None, account=account, role=role.value, unit=unit, school=school, valid_from=day)
         secret = None
         if role in (Role.PROVINCE_ADMIN, Role.UNIT_ADMIN, Role.PRINCIPAL, Role.SCHOOL_IT_ADMIN):
             secret = demo_totp_secret(username)
             if not Authenticator.objects.filter(user=account, type=Authenticator.Type.TOTP).exists():
                 Authenticator.objects.create(
-                    user=account, type=Authenticator.Type.TOTP,
+                    user=account,
+                    type=Authenticator.Type.TOTP,
                     data={"secret": get_mfa_adapter().encrypt(secret)},
                 )
         out.append(DemoAccount(username, full_name, role, scope, secret, base_url_for(school.slug if school else None)))
@@ -128,9 +146,14 @@ def _seed_school_content(schools: dict[str, School]) -> None:
     for slug, school in schools.items():
         staff = {}
         if slug == "thcs-nguyen-du":
-            staff = {"homeroom": ids.get("nguyendu.gvcn"), "subject": ids.get("nguyendu.gvbm"),
-                     "department_head": ids.get("nguyendu.totruong"), "parent": ids.get("nguyendu.phuhuynh")}
+            staff = {
+                "homeroom": ids.get("nguyendu.gvcn"),
+                "subject": ids.get("nguyendu.gvbm"),
+                "department_head": ids.get("nguyendu.totruong"),
+                "parent": ids.get("nguyendu.phuhuynh"),
+            }
         elif slug == "th-nam-loi":
             staff = {"homeroom": ids.get("namloi.gvcn")}  # 1A1's homeroom teacher: TT27 qualities, conduct, year end
-        perschool.seed_demo(school.schema_name, school_id=school.pk, levels=list(school.levels), staff=staff,
-                            today=timezone.localdate())
+        perschool.seed_demo(
+            school.schema_name, school_id=school.pk, levels=list(school.levels), staff=staff, today=timezone.localdate()
+        )

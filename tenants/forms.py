@@ -12,8 +12,13 @@ DATE_WIDGET = forms.DateInput(format="%d/%m/%Y", attrs={"placeholder": "dd/mm/yy
 
 
 def _date(label, required=False):
-    return forms.DateField(label=label, required=required, input_formats=["%d/%m/%Y", "%Y-%m-%d"], widget=DATE_WIDGET,
-                           help_text=_("dd/mm/yyyy; để trống là hôm nay"))
+    return forms.DateField(
+        label=label,
+        required=required,
+        input_formats=["%d/%m/%Y", "%Y-%m-%d"],
+        widget=DATE_WIDGET,
+        help_text=_("dd/mm/yyyy; để trống là hôm nay"),
+    )
 
 
 class UnitCreateForm(forms.Form):
@@ -42,7 +47,9 @@ class OnDateForm(forms.Form):
 class SchoolCreateForm(forms.Form):
     code = forms.CharField(label=_("Mã trường (Bộ GD&ĐT)"), max_length=20)
     name = forms.CharField(label=_("Tên trường"), max_length=200)
-    levels = forms.MultipleChoiceField(label=_("Cấp học"), choices=SchoolLevel.choices, widget=forms.CheckboxSelectMultiple)
+    levels = forms.MultipleChoiceField(
+        label=_("Cấp học"), choices=SchoolLevel.choices, widget=forms.CheckboxSelectMultiple
+    )
     unit = forms.TypedChoiceField(label=_("Đơn vị quản lý"), coerce=int)
     slug = forms.CharField(label=_("Tên miền con"), max_length=40, help_text=_("ví dụ: thcs-nguyen-du"))
 
@@ -55,7 +62,9 @@ class AccountCreateForm(forms.Form):
     full_name = forms.CharField(label=_("Họ và tên"), max_length=150)
     username = forms.CharField(label=_("Tên đăng nhập"), max_length=150)
     email = forms.EmailField(label=_("Email"), required=False)
-    password = forms.CharField(label=_("Mật khẩu ban đầu"), widget=forms.PasswordInput(render_value=False), min_length=10)
+    password = forms.CharField(
+        label=_("Mật khẩu ban đầu"), widget=forms.PasswordInput(render_value=False), min_length=10
+    )
     role = forms.ChoiceField(label=_("Vai trò"))
 
     def __init__(self, *args, roles: list[Role], **kwargs):

@@ -33,13 +33,21 @@ class SchoolTenantMiddleware(TenantMainMiddleware):
         # One plain query on every request of a school (no ORM query building on the hot path), its tables named
         # with their schema: it reads the same whichever school the connection served last.
         columns = ", ".join(f"s.{f.column}" for f in School._meta.concrete_fields)
-        school = next(iter(School.objects.raw(
-            f"SELECT {columns} FROM public.{School._meta.db_table} s JOIN public.{Domain._meta.db_table} d"
-            " ON d.tenant_id = s.id WHERE d.domain = %s LIMIT 1", [host])), None)
+        school = next(
+            iter(
+                School.objects.raw(
+                    f"SELECT {columns} FROM public.{School._meta.db_table} s JOIN public.{Domain._meta.db_table} d"
+                    " ON d.tenant_id = s.id WHERE d.domain = %s LIMIT 1",
+                    [host],
+                )
+            ),
+            None,
+        )
         if school is None or school.status != "active":
             connection.set_schema_to_public()
-            return refusal_response(request, DomainError("schools.unknown_host", _("Không có trường nào ở địa chỉ này."),
-                                                         http_status=404))
+            return refusal_response(
+                request, DomainError("schools.unknown_host", _("Không có trường nào ở địa chỉ này."), http_status=404)
+            )
         request.tenant = school
         request.tenant.domain_url = host
         if connection.schema_name == school.schema_name and connection.include_public_schema:
@@ -65,9 +73,14 @@ class SchoolMembershipMiddleware:
             access = bind_actor(request)
             if school is not None and not request.path.startswith(_OPEN_PREFIXES + (_ACCOUNT_PREFIX,)):
                 if not access.has_in_school("school.enter", school.id):
-                    return refusal_response(request, NotAllowed("schools.no_membership",
-                                                                _("Tài khoản của bạn không thuộc %(school)s."),
-                                                                params={"school": school.name}))
+                    return refusal_response(
+                        request,
+                        NotAllowed(
+                            "schools.no_membership",
+                            _("Tài khoản của bạn không thuộc %(school)s."),
+                            params={"school": school.name},
+                        ),
+                    )
         return self.get_response(request)
 
 
@@ -87,8 +100,13 @@ class MfaRequiredMiddleware:
             and not _has_totp(user)
         ):
             if request.path.startswith("/api/"):
-                return refusal_response(request, NotAllowed(
-                    "accounts.mfa_required", _("Vai trò quản trị cần bật xác thực hai lớp (TOTP) trước khi tiếp tục.")))
+                return refusal_response(
+                    request,
+                    NotAllowed(
+                        "accounts.mfa_required",
+                        _("Vai trò quản trị cần bật xác thực hai lớp (TOTP) trước khi tiếp tục."),
+                    ),
+                )
             return redirect("mfa_activate_totp")
         return self.get_response(request)
 

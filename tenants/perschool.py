@@ -34,12 +34,13 @@ def school_chunks(size: int = 200) -> Iterator[list[tuple[int, str]]]:
     """(id, schema) of the active schools in chunks, for jobs that fan out."""
     rows = list(School.objects.filter(status="active").order_by("pk").values_list("pk", "schema_name"))
     for i in range(0, len(rows), size):
-        yield rows[i:i + size]
+        yield rows[i : i + size]
 
 
 def unfinished_sheets(schema_name: str, *, year_start: int, category: str, grades: list[int]) -> list[dict]:
-    return run_in_school(schema_name, interface.unfinished_sheets, year_start=year_start, category=category,
-                         grades=grades)
+    return run_in_school(
+        schema_name, interface.unfinished_sheets, year_start=year_start, category=category, grades=grades
+    )
 
 
 def ready_to_sign(schema_name: str, *, year_start: int, grades: list[int]) -> dict:
@@ -50,7 +51,9 @@ def rollup_figures(schema_name: str) -> dict[int, dict[str, int]]:
     return run_in_school(schema_name, interface.rollup_figures)
 
 
-def unknown_class_or_student_ids(schema_name: str, class_ids: list[int], student_ids: list[int]) -> dict[str, list[int]]:
+def unknown_class_or_student_ids(
+    schema_name: str, class_ids: list[int], student_ids: list[int]
+) -> dict[str, list[int]]:
     return run_in_school(schema_name, interface.unknown_class_or_student_ids, class_ids, student_ids)
 
 
@@ -66,6 +69,7 @@ def audit_anchor_holds(schema_name: str, anchor: dict[str, Any]) -> bool:
     return run_in_school(schema_name, interface.audit_anchor_holds, anchor)
 
 
-def seed_demo(schema_name: str, *, school_id: int, levels: list[str], staff: dict[str, int | None],
-              today: dt.date) -> bool:
+def seed_demo(
+    schema_name: str, *, school_id: int, levels: list[str], staff: dict[str, int | None], today: dt.date
+) -> bool:
     return run_in_school(schema_name, interface.seed_demo, school_id=school_id, levels=levels, staff=staff, today=today)

@@ -46,7 +46,10 @@ def validate_schema_name(name: str) -> None:
     if not SCHEMA_NAME_RE.match(name or "") or name.startswith("pg_") or name in RESERVED_SCHEMAS:
         raise DomainError(
             "schools.bad_schema_name",
-            _("Tên schema “%(name)s” không hợp lệ: chỉ gồm chữ thường không dấu, số và “_”, bắt đầu bằng chữ, 3–63 ký tự."), params={"name": name},
+            _(
+                "Tên schema “%(name)s” không hợp lệ: chỉ gồm chữ thường không dấu, số và “_”, bắt đầu bằng chữ, 3–63 ký tự."
+            ),
+            params={"name": name},
             field="slug",
         )
 
@@ -128,8 +131,10 @@ def template_current():
     if found is not None:
         return found
     if not is_owner_connection():
-        raise DomainError("schools.template_missing",
-                          _("Cấu trúc dữ liệu cho trường mới chưa sẵn sàng; quản trị hệ thống cần chạy migrate_schools."))
+        raise DomainError(
+            "schools.template_missing",
+            _("Cấu trúc dữ liệu cho trường mới chưa sẵn sàng; quản trị hệ thống cần chạy migrate_schools."),
+        )
     template = settings.TENANT_TEMPLATE_SCHEMA
     with transaction.atomic():
         with connection.cursor() as cursor:
@@ -182,7 +187,9 @@ def schema_exists(schema_name: str) -> bool:
 def schema_drop(schema_name: str) -> None:
     validate_schema_name(schema_name)
     with connection.cursor() as cursor:
-        cursor.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema_name)).as_string(cursor.connection))
+        cursor.execute(
+            sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema_name)).as_string(cursor.connection)
+        )
 
 
 # --- migrations across schools ------------------------------------------------------------------
@@ -200,7 +207,8 @@ def schemas_behind(schema_names: Iterable[str], head: Head | None = None, using:
             try:
                 with transaction.atomic(using=using):
                     cursor.execute(
-                        f"SELECT count(DISTINCT (app, name)) FROM {ident}.django_migrations WHERE (app, name) IN ({values})", params
+                        f"SELECT count(DISTINCT (app, name)) FROM {ident}.django_migrations WHERE (app, name) IN ({values})",
+                        params,
                     )
                     count = cursor.fetchone()[0]
             except Exception:  # the schema or its recorder table is missing: behind by definition
@@ -269,4 +277,3 @@ def mark_checked(schema_names: Iterable[str], head: Head) -> None:
     School.objects.filter(schema_name__in=list(schema_names)).exclude(schema_head=head.digest, schema_error="").update(
         schema_head=head.digest, schema_error="", schema_checked_at=timezone.now()
     )
-

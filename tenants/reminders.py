@@ -71,7 +71,7 @@ def fmt_local(moment: dt.datetime) -> str:
 
 def chunked(rows: list, size: int | None = None) -> list[list]:
     size = size or CHUNK_SIZE
-    return [rows[i:i + size] for i in range(0, len(rows), size)]
+    return [rows[i : i + size] for i in range(0, len(rows), size)]
 
 
 # --- which schools a window covers ----------------------------------------------------------------
@@ -88,14 +88,16 @@ def window_schools(window: Window, day: dt.date | None = None) -> list[tuple[int
         qs = School.objects.filter(pk__in=list(school_placements_on(day, unit_ids=units)))
     rows = qs.filter(status="active").order_by("pk").values_list("pk", "schema_name", "levels")
     wanted = set(window.grades or [])
-    return [(pk, schema) for pk, schema, levels in rows
-            if not wanted or wanted & grades_of(levels)]
+    return [(pk, schema) for pk, schema, levels in rows if not wanted or wanted & grades_of(levels)]
 
 
 def _domains(school_ids: Iterable[int]) -> dict[int, str]:
     out: dict[int, str] = {}
-    for tenant_id, domain, _primary in Domain.objects.filter(tenant_id__in=list(school_ids)).values_list(
-            "tenant_id", "domain", "is_primary").order_by("tenant_id", "-is_primary", "domain"):
+    for tenant_id, domain, _primary in (
+        Domain.objects.filter(tenant_id__in=list(school_ids))
+        .values_list("tenant_id", "domain", "is_primary")
+        .order_by("tenant_id", "-is_primary", "domain")
+    ):
         out.setdefault(tenant_id, domain)
     return out
 
@@ -164,9 +166,15 @@ def _year_label(window: Window) -> str:
 
 def windows_to_remind(now: dt.datetime | None = None) -> list[Window]:
     now = now or timezone.now()
-    return list(Window.objects.filter(cancelled_at__isnull=True, category__in=REMINDED_CATEGORIES, opens_at__lte=now,
-                                      locks_at__gt=now, locks_at__lte=now + dt.timedelta(days=remind_days()))
-                .order_by("locks_at", "pk"))
+    return list(
+        Window.objects.filter(
+            cancelled_at__isnull=True,
+            category__in=REMINDED_CATEGORIES,
+            opens_at__lte=now,
+            locks_at__gt=now,
+            locks_at__lte=now + dt.timedelta(days=remind_days()),
+        ).order_by("locks_at", "pk")
+    )
 
 
 def plan_reminders(dispatch: Dispatch, now: dt.datetime | None = None) -> dict:
@@ -190,15 +198,32 @@ def _reminder_text(window: Window, teacher_name: str, sheets: list[dict], url: s
     lock = fmt_local(window.locks_at)
     with translation.override("vi"):
         title = render(_("Nhắc nhập liệu: «%(category)s» khóa lúc %(lock)s"), {"category": category, "lock": lock})
-        lines = [render(_("Kính gửi thầy/cô %(name)s,"), {"name": teacher_name}), "",
-                 render(_("Lịch nhập liệu «%(category)s» năm học %(year)s do %(tier)s đặt sẽ khóa lúc %(lock)s. "
-                          "Sau thời điểm này mọi thay đổi sẽ bị từ chối."),
-                        {"category": category, "year": _year_label(window), "tier": tier, "lock": lock}), "",
-                 render(_("Các bảng điểm thầy/cô chưa nhập xong:"))]
+        lines = [
+            render(_("Kính gửi thầy/cô %(name)s,"), {"name": teacher_name}),
+            "",
+            render(
+                _(
+                    "Lịch nhập liệu «%(category)s» năm học %(year)s do %(tier)s đặt sẽ khóa lúc %(lock)s. "
+                    "Sau thời điểm này mọi thay đổi sẽ bị từ chối."
+                ),
+                {"category": category, "year": _year_label(window), "tier": tier, "lock": lock},
+            ),
+            "",
+            render(_("Các bảng điểm thầy/cô chưa nhập xong:")),
+        ]
         for s in sheets:
-            lines.append(render(_("- Lớp %(class_name)s – môn %(subject)s (học kì %(term)s): đã nhập %(filled)s/%(required)s ô."),
-                                {"class_name": s["class_name"], "subject": s["subject_name"],
-                                 "term": "I" if s["term"] == 1 else "II", "filled": s["filled"], "required": s["required"]}))
+            lines.append(
+                render(
+                    _("- Lớp %(class_name)s – môn %(subject)s (học kì %(term)s): đã nhập %(filled)s/%(required)s ô."),
+                    {
+                        "class_name": s["class_name"],
+                        "subject": s["subject_name"],
+                        "term": "I" if s["term"] == 1 else "II",
+                        "filled": s["filled"],
+                        "required": s["required"],
+                    },
+                )
+            )
         if window.reason:
             lines += ["", render(_("Ghi chú của lịch: %(reason)s"), {"reason": window.reason})]
         lines += ["", render(_("Mở bảng điểm: %(url)s"), {"url": url}), "", render(SIGNATURE)]
@@ -208,8 +233,9 @@ def _reminder_text(window: Window, teacher_name: str, sheets: list[dict], url: s
 def remind_school(window: Window, school_id: int, schema_name: str, domain: str = "") -> dict:
     """One school: its unfinished sheets (inside its schema), one notice per teacher (never twice for a window),
     the school's pass marked done, then the e-mails."""
-    sheets = perschool.unfinished_sheets(schema_name, year_start=window.year_start, category=window.category,
-                                         grades=list(window.grades or []))
+    sheets = perschool.unfinished_sheets(
+        schema_name, year_start=window.year_start, category=window.category, grades=list(window.grades or [])
+    )
     by_teacher: dict[int, list[dict]] = defaultdict(list)
     for s in sheets:
         by_teacher[s["teacher_id"]].append(s)
@@ -227,10 +253,18 @@ def remind_school(window: Window, school_id: int, schema_name: str, domain: str 
     with transaction.atomic():
         new = _notify(rows, f"window-remind:{window.pk}")
         WindowReminder.objects.bulk_create(
-            [WindowReminder(window=window, school_id=school_id, sent_at=timezone.now(), teachers=len(rows),
-                            sheets=len(sheets))], ignore_conflicts=True)
-    mails = [(texts[t][0], texts[t][1], settings.DEFAULT_FROM_EMAIL, [teachers[t].email])
-             for t in sorted(new) if teachers[t].email]
+            [
+                WindowReminder(
+                    window=window, school_id=school_id, sent_at=timezone.now(), teachers=len(rows), sheets=len(sheets)
+                )
+            ],
+            ignore_conflicts=True,
+        )
+    mails = [
+        (texts[t][0], texts[t][1], settings.DEFAULT_FROM_EMAIL, [teachers[t].email])
+        for t in sorted(new)
+        if teachers[t].email
+    ]
     sent = _mail(mails)
     return {"sheets": len(sheets), "teachers": len(rows), "notified": len(new), "mailed": sent}
 
@@ -255,11 +289,16 @@ def remind_chunk(window_id: int, schools: list[list]) -> dict:
 
 def windows_locked_recently(now: dt.datetime | None = None) -> list[Window]:
     now = now or timezone.now()
-    return list(Window.objects.filter(cancelled_at__isnull=True, locks_at__lte=now, locks_at__gt=now - snapshot_lookback())
-                .order_by("locks_at", "pk"))
+    return list(
+        Window.objects.filter(
+            cancelled_at__isnull=True, locks_at__lte=now, locks_at__gt=now - snapshot_lookback()
+        ).order_by("locks_at", "pk")
+    )
 
 
-def plan_snapshots(dispatch: Dispatch, dispatch_year_end: Dispatch | None = None, now: dt.datetime | None = None) -> dict:
+def plan_snapshots(
+    dispatch: Dispatch, dispatch_year_end: Dispatch | None = None, now: dt.datetime | None = None
+) -> dict:
     """Beat (every minute): windows whose lock passed (within the look-back) → their schools without a snapshot
     → chunk tasks; a whole-year lock also starts the year-end flow for its schools."""
     windows = windows_locked_recently(now)
@@ -284,13 +323,21 @@ ROLLUP_FIGURES = ("students", "entries", "entries_term1", "entries_term2", "cond
 
 def _figures(rollup: dict | None) -> dict:
     if rollup is None:
-        return {**{k: 0 for k in ROLLUP_FIGURES}, "records": {s: 0 for s in recordstates.STATES}, "records_total": 0,
-                "rollup_missing": True}
+        return {
+            **{k: 0 for k in ROLLUP_FIGURES},
+            "records": {s: 0 for s in recordstates.STATES},
+            "records_total": 0,
+            "rollup_missing": True,
+        }
     records = {s: rollup[f"records_{s}"] for s in recordstates.STATES}
-    return {**{k: rollup[k] for k in ROLLUP_FIGURES}, "records": records, "records_total": sum(records.values()),
-            "rollup_updated_at": rollup["updated_at"].isoformat() if rollup["updated_at"] else None,
-            "rollup_reconciled_at": rollup["reconciled_at"].isoformat() if rollup["reconciled_at"] else None,
-            "rollup_missing": False}
+    return {
+        **{k: rollup[k] for k in ROLLUP_FIGURES},
+        "records": records,
+        "records_total": sum(records.values()),
+        "rollup_updated_at": rollup["updated_at"].isoformat() if rollup["updated_at"] else None,
+        "rollup_reconciled_at": rollup["reconciled_at"].isoformat() if rollup["reconciled_at"] else None,
+        "rollup_missing": False,
+    }
 
 
 def snapshot_chunk(window_id: int, school_ids: list[int]) -> int:
@@ -299,10 +346,23 @@ def snapshot_chunk(window_id: int, school_ids: list[int]) -> int:
     if window is None or window.cancelled_at is not None:
         return 0
     taken_at = timezone.now()
-    rollups = {r["school_id"]: r for r in SchoolRollup.objects.filter(school_id__in=school_ids, year_start=window.year_start)
-               .values("school_id", *ROLLUP_FIGURES, *(f"records_{s}" for s in recordstates.STATES), "updated_at", "reconciled_at")}
-    rows = [ComplianceSnapshot(window=window, school_id=pk, year_start=window.year_start, locks_at=window.locks_at,
-                               taken_at=taken_at, figures=_figures(rollups.get(pk))) for pk in school_ids]
+    rollups = {
+        r["school_id"]: r
+        for r in SchoolRollup.objects.filter(school_id__in=school_ids, year_start=window.year_start).values(
+            "school_id", *ROLLUP_FIGURES, *(f"records_{s}" for s in recordstates.STATES), "updated_at", "reconciled_at"
+        )
+    }
+    rows = [
+        ComplianceSnapshot(
+            window=window,
+            school_id=pk,
+            year_start=window.year_start,
+            locks_at=window.locks_at,
+            taken_at=taken_at,
+            figures=_figures(rollups.get(pk)),
+        )
+        for pk in school_ids
+    ]
     ComplianceSnapshot.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
 
@@ -323,8 +383,12 @@ def plan_year_end(dispatch: Dispatch, now: dt.datetime | None = None, window_id:
     """Beat (daily), or one window: locked whole-year windows of this school year or the last one → the schools
     where the year-end flow has not started for that window → chunk tasks (a catch-up for the snapshot job's)."""
     now = now or timezone.now()
-    qs = Window.objects.filter(cancelled_at__isnull=True, category=DataCategory.WHOLE_YEAR, locks_at__lte=now,
-                               year_start__gte=school_year_of(timezone.localdate(now)) - 1)
+    qs = Window.objects.filter(
+        cancelled_at__isnull=True,
+        category=DataCategory.WHOLE_YEAR,
+        locks_at__lte=now,
+        year_start__gte=school_year_of(timezone.localdate(now)) - 1,
+    )
     if window_id is not None:
         qs = qs.filter(pk=window_id)
     windows = list(qs.order_by("locks_at", "pk"))
@@ -340,14 +404,27 @@ def _year_end_text(window: Window, info: dict, url: str) -> tuple[str, str]:
     counts = {k: info[k] for k in ("ready", "not_ready", "done")}
     with translation.override("vi"):
         title = render(_("%(ready)s học bạ sẵn sàng ký số"), counts)
-        lines = [render(_("Năm học %(year)s đã khóa sổ lúc %(lock)s theo lịch của %(tier)s."),
-                        {"year": _year_label(window), "lock": fmt_local(window.locks_at), "tier": tier}),
-                 render(_("%(ready)s học bạ đã được duyệt, sẵn sàng ký số; %(not_ready)s học bạ chưa được duyệt; "
-                          "%(done)s học bạ đã ký hoặc đã khóa."), counts), ""]
+        lines = [
+            render(
+                _("Năm học %(year)s đã khóa sổ lúc %(lock)s theo lịch của %(tier)s."),
+                {"year": _year_label(window), "lock": fmt_local(window.locks_at), "tier": tier},
+            ),
+            render(
+                _(
+                    "%(ready)s học bạ đã được duyệt, sẵn sàng ký số; %(not_ready)s học bạ chưa được duyệt; "
+                    "%(done)s học bạ đã ký hoặc đã khóa."
+                ),
+                counts,
+            ),
+            "",
+        ]
         for c in info["by_class"]:
-            lines.append(render(_("- Lớp %(class_name)s: %(ready)s sẵn sàng ký, %(not_ready)s chưa duyệt, "
-                                  "%(done)s đã ký/khóa."),
-                                {k: c[k] for k in ("class_name", "ready", "not_ready", "done")}))
+            lines.append(
+                render(
+                    _("- Lớp %(class_name)s: %(ready)s sẵn sàng ký, %(not_ready)s chưa duyệt, %(done)s đã ký/khóa."),
+                    {k: c[k] for k in ("class_name", "ready", "not_ready", "done")},
+                )
+            )
         lines += ["", render(_("Danh sách lớp: %(url)s"), {"url": url}), "", render(SIGNATURE)]
     return title, "\n".join(lines)
 
@@ -356,20 +433,39 @@ def year_end_school(window: Window, school_id: int, schema_name: str, domain: st
     """One school: count the records ready to sign (inside its schema), mark the flow started for the window,
     tell the principal(s) once."""
     info = perschool.ready_to_sign(schema_name, year_start=window.year_start, grades=list(window.grades or []))
-    principals = {a.pk: a for a in Account.objects.filter(pk__in=school_member_ids(school_id, ["principal"]), is_active=True)}
+    principals = {
+        a.pk: a for a in Account.objects.filter(pk__in=school_member_ids(school_id, ["principal"]), is_active=True)
+    }
     url = site_url(domain, "/classes/")
     title, body = _year_end_text(window, info, url)
     with transaction.atomic():
         YearEndStart.objects.bulk_create(
-            [YearEndStart(window=window, school_id=school_id, year_start=window.year_start, started_at=timezone.now(),
-                          ready_to_sign=info["ready"], not_ready=info["not_ready"], done=info["done"],
-                          by_class=info["by_class"], notified=0)], ignore_conflicts=True)
+            [
+                YearEndStart(
+                    window=window,
+                    school_id=school_id,
+                    year_start=window.year_start,
+                    started_at=timezone.now(),
+                    ready_to_sign=info["ready"],
+                    not_ready=info["not_ready"],
+                    done=info["done"],
+                    by_class=info["by_class"],
+                    notified=0,
+                )
+            ],
+            ignore_conflicts=True,
+        )
         # once per principal and window, however often this runs (the notice's key)
-        new = (_notify([(pk, title, body, url) for pk in principals], f"year-end:{window.pk}")
-               if info["ready"] + info["not_ready"] + info["done"] else set())  # no record of the year: nothing to tell
+        new = (
+            _notify([(pk, title, body, url) for pk in principals], f"year-end:{window.pk}")
+            if info["ready"] + info["not_ready"] + info["done"]
+            else set()
+        )  # no record of the year: nothing to tell
     if new:
         YearEndStart.objects.filter(window=window, school_id=school_id).update(notified=len(new))
-    mails = [(title, body, settings.DEFAULT_FROM_EMAIL, [principals[p].email]) for p in sorted(new) if principals[p].email]
+    mails = [
+        (title, body, settings.DEFAULT_FROM_EMAIL, [principals[p].email]) for p in sorted(new) if principals[p].email
+    ]
     return {**{k: info[k] for k in ("ready", "not_ready", "done")}, "notified": len(new), "mailed": _mail(mails)}
 
 

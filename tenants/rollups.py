@@ -6,8 +6,15 @@ from __future__ import annotations
 from django.db import connection
 from hocba.kernel import recordstates
 
-FIELDS = ("students", *(f"records_{state}" for state in recordstates.STATES),
-          "entries", "entries_term1", "entries_term2", "conduct_entries", "absences")
+FIELDS = (
+    "students",
+    *(f"records_{state}" for state in recordstates.STATES),
+    "entries",
+    "entries_term1",
+    "entries_term2",
+    "conduct_entries",
+    "absences",
+)
 
 
 def rollup_add(*, school_id: int, year_start: int, **deltas: int) -> None:
@@ -38,6 +45,7 @@ def rollup_set(*, school_id: int, year_start: int, values: dict[str, int]) -> No
             f"INSERT INTO public.tenants_schoolrollup AS r (school_id, year_start, {columns}, updated_at, reconciled_at)"
             f" VALUES (%s, %s, {', '.join(['%s'] * len(FIELDS))}, now(), now())"
             f" ON CONFLICT (school_id, year_start) DO UPDATE SET "
-            + ", ".join(f"{k} = EXCLUDED.{k}" for k in FIELDS) + ", updated_at = now(), reconciled_at = now()",
+            + ", ".join(f"{k} = EXCLUDED.{k}" for k in FIELDS)
+            + ", updated_at = now(), reconciled_at = now()",
             [school_id, year_start, *(values.get(k, 0) for k in FIELDS)],
         )

@@ -19,8 +19,20 @@ from hocba.kernel.roles import Role
 from .models import DataCategory, ExceptionStatus, Window, WindowTier
 
 __all__ = [
-    "STATE_LABELS", "TIER_LABELS", "DataCategory", "EntryState", "ExceptionStatus", "WindowAuthority", "WindowInfo",
-    "WindowLocked", "WindowTier", "category_of_term", "entry_state", "locked_from_db_error", "window_info", "window_state",
+    "STATE_LABELS",
+    "TIER_LABELS",
+    "DataCategory",
+    "EntryState",
+    "ExceptionStatus",
+    "WindowAuthority",
+    "WindowInfo",
+    "WindowLocked",
+    "WindowTier",
+    "category_of_term",
+    "entry_state",
+    "locked_from_db_error",
+    "window_info",
+    "window_state",
 ]
 
 TIER_LABELS = {"province": _("Sở GD&ĐT"), "unit": _("Phòng/xã"), "school": _("Nhà trường")}
@@ -65,24 +77,37 @@ class WindowLocked(DomainError):
             super().__init__(
                 "window.not_open",
                 _("Chưa đến thời gian nhập: mở lúc %(opens)s theo lịch của %(tier)s (%(who)s). %(reason)s"),
-                params={"opens": _local(window.opens_at), "tier": TIER_LABELS.get(window.tier, window.tier),
-                        "who": window.set_by_name, "reason": window.reason},
+                params={
+                    "opens": _local(window.opens_at),
+                    "tier": TIER_LABELS.get(window.tier, window.tier),
+                    "who": window.set_by_name,
+                    "reason": window.reason,
+                },
             )
         else:
             super().__init__(
                 "window.locked",
                 _("Đã khóa nhập từ %(locks)s theo lịch của %(tier)s (%(who)s). %(reason)s"),
-                params={"locks": _local(window.locks_at), "tier": TIER_LABELS.get(window.tier, window.tier),
-                        "who": window.set_by_name, "reason": window.reason},
+                params={
+                    "locks": _local(window.locks_at),
+                    "tier": TIER_LABELS.get(window.tier, window.tier),
+                    "who": window.set_by_name,
+                    "reason": window.reason,
+                },
             )
         self.window = window
 
     def as_dict(self):
         data = super().as_dict()
         if self.window is not None:
-            data["window"] = {"id": self.window.id, "tier": self.window.tier, "category": self.window.category,
-                              "opens_at": self.window.opens_at.isoformat(), "locks_at": self.window.locks_at.isoformat(),
-                              "set_by": self.window.set_by_name}
+            data["window"] = {
+                "id": self.window.id,
+                "tier": self.window.tier,
+                "category": self.window.category,
+                "opens_at": self.window.opens_at.isoformat(),
+                "locks_at": self.window.locks_at.isoformat(),
+                "set_by": self.window.set_by_name,
+            }
         return data
 
 
@@ -116,7 +141,9 @@ class EntryState:
         return WindowLocked(self.window, not_yet_open=self.not_yet_open).as_dict()
 
 
-def entry_state(*, school_id: int, category: str, year_start: int, grade: int | None, class_id: int | None) -> EntryState:
+def entry_state(
+    *, school_id: int, category: str, year_start: int, grade: int | None, class_id: int | None
+) -> EntryState:
     """One query: the blocking window now, else the earliest lock ahead among the windows that apply."""
     grades = [grade] if grade else []
     classes = [class_id] if class_id else []

@@ -182,11 +182,20 @@ class RowReport:
         return str(DataCategory(self.category).label) if self.category in DataCategory.values else ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"line": self.line, "ok": self.ok, "category": self.category, "grades": self.grades,
-                "levels": self.levels, "opens_at": self.opens_at.isoformat() if self.opens_at else None,
-                "locks_at": self.locks_at.isoformat() if self.locks_at else None, "reason": self.reason,
-                "code": self.code or None, "detail": self.message or None, "detail_en": self.message_en or None,
-                "window_id": self.window_id}
+        return {
+            "line": self.line,
+            "ok": self.ok,
+            "category": self.category,
+            "grades": self.grades,
+            "levels": self.levels,
+            "opens_at": self.opens_at.isoformat() if self.opens_at else None,
+            "locks_at": self.locks_at.isoformat() if self.locks_at else None,
+            "reason": self.reason,
+            "code": self.code or None,
+            "detail": self.message or None,
+            "detail_en": self.message_en or None,
+            "window_id": self.window_id,
+        }
 
 
 @dataclass
@@ -207,8 +216,13 @@ class ImportReport:
         return bool(self.rows) and not self.failed
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "created": self.created, "failed": len(self.failed), "year_start": self.year_start,
-                "rows": [r.as_dict() for r in self.rows]}
+        return {
+            "ok": self.ok,
+            "created": self.created,
+            "failed": len(self.failed),
+            "year_start": self.year_start,
+            "rows": [r.as_dict() for r in self.rows],
+        }
 
 
 def _find_header(ws) -> tuple[int, dict[str, int]] | None:
@@ -231,8 +245,13 @@ def read_rows(content: bytes) -> list[RowReport]:
     ws = upload.values.worksheets[0]
     header = _find_header(ws)
     if header is None:
-        raise fail("windows.import_header", _("Không thấy hàng tiêu đề với các cột Loại dữ liệu, Khối, Mở lúc, Khóa "
-                                              "lúc, Lý do. Hãy dùng mẫu tải về từ HọcBạ."))
+        raise fail(
+            "windows.import_header",
+            _(
+                "Không thấy hàng tiêu đề với các cột Loại dữ liệu, Khối, Mở lúc, Khóa "
+                "lúc, Lý do. Hãy dùng mẫu tải về từ HọcBạ."
+            ),
+        )
     header_row, columns = header
     if ws.max_row - header_row > MAX_ROWS:
         raise fail("windows.import_too_many", _("Tệp có hơn %(n)s dòng."), {"n": MAX_ROWS})
@@ -246,14 +265,20 @@ def read_rows(content: bytes) -> list[RowReport]:
         row = RowReport(line=line, reason=str(values.get("reason") or "").strip())
         category = categories.get(normalize(values.get("category")))
         if category is None:
-            row.refuse("windows.import_category", _("Loại dữ liệu “%(value)s” không có trong danh sách."),
-                       {"value": values.get("category") or ""})
+            row.refuse(
+                "windows.import_category",
+                _("Loại dữ liệu “%(value)s” không có trong danh sách."),
+                {"value": values.get("category") or ""},
+            )
         else:
             row.category = category
         grades = parse_grades(values.get("grades"))
         if grades is None:
-            row.refuse("windows.import_grades", _("Không đọc được khối “%(value)s” (ví dụ: 6, 7 hoặc 6-9)."),
-                       {"value": values.get("grades")})
+            row.refuse(
+                "windows.import_grades",
+                _("Không đọc được khối “%(value)s” (ví dụ: 6, 7 hoặc 6-9)."),
+                {"value": values.get("grades")},
+            )
         else:
             row.grades, row.levels = grades
         row.opens_at = parse_local(values.get("opens_at"))
@@ -272,8 +297,9 @@ class _RollBack(Exception):
     pass
 
 
-def calendar_import(*, actor, content: bytes, year_start: int, unit: AdministrativeUnit | None = None,
-                    school: School | None = None) -> ImportReport:
+def calendar_import(
+    *, actor, content: bytes, year_start: int, unit: AdministrativeUnit | None = None, school: School | None = None
+) -> ImportReport:
     """All rows or none: each row goes through ``window_create`` in a savepoint; any refusal rolls all back."""
     rows = read_rows(content)
     try:
@@ -283,10 +309,18 @@ def calendar_import(*, actor, content: bytes, year_start: int, unit: Administrat
                     continue
                 try:
                     with transaction.atomic():
-                        window = svc.window_create(actor=actor, category=row.category, year_start=year_start,
-                                                   opens_at=row.opens_at, locks_at=row.locks_at, unit=unit,
-                                                   school=school, grades=row.grades, levels=row.levels,
-                                                   reason=row.reason)
+                        window = svc.window_create(
+                            actor=actor,
+                            category=row.category,
+                            year_start=year_start,
+                            opens_at=row.opens_at,
+                            locks_at=row.locks_at,
+                            unit=unit,
+                            school=school,
+                            grades=row.grades,
+                            levels=row.levels,
+                            reason=row.reason,
+                        )
                     row.window_id = window.pk
                 except DomainError as exc:
                     row.refuse(exc.code, exc.message, exc.params)
@@ -334,12 +368,26 @@ def template_bytes(*, scope_name: str = "", year_start: int | None = None) -> by
     guide.append([])
     guide.append(["Cột", "Cách điền", "How to fill"])
     style_header(guide, guide.max_row, 1, 3)
-    guide.append(["Loại dữ liệu", "Một trong các loại dưới đây (tên hoặc mã).", "One of the categories below (name or code)."])
-    guide.append(["Khối", "Để trống: mọi khối. Hoặc 6, 7 hoặc 6-9 hoặc THCS.", "Blank: every grade. Or 6, 7 or 6-9 or THCS."])
-    guide.append(["Mở lúc", "dd/mm/yyyy HH:MM, giờ Việt Nam (ví dụ 05/09/2025 07:00).",
-                  "dd/mm/yyyy HH:MM, Vietnam time (e.g. 05/09/2025 07:00)."])
-    guide.append(["Khóa lúc", "dd/mm/yyyy HH:MM; chỉ ghi ngày thì khóa lúc 23:59 ngày đó.",
-                  "dd/mm/yyyy HH:MM; a date alone locks at 23:59 that day."])
+    guide.append(
+        ["Loại dữ liệu", "Một trong các loại dưới đây (tên hoặc mã).", "One of the categories below (name or code)."]
+    )
+    guide.append(
+        ["Khối", "Để trống: mọi khối. Hoặc 6, 7 hoặc 6-9 hoặc THCS.", "Blank: every grade. Or 6, 7 or 6-9 or THCS."]
+    )
+    guide.append(
+        [
+            "Mở lúc",
+            "dd/mm/yyyy HH:MM, giờ Việt Nam (ví dụ 05/09/2025 07:00).",
+            "dd/mm/yyyy HH:MM, Vietnam time (e.g. 05/09/2025 07:00).",
+        ]
+    )
+    guide.append(
+        [
+            "Khóa lúc",
+            "dd/mm/yyyy HH:MM; chỉ ghi ngày thì khóa lúc 23:59 ngày đó.",
+            "dd/mm/yyyy HH:MM; a date alone locks at 23:59 that day.",
+        ]
+    )
     guide.append(["Lý do", "Căn cứ (văn bản, kế hoạch năm học…).", "Grounds (circular, year plan…)."])
     guide.append([])
     guide.append(["Mã", "Loại dữ liệu", "Category"])
@@ -351,8 +399,13 @@ def template_bytes(*, scope_name: str = "", year_start: int | None = None) -> by
             en = str(label)
         guide.append([code, vi, en])
     guide.append([])
-    guide.append(["Cả tệp được kiểm tra trước; chỉ khi mọi dòng hợp lệ thì lịch mới được lưu (tất cả hoặc không).",
-                  "", "The whole file is checked first; the calendar is saved only if every row is valid (all or nothing)."])
+    guide.append(
+        [
+            "Cả tệp được kiểm tra trước; chỉ khi mọi dòng hợp lệ thì lịch mới được lưu (tất cả hoặc không).",
+            "",
+            "The whole file is checked first; the calendar is saved only if every row is valid (all or nothing).",
+        ]
+    )
     guide.cell(row=guide.max_row, column=1).font = MUTED_FONT
     set_widths(guide, [18, 60, 60])
     return xlsx_bytes(wb)

@@ -35,19 +35,64 @@ def world(django_db_setup, django_db_blocker):
         provisioning.template_current()
         # Everything else runs as the application does, with a role that owns nothing.
         _login_as(settings.DB_APP_USER, settings.DB_APP_PASSWORD)
-        province = unit_create(actor=None, kind=UnitKind.PROVINCE, name="Sở GD&ĐT Thử nghiệm", official_code="99", valid_from=DAY)
-        unit_a = unit_create(actor=None, kind=UnitKind.COMMUNE, name="Xã An Thạnh", official_code="99-AT", parent=province, valid_from=DAY)
-        unit_b = unit_create(actor=None, kind=UnitKind.WARD, name="Phường Bình Minh", official_code="99-BM", parent=province, valid_from=DAY)
-        school_a = school_create(actor=None, code="99000001", name="Trường THCS An Thạnh", levels="THCS", unit=unit_a, slug="thcs-an-thanh", on=DAY)
-        school_b = school_create(actor=None, code="99000002", name="Trường THCS Bình Minh", levels="THCS", unit=unit_b, slug="thcs-binh-minh", on=DAY)
-        scopes = {"province": (province, None), "unit_a": (unit_a, None), "unit_b": (unit_b, None),
-                  "school_a": (None, school_a), "school_b": (None, school_b)}
+        province = unit_create(
+            actor=None, kind=UnitKind.PROVINCE, name="Sở GD&ĐT Thử nghiệm", official_code="99", valid_from=DAY
+        )
+        unit_a = unit_create(
+            actor=None,
+            kind=UnitKind.COMMUNE,
+            name="Xã An Thạnh",
+            official_code="99-AT",
+            parent=province,
+            valid_from=DAY,
+        )
+        unit_b = unit_create(
+            actor=None,
+            kind=UnitKind.WARD,
+            name="Phường Bình Minh",
+            official_code="99-BM",
+            parent=province,
+            valid_from=DAY,
+        )
+        school_a = school_create(
+            actor=None,
+            code="99000001",
+            name="Trường THCS An Thạnh",
+            levels="THCS",
+            unit=unit_a,
+            slug="thcs-an-thanh",
+            on=DAY,
+        )
+        school_b = school_create(
+            actor=None,
+            code="99000002",
+            name="Trường THCS Bình Minh",
+            levels="THCS",
+            unit=unit_b,
+            slug="thcs-binh-minh",
+            on=DAY,
+        )
+        scopes = {
+            "province": (province, None),
+            "unit_a": (unit_a, None),
+            "unit_b": (unit_b, None),
+            "school_a": (None, school_a),
+            "school_b": (None, school_b),
+        }
         ids = {}
         for name, role, scope in ACCOUNTS:
             unit, school = scopes[scope]
-            account = account_create(actor=None, username=name, full_name=name.replace("_", " ").title(),
-                                     email=f"{name}@example.vn", password=PASSWORD, role=role.value, unit=unit,
-                                     school=school, valid_from=DAY)
+            account = account_create(
+                actor=None,
+                username=name,
+                full_name=name.replace("_", " ").title(),
+                email=f"{name}@example.vn",
+                password=PASSWORD,
+                role=role.value,
+                unit=unit,
+                school=school,
+                valid_from=DAY,
+            )
             if role in (Role.PROVINCE_ADMIN, Role.UNIT_ADMIN, Role.PRINCIPAL, Role.SCHOOL_IT_ADMIN):
                 give_totp(account)
             ids[name] = account.pk
@@ -70,7 +115,6 @@ def login(w):
         return client_for(w.account(name), host)
 
     return make
-
 
 
 class _Queries:

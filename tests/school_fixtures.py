@@ -67,11 +67,21 @@ def _klass(w, start_year: int, today: dt.date):
     assignment_set(access=system, school_class=six_a, subject=math, teacher_id=w.accounts["teacher_a"])
     assignment_set(access=system, school_class=six_a, subject=pe, teacher_id=w.accounts["teacher_a"])
     students = [
-        student_enrol(access=system, school_class=six_a, today=today,
-                      profile={"full_name": n, "date_of_birth": "05/03/2014", "gender": "M" if i % 2 == 0 else "F"}).pk
+        student_enrol(
+            access=system,
+            school_class=six_a,
+            today=today,
+            profile={"full_name": n, "date_of_birth": "05/03/2014", "gender": "M" if i % 2 == 0 else "F"},
+        ).pk
         for i, n in enumerate(NAMES)
     ]
-    others = [student_enrol(access=system, school_class=six_b, today=today,
-                            profile={"full_name": "Đỗ Lớp Khác", "date_of_birth": "01/01/2014", "gender": "M"}).pk]
+    others = [
+        student_enrol(
+            access=system,
+            school_class=six_b,
+            today=today,
+            profile={"full_name": "Đỗ Lớp Khác", "date_of_birth": "01/01/2014", "gender": "M"},
+        ).pk
+    ]
     yield Klass(school, six_a, math, pe, students, six_b, others)
     connection.set_schema_to_public()

@@ -77,8 +77,13 @@ def throwaway_database(prefix: str) -> Iterator[str]:
 def app_env(database_url: str, base_domain: str, **extra: str) -> dict[str, str]:
     """The environment of the application's processes: the developer's settings on ``database_url``."""
     env = {k: v for k, v in service_env().items() if not k.startswith(("DJANGO_", "PYTEST_"))}
-    env.update(DJANGO_SETTINGS_MODULE="hocba.settings.local", DATABASE_URL=database_url, HOCBA_BASE_DOMAIN=base_domain,
-               PYTHONUNBUFFERED="1", PYTHONPATH=os.pathsep.join([str(REPO / "platform"), str(REPO)]))
+    env.update(
+        DJANGO_SETTINGS_MODULE="hocba.settings.local",
+        DATABASE_URL=database_url,
+        HOCBA_BASE_DOMAIN=base_domain,
+        PYTHONUNBUFFERED="1",
+        PYTHONPATH=os.pathsep.join([str(REPO / "platform"), str(REPO)]),
+    )
     env.pop("HOCBA_ALLOWED_HOSTS", None)
     env.update(extra)
     return env
@@ -87,11 +92,13 @@ def app_env(database_url: str, base_domain: str, **extra: str) -> dict[str, str]
 def manage(args: list[str], env: dict[str, str], timeout: float = 120, label: str = "server") -> str:
     """Run ``manage.py args``; its standard output, or RuntimeError with the end of both outputs."""
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, str(MANAGE), *args], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, str(MANAGE), *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
+    )
     if proc.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n"
-                           f"{proc.stderr[-5000:]}")
+        raise RuntimeError(
+            f"manage.py {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+        )
     print(f"[{label}] manage.py {args[0]}: {time.monotonic() - started:.1f} s", file=sys.stderr)
     return proc.stdout
 
@@ -119,9 +126,26 @@ def runserver() -> Command:
 
 def gunicorn(workers: int = 2, threads: int = 4) -> Command:
     """gunicorn as production starts it, ``workers`` × ``threads``."""
-    return lambda port: [sys.executable, "-m", "gunicorn", "hocba.wsgi:application", "-w", str(workers), "--threads",
-                         str(threads), "-b", f"127.0.0.1:{port}", "--chdir", str(REPO), "--timeout", "60",
-                         "--graceful-timeout", "5", "--log-level", "warning"]
+    return lambda port: [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "hocba.wsgi:application",
+        "-w",
+        str(workers),
+        "--threads",
+        str(threads),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--chdir",
+        str(REPO),
+        "--timeout",
+        "60",
+        "--graceful-timeout",
+        "5",
+        "--log-level",
+        "warning",
+    ]
 
 
 @dataclass(frozen=True)
@@ -170,16 +194,30 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def serve(command: Command, env: dict[str, str], *, base_domain: str, log: Path, port: int | None = None,
-          ready_timeout: float = 30) -> Iterator[Running]:
+def serve(
+    command: Command,
+    env: dict[str, str],
+    *,
+    base_domain: str,
+    log: Path,
+    port: int | None = None,
+    ready_timeout: float = 30,
+) -> Iterator[Running]:
     """Start ``command`` on ``port`` (a free one by default; ``HOCBA_PORT`` in its environment), wait until
     ``/healthz`` answers 200 on ``base_domain`` within ``ready_timeout`` seconds, yield it, then stop it.
     Its output goes to ``log``, whose end is in the error when it does not come up."""
     port = port or free_port()
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "wb") as sink:
-        proc = subprocess.Popen(command(port), cwd=REPO, env={**env, "HOCBA_PORT": str(port)}, stdout=sink,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            command(port),
+            cwd=REPO,
+            env={**env, "HOCBA_PORT": str(port)},
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     try:
         _wait_ready(proc, port, base_domain, log, ready_timeout)
         yield Running(port, proc.pid, log)

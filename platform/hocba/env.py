@@ -53,9 +53,7 @@ class Env:
             port=int(os.environ.get("HOCBA_PORT", "8000")),
             data_dir=data_dir,
             mfa_key=os.environ.get("HOCBA_MFA_KEY", ""),
-            allowed_hosts=tuple(
-                h for h in os.environ.get("HOCBA_ALLOWED_HOSTS", "").split(",") if h.strip()
-            ),
+            allowed_hosts=tuple(h for h in os.environ.get("HOCBA_ALLOWED_HOSTS", "").split(",") if h.strip()),
             email_host=os.environ.get("HOCBA_EMAIL_HOST", ""),
             db_role=os.environ.get("HOCBA_DB_ROLE", "app"),
             database_app_url=os.environ.get("DATABASE_APP_URL", ""),

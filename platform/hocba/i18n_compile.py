@@ -33,7 +33,9 @@ LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 # A checkout writes a .po and its .mo within moments of each other, in either order.
 MTIME_SLACK_SECONDS = 2.0
 
-_PERCENT_RE = re.compile(r"%(?:\((?P<name>[^)]*)\))?[#0 +-]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?(?P<conv>[diouxXeEfFgGcrsa%])")
+_PERCENT_RE = re.compile(
+    r"%(?:\((?P<name>[^)]*)\))?[#0 +-]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?(?P<conv>[diouxXeEfFgGcrsa%])"
+)
 _BRACE_RE = re.compile(r"\{\{|\}\}|\{(?P<name>[^{}:!]*)(?:![rsa])?(?::[^{}]*)?\}")
 
 
@@ -195,8 +197,9 @@ def check_catalogue(po_path: Path | str) -> list[str]:
     if compiled != stored:
         changed = sorted(k for k in compiled.keys() | stored.keys() if compiled.get(k) != stored.get(k))
         sample = ", ".join(repr(k[1])[:60] for k in changed[:3])
-        problems.append(f"{mo_file}: differs from its .po in {len(changed)} message(s) ({sample}); "
-                        "run python -m hocba.i18n_compile")
+        problems.append(
+            f"{mo_file}: differs from its .po in {len(changed)} message(s) ({sample}); run python -m hocba.i18n_compile"
+        )
     return problems
 
 

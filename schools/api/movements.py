@@ -36,8 +36,18 @@ class EnrolmentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Enrolment
-        fields = ["id", "student", "school_class", "class_name", "year", "starts_on", "ends_on", "entry", "exit",
-                  "exit_note"]
+        fields = [
+            "id",
+            "student",
+            "school_class",
+            "class_name",
+            "year",
+            "starts_on",
+            "ends_on",
+            "entry",
+            "exit",
+            "exit_note",
+        ]
 
 
 class MoveSerializer(serializers.Serializer):
@@ -47,9 +57,13 @@ class MoveSerializer(serializers.Serializer):
 
 class TransferOutSerializer(serializers.Serializer):
     on = serializers.CharField(help_text="dd/mm/yyyy (or yyyy-mm-dd), inside the school year")
-    destination = serializers.CharField(required=False, allow_blank=True, max_length=300,
-                                        help_text="optional: the school the student goes to and the decision number "
-                                                  "(at most 300 characters); kept as the enrolment's exit_note")
+    destination = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=300,
+        help_text="optional: the school the student goes to and the decision number "
+        "(at most 300 characters); kept as the enrolment's exit_note",
+    )
 
 
 class GuardianSerializer(serializers.Serializer):
@@ -68,8 +82,9 @@ class GuardianLinkSerializer(serializers.Serializer):
 
 class CarryOverSerializer(serializers.Serializer):
     to_class = serializers.IntegerField(help_text="a class of the next school year, one grade up")
-    repeat_class = serializers.IntegerField(required=False, allow_null=True,
-                                            help_text="a class of the next year, same grade, for students held back")
+    repeat_class = serializers.IntegerField(
+        required=False, allow_null=True, help_text="a class of the next year, same grade, for students held back"
+    )
 
 
 class NotCarriedSerializer(serializers.Serializer):
@@ -100,8 +115,9 @@ def _destination(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, (dict, list)):
-        raise DomainError("students.destination_not_text", _("Nơi chuyển đến phải là một đoạn văn bản."),
-                          field="destination")
+        raise DomainError(
+            "students.destination_not_text", _("Nơi chuyển đến phải là một đoạn văn bản."), field="destination"
+        )
     return str(value)
 
 
@@ -127,8 +143,11 @@ class StudentEnrolmentsApi(APIView):
 class StudentMoveApi(APIView):
     required_capability = "profiles.edit"
 
-    @extend_schema(request=MoveSerializer, responses=EnrolmentSerializer,
-                   summary="Move a student to another class of the same year from a date (the year's record follows)")
+    @extend_schema(
+        request=MoveSerializer,
+        responses=EnrolmentSerializer,
+        summary="Move a student to another class of the same year from a date (the year's record follows)",
+    )
     def post(self, request, pk: int):
         access = request_school_access(request)
         student = _editable_student(request, pk)
@@ -142,16 +161,19 @@ class StudentMoveApi(APIView):
 class StudentTransferOutApi(APIView):
     required_capability = "profiles.edit"
 
-    @extend_schema(request=TransferOutSerializer, responses=EnrolmentSerializer,
-                   summary="The student leaves the school (chuyển đi) on a date, optionally for a named school "
-                           "(destination)")
+    @extend_schema(
+        request=TransferOutSerializer,
+        responses=EnrolmentSerializer,
+        summary="The student leaves the school (chuyển đi) on a date, optionally for a named school (destination)",
+    )
     def post(self, request, pk: int):
         access = request_school_access(request)
         student = _editable_student(request, pk)
         data = _body(request)
         on = students.parse_day(data.get("on"), field="on")
-        enrolment = students.student_transfer_out(access=access, student=student, on=on,
-                                                  destination=_destination(data.get("destination")))
+        enrolment = students.student_transfer_out(
+            access=access, student=student, on=on, destination=_destination(data.get("destination"))
+        )
         return Response(EnrolmentSerializer(enrolment).data)
 
 
@@ -165,22 +187,29 @@ class StudentGuardiansApi(APIView):
         require(access.may_edit_profiles(current_class_id(enrolment_history(student))))
         return Response(GuardianSerializer(guardian_accounts(student), many=True).data)
 
-    @extend_schema(request=GuardianLinkSerializer, responses={201: GuardianSerializer(many=True)},
-                   summary="Link a parent's account: an existing parent of the school (account) or a new one "
-                           "(username, full_name, email, password)")
+    @extend_schema(
+        request=GuardianLinkSerializer,
+        responses={201: GuardianSerializer(many=True)},
+        summary="Link a parent's account: an existing parent of the school (account) or a new one "
+        "(username, full_name, email, password)",
+    )
     def post(self, request, pk: int):
         access = request_school_access(request)
         student = _editable_student(request, pk)
         data = _body(request)
         if data.get("account") in (None, "") and data.get("username"):
             students.guardian_create_and_link(
-                access=access, actor=request.user, student=student, username=str(data.get("username") or ""),
-                full_name=str(data.get("full_name") or ""), email=str(data.get("email") or ""),
-                password=str(data.get("password") or "") or None)
+                access=access,
+                actor=request.user,
+                student=student,
+                username=str(data.get("username") or ""),
+                full_name=str(data.get("full_name") or ""),
+                email=str(data.get("email") or ""),
+                password=str(data.get("password") or "") or None,
+            )
         else:
             students.guardian_link(access=access, student=student, account_id=_account_id(data.get("account")))
-        return Response(GuardianSerializer(guardian_accounts(student), many=True).data,
-                        status=status.HTTP_201_CREATED)
+        return Response(GuardianSerializer(guardian_accounts(student), many=True).data, status=status.HTTP_201_CREATED)
 
 
 class StudentGuardianApi(APIView):
@@ -197,8 +226,11 @@ class StudentGuardianApi(APIView):
 class ClassCarryOverApi(APIView):
     required_capability = "school.setup"
 
-    @extend_schema(request=CarryOverSerializer, responses=CarryOverResultSerializer,
-                   summary="Year end: carry the class's students into a class of the next year (all or nothing)")
+    @extend_schema(
+        request=CarryOverSerializer,
+        responses=CarryOverResultSerializer,
+        summary="Year end: carry the class's students into a class of the next year (all or nothing)",
+    )
     def post(self, request, pk: int):
         access = request_school_access(request)
         school_class = class_get(access, pk)
@@ -206,7 +238,13 @@ class ClassCarryOverApi(APIView):
         to_class = class_in_school(data.get("to_class"), field="to_class")
         repeat = data.get("repeat_class")
         repeat_class = class_in_school(repeat, field="repeat_class") if repeat not in (None, "") else None
-        result = students.class_carry_over(access=access, school_class=school_class, to_class=to_class,
-                                           repeat_class=repeat_class)
-        return Response({"carried": EnrolmentSerializer(result.carried, many=True).data, "repeating": result.repeating,
-                         "not_carried": [{"student": s, "reason": why} for s, why in result.not_carried]})
+        result = students.class_carry_over(
+            access=access, school_class=school_class, to_class=to_class, repeat_class=repeat_class
+        )
+        return Response(
+            {
+                "carried": EnrolmentSerializer(result.carried, many=True).data,
+                "repeating": result.repeating,
+                "not_carried": [{"student": s, "reason": why} for s, why in result.not_carried],
+            }
+        )

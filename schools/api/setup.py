@@ -50,14 +50,20 @@ class SetupYearSerializer(serializers.Serializer):
 
 class SetupYearOpenSerializer(serializers.Serializer):
     start_year = serializers.IntegerField(help_text="2025 for 2025–2026")
-    levels = serializers.ListField(child=serializers.ChoiceField(choices=[lv for lv, _label in LEVELS]), required=False,
-                                   help_text="levels whose GDPT 2018 curriculum is ensured; default: the school's levels")
-    starts_on = serializers.DateField(input_formats=DATE_INPUTS, required=False, allow_null=True,
-                                      help_text="dd/mm/yyyy; default 05/09")
-    term2_starts_on = serializers.DateField(input_formats=DATE_INPUTS, required=False, allow_null=True,
-                                            help_text="dd/mm/yyyy; default 12/01")
-    ends_on = serializers.DateField(input_formats=DATE_INPUTS, required=False, allow_null=True,
-                                    help_text="dd/mm/yyyy; default 31/05")
+    levels = serializers.ListField(
+        child=serializers.ChoiceField(choices=[lv for lv, _label in LEVELS]),
+        required=False,
+        help_text="levels whose GDPT 2018 curriculum is ensured; default: the school's levels",
+    )
+    starts_on = serializers.DateField(
+        input_formats=DATE_INPUTS, required=False, allow_null=True, help_text="dd/mm/yyyy; default 05/09"
+    )
+    term2_starts_on = serializers.DateField(
+        input_formats=DATE_INPUTS, required=False, allow_null=True, help_text="dd/mm/yyyy; default 12/01"
+    )
+    ends_on = serializers.DateField(
+        input_formats=DATE_INPUTS, required=False, allow_null=True, help_text="dd/mm/yyyy; default 31/05"
+    )
 
 
 class SetupClassSerializer(serializers.Serializer):
@@ -65,12 +71,16 @@ class SetupClassSerializer(serializers.Serializer):
     year = serializers.IntegerField(source="year_id", read_only=True)
     name = serializers.CharField(allow_blank=True, trim_whitespace=False)
     grade = serializers.IntegerField()
-    homeroom_teacher_id = serializers.IntegerField(allow_null=True, required=False, help_text="an account id; null: none")
+    homeroom_teacher_id = serializers.IntegerField(
+        allow_null=True, required=False, help_text="an account id; null: none"
+    )
 
 
 class SetupClassUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(allow_blank=True, trim_whitespace=False, required=False)
-    homeroom_teacher_id = serializers.IntegerField(allow_null=True, required=False, help_text="an account id; null: none")
+    homeroom_teacher_id = serializers.IntegerField(
+        allow_null=True, required=False, help_text="an account id; null: none"
+    )
 
 
 class SetupAssignmentSerializer(serializers.Serializer):
@@ -126,8 +136,9 @@ class SetupDepartmentSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     code = serializers.CharField(read_only=True)
     name = serializers.CharField(allow_blank=True, required=False)
-    head_id = serializers.IntegerField(allow_null=True, required=False,
-                                       help_text="an account with a staff membership of the school; null: none")
+    head_id = serializers.IntegerField(
+        allow_null=True, required=False, help_text="an account with a staff membership of the school; null: none"
+    )
 
 
 class SetupPersonSerializer(serializers.Serializer):
@@ -143,9 +154,14 @@ def _access(request):
 
 
 def _subject_data(subject) -> dict:
-    return {"name": subject.name, "grades": list(subject.grades), "periods_per_year": subject.periods_per_year,
-            "grading": subject.grading, "department": subject.department_id,
-            "has_periodic_test": subject.has_periodic_test}
+    return {
+        "name": subject.name,
+        "grades": list(subject.grades),
+        "periods_per_year": subject.periods_per_year,
+        "grading": subject.grading,
+        "department": subject.department_id,
+        "has_periodic_test": subject.has_periodic_test,
+    }
 
 
 # ------------------------------------------------------------------------------------------------------ views
@@ -158,17 +174,24 @@ class YearListApi(APIView):
     def get(self, request):
         return Response(SetupYearSerializer(year_list(_access(request)), many=True).data)
 
-    @extend_schema(request=SetupYearOpenSerializer, responses={201: SetupYearSerializer, **REFUSALS},
-                   summary="Open a new year (and the GDPT 2018 curriculum of its levels, if missing)")
+    @extend_schema(
+        request=SetupYearOpenSerializer,
+        responses={201: SetupYearSerializer, **REFUSALS},
+        summary="Open a new year (and the GDPT 2018 curriculum of its levels, if missing)",
+    )
     def post(self, request):
         access = _access(request)
         ser = SetupYearOpenSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         data = ser.validated_data
-        year = setup.school_year_create(access=access, start_year=data["start_year"],
-                                        levels=data.get("levels") or school_levels(access),
-                                        starts_on=data.get("starts_on"), term2_starts_on=data.get("term2_starts_on"),
-                                        ends_on=data.get("ends_on"))
+        year = setup.school_year_create(
+            access=access,
+            start_year=data["start_year"],
+            levels=data.get("levels") or school_levels(access),
+            starts_on=data.get("starts_on"),
+            term2_starts_on=data.get("term2_starts_on"),
+            ends_on=data.get("ends_on"),
+        )
         return Response(SetupYearSerializer(year).data, status=status.HTTP_201_CREATED)
 
 
@@ -179,14 +202,19 @@ class YearApi(APIView):
     def get(self, request, pk: int):
         return Response(SetupYearSerializer(year_get(_access(request), pk)).data)
 
-    @extend_schema(request=SetupYearSerializer, responses={200: SetupYearSerializer, **REFUSALS},
-                   summary="Change a year's dates (start < start of term II < end)")
+    @extend_schema(
+        request=SetupYearSerializer,
+        responses={200: SetupYearSerializer, **REFUSALS},
+        summary="Change a year's dates (start < start of term II < end)",
+    )
     def patch(self, request, pk: int):
         access = _access(request)
         year = year_get(access, pk)
         ser = SetupYearSerializer(data=request.data, partial=True)
         ser.is_valid(raise_exception=True)
-        dates = {key: ser.validated_data.get(key, getattr(year, key)) for key in ("starts_on", "term2_starts_on", "ends_on")}
+        dates = {
+            key: ser.validated_data.get(key, getattr(year, key)) for key in ("starts_on", "term2_starts_on", "ends_on")
+        }
         year = setup.school_year_update(access=access, year=year, **dates)
         return Response(SetupYearSerializer(year).data)
 
@@ -194,34 +222,48 @@ class YearApi(APIView):
 class YearClassesApi(APIView):
     required_capability = CAPABILITY
 
-    @extend_schema(responses={200: SetupClassSerializer(many=True), 404: SetupErrorSerializer},
-                   summary="Every class of a year")
+    @extend_schema(
+        responses={200: SetupClassSerializer(many=True), 404: SetupErrorSerializer}, summary="Every class of a year"
+    )
     def get(self, request, pk: int):
         access = _access(request)
         return Response(SetupClassSerializer(year_classes(access, year_get(access, pk)), many=True).data)
 
-    @extend_schema(request=SetupClassSerializer, responses={201: SetupClassSerializer, **REFUSALS},
-                   summary="Create a class in the year")
+    @extend_schema(
+        request=SetupClassSerializer,
+        responses={201: SetupClassSerializer, **REFUSALS},
+        summary="Create a class in the year",
+    )
     def post(self, request, pk: int):
         access = _access(request)
         year = year_get(access, pk)
         ser = SetupClassSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         data = ser.validated_data
-        school_class = setup.class_create(access=access, year=year, name=data["name"], grade=data["grade"],
-                                          homeroom_teacher_id=data.get("homeroom_teacher_id"))
+        school_class = setup.class_create(
+            access=access,
+            year=year,
+            name=data["name"],
+            grade=data["grade"],
+            homeroom_teacher_id=data.get("homeroom_teacher_id"),
+        )
         return Response(SetupClassSerializer(school_class).data, status=status.HTTP_201_CREATED)
 
 
 class SetupClassApi(APIView):
     required_capability = CAPABILITY
 
-    @extend_schema(responses={200: SetupClassSerializer, 404: SetupErrorSerializer}, summary="A class (any of the school)")
+    @extend_schema(
+        responses={200: SetupClassSerializer, 404: SetupErrorSerializer}, summary="A class (any of the school)"
+    )
     def get(self, request, pk: int):
         return Response(SetupClassSerializer(setup_class_get(_access(request), pk)).data)
 
-    @extend_schema(request=SetupClassUpdateSerializer, responses={200: SetupClassSerializer, **REFUSALS},
-                   summary="Rename a class or change its homeroom teacher")
+    @extend_schema(
+        request=SetupClassUpdateSerializer,
+        responses={200: SetupClassSerializer, **REFUSALS},
+        summary="Rename a class or change its homeroom teacher",
+    )
     def patch(self, request, pk: int):
         access = _access(request)
         school_class = setup_class_get(access, pk)
@@ -229,26 +271,36 @@ class SetupClassApi(APIView):
         ser.is_valid(raise_exception=True)
         data = ser.validated_data
         school_class = setup.class_update(
-            access=access, school_class=school_class, name=data.get("name", school_class.name),
-            homeroom_teacher_id=data.get("homeroom_teacher_id", school_class.homeroom_teacher_id))
+            access=access,
+            school_class=school_class,
+            name=data.get("name", school_class.name),
+            homeroom_teacher_id=data.get("homeroom_teacher_id", school_class.homeroom_teacher_id),
+        )
         return Response(SetupClassSerializer(school_class).data)
 
 
 def _assignments(school_class) -> list[dict]:
-    return [{"subject": subject.pk, "subject_name": subject.name, "teacher": teacher}
-            for subject, teacher in class_assignments(school_class)]
+    return [
+        {"subject": subject.pk, "subject_name": subject.name, "teacher": teacher}
+        for subject, teacher in class_assignments(school_class)
+    ]
 
 
 class AssignmentsApi(APIView):
     required_capability = CAPABILITY
 
-    @extend_schema(responses={200: SetupAssignmentSerializer(many=True), 404: SetupErrorSerializer},
-                   summary="The subjects of the class's grade and who teaches each (null: no one)")
+    @extend_schema(
+        responses={200: SetupAssignmentSerializer(many=True), 404: SetupErrorSerializer},
+        summary="The subjects of the class's grade and who teaches each (null: no one)",
+    )
     def get(self, request, pk: int):
         return Response(SetupAssignmentSerializer(_assignments(setup_class_get(_access(request), pk)), many=True).data)
 
-    @extend_schema(request=SetupAssignmentsSaveSerializer, responses={200: SetupAssignmentSerializer(many=True), **REFUSALS},
-                   summary="Set the teachers of several subjects of the class: all rows or none; null clears")
+    @extend_schema(
+        request=SetupAssignmentsSaveSerializer,
+        responses={200: SetupAssignmentSerializer(many=True), **REFUSALS},
+        summary="Set the teachers of several subjects of the class: all rows or none; null clears",
+    )
     def put(self, request, pk: int):
         access = _access(request)
         school_class = setup_class_get(access, pk)
@@ -263,8 +315,11 @@ class AssignmentsApi(APIView):
 class AssignmentApi(APIView):
     required_capability = CAPABILITY
 
-    @extend_schema(request=None, responses={204: None, 404: SetupErrorSerializer},
-                   summary="No one teaches the subject in the class any more (entered marks stay)")
+    @extend_schema(
+        request=None,
+        responses={204: None, 404: SetupErrorSerializer},
+        summary="No one teaches the subject in the class any more (entered marks stay)",
+    )
     def delete(self, request, pk: int, subject: int):
         access = _access(request)
         school_class = setup_class_get(access, pk)
@@ -276,14 +331,20 @@ class AssignmentApi(APIView):
 class SubjectListApi(APIView):
     required_capability = CAPABILITY
 
-    @extend_schema(parameters=[OpenApiParameter("level", str, enum=[lv for lv, _label in LEVELS], required=False)],
-                   responses=SetupSubjectSerializer(many=True), summary="The school's curriculum, level by level")
+    @extend_schema(
+        parameters=[OpenApiParameter("level", str, enum=[lv for lv, _label in LEVELS], required=False)],
+        responses=SetupSubjectSerializer(many=True),
+        summary="The school's curriculum, level by level",
+    )
     def get(self, request):
         level = request.query_params.get("level") or None
         return Response(SetupSubjectSerializer(subject_list(_access(request), level), many=True).data)
 
-    @extend_schema(request=SetupSubjectSerializer, responses={201: SetupSubjectSerializer, **REFUSALS},
-                   summary="Add a subject of the school's own")
+    @extend_schema(
+        request=SetupSubjectSerializer,
+        responses={201: SetupSubjectSerializer, **REFUSALS},
+        summary="Add a subject of the school's own",
+    )
     def post(self, request):
         access = _access(request)
         ser = SetupSubjectSerializer(data=request.data)
@@ -301,8 +362,11 @@ class SubjectApi(APIView):
     def get(self, request, pk: int):
         return Response(SetupSubjectSerializer(subject_get(_access(request), pk)).data)
 
-    @extend_schema(request=SetupSubjectUpdateSerializer, responses={200: SetupSubjectSerializer, **REFUSALS},
-                   summary="Edit a subject: name, grades, periods, grading, department, periodic test")
+    @extend_schema(
+        request=SetupSubjectUpdateSerializer,
+        responses={200: SetupSubjectSerializer, **REFUSALS},
+        summary="Edit a subject: name, grades, periods, grading, department, periodic test",
+    )
     def patch(self, request, pk: int):
         access = _access(request)
         subject = subject_get(access, pk)
@@ -327,26 +391,38 @@ class DepartmentApi(APIView):
     def get(self, request, pk: int):
         return Response(SetupDepartmentSerializer(department_get(_access(request), pk)).data)
 
-    @extend_schema(request=SetupDepartmentSerializer, responses={200: SetupDepartmentSerializer, **REFUSALS},
-                   summary="Rename a department or set its head (null: none)")
+    @extend_schema(
+        request=SetupDepartmentSerializer,
+        responses={200: SetupDepartmentSerializer, **REFUSALS},
+        summary="Rename a department or set its head (null: none)",
+    )
     def patch(self, request, pk: int):
         access = _access(request)
         department = department_get(access, pk)
         ser = SetupDepartmentSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         data = ser.validated_data
-        department = setup.department_update(access=access, department=department,
-                                             name=data.get("name", department.name),
-                                             head_id=data.get("head_id", department.head_id))
+        department = setup.department_update(
+            access=access,
+            department=department,
+            name=data.get("name", department.name),
+            head_id=data.get("head_id", department.head_id),
+        )
         return Response(SetupDepartmentSerializer(department).data)
 
 
 class TeacherListApi(APIView):
     required_capability = CAPABILITY
 
-    @extend_schema(parameters=[OpenApiParameter("staff", bool, required=False,
-                                                description="every staff member (department heads), not only teachers")],
-                   responses=SetupPersonSerializer(many=True), summary="Who may be given classes and subjects, by name")
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "staff", bool, required=False, description="every staff member (department heads), not only teachers"
+            )
+        ],
+        responses=SetupPersonSerializer(many=True),
+        summary="Who may be given classes and subjects, by name",
+    )
     def get(self, request):
         roles = STAFF_ROLES if request.query_params.get("staff") in ("1", "true") else TEACHING_ROLES
         people = staff_names(_access(request), roles)

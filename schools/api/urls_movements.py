@@ -9,7 +9,10 @@ urlpatterns: list = [
     path("students/<int:pk>/move/", movements.StudentMoveApi.as_view(), name="api_student_move"),
     path("students/<int:pk>/transfer-out/", movements.StudentTransferOutApi.as_view(), name="api_student_transfer_out"),
     path("students/<int:pk>/guardians/", movements.StudentGuardiansApi.as_view(), name="api_student_guardians"),
-    path("students/<int:pk>/guardians/<int:account>/", movements.StudentGuardianApi.as_view(),
-         name="api_student_guardian"),
+    path(
+        "students/<int:pk>/guardians/<int:account>/",
+        movements.StudentGuardianApi.as_view(),
+        name="api_student_guardian",
+    ),
     path("classes/<int:pk>/carry-over/", movements.ClassCarryOverApi.as_view(), name="api_class_carry_over"),
 ]

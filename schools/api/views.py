@@ -29,20 +29,38 @@ from . import serializers as s
 
 def sheet_data(sheet: sheets.Sheet) -> dict:
     return {
-        "school_class": sheet.school_class.pk, "subject": sheet.subject.pk, "term": sheet.term,
+        "school_class": sheet.school_class.pk,
+        "subject": sheet.subject.pk,
+        "term": sheet.term,
         "columns": [c.__dict__ for c in sheet.columns],
-        "rows": [{"student": st.id, "full_name": st.full_name, "left": st.left, "record_state": st.record_state,
-                  "values": {c.key: sheet.values.get((st.id, c.key), "") for c in sheet.columns},
-                  "computed": sheet.computed.get(st.id, {})} for st in sheet.students],
+        "rows": [
+            {
+                "student": st.id,
+                "full_name": st.full_name,
+                "left": st.left,
+                "record_state": st.record_state,
+                "values": {c.key: sheet.values.get((st.id, c.key), "") for c in sheet.columns},
+                "computed": sheet.computed.get(st.id, {}),
+            }
+            for st in sheet.students
+        ],
     }
 
 
 class ClassListApi(APIView):
     required_capability = "school.enter"
 
-    @extend_schema(responses=s.ClassSerializer(many=True), parameters=[OpenApiParameter(
-        "year", int, description="the school year's first calendar year (2025 for 2025–2026); default: the latest")],
-        summary="Classes of a school year you may see")
+    @extend_schema(
+        responses=s.ClassSerializer(many=True),
+        parameters=[
+            OpenApiParameter(
+                "year",
+                int,
+                description="the school year's first calendar year (2025 for 2025–2026); default: the latest",
+            )
+        ],
+        summary="Classes of a school year you may see",
+    )
     def get(self, request):
         access = request_school_access(request)
         return Response(s.ClassSerializer(classes_visible(access, year_shown(request)), many=True).data)
@@ -56,8 +74,10 @@ def student_serializer(access, class_id: int | None, student_id: int | None = No
 class ClassStudentsApi(APIView):
     required_capability = "school.enter"
 
-    @extend_schema(responses=s.StudentSerializer(many=True),
-                   summary="Students of a class, in Vietnamese order (identity data only for those who keep profiles)")
+    @extend_schema(
+        responses=s.StudentSerializer(many=True),
+        summary="Students of a class, in Vietnamese order (identity data only for those who keep profiles)",
+    )
     def get(self, request, pk: int):
         access = request_school_access(request)
         school_class = class_get(access, pk)
@@ -69,8 +89,9 @@ class ClassStudentsApi(APIView):
         school_class = class_get(access, pk)
         ser = s.StudentSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        student = students.student_enrol(access=access, school_class=school_class, profile=dict(ser.validated_data),
-                                         today=timezone.localdate())
+        student = students.student_enrol(
+            access=access, school_class=school_class, profile=dict(ser.validated_data), today=timezone.localdate()
+        )
         return Response(s.StudentSerializer(student).data, status=status.HTTP_201_CREATED)
 
 
@@ -86,8 +107,11 @@ class SheetApi(APIView):
         sheet = sheets.sheet_read(access=access, school_class=school_class, subject=subject, term=term)
         return Response(sheet_data(sheet))
 
-    @extend_schema(request=s.SheetSaveSerializer, responses=s.SheetSaveResultSerializer,
-                   summary="Save a whole sheet: all cells or none; each error names its cell")
+    @extend_schema(
+        request=s.SheetSaveSerializer,
+        responses=s.SheetSaveResultSerializer,
+        summary="Save a whole sheet: all cells or none; each error names its cell",
+    )
     def put(self, request, pk: int, subject: int, term: int):
         access = request_school_access(request)
         # The body is checked for shape by a plain function, not cell by cell through a serializer (which cost a
@@ -103,48 +127,70 @@ class ClassSheetsApi(APIView):
 
     required_capability = "school.enter"
 
-    @extend_schema(request=s.ClassSheetsSaveSerializer, responses=s.ClassSheetsSaveResultSerializer,
-                   summary="Save several subject sheets of a class at once: all cells of all subjects or none")
+    @extend_schema(
+        request=s.ClassSheetsSaveSerializer,
+        responses=s.ClassSheetsSaveResultSerializer,
+        summary="Save several subject sheets of a class at once: all cells of all subjects or none",
+    )
     def put(self, request, pk: int, term: int):
         access = request_school_access(request)
         parts = request.data.get("sheets") if isinstance(request.data, dict) else None
         if not isinstance(parts, list):
             parts = []  # refused by the service with its message
         result = sheets.class_sheets_save(access=access, school_class=class_get(access, pk), term=term, sheets=parts)
-        return Response({"written": result.written, "cleared": result.cleared,
-                         "sheets": [sheet_data(sheet) for sheet in result.sheets]})
+        return Response(
+            {
+                "written": result.written,
+                "cleared": result.cleared,
+                "sheets": [sheet_data(sheet) for sheet in result.sheets],
+            }
+        )
 
 
 class ConductApi(APIView):
     required_capability = "class.enter"
 
-    @extend_schema(request=s.ConductSaveSerializer, responses=s.CountSerializer, summary="Conduct of the class for a term")
+    @extend_schema(
+        request=s.ConductSaveSerializer, responses=s.CountSerializer, summary="Conduct of the class for a term"
+    )
     def put(self, request, pk: int, term: int):
         access = request_school_access(request)
         ser = s.ConductSaveSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        n = classwork.conduct_save(access=access, school_class=class_get(access, pk), term=term,
-                                   entries=[dict(e) for e in ser.validated_data["entries"]])
+        n = classwork.conduct_save(
+            access=access,
+            school_class=class_get(access, pk),
+            term=term,
+            entries=[dict(e) for e in ser.validated_data["entries"]],
+        )
         return Response({"count": n})
 
 
 class AbsencesApi(APIView):
     required_capability = "class.enter"
 
-    @extend_schema(request=s.AbsencesSaveSerializer, responses=s.CountSerializer, summary="The day's absences of the class")
+    @extend_schema(
+        request=s.AbsencesSaveSerializer, responses=s.CountSerializer, summary="The day's absences of the class"
+    )
     def put(self, request, pk: int):
         access = request_school_access(request)
         ser = s.AbsencesSaveSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        n = classwork.absences_record(access=access, school_class=class_get(access, pk), date=ser.validated_data["date"],
-                                      entries=[dict(e) for e in ser.validated_data["entries"]])
+        n = classwork.absences_record(
+            access=access,
+            school_class=class_get(access, pk),
+            date=ser.validated_data["date"],
+            entries=[dict(e) for e in ser.validated_data["entries"]],
+        )
         return Response({"count": n})
 
 
 class SubmitApi(APIView):
     required_capability = "records.submit"
 
-    @extend_schema(request=None, responses=s.CountSerializer, summary="The homeroom teacher submits the class's records")
+    @extend_schema(
+        request=None, responses=s.CountSerializer, summary="The homeroom teacher submits the class's records"
+    )
     def post(self, request, pk: int):
         access = request_school_access(request)
         return Response({"count": records.records_submit(access=access, school_class=class_get(access, pk))})
@@ -162,7 +208,9 @@ class ApproveApi(APIView):
 class ReopenApi(APIView):
     required_capability = "records.reopen"
 
-    @extend_schema(request=s.ReopenSerializer, responses=s.RecordSerializer, summary="Reopen an approved record, with a reason")
+    @extend_schema(
+        request=s.ReopenSerializer, responses=s.RecordSerializer, summary="Reopen an approved record, with a reason"
+    )
     def post(self, request, pk: int):
         access = request_school_access(request)
         record = record_get(pk)
@@ -175,11 +223,15 @@ class ReopenApi(APIView):
 class StudentApi(APIView):
     required_capability = "school.enter"
 
-    @extend_schema(responses=s.StudentSerializer, summary="A student's profile (identity data only for those who keep profiles)")
+    @extend_schema(
+        responses=s.StudentSerializer, summary="A student's profile (identity data only for those who keep profiles)"
+    )
     def get(self, request, pk: int):
         access = request_school_access(request)
         student, record = student_visible(access, pk)
-        return Response(student_serializer(access, record.school_class_id if record else None, student.pk)(student).data)
+        return Response(
+            student_serializer(access, record.school_class_id if record else None, student.pk)(student).data
+        )
 
     @extend_schema(request=s.StudentSerializer, responses=s.StudentSerializer, summary="Edit a student's profile")
     def patch(self, request, pk: int):
@@ -187,17 +239,26 @@ class StudentApi(APIView):
         student, _record = student_visible(access, pk)
         ser = s.StudentSerializer(data=request.data, partial=True)
         ser.is_valid(raise_exception=True)
-        student = students.student_update(access=access, student=student, profile=dict(ser.validated_data),
-                                          today=timezone.localdate())
+        student = students.student_update(
+            access=access, student=student, profile=dict(ser.validated_data), today=timezone.localdate()
+        )
         return Response(s.StudentSerializer(student).data)
 
 
 class StudentRecordApi(APIView):
     required_capability = "school.enter"
 
-    @extend_schema(responses=s.RecordSerializer, parameters=[OpenApiParameter(
-        "year", int, description="the school year's first calendar year (2025 for 2025–2026); default: the latest one you may see")],
-        summary="A student's record of a year with its results (only the subjects you may read)")
+    @extend_schema(
+        responses=s.RecordSerializer,
+        parameters=[
+            OpenApiParameter(
+                "year",
+                int,
+                description="the school year's first calendar year (2025 for 2025–2026); default: the latest one you may see",
+            )
+        ],
+        summary="A student's record of a year with its results (only the subjects you may read)",
+    )
     def get(self, request, pk: int):
         access = request_school_access(request)
         student, record = student_visible(access, pk, year_start=asked_year(request), record_only=True)
@@ -211,8 +272,12 @@ class StudentRecordApi(APIView):
 class MyChildrenApi(APIView):
     required_capability = "records.view_child"
 
-    @extend_schema(responses=s.ChildSerializer(many=True), summary="A parent's children and whether each one's record is approved")
+    @extend_schema(
+        responses=s.ChildSerializer(many=True), summary="A parent's children and whether each one's record is approved"
+    )
     def get(self, request):
-        rows = [{"student": st, "record": r, "approved": r is not None and r.state in recordstates.FINAL}
-                for st, r in children_with_records(request_school_access(request).child_ids)]
+        rows = [
+            {"student": st, "record": r, "approved": r is not None and r.state in recordstates.FINAL}
+            for st, r in children_with_records(request_school_access(request).child_ids)
+        ]
         return Response(s.ChildSerializer(rows, many=True).data)

@@ -106,8 +106,11 @@ class YearEndSerializer(serializers.Serializer):
 
 class DecisionEntrySerializer(serializers.Serializer):
     student = serializers.IntegerField()
-    retest = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False,
-                                   help_text="subject code → re-test score (6,5) or Đ/CĐ; empty clears")
+    retest = serializers.DictField(
+        child=serializers.CharField(allow_blank=True),
+        required=False,
+        help_text="subject code → re-test score (6,5) or Đ/CĐ; empty clears",
+    )
     summer_training = serializers.BooleanField(required=False, allow_null=True)
     principal_comment = serializers.CharField(required=False, allow_blank=True)
     completion_note = serializers.CharField(required=False, allow_blank=True)
@@ -150,15 +153,23 @@ def managed_class(access: SchoolAccess, pk: int) -> SchoolClass:
 def yearend_class(access: SchoolAccess, pk: int) -> SchoolClass:
     school_class = class_get(access, pk)
     if not yearend.may_view_yearend(access, school_class):
-        raise NotAllowed("school.not_allowed", _("Chỉ Ban giám hiệu và giáo viên chủ nhiệm của lớp mới xem được tổng kết cuối năm."))
+        raise NotAllowed(
+            "school.not_allowed", _("Chỉ Ban giám hiệu và giáo viên chủ nhiệm của lớp mới xem được tổng kết cuối năm.")
+        )
     return school_class
 
 
 def traits_of(school_class: SchoolClass) -> list[dict]:
     rules = yearend.primary_rules(school_class)
-    return [{"code": q.code, "group": group, "label": q.label_vi, "label_en": q.label_en}
-            for group, items in (("quality", rules.qualities), ("general", rules.general_competencies),
-                                 ("specific", rules.specific_competencies)) for q in items]
+    return [
+        {"code": q.code, "group": group, "label": q.label_vi, "label_en": q.label_en}
+        for group, items in (
+            ("quality", rules.qualities),
+            ("general", rules.general_competencies),
+            ("specific", rules.specific_competencies),
+        )
+        for q in items
+    ]
 
 
 def qualities_data(school_class: SchoolClass, term: int, checkpoint: str) -> dict:
@@ -169,16 +180,28 @@ def qualities_data(school_class: SchoolClass, term: int, checkpoint: str) -> dic
     rows = []
     for m in members:
         sid = m.student.pk
-        rows.append({"student": sid, "full_name": m.student.full_name, "record_state": m.record_state,
-                     "editable": m.record_state in recordstates.EDITABLE,
-                     "levels": {t["code"]: cells.get((sid, t["code"]), ("", ""))[0] for t in traits},
-                     "texts": {t["code"]: cells.get((sid, t["code"]), ("", ""))[1] for t in traits}})
+        rows.append(
+            {
+                "student": sid,
+                "full_name": m.student.full_name,
+                "record_state": m.record_state,
+                "editable": m.record_state in recordstates.EDITABLE,
+                "levels": {t["code"]: cells.get((sid, t["code"]), ("", ""))[0] for t in traits},
+                "texts": {t["code"]: cells.get((sid, t["code"]), ("", ""))[1] for t in traits},
+            }
+        )
     return {"school_class": school_class.pk, "term": term, "checkpoint": checkpoint, "traits": traits, "rows": rows}
 
 
 def award_data(award: AwardDiscipline) -> dict:
-    return {"id": award.pk, "student": award.student_id, "kind": award.kind, "title": award.title,
-            "decided_on": award.decided_on.strftime("%d/%m/%Y"), "decided_by": award.decided_by}
+    return {
+        "id": award.pk,
+        "student": award.student_id,
+        "kind": award.kind,
+        "title": award.title,
+        "decided_on": award.decided_on.strftime("%d/%m/%Y"),
+        "decided_by": award.decided_by,
+    }
 
 
 # --- views -------------------------------------------------------------------------------------
@@ -194,14 +217,22 @@ class QualitiesApi(APIView):
         school_class = managed_class(request_school_access(request), pk)
         return Response(qualities_data(school_class, term, checkpoint))
 
-    @extend_schema(request=QualitiesSaveSerializer, responses=CountSerializer,
-                   summary="Save levels and comments of qualities and competencies: all entries or none")
+    @extend_schema(
+        request=QualitiesSaveSerializer,
+        responses=CountSerializer,
+        summary="Save levels and comments of qualities and competencies: all entries or none",
+    )
     def put(self, request, pk: int, term: int, checkpoint: str):
         access = request_school_access(request)
         ser = QualitiesSaveSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        n = yearend.qualities_save(access=access, school_class=class_get(access, pk), term=term, checkpoint=checkpoint,
-                                   entries=[dict(e) for e in ser.validated_data["entries"]])
+        n = yearend.qualities_save(
+            access=access,
+            school_class=class_get(access, pk),
+            term=term,
+            checkpoint=checkpoint,
+            entries=[dict(e) for e in ser.validated_data["entries"]],
+        )
         return Response({"count": n})
 
 
@@ -215,43 +246,58 @@ class YearEndApi(APIView):
         access = request_school_access(request)
         school_class = yearend_class(access, pk)
         members = class_members(school_class, class_students(school_class))
-        return Response({"school_class": school_class.pk, "primary": school_class.level == PRIMARY,
-                         "may_decide": access.can("records.approve"),
-                         "rows": yearend.yearend_rows(school_class, members)})
+        return Response(
+            {
+                "school_class": school_class.pk,
+                "primary": school_class.level == PRIMARY,
+                "may_decide": access.can("records.approve"),
+                "rows": yearend.yearend_rows(school_class, members),
+            }
+        )
 
 
 class YearEndDecisionsApi(APIView):
     required_capability = "records.approve"
 
-    @extend_schema(request=DecisionsSaveSerializer, responses=CountSerializer,
-                   summary="The principal's year-end decisions (re-test, summer training, comments, commendations)")
+    @extend_schema(
+        request=DecisionsSaveSerializer,
+        responses=CountSerializer,
+        summary="The principal's year-end decisions (re-test, summer training, comments, commendations)",
+    )
     def put(self, request, pk: int):
         access = request_school_access(request)
         ser = DecisionsSaveSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        n = yearend.yearend_save(access=access, school_class=class_get(access, pk),
-                                 entries=[dict(e) for e in ser.validated_data["entries"]])
+        n = yearend.yearend_save(
+            access=access, school_class=class_get(access, pk), entries=[dict(e) for e in ser.validated_data["entries"]]
+        )
         return Response({"count": n})
 
 
 class HomeroomCommentsApi(APIView):
     required_capability = "class.enter"
 
-    @extend_schema(request=CommentsSaveSerializer, responses=CountSerializer,
-                   summary="The homeroom teacher's year-end comments of the class's students")
+    @extend_schema(
+        request=CommentsSaveSerializer,
+        responses=CountSerializer,
+        summary="The homeroom teacher's year-end comments of the class's students",
+    )
     def put(self, request, pk: int):
         access = request_school_access(request)
         ser = CommentsSaveSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        n = classwork.homeroom_comments_save(access=access, school_class=class_get(access, pk),
-                                             entries=[dict(e) for e in ser.validated_data["entries"]])
+        n = classwork.homeroom_comments_save(
+            access=access, school_class=class_get(access, pk), entries=[dict(e) for e in ser.validated_data["entries"]]
+        )
         return Response({"count": n})
 
 
 class AwardListApi(APIView):
     required_capability = "class.enter"
 
-    @extend_schema(responses=AwardSerializer(many=True), summary="Awards and discipline of the class's students this year")
+    @extend_schema(
+        responses=AwardSerializer(many=True), summary="Awards and discipline of the class's students this year"
+    )
     def get(self, request, pk: int):
         school_class = managed_class(request_school_access(request), pk)
         return Response([award_data(a) for a in class_awards(school_class)])
@@ -263,9 +309,15 @@ class AwardListApi(APIView):
         ser = AwardSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         data = ser.validated_data
-        award = classwork.award_add(access=access, school_class=school_class, student_id=data["student_id"],
-                                    kind=data["kind"], title=data["title"], decided_on=data["decided_on"],
-                                    decided_by=data.get("decided_by", ""))
+        award = classwork.award_add(
+            access=access,
+            school_class=school_class,
+            student_id=data["student_id"],
+            kind=data["kind"],
+            title=data["title"],
+            decided_on=data["decided_on"],
+            decided_by=data.get("decided_by", ""),
+        )
         return Response(award_data(award), status=status.HTTP_201_CREATED)
 
 
@@ -277,4 +329,3 @@ class AwardApi(APIView):
         access = request_school_access(request)
         classwork.award_remove(access=access, school_class=class_get(access, pk), award_id=award)
         return Response(status=status.HTTP_204_NO_CONTENT)
-

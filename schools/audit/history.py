@@ -37,33 +37,70 @@ from tenants.selectors import account_names
 from ..models import AuditEntry, SchoolClass, SchoolYear, Student, Subject
 from .rowtext import as_dicts, row_regex, table_columns
 
-WORKFLOW_FIELDS = frozenset({"state", "submitted_at", "submitted_by", "approved_at", "approved_by",
-                             "reopened_reason", "results"})
+WORKFLOW_FIELDS = frozenset(
+    {"state", "submitted_at", "submitted_by", "approved_at", "approved_by", "reopened_reason", "results"}
+)
 HIDDEN_FIELDS = frozenset({"id", "sort_key"})  # the key is shown apart; sort_key is derived from the name
-ACCOUNT_FIELDS = frozenset({"submitted_by", "approved_by", "homeroom_teacher_id", "teacher_id", "head_id", "account_id"})
+ACCOUNT_FIELDS = frozenset(
+    {"submitted_by", "approved_by", "homeroom_teacher_id", "teacher_id", "head_id", "account_id"}
+)
 
 TABLE_LABELS = {
-    "schools_schoolyear": _("Năm học"), "schools_department": _("Tổ chuyên môn"), "schools_subject": _("Môn học"),
-    "schools_schoolclass": _("Lớp"), "schools_teachingassignment": _("Phân công giảng dạy"),
-    "schools_student": _("Hồ sơ học sinh"), "schools_guardianlink": _("Tài khoản phụ huynh"),
-    "schools_enrolment": _("Xếp lớp"), "schools_assessment": _("Điểm và nhận xét"),
-    "schools_qualityassessment": _("Phẩm chất, năng lực"), "schools_conduct": _("Rèn luyện"),
-    "schools_absence": _("Nghỉ học"), "schools_awarddiscipline": _("Khen thưởng, kỉ luật"),
+    "schools_schoolyear": _("Năm học"),
+    "schools_department": _("Tổ chuyên môn"),
+    "schools_subject": _("Môn học"),
+    "schools_schoolclass": _("Lớp"),
+    "schools_teachingassignment": _("Phân công giảng dạy"),
+    "schools_student": _("Hồ sơ học sinh"),
+    "schools_guardianlink": _("Tài khoản phụ huynh"),
+    "schools_enrolment": _("Xếp lớp"),
+    "schools_assessment": _("Điểm và nhận xét"),
+    "schools_qualityassessment": _("Phẩm chất, năng lực"),
+    "schools_conduct": _("Rèn luyện"),
+    "schools_absence": _("Nghỉ học"),
+    "schools_awarddiscipline": _("Khen thưởng, kỉ luật"),
     "schools_recordbook": _("Học bạ"),
 }
 FIELD_LABELS = {
-    "score": _("Điểm"), "verdict": _("Kết quả"), "text": _("Nhận xét"), "term": _("Học kì"), "kind": _("Loại"),
-    "seq": _("Lần"), "level": _("Mức"), "state": _("Trạng thái"), "homeroom_comment": _("Nhận xét của GVCN"),
-    "principal_comment": _("Ý kiến của Hiệu trưởng"), "completion_note": _("Ghi chú hoàn thành"),
-    "approved_at": _("Thời điểm duyệt"), "approved_by": _("Người duyệt"), "submitted_at": _("Thời điểm trình"),
-    "submitted_by": _("Người trình"), "reopened_reason": _("Lý do mở lại"), "results": _("Kết quả đã chốt"),
-    "school_class_id": _("Lớp"), "subject_id": _("Môn học"), "student_id": _("Học sinh"), "year_id": _("Năm học"),
-    "date": _("Ngày"), "excused": _("Có phép"), "reason": _("Lý do"), "title": _("Nội dung"),
-    "starts_on": _("Từ ngày"), "ends_on": _("Đến ngày"), "entry": _("Hình thức vào"), "exit": _("Hình thức ra"),
+    "score": _("Điểm"),
+    "verdict": _("Kết quả"),
+    "text": _("Nhận xét"),
+    "term": _("Học kì"),
+    "kind": _("Loại"),
+    "seq": _("Lần"),
+    "level": _("Mức"),
+    "state": _("Trạng thái"),
+    "homeroom_comment": _("Nhận xét của GVCN"),
+    "principal_comment": _("Ý kiến của Hiệu trưởng"),
+    "completion_note": _("Ghi chú hoàn thành"),
+    "approved_at": _("Thời điểm duyệt"),
+    "approved_by": _("Người duyệt"),
+    "submitted_at": _("Thời điểm trình"),
+    "submitted_by": _("Người trình"),
+    "reopened_reason": _("Lý do mở lại"),
+    "results": _("Kết quả đã chốt"),
+    "school_class_id": _("Lớp"),
+    "subject_id": _("Môn học"),
+    "student_id": _("Học sinh"),
+    "year_id": _("Năm học"),
+    "date": _("Ngày"),
+    "excused": _("Có phép"),
+    "reason": _("Lý do"),
+    "title": _("Nội dung"),
+    "starts_on": _("Từ ngày"),
+    "ends_on": _("Đến ngày"),
+    "entry": _("Hình thức vào"),
+    "exit": _("Hình thức ra"),
 }
 OPERATION_LABELS = {"INSERT": _("Thêm"), "UPDATE": _("Sửa"), "DELETE": _("Xóa")}
-SOURCE_LABELS = {"web": _("Trang web"), "api": _("API"), "system": _("Hệ thống"), "command": _("Lệnh quản trị"),
-                 "import": _("Nhập dữ liệu"), "sql": _("SQL trực tiếp")}
+SOURCE_LABELS = {
+    "web": _("Trang web"),
+    "api": _("API"),
+    "system": _("Hệ thống"),
+    "command": _("Lệnh quản trị"),
+    "import": _("Nhập dữ liệu"),
+    "sql": _("SQL trực tiếp"),
+}
 
 
 @dataclass(frozen=True)
@@ -143,7 +180,10 @@ def changed_rows(operation: str, old: list[dict], new: list[dict]) -> list[tuple
 
 
 def _field_meta() -> dict[str, dict[str, Any]]:
-    return {m._meta.db_table: {f.column: f for f in m._meta.concrete_fields} for m in apps.get_app_config("schools").get_models()}
+    return {
+        m._meta.db_table: {f.column: f for f in m._meta.concrete_fields}
+        for m in apps.get_app_config("schools").get_models()
+    }
 
 
 def _display(f, value: str | None) -> str | None:
@@ -188,8 +228,16 @@ def _student_column(table: str, columns: list[str]) -> int | None:
     return columns.index(name) if name in columns else None
 
 
-def history(*, student_id: int | None = None, account_id: int | None = None, date_from: dt.date | None = None,
-            date_to: dt.date | None = None, table: str | None = None, limit: int = 50, page: int = 1) -> HistoryPage:
+def history(
+    *,
+    student_id: int | None = None,
+    account_id: int | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    table: str | None = None,
+    limit: int = 50,
+    page: int = 1,
+) -> HistoryPage:
     """One page of the school's changes, newest first, with the filters given (current school schema)."""
     layouts = table_columns()
     qs = AuditEntry.objects.all()
@@ -212,7 +260,7 @@ def history(*, student_id: int | None = None, account_id: int | None = None, dat
         qs = qs.filter(about)
     page = max(1, page)
     limit = max(1, limit)
-    entries = list(qs.order_by("-id")[(page - 1) * limit:page * limit + 1])
+    entries = list(qs.order_by("-id")[(page - 1) * limit : page * limit + 1])
     has_next = len(entries) > limit
     entries = entries[:limit]
 
@@ -224,10 +272,32 @@ def history(*, student_id: int | None = None, account_id: int | None = None, dat
         try:
             rows = changed_rows(e.operation, as_dicts(e.old_values, columns), as_dicts(e.new_values, columns))
         except ValueError:  # not row text (an entry written by hand): show it raw rather than fail the page
-            raw = [FieldChange("row_text", str(_("Nội dung thô")), e.old_values[:2000] or None, e.new_values[:2000] or None)]
+            raw = [
+                FieldChange(
+                    "row_text", str(_("Nội dung thô")), e.old_values[:2000] or None, e.new_values[:2000] or None
+                )
+            ]
             if student_id is None:
-                found.append((Change(e.pk, e.at, e.account_id, "", e.role, e.tier, e.source, e.request_id, e.table_name,
-                                     e.operation, "?", fields=raw), None, None))
+                found.append(
+                    (
+                        Change(
+                            e.pk,
+                            e.at,
+                            e.account_id,
+                            "",
+                            e.role,
+                            e.tier,
+                            e.source,
+                            e.request_id,
+                            e.table_name,
+                            e.operation,
+                            "?",
+                            fields=raw,
+                        ),
+                        None,
+                        None,
+                    )
+                )
             continue
         for key, old, new in rows:
             row = new or old or {}
@@ -239,8 +309,28 @@ def history(*, student_id: int | None = None, account_id: int | None = None, dat
                 continue
             if e.table_name == "schools_student" and row.get("full_name"):
                 row_names[sid] = row["full_name"]
-            found.append((Change(e.pk, e.at, e.account_id, "", e.role, e.tier, e.source, e.request_id, e.table_name,
-                                 e.operation, key, sid, year_id=_int(row.get("year_id")), fields=fields), old, new))
+            found.append(
+                (
+                    Change(
+                        e.pk,
+                        e.at,
+                        e.account_id,
+                        "",
+                        e.role,
+                        e.tier,
+                        e.source,
+                        e.request_id,
+                        e.table_name,
+                        e.operation,
+                        key,
+                        sid,
+                        year_id=_int(row.get("year_id")),
+                        fields=fields,
+                    ),
+                    old,
+                    new,
+                )
+            )
 
     years = list(SchoolYear.objects.values_list("id", "start_year", "starts_on", "ends_on"))
     classes = {c: (name, y) for c, name, y in SchoolClass.objects.values_list("id", "name", "year_id")}
@@ -249,7 +339,9 @@ def history(*, student_id: int | None = None, account_id: int | None = None, dat
         row = new or old or {}
         if c.year_id is None and c.student_id is not None:
             class_id = _int(row.get("school_class_id"))
-            c.year_id = classes[class_id][1] if class_id in classes else _year_on(years, timezone.localtime(c.at).date())
+            c.year_id = (
+                classes[class_id][1] if class_id in classes else _year_on(years, timezone.localtime(c.at).date())
+            )
         c.description = _describe(c.table, row, subjects, classes, years)
 
     changes = [c for c, _old, _new in found]
@@ -259,16 +351,24 @@ def history(*, student_id: int | None = None, account_id: int | None = None, dat
             touched = {f.field for f in c.fields} - WORKFLOW_FIELDS
             c.after_approval = bool(old and old.get("state") in recordstates.FINAL and (touched or new is None))
         elif c.student_id is not None and c.year_id is not None:
-            c.after_approval = _state_before(states.get((c.student_id, c.year_id), []), c.entry_id) in recordstates.FINAL
+            c.after_approval = (
+                _state_before(states.get((c.student_id, c.year_id), []), c.entry_id) in recordstates.FINAL
+            )
 
-    names = dict(Student.objects.filter(pk__in={c.student_id for c in changes if c.student_id}).values_list("id", "full_name"))
+    names = dict(
+        Student.objects.filter(pk__in={c.student_id for c in changes if c.student_id}).values_list("id", "full_name")
+    )
     mentioned = {_int(v) for c in changes for f in c.fields if f.field in ACCOUNT_FIELDS for v in (f.old, f.new)}
     accounts = account_names(({c.account_id for c in changes} | mentioned) - {None})
     for c in changes:
         c.student_name = names.get(c.student_id) or row_names.get(c.student_id, "")
         c.account_name = accounts.get(c.account_id, "") if c.account_id is not None else ""
-        c.fields = [FieldChange(f.field, f.label, _account(f.old, accounts), _account(f.new, accounts))
-                    if f.field in ACCOUNT_FIELDS else f for f in c.fields]
+        c.fields = [
+            FieldChange(f.field, f.label, _account(f.old, accounts), _account(f.new, accounts))
+            if f.field in ACCOUNT_FIELDS
+            else f
+            for f in c.fields
+        ]
     return HistoryPage(changes, page, has_next, len(entries))
 
 
@@ -317,9 +417,16 @@ def _record_states(changes: list[Change], layouts: dict, entries: list) -> dict[
     if not students or "student_id" not in columns:
         return {}
     pattern = row_regex(columns.index("student_id"), students)
-    rows = (AuditEntry.objects.filter(table_name="schools_recordbook", operation__in=["INSERT", "UPDATE"],
-                                      id__lt=max(e.pk for e in entries), new_values__regex=pattern)
-            .order_by("id").values_list("id", "new_values"))
+    rows = (
+        AuditEntry.objects.filter(
+            table_name="schools_recordbook",
+            operation__in=["INSERT", "UPDATE"],
+            id__lt=max(e.pk for e in entries),
+            new_values__regex=pattern,
+        )
+        .order_by("id")
+        .values_list("id", "new_values")
+    )
     wanted = set(students)
     out: dict[tuple[int, int], list[tuple[int, str]]] = {}
     for entry_id, text in rows:

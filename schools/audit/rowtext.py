@@ -24,8 +24,8 @@ def parse_row(text: str, pos: int = 0) -> tuple[list[str | None], int]:
 
     As ``record_in`` reads it: an empty unquoted value is NULL, ``""`` is the empty string, inside
     quotes ``""`` is a quote and a backslash escapes the next character (also outside quotes)."""
-    if text[pos:pos + 1] != "(":
-        raise ValueError(f"row text expected at {pos}: {text[pos:pos + 20]!r}")
+    if text[pos : pos + 1] != "(":
+        raise ValueError(f"row text expected at {pos}: {text[pos : pos + 20]!r}")
     try:
         return _parse_fields(text, pos + 1)
     except IndexError:

@@ -45,12 +45,16 @@ def class_export(*, access: SchoolAccess, school_class: SchoolClass) -> bytes:
     all_ids = frozenset(s.pk for s in subjects)
     readable = access.readable_subject_ids(school_class.pk, all_ids)
     if not readable:
-        raise NotAllowed("excel.nothing_to_export", _("Bạn không được xem môn học nào của lớp %(class)s."),
-                         params={"class": school_class.name})
+        raise NotAllowed(
+            "excel.nothing_to_export",
+            _("Bạn không được xem môn học nào của lớp %(class)s."),
+            params={"class": school_class.name},
+        )
     students = _students(school_class)
     ids = [s.pk for s in students]
     rows = Assessment.objects.filter(year_id=school_class.year_id, student_id__in=ids, subject_id__in=readable).values(
-        "student_id", "subject_id", "term", "kind", "seq", "score", "verdict", "text")
+        "student_id", "subject_id", "term", "kind", "seq", "score", "verdict", "text"
+    )
     by_subject: dict[int, dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
     for r in rows:
         by_subject[r["subject_id"]][r["student_id"]].append(r)
@@ -71,8 +75,11 @@ def class_export(*, access: SchoolAccess, school_class: SchoolClass) -> bytes:
 
 def _students(school_class: SchoolClass) -> list[Student]:
     """Everyone who was in the class this year, in Vietnamese order; ``note`` says who has left."""
-    enrolments = (Enrolment.objects.filter(school_class=school_class).select_related("student")
-                  .order_by("student__sort_key", "student_id", "-starts_on"))
+    enrolments = (
+        Enrolment.objects.filter(school_class=school_class)
+        .select_related("student")
+        .order_by("student__sort_key", "student_id", "-starts_on")
+    )
     out: dict[int, Student] = {}
     for e in enrolments:
         if e.student_id not in out:
@@ -83,8 +90,12 @@ def _students(school_class: SchoolClass) -> list[Student]:
 
 def _title(ws: Worksheet, text: str, school_class: SchoolClass) -> None:
     ws.cell(row=1, column=1, value=text).font = TITLE_FONT
-    ws.cell(row=2, column=1, value=f"Lớp {school_class.name} — Năm học {school_class.year.label} — "
-                                   f"Xuất ngày {timezone.localdate():%d/%m/%Y}").font = MUTED_FONT
+    ws.cell(
+        row=2,
+        column=1,
+        value=f"Lớp {school_class.name} — Năm học {school_class.year.label} — "
+        f"Xuất ngày {timezone.localdate():%d/%m/%Y}",
+    ).font = MUTED_FONT
     ws.page_setup.orientation = "landscape"
     ws.print_title_rows = "1:4"
 
@@ -115,8 +126,13 @@ def _year_value(line, grading: str) -> Any:
 # --------------------------------------------------------------------------------------- summary
 
 
-def _summary(ws: Worksheet, school_class: SchoolClass, subjects: list[Subject], students: list[Student],
-             results: dict[int, YearResults]) -> None:
+def _summary(
+    ws: Worksheet,
+    school_class: SchoolClass,
+    subjects: list[Subject],
+    students: list[Student],
+    results: dict[int, YearResults],
+) -> None:
     ws.title = SUMMARY
     primary = school_class.level == PRIMARY
     _title(ws, f"Tổng hợp kết quả cả năm — Lớp {school_class.name}", school_class)
@@ -124,9 +140,20 @@ def _summary(ws: Worksheet, school_class: SchoolClass, subjects: list[Subject], 
     if primary:
         tail = ["Đánh giá cuối năm", "Khen thưởng", "Số buổi nghỉ", "Ghi chú"]
     else:
-        tail = ["KQ học tập HK I", "KQ học tập HK II", "KQ học tập cả năm", "Rèn luyện HK I", "Rèn luyện HK II",
-                "Rèn luyện cả năm", "Nghỉ có phép", "Nghỉ không phép", "Danh hiệu", "Lên lớp", "Môn kiểm tra lại",
-                "Ghi chú"]
+        tail = [
+            "KQ học tập HK I",
+            "KQ học tập HK II",
+            "KQ học tập cả năm",
+            "Rèn luyện HK I",
+            "Rèn luyện HK II",
+            "Rèn luyện cả năm",
+            "Nghỉ có phép",
+            "Nghỉ không phép",
+            "Danh hiệu",
+            "Lên lớp",
+            "Môn kiểm tra lại",
+            "Ghi chú",
+        ]
     header_row = 4
     for col, text in enumerate(head + tail, start=1):
         ws.cell(row=header_row, column=col, value=text)
@@ -143,15 +170,28 @@ def _summary(ws: Worksheet, school_class: SchoolClass, subjects: list[Subject], 
         values = _identity(student, i) + [str(genders.get(student.gender, student.gender))]
         values += [_year_value(lines.get(s.pk), s.grading) for s in subjects]
         if primary:
-            values += [res.evaluation if res else "", "; ".join(res.commendations) if res else "",
-                       res.absences.get("total", 0) if res else 0, student.note]
+            values += [
+                res.evaluation if res else "",
+                "; ".join(res.commendations) if res else "",
+                res.absences.get("total", 0) if res else 0,
+                student.note,
+            ]
         else:
             learning, conduct = (res.learning, res.conduct) if res else ({}, {})
-            values += [learning.get("term1", ""), learning.get("term2", ""), learning.get("year", ""),
-                       conduct.get("term1", ""), conduct.get("term2", ""), conduct.get("year", ""),
-                       res.absences.get("excused", 0) if res else 0, res.absences.get("unexcused", 0) if res else 0,
-                       res.title if res else "", res.promotion if res else "",
-                       ", ".join(res.retest_subjects) if res else "", student.note]
+            values += [
+                learning.get("term1", ""),
+                learning.get("term2", ""),
+                learning.get("year", ""),
+                conduct.get("term1", ""),
+                conduct.get("term2", ""),
+                conduct.get("year", ""),
+                res.absences.get("excused", 0) if res else 0,
+                res.absences.get("unexcused", 0) if res else 0,
+                res.title if res else "",
+                res.promotion if res else "",
+                ", ".join(res.retest_subjects) if res else "",
+                student.note,
+            ]
         _put(ws, header_row + i, values, numbers)
     ws.freeze_panes = ws.cell(row=header_row + 1, column=3)
 
@@ -159,8 +199,14 @@ def _summary(ws: Worksheet, school_class: SchoolClass, subjects: list[Subject], 
 # --------------------------------------------------------------------------------------- one subject
 
 
-def _subject_sheet(ws: Worksheet, school_class: SchoolClass, subject: Subject, students: list[Student],
-                   rows: dict[int, list[dict]], results: dict[int, YearResults]) -> None:
+def _subject_sheet(
+    ws: Worksheet,
+    school_class: SchoolClass,
+    subject: Subject,
+    students: list[Student],
+    rows: dict[int, list[dict]],
+    results: dict[int, YearResults],
+) -> None:
     tt22 = subject.grading in TT22_GRADINGS
     _title(ws, f"Môn {subject.name} — Lớp {school_class.name}", school_class)
     group_row, header_row = 3, 4
@@ -175,7 +221,9 @@ def _subject_sheet(ws: Worksheet, school_class: SchoolClass, subject: Subject, s
             heads.append(c.label)
         if tt22:
             layout.append(("term_result", term))
-            heads.append(f"ĐTBmhk {TERM_LABEL[term]}" if subject.grading == Grading.SCORE else f"KQ HK {TERM_LABEL[term]}")
+            heads.append(
+                f"ĐTBmhk {TERM_LABEL[term]}" if subject.grading == Grading.SCORE else f"KQ HK {TERM_LABEL[term]}"
+            )
         layout.append(("comment", term))
         heads.append("Nhận xét")
         groups.append((f"Học kì {TERM_LABEL[term]}", start, 3 + len(layout)))
@@ -197,15 +245,21 @@ def _subject_sheet(ws: Worksheet, school_class: SchoolClass, subject: Subject, s
     ws.row_dimensions[header_row].height = 30
     widths = [5, 26, 11] + [28 if kind == "comment" else 9 for kind, _d in layout]
     set_widths(ws, widths)
-    numbers = {4 + i for i, (kind, detail) in enumerate(layout)
-               if (kind == "cell" and detail[1].value_type == "score") or
-               (kind in ("term_result", "year") and subject.grading == Grading.SCORE)}
+    numbers = {
+        4 + i
+        for i, (kind, detail) in enumerate(layout)
+        if (kind == "cell" and detail[1].value_type == "score")
+        or (kind in ("term_result", "year") and subject.grading == Grading.SCORE)
+    }
     for i, student in enumerate(students, start=1):
         own = rows.get(student.pk, [])
         cells = {(r["term"], r["kind"], r["seq"]): r for r in own}
         computed = subject_term_results(subject, own) if tt22 else {}
-        line = next((ln for ln in results[student.pk].subjects if ln.subject_id == subject.pk), None) \
-            if student.pk in results else None
+        line = (
+            next((ln for ln in results[student.pk].subjects if ln.subject_id == subject.pk), None)
+            if student.pk in results
+            else None
+        )
         values = _identity(student, i)
         for kind, detail in layout:
             if kind == "cell":

@@ -86,10 +86,15 @@ def sheet_template(*, access: SchoolAccess, school_class: SchoolClass, subject: 
     ws = wb.active
     ws.title = sheet_title(f"{subject.name} HK {TERM_LABEL[term]}", set())
     last_col = len(FIXED) + len(sheet.columns)
-    ws.cell(row=TITLE_ROW, column=2, value=f"Bảng điểm và nhận xét {_sheet_label(subject, school_class, term)}").font = TITLE_FONT
+    ws.cell(
+        row=TITLE_ROW, column=2, value=f"Bảng điểm và nhận xét {_sheet_label(subject, school_class, term)}"
+    ).font = TITLE_FONT
     hints = " ".join(dict.fromkeys(HINTS[c.value_type][0] for c in sheet.columns if c.value_type in HINTS))
-    ws.cell(row=INFO_ROW, column=2, value=f"{hints} Ô để trống là xoá điểm đã nhập. Không sửa cột Họ và tên; "
-                                          f"không thêm hoặc xoá hàng học sinh.").font = MUTED_FONT
+    ws.cell(
+        row=INFO_ROW,
+        column=2,
+        value=f"{hints} Ô để trống là xoá điểm đã nhập. Không sửa cột Họ và tên; không thêm hoặc xoá hàng học sinh.",
+    ).font = MUTED_FONT
     headers = [h for _k, h, _w in FIXED] + [c.label for c in sheet.columns]
     for col, text in enumerate(headers, start=1):
         ws.cell(row=HEADER_ROW, column=col, value=text)
@@ -127,9 +132,20 @@ def sheet_template(*, access: SchoolAccess, school_class: SchoolClass, subject: 
             ws.add_data_validation(dv)
             dv.add(f"{letter}{first_row}:{letter}{last_row}")
     ws.freeze_panes = ws.cell(row=first_row, column=FIRST_VALUE_COLUMN)
-    write_meta(wb, {"kind": KIND, "version": 1, "school": access.school_id, "class": school_class.pk,
-                    "subject": subject.pk, "term": term, "label": _sheet_label(subject, school_class, term),
-                    "columns": ",".join(c.key for c in sheet.columns), "sheet": ws.title})
+    write_meta(
+        wb,
+        {
+            "kind": KIND,
+            "version": 1,
+            "school": access.school_id,
+            "class": school_class.pk,
+            "subject": subject.pk,
+            "term": term,
+            "label": _sheet_label(subject, school_class, term),
+            "columns": ",".join(c.key for c in sheet.columns),
+            "sheet": ws.title,
+        },
+    )
     return xlsx_bytes(wb)
 
 
@@ -146,11 +162,23 @@ def _template_value(display: str, column: Column) -> Any:
 def _validation(column: Column) -> DataValidation | None:
     common = {"allow_blank": True, "showErrorMessage": True, "errorTitle": column.label}
     if column.value_type == "score":
-        return DataValidation(type="decimal", operator="between", formula1="0", formula2="10",
-                              error="Điểm từ 0 đến 10, tối đa một chữ số thập phân.", **common)
+        return DataValidation(
+            type="decimal",
+            operator="between",
+            formula1="0",
+            formula2="10",
+            error="Điểm từ 0 đến 10, tối đa một chữ số thập phân.",
+            **common,
+        )
     if column.value_type == "test":
-        return DataValidation(type="whole", operator="between", formula1="0", formula2="10",
-                              error="Điểm kiểm tra định kì là số nguyên từ 0 đến 10.", **common)
+        return DataValidation(
+            type="whole",
+            operator="between",
+            formula1="0",
+            formula2="10",
+            error="Điểm kiểm tra định kì là số nguyên từ 0 đến 10.",
+            **common,
+        )
     if column.value_type == "passfail":
         return DataValidation(type="list", formula1='"Đ,CĐ"', error="Chọn Đ hoặc CĐ.", **common)
     if column.value_type == "level":
@@ -176,11 +204,16 @@ class _Ref:
     student: int
 
 
-def sheet_import(*, access: SchoolAccess, school_class: SchoolClass, subject: Subject, term: int,
-                 content: bytes) -> SheetImportResult:
+def sheet_import(
+    *, access: SchoolAccess, school_class: SchoolClass, subject: Subject, term: int, content: bytes
+) -> SheetImportResult:
     if not access.may_enter_sheet(school_class.pk, subject.pk):
-        raise DomainError("sheet.not_assigned", _("Bạn không được phân công dạy môn %(subject)s ở lớp %(class)s."),
-                          params={"subject": subject.name, "class": school_class.name}, http_status=403)
+        raise DomainError(
+            "sheet.not_assigned",
+            _("Bạn không được phân công dạy môn %(subject)s ở lớp %(class)s."),
+            params={"subject": subject.name, "class": school_class.name},
+            http_status=403,
+        )
     current = sheet_services.sheet_read(access=access, school_class=school_class, subject=subject, term=term)
     upload = open_workbook(content)
     meta = read_meta(upload.values)
@@ -209,43 +242,79 @@ def sheet_import(*, access: SchoolAccess, school_class: SchoolClass, subject: Su
         student_id = as_int(raw_id)
         student = students.get(student_id) if student_id is not None else None
         if is_blank(raw_id):
-            problem("sheet.missing_student_id",
-                    _("thiếu mã học sinh. Bảng điểm không thêm học sinh mới (hãy nhập qua danh sách học sinh); nếu lỡ "
-                      "xoá, hãy tải lại mẫu."), column=fixed["id"], header=ID_HEADER)
+            problem(
+                "sheet.missing_student_id",
+                _(
+                    "thiếu mã học sinh. Bảng điểm không thêm học sinh mới (hãy nhập qua danh sách học sinh); nếu lỡ "
+                    "xoá, hãy tải lại mẫu."
+                ),
+                column=fixed["id"],
+                header=ID_HEADER,
+            )
             continue
         if student is None:
             if student_id is not None:
-                problem("sheet.student_not_in_class", _("mã học sinh %(id)s không thuộc lớp %(class)s."),
-                        {"id": student_id, "class": school_class.name}, column=fixed["id"], header=ID_HEADER)
+                problem(
+                    "sheet.student_not_in_class",
+                    _("mã học sinh %(id)s không thuộc lớp %(class)s."),
+                    {"id": student_id, "class": school_class.name},
+                    column=fixed["id"],
+                    header=ID_HEADER,
+                )
             else:
-                problem("sheet.student_not_in_class", _("mã học sinh “%(value)s” không hợp lệ."),
-                        {"value": cell_text(raw_id)}, column=fixed["id"], header=ID_HEADER)
+                problem(
+                    "sheet.student_not_in_class",
+                    _("mã học sinh “%(value)s” không hợp lệ."),
+                    {"value": cell_text(raw_id)},
+                    column=fixed["id"],
+                    header=ID_HEADER,
+                )
             continue
         if student_id in seen:
-            problem("sheet.duplicate_student", _("học sinh %(name)s đã có ở hàng %(row)s."),
-                    {"name": student.full_name, "row": seen[student_id]}, column=fixed["id"], header=ID_HEADER,
-                    student=student_id)
+            problem(
+                "sheet.duplicate_student",
+                _("học sinh %(name)s đã có ở hàng %(row)s."),
+                {"name": student.full_name, "row": seen[student_id]},
+                column=fixed["id"],
+                header=ID_HEADER,
+                student=student_id,
+            )
             continue
         seen[student_id] = r
         if normalize(raw_name) != normalize(student.full_name):
-            problem("sheet.name_mismatch",
-                    _("họ tên “%(name)s” không khớp với mã học sinh %(id)s (%(student)s); có thể các hàng đã bị sắp "
-                      "xếp lại hoặc sửa nhầm. Không sửa cột Họ và tên."),
-                    {"name": cell_text(raw_name), "id": student_id, "student": student.full_name},
-                    column=fixed["name"], header=NAME_HEADER, student=student_id)
+            problem(
+                "sheet.name_mismatch",
+                _(
+                    "họ tên “%(name)s” không khớp với mã học sinh %(id)s (%(student)s); có thể các hàng đã bị sắp "
+                    "xếp lại hoặc sửa nhầm. Không sửa cột Họ và tên."
+                ),
+                {"name": cell_text(raw_name), "id": student_id, "student": student.full_name},
+                column=fixed["name"],
+                header=NAME_HEADER,
+                student=student_id,
+            )
             continue
         for key, (col, column) in value_columns.items():
             value = raw_values[key]
             if upload.is_uncomputed_formula(ws.title, r, col, value):
-                problem("excel.uncomputed_formula",
-                        _("%(name)s: ô có công thức chưa được tính; hãy mở và lưu tệp bằng Excel, hoặc dán giá trị."),
-                        {"name": student.full_name}, column=col, header=column.label, student=student_id)
+                problem(
+                    "excel.uncomputed_formula",
+                    _("%(name)s: ô có công thức chưa được tính; hãy mở và lưu tệp bằng Excel, hoặc dán giá trị."),
+                    {"name": student.full_name},
+                    column=col,
+                    header=column.label,
+                    student=student_id,
+                )
                 continue
             if isinstance(value, dt.date | dt.time):
-                problem("sheet.date_in_cell",
-                        _("%(name)s: Excel đã đổi giá trị thành ngày tháng (%(value)s); hãy nhập lại, ví dụ 7,5."),
-                        {"name": student.full_name, "value": cell_text(value)}, column=col, header=column.label,
-                        student=student_id)
+                problem(
+                    "sheet.date_in_cell",
+                    _("%(name)s: Excel đã đổi giá trị thành ngày tháng (%(value)s); hãy nhập lại, ví dụ 7,5."),
+                    {"name": student.full_name, "value": cell_text(value)},
+                    column=col,
+                    header=column.label,
+                    student=student_id,
+                )
                 continue
             text = cell_text(value)
             if _same(text, current.values.get((student_id, key), ""), column):
@@ -258,8 +327,9 @@ def sheet_import(*, access: SchoolAccess, school_class: SchoolClass, subject: Su
         # Report the values' problems with the rows' ones: check the other cells without keeping anything.
         raise ImportFailed(problems + _dry_run(access, school_class, subject, term, cells, refs))
     try:
-        saved = sheet_services.sheet_save(access=access, school_class=school_class, subject=subject, term=term,
-                                          cells=cells)
+        saved = sheet_services.sheet_save(
+            access=access, school_class=school_class, subject=subject, term=term, cells=cells
+        )
     except SheetInvalid as exc:
         raise ImportFailed(_cell_problems(exc, refs)) from None
     return SheetImportResult(saved, rows, len(cells))
@@ -269,13 +339,21 @@ def _check_meta(meta, access: SchoolAccess, school_class: SchoolClass, subject: 
     if meta is None:
         return
     if meta.get("kind") != KIND:
-        raise fail("excel.wrong_kind", _("Tệp này là mẫu danh sách học sinh, không phải bảng điểm. Hãy tải mẫu bảng "
-                                         "điểm của môn và học kì cần nhập."))
+        raise fail(
+            "excel.wrong_kind",
+            _(
+                "Tệp này là mẫu danh sách học sinh, không phải bảng điểm. Hãy tải mẫu bảng "
+                "điểm của môn và học kì cần nhập."
+            ),
+        )
     expected = (str(access.school_id), str(school_class.pk), str(subject.pk), str(term))
     if (meta.get("school"), meta.get("class"), meta.get("subject"), meta.get("term")) != expected:
         label = meta.get("label") or "?"
-        raise fail("excel.wrong_sheet", _("Tệp là bảng điểm %(file)s; trang này nhận bảng điểm %(page)s."),
-                   {"file": label, "page": _sheet_label(subject, school_class, term)})
+        raise fail(
+            "excel.wrong_sheet",
+            _("Tệp là bảng điểm %(file)s; trang này nhận bảng điểm %(page)s."),
+            {"file": label, "page": _sheet_label(subject, school_class, term)},
+        )
 
 
 def _locate(wb, meta, columns: list[Column]):
@@ -287,8 +365,10 @@ def _locate(wb, meta, columns: list[Column]):
         if header_row is not None:
             break
     else:
-        raise fail("excel.no_header", _("Không tìm thấy hàng tiêu đề (Mã HS, Họ và tên, các cột điểm). Hãy dùng mẫu "
-                                        "bảng điểm tải về từ HọcBạ."))
+        raise fail(
+            "excel.no_header",
+            _("Không tìm thấy hàng tiêu đề (Mã HS, Họ và tên, các cột điểm). Hãy dùng mẫu bảng điểm tải về từ HọcBạ."),
+        )
     by_label: dict[str, Column] = {}
     for column in columns:
         for key in header_keys(column.label) | {column.key.casefold()}:
@@ -301,21 +381,30 @@ def _locate(wb, meta, columns: list[Column]):
             continue
         text = cell_text(cell.value)
         keys = header_keys(text)
-        target = ("id" if keys & ID_KEYS else "name" if keys & NAME_KEYS else None)
+        target = "id" if keys & ID_KEYS else "name" if keys & NAME_KEYS else None
         column = next((by_label[k] for k in keys if k in by_label), None) if target is None else None
         if target is None and column is None:
             continue  # a column of the person's own (notes…): not read
         if (target and target in fixed) or (column and column.key in found):
-            problems.append(Problem("sheet.duplicate_column", _("cột bị lặp lại."), row=header_row, column=cell.column,
-                                    header=text))
+            problems.append(
+                Problem("sheet.duplicate_column", _("cột bị lặp lại."), row=header_row, column=cell.column, header=text)
+            )
         elif target:
             fixed[target] = cell.column
         else:
             found[column.key] = (cell.column, column)
     if "id" not in fixed:
-        problems.append(Problem("sheet.missing_id_column",
-                                _("thiếu cột mã học sinh (cột ẩn A của mẫu) ở hàng tiêu đề (hàng %(row)s); không biết "
-                                  "mỗi hàng là học sinh nào. Hãy tải lại mẫu."), {"row": header_row}, header=ID_HEADER))
+        problems.append(
+            Problem(
+                "sheet.missing_id_column",
+                _(
+                    "thiếu cột mã học sinh (cột ẩn A của mẫu) ở hàng tiêu đề (hàng %(row)s); không biết "
+                    "mỗi hàng là học sinh nào. Hãy tải lại mẫu."
+                ),
+                {"row": header_row},
+                header=ID_HEADER,
+            )
+        )
     missing = _("thiếu cột ở hàng tiêu đề (hàng %(row)s).")
     if "name" not in fixed:
         problems.append(Problem("sheet.missing_column", missing, {"row": header_row}, header=NAME_HEADER))
@@ -350,10 +439,17 @@ def _cell_problems(exc: SheetInvalid, refs: list[_Ref]) -> list[Problem]:
         ref = refs[error.index] if 0 <= error.index < len(refs) else None
         # A student the sheet does not know has no name: the id and the column say which cell it is.
         who = error.student_name or f"{error.student} — {error.column_label}"
-        out.append(Problem(error.code, _("%(student)s: %(problem)s"),
-                           {"student": who, "problem": Message(error.message, error.params)},
-                           row=ref.row if ref else None, column=ref.column if ref else None,
-                           header=ref.header if ref else error.column_label, student=error.student))
+        out.append(
+            Problem(
+                error.code,
+                _("%(student)s: %(problem)s"),
+                {"student": who, "problem": Message(error.message, error.params)},
+                row=ref.row if ref else None,
+                column=ref.column if ref else None,
+                header=ref.header if ref else error.column_label,
+                student=error.student,
+            )
+        )
     return out
 
 

@@ -106,20 +106,49 @@ def students_template(*, access: SchoolAccess, school_class: SchoolClass) -> byt
     for key in ("date_of_birth", "personal_id", "moet_code", "guardian_phone"):
         # Text: "05/03/2014" stays day/month whatever the computer's locale, ids keep their leading zeros.
         ws.column_dimensions[col[key]].number_format = TEXT
-    gender = DataValidation(type="list", formula1='"Nam,Nữ"', allow_blank=True, showErrorMessage=True,
-                            errorTitle="Giới tính", error="Chọn Nam hoặc Nữ.")
-    relation = DataValidation(type="list", formula1=f'"{",".join(RELATIONS)}"', allow_blank=True,
-                              showErrorMessage=True, errorStyle="warning", errorTitle="Quan hệ",
-                              error="Nên chọn trong danh sách (Cha, Mẹ, Ông, Bà, Anh, Chị, Người giám hộ).")
-    pid = DataValidation(type="textLength", operator="equal", formula1="12", allow_blank=True, showErrorMessage=True,
-                         errorTitle="Số định danh cá nhân", error="Số định danh cá nhân gồm đúng 12 chữ số.")
+    gender = DataValidation(
+        type="list",
+        formula1='"Nam,Nữ"',
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle="Giới tính",
+        error="Chọn Nam hoặc Nữ.",
+    )
+    relation = DataValidation(
+        type="list",
+        formula1=f'"{",".join(RELATIONS)}"',
+        allow_blank=True,
+        showErrorMessage=True,
+        errorStyle="warning",
+        errorTitle="Quan hệ",
+        error="Nên chọn trong danh sách (Cha, Mẹ, Ông, Bà, Anh, Chị, Người giám hộ).",
+    )
+    pid = DataValidation(
+        type="textLength",
+        operator="equal",
+        formula1="12",
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle="Số định danh cá nhân",
+        error="Số định danh cá nhân gồm đúng 12 chữ số.",
+    )
     for dv, key in ((gender, "gender"), (relation, "guardian_relation"), (pid, "personal_id")):
         ws.add_data_validation(dv)
         dv.add(f"{col[key]}{FIRST_DATA_ROW}:{col[key]}{last}")
     guide = wb.create_sheet(GUIDE)
     _guide(guide, school_class)
-    write_meta(wb, {"kind": KIND, "version": 1, "school": access.school_id, "class": school_class.pk,
-                    "class_name": school_class.name, "year": school_class.year.label, "sheet": SHEET})
+    write_meta(
+        wb,
+        {
+            "kind": KIND,
+            "version": 1,
+            "school": access.school_id,
+            "class": school_class.pk,
+            "class_name": school_class.name,
+            "year": school_class.year.label,
+            "sheet": SHEET,
+        },
+    )
     wb.active = 0
     return xlsx_bytes(wb)
 
@@ -134,26 +163,40 @@ def _guide(ws, school_class: SchoolClass) -> None:
     ws["A2"].font = MUTED_FONT
     ws.append([])
     lines = [
-        ("Cách nhập", "Mỗi học sinh một hàng trên trang “Danh sách học sinh”, bắt đầu từ hàng 2. Không đổi tên "
-                      "hoặc xoá các cột tiêu đề; có thể để trống các cột không bắt buộc.",
-         "One student per row on the “Danh sách học sinh” sheet, from row 2. Do not rename or delete the headers; "
-         "optional columns may stay empty."),
-        ("Tất cả hoặc không", "HọcBạ kiểm tra mọi hàng trước. Nếu có một ô sai, không học sinh nào được thêm; "
-                              "trang kết quả chỉ rõ hàng, ô và lỗi để sửa rồi tải lên lại.",
-         "Every row is checked first. If one cell is wrong no student is added; the report names the row, the cell "
-         "and the problem so that you can fix it and upload again."),
+        (
+            "Cách nhập",
+            "Mỗi học sinh một hàng trên trang “Danh sách học sinh”, bắt đầu từ hàng 2. Không đổi tên "
+            "hoặc xoá các cột tiêu đề; có thể để trống các cột không bắt buộc.",
+            "One student per row on the “Danh sách học sinh” sheet, from row 2. Do not rename or delete the headers; "
+            "optional columns may stay empty.",
+        ),
+        (
+            "Tất cả hoặc không",
+            "HọcBạ kiểm tra mọi hàng trước. Nếu có một ô sai, không học sinh nào được thêm; "
+            "trang kết quả chỉ rõ hàng, ô và lỗi để sửa rồi tải lên lại.",
+            "Every row is checked first. If one cell is wrong no student is added; the report names the row, the cell "
+            "and the problem so that you can fix it and upload again.",
+        ),
         ("Họ và tên (bắt buộc)", "Đầy đủ họ, tên đệm và tên, ví dụ: Nguyễn Văn An.", "Full name, family name first."),
-        ("Ngày sinh (bắt buộc)", "Dạng dd/mm/yyyy, ví dụ 05/03/2014. Ô kiểu ngày của Excel cũng được nhận.",
-         "dd/mm/yyyy, e.g. 05/03/2014; an Excel date cell is accepted too."),
+        (
+            "Ngày sinh (bắt buộc)",
+            "Dạng dd/mm/yyyy, ví dụ 05/03/2014. Ô kiểu ngày của Excel cũng được nhận.",
+            "dd/mm/yyyy, e.g. 05/03/2014; an Excel date cell is accepted too.",
+        ),
         ("Giới tính (bắt buộc)", "Nam hoặc Nữ.", "Nam (male) or Nữ (female)."),
         ("Dân tộc, Quốc tịch", "Để trống: Kinh, Việt Nam.", "Empty means Kinh, Việt Nam."),
-        ("Số định danh cá nhân", "12 chữ số, giữ nguyên số 0 ở đầu (cột đã để dạng văn bản). Không trùng với học "
-                                 "sinh khác của trường.",
-         "12 digits, leading zeros kept (the column is text). Unique in the school."),
+        (
+            "Số định danh cá nhân",
+            "12 chữ số, giữ nguyên số 0 ở đầu (cột đã để dạng văn bản). Không trùng với học sinh khác của trường.",
+            "12 digits, leading zeros kept (the column is text). Unique in the school.",
+        ),
         ("Mã học sinh", "Mã học sinh của Bộ GD&ĐT (CSDL ngành), nếu có.", "The MoET student code, if known."),
-        ("Cha/mẹ/người giám hộ", "Một người mỗi hàng: họ tên, quan hệ (Cha, Mẹ, …) và số điện thoại. Có quan hệ "
-                                 "hoặc số điện thoại thì phải có họ tên.",
-         "One person per row: name, relation and phone. A relation or phone needs a name."),
+        (
+            "Cha/mẹ/người giám hộ",
+            "Một người mỗi hàng: họ tên, quan hệ (Cha, Mẹ, …) và số điện thoại. Có quan hệ "
+            "hoặc số điện thoại thì phải có họ tên.",
+            "One person per row: name, relation and phone. A relation or phone needs a name.",
+        ),
     ]
     for title, vi, en in lines:
         ws.append([title, vi, en])
@@ -204,13 +247,21 @@ def _check_meta(meta: dict[str, str] | None, access: SchoolAccess, school_class:
     if meta is None:
         return
     if meta.get("kind") != KIND:
-        raise fail("excel.wrong_kind", _("Tệp này là bảng điểm, không phải danh sách học sinh. Hãy tải mẫu danh "
-                                         "sách học sinh của lớp."))
+        raise fail(
+            "excel.wrong_kind",
+            _("Tệp này là bảng điểm, không phải danh sách học sinh. Hãy tải mẫu danh sách học sinh của lớp."),
+        )
     if meta.get("school") != str(access.school_id) or meta.get("class") != str(school_class.pk):
-        raise fail("excel.wrong_class",
-                   _("Tệp là mẫu danh sách của lớp %(file_class)s (%(file_year)s), không phải lớp %(class)s (%(year)s)."),
-                   {"file_class": meta.get("class_name") or "?", "file_year": meta.get("year") or "?",
-                    "class": school_class.name, "year": school_class.year.label})
+        raise fail(
+            "excel.wrong_class",
+            _("Tệp là mẫu danh sách của lớp %(file_class)s (%(file_year)s), không phải lớp %(class)s (%(year)s)."),
+            {
+                "file_class": meta.get("class_name") or "?",
+                "file_year": meta.get("year") or "?",
+                "class": school_class.name,
+                "year": school_class.year.label,
+            },
+        )
 
 
 def _locate(wb, meta):
@@ -223,8 +274,10 @@ def _locate(wb, meta):
         if header_row is not None:
             break
     else:
-        raise fail("excel.no_header", _("Không tìm thấy hàng tiêu đề có cột “Họ và tên”. Hãy dùng mẫu danh sách học "
-                                        "sinh tải về từ HọcBạ."))
+        raise fail(
+            "excel.no_header",
+            _("Không tìm thấy hàng tiêu đề có cột “Họ và tên”. Hãy dùng mẫu danh sách học sinh tải về từ HọcBạ."),
+        )
     lookup: dict[str, Field] = {}
     for f in FIELDS:
         for text in (f.header, *f.aliases):
@@ -241,18 +294,33 @@ def _locate(wb, meta):
         if match is None:
             if keys & IGNORED_HEADERS:
                 continue
-            problems.append(Problem("students.unknown_column", _("tiêu đề không thuộc mẫu danh sách học sinh; hãy sửa "
-                                                                 "lại đúng tiêu đề của mẫu hoặc xoá cột."),
-                                    row=header_row, column=cell.column, header=text))
+            problems.append(
+                Problem(
+                    "students.unknown_column",
+                    _("tiêu đề không thuộc mẫu danh sách học sinh; hãy sửa lại đúng tiêu đề của mẫu hoặc xoá cột."),
+                    row=header_row,
+                    column=cell.column,
+                    header=text,
+                )
+            )
         elif match.key in columns:
-            problems.append(Problem("students.duplicate_column", _("cột bị lặp lại."), row=header_row,
-                                    column=cell.column, header=text))
+            problems.append(
+                Problem(
+                    "students.duplicate_column", _("cột bị lặp lại."), row=header_row, column=cell.column, header=text
+                )
+            )
         else:
             columns[match.key] = cell.column
     for f in FIELDS:
         if f.required and f.key not in columns:
-            problems.append(Problem("students.missing_column", _("thiếu cột bắt buộc ở hàng tiêu đề (hàng %(row)s)."),
-                                    {"row": header_row}, header=f.header))
+            problems.append(
+                Problem(
+                    "students.missing_column",
+                    _("thiếu cột bắt buộc ở hàng tiêu đề (hàng %(row)s)."),
+                    {"row": header_row},
+                    header=f.header,
+                )
+            )
     if problems:
         raise ImportFailed(problems)
     return ws, header_row, columns
@@ -269,9 +337,18 @@ def _rows(upload, ws, header_row: int, columns: dict[str, int], problems: list[P
             cell = by_column.get(column)
             value = cell.value if cell is not None else None
             if upload.is_uncomputed_formula(ws.title, row.number, column, value):
-                problems.append(Problem("excel.uncomputed_formula", _("ô có công thức chưa được tính; hãy mở tệp bằng "
-                                                                      "Excel, lưu lại, hoặc dán giá trị thay cho công thức."),
-                                        row=row.number, column=column, header=BY_KEY[key].header))
+                problems.append(
+                    Problem(
+                        "excel.uncomputed_formula",
+                        _(
+                            "ô có công thức chưa được tính; hãy mở tệp bằng "
+                            "Excel, lưu lại, hoặc dán giá trị thay cho công thức."
+                        ),
+                        row=row.number,
+                        column=column,
+                        header=BY_KEY[key].header,
+                    )
+                )
             row.cells[key] = value
             row.columns[key] = column
         if all(is_blank(v) for v in row.cells.values()):
@@ -327,19 +404,41 @@ def _validate_row(row: Row, today: dt.date, problems: list[Problem]) -> None:
         value = " ".join(text.get(f.key, "").split())
         if f.max_length and len(value) > f.max_length:
             problems.append(_problem(row, f.key, "students.too_long", _("dài quá %(n)s ký tự."), {"n": f.max_length}))
-    guardian = {"name": text.get("guardian_name", ""), "relation": text.get("guardian_relation", ""),
-                "phone": _digits(raw.get("guardian_phone"), 10)}
+    guardian = {
+        "name": text.get("guardian_name", ""),
+        "relation": text.get("guardian_relation", ""),
+        "phone": _digits(raw.get("guardian_phone"), 10),
+    }
     if guardian["phone"] and not PHONE.fullmatch(guardian["phone"]):
-        problems.append(_problem(row, "guardian_phone", "students.bad_phone", _("số điện thoại “%(phone)s” không hợp lệ."),
-                                 {"phone": guardian["phone"]}))
+        problems.append(
+            _problem(
+                row,
+                "guardian_phone",
+                "students.bad_phone",
+                _("số điện thoại “%(phone)s” không hợp lệ."),
+                {"phone": guardian["phone"]},
+            )
+        )
     if not guardian["name"] and (guardian["relation"] or guardian["phone"]):
-        problems.append(_problem(row, "guardian_name", "students.guardian_without_name",
-                                 _("có quan hệ hoặc số điện thoại thì cần họ tên người giám hộ.")))
+        problems.append(
+            _problem(
+                row,
+                "guardian_name",
+                "students.guardian_without_name",
+                _("có quan hệ hoặc số điện thoại thì cần họ tên người giám hộ."),
+            )
+        )
     profile["guardians"] = [{k: v for k, v in guardian.items() if v}] if guardian["name"] else []
     # clean_profile stops at its first problem: replace each faulty value by a valid one and ask again, so
     # that every wrong cell of the row is reported at once.
-    stand_in = {"full_name": "Nguyễn An", "date_of_birth": dt.date(today.year - 10, 1, 1), "gender": "M",
-                "personal_id": "", "moet_code": "", "guardians": []}
+    stand_in = {
+        "full_name": "Nguyễn An",
+        "date_of_birth": dt.date(today.year - 10, 1, 1),
+        "gender": "M",
+        "personal_id": "",
+        "moet_code": "",
+        "guardians": [],
+    }
     attempt = dict(profile)
     for _round in range(len(stand_in) + 1):
         try:
@@ -374,34 +473,76 @@ def _check_duplicates(rows: list[Row], school_class: SchoolClass, problems: list
             if first == row.number:
                 continue
             if kind == "person":
-                problems.append(_problem(row, "full_name", "students.duplicate_in_file",
-                                         _("trùng họ tên và ngày sinh với hàng %(row)s."), {"row": first}))
+                problems.append(
+                    _problem(
+                        row,
+                        "full_name",
+                        "students.duplicate_in_file",
+                        _("trùng họ tên và ngày sinh với hàng %(row)s."),
+                        {"row": first},
+                    )
+                )
             else:
-                problems.append(_problem(row, kind, f"students.duplicate_{kind}",
-                                         _("“%(value)s” đã có ở hàng %(row)s của tệp."), {"value": value, "row": first}))
+                problems.append(
+                    _problem(
+                        row,
+                        kind,
+                        f"students.duplicate_{kind}",
+                        _("“%(value)s” đã có ở hàng %(row)s của tệp."),
+                        {"value": value, "row": first},
+                    )
+                )
     pids = {v for (k, v) in firsts if k == "personal_id"}
     codes = {v for (k, v) in firsts if k == "moet_code"}
-    taken_pids = set(Student.objects.filter(personal_id__in=pids).values_list("personal_id", flat=True)) if pids else set()
-    taken_codes = set(Student.objects.filter(moet_code__in=codes).values_list("moet_code", flat=True)) if codes else set()
+    taken_pids = (
+        set(Student.objects.filter(personal_id__in=pids).values_list("personal_id", flat=True)) if pids else set()
+    )
+    taken_codes = (
+        set(Student.objects.filter(moet_code__in=codes).values_list("moet_code", flat=True)) if codes else set()
+    )
     in_class = {
         f"{normalize(name)}|{dob:%d/%m/%Y}"
-        for name, dob in Enrolment.objects.filter(school_class=school_class, ends_on__isnull=True)
-        .values_list("student__full_name", "student__date_of_birth")
+        for name, dob in Enrolment.objects.filter(school_class=school_class, ends_on__isnull=True).values_list(
+            "student__full_name", "student__date_of_birth"
+        )
     }
     for row in rows:
         pid = _digits(row.cells.get("personal_id"), 12)
         code = cell_text(row.cells.get("moet_code"))
         if pid in taken_pids:
-            problems.append(_problem(row, "personal_id", "students.personal_id_taken",
-                                     _("số định danh %(id)s đã thuộc một học sinh khác của trường."), {"id": pid}))
+            problems.append(
+                _problem(
+                    row,
+                    "personal_id",
+                    "students.personal_id_taken",
+                    _("số định danh %(id)s đã thuộc một học sinh khác của trường."),
+                    {"id": pid},
+                )
+            )
         if code in taken_codes:
-            problems.append(_problem(row, "moet_code", "students.moet_code_taken",
-                                     _("mã học sinh %(code)s đã thuộc một học sinh khác của trường."), {"code": code}))
+            problems.append(
+                _problem(
+                    row,
+                    "moet_code",
+                    "students.moet_code_taken",
+                    _("mã học sinh %(code)s đã thuộc một học sinh khác của trường."),
+                    {"code": code},
+                )
+            )
         if row.profile and f"{normalize(row.profile['full_name'])}|{row.profile['date_of_birth']:%d/%m/%Y}" in in_class:
-            problems.append(_problem(row, "full_name", "students.already_in_class",
-                                     _("học sinh %(name)s (sinh %(born)s) đã có trong lớp %(class)s."),
-                                     {"name": row.profile["full_name"], "born": f"{row.profile['date_of_birth']:%d/%m/%Y}",
-                                      "class": school_class.name}))
+            problems.append(
+                _problem(
+                    row,
+                    "full_name",
+                    "students.already_in_class",
+                    _("học sinh %(name)s (sinh %(born)s) đã có trong lớp %(class)s."),
+                    {
+                        "name": row.profile["full_name"],
+                        "born": f"{row.profile['date_of_birth']:%d/%m/%Y}",
+                        "class": school_class.name,
+                    },
+                )
+            )
 
 
 def _enrol_all(access: SchoolAccess, school_class: SchoolClass, rows: list[Row], today: dt.date) -> list[Student]:
@@ -411,16 +552,26 @@ def _enrol_all(access: SchoolAccess, school_class: SchoolClass, rows: list[Row],
     try:
         with transaction.atomic():
             for current in rows:
-                created.append(student_services.student_enrol(access=access, school_class=school_class,
-                                                              profile=current.profile, today=today))
+                created.append(
+                    student_services.student_enrol(
+                        access=access, school_class=school_class, profile=current.profile, today=today
+                    )
+                )
     except DomainError as exc:
         if exc.http_status != 400 or current is None:
             raise
         key = PROFILE_FIELD_COLUMN.get(exc.field or "", exc.field or "full_name")
-        raise ImportFailed([_problem(current, key if key in BY_KEY else "full_name", exc.code, exc.message,
-                                     exc.params)]) from None
+        raise ImportFailed(
+            [_problem(current, key if key in BY_KEY else "full_name", exc.code, exc.message, exc.params)]
+        ) from None
     except IntegrityError:
-        raise ImportFailed([Problem("students.conflict", _("hàng xung đột với dữ liệu vừa được lưu bởi người khác; "
-                                                           "hãy tải lên lại."),
-                                    row=current.number if current else None)]) from None
+        raise ImportFailed(
+            [
+                Problem(
+                    "students.conflict",
+                    _("hàng xung đột với dữ liệu vừa được lưu bởi người khác; hãy tải lên lại."),
+                    row=current.number if current else None,
+                )
+            ]
+        ) from None
     return created

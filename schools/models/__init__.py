@@ -5,7 +5,22 @@ from .structure import Department, Grading, SchoolClass, SchoolYear, Subject, Te
 from .students import Enrolment, GuardianLink, Student
 
 __all__ = [
-    "Absence", "Assessment", "AssessmentKind", "AuditEntry", "AwardDiscipline", "Conduct", "Department",
-    "Enrolment", "Grading", "GuardianLink", "QualityAssessment", "RecordBook", "RecordState", "SchoolClass",
-    "SchoolYear", "Student", "Subject", "TeachingAssignment",
+    "Absence",
+    "Assessment",
+    "AssessmentKind",
+    "AuditEntry",
+    "AwardDiscipline",
+    "Conduct",
+    "Department",
+    "Enrolment",
+    "Grading",
+    "GuardianLink",
+    "QualityAssessment",
+    "RecordBook",
+    "RecordState",
+    "SchoolClass",
+    "SchoolYear",
+    "Student",
+    "Subject",
+    "TeachingAssignment",
 ]

@@ -44,11 +44,16 @@ class Assessment(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["student", "subject", "year", "term", "kind", "seq"], name="assessment_cell"),
+            models.UniqueConstraint(
+                fields=["student", "subject", "year", "term", "kind", "seq"], name="assessment_cell"
+            ),
             models.CheckConstraint(condition=Q(term__in=[1, 2]), name="assessment_term"),
-            models.CheckConstraint(condition=Q(score__isnull=True) | (Q(score__gte=0) & Q(score__lte=10)),
-                                   name="assessment_score_range"),
-            models.CheckConstraint(condition=Q(score__isnull=True) | Q(score=Round("score", 1)), name="assessment_one_decimal"),
+            models.CheckConstraint(
+                condition=Q(score__isnull=True) | (Q(score__gte=0) & Q(score__lte=10)), name="assessment_score_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(score__isnull=True) | Q(score=Round("score", 1)), name="assessment_one_decimal"
+            ),
         ]
         indexes = [models.Index(fields=["year", "subject", "term"])]
 
@@ -82,7 +87,9 @@ class Conduct(models.Model):
     student = models.ForeignKey("schools.Student", on_delete=models.PROTECT, related_name="+")
     year = models.ForeignKey("schools.SchoolYear", on_delete=models.PROTECT, related_name="+")
     term = models.PositiveSmallIntegerField()
-    level = models.CharField(max_length=2, choices=[("T", _("Tốt")), ("K", _("Khá")), ("D", _("Đạt")), ("CD", _("Chưa đạt"))])
+    level = models.CharField(
+        max_length=2, choices=[("T", _("Tốt")), ("K", _("Khá")), ("D", _("Đạt")), ("CD", _("Chưa đạt"))]
+    )
     text = models.TextField(blank=True)
 
     class Meta:

@@ -18,10 +18,13 @@ class RecordBook(models.Model):
     completion_note = models.TextField(blank=True)
     retest_passed = models.BooleanField(null=True, blank=True)
     summer_training_passed = models.BooleanField(null=True, blank=True)
-    retest_scores = models.JSONField(default=dict, blank=True,
-                                     help_text="TT22 re-test results by subject code: a score (\"6.5\") or \"D\"/\"CD\"")
+    retest_scores = models.JSONField(
+        default=dict, blank=True, help_text='TT22 re-test results by subject code: a score ("6.5") or "D"/"CD"'
+    )
     exemplary_recognised = models.BooleanField(default=False, help_text="TT27: recognised as Học sinh Tiêu biểu")
-    adhoc_commendation = models.CharField(max_length=300, blank=True, help_text="TT27: the principal's ad-hoc commendation")
+    adhoc_commendation = models.CharField(
+        max_length=300, blank=True, help_text="TT27: the principal's ad-hoc commendation"
+    )
     submitted_at = models.DateTimeField(null=True, blank=True)
     submitted_by = models.BigIntegerField(null=True, blank=True)
     approved_at = models.DateTimeField(null=True, blank=True)

@@ -52,8 +52,9 @@ class Department(models.Model):
 
     code = models.SlugField(max_length=40, unique=True)
     name = models.CharField(max_length=120)
-    head = models.ForeignKey("tenants.Account", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-                             db_constraint=False)
+    head = models.ForeignKey(
+        "tenants.Account", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+    )
 
     def __str__(self) -> str:
         return self.name
@@ -69,7 +70,9 @@ class Subject(models.Model):
     periods_per_year = models.PositiveSmallIntegerField()
     grading = models.CharField(max_length=10, choices=Grading.choices)
     has_periodic_test = models.BooleanField(default=False, help_text="TT27: integer test scores")
-    department = models.ForeignKey(Department, null=True, blank=True, on_delete=models.SET_NULL, related_name="subjects")
+    department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.SET_NULL, related_name="subjects"
+    )
     order = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -87,8 +90,9 @@ class SchoolClass(models.Model):
     year = models.ForeignKey(SchoolYear, on_delete=models.PROTECT, related_name="classes")
     name = models.CharField(max_length=20)
     grade = models.PositiveSmallIntegerField()
-    homeroom_teacher = models.ForeignKey("tenants.Account", null=True, blank=True, on_delete=models.SET_NULL,
-                                         related_name="+", db_constraint=False)
+    homeroom_teacher = models.ForeignKey(
+        "tenants.Account", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+    )
 
     class Meta:
         ordering = ["grade", "name"]
@@ -113,7 +117,9 @@ class TeachingAssignment(models.Model):
     teacher = models.ForeignKey("tenants.Account", on_delete=models.PROTECT, related_name="+", db_constraint=False)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["school_class", "subject"], name="one_teacher_per_class_subject")]
+        constraints = [
+            models.UniqueConstraint(fields=["school_class", "subject"], name="one_teacher_per_class_subject")
+        ]
 
     def __str__(self) -> str:
         return f"{self.school_class_id}/{self.subject_id}: {self.teacher_id}"

@@ -32,8 +32,10 @@ class Student(models.Model):
     class Meta:
         ordering = ["sort_key"]
         constraints = [
-            models.CheckConstraint(condition=Q(personal_id__regex=r"^[0-9]{12}$") | Q(personal_id__isnull=True),
-                                   name="student_personal_id_12_digits"),
+            models.CheckConstraint(
+                condition=Q(personal_id__regex=r"^[0-9]{12}$") | Q(personal_id__isnull=True),
+                name="student_personal_id_12_digits",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -78,14 +80,17 @@ class Enrolment(models.Model):
     ends_on = models.DateField(null=True, blank=True)
     entry = models.CharField(max_length=20, choices=EntryKind.choices, default=EntryKind.NEW)
     exit = models.CharField(max_length=20, choices=ExitKind.choices, blank=True)
-    exit_note = models.CharField(max_length=300, blank=True,
-                                 help_text="on a transfer out: the destination school and the decision or reason")
+    exit_note = models.CharField(
+        max_length=300, blank=True, help_text="on a transfer out: the destination school and the decision or reason"
+    )
 
     class Meta:
         ordering = ["starts_on"]
         constraints = [
             models.UniqueConstraint(fields=["student"], condition=Q(ends_on__isnull=True), name="one_open_enrolment"),
-            models.CheckConstraint(condition=Q(ends_on__isnull=True) | Q(ends_on__gte=F("starts_on")), name="enrolment_period"),
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=True) | Q(ends_on__gte=F("starts_on")), name="enrolment_period"
+            ),
         ]
         indexes = [models.Index(fields=["school_class", "student"])]
 

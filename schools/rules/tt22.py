@@ -272,9 +272,7 @@ def regular_assessment_count(periods_per_year: int, *, rules: TT22Rules = RULES)
     raise AssertionError("regular_assessment_bands must end with an open band (None)")
 
 
-def semester_average(
-    scores: SubjectScores, *, periods_per_year: int, rules: TT22Rules = RULES
-) -> Decimal | None:
+def semester_average(scores: SubjectScores, *, periods_per_year: int, rules: TT22Rules = RULES) -> Decimal | None:
     """ĐTBmhk = (ΣĐĐGtx + 2·ĐĐGgk + 3·ĐĐGck) / (n_tx + 5), one place, half up.
 
     ``None`` while the mid-term, the end-of-term or any of the required regular assessments is
@@ -382,9 +380,7 @@ def _neutralised(result: SubjectResult, criteria: LearningCriteria) -> SubjectRe
     return replace(result, average=max(result.average, criteria.every_min))  # type: ignore[type-var]
 
 
-def assess_learning(
-    subjects: Sequence[SubjectResult], *, rules: TT22Rules = RULES
-) -> LearningAssessment | None:
+def assess_learning(subjects: Sequence[SubjectResult], *, rules: TT22Rules = RULES) -> LearningAssessment | None:
     """Learning result of a semester or of the year (Điều 9), with the adjustment, explained.
 
     Plain level, best rung first: Tốt, Khá, Đạt (see ``rules.learning_criteria``), else Chưa đạt.
@@ -515,8 +511,7 @@ def promotion_decision(
         retest = tuple(
             s.subject
             for s in subjects
-            if s.comment is PassFail.CHUA_DAT
-            or (s.grading is Grading.SCORE and s.average < rules.retest_below)  # type: ignore[operator]
+            if s.comment is PassFail.CHUA_DAT or (s.grading is Grading.SCORE and s.average < rules.retest_below)  # type: ignore[operator]
         )
     if conduct < rules.promotion_min_conduct:
         return PromotionDecision(PromotionOutcome.CONDUCT_TRAINING, retest)
@@ -587,13 +582,22 @@ def validate_retest(
                 )
             out[code] = verdict
         else:
-            out[code] = validate_score(str(value).strip().replace(",", ".") if isinstance(value, str) else value, field=code)
+            out[code] = validate_score(
+                str(value).strip().replace(",", ".") if isinstance(value, str) else value, field=code
+            )
     return out
 
 
-_RETEST_VERDICTS = {"D": PassFail.DAT, "Đ": PassFail.DAT, "ĐẠT": PassFail.DAT, "DAT": PassFail.DAT,
-                    "CD": PassFail.CHUA_DAT, "CĐ": PassFail.CHUA_DAT, "CHƯA ĐẠT": PassFail.CHUA_DAT,
-                    "CHUA_DAT": PassFail.CHUA_DAT}
+_RETEST_VERDICTS = {
+    "D": PassFail.DAT,
+    "Đ": PassFail.DAT,
+    "ĐẠT": PassFail.DAT,
+    "DAT": PassFail.DAT,
+    "CD": PassFail.CHUA_DAT,
+    "CĐ": PassFail.CHUA_DAT,
+    "CHƯA ĐẠT": PassFail.CHUA_DAT,
+    "CHUA_DAT": PassFail.CHUA_DAT,
+}
 
 
 def learning_after_retest(
@@ -602,8 +606,13 @@ def learning_after_retest(
     """The year learning result recomputed with the re-test results in place of the re-tested
     subjects' year results (ĐTBmcn, or Đạt/Chưa đạt for a comment-graded subject)."""
     replaced = [
-        (replace(s, comment=retest[s.subject]) if s.grading is Grading.COMMENT else replace(s, average=retest[s.subject]))
-        if s.subject in retest else s
+        (
+            replace(s, comment=retest[s.subject])
+            if s.grading is Grading.COMMENT
+            else replace(s, average=retest[s.subject])
+        )
+        if s.subject in retest
+        else s
         for s in subjects
     ]
     return assess_learning(replaced, rules=rules)
@@ -642,11 +651,14 @@ def year_end_outcome(
             return YearEndOutcome(decision, PromotionDecision(PromotionOutcome.HELD_BACK, decision.retest_subjects))
         conduct_after = max(conduct, rules.promotion_min_conduct)
         if learning >= rules.promotion_min_learning:
-            return YearEndOutcome(decision, promotion_after_summer(conduct=conduct_after, learning=learning,
-                                                                   absences=absences, rules=rules))
+            return YearEndOutcome(
+                decision,
+                promotion_after_summer(conduct=conduct_after, learning=learning, absences=absences, rules=rules),
+            )
     if not decision.retest_subjects:  # nothing a re-test could change
-        return YearEndOutcome(decision, promotion_after_summer(conduct=conduct_after, learning=learning,
-                                                               absences=absences, rules=rules))
+        return YearEndOutcome(
+            decision, promotion_after_summer(conduct=conduct_after, learning=learning, absences=absences, rules=rules)
+        )
     results = validate_retest(subjects, retest or {}, candidates=decision.retest_subjects)
     if any(code not in results for code in decision.retest_subjects):
         return YearEndOutcome(decision, None, ("retest",))

@@ -92,9 +92,7 @@ class TT27Rules:
     general_competencies: tuple[Named, ...] = (
         Named("tu_chu_va_tu_hoc", "Tự chủ và tự học", "Self-reliance and self-study"),
         Named("giao_tiep_va_hop_tac", "Giao tiếp và hợp tác", "Communication and collaboration"),
-        Named(
-            "giai_quyet_van_de_va_sang_tao", "Giải quyết vấn đề và sáng tạo", "Problem solving and creativity"
-        ),
+        Named("giai_quyet_van_de_va_sang_tao", "Giải quyết vấn đề và sáng tạo", "Problem solving and creativity"),
     )
     specific_competencies: tuple[Named, ...] = (
         Named("ngon_ngu", "Ngôn ngữ", "Language"),
@@ -123,9 +121,7 @@ class TT27Rules:
         PeriodicTestEntry("khoa_hoc", (4, 5), (_P.END_OF_TERM_I, _P.END_OF_YEAR), confirmed=False),
         PeriodicTestEntry("lich_su_va_dia_li", (4, 5), (_P.END_OF_TERM_I, _P.END_OF_YEAR), confirmed=False),
         PeriodicTestEntry("ngoai_ngu_1", (3, 4, 5), (_P.END_OF_TERM_I, _P.END_OF_YEAR), confirmed=False),
-        PeriodicTestEntry(
-            "tin_hoc_va_cong_nghe", (3, 4, 5), (_P.END_OF_TERM_I, _P.END_OF_YEAR), confirmed=False
-        ),
+        PeriodicTestEntry("tin_hoc_va_cong_nghe", (3, 4, 5), (_P.END_OF_TERM_I, _P.END_OF_YEAR), confirmed=False),
     )
     test_score_max: int = 10  # integer scores 0–10, no decimals
     # End-of-year evaluation, best rung first; anything below the last rung is Chưa hoàn thành.

@@ -47,12 +47,19 @@ class ClassMember:
 
 def class_members(school_class: SchoolClass, students: list[Student]) -> list[ClassMember]:
     """The class's students (already in Vietnamese order) with their record of the year and whether they left."""
-    records = {sid: (pk, state) for sid, pk, state in
-               RecordBook.objects.filter(school_class=school_class).values_list("student_id", "id", "state")}
+    records = {
+        sid: (pk, state)
+        for sid, pk, state in RecordBook.objects.filter(school_class=school_class).values_list(
+            "student_id", "id", "state"
+        )
+    }
     today = timezone.localdate()
     enrolments: dict[int, tuple] = {}
-    for student_id, ends_on, exit_kind in (Enrolment.objects.filter(school_class=school_class)
-                                           .order_by("starts_on").values_list("student_id", "ends_on", "exit")):
+    for student_id, ends_on, exit_kind in (
+        Enrolment.objects.filter(school_class=school_class)
+        .order_by("starts_on")
+        .values_list("student_id", "ends_on", "exit")
+    ):
         enrolments[student_id] = (ends_on, exit_kind)  # the latest enrolment in the class wins
     out = []
     for s in students:
@@ -64,14 +71,20 @@ def class_members(school_class: SchoolClass, students: list[Student]) -> list[Cl
 
 def class_list(access: SchoolAccess, year: SchoolYear | None) -> list[SchoolClass]:
     """The classes of a year whose records this person reads (a parent's children's classes are not listed)."""
-    return [c for c in classes_visible(access, year)
-            if access.may_read_class(c.pk, frozenset(a.subject_id for a in c.assignments.all()))]
+    return [
+        c
+        for c in classes_visible(access, year)
+        if access.may_read_class(c.pk, frozenset(a.subject_id for a in c.assignments.all()))
+    ]
 
 
 def class_sizes(classes: list[SchoolClass]) -> dict[int, int]:
     """Students currently enrolled in each class."""
-    return dict(Enrolment.objects.filter(school_class__in=classes, ends_on__isnull=True)
-                .values_list("school_class_id").annotate(n=Count("id")))
+    return dict(
+        Enrolment.objects.filter(school_class__in=classes, ends_on__isnull=True)
+        .values_list("school_class_id")
+        .annotate(n=Count("id"))
+    )
 
 
 def class_for_profiles(access: SchoolAccess, pk: int) -> SchoolClass:
@@ -105,8 +118,12 @@ def year_after(year: SchoolYear) -> SchoolYear | None:
 
 def class_enrolled_students(school_class: SchoolClass) -> list[Student]:
     """The students still in the class (the ones a year end carries over), in Vietnamese order."""
-    return [e.student for e in Enrolment.objects.filter(school_class=school_class, ends_on__isnull=True)
-            .select_related("student").order_by("student__sort_key", "student_id")]
+    return [
+        e.student
+        for e in Enrolment.objects.filter(school_class=school_class, ends_on__isnull=True)
+        .select_related("student")
+        .order_by("student__sort_key", "student_id")
+    ]
 
 
 def class_teachers(school_class: SchoolClass) -> dict[int, int]:
@@ -121,14 +138,19 @@ def class_subject_ids(school_class: SchoolClass) -> frozenset[int]:
 
 def final_results(school_class: SchoolClass) -> dict[int, dict]:
     """{student: results as frozen at approval} of the class's approved, signed or locked records."""
-    return dict(RecordBook.objects.filter(school_class=school_class, state__in=recordstates.FINAL)
-                .values_list("student_id", "results"))
+    return dict(
+        RecordBook.objects.filter(school_class=school_class, state__in=recordstates.FINAL).values_list(
+            "student_id", "results"
+        )
+    )
 
 
 def conduct_of(school_class: SchoolClass, student_ids: list[int]) -> dict[tuple[int, int], tuple[str, str]]:
     """{(student, term): (level, comment)} of the class's year."""
-    return {(c.student_id, c.term): (c.level, c.text)
-            for c in Conduct.objects.filter(year_id=school_class.year_id, student_id__in=student_ids)}
+    return {
+        (c.student_id, c.term): (c.level, c.text)
+        for c in Conduct.objects.filter(year_id=school_class.year_id, student_id__in=student_ids)
+    }
 
 
 def absences_on(student_ids: list[int], day: dt.date) -> dict[int, Absence]:
@@ -147,17 +169,25 @@ def months_of(year: SchoolYear) -> list[dt.date]:
 def monthly_absences(year: SchoolYear, student_ids: list[int]) -> dict[int, dict[dt.date, dict[str, int]]]:
     """{student: {first day of month: {"excused", "unexcused", "total"}}} for the year."""
     out: dict[int, dict[dt.date, dict[str, int]]] = defaultdict(dict)
-    rows = (Absence.objects.filter(year=year, student_id__in=student_ids).annotate(month=TruncMonth("date"))
-            .values("student_id", "month")
-            .annotate(n_excused=Count("id", filter=Q(excused=True)), n_unexcused=Count("id", filter=Q(excused=False))))
+    rows = (
+        Absence.objects.filter(year=year, student_id__in=student_ids)
+        .annotate(month=TruncMonth("date"))
+        .values("student_id", "month")
+        .annotate(n_excused=Count("id", filter=Q(excused=True)), n_unexcused=Count("id", filter=Q(excused=False)))
+    )
     for r in rows:
         month = r["month"].date() if isinstance(r["month"], dt.datetime) else r["month"]
-        out[r["student_id"]][month] = {"excused": r["n_excused"], "unexcused": r["n_unexcused"],
-                                       "total": r["n_excused"] + r["n_unexcused"]}
+        out[r["student_id"]][month] = {
+            "excused": r["n_excused"],
+            "unexcused": r["n_unexcused"],
+            "total": r["n_excused"] + r["n_unexcused"],
+        }
     return out
 
 
 def class_awards(school_class: SchoolClass) -> list[AwardDiscipline]:
     """Awards and discipline of the class's students in the class's year."""
     ids = [s.pk for s in class_students(school_class)]
-    return list(AwardDiscipline.objects.filter(year_id=school_class.year_id, student_id__in=ids).order_by("decided_on", "pk"))
+    return list(
+        AwardDiscipline.objects.filter(year_id=school_class.year_id, student_id__in=ids).order_by("decided_on", "pk")
+    )

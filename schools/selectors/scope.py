@@ -23,7 +23,9 @@ from ..services.results import class_results, class_subjects
 
 
 def not_found(message=None) -> DomainError:
-    return DomainError("school.not_found", message or _("Không tìm thấy, hoặc nằm ngoài phạm vi của bạn."), http_status=404)
+    return DomainError(
+        "school.not_found", message or _("Không tìm thấy, hoặc nằm ngoài phạm vi của bạn."), http_status=404
+    )
 
 
 def current_year() -> SchoolYear | None:
@@ -36,8 +38,12 @@ def asked_year(request) -> int | None:
     if not value:
         return None
     if not value.isdigit():
-        raise DomainError("records.bad_year", _("Năm học “%(value)s” không hợp lệ (ví dụ: 2025 cho năm học 2025–2026)."),
-                          params={"value": value[:20]}, http_status=400)
+        raise DomainError(
+            "records.bad_year",
+            _("Năm học “%(value)s” không hợp lệ (ví dụ: 2025 cho năm học 2025–2026)."),
+            params={"value": value[:20]},
+            http_status=400,
+        )
     return int(value)
 
 
@@ -71,7 +77,9 @@ def classes_visible(access: SchoolAccess, year: SchoolYear | None) -> list[Schoo
 def _child_class_ids(access: SchoolAccess, year: SchoolYear) -> set[int]:
     if not access.child_ids:
         return set()
-    return set(RecordBook.objects.filter(student_id__in=access.child_ids, year=year).values_list("school_class_id", flat=True))
+    return set(
+        RecordBook.objects.filter(student_id__in=access.child_ids, year=year).values_list("school_class_id", flat=True)
+    )
 
 
 def _columns(model, alias: str) -> tuple[list[str], str]:
@@ -114,11 +122,11 @@ def _class_and_subject(access: SchoolAccess, pk: int, subject_pk: int | None) ->
         raise not_found()
     n, m = len(class_names), len(year_names)
     school_class = _instance(SchoolClass, class_names, row[:n])
-    school_class.year = _instance(SchoolYear, year_names, row[n:n + m])
+    school_class.year = _instance(SchoolYear, year_names, row[n : n + m])
     subject_ids = frozenset(row[n + m])
     if not (access.may_read_class(school_class.pk, subject_ids) or access.may_edit_profiles(school_class.pk)):
         raise not_found()
-    subject_row = row[n + m + 1:]
+    subject_row = row[n + m + 1 :]
     subject = _instance(Subject, subject_names, subject_row) if subject_row[0] is not None else None
     return school_class, subject
 
@@ -129,12 +137,23 @@ def class_students(school_class: SchoolClass) -> list[Student]:
 
 
 # What a record holds beyond its subject lines: only for readers of the whole record (not one subject's teacher).
-WHOLE_RECORD_KEYS = ("learning", "adjusted_for", "conduct", "absences", "title", "promotion", "retest_subjects", "evaluation",
-                     "commendations", "qualities")
+WHOLE_RECORD_KEYS = (
+    "learning",
+    "adjusted_for",
+    "conduct",
+    "absences",
+    "title",
+    "promotion",
+    "retest_subjects",
+    "evaluation",
+    "commendations",
+    "qualities",
+)
 
 
-def student_visible(access: SchoolAccess, pk: int, *, year_start: int | None = None,
-                    record_only: bool = False) -> tuple[Student, RecordBook | None]:
+def student_visible(
+    access: SchoolAccess, pk: int, *, year_start: int | None = None, record_only: bool = False
+) -> tuple[Student, RecordBook | None]:
     """A student and their record of the year asked (else the latest), if this person may see them.
 
     Staff who read the record's class see it in any state; with ``record_only`` (the record book itself, not the
@@ -144,8 +163,11 @@ def student_visible(access: SchoolAccess, pk: int, *, year_start: int | None = N
     student = Student.objects.filter(pk=pk).first()
     if student is None:
         raise not_found()
-    records = list(RecordBook.objects.filter(student=student).select_related("school_class__year", "year")
-                   .order_by("-year__start_year"))
+    records = list(
+        RecordBook.objects.filter(student=student)
+        .select_related("school_class__year", "year")
+        .order_by("-year__start_year")
+    )
     if year_start is not None:
         records = [r for r in records if r.year.start_year == year_start]
         if not records:
@@ -153,27 +175,39 @@ def student_visible(access: SchoolAccess, pk: int, *, year_start: int | None = N
     record = records[0] if records else None
     if record is not None:
         class_id = record.school_class_id
-        if access.may_read_class(class_id, frozenset(record.school_class.assignments.values_list("subject_id", flat=True))) or (
-                not record_only and access.may_edit_profiles(class_id)):
+        if access.may_read_class(
+            class_id, frozenset(record.school_class.assignments.values_list("subject_id", flat=True))
+        ) or (not record_only and access.may_edit_profiles(class_id)):
             return student, record
     if pk in access.child_ids and access.can("records.view_child"):
         approved = [r for r in records if r.state in recordstates.FINAL]
         if not approved:
-            raise DomainError("records.not_yet_approved", _("Học bạ của con bạn chưa được nhà trường duyệt."), http_status=403)
+            raise DomainError(
+                "records.not_yet_approved", _("Học bạ của con bạn chưa được nhà trường duyệt."), http_status=403
+            )
         return student, approved[0]
     raise not_found()
 
 
 def student_years(access: SchoolAccess, student: Student) -> list[SchoolYear]:
     """The years of this student's records this person may open (parents: the approved ones), newest first."""
-    records = RecordBook.objects.filter(student=student).select_related("year", "school_class").order_by("-year__start_year")
+    records = (
+        RecordBook.objects.filter(student=student).select_related("year", "school_class").order_by("-year__start_year")
+    )
     if access.can("records.view_all"):
         return [r.year for r in records]
     if student.pk in access.child_ids and access.can("records.view_child"):
         return [r.year for r in records if r.state in recordstates.FINAL]
-    subjects_of_class = dict(TeachingAssignment.objects.filter(school_class__in={r.school_class_id for r in records})
-                             .values_list("school_class_id").annotate(ids=ArrayAgg("subject_id")))
-    return [r.year for r in records if access.may_read_class(r.school_class_id, frozenset(subjects_of_class.get(r.school_class_id) or ()))]
+    subjects_of_class = dict(
+        TeachingAssignment.objects.filter(school_class__in={r.school_class_id for r in records})
+        .values_list("school_class_id")
+        .annotate(ids=ArrayAgg("subject_id"))
+    )
+    return [
+        r.year
+        for r in records
+        if access.may_read_class(r.school_class_id, frozenset(subjects_of_class.get(r.school_class_id) or ()))
+    ]
 
 
 def record_for_reader(access: SchoolAccess, student: Student, record: RecordBook) -> dict:

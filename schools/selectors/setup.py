@@ -56,8 +56,9 @@ def year_chosen(access: SchoolAccess, start_year: Any) -> SchoolYear | None:
 def year_classes(access: SchoolAccess, year: SchoolYear) -> list[SchoolClass]:
     """The year's classes, each with ``assignment_count``."""
     require(access.can("school.setup"))
-    return list(SchoolClass.objects.filter(year=year).annotate(assignment_count=Count("assignments"))
-                .order_by("grade", "name"))
+    return list(
+        SchoolClass.objects.filter(year=year).annotate(assignment_count=Count("assignments")).order_by("grade", "name")
+    )
 
 
 def setup_class_get(access: SchoolAccess, pk: Any) -> SchoolClass:
@@ -71,13 +72,14 @@ def setup_class_get(access: SchoolAccess, pk: Any) -> SchoolClass:
 
 def subjects_of_grade(grade: int) -> list[Subject]:
     """The subjects taught in a grade, in the curriculum's order."""
-    return list(Subject.objects.filter(level=level_of_grade(grade), grades__contains=[grade])
-                .order_by("order", "name"))
+    return list(Subject.objects.filter(level=level_of_grade(grade), grades__contains=[grade]).order_by("order", "name"))
 
 
 def class_assignments(school_class: SchoolClass) -> list[tuple[Subject, int | None]]:
     """The subjects of the class's grade and who teaches each (``None``: nobody yet)."""
-    teachers = dict(TeachingAssignment.objects.filter(school_class=school_class).values_list("subject_id", "teacher_id"))
+    teachers = dict(
+        TeachingAssignment.objects.filter(school_class=school_class).values_list("subject_id", "teacher_id")
+    )
     return [(subject, teachers.get(subject.pk)) for subject in subjects_of_grade(school_class.grade)]
 
 

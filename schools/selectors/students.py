@@ -16,7 +16,9 @@ from .scope import not_found
 
 
 def enrolment_history(student: Student) -> list[Enrolment]:
-    return list(Enrolment.objects.filter(student=student).select_related("school_class__year").order_by("starts_on", "pk"))
+    return list(
+        Enrolment.objects.filter(student=student).select_related("school_class__year").order_by("starts_on", "pk")
+    )
 
 
 def current_class_id(history: list[Enrolment]) -> int | None:
@@ -25,12 +27,15 @@ def current_class_id(history: list[Enrolment]) -> int | None:
 
 def current_enrolment(student: Student) -> Enrolment:
     """The enrolment the student is in now; refused once they left the school."""
-    enrolment = (Enrolment.objects.filter(student=student, ends_on__isnull=True).select_related("school_class__year")
-                 .first())
+    enrolment = (
+        Enrolment.objects.filter(student=student, ends_on__isnull=True).select_related("school_class__year").first()
+    )
     if enrolment is None:
-        raise DomainError("students.not_enrolled",
-                          gettext_lazy("Học sinh %(name)s hiện không theo học ở trường (đã chuyển đi hoặc thôi học)."),
-                          params={"name": student.full_name})
+        raise DomainError(
+            "students.not_enrolled",
+            gettext_lazy("Học sinh %(name)s hiện không theo học ở trường (đã chuyển đi hoặc thôi học)."),
+            params={"name": student.full_name},
+        )
     return enrolment
 
 
@@ -49,8 +54,10 @@ def parent_accounts_of_school(school_id: int) -> list[dict[str, Any]]:
 
 
 def _account_rows(account_ids: Iterable[int]) -> list[dict[str, Any]]:
-    return sorted(({"account": a.id, "username": a.username, "full_name": a.full_name} for a in account_briefs(account_ids)),
-                  key=lambda r: (r["full_name"], r["account"]))
+    return sorted(
+        ({"account": a.id, "username": a.username, "full_name": a.full_name} for a in account_briefs(account_ids)),
+        key=lambda r: (r["full_name"], r["account"]),
+    )
 
 
 def awards_of(student: Student, year_id: int) -> list[AwardDiscipline]:
@@ -65,8 +72,11 @@ def children_with_records(child_ids: frozenset[int]) -> list[tuple[Student, Reco
     """A parent's linked children (Vietnamese order) with each one's latest record."""
     students = list(Student.objects.filter(pk__in=child_ids).order_by("sort_key", "pk"))
     latest: dict[int, RecordBook] = {}
-    for record in (RecordBook.objects.filter(student_id__in=child_ids).select_related("school_class__year")
-                   .order_by("student_id", "-year__start_year")):
+    for record in (
+        RecordBook.objects.filter(student_id__in=child_ids)
+        .select_related("school_class__year")
+        .order_by("student_id", "-year__start_year")
+    ):
         latest.setdefault(record.student_id, record)
     return [(s, latest.get(s.pk)) for s in students]
 

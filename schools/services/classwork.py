@@ -16,7 +16,18 @@ from ..access import SchoolAccess
 from ..models import Absence, AwardDiscipline, Conduct, Enrolment, RecordBook, RecordState, SchoolClass
 from .common import require, school_write
 
-CONDUCT_LEVELS = {"T": "T", "TỐT": "T", "K": "K", "KHÁ": "K", "Đ": "D", "D": "D", "ĐẠT": "D", "CĐ": "CD", "CD": "CD", "CHƯA ĐẠT": "CD"}
+CONDUCT_LEVELS = {
+    "T": "T",
+    "TỐT": "T",
+    "K": "K",
+    "KHÁ": "K",
+    "Đ": "D",
+    "D": "D",
+    "ĐẠT": "D",
+    "CĐ": "CD",
+    "CD": "CD",
+    "CHƯA ĐẠT": "CD",
+}
 
 
 def _editable_students(school_class: SchoolClass) -> dict[int, str]:
@@ -26,16 +37,30 @@ def _editable_students(school_class: SchoolClass) -> dict[int, str]:
     return {sid: states.get(sid, RecordState.DRAFT) for sid in enrolled}
 
 
-def _check_student(students: dict[int, str], student_id: Any, school_class: SchoolClass, errors: list, index: int) -> bool:
+def _check_student(
+    students: dict[int, str], student_id: Any, school_class: SchoolClass, errors: list, index: int
+) -> bool:
     if not isinstance(student_id, int) or student_id not in students:
-        errors.append({"index": index, "student": student_id, "code": "class.student_not_in_class",
-                       "detail": f"Học sinh {student_id} không thuộc lớp {school_class.name}.",
-                       "detail_en": f"Student {student_id} is not in class {school_class.name}."})
+        errors.append(
+            {
+                "index": index,
+                "student": student_id,
+                "code": "class.student_not_in_class",
+                "detail": f"Học sinh {student_id} không thuộc lớp {school_class.name}.",
+                "detail_en": f"Student {student_id} is not in class {school_class.name}.",
+            }
+        )
         return False
     if students[student_id] not in recordstates.EDITABLE:
-        errors.append({"index": index, "student": student_id, "code": "class.record_approved",
-                       "detail": "Học bạ đã được duyệt; cần Hiệu trưởng mở lại.",
-                       "detail_en": "The record is approved; the principal must reopen it."})
+        errors.append(
+            {
+                "index": index,
+                "student": student_id,
+                "code": "class.record_approved",
+                "detail": "Học bạ đã được duyệt; cần Hiệu trưởng mở lại.",
+                "detail_en": "The record is approved; the principal must reopen it.",
+            }
+        )
         return False
     return True
 
@@ -65,9 +90,15 @@ def conduct_save(*, access: SchoolAccess, school_class: SchoolClass, term: int, 
             continue
         level = CONDUCT_LEVELS.get(str(e.get("level", "")).strip().upper())
         if level is None:
-            errors.append({"index": i, "student": e.get("student"), "code": "class.bad_conduct",
-                           "detail": f"Mức rèn luyện “{e.get('level')}” không hợp lệ (T, K, Đ, CĐ).",
-                           "detail_en": f"Conduct level “{e.get('level')}” is not valid (T, K, Đ, CĐ)."})
+            errors.append(
+                {
+                    "index": i,
+                    "student": e.get("student"),
+                    "code": "class.bad_conduct",
+                    "detail": f"Mức rèn luyện “{e.get('level')}” không hợp lệ (T, K, Đ, CĐ).",
+                    "detail_en": f"Conduct level “{e.get('level')}” is not valid (T, K, Đ, CĐ).",
+                }
+            )
             continue
         rows.append((e["student"], level, str(e.get("text") or "")[:2000]))
     if errors:
@@ -84,19 +115,29 @@ def conduct_save(*, access: SchoolAccess, school_class: SchoolClass, term: int, 
             [school_class.year_id, term, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]],
         )
         inserted = sum(1 for (new,) in cursor.fetchall() if new)
-    cleared = Conduct.objects.filter(student_id__in=clears, year_id=school_class.year_id, term=term).delete()[0] if clears else 0
+    cleared = (
+        Conduct.objects.filter(student_id__in=clears, year_id=school_class.year_id, term=term).delete()[0]
+        if clears
+        else 0
+    )
     rollup_add(school_id=access.school_id, year_start=school_class.year.start_year, conduct_entries=inserted - cleared)
     return len(rows) + len(clears)
 
 
 @school_write
-def absences_record(*, access: SchoolAccess, school_class: SchoolClass, date: dt.date, entries: list[dict[str, Any]]) -> int:
+def absences_record(
+    *, access: SchoolAccess, school_class: SchoolClass, date: dt.date, entries: list[dict[str, Any]]
+) -> int:
     """The day's absences of the class: each entry {student, excused, reason}; the day is replaced whole."""
     require(access.may_manage_class(school_class.pk), _("Chỉ giáo viên chủ nhiệm của lớp mới điểm danh."))
     year = school_class.year
     if not year.starts_on <= date <= year.ends_on:
-        raise DomainError("class.date_outside_year", _("Ngày %(d)s nằm ngoài năm học %(y)s."),
-                          params={"d": date.strftime("%d/%m/%Y"), "y": year.label}, field="date")
+        raise DomainError(
+            "class.date_outside_year",
+            _("Ngày %(d)s nằm ngoài năm học %(y)s."),
+            params={"d": date.strftime("%d/%m/%Y"), "y": year.label},
+            field="date",
+        )
     students = _editable_students(school_class)
     errors: list[dict] = []
     rows = []
@@ -117,10 +158,21 @@ AWARD_KINDS = ("award", "discipline")
 
 
 @school_write
-def award_add(*, access: SchoolAccess, school_class: SchoolClass, student_id: int, kind: str, title: str,
-              decided_on: dt.date, decided_by: str = "") -> AwardDiscipline:
+def award_add(
+    *,
+    access: SchoolAccess,
+    school_class: SchoolClass,
+    student_id: int,
+    kind: str,
+    title: str,
+    decided_on: dt.date,
+    decided_by: str = "",
+) -> AwardDiscipline:
     """An award or a discipline of a student of the class for the class's year (homeroom teacher or BGH)."""
-    require(access.may_manage_class(school_class.pk), _("Chỉ giáo viên chủ nhiệm của lớp hoặc Ban giám hiệu mới ghi khen thưởng, kỉ luật."))
+    require(
+        access.may_manage_class(school_class.pk),
+        _("Chỉ giáo viên chủ nhiệm của lớp hoặc Ban giám hiệu mới ghi khen thưởng, kỉ luật."),
+    )
     errors: list = []
     if not _check_student(_editable_students(school_class), student_id, school_class, errors, 0):
         raise ClassInputInvalid(errors)
@@ -131,16 +183,27 @@ def award_add(*, access: SchoolAccess, school_class: SchoolClass, student_id: in
         raise DomainError("class.award_too_long", _("Nội dung khen thưởng, kỉ luật dài quá 200 kí tự."), field="title")
     if not isinstance(decided_on, dt.date):
         raise DomainError("class.bad_date", _("Ngày quyết định phải theo dạng dd/mm/yyyy."), field="decided_on")
-    return AwardDiscipline.objects.create(student_id=student_id, year=school_class.year, kind=kind, title=title,
-                                          decided_on=decided_on, decided_by=(decided_by or "").strip()[:120])
+    return AwardDiscipline.objects.create(
+        student_id=student_id,
+        year=school_class.year,
+        kind=kind,
+        title=title,
+        decided_on=decided_on,
+        decided_by=(decided_by or "").strip()[:120],
+    )
 
 
 @school_write
 def award_remove(*, access: SchoolAccess, school_class: SchoolClass, award_id: int) -> AwardDiscipline:
     """Remove an award or a discipline of a student of the class, while the student's record is editable."""
-    require(access.may_manage_class(school_class.pk), _("Chỉ giáo viên chủ nhiệm của lớp hoặc Ban giám hiệu mới ghi khen thưởng, kỉ luật."))
+    require(
+        access.may_manage_class(school_class.pk),
+        _("Chỉ giáo viên chủ nhiệm của lớp hoặc Ban giám hiệu mới ghi khen thưởng, kỉ luật."),
+    )
     students = _editable_students(school_class)
-    award = AwardDiscipline.objects.filter(pk=award_id, year_id=school_class.year_id, student_id__in=list(students)).first()
+    award = AwardDiscipline.objects.filter(
+        pk=award_id, year_id=school_class.year_id, student_id__in=list(students)
+    ).first()
     if award is None:
         raise DomainError("school.not_found", _("Không tìm thấy khen thưởng, kỉ luật này trong lớp."), http_status=404)
     errors: list = []
@@ -156,7 +219,9 @@ def homeroom_comment_save(*, access: SchoolAccess, school_class: SchoolClass, st
     errors: list = []
     if not _check_student(_editable_students(school_class), student_id, school_class, errors, 0):
         raise ClassInputInvalid(errors)
-    RecordBook.objects.filter(student_id=student_id, year=school_class.year).update(homeroom_comment=text.strip()[:4000])
+    RecordBook.objects.filter(student_id=student_id, year=school_class.year).update(
+        homeroom_comment=text.strip()[:4000]
+    )
 
 
 @school_write

@@ -27,14 +27,20 @@ def _state_deltas(moves: dict[str, int], to: str) -> dict[str, int]:
 @school_write
 def records_submit(*, access: SchoolAccess, school_class: SchoolClass) -> int:
     """The homeroom teacher submits every draft record of the class."""
-    require(access.can("records.submit") and access.may_manage_class(school_class.pk),
-            _("Chỉ giáo viên chủ nhiệm của lớp mới trình được học bạ."))
+    require(
+        access.can("records.submit") and access.may_manage_class(school_class.pk),
+        _("Chỉ giáo viên chủ nhiệm của lớp mới trình được học bạ."),
+    )
     n = RecordBook.objects.filter(school_class=school_class, state=RecordState.DRAFT).update(
-        state=RecordState.SUBMITTED, submitted_at=timezone.now(), submitted_by=access.account_id)
+        state=RecordState.SUBMITTED, submitted_at=timezone.now(), submitted_by=access.account_id
+    )
     if not n:
         raise DomainError("records.nothing_to_submit", _("Không có học bạ nào đang nhập để trình."))
-    rollup_add(school_id=access.school_id, year_start=school_class.year.start_year,
-               **_state_deltas({RecordState.DRAFT: n}, RecordState.SUBMITTED))
+    rollup_add(
+        school_id=access.school_id,
+        year_start=school_class.year.start_year,
+        **_state_deltas({RecordState.DRAFT: n}, RecordState.SUBMITTED),
+    )
     return n
 
 
@@ -54,8 +60,11 @@ def records_approve(*, access: SchoolAccess, school_class: SchoolClass, student_
         record.state, record.approved_at, record.approved_by = RecordState.APPROVED, now, access.account_id
         record.results = results[record.student_id].as_dict()
     RecordBook.objects.bulk_update(records, ["state", "approved_at", "approved_by", "results"])
-    rollup_add(school_id=access.school_id, year_start=school_class.year.start_year,
-               **_state_deltas({RecordState.SUBMITTED: len(records)}, RecordState.APPROVED))
+    rollup_add(
+        school_id=access.school_id,
+        year_start=school_class.year.start_year,
+        **_state_deltas({RecordState.SUBMITTED: len(records)}, RecordState.APPROVED),
+    )
     return len(records)
 
 
@@ -71,7 +80,9 @@ def record_reopen(*, access: SchoolAccess, record: RecordBook, reason: str) -> R
     previous = record.state
     record.state, record.reopened_reason = RecordState.DRAFT, reason
     record.save(update_fields=["state", "reopened_reason"])
-    rollup_add(school_id=access.school_id, year_start=record.year.start_year, **_state_deltas({previous: 1}, RecordState.DRAFT))
+    rollup_add(
+        school_id=access.school_id, year_start=record.year.start_year, **_state_deltas({previous: 1}, RecordState.DRAFT)
+    )
     return record
 
 

@@ -60,16 +60,24 @@ def subject_term_results(subject: Subject, rows: list[dict]) -> dict[int, Any]:
     for t, v in terms.items():
         try:
             if subject.grading == Grading.SCORE:
-                scores = tt22.SubjectScores(tuple(v["tx"]), v["gk"][0] if v["gk"] else None, v["ck"][0] if v["ck"] else None)
+                scores = tt22.SubjectScores(
+                    tuple(v["tx"]), v["gk"][0] if v["gk"] else None, v["ck"][0] if v["ck"] else None
+                )
                 out[t] = tt22.semester_average(scores, periods_per_year=subject.periods_per_year)
             else:
-                ca = tt22.CommentAssessments(tuple(PF[x] for x in v["tx"] if x in PF),
-                                             PF.get(v["gk"][0]) if v["gk"] else None, PF.get(v["ck"][0]) if v["ck"] else None)
+                ca = tt22.CommentAssessments(
+                    tuple(PF[x] for x in v["tx"] if x in PF),
+                    PF.get(v["gk"][0]) if v["gk"] else None,
+                    PF.get(v["ck"][0]) if v["ck"] else None,
+                )
                 out[t] = tt22.comment_semester_result(ca, periods_per_year=subject.periods_per_year)
         except RuleInputError:
             out[t] = None
-    out[0] = (tt22.year_average(out[1], out[2]) if subject.grading == Grading.SCORE
-              else tt22.comment_year_result(semester_ii=out[2]))
+    out[0] = (
+        tt22.year_average(out[1], out[2])
+        if subject.grading == Grading.SCORE
+        else tt22.comment_year_result(semester_ii=out[2])
+    )
     return out
 
 
@@ -119,43 +127,66 @@ class YearResults:
 
 
 def class_subjects(school_class: SchoolClass) -> list[Subject]:
-    return list(Subject.objects.filter(level=school_class.level, grades__contains=[school_class.grade]).order_by("order", "name"))
+    return list(
+        Subject.objects.filter(level=school_class.level, grades__contains=[school_class.grade]).order_by(
+            "order", "name"
+        )
+    )
 
 
-def class_results(school_class: SchoolClass, student_ids: list[int], *,
-                  decisions: dict[int, dict] | None = None) -> dict[int, YearResults]:
+def class_results(
+    school_class: SchoolClass, student_ids: list[int], *, decisions: dict[int, dict] | None = None
+) -> dict[int, YearResults]:
     """Every result of the year for these students of the class (constant queries). ``decisions`` replaces the
     stored year-end decisions of the record books (re-test, training, commendations), e.g. before saving them."""
     subjects = class_subjects(school_class)
-    rows = list(Assessment.objects.filter(year_id=school_class.year_id, student_id__in=student_ids,
-                                          subject__in=subjects).values("student_id", "subject_id", "term", "kind", "seq",
-                                                                      "score", "verdict", "text"))
+    rows = list(
+        Assessment.objects.filter(
+            year_id=school_class.year_id, student_id__in=student_ids, subject__in=subjects
+        ).values("student_id", "subject_id", "term", "kind", "seq", "score", "verdict", "text")
+    )
     by_student: dict[int, dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
     for r in rows:
         by_student[r["student_id"]][r["subject_id"]].append(r)
     absences = {
         r["student_id"]: r
         for r in Absence.objects.filter(year_id=school_class.year_id, student_id__in=student_ids)
-        .values("student_id").annotate(n_excused=Count("id", filter=Q(excused=True)), n_unexcused=Count("id", filter=Q(excused=False)))
+        .values("student_id")
+        .annotate(n_excused=Count("id", filter=Q(excused=True)), n_unexcused=Count("id", filter=Q(excused=False)))
     }
     rules = rules_for(school_class.level, school_class.year.start_year)
     if decisions is None:
-        decisions = {r["student_id"]: r for r in RecordBook.objects.filter(year_id=school_class.year_id, student_id__in=student_ids)
-                     .values("student_id", "retest_scores", "summer_training_passed", "exemplary_recognised", "adhoc_commendation")}
+        decisions = {
+            r["student_id"]: r
+            for r in RecordBook.objects.filter(year_id=school_class.year_id, student_id__in=student_ids).values(
+                "student_id", "retest_scores", "summer_training_passed", "exemplary_recognised", "adhoc_commendation"
+            )
+        }
     out = {}
     if isinstance(rules, tt27.TT27Rules):
         qualities: dict[int, dict[str, str]] = defaultdict(dict)
-        for q in QualityAssessment.objects.filter(year_id=school_class.year_id, student_id__in=student_ids, term=2, checkpoint="end"):
+        for q in QualityAssessment.objects.filter(
+            year_id=school_class.year_id, student_id__in=student_ids, term=2, checkpoint="end"
+        ):
             qualities[q.student_id][q.code] = q.level
         for sid in student_ids:
-            out[sid] = _primary(school_class, subjects, by_student[sid], qualities[sid], absences.get(sid), rules,
-                                decisions.get(sid) or {})
+            out[sid] = _primary(
+                school_class,
+                subjects,
+                by_student[sid],
+                qualities[sid],
+                absences.get(sid),
+                rules,
+                decisions.get(sid) or {},
+            )
         return out
     conduct: dict[int, dict[int, str]] = defaultdict(dict)
     for c in Conduct.objects.filter(year_id=school_class.year_id, student_id__in=student_ids):
         conduct[c.student_id][c.term] = c.level
     for sid in student_ids:
-        out[sid] = _secondary(subjects, by_student[sid], conduct[sid], absences.get(sid), rules, decisions.get(sid) or {})
+        out[sid] = _secondary(
+            subjects, by_student[sid], conduct[sid], absences.get(sid), rules, decisions.get(sid) or {}
+        )
     return out
 
 
@@ -164,18 +195,29 @@ def _absences(row: dict | None) -> dict[str, int]:
     return {"excused": excused, "unexcused": unexcused, "total": excused + unexcused}
 
 
-def _secondary(subjects: list[Subject], rows: dict[int, list[dict]], conduct: dict[int, str], absence_row, rules,
-               decided: dict | None = None) -> YearResults:
+def _secondary(
+    subjects: list[Subject],
+    rows: dict[int, list[dict]],
+    conduct: dict[int, str],
+    absence_row,
+    rules,
+    decided: dict | None = None,
+) -> YearResults:
     lines, per_term = [], {1: [], 2: [], 0: []}
     for subject in subjects:
         results = subject_term_results(subject, rows.get(subject.pk, []))
         fmt = fmt_score if subject.grading == Grading.SCORE else fmt_level
-        line = SubjectLine(subject.pk, subject.code, subject.name, subject.grading, fmt(results[1]), fmt(results[2]), fmt(results[0]))
+        line = SubjectLine(
+            subject.pk, subject.code, subject.name, subject.grading, fmt(results[1]), fmt(results[2]), fmt(results[0])
+        )
         line.comments = {r["term"]: r["text"] for r in rows.get(subject.pk, []) if r["kind"] == "nx"}
         lines.append(line)
         for t in (1, 2, 0):
-            per_term[t].append(tt22.SubjectResult.scored(subject.code, results[t]) if subject.grading == Grading.SCORE
-                               else tt22.SubjectResult.commented(subject.code, results[t]))
+            per_term[t].append(
+                tt22.SubjectResult.scored(subject.code, results[t])
+                if subject.grading == Grading.SCORE
+                else tt22.SubjectResult.commented(subject.code, results[t])
+            )
     res = YearResults(0, rules.code, lines, absences=_absences(absence_row))
     learning = {}
     for t, key in ((1, "term1"), (2, "term2"), (0, "year")):
@@ -193,22 +235,30 @@ def _secondary(subjects: list[Subject], rows: dict[int, list[dict]], conduct: di
     training = decided.get("summer_training_passed")
     res.summer_training = "" if training is None else ("passed" if training else "failed")
     retest = {k: v for k, v in (decided.get("retest_scores") or {}).items() if v not in (None, "")}
-    decision = tt22.promotion_decision(conduct=year_conduct, learning=learning[0], absences=res.absences["total"],
-                                       subjects=per_term[0], rules=rules)
+    decision = tt22.promotion_decision(
+        conduct=year_conduct, learning=learning[0], absences=res.absences["total"], subjects=per_term[0], rules=rules
+    )
     if decision is not None:
         res.promotion = str(decision.outcome)
         res.promotion_code = decision.outcome.code
         names = {s.code: s.name for s in subjects}
         res.retest_subjects = [names.get(code, code) for code in decision.retest_subjects]
         gradings = {s.code: s.grading for s in subjects}
-        res.retest_candidates = [{"code": code, "name": names.get(code, code), "grading": gradings.get(code, Grading.SCORE)}
-                                 for code in decision.retest_subjects]
+        res.retest_candidates = [
+            {"code": code, "name": names.get(code, code), "grading": gradings.get(code, Grading.SCORE)}
+            for code in decision.retest_subjects
+        ]
         res.retest_results = {code: _fmt_retest(retest[code]) for code in decision.retest_subjects if code in retest}
         try:
-            outcome = tt22.year_end_outcome(conduct=year_conduct, learning=learning[0], absences=res.absences["total"],
-                                            subjects=per_term[0], training_passed=training,
-                                            retest={k: v for k, v in retest.items() if k in decision.retest_subjects},
-                                            rules=rules)
+            outcome = tt22.year_end_outcome(
+                conduct=year_conduct,
+                learning=learning[0],
+                absences=res.absences["total"],
+                subjects=per_term[0],
+                training_passed=training,
+                retest={k: v for k, v in retest.items() if k in decision.retest_subjects},
+                rules=rules,
+            )
         except RuleInputError:
             outcome = None
         if outcome is not None:
@@ -236,8 +286,15 @@ def _primary(school_class, subjects, rows, qualities, absence_row, rules, decide
         r = rows.get(subject.pk, [])
         level = {x["term"]: x["verdict"] for x in r if x["kind"] == "mck"}
         test = {x["term"]: x["score"] for x in r if x["kind"] == "kck"}
-        line = SubjectLine(subject.pk, subject.code, subject.name, subject.grading,
-                           fmt_level(LEVEL.get(level.get(1))), fmt_level(LEVEL.get(level.get(2))), fmt_level(LEVEL.get(level.get(2))))
+        line = SubjectLine(
+            subject.pk,
+            subject.code,
+            subject.name,
+            subject.grading,
+            fmt_level(LEVEL.get(level.get(1))),
+            fmt_level(LEVEL.get(level.get(2))),
+            fmt_level(LEVEL.get(level.get(2))),
+        )
         line.comments = {x["term"]: x["text"] for x in r if x["kind"] == "nx"}
         if 2 in test:
             line.year = f"{line.year} ({int(test[2])})" if line.year else str(int(test[2]))
@@ -249,10 +306,12 @@ def _primary(school_class, subjects, rows, qualities, absence_row, rules, decide
     res.qualities = {q.code: qualities.get(q.code, "") for q in (*rules.qualities, *rules.competencies)}
     try:
         record = tt27.PrimaryYearRecord(
-            grade=school_class.grade, subjects=tuple(levels),
+            grade=school_class.grade,
+            subjects=tuple(levels),
             qualities=tuple((q.code, QUALITY.get(qualities.get(q.code))) for q in rules.qualities),
             competencies=tuple((q.code, QUALITY.get(qualities.get(q.code))) for q in rules.competencies),
-            tests=tuple(tests))
+            tests=tuple(tests),
+        )
         evaluation = tt27.year_evaluation(record, rules=rules)
     except RuleInputError:
         evaluation = None
@@ -261,8 +320,16 @@ def _primary(school_class, subjects, rows, qualities, absence_row, rules, decide
     res.exemplary_recognised = bool(decided.get("exemplary_recognised"))
     res.adhoc_commendation = decided.get("adhoc_commendation") or ""
     if evaluation is not None:
-        awarded = tt27.commendations(evaluation, exemplary_recognised=res.exemplary_recognised,
-                                     principal_adhoc=bool(res.adhoc_commendation), rules=rules) or ()
-        res.commendations = [f"{c}: {res.adhoc_commendation}" if c is tt27.Commendation.DOT_XUAT else str(c)
-                             for c in awarded]
+        awarded = (
+            tt27.commendations(
+                evaluation,
+                exemplary_recognised=res.exemplary_recognised,
+                principal_adhoc=bool(res.adhoc_commendation),
+                rules=rules,
+            )
+            or ()
+        )
+        res.commendations = [
+            f"{c}: {res.adhoc_commendation}" if c is tt27.Commendation.DOT_XUAT else str(c) for c in awarded
+        ]
     return res

@@ -44,12 +44,20 @@ def sheet_columns(subject: Subject, school_class: SchoolClass, term: int) -> lis
         value_type = "score" if subject.grading == Grading.SCORE else "passfail"
         n = tt22.regular_assessment_count(subject.periods_per_year)
         cols = [Column(f"tx{i}", "tx", i, value_type, f"ĐĐGtx {i}", f"Regular {i}") for i in range(1, n + 1)]
-        cols += [Column("gk", "gk", 0, value_type, "ĐĐGgk", "Mid-term"), Column("ck", "ck", 0, value_type, "ĐĐGck", "End of term")]
+        cols += [
+            Column("gk", "gk", 0, value_type, "ĐĐGgk", "Mid-term"),
+            Column("ck", "ck", 0, value_type, "ĐĐGck", "End of term"),
+        ]
     else:
-        mid, end = ((tt27.AssessmentPoint.MID_TERM_I, tt27.AssessmentPoint.END_OF_TERM_I) if term == 1
-                    else (tt27.AssessmentPoint.MID_TERM_II, tt27.AssessmentPoint.END_OF_YEAR))
-        cols = [Column("mgk", "mgk", 0, "level", "Mức giữa kì", "Mid-term level"),
-                Column("mck", "mck", 0, "level", "Mức cuối kì", "End-of-term level")]
+        mid, end = (
+            (tt27.AssessmentPoint.MID_TERM_I, tt27.AssessmentPoint.END_OF_TERM_I)
+            if term == 1
+            else (tt27.AssessmentPoint.MID_TERM_II, tt27.AssessmentPoint.END_OF_YEAR)
+        )
+        cols = [
+            Column("mgk", "mgk", 0, "level", "Mức giữa kì", "Mid-term level"),
+            Column("mck", "mck", 0, "level", "Mức cuối kì", "End-of-term level"),
+        ]
         if subject.has_periodic_test and school_class.level == PRIMARY:
             if tt27.has_periodic_test(school_class.grade, subject.code, mid):
                 cols.append(Column("kgk", "kgk", 0, "test", "KTĐK giữa kì", "Mid-term test"))
@@ -96,9 +104,17 @@ class CellError:
     def as_dict(self) -> dict[str, Any]:
         texts = both_languages(self.message, self.params)
         who = f"{self.student_name or self.student} — {self.column_label}"
-        return {**self.where, "index": self.index, "student": self.student, "column": self.column,
-                "student_name": self.student_name, "column_label": self.column_label, "code": self.code,
-                "detail": f"{who}: {texts['vi']}", "detail_en": f"{who}: {texts['en']}"}
+        return {
+            **self.where,
+            "index": self.index,
+            "student": self.student,
+            "column": self.column,
+            "student_name": self.student_name,
+            "column_label": self.column_label,
+            "code": self.code,
+            "detail": f"{who}: {texts['vi']}",
+            "detail_en": f"{who}: {texts['en']}",
+        }
 
 
 class SheetInvalid(DomainError):
@@ -107,7 +123,9 @@ class SheetInvalid(DomainError):
     def __init__(self, cells: list[CellError]):
         errors = [c.as_dict() for c in cells]
         first = errors[0]
-        super().__init__("sheet.invalid", _("Bảng điểm có %(n)s ô không hợp lệ; chưa lưu gì."), params={"n": len(errors)})
+        super().__init__(
+            "sheet.invalid", _("Bảng điểm có %(n)s ô không hợp lệ; chưa lưu gì."), params={"n": len(errors)}
+        )
         self.cells = cells
         self.errors = errors
         self.first = first
@@ -123,7 +141,9 @@ LEVELS_THC = {"T": "T", "H": "H", "C": "C"}
 
 
 def _display(a: Assessment | dict, value_type: str) -> str:
-    score, verdict, text = (a["score"], a["verdict"], a["text"]) if isinstance(a, dict) else (a.score, a.verdict, a.text)
+    score, verdict, text = (
+        (a["score"], a["verdict"], a["text"]) if isinstance(a, dict) else (a.score, a.verdict, a.text)
+    )
     if value_type == "score":
         return "" if score is None else f"{score:.1f}".replace(".", ",")
     if value_type == "test":
@@ -163,14 +183,17 @@ def _parse_value(text: str, column: Column) -> tuple[Decimal | None, str, str]:
     if column.value_type == "passfail":
         verdict = VERDICTS_PF.get(text.upper())
         if verdict is None:
-            raise DomainError("sheet.comment_only",
-                              _("Môn đánh giá bằng nhận xét: chỉ nhận Đ hoặc CĐ, không nhận “%(value)s”."),
-                              params={"value": text})
+            raise DomainError(
+                "sheet.comment_only",
+                _("Môn đánh giá bằng nhận xét: chỉ nhận Đ hoặc CĐ, không nhận “%(value)s”."),
+                params={"value": text},
+            )
         return None, verdict, ""
     verdict = LEVELS_THC.get(text.upper())
     if verdict is None:
-        raise DomainError("sheet.level_only", _("Chỉ nhận mức T, H hoặc C, không nhận “%(value)s”."),
-                          params={"value": text})
+        raise DomainError(
+            "sheet.level_only", _("Chỉ nhận mức T, H hoặc C, không nhận “%(value)s”."), params={"value": text}
+        )
     return None, verdict, ""
 
 
@@ -195,11 +218,18 @@ def cells_from_payload(data: Any) -> list[dict[str, Any]]:
         value = cell.get("value", "") if isinstance(cell, dict) else None
         if isinstance(value, int | float) and not isinstance(value, bool):
             value = str(value)
-        if (not isinstance(student, int) or isinstance(student, bool) or not isinstance(column, str)
-                or not (value is None or isinstance(value, str))):
-            raise DomainError("sheet.malformed",
-                              _("Ô thứ %(n)s gửi lên không đúng dạng: cần “student” (số), “column” và “value” (chữ hoặc số)."),
-                              params={"n": index + 1}, field="cells")
+        if (
+            not isinstance(student, int)
+            or isinstance(student, bool)
+            or not isinstance(column, str)
+            or not (value is None or isinstance(value, str))
+        ):
+            raise DomainError(
+                "sheet.malformed",
+                _("Ô thứ %(n)s gửi lên không đúng dạng: cần “student” (số), “column” và “value” (chữ hoặc số)."),
+                params={"n": index + 1},
+                field="cells",
+            )
         out.append({"student": student, "column": column, "value": value})
     return out
 
@@ -249,7 +279,11 @@ def _computed(subject: Subject, rows: list[dict], student_ids: list[int]) -> dic
     by_student: dict[int, list[dict]] = {sid: [] for sid in student_ids}
     for r in rows:
         by_student.setdefault(r["student_id"], []).append(r)
-    fmt = fmt_score if subject.grading == Grading.SCORE else (lambda p: "" if p is None else ("Đ" if p is PassFail.DAT else "CĐ"))
+    fmt = (
+        fmt_score
+        if subject.grading == Grading.SCORE
+        else (lambda p: "" if p is None else ("Đ" if p is PassFail.DAT else "CĐ"))
+    )
     out = {}
     for sid in student_ids:
         results = subject_term_results(subject, by_student[sid])
@@ -259,17 +293,23 @@ def _computed(subject: Subject, rows: list[dict], student_ids: list[int]) -> dic
 
 def sheet_read(*, access: SchoolAccess, school_class: SchoolClass, subject: Subject, term: int) -> Sheet:
     c, s = school_class.pk, subject.pk
-    require(access.may_enter_sheet(c, s) or (access.may_read_class(c, frozenset({s})) and s in access.readable_subject_ids(c, frozenset({s}))))
+    require(
+        access.may_enter_sheet(c, s)
+        or (access.may_read_class(c, frozenset({s})) and s in access.readable_subject_ids(c, frozenset({s})))
+    )
     _check_term(term)
     return _build(school_class, subject, term, sheet_columns(subject, school_class, term), _students(school_class))
 
 
-def _build(school_class: SchoolClass, subject: Subject, term: int, columns: list[Column], students: list[SheetStudent]) -> Sheet:
+def _build(
+    school_class: SchoolClass, subject: Subject, term: int, columns: list[Column], students: list[SheetStudent]
+) -> Sheet:
     return _build_many(school_class, term, [(subject, columns)], students)[0]
 
 
-def _build_many(school_class: SchoolClass, term: int, parts: list[tuple[Subject, list[Column]]],
-                students: list[SheetStudent]) -> list[Sheet]:
+def _build_many(
+    school_class: SchoolClass, term: int, parts: list[tuple[Subject, list[Column]]], students: list[SheetStudent]
+) -> list[Sheet]:
     """The sheets of some subjects of one class and term, their values read in one query."""
     ids = [s.id for s in students]
     rows_of: dict[int, list[dict]] = {subject.pk: [] for subject, _columns in parts}
@@ -320,16 +360,30 @@ class _Batch:
 
 def _check_subject(access: SchoolAccess, school_class: SchoolClass, subject: Subject) -> None:
     if not access.may_enter_sheet(school_class.pk, subject.pk):
-        raise DomainError("sheet.not_assigned",
-                          _("Bạn không được phân công dạy môn %(subject)s ở lớp %(class)s."),
-                          params={"subject": subject.name, "class": school_class.name}, http_status=403)
+        raise DomainError(
+            "sheet.not_assigned",
+            _("Bạn không được phân công dạy môn %(subject)s ở lớp %(class)s."),
+            params={"subject": subject.name, "class": school_class.name},
+            http_status=403,
+        )
     if school_class.grade not in subject.grades:
-        raise DomainError("sheet.subject_not_taught", _("Môn %(subject)s không học ở lớp %(class)s."),
-                          params={"subject": subject.name, "class": school_class.name})
+        raise DomainError(
+            "sheet.subject_not_taught",
+            _("Môn %(subject)s không học ở lớp %(class)s."),
+            params={"subject": subject.name, "class": school_class.name},
+        )
 
 
-def _validate(batch: _Batch, cells: list[dict[str, Any]], *, school_class: SchoolClass, subject: Subject,
-              columns: dict[str, Column], students: dict[int, SheetStudent], where: dict[str, Any] | None = None) -> None:
+def _validate(
+    batch: _Batch,
+    cells: list[dict[str, Any]],
+    *,
+    school_class: SchoolClass,
+    subject: Subject,
+    columns: dict[str, Column],
+    students: dict[int, SheetStudent],
+    where: dict[str, Any] | None = None,
+) -> None:
     """Judge every cell of one subject's sheet into ``batch``; a problem names its cell (student and column,
     and ``where`` — the subject, in a whole-class save)."""
     seen: set[tuple[int, str]] = set()
@@ -340,7 +394,11 @@ def _validate(batch: _Batch, cells: list[dict[str, Any]], *, school_class: Schoo
         column = columns.get(key)
         problem: tuple[str, Any, dict[str, Any]] | None = None  # (code, message, params)
         if student is None:
-            problem = ("sheet.student_not_in_class", _("học sinh không thuộc lớp %(class)s."), {"class": school_class.name})
+            problem = (
+                "sheet.student_not_in_class",
+                _("học sinh không thuộc lớp %(class)s."),
+                {"class": school_class.name},
+            )
         elif column is None:
             problem = ("sheet.unknown_column", _("cột không có trong bảng điểm của môn này."), {})
         elif (student_id, key) in seen:
@@ -363,8 +421,19 @@ def _validate(batch: _Batch, cells: list[dict[str, Any]], *, school_class: Schoo
                 upserts.append((student_id, subject_id, column.kind, column.seq, score, verdict, text))
                 continue
         code, message, params = problem
-        batch.errors.append(CellError(index, student_id, key, student.full_name if student else "",
-                                      column.label if column else key, code, message, params, where or {}))
+        batch.errors.append(
+            CellError(
+                index,
+                student_id,
+                key,
+                student.full_name if student else "",
+                column.label if column else key,
+                code,
+                message,
+                params,
+                where or {},
+            )
+        )
 
 
 UPSERT_SQL = f"""
@@ -409,23 +478,29 @@ def _write(access: SchoolAccess, school_class: SchoolClass, term: int, batch: _B
             cursor.execute(DELETE_SQL, [json.dumps(batch.clears), school_class.year_id, term])
             cleared = cursor.rowcount
     if inserted != cleared:
-        rollup_add(school_id=access.school_id, year_start=school_class.year.start_year,
-                   **{"entries": inserted - cleared, f"entries_term{term}": inserted - cleared})
+        rollup_add(
+            school_id=access.school_id,
+            year_start=school_class.year.start_year,
+            **{"entries": inserted - cleared, f"entries_term{term}": inserted - cleared},
+        )
     return written, cleared
 
 
-def sheet_save(*, access: SchoolAccess, school_class: SchoolClass, subject: Subject, term: int,
-               cells: list[dict[str, Any]]) -> SaveResult:
+def sheet_save(
+    *, access: SchoolAccess, school_class: SchoolClass, subject: Subject, term: int, cells: list[dict[str, Any]]
+) -> SaveResult:
     """Validate every cell, then write the whole sheet in two statements; nothing is saved on any error.
     The sheet returned is read after the commit, outside the school's write queue."""
-    written, cleared, columns, students = _sheet_write(access=access, school_class=school_class, subject=subject,
-                                                       term=term, cells=cells)
+    written, cleared, columns, students = _sheet_write(
+        access=access, school_class=school_class, subject=subject, term=term, cells=cells
+    )
     return SaveResult(written, cleared, _build(school_class, subject, term, columns, students))
 
 
 @school_write(lock_early=False)
-def _sheet_write(*, access: SchoolAccess, school_class: SchoolClass, subject: Subject, term: int,
-                 cells: list[dict[str, Any]]) -> tuple[int, int, list[Column], list[SheetStudent]]:
+def _sheet_write(
+    *, access: SchoolAccess, school_class: SchoolClass, subject: Subject, term: int, cells: list[dict[str, Any]]
+) -> tuple[int, int, list[Column], list[SheetStudent]]:
     _check_subject(access, school_class, subject)
     _check_term(term)
     columns = {c.key: c for c in sheet_columns(subject, school_class, term)}
@@ -436,8 +511,9 @@ def _sheet_write(*, access: SchoolAccess, school_class: SchoolClass, subject: Su
     return written, cleared, list(columns.values()), list(students.values())
 
 
-def class_sheets_save(*, access: SchoolAccess, school_class: SchoolClass, term: int,
-                      sheets: list[dict[str, Any]]) -> ClassSaveResult:
+def class_sheets_save(
+    *, access: SchoolAccess, school_class: SchoolClass, term: int, sheets: list[dict[str, Any]]
+) -> ClassSaveResult:
     """Several subject sheets of one class and term — a whole class, e.g. a primary homeroom teacher's subjects —
     in ONE transaction: every subject must be the saver's to enter, every cell valid (a problem names its subject
     and cell), then all values in the same two statements as a one-subject save; nothing is saved on any error.
@@ -451,15 +527,22 @@ def _class_write(*, access: SchoolAccess, school_class: SchoolClass, term: int, 
     _check_term(term)
     ids = [part.get("subject") if isinstance(part, dict) else None for part in sheets]
     if not sheets or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
-        raise DomainError("sheet.malformed", _("Dữ liệu gửi lên phải là danh sách bảng điểm, mỗi bảng có mã môn “subject”."),
-                          field="sheets")
+        raise DomainError(
+            "sheet.malformed",
+            _("Dữ liệu gửi lên phải là danh sách bảng điểm, mỗi bảng có mã môn “subject”."),
+            field="sheets",
+        )
     if len(set(ids)) != len(ids):
         raise DomainError("sheet.duplicate_subject", _("Một môn học được gửi hai lần."), field="sheets")
     subjects = {s.pk: s for s in Subject.objects.filter(pk__in=ids)}
     missing = [i for i in ids if i not in subjects]
     if missing:
-        raise DomainError("school.not_found", _("Không tìm thấy môn học mã %(id)s ở trường này."), params={"id": missing[0]},
-                          http_status=404)
+        raise DomainError(
+            "school.not_found",
+            _("Không tìm thấy môn học mã %(id)s ở trường này."),
+            params={"id": missing[0]},
+            http_status=404,
+        )
     students = {s.id: s for s in _students(school_class)}
     batch = _Batch()
     parts = []
@@ -467,8 +550,15 @@ def _class_write(*, access: SchoolAccess, school_class: SchoolClass, term: int, 
         subject = subjects[subject_id]
         _check_subject(access, school_class, subject)
         columns = {c.key: c for c in sheet_columns(subject, school_class, term)}
-        _validate(batch, cells_from_payload(part), school_class=school_class, subject=subject, columns=columns,
-                  students=students, where={"subject": subject.pk, "subject_name": subject.name})
+        _validate(
+            batch,
+            cells_from_payload(part),
+            school_class=school_class,
+            subject=subject,
+            columns=columns,
+            students=students,
+            where={"subject": subject.pk, "subject_name": subject.name},
+        )
         parts.append((subject, list(columns.values())))
     written, cleared = _write(access, school_class, term, batch)
     return written, cleared, parts, list(students.values())

@@ -23,8 +23,18 @@ from ..rules import tt22, tt27
 from .common import not_found, require, school_write
 from .results import class_results
 
-PROFILE_FIELDS = ("full_name", "date_of_birth", "gender", "ethnicity", "nationality", "place_of_birth", "address",
-                  "personal_id", "moet_code", "guardians")
+PROFILE_FIELDS = (
+    "full_name",
+    "date_of_birth",
+    "gender",
+    "ethnicity",
+    "nationality",
+    "place_of_birth",
+    "address",
+    "personal_id",
+    "moet_code",
+    "guardians",
+)
 
 
 def clean_profile(data: dict[str, Any], *, today: dt.date) -> dict[str, Any]:
@@ -45,8 +55,12 @@ def clean_profile(data: dict[str, Any], *, today: dt.date) -> dict[str, Any]:
     if not isinstance(dob, dt.date) or isinstance(dob, dt.datetime):
         raise DomainError("students.bad_dob", _("Ngày sinh phải theo dạng dd/mm/yyyy."), field="date_of_birth")
     if not (today.replace(year=today.year - 25) <= dob <= today.replace(year=today.year - 4)):
-        raise DomainError("students.dob_range", _("Ngày sinh %(d)s không hợp lệ cho học sinh phổ thông."),
-                          params={"d": dob.strftime("%d/%m/%Y")}, field="date_of_birth")
+        raise DomainError(
+            "students.dob_range",
+            _("Ngày sinh %(d)s không hợp lệ cho học sinh phổ thông."),
+            params={"d": dob.strftime("%d/%m/%Y")},
+            field="date_of_birth",
+        )
     out["date_of_birth"] = dob
     gender = str(data.get("gender") or "").strip().upper()
     gender = {"NAM": "M", "NỮ": "F", "NU": "F"}.get(gender, gender)
@@ -60,25 +74,38 @@ def clean_profile(data: dict[str, Any], *, today: dt.date) -> dict[str, Any]:
         value = str(data.get(field) or "").strip()
         out[field] = value or None
     if out["personal_id"] is not None and not re.fullmatch(r"[0-9]{12}", out["personal_id"]):
-        raise DomainError("students.bad_personal_id", _("Số định danh cá nhân phải gồm đúng 12 chữ số."), field="personal_id")
+        raise DomainError(
+            "students.bad_personal_id", _("Số định danh cá nhân phải gồm đúng 12 chữ số."), field="personal_id"
+        )
     guardians = data.get("guardians") or []
     if not isinstance(guardians, list) or not all(isinstance(g, dict) and g.get("name") for g in guardians):
         raise DomainError("students.bad_guardians", _("Mỗi người giám hộ cần có họ tên."), field="guardians")
-    out["guardians"] = [{k: str(v) for k, v in g.items() if k in ("name", "relation", "phone", "occupation")} for g in guardians]
+    out["guardians"] = [
+        {k: str(v) for k, v in g.items() if k in ("name", "relation", "phone", "occupation")} for g in guardians
+    ]
     return out
 
 
 def _unique_ids(profile: dict[str, Any], exclude: int | None = None) -> None:
-    for field, message in (("personal_id", _("Số định danh cá nhân %(v)s đã thuộc học sinh khác.")),
-                           ("moet_code", _("Mã học sinh %(v)s đã thuộc học sinh khác."))):
+    for field, message in (
+        ("personal_id", _("Số định danh cá nhân %(v)s đã thuộc học sinh khác.")),
+        ("moet_code", _("Mã học sinh %(v)s đã thuộc học sinh khác.")),
+    ):
         value = profile.get(field)
         if value and Student.objects.filter(**{field: value}).exclude(pk=exclude).exists():
             raise DomainError(f"students.{field}_taken", message, params={"v": value}, field=field)
 
 
 @school_write
-def student_enrol(*, access: SchoolAccess, school_class: SchoolClass, profile: dict[str, Any], starts_on: dt.date | None = None,
-                  entry: str = EntryKind.NEW, today: dt.date) -> Student:
+def student_enrol(
+    *,
+    access: SchoolAccess,
+    school_class: SchoolClass,
+    profile: dict[str, Any],
+    starts_on: dt.date | None = None,
+    entry: str = EntryKind.NEW,
+    today: dt.date,
+) -> Student:
     """Create a student with their profile, enrol them in a class and open their record for the year."""
     require(access.may_edit_profiles(school_class.pk))
     data = clean_profile(profile, today=today)
@@ -93,9 +120,15 @@ def student_enrol(*, access: SchoolAccess, school_class: SchoolClass, profile: d
 
 @school_write
 def student_update(*, access: SchoolAccess, student: Student, profile: dict[str, Any], today: dt.date) -> Student:
-    current = Enrolment.objects.filter(student=student, ends_on__isnull=True).values_list("school_class_id", flat=True).first()
+    current = (
+        Enrolment.objects.filter(student=student, ends_on__isnull=True)
+        .values_list("school_class_id", flat=True)
+        .first()
+    )
     require(access.may_edit_profiles(current))
-    merged = {f: getattr(student, f) for f in PROFILE_FIELDS} | {k: v for k, v in profile.items() if k in PROFILE_FIELDS}
+    merged = {f: getattr(student, f) for f in PROFILE_FIELDS} | {
+        k: v for k, v in profile.items() if k in PROFILE_FIELDS
+    }
     data = clean_profile(merged, today=today)
     _unique_ids(data, exclude=student.pk)
     for key, value in data.items():
@@ -118,29 +151,46 @@ def parse_day(value: Any, *, field: str) -> dt.date:
 
 
 def _current_enrolment(student: Student) -> Enrolment:
-    enrolment = (Enrolment.objects.select_for_update().filter(student=student, ends_on__isnull=True)
-                 .select_related("school_class__year").first())
+    enrolment = (
+        Enrolment.objects.select_for_update()
+        .filter(student=student, ends_on__isnull=True)
+        .select_related("school_class__year")
+        .first()
+    )
     if enrolment is None:
-        raise DomainError("students.not_enrolled",
-                          _("Học sinh %(name)s hiện không theo học ở trường (đã chuyển đi hoặc thôi học)."),
-                          params={"name": student.full_name})
+        raise DomainError(
+            "students.not_enrolled",
+            _("Học sinh %(name)s hiện không theo học ở trường (đã chuyển đi hoặc thôi học)."),
+            params={"name": student.full_name},
+        )
     return enrolment
 
 
 def _check_day_in_enrolment(enrolment: Enrolment, on: dt.date, *, field: str = "on") -> None:
     year = enrolment.school_class.year
     if not (year.starts_on <= on <= year.ends_on):
-        raise DomainError("students.date_outside_year",
-                          _("Ngày %(d)s nằm ngoài năm học %(y)s (%(a)s – %(b)s)."),
-                          params={"d": on.strftime("%d/%m/%Y"), "y": year.label, "a": year.starts_on.strftime("%d/%m/%Y"),
-                                  "b": year.ends_on.strftime("%d/%m/%Y")}, field=field)
+        raise DomainError(
+            "students.date_outside_year",
+            _("Ngày %(d)s nằm ngoài năm học %(y)s (%(a)s – %(b)s)."),
+            params={
+                "d": on.strftime("%d/%m/%Y"),
+                "y": year.label,
+                "a": year.starts_on.strftime("%d/%m/%Y"),
+                "b": year.ends_on.strftime("%d/%m/%Y"),
+            },
+            field=field,
+        )
     if on < enrolment.starts_on:
-        raise DomainError("students.date_before_entry",
-                          _("Ngày %(d)s trước ngày học sinh vào lớp %(c)s (%(s)s)."),
-                          params={"d": on.strftime("%d/%m/%Y"), "c": enrolment.school_class.name,
-                                  "s": enrolment.starts_on.strftime("%d/%m/%Y")}, field=field)
-
-
+        raise DomainError(
+            "students.date_before_entry",
+            _("Ngày %(d)s trước ngày học sinh vào lớp %(c)s (%(s)s)."),
+            params={
+                "d": on.strftime("%d/%m/%Y"),
+                "c": enrolment.school_class.name,
+                "s": enrolment.starts_on.strftime("%d/%m/%Y"),
+            },
+            field=field,
+        )
 
 
 @school_write
@@ -150,17 +200,27 @@ def student_move_class(*, access: SchoolAccess, student: Student, to_class: Scho
     enrolment = _current_enrolment(student)
     require(access.may_edit_profiles(enrolment.school_class_id))
     if enrolment.school_class_id == to_class.pk:
-        raise DomainError("students.same_class", _("Học sinh đã ở lớp %(c)s."), params={"c": to_class.name},
-                          field="school_class")
+        raise DomainError(
+            "students.same_class", _("Học sinh đã ở lớp %(c)s."), params={"c": to_class.name}, field="school_class"
+        )
     if to_class.year_id != enrolment.school_class.year_id:
-        raise DomainError("students.other_year", _("Chỉ chuyển sang lớp của cùng năm học %(y)s."),
-                          params={"y": enrolment.school_class.year.label}, field="school_class")
+        raise DomainError(
+            "students.other_year",
+            _("Chỉ chuyển sang lớp của cùng năm học %(y)s."),
+            params={"y": enrolment.school_class.year.label},
+            field="school_class",
+        )
     _check_day_in_enrolment(enrolment, on)
     record = RecordBook.objects.select_for_update().filter(student=student, year_id=to_class.year_id).first()
     if record is not None and record.state not in recordstates.EDITABLE:
-        raise DomainError("students.record_final",
-                          _("Học bạ năm học của học sinh đã được duyệt (hoặc đã ký, đã khóa): Hiệu trưởng cần mở lại "
-                            "học bạ trước khi chuyển lớp."), field="school_class")
+        raise DomainError(
+            "students.record_final",
+            _(
+                "Học bạ năm học của học sinh đã được duyệt (hoặc đã ký, đã khóa): Hiệu trưởng cần mở lại "
+                "học bạ trước khi chuyển lớp."
+            ),
+            field="school_class",
+        )
     enrolment.ends_on, enrolment.exit = on, ExitKind.CLASS_MOVE
     enrolment.save(update_fields=["ends_on", "exit"])
     if record is not None:
@@ -176,8 +236,11 @@ def clean_destination(value: Any) -> str:
     trimmed, optional, at most as long as the column."""
     text = " ".join(str(value or "").split())
     if len(text) > Enrolment._meta.get_field("exit_note").max_length:
-        raise DomainError("students.destination_too_long",
-                          _("Nơi chuyển đến (trường và số quyết định) dài quá 300 kí tự."), field="destination")
+        raise DomainError(
+            "students.destination_too_long",
+            _("Nơi chuyển đến (trường và số quyết định) dài quá 300 kí tự."),
+            field="destination",
+        )
     return text
 
 
@@ -196,14 +259,20 @@ def student_transfer_out(*, access: SchoolAccess, student: Student, on: dt.date,
 
 
 def _current_class_id(student: Student) -> int | None:
-    return Enrolment.objects.filter(student=student, ends_on__isnull=True).values_list("school_class_id", flat=True).first()
+    return (
+        Enrolment.objects.filter(student=student, ends_on__isnull=True)
+        .values_list("school_class_id", flat=True)
+        .first()
+    )
 
 
 @school_write
 def guardian_link(*, access: SchoolAccess, student: Student, account_id: int) -> GuardianLink:
     require(access.may_edit_profiles(_current_class_id(student)))
     if account_id not in school_member_ids(access.school_id, ["parent"]):
-        raise DomainError("students.not_a_parent", _("Tài khoản này không có vai trò phụ huynh ở trường."), field="account")
+        raise DomainError(
+            "students.not_a_parent", _("Tài khoản này không có vai trò phụ huynh ở trường."), field="account"
+        )
     link, _created = GuardianLink.objects.get_or_create(student=student, account_id=account_id)
     return link
 
@@ -214,18 +283,37 @@ def guardian_unlink(*, access: SchoolAccess, student: Student, account_id: int) 
     require(access.may_edit_profiles(_current_class_id(student)))
     deleted, _rows = GuardianLink.objects.filter(student=student, account_id=account_id).delete()
     if not deleted:
-        raise DomainError("students.not_linked", _("Tài khoản này không được liên kết với học sinh."),
-                          field="account", http_status=404)
+        raise DomainError(
+            "students.not_linked",
+            _("Tài khoản này không được liên kết với học sinh."),
+            field="account",
+            http_status=404,
+        )
 
 
 @school_write
-def guardian_create_and_link(*, access: SchoolAccess, actor: Any, student: Student, username: str, full_name: str,
-                             email: str = "", password: str | None = None) -> GuardianLink:
+def guardian_create_and_link(
+    *,
+    access: SchoolAccess,
+    actor: Any,
+    student: Student,
+    username: str,
+    full_name: str,
+    email: str = "",
+    password: str | None = None,
+) -> GuardianLink:
     """Create the parent's account with the role "parent" in this school (the platform's account service, with
     the requester as the granter — who must be allowed to grant it) and link it to the student; all or nothing."""
     require(access.may_edit_profiles(_current_class_id(student)))
-    account_id = school_account_create(actor=actor, school_id=access.school_id, role="parent", username=username,
-                                       full_name=full_name, email=email, password=password)
+    account_id = school_account_create(
+        actor=actor,
+        school_id=access.school_id,
+        role="parent",
+        username=username,
+        full_name=full_name,
+        email=email,
+        password=password,
+    )
     return guardian_link(access=access, student=student, account_id=account_id)
 
 
@@ -243,9 +331,11 @@ def _labels(*members) -> frozenset[str]:
 
 
 def _year_outcome(results: dict[str, Any], record: RecordBook | None) -> str:
-    """"promote", "repeat" or "pending" (a re-test or summer training whose result is not recorded yet)."""
+    """ "promote", "repeat" or "pending" (a re-test or summer training whose result is not recorded yet)."""
     promotion, evaluation = results.get("promotion") or "", results.get("evaluation") or ""
-    if promotion in _labels(tt22.PromotionOutcome.HELD_BACK) or evaluation in _labels(tt27.YearEvaluation.CHUA_HOAN_THANH):
+    if promotion in _labels(tt22.PromotionOutcome.HELD_BACK) or evaluation in _labels(
+        tt27.YearEvaluation.CHUA_HOAN_THANH
+    ):
         return "repeat"
     passed: list[bool | None] = []
     if promotion in _labels(tt22.PromotionOutcome.RETEST, tt22.PromotionOutcome.CONDUCT_TRAINING):
@@ -263,22 +353,32 @@ def _year_outcome(results: dict[str, Any], record: RecordBook | None) -> str:
 def _check_next_year_class(source: SchoolClass, target: SchoolClass, *, grade: int, field: str) -> None:
     year = source.year
     if target.year.start_year != year.start_year + 1:
-        raise DomainError("students.carry_wrong_year",
-                          _("Lớp %(c)s không thuộc năm học tiếp theo (%(y)s)."),
-                          params={"c": target.name, "y": f"{year.start_year + 1}–{year.start_year + 2}"}, field=field)
+        raise DomainError(
+            "students.carry_wrong_year",
+            _("Lớp %(c)s không thuộc năm học tiếp theo (%(y)s)."),
+            params={"c": target.name, "y": f"{year.start_year + 1}–{year.start_year + 2}"},
+            field=field,
+        )
     if target.grade < grade:
-        raise DomainError("students.carry_lower_grade",
-                          _("Lớp %(c)s thuộc khối %(g)s, thấp hơn khối %(n)s mà học sinh phải vào."),
-                          params={"c": target.name, "g": target.grade, "n": grade}, field=field)
+        raise DomainError(
+            "students.carry_lower_grade",
+            _("Lớp %(c)s thuộc khối %(g)s, thấp hơn khối %(n)s mà học sinh phải vào."),
+            params={"c": target.name, "g": target.grade, "n": grade},
+            field=field,
+        )
     if target.grade != grade:
-        raise DomainError("students.carry_wrong_grade",
-                          _("Lớp %(c)s thuộc khối %(g)s; học sinh phải vào một lớp khối %(n)s."),
-                          params={"c": target.name, "g": target.grade, "n": grade}, field=field)
+        raise DomainError(
+            "students.carry_wrong_grade",
+            _("Lớp %(c)s thuộc khối %(g)s; học sinh phải vào một lớp khối %(n)s."),
+            params={"c": target.name, "g": target.grade, "n": grade},
+            field=field,
+        )
 
 
 @school_write
-def class_carry_over(*, access: SchoolAccess, school_class: SchoolClass, to_class: SchoolClass,
-                     repeat_class: SchoolClass | None = None) -> CarryOver:
+def class_carry_over(
+    *, access: SchoolAccess, school_class: SchoolClass, to_class: SchoolClass, repeat_class: SchoolClass | None = None
+) -> CarryOver:
     """Year end: every student still in ``school_class`` moves to ``to_class`` of the next year (one grade up) —
     the same Student, a new enrolment (promoted) and a new record of the next year; the old enrolment ends on the
     last day of the year. Students held back go to ``repeat_class`` (same grade, next year) when one is given;
@@ -289,23 +389,38 @@ def class_carry_over(*, access: SchoolAccess, school_class: SchoolClass, to_clas
     _check_next_year_class(school_class, to_class, grade=school_class.grade + 1, field="to_class")
     if repeat_class is not None:
         _check_next_year_class(school_class, repeat_class, grade=school_class.grade, field="repeat_class")
-    enrolments = list(Enrolment.objects.select_for_update().filter(school_class=school_class, ends_on__isnull=True)
-                      .select_related("student").order_by("student__sort_key", "student_id"))
+    enrolments = list(
+        Enrolment.objects.select_for_update()
+        .filter(school_class=school_class, ends_on__isnull=True)
+        .select_related("student")
+        .order_by("student__sort_key", "student_id")
+    )
     if not enrolments:
-        raise DomainError("students.carry_empty", _("Lớp %(c)s không còn học sinh nào đang học để chuyển lên năm sau."),
-                          params={"c": school_class.name}, field="school_class")
+        raise DomainError(
+            "students.carry_empty",
+            _("Lớp %(c)s không còn học sinh nào đang học để chuyển lên năm sau."),
+            params={"c": school_class.name},
+            field="school_class",
+        )
     ids = [e.student_id for e in enrolments]
     next_year_id = to_class.year_id
-    taken = dict(RecordBook.objects.filter(student_id__in=ids, year_id=next_year_id)
-                 .values_list("student_id", "school_class__name"))
+    taken = dict(
+        RecordBook.objects.filter(student_id__in=ids, year_id=next_year_id).values_list(
+            "student_id", "school_class__name"
+        )
+    )
     if taken:
         first = next(e for e in enrolments if e.student_id in taken)
-        raise DomainError("students.carry_already",
-                          _("Học sinh %(name)s đã có học bạ năm học sau (lớp %(c)s): lớp này đã được chuyển lên rồi?"),
-                          params={"name": first.student.full_name, "c": taken[first.student_id]}, field="to_class")
+        raise DomainError(
+            "students.carry_already",
+            _("Học sinh %(name)s đã có học bạ năm học sau (lớp %(c)s): lớp này đã được chuyển lên rồi?"),
+            params={"name": first.student.full_name, "c": taken[first.student_id]},
+            field="to_class",
+        )
     records = {r.student_id: r for r in RecordBook.objects.filter(student_id__in=ids, year_id=year.pk)}
-    live_ids = [i for i in ids if not (i in records and records[i].state not in recordstates.EDITABLE
-                                       and records[i].results)]
+    live_ids = [
+        i for i in ids if not (i in records and records[i].state not in recordstates.EDITABLE and records[i].results)
+    ]
     live = class_results(school_class, live_ids) if live_ids else {}
     out = CarryOver()
     new_enrolments, new_records = [], []
@@ -321,16 +436,23 @@ def class_carry_over(*, access: SchoolAccess, school_class: SchoolClass, to_clas
             out.not_carried.append((e.student_id, outcome))
             continue
         e.ends_on, e.exit = max(year.ends_on, e.starts_on), ExitKind.YEAR_END
-        new_enrolments.append(Enrolment(student_id=e.student_id, school_class=target, starts_on=target.year.starts_on,
-                                        entry=EntryKind.PROMOTED))
+        new_enrolments.append(
+            Enrolment(
+                student_id=e.student_id, school_class=target, starts_on=target.year.starts_on, entry=EntryKind.PROMOTED
+            )
+        )
         new_records.append(RecordBook(student_id=e.student_id, year_id=next_year_id, school_class=target))
     ended = [e for e in enrolments if e.ends_on is not None]
     Enrolment.objects.bulk_update(ended, ["ends_on", "exit"])
     out.carried = Enrolment.objects.bulk_create(new_enrolments)
     RecordBook.objects.bulk_create(new_records)
     if new_records:
-        rollup_add(school_id=access.school_id, year_start=to_class.year.start_year, students=len(new_records),
-                   records_draft=len(new_records))
+        rollup_add(
+            school_id=access.school_id,
+            year_start=to_class.year.start_year,
+            students=len(new_records),
+            records_draft=len(new_records),
+        )
     return out
 
 

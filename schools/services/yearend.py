@@ -25,8 +25,19 @@ from .common import require, school_write
 from .results import class_results
 
 CHECKPOINTS = ("mid", "end")
-QUALITY_LEVELS = {"T": "T", "TỐT": "T", "TOT": "T", "D": "D", "Đ": "D", "ĐẠT": "D", "DAT": "D",
-                  "C": "C", "CCG": "C", "CẦN CỐ GẮNG": "C", "CAN CO GANG": "C"}
+QUALITY_LEVELS = {
+    "T": "T",
+    "TỐT": "T",
+    "TOT": "T",
+    "D": "D",
+    "Đ": "D",
+    "ĐẠT": "D",
+    "DAT": "D",
+    "C": "C",
+    "CCG": "C",
+    "CẦN CỐ GẮNG": "C",
+    "CAN CO GANG": "C",
+}
 RETEST_VERDICTS = {"D": "D", "Đ": "D", "ĐẠT": "D", "CD": "CD", "CĐ": "CD", "CHƯA ĐẠT": "CD"}
 
 
@@ -49,21 +60,32 @@ def check_checkpoint(term: Any, checkpoint: Any) -> None:
     if term not in (1, 2):
         raise DomainError("sheet.bad_term", _("Học kì phải là I hoặc II."), field="term")
     if checkpoint not in CHECKPOINTS:
-        raise DomainError("yearend.bad_checkpoint", _("Thời điểm đánh giá phải là giữa kì hoặc cuối kì."), field="checkpoint")
+        raise DomainError(
+            "yearend.bad_checkpoint", _("Thời điểm đánh giá phải là giữa kì hoặc cuối kì."), field="checkpoint"
+        )
 
 
-def qualities_of(school_class: SchoolClass, student_ids: list[int], term: int, checkpoint: str) -> dict[tuple[int, str], tuple[str, str]]:
+def qualities_of(
+    school_class: SchoolClass, student_ids: list[int], term: int, checkpoint: str
+) -> dict[tuple[int, str], tuple[str, str]]:
     """{(student, code): (level, comment)} at one checkpoint (one query)."""
-    return {(q.student_id, q.code): (q.level, q.text) for q in QualityAssessment.objects.filter(
-        year_id=school_class.year_id, student_id__in=student_ids, term=term, checkpoint=checkpoint)}
+    return {
+        (q.student_id, q.code): (q.level, q.text)
+        for q in QualityAssessment.objects.filter(
+            year_id=school_class.year_id, student_id__in=student_ids, term=term, checkpoint=checkpoint
+        )
+    }
 
 
 @school_write
-def qualities_save(*, access: SchoolAccess, school_class: SchoolClass, term: int, checkpoint: str,
-                   entries: list[dict[str, Any]]) -> int:
+def qualities_save(
+    *, access: SchoolAccess, school_class: SchoolClass, term: int, checkpoint: str, entries: list[dict[str, Any]]
+) -> int:
     """Levels (T / Đ / C) and comments of qualities and competencies at a checkpoint: each entry
     ``{student, code, level, text?}``; an empty level clears the cell, an absent ``text`` keeps the comment."""
-    require(access.may_manage_class(school_class.pk), _("Chỉ giáo viên chủ nhiệm của lớp mới đánh giá phẩm chất, năng lực."))
+    require(
+        access.may_manage_class(school_class.pk), _("Chỉ giáo viên chủ nhiệm của lớp mới đánh giá phẩm chất, năng lực.")
+    )
     check_checkpoint(term, checkpoint)
     rules = primary_rules(school_class)
     codes = set(trait_codes(rules))
@@ -76,8 +98,15 @@ def qualities_save(*, access: SchoolAccess, school_class: SchoolClass, term: int
             continue
         code = str(e.get("code") or "")
         if code not in codes:
-            _row_error(errors, i, e["student"], "class.bad_quality_code",
-                       f"Không có phẩm chất hay năng lực “{code}”.", f"There is no quality or competency “{code}”.", field=code)
+            _row_error(
+                errors,
+                i,
+                e["student"],
+                "class.bad_quality_code",
+                f"Không có phẩm chất hay năng lực “{code}”.",
+                f"There is no quality or competency “{code}”.",
+                field=code,
+            )
             continue
         raw = str(e.get("level") or "").strip()
         if not raw:
@@ -85,9 +114,15 @@ def qualities_save(*, access: SchoolAccess, school_class: SchoolClass, term: int
             continue
         level = QUALITY_LEVELS.get(raw.upper())
         if level is None:
-            _row_error(errors, i, e["student"], "class.bad_quality_level",
-                       f"Mức “{raw}” không hợp lệ (T — Tốt, Đ — Đạt, C — Cần cố gắng).",
-                       f"Level “{raw}” is not valid (T — Good, D — Achieved, C — Needs effort).", field=code)
+            _row_error(
+                errors,
+                i,
+                e["student"],
+                "class.bad_quality_level",
+                f"Mức “{raw}” không hợp lệ (T — Tốt, Đ — Đạt, C — Cần cố gắng).",
+                f"Level “{raw}” is not valid (T — Good, D — Achieved, C — Needs effort).",
+                field=code,
+            )
             continue
         text = e.get("text")
         rows[(e["student"], code)] = (level, None if text is None else str(text).strip()[:2000])
@@ -106,8 +141,15 @@ def qualities_save(*, access: SchoolAccess, school_class: SchoolClass, term: int
                 ON CONFLICT (student_id, year_id, term, checkpoint, code) DO UPDATE SET level = EXCLUDED.level, text = EXCLUDED.text
                  WHERE (schools_qualityassessment.level, schools_qualityassessment.text) IS DISTINCT FROM (EXCLUDED.level, EXCLUDED.text)
                 """,
-                [school_class.year_id, term, checkpoint, [k[0] for k in keys], [k[1] for k in keys],
-                 [rows[k][0] for k in keys], [rows[k][1] for k in keys]],
+                [
+                    school_class.year_id,
+                    term,
+                    checkpoint,
+                    [k[0] for k in keys],
+                    [k[1] for k in keys],
+                    [rows[k][0] for k in keys],
+                    [rows[k][1] for k in keys],
+                ],
             )
     if clears:
         with connection.cursor() as cursor:
@@ -123,7 +165,14 @@ def qualities_save(*, access: SchoolAccess, school_class: SchoolClass, term: int
 
 # ------------------------------------------------------------------------------ principal's decisions
 
-DECISION_FIELDS = ("retest", "summer_training", "principal_comment", "completion_note", "exemplary", "adhoc_commendation")
+DECISION_FIELDS = (
+    "retest",
+    "summer_training",
+    "principal_comment",
+    "completion_note",
+    "exemplary",
+    "adhoc_commendation",
+)
 
 
 def _retest_value(raw: Any, grading: str) -> str | None:
@@ -149,8 +198,10 @@ def yearend_save(*, access: SchoolAccess, school_class: SchoolClass, entries: li
     primary = school_class.level == PRIMARY
     errors: list[dict] = []
     ids = [e.get("student") for e in entries if isinstance(e.get("student"), int) and e.get("student") in students]
-    records = {r.student_id: r for r in RecordBook.objects.select_for_update().filter(
-        school_class=school_class, student_id__in=ids)}
+    records = {
+        r.student_id: r
+        for r in RecordBook.objects.select_for_update().filter(school_class=school_class, student_id__in=ids)
+    }
     computed = class_results(school_class, ids) if ids and not primary else {}
     changed: dict[int, RecordBook] = {}
     for i, e in enumerate(entries):
@@ -159,8 +210,14 @@ def yearend_save(*, access: SchoolAccess, school_class: SchoolClass, entries: li
         sid = e["student"]
         record = records.get(sid)
         if record is None:
-            _row_error(errors, i, sid, "yearend.no_record", "Học sinh chưa có học bạ của năm học này.",
-                       "The student has no record for this year.")
+            _row_error(
+                errors,
+                i,
+                sid,
+                "yearend.no_record",
+                "Học sinh chưa có học bạ của năm học này.",
+                "The student has no record for this year.",
+            )
             continue
         res = computed.get(sid)
         before = len(errors)
@@ -168,15 +225,28 @@ def yearend_save(*, access: SchoolAccess, school_class: SchoolClass, entries: li
             retest = e["retest"] if isinstance(e["retest"], dict) else None
             candidates = {c["code"]: c for c in (res.retest_candidates if res else [])}
             if primary or retest is None or not candidates:
-                _row_error(errors, i, sid, "yearend.no_retest", "Học sinh này không phải kiểm tra lại.",
-                           "This student has no re-test.", field="retest")
+                _row_error(
+                    errors,
+                    i,
+                    sid,
+                    "yearend.no_retest",
+                    "Học sinh này không phải kiểm tra lại.",
+                    "This student has no re-test.",
+                    field="retest",
+                )
             else:
                 scores = dict(record.retest_scores or {})
                 for code, raw in retest.items():
                     if code not in candidates:
-                        _row_error(errors, i, sid, "yearend.retest_not_candidate",
-                                   f"Môn “{code}” không thuộc các môn phải kiểm tra lại.",
-                                   f"“{code}” is not one of the subjects to re-test.", field=code)
+                        _row_error(
+                            errors,
+                            i,
+                            sid,
+                            "yearend.retest_not_candidate",
+                            f"Môn “{code}” không thuộc các môn phải kiểm tra lại.",
+                            f"“{code}” is not one of the subjects to re-test.",
+                            field=code,
+                        )
                         continue
                     if raw is None or not str(raw).strip():
                         scores.pop(code, None)
@@ -184,37 +254,69 @@ def yearend_save(*, access: SchoolAccess, school_class: SchoolClass, entries: li
                     value = _retest_value(raw, candidates[code]["grading"])
                     if value is None:
                         name = candidates[code]["name"]
-                        _row_error(errors, i, sid, "yearend.bad_retest",
-                                   f"Kết quả kiểm tra lại môn {name} “{raw}” không hợp lệ (điểm 0–10, một chữ số thập phân; "
-                                   "môn đánh giá bằng nhận xét: Đ hoặc CĐ).",
-                                   f"The re-test result of {name} “{raw}” is not valid (a score 0–10 with one decimal; "
-                                   "comment-graded subject: D or CD).", field=code)
+                        _row_error(
+                            errors,
+                            i,
+                            sid,
+                            "yearend.bad_retest",
+                            f"Kết quả kiểm tra lại môn {name} “{raw}” không hợp lệ (điểm 0–10, một chữ số thập phân; "
+                            "môn đánh giá bằng nhận xét: Đ hoặc CĐ).",
+                            f"The re-test result of {name} “{raw}” is not valid (a score 0–10 with one decimal; "
+                            "comment-graded subject: D or CD).",
+                            field=code,
+                        )
                         continue
                     scores[code] = value
                 record.retest_scores = scores
         if "summer_training" in e:
             value = e["summer_training"]
             if primary or res is None or res.promotion_code != "ren_luyen_he":
-                _row_error(errors, i, sid, "yearend.no_training", "Học sinh này không phải rèn luyện trong kì nghỉ hè.",
-                           "This student has no summer conduct training.", field="summer_training")
+                _row_error(
+                    errors,
+                    i,
+                    sid,
+                    "yearend.no_training",
+                    "Học sinh này không phải rèn luyện trong kì nghỉ hè.",
+                    "This student has no summer conduct training.",
+                    field="summer_training",
+                )
             elif value not in (True, False, None):
-                _row_error(errors, i, sid, "yearend.bad_training", "Kết quả rèn luyện hè phải là đạt, chưa đạt hoặc để trống.",
-                           "The summer training result must be passed, failed or empty.", field="summer_training")
+                _row_error(
+                    errors,
+                    i,
+                    sid,
+                    "yearend.bad_training",
+                    "Kết quả rèn luyện hè phải là đạt, chưa đạt hoặc để trống.",
+                    "The summer training result must be passed, failed or empty.",
+                    field="summer_training",
+                )
             else:
                 record.summer_training_passed = value
         for key, size in (("principal_comment", 4000), ("completion_note", 1000), ("adhoc_commendation", 300)):
             if key in e:
                 if key == "adhoc_commendation" and not primary:
-                    _row_error(errors, i, sid, "yearend.not_primary_commendation",
-                               "Khen thưởng theo Thông tư 27 chỉ dành cho học sinh tiểu học.",
-                               "Commendations under TT27 are for primary pupils only.", field=key)
+                    _row_error(
+                        errors,
+                        i,
+                        sid,
+                        "yearend.not_primary_commendation",
+                        "Khen thưởng theo Thông tư 27 chỉ dành cho học sinh tiểu học.",
+                        "Commendations under TT27 are for primary pupils only.",
+                        field=key,
+                    )
                     continue
                 setattr(record, key, str(e[key] or "").strip()[:size])
         if "exemplary" in e:
             if not primary:
-                _row_error(errors, i, sid, "yearend.not_primary_commendation",
-                           "Khen thưởng theo Thông tư 27 chỉ dành cho học sinh tiểu học.",
-                           "Commendations under TT27 are for primary pupils only.", field="exemplary")
+                _row_error(
+                    errors,
+                    i,
+                    sid,
+                    "yearend.not_primary_commendation",
+                    "Khen thưởng theo Thông tư 27 chỉ dành cho học sinh tiểu học.",
+                    "Commendations under TT27 are for primary pupils only.",
+                    field="exemplary",
+                )
             else:
                 record.exemplary_recognised = bool(e["exemplary"])
         if len(errors) == before:
@@ -227,19 +329,36 @@ def yearend_save(*, access: SchoolAccess, school_class: SchoolClass, entries: li
         after = class_results_with(school_class, list(changed.values()))
         for sid, record in changed.items():
             record.retest_passed = after[sid].retest_passed
-    RecordBook.objects.bulk_update(list(changed.values()), [
-        "retest_scores", "retest_passed", "summer_training_passed", "principal_comment", "completion_note",
-        "exemplary_recognised", "adhoc_commendation"])
+    RecordBook.objects.bulk_update(
+        list(changed.values()),
+        [
+            "retest_scores",
+            "retest_passed",
+            "summer_training_passed",
+            "principal_comment",
+            "completion_note",
+            "exemplary_recognised",
+            "adhoc_commendation",
+        ],
+    )
     return len(changed)
 
 
 def class_results_with(school_class: SchoolClass, records: list[RecordBook]) -> dict:
     """The results of these students as they will be once the records' unsaved decisions are saved."""
-    return class_results(school_class, [r.student_id for r in records],
-                   decisions={r.student_id: {"retest_scores": r.retest_scores, "summer_training_passed": r.summer_training_passed,
-                                             "exemplary_recognised": r.exemplary_recognised,
-                                             "adhoc_commendation": r.adhoc_commendation} for r in records})
-
+    return class_results(
+        school_class,
+        [r.student_id for r in records],
+        decisions={
+            r.student_id: {
+                "retest_scores": r.retest_scores,
+                "summer_training_passed": r.summer_training_passed,
+                "exemplary_recognised": r.exemplary_recognised,
+                "adhoc_commendation": r.adhoc_commendation,
+            }
+            for r in records
+        },
+    )
 
 
 # ------------------------------------------------------------------------------------------- reads
@@ -260,7 +379,9 @@ def yearend_rows(school_class: SchoolClass, members: list) -> list[dict[str, Any
     final record, else computed now — with the decisions recorded on the record book (constant queries)."""
     ids = [m.student.pk for m in members]
     records = {r.student_id: r for r in RecordBook.objects.filter(school_class=school_class, student_id__in=ids)}
-    live_ids = [sid for sid in ids if not (sid in records and records[sid].state in recordstates.FINAL and records[sid].results)]
+    live_ids = [
+        sid for sid in ids if not (sid in records and records[sid].state in recordstates.FINAL and records[sid].results)
+    ]
     live = class_results(school_class, live_ids) if live_ids else {}
     rows = []
     for m in members:
@@ -269,28 +390,41 @@ def yearend_rows(school_class: SchoolClass, members: list) -> list[dict[str, Any
         data = live[sid].as_dict() if sid in live else dict(record.results)
         inputs = {code: retest_input(v) for code, v in ((record.retest_scores or {}) if record else {}).items()}
         results = data.get("retest_results", {})
-        candidates = [{**c, "input": inputs.get(c["code"], ""), "result": results.get(c["code"], "")}
-                      for c in data.get("retest_candidates", [])]
-        rows.append({
-            "student": sid, "full_name": m.student.full_name, "left": m.left,
-            "record_id": record.pk if record else None, "record_state": m.record_state,
-            "state_label": m.state_label, "editable": record is not None and m.record_state in recordstates.EDITABLE,
-            "learning": data.get("learning", {}).get("year", ""), "conduct": data.get("conduct", {}).get("year", ""),
-            "title": data.get("title", ""), "promotion": data.get("promotion", ""),
-            "promotion_code": data.get("promotion_code", ""),
-            "retest_candidates": candidates, "retest_results": results, "retest_inputs": inputs,
-            "learning_after_retest": data.get("learning_after_retest", ""),
-            "summer_training": data.get("summer_training", ""),
-            "promotion_final": data.get("promotion_final", ""),
-            "promotion_final_code": data.get("promotion_final_code", ""),
-            "pending": data.get("yearend_pending", []),
-            "evaluation": data.get("evaluation", ""), "commendations": data.get("commendations", []),
-            "qualities": data.get("qualities", {}),
-            "exemplary": bool(record and record.exemplary_recognised),
-            "adhoc_commendation": record.adhoc_commendation if record else "",
-            "principal_comment": record.principal_comment if record else "",
-            "completion_note": record.completion_note if record else "",
-            "homeroom_comment": record.homeroom_comment if record else "",
-            "absences": data.get("absences", {}).get("total", 0),
-        })
+        candidates = [
+            {**c, "input": inputs.get(c["code"], ""), "result": results.get(c["code"], "")}
+            for c in data.get("retest_candidates", [])
+        ]
+        rows.append(
+            {
+                "student": sid,
+                "full_name": m.student.full_name,
+                "left": m.left,
+                "record_id": record.pk if record else None,
+                "record_state": m.record_state,
+                "state_label": m.state_label,
+                "editable": record is not None and m.record_state in recordstates.EDITABLE,
+                "learning": data.get("learning", {}).get("year", ""),
+                "conduct": data.get("conduct", {}).get("year", ""),
+                "title": data.get("title", ""),
+                "promotion": data.get("promotion", ""),
+                "promotion_code": data.get("promotion_code", ""),
+                "retest_candidates": candidates,
+                "retest_results": results,
+                "retest_inputs": inputs,
+                "learning_after_retest": data.get("learning_after_retest", ""),
+                "summer_training": data.get("summer_training", ""),
+                "promotion_final": data.get("promotion_final", ""),
+                "promotion_final_code": data.get("promotion_final_code", ""),
+                "pending": data.get("yearend_pending", []),
+                "evaluation": data.get("evaluation", ""),
+                "commendations": data.get("commendations", []),
+                "qualities": data.get("qualities", {}),
+                "exemplary": bool(record and record.exemplary_recognised),
+                "adhoc_commendation": record.adhoc_commendation if record else "",
+                "principal_comment": record.principal_comment if record else "",
+                "completion_note": record.completion_note if record else "",
+                "homeroom_comment": record.homeroom_comment if record else "",
+                "absences": data.get("absences", {}).get("total", 0),
+            }
+        )
     return rows

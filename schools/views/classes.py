@@ -40,12 +40,21 @@ from .forms import StudentProfileForm
 
 
 class EnrolForm(StudentProfileForm):
-    entry = forms.ChoiceField(label=gettext_lazy("Hình thức"), initial=EntryKind.NEW,
-                              choices=[(EntryKind.NEW.value, EntryKind.NEW.label),
-                                       (EntryKind.TRANSFER_IN.value, EntryKind.TRANSFER_IN.label)])
-    starts_on = forms.CharField(label=gettext_lazy("Ngày vào lớp"), required=False, max_length=10,
-                                help_text=gettext_lazy("dd/mm/yyyy; để trống là hôm nay"),
-                                widget=forms.TextInput(attrs={"placeholder": "dd/mm/yyyy", "inputmode": "numeric"}))
+    entry = forms.ChoiceField(
+        label=gettext_lazy("Hình thức"),
+        initial=EntryKind.NEW,
+        choices=[
+            (EntryKind.NEW.value, EntryKind.NEW.label),
+            (EntryKind.TRANSFER_IN.value, EntryKind.TRANSFER_IN.label),
+        ],
+    )
+    starts_on = forms.CharField(
+        label=gettext_lazy("Ngày vào lớp"),
+        required=False,
+        max_length=10,
+        help_text=gettext_lazy("dd/mm/yyyy; để trống là hôm nay"),
+        widget=forms.TextInput(attrs={"placeholder": "dd/mm/yyyy", "inputmode": "numeric"}),
+    )
 
     def enrol_fields(self) -> list[forms.BoundField]:
         return [self["entry"], self["starts_on"]]
@@ -75,8 +84,15 @@ class ClassListView(SchoolTemplatePage):
         rows = []
         for c in classes:
             taught = sorted(a.subject_id for a in c.assignments.all() if (c.pk, a.subject_id) in access.assignments)
-            rows.append({"school_class": c, "size": sizes.get(c.pk, 0), "homeroom": names.get(c.homeroom_teacher_id, ""),
-                         "is_homeroom": c.pk in access.homeroom_class_ids, "teaches": len(taught)})
+            rows.append(
+                {
+                    "school_class": c,
+                    "size": sizes.get(c.pk, 0),
+                    "homeroom": names.get(c.homeroom_teacher_id, ""),
+                    "is_homeroom": c.pk in access.homeroom_class_ids,
+                    "teaches": len(taught),
+                }
+            )
         return super().get_context_data(year=year, years=school_years(), rows=rows, **kwargs)
 
 
@@ -113,9 +129,15 @@ class ClassDetailView(SchoolTemplatePage):
         names = account_names({i for i in (school_class.homeroom_teacher_id, *teachers.values()) if i})
         all_ids = frozenset(s.pk for s in subjects)
         readable = access.readable_subject_ids(pk, all_ids)
-        subject_rows = [{"subject": s, "teacher": names.get(teachers.get(s.pk), ""),
-                         "may_enter": access.may_enter_sheet(pk, s.pk), "may_read": s.pk in readable}
-                        for s in subjects]
+        subject_rows = [
+            {
+                "subject": s,
+                "teacher": names.get(teachers.get(s.pk), ""),
+                "may_enter": access.may_enter_sheet(pk, s.pk),
+                "may_read": s.pk in readable,
+            }
+            for s in subjects
+        ]
         sees_results = bool(all_ids) and readable == all_ids
         summaries: dict[int, dict[str, Any]] = {}
         if sees_results and members:
@@ -131,11 +153,15 @@ class ClassDetailView(SchoolTemplatePage):
         may_manage = access.may_manage_class(pk)
         may_enrol = access.may_edit_profiles(pk)
         ctx = {
-            "school_class": school_class, "year": school_class.year,
+            "school_class": school_class,
+            "year": school_class.year,
             "homeroom": names.get(school_class.homeroom_teacher_id, ""),
             "rows": [{"member": m, "summary": summaries.get(m.student.pk)} for m in members],
-            "subject_rows": subject_rows, "sees_results": sees_results, "counts": counts,
-            "may_manage": may_manage, "is_primary": school_class.level == PRIMARY,
+            "subject_rows": subject_rows,
+            "sees_results": sees_results,
+            "counts": counts,
+            "may_manage": may_manage,
+            "is_primary": school_class.level == PRIMARY,
             "can_submit": access.can("records.submit") and may_manage and counts.get("draft", 0) > 0,
             "can_approve": access.can("records.approve") and counts.get("submitted", 0) > 0,
             "can_reopen": access.can("records.reopen"),
@@ -162,9 +188,14 @@ class ClassEnrolView(ClassDetailView):
         form = EnrolForm(request.POST, prefix="enrol")
         if form.is_valid():
             try:
-                student = students.student_enrol(access=self.access, school_class=school_class, profile=form.profile(),
-                                                 starts_on=form.cleaned_data["starts_on"], entry=form.cleaned_data["entry"],
-                                                 today=timezone.localdate())
+                student = students.student_enrol(
+                    access=self.access,
+                    school_class=school_class,
+                    profile=form.profile(),
+                    starts_on=form.cleaned_data["starts_on"],
+                    entry=form.cleaned_data["entry"],
+                    today=timezone.localdate(),
+                )
             except DomainError as exc:
                 form.add_domain_error(exc.field, refusal_text(exc))
             else:

@@ -30,8 +30,15 @@ from ..selectors import (
 from .common import SchoolTemplatePage
 
 CONDUCT_SHORT = {"T": "T", "K": "K", "D": "Đ", "CD": "CĐ"}
-CONDUCT_LEVELS = [(code, CONDUCT_SHORT[code], label) for code, label in (
-    ("T", gettext_lazy("Tốt")), ("K", gettext_lazy("Khá")), ("D", gettext_lazy("Đạt")), ("CD", gettext_lazy("Chưa đạt")))]
+CONDUCT_LEVELS = [
+    (code, CONDUCT_SHORT[code], label)
+    for code, label in (
+        ("T", gettext_lazy("Tốt")),
+        ("K", gettext_lazy("Khá")),
+        ("D", gettext_lazy("Đạt")),
+        ("CD", gettext_lazy("Chưa đạt")),
+    )
+]
 
 
 def _managed_class(access: SchoolAccess, pk: int) -> SchoolClass:
@@ -74,16 +81,38 @@ class ConductView(SchoolTemplatePage):
         for m in members:
             level, text = conduct.get((m.student.pk, term), ("", ""))
             other = conduct.get((m.student.pk, 3 - term), ("", ""))[0]
-            rows.append({"member": m, "level": level, "text": text, "other": CONDUCT_SHORT.get(other, ""),
-                         "locked": m.record_state not in recordstates.EDITABLE,
-                         "state_label": RecordState(m.record_state).label})
-        config = {"kind": "conduct", "api": reverse("api_conduct", args=[school_class.pk, term]),
-                  "messages": _entry_messages()}
-        window_state = entry_state(school_id=self.access.school_id, category="conduct", year_start=school_class.year.start_year,
-                                   grade=school_class.grade, class_id=school_class.pk)
+            rows.append(
+                {
+                    "member": m,
+                    "level": level,
+                    "text": text,
+                    "other": CONDUCT_SHORT.get(other, ""),
+                    "locked": m.record_state not in recordstates.EDITABLE,
+                    "state_label": RecordState(m.record_state).label,
+                }
+            )
+        config = {
+            "kind": "conduct",
+            "api": reverse("api_conduct", args=[school_class.pk, term]),
+            "messages": _entry_messages(),
+        }
+        window_state = entry_state(
+            school_id=self.access.school_id,
+            category="conduct",
+            year_start=school_class.year.start_year,
+            grade=school_class.grade,
+            class_id=school_class.pk,
+        )
         return super().get_context_data(
-            school_class=school_class, term=term, rows=rows, levels=CONDUCT_LEVELS, config=config, window_state=window_state,
-            is_primary=school_class.level == PRIMARY, **kwargs)
+            school_class=school_class,
+            term=term,
+            rows=rows,
+            levels=CONDUCT_LEVELS,
+            config=config,
+            window_state=window_state,
+            is_primary=school_class.level == PRIMARY,
+            **kwargs,
+        )
 
 
 def _parse_day(value: str) -> dt.date | None:
@@ -107,13 +136,18 @@ class AttendanceView(SchoolTemplatePage):
         asked = self.request.GET.get("date", "")
         day = _parse_day(asked) if asked else default
         if day is None or not year.starts_on <= day <= year.ends_on:
-            messages.error(self.request, _("Ngày “%(d)s” không hợp lệ hoặc nằm ngoài năm học %(y)s; đang hiện ngày %(default)s.")
-                           % {"d": asked, "y": year.label, "default": default.strftime("%d/%m/%Y")})
+            messages.error(
+                self.request,
+                _("Ngày “%(d)s” không hợp lệ hoặc nằm ngoài năm học %(y)s; đang hiện ngày %(default)s.")
+                % {"d": asked, "y": year.label, "default": default.strftime("%d/%m/%Y")},
+            )
             day = default
         saved = self.request.GET.get("saved")
         if saved is not None and saved.isdigit():
-            messages.success(self.request, _("Đã lưu điểm danh ngày %(d)s: %(n)s học sinh vắng.")
-                             % {"d": day.strftime("%d/%m/%Y"), "n": saved})
+            messages.success(
+                self.request,
+                _("Đã lưu điểm danh ngày %(d)s: %(n)s học sinh vắng.") % {"d": day.strftime("%d/%m/%Y"), "n": saved},
+            )
         members = class_members(school_class, class_students(school_class))
         ids = [m.student.pk for m in members]
         absent = absences_on(ids, day)
@@ -124,20 +158,44 @@ class AttendanceView(SchoolTemplatePage):
             by_month = sums.get(m.student.pk, {})
             cells = [by_month.get(month, {"total": 0, "excused": 0, "unexcused": 0}) for month in months]
             a = absent.get(m.student.pk)
-            rows.append({
-                "member": m, "absent": a is not None, "excused": bool(a and a.excused), "reason": a.reason if a else "",
-                "locked": m.record_state not in recordstates.EDITABLE, "state_label": RecordState(m.record_state).label,
-                "months": cells, "excused_total": sum(c["excused"] for c in cells),
-                "unexcused_total": sum(c["unexcused"] for c in cells), "total": sum(c["total"] for c in cells),
-            })
+            rows.append(
+                {
+                    "member": m,
+                    "absent": a is not None,
+                    "excused": bool(a and a.excused),
+                    "reason": a.reason if a else "",
+                    "locked": m.record_state not in recordstates.EDITABLE,
+                    "state_label": RecordState(m.record_state).label,
+                    "months": cells,
+                    "excused_total": sum(c["excused"] for c in cells),
+                    "unexcused_total": sum(c["unexcused"] for c in cells),
+                    "total": sum(c["total"] for c in cells),
+                }
+            )
         messages_js = _entry_messages()
         messages_js["saved_absences"] = _("Đã lưu điểm danh ngày %(d)s.")
-        config = {"kind": "absences", "api": reverse("api_absences", args=[school_class.pk]),
-                  "date": day.strftime("%d/%m/%Y"), "messages": messages_js}
-        window_state = entry_state(school_id=self.access.school_id, category="attendance", year_start=year.start_year,
-                                   grade=school_class.grade, class_id=school_class.pk)
+        config = {
+            "kind": "absences",
+            "api": reverse("api_absences", args=[school_class.pk]),
+            "date": day.strftime("%d/%m/%Y"),
+            "messages": messages_js,
+        }
+        window_state = entry_state(
+            school_id=self.access.school_id,
+            category="attendance",
+            year_start=year.start_year,
+            grade=school_class.grade,
+            class_id=school_class.pk,
+        )
         return super().get_context_data(
-            school_class=school_class, year=year, day=day, rows=rows, months=months, config=config, window_state=window_state,
+            school_class=school_class,
+            year=year,
+            day=day,
+            rows=rows,
+            months=months,
+            config=config,
+            window_state=window_state,
             previous_day=(day - dt.timedelta(days=1)) if day > year.starts_on else None,
             next_day=(day + dt.timedelta(days=1)) if day < year.ends_on else None,
-            **kwargs)
+            **kwargs,
+        )

@@ -40,4 +40,3 @@ class SchoolTemplatePage(SchoolPage, TemplateView):
 
     def get(self, request, *args, **kwargs):
         return self.render_to_response(self.get_context_data())
-

@@ -58,9 +58,12 @@ class ExcelView(CapabilityRequiredMixin, View):
         if wants_json(request) or exc.http_status in (403, 404):
             return refusal_response(request, exc, as_json=wants_json(request))
         problems = exc.problems if isinstance(exc, ImportFailed) else []
-        return TemplateResponse(request, "schools/excel_result.html",
-                                {"ok": False, "texts": refusal_texts(exc), "problems": problems, "back": request.path,
-                                 "code": exc.code}, status=exc.http_status)
+        return TemplateResponse(
+            request,
+            "schools/excel_result.html",
+            {"ok": False, "texts": refusal_texts(exc), "problems": problems, "back": request.path, "code": exc.code},
+            status=exc.http_status,
+        )
 
     @staticmethod
     def uploaded(request) -> bytes:
@@ -75,8 +78,12 @@ class ExcelView(CapabilityRequiredMixin, View):
 def sheet_target(access: SchoolAccess, pk: int, subject_pk: int) -> tuple[SchoolClass, Subject]:
     school_class, subject = class_and_subject_get(access, pk, subject_pk)
     if subject.level != school_class.level or school_class.grade not in subject.grades:
-        raise DomainError("sheet.subject_not_taught", _("Môn %(subject)s không học ở lớp %(class)s."),
-                          params={"subject": subject.name, "class": school_class.name}, http_status=404)
+        raise DomainError(
+            "sheet.subject_not_taught",
+            _("Môn %(subject)s không học ở lớp %(class)s."),
+            params={"subject": subject.name, "class": school_class.name},
+            http_status=404,
+        )
     return school_class, subject
 
 
@@ -98,23 +105,34 @@ class StudentsImportView(ExcelView):
 
     def get(self, request, pk: int):
         school_class = class_for_profiles(request_school_access(request), pk)
-        return TemplateResponse(request, "schools/excel_import.html", {
-            "heading": _("Nhập danh sách học sinh từ Excel"), "school_class": school_class,
-            "template_url": reverse("excel_students_template", args=[pk]), "kind": "students"})
+        return TemplateResponse(
+            request,
+            "schools/excel_import.html",
+            {
+                "heading": _("Nhập danh sách học sinh từ Excel"),
+                "school_class": school_class,
+                "template_url": reverse("excel_students_template", args=[pk]),
+                "kind": "students",
+            },
+        )
 
     def post(self, request, pk: int):
         access = request_school_access(request)
         school_class = class_for_profiles(access, pk)
         content = self.uploaded(request)
-        result = excel_students.students_import(access=access, school_class=school_class, content=content,
-                                                today=timezone.localdate())
+        result = excel_students.students_import(
+            access=access, school_class=school_class, content=content, today=timezone.localdate()
+        )
         created = [{"id": s.pk, "full_name": s.full_name} for s in result.students]
         if wants_json(request):
-            return JsonResponse({"created": len(created), "students": created}, status=201,
-                                json_dumps_params={"ensure_ascii": False})
-        return TemplateResponse(request, "schools/excel_result.html", {
-            "ok": True, "kind": "students", "school_class": school_class, "created": created,
-            "back": request.path})
+            return JsonResponse(
+                {"created": len(created), "students": created}, status=201, json_dumps_params={"ensure_ascii": False}
+            )
+        return TemplateResponse(
+            request,
+            "schools/excel_result.html",
+            {"ok": True, "kind": "students", "school_class": school_class, "created": created, "back": request.path},
+        )
 
 
 # --------------------------------------------------------------------------------------- grade sheets
@@ -127,7 +145,9 @@ class SheetTemplateView(ExcelView):
         access = request_school_access(request)
         school_class, subject_obj = sheet_target(access, pk, subject)
         content = excel_sheets.sheet_template(access=access, school_class=school_class, subject=subject_obj, term=term)
-        return xlsx_response(content, f"bang-diem-{slugify(subject_obj.code)}-{slugify(school_class.name)}-hk{term}.xlsx")
+        return xlsx_response(
+            content, f"bang-diem-{slugify(subject_obj.code)}-{slugify(school_class.name)}-hk{term}.xlsx"
+        )
 
 
 class SheetImportView(ExcelView):
@@ -137,28 +157,55 @@ class SheetImportView(ExcelView):
         access = request_school_access(request)
         school_class, subject_obj = sheet_target(access, pk, subject)
         if not access.may_enter_sheet(school_class.pk, subject_obj.pk):
-            raise NotAllowed("sheet.not_assigned", _("Bạn không được phân công dạy môn %(subject)s ở lớp %(class)s."),
-                             params={"subject": subject_obj.name, "class": school_class.name})
+            raise NotAllowed(
+                "sheet.not_assigned",
+                _("Bạn không được phân công dạy môn %(subject)s ở lớp %(class)s."),
+                params={"subject": subject_obj.name, "class": school_class.name},
+            )
         return access, school_class, subject_obj
 
     def get(self, request, pk: int, subject: int, term: int):
         _access, school_class, subject_obj = self._target(request, pk, subject)
-        return TemplateResponse(request, "schools/excel_import.html", {
-            "heading": _("Nhập bảng điểm từ Excel"), "school_class": school_class, "subject": subject_obj,
-            "term": term, "template_url": reverse("excel_sheet_template", args=[pk, subject, term]), "kind": "sheet"})
+        return TemplateResponse(
+            request,
+            "schools/excel_import.html",
+            {
+                "heading": _("Nhập bảng điểm từ Excel"),
+                "school_class": school_class,
+                "subject": subject_obj,
+                "term": term,
+                "template_url": reverse("excel_sheet_template", args=[pk, subject, term]),
+                "kind": "sheet",
+            },
+        )
 
     def post(self, request, pk: int, subject: int, term: int):
         access, school_class, subject_obj = self._target(request, pk, subject)
         content = self.uploaded(request)
-        result = excel_sheets.sheet_import(access=access, school_class=school_class, subject=subject_obj, term=term,
-                                           content=content)
-        data = {"rows": result.rows, "changed": result.changed, "written": result.saved.written,
-                "cleared": result.saved.cleared}
+        result = excel_sheets.sheet_import(
+            access=access, school_class=school_class, subject=subject_obj, term=term, content=content
+        )
+        data = {
+            "rows": result.rows,
+            "changed": result.changed,
+            "written": result.saved.written,
+            "cleared": result.saved.cleared,
+        }
         if wants_json(request):
             return JsonResponse(data)
-        return TemplateResponse(request, "schools/excel_result.html", {
-            "ok": True, "kind": "sheet", "school_class": school_class, "subject": subject_obj, "term": term,
-            "back": request.path, **data})
+        return TemplateResponse(
+            request,
+            "schools/excel_result.html",
+            {
+                "ok": True,
+                "kind": "sheet",
+                "school_class": school_class,
+                "subject": subject_obj,
+                "term": term,
+                "back": request.path,
+                **data,
+            },
+        )
 
 
 # --------------------------------------------------------------------------------------- export

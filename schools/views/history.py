@@ -25,10 +25,18 @@ class HistoryFilterForm(forms.Form):
     student = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     teacher = forms.TypedChoiceField(label=_("Người thực hiện"), required=False, coerce=int, empty_value=None)
     table = forms.ChoiceField(label=_("Loại dữ liệu"), required=False)
-    date_from = forms.DateField(label=_("Từ ngày"), required=False, input_formats=["%d/%m/%Y"],
-                                widget=forms.TextInput(attrs={"placeholder": "dd/mm/yyyy", "size": 10}))
-    date_to = forms.DateField(label=_("Đến ngày"), required=False, input_formats=["%d/%m/%Y"],
-                              widget=forms.TextInput(attrs={"placeholder": "dd/mm/yyyy", "size": 10}))
+    date_from = forms.DateField(
+        label=_("Từ ngày"),
+        required=False,
+        input_formats=["%d/%m/%Y"],
+        widget=forms.TextInput(attrs={"placeholder": "dd/mm/yyyy", "size": 10}),
+    )
+    date_to = forms.DateField(
+        label=_("Đến ngày"),
+        required=False,
+        input_formats=["%d/%m/%Y"],
+        widget=forms.TextInput(attrs={"placeholder": "dd/mm/yyyy", "size": 10}),
+    )
     page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def __init__(self, *args, people: list[tuple[int, str]], **kwargs):

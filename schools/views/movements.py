@@ -46,8 +46,12 @@ class MovementPage(SchoolTemplatePage):
 
     def base_context(self, student: Student, **kwargs) -> dict[str, Any]:
         history = enrolment_history(student)
-        return {"student": student, "history": history, "current": next((e for e in history if e.ends_on is None), None),
-                **kwargs}
+        return {
+            "student": student,
+            "history": history,
+            "current": next((e for e in history if e.ends_on is None), None),
+            **kwargs,
+        }
 
 
 class StudentMoveView(MovementPage):
@@ -59,11 +63,19 @@ class StudentMoveView(MovementPage):
         student = self.student()
         enrolment = current_enrolment(student)
         require(self.access.may_edit_profiles(enrolment.school_class_id))
-        classes = [c for c in classes_of_year(enrolment.school_class.year_id)
-                   if c.pk != enrolment.school_class_id]
-        return super().get_context_data(**self.base_context(
-            student, enrolment=enrolment, classes=classes, errors=errors or {}, values=values or {}, confirm=confirm,
-            date_hint=DATE_HINT), **kwargs)
+        classes = [c for c in classes_of_year(enrolment.school_class.year_id) if c.pk != enrolment.school_class_id]
+        return super().get_context_data(
+            **self.base_context(
+                student,
+                enrolment=enrolment,
+                classes=classes,
+                errors=errors or {},
+                values=values or {},
+                confirm=confirm,
+                date_hint=DATE_HINT,
+            ),
+            **kwargs,
+        )
 
     def post(self, request, pk: int):
         values = {"school_class": request.POST.get("school_class", ""), "on": request.POST.get("on", "").strip()}
@@ -72,15 +84,21 @@ class StudentMoveView(MovementPage):
             to_class = class_in_school(values["school_class"], field="school_class")
             on = students.parse_day(values["on"], field="on")
             if request.POST.get("confirm") != "1":
-                return self.render_to_response(self.get_context_data(values=values, confirm={"to_class": to_class, "on": on}))
+                return self.render_to_response(
+                    self.get_context_data(values=values, confirm={"to_class": to_class, "on": on})
+                )
             students.student_move_class(access=self.access, student=student, to_class=to_class, on=on)
         except DomainError as exc:
             if exc.http_status in (403, 404):
                 raise
-            return self.render_to_response(self.get_context_data(errors={exc.field or "form": refusal_text(exc)},
-                                                                 values=values), status=400)
-        messages.success(request, _("Đã chuyển %(name)s sang lớp %(c)s từ ngày %(d)s.")
-                         % {"name": student.full_name, "c": to_class.name, "d": on.strftime("%d/%m/%Y")})
+            return self.render_to_response(
+                self.get_context_data(errors={exc.field or "form": refusal_text(exc)}, values=values), status=400
+            )
+        messages.success(
+            request,
+            _("Đã chuyển %(name)s sang lớp %(c)s từ ngày %(d)s.")
+            % {"name": student.full_name, "c": to_class.name, "d": on.strftime("%d/%m/%Y")},
+        )
         return redirect(reverse("pages:student_detail", args=[pk]))
 
 
@@ -94,9 +112,17 @@ class StudentTransferOutView(MovementPage):
         student = self.student()
         enrolment = current_enrolment(student)
         require(self.access.may_edit_profiles(enrolment.school_class_id))
-        return super().get_context_data(**self.base_context(
-            student, enrolment=enrolment, errors=errors or {}, values=values or {}, confirm=confirm, date_hint=DATE_HINT),
-            **kwargs)
+        return super().get_context_data(
+            **self.base_context(
+                student,
+                enrolment=enrolment,
+                errors=errors or {},
+                values=values or {},
+                confirm=confirm,
+                date_hint=DATE_HINT,
+            ),
+            **kwargs,
+        )
 
     def post(self, request, pk: int):
         values = {"on": request.POST.get("on", "").strip(), "destination": request.POST.get("destination", "").strip()}
@@ -105,20 +131,28 @@ class StudentTransferOutView(MovementPage):
             on = students.parse_day(values["on"], field="on")
             destination = students.clean_destination(values["destination"])
             if request.POST.get("confirm") != "1":
-                return self.render_to_response(self.get_context_data(values=values,
-                                                                     confirm={"on": on, "destination": destination}))
+                return self.render_to_response(
+                    self.get_context_data(values=values, confirm={"on": on, "destination": destination})
+                )
             students.student_transfer_out(access=self.access, student=student, on=on, destination=destination)
         except DomainError as exc:
             if exc.http_status in (403, 404):
                 raise
-            return self.render_to_response(self.get_context_data(errors={exc.field or "form": refusal_text(exc)},
-                                                                 values=values), status=400)
+            return self.render_to_response(
+                self.get_context_data(errors={exc.field or "form": refusal_text(exc)}, values=values), status=400
+            )
         if destination:
-            messages.success(request, _("Đã ghi nhận %(name)s chuyển đi từ ngày %(d)s, đến %(to)s.")
-                             % {"name": student.full_name, "d": on.strftime("%d/%m/%Y"), "to": destination})
+            messages.success(
+                request,
+                _("Đã ghi nhận %(name)s chuyển đi từ ngày %(d)s, đến %(to)s.")
+                % {"name": student.full_name, "d": on.strftime("%d/%m/%Y"), "to": destination},
+            )
         else:
-            messages.success(request, _("Đã ghi nhận %(name)s chuyển đi từ ngày %(d)s.")
-                             % {"name": student.full_name, "d": on.strftime("%d/%m/%Y")})
+            messages.success(
+                request,
+                _("Đã ghi nhận %(name)s chuyển đi từ ngày %(d)s.")
+                % {"name": student.full_name, "d": on.strftime("%d/%m/%Y")},
+            )
         return redirect(reverse("pages:student_detail", args=[pk]))
 
 
@@ -134,8 +168,12 @@ class StudentGuardiansView(MovementPage):
         linked = guardian_accounts(student)
         linked_ids = {r["account"] for r in linked}
         candidates = [r for r in parent_accounts_of_school(self.access.school_id) if r["account"] not in linked_ids]
-        return super().get_context_data(**self.base_context(
-            student, linked=linked, candidates=candidates, errors=errors or {}, values=values or {}), **kwargs)
+        return super().get_context_data(
+            **self.base_context(
+                student, linked=linked, candidates=candidates, errors=errors or {}, values=values or {}
+            ),
+            **kwargs,
+        )
 
     def _done(self, pk: int, message: str):
         messages.success(self.request, message)
@@ -144,9 +182,10 @@ class StudentGuardiansView(MovementPage):
     def _failed(self, exc: DomainError, form: str, values: dict[str, str]):
         if exc.http_status == 403 and exc.code == "school.not_allowed":
             raise exc
-        return self.render_to_response(self.get_context_data(errors={form: {exc.field or "form": refusal_text(exc)}},
-                                                             values={form: values}),
-                                       status=exc.http_status if exc.http_status in (400, 403, 404) else 400)
+        return self.render_to_response(
+            self.get_context_data(errors={form: {exc.field or "form": refusal_text(exc)}}, values={form: values}),
+            status=exc.http_status if exc.http_status in (400, 403, 404) else 400,
+        )
 
 
 class GuardianLinkView(StudentGuardiansView):
@@ -159,8 +198,9 @@ class GuardianLinkView(StudentGuardiansView):
             try:
                 account_id = int(values["account"])
             except ValueError:
-                raise DomainError("students.account_missing", gettext_lazy("Hãy chọn tài khoản phụ huynh."),
-                                  field="account") from None
+                raise DomainError(
+                    "students.account_missing", gettext_lazy("Hãy chọn tài khoản phụ huynh."), field="account"
+                ) from None
             students.guardian_link(access=self.access, student=student, account_id=account_id)
         except DomainError as exc:
             return self._failed(exc, "link", values)
@@ -174,12 +214,20 @@ class GuardianCreateView(StudentGuardiansView):
         student = self.student()
         values = {k: request.POST.get(k, "").strip() for k in ("username", "full_name", "email")}
         try:
-            students.guardian_create_and_link(access=self.access, actor=request.user, student=student,
-                                              password=request.POST.get("password") or None, **values)
+            students.guardian_create_and_link(
+                access=self.access,
+                actor=request.user,
+                student=student,
+                password=request.POST.get("password") or None,
+                **values,
+            )
         except DomainError as exc:
             return self._failed(exc, "create", values)
-        return self._done(pk, _("Đã tạo tài khoản phụ huynh %(u)s và liên kết với %(name)s.")
-                          % {"u": values["username"], "name": student.full_name})
+        return self._done(
+            pk,
+            _("Đã tạo tài khoản phụ huynh %(u)s và liên kết với %(name)s.")
+            % {"u": values["username"], "name": student.full_name},
+        )
 
 
 class GuardianUnlinkView(StudentGuardiansView):
@@ -208,32 +256,49 @@ class ClassCarryOverView(SchoolTemplatePage):
         targets = classes_of_year(next_year.pk) if next_year else []
         members = class_enrolled_students(school_class)
         return super().get_context_data(
-            school_class=school_class, year=school_class.year, next_year=next_year,
+            school_class=school_class,
+            year=school_class.year,
+            next_year=next_year,
             to_classes=[c for c in targets if c.grade == school_class.grade + 1],
-            repeat_classes=[c for c in targets if c.grade == school_class.grade], members=members,
-            errors=errors or {}, values=values or {}, confirm=confirm, **kwargs)
+            repeat_classes=[c for c in targets if c.grade == school_class.grade],
+            members=members,
+            errors=errors or {},
+            values=values or {},
+            confirm=confirm,
+            **kwargs,
+        )
 
     def post(self, request, pk: int):
         school_class = class_get(self.access, pk)
         values = {"to_class": request.POST.get("to_class", ""), "repeat_class": request.POST.get("repeat_class", "")}
         try:
             to_class = class_in_school(values["to_class"], field="to_class")
-            repeat_class = class_in_school(values["repeat_class"], field="repeat_class") if values["repeat_class"] else None
+            repeat_class = (
+                class_in_school(values["repeat_class"], field="repeat_class") if values["repeat_class"] else None
+            )
             if request.POST.get("confirm") != "1":
-                return self.render_to_response(self.get_context_data(
-                    values=values, confirm={"to_class": to_class, "repeat_class": repeat_class}))
-            result = students.class_carry_over(access=self.access, school_class=school_class, to_class=to_class,
-                                               repeat_class=repeat_class)
+                return self.render_to_response(
+                    self.get_context_data(values=values, confirm={"to_class": to_class, "repeat_class": repeat_class})
+                )
+            result = students.class_carry_over(
+                access=self.access, school_class=school_class, to_class=to_class, repeat_class=repeat_class
+            )
         except DomainError as exc:
             if exc.http_status in (403, 404):
                 raise
-            return self.render_to_response(self.get_context_data(errors={exc.field or "form": refusal_text(exc)},
-                                                                 values=values), status=400)
-        messages.success(request, _("Đã chuyển %(n)s học sinh của lớp %(c)s lên năm học sau.")
-                         % {"n": len(result.carried), "c": school_class.name})
+            return self.render_to_response(
+                self.get_context_data(errors={exc.field or "form": refusal_text(exc)}, values=values), status=400
+            )
+        messages.success(
+            request,
+            _("Đã chuyển %(n)s học sinh của lớp %(c)s lên năm học sau.")
+            % {"n": len(result.carried), "c": school_class.name},
+        )
         if result.not_carried:
             names = student_names([i for i, _why in result.not_carried])
-            messages.warning(request, _("Chưa chuyển (ở lại lớp hoặc chưa có kết quả thi lại, rèn luyện hè): %(names)s.")
-                             % {"names": ", ".join(names.get(i, "") for i, _why in result.not_carried)})
+            messages.warning(
+                request,
+                _("Chưa chuyển (ở lại lớp hoặc chưa có kết quả thi lại, rèn luyện hè): %(names)s.")
+                % {"names": ", ".join(names.get(i, "") for i, _why in result.not_carried)},
+            )
         return redirect(reverse("movements:carry_over", args=[pk]))
-

@@ -94,15 +94,27 @@ class YearDatesForm(SetupForm):
 
 
 class YearOpenForm(SetupForm):
-    start_year = forms.CharField(label=gettext_lazy("Năm bắt đầu"), required=False, widget=forms.TextInput(
-        attrs={"inputmode": "numeric", "placeholder": "2026", "maxlength": "4"}))
+    start_year = forms.CharField(
+        label=gettext_lazy("Năm bắt đầu"),
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "placeholder": "2026", "maxlength": "4"}),
+    )
     levels = LooseMultipleChoice(label=gettext_lazy("Cấp học"), required=False, widget=forms.CheckboxSelectMultiple)
-    starts_on = DateField(label=gettext_lazy("Ngày bắt đầu năm học"), required=False,
-                          help_text=gettext_lazy("dd/mm/yyyy; để trống là 05/09"))
-    term2_starts_on = DateField(label=gettext_lazy("Ngày bắt đầu học kì II"), required=False,
-                                help_text=gettext_lazy("dd/mm/yyyy; để trống là 12/01"))
-    ends_on = DateField(label=gettext_lazy("Ngày kết thúc năm học"), required=False,
-                        help_text=gettext_lazy("dd/mm/yyyy; để trống là 31/05"))
+    starts_on = DateField(
+        label=gettext_lazy("Ngày bắt đầu năm học"),
+        required=False,
+        help_text=gettext_lazy("dd/mm/yyyy; để trống là 05/09"),
+    )
+    term2_starts_on = DateField(
+        label=gettext_lazy("Ngày bắt đầu học kì II"),
+        required=False,
+        help_text=gettext_lazy("dd/mm/yyyy; để trống là 12/01"),
+    )
+    ends_on = DateField(
+        label=gettext_lazy("Ngày kết thúc năm học"),
+        required=False,
+        help_text=gettext_lazy("dd/mm/yyyy; để trống là 31/05"),
+    )
 
     def __init__(self, *args, levels: tuple[str, ...] = (), **kwargs):
         kwargs.setdefault("initial", {"levels": list(levels)})
@@ -127,12 +139,18 @@ class ClassForm(SetupForm):
 class SubjectForm(SetupForm):
     level = LooseSelect(label=gettext_lazy("Cấp học"))
     name = forms.CharField(label=gettext_lazy("Tên môn học"), max_length=200, required=False)
-    periods_per_year = forms.CharField(label=gettext_lazy("Số tiết cả năm"), max_length=5, required=False,
-                                       widget=forms.TextInput(attrs={"inputmode": "numeric"}))
+    periods_per_year = forms.CharField(
+        label=gettext_lazy("Số tiết cả năm"),
+        max_length=5,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+    )
     grading = LooseSelect(label=gettext_lazy("Cách đánh giá"), choices=Grading.choices)
     department = LooseSelect(label=gettext_lazy("Tổ chuyên môn"))
     has_periodic_test = forms.BooleanField(label=gettext_lazy("Có bài kiểm tra định kì (tiểu học)"), required=False)
-    grades = LooseMultipleChoice(label=gettext_lazy("Các khối học"), required=False, widget=forms.CheckboxSelectMultiple)
+    grades = LooseMultipleChoice(
+        label=gettext_lazy("Các khối học"), required=False, widget=forms.CheckboxSelectMultiple
+    )
 
     def __init__(self, *args, levels=(), grades=(), departments=(), with_level: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
@@ -164,8 +182,9 @@ class AssignmentsForm(SetupForm):
         self.subjects = [subject for subject, _teacher in rows]
         choices = [("", _("— chưa phân công —")), *teachers]
         for subject, teacher in rows:
-            self.fields[f"teacher_{subject.pk}"] = LooseSelect(label=subject.name, initial=teacher or "",
-                                                               choices=choices)
+            self.fields[f"teacher_{subject.pk}"] = LooseSelect(
+                label=subject.name, initial=teacher or "", choices=choices
+            )
 
     def lines(self) -> list[tuple[Any, forms.BoundField]]:
         return [(subject, self[f"teacher_{subject.pk}"]) for subject in self.subjects]
@@ -231,15 +250,23 @@ class SetupHomeView(SchoolTemplatePage):
         teachers = staff_names(access)
         classes = year_classes(access, year) if year is not None else []
         names = dict(teachers)
-        missing = {c.homeroom_teacher_id for c in classes if c.homeroom_teacher_id and c.homeroom_teacher_id not in names}
+        missing = {
+            c.homeroom_teacher_id for c in classes if c.homeroom_teacher_id and c.homeroom_teacher_id not in names
+        }
         if missing:
             names.update(account_names(missing))
         ctx = {
-            "years": year_list(access), "year": year, "level_labels": [LEVEL_LABELS[lv] for lv in levels],
+            "years": year_list(access),
+            "year": year,
+            "level_labels": [LEVEL_LABELS[lv] for lv in levels],
             "classes": [{"school_class": c, "homeroom": names.get(c.homeroom_teacher_id, "")} for c in classes],
             "open_form": open_form or YearOpenForm(levels=levels, prefix="open"),
-            "class_form": class_form or (ClassForm(grades=sorted(grades_of(levels)), teachers=teachers, prefix="class")
-                                         if year is not None else None),
+            "class_form": class_form
+            or (
+                ClassForm(grades=sorted(grades_of(levels)), teachers=teachers, prefix="class")
+                if year is not None
+                else None
+            ),
         }
         return super().get_context_data(**ctx, **kwargs)
 
@@ -250,8 +277,11 @@ class YearOpenView(FormSubmit, SetupHomeView):
     def post(self, request):
         form = YearOpenForm(request.POST, levels=self.levels(), prefix="open")
         return self.submit(
-            form, lambda d: setup.school_year_create(access=self.access, **d),
-            lambda year: (_("Đã mở năm học %(year)s.") % {"year": year.label}, _home_url(year)), {"open_form": form})
+            form,
+            lambda d: setup.school_year_create(access=self.access, **d),
+            lambda year: (_("Đã mở năm học %(year)s.") % {"year": year.label}, _home_url(year)),
+            {"open_form": form},
+        )
 
 
 class ClassCreateView(FormSubmit, SetupHomeView):
@@ -259,13 +289,21 @@ class ClassCreateView(FormSubmit, SetupHomeView):
 
     def post(self, request, pk: int):
         year = year_get(self.access, pk)
-        form = ClassForm(request.POST, grades=sorted(grades_of(self.levels())), teachers=staff_names(self.access),
-                         prefix="class")
+        form = ClassForm(
+            request.POST, grades=sorted(grades_of(self.levels())), teachers=staff_names(self.access), prefix="class"
+        )
         return self.submit(
-            form, lambda d: setup.class_create(access=self.access, year=year, name=d["name"], grade=d["grade"],
-                                               homeroom_teacher_id=d["homeroom_teacher"] or None),
+            form,
+            lambda d: setup.class_create(
+                access=self.access,
+                year=year,
+                name=d["name"],
+                grade=d["grade"],
+                homeroom_teacher_id=d["homeroom_teacher"] or None,
+            ),
             lambda school_class: (_("Đã tạo lớp %(name)s.") % {"name": school_class.name}, _home_url(year) + "#lop"),
-            {"class_form": form, "year": year})
+            {"class_form": form, "year": year},
+        )
 
 
 class YearEditView(FormSubmit, SchoolTemplatePage):
@@ -276,16 +314,20 @@ class YearEditView(FormSubmit, SchoolTemplatePage):
 
     def get_context_data(self, form=None, **kwargs):
         year = year_get(self.access, self.kwargs["pk"])
-        form = form or YearDatesForm(initial={"starts_on": year.starts_on, "term2_starts_on": year.term2_starts_on,
-                                              "ends_on": year.ends_on})
+        form = form or YearDatesForm(
+            initial={"starts_on": year.starts_on, "term2_starts_on": year.term2_starts_on, "ends_on": year.ends_on}
+        )
         return super().get_context_data(year=year, form=form, **kwargs)
 
     def post(self, request, pk: int):
         year = year_get(self.access, pk)
         form = YearDatesForm(request.POST)
         return self.submit(
-            form, lambda d: setup.school_year_update(access=self.access, year=year, **d),
-            lambda _r: (_("Đã lưu ngày của năm học %(year)s.") % {"year": year.label}, _home_url(year)), {"form": form})
+            form,
+            lambda d: setup.school_year_update(access=self.access, year=year, **d),
+            lambda _r: (_("Đã lưu ngày của năm học %(year)s.") % {"year": year.label}, _home_url(year)),
+            {"form": form},
+        )
 
 
 # --- a class: its name, homeroom teacher and teaching assignments ---------------------------------------------------
@@ -304,12 +346,19 @@ class ClassSetupView(FormSubmit, SchoolTemplatePage):
         rows = class_assignments(school_class)
         names = dict(teachers)
         ctx = {
-            "school_class": school_class, "year": school_class.year,
-            "class_form": class_form or ClassForm(
+            "school_class": school_class,
+            "year": school_class.year,
+            "class_form": class_form
+            or ClassForm(
                 initial={"name": school_class.name, "homeroom_teacher": school_class.homeroom_teacher_id or ""},
-                teachers=teachers, with_grade=False, prefix="class"),
+                teachers=teachers,
+                with_grade=False,
+                prefix="class",
+            ),
             "assignments_form": assignments_form or AssignmentsForm(rows=rows, teachers=teachers, prefix="assign"),
-            "assigned": [{"subject": subject, "teacher": names.get(teacher, "")} for subject, teacher in rows if teacher],
+            "assigned": [
+                {"subject": subject, "teacher": names.get(teacher, "")} for subject, teacher in rows if teacher
+            ],
         }
         return super().get_context_data(**ctx, **kwargs)
 
@@ -321,10 +370,16 @@ class ClassUpdateView(ClassSetupView):
         school_class = self.school_class()
         form = ClassForm(request.POST, teachers=staff_names(self.access), with_grade=False, prefix="class")
         return self.submit(
-            form, lambda d: setup.class_update(access=self.access, school_class=school_class, name=d["name"],
-                                               homeroom_teacher_id=d["homeroom_teacher"] or None),
+            form,
+            lambda d: setup.class_update(
+                access=self.access,
+                school_class=school_class,
+                name=d["name"],
+                homeroom_teacher_id=d["homeroom_teacher"] or None,
+            ),
             lambda _r: (_("Đã lưu lớp %(name)s.") % {"name": school_class.name}, reverse("setup:class", args=[pk])),
-            {"class_form": form})
+            {"class_form": form},
+        )
 
 
 class AssignmentsSaveView(ClassSetupView):
@@ -334,13 +389,18 @@ class AssignmentsSaveView(ClassSetupView):
 
     def post(self, request, pk: int):
         school_class = self.school_class()
-        form = AssignmentsForm(request.POST, rows=class_assignments(school_class),
-                               teachers=staff_names(self.access), prefix="assign")
+        form = AssignmentsForm(
+            request.POST, rows=class_assignments(school_class), teachers=staff_names(self.access), prefix="assign"
+        )
         return self.submit(
-            form, lambda _d: setup.assignments_save(access=self.access, school_class=school_class, rows=form.rows()),
-            lambda _r: (_("Đã lưu phân công giảng dạy của lớp %(name)s.") % {"name": school_class.name},
-                        reverse("setup:class", args=[pk]) + "#phan-cong"),
-            {"assignments_form": form})
+            form,
+            lambda _d: setup.assignments_save(access=self.access, school_class=school_class, rows=form.rows()),
+            lambda _r: (
+                _("Đã lưu phân công giảng dạy của lớp %(name)s.") % {"name": school_class.name},
+                reverse("setup:class", args=[pk]) + "#phan-cong",
+            ),
+            {"assignments_form": form},
+        )
 
     def refused(self, form, exc: DomainError):
         if not isinstance(exc, setup.AssignmentsInvalid):
@@ -379,8 +439,14 @@ class SubjectListView(FormSubmit, SchoolTemplatePage):
 
     def new_form(self, data=None) -> SubjectForm:
         levels = self.levels()
-        return SubjectForm(data, levels=levels, grades=sorted(grades_of(levels)), departments=_department_choices(self.access),
-                           prefix="new", initial={"grading": Grading.SCORE if levels[-1] != PRIMARY else Grading.LEVEL})
+        return SubjectForm(
+            data,
+            levels=levels,
+            grades=sorted(grades_of(levels)),
+            departments=_department_choices(self.access),
+            prefix="new",
+            initial={"grading": Grading.SCORE if levels[-1] != PRIMARY else Grading.LEVEL},
+        )
 
     def get_context_data(self, form=None, **kwargs):
         subjects = subject_list(self.access)
@@ -398,10 +464,14 @@ class SubjectCreateView(SubjectListView):
     def post(self, request):
         form = self.new_form(request.POST)
         return self.submit(
-            form, lambda d: setup.subject_create(access=self.access, level=d["level"], data=form.data_for_service()),
-            lambda subject: (_("Đã thêm môn %(subject)s.") % {"subject": subject.name},
-                             reverse("setup:subjects") + f"#cap-{subject.level}"),
-            {"form": form})
+            form,
+            lambda d: setup.subject_create(access=self.access, level=d["level"], data=form.data_for_service()),
+            lambda subject: (
+                _("Đã thêm môn %(subject)s.") % {"subject": subject.name},
+                reverse("setup:subjects") + f"#cap-{subject.level}",
+            ),
+            {"form": form},
+        )
 
 
 class SubjectEditView(FormSubmit, SchoolTemplatePage):
@@ -409,25 +479,40 @@ class SubjectEditView(FormSubmit, SchoolTemplatePage):
     template_name = "schools/setup_subject.html"
 
     def form_for(self, subject, data=None) -> SubjectForm:
-        initial = {"name": subject.name, "periods_per_year": subject.periods_per_year, "grading": subject.grading,
-                   "department": subject.department_id or "", "has_periodic_test": subject.has_periodic_test,
-                   "grades": [str(g) for g in subject.grades]}
-        return SubjectForm(data, initial=initial, grades=list(LEVEL_GRADES[subject.level]),
-                           departments=_department_choices(self.access), with_level=False)
+        initial = {
+            "name": subject.name,
+            "periods_per_year": subject.periods_per_year,
+            "grading": subject.grading,
+            "department": subject.department_id or "",
+            "has_periodic_test": subject.has_periodic_test,
+            "grades": [str(g) for g in subject.grades],
+        }
+        return SubjectForm(
+            data,
+            initial=initial,
+            grades=list(LEVEL_GRADES[subject.level]),
+            departments=_department_choices(self.access),
+            with_level=False,
+        )
 
     def get_context_data(self, form=None, **kwargs):
         subject = subject_get(self.access, self.kwargs["pk"])
-        return super().get_context_data(subject=subject, level_label=LEVEL_LABELS[subject.level],
-                                        form=form or self.form_for(subject), **kwargs)
+        return super().get_context_data(
+            subject=subject, level_label=LEVEL_LABELS[subject.level], form=form or self.form_for(subject), **kwargs
+        )
 
     def post(self, request, pk: int):
         subject = subject_get(self.access, pk)
         form = self.form_for(subject, request.POST)
         return self.submit(
-            form, lambda _d: setup.subject_update(access=self.access, subject=subject, data=form.data_for_service()),
-            lambda _r: (_("Đã lưu môn %(subject)s.") % {"subject": subject.name},
-                        reverse("setup:subjects") + f"#cap-{subject.level}"),
-            {"form": form})
+            form,
+            lambda _d: setup.subject_update(access=self.access, subject=subject, data=form.data_for_service()),
+            lambda _r: (
+                _("Đã lưu môn %(subject)s.") % {"subject": subject.name},
+                reverse("setup:subjects") + f"#cap-{subject.level}",
+            ),
+            {"form": form},
+        )
 
 
 class DepartmentListView(FormSubmit, SchoolTemplatePage):
@@ -445,8 +530,11 @@ class DepartmentListView(FormSubmit, SchoolTemplatePage):
             if bound is not None and bound[0] == department.pk:
                 form = bound[1]
             else:
-                form = DepartmentForm(initial={"name": department.name, "head": department.head_id or ""}, staff=staff,
-                                      prefix=f"d{department.pk}")
+                form = DepartmentForm(
+                    initial={"name": department.name, "head": department.head_id or ""},
+                    staff=staff,
+                    prefix=f"d{department.pk}",
+                )
             rows.append({"department": department, "head": names.get(department.head_id, ""), "form": form})
         return super().get_context_data(rows=rows, **kwargs)
 
@@ -456,10 +544,15 @@ class DepartmentUpdateView(DepartmentListView):
 
     def post(self, request, pk: int):
         department = department_get(self.access, pk)
-        form = DepartmentForm(request.POST, staff=staff_names(self.access, STAFF_ROLES),
-                              prefix=f"d{department.pk}")
+        form = DepartmentForm(request.POST, staff=staff_names(self.access, STAFF_ROLES), prefix=f"d{department.pk}")
         return self.submit(
-            form, lambda d: setup.department_update(access=self.access, department=department, name=d["name"],
-                                                    head_id=d["head"] or None),
-            lambda _r: (_("Đã lưu tổ %(name)s.") % {"name": department.name}, reverse("setup:departments") + f"#to-{pk}"),
-            {"bound": (department.pk, form)})
+            form,
+            lambda d: setup.department_update(
+                access=self.access, department=department, name=d["name"], head_id=d["head"] or None
+            ),
+            lambda _r: (
+                _("Đã lưu tổ %(name)s.") % {"name": department.name},
+                reverse("setup:departments") + f"#to-{pk}",
+            ),
+            {"bound": (department.pk, form)},
+        )

@@ -19,20 +19,32 @@ from .common import SchoolTemplatePage
 
 TERM_LABELS = {1: gettext_lazy("Học kì I"), 2: gettext_lazy("Học kì II")}
 # Column widths in rem: the table has a fixed layout so that nothing moves while a teacher types.
-WIDTHS = {"number": 2.6, "name": 14.0, "score": 4.6, "passfail": 4.6, "level": 4.6, "test": 5.2, "text": 15.0,
-          "computed": 5.4}
+WIDTHS = {
+    "number": 2.6,
+    "name": 14.0,
+    "score": 4.6,
+    "passfail": 4.6,
+    "level": 4.6,
+    "test": 5.2,
+    "text": 15.0,
+    "computed": 5.4,
+}
 INPUT_MODES = {"score": "decimal", "test": "numeric"}
 
 
 def _computed_columns(grading: str) -> list[dict[str, str]]:
     if grading == Grading.SCORE:
-        return [{"key": "term1", "label": _("ĐTBmhk I"), "title": _("Điểm trung bình môn học kì I")},
-                {"key": "term2", "label": _("ĐTBmhk II"), "title": _("Điểm trung bình môn học kì II")},
-                {"key": "year", "label": _("ĐTBmcn"), "title": _("Điểm trung bình môn cả năm")}]
+        return [
+            {"key": "term1", "label": _("ĐTBmhk I"), "title": _("Điểm trung bình môn học kì I")},
+            {"key": "term2", "label": _("ĐTBmhk II"), "title": _("Điểm trung bình môn học kì II")},
+            {"key": "year", "label": _("ĐTBmcn"), "title": _("Điểm trung bình môn cả năm")},
+        ]
     if grading == Grading.COMMENT:
-        return [{"key": "term1", "label": _("KQ HK I"), "title": _("Kết quả học kì I (Đạt / Chưa đạt)")},
-                {"key": "term2", "label": _("KQ HK II"), "title": _("Kết quả học kì II (Đạt / Chưa đạt)")},
-                {"key": "year", "label": _("KQ cả năm"), "title": _("Kết quả cả năm: bằng kết quả học kì II")}]
+        return [
+            {"key": "term1", "label": _("KQ HK I"), "title": _("Kết quả học kì I (Đạt / Chưa đạt)")},
+            {"key": "term2", "label": _("KQ HK II"), "title": _("Kết quả học kì II (Đạt / Chưa đạt)")},
+            {"key": "year", "label": _("KQ cả năm"), "title": _("Kết quả cả năm: bằng kết quả học kì II")},
+        ]
     return []
 
 
@@ -43,10 +55,15 @@ def _rules(school_class, subject) -> dict | None:
     rules = rules_for(school_class.level, school_class.year.start_year)
     if not isinstance(rules, tt22.TT22Rules):
         return None
-    return {"code": rules.code, "regular_count": tt22.regular_assessment_count(subject.periods_per_year, rules=rules),
-            "regular_weight": rules.regular_weight, "midterm_weight": rules.midterm_weight,
-            "final_weight": rules.final_weight, "semester_i_weight": rules.semester_i_weight,
-            "semester_ii_weight": rules.semester_ii_weight}
+    return {
+        "code": rules.code,
+        "regular_count": tt22.regular_assessment_count(subject.periods_per_year, rules=rules),
+        "regular_weight": rules.regular_weight,
+        "midterm_weight": rules.midterm_weight,
+        "final_weight": rules.final_weight,
+        "semester_i_weight": rules.semester_i_weight,
+        "semester_ii_weight": rules.semester_ii_weight,
+    }
 
 
 def _messages() -> dict[str, str]:
@@ -83,39 +100,85 @@ class SheetView(SchoolTemplatePage):
         subjects = subjects_of(school_class)
         subject = next((s for s in subjects if s.pk == self.kwargs["subject"]), None)
         if subject is None:
-            raise DomainError("school.not_found", _("Môn học này không có ở lớp %(class)s."),
-                              params={"class": school_class.name}, http_status=404)
+            raise DomainError(
+                "school.not_found",
+                _("Môn học này không có ở lớp %(class)s."),
+                params={"class": school_class.name},
+                http_status=404,
+            )
         term = self.kwargs["term"]
         sheet = sheet_read(access=access, school_class=school_class, subject=subject, term=term)
-        window_state = entry_state(school_id=access.school_id, category=category_of_term(term),
-                                   year_start=school_class.year.start_year, grade=school_class.grade, class_id=school_class.pk)
+        window_state = entry_state(
+            school_id=access.school_id,
+            category=category_of_term(term),
+            year_start=school_class.year.start_year,
+            grade=school_class.grade,
+            class_id=school_class.pk,
+        )
         editable = access.may_enter_sheet(school_class.pk, subject.pk) and window_state.open
         computed_columns = _computed_columns(subject.grading)
         rows = []
         for st in sheet.students:
             locked = st.record_state not in recordstates.EDITABLE
             computed = sheet.computed.get(st.id, {})
-            rows.append({
-                "student": st, "locked": locked, "state_label": RecordState(st.record_state).label,
-                "cells": [{"column": c, "value": sheet.values.get((st.id, c.key), ""), "readonly": locked or not editable,
-                           "inputmode": INPUT_MODES.get(c.value_type, "text")} for c in sheet.columns],
-                "computed": [{"key": cc["key"], "value": computed.get(cc["key"], ""), "current": cc["key"] == f"term{term}"}
-                             for cc in computed_columns],
-            })
-        widths = ([WIDTHS["number"], WIDTHS["name"]] + [WIDTHS[c.value_type] for c in sheet.columns]
-                  + [WIDTHS["computed"]] * len(computed_columns))
+            rows.append(
+                {
+                    "student": st,
+                    "locked": locked,
+                    "state_label": RecordState(st.record_state).label,
+                    "cells": [
+                        {
+                            "column": c,
+                            "value": sheet.values.get((st.id, c.key), ""),
+                            "readonly": locked or not editable,
+                            "inputmode": INPUT_MODES.get(c.value_type, "text"),
+                        }
+                        for c in sheet.columns
+                    ],
+                    "computed": [
+                        {"key": cc["key"], "value": computed.get(cc["key"], ""), "current": cc["key"] == f"term{term}"}
+                        for cc in computed_columns
+                    ],
+                }
+            )
+        widths = (
+            [WIDTHS["number"], WIDTHS["name"]]
+            + [WIDTHS[c.value_type] for c in sheet.columns]
+            + [WIDTHS["computed"]] * len(computed_columns)
+        )
         config = {
             "api": reverse("api_sheet", args=[school_class.pk, subject.pk, term]),
-            "term": term, "grading": subject.grading, "editable": editable,
+            "term": term,
+            "grading": subject.grading,
+            "editable": editable,
             "columns": [{"key": c.key, "kind": c.kind, "type": c.value_type, "label": c.label} for c in sheet.columns],
             "rules": _rules(school_class, subject),
             "messages": _messages(),
         }
-        others = [s for s in subjects if s.pk != subject.pk and (
-            access.may_enter_sheet(school_class.pk, s.pk) or s.pk in access.readable_subject_ids(school_class.pk, frozenset({s.pk})))]
+        others = [
+            s
+            for s in subjects
+            if s.pk != subject.pk
+            and (
+                access.may_enter_sheet(school_class.pk, s.pk)
+                or s.pk in access.readable_subject_ids(school_class.pk, frozenset({s.pk}))
+            )
+        ]
         return super().get_context_data(
-            school_class=school_class, subject=subject, term=term, term_label=TERM_LABELS[term],
-            terms=list(TERM_LABELS.items()), editable=editable, rows=rows,
-            columns=sheet.columns, computed_columns=computed_columns, config=config, other_subjects=others,
-            col_widths=widths, table_width=f"{sum(widths):.1f}", window_state=window_state,
-            locked_count=sum(1 for r in rows if r["locked"]), **kwargs)
+            school_class=school_class,
+            subject=subject,
+            term=term,
+            term_label=TERM_LABELS[term],
+            terms=list(TERM_LABELS.items()),
+            editable=editable,
+            rows=rows,
+            columns=sheet.columns,
+            computed_columns=computed_columns,
+            config=config,
+            other_subjects=others,
+            col_widths=widths,
+            table_width=f"{sum(widths):.1f}",
+            window_state=window_state,
+            locked_count=sum(1 for r in rows if r["locked"]),
+            **kwargs,
+        )

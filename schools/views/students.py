@@ -53,12 +53,21 @@ class StudentDetailView(SchoolTemplatePage):
             form = StudentProfileForm.for_student(student)
         parents = account_names(guardian_account_ids(student))
         staff_view = record is not None and access.may_read_class(
-            record.school_class_id, class_subject_ids(record.school_class))
+            record.school_class_id, class_subject_ids(record.school_class)
+        )
         return super().get_context_data(
-            student=student, record=record, history=history, may_edit=may_edit, form=form if may_edit else None,
-            parent_accounts=sorted(parents.values()), staff_view=staff_view,
-            identity_visible=access.may_see_identity(current_class_id(history) or (record and record.school_class_id),
-                                                     student.pk), **kwargs)
+            student=student,
+            record=record,
+            history=history,
+            may_edit=may_edit,
+            form=form if may_edit else None,
+            parent_accounts=sorted(parents.values()),
+            staff_view=staff_view,
+            identity_visible=access.may_see_identity(
+                current_class_id(history) or (record and record.school_class_id), student.pk
+            ),
+            **kwargs,
+        )
 
 
 class StudentUpdateView(StudentDetailView):
@@ -70,8 +79,9 @@ class StudentUpdateView(StudentDetailView):
         form = StudentProfileForm.for_student(student, data=request.POST)
         if form.is_valid():
             try:
-                students.student_update(access=self.access, student=student, profile=form.profile(),
-                                        today=timezone.localdate())
+                students.student_update(
+                    access=self.access, student=student, profile=form.profile(), today=timezone.localdate()
+                )
             except DomainError as exc:
                 if exc.http_status == 403:
                     raise
@@ -96,7 +106,9 @@ class StudentRecordView(SchoolTemplatePage):
 
     def get_context_data(self, **kwargs):
         access = self.access
-        student, record = student_visible(access, self.kwargs["pk"], year_start=asked_year(self.request), record_only=True)
+        student, record = student_visible(
+            access, self.kwargs["pk"], year_start=asked_year(self.request), record_only=True
+        )
         if record is None:
             raise DomainError("records.none", gettext_lazy("Học sinh chưa có học bạ của năm học nào."), http_status=404)
         school_class = record.school_class
@@ -104,7 +116,9 @@ class StudentRecordView(SchoolTemplatePage):
         results, sees_all, staff_view = view["results"], view["sees_all"], view["staff_view"]
         subject_lines = [{**line, "comment_list": sorted(_comments(line).items())} for line in results["subjects"]]
         names_by_code = {line["code"]: line["name"] for line in results["subjects"]}
-        people = account_names({i for i in (school_class.homeroom_teacher_id, record.submitted_by, record.approved_by) if i})
+        people = account_names(
+            {i for i in (school_class.homeroom_teacher_id, record.submitted_by, record.approved_by) if i}
+        )
         primary = school_class.level == PRIMARY
         traits = []
         if primary and sees_all:
@@ -112,21 +126,45 @@ class StudentRecordView(SchoolTemplatePage):
             english = translation.get_language() == "en"
             if isinstance(rules, tt27.TT27Rules):
                 qualities = results.get("qualities", {})
-                for group, items in ((_("Phẩm chất"), rules.qualities), (_("Năng lực chung"), rules.general_competencies),
-                                     (_("Năng lực đặc thù"), rules.specific_competencies)):
-                    traits.append({"group": group, "items": [
-                        {"label": q.label_en if english else q.label_vi, "level": QUALITY_LEVELS.get(qualities.get(q.code, ""), "")}
-                        for q in items]})
+                for group, items in (
+                    (_("Phẩm chất"), rules.qualities),
+                    (_("Năng lực chung"), rules.general_competencies),
+                    (_("Năng lực đặc thù"), rules.specific_competencies),
+                ):
+                    traits.append(
+                        {
+                            "group": group,
+                            "items": [
+                                {
+                                    "label": q.label_en if english else q.label_vi,
+                                    "level": QUALITY_LEVELS.get(qualities.get(q.code, ""), ""),
+                                }
+                                for q in items
+                            ],
+                        }
+                    )
         return super().get_context_data(
-            student=student, record=record, school_class=school_class, year=record.year,
+            student=student,
+            record=record,
+            school_class=school_class,
+            year=record.year,
             years=student_years(access, student),
             homeroom=people.get(school_class.homeroom_teacher_id, ""),
-            submitted_by=people.get(record.submitted_by, ""), approved_by=people.get(record.approved_by, ""),
-            state_label=RecordState(record.state).label, final=record.state in recordstates.FINAL, live=view["live"],
-            results=results, subject_lines=subject_lines, sees_all=sees_all, primary=primary, traits=traits,
+            submitted_by=people.get(record.submitted_by, ""),
+            approved_by=people.get(record.approved_by, ""),
+            state_label=RecordState(record.state).label,
+            final=record.state in recordstates.FINAL,
+            live=view["live"],
+            results=results,
+            subject_lines=subject_lines,
+            sees_all=sees_all,
+            primary=primary,
+            traits=traits,
             adjusted_for=names_by_code.get(results.get("adjusted_for", ""), results.get("adjusted_for", "")),
             awards=awards_of(student, record.year_id) if sees_all else [],
-            parent_view=not staff_view, **kwargs)
+            parent_view=not staff_view,
+            **kwargs,
+        )
 
 
 class MyChildrenView(SchoolTemplatePage):
@@ -136,7 +174,13 @@ class MyChildrenView(SchoolTemplatePage):
     template_name = "schools/children_list.html"
 
     def get_context_data(self, **kwargs):
-        rows = [{"student": s, "record": r, "approved": r is not None and r.state in recordstates.FINAL,
-                 "state_label": RecordState(r.state).label if r else ""}
-                for s, r in children_with_records(self.access.child_ids)]
+        rows = [
+            {
+                "student": s,
+                "record": r,
+                "approved": r is not None and r.state in recordstates.FINAL,
+                "state_label": RecordState(r.state).label if r else "",
+            }
+            for s, r in children_with_records(self.access.child_ids)
+        ]
         return super().get_context_data(rows=rows, **kwargs)

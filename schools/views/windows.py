@@ -49,9 +49,13 @@ def _window_label(w) -> str:
 
 class EarlyLockForm(forms.Form):
     category = forms.ChoiceField(label=gettext_lazy("Loại dữ liệu"), choices=DataCategory.choices)
-    grades = forms.TypedMultipleChoiceField(label=gettext_lazy("Khối"), coerce=int, required=False,
-                                            widget=forms.CheckboxSelectMultiple,
-                                            help_text=gettext_lazy("Để trống: mọi khối của trường."))
+    grades = forms.TypedMultipleChoiceField(
+        label=gettext_lazy("Khối"),
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=gettext_lazy("Để trống: mọi khối của trường."),
+    )
     locks_at = moment_field(gettext_lazy("Khóa lúc"))
     opens_at = moment_field(gettext_lazy("Mở từ (không bắt buộc)"), required=False)
     reason = forms.CharField(label=gettext_lazy("Lý do"), max_length=300, widget=forms.TextInput(attrs={"size": 60}))
@@ -60,17 +64,22 @@ class EarlyLockForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["grades"].choices = [(g, str(g)) for g in grades]
         self.fields["opens_at"].help_text = gettext_lazy(
-            "dd/mm/yyyy HH:MM; để trống: từ lúc cấp trên mở (hoặc đầu năm học).")
+            "dd/mm/yyyy HH:MM; để trống: từ lúc cấp trên mở (hoặc đầu năm học)."
+        )
 
 
 class ExceptionRequestForm(forms.Form):
     window = forms.TypedChoiceField(label=gettext_lazy("Lịch đang khóa"), coerce=int)
-    classes = forms.TypedMultipleChoiceField(label=gettext_lazy("Lớp"), coerce=int, required=False,
-                                             widget=forms.CheckboxSelectMultiple)
-    students = forms.TypedMultipleChoiceField(label=gettext_lazy("Hoặc học sinh"), coerce=int, required=False,
-                                              widget=forms.SelectMultiple(attrs={"size": 8}))
+    classes = forms.TypedMultipleChoiceField(
+        label=gettext_lazy("Lớp"), coerce=int, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    students = forms.TypedMultipleChoiceField(
+        label=gettext_lazy("Hoặc học sinh"), coerce=int, required=False, widget=forms.SelectMultiple(attrs={"size": 8})
+    )
     until = moment_field(gettext_lazy("Mở đến"))
-    reason = forms.CharField(label=gettext_lazy("Lý do"), max_length=500, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}))
+    reason = forms.CharField(
+        label=gettext_lazy("Lý do"), max_length=500, widget=forms.Textarea(attrs={"rows": 2, "cols": 60})
+    )
 
     def __init__(self, *args, windows: list, year, **kwargs):
         super().__init__(*args, **kwargs)
@@ -105,10 +114,18 @@ class SchoolWindowsView(SchoolPage):
         windows = windows_for_school(school, year)
         now = timezone.now()
         can_lock, can_request = access.can("windows.schedule"), access.can("windows.request")
-        rows = [{"window": w, "tier_label": WindowTier(w.tier).label, "category_label": DataCategory(w.category).label,
-                 "state": window_state(w, now), "state_label": STATE_LABELS[window_state(w, now)],
-                 "set_by": (w.set_by.full_name or w.set_by.username) if w.set_by else "",
-                 "can_cancel": can_lock and w.tier == WindowTier.SCHOOL and w.school_id == school.pk} for w in windows]
+        rows = [
+            {
+                "window": w,
+                "tier_label": WindowTier(w.tier).label,
+                "category_label": DataCategory(w.category).label,
+                "state": window_state(w, now),
+                "state_label": STATE_LABELS[window_state(w, now)],
+                "set_by": (w.set_by.full_name or w.set_by.username) if w.set_by else "",
+                "can_cancel": can_lock and w.tier == WindowTier.SCHOOL and w.school_id == school.pk,
+            }
+            for w in windows
+        ]
         tree = unit_tree_on(timezone.localdate())
         labels = {w.pk: scope_name(w, tree, {school.pk: school.name}) for w in windows}
         for row in rows:
@@ -120,20 +137,34 @@ class SchoolWindowsView(SchoolPage):
         if can_request and request_form is None and requestable:
             request_form = ExceptionRequestForm(windows=requestable, year=school_year)
         requests = list(exceptions_of_school(school.pk).order_by("-requested_at")[:100])
-        class_names, student_names = class_and_student_names({c for e in requests for c in e.class_ids},
-                                                             {s for e in requests for s in e.student_ids})
-        request_rows = [{
-            "exception": e, "category_label": DataCategory(e.window.category).label,
-            "tier_label": WindowTier(e.window.tier).label, "status_label": ExceptionStatus(e.status).label,
-            "classes": [class_names.get(c, f"#{c}") for c in e.class_ids],
-            "students": [student_names.get(s, f"#{s}") for s in e.student_ids],
-            "active": e.status == ExceptionStatus.APPROVED and e.until > now,
-        } for e in requests]
-        return {"school": school, "year": year, "year_label": f"{year}–{year + 1}", "rows": rows,
-                "timeline": timeline(windows, year, labels, now),
-                "lock_form": lock_form if can_lock else None, "request_form": request_form if can_request else None,
-                "can_request": can_request, "requestable": bool(requestable), "requests": request_rows,
-                "school_year": school_year}
+        class_names, student_names = class_and_student_names(
+            {c for e in requests for c in e.class_ids}, {s for e in requests for s in e.student_ids}
+        )
+        request_rows = [
+            {
+                "exception": e,
+                "category_label": DataCategory(e.window.category).label,
+                "tier_label": WindowTier(e.window.tier).label,
+                "status_label": ExceptionStatus(e.status).label,
+                "classes": [class_names.get(c, f"#{c}") for c in e.class_ids],
+                "students": [student_names.get(s, f"#{s}") for s in e.student_ids],
+                "active": e.status == ExceptionStatus.APPROVED and e.until > now,
+            }
+            for e in requests
+        ]
+        return {
+            "school": school,
+            "year": year,
+            "year_label": f"{year}–{year + 1}",
+            "rows": rows,
+            "timeline": timeline(windows, year, labels, now),
+            "lock_form": lock_form if can_lock else None,
+            "request_form": request_form if can_request else None,
+            "can_request": can_request,
+            "requestable": bool(requestable),
+            "requests": request_rows,
+            "school_year": school_year,
+        }
 
     def render(self, status: int = 200, **forms_):
         return TemplateResponse(self.request, "schools/window_school.html", self.context(**forms_), status=status)
@@ -155,8 +186,16 @@ class EarlyLockView(SchoolWindowsView):
         d = form.cleaned_data
         opens_at = d["opens_at"] or default_opening(school, d["category"], year, d["grades"])
         try:
-            svc.window_create(actor=request.user, category=d["category"], year_start=year, opens_at=opens_at,
-                              locks_at=d["locks_at"], school=school, grades=d["grades"], reason=d["reason"])
+            svc.window_create(
+                actor=request.user,
+                category=d["category"],
+                year_start=year,
+                opens_at=opens_at,
+                locks_at=d["locks_at"],
+                school=school,
+                grades=d["grades"],
+                reason=d["reason"],
+            )
         except DomainError as exc:
             messages.error(request, refusal_text(exc))
             return self.render(exc.http_status, lock_form=form)
@@ -178,8 +217,15 @@ class ExceptionRequestView(SchoolWindowsView):
         d = form.cleaned_data
         window = next(w for w in requestable if w.pk == d["window"])
         try:
-            svc.exception_request(actor=request.user, window=window, school=school, until=d["until"],
-                                  reason=d["reason"], class_ids=d["classes"], student_ids=d["students"])
+            svc.exception_request(
+                actor=request.user,
+                window=window,
+                school=school,
+                until=d["until"],
+                reason=d["reason"],
+                class_ids=d["classes"],
+                student_ids=d["students"],
+            )
         except DomainError as exc:
             messages.error(request, refusal_text(exc))
             return self.render(exc.http_status, request_form=form)

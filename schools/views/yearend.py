@@ -27,10 +27,18 @@ from ..services import classwork, yearend
 from .classwork import _entry_messages
 from .common import SchoolPage, SchoolTemplatePage, report
 
-QUALITY_LEVELS = [("T", "T", gettext_lazy("Tốt")), ("D", "Đ", gettext_lazy("Đạt")), ("C", "C", gettext_lazy("Cần cố gắng"))]
+QUALITY_LEVELS = [
+    ("T", "T", gettext_lazy("Tốt")),
+    ("D", "Đ", gettext_lazy("Đạt")),
+    ("C", "C", gettext_lazy("Cần cố gắng")),
+]
 QUALITY_SHORT = {"T": "T", "D": "Đ", "C": "C"}
-CHECKPOINT_LABELS = {(1, "mid"): gettext_lazy("Giữa học kì I"), (1, "end"): gettext_lazy("Cuối học kì I"),
-                     (2, "mid"): gettext_lazy("Giữa học kì II"), (2, "end"): gettext_lazy("Cuối năm học")}
+CHECKPOINT_LABELS = {
+    (1, "mid"): gettext_lazy("Giữa học kì I"),
+    (1, "end"): gettext_lazy("Cuối học kì I"),
+    (2, "mid"): gettext_lazy("Giữa học kì II"),
+    (2, "end"): gettext_lazy("Cuối năm học"),
+}
 
 
 def _managed_class(access: SchoolAccess, pk: int) -> SchoolClass:
@@ -41,8 +49,13 @@ def _managed_class(access: SchoolAccess, pk: int) -> SchoolClass:
 
 
 def _window(access: SchoolAccess, school_class: SchoolClass, category: str):
-    return entry_state(school_id=access.school_id, category=category, year_start=school_class.year.start_year,
-                       grade=school_class.grade, class_id=school_class.pk)
+    return entry_state(
+        school_id=access.school_id,
+        category=category,
+        year_start=school_class.year.start_year,
+        grade=school_class.grade,
+        class_id=school_class.pk,
+    )
 
 
 def _members(school_class: SchoolClass):
@@ -60,13 +73,23 @@ class QualitiesView(SchoolTemplatePage):
         school_class = _managed_class(self.access, self.kwargs["pk"])
         term, checkpoint = self.kwargs["term"], self.kwargs["checkpoint"]
         if (term, checkpoint) not in CHECKPOINT_LABELS:
-            raise DomainError("yearend.bad_checkpoint", gettext_lazy("Thời điểm đánh giá phải là giữa kì hoặc cuối kì."),
-                              http_status=404)
+            raise DomainError(
+                "yearend.bad_checkpoint",
+                gettext_lazy("Thời điểm đánh giá phải là giữa kì hoặc cuối kì."),
+                http_status=404,
+            )
         rules = yearend.primary_rules(school_class)
         english = translation.get_language() == "en"
-        groups = [(_("Phẩm chất"), rules.qualities), (_("Năng lực chung"), rules.general_competencies),
-                  (_("Năng lực đặc thù"), rules.specific_competencies)]
-        traits = [{"code": q.code, "label": q.label_en if english else q.label_vi, "group": g} for g, items in groups for q in items]
+        groups = [
+            (_("Phẩm chất"), rules.qualities),
+            (_("Năng lực chung"), rules.general_competencies),
+            (_("Năng lực đặc thù"), rules.specific_competencies),
+        ]
+        traits = [
+            {"code": q.code, "label": q.label_en if english else q.label_vi, "group": g}
+            for g, items in groups
+            for q in items
+        ]
         by_code = {t["code"]: t for t in traits}
         trait = self.request.GET.get("trait", "")
         if trait and trait not in by_code:
@@ -76,27 +99,53 @@ class QualitiesView(SchoolTemplatePage):
         cells = yearend.qualities_of(school_class, [m.student.pk for m in members], term, checkpoint)
         rows = []
         for m in members:
-            rows.append({"member": m, "locked": m.record_state not in recordstates.EDITABLE,
-                         "cells": [{"code": t["code"], "label": t["label"],
-                                    "level": cells.get((m.student.pk, t["code"]), ("", ""))[0],
-                                    "text": cells.get((m.student.pk, t["code"]), ("", ""))[1]} for t in shown]})
+            rows.append(
+                {
+                    "member": m,
+                    "locked": m.record_state not in recordstates.EDITABLE,
+                    "cells": [
+                        {
+                            "code": t["code"],
+                            "label": t["label"],
+                            "level": cells.get((m.student.pk, t["code"]), ("", ""))[0],
+                            "text": cells.get((m.student.pk, t["code"]), ("", ""))[1],
+                        }
+                        for t in shown
+                    ],
+                }
+            )
         msgs = _entry_messages()
         msgs["saved"] = _("Đã lưu phẩm chất, năng lực của %(n)s ô.")
         msgs["need_level"] = _("Chọn mức trước khi lưu nhận xét.")
-        config = {"kind": "qualities", "api": reverse("api_qualities", args=[school_class.pk, term, checkpoint]),
-                  "messages": msgs}
+        config = {
+            "kind": "qualities",
+            "api": reverse("api_qualities", args=[school_class.pk, term, checkpoint]),
+            "messages": msgs,
+        }
         return super().get_context_data(
-            school_class=school_class, term=term, checkpoint=checkpoint, checkpoint_label=CHECKPOINT_LABELS[(term, checkpoint)],
-            checkpoints=[(t, c, str(label)) for (t, c), label in CHECKPOINT_LABELS.items()], traits=traits, groups=groups,
-            trait=by_code.get(trait), rows=rows, levels=QUALITY_LEVELS, config=config,
-            window_state=_window(self.access, school_class, "scores_1" if term == 1 else "scores_2"), **kwargs)
+            school_class=school_class,
+            term=term,
+            checkpoint=checkpoint,
+            checkpoint_label=CHECKPOINT_LABELS[(term, checkpoint)],
+            checkpoints=[(t, c, str(label)) for (t, c), label in CHECKPOINT_LABELS.items()],
+            traits=traits,
+            groups=groups,
+            trait=by_code.get(trait),
+            rows=rows,
+            levels=QUALITY_LEVELS,
+            config=config,
+            window_state=_window(self.access, school_class, "scores_1" if term == 1 else "scores_2"),
+            **kwargs,
+        )
 
 
 def _yearend_class(access: SchoolAccess, pk: int) -> SchoolClass:
     school_class = class_get(access, pk)
     if not yearend.may_view_yearend(access, school_class):
-        raise NotAllowed("school.not_allowed",
-                         gettext_lazy("Chỉ Ban giám hiệu và giáo viên chủ nhiệm của lớp mới xem được tổng kết cuối năm."))
+        raise NotAllowed(
+            "school.not_allowed",
+            gettext_lazy("Chỉ Ban giám hiệu và giáo viên chủ nhiệm của lớp mới xem được tổng kết cuối năm."),
+        )
     return school_class
 
 
@@ -117,9 +166,14 @@ class YearEndView(SchoolTemplatePage):
         rows = yearend.yearend_rows(school_class, _members(school_class))
         may_decide = access.can("records.approve")
         return super().get_context_data(
-            school_class=school_class, rows=rows, may_decide=may_decide, primary=school_class.level == PRIMARY,
+            school_class=school_class,
+            rows=rows,
+            may_decide=may_decide,
+            primary=school_class.level == PRIMARY,
             may_manage=access.may_manage_class(school_class.pk),
-            window_state=_window(access, school_class, "year_end"), **kwargs)
+            window_state=_window(access, school_class, "year_end"),
+            **kwargs,
+        )
 
 
 def _text(post, key: str) -> str:
@@ -165,8 +219,12 @@ def _report_rows(request, exc: DomainError, names: dict[int, str]) -> None:
     english = translation.get_language() == "en"
     for error in getattr(exc, "errors", []):
         name = names.get(error.get("student"), "")
-        messages.error(request, f"{name}: {error['detail_en'] if english else error['detail']}" if name else
-                       (error["detail_en"] if english else error["detail"]))
+        messages.error(
+            request,
+            f"{name}: {error['detail_en'] if english else error['detail']}"
+            if name
+            else (error["detail_en"] if english else error["detail"]),
+        )
 
 
 class YearEndDecisionsView(SchoolPage):
@@ -200,15 +258,19 @@ class CommentsView(SchoolTemplatePage):
     def get_context_data(self, **kwargs):
         school_class = _managed_class(self.access, self.kwargs["pk"])
         rows = yearend.yearend_rows(school_class, _members(school_class))
-        return super().get_context_data(school_class=school_class, rows=rows,
-                                        window_state=_window(self.access, school_class, "year_end"), **kwargs)
+        return super().get_context_data(
+            school_class=school_class, rows=rows, window_state=_window(self.access, school_class, "year_end"), **kwargs
+        )
 
     def post(self, request, pk: int):
         school_class = _managed_class(self.access, pk)
         rows = yearend.yearend_rows(school_class, _members(school_class))
-        entries = [{"student": r["student"], "text": _text(request.POST, f"comment-{r['student']}")} for r in rows
-                   if f"comment-{r['student']}" in request.POST
-                   and _text(request.POST, f"comment-{r['student']}") != r["homeroom_comment"]]
+        entries = [
+            {"student": r["student"], "text": _text(request.POST, f"comment-{r['student']}")}
+            for r in rows
+            if f"comment-{r['student']}" in request.POST
+            and _text(request.POST, f"comment-{r['student']}") != r["homeroom_comment"]
+        ]
         if not entries:
             messages.info(request, _("Không có thay đổi nào để lưu."))
         else:
@@ -240,8 +302,13 @@ class AwardsView(SchoolTemplatePage):
         names = {m.student.pk: m for m in members}
         awards = [{"award": a, "member": names.get(a.student_id)} for a in class_awards(school_class)]
         return super().get_context_data(
-            school_class=school_class, members=members, awards=awards, form=kwargs.pop("form", {}),
-            window_state=_window(self.access, school_class, "year_end"), **kwargs)
+            school_class=school_class,
+            members=members,
+            awards=awards,
+            form=kwargs.pop("form", {}),
+            window_state=_window(self.access, school_class, "year_end"),
+            **kwargs,
+        )
 
     def post(self, request, pk: int):
         school_class = _managed_class(self.access, pk)
@@ -249,11 +316,19 @@ class AwardsView(SchoolTemplatePage):
         day = _parse_day(post.get("decided_on", ""))
         try:
             if day is None:
-                raise DomainError("class.bad_date", gettext_lazy("Ngày quyết định phải theo dạng dd/mm/yyyy."), field="decided_on")
+                raise DomainError(
+                    "class.bad_date", gettext_lazy("Ngày quyết định phải theo dạng dd/mm/yyyy."), field="decided_on"
+                )
             student = post.get("student", "")
-            award = classwork.award_add(access=self.access, school_class=school_class,
-                                        student_id=int(student) if student.isdigit() else 0, kind=post.get("kind", ""),
-                                        title=post.get("title", ""), decided_on=day, decided_by=post.get("decided_by", ""))
+            award = classwork.award_add(
+                access=self.access,
+                school_class=school_class,
+                student_id=int(student) if student.isdigit() else 0,
+                kind=post.get("kind", ""),
+                title=post.get("title", ""),
+                decided_on=day,
+                decided_by=post.get("decided_by", ""),
+            )
         except DomainError as exc:
             report(request, exc)
             errors = getattr(exc, "errors", [])
@@ -261,8 +336,9 @@ class AwardsView(SchoolTemplatePage):
                 messages.error(request, error["detail_en"] if translation.get_language() == "en" else error["detail"])
             # The refusal also stands next to its field (a row error names its field too).
             field = exc.field or next((e.get("field") for e in errors if e.get("field")), "")
-            return self.render_to_response(self.get_context_data(form=post, error_field=field, error=refusal_text(exc)),
-                                           status=400)
+            return self.render_to_response(
+                self.get_context_data(form=post, error_field=field, error=refusal_text(exc)), status=400
+            )
         messages.success(request, _("Đã ghi “%(title)s”.") % {"title": award.title})
         return redirect(reverse("yearend:awards", args=[pk]))
 

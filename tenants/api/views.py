@@ -41,8 +41,9 @@ def _school_in_scope(request, pk: int, capability: str = "schools.view") -> Scho
 
 def _scope_ids(request, capability: str) -> tuple[set[int], set[int]]:
     school = getattr(request, "tenant", None)
-    return selectors.scope_ids(request_access(request), capability=capability,
-                               school_id=school.pk if school is not None else None)
+    return selectors.scope_ids(
+        request_access(request), capability=capability, school_id=school.pk if school is not None else None
+    )
 
 
 class UnitListApi(APIView):
@@ -62,8 +63,14 @@ class UnitListApi(APIView):
         ser.is_valid(raise_exception=True)
         d = ser.validated_data
         parent = _unit_in_scope(request, d["parent_id"], "units.manage")
-        unit = unit_services.unit_create(actor=request.user, kind=d["kind"], name=d["name"],
-                                         official_code=d["official_code"], parent=parent, valid_from=d.get("valid_from"))
+        unit = unit_services.unit_create(
+            actor=request.user,
+            kind=d["kind"],
+            name=d["name"],
+            official_code=d["official_code"],
+            parent=parent,
+            valid_from=d.get("valid_from"),
+        )
         node = selectors.unit_tree_on(d.get("valid_from")).nodes[unit.pk]
         return Response(s.UnitNodeSerializer(asdict(node)).data, status=status.HTTP_201_CREATED)
 
@@ -91,8 +98,13 @@ class UnitOperationApi(APIView):
         ser.is_valid(raise_exception=True)
         d = ser.validated_data
         if self.operation == "rename":
-            unit_services.unit_rename(actor=request.user, unit=unit, name=d["name"],
-                                      official_code=d.get("official_code") or None, on=d.get("on"))
+            unit_services.unit_rename(
+                actor=request.user,
+                unit=unit,
+                name=d["name"],
+                official_code=d.get("official_code") or None,
+                on=d.get("on"),
+            )
             return Response(status=status.HTTP_204_NO_CONTENT)
         target = _unit_in_scope(request, d["target_id"], "units.manage")
         if self.operation == "move":
@@ -121,8 +133,11 @@ class UnitMoveApi(UnitOperationApi):
 class UnitMergeApi(UnitOperationApi):
     operation = "merge"
 
-    @extend_schema(request=s.UnitTargetSerializer, responses=s.MergeResultSerializer,
-                   summary="Merge a unit into another; its units, schools and staff scopes follow")
+    @extend_schema(
+        request=s.UnitTargetSerializer,
+        responses=s.MergeResultSerializer,
+        summary="Merge a unit into another; its units, schools and staff scopes follow",
+    )
     def post(self, request, pk: int):
         return super().post(request, pk)
 
@@ -135,8 +150,9 @@ class SchoolListApi(APIView):
         ids = request_access(request).schools_with("schools.view")
         return Response(s.SchoolSerializer([asdict(x) for x in selectors.school_list(school_ids=ids)], many=True).data)
 
-    @extend_schema(request=s.SchoolCreateSerializer, responses={201: s.SchoolSerializer},
-                   summary="Create a school and its schema")
+    @extend_schema(
+        request=s.SchoolCreateSerializer, responses={201: s.SchoolSerializer}, summary="Create a school and its schema"
+    )
     def post(self, request):
         if not request_access(request).has("schools.manage"):
             raise NotAllowed("schools.not_allowed", _("Bạn không có quyền tạo trường."))
@@ -144,8 +160,9 @@ class SchoolListApi(APIView):
         ser.is_valid(raise_exception=True)
         d = ser.validated_data
         unit = _unit_in_scope(request, d["unit_id"], "schools.manage")
-        school = school_services.school_create(actor=request.user, code=d["code"], name=d["name"],
-                                               levels=d["levels"], unit=unit, slug=d["slug"])
+        school = school_services.school_create(
+            actor=request.user, code=d["code"], name=d["name"], levels=d["levels"], unit=unit, slug=d["slug"]
+        )
         info = selectors.school_list(school_ids=[school.pk])[0]
         return Response(s.SchoolSerializer(asdict(info)).data, status=status.HTTP_201_CREATED)
 
@@ -153,8 +170,9 @@ class SchoolListApi(APIView):
 class SchoolDetailApi(APIView):
     required_capability = "schools.view"
 
-    @extend_schema(responses=s.PlacementSerializer(many=True),
-                   summary="Which units oversaw the school, from when to when")
+    @extend_schema(
+        responses=s.PlacementSerializer(many=True), summary="Which units oversaw the school, from when to when"
+    )
     def get(self, request, pk: int):
         school = _school_in_scope(request, pk)
         rows = selectors.school_placement_history(school_id=school.pk)
@@ -183,11 +201,16 @@ class AccountListApi(APIView):
         rows = selectors.membership_list(school_ids=school_ids, unit_ids=unit_ids)
         seen: dict[int, dict] = {}
         for m in rows:
-            seen.setdefault(m.account_id, {"id": m.account_id, "username": m.username, "full_name": m.full_name, "email": m.email})
+            seen.setdefault(
+                m.account_id, {"id": m.account_id, "username": m.username, "full_name": m.full_name, "email": m.email}
+            )
         return Response(s.AccountSerializer(list(seen.values()), many=True).data)
 
-    @extend_schema(request=s.AccountCreateSerializer, responses={201: s.AccountSerializer},
-                   summary="Create an account with its first role in a unit or school of your scope")
+    @extend_schema(
+        request=s.AccountCreateSerializer,
+        responses={201: s.AccountSerializer},
+        summary="Create an account with its first role in a unit or school of your scope",
+    )
     def post(self, request):
         ser = s.AccountCreateSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
@@ -196,9 +219,16 @@ class AccountListApi(APIView):
         school = selectors.school_get(school_id=d["school_id"]) if d.get("school_id") else None
         if (d.get("unit_id") and unit is None) or (d.get("school_id") and school is None):
             raise NotFound("scope.not_found", _("Không tìm thấy phạm vi."))
-        account = account_services.account_create(actor=request.user, username=d["username"], full_name=d["full_name"],
-                                                   email=d.get("email", ""), password=d["password"], role=d["role"],
-                                                   unit=unit, school=school)
+        account = account_services.account_create(
+            actor=request.user,
+            username=d["username"],
+            full_name=d["full_name"],
+            email=d.get("email", ""),
+            password=d["password"],
+            role=d["role"],
+            unit=unit,
+            school=school,
+        )
         return Response(s.AccountSerializer(account).data, status=status.HTTP_201_CREATED)
 
 
@@ -211,8 +241,11 @@ class MembershipListApi(APIView):
         rows = selectors.membership_list(school_ids=school_ids, unit_ids=unit_ids)
         return Response(s.MembershipSerializer([asdict(m) for m in rows], many=True).data)
 
-    @extend_schema(request=s.MembershipGrantSerializer, responses={201: s.MembershipSerializer},
-                   summary="Grant a role (only roles you may grant, only in your scope)")
+    @extend_schema(
+        request=s.MembershipGrantSerializer,
+        responses={201: s.MembershipSerializer},
+        summary="Grant a role (only roles you may grant, only in your scope)",
+    )
     def post(self, request):
         ser = s.MembershipGrantSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
@@ -222,11 +255,24 @@ class MembershipListApi(APIView):
         school = selectors.school_get(school_id=d["school_id"]) if d.get("school_id") else None
         if account is None or (d.get("unit_id") and unit is None) or (d.get("school_id") and school is None):
             raise NotFound("scope.not_found", _("Không tìm thấy tài khoản hoặc phạm vi."))
-        m = account_services.membership_grant(actor=request.user, account=account, role=d["role"], unit=unit,
-                                              school=school, valid_from=d.get("valid_from"), valid_to=d.get("valid_to"))
-        info = next(x for x in selectors.membership_list(school_ids=[m.school_id] if m.school_id else [],
-                                                          unit_ids=[m.unit_id] if m.unit_id else [], include_ended=True)
-                    if x.id == m.id)
+        m = account_services.membership_grant(
+            actor=request.user,
+            account=account,
+            role=d["role"],
+            unit=unit,
+            school=school,
+            valid_from=d.get("valid_from"),
+            valid_to=d.get("valid_to"),
+        )
+        info = next(
+            x
+            for x in selectors.membership_list(
+                school_ids=[m.school_id] if m.school_id else [],
+                unit_ids=[m.unit_id] if m.unit_id else [],
+                include_ended=True,
+            )
+            if x.id == m.id
+        )
         return Response(s.MembershipSerializer(asdict(info)).data, status=status.HTTP_201_CREATED)
 
 

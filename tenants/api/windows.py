@@ -76,14 +76,21 @@ class WindowSerializer(serializers.Serializer):
 
 
 class WindowCreateSerializer(serializers.Serializer):
-    unit_id = serializers.IntegerField(required=False, allow_null=True,
-                                       help_text="the unit (a province for a province-tier window); or school_id")
+    unit_id = serializers.IntegerField(
+        required=False, allow_null=True, help_text="the unit (a province for a province-tier window); or school_id"
+    )
     school_id = serializers.IntegerField(required=False, allow_null=True, help_text="a school-tier lock")
     category = serializers.ChoiceField(choices=DataCategory.values)
     grades = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
-    levels = serializers.ListField(child=serializers.ChoiceField(choices=SchoolLevel.values), required=False, default=list)
-    year_start = serializers.IntegerField(required=False, min_value=2000, max_value=2100,
-                                          help_text="default: the school year of opens_at (years start on 1 August)")
+    levels = serializers.ListField(
+        child=serializers.ChoiceField(choices=SchoolLevel.values), required=False, default=list
+    )
+    year_start = serializers.IntegerField(
+        required=False,
+        min_value=2000,
+        max_value=2100,
+        help_text="default: the school year of opens_at (years start on 1 August)",
+    )
     opens_at = serializers.DateTimeField(input_formats=MOMENT_FORMATS, help_text="dd/mm/yyyy HH:MM (local) or ISO 8601")
     locks_at = serializers.DateTimeField(input_formats=MOMENT_FORMATS, help_text="dd/mm/yyyy HH:MM (local) or ISO 8601")
     reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
@@ -123,7 +130,9 @@ class ErrorSerializer(serializers.Serializer):
 class PreviewSerializer(serializers.Serializer):
     ok = serializers.BooleanField(help_text="saving would be accepted")
     tier = serializers.CharField()
-    schools = serializers.IntegerField(help_text="schools placed under the scope today (by level when grades are named)")
+    schools = serializers.IntegerField(
+        help_text="schools placed under the scope today (by level when grades are named)"
+    )
     schools_with_figures = serializers.IntegerField()
     students = serializers.IntegerField(allow_null=True, help_text="from the schools' rollups; null: no figures yet")
     classes = serializers.IntegerField(allow_null=True, help_text="not in the rollups yet: null")
@@ -203,8 +212,13 @@ def valid(serializer_class, request, **kwargs) -> dict:
     ser = serializer_class(data=request.data, **kwargs)
     if not ser.is_valid():
         names = ", ".join(sorted(ser.errors))
-        raise DomainError("windows.invalid_input", INVALID_INPUT, params={"fields": names},
-                          field=next(iter(ser.errors), None), extra={"errors": ser.errors})
+        raise DomainError(
+            "windows.invalid_input",
+            INVALID_INPUT,
+            params={"fields": names},
+            field=next(iter(ser.errors), None),
+            extra={"errors": ser.errors},
+        )
     return ser.validated_data
 
 
@@ -222,8 +236,11 @@ def scope_from(request, d: dict) -> tuple[AdministrativeUnit | None, School | No
     unit_id, school_id = d.get("unit_id"), d.get("school_id")
     if school is not None:
         if unit_id or (school_id and school_id != school.pk):
-            raise DomainError("windows.school_site_scope", _("Trên trang của trường chỉ đặt lịch khóa cho chính trường."),
-                              field="unit_id")
+            raise DomainError(
+                "windows.school_site_scope",
+                _("Trên trang của trường chỉ đặt lịch khóa cho chính trường."),
+                field="unit_id",
+            )
         return None, school_by_id(school.pk)
     if bool(unit_id) == bool(school_id):
         raise DomainError("windows.scope", _("Chọn đúng một phạm vi: unit_id hoặc school_id."), field="unit_id")
@@ -271,12 +288,22 @@ def window_get(request, pk: int) -> Window:
 
 def window_data(window: Window, scope: str, auth: WindowAuthority, now=None) -> dict:
     return {
-        "id": window.pk, "tier": window.tier, "unit_id": window.unit_id, "school_id": window.school_id, "scope": scope,
-        "grades": window.grades, "category": window.category, "category_label": str(DataCategory(window.category).label),
-        "year_start": window.year_start, "opens_at": window.opens_at, "locks_at": window.locks_at,
+        "id": window.pk,
+        "tier": window.tier,
+        "unit_id": window.unit_id,
+        "school_id": window.school_id,
+        "scope": scope,
+        "grades": window.grades,
+        "category": window.category,
+        "category_label": str(DataCategory(window.category).label),
+        "year_start": window.year_start,
+        "opens_at": window.opens_at,
+        "locks_at": window.locks_at,
         "state": window_state(window, now),
         "set_by": (window.set_by.full_name or window.set_by.username) if window.set_by else "",
-        "reason": window.reason, "created_at": window.created_at, "cancelled_at": window.cancelled_at,
+        "reason": window.reason,
+        "created_at": window.created_at,
+        "cancelled_at": window.cancelled_at,
         "can_edit": auth.may_schedule(window) and not window.cancelled_at,
     }
 
@@ -295,25 +322,39 @@ class WindowListApi(APIView):
     required_capability = "windows.view"
 
     @extend_schema(
-        parameters=[OpenApiParameter("year", int, description="school year (its first year); default: the current one"),
-                    OpenApiParameter("cancelled", bool, description="include cancelled windows")],
+        parameters=[
+            OpenApiParameter("year", int, description="school year (its first year); default: the current one"),
+            OpenApiParameter("cancelled", bool, description="include cancelled windows"),
+        ],
         responses=WindowSerializer(many=True),
-        summary="Windows in scope (platform site) or that apply to this school (a school's site)")
+        summary="Windows in scope (platform site) or that apply to this school (a school's site)",
+    )
     def get(self, request):
         year = year_param(request.query_params.get("year"))
         windows, labels = visible_windows(request, year, request.query_params.get("cancelled") in ("1", "true"))
         auth, now = WindowAuthority(request_access(request)), timezone.now()
         return Response(WindowSerializer([window_data(w, labels[w.pk], auth, now) for w in windows], many=True).data)
 
-    @extend_schema(request=WindowCreateSerializer, responses={201: WindowSerializer, 400: ErrorSerializer,
-                                                              403: ErrorSerializer},
-                   summary="Create a window (a unit's or province's; on a school's site: the school's early lock)")
+    @extend_schema(
+        request=WindowCreateSerializer,
+        responses={201: WindowSerializer, 400: ErrorSerializer, 403: ErrorSerializer},
+        summary="Create a window (a unit's or province's; on a school's site: the school's early lock)",
+    )
     def post(self, request):
         d = valid(WindowCreateSerializer, request)
         unit, school = scope_from(request, d)
-        window = svc.window_create(actor=request.user, category=d["category"], year_start=year_of(d),
-                                   opens_at=d["opens_at"], locks_at=d["locks_at"], unit=unit, school=school,
-                                   grades=d["grades"], levels=d["levels"], reason=d["reason"])
+        window = svc.window_create(
+            actor=request.user,
+            category=d["category"],
+            year_start=year_of(d),
+            opens_at=d["opens_at"],
+            locks_at=d["locks_at"],
+            unit=unit,
+            school=school,
+            grades=d["grades"],
+            levels=d["levels"],
+            reason=d["reason"],
+        )
         return Response(WindowSerializer(one_window(request, window)).data, status=status.HTTP_201_CREATED)
 
 
@@ -324,13 +365,21 @@ class WindowDetailApi(APIView):
     def get(self, request, pk: int):
         return Response(WindowSerializer(one_window(request, window_get(request, pk))).data)
 
-    @extend_schema(request=WindowUpdateSerializer, responses={200: WindowSerializer, 400: ErrorSerializer},
-                   summary="Change a window's times or reason (one row: effective at once for every school)")
+    @extend_schema(
+        request=WindowUpdateSerializer,
+        responses={200: WindowSerializer, 400: ErrorSerializer},
+        summary="Change a window's times or reason (one row: effective at once for every school)",
+    )
     def patch(self, request, pk: int):
         window = window_get(request, pk)
         d = valid(WindowUpdateSerializer, request)
-        window = svc.window_update(actor=request.user, window=window, opens_at=d.get("opens_at"),
-                                   locks_at=d.get("locks_at"), reason=d.get("reason"))
+        window = svc.window_update(
+            actor=request.user,
+            window=window,
+            opens_at=d.get("opens_at"),
+            locks_at=d.get("locks_at"),
+            reason=d.get("reason"),
+        )
         return Response(WindowSerializer(one_window(request, window)).data)
 
 
@@ -346,23 +395,42 @@ class WindowCancelApi(APIView):
 class WindowPreviewApi(APIView):
     required_capability = "windows.schedule"
 
-    @extend_schema(request=WindowPreviewSerializer, responses={200: PreviewSerializer, 400: ErrorSerializer},
-                   summary="What saving would do, saving nothing: the service's verdict, schools and students "
-                           "reached, the higher-tier windows for the same data")
+    @extend_schema(
+        request=WindowPreviewSerializer,
+        responses={200: PreviewSerializer, 400: ErrorSerializer},
+        summary="What saving would do, saving nothing: the service's verdict, schools and students "
+        "reached, the higher-tier windows for the same data",
+    )
     def post(self, request):
         d = valid(WindowPreviewSerializer, request)
         window = window_get(request, d["window_id"]) if d.get("window_id") else None
         if window is not None:
-            preview = svc.window_preview(request.user, window=window, year_start=window.year_start,
-                                           opens_at=d.get("opens_at"), locks_at=d.get("locks_at"),
-                                           reason=d.get("reason") or window.reason)
+            preview = svc.window_preview(
+                request.user,
+                window=window,
+                year_start=window.year_start,
+                opens_at=d.get("opens_at"),
+                locks_at=d.get("locks_at"),
+                reason=d.get("reason") or window.reason,
+            )
         else:
             if not d.get("category"):
-                raise DomainError("windows.invalid_input", INVALID_INPUT, params={"fields": "category"}, field="category")
+                raise DomainError(
+                    "windows.invalid_input", INVALID_INPUT, params={"fields": "category"}, field="category"
+                )
             unit, school = scope_from(request, d)
-            preview = svc.window_preview(request.user, unit=unit, school=school, category=d["category"],
-                                           year_start=year_of(d), opens_at=d.get("opens_at"), locks_at=d.get("locks_at"),
-                                           grades=d["grades"], levels=d["levels"], reason=d["reason"])
+            preview = svc.window_preview(
+                request.user,
+                unit=unit,
+                school=school,
+                category=d["category"],
+                year_start=year_of(d),
+                opens_at=d.get("opens_at"),
+                locks_at=d.get("locks_at"),
+                grades=d["grades"],
+                levels=d["levels"],
+                reason=d["reason"],
+            )
         return Response(PreviewSerializer(preview.as_dict()).data)
 
 
@@ -370,17 +438,20 @@ class WindowImportApi(APIView):
     required_capability = "windows.schedule"
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(request={"multipart/form-data": ImportSerializer},
-                   responses={201: ImportReportSerializer, 400: ImportReportSerializer},
-                   summary="Import a year's calendar from XLSX (Loại dữ liệu, Khối, Mở lúc, Khóa lúc, Lý do): "
-                           "all rows or none, with a report per row")
+    @extend_schema(
+        request={"multipart/form-data": ImportSerializer},
+        responses={201: ImportReportSerializer, 400: ImportReportSerializer},
+        summary="Import a year's calendar from XLSX (Loại dữ liệu, Khối, Mở lúc, Khóa lúc, Lý do): "
+        "all rows or none, with a report per row",
+    )
     def post(self, request):
         d = valid(ImportSerializer, request)
         unit, school = scope_from(request, d)
         upload = d["file"]
         check_upload_size(upload.size)
-        report = calendar_import(actor=request.user, content=upload.read(), year_start=d["year_start"], unit=unit,
-                                 school=school)
+        report = calendar_import(
+            actor=request.user, content=upload.read(), year_start=d["year_start"], unit=unit, school=school
+        )
         data = report.as_dict()
         if not report.ok:
             texts = both_languages(_("Tệp có %(n)s dòng lỗi; chưa lưu dòng nào."), {"n": len(report.failed)})
@@ -394,12 +465,22 @@ class WindowImportApi(APIView):
 
 def exception_data(e: WindowException, names: dict[int, str], auth: WindowAuthority, can_decide: bool) -> dict:
     return {
-        "id": e.pk, "window_id": e.window_id, "window_tier": e.window.tier, "window_category": e.window.category,
-        "school_id": e.school_id, "school": names.get(e.school_id, ""), "class_ids": e.class_ids,
-        "student_ids": e.student_ids, "until": e.until, "reason": e.reason, "status": e.status,
-        "requested_by": e.requested_by.full_name or e.requested_by.username, "requested_at": e.requested_at,
+        "id": e.pk,
+        "window_id": e.window_id,
+        "window_tier": e.window.tier,
+        "window_category": e.window.category,
+        "school_id": e.school_id,
+        "school": names.get(e.school_id, ""),
+        "class_ids": e.class_ids,
+        "student_ids": e.student_ids,
+        "until": e.until,
+        "reason": e.reason,
+        "status": e.status,
+        "requested_by": e.requested_by.full_name or e.requested_by.username,
+        "requested_at": e.requested_at,
         "decided_by": (e.decided_by.full_name or e.decided_by.username) if e.decided_by else None,
-        "decided_at": e.decided_at, "decision_note": e.decision_note,
+        "decided_at": e.decided_at,
+        "decision_note": e.decision_note,
         "can_decide": can_decide and e.status == ExceptionStatus.REQUESTED and auth.may_decide(e.window),
     }
 
@@ -415,9 +496,11 @@ def exceptions_visible(request):
 class ExceptionListApi(APIView):
     required_capability = "windows.view"
 
-    @extend_schema(parameters=[OpenApiParameter("status", str, enum=ExceptionStatus.values)],
-                   responses=ExceptionSerializer(many=True),
-                   summary="Requests for exceptions: in scope (platform site) or this school's (a school's site)")
+    @extend_schema(
+        parameters=[OpenApiParameter("status", str, enum=ExceptionStatus.values)],
+        responses=ExceptionSerializer(many=True),
+        summary="Requests for exceptions: in scope (platform site) or this school's (a school's site)",
+    )
     def get(self, request):
         qs = exceptions_visible(request)
         wanted = request.query_params.get("status")
@@ -429,9 +512,12 @@ class ExceptionListApi(APIView):
         auth, can_decide = WindowAuthority(acc), acc.has("windows.decide")
         return Response(ExceptionSerializer([exception_data(e, names, auth, can_decide) for e in rows], many=True).data)
 
-    @extend_schema(request=ExceptionRequestSerializer, responses={201: ExceptionSerializer, 400: ErrorSerializer},
-                   summary="Ask the tier that set a lock to let named classes or students write until a time "
-                           "(a school's site, the principal)")
+    @extend_schema(
+        request=ExceptionRequestSerializer,
+        responses={201: ExceptionSerializer, 400: ErrorSerializer},
+        summary="Ask the tier that set a lock to let named classes or students write until a time "
+        "(a school's site, the principal)",
+    )
     def post(self, request):
         school = site_school(request)
         if school is None:
@@ -442,11 +528,21 @@ class ExceptionListApi(APIView):
             raise not_found()
         unknown = perschool.unknown_class_or_student_ids(school.schema_name, d["class_ids"], d["student_ids"])
         if unknown:
-            raise DomainError("windows.unknown_ids", _("Có lớp hoặc học sinh không thuộc năm học hiện tại của trường."),
-                              field="class_ids", extra={"unknown": unknown})
-        exc = svc.exception_request(actor=request.user, window=window, school=school_by_id(school.pk),
-                                    until=d["until"], reason=d["reason"], class_ids=d["class_ids"],
-                                    student_ids=d["student_ids"])
+            raise DomainError(
+                "windows.unknown_ids",
+                _("Có lớp hoặc học sinh không thuộc năm học hiện tại của trường."),
+                field="class_ids",
+                extra={"unknown": unknown},
+            )
+        exc = svc.exception_request(
+            actor=request.user,
+            window=window,
+            school=school_by_id(school.pk),
+            until=d["until"],
+            reason=d["reason"],
+            class_ids=d["class_ids"],
+            student_ids=d["student_ids"],
+        )
         exc = exception_with_people(exc.pk)
         acc = request_access(request)
         data = exception_data(exc, school_names([school.pk]), WindowAuthority(acc), acc.has("windows.decide"))
@@ -456,17 +552,22 @@ class ExceptionListApi(APIView):
 class ExceptionDecideApi(APIView):
     required_capability = "windows.decide"
 
-    @extend_schema(request=DecideSerializer, responses={200: ExceptionSerializer, 403: ErrorSerializer},
-                   summary="Approve or refuse a request (the tier that set the lock, or the province above it)")
+    @extend_schema(
+        request=DecideSerializer,
+        responses={200: ExceptionSerializer, 403: ErrorSerializer},
+        summary="Approve or refuse a request (the tier that set the lock, or the province above it)",
+    )
     def post(self, request, pk: int):
         exception = exceptions_visible(request).filter(pk=pk).first()
         if exception is None:
             raise not_found(NO_SUCH_REQUEST)
         d = valid(DecideSerializer, request)
-        exception = svc.exception_decide(actor=request.user, exception=exception, approve=d["decision"] == "approve",
-                                         note=d["note"])
+        exception = svc.exception_decide(
+            actor=request.user, exception=exception, approve=d["decision"] == "approve", note=d["note"]
+        )
         exception = exception_with_people(exception.pk)
         acc = request_access(request)
-        data = exception_data(exception, school_names([exception.school_id]), WindowAuthority(acc),
-                              acc.has("windows.decide"))
+        data = exception_data(
+            exception, school_names([exception.school_id]), WindowAuthority(acc), acc.has("windows.decide")
+        )
         return Response(ExceptionSerializer(data).data)

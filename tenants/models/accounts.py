@@ -22,7 +22,10 @@ class Account(AbstractUser):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                "email", condition=~Q(email=""), name="account_email_unique", violation_error_message=_("Email đã được dùng.")
+                "email",
+                condition=~Q(email=""),
+                name="account_email_unique",
+                violation_error_message=_("Email đã được dùng."),
             )
         ]
 

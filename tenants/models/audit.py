@@ -16,7 +16,9 @@ class PlatformAuditEntry(models.Model):
     action = models.CharField(max_length=60)
     object_type = models.CharField(max_length=40)
     object_id = models.CharField(max_length=40)
-    unit = models.ForeignKey("tenants.AdministrativeUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    unit = models.ForeignKey(
+        "tenants.AdministrativeUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     school = models.ForeignKey("tenants.School", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)

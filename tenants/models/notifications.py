@@ -83,7 +83,9 @@ class YearEndStart(models.Model):
     notified = models.PositiveIntegerField(default=0, help_text="principals notified")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["window", "school"], name="one_year_end_start_per_window_school")]
+        constraints = [
+            models.UniqueConstraint(fields=["window", "school"], name="one_year_end_start_per_window_school")
+        ]
         indexes = [models.Index(fields=["school", "year_start"], name="year_end_school_year")]
 
     def __str__(self) -> str:

@@ -31,7 +31,9 @@ class Window(models.Model):
     """Data of ``category`` may be written from ``opens_at`` until ``locks_at`` in the scope."""
 
     tier = models.CharField(max_length=10, choices=WindowTier.choices)
-    unit = models.ForeignKey("tenants.AdministrativeUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    unit = models.ForeignKey(
+        "tenants.AdministrativeUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     school = models.ForeignKey("tenants.School", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     grades = ArrayField(models.PositiveSmallIntegerField(), default=list, blank=True, help_text="empty: every grade")
     category = models.CharField(max_length=12, choices=DataCategory.choices)
@@ -84,7 +86,9 @@ class WindowException(models.Model):
     class Meta:
         ordering = ["-requested_at"]
         constraints = [
-            models.CheckConstraint(condition=~Q(class_ids=[]) | ~Q(student_ids=[]), name="exception_names_classes_or_students"),
+            models.CheckConstraint(
+                condition=~Q(class_ids=[]) | ~Q(student_ids=[]), name="exception_names_classes_or_students"
+            ),
         ]
 
     def __str__(self) -> str:

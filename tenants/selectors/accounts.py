@@ -34,8 +34,13 @@ class MembershipInfo:
     valid_to: dt.date | None
 
 
-def membership_list(*, school_ids: Iterable[int] = (), unit_ids: Iterable[int] = (), day: dt.date | None = None,
-                    include_ended: bool = False) -> list[MembershipInfo]:
+def membership_list(
+    *,
+    school_ids: Iterable[int] = (),
+    unit_ids: Iterable[int] = (),
+    day: dt.date | None = None,
+    include_ended: bool = False,
+) -> list[MembershipInfo]:
     qs = Membership.objects.filter(Q(school_id__in=list(school_ids)) | Q(unit_id__in=list(unit_ids)))
     if not include_ended:
         qs = qs.on(day or today())
@@ -45,8 +50,16 @@ def membership_list(*, school_ids: Iterable[int] = (), unit_ids: Iterable[int] =
 
 def _membership_info(m: Membership) -> MembershipInfo:
     return MembershipInfo(
-        m.id, m.account_id, m.account.username, m.account.full_name, m.account.email, Role(m.role),
-        m.unit_id, m.school_id, m.valid_from, m.valid_to,
+        m.id,
+        m.account_id,
+        m.account.username,
+        m.account.full_name,
+        m.account.email,
+        Role(m.role),
+        m.unit_id,
+        m.school_id,
+        m.valid_from,
+        m.valid_to,
     )
 
 
@@ -65,7 +78,8 @@ def unit_exists(unit_id: int) -> bool:
 def school_member_ids(school_id: int, roles: Iterable[str], day: dt.date | None = None) -> set[int]:
     """Accounts holding one of ``roles`` in the school today (for per-school code: plain ids)."""
     return set(
-        Membership.objects.on(day or today()).filter(school_id=school_id, role__in=list(roles))
+        Membership.objects.on(day or today())
+        .filter(school_id=school_id, role__in=list(roles))
         .values_list("account_id", flat=True)
     )
 

@@ -71,7 +71,9 @@ def scope_ids(access: Access, *, capability: str, school_id: int | None = None) 
 def unit_names_latest(*, unit_ids: Iterable[int]) -> dict[int, str]:
     """Each unit's name in its latest version: a unit closed or merged away keeps the name it last had."""
     return dict(
-        UnitVersion.objects.filter(unit_id__in=list(unit_ids)).order_by("unit_id", "-valid_from").distinct("unit_id")
+        UnitVersion.objects.filter(unit_id__in=list(unit_ids))
+        .order_by("unit_id", "-valid_from")
+        .distinct("unit_id")
         .values_list("unit_id", "name")
     )
 
@@ -87,8 +89,11 @@ class UnitVersionInfo:
 
 def unit_versions(*, unit_id: int) -> list[UnitVersionInfo]:
     """A unit's history of names, codes and parents, oldest first."""
-    rows = UnitVersion.objects.filter(unit_id=unit_id).order_by("valid_from").values_list(
-        "name", "official_code", "parent_id", "valid_from", "valid_to")
+    rows = (
+        UnitVersion.objects.filter(unit_id=unit_id)
+        .order_by("valid_from")
+        .values_list("name", "official_code", "parent_id", "valid_from", "valid_to")
+    )
     return [UnitVersionInfo(*r) for r in rows]
 
 
@@ -105,10 +110,14 @@ class PlacementPeriod:
 def school_placement_history(*, school_id: int) -> list[PlacementPeriod]:
     """Which units oversaw the school, from when to when, oldest first; two queries."""
     rows = list(
-        SchoolPlacement.objects.filter(school_id=school_id).order_by("valid_from").values_list("unit_id", "valid_from", "valid_to")
+        SchoolPlacement.objects.filter(school_id=school_id)
+        .order_by("valid_from")
+        .values_list("unit_id", "valid_from", "valid_to")
     )
     names = unit_names_latest(unit_ids=[unit_id for unit_id, _, _ in rows])
-    return [PlacementPeriod(unit_id, names.get(unit_id, ""), valid_from, valid_to) for unit_id, valid_from, valid_to in rows]
+    return [
+        PlacementPeriod(unit_id, names.get(unit_id, ""), valid_from, valid_to) for unit_id, valid_from, valid_to in rows
+    ]
 
 
 def unit_school_placements(*, unit_id: int) -> list[SchoolPlacement]:

@@ -114,16 +114,21 @@ def school_list(*, school_ids: Iterable[int] | None = None, day: dt.date | None 
     qs = School.objects.exclude(schema_name="public").prefetch_related("domains")
     if school_ids is not None:
         qs = qs.filter(id__in=list(school_ids))
-    placements = dict(
-        SchoolPlacement.objects.on(day).filter(school__in=qs).values_list("school_id", "unit_id")
-    )
+    placements = dict(SchoolPlacement.objects.on(day).filter(school__in=qs).values_list("school_id", "unit_id"))
     out = []
     for s in qs.order_by("name"):
         domains = [d for d in s.domains.all() if d.is_primary] or list(s.domains.all())
         out.append(
             SchoolInfo(
-                s.id, s.schema_name, s.moet_code, s.name, s.slug, tuple(s.levels), s.status,
-                placements.get(s.id), domains[0].domain if domains else "",
+                s.id,
+                s.schema_name,
+                s.moet_code,
+                s.name,
+                s.slug,
+                tuple(s.levels),
+                s.status,
+                placements.get(s.id),
+                domains[0].domain if domains else "",
             )
         )
     return out

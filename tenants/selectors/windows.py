@@ -57,7 +57,9 @@ def window_scope(acc, capability: str = "windows.view") -> Scope:
     placements = dict(acc.placements)
     missing = [s for s in schools if s not in placements]
     if missing:  # schools held directly (a principal): where they sit today
-        placements.update(SchoolPlacement.objects.on(day).filter(school_id__in=missing).values_list("school_id", "unit_id"))
+        placements.update(
+            SchoolPlacement.objects.on(day).filter(school_id__in=missing).values_list("school_id", "unit_id")
+        )
     seen = set(units) | {placements[s] for s in schools if s in placements}
     above: set[int] = set()
     for unit_id in seen:
@@ -149,24 +151,39 @@ def timeline(windows: list[Window], year: int, labels: dict[int, str], now: dt.d
     rows = []
     for code, label in DataCategory.choices:
         bars = []
-        for w in sorted((w for w in windows if w.category == code and not w.cancelled_at),
-                        key=lambda w: (TIER_ORDER.get(w.tier, 9), w.opens_at)):
+        for w in sorted(
+            (w for w in windows if w.category == code and not w.cancelled_at),
+            key=lambda w: (TIER_ORDER.get(w.tier, 9), w.opens_at),
+        ):
             left, right = pct(w.opens_at), pct(w.locks_at)
-            bars.append({
-                "window": w, "left": f"{left:.2f}", "width": f"{max(right - left, 0.6):.2f}", "tier": w.tier,
-                "top": f"{len(bars) * 1.5 + 0.2:.1f}",
-                "tier_label": WindowTier(w.tier).label, "scope": labels.get(w.pk, ""),
-                "clipped_left": w.opens_at < start, "clipped_right": w.locks_at > end,
-                "outside": w.locks_at <= start or w.opens_at >= end,
-                "opens": timezone.localtime(w.opens_at).strftime(LOCAL_FORMAT),
-                "locks": timezone.localtime(w.locks_at).strftime(LOCAL_FORMAT),
-                "grades": w.grades,
-            })
+            bars.append(
+                {
+                    "window": w,
+                    "left": f"{left:.2f}",
+                    "width": f"{max(right - left, 0.6):.2f}",
+                    "tier": w.tier,
+                    "top": f"{len(bars) * 1.5 + 0.2:.1f}",
+                    "tier_label": WindowTier(w.tier).label,
+                    "scope": labels.get(w.pk, ""),
+                    "clipped_left": w.opens_at < start,
+                    "clipped_right": w.locks_at > end,
+                    "outside": w.locks_at <= start or w.opens_at >= end,
+                    "opens": timezone.localtime(w.opens_at).strftime(LOCAL_FORMAT),
+                    "locks": timezone.localtime(w.locks_at).strftime(LOCAL_FORMAT),
+                    "grades": w.grades,
+                }
+            )
         rows.append({"category": code, "label": label, "bars": bars, "height": f"{max(1, len(bars)) * 1.5 + 0.4:.1f}"})
     now = now or timezone.now()
     marker = f"{pct(now):.2f}" if start <= now < end else None
-    return {"year": year, "label": f"{year}–{year + 1}", "months": months, "rows": rows, "today": marker,
-            "today_text": timezone.localtime(now).strftime("%d/%m/%Y")}
+    return {
+        "year": year,
+        "label": f"{year}–{year + 1}",
+        "months": months,
+        "rows": rows,
+        "today": marker,
+        "today_text": timezone.localtime(now).strftime("%d/%m/%Y"),
+    }
 
 
 # ------------------------------------------------------------------------------------ the preview
@@ -189,8 +206,9 @@ def all_grades(grades: list[int] | None, levels: list[str] | None) -> list[int]:
     return sorted(out | grades_of(levels))
 
 
-def affected_schools(unit: AdministrativeUnit | None, school: School | None, grades: list[int],
-                     tree: selectors.UnitTree) -> list[int]:
+def affected_schools(
+    unit: AdministrativeUnit | None, school: School | None, grades: list[int], tree: selectors.UnitTree
+) -> list[int]:
     """The schools a window of this scope reaches today: placements under the unit, by level when grades are named."""
     if school is not None:
         ids = [school.pk]
@@ -296,15 +314,21 @@ def default_opening(school: School, category: str, year: int, grades: list[int])
     start, _end = school_year_bounds(year)
     if not above:
         return start
-    qs = Window.objects.filter(overlapping_categories(category), year_start=year, cancelled_at__isnull=True, unit_id__in=above)
+    qs = Window.objects.filter(
+        overlapping_categories(category), year_start=year, cancelled_at__isnull=True, unit_id__in=above
+    )
     opens = [w.opens_at for w in qs if not (w.grades and grades and not set(w.grades) & set(grades))]
     return max([start, *opens])
 
 
 def pending_exceptions(window_ids: list[int]) -> dict[int, int]:
     """{window id: requests waiting for a decision}."""
-    return dict(WindowException.objects.filter(window__in=window_ids, status=ExceptionStatus.REQUESTED)
-                .values("window_id").annotate(n=Count("id")).values_list("window_id", "n"))
+    return dict(
+        WindowException.objects.filter(window__in=window_ids, status=ExceptionStatus.REQUESTED)
+        .values("window_id")
+        .annotate(n=Count("id"))
+        .values_list("window_id", "n")
+    )
 
 
 def unit_by_id(unit_id: int) -> AdministrativeUnit | None:

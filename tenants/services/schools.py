@@ -42,7 +42,12 @@ def parse_levels(raw: str | list[str]) -> list[str]:
             continue
         level = school_levels.LEVEL_NAMES.get(key)
         if level is None:
-            raise DomainError("schools.bad_level", _("Cấp học “%(v)s” không hợp lệ (tiểu học, THCS, THPT)."), params={"v": part.strip()}, field="levels")
+            raise DomainError(
+                "schools.bad_level",
+                _("Cấp học “%(v)s” không hợp lệ (tiểu học, THCS, THPT)."),
+                params={"v": part.strip()},
+                field="levels",
+            )
         levels.append(level)
     if not levels:
         raise DomainError("schools.no_level", _("Trường phải có ít nhất một cấp học."), field="levels")
@@ -54,8 +59,15 @@ def schema_name_for(slug: str) -> str:
 
 
 def _school_dict(school: School, unit_id: int | None) -> dict:
-    return {"moet_code": school.moet_code, "name": school.name, "slug": school.slug, "levels": school.levels,
-            "status": school.status, "unit_id": unit_id, "schema_name": school.schema_name}
+    return {
+        "moet_code": school.moet_code,
+        "name": school.name,
+        "slug": school.slug,
+        "levels": school.levels,
+        "status": school.status,
+        "unit_id": unit_id,
+        "schema_name": school.schema_name,
+    }
 
 
 def _require_school_manager(actor: Account | None, unit_id: int, day: dt.date) -> None:
@@ -73,21 +85,39 @@ def _validate_new_school(code: str, name: str, slug: str, unit: AdministrativeUn
     if not SLUG_RE.match(slug or ""):
         raise DomainError(
             "schools.bad_slug",
-            _("Tên miền con “%(slug)s” không hợp lệ: 3–40 ký tự gồm chữ thường không dấu, số và “-”, bắt đầu bằng chữ."), params={"slug": slug},
+            _(
+                "Tên miền con “%(slug)s” không hợp lệ: 3–40 ký tự gồm chữ thường không dấu, số và “-”, bắt đầu bằng chữ."
+            ),
+            params={"slug": slug},
             field="slug",
         )
     provisioning.validate_schema_name(schema_name_for(slug))
     if unit is None or unit.id not in unit_tree_on(day).nodes:
         raise DomainError("schools.unknown_unit", _("Không tìm thấy đơn vị quản lý."), field="unit_code")
     if School.objects.filter(moet_code=code).exists():
-        raise DomainError("schools.code_taken", _("Mã trường %(code)s đã tồn tại."), params={"code": code}, field="code")
-    if School.objects.filter(slug=slug).exists() or Domain.objects.filter(domain=f"{slug}.{settings.BASE_DOMAIN}").exists():
-        raise DomainError("schools.slug_taken", _("Tên miền con “%(slug)s” đã được dùng."), params={"slug": slug}, field="slug")
+        raise DomainError(
+            "schools.code_taken", _("Mã trường %(code)s đã tồn tại."), params={"code": code}, field="code"
+        )
+    if (
+        School.objects.filter(slug=slug).exists()
+        or Domain.objects.filter(domain=f"{slug}.{settings.BASE_DOMAIN}").exists()
+    ):
+        raise DomainError(
+            "schools.slug_taken", _("Tên miền con “%(slug)s” đã được dùng."), params={"slug": slug}, field="slug"
+        )
 
 
 @transaction.atomic
-def school_create(*, actor: Account | None, code: str, name: str, levels: str | list[str], unit: AdministrativeUnit | None,
-                  slug: str, on: dt.date | None = None) -> School:
+def school_create(
+    *,
+    actor: Account | None,
+    code: str,
+    name: str,
+    levels: str | list[str],
+    unit: AdministrativeUnit | None,
+    slug: str,
+    on: dt.date | None = None,
+) -> School:
     day = on or today()
     code, name, slug = (code or "").strip(), (name or "").strip(), (slug or "").strip().lower()
     level_values = parse_levels(levels)
@@ -96,20 +126,34 @@ def school_create(*, actor: Account | None, code: str, name: str, levels: str | 
     try:
         with transaction.atomic():
             school = School.objects.create(
-                schema_name=schema_name_for(slug), moet_code=code, name=name, slug=slug, levels=level_values,
-                created_on=day, schema_head=provisioning.migration_head().digest,
+                schema_name=schema_name_for(slug),
+                moet_code=code,
+                name=name,
+                slug=slug,
+                levels=level_values,
+                created_on=day,
+                schema_head=provisioning.migration_head().digest,
             )
     except IntegrityError as exc:
         raise DomainError("schools.duplicate", _("Mã trường hoặc tên miền con đã tồn tại.")) from exc
     Domain.objects.create(domain=f"{slug}.{settings.BASE_DOMAIN}", tenant=school, is_primary=True)
     SchoolPlacement.objects.create(school=school, unit=unit, valid_from=day)
     provisioning.schema_create(school.schema_name)
-    audit_record(actor=actor, action="school.create", obj=school, after=_school_dict(school, unit.id), unit_id=unit.id, school_id=school.id)
+    audit_record(
+        actor=actor,
+        action="school.create",
+        obj=school,
+        after=_school_dict(school, unit.id),
+        unit_id=unit.id,
+        school_id=school.id,
+    )
     return school
 
 
 @transaction.atomic
-def school_move(*, actor: Account | None, school: School, unit: AdministrativeUnit, on: dt.date | None = None) -> SchoolPlacement:
+def school_move(
+    *, actor: Account | None, school: School, unit: AdministrativeUnit, on: dt.date | None = None
+) -> SchoolPlacement:
     day = on or today()
     if unit.id not in unit_tree_on(day).nodes:
         raise DomainError("schools.unknown_unit", _("Không tìm thấy đơn vị quản lý."), field="unit")
@@ -119,7 +163,11 @@ def school_move(*, actor: Account | None, school: School, unit: AdministrativeUn
     if current.unit_id == unit.id:
         raise DomainError("schools.same_unit", _("Trường đã thuộc đơn vị này."), field="unit")
     if day < current.valid_from:
-        raise DomainError("schools.before_placement", _("Ngày hiệu lực phải sau ngày %(d)s."), params={"d": current.valid_from.strftime("%d/%m/%Y")})
+        raise DomainError(
+            "schools.before_placement",
+            _("Ngày hiệu lực phải sau ngày %(d)s."),
+            params={"d": current.valid_from.strftime("%d/%m/%Y")},
+        )
     _require_school_manager(actor, current.unit_id, day)
     _require_school_manager(actor, unit.id, day)
     before = _school_dict(school, current.unit_id)
@@ -131,8 +179,15 @@ def school_move(*, actor: Account | None, school: School, unit: AdministrativeUn
         current.valid_to = day
         current.save(update_fields=["valid_to"])
         placement = SchoolPlacement.objects.create(school=school, unit=unit, valid_from=day)
-    audit_record(actor=actor, action="school.move", obj=school, before=before, after=_school_dict(school, unit.id),
-                 unit_id=unit.id, school_id=school.id)
+    audit_record(
+        actor=actor,
+        action="school.move",
+        obj=school,
+        before=before,
+        after=_school_dict(school, unit.id),
+        unit_id=unit.id,
+        school_id=school.id,
+    )
     return placement
 
 
@@ -149,8 +204,15 @@ def school_close(*, actor: Account | None, school: School, on: dt.date | None = 
     school.status, school.closed_on = SchoolStatus.CLOSED, day
     school.save(update_fields=["status", "closed_on"])
     Membership.objects.filter(school=school, valid_to__isnull=True).update(valid_to=day)
-    audit_record(actor=actor, action="school.close", obj=school, before=before, after=_school_dict(school, None),
-                 unit_id=current.unit_id, school_id=school.id)
+    audit_record(
+        actor=actor,
+        action="school.close",
+        obj=school,
+        before=before,
+        after=_school_dict(school, None),
+        unit_id=current.unit_id,
+        school_id=school.id,
+    )
 
 
 # --- provisioning from a file -------------------------------------------------------------------
@@ -204,7 +266,11 @@ def read_school_rows(path: Path | str, content: bytes | None = None) -> list[tup
     header = [h.lower() for h in raw_rows[0]]
     missing = [c for c in COLUMNS if c not in header]
     if missing:
-        raise DomainError("provision.missing_columns", _("Thiếu cột: %(cols)s. Cần các cột code,name,levels,unit_code,slug."), params={"cols": ", ".join(missing)})
+        raise DomainError(
+            "provision.missing_columns",
+            _("Thiếu cột: %(cols)s. Cần các cột code,name,levels,unit_code,slug."),
+            params={"cols": ", ".join(missing)},
+        )
     index = {c: header.index(c) for c in COLUMNS}
     out = []
     for n, row in enumerate(raw_rows[1:], start=2):
@@ -212,7 +278,9 @@ def read_school_rows(path: Path | str, content: bytes | None = None) -> list[tup
     return out
 
 
-def schools_provision(*, actor: Account | None, rows: list[tuple[int, dict[str, str]]], on: dt.date | None = None) -> ProvisionReport:
+def schools_provision(
+    *, actor: Account | None, rows: list[tuple[int, dict[str, str]]], on: dt.date | None = None
+) -> ProvisionReport:
     """Create every school of the file; each row is its own transaction, a failing row leaves nothing."""
     day = on or today()
     codes = dict(UnitVersion.objects.on(day).values_list("official_code", "unit_id"))
@@ -222,9 +290,21 @@ def schools_provision(*, actor: Account | None, rows: list[tuple[int, dict[str, 
         unit_id = codes.get(row["unit_code"].strip())
         try:
             if unit_id is None:
-                raise DomainError("schools.unknown_unit", _("Không tìm thấy đơn vị có mã “%(c)s”."), params={"c": row["unit_code"]}, field="unit_code")
-            school = school_create(actor=actor, code=row["code"], name=row["name"], levels=row["levels"],
-                                   unit=units[unit_id], slug=row["slug"], on=day)
+                raise DomainError(
+                    "schools.unknown_unit",
+                    _("Không tìm thấy đơn vị có mã “%(c)s”."),
+                    params={"c": row["unit_code"]},
+                    field="unit_code",
+                )
+            school = school_create(
+                actor=actor,
+                code=row["code"],
+                name=row["name"],
+                levels=row["levels"],
+                unit=units[unit_id],
+                slug=row["slug"],
+                on=day,
+            )
             report.rows.append(RowOutcome(line, row["code"], True, school_id=school.id))
         except DomainError as exc:
             report.rows.append(RowOutcome(line, row["code"], False, exc.as_dict()["detail"]))

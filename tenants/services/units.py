@@ -14,8 +14,13 @@ from .audit import audit_record
 
 
 def _version_dict(v: UnitVersion) -> dict:
-    return {"name": v.name, "official_code": v.official_code, "parent_id": v.parent_id,
-            "valid_from": v.valid_from, "valid_to": v.valid_to}
+    return {
+        "name": v.name,
+        "official_code": v.official_code,
+        "parent_id": v.parent_id,
+        "valid_from": v.valid_from,
+        "valid_to": v.valid_to,
+    }
 
 
 def _require_unit_manager(actor: Account | None, unit_id: int | None, day: dt.date) -> None:
@@ -44,13 +49,24 @@ def _check_code_free(code: str, day: dt.date, *, except_unit: int | None = None)
     if except_unit is not None:
         taken = taken.exclude(unit_id=except_unit)
     if taken.exists():
-        raise DomainError("units.code_taken", _("Mã đơn vị %(code)s đã được dùng."), params={"code": code}, field="official_code")
+        raise DomainError(
+            "units.code_taken", _("Mã đơn vị %(code)s đã được dùng."), params={"code": code}, field="official_code"
+        )
 
 
 def _split(version: UnitVersion, day: dt.date, **changes) -> UnitVersion:
     if day < version.valid_from:
-        raise DomainError("units.before_version", _("Ngày hiệu lực phải sau ngày %(d)s."), params={"d": version.valid_from.strftime("%d/%m/%Y")})
-    fields = {"unit": version.unit, "name": version.name, "official_code": version.official_code, "parent": version.parent}
+        raise DomainError(
+            "units.before_version",
+            _("Ngày hiệu lực phải sau ngày %(d)s."),
+            params={"d": version.valid_from.strftime("%d/%m/%Y")},
+        )
+    fields = {
+        "unit": version.unit,
+        "name": version.name,
+        "official_code": version.official_code,
+        "parent": version.parent,
+    }
     fields.update(changes)
     if day == version.valid_from:
         for key, value in fields.items():
@@ -63,8 +79,15 @@ def _split(version: UnitVersion, day: dt.date, **changes) -> UnitVersion:
 
 
 @transaction.atomic
-def unit_create(*, actor: Account | None, kind: str, name: str, official_code: str,
-                parent: AdministrativeUnit | None = None, valid_from: dt.date | None = None) -> AdministrativeUnit:
+def unit_create(
+    *,
+    actor: Account | None,
+    kind: str,
+    name: str,
+    official_code: str,
+    parent: AdministrativeUnit | None = None,
+    valid_from: dt.date | None = None,
+) -> AdministrativeUnit:
     day = valid_from or today()
     name, official_code = name.strip(), official_code.strip()
     if kind not in UnitKind.values:
@@ -80,14 +103,22 @@ def unit_create(*, actor: Account | None, kind: str, name: str, official_code: s
     _require_unit_manager(actor, parent.id if parent else None, day)
     _check_code_free(official_code, day)
     unit = AdministrativeUnit.objects.create(kind=kind, created_on=day)
-    version = UnitVersion.objects.create(unit=unit, name=name, official_code=official_code, parent=parent, valid_from=day)
+    version = UnitVersion.objects.create(
+        unit=unit, name=name, official_code=official_code, parent=parent, valid_from=day
+    )
     audit_record(actor=actor, action="unit.create", obj=unit, after=_version_dict(version), unit_id=unit.id)
     return unit
 
 
 @transaction.atomic
-def unit_rename(*, actor: Account | None, unit: AdministrativeUnit, name: str, official_code: str | None = None,
-                on: dt.date | None = None) -> UnitVersion:
+def unit_rename(
+    *,
+    actor: Account | None,
+    unit: AdministrativeUnit,
+    name: str,
+    official_code: str | None = None,
+    on: dt.date | None = None,
+) -> UnitVersion:
     day = on or today()
     _require_unit_manager(actor, unit.id, day)
     version = _open_version(unit)
@@ -102,8 +133,9 @@ def unit_rename(*, actor: Account | None, unit: AdministrativeUnit, name: str, o
 
 
 @transaction.atomic
-def unit_move(*, actor: Account | None, unit: AdministrativeUnit, parent: AdministrativeUnit,
-              on: dt.date | None = None) -> UnitVersion:
+def unit_move(
+    *, actor: Account | None, unit: AdministrativeUnit, parent: AdministrativeUnit, on: dt.date | None = None
+) -> UnitVersion:
     day = on or today()
     tree = unit_tree_on(day)
     if unit.kind == UnitKind.PROVINCE:
@@ -124,20 +156,27 @@ def unit_move(*, actor: Account | None, unit: AdministrativeUnit, parent: Admini
 def _end_unit(unit: AdministrativeUnit, day: dt.date) -> UnitVersion:
     version = _open_version(unit)
     if day <= version.valid_from:
-        raise DomainError("units.before_version", _("Ngày hiệu lực phải sau ngày %(d)s."), params={"d": version.valid_from.strftime("%d/%m/%Y")})
+        raise DomainError(
+            "units.before_version",
+            _("Ngày hiệu lực phải sau ngày %(d)s."),
+            params={"d": version.valid_from.strftime("%d/%m/%Y")},
+        )
     version.valid_to = day
     version.save(update_fields=["valid_to"])
     return version
 
 
 @transaction.atomic
-def unit_merge(*, actor: Account | None, source: AdministrativeUnit, target: AdministrativeUnit,
-               on: dt.date | None = None) -> dict[str, int]:
+def unit_merge(
+    *, actor: Account | None, source: AdministrativeUnit, target: AdministrativeUnit, on: dt.date | None = None
+) -> dict[str, int]:
     """Merge ``source`` into ``target``: its child units, schools and staff scopes follow from ``on``."""
     day = on or today()
     tree = unit_tree_on(day)
     if source.id == target.id or target.id in tree.descendants(source.id):
-        raise DomainError("units.merge_into_self", _("Không thể sáp nhập một đơn vị vào chính nó hoặc đơn vị cấp dưới của nó."))
+        raise DomainError(
+            "units.merge_into_self", _("Không thể sáp nhập một đơn vị vào chính nó hoặc đơn vị cấp dưới của nó.")
+        )
     if source.id not in tree.nodes or target.id not in tree.nodes:
         raise DomainError("units.closed", _("Đơn vị đã giải thể hoặc sáp nhập; không thể thay đổi."))
     _require_unit_manager(actor, source.id, day)
@@ -157,8 +196,14 @@ def unit_merge(*, actor: Account | None, source: AdministrativeUnit, target: Adm
     source.closed_on = day
     source.merged_into = target
     source.save(update_fields=["closed_on", "merged_into"])
-    audit_record(actor=actor, action="unit.merge", obj=source, before=_version_dict(ended),
-                 after={"merged_into": target.id, "on": day, **moved}, unit_id=target.id)
+    audit_record(
+        actor=actor,
+        action="unit.merge",
+        obj=source,
+        before=_version_dict(ended),
+        after={"merged_into": target.id, "on": day, **moved},
+        unit_id=target.id,
+    )
     return moved
 
 
@@ -173,8 +218,9 @@ def _move_placement(placement: SchoolPlacement, unit: AdministrativeUnit, day: d
 
 
 def _move_membership(membership: Membership, unit: AdministrativeUnit, day: dt.date) -> None:
-    if Membership.objects.filter(account_id=membership.account_id, role=membership.role, unit=unit,
-                                 valid_to__isnull=True).exists():
+    if Membership.objects.filter(
+        account_id=membership.account_id, role=membership.role, unit=unit, valid_to__isnull=True
+    ).exists():
         membership.valid_to = max(day, membership.valid_from)
         membership.save(update_fields=["valid_to"])
         return
@@ -184,8 +230,13 @@ def _move_membership(membership: Membership, unit: AdministrativeUnit, day: dt.d
         return
     membership.valid_to = day
     membership.save(update_fields=["valid_to"])
-    Membership.objects.create(account_id=membership.account_id, role=membership.role, unit=unit,
-                              valid_from=day, granted_by=membership.granted_by)
+    Membership.objects.create(
+        account_id=membership.account_id,
+        role=membership.role,
+        unit=unit,
+        valid_from=day,
+        granted_by=membership.granted_by,
+    )
 
 
 @transaction.atomic
@@ -194,9 +245,18 @@ def unit_close(*, actor: Account | None, unit: AdministrativeUnit, on: dt.date |
     tree = unit_tree_on(day)
     _require_unit_manager(actor, unit.id, day)
     if tree.children.get(unit.id) or SchoolPlacement.objects.on(day).filter(unit=unit).exists():
-        raise DomainError("units.not_empty", _("Đơn vị còn đơn vị cấp dưới hoặc trường trực thuộc; hãy chuyển hoặc sáp nhập trước."))
+        raise DomainError(
+            "units.not_empty", _("Đơn vị còn đơn vị cấp dưới hoặc trường trực thuộc; hãy chuyển hoặc sáp nhập trước.")
+        )
     ended = _end_unit(unit, day)
     Membership.objects.filter(unit=unit, valid_to__isnull=True).update(valid_to=day)
     unit.closed_on = day
     unit.save(update_fields=["closed_on"])
-    audit_record(actor=actor, action="unit.close", obj=unit, before=_version_dict(ended), after={"closed_on": day}, unit_id=unit.id)
+    audit_record(
+        actor=actor,
+        action="unit.close",
+        obj=unit,
+        before=_version_dict(ended),
+        after={"closed_on": day},
+        unit_id=unit.id,
+    )

@@ -40,22 +40,43 @@ from .audit import audit_record
 
 
 def _window_dict(w: Window) -> dict:
-    return {"tier": w.tier, "unit_id": w.unit_id, "school_id": w.school_id, "grades": w.grades, "category": w.category,
-            "year_start": w.year_start, "opens_at": w.opens_at, "locks_at": w.locks_at, "reason": w.reason,
-            "cancelled_at": w.cancelled_at}
+    return {
+        "tier": w.tier,
+        "unit_id": w.unit_id,
+        "school_id": w.school_id,
+        "grades": w.grades,
+        "category": w.category,
+        "year_start": w.year_start,
+        "opens_at": w.opens_at,
+        "locks_at": w.locks_at,
+        "reason": w.reason,
+        "cancelled_at": w.cancelled_at,
+    }
 
 
 def _fmt(moment: dt.datetime) -> str:
     return timezone.localtime(moment).strftime("%H:%M %d/%m/%Y")
 
 
-def _check_not_widening(tier: str, unit, school, category: str, year_start: int, grades: list[int],
-                        opens_at: dt.datetime, locks_at: dt.datetime, exclude: int | None, day: dt.date) -> None:
+def _check_not_widening(
+    tier: str,
+    unit,
+    school,
+    category: str,
+    year_start: int,
+    grades: list[int],
+    opens_at: dt.datetime,
+    locks_at: dt.datetime,
+    exclude: int | None,
+    day: dt.date,
+) -> None:
     """A window may not open before, or lock after, a higher tier's window for the same data."""
     above = units_above(tier, unit, school, day)
     if not above:
         return
-    higher = Window.objects.filter(overlapping_categories(category), year_start=year_start, cancelled_at__isnull=True, unit_id__in=above)
+    higher = Window.objects.filter(
+        overlapping_categories(category), year_start=year_start, cancelled_at__isnull=True, unit_id__in=above
+    )
     for other in higher.exclude(pk=exclude) if exclude else higher:
         if other.grades and grades and not set(other.grades) & set(grades):
             continue
@@ -63,11 +84,17 @@ def _check_not_widening(tier: str, unit, school, category: str, year_start: int,
             raise DomainError(
                 "windows.widening",
                 _("Không thể nới rộng lịch của cấp trên: %(tier)s đã đặt mở %(opens)s, khóa %(locks)s."),
-                params={"tier": WindowTier(other.tier).label, "opens": _fmt(other.opens_at), "locks": _fmt(other.locks_at)},
+                params={
+                    "tier": WindowTier(other.tier).label,
+                    "opens": _fmt(other.opens_at),
+                    "locks": _fmt(other.locks_at),
+                },
             )
 
 
-def _authorise(actor: Account | None, tier: str, unit: AdministrativeUnit | None, school: School | None, day: dt.date) -> None:
+def _authorise(
+    actor: Account | None, tier: str, unit: AdministrativeUnit | None, school: School | None, day: dt.date
+) -> None:
     if actor is None or actor.is_superuser:
         return
     authority = WindowAuthority(access_for(actor, day))
@@ -84,10 +111,17 @@ def _validate(tier, unit, school, category, year_start, grades, opens_at, locks_
         raise DomainError("windows.lock_before_open", _("Thời điểm khóa phải sau thời điểm mở."), field="locks_at")
     start, end = school_year_bounds(year_start)
     if opens_at < start or locks_at > end:
-        raise DomainError("windows.outside_year", _("Lịch phải nằm trong năm học %(y)s (01/08/%(a)s – 31/07/%(b)s)."),
-                          params={"y": f"{year_start}–{year_start + 1}", "a": year_start, "b": year_start + 1}, field="opens_at")
-    if tier == WindowTier.PROVINCE and (unit is None or unit_tree_on(day).nodes.get(unit.pk) is None
-                                        or unit_tree_on(day).nodes[unit.pk].parent_id is not None):
+        raise DomainError(
+            "windows.outside_year",
+            _("Lịch phải nằm trong năm học %(y)s (01/08/%(a)s – 31/07/%(b)s)."),
+            params={"y": f"{year_start}–{year_start + 1}", "a": year_start, "b": year_start + 1},
+            field="opens_at",
+        )
+    if tier == WindowTier.PROVINCE and (
+        unit is None
+        or unit_tree_on(day).nodes.get(unit.pk) is None
+        or unit_tree_on(day).nodes[unit.pk].parent_id is not None
+    ):
         raise DomainError("windows.needs_province", _("Lịch cấp Sở phải gắn với một tỉnh/thành phố."))
     grades = sorted({int(g) for g in grades or []})
     if any(g not in GRADES for g in grades):
@@ -96,29 +130,67 @@ def _validate(tier, unit, school, category, year_start, grades, opens_at, locks_
 
 
 @transaction.atomic
-def window_create(*, actor: Account | None, category: str, year_start: int, opens_at: dt.datetime, locks_at: dt.datetime,
-                  unit: AdministrativeUnit | None = None, school: School | None = None, grades: list[int] | None = None,
-                  levels: list[str] | None = None, reason: str = "") -> Window:
+def window_create(
+    *,
+    actor: Account | None,
+    category: str,
+    year_start: int,
+    opens_at: dt.datetime,
+    locks_at: dt.datetime,
+    unit: AdministrativeUnit | None = None,
+    school: School | None = None,
+    grades: list[int] | None = None,
+    levels: list[str] | None = None,
+    reason: str = "",
+) -> Window:
     day = timezone.localdate()
     if (unit is None) == (school is None):
         raise DomainError("windows.scope", _("Chọn đúng một phạm vi: một đơn vị hoặc một trường."))
-    tier = WindowTier.SCHOOL if school is not None else (
-        WindowTier.PROVINCE if unit_tree_on(day).nodes.get(unit.pk) and unit_tree_on(day).nodes[unit.pk].parent_id is None
-        else WindowTier.UNIT)
+    tier = (
+        WindowTier.SCHOOL
+        if school is not None
+        else (
+            WindowTier.PROVINCE
+            if unit_tree_on(day).nodes.get(unit.pk) and unit_tree_on(day).nodes[unit.pk].parent_id is None
+            else WindowTier.UNIT
+        )
+    )
     all_grades = list(grades or []) + sorted(grades_of(levels))
     grades = _validate(tier, unit, school, category, year_start, all_grades, opens_at, locks_at, day)
     _authorise(actor, tier, unit, school, day)
     _check_not_widening(tier, unit, school, category, year_start, grades, opens_at, locks_at, None, day)
-    window = Window.objects.create(tier=tier, unit=unit, school=school, grades=grades, category=category, year_start=year_start,
-                                   opens_at=opens_at, locks_at=locks_at, set_by=actor, reason=(reason or "").strip()[:300])
-    audit_record(actor=actor, action="window.create", obj=window, after=_window_dict(window),
-                 unit_id=unit.pk if unit else None, school_id=school.pk if school else None)
+    window = Window.objects.create(
+        tier=tier,
+        unit=unit,
+        school=school,
+        grades=grades,
+        category=category,
+        year_start=year_start,
+        opens_at=opens_at,
+        locks_at=locks_at,
+        set_by=actor,
+        reason=(reason or "").strip()[:300],
+    )
+    audit_record(
+        actor=actor,
+        action="window.create",
+        obj=window,
+        after=_window_dict(window),
+        unit_id=unit.pk if unit else None,
+        school_id=school.pk if school else None,
+    )
     return window
 
 
 @transaction.atomic
-def window_update(*, actor: Account | None, window: Window, opens_at: dt.datetime | None = None,
-                  locks_at: dt.datetime | None = None, reason: str | None = None) -> Window:
+def window_update(
+    *,
+    actor: Account | None,
+    window: Window,
+    opens_at: dt.datetime | None = None,
+    locks_at: dt.datetime | None = None,
+    reason: str | None = None,
+) -> Window:
     """One row, effective at once for every school in scope."""
     day = timezone.localdate()
     window = Window.objects.select_for_update().get(pk=window.pk)
@@ -126,16 +198,43 @@ def window_update(*, actor: Account | None, window: Window, opens_at: dt.datetim
         raise DomainError("windows.cancelled", _("Lịch này đã hủy."))
     before = _window_dict(window)
     opens_at, locks_at = opens_at or window.opens_at, locks_at or window.locks_at
-    _validate(window.tier, window.unit, window.school, window.category, window.year_start, window.grades, opens_at, locks_at, day)
+    _validate(
+        window.tier,
+        window.unit,
+        window.school,
+        window.category,
+        window.year_start,
+        window.grades,
+        opens_at,
+        locks_at,
+        day,
+    )
     _authorise(actor, window.tier, window.unit, window.school, day)
-    _check_not_widening(window.tier, window.unit, window.school, window.category, window.year_start, window.grades,
-                        opens_at, locks_at, window.pk, day)
+    _check_not_widening(
+        window.tier,
+        window.unit,
+        window.school,
+        window.category,
+        window.year_start,
+        window.grades,
+        opens_at,
+        locks_at,
+        window.pk,
+        day,
+    )
     window.opens_at, window.locks_at = opens_at, locks_at
     if reason is not None:
         window.reason = reason.strip()[:300]
     window.save(update_fields=["opens_at", "locks_at", "reason"])
-    audit_record(actor=actor, action="window.update", obj=window, before=before, after=_window_dict(window),
-                 unit_id=window.unit_id, school_id=window.school_id)
+    audit_record(
+        actor=actor,
+        action="window.update",
+        obj=window,
+        before=before,
+        after=_window_dict(window),
+        unit_id=window.unit_id,
+        school_id=window.school_id,
+    )
     return window
 
 
@@ -146,19 +245,42 @@ def window_cancel(*, actor: Account | None, window: Window) -> Window:
     before = _window_dict(window)
     window.cancelled_at = timezone.now()
     window.save(update_fields=["cancelled_at"])
-    audit_record(actor=actor, action="window.cancel", obj=window, before=before, after=_window_dict(window),
-                 unit_id=window.unit_id, school_id=window.school_id)
+    audit_record(
+        actor=actor,
+        action="window.cancel",
+        obj=window,
+        before=before,
+        after=_window_dict(window),
+        unit_id=window.unit_id,
+        school_id=window.school_id,
+    )
     return window
 
 
 def _exception_dict(e: WindowException) -> dict:
-    return {"window_id": e.window_id, "school_id": e.school_id, "class_ids": e.class_ids, "student_ids": e.student_ids,
-            "until": e.until, "status": e.status, "reason": e.reason, "decision_note": e.decision_note}
+    return {
+        "window_id": e.window_id,
+        "school_id": e.school_id,
+        "class_ids": e.class_ids,
+        "student_ids": e.student_ids,
+        "until": e.until,
+        "status": e.status,
+        "reason": e.reason,
+        "decision_note": e.decision_note,
+    }
 
 
 @transaction.atomic
-def exception_request(*, actor: Account, window: Window, school: School, until: dt.datetime, reason: str,
-                      class_ids: list[int] | None = None, student_ids: list[int] | None = None) -> WindowException:
+def exception_request(
+    *,
+    actor: Account,
+    window: Window,
+    school: School,
+    until: dt.datetime,
+    reason: str,
+    class_ids: list[int] | None = None,
+    student_ids: list[int] | None = None,
+) -> WindowException:
     day = timezone.localdate()
     access = access_for(actor, day)
     if not access.has_in_school("windows.request", school.pk):
@@ -172,15 +294,26 @@ def exception_request(*, actor: Account, window: Window, school: School, until: 
     longest = now + dt.timedelta(days=settings.WINDOW_EXCEPTION_MAX_DAYS)
     _start, year_end = school_year_bounds(window.year_start)
     if until <= now or until > min(longest, year_end):
-        raise DomainError("windows.exception_until",
-                          _("Thời hạn mở khóa phải sau bây giờ và không quá %(limit)s."),
-                          params={"limit": _fmt(min(longest, year_end))}, field="until")
+        raise DomainError(
+            "windows.exception_until",
+            _("Thời hạn mở khóa phải sau bây giờ và không quá %(limit)s."),
+            params={"limit": _fmt(min(longest, year_end))},
+            field="until",
+        )
     if not (reason or "").strip():
         raise DomainError("windows.reason_required", _("Cần ghi lý do xin mở khóa."), field="reason")
-    exc = WindowException.objects.create(window=window, school=school, class_ids=sorted(set(class_ids or [])),
-                                         student_ids=sorted(set(student_ids or [])), until=until, reason=reason.strip()[:500],
-                                         requested_by=actor)
-    audit_record(actor=actor, action="window_exception.request", obj=exc, after=_exception_dict(exc), school_id=school.pk)
+    exc = WindowException.objects.create(
+        window=window,
+        school=school,
+        class_ids=sorted(set(class_ids or [])),
+        student_ids=sorted(set(student_ids or [])),
+        until=until,
+        reason=reason.strip()[:500],
+        requested_by=actor,
+    )
+    audit_record(
+        actor=actor, action="window_exception.request", obj=exc, after=_exception_dict(exc), school_id=school.pk
+    )
     return exc
 
 
@@ -195,10 +328,21 @@ def exception_decide(*, actor: Account, exception: WindowException, approve: boo
         raise NotAllowed("windows.decide_not_allowed", _("Chỉ cấp đã đặt lịch khóa mới duyệt được đề nghị này."))
     before = _exception_dict(exception)
     exception.status = ExceptionStatus.APPROVED if approve else ExceptionStatus.REFUSED
-    exception.decided_by, exception.decided_at, exception.decision_note = actor, timezone.now(), (note or "").strip()[:300]
+    exception.decided_by, exception.decided_at, exception.decision_note = (
+        actor,
+        timezone.now(),
+        (note or "").strip()[:300],
+    )
     exception.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
-    audit_record(actor=actor, action="window_exception.decide", obj=exception, before=before, after=_exception_dict(exception),
-                 unit_id=window.unit_id, school_id=exception.school_id)
+    audit_record(
+        actor=actor,
+        action="window_exception.decide",
+        obj=exception,
+        before=before,
+        after=_exception_dict(exception),
+        unit_id=window.unit_id,
+        school_id=exception.school_id,
+    )
     return exception
 
 
@@ -230,15 +374,34 @@ class Preview:
         return 0 < self.schools_with_figures < self.schools
 
     def as_dict(self) -> dict:
-        return {"ok": self.ok, "tier": self.tier, "schools": self.schools, "schools_with_figures": self.schools_with_figures,
-                "students": self.students, "classes": self.classes, "grades": self.grades,
-                "grades_filtered": self.grades_filtered, "errors": self.errors, "higher": self.higher}
+        return {
+            "ok": self.ok,
+            "tier": self.tier,
+            "schools": self.schools,
+            "schools_with_figures": self.schools_with_figures,
+            "students": self.students,
+            "classes": self.classes,
+            "grades": self.grades,
+            "grades_filtered": self.grades_filtered,
+            "errors": self.errors,
+            "higher": self.higher,
+        }
 
 
-def window_preview(actor, *, unit: AdministrativeUnit | None = None, school: School | None = None, category: str = "",
-                   year_start: int, opens_at: dt.datetime | None, locks_at: dt.datetime | None,
-                   grades: list[int] | None = None, levels: list[str] | None = None, reason: str = "",
-                   window: Window | None = None) -> Preview:
+def window_preview(
+    actor,
+    *,
+    unit: AdministrativeUnit | None = None,
+    school: School | None = None,
+    category: str = "",
+    year_start: int,
+    opens_at: dt.datetime | None,
+    locks_at: dt.datetime | None,
+    grades: list[int] | None = None,
+    levels: list[str] | None = None,
+    reason: str = "",
+    window: Window | None = None,
+) -> Preview:
     """What saving would do — the service's own verdict (run in a savepoint, rolled back) and the reach."""
     if window is not None:
         unit, school, category = window.unit, window.school, window.category
@@ -251,9 +414,18 @@ def window_preview(actor, *, unit: AdministrativeUnit | None = None, school: Sch
             if window is not None:
                 window_update(actor=actor, window=window, opens_at=opens_at, locks_at=locks_at, reason=reason)
             else:
-                window_create(actor=actor, category=category, year_start=year_start, opens_at=opens_at,
-                                  locks_at=locks_at, unit=unit, school=school, grades=grades, levels=levels,
-                                  reason=reason)
+                window_create(
+                    actor=actor,
+                    category=category,
+                    year_start=year_start,
+                    opens_at=opens_at,
+                    locks_at=locks_at,
+                    unit=unit,
+                    school=school,
+                    grades=grades,
+                    levels=levels,
+                    reason=reason,
+                )
             raise _DryRun
     except _DryRun:
         pass
@@ -261,28 +433,51 @@ def window_preview(actor, *, unit: AdministrativeUnit | None = None, school: Sch
         errors.append(exc.as_dict())
     tier = tier_of(unit, school, tree) if (unit or school) else ""
     school_ids = affected_schools(unit, school, wanted, tree)
-    figures = list(SchoolRollup.objects.filter(school_id__in=school_ids, year_start=year_start).values_list("students", flat=True))
+    figures = list(
+        SchoolRollup.objects.filter(school_id__in=school_ids, year_start=year_start).values_list("students", flat=True)
+    )
     higher = []
     if (unit or school) and category in DataCategory.values:
         above = units_above(tier, unit, school, tree.day)
         if above:
-            qs = Window.objects.filter(overlapping_categories(category), year_start=year_start, cancelled_at__isnull=True,
-                                       unit_id__in=above).select_related("set_by").order_by("opens_at")
+            qs = (
+                Window.objects.filter(
+                    overlapping_categories(category),
+                    year_start=year_start,
+                    cancelled_at__isnull=True,
+                    unit_id__in=above,
+                )
+                .select_related("set_by")
+                .order_by("opens_at")
+            )
             if window is not None:
                 qs = qs.exclude(pk=window.pk)
             for other in qs:
                 node = tree.nodes.get(other.unit_id)
-                higher.append({
-                    "id": other.pk, "tier": other.tier, "tier_label": str(WindowTier(other.tier).label),
-                    "scope": node.name if node else "", "category": other.category,
-                    "category_label": str(DataCategory(other.category).label), "grades": other.grades,
-                    "opens_at": other.opens_at, "locks_at": other.locks_at,
-                    "opens": timezone.localtime(other.opens_at).strftime(LOCAL_FORMAT),
-                    "locks": timezone.localtime(other.locks_at).strftime(LOCAL_FORMAT),
-                    "set_by": (other.set_by.full_name or other.set_by.username) if other.set_by else "",
-                })
+                higher.append(
+                    {
+                        "id": other.pk,
+                        "tier": other.tier,
+                        "tier_label": str(WindowTier(other.tier).label),
+                        "scope": node.name if node else "",
+                        "category": other.category,
+                        "category_label": str(DataCategory(other.category).label),
+                        "grades": other.grades,
+                        "opens_at": other.opens_at,
+                        "locks_at": other.locks_at,
+                        "opens": timezone.localtime(other.opens_at).strftime(LOCAL_FORMAT),
+                        "locks": timezone.localtime(other.locks_at).strftime(LOCAL_FORMAT),
+                        "set_by": (other.set_by.full_name or other.set_by.username) if other.set_by else "",
+                    }
+                )
     return Preview(
-        tier=tier, schools=len(school_ids), schools_with_figures=len(figures),
-        students=sum(figures) if figures else None, classes=None, grades=wanted, grades_filtered=bool(wanted),
-        errors=errors, higher=higher,
+        tier=tier,
+        schools=len(school_ids),
+        schools_with_figures=len(figures),
+        students=sum(figures) if figures else None,
+        classes=None,
+        grades=wanted,
+        grades_filtered=bool(wanted),
+        errors=errors,
+        higher=higher,
     )

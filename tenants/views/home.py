@@ -40,8 +40,13 @@ class HomeView(CapabilityRequiredMixin, TemplateView):
         for g in acc.grants:
             if g.school_id:
                 scope = schools.get(g.school_id)
-                grants.append({"role": g.role, "scope": scope.name if scope else "",
-                               "url": school_url(self.request, scope.domain) if scope else ""})
+                grants.append(
+                    {
+                        "role": g.role,
+                        "scope": scope.name if scope else "",
+                        "url": school_url(self.request, scope.domain) if scope else "",
+                    }
+                )
             else:
                 node = tree.nodes.get(g.unit_id) if tree else None
                 grants.append({"role": g.role, "scope": node.name if node else "", "url": ""})

@@ -94,8 +94,12 @@ class UnitCreateView(CapabilityRequiredMixin, View):
         data = form.cleaned_data
         try:
             unit = unit_services.unit_create(
-                actor=request.user, kind=data["kind"], name=data["name"], official_code=data["official_code"],
-                parent=selectors.unit_get(unit_id=data["parent"]), valid_from=data["valid_from"],
+                actor=request.user,
+                kind=data["kind"],
+                name=data["name"],
+                official_code=data["official_code"],
+                parent=selectors.unit_get(unit_id=data["parent"]),
+                valid_from=data["valid_from"],
             )
         except DomainError as exc:
             report_error(request, exc)
@@ -158,17 +162,26 @@ class UnitOperationView(CapabilityRequiredMixin, View):
                 form = forms.UnitRenameForm(request.POST)
                 if form.is_valid():
                     d = form.cleaned_data
-                    unit_services.unit_rename(actor=request.user, unit=unit, name=d["name"],
-                                              official_code=d["official_code"] or None, on=d["on"])
+                    unit_services.unit_rename(
+                        actor=request.user,
+                        unit=unit,
+                        name=d["name"],
+                        official_code=d["official_code"] or None,
+                        on=d["on"],
+                    )
             elif operation in ("move", "merge"):
                 form = forms.UnitTargetForm(request.POST, prefix=operation)
                 form.fields["target"].choices = _unit_choices(request, "units.manage")
                 if form.is_valid():
                     target = selectors.unit_get(unit_id=form.cleaned_data["target"])
                     if operation == "move":
-                        unit_services.unit_move(actor=request.user, unit=unit, parent=target, on=form.cleaned_data["on"])
+                        unit_services.unit_move(
+                            actor=request.user, unit=unit, parent=target, on=form.cleaned_data["on"]
+                        )
                     else:
-                        unit_services.unit_merge(actor=request.user, source=unit, target=target, on=form.cleaned_data["on"])
+                        unit_services.unit_merge(
+                            actor=request.user, source=unit, target=target, on=form.cleaned_data["on"]
+                        )
             elif operation == "close":
                 form = forms.OnDateForm(request.POST, prefix="close")
                 if form.is_valid():
@@ -219,8 +232,12 @@ class SchoolCreateView(CapabilityRequiredMixin, View):
         d = form.cleaned_data
         try:
             school = school_services.school_create(
-                actor=request.user, code=d["code"], name=d["name"], levels=d["levels"],
-                unit=selectors.unit_get(unit_id=d["unit"]), slug=d["slug"],
+                actor=request.user,
+                code=d["code"],
+                name=d["name"],
+                levels=d["levels"],
+                unit=selectors.unit_get(unit_id=d["unit"]),
+                slug=d["slug"],
             )
         except DomainError as exc:
             report_error(request, exc)
@@ -268,7 +285,8 @@ class SchoolDetailView(CapabilityRequiredMixin, TemplateView):
             "info": selectors.school_list(school_ids=[school.pk])[0],
             "placements": [(p, p.unit_name) for p in selectors.school_placement_history(school_id=school.pk)],
             "memberships": selectors.membership_list(school_ids=[school.pk])
-            if selectors.school_in_scope(acc, school_id=school.pk, capability="accounts.view") else [],
+            if selectors.school_in_scope(acc, school_id=school.pk, capability="accounts.view")
+            else [],
             "can_manage": selectors.school_in_scope(acc, school_id=school.pk, capability="schools.manage"),
             "tree": tree,
         }
@@ -289,7 +307,11 @@ class SchoolOperationView(CapabilityRequiredMixin, View):
         school = _school_or_404(pk)
         if not selectors.school_in_scope(access(request), school_id=pk, capability="schools.manage"):
             return refuse(request, gettext_lazy("Trường này nằm ngoài phạm vi quản lý của bạn."))
-        form = forms.UnitTargetForm(request.POST, prefix="move") if operation == "move" else forms.OnDateForm(request.POST, prefix="close")
+        form = (
+            forms.UnitTargetForm(request.POST, prefix="move")
+            if operation == "move"
+            else forms.OnDateForm(request.POST, prefix="close")
+        )
         if operation == "move":
             form.fields["target"].choices = _unit_choices(request, "schools.manage")
         if not form.is_valid():
@@ -297,9 +319,12 @@ class SchoolOperationView(CapabilityRequiredMixin, View):
             return redirect("school_detail", pk)
         try:
             if operation == "move":
-                school_services.school_move(actor=request.user, school=school,
-                                            unit=selectors.unit_get(unit_id=form.cleaned_data["target"]),
-                                            on=form.cleaned_data["on"])
+                school_services.school_move(
+                    actor=request.user,
+                    school=school,
+                    unit=selectors.unit_get(unit_id=form.cleaned_data["target"]),
+                    on=form.cleaned_data["on"],
+                )
             else:
                 school_services.school_close(actor=request.user, school=school, on=form.cleaned_data["on"])
         except DomainError as exc:
@@ -345,8 +370,14 @@ class AccountCreateView(CapabilityRequiredMixin, View):
         d = form.cleaned_data
         try:
             account = account_services.account_create(
-                actor=request.user, username=d["username"], full_name=d["full_name"], email=d["email"],
-                password=d["password"], role=d["role"], unit=unit, school=school,
+                actor=request.user,
+                username=d["username"],
+                full_name=d["full_name"],
+                email=d["email"],
+                password=d["password"],
+                role=d["role"],
+                unit=unit,
+                school=school,
             )
         except DomainError as exc:
             report_error(request, exc)
@@ -374,8 +405,15 @@ class MembershipGrantView(CapabilityRequiredMixin, View):
             messages.error(request, _("Không tìm thấy tài khoản “%(u)s”.") % {"u": who})
             return redirect(target)
         try:
-            account_services.membership_grant(actor=request.user, account=account, role=d["role"], unit=unit,
-                                              school=school, valid_from=d["valid_from"], valid_to=d["valid_to"])
+            account_services.membership_grant(
+                actor=request.user,
+                account=account,
+                role=d["role"],
+                unit=unit,
+                school=school,
+                valid_from=d["valid_from"],
+                valid_to=d["valid_to"],
+            )
         except DomainError as exc:
             report_error(request, exc)
             return redirect(target)

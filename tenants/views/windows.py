@@ -67,16 +67,23 @@ GRADE_CHOICES = [(g, str(g)) for g in GRADES]
 class WindowForm(forms.Form):
     scope = forms.ChoiceField(label=gettext_lazy("Phạm vi"))
     category = forms.ChoiceField(label=gettext_lazy("Loại dữ liệu"), choices=DataCategory.choices)
-    levels = forms.MultipleChoiceField(label=gettext_lazy("Cấp học"), choices=SchoolLevel.choices, required=False,
-                                       widget=forms.CheckboxSelectMultiple)
-    grades = forms.TypedMultipleChoiceField(label=gettext_lazy("Khối"), choices=GRADE_CHOICES, coerce=int, required=False,
-                                            widget=forms.CheckboxSelectMultiple,
-                                            help_text=gettext_lazy("Để trống cả cấp học và khối: mọi khối."))
+    levels = forms.MultipleChoiceField(
+        label=gettext_lazy("Cấp học"), choices=SchoolLevel.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    grades = forms.TypedMultipleChoiceField(
+        label=gettext_lazy("Khối"),
+        choices=GRADE_CHOICES,
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=gettext_lazy("Để trống cả cấp học và khối: mọi khối."),
+    )
     year_start = forms.TypedChoiceField(label=gettext_lazy("Năm học"), coerce=int)
     opens_at = moment_field(gettext_lazy("Mở lúc"))
     locks_at = moment_field(gettext_lazy("Khóa lúc"))
-    reason = forms.CharField(label=gettext_lazy("Lý do, căn cứ"), max_length=300, required=False,
-                             widget=forms.TextInput(attrs={"size": 60}))
+    reason = forms.CharField(
+        label=gettext_lazy("Lý do, căn cứ"), max_length=300, required=False, widget=forms.TextInput(attrs={"size": 60})
+    )
 
     def __init__(self, *args, scopes: list[tuple[str, str]], years: list[int], **kwargs):
         super().__init__(*args, **kwargs)
@@ -87,8 +94,9 @@ class WindowForm(forms.Form):
 class WindowEditForm(forms.Form):
     opens_at = moment_field(gettext_lazy("Mở lúc"))
     locks_at = moment_field(gettext_lazy("Khóa lúc"))
-    reason = forms.CharField(label=gettext_lazy("Lý do, căn cứ"), max_length=300, required=False,
-                             widget=forms.TextInput(attrs={"size": 60}))
+    reason = forms.CharField(
+        label=gettext_lazy("Lý do, căn cứ"), max_length=300, required=False, widget=forms.TextInput(attrs={"size": 60})
+    )
 
 
 class CalendarImportForm(forms.Form):
@@ -136,13 +144,27 @@ class WindowListView(CapabilityRequiredMixin, View):
         auth = WindowAuthority(acc)
         pending = pending_exceptions([w.pk for w in windows])
         now = timezone.now()
-        rows = [{"window": w, "scope": labels[w.pk], "state": window_state(w, now),
-                 "state_label": STATE_LABELS[window_state(w, now)], "can_edit": auth.may_schedule(w) and not w.cancelled_at,
-                 "pending": pending.get(w.pk, 0), "tier_label": WindowTier(w.tier).label, "set_by": set_by_name(w),
-                 "category_label": DataCategory(w.category).label} for w in windows]
+        rows = [
+            {
+                "window": w,
+                "scope": labels[w.pk],
+                "state": window_state(w, now),
+                "state_label": STATE_LABELS[window_state(w, now)],
+                "can_edit": auth.may_schedule(w) and not w.cancelled_at,
+                "pending": pending.get(w.pk, 0),
+                "tier_label": WindowTier(w.tier).label,
+                "set_by": set_by_name(w),
+                "category_label": DataCategory(w.category).label,
+            }
+            for w in windows
+        ]
         ctx = {
-            "year": year, "year_label": f"{year}–{year + 1}", "years": years_offered(acc, year), "rows": rows,
-            "timeline": timeline(windows, year, labels, now), "show_cancelled": show_cancelled,
+            "year": year,
+            "year_label": f"{year}–{year + 1}",
+            "years": years_offered(acc, year),
+            "rows": rows,
+            "timeline": timeline(windows, year, labels, now),
+            "show_cancelled": show_cancelled,
             "can_schedule": acc.has("windows.schedule") and bool(scope_choices(acc)),
             "can_decide": acc.has("windows.decide"),
         }
@@ -161,8 +183,12 @@ class WindowCreateView(CapabilityRequiredMixin, View):
         return WindowForm(data, scopes=scope_choices(acc), years=years_offered(acc, year), initial=initial)
 
     def _render(self, request, form, preview=None, status=200):
-        return TemplateResponse(request, "tenants/window_form.html",
-                                {"form": form, "preview": preview, "window": None, "creating": True}, status=status)
+        return TemplateResponse(
+            request,
+            "tenants/window_form.html",
+            {"form": form, "preview": preview, "window": None, "creating": True},
+            status=status,
+        )
 
     def get(self, request):
         form = self._form(request)
@@ -177,9 +203,17 @@ class WindowCreateView(CapabilityRequiredMixin, View):
             return self._render(request, form, status=400)
         d = form.cleaned_data
         unit, school = resolve_scope(d["scope"])
-        args = {"unit": unit, "school": school, "category": d["category"], "year_start": d["year_start"],
-                "opens_at": d["opens_at"], "locks_at": d["locks_at"], "grades": d["grades"], "levels": d["levels"],
-                "reason": d["reason"]}
+        args = {
+            "unit": unit,
+            "school": school,
+            "category": d["category"],
+            "year_start": d["year_start"],
+            "opens_at": d["opens_at"],
+            "locks_at": d["locks_at"],
+            "grades": d["grades"],
+            "levels": d["levels"],
+            "reason": d["reason"],
+        }
         if request.POST.get("action") == "preview":
             return self._render(request, form, svc.window_preview(request.user, **args))
         try:
@@ -200,10 +234,18 @@ class WindowEditView(CapabilityRequiredMixin, View):
         acc = access(request)
         tree = acc.tree or selectors.unit_tree_on(acc.day)
         names = school_names([window.school_id])
-        ctx = {"window": window, "form": form, "preview": preview, "creating": False,
-               "scope": scope_name(window, tree, names), "state_label": STATE_LABELS[window_state(window)],
-               "tier_label": WindowTier(window.tier).label, "category_label": DataCategory(window.category).label,
-               "can_edit": form is not None, "set_by": set_by_name(window)}
+        ctx = {
+            "window": window,
+            "form": form,
+            "preview": preview,
+            "creating": False,
+            "scope": scope_name(window, tree, names),
+            "state_label": STATE_LABELS[window_state(window)],
+            "tier_label": WindowTier(window.tier).label,
+            "category_label": DataCategory(window.category).label,
+            "can_edit": form is not None,
+            "set_by": set_by_name(window),
+        }
         visible, _scope = exceptions_in_scope(acc)
         exceptions = list(visible.filter(window=window).order_by("-requested_at")[:50])
         names = school_names(e.school_id for e in exceptions)
@@ -217,7 +259,9 @@ class WindowEditView(CapabilityRequiredMixin, View):
             return refuse(request, NO_SUCH_WINDOW, status=404)
         form = None
         if WindowAuthority(acc).may_schedule(window) and not window.cancelled_at:
-            form = WindowEditForm(initial={"opens_at": window.opens_at, "locks_at": window.locks_at, "reason": window.reason})
+            form = WindowEditForm(
+                initial={"opens_at": window.opens_at, "locks_at": window.locks_at, "reason": window.reason}
+            )
         return self._render(request, window, form)
 
     def post(self, request, pk: int):
@@ -234,14 +278,23 @@ class WindowEditView(CapabilityRequiredMixin, View):
         d = form.cleaned_data
         args = {"opens_at": d["opens_at"], "locks_at": d["locks_at"], "reason": d["reason"]}
         if request.POST.get("action") == "preview":
-            return self._render(request, window, form, svc.window_preview(request.user, year_start=window.year_start,
-                                                                      window=window, **args))
+            return self._render(
+                request,
+                window,
+                form,
+                svc.window_preview(request.user, year_start=window.year_start, window=window, **args),
+            )
         try:
             svc.window_update(actor=request.user, window=window, **args)
         except DomainError as exc:
             messages.error(request, refusal_text(exc))
-            return self._render(request, window, form, svc.window_preview(request.user, year_start=window.year_start,
-                                                                      window=window, **args), status=exc.http_status)
+            return self._render(
+                request,
+                window,
+                form,
+                svc.window_preview(request.user, year_start=window.year_start, window=window, **args),
+                status=exc.http_status,
+            )
         messages.success(request, _("Đã lưu thay đổi."))
         return redirect(_list_url(window.year_start))
 
@@ -283,13 +336,20 @@ class ExceptionListView(CapabilityRequiredMixin, View):
         rows = []
         for e in rows_all:
             w = e.window
-            rows.append({
-                "exception": e, "window": w, "school": names.get(e.school_id, ""),
-                "scope": scope_name(w, scope.tree, names), "tier_label": WindowTier(w.tier).label,
-                "category_label": DataCategory(w.category).label, "classes": len(e.class_ids),
-                "students": len(e.student_ids), "status_label": ExceptionStatus(e.status).label,
-                "can_decide": can_decide and e.status == ExceptionStatus.REQUESTED and auth.may_decide(w),
-            })
+            rows.append(
+                {
+                    "exception": e,
+                    "window": w,
+                    "school": names.get(e.school_id, ""),
+                    "scope": scope_name(w, scope.tree, names),
+                    "tier_label": WindowTier(w.tier).label,
+                    "category_label": DataCategory(w.category).label,
+                    "classes": len(e.class_ids),
+                    "students": len(e.student_ids),
+                    "status_label": ExceptionStatus(e.status).label,
+                    "can_decide": can_decide and e.status == ExceptionStatus.REQUESTED and auth.may_decide(w),
+                }
+            )
         ctx = {"rows": rows, "status": show, "statuses": ExceptionStatus.choices, "form": DecideForm()}
         return TemplateResponse(request, "tenants/exception_list.html", ctx)
 
@@ -309,13 +369,18 @@ class ExceptionDecideView(CapabilityRequiredMixin, View):
             messages.error(request, _invalid_text(form))
             return redirect(target)
         try:
-            svc.exception_decide(actor=request.user, exception=exception,
-                                 approve=form.cleaned_data["decision"] == "approve", note=form.cleaned_data["note"])
+            svc.exception_decide(
+                actor=request.user,
+                exception=exception,
+                approve=form.cleaned_data["decision"] == "approve",
+                note=form.cleaned_data["note"],
+            )
         except DomainError as exc:
             messages.error(request, refusal_text(exc))
             return redirect(target)
-        messages.success(request, _("Đã duyệt đề nghị.") if form.cleaned_data["decision"] == "approve"
-                         else _("Đã từ chối đề nghị."))
+        messages.success(
+            request, _("Đã duyệt đề nghị.") if form.cleaned_data["decision"] == "approve" else _("Đã từ chối đề nghị.")
+        )
         return redirect(target)
 
 
@@ -330,8 +395,9 @@ class CalendarImportView(CapabilityRequiredMixin, View):
     def _form(self, request, data=None, files=None):
         acc = access(request)
         year = year_param(request.GET.get("year") or request.POST.get("year_start"))
-        return CalendarImportForm(data, files, scopes=scope_choices(acc), years=years_offered(acc, year),
-                                  initial={"year_start": year})
+        return CalendarImportForm(
+            data, files, scopes=scope_choices(acc), years=years_offered(acc, year), initial={"year_start": year}
+        )
 
     def get(self, request):
         form = self._form(request)
@@ -349,12 +415,17 @@ class CalendarImportView(CapabilityRequiredMixin, View):
         upload = d["file"]
         try:
             check_upload_size(upload.size)
-            report = calendar_import(actor=request.user, content=upload.read(), year_start=d["year_start"],
-                                     unit=unit, school=school)
+            report = calendar_import(
+                actor=request.user, content=upload.read(), year_start=d["year_start"], unit=unit, school=school
+            )
         except DomainError as exc:
             problems = [p.as_dict() for p in getattr(exc, "problems", [])]
-            return TemplateResponse(request, "tenants/window_import.html",
-                                    {"form": form, "error": refusal_texts(exc), "problems": problems}, status=400)
+            return TemplateResponse(
+                request,
+                "tenants/window_import.html",
+                {"form": form, "error": refusal_texts(exc), "problems": problems},
+                status=400,
+            )
         ctx = {"form": form, "report": report, "year": d["year_start"], "list_url": _list_url(d["year_start"])}
         return TemplateResponse(request, "tenants/window_import_result.html", ctx, status=200 if report.ok else 400)
 
@@ -368,5 +439,3 @@ class CalendarTemplateView(CapabilityRequiredMixin, View):
         response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
         response["Content-Disposition"] = content_disposition_header(True, f"lich-mo-khoa-{year}-{year + 1}.xlsx")
         return response
-
-

@@ -54,13 +54,30 @@ def _matches(row, value: str) -> bool:
 @pytest.mark.server  # sheet_load serves the app with gunicorn
 def test_sheet_benchmarks_write_complete_results_and_really_save(sheets_database, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in {"BENCH_DATABASE_URL", "DJANGO_SETTINGS_MODULE"}}
-    env.update(BENCH_SHEETS_DATABASE_URL=sheets_database, BENCH_SHEETS_KEEP="1",
-               PYTHONPATH=os.pathsep.join([str(REPO / "platform"), str(REPO)]))
+    env.update(
+        BENCH_SHEETS_DATABASE_URL=sheets_database,
+        BENCH_SHEETS_KEEP="1",
+        PYTHONPATH=os.pathsep.join([str(REPO / "platform"), str(REPO)]),
+    )
     env.pop("BENCH_SHEETS_PYSPY", None)
     results = tmp_path / "results"
     proc = subprocess.run(
-        [sys.executable, "-m", "bench.run", "--scale", "tiny", "--only", ",".join(NAMES), "--results-dir", str(results)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=240,
+        [
+            sys.executable,
+            "-m",
+            "bench.run",
+            "--scale",
+            "tiny",
+            "--only",
+            ",".join(NAMES),
+            "--results-dir",
+            str(results),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
 
@@ -118,12 +135,19 @@ def test_sheet_benchmarks_write_complete_results_and_really_save(sheets_database
     schema = one["school"]["schema"]
     with psycopg.connect(sheets_database) as conn:
         # The load generator's sheets were written last by the one-column run.
-        cells = (audit["verified"]["one_subject"]["sample"]
-                 + [c for s in audit["verified"]["full_class"] for c in s["sample"]] + column["verified"]["samples"])
+        cells = (
+            audit["verified"]["one_subject"]["sample"]
+            + [c for s in audit["verified"]["full_class"] for c in s["sample"]]
+            + column["verified"]["samples"]
+        )
         assert len(cells) >= 1 + 12 + column["verified"]["sheets"]
         for cell in cells:
             assert _matches(_held(conn, schema, cell), cell["value"]), cell
         assert conn.execute(f'SELECT "{schema}".audit_first_broken_link()').fetchone()[0] is None
-        entries = conn.execute(f"SELECT count(*) FROM \"{schema}\".schools_auditentry WHERE table_name = 'schools_assessment'"
-                               " AND operation = 'UPDATE'").fetchone()[0]
-        assert entries >= one["runs"] + load["verified"]["saves_acknowledged"] + column["verified"]["saves_acknowledged"]
+        entries = conn.execute(
+            f"SELECT count(*) FROM \"{schema}\".schools_auditentry WHERE table_name = 'schools_assessment'"
+            " AND operation = 'UPDATE'"
+        ).fetchone()[0]
+        assert (
+            entries >= one["runs"] + load["verified"]["saves_acknowledged"] + column["verified"]["saves_acknowledged"]
+        )

@@ -45,7 +45,11 @@ def test_benchmarks_write_complete_results_and_real_schools(bench_database, tmp_
     results = tmp_path / "results"
     proc = subprocess.run(
         [sys.executable, "-m", "bench.run", "--scale", "tiny", "--keep", "--results-dir", str(results)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=240,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
 
@@ -78,7 +82,9 @@ def test_benchmarks_write_complete_results_and_real_schools(bench_database, tmp_
         assert len(schools) == provision["schools_after"]
         template_tables = _tables(conn, TEMPLATE_SCHEMA)
         assert "django_migrations" in template_tables and len(template_tables) >= 2
-        template_migrations = set(conn.execute(f'SELECT app, name FROM "{TEMPLATE_SCHEMA}".django_migrations').fetchall())
+        template_migrations = set(
+            conn.execute(f'SELECT app, name FROM "{TEMPLATE_SCHEMA}".django_migrations').fetchall()
+        )
         assert template_migrations
         present = {r[0] for r in conn.execute("SELECT nspname FROM pg_namespace").fetchall()}
         for schema in schools:

@@ -36,8 +36,22 @@ def test_window_benchmarks_write_complete_results(tmp_path):
     results = tmp_path / "results"
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "bench.run", "--scale", "tiny", "--only", ",".join(NAMES), "--results-dir", str(results)],
-            cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+            [
+                sys.executable,
+                "-m",
+                "bench.run",
+                "--scale",
+                "tiny",
+                "--only",
+                ",".join(NAMES),
+                "--results-dir",
+                str(results),
+            ],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
         assert not _exists(server, name)  # dropped at the end
@@ -72,4 +86,6 @@ def test_window_benchmarks_write_complete_results(tmp_path):
     assert change["schools_covered"] == 4 and change["fill"]["schools"] == 4
     assert change["refused_after_lock"] == rounds and change["accepted_after_reopen"] == rounds
     assert change["unexpected_answers"] == 0
-    assert all(s["refused_after_lock"] and s["sqlstate"] == "HB423" and s["accepted_after_reopen"] for s in change["samples"])
+    assert all(
+        s["refused_after_lock"] and s["sqlstate"] == "HB423" and s["accepted_after_reopen"] for s in change["samples"]
+    )

@@ -165,7 +165,9 @@ def test_unit_admin_creates_a_teacher_who_can_then_sign_in(site, new_context, un
     submit_password(teacher, site, NEW_TEACHER, NEW_TEACHER_PASSWORD)
     teacher.screenshot(path=str(shots / "2c-new-teacher-landing.png"), full_page=True)
     assert "/accounts/2fa/" not in teacher.url
-    assert_signed_in_school_home(teacher, site, "th-nam-loi", "Trường Tiểu học Nam Lợi", NEW_TEACHER, "Giáo viên bộ môn")
+    assert_signed_in_school_home(
+        teacher, site, "th-nam-loi", "Trường Tiểu học Nam Lợi", NEW_TEACHER, "Giáo viên bộ môn"
+    )
 
 
 def test_unit_admin_is_refused_the_page_of_a_school_of_another_unit(site, unit_admin_page, shots):

@@ -96,9 +96,12 @@ def open_class(page, site, name: str = "6A1") -> None:
 
 def focused(page) -> tuple[str | None, str | None]:
     """(student id, column key) of the focused sheet cell."""
-    return tuple(page.evaluate(
-        "() => { const e = document.activeElement; return [e && e.dataset ? e.dataset.student || null : null,"
-        " e && e.dataset ? e.dataset.column || null : null]; }"))
+    return tuple(
+        page.evaluate(
+            "() => { const e = document.activeElement; return [e && e.dataset ? e.dataset.student || null : null,"
+            " e && e.dataset ? e.dataset.column || null : null]; }"
+        )
+    )
 
 
 def round1(value: Decimal) -> Decimal:
@@ -131,7 +134,8 @@ def server_spelling(text: str) -> str:
 def assert_refusal(page, response, statuses=(403,), names=(SCHOOL_NAME,)) -> tuple[str, str]:
     """A refusal page: the status, a message in Vietnamese and the same in English (proper names aside)."""
     assert response is not None and response.status in statuses, (
-        f"expected {statuses} at {page.url}, got {response.status if response else None}")
+        f"expected {statuses} at {page.url}, got {response.status if response else None}"
+    )
     section = page.locator(f"section.refusal[data-status='{response.status}']")
     assert section.count() == 1, page.locator("main").inner_text()[:500]
     vi = section.locator("p[lang=vi]").inner_text().strip()
@@ -153,7 +157,9 @@ def type_row(page, values: list[str], *, arrow_at: int | None = None) -> None:
         before = focused(page)
         page.keyboard.press("ArrowRight" if i == arrow_at else "Tab")
         after = focused(page)
-        assert after[0] == before[0] and after != before, f"{'→' if i == arrow_at else 'Tab'} went from {before} to {after}"
+        assert after[0] == before[0] and after != before, (
+            f"{'→' if i == arrow_at else 'Tab'} went from {before} to {after}"
+        )
 
 
 # --- the scenario ---------------------------------------------------------------------------------------
@@ -163,10 +169,14 @@ def type_row(page, values: list[str], *, arrow_at: int | None = None) -> None:
 def demo_ids(site) -> dict[str, int]:
     schema = "s_" + SCHOOL.replace("-", "_")
     (klass,) = site.sql(f"select id from {schema}.schools_schoolclass where name = '6A1'")[0]
-    (subject,) = site.sql(f"select id from {schema}.schools_subject where code = 'toan' and level = 'lower_secondary'")[0]
+    (subject,) = site.sql(f"select id from {schema}.schools_subject where code = 'toan' and level = 'lower_secondary'")[
+        0
+    ]
     (child,) = site.sql(
         f"select g.student_id from {schema}.schools_guardianlink g join public.tenants_account a on a.id = g.account_id"
-        " where a.username = %s", (PARENT,))[0]
+        " where a.username = %s",
+        (PARENT,),
+    )[0]
     return {"class": klass, "subject": subject, "child": child}
 
 
@@ -193,8 +203,9 @@ def test_sheet_entered_by_keyboard_submitted_approved_and_seen_by_the_parent(sit
     child_index = students.index(str(demo_ids["child"]))
     first_id = students[0]
     first = rows.nth(0)
-    assert all(v == "" for v in first.locator("input").evaluate_all("xs => xs.map(x => x.value)")), \
+    assert all(v == "" for v in first.locator("input").evaluate_all("xs => xs.map(x => x.value)")), (
         "term II of the first student should be empty in the demo"
+    )
     term1_first = first.locator("td[data-computed=term1]").get_attribute("data-server")
     assert re.fullmatch(r"\d+,\d", term1_first or ""), f"the demo's term I average is missing: {term1_first!r}"
     assert first.locator("td[data-computed=term2]").inner_text().strip() == ""
@@ -350,7 +361,9 @@ def test_sheet_entered_by_keyboard_submitted_approved_and_seen_by_the_parent(sit
 
 
 @pytest.mark.parametrize("other,totp", [(OTHER_TEACHER, False), (OTHER_PRINCIPAL, True)], ids=["teacher", "principal"])
-def test_a_teacher_or_principal_of_another_school_cannot_open_the_sheet(site, new_context, shots, demo_ids, other, totp):
+def test_a_teacher_or_principal_of_another_school_cannot_open_the_sheet(
+    site, new_context, shots, demo_ids, other, totp
+):
     path = f"/classes/{demo_ids['class']}/sheets/{demo_ids['subject']}/2/"
     page = new_context().new_page()
     sign_in(page, site, other, totp=totp)
@@ -376,9 +389,12 @@ def test_a_teacher_or_principal_of_another_school_cannot_open_the_sheet(site, ne
         assert page.locator("#sheet").count() == 0
         return
     own = "s_" + OTHER_SCHOOL.replace("-", "_")
-    rows = site.sql(f"select c.name, s.full_name from {own}.schools_schoolclass c"
-                    f" join {own}.schools_enrolment e on e.school_class_id = c.id"
-                    f" join {own}.schools_student s on s.id = e.student_id where c.id = %s", (demo_ids["class"],))
+    rows = site.sql(
+        f"select c.name, s.full_name from {own}.schools_schoolclass c"
+        f" join {own}.schools_enrolment e on e.school_class_id = c.id"
+        f" join {own}.schools_student s on s.id = e.student_id where c.id = %s",
+        (demo_ids["class"],),
+    )
     assert rows, "a 200 on Nam Lợi's address must be a class of Nam Lợi"
     assert page.locator("main h1").inner_text().strip().endswith(f"lớp {rows[0][0]}") and rows[0][0] != "6A1"
     shown = page.locator("#sheet tbody th.name .name-text").all_inner_texts()

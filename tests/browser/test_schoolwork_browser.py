@@ -38,8 +38,11 @@ AWARD_TITLE = "Học sinh giỏi cấp trường môn Toán"
 AWARD_DATE = "15/11/2025"
 AWARD_BY = "Hiệu trưởng"
 # Words that would betray an untranslated English string on a Vietnamese page.
-ENGLISH = re.compile(r"\b(the|and|of|save|saved|class|student|teacher|year|error|required|this field|select|"
-                     r"choose|submit|none|nothing|invalid|enter|date)\b", re.I)
+ENGLISH = re.compile(
+    r"\b(the|and|of|save|saved|class|student|teacher|year|error|required|this field|select|"
+    r"choose|submit|none|nothing|invalid|enter|date)\b",
+    re.I,
+)
 
 
 # --- helpers --------------------------------------------------------------------------------------------
@@ -59,7 +62,9 @@ def assert_vietnamese_only(page) -> None:
     text = page.locator("main").inner_text()
     found = sorted({m.group(0).lower() for m in ENGLISH.finditer(text)})
     assert not found, f"English words on {page.url}: {found}\n{text[:1500]}"
-    assert page.locator("html").get_attribute("lang") in ("vi", "vi-vn", "vi-VN"), page.locator("html").get_attribute("lang")
+    assert page.locator("html").get_attribute("lang") in ("vi", "vi-vn", "vi-VN"), page.locator("html").get_attribute(
+        "lang"
+    )
 
 
 def assert_no_horizontal_overflow(page) -> None:
@@ -102,20 +107,41 @@ def field_box(form, input_id: str):
 
 @pytest.fixture(scope="module")
 def work_ids(site) -> dict:
-    (klass, year) = site.sql(f"select c.id, c.year_id from {SCHEMA}.schools_schoolclass c join {SCHEMA}.schools_schoolyear y"
-                             " on y.id = c.year_id where c.name = '6A1' and y.start_year = 2025")[0]
-    children = {r[0] for r in site.sql(
-        f"select g.student_id from {SCHEMA}.schools_guardianlink g join public.tenants_account a on a.id = g.account_id"
-        " where a.username = %s", (PARENT,))}
-    others = [r for r in site.sql(
-        f"select s.id, s.full_name from {SCHEMA}.schools_enrolment e join {SCHEMA}.schools_student s on s.id = e.student_id"
-        " where e.school_class_id = %s and e.ends_on is null order by s.sort_key, s.id", (klass,)) if r[0] not in children]
+    (klass, year) = site.sql(
+        f"select c.id, c.year_id from {SCHEMA}.schools_schoolclass c join {SCHEMA}.schools_schoolyear y"
+        " on y.id = c.year_id where c.name = '6A1' and y.start_year = 2025"
+    )[0]
+    children = {
+        r[0]
+        for r in site.sql(
+            f"select g.student_id from {SCHEMA}.schools_guardianlink g join public.tenants_account a on a.id = g.account_id"
+            " where a.username = %s",
+            (PARENT,),
+        )
+    }
+    others = [
+        r
+        for r in site.sql(
+            f"select s.id, s.full_name from {SCHEMA}.schools_enrolment e join {SCHEMA}.schools_student s on s.id = e.student_id"
+            " where e.school_class_id = %s and e.ends_on is null order by s.sort_key, s.id",
+            (klass,),
+        )
+        if r[0] not in children
+    ]
     assert len(children) == 1 and len(others) >= 2, (children, others)
-    return {"class": klass, "year": year, "child": children.pop(), "award_student": others[0], "link_student": others[1]}
+    return {
+        "class": klass,
+        "year": year,
+        "child": children.pop(),
+        "award_student": others[0],
+        "link_student": others[1],
+    }
 
 
 def record_state(site, student: int, year: int) -> str:
-    rows = site.sql(f"select state from {SCHEMA}.schools_recordbook where student_id = %s and year_id = %s", (student, year))
+    rows = site.sql(
+        f"select state from {SCHEMA}.schools_recordbook where student_id = %s and year_id = %s", (student, year)
+    )
     return rows[0][0] if rows else "draft"
 
 
@@ -174,11 +200,16 @@ def test_principal_creates_a_class_and_assigns_its_teachers(site, new_context, s
     form.get_by_role("button", name="Tạo lớp").click()
     page.wait_for_url(re.compile(r"/setup/\?year=2025(#lop)?$"))
     assert f"Đã tạo lớp {NEW_CLASS}." in messages_text(page)
-    rows = site.sql(f"select c.id, c.grade, a.full_name from {SCHEMA}.schools_schoolclass c join public.tenants_account a"
-                    " on a.id = c.homeroom_teacher_id where c.name = %s and c.year_id = %s", (NEW_CLASS, work_ids["year"]))
+    rows = site.sql(
+        f"select c.id, c.grade, a.full_name from {SCHEMA}.schools_schoolclass c join public.tenants_account a"
+        " on a.id = c.homeroom_teacher_id where c.name = %s and c.year_id = %s",
+        (NEW_CLASS, work_ids["year"]),
+    )
     assert len(rows) == 1 and rows[0][1:] == (6, NEW_HOMEROOM), rows
     new_id = rows[0][0]
-    new_row = page.locator("#class-list tbody tr", has=page.locator("td:first-child", has_text=re.compile(f"^{NEW_CLASS}$")))
+    new_row = page.locator(
+        "#class-list tbody tr", has=page.locator("td:first-child", has_text=re.compile(f"^{NEW_CLASS}$"))
+    )
     assert new_row.count() == 1
     assert [t.strip() for t in new_row.locator("td").all_inner_texts()[:4]] == [NEW_CLASS, "6", NEW_HOMEROOM, "0"]
     check_page(page)
@@ -204,12 +235,18 @@ def test_principal_creates_a_class_and_assigns_its_teachers(site, new_context, s
     for subject, teacher in ASSIGN.items():
         assert page.get_by_label(subject, exact=True).locator("option:checked").inner_text().strip() == teacher
     assigned = page.locator("#phan-cong table#assigned tbody tr")
-    shown = {row.locator("td").nth(0).inner_text().strip(): row.locator("td").nth(1).inner_text().strip() for row in assigned.all()}
+    shown = {
+        row.locator("td").nth(0).inner_text().strip(): row.locator("td").nth(1).inner_text().strip()
+        for row in assigned.all()
+    }
     for subject, teacher in ASSIGN.items():
         assert shown.get(subject) == teacher, shown
-    stored = site.sql(f"select s.name, a.full_name from {SCHEMA}.schools_teachingassignment t"
-                      f" join {SCHEMA}.schools_subject s on s.id = t.subject_id join public.tenants_account a on a.id = t.teacher_id"
-                      " where t.school_class_id = %s", (new_id,))
+    stored = site.sql(
+        f"select s.name, a.full_name from {SCHEMA}.schools_teachingassignment t"
+        f" join {SCHEMA}.schools_subject s on s.id = t.subject_id join public.tenants_account a on a.id = t.teacher_id"
+        " where t.school_class_id = %s",
+        (new_id,),
+    )
     assert dict(stored) == ASSIGN, stored
     check_page(page)
     shot(page, shots, "1e-setup-class-assigned")
@@ -217,7 +254,9 @@ def test_principal_creates_a_class_and_assigns_its_teachers(site, new_context, s
     # Back on the year's page the class counts its two assignments.
     page.locator("p.crumbs").get_by_role("link", name=re.compile("Thiết lập năm học")).click()
     page.wait_for_url(re.compile(r"/setup/\?year=2025"))
-    new_row = page.locator("#class-list tbody tr", has=page.locator("td:first-child", has_text=re.compile(f"^{NEW_CLASS}$")))
+    new_row = page.locator(
+        "#class-list tbody tr", has=page.locator("td:first-child", has_text=re.compile(f"^{NEW_CLASS}$"))
+    )
     assert new_row.locator("td").nth(3).inner_text().strip() == str(len(ASSIGN))
 
     reopen_if_approved(page, site, work_ids)
@@ -260,8 +299,13 @@ def test_homeroom_teacher_records_an_award_and_links_a_parent(site, new_context,
     assert page.locator("main h1").inner_text().strip() == "Khen thưởng, kỉ luật — lớp 6A1 — năm học 2025–2026"
     before = page.locator("#awards tbody tr").count()
     form = page.locator("#them form")
-    for field_id, label in (("award-student", "Học sinh"), ("award-kind", "Loại"), ("award-title", "Nội dung"),
-                            ("award-date", "Ngày quyết định"), ("award-by", "Người/cấp quyết định")):
+    for field_id, label in (
+        ("award-student", "Học sinh"),
+        ("award-kind", "Loại"),
+        ("award-title", "Nội dung"),
+        ("award-date", "Ngày quyết định"),
+        ("award-by", "Người/cấp quyết định"),
+    ):
         assert form.locator(f"label[for={field_id}]").inner_text().strip() == label
     assert form.locator("#award-date").get_attribute("placeholder") == "dd/mm/yyyy"
     check_page(page)
@@ -279,7 +323,9 @@ def test_homeroom_teacher_records_an_award_and_links_a_parent(site, new_context,
     page.wait_for_load_state("load")
     assert "Ngày quyết định phải theo dạng dd/mm/yyyy." in messages_text(page), messages_text(page)
     assert page.locator("#award-title").input_value() == AWARD_TITLE
-    assert page.locator("#award-date + .field-error").inner_text().strip() == "Ngày quyết định phải theo dạng dd/mm/yyyy."
+    assert (
+        page.locator("#award-date + .field-error").inner_text().strip() == "Ngày quyết định phải theo dạng dd/mm/yyyy."
+    )
     assert page.locator("#award-student option:checked").get_attribute("value") == str(award_id)
     assert site.sql(f"select count(*) from {SCHEMA}.schools_awarddiscipline")[0][0] == awards_before
     check_page(page)
@@ -294,8 +340,11 @@ def test_homeroom_teacher_records_an_award_and_links_a_parent(site, new_context,
     row = rows.filter(has_text=AWARD_TITLE)
     cells = [t.strip() for t in row.locator("td").all_inner_texts()]
     assert cells[:5] == [award_name, "Khen thưởng", AWARD_TITLE, AWARD_DATE, AWARD_BY], cells
-    stored = site.sql(f"select student_id, kind, to_char(decided_on, 'DD/MM/YYYY') from {SCHEMA}.schools_awarddiscipline"
-                      " where title = %s", (AWARD_TITLE,))
+    stored = site.sql(
+        f"select student_id, kind, to_char(decided_on, 'DD/MM/YYYY') from {SCHEMA}.schools_awarddiscipline"
+        " where title = %s",
+        (AWARD_TITLE,),
+    )
     assert stored == [(award_id, "award", AWARD_DATE)], stored
     check_page(page)
     shot(page, shots, "2c-awards-added")
@@ -344,7 +393,12 @@ def test_homeroom_teacher_records_an_award_and_links_a_parent(site, new_context,
     assert sorted(shown) == sorted([str(work_ids["child"]), str(link_id)]), shown
     row = parent.locator(f"#children tbody tr[data-student='{link_id}']")
     cells = [t.strip() for t in row.locator("td").all_inner_texts()]
-    assert cells[0] == link_name and re.fullmatch(r"\d\d/\d\d/\d{4}", cells[1]) and cells[2] == "6A1" and cells[3] == "2025–2026", cells
+    assert (
+        cells[0] == link_name
+        and re.fullmatch(r"\d\d/\d\d/\d{4}", cells[1])
+        and cells[2] == "6A1"
+        and cells[3] == "2025–2026"
+    ), cells
     check_page(parent)
     shot(parent, shots, "3d-parent-children")
 
@@ -393,8 +447,12 @@ def test_primary_qualities_chosen_with_the_keyboard_and_saved(site, new_context,
     shot(page, shots, "4a-qualities-empty")
 
     def focused():
-        return tuple(page.evaluate("() => { const e = document.activeElement; const tr = e && e.closest('tr');"
-                                   " return [tr ? tr.dataset.student : null, e ? e.dataset.code || null : null]; }"))
+        return tuple(
+            page.evaluate(
+                "() => { const e = document.activeElement; const tr = e && e.closest('tr');"
+                " return [tr ? tr.dataset.student : null, e ? e.dataset.code || null : null]; }"
+            )
+        )
 
     codes = selects.evaluate_all("xs => xs.map(x => x.dataset.code)")
     # The first three traits of the first student: a letter picks the level, Tab goes on.
@@ -410,11 +468,18 @@ def test_primary_qualities_chosen_with_the_keyboard_and_saved(site, new_context,
     page.keyboard.press("Enter")
     assert focused() == (students[1], codes[2]), focused()
     page.keyboard.press("t")
-    typed = {(students[0], codes[0]): "T", (students[0], codes[1]): "D", (students[0], codes[2]): "C",
-             (students[1], codes[2]): "T"}
+    typed = {
+        (students[0], codes[0]): "T",
+        (students[0], codes[1]): "D",
+        (students[0], codes[2]): "C",
+        (students[1], codes[2]): "T",
+    }
 
     def values():
-        return {(s, c): page.locator(f"#entry tr[data-student='{s}'] select[data-code='{c}']").input_value() for s, c in typed}
+        return {
+            (s, c): page.locator(f"#entry tr[data-student='{s}'] select[data-code='{c}']").input_value()
+            for s, c in typed
+        }
 
     assert values() == typed, values()
     assert page.locator("#entry tbody tr.dirty").count() == 2
@@ -433,11 +498,17 @@ def test_primary_qualities_chosen_with_the_keyboard_and_saved(site, new_context,
 
     page.reload()
     assert values() == typed, values()
-    stored = site.sql(f"select student_id, code, level from {PRIMARY_SCHEMA}.schools_qualityassessment"
-                      " where term = 1 and checkpoint = 'mid'")
+    stored = site.sql(
+        f"select student_id, code, level from {PRIMARY_SCHEMA}.schools_qualityassessment"
+        " where term = 1 and checkpoint = 'mid'"
+    )
     assert {(str(s), c): lv for s, c, lv in stored} == typed, stored
     # The shown letter is Vietnamese (Đ), the stored code D.
-    assert page.locator(f"#entry tr[data-student='{students[0]}'] select[data-code='{codes[1]}'] option:checked").inner_text().strip() == "Đ"
+    assert (
+        page.locator(f"#entry tr[data-student='{students[0]}'] select[data-code='{codes[1]}'] option:checked")
+        .inner_text()
+        .strip()
+        == "Đ"
+    )
     check_page(page)
     shot(page, shots, "4d-qualities-reloaded")
-

@@ -94,9 +94,7 @@ def test_get_helm_is_idempotent(helm: str) -> None:
 
 
 def test_helm_lint_passes(helm: str) -> None:
-    result = subprocess.run(
-        [helm, "lint", "--strict", str(CHART)], capture_output=True, text=True, timeout=120
-    )
+    result = subprocess.run([helm, "lint", "--strict", str(CHART)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 chart(s) failed" in result.stdout
 
@@ -192,9 +190,7 @@ def test_migration_job_is_a_pre_install_pre_upgrade_hook(rendered: list[dict]) -
 
 
 def test_migration_job_can_use_the_owner_role(helm: str) -> None:
-    docs = render(
-        helm, "migrate.existingSecret=hocba-owner", "migrate.workers=8", "migrate.args={--schema,s1}"
-    )
+    docs = render(helm, "migrate.existingSecret=hocba-owner", "migrate.workers=8", "migrate.args={--schema,s1}")
     c = container(one(docs, "Job", "hocba-migrate"))
     assert [s["secretRef"]["name"] for s in c["envFrom"]] == ["hocba-secrets", "hocba-owner"]
     assert c["args"] == ["migrate", "--workers", "8", "--schema", "s1"]
@@ -297,8 +293,13 @@ def test_entrypoint_stops_at_the_first_failing_step(tmp_path: Path) -> None:
     fake.parent.mkdir()
     fake.write_text('#!/bin/sh\nprintf \'%s\\n\' "$*" >> "$FAKE_CALLS"\nexit 3\n')
     fake.chmod(0o755)
-    result = run_entrypoint("migrate", dry_run=False, HOCBA_SKIP_WAIT="1", FAKE_CALLS=str(calls),
-                            PATH=os.pathsep.join([str(fake.parent), os.environ.get("PATH", "")]))
+    result = run_entrypoint(
+        "migrate",
+        dry_run=False,
+        HOCBA_SKIP_WAIT="1",
+        FAKE_CALLS=str(calls),
+        PATH=os.pathsep.join([str(fake.parent), os.environ.get("PATH", "")]),
+    )
     assert result.returncode == 3, result.stderr
     assert calls.read_text().splitlines() == ["manage.py migrate_schemas --shared --noinput"]
 
@@ -345,8 +346,7 @@ def test_entrypoint_maps_subcommands(args: tuple[str, ...], expected: list[str])
 def test_entrypoint_passes_extra_arguments_and_environment() -> None:
     web = run_entrypoint("web", "--timeout", "60", WEB_CONCURRENCY="5")
     assert web.stdout.strip() == (
-        "exec: gunicorn hocba.wsgi:application --bind 0.0.0.0:8000 --workers 5 --access-logfile - "
-        "--timeout 60"
+        "exec: gunicorn hocba.wsgi:application --bind 0.0.0.0:8000 --workers 5 --access-logfile - --timeout 60"
     )
     worker = run_entrypoint("worker", "--concurrency", "4", "-Q", "pdf")
     assert worker.stdout.strip() == "exec: celery -A hocba worker -l info --concurrency 4 -Q pdf"
@@ -420,9 +420,7 @@ def dockerfile_instructions() -> list[tuple[str, str]]:
             continue
         logical.append(current + line)
         current = ""
-    return [
-        (text.split(None, 1)[0].upper(), text.split(None, 1)[1] if " " in text else "") for text in logical
-    ]
+    return [(text.split(None, 1)[0].upper(), text.split(None, 1)[1] if " " in text else "") for text in logical]
 
 
 def test_dockerfile_is_multi_stage_on_slim_bookworm() -> None:

@@ -240,8 +240,7 @@ def test_cli_prints_findings_and_exits_1(tree: Path) -> None:
     bad = _cli("--root", str(tree), "schools/views/bad.py", "tenants/reads.py")
     assert bad.returncode == 1, bad.stderr
     assert bad.stdout.splitlines() == [
-        "schools/views/bad.py:5: orm-in-view: "
-        "ORM manager used here: read through a selector, write through a service",
+        "schools/views/bad.py:5: orm-in-view: ORM manager used here: read through a selector, write through a service",
         "tenants/reads.py:4: environ: environment read outside hocba.env: "
         "add the variable to hocba.env and use it from there",
     ]

@@ -102,9 +102,7 @@ def _clean_env(data_dir: Path) -> dict[str, str]:
 
 
 def _run(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    proc = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=240
-    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
     return proc
 

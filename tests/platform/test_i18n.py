@@ -41,9 +41,16 @@ EXTENSIONS = {".py", ".html", ".txt"}
 SKIPPED_DIRS = {"tests", "bench", ".venv", ".data", ".tools", "locale", "__pycache__", "node_modules"}
 # The Python keywords makemessages hands to xgettext: name -> (context argument, msgid argument).
 KEYWORDS = {
-    "_": (None, 0), "gettext": (None, 0), "gettext_lazy": (None, 0), "gettext_noop": (None, 0),
-    "ngettext": (None, 0), "ngettext_lazy": (None, 0),
-    "pgettext": (0, 1), "pgettext_lazy": (0, 1), "npgettext": (0, 1), "npgettext_lazy": (0, 1),
+    "_": (None, 0),
+    "gettext": (None, 0),
+    "gettext_lazy": (None, 0),
+    "gettext_noop": (None, 0),
+    "ngettext": (None, 0),
+    "ngettext_lazy": (None, 0),
+    "pgettext": (0, 1),
+    "pgettext_lazy": (0, 1),
+    "npgettext": (0, 1),
+    "npgettext_lazy": (0, 1),
 }
 THIRD_PARTY_SOURCES = ("allauth/", "rest_framework/", "django/")
 VIETNAMESE_LETTERS = re.compile("[ăâđêôơưĂÂĐÊÔƠƯ\u0300-\u0323\u1ea0-\u1ef9]")
@@ -85,7 +92,7 @@ def _calls(source: str):
             continue
         args: list[list[tokenize.TokenInfo]] = [[]]
         depth = 0
-        for t in tokens[i + 2:]:
+        for t in tokens[i + 2 :]:
             if t.type == tokenize.OP and t.string in "([{":
                 depth += 1
             elif t.type == tokenize.OP and t.string in ")]}":
@@ -139,7 +146,9 @@ def test_catalogues_compile_with_polib(tmp_path):
     shutil.copytree(LOCALE, copy, ignore=shutil.ignore_patterns("*.mo"))
     written = i18n_compile.compile_all(copy)
     assert sorted(p.relative_to(copy).as_posix() for p in written) == [
-        "en/LC_MESSAGES/django.mo", "vi/LC_MESSAGES/django.mo"]
+        "en/LC_MESSAGES/django.mo",
+        "vi/LC_MESSAGES/django.mo",
+    ]
     assert i18n_compile.check(copy) == []
     with (copy / "en/LC_MESSAGES/django.mo").open("rb") as fh:
         en = gnu_gettext.GNUTranslations(fh)
@@ -148,7 +157,8 @@ def test_catalogues_compile_with_polib(tmp_path):
         vi = gnu_gettext.GNUTranslations(fh)
     assert vi.info()["language"] == "vi" and vi.gettext("Sign In") == "Đăng nhập"
     assert vi.ngettext("You have added %(count)s security key.", "You have added %(count)s security keys.", 5) == (
-        "Bạn đã thêm %(count)s khóa bảo mật.")
+        "Bạn đã thêm %(count)s khóa bảo mật."
+    )
 
 
 def test_the_command_line_compiles_and_checks(tmp_path):
@@ -169,19 +179,33 @@ def test_check_finds_untranslated_fuzzy_broken_and_stale_catalogues(tmp_path):
     po_path = tmp_path / "xx" / "LC_MESSAGES" / "django.po"
     po_path.parent.mkdir(parents=True)
     po = polib.POFile()
-    po.metadata = {"Content-Type": "text/plain; charset=UTF-8", "Language": "xx",
-                   "Plural-Forms": "nplurals=2; plural=(n != 1);"}
+    po.metadata = {
+        "Content-Type": "text/plain; charset=UTF-8",
+        "Language": "xx",
+        "Plural-Forms": "nplurals=2; plural=(n != 1);",
+    }
     po.append(polib.POEntry(msgid="Xin chào", msgstr="Hello"))
     po.append(polib.POEntry(msgid="Chưa dịch", msgstr=""))
     po.append(polib.POEntry(msgid="Mờ", msgstr="Fuzzy", flags=["fuzzy"]))
     po.append(polib.POEntry(msgid="Trường %(name)s", msgstr="School %(nam)s", flags=["python-format"]))
-    po.append(polib.POEntry(msgid="%(n)s trường", msgid_plural="%(n)s trường", msgstr_plural={0: "%(n)s school"},
-                            flags=["python-format"]))
+    po.append(
+        polib.POEntry(
+            msgid="%(n)s trường",
+            msgid_plural="%(n)s trường",
+            msgstr_plural={0: "%(n)s school"},
+            flags=["python-format"],
+        )
+    )
     po.save(str(po_path))
     problems = "\n".join(i18n_compile.check(tmp_path))
     assert "missing; run" in problems  # no .mo yet
-    for expected in ("untranslated: 'Chưa dịch'", "fuzzy: 'Mờ'", "['nam'] are not in the msgid",
-                     "['name'] are missing", "1 plural forms, the header says 2"):
+    for expected in (
+        "untranslated: 'Chưa dịch'",
+        "fuzzy: 'Mờ'",
+        "['nam'] are not in the msgid",
+        "['name'] are missing",
+        "1 plural forms, the header says 2",
+    ):
         assert expected in problems
 
     for entry in po:
@@ -208,8 +232,10 @@ def test_our_messages_render_in_english():
     from hocba.kernel.errors import DomainError
     from hocba.kernel.roles import Role
 
-    template = Template('{% load i18n %}{% trans "Đơn vị hành chính" %} | '
-                        '{% blocktrans with name="Lan" %}Xin chào, {{ name }}{% endblocktrans %}')
+    template = Template(
+        '{% load i18n %}{% trans "Đơn vị hành chính" %} | '
+        '{% blocktrans with name="Lan" %}Xin chào, {{ name }}{% endblocktrans %}'
+    )
     error = DomainError("x", translation.gettext_lazy("Mã trường %(code)s đã tồn tại."), params={"code": "79000001"})
     with translation.override("en"):
         assert gettext("Không tìm thấy đơn vị quản lý.") == "Managing unit not found."
@@ -221,8 +247,11 @@ def test_our_messages_render_in_english():
         assert gettext("Không tìm thấy đơn vị quản lý.") == "Không tìm thấy đơn vị quản lý."
         assert Role.PRINCIPAL.label == "Hiệu trưởng"
         assert template.render(Context()) == "Đơn vị hành chính | Xin chào, Lan"
-    assert error.as_dict() == {"code": "x", "detail": "Mã trường 79000001 đã tồn tại.",
-                               "detail_en": "School code 79000001 already exists."}
+    assert error.as_dict() == {
+        "code": "x",
+        "detail": "Mã trường 79000001 đã tồn tại.",
+        "detail_en": "School code 79000001 already exists.",
+    }
 
 
 def test_allauth_renders_in_vietnamese():
@@ -233,15 +262,19 @@ def test_allauth_renders_in_vietnamese():
         assert gettext("Password") == "Mật khẩu"
         assert pgettext("field label", "Login") == "Tên đăng nhập"
         assert gettext("Too many failed login attempts. Try again later.") == (
-            "Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau.")
+            "Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau."
+        )
         assert gettext("The username and/or password you specified are not correct.") == (
-            "Tên đăng nhập hoặc mật khẩu không đúng.")
+            "Tên đăng nhập hoặc mật khẩu không đúng."
+        )
         assert gettext("Incorrect code.") == "Mã không đúng."
         assert gettext("Two-Factor Authentication") == "Xác thực hai lớp"
         assert gettext("Recovery codes") == "Mã khôi phục"
-        assert ngettext("There is %(unused_count)s out of %(total_count)s recovery codes available.",
-                        "There are %(unused_count)s out of %(total_count)s recovery codes available.", 2) == (
-            "Còn %(unused_count)s trên %(total_count)s mã khôi phục chưa dùng.")
+        assert ngettext(
+            "There is %(unused_count)s out of %(total_count)s recovery codes available.",
+            "There are %(unused_count)s out of %(total_count)s recovery codes available.",
+            2,
+        ) == ("Còn %(unused_count)s trên %(total_count)s mã khôi phục chưa dùng.")
         form = LoginForm()
         assert str(form.fields["password"].label) == "Mật khẩu"
         assert render_to_string("account/messages/logged_out.txt").strip() == "Bạn đã đăng xuất."
@@ -270,18 +303,25 @@ def test_api_errors_render_in_vietnamese():
 def test_every_msgid_of_our_code_has_an_english_translation(ours):
     assert len(ours) > 150  # the extraction works
     en = _entries(EN_PO)
-    missing = [f"{msgid!r} ({', '.join(where[:2])})" for (ctx, msgid), where in sorted(ours.items())
-               if (ctx, msgid) not in en or not en[(ctx, msgid)].translated()]
+    missing = [
+        f"{msgid!r} ({', '.join(where[:2])})"
+        for (ctx, msgid), where in sorted(ours.items())
+        if (ctx, msgid) not in en or not en[(ctx, msgid)].translated()
+    ]
     assert not missing, (
         "untranslated in platform/hocba/locale/en: run makemessages -l en (README), translate, then "
-        "PYTHONPATH=platform python -m hocba.i18n_compile:\n  " + "\n  ".join(missing))
+        "PYTHONPATH=platform python -m hocba.i18n_compile:\n  " + "\n  ".join(missing)
+    )
 
 
 def test_the_vietnamese_catalogue_holds_only_third_party_messages(ours):
     vi = _entries(VI_PO)
     assert len(vi) > 300
-    foreign = [e.msgid for e in vi.values()
-               if not e.occurrences or any(not f.startswith(THIRD_PARTY_SOURCES) for f, _ in e.occurrences)]
+    foreign = [
+        e.msgid
+        for e in vi.values()
+        if not e.occurrences or any(not f.startswith(THIRD_PARTY_SOURCES) for f, _ in e.occurrences)
+    ]
     assert not foreign, f"entries that are not third-party messages: {foreign[:5]}"
     vietnamese = [e.msgid for e in vi.values() if VIETNAMESE_LETTERS.search(e.msgid)]
     assert not vietnamese, f"our Vietnamese msgids do not belong in the vi catalogue: {vietnamese[:5]}"
@@ -307,6 +347,7 @@ def test_makemessages_finds_the_same_strings(tmp_path, monkeypatch, settings, ou
 @pytest.mark.skipif(not shutil.which("msgfmt"), reason="needs GNU gettext")
 @pytest.mark.parametrize("po", [EN_PO, VI_PO], ids=["en", "vi"])
 def test_gnu_msgfmt_accepts_the_catalogue(po):
-    result = subprocess.run(["msgfmt", "--check", "--output-file=/dev/null", str(po)], capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        ["msgfmt", "--check", "--output-file=/dev/null", str(po)], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr

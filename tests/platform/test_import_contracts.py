@@ -19,8 +19,14 @@ PACKAGES = {"tenants": "tenants", "schools": "schools", "reporting": "reporting"
 
 def lint_imports(tree: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": f"{tree}{os.pathsep}{tree / 'platform'}"}
-    return subprocess.run([str(LINT_IMPORTS), "--no-cache", str(ROOT / ".importlinter")], cwd=tree, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache", str(ROOT / ".importlinter")],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +34,11 @@ def tree(tmp_path_factory) -> Path:
     """The project's packages, copied: probes are planted here, never in the checkout."""
     root = tmp_path_factory.mktemp("tree")
     for _name, rel in PACKAGES.items():
-        shutil.copytree(ROOT / rel, root / rel, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "static",
-                                                                               "templates", "locale"))
+        shutil.copytree(
+            ROOT / rel,
+            root / rel,
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "static", "templates", "locale"),
+        )
     return root
 
 

@@ -21,8 +21,25 @@ def test_import_platform_is_the_standard_library():
     assert callable(module.python_version)
 
 
-@pytest.mark.parametrize("entry", ["pyproject.toml", "platform", "tenants", "schools", "reporting", "infra", "helm",
-                                   "tests", "README.md", "Makefile", "manage.py", ".ci/run", "bench", "constraints.txt"])
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "pyproject.toml",
+        "platform",
+        "tenants",
+        "schools",
+        "reporting",
+        "infra",
+        "helm",
+        "tests",
+        "README.md",
+        "Makefile",
+        "manage.py",
+        ".ci/run",
+        "bench",
+        "constraints.txt",
+    ],
+)
 def test_top_level_layout(entry):
     assert (REPO / entry).exists(), entry
 

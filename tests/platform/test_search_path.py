@@ -81,9 +81,14 @@ def test_requests_alternating_between_schools_each_read_their_own(w):
     from tests.support import SCHOOL_A_HOST, SCHOOL_B_HOST
 
     seen = []
-    for host, name, school_id in ((SCHOOL_A_HOST, "principal_a", w.school_a), (SCHOOL_A_HOST, "principal_a", w.school_a),
-                                  (SCHOOL_B_HOST, "principal_b", w.school_b), (SCHOOL_A_HOST, "principal_a", w.school_a),
-                                  (SCHOOL_B_HOST, "principal_b", w.school_b), (SCHOOL_B_HOST, "principal_b", w.school_b)):
+    for host, name, school_id in (
+        (SCHOOL_A_HOST, "principal_a", w.school_a),
+        (SCHOOL_A_HOST, "principal_a", w.school_a),
+        (SCHOOL_B_HOST, "principal_b", w.school_b),
+        (SCHOOL_A_HOST, "principal_a", w.school_a),
+        (SCHOOL_B_HOST, "principal_b", w.school_b),
+        (SCHOOL_B_HOST, "principal_b", w.school_b),
+    ):
         client = APIClient(HTTP_HOST=host)
         client.force_authenticate(w.account(name))
         assert client.get("/api/v1/classes/").status_code == 200

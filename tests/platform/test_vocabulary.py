@@ -32,17 +32,27 @@ APPS = {"tenants", "schools", "reporting"}
 @pytest.mark.parametrize("module", ["schoolyear", "levels", "recordstates", "refusals"])
 def test_vocabulary_modules_import_no_app(module):
     tree = ast.parse((KERNEL / f"{module}.py").read_text(encoding="utf-8"))
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
-    imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    imported = {
+        alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+    }
+    imported |= {
+        node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+    }
     assert not imported & APPS
 
 
 # --- the school year -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("day", "year"), [
-    (dt.date(2025, 7, 31), 2024), (dt.date(2025, 8, 1), 2025), (dt.date(2025, 12, 31), 2025), (dt.date(2026, 1, 1), 2025),
-])
+@pytest.mark.parametrize(
+    ("day", "year"),
+    [
+        (dt.date(2025, 7, 31), 2024),
+        (dt.date(2025, 8, 1), 2025),
+        (dt.date(2025, 12, 31), 2025),
+        (dt.date(2026, 1, 1), 2025),
+    ],
+)
 def test_a_school_year_starts_on_1_august(day, year):
     assert schoolyear.school_year_of(day) == year
 
@@ -64,7 +74,13 @@ def test_levels_and_their_grades():
     assert levels.grades_of(["kindergarten"]) == set() and levels.grades_of(None) == set()
     assert levels.GRADES == tuple(range(1, 13))
     assert [levels.level_of_grade(g) for g in (1, 5, 6, 9, 10, 12)] == [
-        "primary", "primary", "lower_secondary", "lower_secondary", "upper_secondary", "upper_secondary"]
+        "primary",
+        "primary",
+        "lower_secondary",
+        "lower_secondary",
+        "upper_secondary",
+        "upper_secondary",
+    ]
     for grade in (0, 13):
         with pytest.raises(ValueError):
             levels.level_of_grade(grade)
@@ -118,13 +134,25 @@ def _request(path: str):
 
 
 def test_a_refusal_is_json_under_the_api_with_the_body_of_every_refusal():
-    exc = DomainError("x.locked", gettext_lazy("Mã trường %(code)s đã tồn tại."), params={"code": "79000001"},
-                      field="code", http_status=423)
+    exc = DomainError(
+        "x.locked",
+        gettext_lazy("Mã trường %(code)s đã tồn tại."),
+        params={"code": "79000001"},
+        field="code",
+        http_status=423,
+    )
     response = refusal_response(_request("/api/v1/things/"), exc)
     assert response.status_code == 423
-    assert json.loads(response.content) == exc.as_dict() == {
-        "code": "x.locked", "detail": "Mã trường 79000001 đã tồn tại.",
-        "detail_en": "School code 79000001 already exists.", "field": "code"}
+    assert (
+        json.loads(response.content)
+        == exc.as_dict()
+        == {
+            "code": "x.locked",
+            "detail": "Mã trường 79000001 đã tồn tại.",
+            "detail_en": "School code 79000001 already exists.",
+            "field": "code",
+        }
+    )
     assert refusal_texts(exc) == {"vi": "Mã trường 79000001 đã tồn tại.", "en": "School code 79000001 already exists."}
     with translation.override("en"):
         assert refusal_text(exc) == "School code 79000001 already exists."
@@ -138,5 +166,9 @@ def test_a_refusal_is_a_page_elsewhere(status, shown):
     response = refusal_response(_request("/manage/"), exc)
     body = response.content.decode()
     assert response.status_code == shown
-    assert f'data-status="{shown}"' in body and "Mã trường 1 đã tồn tại." in body and "School code 1 already exists." in body
+    assert (
+        f'data-status="{shown}"' in body
+        and "Mã trường 1 đã tồn tại." in body
+        and "School code 1 already exists." in body
+    )
     assert refusal_response(_request("/manage/"), exc, as_json=True)["Content-Type"] == "application/json"

@@ -17,7 +17,11 @@ def api(w, name, host=SCHOOL_A_HOST):
 
 
 def _cells(k, value="8"):
-    return [{"student": s, "column": c, "value": value} for s in k.students for c in ("tx1", "tx2", "tx3", "tx4", "gk", "ck")]
+    return [
+        {"student": s, "column": c, "value": value}
+        for s in k.students
+        for c in ("tx1", "tx2", "tx3", "tx4", "gk", "ck")
+    ]
 
 
 def test_sheet_round_trip_over_http(w, klass):
@@ -58,7 +62,9 @@ def test_workflow_submit_approve_reopen_and_parent_view(w, klass):
     GuardianLink.objects.create(student_id=student, account_id=w.accounts["parent_a"])
     parent = api(w, "parent_a")
     assert parent.get(f"/api/v1/students/{student}/record/").status_code == 403  # not approved yet
-    teacher.put(f"/api/v1/classes/{klass.school_class.pk}/sheets/{klass.math.pk}/1/", {"cells": _cells(klass)}, format="json")
+    teacher.put(
+        f"/api/v1/classes/{klass.school_class.pk}/sheets/{klass.math.pk}/1/", {"cells": _cells(klass)}, format="json"
+    )
     assert teacher.post(f"/api/v1/classes/{klass.school_class.pk}/submit/").status_code == 403
     assert homeroom.post(f"/api/v1/classes/{klass.school_class.pk}/submit/").json()["count"] == 6
     assert homeroom.post(f"/api/v1/classes/{klass.school_class.pk}/approve/").status_code == 403
@@ -73,42 +79,70 @@ def test_workflow_submit_approve_reopen_and_parent_view(w, klass):
     refused = teacher.put(url, {"cells": [{"student": student, "column": "tx1", "value": "9"}]}, format="json")
     assert refused.status_code == 400 and refused.json()["errors"][0]["code"] == "sheet.record_approved"
     rec = RecordBook.objects.get(student_id=student)
-    assert api(w, "vice_a").post(f"/api/v1/records/{rec.pk}/reopen/", {"reason": "Sửa điểm"}, format="json").status_code == 403
+    assert (
+        api(w, "vice_a").post(f"/api/v1/records/{rec.pk}/reopen/", {"reason": "Sửa điểm"}, format="json").status_code
+        == 403
+    )
     assert principal.post(f"/api/v1/records/{rec.pk}/reopen/", {"reason": ""}, format="json").status_code == 400
-    assert principal.post(f"/api/v1/records/{rec.pk}/reopen/", {"reason": "Sửa điểm nhập nhầm"}, format="json").status_code == 200
-    assert teacher.put(url, {"cells": [{"student": student, "column": "tx1", "value": "9"}]}, format="json").status_code == 200
+    assert (
+        principal.post(f"/api/v1/records/{rec.pk}/reopen/", {"reason": "Sửa điểm nhập nhầm"}, format="json").status_code
+        == 200
+    )
+    assert (
+        teacher.put(url, {"cells": [{"student": student, "column": "tx1", "value": "9"}]}, format="json").status_code
+        == 200
+    )
 
 
 def test_enrol_with_bad_profile_changes_nothing(w, klass):
     from schools.models import Student
 
     before = Student.objects.count()
-    response = api(w, "homeroom_a").post(f"/api/v1/classes/{klass.school_class.pk}/students/",
-                                         {"full_name": "Một", "date_of_birth": "01/01/2014", "gender": "M"}, format="json")
+    response = api(w, "homeroom_a").post(
+        f"/api/v1/classes/{klass.school_class.pk}/students/",
+        {"full_name": "Một", "date_of_birth": "01/01/2014", "gender": "M"},
+        format="json",
+    )
     assert response.status_code == 400 and response.json()["field"] == "full_name"
-    response = api(w, "homeroom_a").post(f"/api/v1/classes/{klass.school_class.pk}/students/",
-                                         {"full_name": "Ngô Bảo Châu", "date_of_birth": "01/01/2014", "gender": "M",
-                                          "personal_id": "12345"}, format="json")
+    response = api(w, "homeroom_a").post(
+        f"/api/v1/classes/{klass.school_class.pk}/students/",
+        {"full_name": "Ngô Bảo Châu", "date_of_birth": "01/01/2014", "gender": "M", "personal_id": "12345"},
+        format="json",
+    )
     assert response.status_code == 400 and response.json()["code"] == "students.bad_personal_id"
     assert Student.objects.count() == before
 
 
 @pytest.mark.parametrize("name", ["teacher_a", "clerk_a", "parent_a", "dept_a"])
 def test_who_may_not_enter_conduct(w, klass, name):
-    response = api(w, name).put(f"/api/v1/classes/{klass.school_class.pk}/conduct/1/",
-                                {"entries": [{"student": klass.students[0], "level": "T"}]}, format="json")
+    response = api(w, name).put(
+        f"/api/v1/classes/{klass.school_class.pk}/conduct/1/",
+        {"entries": [{"student": klass.students[0], "level": "T"}]},
+        format="json",
+    )
     assert response.status_code in (403, 404)
 
 
 def test_homeroom_enters_conduct_and_absences(w, klass):
     client = api(w, "homeroom_a")
     entries = [{"student": s, "level": "T"} for s in klass.students]
-    assert client.put(f"/api/v1/classes/{klass.school_class.pk}/conduct/1/", {"entries": entries}, format="json").json()["count"] == 6
-    bad = client.put(f"/api/v1/classes/{klass.school_class.pk}/conduct/1/",
-                     {"entries": [{"student": klass.other_students[0], "level": "T"}]}, format="json")
+    assert (
+        client.put(f"/api/v1/classes/{klass.school_class.pk}/conduct/1/", {"entries": entries}, format="json").json()[
+            "count"
+        ]
+        == 6
+    )
+    bad = client.put(
+        f"/api/v1/classes/{klass.school_class.pk}/conduct/1/",
+        {"entries": [{"student": klass.other_students[0], "level": "T"}]},
+        format="json",
+    )
     assert bad.status_code == 400 and bad.json()["errors"][0]["code"] == "class.student_not_in_class"
-    response = client.put(f"/api/v1/classes/{klass.school_class.pk}/absences/",
-                          {"date": "06/10/2025", "entries": [{"student": klass.students[0], "excused": True}]}, format="json")
+    response = client.put(
+        f"/api/v1/classes/{klass.school_class.pk}/absences/",
+        {"date": "06/10/2025", "entries": [{"student": klass.students[0], "excused": True}]},
+        format="json",
+    )
     assert response.json()["count"] == 1
 
 
@@ -127,20 +161,35 @@ def test_class_sheets_over_http_all_or_nothing(w, klass):
     url = f"/api/v1/classes/{klass.school_class.pk}/terms/1/sheets/"
     pe = [{"student": s, "column": "gk", "value": "Đ"} for s in klass.students]
     client = api(w, "teacher_a")
-    bad = client.put(url, {"sheets": [{"subject": klass.math.pk, "cells": _cells(klass)},
-                                      {"subject": klass.pe.pk, "cells": pe[:-1] + [{**pe[-1], "value": "7"}]}]}, format="json")
+    bad = client.put(
+        url,
+        {
+            "sheets": [
+                {"subject": klass.math.pk, "cells": _cells(klass)},
+                {"subject": klass.pe.pk, "cells": pe[:-1] + [{**pe[-1], "value": "7"}]},
+            ]
+        },
+        format="json",
+    )
     assert bad.status_code == 400 and bad.json()["errors"][0]["subject"] == klass.pe.pk
     assert not Assessment.objects.exists()
-    ok = client.put(url, {"sheets": [{"subject": klass.math.pk, "cells": _cells(klass)},
-                                     {"subject": klass.pe.pk, "cells": pe}]}, format="json")
+    ok = client.put(
+        url,
+        {"sheets": [{"subject": klass.math.pk, "cells": _cells(klass)}, {"subject": klass.pe.pk, "cells": pe}]},
+        format="json",
+    )
     assert ok.status_code == 200, ok.content
     body = ok.json()
     assert body["written"] == len(_cells(klass)) + len(pe)
     assert [s["subject"] for s in body["sheets"]] == [klass.math.pk, klass.pe.pk]
     assert body["sheets"][0]["rows"][0]["values"]["gk"] == "8,0"
     # Another school's teacher, on her own school's address, cannot reach this class.
-    assert api(w, "teacher_b", SCHOOL_B_HOST).put(url, {"sheets": [{"subject": klass.math.pk, "cells": []}]},
-                                                  format="json").status_code == 404
+    assert (
+        api(w, "teacher_b", SCHOOL_B_HOST)
+        .put(url, {"sheets": [{"subject": klass.math.pk, "cells": []}]}, format="json")
+        .status_code
+        == 404
+    )
 
 
 def test_token_authentication_refusals(w, klass):

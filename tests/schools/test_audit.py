@@ -37,8 +37,11 @@ SCHOOL_TABLES = sorted(TABLE_LABELS)
 
 @contextmanager
 def acting(w, name: str, role: str, source: str = "web"):
-    token = context.activate(context.ActorContext(account_id=w.accounts[name], role=role, tier="school",
-                                                  request_id=f"req-{name}", source=source))
+    token = context.activate(
+        context.ActorContext(
+            account_id=w.accounts[name], role=role, tier="school", request_id=f"req-{name}", source=source
+        )
+    )
     try:
         yield
     finally:
@@ -50,20 +53,30 @@ def _last(table: str) -> AuditEntry:
 
 
 def _cells(student_ids, value="8"):
-    return [{"student": s, "column": c, "value": value} for s in student_ids for c in ("tx1", "tx2", "tx3", "tx4", "gk", "ck")]
+    return [
+        {"student": s, "column": c, "value": value}
+        for s in student_ids
+        for c in ("tx1", "tx2", "tx3", "tx4", "gk", "ck")
+    ]
 
 
 # --- row text ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text,values", [
-    ("(1,2,,t)", ["1", "2", None, "t"]),
-    ('(1,"",,"a b")', ["1", "", None, "a b"]),
-    ('(7,"Nguyễn Văn An, lớp 6A1","nói ""tốt""",\\x)', ["7", "Nguyễn Văn An, lớp 6A1", 'nói "tốt"', "x"]),
-    ('(1,"C:\\\\đường dẫn\\\\","(ngoặc)")', ["1", "C:\\đường dẫn\\", "(ngoặc)"]),
-    ('(2,"dòng 1\ndòng 2\n(3,x)",)', ["2", "dòng 1\ndòng 2\n(3,x)", None]),
-    ('(3,"[{""name"": ""Hồ Quốc Cường"", ""phone"": ""0924""}]","{6,7,8}")',
-     ["3", '[{"name": "Hồ Quốc Cường", "phone": "0924"}]', "{6,7,8}"]),
-])
+
+@pytest.mark.parametrize(
+    "text,values",
+    [
+        ("(1,2,,t)", ["1", "2", None, "t"]),
+        ('(1,"",,"a b")', ["1", "", None, "a b"]),
+        ('(7,"Nguyễn Văn An, lớp 6A1","nói ""tốt""",\\x)', ["7", "Nguyễn Văn An, lớp 6A1", 'nói "tốt"', "x"]),
+        ('(1,"C:\\\\đường dẫn\\\\","(ngoặc)")', ["1", "C:\\đường dẫn\\", "(ngoặc)"]),
+        ('(2,"dòng 1\ndòng 2\n(3,x)",)', ["2", "dòng 1\ndòng 2\n(3,x)", None]),
+        (
+            '(3,"[{""name"": ""Hồ Quốc Cường"", ""phone"": ""0924""}]","{6,7,8}")',
+            ["3", '[{"name": "Hồ Quốc Cường", "phone": "0924"}]', "{6,7,8}"],
+        ),
+    ],
+)
 def test_row_text_parses(text, values):
     assert parse_row(text) == (values, len(text))
 
@@ -77,8 +90,11 @@ def test_rows_are_split_only_outside_quotes():
             parse_rows(broken)
 
 
-TEXTS = st.one_of(st.none(), st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"), max_size=25),
-                  st.sampled_from(["", " ", '"', "\\", ",", "(", ")", "\n", "Đỗ Thị Ánh, \"Bé\"\n(7,8)", "NULL"]))
+TEXTS = st.one_of(
+    st.none(),
+    st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"), max_size=25),
+    st.sampled_from(["", " ", '"', "\\", ",", "(", ")", "\n", 'Đỗ Thị Ánh, "Bé"\n(7,8)', "NULL"]),
+)
 
 
 @hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -101,34 +117,55 @@ def test_update_rows_pair_by_id_and_unchanged_rows_drop():
 
 # --- every path is audited ---------------------------------------------------------------------------
 
+
 def test_orm_write_through_a_service_is_audited_with_the_actor(w, klass):
     student = klass.students[0]
     from schools.models import Student
 
     with acting(w, "homeroom_a", "homeroom_teacher"):
-        student_update(access=klass.access(w, "homeroom_a"), student=Student.objects.get(pk=student),
-                       profile={"address": "Số 5, đường \"Lê Lợi\"\nTây Ninh"}, today=TODAY)
+        student_update(
+            access=klass.access(w, "homeroom_a"),
+            student=Student.objects.get(pk=student),
+            profile={"address": 'Số 5, đường "Lê Lợi"\nTây Ninh'},
+            today=TODAY,
+        )
     entry = _last("schools_student")
     assert (entry.operation, entry.rows, entry.source) == ("UPDATE", 1, "web")
-    assert (entry.account_id, entry.role, entry.tier, entry.request_id) == (w.accounts["homeroom_a"], "homeroom_teacher",
-                                                                             "school", "req-homeroom_a")
+    assert (entry.account_id, entry.role, entry.tier, entry.request_id) == (
+        w.accounts["homeroom_a"],
+        "homeroom_teacher",
+        "school",
+        "req-homeroom_a",
+    )
     change = history(student_id=student, limit=5).changes[0]
     # The profile service collapses whitespace; the row text keeps quotes and commas.
-    assert [(f.field, f.old, f.new) for f in change.fields] == [("address", "", "Số 5, đường \"Lê Lợi\" Tây Ninh")]
+    assert [(f.field, f.old, f.new) for f in change.fields] == [("address", "", 'Số 5, đường "Lê Lợi" Tây Ninh')]
     assert change.account_id == w.accounts["homeroom_a"] and change.student_name == "Nguyễn Văn An"
 
 
 def test_bulk_upsert_is_one_entry_per_statement_with_only_changed_rows(w, klass):
     access = klass.access(w, "teacher_a")
     with acting(w, "teacher_a", "subject_teacher", source="api"):
-        sheet_save(access=access, school_class=klass.school_class, subject=klass.math, term=1, cells=_cells(klass.students))
+        sheet_save(
+            access=access, school_class=klass.school_class, subject=klass.math, term=1, cells=_cells(klass.students)
+        )
         inserted = _last("schools_assessment")
-        sheet_save(access=access, school_class=klass.school_class, subject=klass.math, term=1,
-                   cells=[{"student": klass.students[2], "column": "gk", "value": "9,5"}])
+        sheet_save(
+            access=access,
+            school_class=klass.school_class,
+            subject=klass.math,
+            term=1,
+            cells=[{"student": klass.students[2], "column": "gk", "value": "9,5"}],
+        )
     updated = _last("schools_assessment")
     assert (inserted.operation, inserted.rows) == ("INSERT", 36)
     assert (updated.operation, updated.rows, updated.source, updated.account_id, updated.role) == (
-        "UPDATE", 1, "api", w.accounts["teacher_a"], "subject_teacher")
+        "UPDATE",
+        1,
+        "api",
+        w.accounts["teacher_a"],
+        "subject_teacher",
+    )
     change = history(student_id=klass.students[2], table="schools_assessment", limit=1).changes[0]
     assert change.operation == "UPDATE" and change.description == "Toán · HKI · gk"
     assert [(f.field, f.old, f.new) for f in change.fields] == [("score", "8,0", "9,5")]
@@ -138,10 +175,17 @@ def test_raw_sql_without_context_says_sql_and_the_database_login(w):
     connection.set_tenant(School.objects.get(pk=w.school_a))
     try:
         with connection.cursor() as cursor:
-            cursor.execute("INSERT INTO schools_schoolyear (start_year, starts_on, term2_starts_on, ends_on)"
-                           " VALUES (2031, '2031-09-05', '2032-01-12', '2032-05-31')")
+            cursor.execute(
+                "INSERT INTO schools_schoolyear (start_year, starts_on, term2_starts_on, ends_on)"
+                " VALUES (2031, '2031-09-05', '2032-01-12', '2032-05-31')"
+            )
         entry = _last("schools_schoolyear")
-        assert (entry.source, entry.account_id, entry.role, entry.tier) == ("sql", None, settings.DB_APP_USER, "database")
+        assert (entry.source, entry.account_id, entry.role, entry.tier) == (
+            "sql",
+            None,
+            settings.DB_APP_USER,
+            "database",
+        )
         assert history(table="schools_schoolyear", limit=1).changes[0].description == "2031–2032"
     finally:
         connection.set_schema_to_public()
@@ -149,11 +193,20 @@ def test_raw_sql_without_context_says_sql_and_the_database_login(w):
 
 def test_import_path_is_audited_as_import(w, klass):
     with acting(w, "clerk_a", "clerk", source="import"):
-        student = student_enrol(access=klass.access(w, "clerk_a"), school_class=klass.school_class, today=TODAY,
-                                profile={"full_name": "Y Đăk Lăk", "date_of_birth": "02/09/2014", "gender": "M"})
+        student = student_enrol(
+            access=klass.access(w, "clerk_a"),
+            school_class=klass.school_class,
+            today=TODAY,
+            profile={"full_name": "Y Đăk Lăk", "date_of_birth": "02/09/2014", "gender": "M"},
+        )
     for table in ("schools_student", "schools_enrolment", "schools_recordbook"):
         entry = _last(table)
-        assert (entry.operation, entry.source, entry.account_id, entry.role) == ("INSERT", "import", w.accounts["clerk_a"], "clerk")
+        assert (entry.operation, entry.source, entry.account_id, entry.role) == (
+            "INSERT",
+            "import",
+            w.accounts["clerk_a"],
+            "clerk",
+        )
     tables = {c.table for c in history(student_id=student.pk).changes}
     assert tables == {"schools_student", "schools_enrolment", "schools_recordbook"}
 
@@ -164,7 +217,9 @@ def test_every_school_table_is_audited_and_cannot_be_truncated(w):
             "SELECT c.relname, array_agg(t.tgname ORDER BY t.tgname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
             " LEFT JOIN pg_trigger t ON t.tgrelid = c.oid AND NOT t.tgisinternal"
             " WHERE n.nspname = %s AND c.relkind = 'r' AND c.relname NOT IN ('django_migrations', 'schools_auditentry')"
-            " GROUP BY c.relname", [School.objects.get(pk=w.school_a).schema_name])
+            " GROUP BY c.relname",
+            [School.objects.get(pk=w.school_a).schema_name],
+        )
         found = dict(cursor.fetchall())
     assert sorted(found) == SCHOOL_TABLES  # a new table needs its triggers (sql/0002_audit_tables.sql) and a label
     assert all({"audit_ins", "audit_upd", "audit_del", "audit_no_truncate"} <= set(t) for t in found.values())
@@ -172,11 +227,15 @@ def test_every_school_table_is_audited_and_cannot_be_truncated(w):
 
 # --- the chain cannot be changed by the application; tampering is found ------------------------------------
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE schools_auditentry SET new_values = 'x'",
-    "DELETE FROM schools_auditentry",
-    "TRUNCATE schools_auditentry",
-])
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE schools_auditentry SET new_values = 'x'",
+        "DELETE FROM schools_auditentry",
+        "TRUNCATE schools_auditentry",
+    ],
+)
 def test_application_role_cannot_change_the_chain(w, klass, statement):
     with pytest.raises(Exception) as info:
         with transaction.atomic(), connection.cursor() as cursor:
@@ -194,7 +253,8 @@ def _forge(cursor, *, good_hash: bool) -> int:
         " 'schools_assessment', 'UPDATE', 1, '(1,1,tx,1,9.0)', '(1,1,tx,1,3.0)', %(p)s::text,"
         " CASE WHEN %(good)s THEN audit_payload(%(p)s::text, now(), NULL, 'principal', 'school', '', 'web', 'schools_assessment',"
         " 'UPDATE', 1, '(1,1,tx,1,9.0)', '(1,1,tx,1,3.0)') ELSE repeat('f', 64) END) RETURNING id",
-        {"p": prev, "good": good_hash})
+        {"p": prev, "good": good_hash},
+    )
     return cursor.fetchone()[0]
 
 
@@ -225,8 +285,10 @@ def test_owner_tampering_is_found_at_that_entry(w):
     owner.set_schema(school.schema_name)
     try:
         with owner.cursor() as cursor:
-            cursor.execute("INSERT INTO schools_schoolyear (start_year, starts_on, term2_starts_on, ends_on)"
-                           " VALUES (2030, '2030-09-05', '2031-01-12', '2031-05-31')")
+            cursor.execute(
+                "INSERT INTO schools_schoolyear (start_year, starts_on, term2_starts_on, ends_on)"
+                " VALUES (2030, '2030-09-05', '2031-01-12', '2031-05-31')"
+            )
             cursor.execute("UPDATE schools_schoolyear SET ends_on = '2031-05-30' WHERE start_year = 2030")
             cursor.execute("SELECT max(id) FROM schools_auditentry WHERE table_name = 'schools_schoolyear'")
             target = cursor.fetchone()[0]
@@ -237,14 +299,18 @@ def test_owner_tampering_is_found_at_that_entry(w):
                 cursor.execute("UPDATE schools_auditentry SET new_values = '' WHERE id = %s", [target])
         with owner.cursor() as cursor:
             cursor.execute("ALTER TABLE schools_auditentry DISABLE TRIGGER audit_no_update")
-            cursor.execute("UPDATE schools_auditentry SET new_values = replace(new_values, '2031-05-30', '2031-05-29')"
-                           " WHERE id = %s", [target])
+            cursor.execute(
+                "UPDATE schools_auditentry SET new_values = replace(new_values, '2031-05-30', '2031-05-29')"
+                " WHERE id = %s",
+                [target],
+            )
         assert first_broken_link(using="owner") == target
     finally:
         owner.set_schema_to_public()
 
 
 # --- anchors ----------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def s3(settings, monkeypatch):
@@ -265,7 +331,10 @@ def test_anchor_writes_each_chain_head_to_a_locked_bucket(w, klass, s3):
     body = json.loads(s3.get_object(Bucket="anchors-test", Key=key)["Body"].read())
     assert (body["last_id"], body["hash"], body["school_id"]) == (head.pk, head.hash, klass.school.pk)
     assert f"s3://anchors-test/{key}: entry {head.pk}" in out.getvalue()
-    assert s3.get_object_lock_configuration(Bucket="anchors-test")["ObjectLockConfiguration"]["ObjectLockEnabled"] == "Enabled"
+    assert (
+        s3.get_object_lock_configuration(Bucket="anchors-test")["ObjectLockConfiguration"]["ObjectLockEnabled"]
+        == "Enabled"
+    )
     out = io.StringIO()
     call_command("audit_verify", "--schema", klass.school.schema_name, "--anchors", stdout=out)
     assert f"anchor {head.pk} matches" in out.getvalue()
@@ -295,44 +364,74 @@ def test_anchor_refuses_a_bucket_without_object_lock(w, s3):
 
 # --- history ----------------------------------------------------------------------------------------
 
+
 def _approved_then_changed(w, klass) -> int:
     """Scores entered, records submitted and approved, then a score changed behind the workflow's back."""
     student = klass.students[0]
     with acting(w, "teacher_a", "subject_teacher"):
-        sheet_save(access=klass.access(w, "teacher_a"), school_class=klass.school_class, subject=klass.math, term=1,
-                   cells=_cells(klass.students))
+        sheet_save(
+            access=klass.access(w, "teacher_a"),
+            school_class=klass.school_class,
+            subject=klass.math,
+            term=1,
+            cells=_cells(klass.students),
+        )
     with acting(w, "homeroom_a", "homeroom_teacher"):
         records_submit(access=klass.access(w, "homeroom_a"), school_class=klass.school_class)
     with acting(w, "principal_a", "principal"):
         records_approve(access=klass.access(w, "principal_a"), school_class=klass.school_class)
     with acting(w, "teacher_a", "subject_teacher"), transaction.atomic():
         context.bind_to_transaction(connection)  # an ORM write outside the services, with its actor
-        Assessment.objects.filter(student_id=student, subject=klass.math, term=1, kind="tx", seq=1).update(score=Decimal("9.5"))
+        Assessment.objects.filter(student_id=student, subject=klass.math, term=1, kind="tx", seq=1).update(
+            score=Decimal("9.5")
+        )
     return student
 
 
 def test_changes_after_approval_are_flagged_until_reopened(w, klass):
     student = _approved_then_changed(w, klass)
     with acting(w, "principal_a", "principal"):
-        record_reopen(access=klass.access(w, "principal_a"), record=RecordBook.objects.get(student_id=student),
-                      reason="Sửa điểm nhập nhầm")
+        record_reopen(
+            access=klass.access(w, "principal_a"),
+            record=RecordBook.objects.get(student_id=student),
+            reason="Sửa điểm nhập nhầm",
+        )
     with acting(w, "teacher_a", "subject_teacher"):
-        sheet_save(access=klass.access(w, "teacher_a"), school_class=klass.school_class, subject=klass.math, term=1,
-                   cells=[{"student": student, "column": "tx2", "value": "6"}])
+        sheet_save(
+            access=klass.access(w, "teacher_a"),
+            school_class=klass.school_class,
+            subject=klass.math,
+            term=1,
+            cells=[{"student": student, "column": "tx2", "value": "6"}],
+        )
     changes = history(student_id=student).changes
-    scores = [(c.fields[0].old, c.fields[0].new, c.after_approval) for c in changes
-              if c.table == "schools_assessment" and c.operation == "UPDATE"]
+    scores = [
+        (c.fields[0].old, c.fields[0].new, c.after_approval)
+        for c in changes
+        if c.table == "schools_assessment" and c.operation == "UPDATE"
+    ]
     assert scores == [("8,0", "6,0", False), ("8,0", "9,5", True)]
     assert not [c for c in changes if c.table != "schools_assessment" and c.after_approval]
-    states = [(f.old, f.new) for c in changes if c.table == "schools_recordbook" for f in c.fields if f.field == "state"]
-    assert states == [("Hiệu trưởng đã duyệt", "Đang nhập"), ("GVCN đã trình", "Hiệu trưởng đã duyệt"),
-                      ("Đang nhập", "GVCN đã trình"), (None, "Đang nhập")]
+    states = [
+        (f.old, f.new) for c in changes if c.table == "schools_recordbook" for f in c.fields if f.field == "state"
+    ]
+    assert states == [
+        ("Hiệu trưởng đã duyệt", "Đang nhập"),
+        ("GVCN đã trình", "Hiệu trưởng đã duyệt"),
+        ("Đang nhập", "GVCN đã trình"),
+        (None, "Đang nhập"),
+    ]
 
 
 def test_history_queries_do_not_grow_with_entries(w, klass, queries):
     with acting(w, "teacher_a", "subject_teacher"):
-        sheet_save(access=klass.access(w, "teacher_a"), school_class=klass.school_class, subject=klass.math, term=1,
-                   cells=_cells(klass.students[:1]))
+        sheet_save(
+            access=klass.access(w, "teacher_a"),
+            school_class=klass.school_class,
+            subject=klass.math,
+            term=1,
+            cells=_cells(klass.students[:1]),
+        )
     with queries() as few:
         small = history(limit=3)
     _approved_then_changed(w, klass)
@@ -355,7 +454,9 @@ def test_history_page_flags_filters_and_is_for_the_principal(w, klass, login):
     assert "GVCN đã trình" in theirs and "9,5" not in theirs
     # By date (dd/mm/yyyy).
     today, tomorrow = timezone.localdate(), timezone.localdate() + dt.timedelta(days=1)
-    on_day = principal.get(f"/history/?student={student}&date_from={today:%d/%m/%Y}&date_to={today:%d/%m/%Y}").content.decode()
+    on_day = principal.get(
+        f"/history/?student={student}&date_from={today:%d/%m/%Y}&date_to={today:%d/%m/%Y}"
+    ).content.decode()
     later = principal.get(f"/history/?date_from={tomorrow:%d/%m/%Y}").content.decode()
     assert "9,5" in on_day and "Không có thay đổi nào phù hợp." in later
     assert principal.get("/history/?date_from=31/02/2026").status_code == 200
@@ -376,6 +477,11 @@ def test_token_api_saves_carry_the_actor(w, klass):
     client = APIClient(HTTP_HOST=SCHOOL_A_HOST)
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     url = f"/api/v1/classes/{klass.school_class.pk}/sheets/{klass.math.pk}/1/"
-    assert client.put(url, {"cells": [{"student": klass.students[0], "column": "tx1", "value": "7"}]}, format="json").status_code == 200
+    assert (
+        client.put(
+            url, {"cells": [{"student": klass.students[0], "column": "tx1", "value": "7"}]}, format="json"
+        ).status_code
+        == 200
+    )
     entry = AuditEntry.objects.filter(table_name="schools_assessment").order_by("-id").first()
     assert entry.account_id == w.accounts["teacher_a"] and entry.role == "subject_teacher" and entry.source == "api"

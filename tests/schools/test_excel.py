@@ -50,9 +50,20 @@ def cells_of(response) -> list[str]:
 # --------------------------------------------------------------------------------------- values
 
 
-@pytest.mark.parametrize("value,text", [(7.5, "7.5"), (8.0, "8"), (7.1000000000000005, "7.1"), (7.499999999999,
-                                        "7.5"), (7.25, "7.25"), ("  7,5 ", "7,5"), (9, "9"), (None, ""),
-                                        (dt.datetime(2014, 3, 5), "05/03/2014")])
+@pytest.mark.parametrize(
+    "value,text",
+    [
+        (7.5, "7.5"),
+        (8.0, "8"),
+        (7.1000000000000005, "7.1"),
+        (7.499999999999, "7.5"),
+        (7.25, "7.25"),
+        ("  7,5 ", "7,5"),
+        (9, "9"),
+        (None, ""),
+        (dt.datetime(2014, 3, 5), "05/03/2014"),
+    ],
+)
 def test_cell_values_read_as_a_person_wrote_them(value, text):
     assert cell_text(value) == text
 
@@ -72,8 +83,19 @@ def test_student_template_has_the_headers_lists_and_a_guide(w, klass):
     assert visible == ["Danh sách học sinh", "Hướng dẫn"]
     ws = wb["Danh sách học sinh"]
     assert [c.value for c in ws[1]] == [
-        "Họ và tên", "Ngày sinh (dd/mm/yyyy)", "Giới tính (Nam/Nữ)", "Dân tộc", "Quốc tịch", "Nơi sinh", "Nơi ở",
-        "Số định danh cá nhân", "Mã học sinh", "Họ tên cha/mẹ/người giám hộ", "Quan hệ", "Số điện thoại"]
+        "Họ và tên",
+        "Ngày sinh (dd/mm/yyyy)",
+        "Giới tính (Nam/Nữ)",
+        "Dân tộc",
+        "Quốc tịch",
+        "Nơi sinh",
+        "Nơi ở",
+        "Số định danh cá nhân",
+        "Mã học sinh",
+        "Họ tên cha/mẹ/người giám hộ",
+        "Quan hệ",
+        "Số điện thoại",
+    ]
     lists = [dv.formula1 for dv in ws.data_validations.dataValidation]
     assert '"Nam,Nữ"' in lists and any("Cha" in f for f in lists if f)
     assert ws.column_dimensions["H"].number_format == "@"
@@ -84,10 +106,38 @@ def test_student_list_round_trip(w, klass):
     c = client(w, "homeroom_a")
     wb = workbook(c.get(template))
     ws = wb["Danh sách học sinh"]
-    ws.append(["Ngô  Bảo Châu", "05/03/2014", "Nam", None, None, "Hà Nội", "Số 1 Tràng Tiền", "001214000123", None,
-               "Ngô Văn Bố", "Cha", "0912345678"])
-    ws.append(["Đặng Thùy Trâm", dt.datetime(2014, 11, 26), "Nữ", "Tày", "Việt Nam", None, None,
-               79214000456, "HS-7", None, None, None])  # a real date; an id that Excel made a number
+    ws.append(
+        [
+            "Ngô  Bảo Châu",
+            "05/03/2014",
+            "Nam",
+            None,
+            None,
+            "Hà Nội",
+            "Số 1 Tràng Tiền",
+            "001214000123",
+            None,
+            "Ngô Văn Bố",
+            "Cha",
+            "0912345678",
+        ]
+    )
+    ws.append(
+        [
+            "Đặng Thùy Trâm",
+            dt.datetime(2014, 11, 26),
+            "Nữ",
+            "Tày",
+            "Việt Nam",
+            None,
+            None,
+            79214000456,
+            "HS-7",
+            None,
+            None,
+            None,
+        ]
+    )  # a real date; an id that Excel made a number
     before = Student.objects.count()
     response = upload(c, url, xlsx(wb))
     assert response.status_code == 201, response.content
@@ -97,8 +147,12 @@ def test_student_list_round_trip(w, klass):
     assert chau.date_of_birth == dt.date(2014, 3, 5) and chau.gender == "M" and chau.personal_id == "001214000123"
     assert chau.guardians == [{"name": "Ngô Văn Bố", "relation": "Cha", "phone": "0912345678"}]
     tram = Student.objects.get(full_name="Đặng Thùy Trâm")
-    assert (tram.date_of_birth, tram.gender, tram.ethnicity, tram.personal_id) == (dt.date(2014, 11, 26), "F", "Tày",
-                                                                                    "079214000456")
+    assert (tram.date_of_birth, tram.gender, tram.ethnicity, tram.personal_id) == (
+        dt.date(2014, 11, 26),
+        "F",
+        "Tày",
+        "079214000456",
+    )
     assert Enrolment.objects.filter(student__in=[chau, tram], school_class=klass.school_class).count() == 2
     # The audit trail says the rows came from an import, by whom.
     from schools.models import AuditEntry
@@ -109,8 +163,12 @@ def test_student_list_round_trip(w, klass):
     again = upload(c, url, xlsx(wb))
     assert again.status_code == 400
     assert {(e["cell"], e["code"]) for e in again.json()["errors"]} == {
-        ("A2", "students.already_in_class"), ("H2", "students.personal_id_taken"),
-        ("A3", "students.already_in_class"), ("H3", "students.personal_id_taken"), ("I3", "students.moet_code_taken")}
+        ("A2", "students.already_in_class"),
+        ("H2", "students.personal_id_taken"),
+        ("A3", "students.already_in_class"),
+        ("H3", "students.personal_id_taken"),
+        ("I3", "students.moet_code_taken"),
+    }
     assert Student.objects.count() == before + 2
 
 
@@ -131,9 +189,15 @@ def test_student_import_reports_every_bad_cell_and_saves_nothing(w, klass):
     body = response.json()
     assert body["code"] == "excel.invalid" and "chưa lưu gì" in body["detail"]
     found = {(e["cell"], e["code"]) for e in body["errors"]}
-    assert found == {("B3", "students.bad_dob"), ("C3", "students.bad_gender"), ("A4", "students.bad_name"),
-                     ("H4", "students.personal_id_taken"), ("H5", "students.bad_personal_id"),
-                     ("J5", "students.guardian_without_name"), ("A6", "students.duplicate_in_file")}
+    assert found == {
+        ("B3", "students.bad_dob"),
+        ("C3", "students.bad_gender"),
+        ("A4", "students.bad_name"),
+        ("H4", "students.personal_id_taken"),
+        ("H5", "students.bad_personal_id"),
+        ("J5", "students.guardian_without_name"),
+        ("A6", "students.duplicate_in_file"),
+    }
     error = next(e for e in body["errors"] if e["cell"] == "C3")
     assert error["row"] == 3 and error["header"] == "Giới tính (Nam/Nữ)" and error["detail"].startswith("Ô C3")
     assert error["detail_en"].startswith("Cell C3") and error["message_en"]
@@ -164,8 +228,9 @@ def test_a_file_that_is_not_a_workbook_is_a_400(w, klass, content):
     _, url = students_urls(klass)
     response = upload(client(w, "homeroom_a"), url, content, name="danh-sach.csv")
     assert response.status_code == 400 and response.json()["errors"][0]["code"] == "excel.not_a_workbook"
-    sheet = upload(client(w, "teacher_a"), f"/excel/classes/{klass.school_class.pk}/sheets/{klass.math.pk}/1/import/",
-                   content)
+    sheet = upload(
+        client(w, "teacher_a"), f"/excel/classes/{klass.school_class.pk}/sheets/{klass.math.pk}/1/import/", content
+    )
     assert sheet.status_code == 400 and sheet.json()["errors"][0]["code"] == "excel.not_a_workbook"
 
 
@@ -209,13 +274,29 @@ def fill(ws, values=("8", 7.5, 6, "6,5", 7, 9.5)):
 
 
 def test_sheet_template_lists_the_class_in_vietnamese_order_with_hidden_ids(w, klass):
-    sheet_save(access=klass.access(w, "teacher_a"), school_class=klass.school_class, subject=klass.math, term=1,
-               cells=[{"student": klass.students[1], "column": "gk", "value": "7,5"}])
+    sheet_save(
+        access=klass.access(w, "teacher_a"),
+        school_class=klass.school_class,
+        subject=klass.math,
+        term=1,
+        cells=[{"student": klass.students[1], "column": "gk", "value": "7,5"}],
+    )
     template, _ = sheet_urls(klass)
     ws = workbook(client(w, "teacher_a").get(template)).active
     cols = headers(ws, 3)
-    assert list(cols) == ["Mã HS (không sửa)", "STT", "Họ và tên", "Ngày sinh", "ĐĐGtx 1", "ĐĐGtx 2", "ĐĐGtx 3",
-                          "ĐĐGtx 4", "ĐĐGgk", "ĐĐGck", "Nhận xét"]
+    assert list(cols) == [
+        "Mã HS (không sửa)",
+        "STT",
+        "Họ và tên",
+        "Ngày sinh",
+        "ĐĐGtx 1",
+        "ĐĐGtx 2",
+        "ĐĐGtx 3",
+        "ĐĐGtx 4",
+        "ĐĐGgk",
+        "ĐĐGck",
+        "Nhận xét",
+    ]
     assert ws.column_dimensions["A"].hidden
     ids = [ws.cell(row=r, column=1).value for r in range(4, ws.max_row + 1)]
     names = [ws.cell(row=r, column=3).value.split()[-1] for r in range(4, ws.max_row + 1)]
@@ -260,7 +341,9 @@ def test_comment_graded_sheet_round_trip(w, klass):
         ws.cell(row=4, column=cols[key], value="Đ")
     ws.cell(row=5, column=cols["ĐĐGck"], value="cđ")
     assert upload(c, url, xlsx(wb)).json()["written"] == 4
-    assert Assessment.objects.get(subject=klass.pe, kind="ck", student_id=ws.cell(row=5, column=1).value).verdict == "CD"
+    assert (
+        Assessment.objects.get(subject=klass.pe, kind="ck", student_id=ws.cell(row=5, column=1).value).verdict == "CD"
+    )
 
 
 def _break(case, ws, klass, cols):
@@ -294,12 +377,28 @@ def _break(case, ws, klass, cols):
     raise AssertionError(case)
 
 
-@pytest.mark.parametrize("case", ["score_11", "text_in_score", "other_class", "name_mismatch", "missing_id",
-                                  "duplicate_row", "missing_column", "id_column_deleted"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "score_11",
+        "text_in_score",
+        "other_class",
+        "name_mismatch",
+        "missing_id",
+        "duplicate_row",
+        "missing_column",
+        "id_column_deleted",
+    ],
+)
 def test_a_broken_row_is_a_400_naming_the_cell_and_nothing_is_saved(w, klass, case):
     access = klass.access(w, "teacher_a")
-    sheet_save(access=access, school_class=klass.school_class, subject=klass.math, term=1,
-               cells=[{"student": s, "column": "tx1", "value": "5"} for s in klass.students])
+    sheet_save(
+        access=access,
+        school_class=klass.school_class,
+        subject=klass.math,
+        term=1,
+        cells=[{"student": s, "column": "tx1", "value": "5"} for s in klass.students],
+    )
     before = list(Assessment.objects.order_by("pk").values_list("pk", "score", "text"))
     template, url = sheet_urls(klass)
     c = client(w, "teacher_a")
@@ -369,11 +468,24 @@ def test_export_holds_the_values_averages_and_the_year_summary(w, klass):
     access = klass.access(w, "teacher_a")
     cells = {1: ["8", "8", "8", "8", "8", "8"], 2: ["9", "9", "9", "9", "9", "9,5"]}
     for term, values in cells.items():
-        sheet_save(access=access, school_class=klass.school_class, subject=klass.math, term=term,
-                   cells=[{"student": s, "column": k, "value": v} for s in klass.students
-                          for k, v in zip(["tx1", "tx2", "tx3", "tx4", "gk", "ck"], values, strict=True)])
-    sheet_save(access=access, school_class=klass.school_class, subject=klass.pe, term=1,
-               cells=[{"student": klass.students[0], "column": k, "value": "Đ"} for k in ("tx1", "tx2", "tx3", "gk", "ck")])
+        sheet_save(
+            access=access,
+            school_class=klass.school_class,
+            subject=klass.math,
+            term=term,
+            cells=[
+                {"student": s, "column": k, "value": v}
+                for s in klass.students
+                for k, v in zip(["tx1", "tx2", "tx3", "tx4", "gk", "ck"], values, strict=True)
+            ],
+        )
+    sheet_save(
+        access=access,
+        school_class=klass.school_class,
+        subject=klass.pe,
+        term=1,
+        cells=[{"student": klass.students[0], "column": k, "value": "Đ"} for k in ("tx1", "tx2", "tx3", "gk", "ck")],
+    )
     for term in (1, 2):
         Conduct.objects.create(student_id=klass.students[0], year=klass.school_class.year, term=term, level="T")
     wb = workbook(client(w, "principal_a").get(f"/excel/classes/{klass.school_class.pk}/export.xlsx"))
@@ -402,8 +514,10 @@ def test_a_subject_teacher_exports_only_their_subjects(w, klass):
     wb = workbook(client(w, "teacher_a").get(f"/excel/classes/{klass.school_class.pk}/export.xlsx"))
     assert sorted(wb.sheetnames) == ["Giáo dục thể chất", "Toán"]
     assert client(w, "teacher_a").get(f"/excel/classes/{klass.other_class.pk}/export.xlsx").status_code == 404
-    assert client(w, "clerk_a").get(f"/excel/classes/{klass.school_class.pk}/export.xlsx").status_code in (403, 404)  # sees the class for profiles, no subject
-
+    assert client(w, "clerk_a").get(f"/excel/classes/{klass.school_class.pk}/export.xlsx").status_code in (
+        403,
+        404,
+    )  # sees the class for profiles, no subject
 
 
 def test_primary_levels_and_periodic_tests_round_trip_and_export(w, klass):
@@ -414,8 +528,12 @@ def test_primary_levels_and_periodic_tests_round_trip_and_export(w, klass):
     system = system_access(klass.school.pk)
     year = school_year_open(access=system, start_year=2026, levels=["primary"])
     four = class_create(access=system, year=year, name="4A", grade=4, homeroom_teacher_id=w.accounts["homeroom_a"])
-    pupil = student_enrol(access=system, school_class=four, today=dt.date(2026, 10, 1),
-                          profile={"full_name": "Lò Thị Mai", "date_of_birth": "02/02/2017", "gender": "F"})
+    pupil = student_enrol(
+        access=system,
+        school_class=four,
+        today=dt.date(2026, 10, 1),
+        profile={"full_name": "Lò Thị Mai", "date_of_birth": "02/02/2017", "gender": "F"},
+    )
     maths = Subject.objects.get(level="primary", code="toan")
     c = client(w, "principal_a")
     base = f"/excel/classes/{four.pk}/sheets/{maths.pk}/1"
@@ -427,7 +545,11 @@ def test_primary_levels_and_periodic_tests_round_trip_and_export(w, klass):
         ws.cell(row=4, column=cols[key], value=value)
     assert upload(c, f"{base}/import/", xlsx(wb)).json()["written"] == 4
     assert {a.kind: (a.verdict, a.score) for a in Assessment.objects.filter(student=pupil)} == {
-        "mgk": ("H", None), "mck": ("T", None), "kgk": ("", Decimal("8.0")), "kck": ("", Decimal("9.0"))}
+        "mgk": ("H", None),
+        "mck": ("T", None),
+        "kgk": ("", Decimal("8.0")),
+        "kck": ("", Decimal("9.0")),
+    }
     ws.cell(row=4, column=cols["KTĐK cuối kì"], value=8.5)
     bad = upload(c, f"{base}/import/", xlsx(wb))
     assert bad.status_code == 400 and bad.json()["errors"][0]["code"] == "sheet.test_score_not_integer"

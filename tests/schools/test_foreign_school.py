@@ -46,18 +46,41 @@ OWN_MODULES = ("tenants.", "hocba.", "schools.", "reporting.")
 SECRET_NAME = "Quách Bí Mật"
 SECRET_COMMENT = "Nhận xét riêng của trường B"
 SECRET_REASON = "Lý do riêng của trường B"
-SECRETS = (SECRET_NAME, SECRET_COMMENT, SECRET_REASON, "079211000999", "9Ư1", "9,5", "Khen riêng trường B",
-           "Phụ Huynh Bí Mật", "phu-huynh-bi-mat", "principal_b", "teacher_b", "Principal B", "Teacher B", "99000002",
-           "thcs-binh-minh.hocba.localhost/")
+SECRETS = (
+    SECRET_NAME,
+    SECRET_COMMENT,
+    SECRET_REASON,
+    "079211000999",
+    "9Ư1",
+    "9,5",
+    "Khen riêng trường B",
+    "Phụ Huynh Bí Mật",
+    "phu-huynh-bi-mat",
+    "principal_b",
+    "teacher_b",
+    "Principal B",
+    "Teacher B",
+    "99000002",
+    "thcs-binh-minh.hocba.localhost/",
+)
 # Roles whose scope does not cover school B (province staff, unit B and school B's own people do).
 OUTSIDERS = [name for name, _role, scope in ACCOUNTS if scope in ("unit_a", "school_a")]
 REFUSED = (403, 404, 405)
 
 # ``<int:pk>`` after one of these path segments names an object of that kind.
 COLLECTIONS = {
-    "classes": "class", "students": "student", "years": "year", "subjects": "subject", "departments": "department",
-    "records": "record", "memberships": "membership", "windows": "window", "window-exceptions": "exception",
-    "exceptions": "exception", "units": "unit", "schools": "school",
+    "classes": "class",
+    "students": "student",
+    "years": "year",
+    "subjects": "subject",
+    "departments": "department",
+    "records": "record",
+    "memberships": "membership",
+    "windows": "window",
+    "window-exceptions": "exception",
+    "exceptions": "exception",
+    "units": "unit",
+    "schools": "school",
 }
 # Other integer parameters, by name.
 PARAMS = {"subject": "subject", "term": "term", "award": "award", "account": "guardian"}
@@ -165,41 +188,90 @@ def id_calls(ids: dict[str, list]) -> list[Call]:
 def school_b_data(w):
     school = School.objects.get(pk=w.school_b)
     unit = AdministrativeUnit.objects.get(pk=w.unit_b)
-    parent = account_create(actor=None, username="phu-huynh-bi-mat", full_name="Phụ Huynh Bí Mật", role="parent",
-                            school=school, valid_from=dt.date(2025, 7, 1))
+    parent = account_create(
+        actor=None,
+        username="phu-huynh-bi-mat",
+        full_name="Phụ Huynh Bí Mật",
+        role="parent",
+        school=school,
+        valid_from=dt.date(2025, 7, 1),
+    )
     connection.set_tenant(school)
     system = system_access(school.pk)
     year = school_year_open(access=system, start_year=2025, levels=["lower_secondary"])
     klass = class_create(access=system, year=year, name="9Ư1", grade=9, homeroom_teacher_id=w.accounts["teacher_b"])
     math = Subject.objects.get(level="lower_secondary", code="toan")
     assignment_set(access=system, school_class=klass, subject=math, teacher_id=w.accounts["teacher_b"])
-    student = student_enrol(access=system, school_class=klass, today=dt.date(2025, 10, 1),
-                            profile={"full_name": SECRET_NAME, "date_of_birth": "05/03/2011", "gender": "F",
-                                     "personal_id": "079211000999"})
-    sheet_save(access=system, school_class=klass, subject=math, term=1,
-               cells=[{"student": student.pk, "column": "gk", "value": "9,5"},
-                      {"student": student.pk, "column": "nx", "value": SECRET_COMMENT}])
-    award = award_add(access=system, school_class=klass, student_id=student.pk, kind="award",
-                      title="Khen riêng trường B", decided_on=dt.date(2025, 11, 20))
+    student = student_enrol(
+        access=system,
+        school_class=klass,
+        today=dt.date(2025, 10, 1),
+        profile={"full_name": SECRET_NAME, "date_of_birth": "05/03/2011", "gender": "F", "personal_id": "079211000999"},
+    )
+    sheet_save(
+        access=system,
+        school_class=klass,
+        subject=math,
+        term=1,
+        cells=[
+            {"student": student.pk, "column": "gk", "value": "9,5"},
+            {"student": student.pk, "column": "nx", "value": SECRET_COMMENT},
+        ],
+    )
+    award = award_add(
+        access=system,
+        school_class=klass,
+        student_id=student.pk,
+        kind="award",
+        title="Khen riêng trường B",
+        decided_on=dt.date(2025, 11, 20),
+    )
     guardian_link(access=system, student=student, account_id=parent.pk)
     record = RecordBook.objects.get(student=student, year=year)
     connection.set_schema_to_public()
     now, start = timezone.now(), current_school_year(timezone.localdate())
     unit_window = window_services.window_create(
-        actor=None, category="scores_1", year_start=start, unit=unit, opens_at=now - dt.timedelta(days=2),
-        locks_at=now - dt.timedelta(days=1), reason=SECRET_REASON)
+        actor=None,
+        category="scores_1",
+        year_start=start,
+        unit=unit,
+        opens_at=now - dt.timedelta(days=2),
+        locks_at=now - dt.timedelta(days=1),
+        reason=SECRET_REASON,
+    )
     school_window = window_services.window_create(
-        actor=None, category="scores_2", year_start=start, school=school, opens_at=now - dt.timedelta(hours=1),
-        locks_at=now + dt.timedelta(days=1), reason=SECRET_REASON)
+        actor=None,
+        category="scores_2",
+        year_start=start,
+        school=school,
+        opens_at=now - dt.timedelta(hours=1),
+        locks_at=now + dt.timedelta(days=1),
+        reason=SECRET_REASON,
+    )
     exception = window_services.exception_request(
-        actor=w.account("principal_b"), window=unit_window, school=school, until=now + dt.timedelta(hours=2),
-        reason=SECRET_REASON, class_ids=[klass.pk])
+        actor=w.account("principal_b"),
+        window=unit_window,
+        school=school,
+        until=now + dt.timedelta(hours=2),
+        reason=SECRET_REASON,
+        class_ids=[klass.pk],
+    )
     return {
-        "class": [klass.pk], "student": [student.pk], "year": [year.pk], "subject": [math.pk],
-        "department": [math.department_id], "record": [record.pk], "award": [award.pk], "guardian": [parent.pk],
-        "term": [1], "unit": [unit.pk], "school": [school.pk], "scope": [("school", school.pk), ("unit", unit.pk)],
+        "class": [klass.pk],
+        "student": [student.pk],
+        "year": [year.pk],
+        "subject": [math.pk],
+        "department": [math.department_id],
+        "record": [record.pk],
+        "award": [award.pk],
+        "guardian": [parent.pk],
+        "term": [1],
+        "unit": [unit.pk],
+        "school": [school.pk],
+        "scope": [("school", school.pk), ("unit", unit.pk)],
         "membership": [Membership.objects.filter(school=school, account_id=w.accounts["teacher_b"]).get().pk],
-        "window": [unit_window.pk, school_window.pk], "exception": [exception.pk],
+        "window": [unit_window.pk, school_window.pk],
+        "exception": [exception.pk],
     }
 
 
@@ -207,11 +279,26 @@ def _payload(ids: dict[str, list]) -> dict:
     """One body for every write: the fields the school's and the platform's forms and APIs take, with B's ids."""
     student, klass = ids["student"][0], ids["class"][0]
     return {
-        "cells": [{"student": student, "column": "gk", "value": "1"}], "student": student, "students": [student],
-        "class_ids": [klass], "student_ids": [student], "to_class": klass, "account": ids["guardian"][0],
-        "account_id": ids["guardian"][0], "school_id": ids["school"][0], "unit_id": ids["unit"][0],
-        "target": ids["unit"][0], "username": "teacher_b", "full_name": "Tên Mới", "name": "Tên mới", "title": "Mới",
-        "role": "principal", "reason": "Đổi", "note": "Đổi", "approve": True, "on": "01/10/2025",
+        "cells": [{"student": student, "column": "gk", "value": "1"}],
+        "student": student,
+        "students": [student],
+        "class_ids": [klass],
+        "student_ids": [student],
+        "to_class": klass,
+        "account": ids["guardian"][0],
+        "account_id": ids["guardian"][0],
+        "school_id": ids["school"][0],
+        "unit_id": ids["unit"][0],
+        "target": ids["unit"][0],
+        "username": "teacher_b",
+        "full_name": "Tên Mới",
+        "name": "Tên mới",
+        "title": "Mới",
+        "role": "principal",
+        "reason": "Đổi",
+        "note": "Đổi",
+        "approve": True,
+        "on": "01/10/2025",
     }
 
 
@@ -219,8 +306,9 @@ def _send(client, call: Call, payload: dict):
     if call.method == "get":
         return client.get(call.path, HTTP_HOST=call.host)
     if issubclass(call.route.view_class, APIView):
-        return getattr(client, call.method)(call.path, json.dumps(payload), content_type="application/json",
-                                            HTTP_HOST=call.host)
+        return getattr(client, call.method)(
+            call.path, json.dumps(payload), content_type="application/json", HTTP_HOST=call.host
+        )
     form = {k: v for k, v in payload.items() if not isinstance(v, list | dict)}
     return client.post(call.path, form, HTTP_HOST=call.host)
 
@@ -252,14 +340,18 @@ def _state(schemas: list[str]) -> dict[str, tuple]:
     """Every readable table of the schemas: row count and a digest of its rows."""
     state = {}
     with connection.cursor() as cursor:
-        cursor.execute("SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY(%s)"
-                       " AND has_table_privilege(format('%%I.%%I', schemaname, tablename), 'SELECT') ORDER BY 1, 2",
-                       [schemas])
+        cursor.execute(
+            "SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY(%s)"
+            " AND has_table_privilege(format('%%I.%%I', schemaname, tablename), 'SELECT') ORDER BY 1, 2",
+            [schemas],
+        )
         for schema, table in cursor.fetchall():
             if table in VOLATILE_TABLES:
                 continue
-            cursor.execute(f'SELECT count(*), md5(coalesce(string_agg(t::text, \'|\' ORDER BY t::text), \'\'))'
-                           f' FROM "{schema}"."{table}" t')
+            cursor.execute(
+                f"SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), ''))"
+                f' FROM "{schema}"."{table}" t'
+            )
             state[f"{schema}.{table}"] = cursor.fetchone()
     return state
 
@@ -298,17 +390,21 @@ def test_school_b_lists_refuse_school_a_and_its_unit(w, school_b_data, name):
 def test_school_b_ids_are_real(w, school_b_data):
     """School B's principal (on its site) and unit B's admin (on the platform) open every page and API the refusals
     above were asked for: those are about the school, not the ids."""
-    owners = {SCHOOL_B_HOST: client_for(w.account("principal_b"), SCHOOL_B_HOST),
-              PLATFORM_HOST: client_for(w.account("unit_b_admin"), PLATFORM_HOST)}
+    owners = {
+        SCHOOL_B_HOST: client_for(w.account("principal_b"), SCHOOL_B_HOST),
+        PLATFORM_HOST: client_for(w.account("unit_b_admin"), PLATFORM_HOST),
+    }
     answers = {}
     for call in id_calls(school_b_data):
         if call.method == "get" and call.host in owners:
             answers[call.path] = owners[call.host].get(call.path, HTTP_HOST=call.host).status_code
     # The qualities of TT27 are a primary class's; school B's class is of lower secondary.
     assert {path: status for path, status in answers.items() if status != 200} == {
-        path: 400 for path in answers if "/qualities/" in path}
-    page = owners[SCHOOL_B_HOST].get("/classes/{}/sheets/{}/1/".format(school_b_data["class"][0],
-                                                                         school_b_data["subject"][0]))
+        path: 400 for path in answers if "/qualities/" in path
+    }
+    page = owners[SCHOOL_B_HOST].get(
+        "/classes/{}/sheets/{}/1/".format(school_b_data["class"][0], school_b_data["subject"][0])
+    )
     assert page.status_code == 200 and SECRET_NAME in page.content.decode()
 
 

@@ -15,17 +15,25 @@ def _school_catalog(schema: str, sql: str):
 
 def test_assessments_leave_room_for_in_place_updates(w):
     schema = School.objects.get(pk=w.school_a).schema_name
-    options = _school_catalog(schema, "SELECT c.reloptions FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-                                      " WHERE n.nspname = %s AND c.relname = 'schools_assessment'")
+    options = _school_catalog(
+        schema,
+        "SELECT c.reloptions FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = %s AND c.relname = 'schools_assessment'",
+    )
     assert options == [(["fillfactor=70"],)]
 
 
 def test_audit_row_texts_use_lz4_where_the_server_has_it(w):
     schema = School.objects.get(pk=w.school_a).schema_name
-    rows = dict(_school_catalog(schema, "SELECT a.attname, a.attcompression FROM pg_attribute a JOIN pg_class c ON"
-                                        " c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE"
-                                        " n.nspname = %s AND c.relname = 'schools_auditentry'"
-                                        " AND a.attname IN ('old_values', 'new_values')"))
+    rows = dict(
+        _school_catalog(
+            schema,
+            "SELECT a.attname, a.attcompression FROM pg_attribute a JOIN pg_class c ON"
+            " c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE"
+            " n.nspname = %s AND c.relname = 'schools_auditentry'"
+            " AND a.attname IN ('old_values', 'new_values')",
+        )
+    )
     with connection.cursor() as cursor:
         try:
             cursor.execute("SAVEPOINT lz4_probe")
@@ -39,6 +47,9 @@ def test_audit_row_texts_use_lz4_where_the_server_has_it(w):
 
 def test_the_window_guard_asks_the_cheap_question_first(w):
     schema = School.objects.get(pk=w.school_a).schema_name
-    source = _school_catalog(schema, "SELECT p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
-                                     " WHERE n.nspname = %s AND p.proname = 'window_guard'")[0][0]
+    source = _school_catalog(
+        schema,
+        "SELECT p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+        " WHERE n.nspname = %s AND p.proname = 'window_guard'",
+    )[0][0]
     assert source.index("hocba_window_may_block") < source.index("hocba_window_enforce")

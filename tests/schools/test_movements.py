@@ -31,16 +31,27 @@ def body(response) -> str:
 
 
 def enrolments(student_id: int) -> list[tuple]:
-    return list(Enrolment.objects.filter(student_id=student_id).order_by("starts_on", "pk")
-                .values_list("school_class_id", "starts_on", "ends_on", "entry", "exit"))
+    return list(
+        Enrolment.objects.filter(student_id=student_id)
+        .order_by("starts_on", "pk")
+        .values_list("school_class_id", "starts_on", "ends_on", "entry", "exit")
+    )
 
 
 def snapshot(k) -> tuple:
     ids = [*k.students, *k.other_students]
-    return (list(Enrolment.objects.filter(student_id__in=ids).order_by("pk")
-                 .values_list("pk", "school_class_id", "ends_on", "exit", "exit_note")),
-            list(RecordBook.objects.filter(student_id__in=ids).order_by("pk").values_list("pk", "school_class_id", "year_id")),
-            Student.objects.count(), GuardianLink.objects.count())
+    return (
+        list(
+            Enrolment.objects.filter(student_id__in=ids)
+            .order_by("pk")
+            .values_list("pk", "school_class_id", "ends_on", "exit", "exit_note")
+        ),
+        list(
+            RecordBook.objects.filter(student_id__in=ids).order_by("pk").values_list("pk", "school_class_id", "year_id")
+        ),
+        Student.objects.count(),
+        GuardianLink.objects.count(),
+    )
 
 
 # --- parents linked to their child ---------------------------------------------------------------
@@ -63,11 +74,20 @@ def test_principal_links_an_existing_parent_on_the_page_and_the_parent_sees_the_
 
 def test_principal_creates_the_parents_account_with_the_parent_role_and_links_it(w, klass):
     student = klass.students[1]
-    response = page(w, "principal_a").post(f"/students/{student}/guardians/new/", {
-        "username": "phuhuynh.binh", "full_name": "Trần Văn Ba", "email": "ba@example.vn", "password": "mat-khau-rat-dai-2026"})
+    response = page(w, "principal_a").post(
+        f"/students/{student}/guardians/new/",
+        {
+            "username": "phuhuynh.binh",
+            "full_name": "Trần Văn Ba",
+            "email": "ba@example.vn",
+            "password": "mat-khau-rat-dai-2026",
+        },
+    )
     assert response.status_code == 302, body(response)
     account = Account.objects.get(username="phuhuynh.binh")
-    assert Membership.objects.filter(account=account, role="parent", school_id=w.school_a, valid_to__isnull=True).exists()
+    assert Membership.objects.filter(
+        account=account, role="parent", school_id=w.school_a, valid_to__isnull=True
+    ).exists()
     assert GuardianLink.objects.filter(student_id=student, account_id=account.pk).exists()
     children = body(client_for(account, SCHOOL_A_HOST).get("/my-children/"))
     assert "Trần Thị Bình" in children and "Nguyễn Văn An" not in children
@@ -75,8 +95,9 @@ def test_principal_creates_the_parents_account_with_the_parent_role_and_links_it
 
 def test_creating_a_parent_with_a_taken_username_names_the_field_and_changes_nothing(w, klass):
     before = snapshot(klass)
-    response = page(w, "principal_a").post(f"/students/{klass.students[0]}/guardians/new/",
-                                           {"username": "parent_a", "full_name": "Ai Đó"})
+    response = page(w, "principal_a").post(
+        f"/students/{klass.students[0]}/guardians/new/", {"username": "parent_a", "full_name": "Ai Đó"}
+    )
     assert response.status_code == 400
     assert "Tên đăng nhập “parent_a” đã được dùng." in body(response)
     assert snapshot(klass) == before
@@ -90,8 +111,9 @@ def test_homeroom_teacher_links_on_the_api_but_cannot_grant_the_parent_role(w, k
     assert response.json() == [{"account": w.accounts["parent_a"], "username": "parent_a", "full_name": "Parent A"}]
     assert client.get(f"/api/v1/students/{student}/guardians/").json()[0]["username"] == "parent_a"
     # Only the principal and the school's IT admin may grant the role: nothing is created.
-    refused = client.post(f"/api/v1/students/{student}/guardians/",
-                          {"username": "phuhuynh.moi", "full_name": "Lê Văn Mới"}, format="json")
+    refused = client.post(
+        f"/api/v1/students/{student}/guardians/", {"username": "phuhuynh.moi", "full_name": "Lê Văn Mới"}, format="json"
+    )
     assert refused.status_code == 403 and "Phụ huynh" in refused.json()["detail"]
     assert not Account.objects.filter(username="phuhuynh.moi").exists()
 
@@ -100,7 +122,9 @@ def test_an_account_that_is_not_a_parent_of_this_school_is_refused(w, klass):
     student = klass.students[0]
     before = snapshot(klass)
     for account in (w.accounts["teacher_a"], w.accounts["teacher_b"], 99999999):
-        response = api(w, "principal_a").post(f"/api/v1/students/{student}/guardians/", {"account": account}, format="json")
+        response = api(w, "principal_a").post(
+            f"/api/v1/students/{student}/guardians/", {"account": account}, format="json"
+        )
         assert response.status_code == 400
         assert response.json()["field"] == "account"
         assert response.json()["detail"] == "Tài khoản này không có vai trò phụ huynh ở trường."
@@ -129,17 +153,34 @@ def test_guardians_refused_without_the_capability_outside_ones_class_and_across_
     student, other = klass.students[0], klass.other_students[0]
     parent = w.accounts["parent_a"]
     for name in ("teacher_a", "parent_a", "dept_a"):
-        assert api(w, name).post(f"/api/v1/students/{student}/guardians/", {"account": parent}, format="json").status_code == 403
+        assert (
+            api(w, name).post(f"/api/v1/students/{student}/guardians/", {"account": parent}, format="json").status_code
+            == 403
+        )
         assert page(w, name).get(f"/students/{student}/guardians/").status_code == 403
         assert page(w, name).post(f"/students/{student}/guardians/link/", {"account": parent}).status_code == 403
     # The homeroom teacher of 6A1 does not reach a student of 6A2.
-    assert api(w, "homeroom_a").post(f"/api/v1/students/{other}/guardians/", {"account": parent}, format="json").status_code == 404
+    assert (
+        api(w, "homeroom_a")
+        .post(f"/api/v1/students/{other}/guardians/", {"account": parent}, format="json")
+        .status_code
+        == 404
+    )
     assert page(w, "homeroom_a").get(f"/students/{other}/guardians/").status_code == 404
     assert page(w, "homeroom_a").post(f"/students/{other}/guardians/link/", {"account": parent}).status_code == 404
     # Another school's principal: refused on school A's address, and the id does not exist on their own.
-    assert api(w, "principal_b").post(f"/api/v1/students/{student}/guardians/", {"account": parent}, format="json").status_code == 403
-    assert api(w, "principal_b", SCHOOL_B_HOST).post(f"/api/v1/students/{student}/guardians/", {"account": parent},
-                                                       format="json").status_code == 404
+    assert (
+        api(w, "principal_b")
+        .post(f"/api/v1/students/{student}/guardians/", {"account": parent}, format="json")
+        .status_code
+        == 403
+    )
+    assert (
+        api(w, "principal_b", SCHOOL_B_HOST)
+        .post(f"/api/v1/students/{student}/guardians/", {"account": parent}, format="json")
+        .status_code
+        == 404
+    )
     assert page(w, "principal_b", SCHOOL_B_HOST).get(f"/students/{student}/guardians/").status_code == 404
     connection.set_tenant(klass.school)  # the requests on school B's address left the connection there
     assert not GuardianLink.objects.exists()
@@ -160,8 +201,10 @@ def test_move_on_the_page_asks_for_confirmation_then_moves_the_student_and_their
     assert len(enrolments(student)) == 1  # nothing yet
     done = client.post(f"/students/{student}/move/", {"school_class": six_b.pk, "on": "15/01/2026", "confirm": "1"})
     assert done.status_code == 302
-    assert enrolments(student) == [(six_a.pk, dt.date(2025, 10, 1), dt.date(2026, 1, 15), "new", "class_move"),
-                                   (six_b.pk, dt.date(2026, 1, 15), None, "class_move", "")]
+    assert enrolments(student) == [
+        (six_a.pk, dt.date(2025, 10, 1), dt.date(2026, 1, 15), "new", "class_move"),
+        (six_b.pk, dt.date(2026, 1, 15), None, "class_move", ""),
+    ]
     assert RecordBook.objects.get(student_id=student).school_class_id == six_b.pk
     history = body(client.get(f"/students/{student}/"))
     assert "15/01/2026" in history and "6A2" in history
@@ -174,14 +217,21 @@ def test_move_on_the_page_asks_for_confirmation_then_moves_the_student_and_their
 
 def test_move_over_the_api_by_the_homeroom_teacher_of_the_class(w, klass):
     student = klass.students[1]
-    response = api(w, "homeroom_a").post(f"/api/v1/students/{student}/move/",
-                                         {"school_class": klass.other_class.pk, "on": "2026-02-02"}, format="json")
+    response = api(w, "homeroom_a").post(
+        f"/api/v1/students/{student}/move/", {"school_class": klass.other_class.pk, "on": "2026-02-02"}, format="json"
+    )
     assert response.status_code == 200, response.content
     data = response.json()
-    assert data["school_class"] == klass.other_class.pk and data["class_name"] == "6A2" and data["starts_on"] == "2026-02-02"
+    assert (
+        data["school_class"] == klass.other_class.pk
+        and data["class_name"] == "6A2"
+        and data["starts_on"] == "2026-02-02"
+    )
     history = api(w, "principal_a").get(f"/api/v1/students/{student}/enrolments/").json()
-    assert [(e["class_name"], e["ends_on"], e["exit"]) for e in history] == [("6A1", "2026-02-02", "class_move"),
-                                                                            ("6A2", None, "")]
+    assert [(e["class_name"], e["ends_on"], e["exit"]) for e in history] == [
+        ("6A1", "2026-02-02", "class_move"),
+        ("6A2", None, ""),
+    ]
 
 
 @pytest.fixture
@@ -189,32 +239,40 @@ def next_year(klass):
     """The school year 2026–2027 with 7A1 (one grade up), 6A1 and 6A3 (the same grade)."""
     system = system_access(klass.school.pk)
     year = school_year_open(access=system, start_year=2026, levels=["lower_secondary"])
-    return {name: class_create(access=system, year=year, name=name, grade=grade, homeroom_teacher_id=None)
-            for name, grade in (("7A1", 7), ("6A1", 6), ("6A3", 6), ("8A1", 8))}
+    return {
+        name: class_create(access=system, year=year, name=name, grade=grade, homeroom_teacher_id=None)
+        for name, grade in (("7A1", 7), ("6A1", 6), ("6A3", 6), ("8A1", 8))
+    }
 
 
-@pytest.mark.parametrize(("payload", "field", "detail"), [
-    ({"on": "01/08/2025"}, "on", "Ngày 01/08/2025 nằm ngoài năm học 2025–2026 (05/09/2025 – 31/05/2026)."),
-    ({"on": "15/06/2026"}, "on", "nằm ngoài năm học 2025–2026"),
-    ({"on": "20/09/2025"}, "on", "trước ngày học sinh vào lớp 6A1 (01/10/2025)"),
-    ({"on": "31/13/2025"}, "on", "Ngày phải theo dạng dd/mm/yyyy."),
-    ({"on": ""}, "on", "Ngày phải theo dạng dd/mm/yyyy."),
-    ({"school_class": "self"}, "school_class", "Học sinh đã ở lớp 6A1."),
-    ({"school_class": "next_year"}, "school_class", "Chỉ chuyển sang lớp của cùng năm học 2025–2026."),
-    ({"school_class": 987654}, "school_class", "Không tìm thấy lớp này ở trường."),
-    ({"school_class": None}, "school_class", "Hãy chọn lớp."),
-])
+@pytest.mark.parametrize(
+    ("payload", "field", "detail"),
+    [
+        ({"on": "01/08/2025"}, "on", "Ngày 01/08/2025 nằm ngoài năm học 2025–2026 (05/09/2025 – 31/05/2026)."),
+        ({"on": "15/06/2026"}, "on", "nằm ngoài năm học 2025–2026"),
+        ({"on": "20/09/2025"}, "on", "trước ngày học sinh vào lớp 6A1 (01/10/2025)"),
+        ({"on": "31/13/2025"}, "on", "Ngày phải theo dạng dd/mm/yyyy."),
+        ({"on": ""}, "on", "Ngày phải theo dạng dd/mm/yyyy."),
+        ({"school_class": "self"}, "school_class", "Học sinh đã ở lớp 6A1."),
+        ({"school_class": "next_year"}, "school_class", "Chỉ chuyển sang lớp của cùng năm học 2025–2026."),
+        ({"school_class": 987654}, "school_class", "Không tìm thấy lớp này ở trường."),
+        ({"school_class": None}, "school_class", "Hãy chọn lớp."),
+    ],
+)
 def test_bad_moves_name_the_field_and_change_nothing(w, klass, next_year, payload, field, detail):
     student = klass.students[0]
     data = {"school_class": klass.other_class.pk, "on": "15/01/2026", **payload}
-    data["school_class"] = {"self": klass.school_class.pk, "next_year": next_year["6A1"].pk}.get(data["school_class"],
-                                                                                                 data["school_class"])
+    data["school_class"] = {"self": klass.school_class.pk, "next_year": next_year["6A1"].pk}.get(
+        data["school_class"], data["school_class"]
+    )
     before = snapshot(klass)
     response = api(w, "principal_a").post(f"/api/v1/students/{student}/move/", data, format="json")
     assert response.status_code == 400, response.content
     assert response.json()["field"] == field and detail in response.json()["detail"]
     assert response.json()["detail_en"]
-    on_page = page(w, "principal_a").post(f"/students/{student}/move/", {**{k: v or "" for k, v in data.items()}, "confirm": "1"})
+    on_page = page(w, "principal_a").post(
+        f"/students/{student}/move/", {**{k: v or "" for k, v in data.items()}, "confirm": "1"}
+    )
     assert on_page.status_code == 400 and detail in body(on_page)
     assert snapshot(klass) == before
 
@@ -223,8 +281,9 @@ def test_a_move_waits_for_an_approved_record_to_be_reopened(w, klass):
     student = klass.students[0]
     RecordBook.objects.filter(student_id=student).update(state="approved")
     before = snapshot(klass)
-    response = api(w, "principal_a").post(f"/api/v1/students/{student}/move/",
-                                          {"school_class": klass.other_class.pk, "on": "15/01/2026"}, format="json")
+    response = api(w, "principal_a").post(
+        f"/api/v1/students/{student}/move/", {"school_class": klass.other_class.pk, "on": "15/01/2026"}, format="json"
+    )
     assert response.status_code == 400 and response.json()["code"] == "students.record_final"
     assert "mở lại" in response.json()["detail"]
     assert snapshot(klass) == before
@@ -236,18 +295,32 @@ def test_moves_refused_without_the_capability_outside_ones_class_and_across_scho
     before = snapshot(klass)
     for name in ("teacher_a", "parent_a", "dept_a"):
         assert api(w, name).post(f"/api/v1/students/{own}/move/", payload, format="json").status_code == 403
-        assert api(w, name).post(f"/api/v1/students/{own}/transfer-out/", {"on": "15/01/2026"}, format="json").status_code == 403
+        assert (
+            api(w, name).post(f"/api/v1/students/{own}/transfer-out/", {"on": "15/01/2026"}, format="json").status_code
+            == 403
+        )
         assert page(w, name).get(f"/students/{own}/move/").status_code == 403
-        assert page(w, name).post(f"/students/{own}/transfer-out/", {"on": "15/01/2026", "confirm": "1"}).status_code == 403
+        assert (
+            page(w, name).post(f"/students/{own}/transfer-out/", {"on": "15/01/2026", "confirm": "1"}).status_code
+            == 403
+        )
     # The homeroom teacher of 6A1 cannot move nor transfer a student of 6A2.
     back = {"school_class": klass.school_class.pk, "on": "15/01/2026"}
     assert api(w, "homeroom_a").post(f"/api/v1/students/{other}/move/", back, format="json").status_code == 404
-    assert api(w, "homeroom_a").post(f"/api/v1/students/{other}/transfer-out/", {"on": "15/01/2026"}, format="json").status_code == 404
+    assert (
+        api(w, "homeroom_a")
+        .post(f"/api/v1/students/{other}/transfer-out/", {"on": "15/01/2026"}, format="json")
+        .status_code
+        == 404
+    )
     assert page(w, "homeroom_a").get(f"/students/{other}/move/").status_code == 404
     assert page(w, "homeroom_a").post(f"/students/{other}/move/", {**back, "confirm": "1"}).status_code == 404
     # School B cannot reach school A's student or class ids.
     assert api(w, "principal_b").post(f"/api/v1/students/{own}/move/", payload, format="json").status_code == 403
-    assert api(w, "principal_b", SCHOOL_B_HOST).post(f"/api/v1/students/{own}/move/", payload, format="json").status_code == 404
+    assert (
+        api(w, "principal_b", SCHOOL_B_HOST).post(f"/api/v1/students/{own}/move/", payload, format="json").status_code
+        == 404
+    )
     assert page(w, "principal_b", SCHOOL_B_HOST).get(f"/students/{own}/transfer-out/").status_code == 404
     connection.set_tenant(klass.school)
     assert snapshot(klass) == before
@@ -269,9 +342,13 @@ def test_transfer_out_on_the_page_with_confirmation(w, klass):
     assert asked.status_code == 200 and 'id="confirm-transfer"' in body(asked)
     assert f"Chuyển đến: {DESTINATION}" in body(asked) and f'name="destination" value="{DESTINATION}"' in body(asked)
     assert enrolments(student)[0][2] is None
-    done = client.post(f"/students/{student}/transfer-out/", {"on": "20/12/2025", "destination": DESTINATION, "confirm": "1"})
+    done = client.post(
+        f"/students/{student}/transfer-out/", {"on": "20/12/2025", "destination": DESTINATION, "confirm": "1"}
+    )
     assert done.status_code == 302
-    assert enrolments(student) == [(klass.school_class.pk, dt.date(2025, 10, 1), dt.date(2025, 12, 20), "new", "transfer_out")]
+    assert enrolments(student) == [
+        (klass.school_class.pk, dt.date(2025, 10, 1), dt.date(2025, 12, 20), "new", "transfer_out")
+    ]
     assert Enrolment.objects.get(student_id=student).exit_note == DESTINATION
     detail = body(page(w, "principal_a").get(f"/students/{student}/"))
     assert "20/12/2025" in detail and "Chuyển đi" in detail and f"/students/{student}/move/" not in detail
@@ -292,20 +369,28 @@ def test_transfer_out_without_a_destination_keeps_it_empty(w, klass):
 
 def test_transfer_out_over_the_api_keeps_the_destination(w, klass):
     student = klass.students[4]
-    response = api(w, "homeroom_a").post(f"/api/v1/students/{student}/transfer-out/",
-                                         {"on": "2026-01-05", "destination": f" {DESTINATION}  "}, format="json")
+    response = api(w, "homeroom_a").post(
+        f"/api/v1/students/{student}/transfer-out/",
+        {"on": "2026-01-05", "destination": f" {DESTINATION}  "},
+        format="json",
+    )
     assert response.status_code == 200, response.content
     assert response.json()["exit"] == "transfer_out" and response.json()["exit_note"] == DESTINATION
     history = api(w, "principal_a").get(f"/api/v1/students/{student}/enrolments/").json()
     assert [(e["class_name"], e["ends_on"], e["exit"], e["exit_note"]) for e in history] == [
-        ("6A1", "2026-01-05", "transfer_out", DESTINATION)]
+        ("6A1", "2026-01-05", "transfer_out", DESTINATION)
+    ]
     assert f"đến {DESTINATION}" in body(page(w, "principal_a").get(f"/students/{student}/"))
     # A class move leaves no note.
     other = klass.students[0]
-    moved = api(w, "principal_a").post(f"/api/v1/students/{other}/move/",
-                                       {"school_class": klass.other_class.pk, "on": "2026-01-05"}, format="json")
+    moved = api(w, "principal_a").post(
+        f"/api/v1/students/{other}/move/", {"school_class": klass.other_class.pk, "on": "2026-01-05"}, format="json"
+    )
     assert moved.status_code == 200 and moved.json()["exit_note"] == ""
-    assert [e["exit_note"] for e in api(w, "principal_a").get(f"/api/v1/students/{other}/enrolments/").json()] == ["", ""]
+    assert [e["exit_note"] for e in api(w, "principal_a").get(f"/api/v1/students/{other}/enrolments/").json()] == [
+        "",
+        "",
+    ]
 
 
 def test_a_destination_longer_than_300_characters_is_refused_and_changes_nothing(w, klass):
@@ -314,21 +399,29 @@ def test_a_destination_longer_than_300_characters_is_refused_and_changes_nothing
     too_long = "Trường THCS " + "x" * 289
     assert len(too_long) == 301
     detail = "Nơi chuyển đến (trường và số quyết định) dài quá 300 kí tự."
-    response = api(w, "principal_a").post(f"/api/v1/students/{student}/transfer-out/",
-                                          {"on": "15/01/2026", "destination": too_long}, format="json")
+    response = api(w, "principal_a").post(
+        f"/api/v1/students/{student}/transfer-out/", {"on": "15/01/2026", "destination": too_long}, format="json"
+    )
     assert response.status_code == 400, response.content
     assert response.json()["field"] == "destination" and response.json()["detail"] == detail
     assert response.json()["code"] == "students.destination_too_long"
-    not_text = api(w, "principal_a").post(f"/api/v1/students/{student}/transfer-out/",
-                                          {"on": "15/01/2026", "destination": ["Trường THCS X"]}, format="json")
+    not_text = api(w, "principal_a").post(
+        f"/api/v1/students/{student}/transfer-out/",
+        {"on": "15/01/2026", "destination": ["Trường THCS X"]},
+        format="json",
+    )
     assert not_text.status_code == 400 and not_text.json()["field"] == "destination"
-    for data in ({"on": "15/01/2026", "destination": too_long}, {"on": "15/01/2026", "destination": too_long, "confirm": "1"}):
+    for data in (
+        {"on": "15/01/2026", "destination": too_long},
+        {"on": "15/01/2026", "destination": too_long, "confirm": "1"},
+    ):
         on_page = page(w, "principal_a").post(f"/students/{student}/transfer-out/", data)
         assert on_page.status_code == 400 and detail in body(on_page) and 'id="confirm-transfer"' not in body(on_page)
     assert snapshot(klass) == before
     # Exactly 300 characters is kept whole.
-    done = api(w, "principal_a").post(f"/api/v1/students/{student}/transfer-out/",
-                                      {"on": "15/01/2026", "destination": too_long[:300]}, format="json")
+    done = api(w, "principal_a").post(
+        f"/api/v1/students/{student}/transfer-out/", {"on": "15/01/2026", "destination": too_long[:300]}, format="json"
+    )
     assert done.status_code == 200 and done.json()["exit_note"] == too_long[:300]
 
 
@@ -341,8 +434,9 @@ def test_an_already_transferred_student_cannot_move_nor_leave_again(w, klass):
     again = client.post(f"/api/v1/students/{student}/transfer-out/", {"on": "02/12/2025"}, format="json")
     assert again.status_code == 400 and again.json()["code"] == "students.not_enrolled"
     assert "Phạm Thu Dung" in again.json()["detail"]
-    moved = client.post(f"/api/v1/students/{student}/move/", {"school_class": klass.other_class.pk, "on": "02/12/2025"},
-                        format="json")
+    moved = client.post(
+        f"/api/v1/students/{student}/move/", {"school_class": klass.other_class.pk, "on": "02/12/2025"}, format="json"
+    )
     assert moved.status_code == 400 and moved.json()["code"] == "students.not_enrolled"
     assert page(w, "principal_a").get(f"/students/{student}/move/").status_code == 400
     assert snapshot(klass) == before
@@ -364,22 +458,27 @@ def test_bad_transfer_dates_name_the_field(w, klass):
 
 def test_carry_over_on_the_api_keeps_the_same_students_and_opens_their_next_record(w, klass, next_year):
     seven = next_year["7A1"]
-    response = api(w, "principal_a").post(f"/api/v1/classes/{klass.school_class.pk}/carry-over/", {"to_class": seven.pk},
-                                          format="json")
+    response = api(w, "principal_a").post(
+        f"/api/v1/classes/{klass.school_class.pk}/carry-over/", {"to_class": seven.pk}, format="json"
+    )
     assert response.status_code == 200, response.content
     data = response.json()
     assert sorted(e["student"] for e in data["carried"]) == sorted(klass.students)
     assert data["not_carried"] == [] and data["repeating"] == []
     for sid in klass.students:
-        assert enrolments(sid) == [(klass.school_class.pk, dt.date(2025, 10, 1), dt.date(2026, 5, 31), "new", "year_end"),
-                                   (seven.pk, dt.date(2026, 9, 5), None, "promoted", "")]
-        assert sorted(RecordBook.objects.filter(student_id=sid).values_list("year__start_year", "school_class_id", "state")) == [
-            (2025, klass.school_class.pk, "draft"), (2026, seven.pk, "draft")]
+        assert enrolments(sid) == [
+            (klass.school_class.pk, dt.date(2025, 10, 1), dt.date(2026, 5, 31), "new", "year_end"),
+            (seven.pk, dt.date(2026, 9, 5), None, "promoted", ""),
+        ]
+        assert sorted(
+            RecordBook.objects.filter(student_id=sid).values_list("year__start_year", "school_class_id", "state")
+        ) == [(2025, klass.school_class.pk, "draft"), (2026, seven.pk, "draft")]
     assert Student.objects.filter(pk__in=klass.students).count() == 6  # the same students, none created
     # The other class is untouched; a second carry finds nobody left.
     assert enrolments(klass.other_students[0])[0][2] is None
-    again = api(w, "principal_a").post(f"/api/v1/classes/{klass.school_class.pk}/carry-over/", {"to_class": seven.pk},
-                                       format="json")
+    again = api(w, "principal_a").post(
+        f"/api/v1/classes/{klass.school_class.pk}/carry-over/", {"to_class": seven.pk}, format="json"
+    )
     assert again.status_code == 400 and again.json()["code"] == "students.carry_empty"
 
 
@@ -398,22 +497,26 @@ def test_students_held_back_go_to_a_class_of_the_same_grade_or_stay(w, klass, ne
 def test_without_a_repeat_class_held_back_students_stay_and_are_reported(w, klass, next_year):
     held = klass.students[1]
     RecordBook.objects.filter(student_id=held).update(state="approved", results={"promotion": "Ở lại lớp"})
-    response = api(w, "vice_a").post(f"/api/v1/classes/{klass.school_class.pk}/carry-over/",
-                                     {"to_class": next_year["7A1"].pk}, format="json")
+    response = api(w, "vice_a").post(
+        f"/api/v1/classes/{klass.school_class.pk}/carry-over/", {"to_class": next_year["7A1"].pk}, format="json"
+    )
     assert response.status_code == 200
     assert response.json()["not_carried"] == [{"student": held, "reason": "repeat"}]
     assert enrolments(held) == [(klass.school_class.pk, dt.date(2025, 10, 1), None, "new", "")]
     assert len(response.json()["carried"]) == 5
 
 
-@pytest.mark.parametrize(("payload", "field", "detail"), [
-    ({"to_class": "6A2"}, "to_class", "Lớp 6A2 không thuộc năm học tiếp theo (2026–2027)."),
-    ({"to_class": "6A3"}, "to_class", "Lớp 6A3 thuộc khối 6, thấp hơn khối 7 mà học sinh phải vào."),
-    ({"to_class": "8A1"}, "to_class", "Lớp 8A1 thuộc khối 8; học sinh phải vào một lớp khối 7."),
-    ({"repeat_class": "7A1"}, "repeat_class", "Lớp 7A1 thuộc khối 7; học sinh phải vào một lớp khối 6."),
-    ({"to_class": 987654}, "to_class", "Không tìm thấy lớp này ở trường."),
-    ({"to_class": None}, "to_class", "Hãy chọn lớp."),
-])
+@pytest.mark.parametrize(
+    ("payload", "field", "detail"),
+    [
+        ({"to_class": "6A2"}, "to_class", "Lớp 6A2 không thuộc năm học tiếp theo (2026–2027)."),
+        ({"to_class": "6A3"}, "to_class", "Lớp 6A3 thuộc khối 6, thấp hơn khối 7 mà học sinh phải vào."),
+        ({"to_class": "8A1"}, "to_class", "Lớp 8A1 thuộc khối 8; học sinh phải vào một lớp khối 7."),
+        ({"repeat_class": "7A1"}, "repeat_class", "Lớp 7A1 thuộc khối 7; học sinh phải vào một lớp khối 6."),
+        ({"to_class": 987654}, "to_class", "Không tìm thấy lớp này ở trường."),
+        ({"to_class": None}, "to_class", "Hãy chọn lớp."),
+    ],
+)
 def test_bad_carry_overs_name_the_field_and_change_nothing(w, klass, next_year, payload, field, detail):
     classes = {**next_year, "6A2": klass.other_class}
     data = {"to_class": "7A1", **payload}
@@ -422,8 +525,10 @@ def test_bad_carry_overs_name_the_field_and_change_nothing(w, klass, next_year, 
     response = api(w, "principal_a").post(f"/api/v1/classes/{klass.school_class.pk}/carry-over/", data, format="json")
     assert response.status_code == 400, response.content
     assert response.json()["field"] == field and response.json()["detail"] == detail
-    on_page = page(w, "principal_a").post(f"/students/classes/{klass.school_class.pk}/carry-over/",
-                                          {**{k: v or "" for k, v in data.items()}, "confirm": "1"})
+    on_page = page(w, "principal_a").post(
+        f"/students/classes/{klass.school_class.pk}/carry-over/",
+        {**{k: v or "" for k, v in data.items()}, "confirm": "1"},
+    )
     assert on_page.status_code == 400 and detail in body(on_page)
     assert snapshot(klass) == before
     assert not RecordBook.objects.filter(year__start_year=2026).exists()
@@ -434,8 +539,9 @@ def test_carry_over_is_all_or_nothing(w, klass, next_year):
     late = klass.students[4]
     RecordBook.objects.create(student_id=late, year=next_year["7A1"].year, school_class=next_year["7A1"])
     before = snapshot(klass)
-    response = api(w, "principal_a").post(f"/api/v1/classes/{klass.school_class.pk}/carry-over/",
-                                          {"to_class": next_year["7A1"].pk}, format="json")
+    response = api(w, "principal_a").post(
+        f"/api/v1/classes/{klass.school_class.pk}/carry-over/", {"to_class": next_year["7A1"].pk}, format="json"
+    )
     assert response.status_code == 400 and response.json()["code"] == "students.carry_already"
     assert "Hoàng Minh Đức" in response.json()["detail"]
     assert snapshot(klass) == before
@@ -472,8 +578,14 @@ def test_the_movement_endpoints_are_documented(w, klass):
     response = api(w, "principal_a").get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert response.status_code == 200
     paths = response.json()["paths"]
-    for tail, method in (("/move/", "post"), ("/transfer-out/", "post"), ("/guardians/", "post"), ("/guardians/", "get"),
-                         ("/enrolments/", "get"), ("/carry-over/", "post")):
+    for tail, method in (
+        ("/move/", "post"),
+        ("/transfer-out/", "post"),
+        ("/guardians/", "post"),
+        ("/guardians/", "get"),
+        ("/enrolments/", "get"),
+        ("/carry-over/", "post"),
+    ):
         matches = [p for p in paths if p.endswith(tail) and method in paths[p]]
         assert matches, tail
         operation = paths[matches[0]][method]

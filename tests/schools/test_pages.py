@@ -55,8 +55,12 @@ def submit_and_approve(w, k) -> None:
 def more_students(k, n: int) -> None:
     system = system_access(k.school.pk)
     for i in range(n):
-        student_enrol(access=system, school_class=k.school_class, today=TODAY,
-                      profile={"full_name": f"Ngô Thêm Người {chr(65 + i)}", "date_of_birth": "02/02/2014", "gender": "F"})
+        student_enrol(
+            access=system,
+            school_class=k.school_class,
+            today=TODAY,
+            profile={"full_name": f"Ngô Thêm Người {chr(65 + i)}", "date_of_birth": "02/02/2014", "gender": "F"},
+        )
 
 
 # --- the JavaScript ------------------------------------------------------------------------------
@@ -77,21 +81,37 @@ def test_live_average_matches_the_rules_in_node():
     from schools.rules import tt22
 
     source = (STATIC / "grade_sheet.js").read_text(encoding="utf-8")
-    functions = "\n".join(re.search(rf"  function {name}\(.*?\n  }}\n", source, re.S).group(0)
-                          for name in ("tenths", "showTenths", "roundedTenths"))
-    cases = [(["7,5", "8", "6,5", "9"], "7,3", "8,5"), (["5", "5", "5", "5"], "5", "6,1"), (["10", "9,9", "0", "3,3"], "4,4", "0"),
-             (["8,25", "8", "8", "8"], "8", "8")]
-    script = functions + "\nvar out = [];\n" + "".join(
-        f"out.push((function(){{ var tx = {json.dumps(tx)}.map(tenths); if (tx.some(isNaN)) return 'NaN';"
-        f" var t = tx.reduce(function(a,b){{return a+b;}},0) + 2*tenths({json.dumps(gk)}) + 3*tenths({json.dumps(ck)});"
-        f" return showTenths(roundedTenths(t, 9)); }})());\n" for tx, gk, ck in cases) + "console.log(JSON.stringify(out));"
+    functions = "\n".join(
+        re.search(rf"  function {name}\(.*?\n  }}\n", source, re.S).group(0)
+        for name in ("tenths", "showTenths", "roundedTenths")
+    )
+    cases = [
+        (["7,5", "8", "6,5", "9"], "7,3", "8,5"),
+        (["5", "5", "5", "5"], "5", "6,1"),
+        (["10", "9,9", "0", "3,3"], "4,4", "0"),
+        (["8,25", "8", "8", "8"], "8", "8"),
+    ]
+    script = (
+        functions
+        + "\nvar out = [];\n"
+        + "".join(
+            f"out.push((function(){{ var tx = {json.dumps(tx)}.map(tenths); if (tx.some(isNaN)) return 'NaN';"
+            f" var t = tx.reduce(function(a,b){{return a+b;}},0) + 2*tenths({json.dumps(gk)}) + 3*tenths({json.dumps(ck)});"
+            f" return showTenths(roundedTenths(t, 9)); }})());\n"
+            for tx, gk, ck in cases
+        )
+        + "console.log(JSON.stringify(out));"
+    )
     result = subprocess.run([shutil.which("node"), "-e", script], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
     got = json.loads(result.stdout)
     for (tx, gk, ck), live in zip(cases, got, strict=True):
         try:
-            scores = tt22.SubjectScores(tuple(Decimal(x.replace(",", ".")) for x in tx), Decimal(gk.replace(",", ".")),
-                                        Decimal(ck.replace(",", ".")))
+            scores = tt22.SubjectScores(
+                tuple(Decimal(x.replace(",", ".")) for x in tx),
+                Decimal(gk.replace(",", ".")),
+                Decimal(ck.replace(",", ".")),
+            )
         except Exception:
             assert live == "NaN"
             continue
@@ -123,12 +143,17 @@ def test_class_list_shows_the_classes_one_may_see(w, klass):
 
 def test_class_page_for_the_homeroom_teacher(w, klass):
     html = body(page(w, "homeroom_a").get(f"/classes/{klass.school_class.pk}/"))
-    positions = [html.index(name) for name in ("Nguyễn Văn An", "Trần Thị Bình", "Lê Hoàng Cường", "Phạm Thu Dung",
-                                                "Hoàng Minh Đức", "Vũ Thị Hà")]
+    positions = [
+        html.index(name)
+        for name in ("Nguyễn Văn An", "Trần Thị Bình", "Lê Hoàng Cường", "Phạm Thu Dung", "Hoàng Minh Đức", "Vũ Thị Hà")
+    ]
     assert positions == sorted(positions), "students in Vietnamese order (given name first)"
     assert "Trình học bạ" in html and "Duyệt học bạ" not in html
     assert "Kết quả cả năm" in html and 'id="class-results"' in html
-    assert f"/classes/{klass.school_class.pk}/conduct/1/" in html and f"/classes/{klass.school_class.pk}/attendance/" in html
+    assert (
+        f"/classes/{klass.school_class.pk}/conduct/1/" in html
+        and f"/classes/{klass.school_class.pk}/attendance/" in html
+    )
     assert "Đang nhập" in html
     assert "Nhập học cho học sinh mới" in html
     # The homeroom teacher reads every subject's sheet but enters none without an assignment.
@@ -158,7 +183,9 @@ def test_submit_approve_and_reopen_from_the_class_page(w, klass):
     assert page(w, "teacher_a").post(url + "submit/").status_code == 403
     response = page(w, "homeroom_a").post(url + "submit/", follow=True)
     assert "Đã trình 6 học bạ" in body(response)
-    assert set(RecordBook.objects.filter(school_class=klass.school_class).values_list("state", flat=True)) == {"submitted"}
+    assert set(RecordBook.objects.filter(school_class=klass.school_class).values_list("state", flat=True)) == {
+        "submitted"
+    }
     again = page(w, "homeroom_a").post(url + "submit/", follow=True)
     assert "Không có học bạ nào đang nhập để trình." in body(again)
 
@@ -181,16 +208,26 @@ def test_submit_approve_and_reopen_from_the_class_page(w, klass):
 
 def test_enrol_from_the_class_page(w, klass):
     url = f"/classes/{klass.school_class.pk}/students/new/"
-    form = {"enrol-full_name": "Đinh Thị Yến", "enrol-date_of_birth": "07/08/2014", "enrol-gender": "F",
-            "enrol-ethnicity": "Kinh", "enrol-nationality": "Việt Nam", "enrol-entry": "transfer_in",
-            "enrol-starts_on": "", "enrol-guardian_0_name": "Đinh Văn Tâm", "enrol-guardian_0_relation": "Bố"}
+    form = {
+        "enrol-full_name": "Đinh Thị Yến",
+        "enrol-date_of_birth": "07/08/2014",
+        "enrol-gender": "F",
+        "enrol-ethnicity": "Kinh",
+        "enrol-nationality": "Việt Nam",
+        "enrol-entry": "transfer_in",
+        "enrol-starts_on": "",
+        "enrol-guardian_0_name": "Đinh Văn Tâm",
+        "enrol-guardian_0_relation": "Bố",
+    }
     assert page(w, "teacher_a").post(url, form).status_code == 403
     response = page(w, "homeroom_a").post(url, form, follow=True)
     assert "Đã nhập học cho Đinh Thị Yến" in body(response)
     student = Student.objects.get(full_name="Đinh Thị Yến")
     assert student.guardians == [{"name": "Đinh Văn Tâm", "relation": "Bố"}]
     assert student.enrolments.get().entry == "transfer_in"
-    bad = page(w, "homeroom_a").post(url, {**form, "enrol-full_name": "Đinh Văn Lộc", "enrol-date_of_birth": "31/02/2014"})
+    bad = page(w, "homeroom_a").post(
+        url, {**form, "enrol-full_name": "Đinh Văn Lộc", "enrol-date_of_birth": "31/02/2014"}
+    )
     html = body(bad)
     assert bad.status_code == 200 and "Ngày sinh phải theo dạng dd/mm/yyyy." in html
     assert 'value="Đinh Văn Lộc"' in html, "the person's input is kept"
@@ -209,8 +246,15 @@ def test_grade_page_carries_what_the_script_needs(w, klass):
     assert config["api"] == f"/api/v1/classes/{klass.school_class.pk}/sheets/{klass.math.pk}/1/"
     assert config["term"] == 1 and config["editable"] is True and config["grading"] == "score"
     assert [c["key"] for c in config["columns"]] == [*MATH_COLUMNS, "nx"]
-    assert config["rules"] == {"code": "TT22/2021", "regular_count": 4, "regular_weight": 1, "midterm_weight": 2,
-                               "final_weight": 3, "semester_i_weight": 1, "semester_ii_weight": 2}
+    assert config["rules"] == {
+        "code": "TT22/2021",
+        "regular_count": 4,
+        "regular_weight": 1,
+        "midterm_weight": 2,
+        "final_weight": 3,
+        "semester_i_weight": 1,
+        "semester_ii_weight": 2,
+    }
     assert config["messages"]["saving"] == "Đang lưu…"
     first = klass.students[0]
     assert f'data-student="{first}" data-column="tx1" data-type="score" data-original="7,5"' in html
@@ -233,11 +277,11 @@ def test_grade_page_of_a_comment_graded_subject(w, klass):
 def test_grade_page_is_read_only_for_readers_and_for_approved_records(w, klass):
     reader = body(page(w, "homeroom_a").get(sheet_url(klass)))
     assert sheet_config(reader)["editable"] is False
-    assert "<input type=\"text\"" not in reader and "Lưu bảng điểm" not in reader and "Chỉ xem" in reader
+    assert '<input type="text"' not in reader and "Lưu bảng điểm" not in reader and "Chỉ xem" in reader
     fill_math(klass)
     submit_and_approve(w, klass)
     html = body(page(w, "teacher_a").get(sheet_url(klass)))
-    assert html.count(" readonly tabindex=\"-1\"") == 6 * 7
+    assert html.count(' readonly tabindex="-1"') == 6 * 7
     assert "Hiệu trưởng đã duyệt" in html and "cần Hiệu trưởng mở lại" in html
 
 
@@ -265,12 +309,17 @@ def test_the_page_token_saves_the_sheet_through_the_api(w, klass):
     cells = [{"student": klass.students[0], "column": c, "value": "7,5"} for c in MATH_COLUMNS]
     refused = client.put(config["api"], json.dumps({"cells": cells}), content_type="application/json")
     assert refused.status_code == 403
-    response = client.put(config["api"], json.dumps({"cells": cells}), content_type="application/json",
-                          HTTP_X_CSRFTOKEN=token)
+    response = client.put(
+        config["api"], json.dumps({"cells": cells}), content_type="application/json", HTTP_X_CSRFTOKEN=token
+    )
     assert response.status_code == 200, response.content
     assert response.json()["sheet"]["rows"][0]["computed"]["term1"] == "7,5"
-    bad = client.put(config["api"], json.dumps({"cells": [{"student": klass.students[1], "column": "gk", "value": "12"}]}),
-                     content_type="application/json", HTTP_X_CSRFTOKEN=token)
+    bad = client.put(
+        config["api"],
+        json.dumps({"cells": [{"student": klass.students[1], "column": "gk", "value": "12"}]}),
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN=token,
+    )
     assert bad.status_code == 400
     error = bad.json()["errors"][0]
     assert error["student"] == klass.students[1] and error["column"] == "gk" and "Trần Thị Bình" in error["detail"]
@@ -281,13 +330,19 @@ def test_the_page_token_saves_the_sheet_through_the_api(w, klass):
 
 def test_conduct_page_for_the_homeroom_teacher(w, klass):
     system = system_access(klass.school.pk)
-    conduct_save(access=system, school_class=klass.school_class, term=1,
-                 entries=[{"student": klass.students[0], "level": "K", "text": "Cần chăm chỉ hơn"}])
+    conduct_save(
+        access=system,
+        school_class=klass.school_class,
+        term=1,
+        entries=[{"student": klass.students[0], "level": "K", "text": "Cần chăm chỉ hơn"}],
+    )
     response = page(w, "homeroom_a").get(f"/classes/{klass.school_class.pk}/conduct/1/")
     html = body(response)
     assert response.status_code == 200 and "Đánh giá rèn luyện" in html
     assert 'data-original="K"' in html and "Cần chăm chỉ hơn" in html
-    config = json.loads(re.search(r'<script id="entry-config" type="application/json">(.*?)</script>', html, re.S).group(1))
+    config = json.loads(
+        re.search(r'<script id="entry-config" type="application/json">(.*?)</script>', html, re.S).group(1)
+    )
     assert config["api"] == f"/api/v1/classes/{klass.school_class.pk}/conduct/1/" and config["kind"] == "conduct"
     term2 = body(page(w, "homeroom_a").get(f"/classes/{klass.school_class.pk}/conduct/2/"))
     assert "HK I" in term2 and ">K<" in term2
@@ -297,16 +352,26 @@ def test_conduct_page_for_the_homeroom_teacher(w, klass):
 
 def test_attendance_page_shows_the_day_and_monthly_sums(w, klass):
     system = system_access(klass.school.pk)
-    absences_record(access=system, school_class=klass.school_class, date=dt.date(2025, 10, 15),
-                    entries=[{"student": klass.students[1], "excused": True, "reason": "Ốm"}])
-    absences_record(access=system, school_class=klass.school_class, date=dt.date(2025, 10, 16),
-                    entries=[{"student": klass.students[1], "excused": False}])
+    absences_record(
+        access=system,
+        school_class=klass.school_class,
+        date=dt.date(2025, 10, 15),
+        entries=[{"student": klass.students[1], "excused": True, "reason": "Ốm"}],
+    )
+    absences_record(
+        access=system,
+        school_class=klass.school_class,
+        date=dt.date(2025, 10, 16),
+        entries=[{"student": klass.students[1], "excused": False}],
+    )
     client = page(w, "homeroom_a")
     html = body(client.get(f"/classes/{klass.school_class.pk}/attendance/?date=15/10/2025"))
     assert 'value="15/10/2025"' in html and "Ốm" in html and "checked" in html
     assert "T9" in html and "T10" in html and "T5" in html
     assert re.search(r"Trần Thị Bình</td>.*?<td class=\"num\">2 <span class=\"muted\">\(1\)</span>", html, re.S)
-    config = json.loads(re.search(r'<script id="entry-config" type="application/json">(.*?)</script>', html, re.S).group(1))
+    config = json.loads(
+        re.search(r'<script id="entry-config" type="application/json">(.*?)</script>', html, re.S).group(1)
+    )
     assert config["api"] == f"/api/v1/classes/{klass.school_class.pk}/absences/" and config["date"] == "15/10/2025"
     wrong = body(client.get(f"/classes/{klass.school_class.pk}/attendance/?date=31/13/2025"))
     assert "không hợp lệ" in wrong
@@ -325,9 +390,20 @@ def test_student_profile_and_its_edit_form(w, klass):
     assert "Lê Hoàng Cường" in html and "05/03/2014" in html and "Nhập học" in html and "Sửa lý lịch học sinh" in html
     teacher = body(page(w, "teacher_a").get(url))
     assert "Lê Hoàng Cường" in teacher and "Sửa lý lịch học sinh" not in teacher
-    form = {"full_name": "Lê Hoàng Cường", "date_of_birth": "05/03/2014", "gender": "M", "ethnicity": "Tày",
-            "nationality": "Việt Nam", "place_of_birth": "Tây Ninh", "address": "", "personal_id": "072214000123",
-            "moet_code": "", "guardian_0_name": "Lê Văn Bảy", "guardian_0_relation": "Bố", "guardian_0_phone": "0912345678"}
+    form = {
+        "full_name": "Lê Hoàng Cường",
+        "date_of_birth": "05/03/2014",
+        "gender": "M",
+        "ethnicity": "Tày",
+        "nationality": "Việt Nam",
+        "place_of_birth": "Tây Ninh",
+        "address": "",
+        "personal_id": "072214000123",
+        "moet_code": "",
+        "guardian_0_name": "Lê Văn Bảy",
+        "guardian_0_relation": "Bố",
+        "guardian_0_phone": "0912345678",
+    }
     assert page(w, "teacher_a").post(url + "edit/", form).status_code == 403
     done = page(w, "homeroom_a").post(url + "edit/", form, follow=True)
     assert "Đã lưu hồ sơ của Lê Hoàng Cường" in body(done)
@@ -341,8 +417,12 @@ def test_student_profile_and_its_edit_form(w, klass):
 
 def test_record_page_for_the_homeroom_teacher(w, klass):
     fill_math(klass, "9")
-    conduct_save(access=system_access(klass.school.pk), school_class=klass.school_class, term=1,
-                 entries=[{"student": klass.students[0], "level": "T"}])
+    conduct_save(
+        access=system_access(klass.school.pk),
+        school_class=klass.school_class,
+        term=1,
+        entries=[{"student": klass.students[0], "level": "T"}],
+    )
     response = page(w, "homeroom_a").get(f"/students/{klass.students[0]}/record/")
     html = body(response)
     assert response.status_code == 200
@@ -376,8 +456,10 @@ def test_parent_sees_only_their_own_child_once_approved(w, klass):
 # --- constant queries -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/classes/{c}/", "/classes/{c}/sheets/{s}/1/", "/classes/{c}/conduct/1/",
-                                  "/classes/{c}/attendance/", "/classes/"])
+@pytest.mark.parametrize(
+    "path",
+    ["/classes/{c}/", "/classes/{c}/sheets/{s}/1/", "/classes/{c}/conduct/1/", "/classes/{c}/attendance/", "/classes/"],
+)
 def test_page_queries_do_not_grow_with_students(w, klass, queries, path):
     fill_math(klass)
     url = path.format(c=klass.school_class.pk, s=klass.math.pk)

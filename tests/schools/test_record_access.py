@@ -20,9 +20,15 @@ def api(w, name, host=SCHOOL_A_HOST):
 
 
 def _scores(w, klass):
-    cells = [{"student": s, "column": c, "value": "8"} for s in klass.students for c in ("tx1", "tx2", "tx3", "tx4", "gk", "ck")]
+    cells = [
+        {"student": s, "column": c, "value": "8"}
+        for s in klass.students
+        for c in ("tx1", "tx2", "tx3", "tx4", "gk", "ck")
+    ]
     for subject in (klass.math, klass.pe):
-        values = cells if subject.grading == "score" else [{**c, "value": "Đ"} for c in cells if c["column"] in ("gk", "ck")]
+        values = (
+            cells if subject.grading == "score" else [{**c, "value": "Đ"} for c in cells if c["column"] in ("gk", "ck")]
+        )
         url = f"/api/v1/classes/{klass.school_class.pk}/sheets/{subject.pk}/1/"
         assert api(w, "teacher_a").put(url, {"cells": values}, format="json").status_code == 200
 
@@ -53,12 +59,20 @@ def test_a_department_head_reads_the_departments_sheets_and_writes_none(w, klass
     dept = api(w, "dept_a")
     base = f"/api/v1/classes/{klass.school_class.pk}/sheets"
     assert dept.get(f"{base}/{klass.math.pk}/1/").status_code == 200
-    refused = dept.put(f"{base}/{klass.math.pk}/1/", {"cells": [{"student": klass.students[0], "column": "tx1", "value": "9"}]},
-                       format="json")
+    refused = dept.put(
+        f"{base}/{klass.math.pk}/1/",
+        {"cells": [{"student": klass.students[0], "column": "tx1", "value": "9"}]},
+        format="json",
+    )
     assert refused.status_code == 403
-    other_subject = Subject.objects.filter(level="lower_secondary").exclude(department_id=klass.math.department_id).first()
+    other_subject = (
+        Subject.objects.filter(level="lower_secondary").exclude(department_id=klass.math.department_id).first()
+    )
     assert dept.get(f"{base}/{other_subject.pk}/1/").status_code in (403, 404)
-    assert dept.get(f"{base}/{klass.pe.pk}/1/").status_code in (403, 404) or klass.pe.department_id == klass.math.department_id
+    assert (
+        dept.get(f"{base}/{klass.pe.pk}/1/").status_code in (403, 404)
+        or klass.pe.department_id == klass.math.department_id
+    )
 
 
 def test_personal_data_only_for_those_who_keep_profiles(w, klass):
@@ -83,7 +97,9 @@ def two_years(w, klass):
     RecordBook.objects.filter(student_id=student).update(state=RecordState.APPROVED)
     system = system_access(w.school_a)
     next_year = school_year_open(access=system, start_year=2026, levels=["lower_secondary"])
-    seven = class_create(access=system, year=next_year, name="7A1", grade=7, homeroom_teacher_id=w.accounts["homeroom_a"])
+    seven = class_create(
+        access=system, year=next_year, name="7A1", grade=7, homeroom_teacher_id=w.accounts["homeroom_a"]
+    )
     RecordBook.objects.create(student_id=student, year=next_year, school_class=seven)
     return student
 
@@ -130,14 +146,23 @@ def test_every_school_api_endpoint_is_in_the_school_sites_openapi_schema(w, klas
     response = api(w, "principal_a").get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert response.status_code == 200
     documented = {re.sub(r"\{\w+\}", "{}", path) for path in response.json()["paths"]}
-    routes = {"/" + re.sub(r"<(?:\w+:)?\w+>", "{}", route) for route, _cb in _walk(get_resolver("hocba.urls_school").url_patterns)
-              if route.startswith("api/v1/") and "schema" not in route and "docs" not in route}
+    routes = {
+        "/" + re.sub(r"<(?:\w+:)?\w+>", "{}", route)
+        for route, _cb in _walk(get_resolver("hocba.urls_school").url_patterns)
+        if route.startswith("api/v1/") and "schema" not in route and "docs" not in route
+    }
     assert len(routes) >= 15
     assert routes <= documented, sorted(routes - documented)
-    record = next(v for k, v in response.json()["paths"].items() if re.fullmatch(r"/api/v1/students/\{\w+\}/record/", k))["get"]
+    record = next(
+        v for k, v in response.json()["paths"].items() if re.fullmatch(r"/api/v1/students/\{\w+\}/record/", k)
+    )["get"]
     assert any(p["name"] == "year" for p in record.get("parameters", []))
     # The refusals: one body for all, a write on a school's site may also meet a window (423).
-    sheet = next(v for k, v in response.json()["paths"].items() if re.fullmatch(r"/api/v1/classes/\{\w+\}/sheets/\{\w+\}/\{\w+\}/", k))
+    sheet = next(
+        v
+        for k, v in response.json()["paths"].items()
+        if re.fullmatch(r"/api/v1/classes/\{\w+\}/sheets/\{\w+\}/\{\w+\}/", k)
+    )
     assert {"400", "403", "404", "423"} <= set(sheet["put"]["responses"]) and "423" not in sheet["get"]["responses"]
     ref = sheet["put"]["responses"]["423"]["content"]["application/json"]["schema"]["$ref"]
     refusal = response.json()["components"]["schemas"][ref.rsplit("/", 1)[1]]
@@ -158,8 +183,11 @@ def test_the_sheet_page_links_to_its_excel_template_and_import(w, klass):
 def test_the_profile_page_hides_personal_data_from_a_subject_teacher(w, klass):
     from schools.models import Student
 
-    Student.objects.filter(pk=klass.students[0]).update(personal_id="079214000123", address="12 Lê Lợi, Tây Ninh",
-                                                        guardians=[{"name": "Nguyễn Văn Bố", "relation": "Cha"}])
+    Student.objects.filter(pk=klass.students[0]).update(
+        personal_id="079214000123",
+        address="12 Lê Lợi, Tây Ninh",
+        guardians=[{"name": "Nguyễn Văn Bố", "relation": "Cha"}],
+    )
     path = f"/students/{klass.students[0]}/"
     teacher = client_for(w.account("teacher_a"), SCHOOL_A_HOST).get(path).content.decode()
     assert "Nguyễn Văn An" in teacher
@@ -171,8 +199,12 @@ def test_the_profile_page_hides_personal_data_from_a_subject_teacher(w, klass):
 def test_the_class_page_links_to_excel_and_the_carry_over_for_those_who_may(w, klass):
     pk = klass.school_class.pk
     principal = client_for(w.account("principal_a"), SCHOOL_A_HOST).get(f"/classes/{pk}/").content.decode()
-    for href in (f"/excel/classes/{pk}/export.xlsx", f"/excel/classes/{pk}/students-import/",
-                 f"/excel/classes/{pk}/students-template.xlsx", f"/students/classes/{pk}/carry-over/"):
+    for href in (
+        f"/excel/classes/{pk}/export.xlsx",
+        f"/excel/classes/{pk}/students-import/",
+        f"/excel/classes/{pk}/students-template.xlsx",
+        f"/students/classes/{pk}/carry-over/",
+    ):
         assert f'href="{href}"' in principal, href
     teacher = client_for(w.account("teacher_a"), SCHOOL_A_HOST).get(f"/classes/{pk}/").content.decode()
     assert f'href="/excel/classes/{pk}/export.xlsx"' in teacher
@@ -181,7 +213,10 @@ def test_the_class_page_links_to_excel_and_the_carry_over_for_those_who_may(w, k
 
 def test_the_record_page_switches_between_years(w, two_years):
     body = client_for(w.account("principal_a"), SCHOOL_A_HOST).get(f"/students/{two_years}/record/").content.decode()
-    assert f'href="/students/{two_years}/record/?year=2025"' in body and f'href="/students/{two_years}/record/?year=2026"' in body
+    assert (
+        f'href="/students/{two_years}/record/?year=2025"' in body
+        and f'href="/students/{two_years}/record/?year=2026"' in body
+    )
 
 
 def test_the_class_list_and_api_show_any_year(w, two_years):

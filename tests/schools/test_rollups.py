@@ -16,12 +16,26 @@ def test_incremental_rollup_equals_reconciliation(w, klass):
     teacher, homeroom = klass.access(w, "teacher_a"), klass.access(w, "homeroom_a")
     cells = [{"student": s, "column": c, "value": "7"} for s in klass.students for c in ("tx1", "gk")]
     sheet_save(access=teacher, school_class=klass.school_class, subject=klass.math, term=1, cells=cells)
-    sheet_save(access=teacher, school_class=klass.school_class, subject=klass.math, term=1,
-               cells=[{"student": klass.students[0], "column": "gk", "value": ""}])
-    sheet_save(access=teacher, school_class=klass.school_class, subject=klass.math, term=2,
-               cells=[{"student": s, "column": "gk", "value": "8"} for s in klass.students[:4]])
-    conduct_save(access=homeroom, school_class=klass.school_class, term=1,
-                 entries=[{"student": s, "level": "K"} for s in klass.students])
+    sheet_save(
+        access=teacher,
+        school_class=klass.school_class,
+        subject=klass.math,
+        term=1,
+        cells=[{"student": klass.students[0], "column": "gk", "value": ""}],
+    )
+    sheet_save(
+        access=teacher,
+        school_class=klass.school_class,
+        subject=klass.math,
+        term=2,
+        cells=[{"student": s, "column": "gk", "value": "8"} for s in klass.students[:4]],
+    )
+    conduct_save(
+        access=homeroom,
+        school_class=klass.school_class,
+        term=1,
+        entries=[{"student": s, "level": "K"} for s in klass.students],
+    )
     records_submit(access=homeroom, school_class=klass.school_class)
     row = SchoolRollup.objects.get(school_id=w.school_a, year_start=2025)
     incremental = {k: getattr(row, k) for k in school_figures(klass.school_class.year)}

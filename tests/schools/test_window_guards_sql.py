@@ -22,21 +22,32 @@ def test_one_function_and_three_statement_triggers_per_guarded_table():
     for guard in windowguards.GUARDS:
         assert f"WHEN '{guard.placement.name}' THEN" in text
         for suffix, event, table in windowguards.EVENTS:
-            assert text.count(f"CREATE TRIGGER window_{suffix} AFTER {event} ON {guard.table} "
-                              f"REFERENCING {table} AS changed_rows FOR EACH STATEMENT ") == 1
+            assert (
+                text.count(
+                    f"CREATE TRIGGER window_{suffix} AFTER {event} ON {guard.table} "
+                    f"REFERENCING {table} AS changed_rows FOR EACH STATEMENT "
+                )
+                == 1
+            )
 
 
-@pytest.mark.parametrize("model,event,arguments", [
-    ("assessment", "INSERT", "('year', 'scores_1', 'scores_2')"),
-    ("conduct", "DELETE", "('year', 'conduct')"),
-    ("recordbook", "INSERT", "('year', 'profile')"),
-    ("recordbook", "UPDATE", "('year', 'year_end')"),   # changing a record is year-end work
-    ("student", "UPDATE", "('student', 'profile')"),
-    ("enrolment", "DELETE", "('class', 'profile')"),
-])
+@pytest.mark.parametrize(
+    "model,event,arguments",
+    [
+        ("assessment", "INSERT", "('year', 'scores_1', 'scores_2')"),
+        ("conduct", "DELETE", "('year', 'conduct')"),
+        ("recordbook", "INSERT", "('year', 'profile')"),
+        ("recordbook", "UPDATE", "('year', 'year_end')"),  # changing a record is year-end work
+        ("student", "UPDATE", "('student', 'profile')"),
+        ("enrolment", "DELETE", "('class', 'profile')"),
+    ],
+)
 def test_a_trigger_passes_its_placement_and_categories(model, event, arguments):
-    line = next(line for line in windowguards.render().splitlines()
-                if line.startswith("CREATE TRIGGER window_") and f" AFTER {event} ON schools_{model} " in line)
+    line = next(
+        line
+        for line in windowguards.render().splitlines()
+        if line.startswith("CREATE TRIGGER window_") and f" AFTER {event} ON schools_{model} " in line
+    )
     assert line.endswith(f"EXECUTE FUNCTION {windowguards.FUNCTION}{arguments};")
 
 
@@ -69,8 +80,10 @@ def test_check_refuses_a_file_edited_by_hand(tmp_path):
     err = StringIO()
     with pytest.raises(CommandError, match="not what schools/windowguards.py generates"):
         call_command("window_guards_sql", "--check", path=path, stdout=StringIO(), stderr=err)
-    assert ("-CREATE TRIGGER window_ins AFTER INSERT ON schools_conduct REFERENCING NEW TABLE AS changed_rows "
-            "FOR EACH STATEMENT EXECUTE FUNCTION window_guard('year', 'attendance');") in err.getvalue()
+    assert (
+        "-CREATE TRIGGER window_ins AFTER INSERT ON schools_conduct REFERENCING NEW TABLE AS changed_rows "
+        "FOR EACH STATEMENT EXECUTE FUNCTION window_guard('year', 'attendance');"
+    ) in err.getvalue()
     assert path.read_text(encoding="utf-8") == edited  # --check writes nothing
 
 

@@ -40,16 +40,34 @@ def test_foreign_school_id_is_not_found_with_both_languages(w):
 
 def test_create_account_in_scope(w):
     client = api(w, "unit_a_admin")
-    response = client.post("/api/v1/accounts/", {"username": "api.gv", "full_name": "Giáo Viên API", "password": "mat-khau-api-dai",
-                                                 "role": "subject_teacher", "school_id": w.school_a}, format="json")
+    response = client.post(
+        "/api/v1/accounts/",
+        {
+            "username": "api.gv",
+            "full_name": "Giáo Viên API",
+            "password": "mat-khau-api-dai",
+            "role": "subject_teacher",
+            "school_id": w.school_a,
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.content
     assert Membership.objects.get(account__username="api.gv").school_id == w.school_a
 
 
 def test_create_account_outside_scope_changes_nothing(w):
     client = api(w, "unit_a_admin")
-    response = client.post("/api/v1/accounts/", {"username": "api.la", "full_name": "Lạ", "password": "mat-khau-api-dai",
-                                                 "role": "subject_teacher", "school_id": w.school_b}, format="json")
+    response = client.post(
+        "/api/v1/accounts/",
+        {
+            "username": "api.la",
+            "full_name": "Lạ",
+            "password": "mat-khau-api-dai",
+            "role": "subject_teacher",
+            "school_id": w.school_b,
+        },
+        format="json",
+    )
     assert response.status_code == 403
     body = response.json()
     assert body["code"] == "memberships.out_of_scope"
@@ -59,14 +77,19 @@ def test_create_account_outside_scope_changes_nothing(w):
 
 def test_grant_above_own_role_is_refused(w):
     client = api(w, "it_a", SCHOOL_A_HOST)
-    response = client.post("/api/v1/memberships/", {"account_id": w.accounts["teacher_a"], "role": "principal",
-                                                    "school_id": w.school_a}, format="json")
+    response = client.post(
+        "/api/v1/memberships/",
+        {"account_id": w.accounts["teacher_a"], "role": "principal", "school_id": w.school_a},
+        format="json",
+    )
     assert response.status_code == 403
 
 
 def test_province_admin_merges_through_the_api(w):
     client = api(w, "province_admin")
-    response = client.post(f"/api/v1/units/{w.unit_a}/merge/", {"target_id": w.unit_b, "on": "2026-01-01"}, format="json")
+    response = client.post(
+        f"/api/v1/units/{w.unit_a}/merge/", {"target_id": w.unit_b, "on": "2026-01-01"}, format="json"
+    )
     assert response.status_code == 200, response.content
     assert response.json()["schools"] == 1
     history = client.get(f"/api/v1/schools/{w.school_a}/").json()
@@ -81,11 +104,23 @@ def test_merge_into_itself_is_a_clear_400(w):
 
 def test_bad_school_payload(w):
     client = api(w, "province_admin")
-    response = client.post("/api/v1/schools/", {"code": "99000001", "name": "Trùng", "levels": ["lower_secondary"],
-                                               "unit_id": w.unit_a, "slug": "thcs-trung-api"}, format="json")
+    response = client.post(
+        "/api/v1/schools/",
+        {
+            "code": "99000001",
+            "name": "Trùng",
+            "levels": ["lower_secondary"],
+            "unit_id": w.unit_a,
+            "slug": "thcs-trung-api",
+        },
+        format="json",
+    )
     assert response.status_code == 400 and response.json()["code"] == "schools.code_taken"
-    response = client.post("/api/v1/schools/", {"code": "99000077", "name": "Sai", "levels": ["university"],
-                                               "unit_id": w.unit_a, "slug": "thcs-sai"}, format="json")
+    response = client.post(
+        "/api/v1/schools/",
+        {"code": "99000077", "name": "Sai", "levels": ["university"], "unit_id": w.unit_a, "slug": "thcs-sai"},
+        format="json",
+    )
     assert response.status_code == 400
     assert not School.objects.filter(slug__in=["thcs-trung-api", "thcs-sai"]).exists()
 
@@ -96,8 +131,13 @@ def test_openapi_schema_and_offline_docs(w):
     assert response.status_code == 200
     schema = response.json()
     assert schema["openapi"].startswith("3.")
-    for path in ("/api/v1/units/", "/api/v1/schools/", "/api/v1/accounts/", "/api/v1/memberships/",
-                 "/api/v1/units/{id}/merge/"):
+    for path in (
+        "/api/v1/units/",
+        "/api/v1/schools/",
+        "/api/v1/accounts/",
+        "/api/v1/memberships/",
+        "/api/v1/units/{id}/merge/",
+    ):
         assert path in schema["paths"], path
     docs = client.get("/api/v1/docs/").content.decode()
     assert "swagger-ui" in docs and "cdn" not in docs.lower() and "//unpkg" not in docs
@@ -116,8 +156,13 @@ def test_list_queries_are_constant(w, queries):
     from tenants.services.accounts import account_create
 
     for i in range(15):
-        account_create(actor=None, username=f"bulk{i}", full_name=f"Bulk {i}", role="subject_teacher",
-                       school=School.objects.get(pk=w.school_a))
+        account_create(
+            actor=None,
+            username=f"bulk{i}",
+            full_name=f"Bulk {i}",
+            role="subject_teacher",
+            school=School.objects.get(pk=w.school_a),
+        )
     with queries() as many:
         client.get("/api/v1/memberships/")
     assert len(many) == len(few)

@@ -34,7 +34,9 @@ def test_rename_keeps_the_old_name_in_history(w):
 
 def test_merge_moves_schools_units_and_staff_and_history_answers_who_oversaw(w):
     source, target = _unit(w.unit_a), _unit(w.unit_b)
-    child = unit_services.unit_create(actor=None, kind=UnitKind.COMMUNE, name="Ấp Con", official_code="99-AC", parent=source, valid_from=D0)
+    child = unit_services.unit_create(
+        actor=None, kind=UnitKind.COMMUNE, name="Ấp Con", official_code="99-AC", parent=source, valid_from=D0
+    )
     moved = unit_services.unit_merge(actor=None, source=source, target=target, on=D2)
     assert moved == {"units": 1, "schools": 1, "memberships": 2}
     assert selectors.unit_overseeing(w.school_a, D1).id == source.pk
@@ -64,7 +66,9 @@ def test_merge_into_itself_or_a_descendant_is_refused(w, target_is):
 
 
 def test_move_into_own_descendant_is_refused(w):
-    child = unit_services.unit_create(actor=None, kind=UnitKind.COMMUNE, name="Ấp", official_code="99-AP", parent=_unit(w.unit_a), valid_from=D0)
+    child = unit_services.unit_create(
+        actor=None, kind=UnitKind.COMMUNE, name="Ấp", official_code="99-AP", parent=_unit(w.unit_a), valid_from=D0
+    )
     with pytest.raises(DomainError) as info:
         unit_services.unit_move(actor=None, unit=_unit(w.unit_a), parent=child, on=D1)
     assert info.value.code == "units.cycle"
@@ -78,8 +82,9 @@ def test_move_school_keeps_history(w):
 
 
 def test_upper_secondary_school_directly_under_province(w):
-    school = school_services.school_create(actor=None, code="99000099", name="THPT Tỉnh", levels="THPT",
-                                           unit=_unit(w.province), slug="thpt-tinh", on=D0)
+    school = school_services.school_create(
+        actor=None, code="99000099", name="THPT Tỉnh", levels="THPT", unit=_unit(w.province), slug="thpt-tinh", on=D0
+    )
     assert selectors.unit_overseeing(school.pk, D0).id == w.province
 
 
@@ -87,7 +92,14 @@ def test_close_refuses_a_unit_with_schools_then_closes_an_empty_one(w):
     with pytest.raises(DomainError) as info:
         unit_services.unit_close(actor=None, unit=_unit(w.unit_a), on=D1)
     assert info.value.code == "units.not_empty"
-    empty = unit_services.unit_create(actor=None, kind=UnitKind.COMMUNE, name="Xã Trống", official_code="99-XT", parent=_unit(w.province), valid_from=D0)
+    empty = unit_services.unit_create(
+        actor=None,
+        kind=UnitKind.COMMUNE,
+        name="Xã Trống",
+        official_code="99-XT",
+        parent=_unit(w.province),
+        valid_from=D0,
+    )
     unit_services.unit_close(actor=None, unit=empty, on=D1)
     assert empty.pk in selectors.unit_tree_on(D0).nodes
     assert empty.pk not in selectors.unit_tree_on(D1).nodes
@@ -95,7 +107,14 @@ def test_close_refuses_a_unit_with_schools_then_closes_an_empty_one(w):
 
 def test_duplicate_official_code_is_refused(w):
     with pytest.raises(DomainError) as info:
-        unit_services.unit_create(actor=None, kind=UnitKind.COMMUNE, name="Khác", official_code="99-AT", parent=_unit(w.province), valid_from=D0)
+        unit_services.unit_create(
+            actor=None,
+            kind=UnitKind.COMMUNE,
+            name="Khác",
+            official_code="99-AT",
+            parent=_unit(w.province),
+            valid_from=D0,
+        )
     assert info.value.code == "units.code_taken"
 
 
@@ -105,7 +124,9 @@ def test_unit_admin_cannot_manage_units(w):
 
 
 def test_province_admin_manages_units_of_the_province(w):
-    unit_services.unit_rename(actor=w.account("province_admin"), unit=_unit(w.unit_a), name="Xã An Thạnh 2", on=selectors.today())
+    unit_services.unit_rename(
+        actor=w.account("province_admin"), unit=_unit(w.unit_a), name="Xã An Thạnh 2", on=selectors.today()
+    )
     assert selectors.unit_tree_on().nodes[w.unit_a].name == "Xã An Thạnh 2"
 
 
@@ -116,8 +137,14 @@ def test_access_is_computed_in_constant_queries(w, queries):
     assert len(q) == 3
     assert {w.school_a, w.school_b} <= access.schools_with("schools.view")
     for i in range(20):
-        unit_services.unit_create(actor=None, kind=UnitKind.COMMUNE, name=f"Xã {i}", official_code=f"99-{i}",
-                                  parent=AdministrativeUnit.objects.get(pk=w.province), valid_from=D0)
+        unit_services.unit_create(
+            actor=None,
+            kind=UnitKind.COMMUNE,
+            name=f"Xã {i}",
+            official_code=f"99-{i}",
+            parent=AdministrativeUnit.objects.get(pk=w.province),
+            valid_from=D0,
+        )
     with queries() as q:
         selectors.access_for(account)
     assert len(q) == 3

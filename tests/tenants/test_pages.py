@@ -74,10 +74,16 @@ def test_unit_admin_sees_only_its_schools(w, login):
 
 def test_unit_admin_creates_a_teacher_account_for_its_school(w, login):
     client = login("unit_a_admin")
-    response = client.post(f"/manage/school/{w.school_a}/accounts/new/", {
-        "new-full_name": "Nguyễn Thị Mới", "new-username": "gv.moi", "new-email": "gv.moi@example.vn",
-        "new-password": "mot-mat-khau-dai", "new-role": "subject_teacher",
-    })
+    response = client.post(
+        f"/manage/school/{w.school_a}/accounts/new/",
+        {
+            "new-full_name": "Nguyễn Thị Mới",
+            "new-username": "gv.moi",
+            "new-email": "gv.moi@example.vn",
+            "new-password": "mot-mat-khau-dai",
+            "new-role": "subject_teacher",
+        },
+    )
     assert response.status_code == 302
     account = Account.objects.get(username="gv.moi")
     assert Membership.objects.get(account=account).school_id == w.school_a
@@ -87,25 +93,39 @@ def test_unit_admin_creates_a_teacher_account_for_its_school(w, login):
 def test_unit_admin_is_refused_a_school_of_another_unit(w, login):
     client = login("unit_a_admin")
     assert client.get(f"/manage/schools/{w.school_b}/").status_code == 403
-    response = client.post(f"/manage/school/{w.school_b}/accounts/new/", {
-        "new-full_name": "X", "new-username": "gv.la", "new-password": "mot-mat-khau-dai", "new-role": "subject_teacher",
-    })
+    response = client.post(
+        f"/manage/school/{w.school_b}/accounts/new/",
+        {
+            "new-full_name": "X",
+            "new-username": "gv.la",
+            "new-password": "mot-mat-khau-dai",
+            "new-role": "subject_teacher",
+        },
+    )
     assert response.status_code == 403
     assert not Account.objects.filter(username="gv.la").exists()
 
 
 def test_it_admin_cannot_make_a_principal(w, login):
     client = login("it_a", SCHOOL_A_HOST)
-    response = client.post(f"/staff/school/{w.school_a}/memberships/new/", {"username": "teacher_b", "role": "principal"})
+    response = client.post(
+        f"/staff/school/{w.school_a}/memberships/new/", {"username": "teacher_b", "role": "principal"}
+    )
     assert response.status_code in (200, 302)
     assert not Membership.objects.filter(account_id=w.accounts["teacher_b"], school_id=w.school_a).exists()
 
 
 def test_it_admin_assigns_a_homeroom_role_in_its_school(w, login):
     client = login("it_a", SCHOOL_A_HOST)
-    response = client.post(f"/staff/school/{w.school_a}/memberships/new/", {"username": "teacher_a", "role": "homeroom_teacher"}, follow=True)
+    response = client.post(
+        f"/staff/school/{w.school_a}/memberships/new/",
+        {"username": "teacher_a", "role": "homeroom_teacher"},
+        follow=True,
+    )
     assert response.status_code == 200
-    assert Membership.objects.filter(account_id=w.accounts["teacher_a"], role="homeroom_teacher", school_id=w.school_a).exists()
+    assert Membership.objects.filter(
+        account_id=w.accounts["teacher_a"], role="homeroom_teacher", school_id=w.school_a
+    ).exists()
 
 
 def test_teacher_cannot_open_the_staff_page(login):
@@ -128,15 +148,20 @@ def test_merge_through_the_page(w, login):
 
 def test_merge_into_itself_through_the_page_changes_nothing(w, login):
     client = login("province_admin")
-    response = client.post(f"/manage/units/{w.unit_a}/merge/", {"merge-target": w.unit_a, "merge-on": "01/01/2026"}, follow=True)
+    response = client.post(
+        f"/manage/units/{w.unit_a}/merge/", {"merge-target": w.unit_a, "merge-on": "01/01/2026"}, follow=True
+    )
     assert "sáp nhập" in response.content.decode().lower()
     assert School.objects.get(pk=w.school_a).placements.get(valid_to__isnull=True).unit_id == w.unit_a
 
 
 def test_school_creation_page_refuses_duplicate_code(w, login):
     client = login("province_admin")
-    response = client.post("/manage/schools/new/", {"code": "99000001", "name": "Trùng", "levels": ["lower_secondary"],
-                                                    "unit": w.unit_a, "slug": "thcs-trung"}, follow=True)
+    response = client.post(
+        "/manage/schools/new/",
+        {"code": "99000001", "name": "Trùng", "levels": ["lower_secondary"], "unit": w.unit_a, "slug": "thcs-trung"},
+        follow=True,
+    )
     assert "đã tồn tại" in response.content.decode()
     assert not School.objects.filter(slug="thcs-trung").exists()
 
@@ -175,8 +200,12 @@ def test_school_staff_cannot_open_administration(login, path):
 def test_audit_trail_shows_only_the_scope(w, login):
     from tenants.services.accounts import membership_grant
 
-    membership_grant(actor=w.account("principal_b"), account=w.account("teacher_a"), role="parent",
-                     school=School.objects.get(pk=w.school_b))
+    membership_grant(
+        actor=w.account("principal_b"),
+        account=w.account("teacher_a"),
+        role="parent",
+        school=School.objects.get(pk=w.school_b),
+    )
     entries_b = list(login("principal_b").get("/manage/audit/").context["entries"])
     assert any(e.action == "membership.grant" and e.actor_id == w.accounts["principal_b"] for e in entries_b)
     assert {e.school_id for e in entries_b} == {w.school_b}

@@ -73,7 +73,7 @@ def test_csv_provisioning_creates_every_school(w, tmp_path):
     f.write_text(
         "code,name,levels,unit_code,slug\n"
         "99100001,Trường Tiểu học Một,Tiểu học,99-AT,th-mot\n"
-        "99100002,Trường TH và THCS Hai,\"Tiểu học, THCS\",99-BM,th-thcs-hai\n"
+        '99100002,Trường TH và THCS Hai,"Tiểu học, THCS",99-BM,th-thcs-hai\n'
         "99100003,Trường THPT Ba,THPT,99,thpt-ba\n",
         encoding="utf-8",
     )
@@ -91,11 +91,11 @@ def test_failing_rows_are_reported_and_leave_nothing(w, tmp_path):
     f.write_text(
         "code,name,levels,unit_code,slug\n"
         "99200001,Trường Tốt,THCS,99-AT,thcs-tot\n"
-        "99000001,Trùng mã,THCS,99-AT,thcs-trung-ma\n"       # duplicate code
-        "99200003,Trùng miền,THCS,99-AT,thcs-an-thanh\n"     # duplicate slug
-        "99200004,Đơn vị lạ,THCS,XX-00,thcs-don-vi-la\n"     # unknown unit
-        "99200005,Sai miền,THCS,99-AT,Sai_Mien!\n"           # invalid slug
-        "99200006,Sai cấp,Đại học,99-AT,thcs-sai-cap\n",     # invalid level
+        "99000001,Trùng mã,THCS,99-AT,thcs-trung-ma\n"  # duplicate code
+        "99200003,Trùng miền,THCS,99-AT,thcs-an-thanh\n"  # duplicate slug
+        "99200004,Đơn vị lạ,THCS,XX-00,thcs-don-vi-la\n"  # unknown unit
+        "99200005,Sai miền,THCS,99-AT,Sai_Mien!\n"  # invalid slug
+        "99200006,Sai cấp,Đại học,99-AT,thcs-sai-cap\n",  # invalid level
         encoding="utf-8",
     )
     before_schemas = _schemas()
@@ -142,8 +142,14 @@ def test_broken_xlsx_is_refused(w, tmp_path):
 @pytest.mark.parametrize("slug", ["a", "-abc", "abc-", "có-dấu", "a b c", "x" * 41])
 def test_invalid_slugs(w, slug):
     with pytest.raises(DomainError):
-        school_services.school_create(actor=None, code=f"slug-{len(slug)}", name="X", levels="THCS",
-                                      unit=AdministrativeUnit.objects.get(pk=w.unit_a), slug=slug)
+        school_services.school_create(
+            actor=None,
+            code=f"slug-{len(slug)}",
+            name="X",
+            levels="THCS",
+            unit=AdministrativeUnit.objects.get(pk=w.unit_a),
+            slug=slug,
+        )
 
 
 @pytest.mark.parametrize("name", ["public", "pg_catalog", "school_template", "1abc", "a;drop", ""])
@@ -159,13 +165,16 @@ def test_schemas_behind_and_migrate_schools(w):
     head = provisioning.migration_head()
     assert provisioning.schemas_behind([school.schema_name], head, using="owner") == []
     with owner.cursor() as cursor:
-        cursor.execute(f'DELETE FROM "{school.schema_name}".django_migrations WHERE app = %s AND name = %s',
-                       list(head.targets[-1]))
+        cursor.execute(
+            f'DELETE FROM "{school.schema_name}".django_migrations WHERE app = %s AND name = %s', list(head.targets[-1])
+        )
     behind = provisioning.schemas_behind([school.schema_name, "no_such_schema"], head, using="owner")
     assert behind == [school.schema_name, "no_such_schema"]
     with owner.cursor() as cursor:
-        cursor.execute(f'INSERT INTO "{school.schema_name}".django_migrations (app, name, applied) VALUES (%s, %s, now())',
-                       list(head.targets[-1]))
+        cursor.execute(
+            f'INSERT INTO "{school.schema_name}".django_migrations (app, name, applied) VALUES (%s, %s, now())',
+            list(head.targets[-1]),
+        )
     assert provisioning.schemas_behind([school.schema_name], head, using="owner") == []
 
 

@@ -50,16 +50,21 @@ def test_lists_never_include_the_foreign_school(w, name):
 @pytest.mark.parametrize("name", OUTSIDERS)
 def test_foreign_grants_are_refused(w, name):
     client = client_for(w.account(name), "hocba.localhost")
-    response = client.post("/api/v1/memberships/", {"account_id": w.accounts[name], "role": "subject_teacher",
-                                                     "school_id": w.school_b}, content_type="application/json")
+    response = client.post(
+        "/api/v1/memberships/",
+        {"account_id": w.accounts[name], "role": "subject_teacher", "school_id": w.school_b},
+        content_type="application/json",
+    )
     assert response.status_code in (403, 404)
 
 
 def test_platform_audit_is_append_only(w):
     entry = PlatformAuditEntry.objects.first()
     assert entry is not None
-    for statement in ("UPDATE tenants_platformauditentry SET action = 'x' WHERE id = %s",
-                      "DELETE FROM tenants_platformauditentry WHERE id = %s"):
+    for statement in (
+        "UPDATE tenants_platformauditentry SET action = 'x' WHERE id = %s",
+        "DELETE FROM tenants_platformauditentry WHERE id = %s",
+    ):
         with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(statement, [entry.pk])
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
@@ -69,9 +74,16 @@ def test_platform_audit_is_append_only(w):
 def test_audit_rows_carry_who_when_where(w):
 
     client = client_for(w.account("unit_a_admin"), "hocba.localhost")
-    client.post(f"/manage/school/{w.school_a}/accounts/new/", {
-        "new-full_name": "Người Mới", "new-username": "nguoi.moi", "new-password": "mot-mat-khau-dai",
-        "new-role": "clerk"}, REMOTE_ADDR="10.1.2.3")
+    client.post(
+        f"/manage/school/{w.school_a}/accounts/new/",
+        {
+            "new-full_name": "Người Mới",
+            "new-username": "nguoi.moi",
+            "new-password": "mot-mat-khau-dai",
+            "new-role": "clerk",
+        },
+        REMOTE_ADDR="10.1.2.3",
+    )
     rows = PlatformAuditEntry.objects.filter(actor_id=w.accounts["unit_a_admin"]).order_by("id")
     assert [r.action for r in rows] == ["account.create", "membership.grant"]
     grant = rows[1]

@@ -93,8 +93,11 @@ class Server:
 
     def lock_in(self, seconds: float):
         """Move the window's lock to ``seconds`` from now by the database clock; the lock instant."""
-        return self.sql("UPDATE tenants_window SET locks_at = clock_timestamp() + make_interval(secs => %s)"
-                        " WHERE id = %s RETURNING locks_at", [seconds, self.info["window_id"]])[0][0]
+        return self.sql(
+            "UPDATE tenants_window SET locks_at = clock_timestamp() + make_interval(secs => %s)"
+            " WHERE id = %s RETURNING locks_at",
+            [seconds, self.info["window_id"]],
+        )[0][0]
 
     def save(self, client, writer: int, value: str):
         """PUT one cell (the comment of the class's student) of writer's sheet, as writer's teacher."""
@@ -107,8 +110,11 @@ class Server:
 
     def stored(self) -> dict[int, str]:
         """Subject → stored comment of the student (term I)."""
-        rows = self.sql(f'SELECT subject_id, text FROM "{self.info["schema"]}".schools_assessment'
-                        " WHERE student_id = %s AND term = 1 AND kind = 'nx'", [self.info["student_id"]])
+        rows = self.sql(
+            f'SELECT subject_id, text FROM "{self.info["schema"]}".schools_assessment'
+            " WHERE student_id = %s AND term = 1 AND kind = 'nx'",
+            [self.info["student_id"]],
+        )
         return dict(rows)
 
 
@@ -120,8 +126,13 @@ def school_server(tag: str, **extra_env: str) -> Iterator[Server]:
         env.setdefault("S3_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing here uses the archive store
         script = SETUP_SCRIPT.replace("__WRITERS__", str(WRITERS)).replace("__BASE__", BASE_DOMAIN)
         out = setup_database(env, seed_script=script, label="windows")
-        info = json.loads(next(line for line in out.splitlines() if line.startswith("SETUP="))[len("SETUP="):])
+        info = json.loads(next(line for line in out.splitlines() if line.startswith("SETUP="))[len("SETUP=") :])
         log = Path(f"/tmp/hocba-windows-{tag}-{os.getpid()}.log")
-        with serve(gunicorn(workers=2, threads=4), {**env, "HOCBA_DB_ROLE": "app", **extra_env}, base_domain=BASE_DOMAIN,
-                   log=log, ready_timeout=40) as running:
+        with serve(
+            gunicorn(workers=2, threads=4),
+            {**env, "HOCBA_DB_ROLE": "app", **extra_env},
+            base_domain=BASE_DOMAIN,
+            log=log,
+            ready_timeout=40,
+        ) as running:
             yield Server(running.port, url, log, info, running.pid)

@@ -42,17 +42,34 @@ def windows(w):
     now = timezone.now()
     units = {pk: AdministrativeUnit.objects.get(pk=pk) for pk in (w.province, w.unit_a, w.unit_b)}
     schools = {pk: School.objects.get(pk=pk) for pk in (w.school_a, w.school_b)}
-    scopes = [(units[w.province], None, w.school_a), (units[w.unit_a], None, w.school_a),
-              (units[w.unit_b], None, w.school_b), (None, schools[w.school_a], w.school_a),
-              (None, schools[w.school_b], w.school_b)]
+    scopes = [
+        (units[w.province], None, w.school_a),
+        (units[w.unit_a], None, w.school_a),
+        (units[w.unit_b], None, w.school_b),
+        (None, schools[w.school_a], w.school_a),
+        (None, schools[w.school_b], w.school_b),
+    ]
     out = []
     for unit, school, asking in scopes:
-        window = svc.window_create(actor=None, category="scores_1", year_start=YEAR, unit=unit, school=school,
-                                   opens_at=now - dt.timedelta(days=2), locks_at=now - dt.timedelta(hours=1),
-                                   reason="Thử nghiệm")
+        window = svc.window_create(
+            actor=None,
+            category="scores_1",
+            year_start=YEAR,
+            unit=unit,
+            school=school,
+            opens_at=now - dt.timedelta(days=2),
+            locks_at=now - dt.timedelta(hours=1),
+            reason="Thử nghiệm",
+        )
         principal = w.account("principal_a" if asking == w.school_a else "principal_b")
-        exception = svc.exception_request(actor=principal, window=window, school=schools[asking],
-                                          until=now + dt.timedelta(days=1), reason="Nhập bù", class_ids=[1])
+        exception = svc.exception_request(
+            actor=principal,
+            window=window,
+            school=schools[asking],
+            until=now + dt.timedelta(days=1),
+            reason="Nhập bù",
+            class_ids=[1],
+        )
         out.append((window, exception))
     return out
 
@@ -63,8 +80,9 @@ def test_the_pages_show_exactly_what_the_services_allow(w, windows, name):
     authority = WindowAuthority(access_for(actor))
     for window, exception in windows:
         schedules = _allowed(lambda window=window: svc.window_cancel(actor=actor, window=window))
-        decides = _allowed(lambda exception=exception: svc.exception_decide(actor=actor, exception=exception,
-                                                                            approve=True))
+        decides = _allowed(
+            lambda exception=exception: svc.exception_decide(actor=actor, exception=exception, approve=True)
+        )
         assert authority.may_schedule(window) is schedules, (name, window.tier, "schedule")
         assert authority.may_decide(window) is decides, (name, window.tier, "decide")
 

@@ -60,37 +60,76 @@ def _in_year(k: Klass, **fields) -> dict:
 
 
 TABLES = [
-    Table(Assessment, lambda w, k: _in_year(k, subject=k.math, term=1, kind="tx", seq=1, score=5), {"score": 6},
-          ("scores_1",) * 3),
-    Table(QualityAssessment, lambda w, k: _in_year(k, term=2, checkpoint="end", code="tu_chu", level="T"),
-          {"level": "D"}, ("scores_2",) * 3),
+    Table(
+        Assessment,
+        lambda w, k: _in_year(k, subject=k.math, term=1, kind="tx", seq=1, score=5),
+        {"score": 6},
+        ("scores_1",) * 3,
+    ),
+    Table(
+        QualityAssessment,
+        lambda w, k: _in_year(k, term=2, checkpoint="end", code="tu_chu", level="T"),
+        {"level": "D"},
+        ("scores_2",) * 3,
+    ),
     Table(Conduct, lambda w, k: _in_year(k, term=1, level="T"), {"level": "K"}, ("conduct",) * 3),
-    Table(Absence, lambda w, k: _in_year(k, date=timezone.localdate(), excused=True), {"excused": False},
-          ("attendance",) * 3),
-    Table(AwardDiscipline,
-          lambda w, k: _in_year(k, kind="award", title="Học sinh giỏi", decided_on=timezone.localdate()),
-          {"title": "Học sinh xuất sắc"}, ("year_end",) * 3),
+    Table(
+        Absence,
+        lambda w, k: _in_year(k, date=timezone.localdate(), excused=True),
+        {"excused": False},
+        ("attendance",) * 3,
+    ),
+    Table(
+        AwardDiscipline,
+        lambda w, k: _in_year(k, kind="award", title="Học sinh giỏi", decided_on=timezone.localdate()),
+        {"title": "Học sinh xuất sắc"},
+        ("year_end",) * 3,
+    ),
     # Opened with the student's profile; changing it afterwards is year-end work.
-    Table(RecordBook, lambda w, k: {"student": _new_student(), "year_id": k.school_class.year_id,
-                                    "school_class": k.school_class},
-          {"homeroom_comment": "Chăm ngoan, tiến bộ"}, ("profile", "year_end", "profile")),
+    Table(
+        RecordBook,
+        lambda w, k: {"student": _new_student(), "year_id": k.school_class.year_id, "school_class": k.school_class},
+        {"homeroom_comment": "Chăm ngoan, tiến bộ"},
+        ("profile", "year_end", "profile"),
+    ),
     # Placed by the student's latest record book.
-    Table(GuardianLink, lambda w, k: {"student_id": k.students[0], "account_id": w.accounts["parent_a"]},
-          {"account_id": F("account_id")}, ("profile",) * 3),
+    Table(
+        GuardianLink,
+        lambda w, k: {"student_id": k.students[0], "account_id": w.accounts["parent_a"]},
+        {"account_id": F("account_id")},
+        ("profile",) * 3,
+    ),
     # Placed by its own class (an earlier enrolment of the student, in the other class).
-    Table(Enrolment, lambda w, k: {"student_id": k.students[0], "school_class": k.other_class,
-                                   "starts_on": timezone.localdate() - dt.timedelta(days=30),
-                                   "ends_on": timezone.localdate() - dt.timedelta(days=10)},
-          {"exit_note": "Chuyển sang lớp 6A1"}, ("profile",) * 3, klass=lambda k: k.other_class),
+    Table(
+        Enrolment,
+        lambda w, k: {
+            "student_id": k.students[0],
+            "school_class": k.other_class,
+            "starts_on": timezone.localdate() - dt.timedelta(days=30),
+            "ends_on": timezone.localdate() - dt.timedelta(days=10),
+        },
+        {"exit_note": "Chuyển sang lớp 6A1"},
+        ("profile",) * 3,
+        klass=lambda k: k.other_class,
+    ),
 ]
 
 
 @pytest.fixture
 def windows(w, klass_now) -> dict[str, Window]:
     """One open province window per category, for the school year of ``klass_now``."""
-    return {category: Window.objects.create(tier="province", unit_id=w.province, category=category, year_start=YEAR,
-                                            opens_at=at(-60), locks_at=at(60), reason="Thử nghiệm")
-            for category in CATEGORIES}
+    return {
+        category: Window.objects.create(
+            tier="province",
+            unit_id=w.province,
+            category=category,
+            year_start=YEAR,
+            opens_at=at(-60),
+            locks_at=at(60),
+            reason="Thử nghiệm",
+        )
+        for category in CATEGORIES
+    }
 
 
 def _set(window: Window, *, locked: bool, **fields) -> None:
@@ -141,8 +180,14 @@ def test_an_exception_for_the_rows_class_lets_the_insert_through(w, klass_now, w
     own = table.klass(klass_now)
     other = klass_now.other_class if own == klass_now.school_class else klass_now.school_class
     exception = WindowException.objects.create(
-        window=window, school_id=w.school_a, class_ids=[other.pk], until=at(30), status="approved",
-        reason="Nhập bù", requested_by_id=w.accounts["principal_a"])
+        window=window,
+        school_id=w.school_a,
+        class_ids=[other.pk],
+        until=at(30),
+        status="approved",
+        reason="Nhập bù",
+        requested_by_id=w.accounts["principal_a"],
+    )
     insert = _insert(table, w, klass_now)
     _refused(window, insert)  # the exception names another class
     WindowException.objects.filter(pk=exception.pk).update(class_ids=[own.pk])
@@ -170,9 +215,12 @@ def test_a_term_decides_the_category_of_scores(w, klass_now, windows):
     _set(windows["scores_2"], locked=True)
     # One statement writing both terms: the locked term refuses it.
     with pytest.raises(DatabaseError) as info, transaction.atomic():
-        Assessment.objects.bulk_create([
-            Assessment(**_in_year(klass_now, subject=klass_now.math, term=term, kind="tx", seq=2, score=7))
-            for term in (1, 2)])
+        Assessment.objects.bulk_create(
+            [
+                Assessment(**_in_year(klass_now, subject=klass_now.math, term=term, kind="tx", seq=2, score=7))
+                for term in (1, 2)
+            ]
+        )
     assert info.value.__cause__.diag.message_detail == str(windows["scores_2"].pk)
 
 
@@ -188,14 +236,23 @@ def test_a_new_school_has_the_function_and_every_tables_triggers(w):
     """Schools are made by replaying the template's DDL: the guard asks its cheap question before the exact one."""
     schema = School.objects.get(pk=w.school_a).schema_name
     with connection.cursor() as cursor:
-        cursor.execute("SELECT c.relname, t.tgname, p.proname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
-                       " JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_proc p ON p.oid = t.tgfoid"
-                       " WHERE n.nspname = %s AND t.tgname LIKE 'window%%'", [schema])
+        cursor.execute(
+            "SELECT c.relname, t.tgname, p.proname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_proc p ON p.oid = t.tgfoid"
+            " WHERE n.nspname = %s AND t.tgname LIKE 'window%%'",
+            [schema],
+        )
         triggers = set(cursor.fetchall())
-        cursor.execute("SELECT p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
-                       " WHERE n.nspname = %s AND p.proname LIKE 'window%%'", [schema])
+        cursor.execute(
+            "SELECT p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+            " WHERE n.nspname = %s AND p.proname LIKE 'window%%'",
+            [schema],
+        )
         sources = [source for (source,) in cursor.fetchall()]
-    assert triggers == {(guard.table, f"window_{suffix}", windowguards.FUNCTION)
-                        for guard in windowguards.GUARDS for suffix, _event, _table in windowguards.EVENTS}
+    assert triggers == {
+        (guard.table, f"window_{suffix}", windowguards.FUNCTION)
+        for guard in windowguards.GUARDS
+        for suffix, _event, _table in windowguards.EVENTS
+    }
     assert len(sources) == 1
     assert sources[0].index("hocba_window_may_block") < sources[0].index("hocba_window_enforce")

@@ -53,8 +53,11 @@ def _writer(server: Server, writer: int, start: threading.Event, until: float, a
             try:
                 r = server.save(client, writer, str(value))
                 status = r.status_code
-                code = r.json().get("code", "") if status >= 400 and r.headers.get("content-type", "").startswith(
-                    "application/json") else ""
+                code = (
+                    r.json().get("code", "")
+                    if status >= 400 and r.headers.get("content-type", "").startswith("application/json")
+                    else ""
+                )
             except httpx.HTTPError as exc:
                 status, code = 0, type(exc).__name__
             answers.append(Answer(writer, value, status, code, sent, time.monotonic()))
@@ -71,8 +74,10 @@ def test_eight_writers_across_the_lock_instant(server):
 
     answers: list[list[Answer]] = [[] for _ in range(WRITERS)]
     start = threading.Event()
-    threads = [threading.Thread(target=_writer, args=(server, i, start, time.monotonic() + WRITE_FOR, answers[i]))
-               for i in range(WRITERS)]
+    threads = [
+        threading.Thread(target=_writer, args=(server, i, start, time.monotonic() + WRITE_FOR, answers[i]))
+        for i in range(WRITERS)
+    ]
     for t in threads:
         t.start()
     locks_at = server.lock_in(LOCK_AFTER)
@@ -101,9 +106,13 @@ def test_eight_writers_across_the_lock_instant(server):
 
     # The decision instant is the statement's database clock: every accepted write's audit entry is before the lock,
     # and there is exactly one per accepted save (plus the warm-up's) — refused ones left none.
-    audit = server.sql(f'SELECT at FROM "{server.info["schema"]}".schools_auditentry'
-                       " WHERE table_name = 'schools_assessment' ORDER BY id")
+    audit = server.sql(
+        f'SELECT at FROM "{server.info["schema"]}".schools_auditentry'
+        " WHERE table_name = 'schools_assessment' ORDER BY id"
+    )
     assert len(audit) == total_ok + WRITERS
     assert max(at for (at,) in audit) < locks_at
-    print(f"\nrace: {total_ok} saves accepted, {sum(len(g) for g in answers) - total_ok} refused, lock at {locks_at}; "
-          f"last accepted audit entry {(locks_at - max(at for (at,) in audit)).total_seconds() * 1000:.1f} ms before it")
+    print(
+        f"\nrace: {total_ok} saves accepted, {sum(len(g) for g in answers) - total_ok} refused, lock at {locks_at}; "
+        f"last accepted audit entry {(locks_at - max(at for (at,) in audit)).total_seconds() * 1000:.1f} ms before it"
+    )

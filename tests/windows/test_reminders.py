@@ -72,13 +72,24 @@ def spy(monkeypatch):
 
 
 def province_window(w, *, opens, locks, category="scores_1"):
-    return svc.window_create(actor=None, category=category, year_start=YEAR, opens_at=at(opens), locks_at=at(locks),
-                             unit=AdministrativeUnit.objects.get(pk=w.province), reason="Hạn nhập điểm")
+    return svc.window_create(
+        actor=None,
+        category=category,
+        year_start=YEAR,
+        opens_at=at(opens),
+        locks_at=at(locks),
+        unit=AdministrativeUnit.objects.get(pk=w.province),
+        reason="Hạn nhập điểm",
+    )
 
 
 def fill(w, k, subject, teacher: str, students: list[int], term: int = 1, value: str = "8"):
     cols = [c for c in sheet_columns(subject, k.school_class, term) if c.value_type != "text"]
-    cells = [{"student": s, "column": c.key, "value": value if c.value_type == "score" else "Đ"} for s in students for c in cols]
+    cells = [
+        {"student": s, "column": c.key, "value": value if c.value_type == "score" else "Đ"}
+        for s in students
+        for c in cols
+    ]
     return sheet_save(access=k.access(w, teacher), school_class=k.school_class, subject=subject, term=term, cells=cells)
 
 
@@ -100,11 +111,11 @@ def three_sheets(w, klass_now):
 
 
 def test_reminders_go_to_the_teachers_with_unfinished_sheets_once(w, three_sheets, eager, spy, mailoutbox):
-    due = province_window(w, opens=-60, locks=2 * 24 * 60)           # locks in 2 days: within the default 3
+    due = province_window(w, opens=-60, locks=2 * 24 * 60)  # locks in 2 days: within the default 3
     province_window(w, opens=-60, locks=10 * 24 * 60, category="scores_2")  # 10 days away: not yet
 
     out = tasks.window_reminders()
-    assert out == {"windows": 1, "schools": 2, "chunks": 1}           # schools A and B, one chunk
+    assert out == {"windows": 1, "schools": 2, "chunks": 1}  # schools A and B, one chunk
 
     notified = dict(Notification.objects.values_list("account_id", "title"))
     assert set(notified) == {w.accounts["teacher_a"], w.accounts["dept_a"]}  # not homeroom_a (done), nobody of B
@@ -121,7 +132,10 @@ def test_reminders_go_to_the_teachers_with_unfinished_sheets_once(w, three_sheet
 
     assert sorted(m.to[0] for m in mailoutbox) == ["dept_a@example.vn", "teacher_a@example.vn"]
     assert {m.subject for m in mailoutbox} == set(notified.values())
-    assert set(WindowReminder.objects.filter(window=due).values_list("school_id", flat=True)) == {w.school_a, w.school_b}
+    assert set(WindowReminder.objects.filter(window=due).values_list("school_id", flat=True)) == {
+        w.school_a,
+        w.school_b,
+    }
 
     # The next run (15 minutes later) finds every school done: nothing planned, nothing sent.
     assert tasks.window_reminders() == {"windows": 1, "schools": 0, "chunks": 0}
@@ -142,8 +156,15 @@ def test_remind_days_is_configurable(w, three_sheets, eager, monkeypatch, mailou
 
 
 def test_no_reminder_once_locked_or_for_other_grades(w, three_sheets, eager, mailoutbox):
-    svc.window_create(actor=None, category="scores_1", year_start=YEAR, opens_at=at(-60), locks_at=at(60),
-                      unit=AdministrativeUnit.objects.get(pk=w.province), grades=[10, 11, 12])
+    svc.window_create(
+        actor=None,
+        category="scores_1",
+        year_start=YEAR,
+        opens_at=at(-60),
+        locks_at=at(60),
+        unit=AdministrativeUnit.objects.get(pk=w.province),
+        grades=[10, 11, 12],
+    )
     assert tasks.window_reminders()["schools"] == 0  # two THCS schools: grades 6–9 only
     window = province_window(w, opens=-60, locks=60)
     Window.objects.filter(pk=window.pk).update(locks_at=at(-0.01))  # locked between planning and the chunk
@@ -168,8 +189,13 @@ def test_fan_out_uses_chunks(w, three_sheets, eager, spy, monkeypatch):
 
 def _rollup(school_id: int) -> dict:
     r = SchoolRollup.objects.get(school_id=school_id, year_start=YEAR)
-    return {"students": r.students, "entries": r.entries, "conduct_entries": r.conduct_entries, "absences": r.absences,
-            "records": {s: getattr(r, f"records_{s}") for s in recordstates.STATES}}
+    return {
+        "students": r.students,
+        "entries": r.entries,
+        "conduct_entries": r.conduct_entries,
+        "absences": r.absences,
+        "records": {s: getattr(r, f"records_{s}") for s in recordstates.STATES},
+    }
 
 
 def test_snapshot_captures_the_figures_at_the_lock(w, three_sheets, eager, spy, monkeypatch, queries):

@@ -23,8 +23,13 @@ def at(minutes: float) -> dt.datetime:
 
 
 def _save(w, k, value="8", term=1):
-    return sheet_save(access=k.access(w, "teacher_a"), school_class=k.school_class, subject=k.math, term=term,
-                      cells=[{"student": k.students[0], "column": "tx1", "value": value}])
+    return sheet_save(
+        access=k.access(w, "teacher_a"),
+        school_class=k.school_class,
+        subject=k.math,
+        term=term,
+        cells=[{"student": k.students[0], "column": "tx1", "value": value}],
+    )
 
 
 def _window(w, *, tier, opens, locks, category="scores_1", grades=None, actor=None):
@@ -35,18 +40,27 @@ def _window(w, *, tier, opens, locks, category="scores_1", grades=None, actor=No
         unit = AdministrativeUnit.objects.get(pk=w.unit_a)
     else:
         school = School.objects.get(pk=w.school_a)
-    return svc.window_create(actor=actor, category=category, year_start=YEAR, opens_at=at(opens), locks_at=at(locks),
-                             unit=unit, school=school, grades=grades, reason="Thử nghiệm")
+    return svc.window_create(
+        actor=actor,
+        category=category,
+        year_start=YEAR,
+        opens_at=at(opens),
+        locks_at=at(locks),
+        unit=unit,
+        school=school,
+        grades=grades,
+        reason="Thử nghiệm",
+    )
 
 
 # (windows as (tier, opens in minutes from now, locks in minutes from now), writable now?)
 CASES = [
     ([], True),
     ([("province", -60, 60)], True),
-    ([("province", -60, -1)], False),                       # province locked
-    ([("province", 10, 60)], False),                        # not yet open
-    ([("province", -60, 60), ("unit", -30, 30)], True),     # unit narrows, still open
-    ([("province", -60, 60), ("unit", -30, -5)], False),    # unit locked earlier
+    ([("province", -60, -1)], False),  # province locked
+    ([("province", 10, 60)], False),  # not yet open
+    ([("province", -60, 60), ("unit", -30, 30)], True),  # unit narrows, still open
+    ([("province", -60, 60), ("unit", -30, -5)], False),  # unit locked earlier
     ([("province", -60, 60), ("school", -30, -1)], False),  # principal locks the school early
     ([("unit", -60, 60), ("school", -30, 30)], True),
 ]
@@ -73,8 +87,12 @@ def test_whole_year_lock_closes_every_category(w, klass_now):
     from schools.services.classwork import conduct_save
 
     with pytest.raises(WindowLocked):
-        conduct_save(access=klass_now.access(w, "homeroom_a"), school_class=klass_now.school_class, term=1,
-                     entries=[{"student": klass_now.students[0], "level": "T"}])
+        conduct_save(
+            access=klass_now.access(w, "homeroom_a"),
+            school_class=klass_now.school_class,
+            term=1,
+            entries=[{"student": klass_now.students[0], "level": "T"}],
+        )
 
 
 def test_other_category_and_other_grade_are_not_touched(w, klass_now):
@@ -89,15 +107,22 @@ def test_raw_sql_is_refused_too(w, klass_now):
         cursor.execute(
             "INSERT INTO schools_assessment (student_id, subject_id, year_id, term, kind, seq, score, verdict, text)"
             " VALUES (%s, %s, %s, 1, 'tx', 1, 5, '', '')",
-            [klass_now.students[0], klass_now.math.pk, klass_now.school_class.year_id])
+            [klass_now.students[0], klass_now.math.pk, klass_now.school_class.year_id],
+        )
     assert info.value.__cause__.sqlstate == "HB423"
 
 
 def test_exception_for_named_class_then_expiry(w, klass_now):
     lock = _window(w, tier="province", opens=-60, locks=-1)
     school = School.objects.get(pk=w.school_a)
-    exc = svc.exception_request(actor=w.account("principal_a"), window=lock, school=school, until=at(30),
-                                reason="Giáo viên ốm, nhập bù", class_ids=[klass_now.school_class.pk])
+    exc = svc.exception_request(
+        actor=w.account("principal_a"),
+        window=lock,
+        school=school,
+        until=at(30),
+        reason="Giáo viên ốm, nhập bù",
+        class_ids=[klass_now.school_class.pk],
+    )
     with pytest.raises(WindowLocked):
         _save(w, klass_now)  # requested, not decided
     with pytest.raises(DomainError):
@@ -112,16 +137,25 @@ def test_exception_for_named_class_then_expiry(w, klass_now):
 
 def test_exception_for_another_class_does_not_open_this_one(w, klass_now):
     lock = _window(w, tier="province", opens=-60, locks=-1)
-    exc = svc.exception_request(actor=w.account("principal_a"), window=lock, school=School.objects.get(pk=w.school_a),
-                                until=at(30), reason="Lớp khác", class_ids=[klass_now.other_class.pk])
+    exc = svc.exception_request(
+        actor=w.account("principal_a"),
+        window=lock,
+        school=School.objects.get(pk=w.school_a),
+        until=at(30),
+        reason="Lớp khác",
+        class_ids=[klass_now.other_class.pk],
+    )
     svc.exception_decide(actor=w.account("province_admin"), exception=exc, approve=True)
     with pytest.raises(WindowLocked):
         _save(w, klass_now)
 
 
-@pytest.mark.parametrize("opens,locks,code", [
-    (60, 10, "windows.lock_before_open"),
-])
+@pytest.mark.parametrize(
+    "opens,locks,code",
+    [
+        (60, 10, "windows.lock_before_open"),
+    ],
+)
 def test_lock_before_open(w, opens, locks, code):
     with pytest.raises(DomainError) as info:
         _window(w, tier="province", opens=opens, locks=locks)
@@ -130,8 +164,14 @@ def test_lock_before_open(w, opens, locks, code):
 
 def test_window_outside_its_school_year(w):
     with pytest.raises(DomainError) as info:
-        svc.window_create(actor=None, category="scores_1", year_start=2019, opens_at=at(-10), locks_at=at(10),
-                          unit=AdministrativeUnit.objects.get(pk=w.province))
+        svc.window_create(
+            actor=None,
+            category="scores_1",
+            year_start=2019,
+            opens_at=at(-10),
+            locks_at=at(10),
+            unit=AdministrativeUnit.objects.get(pk=w.province),
+        )
     assert info.value.code == "windows.outside_year"
 
 
@@ -145,19 +185,37 @@ def test_unit_cannot_widen_the_province(w):
 
 def test_unit_cannot_schedule_outside_itself(w):
     with pytest.raises(DomainError) as info:
-        svc.window_create(actor=w.account("unit_a_admin"), category="scores_1", year_start=YEAR, opens_at=at(-10),
-                          locks_at=at(10), unit=AdministrativeUnit.objects.get(pk=w.unit_b))
+        svc.window_create(
+            actor=w.account("unit_a_admin"),
+            category="scores_1",
+            year_start=YEAR,
+            opens_at=at(-10),
+            locks_at=at(10),
+            unit=AdministrativeUnit.objects.get(pk=w.unit_b),
+        )
     assert info.value.code == "windows.out_of_scope"
     with pytest.raises(DomainError):
-        svc.window_create(actor=w.account("unit_a_admin"), category="scores_1", year_start=YEAR, opens_at=at(-10),
-                          locks_at=at(10), school=School.objects.get(pk=w.school_b))
+        svc.window_create(
+            actor=w.account("unit_a_admin"),
+            category="scores_1",
+            year_start=YEAR,
+            opens_at=at(-10),
+            locks_at=at(10),
+            school=School.objects.get(pk=w.school_b),
+        )
 
 
 def test_exception_past_the_allowed_end(w):
     lock = _window(w, tier="province", opens=-60, locks=-1)
     with pytest.raises(DomainError) as info:
-        svc.exception_request(actor=w.account("principal_a"), window=lock, school=School.objects.get(pk=w.school_a),
-                              until=at(60 * 24 * 60), reason="Quá dài", class_ids=[1])
+        svc.exception_request(
+            actor=w.account("principal_a"),
+            window=lock,
+            school=School.objects.get(pk=w.school_a),
+            until=at(60 * 24 * 60),
+            reason="Quá dài",
+            class_ids=[1],
+        )
     assert info.value.code == "windows.exception_until"
 
 

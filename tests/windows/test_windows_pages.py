@@ -38,19 +38,38 @@ def local(hours: float) -> str:
 
 
 def province_window(w, opens=-2, locks=2, category="scores_1"):
-    return svc.window_create(actor=None, category=category, year_start=YEAR, opens_at=at(opens), locks_at=at(locks),
-                             unit=AdministrativeUnit.objects.get(pk=w.province), reason="Kế hoạch của Sở")
+    return svc.window_create(
+        actor=None,
+        category=category,
+        year_start=YEAR,
+        opens_at=at(opens),
+        locks_at=at(locks),
+        unit=AdministrativeUnit.objects.get(pk=w.province),
+        reason="Kế hoạch của Sở",
+    )
 
 
 def unit_window(w, unit="unit_a", opens=-1, locks=1, category="scores_1"):
-    return svc.window_create(actor=None, category=category, year_start=YEAR, opens_at=at(opens), locks_at=at(locks),
-                             unit=AdministrativeUnit.objects.get(pk=getattr(w, unit)))
+    return svc.window_create(
+        actor=None,
+        category=category,
+        year_start=YEAR,
+        opens_at=at(opens),
+        locks_at=at(locks),
+        unit=AdministrativeUnit.objects.get(pk=getattr(w, unit)),
+    )
 
 
 def form(w, scope="unit:unit_a", **extra):
     kind, _sep, name = scope.partition(":")
-    data = {"scope": f"{kind}:{getattr(w, name)}", "category": "scores_1", "year_start": YEAR,
-            "opens_at": local(-1), "locks_at": local(1), "reason": "Kế hoạch"}
+    data = {
+        "scope": f"{kind}:{getattr(w, name)}",
+        "category": "scores_1",
+        "year_start": YEAR,
+        "opens_at": local(-1),
+        "locks_at": local(1),
+        "reason": "Kế hoạch",
+    }
     data.update(extra)
     return data
 
@@ -69,7 +88,9 @@ def test_list_and_timeline_render_for_the_province(w, login):
     for month in ("T9", "T12", "T1", "T7"):
         assert f">{month}</span>" in body
     assert f'data-window="{window.pk}"' in body and "Phường Bình Minh" in body
-    bar = re.search(rf'class="tl-bar province[^"]*" data-window="{window.pk}" style="left:([\d.]+)%;width:([\d.]+)%', body)
+    bar = re.search(
+        rf'class="tl-bar province[^"]*" data-window="{window.pk}" style="left:([\d.]+)%;width:([\d.]+)%', body
+    )
     assert bar and 0 < float(bar.group(1)) < 100 and float(bar.group(2)) > 1
 
 
@@ -88,8 +109,12 @@ def test_refusals_for_teacher_and_the_other_unit(w, login):
     assert login("teacher_a").post("/manage/windows/new/", form(w, action="save")).status_code == 403
     stranger = login("unit_b_admin")
     assert stranger.get(f"/manage/windows/{own.pk}/").status_code == 404
-    assert stranger.post(f"/manage/windows/{own.pk}/", {"opens_at": local(-1), "locks_at": local(5),
-                                                        "action": "save"}).status_code == 404
+    assert (
+        stranger.post(
+            f"/manage/windows/{own.pk}/", {"opens_at": local(-1), "locks_at": local(5), "action": "save"}
+        ).status_code
+        == 404
+    )
     assert stranger.post(f"/manage/windows/{own.pk}/cancel/").status_code == 404
     # A scope the person may not schedule is not among the choices: the form refuses it and saves nothing.
     response = stranger.post("/manage/windows/new/", form(w, "unit:unit_a", action="save"))
@@ -126,11 +151,14 @@ def test_preview_shows_reach_and_conflict_and_saves_nothing(w, login):
     assert timezone.localtime(created.opens_at).strftime("%d/%m/%Y %H:%M") == local(-1)
 
 
-@pytest.mark.parametrize("extra,code", [
-    ({"opens_at": "LATER", "locks_at": "SOONER"}, "windows.lock_before_open"),
-    ({"year_start": YEAR - 1}, "windows.outside_year"),
-    ({"opens_at": "WIDE_OPEN", "locks_at": "WIDE_LOCK"}, "windows.widening"),
-])
+@pytest.mark.parametrize(
+    "extra,code",
+    [
+        ({"opens_at": "LATER", "locks_at": "SOONER"}, "windows.lock_before_open"),
+        ({"year_start": YEAR - 1}, "windows.outside_year"),
+        ({"opens_at": "WIDE_OPEN", "locks_at": "WIDE_LOCK"}, "windows.widening"),
+    ],
+)
 def test_the_form_surfaces_the_service_refusal_and_saves_nothing(w, login, extra, code):
     province_window(w, -2, 2)
     values = {"LATER": local(1), "SOONER": local(-1), "WIDE_OPEN": local(-3), "WIDE_LOCK": local(3)}
@@ -160,12 +188,16 @@ def test_edit_with_preview_then_cancel(w, login):
     client = login("unit_a_admin")
     page = client.get(f"/manage/windows/{window.pk}/").content.decode()
     assert 'id="window-form"' in page and local(-1) in page
-    response = client.post(f"/manage/windows/{window.pk}/", {"opens_at": local(-1), "locks_at": local(5),
-                                                             "reason": "Lùi hạn", "action": "preview"})
+    response = client.post(
+        f"/manage/windows/{window.pk}/",
+        {"opens_at": local(-1), "locks_at": local(5), "reason": "Lùi hạn", "action": "preview"},
+    )
     assert response.status_code == 200 and 'data-verdict="ok"' in response.content.decode()
     assert Window.objects.get(pk=window.pk).locks_at == window.locks_at
-    response = client.post(f"/manage/windows/{window.pk}/", {"opens_at": local(-1), "locks_at": local(5),
-                                                             "reason": "Lùi hạn", "action": "save"})
+    response = client.post(
+        f"/manage/windows/{window.pk}/",
+        {"opens_at": local(-1), "locks_at": local(5), "reason": "Lùi hạn", "action": "save"},
+    )
     assert response.status_code == 302
     changed = Window.objects.get(pk=window.pk)
     assert changed.reason == "Lùi hạn" and timezone.localtime(changed.locks_at).strftime("%d/%m/%Y %H:%M") == local(5)
@@ -178,8 +210,9 @@ def test_unit_admin_views_but_cannot_change_the_province_window(w, login):
     client = login("unit_a_admin")
     page = client.get(f"/manage/windows/{window.pk}/")
     assert page.status_code == 200 and 'id="window-form"' not in page.content.decode()
-    response = client.post(f"/manage/windows/{window.pk}/", {"opens_at": local(-1), "locks_at": local(1),
-                                                             "action": "save"})
+    response = client.post(
+        f"/manage/windows/{window.pk}/", {"opens_at": local(-1), "locks_at": local(1), "action": "save"}
+    )
     assert response.status_code == 403
     assert client.post(f"/manage/windows/{window.pk}/cancel/").status_code == 403
     assert Window.objects.get(pk=window.pk).cancelled_at is None
@@ -190,14 +223,22 @@ def test_unit_admin_views_but_cannot_change_the_province_window(w, login):
 
 def test_exceptions_page_for_the_tier_that_set_the_lock(w, login):
     lock = province_window(w, -5, -1)
-    exc = svc.exception_request(actor=w.account("principal_a"), window=lock, school=School.objects.get(pk=w.school_a),
-                                until=at(24), reason="Nhập bù điểm", class_ids=[1, 2])
+    exc = svc.exception_request(
+        actor=w.account("principal_a"),
+        window=lock,
+        school=School.objects.get(pk=w.school_a),
+        until=at(24),
+        reason="Nhập bù điểm",
+        class_ids=[1, 2],
+    )
     unit_page = login("unit_a_admin").get("/manage/windows/exceptions/").content.decode()
     assert f'data-exception="{exc.pk}"' in unit_page and "Nhập bù điểm" in unit_page
     assert f'action="/manage/windows/exceptions/{exc.pk}/decide/"' not in unit_page  # not the tier that locked
     assert f'data-exception="{exc.pk}"' not in login("unit_b_admin").get("/manage/windows/exceptions/").content.decode()
-    assert login("unit_b_admin").post(f"/manage/windows/exceptions/{exc.pk}/decide/",
-                                      {"decision": "approve"}).status_code == 404
+    assert (
+        login("unit_b_admin").post(f"/manage/windows/exceptions/{exc.pk}/decide/", {"decision": "approve"}).status_code
+        == 404
+    )
     assert login("teacher_a").get("/manage/windows/exceptions/").status_code == 403
 
     province = login("province_admin")
@@ -217,8 +258,14 @@ def test_exceptions_page_for_the_tier_that_set_the_lock(w, login):
 
 def _upload(client, w, content: bytes, scope="unit:unit_a"):
     kind, _sep, name = scope.partition(":")
-    return client.post("/manage/windows/import/", {"scope": f"{kind}:{getattr(w, name)}", "year_start": YEAR,
-                                                   "file": SimpleUploadedFile("lich.xlsx", content, content_type=XLSX)})
+    return client.post(
+        "/manage/windows/import/",
+        {
+            "scope": f"{kind}:{getattr(w, name)}",
+            "year_start": YEAR,
+            "file": SimpleUploadedFile("lich.xlsx", content, content_type=XLSX),
+        },
+    )
 
 
 def test_import_round_trip_from_the_downloaded_template(w, login):
@@ -230,8 +277,15 @@ def test_import_round_trip_from_the_downloaded_template(w, login):
     ws = wb.worksheets[0]
     assert [c.value for c in ws[1]] == ["Loại dữ liệu", "Khối", "Mở lúc", "Khóa lúc", "Lý do"]
     tz = timezone.get_default_timezone()
-    ws.append(["Điểm, nhận xét học kì I", "6, 7", dt.datetime(YEAR, 9, 5, 7, 0), dt.datetime(YEAR + 1, 1, 10, 17, 0),
-               "Kế hoạch năm học"])
+    ws.append(
+        [
+            "Điểm, nhận xét học kì I",
+            "6, 7",
+            dt.datetime(YEAR, 9, 5, 7, 0),
+            dt.datetime(YEAR + 1, 1, 10, 17, 0),
+            "Kế hoạch năm học",
+        ]
+    )
     ws.append(["Rèn luyện", "THCS", f"05/09/{YEAR} 07:00", f"31/05/{YEAR + 1}", ""])
     ws.append(["whole_year", None, f"01/08/{YEAR} 00:00", f"15/07/{YEAR + 1} 17:00", "Khóa sổ"])
     out = io.BytesIO()
@@ -253,12 +307,12 @@ def test_a_broken_row_changes_nothing_and_is_reported_per_row(w, login):
     ws = wb.active
     ws.append(["Tiêu đề tùy ý"])
     ws.append(["Loại dữ liệu", "Khối", "Mở lúc", "Khóa lúc", "Lý do"])
-    ws.append(["attendance", "", local(-1), local(1), "đúng"])                         # line 3: fine
-    ws.append(["profile", "", local(1), local(-1), "khóa trước khi mở"])                # line 4
-    ws.append(["Điểm thi", "", local(-1), local(1), ""])                                # line 5: unknown category
-    ws.append(["scores_1", "13", local(-1), local(1), ""])                              # line 6: bad grade
-    ws.append(["scores_1", "", local(-24 * 60), local(1), "rộng hơn Sở"])               # line 7: widening
-    ws.append(["scores_2", "", "ngày mai", local(1), ""])                               # line 8: unreadable time
+    ws.append(["attendance", "", local(-1), local(1), "đúng"])  # line 3: fine
+    ws.append(["profile", "", local(1), local(-1), "khóa trước khi mở"])  # line 4
+    ws.append(["Điểm thi", "", local(-1), local(1), ""])  # line 5: unknown category
+    ws.append(["scores_1", "13", local(-1), local(1), ""])  # line 6: bad grade
+    ws.append(["scores_1", "", local(-24 * 60), local(1), "rộng hơn Sở"])  # line 7: widening
+    ws.append(["scores_2", "", "ngày mai", local(1), ""])  # line 8: unreadable time
     out = io.BytesIO()
     wb.save(out)
     before = (Window.objects.count(), PlatformAuditEntry.objects.count())
@@ -267,8 +321,13 @@ def test_a_broken_row_changes_nothing_and_is_reported_per_row(w, login):
     body = response.content.decode()
     assert 'id="import-failed"' in body
     codes = dict(re.findall(r'<tr data-line="(\d+)" class="row-error">.*?data-code="([^"]+)"', body, re.S))
-    assert codes == {"4": "windows.lock_before_open", "5": "windows.import_category", "6": "windows.import_grades",
-                     "7": "windows.widening", "8": "windows.import_opens"}
+    assert codes == {
+        "4": "windows.lock_before_open",
+        "5": "windows.import_category",
+        "6": "windows.import_grades",
+        "7": "windows.widening",
+        "8": "windows.import_opens",
+    }
     assert '<tr data-line="3">' in body and "Hợp lệ (chưa lưu vì có dòng lỗi)" in body
     assert (Window.objects.count(), PlatformAuditEntry.objects.count()) == before
 
@@ -324,8 +383,13 @@ def test_principal_requests_an_exception_and_sees_its_status(w, login, klass_now
     client = login("principal_a", SCHOOL_A_HOST)
     page = client.get("/windows/").content.decode()
     assert f'value="{klass_now.school_class.pk}"' in page and "Nguyễn Văn An" in page
-    data = {"window": lock.pk, "classes": [klass_now.school_class.pk], "students": [klass_now.other_students[0]],
-            "until": local(24), "reason": "Giáo viên ốm"}
+    data = {
+        "window": lock.pk,
+        "classes": [klass_now.school_class.pk],
+        "students": [klass_now.other_students[0]],
+        "until": local(24),
+        "reason": "Giáo viên ốm",
+    }
     assert client.post("/windows/requests/", {**data, "until": local(24 * 60)}).status_code == 400
     assert client.post("/windows/requests/", {**data, "classes": [], "students": []}).status_code == 400
     assert not WindowException.objects.exists()
@@ -348,26 +412,38 @@ def test_school_page_refusals(w, login, klass_now):
     page = vice.get("/windows/")
     assert page.status_code == 200 and 'id="early-lock"' not in page.content.decode()
     assert vice.post("/windows/lock/", {"category": "scores_1", "locks_at": local(1), "reason": "x"}).status_code == 403
-    assert vice.post("/windows/requests/", {"window": lock.pk, "classes": [klass_now.school_class.pk],
-                                            "until": local(24), "reason": "x"}).status_code == 403
+    assert (
+        vice.post(
+            "/windows/requests/",
+            {"window": lock.pk, "classes": [klass_now.school_class.pk], "until": local(24), "reason": "x"},
+        ).status_code
+        == 403
+    )
     # Principal B cannot cancel school A's lock from its own site.
-    own = svc.window_create(actor=None, category="scores_2", year_start=YEAR, opens_at=at(-1), locks_at=at(1),
-                            school=School.objects.get(pk=w.school_a))
+    own = svc.window_create(
+        actor=None,
+        category="scores_2",
+        year_start=YEAR,
+        opens_at=at(-1),
+        locks_at=at(1),
+        school=School.objects.get(pk=w.school_a),
+    )
     login("principal_b", SCHOOL_B_HOST).post(f"/windows/{own.pk}/cancel/")
     assert Window.objects.get(pk=own.pk).cancelled_at is None
     assert not WindowException.objects.exists()
-
 
 
 def test_pages_render_in_english_too(w, login, klass_now):
     from django.conf import settings
 
     province_window(w)
-    for name, host, path in [("province_admin", "hocba.localhost", "/manage/windows/"),
-                             ("province_admin", "hocba.localhost", "/manage/windows/new/"),
-                             ("province_admin", "hocba.localhost", "/manage/windows/exceptions/"),
-                             ("province_admin", "hocba.localhost", "/manage/windows/import/"),
-                             ("principal_a", SCHOOL_A_HOST, "/windows/")]:
+    for name, host, path in [
+        ("province_admin", "hocba.localhost", "/manage/windows/"),
+        ("province_admin", "hocba.localhost", "/manage/windows/new/"),
+        ("province_admin", "hocba.localhost", "/manage/windows/exceptions/"),
+        ("province_admin", "hocba.localhost", "/manage/windows/import/"),
+        ("principal_a", SCHOOL_A_HOST, "/windows/"),
+    ]:
         client = login(name, host)
         client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
         response = client.get(path)

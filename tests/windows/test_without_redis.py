@@ -55,7 +55,8 @@ def test_lock_is_enforced_without_redis_and_worker(server):
     stored = server.stored()
     assert stored[server.info["subjects"][0]] == "trước khi khóa"
     assert stored[server.info["subjects"][1]] == "vẫn kịp"
-    audit = server.sql(f'SELECT at FROM "{server.info["schema"]}".schools_auditentry'
-                       " WHERE table_name = 'schools_assessment'")
+    audit = server.sql(
+        f"SELECT at FROM \"{server.info['schema']}\".schools_auditentry WHERE table_name = 'schools_assessment'"
+    )
     assert len(audit) == 2 and max(at for (at,) in audit) < locks_at
     assert _closed(1)

@@ -99,9 +99,7 @@ def _environment(tree: ast.Module, path: str) -> Iterator[tuple[int, str]]:
         if isinstance(node, ast.ImportFrom) and node.module == "os" and not node.level:
             if any(alias.name in _ENV_NAMES for alias in node.names):
                 yield node.lineno, message
-        elif (
-            isinstance(node, ast.Attribute) and node.attr in _ENV_NAMES and _is_os_module(node.value, aliases)
-        ):
+        elif isinstance(node, ast.Attribute) and node.attr in _ENV_NAMES and _is_os_module(node.value, aliases):
             yield node.lineno, message
 
 

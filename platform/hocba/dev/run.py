@@ -101,9 +101,7 @@ class Supervisor:
                     # A Ctrl-C may still be on its way: let the signal handler run first.
                     if self.stop_requested.wait(0.5):
                         return 0
-                    self.say(
-                        f"error: {name} exited unexpectedly with status {proc.returncode}; stopping everything"
-                    )
+                    self.say(f"error: {name} exited unexpectedly with status {proc.returncode}; stopping everything")
                     return 1
         return 0
 
@@ -194,8 +192,7 @@ def main() -> int:
         )
         supervisor.spawn(
             "beat",
-            _celery()
-            + ["-A", "hocba", "beat", "-l", "info", "--schedule", str(data_dir / "celerybeat-schedule")],
+            _celery() + ["-A", "hocba", "beat", "-l", "info", "--schedule", str(data_dir / "celerybeat-schedule")],
             env,
         )
         domain = os.environ.get("HOCBA_BASE_DOMAIN", "hocba.localhost")

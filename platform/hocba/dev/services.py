@@ -103,9 +103,7 @@ def ensure_services(data_dir: Path | None = None) -> dict[str, str]:
             assigned[name] = value
 
         if not os.environ.get("HOCBA_SECRET_KEY"):
-            assign(
-                "HOCBA_SECRET_KEY", _read_or_create(root / "secret.key", lambda: secrets.token_urlsafe(50))
-            )
+            assign("HOCBA_SECRET_KEY", _read_or_create(root / "secret.key", lambda: secrets.token_urlsafe(50)))
         if not os.environ.get("HOCBA_MFA_KEY"):
             assign("HOCBA_MFA_KEY", _read_or_create(root / "mfa.key", _fernet_key))
 
@@ -325,9 +323,7 @@ def _start_postgres(pgdata: Path) -> str:
     socket_dir = str(info.socket_dir)
     port = info.port or 5432
 
-    with psycopg.connect(
-        host=socket_dir, port=port, user="postgres", dbname="postgres", autocommit=True
-    ) as conn:
+    with psycopg.connect(host=socket_dir, port=port, user="postgres", dbname="postgres", autocommit=True) as conn:
         if conn.execute("select 1 from pg_database where datname = %s", [DATABASE_NAME]).fetchone() is None:
             conn.execute(f'create database "{DATABASE_NAME}"')
 
@@ -340,11 +336,7 @@ def _start_postgres(pgdata: Path) -> str:
         server.cleanup()
 
     _stoppers.append(stop)
-    how = (
-        "initialised and started"
-        if fresh
-        else ("started" if not was_running else "shared" if users else "adopted")
-    )
+    how = "initialised and started" if fresh else ("started" if not was_running else "shared" if users else "adopted")
     _say(f"embedded PostgreSQL at {url} ({how} in {time.monotonic() - started:.1f} s, data in {pgdata})")
     return url
 
@@ -426,11 +418,7 @@ def _start_redis(rdir: Path) -> str:
         deadline = time.monotonic() + 60
         while not _redis_ping(sock):
             if proc.poll() is not None:
-                log = (
-                    (rdir / "redis.log").read_text(errors="replace")[-2000:]
-                    if (rdir / "redis.log").exists()
-                    else ""
-                )
+                log = (rdir / "redis.log").read_text(errors="replace")[-2000:] if (rdir / "redis.log").exists() else ""
                 raise RuntimeError(f"embedded redis-server exited with {proc.returncode}; log:\n{log}")
             if time.monotonic() > deadline:
                 _stop_process(proc.pid, proc, 5, "redis-server")

@@ -30,9 +30,13 @@ def archive_bucket() -> str:
 
 
 def archive_client():
-    return boto3.client("s3", endpoint_url=settings.S3_ENDPOINT_URL or None, region_name=settings.S3_REGION or "us-east-1",
-                        aws_access_key_id=settings.S3_ACCESS_KEY_ID or None,
-                        aws_secret_access_key=settings.S3_SECRET_ACCESS_KEY or None)
+    return boto3.client(
+        "s3",
+        endpoint_url=settings.S3_ENDPOINT_URL or None,
+        region_name=settings.S3_REGION or "us-east-1",
+        aws_access_key_id=settings.S3_ACCESS_KEY_ID or None,
+        aws_secret_access_key=settings.S3_SECRET_ACCESS_KEY or None,
+    )
 
 
 def ensure_locked_bucket(client, bucket: str) -> None:
@@ -57,10 +61,17 @@ def put_locked_json(client, bucket: str, key: str, body: dict[str, Any], *, rete
     """Write a JSON object, in COMPLIANCE mode for ``retention_days`` when that is above zero."""
     extra = {}
     if retention_days > 0:
-        extra = {"ObjectLockMode": "COMPLIANCE",
-                 "ObjectLockRetainUntilDate": timezone.now() + dt.timedelta(days=retention_days)}
-    client.put_object(Bucket=bucket, Key=key, Body=json.dumps(body, ensure_ascii=False).encode(),
-                      ContentType="application/json", **extra)
+        extra = {
+            "ObjectLockMode": "COMPLIANCE",
+            "ObjectLockRetainUntilDate": timezone.now() + dt.timedelta(days=retention_days),
+        }
+    client.put_object(
+        Bucket=bucket,
+        Key=key,
+        Body=json.dumps(body, ensure_ascii=False).encode(),
+        ContentType="application/json",
+        **extra,
+    )
 
 
 def get_json(client, bucket: str, key: str) -> dict[str, Any] | None:

@@ -21,8 +21,7 @@ class ActorContext:
     source: str = "system"
 
 
-_current: contextvars.ContextVar[ActorContext] = contextvars.ContextVar(
-    "hocba_actor", default=ActorContext())  # noqa: B039  (a frozen dataclass: the default is never mutated)
+_current: contextvars.ContextVar[ActorContext] = contextvars.ContextVar("hocba_actor", default=ActorContext())  # noqa: B039  (a frozen dataclass: the default is never mutated)
 
 
 def current() -> ActorContext:
@@ -43,7 +42,6 @@ def update(**changes) -> contextvars.Token:
 
 def new_request_id() -> str:
     return uuid.uuid4().hex
-
 
 
 # Hands the actor to the database for the current transaction, where the audit triggers read it.

@@ -63,8 +63,16 @@ class DomainError(Exception):
 
     http_status = 400
 
-    def __init__(self, code: str, message: Any, *, params: dict[str, Any] | None = None, field: str | None = None,
-                 http_status: int | None = None, extra: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        code: str,
+        message: Any,
+        *,
+        params: dict[str, Any] | None = None,
+        field: str | None = None,
+        http_status: int | None = None,
+        extra: dict[str, Any] | None = None,
+    ):
         self.code = code
         self.message = message
         self.params = params or {}

@@ -10,16 +10,30 @@ from django.utils.translation import gettext_lazy
 
 LOCAL_FORMAT = "%d/%m/%Y %H:%M"
 LOCAL_PLACEHOLDER = "dd/mm/yyyy HH:MM"
-DATETIME_INPUT_FORMATS = ["%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%H:%M %d/%m/%Y", "%Y-%m-%d %H:%M",
-                          "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"]
+DATETIME_INPUT_FORMATS = [
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%H:%M %d/%m/%Y",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+]
 DATE_ONLY_FORMATS = ["%d/%m/%Y", "%Y-%m-%d"]
 
-DATETIME_WIDGET = forms.DateTimeInput(format=LOCAL_FORMAT, attrs={"placeholder": LOCAL_PLACEHOLDER, "inputmode": "numeric"})
+DATETIME_WIDGET = forms.DateTimeInput(
+    format=LOCAL_FORMAT, attrs={"placeholder": LOCAL_PLACEHOLDER, "inputmode": "numeric"}
+)
 
 
 def moment_field(label, required: bool = True) -> forms.DateTimeField:
-    return forms.DateTimeField(label=label, required=required, input_formats=DATETIME_INPUT_FORMATS,
-                               widget=DATETIME_WIDGET, help_text=gettext_lazy("dd/mm/yyyy HH:MM, giờ Việt Nam"))
+    return forms.DateTimeField(
+        label=label,
+        required=required,
+        input_formats=DATETIME_INPUT_FORMATS,
+        widget=DATETIME_WIDGET,
+        help_text=gettext_lazy("dd/mm/yyyy HH:MM, giờ Việt Nam"),
+    )
 
 
 def local_text(moment: dt.datetime | None) -> str:

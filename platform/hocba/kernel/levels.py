@@ -26,9 +26,14 @@ LEVEL_CHOICES = [(level, LEVEL_LABELS[level]) for level in LEVELS]
 # How people write a level in a form, a spreadsheet or an import (lower case): the code, the usual
 # Vietnamese names and abbreviations (TH, THCS, THPT).
 LEVEL_NAMES = {
-    PRIMARY: PRIMARY, "tiểu học": PRIMARY, "tieu hoc": PRIMARY, "th": PRIMARY,
-    LOWER_SECONDARY: LOWER_SECONDARY, "thcs": LOWER_SECONDARY,
-    UPPER_SECONDARY: UPPER_SECONDARY, "thpt": UPPER_SECONDARY,
+    PRIMARY: PRIMARY,
+    "tiểu học": PRIMARY,
+    "tieu hoc": PRIMARY,
+    "th": PRIMARY,
+    LOWER_SECONDARY: LOWER_SECONDARY,
+    "thcs": LOWER_SECONDARY,
+    UPPER_SECONDARY: UPPER_SECONDARY,
+    "thpt": UPPER_SECONDARY,
 }
 
 

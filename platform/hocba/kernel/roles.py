@@ -114,38 +114,93 @@ CAPABILITIES: dict[str, str] = {
 ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
     Role.PROVINCE_ADMIN: frozenset(
         {
-            "platform.home", "units.view", "units.manage", "schools.view", "schools.manage",
-            "accounts.view", "accounts.manage", "memberships.grant", "audit.view",
-            "windows.view", "windows.schedule", "windows.decide",
+            "platform.home",
+            "units.view",
+            "units.manage",
+            "schools.view",
+            "schools.manage",
+            "accounts.view",
+            "accounts.manage",
+            "memberships.grant",
+            "audit.view",
+            "windows.view",
+            "windows.schedule",
+            "windows.decide",
         }
     ),
     Role.PROVINCE_INSPECTOR: frozenset({"platform.home", "units.view", "schools.view", "audit.view", "windows.view"}),
     Role.UNIT_ADMIN: frozenset(
         {
-            "platform.home", "units.view", "schools.view", "accounts.view", "accounts.manage",
-            "memberships.grant", "audit.view", "windows.view", "windows.schedule", "windows.decide",
+            "platform.home",
+            "units.view",
+            "schools.view",
+            "accounts.view",
+            "accounts.manage",
+            "memberships.grant",
+            "audit.view",
+            "windows.view",
+            "windows.schedule",
+            "windows.decide",
         }
     ),
     Role.UNIT_STAFF: frozenset({"platform.home", "units.view", "schools.view", "windows.view"}),
     Role.PRINCIPAL: frozenset(
         {
-            "platform.home", "school.enter", "school.staff.view", "accounts.view", "accounts.manage",
-            "memberships.grant", "audit.view", "school.setup", "records.view_all", "profiles.edit", "sheets.enter",
-            "class.enter", "records.approve", "records.reopen", "school.audit.view",
-            "windows.view", "windows.schedule", "windows.request",
+            "platform.home",
+            "school.enter",
+            "school.staff.view",
+            "accounts.view",
+            "accounts.manage",
+            "memberships.grant",
+            "audit.view",
+            "school.setup",
+            "records.view_all",
+            "profiles.edit",
+            "sheets.enter",
+            "class.enter",
+            "records.approve",
+            "records.reopen",
+            "school.audit.view",
+            "windows.view",
+            "windows.schedule",
+            "windows.request",
         }
     ),
     Role.VICE_PRINCIPAL: frozenset(
-        {"platform.home", "school.enter", "school.staff.view", "school.setup", "records.view_all", "profiles.edit",
-         "sheets.enter", "class.enter", "records.approve", "windows.view"}
+        {
+            "platform.home",
+            "school.enter",
+            "school.staff.view",
+            "school.setup",
+            "records.view_all",
+            "profiles.edit",
+            "sheets.enter",
+            "class.enter",
+            "records.approve",
+            "windows.view",
+        }
     ),
     Role.SCHOOL_IT_ADMIN: frozenset(
-        {"platform.home", "school.enter", "school.staff.view", "accounts.view", "accounts.manage", "memberships.grant",
-         "school.setup"}
+        {
+            "platform.home",
+            "school.enter",
+            "school.staff.view",
+            "accounts.view",
+            "accounts.manage",
+            "memberships.grant",
+            "school.setup",
+        }
     ),
     Role.HOMEROOM_TEACHER: frozenset(
-        {"platform.home", "school.enter", "records.view_class", "profiles.edit", "class.enter", "records.submit",
-         "sheets.enter"}
+        {
+            "platform.home",
+            "school.enter",
+            "records.view_class",
+            "profiles.edit",
+            "class.enter",
+            "records.submit",
+            "sheets.enter",
+        }
     ),
     Role.SUBJECT_TEACHER: frozenset({"platform.home", "school.enter", "sheets.enter"}),
     Role.DEPARTMENT_HEAD: frozenset(

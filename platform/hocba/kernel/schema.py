@@ -42,9 +42,12 @@ REFUSAL_SCHEMA = {
             "type": "object",
             "description": "the open/lock window that refused the write (HTTP 423)",
             "properties": {
-                "id": {"type": "integer"}, "tier": {"type": "string"}, "category": {"type": "string"},
+                "id": {"type": "integer"},
+                "tier": {"type": "string"},
+                "category": {"type": "string"},
                 "opens_at": {"type": "string", "format": "date-time"},
-                "locks_at": {"type": "string", "format": "date-time"}, "set_by": {"type": "string"},
+                "locks_at": {"type": "string", "format": "date-time"},
+                "set_by": {"type": "string"},
             },
         },
     },
@@ -72,6 +75,7 @@ def add_refusals(result: dict, generator, request, public) -> dict:
                 if on_school_site:
                     codes.append("423")
             for code in codes:
-                operation["responses"].setdefault(code, {
-                    "description": RESPONSES[code], "content": {"application/json": {"schema": ERROR_REF}}})
+                operation["responses"].setdefault(
+                    code, {"description": RESPONSES[code], "content": {"application/json": {"schema": ERROR_REF}}}
+                )
     return result

@@ -75,9 +75,12 @@ class Problem:
         message = both_languages(self.text, self.params)
         where = self.where()
         place = both_languages(*where) if where else {"vi": "", "en": ""}
-        return {"message": message["vi"], "message_en": message["en"],
-                "detail": f"{place['vi']}: {message['vi']}" if where else message["vi"],
-                "detail_en": f"{place['en']}: {message['en']}" if where else message["en"]}
+        return {
+            "message": message["vi"],
+            "message_en": message["en"],
+            "detail": f"{place['vi']}: {message['vi']}" if where else message["vi"],
+            "detail_en": f"{place['en']}: {message['en']}" if where else message["en"],
+        }
 
     @property
     def message(self) -> str:
@@ -96,8 +99,15 @@ class Problem:
         return self.texts["detail_en"]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "row": self.row, "cell": self.cell or None, "column": self.column_letter or None,
-                "header": self.header, "student": self.student, **self.texts}
+        return {
+            "code": self.code,
+            "row": self.row,
+            "cell": self.cell or None,
+            "column": self.column_letter or None,
+            "header": self.header,
+            "student": self.student,
+            **self.texts,
+        }
 
 
 class ImportFailed(DomainError):
@@ -150,8 +160,11 @@ def open_workbook(content: bytes) -> Upload:
         raise too_large()
     not_a_workbook = fail(
         "excel.not_a_workbook",
-        _("Tệp không phải là bảng tính Excel (.xlsx). Hãy dùng mẫu tải về từ HọcBạ, hoặc trong Excel chọn "
-          "Lưu thành → Sổ làm việc Excel (*.xlsx)."))
+        _(
+            "Tệp không phải là bảng tính Excel (.xlsx). Hãy dùng mẫu tải về từ HọcBạ, hoặc trong Excel chọn "
+            "Lưu thành → Sổ làm việc Excel (*.xlsx)."
+        ),
+    )
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             entries = archive.infolist()

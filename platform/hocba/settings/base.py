@@ -187,8 +187,11 @@ _cache_url, CELERY_BROKER_URL = _redis_urls(REDIS_URL) if REDIS_URL else ("", "m
 CACHES = {
     "default": (
         # One Redis may serve several databases (tests, demos): keep their keys apart.
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url,
-         "KEY_PREFIX": "hocba:" + DATABASES.get("default", {}).get("NAME", "")}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _cache_url,
+            "KEY_PREFIX": "hocba:" + DATABASES.get("default", {}).get("NAME", ""),
+        }
         if _cache_url
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )

@@ -21,7 +21,17 @@ from .curriculum import department_update, subject_create, subject_update
 from .years import default_dates, school_year_create, school_year_open, school_year_update
 
 __all__ = [
-    "AssignmentsInvalid", "assignment_clear", "assignment_set", "assignments_save", "class_create", "class_update",
-    "default_dates", "department_update", "school_year_create", "school_year_open", "school_year_update",
-    "subject_create", "subject_update",
+    "AssignmentsInvalid",
+    "assignment_clear",
+    "assignment_set",
+    "assignments_save",
+    "class_create",
+    "class_update",
+    "default_dates",
+    "department_update",
+    "school_year_create",
+    "school_year_open",
+    "school_year_update",
+    "subject_create",
+    "subject_update",
 ]

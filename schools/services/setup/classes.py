@@ -33,19 +33,27 @@ def _class_name_free(year: SchoolYear, name: str, exclude_pk: int | None = None)
     if exclude_pk is not None:
         taken = taken.exclude(pk=exclude_pk)
     if taken.exists():
-        raise DomainError("classes.exists", _("Lớp %(name)s đã có trong năm học này."), params={"name": name}, field="name")
+        raise DomainError(
+            "classes.exists", _("Lớp %(name)s đã có trong năm học này."), params={"name": name}, field="name"
+        )
 
 
 @school_write
-def class_create(*, access: SchoolAccess, year: SchoolYear, name: str, grade: int, homeroom_teacher_id: int | None) -> SchoolClass:
+def class_create(
+    *, access: SchoolAccess, year: SchoolYear, name: str, grade: int, homeroom_teacher_id: int | None
+) -> SchoolClass:
     require(access.can("school.setup"))
     name = _class_name(name)
     grade = _int(grade, "classes.bad_grade", _("Khối lớp phải từ 1 đến 12."), "grade")
     if grade not in GRADES:
         raise DomainError("classes.bad_grade", _("Khối lớp phải từ 1 đến 12."), field="grade")
     if not Subject.objects.filter(level=level_of_grade(grade)).exists():
-        raise DomainError("classes.no_curriculum", _("Trường chưa có chương trình học của khối %(grade)s."),
-                          params={"grade": grade}, field="grade")
+        raise DomainError(
+            "classes.no_curriculum",
+            _("Trường chưa có chương trình học của khối %(grade)s."),
+            params={"grade": grade},
+            field="grade",
+        )
     homeroom_teacher_id = _account_id(homeroom_teacher_id, "homeroom_teacher")
     _require_teacher(access, homeroom_teacher_id, "homeroom_teacher")
     _class_name_free(year, name)
@@ -56,7 +64,9 @@ def class_create(*, access: SchoolAccess, year: SchoolYear, name: str, grade: in
 
 
 @school_write
-def class_update(*, access: SchoolAccess, school_class: SchoolClass, name: str, homeroom_teacher_id: int | None) -> SchoolClass:
+def class_update(
+    *, access: SchoolAccess, school_class: SchoolClass, name: str, homeroom_teacher_id: int | None
+) -> SchoolClass:
     """Rename a class or change its homeroom teacher (the grade stays: students and assignments depend on it)."""
     require(access.can("school.setup"))
     name = _class_name(name)
@@ -76,15 +86,21 @@ def _taught_in(school_class: SchoolClass, subject: Subject) -> bool:
 
 
 @school_write
-def assignment_set(*, access: SchoolAccess, school_class: SchoolClass, subject: Subject, teacher_id: int) -> TeachingAssignment:
+def assignment_set(
+    *, access: SchoolAccess, school_class: SchoolClass, subject: Subject, teacher_id: int
+) -> TeachingAssignment:
     require(access.can("school.setup"))
     if not _taught_in(school_class, subject):
-        raise DomainError("assignments.subject_not_taught",
-                          _("Môn %(subject)s không học ở lớp %(class)s."), params={"subject": subject.name, "class": school_class.name},
-                          field="subject")
+        raise DomainError(
+            "assignments.subject_not_taught",
+            _("Môn %(subject)s không học ở lớp %(class)s."),
+            params={"subject": subject.name, "class": school_class.name},
+            field="subject",
+        )
     _require_teacher(access, teacher_id)
     assignment, _created = TeachingAssignment.objects.update_or_create(
-        school_class=school_class, subject=subject, defaults={"teacher_id": teacher_id})
+        school_class=school_class, subject=subject, defaults={"teacher_id": teacher_id}
+    )
     return assignment
 
 
@@ -92,18 +108,30 @@ class AssignmentsInvalid(DomainError):
     """Some rows of a class's assignments are wrong; none was saved. ``errors``: one per row, naming its subject."""
 
     def __init__(self, errors: list[dict[str, Any]]):
-        super().__init__("assignments.invalid", _("Có %(n)s dòng phân công không hợp lệ; chưa lưu gì."),
-                         params={"n": len(errors)}, field="assignments")
+        super().__init__(
+            "assignments.invalid",
+            _("Có %(n)s dòng phân công không hợp lệ; chưa lưu gì."),
+            params={"n": len(errors)},
+            field="assignments",
+        )
         self.errors = errors
 
     def as_dict(self) -> dict[str, Any]:
         return {**super().as_dict(), "errors": self.errors}
 
 
-def _row_error(index: int, subject_id: Any, field: str, code: str, message, params: dict | None = None) -> dict[str, Any]:
+def _row_error(
+    index: int, subject_id: Any, field: str, code: str, message, params: dict | None = None
+) -> dict[str, Any]:
     texts = both_languages(message, params)
-    return {"index": index, "subject": subject_id, "field": field, "code": code, "detail": texts["vi"],
-            "detail_en": texts["en"]}
+    return {
+        "index": index,
+        "subject": subject_id,
+        "field": field,
+        "code": code,
+        "detail": texts["vi"],
+        "detail_en": texts["en"],
+    }
 
 
 @school_write
@@ -124,17 +152,39 @@ def assignments_save(*, access: SchoolAccess, school_class: SchoolClass, rows: S
     for index, (row, subject_id) in enumerate(zip(rows, subject_ids, strict=True)):
         subject = subjects.get(subject_id) if subject_id is not None else None
         if subject is None:
-            errors.append(_row_error(index, row.get("subject") if isinstance(row, Mapping) else None, "subject",
-                                     "assignments.no_subject", _("Không tìm thấy môn học.")))
+            errors.append(
+                _row_error(
+                    index,
+                    row.get("subject") if isinstance(row, Mapping) else None,
+                    "subject",
+                    "assignments.no_subject",
+                    _("Không tìm thấy môn học."),
+                )
+            )
             continue
         if not _taught_in(school_class, subject):
-            errors.append(_row_error(index, subject.pk, "subject", "assignments.subject_not_taught",
-                                     _("Môn %(subject)s không học ở lớp %(class)s."),
-                                     {"subject": subject.name, "class": school_class.name}))
+            errors.append(
+                _row_error(
+                    index,
+                    subject.pk,
+                    "subject",
+                    "assignments.subject_not_taught",
+                    _("Môn %(subject)s không học ở lớp %(class)s."),
+                    {"subject": subject.name, "class": school_class.name},
+                )
+            )
             continue
         if subject.pk in chosen:
-            errors.append(_row_error(index, subject.pk, "subject", "assignments.twice",
-                                     _("Môn %(subject)s có hai dòng phân công."), {"subject": subject.name}))
+            errors.append(
+                _row_error(
+                    index,
+                    subject.pk,
+                    "subject",
+                    "assignments.twice",
+                    _("Môn %(subject)s có hai dòng phân công."),
+                    {"subject": subject.name},
+                )
+            )
             continue
         teacher = row.get("teacher")
         if teacher in (None, ""):
@@ -145,9 +195,16 @@ def assignments_save(*, access: SchoolAccess, school_class: SchoolClass, rows: S
         except (TypeError, ValueError):
             teacher_id = None
         if teacher_id is None or teacher_id not in teachers:
-            errors.append(_row_error(index, subject.pk, "teacher", "assignments.not_a_teacher",
-                                     _("Giáo viên dạy môn %(subject)s không phải giáo viên của trường."),
-                                     {"subject": subject.name}))
+            errors.append(
+                _row_error(
+                    index,
+                    subject.pk,
+                    "teacher",
+                    "assignments.not_a_teacher",
+                    _("Giáo viên dạy môn %(subject)s không phải giáo viên của trường."),
+                    {"subject": subject.name},
+                )
+            )
             continue
         chosen[subject.pk] = teacher_id
     if errors:
@@ -157,8 +214,9 @@ def assignments_save(*, access: SchoolAccess, school_class: SchoolClass, rows: S
         TeachingAssignment.objects.filter(school_class=school_class, subject_id__in=cleared).delete()
     kept = [TeachingAssignment(school_class=school_class, subject_id=s, teacher_id=t) for s, t in chosen.items() if t]
     if kept:
-        TeachingAssignment.objects.bulk_create(kept, update_conflicts=True, unique_fields=["school_class", "subject"],
-                                               update_fields=["teacher"])
+        TeachingAssignment.objects.bulk_create(
+            kept, update_conflicts=True, unique_fields=["school_class", "subject"], update_fields=["teacher"]
+        )
     return TeachingAssignment.objects.filter(school_class=school_class).count()
 
 

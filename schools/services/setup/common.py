@@ -15,8 +15,9 @@ from ...selectors import TEACHING_ROLES
 
 def _require_teacher(access: SchoolAccess, account_id: int | None, field: str = "teacher") -> None:
     if account_id is not None and account_id not in school_member_ids(access.school_id, TEACHING_ROLES):
-        raise DomainError("assignments.not_a_teacher", _("Người được phân công không phải giáo viên của trường."),
-                          field=field)
+        raise DomainError(
+            "assignments.not_a_teacher", _("Người được phân công không phải giáo viên của trường."), field=field
+        )
 
 
 def _account_id(value: Any, field: str) -> int | None:

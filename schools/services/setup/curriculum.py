@@ -21,9 +21,11 @@ from ..common import require, school_write
 from .common import _int
 
 # TT27 (primary) assesses by levels; TT22 (secondary) by scores or by comments.
-GRADINGS_OF_LEVEL = {PRIMARY: (Grading.LEVEL,),
-                     LOWER_SECONDARY: (Grading.SCORE, Grading.COMMENT),
-                     UPPER_SECONDARY: (Grading.SCORE, Grading.COMMENT)}
+GRADINGS_OF_LEVEL = {
+    PRIMARY: (Grading.LEVEL,),
+    LOWER_SECONDARY: (Grading.SCORE, Grading.COMMENT),
+    UPPER_SECONDARY: (Grading.SCORE, Grading.COMMENT),
+}
 MAX_PERIODS = 1000
 CODE_PATTERN = re.compile(r"^[a-z0-9_]{1,40}$")
 
@@ -35,19 +37,31 @@ def _subject_fields(level: str, data: Mapping[str, Any]) -> dict[str, Any]:
         raise DomainError("subjects.missing_name", _("Cần có tên môn học."), field="name")
     if len(name) > Subject._meta.get_field("name").max_length:
         raise DomainError("subjects.long_name", _("Tên môn học dài quá 120 kí tự."), field="name")
-    periods = _int(data.get("periods_per_year"), "subjects.bad_periods",
-                   _("Số tiết cả năm phải là số nguyên từ 1 đến 1000."), "periods_per_year")
+    periods = _int(
+        data.get("periods_per_year"),
+        "subjects.bad_periods",
+        _("Số tiết cả năm phải là số nguyên từ 1 đến 1000."),
+        "periods_per_year",
+    )
     if not 1 <= periods <= MAX_PERIODS:
-        raise DomainError("subjects.bad_periods", _("Số tiết cả năm phải là số nguyên từ 1 đến 1000."),
-                          field="periods_per_year")
+        raise DomainError(
+            "subjects.bad_periods", _("Số tiết cả năm phải là số nguyên từ 1 đến 1000."), field="periods_per_year"
+        )
     grading = str(data.get("grading") or "")
     if grading not in GRADINGS_OF_LEVEL[level]:
-        raise DomainError("subjects.bad_grading", _("Cách đánh giá %(grading)s không dùng cho cấp học này."),
-                          params={"grading": grading or "—"}, field="grading")
+        raise DomainError(
+            "subjects.bad_grading",
+            _("Cách đánh giá %(grading)s không dùng cho cấp học này."),
+            params={"grading": grading or "—"},
+            field="grading",
+        )
     tested = bool(data.get("has_periodic_test"))
     if tested and level != PRIMARY:
-        raise DomainError("subjects.periodic_test_primary", _("Chỉ môn học ở tiểu học mới có bài kiểm tra định kì (TT27)."),
-                          field="has_periodic_test")
+        raise DomainError(
+            "subjects.periodic_test_primary",
+            _("Chỉ môn học ở tiểu học mới có bài kiểm tra định kì (TT27)."),
+            field="has_periodic_test",
+        )
     raw_grades = data.get("grades")
     if isinstance(raw_grades, str):
         raw_grades = [g for g in re.split(r"[,\s]+", raw_grades) if g]
@@ -57,17 +71,28 @@ def _subject_fields(level: str, data: Mapping[str, Any]) -> dict[str, Any]:
         grades = []
     if not grades or any(g not in LEVEL_GRADES[level] for g in grades):
         first, last = LEVEL_GRADES[level][0], LEVEL_GRADES[level][-1]
-        raise DomainError("subjects.bad_grades", _("Khối học phải chọn trong các khối %(first)s–%(last)s."),
-                          params={"first": first, "last": last}, field="grades")
+        raise DomainError(
+            "subjects.bad_grades",
+            _("Khối học phải chọn trong các khối %(first)s–%(last)s."),
+            params={"first": first, "last": last},
+            field="grades",
+        )
     department_id = data.get("department")
     department = None
     if department_id not in (None, ""):
-        department = Department.objects.filter(pk=_int(department_id, "subjects.no_department",
-                                                       _("Không tìm thấy tổ chuyên môn."), "department")).first()
+        department = Department.objects.filter(
+            pk=_int(department_id, "subjects.no_department", _("Không tìm thấy tổ chuyên môn."), "department")
+        ).first()
         if department is None:
             raise DomainError("subjects.no_department", _("Không tìm thấy tổ chuyên môn."), field="department")
-    return {"name": name, "periods_per_year": periods, "grading": grading, "has_periodic_test": tested,
-            "grades": grades, "department": department}
+    return {
+        "name": name,
+        "periods_per_year": periods,
+        "grading": grading,
+        "has_periodic_test": tested,
+        "grades": grades,
+        "department": department,
+    }
 
 
 def _ascii_code(name: str) -> str:
@@ -87,11 +112,13 @@ def subject_create(*, access: SchoolAccess, level: str, data: Mapping[str, Any])
     code = str(data.get("code") or "").strip()
     if code:
         if not CODE_PATTERN.match(code):
-            raise DomainError("subjects.bad_code", _("Mã môn chỉ gồm chữ thường không dấu, số và dấu gạch dưới."),
-                              field="code")
+            raise DomainError(
+                "subjects.bad_code", _("Mã môn chỉ gồm chữ thường không dấu, số và dấu gạch dưới."), field="code"
+            )
         if code in taken:
-            raise DomainError("subjects.code_taken", _("Mã môn %(code)s đã có ở cấp học này."), params={"code": code},
-                              field="code")
+            raise DomainError(
+                "subjects.code_taken", _("Mã môn %(code)s đã có ở cấp học này."), params={"code": code}, field="code"
+            )
     else:
         base = code = _ascii_code(fields["name"])
         n = 1
@@ -99,8 +126,9 @@ def subject_create(*, access: SchoolAccess, level: str, data: Mapping[str, Any])
             n += 1
             code = f"{base}_{n}"
     if Subject.objects.filter(level=level, name__iexact=fields["name"]).exists():
-        raise DomainError("subjects.name_taken", _("Môn %(name)s đã có ở cấp học này."), params={"name": fields["name"]},
-                          field="name")
+        raise DomainError(
+            "subjects.name_taken", _("Môn %(name)s đã có ở cấp học này."), params={"name": fields["name"]}, field="name"
+        )
     order = (Subject.objects.filter(level=level).aggregate(m=Max("order"))["m"] or 0) + 1
     return Subject.objects.create(level=level, code=code, order=order, **fields)
 
@@ -112,20 +140,30 @@ def subject_update(*, access: SchoolAccess, subject: Subject, data: Mapping[str,
     require(access.can("school.setup"))
     fields = _subject_fields(subject.level, data)
     if Subject.objects.filter(level=subject.level, name__iexact=fields["name"]).exclude(pk=subject.pk).exists():
-        raise DomainError("subjects.name_taken", _("Môn %(name)s đã có ở cấp học này."), params={"name": fields["name"]},
-                          field="name")
+        raise DomainError(
+            "subjects.name_taken", _("Môn %(name)s đã có ở cấp học này."), params={"name": fields["name"]}, field="name"
+        )
     if fields["grading"] != subject.grading and Assessment.objects.filter(subject=subject).exists():
-        raise DomainError("subjects.grading_in_use",
-                          _("Môn %(subject)s đã có điểm hoặc nhận xét; không đổi được cách đánh giá."),
-                          params={"subject": subject.name}, field="grading")
+        raise DomainError(
+            "subjects.grading_in_use",
+            _("Môn %(subject)s đã có điểm hoặc nhận xét; không đổi được cách đánh giá."),
+            params={"subject": subject.name},
+            field="grading",
+        )
     dropped = set(subject.grades) - set(fields["grades"])
     if dropped:
-        used = sorted(TeachingAssignment.objects.filter(subject=subject, school_class__grade__in=dropped)
-                      .values_list("school_class__name", flat=True).distinct())
+        used = sorted(
+            TeachingAssignment.objects.filter(subject=subject, school_class__grade__in=dropped)
+            .values_list("school_class__name", flat=True)
+            .distinct()
+        )
         if used:
-            raise DomainError("subjects.grade_in_use",
-                              _("Môn %(subject)s đang được phân công dạy ở lớp %(classes)s; không bỏ được khối đó."),
-                              params={"subject": subject.name, "classes": ", ".join(used)}, field="grades")
+            raise DomainError(
+                "subjects.grade_in_use",
+                _("Môn %(subject)s đang được phân công dạy ở lớp %(classes)s; không bỏ được khối đó."),
+                params={"subject": subject.name, "classes": ", ".join(used)},
+                field="grades",
+            )
     for key, value in fields.items():
         setattr(subject, key, value)
     subject.save(update_fields=[*fields])
@@ -149,7 +187,9 @@ def department_update(*, access: SchoolAccess, department: Department, name: str
     if head_id is not None:
         head_id = _int(head_id, "departments.bad_head", _("Tổ trưởng phải là cán bộ, giáo viên của trường."), "head")
         if head_id not in school_member_ids(access.school_id, STAFF_ROLES):
-            raise DomainError("departments.bad_head", _("Tổ trưởng phải là cán bộ, giáo viên của trường."), field="head")
+            raise DomainError(
+                "departments.bad_head", _("Tổ trưởng phải là cán bộ, giáo viên của trường."), field="head"
+            )
     department.name, department.head_id = name, head_id
     department.save(update_fields=["name", "head"])
     return department

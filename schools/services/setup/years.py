@@ -20,24 +20,35 @@ from .common import _int
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
-def _check_dates(start_year: int, starts_on: dt.date | None, term2_starts_on: dt.date | None,
-                 ends_on: dt.date | None) -> None:
+def _check_dates(
+    start_year: int, starts_on: dt.date | None, term2_starts_on: dt.date | None, ends_on: dt.date | None
+) -> None:
     for field, value in (("starts_on", starts_on), ("term2_starts_on", term2_starts_on), ("ends_on", ends_on)):
         if not isinstance(value, dt.date):
             raise DomainError("years.missing_date", _("Cần có ngày (dd/mm/yyyy)."), field=field)
     assert starts_on and term2_starts_on and ends_on
     if starts_on.year != start_year:
-        raise DomainError("years.bad_start", _("Ngày bắt đầu năm học phải trong năm %(year)s."),
-                          params={"year": start_year}, field="starts_on")
+        raise DomainError(
+            "years.bad_start",
+            _("Ngày bắt đầu năm học phải trong năm %(year)s."),
+            params={"year": start_year},
+            field="starts_on",
+        )
     if ends_on.year != start_year + 1:
-        raise DomainError("years.bad_end", _("Ngày kết thúc năm học phải trong năm %(year)s."),
-                          params={"year": start_year + 1}, field="ends_on")
+        raise DomainError(
+            "years.bad_end",
+            _("Ngày kết thúc năm học phải trong năm %(year)s."),
+            params={"year": start_year + 1},
+            field="ends_on",
+        )
     if not starts_on < term2_starts_on:
-        raise DomainError("years.dates_order", _("Ngày bắt đầu học kì II phải sau ngày bắt đầu năm học."),
-                          field="term2_starts_on")
+        raise DomainError(
+            "years.dates_order", _("Ngày bắt đầu học kì II phải sau ngày bắt đầu năm học."), field="term2_starts_on"
+        )
     if not term2_starts_on < ends_on:
-        raise DomainError("years.dates_order", _("Ngày kết thúc năm học phải sau ngày bắt đầu học kì II."),
-                          field="ends_on")
+        raise DomainError(
+            "years.dates_order", _("Ngày kết thúc năm học phải sau ngày bắt đầu học kì II."), field="ends_on"
+        )
 
 
 def default_dates(start_year: int) -> tuple[dt.date, dt.date, dt.date]:
@@ -56,8 +67,19 @@ def _curriculum_ensure(levels: Iterable[str]) -> None:
     for level in levels:
         for order, (code, name, grades, periods, grading, dept, tested) in enumerate(CURRICULUM[level]):
             if (level, code) not in existing:
-                new.append(Subject(level=level, code=code, name=name, grades=list(grades), periods_per_year=periods,
-                                   grading=grading, department=departments[dept], has_periodic_test=tested, order=order))
+                new.append(
+                    Subject(
+                        level=level,
+                        code=code,
+                        name=name,
+                        grades=list(grades),
+                        periods_per_year=periods,
+                        grading=grading,
+                        department=departments[dept],
+                        has_periodic_test=tested,
+                        order=order,
+                    )
+                )
     Subject.objects.bulk_create(new)
 
 
@@ -76,11 +98,20 @@ def school_year_open(*, access: SchoolAccess, start_year: int, levels: list[str]
 
 
 @school_write
-def school_year_create(*, access: SchoolAccess, start_year: Any, levels: Sequence[str], starts_on: dt.date | None = None,
-                       term2_starts_on: dt.date | None = None, ends_on: dt.date | None = None) -> SchoolYear:
+def school_year_create(
+    *,
+    access: SchoolAccess,
+    start_year: Any,
+    levels: Sequence[str],
+    starts_on: dt.date | None = None,
+    term2_starts_on: dt.date | None = None,
+    ends_on: dt.date | None = None,
+) -> SchoolYear:
     """Open a new year from the setup pages or the API: refused if it exists; dates default to ``default_dates``."""
     require(access.can("school.setup"))
-    start_year = _int(start_year, "years.bad_start_year", _("Năm bắt đầu phải là một số từ 2000 đến 2100."), "start_year")
+    start_year = _int(
+        start_year, "years.bad_start_year", _("Năm bắt đầu phải là một số từ 2000 đến 2100."), "start_year"
+    )
     if not FIRST_YEAR <= start_year <= LAST_YEAR:
         raise DomainError("years.bad_start_year", _("Năm bắt đầu phải là một số từ 2000 đến 2100."), field="start_year")
     allowed = school_levels(access)
@@ -89,20 +120,35 @@ def school_year_create(*, access: SchoolAccess, start_year: Any, levels: Sequenc
         raise DomainError("years.bad_levels", _("Hãy chọn cấp học trong các cấp học của trường."), field="levels")
     levels = ordered_levels(chosen)
     defaults = default_dates(start_year)
-    starts_on, term2_starts_on, ends_on = (starts_on or defaults[0], term2_starts_on or defaults[1], ends_on or defaults[2])
+    starts_on, term2_starts_on, ends_on = (
+        starts_on or defaults[0],
+        term2_starts_on or defaults[1],
+        ends_on or defaults[2],
+    )
     _check_dates(start_year, starts_on, term2_starts_on, ends_on)
     if SchoolYear.objects.filter(start_year=start_year).exists():
-        raise DomainError("years.exists", _("Năm học %(year)s đã được mở."),
-                          params={"year": f"{start_year}–{start_year + 1}"}, field="start_year")
-    year = SchoolYear.objects.create(start_year=start_year, starts_on=starts_on, term2_starts_on=term2_starts_on,
-                                     ends_on=ends_on)
+        raise DomainError(
+            "years.exists",
+            _("Năm học %(year)s đã được mở."),
+            params={"year": f"{start_year}–{start_year + 1}"},
+            field="start_year",
+        )
+    year = SchoolYear.objects.create(
+        start_year=start_year, starts_on=starts_on, term2_starts_on=term2_starts_on, ends_on=ends_on
+    )
     _curriculum_ensure(levels)
     return year
 
 
 @school_write
-def school_year_update(*, access: SchoolAccess, year: SchoolYear, starts_on: dt.date | None,
-                       term2_starts_on: dt.date | None, ends_on: dt.date | None) -> SchoolYear:
+def school_year_update(
+    *,
+    access: SchoolAccess,
+    year: SchoolYear,
+    starts_on: dt.date | None,
+    term2_starts_on: dt.date | None,
+    ends_on: dt.date | None,
+) -> SchoolYear:
     require(access.can("school.setup"))
     _check_dates(year.start_year, starts_on, term2_starts_on, ends_on)
     year.starts_on, year.term2_starts_on, year.ends_on = starts_on, term2_starts_on, ends_on

@@ -7,8 +7,10 @@ from tenants import anchors
 
 
 class Command(BaseCommand):
-    help = ("Anchor each school's audit chain head in the archive bucket (HOCBA_ARCHIVE_BUCKET, default "
-            "hocba-archive) under anchors/<YYYY-MM-DD>/<schema>.json.")
+    help = (
+        "Anchor each school's audit chain head in the archive bucket (HOCBA_ARCHIVE_BUCKET, default "
+        "hocba-archive) under anchors/<YYYY-MM-DD>/<schema>.json."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--schema", action="append", default=[], help="limit to these school schemas")

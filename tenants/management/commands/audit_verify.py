@@ -12,8 +12,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--schema", action="append", default=[], help="limit to these school schemas")
-        parser.add_argument("--anchors", action="store_true",
-                            help="also check that the latest anchor (last 7 days) still matches the chain")
+        parser.add_argument(
+            "--anchors",
+            action="store_true",
+            help="also check that the latest anchor (last 7 days) still matches the chain",
+        )
 
     def handle(self, *args, schema: list[str], anchors: bool, **options):
         results = chains.audit_chain_verify(schema or None)

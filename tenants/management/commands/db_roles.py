@@ -16,6 +16,9 @@ class Command(BaseCommand):
             raise CommandError("db_roles must run with the owner's login (HOCBA_DB_ROLE=owner)")
         schemas = list(School.objects.values_list("schema_name", flat=True))
         with transaction.atomic():
-            dbroles.ensure_roles(app_user=settings.DB_APP_USER, app_password=settings.DB_APP_PASSWORD,
-                                 school_schemas=schemas + [settings.TENANT_TEMPLATE_SCHEMA])
+            dbroles.ensure_roles(
+                app_user=settings.DB_APP_USER,
+                app_password=settings.DB_APP_PASSWORD,
+                school_schemas=schemas + [settings.TENANT_TEMPLATE_SCHEMA],
+            )
         self.stdout.write(f"roles ready: {settings.DB_APP_USER} in {dbroles.WRITERS}; {len(schemas)} school schemas")

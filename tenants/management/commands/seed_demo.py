@@ -23,7 +23,9 @@ class Command(BaseCommand):
             accounts = seed_demo(base_url_for=url)
         finally:
             context.reset(token)
-        self.stdout.write(self.style.SUCCESS(f"Demo province ready at {url(None)} — password for every account: {DEMO_PASSWORD}"))
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo province ready at {url(None)} — password for every account: {DEMO_PASSWORD}")
+        )
         self.stdout.write(f"{'username':<26} {'role':<20} {'address':<44} TOTP secret")
         for a in accounts:
             self.stdout.write(f"{a.username:<26} {a.role.value:<20} {a.url:<44} {a.totp_secret or '—'}")

@@ -139,9 +139,21 @@ def test_raised_and_levels_below():
     assert LearningResult.TOT.levels_below(LearningResult.DAT) == -2
 
 
-@pytest.mark.parametrize("text,places,ok", [("8", 1, True), ("8.50", 1, True), ("8.5000000", 1, True), ("8.05", 1, False),
-                                            ("0.00", 1, True), ("1E+1", 1, True), ("7.125", 2, False), ("7.12", 2, True),
-                                            ("1.00000000000000000000000000001", 1, False), ("-3.10", 1, True)])
+@pytest.mark.parametrize(
+    "text,places,ok",
+    [
+        ("8", 1, True),
+        ("8.50", 1, True),
+        ("8.5000000", 1, True),
+        ("8.05", 1, False),
+        ("0.00", 1, True),
+        ("1E+1", 1, True),
+        ("7.125", 2, False),
+        ("7.12", 2, True),
+        ("1.00000000000000000000000000001", 1, False),
+        ("-3.10", 1, True),
+    ],
+)
 def test_decimal_places_ok_is_exact(text, places, ok):
     assert decimal_places_ok(Decimal(text), places) is ok
 

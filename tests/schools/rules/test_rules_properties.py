@@ -251,9 +251,7 @@ def test_sorting_is_a_total_order_independent_of_input_order_and_form(batch, rnd
     rnd.shuffle(shuffled)
     assert sorted(shuffled, key=vietnamese_sort_key) == expected
     as_nfd = sorted((unicodedata.normalize("NFD", n) for n in batch), key=vietnamese_sort_key)
-    assert [unicodedata.normalize("NFC", n) for n in as_nfd] == [
-        unicodedata.normalize("NFC", n) for n in expected
-    ]
+    assert [unicodedata.normalize("NFC", n) for n in as_nfd] == [unicodedata.normalize("NFC", n) for n in expected]
     for earlier, later in zip(expected, expected[1:], strict=False):
         assert vietnamese_sort_key(earlier) <= vietnamese_sort_key(later)
 

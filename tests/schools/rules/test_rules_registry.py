@@ -76,7 +76,13 @@ def test_rules_run_without_django_and_without_a_clock():
     from pathlib import Path
 
     repo = Path(__file__).resolve().parents[3]
-    result = subprocess.run([sys.executable, "-c", PURE], cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)},
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", PURE],
+        cwd=repo,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["TT22/2021", "TT27/2020"]

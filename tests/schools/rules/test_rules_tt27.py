@@ -81,9 +81,7 @@ def record(
 # ---------------------------------------------------------------------------------- test scores
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"), [(0, 0), (10, 10), (7, 7), ("7", 7), (D("7.0"), 7), (D(9), 9)]
-)
+@pytest.mark.parametrize(("value", "expected"), [(0, 0), (10, 10), (7, 7), ("7", 7), (D("7.0"), 7), (D(9), 9)])
 def test_periodic_test_scores_are_integers_0_to_10(value, expected):
     result = validate_test_score(value)
     assert result == expected and type(result) is int
@@ -311,10 +309,7 @@ def test_commendations(evaluation, recognised, adhoc, expected):
 
 def test_commendation_labels():
     assert Commendation.HOC_SINH_XUAT_SAC.label_vi == "Học sinh Xuất sắc"
-    assert (
-        Commendation.HOC_SINH_TIEU_BIEU.label_vi
-        == "Học sinh Tiêu biểu hoàn thành tốt trong học tập và rèn luyện"
-    )
+    assert Commendation.HOC_SINH_TIEU_BIEU.label_vi == "Học sinh Tiêu biểu hoàn thành tốt trong học tập và rèn luyện"
 
 
 @pytest.mark.parametrize(

@@ -43,9 +43,11 @@ def test_retest_pending_then_decided_by_the_recomputed_learning():
 
 
 def test_comment_subject_retest_takes_pass_fail():
-    subs = [*subjects(**{**GOOD, "toan": "3", "ngu_van": "3"})[:-1],
-            tt22.SubjectResult.commented("am_nhac", PassFail.CHUA_DAT),
-            tt22.SubjectResult.commented("giao_duc_the_chat", PassFail.CHUA_DAT)]
+    subs = [
+        *subjects(**{**GOOD, "toan": "3", "ngu_van": "3"})[:-1],
+        tt22.SubjectResult.commented("am_nhac", PassFail.CHUA_DAT),
+        tt22.SubjectResult.commented("giao_duc_the_chat", PassFail.CHUA_DAT),
+    ]
     result = outcome(subs, retest={"toan": "6", "ngu_van": "6", "am_nhac": "Đ", "giao_duc_the_chat": PassFail.DAT})
     assert result.final.outcome is PO.PROMOTED
     with pytest.raises(RuleInputError) as info:
