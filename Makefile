@@ -35,6 +35,7 @@ bench: $(STAMP)  ## benchmarks; BENCH=<name> for one, BENCH_SCALE=small for a qu
 
 lint: $(STAMP)  ## ruff, the import contracts (.importlinter) and the project's own rules (hocba.dev.lint)
 	$(VENV)/bin/ruff check platform tenants schools reporting tests bench
+	$(VENV)/bin/ruff format --check platform tenants schools reporting tests bench
 	$(VENV)/bin/lint-imports .importlinter
 	$(PY) -m hocba.dev.lint
 

@@ -412,8 +412,8 @@ def run(scale: Scale, results_dir: Path, machine: dict) -> Result:
 
     say(
         f"{NAME}: DDL replay (school_create) p50 {fmt(value)} s/school, p95 {fmt(stats['p95'])}, "
-        f"{stats['runs']} schools on top of {before} in {sum(replay):.1f} s ({after} schools in the database, baselines' included)"
-        f"{' (stopped by deadline)' if stopped_early else ''}"
+        f"{stats['runs']} schools on top of {before} in {sum(replay):.1f} s ({after} schools in the database, "
+        f"baselines' included){' (stopped by deadline)' if stopped_early else ''}"
     )
     say(
         f"{NAME}: baseline django-tenants migrate_schemas p50 {fmt(mig['value'])} s/school, p95 {fmt(mig['p95'])}, "

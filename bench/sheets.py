@@ -23,7 +23,7 @@ assignments is made through the services. The measured saves then run as the app
   on a separate connection) and enabled, alternating blocks in the same run; overhead = (with − without) / with.
 * ``sheet_load`` (every value of the sheet changed by every save) and ``sheet_load_one_column`` (the whole sheet
   sent, one column changed): see ``bench.sheets_load``.
-"""
+"""  # noqa: E501
 
 from __future__ import annotations
 
@@ -905,9 +905,9 @@ def run_one(world: World, scale: SheetScale, results_dir: Path, machine: dict) -
     goal_met = bool(wall["p95"] is not None and wall["p95"] <= 60 and constant and verified["ok"])
     result = Result(
         name="sheet_save_one",
-        metric=f"ms wall time of sheets.sheet_save for one subject sheet: {ref.values} values ({len(ref.students)} students × "
-        f"{len(ref.columns)} columns {'/'.join(k for k, _t in ref.columns)}), in-process as {world_user(world)}, "
-        "every value changed by every save; p50 over the runs after a warm-up",
+        metric=f"ms wall time of sheets.sheet_save for one subject sheet: {ref.values} values "
+        f"({len(ref.students)} students × {len(ref.columns)} columns {'/'.join(k for k, _t in ref.columns)}), "
+        f"in-process as {world_user(world)}, every value changed by every save; p50 over the runs after a warm-up",
         unit="ms",
         value=wall["p50"],
         baseline={
@@ -950,24 +950,26 @@ def run_one(world: World, scale: SheetScale, results_dir: Path, machine: dict) -
         "vacuum_before": world.vacuumed,
         "loadavg_before": load_before,
         "loadavg_after": _loadavg(),
-        "timing": "wall clock (time.perf_counter) around the in-process call, commit included, the cells made before the clock starts; database and app on the "
-        "same machine; process CPU = time.process_time of this process",
-        "note": "a TT22 sheet of a 140-period subject has 7 columns (tx1–tx4, gk, ck, nx), so 45 students give 315 values, "
-        "not 360: there is no 8th column to send",
+        "timing": "wall clock (time.perf_counter) around the in-process call, commit included, "
+        "the cells made before the clock starts; database and app on the same machine; "
+        "process CPU = time.process_time of this process",
+        "note": "a TT22 sheet of a 140-period subject has 7 columns (tx1–tx4, gk, ck, nx), "
+        "so 45 students give 315 values, not 360: there is no 8th column to send",
     }
     path = result.write(results_dir, extra)
     say(
-        f"sheet_save_one: sheet_save {ref.values} values p50 {fmt(wall['p50'], 1)} ms, p95 {fmt(wall['p95'], 1)} ms "
-        f"(CPU p50 {fmt(cpu['p50'], 1)} ms), {wall['runs']} runs; queries/save {len(q45)} at {len(ref.students)} students, "
-        f"{len(q5)} at {len(few.students)} students"
+        f"sheet_save_one: sheet_save {ref.values} values p50 {fmt(wall['p50'], 1)} ms, "
+        f"p95 {fmt(wall['p95'], 1)} ms (CPU p50 {fmt(cpu['p50'], 1)} ms), {wall['runs']} runs; "
+        f"queries/save {len(q45)} at {len(ref.students)} students, {len(q5)} at {len(few.students)} students"
     )
     say(
-        f"sheet_save_one: baseline row-by-row p50 {fmt(bwall['p50'], 1)} ms, p95 {fmt(bwall['p95'], 1)} ms, {bwall['runs']} runs, "
-        f"queries/save {len(q_base)} at {len(ref.students)} students, {len(q_base5)} at {len(few.students)}"
+        f"sheet_save_one: baseline row-by-row p50 {fmt(bwall['p50'], 1)} ms, p95 {fmt(bwall['p95'], 1)} ms, "
+        f"{bwall['runs']} runs, queries/save {len(q_base)} at {len(ref.students)} students, "
+        f"{len(q_base5)} at {len(few.students)}"
     )
     say(
-        f"sheet_save_one: ratio {fmt(ratio, 1)}×; verified {verified['matching']}/{verified['cells']} values in the database; "
-        f"goal {ONE_GOAL}: {'met' if goal_met else 'NOT met'} → {path}"
+        f"sheet_save_one: ratio {fmt(ratio, 1)}×; verified {verified['matching']}/{verified['cells']} values in the "
+        f"database; goal {ONE_GOAL}: {'met' if goal_met else 'NOT met'} → {path}"
     )
     return result
 
@@ -1043,9 +1045,10 @@ def run_full(world: World, scale: SheetScale, results_dir: Path, machine: dict) 
     per_subject_wall = summary([w for w, _c in per_subject])
     result = Result(
         name="sheet_save_full",
-        metric=f"ms wall time to save a whole class: {values} values ({len(refs[0].students)} students × {len(refs)} subjects × "
-        f"{len(refs[0].columns)} values) through sheets.class_sheets_save (the API's whole-class save, PUT "
-        "/api/v1/classes/<id>/terms/<term>/sheets/): one transaction, every value changed; p50",
+        metric=f"ms wall time to save a whole class: {values} values "
+        f"({len(refs[0].students)} students × {len(refs)} subjects × {len(refs[0].columns)} values) "
+        "through sheets.class_sheets_save (the API's whole-class save, "
+        "PUT /api/v1/classes/<id>/terms/<term>/sheets/): one transaction, every value changed; p50",
         unit="ms",
         value=wall["p50"],
         baseline={
@@ -1094,25 +1097,28 @@ def run_full(world: World, scale: SheetScale, results_dir: Path, machine: dict) 
         "vacuum_before": world.vacuumed,
         "loadavg_before": load_before,
         "loadavg_after": _loadavg(),
-        "timing": "wall clock (time.perf_counter) around the call, commit and the read-back of the sheets included, the "
-        "cells (what a client sends) made before the clock starts; database and app on the same machine",
+        "timing": "wall clock (time.perf_counter) around the call, commit and the read-back of the sheets included, "
+        "the cells (what a client sends) made before the clock starts; database and app on the same machine",
     }
     path = result.write(results_dir, extra)
     say(
-        f"sheet_save_full: {values} values through class_sheets_save p50 {fmt(wall['p50'], 1)} ms, p95 {fmt(wall['p95'], 1)} ms "
-        f"(CPU p50 {fmt(cpu['p50'], 1)} ms), {wall['runs']} runs; queries/save {len(queries)} (5 students: {len(q_few)}; "
-        f"1 subject: {len(q_one_subject)})"
+        f"sheet_save_full: {values} values through class_sheets_save p50 {fmt(wall['p50'], 1)} ms, "
+        f"p95 {fmt(wall['p95'], 1)} ms (CPU p50 {fmt(cpu['p50'], 1)} ms), {wall['runs']} runs; "
+        f"queries/save {len(queries)} (5 students: {len(q_few)}; 1 subject: {len(q_one_subject)})"
     )
     say(
-        f"sheet_save_full: baseline row-by-row p50 {fmt(bwall['p50'], 1)} ms, p95 {fmt(bwall['p95'], 1)} ms, {bwall['runs']} runs"
+        f"sheet_save_full: baseline row-by-row p50 {fmt(bwall['p50'], 1)} ms, p95 {fmt(bwall['p95'], 1)} ms, "
+        f"{bwall['runs']} runs"
     )
     say(
-        f"sheet_save_full: as {len(refs)} sheet_save calls in one transaction p50 {fmt(per_subject_wall['p50'], 1)} ms, "
-        f"p95 {fmt(per_subject_wall['p95'], 1)} ms ({per_subject_wall['runs']} runs)"
+        f"sheet_save_full: as {len(refs)} sheet_save calls in one transaction "
+        f"p50 {fmt(per_subject_wall['p50'], 1)} ms, p95 {fmt(per_subject_wall['p95'], 1)} ms "
+        f"({per_subject_wall['runs']} runs)"
     )
     say(
-        f"sheet_save_full: ratio {fmt(ratio, 1)}×; verified {sum(v['matching'] for v in verified)}/{sum(v['cells'] for v in verified)} "
-        f"values; goal {FULL_GOAL}: {'met' if goal_met else 'NOT met'} → {path}"
+        f"sheet_save_full: ratio {fmt(ratio, 1)}×; verified "
+        f"{sum(v['matching'] for v in verified)}/{sum(v['cells'] for v in verified)} values; goal {FULL_GOAL}: "
+        f"{'met' if goal_met else 'NOT met'} → {path}"
     )
     return result
 
@@ -1272,9 +1278,10 @@ def run_audit(world: World, scale: SheetScale, results_dir: Path, machine: dict)
     )
     result = Result(
         name="audit_overhead",
-        metric="audit overhead in % of the save: (p50 with the audit triggers − p50 without) / p50 with, for the one-subject "
-        f"sheet ({ref.values} values) and the full class ({sum(r.values for r in refs)} values, one transaction); value = "
-        f"the larger of the two (here: {which}); p50/p95 = paired per-run overheads of that save, %",
+        metric="audit overhead in % of the save: (p50 with the audit triggers − p50 without) / p50 with, "
+        f"for the one-subject sheet ({ref.values} values) and the full class ({sum(r.values for r in refs)} values, "
+        f"one transaction); value = the larger of the two (here: {which}); "
+        "p50/p95 = paired per-run overheads of that save, %",
         unit="%",
         value=worst,
         baseline={
@@ -1299,11 +1306,11 @@ def run_audit(world: World, scale: SheetScale, results_dir: Path, machine: dict)
         "ratio_is": "p50 with audit / p50 without",
         "upsert_explain_with_audit": explained,
         "verified": verified,
-        "chain_lock": "school_write's own statement (binding the actor and, in this tree, taking the school's audit-chain "
-        "advisory lock) runs in both states: only the triggers are switched",
-        "other_triggers": "schools_assessment's other statement triggers (window_ins/upd/del, the open/lock window guard "
-        "of schools/sql/0003_windows.sql, when present) stay enabled in both states; their cost is in "
-        "upsert_explain_with_audit.*.triggers_ms",
+        "chain_lock": "school_write's own statement (binding the actor and, in this tree, "
+        "taking the school's audit-chain advisory lock) runs in both states: only the triggers are switched",
+        "other_triggers": "schools_assessment's other statement triggers (window_ins/upd/del, "
+        "the open/lock window guard of schools/sql/0003_windows.sql, when present) stay enabled in both states; "
+        "their cost is in upsert_explain_with_audit.*.triggers_ms",
         "triggers_enabled_after": triggers_after,
         "audit_chain_first_broken_link": broken,
         "school": {"schema": world.school.schema_name},
@@ -1316,11 +1323,13 @@ def run_audit(world: World, scale: SheetScale, results_dir: Path, machine: dict)
     path = result.write(results_dir, extra)
     for label, d in (("one-subject", one), ("full-class", full)):
         say(
-            f"audit_overhead: {label} save with audit p50 {fmt(d['with_audit_ms']['p50'], 1)} ms (p95 {fmt(d['with_audit_ms']['p95'], 1)}), "
-            f"without p50 {fmt(d['without_audit_ms']['p50'], 1)} ms (p95 {fmt(d['without_audit_ms']['p95'], 1)}): overhead "
-            f"{fmt(d['overhead_pct_of_save'], 1)}% of the save ({fmt(d['overhead_pct_of_unaudited'], 1)}% over the unaudited save); "
+            f"audit_overhead: {label} save with audit p50 {fmt(d['with_audit_ms']['p50'], 1)} ms "
+            f"(p95 {fmt(d['with_audit_ms']['p95'], 1)}), without p50 {fmt(d['without_audit_ms']['p50'], 1)} ms "
+            f"(p95 {fmt(d['without_audit_ms']['p95'], 1)}): overhead {fmt(d['overhead_pct_of_save'], 1)}% of the save "
+            f"({fmt(d['overhead_pct_of_unaudited'], 1)}% over the unaudited save); "
             f"upsert statement {fmt(d['upsert_statement_ms']['with_audit']['p50'], 1)} vs "
-            f"{fmt(d['upsert_statement_ms']['without_audit']['p50'], 1)} ms; {d['with_audit_ms']['runs']}+{d['without_audit_ms']['runs']} runs; "
+            f"{fmt(d['upsert_statement_ms']['without_audit']['p50'], 1)} ms; "
+            f"{d['with_audit_ms']['runs']}+{d['without_audit_ms']['runs']} runs; "
             f"audit trigger time by EXPLAIN {fmt(d['audit_trigger_ms_from_explain'], 1)} ms = "
             f"{fmt(d['overhead_pct_from_explain'], 1)}% of the save"
         )
@@ -1405,7 +1414,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             common.database_drop(url)
         print(
-            f"bench: sheets {'failed' if failed else 'done'} in {time.perf_counter() - started:.1f} s (scale {scale.name})",
+            f"bench: sheets {'failed' if failed else 'done'} "
+            f"in {time.perf_counter() - started:.1f} s (scale {scale.name})",
             file=sys.stderr,
             flush=True,
         )

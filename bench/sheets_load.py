@@ -32,8 +32,8 @@ from .sheets_loadgen import cells as make_cells
 
 NAME = "sheet_load"
 GOAL = "≥ 100 one-subject sheet saves/s sustained with 0 errors (2 cores, app + database + load generator)"
-# gunicorn's workers × threads: 4 sync workers, as infra/entrypoint.sh starts it with WEB_CONCURRENCY=4 (BENCH_GUNICORN=2x4 to try
-# another shape).
+# gunicorn's workers × threads: 4 sync workers, as infra/entrypoint.sh starts it with WEB_CONCURRENCY=4
+# (BENCH_GUNICORN=2x4 to try another shape).
 WORKERS, THREADS = (int(x) for x in os.environ.get("BENCH_GUNICORN", "4x1").split("x"))
 
 
@@ -325,8 +325,8 @@ def in_process_request(world: World, sheets: list, host: str, runs: int) -> dict
     stats = pstats.Stats(profiler)
     req, svc = summary([w for w, _c in requests]), summary([w for w, _c in services])
     return {
-        "what": "PUT of the sheet through django.test.Client in this process (no gunicorn, no socket): middleware, token "
-        "auth, DRF, sheet_save, response; sheet_save alone interleaved",
+        "what": "PUT of the sheet through django.test.Client in this process (no gunicorn, no socket): middleware, "
+        "token auth, DRF, sheet_save, response; sheet_save alone interleaved",
         "request_ms": req,
         "request_process_cpu_ms": summary([c for _w, c in requests]),
         "sheet_save_ms": svc,
@@ -365,15 +365,17 @@ def run(world: World, scale: SheetScale, results_dir: Path, machine: dict, url: 
     )
     if inproc is not None:
         say(
-            f"{name}: in-process request (django.test.Client) p50 {fmt(inproc['request_ms']['p50'], 1)} ms, p95 "
-            f"{fmt(inproc['request_ms']['p95'], 1)} ms (CPU p50 {fmt(inproc['request_process_cpu_ms']['p50'], 1)} ms), "
-            f"{inproc['queries']} queries; sheet_save alone p50 {fmt(inproc['sheet_save_ms']['p50'], 1)} ms → HTTP layer "
-            f"{fmt(inproc['http_layer_ms_p50'], 1)} ms"
+            f"{name}: in-process request (django.test.Client) p50 {fmt(inproc['request_ms']['p50'], 1)} ms, "
+            f"p95 {fmt(inproc['request_ms']['p95'], 1)} ms "
+            f"(CPU p50 {fmt(inproc['request_process_cpu_ms']['p50'], 1)} ms), {inproc['queries']} queries; "
+            f"sheet_save alone p50 {fmt(inproc['sheet_save_ms']['p50'], 1)} ms → "
+            f"HTTP layer {fmt(inproc['http_layer_ms_p50'], 1)} ms"
         )
         wi = inproc["what_if_limit_set_calls"]
         say(
-            f"{name}: what if TENANT_LIMIT_SET_CALLS=True: in-process request p50 {fmt(wi['limit_true_ms']['p50'], 1)} ms vs "
-            f"{fmt(wi['limit_false_ms']['p50'], 1)} ms as configured; SET search_path per request "
+            f"{name}: what if TENANT_LIMIT_SET_CALLS=True: in-process request "
+            f"p50 {fmt(wi['limit_true_ms']['p50'], 1)} ms vs {fmt(wi['limit_false_ms']['p50'], 1)} ms as configured; "
+            "SET search_path per request "
             f"{wi['set_search_path_per_request'].get('True')} vs {wi['set_search_path_per_request'].get('False')}"
         )
     connection.set_tenant(world.school)
@@ -422,7 +424,8 @@ def run(world: World, scale: SheetScale, results_dir: Path, machine: dict, url: 
         (workdir / "plan.json").write_text(json.dumps(plan, ensure_ascii=False), encoding="utf-8")
         limit = plan["total_deadline"] + 60
         say(
-            f"{name}: gunicorn ready in {ready:.1f} s on 127.0.0.1:{server.port} ({WORKERS} workers × {THREADS} threads); "
+            f"{name}: gunicorn ready in {ready:.1f} s on 127.0.0.1:{server.port} "
+            f"({WORKERS} workers × {THREADS} threads); "
             f"load generator: {len(sheets)} sheets of {sheets[0][0].values} values, levels {plan['levels']}, "
             f"{scale.load_seconds:g} s each"
         )
@@ -528,24 +531,25 @@ def run(world: World, scale: SheetScale, results_dir: Path, machine: dict, url: 
     path = result.write(results_dir, extra)
     for lv in levels:
         say(
-            f"{name}: concurrency {lv['concurrency']}: {fmt(lv['saves_per_s'], 1)} saves/s, p50 {fmt(lv['p50_ms'], 1)} ms, "
-            f"p95 {fmt(lv['p95_ms'], 1)} ms, {lv['errors']} errors, {lv['saves']} saves in {fmt(lv['seconds'], 1)} s, "
-            f"machine CPU {fmt(100 * (lv.get('machine_cpu_busy') or 0), 0)}% busy ({fmt(100 * (lv.get('machine_cpu_steal') or 0), 0)}% "
-            "stolen); CPU ms/save "
+            f"{name}: concurrency {lv['concurrency']}: {fmt(lv['saves_per_s'], 1)} saves/s, "
+            f"p50 {fmt(lv['p50_ms'], 1)} ms, p95 {fmt(lv['p95_ms'], 1)} ms, {lv['errors']} errors, "
+            f"{lv['saves']} saves in {fmt(lv['seconds'], 1)} s, "
+            f"machine CPU {fmt(100 * (lv.get('machine_cpu_busy') or 0), 0)}% busy "
+            f"({fmt(100 * (lv.get('machine_cpu_steal') or 0), 0)}% stolen); CPU ms/save "
             + ", ".join(f"{k} {fmt(v, 1)}" for k, v in (lv.get("cpu") or {}).get("ms_per_save", {}).items())
             + (
-                f"; active backends {fmt(lv['backends']['active_backends_avg'], 1)}, waiting for the school's chain lock "
-                f"{fmt(lv['backends']['waiting_chain_lock_avg'], 1)} (avg)"
+                f"; active backends {fmt(lv['backends']['active_backends_avg'], 1)}, "
+                f"waiting for the school's chain lock {fmt(lv['backends']['waiting_chain_lock_avg'], 1)} (avg)"
                 if lv.get("backends")
                 else ""
             )
         )
     say(
-        f"{name}: best {fmt(value, 1)} saves/s at concurrency {best['concurrency'] if best else 'n/a'} vs {fmt(baseline, 1)} serial "
-        f"(ratio {fmt(result.ratio, 2)}); errors {errors}; database: {extra['verified']['values_matching']}/"
-        f"{extra['verified']['values']} last values held, {upserts} audit entries for {saves_ok} saves "
-        f"({without_account} without an account), chain intact: {audit['first_broken_link'] is None}; "
-        f"goal {GOAL}: {'met' if goal_met else 'NOT met'} → {path}"
+        f"{name}: best {fmt(value, 1)} saves/s at concurrency {best['concurrency'] if best else 'n/a'} vs "
+        f"{fmt(baseline, 1)} serial (ratio {fmt(result.ratio, 2)}); errors {errors}; database: "
+        f"{extra['verified']['values_matching']}/{extra['verified']['values']} last values held, "
+        f"{upserts} audit entries for {saves_ok} saves ({without_account} without an account), chain intact: "
+        f"{audit['first_broken_link'] is None}; goal {GOAL}: {'met' if goal_met else 'NOT met'} → {path}"
     )
     if loadgen_rc not in (0, None):
         raise RuntimeError(f"the load generator failed ({loadgen_rc}); gunicorn log: {server_log[-1500:]}")

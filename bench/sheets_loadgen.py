@@ -434,8 +434,9 @@ async def _main(plan: dict) -> dict:
         out["levels"].append(figures)
         print(
             f"loadgen: concurrency {concurrency}: {figures['saves']} saves in {figures['seconds']:.1f} s = "
-            f"{figures['saves_per_s']:.1f}/s, p50 {figures['p50_ms'] or 0:.1f} ms, p95 {figures['p95_ms'] or 0:.1f} ms, "
-            f"{figures['errors']} errors, machine CPU {100 * (level.cpu_busy or 0):.0f}% busy "
+            f"{figures['saves_per_s']:.1f}/s, p50 {figures['p50_ms'] or 0:.1f} ms, "
+            f"p95 {figures['p95_ms'] or 0:.1f} ms, {figures['errors']} errors, "
+            f"machine CPU {100 * (level.cpu_busy or 0):.0f}% busy "
             f"({100 * (level.cpu_steal or 0):.0f}% stolen by the hypervisor); CPU ms/save: "
             + ", ".join(f"{k} {v:.1f}" for k, v in level.cpu["ms_per_save"].items() if v is not None)
             + (

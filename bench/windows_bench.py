@@ -265,9 +265,10 @@ def run_check(scale: WindowScale, results_dir: Path, machine: dict, url: str) ->
     goal_met = bool(value is not None and value <= 2.0 and refused_when_locked and all(triggers_after.values()))
     result = Result(
         name="windows_check_overhead",
-        metric=f"ms added at p95 by the window triggers to a one-subject sheet save ({ref.values} values, {len(ref.students)} "
-        f"students × {len(ref.columns)} columns) with {len(windows)} windows applying: p95(with) − p95(without); "
-        "p50 = p50(with) − p50(without); wall time of sheets.sheet_save in-process, commit included",
+        metric=f"ms added at p95 by the window triggers to a one-subject sheet save ({ref.values} values, "
+        f"{len(ref.students)} students × {len(ref.columns)} columns) with {len(windows)} windows applying: "
+        "p95(with) − p95(without); p50 = p50(with) − p50(without); wall time of sheets.sheet_save in-process, "
+        "commit included",
         unit="ms",
         value=value,
         baseline={
@@ -312,9 +313,9 @@ def run_check(scale: WindowScale, results_dir: Path, machine: dict, url: str) ->
     path = result.write(results_dir, extra)
     say(
         f"windows_check_overhead: save with {len(windows)} windows p50 {fmt(on['p50'], 2)} ms p95 {fmt(on['p95'], 2)}, "
-        f"triggers disabled p50 {fmt(off['p50'], 2)} p95 {fmt(off['p95'], 2)} ({on['runs']}+{off['runs']} runs); overhead "
-        f"p50 {fmt(p50, 2)} ms, p95 {fmt(value, 2)} ms; window triggers in EXPLAIN ANALYZE p50 {fmt(trigger_stats['p50'], 2)} ms "
-        f"p95 {fmt(trigger_stats['p95'], 2)} ms; refused once locked: "
+        f"triggers disabled p50 {fmt(off['p50'], 2)} p95 {fmt(off['p95'], 2)} ({on['runs']}+{off['runs']} runs); "
+        f"overhead p50 {fmt(p50, 2)} ms, p95 {fmt(value, 2)} ms; window triggers in EXPLAIN ANALYZE "
+        f"p50 {fmt(trigger_stats['p50'], 2)} ms p95 {fmt(trigger_stats['p95'], 2)} ms; refused once locked: "
         f"{refused_when_locked}; goal {CHECK_GOAL}: {'met' if goal_met else 'NOT met'} → {path}"
     )
     return result
@@ -371,7 +372,8 @@ def _write(probe: Probe) -> tuple[bool, str]:
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
-                "INSERT INTO schools_assessment (student_id, subject_id, year_id, term, kind, seq, score, verdict, text)"
+                "INSERT INTO schools_assessment"
+                " (student_id, subject_id, year_id, term, kind, seq, score, verdict, text)"
                 " VALUES (%s, %s, %s, 1, 'tx', 1, %s, '', '')"
                 " ON CONFLICT (student_id, subject_id, year_id, term, kind, seq) DO UPDATE SET score = EXCLUDED.score",
                 [probe.student, probe.subject, probe.year, probe.value / 10],
@@ -596,10 +598,11 @@ def run_change(scale: WindowScale, results_dir: Path, machine: dict, url: str) -
     path = result.write(results_dir, extra)
     say(
         f"windows_change_2000: window_update on a window covering {covered} schools p50 {fmt(stats['p50'], 2)} ms "
-        f"p95 {fmt(stats['p95'], 2)} ({stats['runs']} changes); bare statements: one row p50 {fmt(bare['p50'], 2)} ms vs "
-        f"{len(naive)} per-school rows p50 {fmt(base['p50'], 2)} ms; "
-        f"refused right after the lock {refused}/{len(lock_ms)} in {len(probes)} random schools, accepted after re-opening "
-        f"{accepted}/{len(lock_ms)}; goal {CHANGE_GOAL}: {'met' if goal_met else 'NOT met'} → {path}"
+        f"p95 {fmt(stats['p95'], 2)} ({stats['runs']} changes); bare statements: "
+        f"one row p50 {fmt(bare['p50'], 2)} ms vs {len(naive)} per-school rows p50 {fmt(base['p50'], 2)} ms; "
+        f"refused right after the lock {refused}/{len(lock_ms)} in {len(probes)} random schools, "
+        f"accepted after re-opening {accepted}/{len(lock_ms)}; goal {CHANGE_GOAL}: "
+        f"{'met' if goal_met else 'NOT met'} → {path}"
     )
     return result
 
@@ -660,7 +663,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             common.database_drop(url)
         print(
-            f"bench: windows {'failed' if failed else 'done'} in {time.perf_counter() - started:.1f} s (scale {scale.name})",
+            f"bench: windows {'failed' if failed else 'done'} "
+            f"in {time.perf_counter() - started:.1f} s (scale {scale.name})",
             file=sys.stderr,
             flush=True,
         )

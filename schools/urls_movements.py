@@ -1,4 +1,5 @@
-"""URL patterns of the school's movements pages (included by hocba.urls_school), names in the ``movements`` namespace."""
+"""URL patterns of the school's movements pages (included by hocba.urls_school), names in the ``movements``
+namespace."""
 
 from django.urls import path
 

@@ -47,7 +47,8 @@ def validate_schema_name(name: str) -> None:
         raise DomainError(
             "schools.bad_schema_name",
             _(
-                "Tên schema “%(name)s” không hợp lệ: chỉ gồm chữ thường không dấu, số và “_”, bắt đầu bằng chữ, 3–63 ký tự."
+                "Tên schema “%(name)s” không hợp lệ: chỉ gồm chữ thường không dấu, số và “_”, "
+                "bắt đầu bằng chữ, 3–63 ký tự."
             ),
             params={"name": name},
             field="slug",
@@ -207,7 +208,8 @@ def schemas_behind(schema_names: Iterable[str], head: Head | None = None, using:
             try:
                 with transaction.atomic(using=using):
                     cursor.execute(
-                        f"SELECT count(DISTINCT (app, name)) FROM {ident}.django_migrations WHERE (app, name) IN ({values})",
+                        f"SELECT count(DISTINCT (app, name)) FROM {ident}.django_migrations"
+                        f" WHERE (app, name) IN ({values})",
                         params,
                     )
                     count = cursor.fetchone()[0]

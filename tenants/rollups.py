@@ -42,7 +42,8 @@ def rollup_set(*, school_id: int, year_start: int, values: dict[str, int]) -> No
     columns = ", ".join(FIELDS)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO public.tenants_schoolrollup AS r (school_id, year_start, {columns}, updated_at, reconciled_at)"
+            f"INSERT INTO public.tenants_schoolrollup AS r"
+            f" (school_id, year_start, {columns}, updated_at, reconciled_at)"
             f" VALUES (%s, %s, {', '.join(['%s'] * len(FIELDS))}, now(), now())"
             f" ON CONFLICT (school_id, year_start) DO UPDATE SET "
             + ", ".join(f"{k} = EXCLUDED.{k}" for k in FIELDS)

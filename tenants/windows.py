@@ -152,12 +152,16 @@ def entry_state(
             """
             SELECT b.window_id, b.not_yet_open,
                    (SELECT min(w.locks_at) FROM tenants_window w
-                     WHERE w.year_start = %(y)s AND w.cancelled_at IS NULL AND (w.category = %(c)s OR w.category = 'whole_year')
-                       AND (w.school_id = %(s)s OR w.unit_id = ANY (hocba_school_units(%(s)s, (now() AT TIME ZONE 'Asia/Ho_Chi_Minh')::date)))
+                     WHERE w.year_start = %(y)s AND w.cancelled_at IS NULL
+                       AND (w.category = %(c)s OR w.category = 'whole_year')
+                       AND (w.school_id = %(s)s
+                            OR w.unit_id = ANY (hocba_school_units(%(s)s,
+                                                                   (now() AT TIME ZONE 'Asia/Ho_Chi_Minh')::date)))
                        AND (w.grades = '{}' OR w.grades::integer[] && %(g)s::integer[])
                        AND w.locks_at > now())
               FROM (SELECT 1) one
-              LEFT JOIN LATERAL hocba_window_blocking(%(s)s, %(c)s, %(y)s, %(g)s::integer[], %(k)s::bigint[], '{}'::bigint[], now()) b ON true
+              LEFT JOIN LATERAL hocba_window_blocking(%(s)s, %(c)s, %(y)s, %(g)s::integer[], %(k)s::bigint[],
+                                                      '{}'::bigint[], now()) b ON true
             """,
             {"s": school_id, "c": category, "y": year_start, "g": grades, "k": classes},
         )

@@ -254,7 +254,9 @@ class StudentRecordApi(APIView):
             OpenApiParameter(
                 "year",
                 int,
-                description="the school year's first calendar year (2025 for 2025–2026); default: the latest one you may see",
+                description=(
+                    "the school year's first calendar year (2025 for 2025–2026); default: the latest one you may see"
+                ),
             )
         ],
         summary="A student's record of a year with its results (only the subjects you may read)",

@@ -244,7 +244,8 @@ def _students(school_class: SchoolClass) -> list[SheetStudent]:
             SELECT e.student_id, s.full_name, coalesce(e.ends_on <= current_date, false), r.state
               FROM {Enrolment._meta.db_table} e
               JOIN {Student._meta.db_table} s ON s.id = e.student_id
-              LEFT JOIN {RecordBook._meta.db_table} r ON r.student_id = e.student_id AND r.school_class_id = e.school_class_id
+              LEFT JOIN {RecordBook._meta.db_table} r
+                     ON r.student_id = e.student_id AND r.school_class_id = e.school_class_id
              WHERE e.school_class_id = %s
              ORDER BY s.sort_key, e.student_id, e.starts_on DESC
             """,
@@ -444,7 +445,8 @@ UPSERT_SQL = f"""
           FROM chain, jsonb_array_elements(%s::jsonb) AS e
         ON CONFLICT (student_id, subject_id, year_id, term, kind, seq) DO UPDATE
            SET score = EXCLUDED.score, verdict = EXCLUDED.verdict, text = EXCLUDED.text
-         WHERE ({Assessment._meta.db_table}.score, {Assessment._meta.db_table}.verdict, {Assessment._meta.db_table}.text)
+         WHERE ({Assessment._meta.db_table}.score, {Assessment._meta.db_table}.verdict,
+                {Assessment._meta.db_table}.text)
                IS DISTINCT FROM (EXCLUDED.score, EXCLUDED.verdict, EXCLUDED.text)
         RETURNING (xmax = 0) AS inserted)
     SELECT count(*), count(*) FILTER (WHERE inserted) FROM up

@@ -137,9 +137,12 @@ def qualities_save(
             cursor.execute(
                 """
                 INSERT INTO schools_qualityassessment (student_id, year_id, term, checkpoint, code, level, text)
-                SELECT u.s, %s, %s, %s, u.c, u.l, u.t FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[]) AS u(s, c, l, t)
-                ON CONFLICT (student_id, year_id, term, checkpoint, code) DO UPDATE SET level = EXCLUDED.level, text = EXCLUDED.text
-                 WHERE (schools_qualityassessment.level, schools_qualityassessment.text) IS DISTINCT FROM (EXCLUDED.level, EXCLUDED.text)
+                SELECT u.s, %s, %s, %s, u.c, u.l, u.t
+                  FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[]) AS u(s, c, l, t)
+                ON CONFLICT (student_id, year_id, term, checkpoint, code)
+                DO UPDATE SET level = EXCLUDED.level, text = EXCLUDED.text
+                 WHERE (schools_qualityassessment.level, schools_qualityassessment.text)
+                       IS DISTINCT FROM (EXCLUDED.level, EXCLUDED.text)
                 """,
                 [
                     school_class.year_id,

@@ -86,7 +86,8 @@ def _validate_new_school(code: str, name: str, slug: str, unit: AdministrativeUn
         raise DomainError(
             "schools.bad_slug",
             _(
-                "Tên miền con “%(slug)s” không hợp lệ: 3–40 ký tự gồm chữ thường không dấu, số và “-”, bắt đầu bằng chữ."
+                "Tên miền con “%(slug)s” không hợp lệ: 3–40 ký tự gồm chữ thường không dấu, số và “-”, "
+                "bắt đầu bằng chữ."
             ),
             params={"slug": slug},
             field="slug",

@@ -114,7 +114,8 @@ def work_ids(site) -> dict:
     children = {
         r[0]
         for r in site.sql(
-            f"select g.student_id from {SCHEMA}.schools_guardianlink g join public.tenants_account a on a.id = g.account_id"
+            f"select g.student_id from {SCHEMA}.schools_guardianlink g"
+            " join public.tenants_account a on a.id = g.account_id"
             " where a.username = %s",
             (PARENT,),
         )
@@ -122,7 +123,8 @@ def work_ids(site) -> dict:
     others = [
         r
         for r in site.sql(
-            f"select s.id, s.full_name from {SCHEMA}.schools_enrolment e join {SCHEMA}.schools_student s on s.id = e.student_id"
+            f"select s.id, s.full_name from {SCHEMA}.schools_enrolment e"
+            f" join {SCHEMA}.schools_student s on s.id = e.student_id"
             " where e.school_class_id = %s and e.ends_on is null order by s.sort_key, s.id",
             (klass,),
         )

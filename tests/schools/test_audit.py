@@ -214,7 +214,8 @@ def test_import_path_is_audited_as_import(w, klass):
 def test_every_school_table_is_audited_and_cannot_be_truncated(w):
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT c.relname, array_agg(t.tgname ORDER BY t.tgname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            "SELECT c.relname, array_agg(t.tgname ORDER BY t.tgname)"
+            " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
             " LEFT JOIN pg_trigger t ON t.tgrelid = c.oid AND NOT t.tgisinternal"
             " WHERE n.nspname = %s AND c.relkind = 'r' AND c.relname NOT IN ('django_migrations', 'schools_auditentry')"
             " GROUP BY c.relname",
@@ -251,8 +252,9 @@ def _forge(cursor, *, good_hash: bool) -> int:
         "INSERT INTO schools_auditentry (at, account_id, role, tier, request_id, source, table_name, operation, rows,"
         " old_values, new_values, prev_hash, hash) VALUES (now(), NULL, 'principal', 'school', '', 'web',"
         " 'schools_assessment', 'UPDATE', 1, '(1,1,tx,1,9.0)', '(1,1,tx,1,3.0)', %(p)s::text,"
-        " CASE WHEN %(good)s THEN audit_payload(%(p)s::text, now(), NULL, 'principal', 'school', '', 'web', 'schools_assessment',"
-        " 'UPDATE', 1, '(1,1,tx,1,9.0)', '(1,1,tx,1,3.0)') ELSE repeat('f', 64) END) RETURNING id",
+        " CASE WHEN %(good)s THEN audit_payload(%(p)s::text, now(), NULL, 'principal', 'school', '', 'web',"
+        " 'schools_assessment', 'UPDATE', 1, '(1,1,tx,1,9.0)', '(1,1,tx,1,3.0)') ELSE repeat('f', 64) END)"
+        " RETURNING id",
         {"p": prev, "good": good_hash},
     )
     return cursor.fetchone()[0]

@@ -96,7 +96,8 @@ def test_live_average_matches_the_rules_in_node():
         + "\nvar out = [];\n"
         + "".join(
             f"out.push((function(){{ var tx = {json.dumps(tx)}.map(tenths); if (tx.some(isNaN)) return 'NaN';"
-            f" var t = tx.reduce(function(a,b){{return a+b;}},0) + 2*tenths({json.dumps(gk)}) + 3*tenths({json.dumps(ck)});"
+            f" var t = tx.reduce(function(a,b){{return a+b;}},0) + 2*tenths({json.dumps(gk)})"
+            f" + 3*tenths({json.dumps(ck)});"
             f" return showTenths(roundedTenths(t, 9)); }})());\n"
             for tx, gk, ck in cases
         )

@@ -1,4 +1,5 @@
-"""One school under a province window, served by gunicorn on a database of its own (test_race.py, test_without_redis.py).
+"""One school under a province window, served by gunicorn on a database of its own
+(test_race.py, test_without_redis.py).
 
 The database is set up by ``hocba.dev.run.SETUP_STEPS`` with their database logins (tests/servers.py), the demo seed
 replaced by SETUP_SCRIPT: one school, one class, 8 subject teachers with API tokens, a province window still open.
@@ -63,7 +64,7 @@ window = window_create(actor=None, category="scores_1", year_start=year_start, u
 print("SETUP=" + json.dumps({"schema": school.schema_name, "host": school.slug + "." + "__BASE__", "class_id": klass.pk,
                              "student_id": student.pk, "subjects": [s.pk for s in subjects], "tokens": tokens,
                              "window_id": window.pk}))
-"""
+"""  # noqa: E501
 
 
 @dataclass
