@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.db import connection
 from django.utils import timezone
@@ -177,14 +178,29 @@ class WindowAuthority:
 
     A province window: a province administrator of that province. A unit window: ``windows.schedule`` in that unit
     (held there or above). A school window: ``windows.schedule`` in that school. An exception is decided by the tier
-    that set the lock: ``windows.decide`` in the window's unit, or, for a school's own lock, its principal."""
+    that set the lock: ``windows.decide`` in the window's unit, or, for a school's own lock, its principal.
+
+    Each set is worked out on first use: a service deciding one window pays only for the tier it asks about (the
+    schools of a province are thousands), a page listing many windows pays once per set."""
 
     def __init__(self, access):
         self.access = access
-        self.schedule_units = access.units_with("windows.schedule")
-        self.schedule_schools = access.schools_with("windows.schedule")
-        self.decide_units = access.units_with("windows.decide")
-        self.province_units = {g.unit_id for g in access.grants if g.role is Role.PROVINCE_ADMIN and g.unit_id}
+
+    @cached_property
+    def schedule_units(self) -> set[int]:
+        return self.access.units_with("windows.schedule")
+
+    @cached_property
+    def schedule_schools(self) -> set[int]:
+        return self.access.schools_with("windows.schedule")
+
+    @cached_property
+    def decide_units(self) -> set[int]:
+        return self.access.units_with("windows.decide")
+
+    @cached_property
+    def province_units(self) -> set[int]:
+        return {g.unit_id for g in self.access.grants if g.role is Role.PROVINCE_ADMIN and g.unit_id}
 
     def may_schedule_in(self, tier: str, *, unit_id: int | None, school_id: int | None) -> bool:
         if tier == WindowTier.SCHOOL:
