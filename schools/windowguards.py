@@ -163,3 +163,15 @@ def render(source: Path = SQL_PATH) -> str:
     if f"CREATE FUNCTION {FUNCTION}()" not in head or missing:
         raise ValueError(f"{source}: no function {FUNCTION}() with a branch for each placement (missing: {missing})")
     return head + MARKER + "".join(render_triggers(guard) for guard in GUARDS)
+
+
+def upgrade_sql(source: Path = SQL_PATH) -> str:
+    """For a school schema made before the one function (nine per-table guard functions, and assessment's own from
+    the hot-path migration): drop those functions and the triggers that ran them, then install the function and the
+    triggers as ``sql/0003_windows.sql`` does. Idempotent: on a schema made from that file it re-creates the same."""
+    drops = "".join(
+        f"DROP TRIGGER IF EXISTS window_{suffix} ON {g.table};\n" for g in GUARDS for suffix, _e, _t in EVENTS
+    )
+    drops += "".join(f"DROP FUNCTION IF EXISTS {FUNCTION}_{g.model}();\n" for g in GUARDS)
+    install = source.read_text(encoding="utf-8")
+    return drops + install.replace(f"CREATE FUNCTION {FUNCTION}()", f"CREATE OR REPLACE FUNCTION {FUNCTION}()", 1)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -256,3 +256,47 @@ def test_a_new_school_has_the_function_and_every_tables_triggers(w):
     }
     assert len(sources) == 1
     assert sources[0].index("hocba_window_may_block") < sources[0].index("hocba_window_enforce")
+
+
+class _Undo(Exception):
+    pass
+
+
+@pytest.mark.django_db(databases=["default", "owner"])
+def test_the_upgrade_replaces_a_schools_per_table_guards(w):
+    """A school made before the one function (migration 0007): its per-table guard functions are dropped and every
+    table's triggers run ``window_guard``; running the upgrade again changes nothing."""
+    owner = connections["owner"]
+    schema = School.objects.get(pk=w.school_b).schema_name
+    owner.set_schema(schema)
+    try:
+        with pytest.raises(_Undo), transaction.atomic(using="owner"), owner.cursor() as cursor:
+            cursor.execute(
+                "CREATE FUNCTION window_guard_conduct() RETURNS trigger LANGUAGE plpgsql"
+                " AS $$ BEGIN RETURN NULL; END $$;"
+                " DROP TRIGGER window_ins ON schools_conduct;"
+                " CREATE TRIGGER window_ins AFTER INSERT ON schools_conduct REFERENCING NEW TABLE AS new_rows"
+                " FOR EACH STATEMENT EXECUTE FUNCTION window_guard_conduct();"
+            )
+            for _ in range(2):
+                cursor.execute(windowguards.upgrade_sql())
+                cursor.execute(
+                    "SELECT c.relname, t.tgname, p.proname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+                    " JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_proc p ON p.oid = t.tgfoid"
+                    " WHERE n.nspname = %s AND t.tgname LIKE 'window%%'",
+                    [schema],
+                )
+                assert set(cursor.fetchall()) == {
+                    (guard.table, f"window_{suffix}", windowguards.FUNCTION)
+                    for guard in windowguards.GUARDS
+                    for suffix, _event, _table in windowguards.EVENTS
+                }
+                cursor.execute(
+                    "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+                    " WHERE n.nspname = %s AND p.proname LIKE 'window%%'",
+                    [schema],
+                )
+                assert [name for (name,) in cursor.fetchall()] == [windowguards.FUNCTION]
+            raise _Undo
+    finally:
+        owner.set_schema_to_public()
