@@ -1,8 +1,8 @@
 """The one crossing from public code into a school (DESIGN §2).
 
 Public code (jobs, boards, the demo, the window API) asks a school a question through the functions below; each
-enters the school's schema, calls ``schools/interface.py`` (plain data in and out) and returns to public after,
-whatever happens. Nothing else on the public side imports school code; ``make lint`` enforces it."""
+enters the school's schema, calls ``schools/interface.py`` (plain data in and out) and puts the connection back
+where it was, whatever happens. Nothing else on the public side imports school code; ``make lint`` enforces it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from django.db import connection
+from django_tenants.utils import get_public_schema_name
 
 from schools import interface
 
@@ -21,13 +22,18 @@ T = TypeVar("T")
 
 
 def run_in_school(schema_name: str, fn: Callable[..., T], *args, **kwargs) -> T:
-    """``fn`` inside the school's schema; the connection is back on public afterwards."""
+    """``fn`` inside the school's schema; afterwards the connection is back where it was, whatever happens: on public
+    for a job, on the requesting school for a request served on a school's site."""
     validate_schema_name(schema_name)
+    previous = connection.tenant
     connection.set_schema(schema_name)
     try:
         return fn(*args, **kwargs)
     finally:
-        connection.set_schema_to_public()
+        if previous.schema_name == get_public_schema_name():
+            connection.set_schema_to_public()
+        else:
+            connection.set_tenant(previous)
 
 
 def school_chunks(size: int = 200) -> Iterator[list[tuple[int, str]]]:

@@ -52,6 +52,7 @@ def test_incremental_rollup_equals_reconciliation(w, klass):
 def test_reconcile_task_enters_each_school(w, klass):
     from tenants.tasks import rollups_reconcile_chunk
 
+    connection.set_schema_to_public()  # where a worker starts
     rollups_reconcile_chunk.run([[w.school_a, klass.school.schema_name], [w.school_b, "s_thcs_binh_minh"]])
     assert connection.schema_name == "public"
     assert SchoolRollup.objects.filter(school_id=w.school_a, year_start=2025).exists()
