@@ -23,7 +23,8 @@ from ..rules import tt22, tt27
 from .common import not_found, require, school_write
 from .results import class_results
 
-PROFILE_FIELDS = (
+# The record book's identity fields, then the guardians: what a profile holds.
+IDENTITY_FIELDS = (
     "full_name",
     "date_of_birth",
     "gender",
@@ -33,8 +34,8 @@ PROFILE_FIELDS = (
     "address",
     "personal_id",
     "moet_code",
-    "guardians",
 )
+PROFILE_FIELDS = (*IDENTITY_FIELDS, "guardians")
 
 
 def clean_profile(data: dict[str, Any], *, today: dt.date) -> dict[str, Any]:

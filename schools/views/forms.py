@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..models import Student
 from ..models.students import Gender
+from ..services.students import IDENTITY_FIELDS
 
 GUARDIAN_PARTS = (
     ("name", _("Họ tên")),
@@ -72,38 +73,12 @@ class StudentProfileForm(forms.Form):
         return [[self[f"guardian_{i}_{part}"] for part, _label in GUARDIAN_PARTS] for i in range(self.guardian_rows)]
 
     def identity_fields(self) -> list[forms.BoundField]:
-        return [
-            self[name]
-            for name in (
-                "full_name",
-                "date_of_birth",
-                "gender",
-                "ethnicity",
-                "nationality",
-                "place_of_birth",
-                "address",
-                "personal_id",
-                "moet_code",
-            )
-        ]
+        return [self[name] for name in IDENTITY_FIELDS]
 
     def profile(self) -> dict[str, Any]:
         """What the service takes: the identity strings and the guardians that have a name."""
         data = self.cleaned_data
-        profile = {
-            name: data.get(name, "")
-            for name in (
-                "full_name",
-                "date_of_birth",
-                "gender",
-                "ethnicity",
-                "nationality",
-                "place_of_birth",
-                "address",
-                "personal_id",
-                "moet_code",
-            )
-        }
+        profile = {name: data.get(name, "") for name in IDENTITY_FIELDS}
         guardians = []
         for i in range(self.guardian_rows):
             guardian = {part: (data.get(f"guardian_{i}_{part}") or "").strip() for part, _label in GUARDIAN_PARTS}
