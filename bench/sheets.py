@@ -319,13 +319,13 @@ def build_world(scale: SheetScale, selected: list[str], owner_url: str) -> World
     """Public schema, roles, template, then one school and what the selected benchmarks need (as the owner)."""
     from django.conf import settings
     from django.db import connection
-    from rest_framework.authtoken.models import Token
 
     from schools.models import SchoolClass, Subject
     from schools.services.common import system_access
     from schools.services.setup import assignment_set, class_create, school_year_open
     from tenants.models import UnitKind
     from tenants.services.schools import school_create
+    from tenants.services.tokens import api_token_issue
     from tenants.services.units import unit_create
 
     times: dict[str, float] = {}
@@ -402,7 +402,7 @@ def build_world(scale: SheetScale, selected: list[str], owner_url: str) -> World
             c = class_create(access=system, year=year, name=f"7B{k + 1:02d}", grade=7, homeroom_teacher_id=None)
             assignment_set(access=system, school_class=c, subject=toan7, teacher_id=teacher.pk)
             students = _enrol(system, c, scale.load_students, 3000 + 100 * k, 2013)
-            token = Token.objects.create(user=teacher).key
+            token = api_token_issue(actor=teacher, name="bench", scope=f"school:{school.pk}", may_write=True, days=1)[1]
             world.load.append((SheetRef(c, toan7, None, teacher.pk, students, _columns(toan7, c)), token))
     times["classes_students"] = time.perf_counter() - t
     times["students"] = len({s for _l, r in refs for s in r.students} | {s for r, _t in world.load for s in r.students})

@@ -49,8 +49,9 @@ class SchoolAccess:
         )
 
     def may_see_identity(self, class_id: int | None, student_id: int | None = None) -> bool:
-        """A student's personal data (identity number, address, guardians): the school's leadership, the profile
-        editors of the class, its homeroom teacher, and the student's own parents; not a subject teacher."""
+        """A student's personal data (``services.students.PERSONAL_FIELDS``): the school's leadership, the profile
+        editors of the class, its homeroom teacher, and the student's own parents; not a subject teacher. Pages, API
+        and exports ask ``selectors.personal_data_readable``, which says which class is the student's."""
         return (
             self.can("records.view_all")
             or self.may_edit_profiles(class_id)

@@ -7,7 +7,6 @@ from the public side is a new function here, not an import of a school module.""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from . import compliance
 from .audit import chain
@@ -57,19 +56,10 @@ def unknown_class_or_student_ids(class_ids: list[int], student_ids: list[int]) -
     return out
 
 
-def audit_chain_head() -> dict[str, Any] | None:
-    """The last entry of the school's audit chain (id, hash, time), or None for an empty chain."""
-    return chain.chain_head()
-
-
-def audit_first_broken_link() -> int | None:
-    """The first audit entry whose hash link does not hold, or None when the chain is intact."""
-    return chain.first_broken_link()
-
-
-def audit_anchor_holds(anchor: dict[str, Any]) -> bool:
-    """Does the anchored entry still exist with the anchored hash?"""
-    return chain.anchor_check(anchor)
+def audit_rows(after_id: int, limit: int) -> list[tuple]:
+    """Up to ``limit`` audit entries after ``after_id``, in id order, as stored (tuples in
+    ``hocba.kernel.auditchain.COLUMNS`` order): the public side recomputes their hashes itself."""
+    return chain.rows(after_id, limit)
 
 
 def seed_demo(*, school_id: int, levels: list[str], staff: dict[str, int | None], today: dt.date) -> bool:

@@ -1,19 +1,19 @@
-"""Django admin: for platform operators only, and read-only — changes go through the services."""
+"""Django admin: for platform operators only, and read-only — changes go through the services. The site itself
+(superusers only, allauth's sign-in, read-only for every app's models) is :mod:`tenants.adminsite`."""
 
+from allauth.mfa.models import Authenticator
 from django.contrib import admin
 
 from .models import (
     Account,
     AdministrativeUnit,
+    ApiToken,
     Membership,
     PlatformAuditEntry,
     School,
     SchoolPlacement,
     UnitVersion,
 )
-
-admin.site.site_header = "HọcBạ — platform operators"
-admin.site.has_permission = lambda request: request.user.is_active and request.user.is_superuser
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -31,6 +31,19 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class AccountAdmin(ReadOnlyAdmin):
     list_display = ("username", "full_name", "email", "is_active", "last_login")
     search_fields = ("username", "full_name", "email")
+    exclude = ("password",)
+
+
+# allauth's own admin shows the (encrypted) TOTP secrets and recovery seeds: operators see that an account has a
+# second factor, not its data.
+admin.site.unregister(Authenticator)
+
+
+@admin.register(Authenticator)
+class AuthenticatorAdmin(ReadOnlyAdmin):
+    list_display = ("user", "type", "created_at", "last_used_at")
+    list_filter = ("type",)
+    exclude = ("data",)
 
 
 @admin.register(School)
@@ -38,6 +51,12 @@ class SchoolAdmin(ReadOnlyAdmin):
     list_display = ("name", "moet_code", "slug", "schema_name", "status", "schema_head", "schema_error")
     search_fields = ("name", "moet_code", "slug")
     list_filter = ("status",)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ReadOnlyAdmin):
+    list_display = ("name", "account", "prefix", "school", "unit", "may_write", "expires_at", "revoked_at")
+    exclude = ("digest",)
 
 
 for model in (AdministrativeUnit, UnitVersion, SchoolPlacement, Membership, PlatformAuditEntry):

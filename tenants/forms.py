@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.validators import MaxValueValidator
 from django.utils.translation import gettext_lazy as _
 from hocba.kernel.roles import Role
 
@@ -55,7 +56,14 @@ class SchoolCreateForm(forms.Form):
 
 
 class ProvisionUploadForm(forms.Form):
-    file = forms.FileField(label=_("Tệp CSV hoặc XLSX (cột code,name,levels,unit_code,slug)"))
+    # An empty file is the reader's to refuse, with its own message.
+    file = forms.FileField(label=_("Tệp CSV hoặc XLSX (cột code,name,levels,unit_code,slug)"), allow_empty_file=True)
+    create_valid = forms.BooleanField(
+        label=_("Vẫn tạo các dòng hợp lệ khi tệp có dòng lỗi"),
+        required=False,
+        help_text=_("Mặc định: nếu có dòng lỗi thì không tạo trường nào."),
+    )
+    dry_run = forms.BooleanField(required=False, widget=forms.HiddenInput)  # set by the “Kiểm tra trước” button
 
 
 class AccountCreateForm(forms.Form):
@@ -81,3 +89,21 @@ class MembershipGrantForm(forms.Form):
     def __init__(self, *args, roles: list[Role], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["role"].choices = [("", _("— chọn vai trò —")), *[(r.value, r.label) for r in roles]]
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(label=_("Tên gợi nhớ"), max_length=100, help_text=_("Ví dụ: phần mềm quản lý điểm"))
+    scope = forms.ChoiceField(label=_("Phạm vi"))
+    mode = forms.ChoiceField(
+        label=_("Quyền"), choices=[("read", _("Chỉ đọc")), ("write", _("Đọc và ghi"))], initial="read"
+    )
+    days = forms.IntegerField(label=_("Thời hạn (ngày)"), min_value=1)
+
+    def __init__(self, *args, scopes, max_days: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["scope"].choices = [(c.key, f"{c.name} — {c.role_labels}") for c in scopes]
+        self.fields["days"].max_value = max_days
+        self.fields["days"].validators.append(MaxValueValidator(max_days))
+        self.fields["days"].widget.attrs["max"] = max_days
+        self.fields["days"].initial = min(30, max_days)
+        self.fields["days"].help_text = _("Tối đa %(max)s ngày.") % {"max": max_days}

@@ -85,7 +85,9 @@ class SchoolMembershipMiddleware:
 
 
 class MfaRequiredMiddleware:
-    """Administrative roles must have TOTP set up before doing anything else."""
+    """Administrative roles and platform operators (superusers, ``Access.mfa_required``) must have TOTP set up
+    before doing anything else. API tokens are checked in ``tenants.auth.TokenAuthentication`` (DRF authenticates
+    inside the view, after this middleware)."""
 
     def __init__(self, get_response):
         self.get_response = get_response

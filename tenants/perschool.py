@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from django.db import connection
 from django_tenants.utils import get_public_schema_name
@@ -63,16 +63,8 @@ def unknown_class_or_student_ids(
     return run_in_school(schema_name, interface.unknown_class_or_student_ids, class_ids, student_ids)
 
 
-def audit_chain_head(schema_name: str) -> dict[str, Any] | None:
-    return run_in_school(schema_name, interface.audit_chain_head)
-
-
-def audit_first_broken_link(schema_name: str) -> int | None:
-    return run_in_school(schema_name, interface.audit_first_broken_link)
-
-
-def audit_anchor_holds(schema_name: str, anchor: dict[str, Any]) -> bool:
-    return run_in_school(schema_name, interface.audit_anchor_holds, anchor)
+def audit_rows(schema_name: str, after_id: int, limit: int) -> list[tuple]:
+    return run_in_school(schema_name, interface.audit_rows, after_id, limit)
 
 
 def seed_demo(

@@ -1,4 +1,20 @@
-"""Periodic platform jobs. One beat entry per job; work fans out in chunks inside the job."""
+"""Periodic platform jobs. One beat entry per job; work fans out in chunks inside the job.
+
+Every task here is acked late and given back to the queue when its worker dies (``reject_on_worker_lost``; the
+settings make both the default too), so a task may run twice: each is safe to redo, which was checked one by one:
+
+* ``school_schemas_check``: reads the schemas' migration state and sets the same marks again;
+* ``rollups_reconcile_chunk``: recomputes each school's rollup rows from its tables and overwrites them;
+* ``audit_anchors_chunk``: writes the day's anchor again under the same key, a new object version holding the
+  chain head at that moment (the earlier version stays locked; ``latest_anchor`` reads the newest);
+* ``window_reminders_chunk`` / ``window_snapshots_chunk`` / ``year_end_start_chunk``: a marker row per (window,
+  school) and a unique key per notice (``ON CONFLICT DO NOTHING``) — a second run sends no notice twice. The e-mail
+  copy follows the committed notice: a worker killed between the two loses that e-mail (at most once, never twice);
+* the planners (``rollups_reconcile``, ``audit_anchors``, ``window_reminders``, ``window_snapshots``,
+  ``year_end_start``) only read and enqueue chunks, which are themselves safe to redo.
+
+Every task has a time limit (``hocba.celery``); the broker's visibility timeout follows from the longest.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +22,7 @@ import logging
 
 from celery import shared_task
 from django.utils import timezone
+from hocba.celery import CHUNK_LIMITS, PLANNER_LIMITS
 
 from . import anchors, perschool, provisioning
 from .models import School
@@ -21,8 +38,20 @@ from .rollups import rollup_set
 
 log = logging.getLogger(__name__)
 
+# A chunk task: retried in the task when the broker or the database connection drops for a moment (backoff under
+# 10 s, far below the visibility timeout), redelivered when its worker dies.
+CHUNK_TASK = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (ConnectionError,),
+    "retry_backoff": True,
+    "retry_backoff_max": 8,
+    "max_retries": 3,
+    **CHUNK_LIMITS,
+}
 
-@shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=3)
+
+@shared_task(**CHUNK_TASK)
 def school_schemas_check() -> dict[str, int]:
     """Mark every school whose schema is behind the migration head, so the board shows it."""
     head = provisioning.migration_head()
@@ -44,7 +73,7 @@ def reconcile_school(school_id: int, schema_name: str) -> int:
     return len(figures)
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, reject_on_worker_lost=True, **PLANNER_LIMITS)
 def rollups_reconcile() -> int:
     """Beat entry: fan the reconciliation out over the schools in chunks (never a task per school in beat)."""
     chunks = 0
@@ -54,7 +83,7 @@ def rollups_reconcile() -> int:
     return chunks
 
 
-@shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=3)
+@shared_task(**CHUNK_TASK)
 def rollups_reconcile_chunk(schools: list[list]) -> int:
     for school_id, schema_name in schools:
         reconcile_school(school_id, schema_name)
@@ -64,7 +93,7 @@ def rollups_reconcile_chunk(schools: list[list]) -> int:
 # --- audit chains (DESIGN §7): each school's chain head anchored in the archive store once a day ------------------
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, reject_on_worker_lost=True, **PLANNER_LIMITS)
 def audit_anchors() -> int:
     """Beat (daily): anchor every school's audit chain head, fanned out in chunks of schools."""
     chunks = 0
@@ -74,7 +103,7 @@ def audit_anchors() -> int:
     return chunks
 
 
-@shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=3)
+@shared_task(**CHUNK_TASK)
 def audit_anchors_chunk(schemas: list[str]) -> int:
     return len(anchors.audit_chain_anchor(schemas))
 
@@ -82,7 +111,7 @@ def audit_anchors_chunk(schemas: list[str]) -> int:
 # --- open/lock windows (DESIGN §5): one beat entry per job, fanning out in chunks (tenants.reminders) ---------
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, reject_on_worker_lost=True, **PLANNER_LIMITS)
 def window_reminders() -> dict:
     """Beat (every 15 min): reminders to teachers with unfinished sheets, HOCBA_WINDOW_REMIND_DAYS before a lock."""
     out = plan_reminders(window_reminders_chunk.delay)
@@ -90,12 +119,12 @@ def window_reminders() -> dict:
     return out
 
 
-@shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=3)
+@shared_task(**CHUNK_TASK)
 def window_reminders_chunk(window_id: int, schools: list[list]) -> dict:
     return remind_chunk(window_id, schools)
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, reject_on_worker_lost=True, **PLANNER_LIMITS)
 def window_snapshots() -> dict:
     """Beat (every minute): a compliance snapshot of every school of a window whose lock has just passed; a
     whole-year lock also starts the year-end flow."""
@@ -105,12 +134,12 @@ def window_snapshots() -> dict:
     return out
 
 
-@shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=3)
+@shared_task(**CHUNK_TASK)
 def window_snapshots_chunk(window_id: int, school_ids: list[int]) -> int:
     return snapshot_chunk(window_id, school_ids)
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, reject_on_worker_lost=True, **PLANNER_LIMITS)
 def year_end_start(window_id: int | None = None) -> dict:
     """Beat (daily), also started by window_snapshots at a whole-year lock: count the records ready to sign in
     each school and tell its principal, once per window."""
@@ -119,6 +148,6 @@ def year_end_start(window_id: int | None = None) -> dict:
     return out
 
 
-@shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=3)
+@shared_task(**CHUNK_TASK)
 def year_end_start_chunk(window_id: int, schools: list[list]) -> dict:
     return year_end_chunk(window_id, schools)

@@ -3,7 +3,10 @@ pages and API share (local date-times, refusals written in both languages).
 
 The import validates every row by calling the service itself (``window_create``) inside one
 transaction, each row in its own savepoint: a refused row is reported and the next rows are still
-checked; if any row failed, everything is rolled back. Nothing is ever half imported.
+checked; if any row failed, everything is rolled back. Nothing is ever half imported. A row that repeats
+an earlier row of the file, or a window the scope already has (not cancelled), is refused with its line:
+two windows are the same when their scope, data category, school year, grades (after a level such as
+"THCS" is expanded) and opening and locking moments are.
 """
 
 from __future__ import annotations
@@ -21,14 +24,17 @@ from hocba.kernel.errors import DomainError, both_languages
 from hocba.kernel.forms import (
     DATE_ONLY_FORMATS,
     DATETIME_INPUT_FORMATS,
+    local_text,
 )
 from hocba.kernel.spreadsheets import (
-    MAX_ROWS,
+    MB,
     MUTED_FONT,
     TITLE_FONT,
+    cell_text,
     fail,
     header_keys,
     is_blank,
+    limits,
     normalize,
     open_workbook,
     set_widths,
@@ -38,16 +44,16 @@ from hocba.kernel.spreadsheets import (
 from openpyxl import Workbook
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from .models import AdministrativeUnit, DataCategory, School, SchoolLevel
+from .models import AdministrativeUnit, DataCategory, School, SchoolLevel, Window
 from .services import windows as svc
-
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
 
 def check_upload_size(size: int) -> None:
-    """A calendar file is small: refuse one over ``MAX_UPLOAD_BYTES`` before reading it."""
-    if size > MAX_UPLOAD_BYTES:
-        raise DomainError("windows.import_too_large", _("Tệp lớn quá 5 MB."))
+    """A calendar file is small: refuse one over the upload limit before reading it."""
+    if size > limits().upload_bytes:
+        raise DomainError(
+            "windows.import_too_large", _("Tệp lớn quá %(mb)s MB."), params={"mb": limits().upload_bytes // MB}
+        )
 
 
 def parse_local(value: Any, *, end_of_day: bool = False) -> dt.datetime | None:
@@ -253,8 +259,8 @@ def read_rows(content: bytes) -> list[RowReport]:
             ),
         )
     header_row, columns = header
-    if ws.max_row - header_row > MAX_ROWS:
-        raise fail("windows.import_too_many", _("Tệp có hơn %(n)s dòng."), {"n": MAX_ROWS})
+    if ws.max_row - header_row > limits().rows:
+        raise fail("windows.import_too_many", _("Tệp có hơn %(n)s dòng."), {"n": limits().rows})
     categories = category_names()
     rows: list[RowReport] = []
     for cells in ws.iter_rows(min_row=header_row + 1, values_only=False):
@@ -262,7 +268,7 @@ def read_rows(content: bytes) -> list[RowReport]:
         if all(is_blank(v) for v in values.values()):
             continue
         line = cells[0].row
-        row = RowReport(line=line, reason=str(values.get("reason") or "").strip())
+        row = RowReport(line=line, reason=cell_text(values.get("reason")))
         category = categories.get(normalize(values.get("category")))
         if category is None:
             row.refuse(
@@ -297,11 +303,51 @@ class _RollBack(Exception):
     pass
 
 
+WindowKey = tuple[int | None, int | None, str, int, tuple[int, ...], dt.datetime, dt.datetime]
+
+
+def window_key(window: Window) -> WindowKey:
+    """What makes two windows the same: scope, data category, school year, grades, opening and locking moments."""
+    return (
+        window.unit_id,
+        window.school_id,
+        window.category,
+        window.year_start,
+        tuple(sorted(window.grades)),
+        window.opens_at,
+        window.locks_at,
+    )
+
+
+def _check_not_duplicate(window: Window, line: int, existing: dict[WindowKey, Window], seen: dict[WindowKey, int]):
+    """Refuse a row whose window the file already has (an earlier row) or the scope already has (not cancelled)."""
+    key = window_key(window)
+    if key in seen:
+        raise DomainError(
+            "windows.import_duplicate_row",
+            _("Trùng với dòng %(line)s của tệp (cùng loại dữ liệu, khối, thời điểm mở và khóa)."),
+            params={"line": seen[key]},
+        )
+    if key in existing:
+        other = existing[key]
+        raise DomainError(
+            "windows.import_duplicate_existing",
+            _("Trùng với lịch đã có (cùng loại dữ liệu, khối, mở %(opens)s, khóa %(locks)s)."),
+            params={"opens": local_text(other.opens_at), "locks": local_text(other.locks_at)},
+        )
+    seen[key] = line
+
+
 def calendar_import(
     *, actor, content: bytes, year_start: int, unit: AdministrativeUnit | None = None, school: School | None = None
 ) -> ImportReport:
     """All rows or none: each row goes through ``window_create`` in a savepoint; any refusal rolls all back."""
     rows = read_rows(content)
+    existing = {
+        window_key(w): w
+        for w in Window.objects.filter(unit=unit, school=school, year_start=year_start, cancelled_at__isnull=True)
+    }
+    seen: dict[WindowKey, int] = {}
     try:
         with transaction.atomic():
             for row in rows:
@@ -321,6 +367,7 @@ def calendar_import(
                             levels=row.levels,
                             reason=row.reason,
                         )
+                        _check_not_duplicate(window, row.line, existing, seen)
                     row.window_id = window.pk
                 except DomainError as exc:
                     row.refuse(exc.code, exc.message, exc.params)
@@ -404,6 +451,16 @@ def template_bytes(*, scope_name: str = "", year_start: int | None = None) -> by
             "Cả tệp được kiểm tra trước; chỉ khi mọi dòng hợp lệ thì lịch mới được lưu (tất cả hoặc không).",
             "",
             "The whole file is checked first; the calendar is saved only if every row is valid (all or nothing).",
+        ]
+    )
+    guide.cell(row=guide.max_row, column=1).font = MUTED_FONT
+    guide.append(
+        [
+            "Dòng trùng với một dòng khác của tệp, hoặc với lịch đã có của phạm vi (cùng loại dữ liệu, khối, mở lúc, "
+            "khóa lúc), bị từ chối.",
+            "",
+            "A row repeating another row of the file, or a window the scope already has (same category, grades, "
+            "opening and locking times), is refused.",
         ]
     )
     guide.cell(row=guide.max_row, column=1).font = MUTED_FONT

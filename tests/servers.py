@@ -120,8 +120,15 @@ Command = Callable[[int], list[str]]
 
 
 def runserver() -> Command:
-    """Django's development server, one process (as ``make run`` serves the demo)."""
+    """Django's development server, one process (``make run`` serves the demo with ``demo_web()``)."""
     return lambda port: [sys.executable, str(MANAGE), "runserver", f"127.0.0.1:{port}", "--noreload"]
+
+
+def demo_web() -> Command:
+    """The web server of ``make run`` (``hocba.dev.run.web_command``: gunicorn, bounded threads)."""
+    from hocba.dev.run import web_command
+
+    return lambda port: web_command(port, host="127.0.0.1")
 
 
 def gunicorn(workers: int = 2, threads: int = 4) -> Command:

@@ -61,6 +61,13 @@ def give_totp(account) -> str:
     return secret
 
 
+def api_token_for(account, scope: str, *, write: bool = True, days: int = 30) -> str:
+    """An API token's key, issued through the service (``scope``: ``school:<id>`` or ``unit:<id>``)."""
+    from tenants.services.tokens import api_token_issue
+
+    return api_token_issue(actor=account, name="kiểm thử", scope=scope, may_write=write, days=days)[1]
+
+
 def page_text(response) -> str:
     """A page's HTML without the CSRF tokens: a random token may spell a short name a test says is absent."""
     import re

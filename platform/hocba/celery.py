@@ -7,6 +7,37 @@ from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hocba.settings.local")
 
+# --- time limits and redelivery ------------------------------------------------------------------------------
+# Every task declares one of these bounds (tests/platform/test_worker_limits.py checks it). The soft limit raises
+# SoftTimeLimitExceeded inside the task; at the hard limit the pool kills the child and the task is acked as failed
+# (never requeued: a job that cannot finish in its bound would loop). A planner (beat entry) only reads public rows
+# and enqueues chunks; a chunk walks up to 200 schools (tenants.reminders.CHUNK_SIZE).
+PLANNER_LIMITS = {"soft_time_limit": 120, "time_limit": 150}
+CHUNK_LIMITS = {"soft_time_limit": 600, "time_limit": 660}
+LONGEST_TIME_LIMIT = max(PLANNER_LIMITS["time_limit"], CHUNK_LIMITS["time_limit"])
+# With acks_late, a task's message stays in Redis "unacked" until the task ends. When the worker dies (SIGKILL,
+# OOM, a lost node), Redis gives it back to the queue only once it has been unacked for the visibility timeout:
+# the broker cannot tell a dead worker from a slow one. So the timeout must exceed the longest run (or a live,
+# slow task is delivered a second time while it still runs), and every minute above that is a minute a lost
+# task waits. Longest hard limit + 4 minutes of margin (a prefetched message waits for a free process with a
+# prefetch multiplier of 1 at most one task's length; clock skew between workers; the restore sweep).
+VISIBILITY_MARGIN = 240
+VISIBILITY_TIMEOUT = LONGEST_TIME_LIMIT + VISIBILITY_MARGIN  # 900 s, against the transport's default of 3600
+# Workers look for expired unacked messages every RESTORE_INTERVAL seconds (kombu's default sweep is 10 s x a
+# throttle of 10 = 100 s): a lost task is back in the queue at most VISIBILITY_TIMEOUT + RESTORE_INTERVAL after
+# it was taken. No countdown or eta may exceed the visibility timeout (the retries' backoff stays under 10 s).
+RESTORE_INTERVAL = 10
+
+
+def broker_transport_options(visibility_timeout: int = VISIBILITY_TIMEOUT) -> dict[str, int]:
+    """The Redis transport's options for a visibility timeout (the settings' CELERY_BROKER_TRANSPORT_OPTIONS)."""
+    return {
+        "visibility_timeout": visibility_timeout,
+        "unacked_restore_interval": max(1, min(RESTORE_INTERVAL, visibility_timeout // 5)),
+        "unacked_restore_throttle": 1,
+    }
+
+
 app = Celery("hocba")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

@@ -36,6 +36,8 @@ class Env:
     database_app_url: str
     db_app_user: str
     db_app_password: str
+    trusted_proxies: tuple[str, ...] = ()
+    ssl_redirect: bool = True
 
     @classmethod
     def read(cls) -> Env:
@@ -59,6 +61,12 @@ class Env:
             database_app_url=os.environ.get("DATABASE_APP_URL", ""),
             db_app_user=os.environ.get("HOCBA_DB_APP_USER", "hocba_app"),
             db_app_password=os.environ.get("HOCBA_DB_APP_PASSWORD", ""),
+            # Addresses or CIDR ranges of the proxies in front (the ingress): only from these is X-Forwarded-For read.
+            trusted_proxies=tuple(
+                p.strip() for p in os.environ.get("HOCBA_TRUSTED_PROXIES", "").split(",") if p.strip()
+            ),
+            # Production only: redirect plain HTTP to HTTPS (off for a trial without TLS in front).
+            ssl_redirect=_bool(os.environ.get("HOCBA_SSL_REDIRECT"), default=True),
         )
 
 

@@ -5,12 +5,21 @@ from django.urls import include, path
 
 from hocba.kernel.views import ApiDocsView, ApiRedocView, ApiSchemaView
 from tenants.api import windows as windows_api
-from tenants.views import home, manage
+from tenants.views import home, manage, tokens
 from tenants.views import windows as windows_pages
 
 from .urls_common import urlpatterns as common
 
+# Errors Django answers itself: the refusal body under /api/, else the error page in the page's language.
+handler400 = "hocba.kernel.errorpages.bad_request"
+handler403 = "hocba.kernel.errorpages.permission_denied"
+handler404 = "hocba.kernel.errorpages.page_not_found"
+handler500 = "hocba.kernel.errorpages.server_error"
+
 urlpatterns = [
+    # The account's own API tokens (before allauth's accounts/ patterns): on the platform site only.
+    path("accounts/tokens/", tokens.ApiTokenListView.as_view(), name="api_tokens"),
+    path("accounts/tokens/<int:pk>/revoke/", tokens.ApiTokenRevokeView.as_view(), name="api_token_revoke"),
     *common,
     path("", home.HomeView.as_view(), name="home"),
     path("manage/units/", manage.UnitListView.as_view(), name="unit_list"),

@@ -9,6 +9,12 @@ from tenants.views import home, manage
 
 from .urls_common import urlpatterns as common
 
+# Errors Django answers itself: the refusal body under /api/, else the error page in the page's language.
+handler400 = "hocba.kernel.errorpages.bad_request"
+handler403 = "hocba.kernel.errorpages.permission_denied"
+handler404 = "hocba.kernel.errorpages.page_not_found"
+handler500 = "hocba.kernel.errorpages.server_error"
+
 urlpatterns = [
     *common,
     path("", home.SchoolHomeView.as_view(), name="home"),

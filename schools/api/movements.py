@@ -106,7 +106,11 @@ def _body(request) -> dict[str, Any]:
 
 
 def _editable_student(request, pk: int) -> Student:
-    student, _record = student_visible(request_school_access(request), pk)
+    """A student the requester sees and may edit (the profile editors of the student's class) — asked before the
+    body is read, so a refusal names no field; the services ask again."""
+    access = request_school_access(request)
+    student, _record = student_visible(access, pk)
+    require(access.may_edit_profiles(current_class_id(enrolment_history(student))))
     return student
 
 
@@ -182,9 +186,7 @@ class StudentGuardiansApi(APIView):
 
     @extend_schema(responses=GuardianSerializer(many=True), summary="The parents' accounts linked to a student")
     def get(self, request, pk: int):
-        access = request_school_access(request)
         student = _editable_student(request, pk)
-        require(access.may_edit_profiles(current_class_id(enrolment_history(student))))
         return Response(GuardianSerializer(guardian_accounts(student), many=True).data)
 
     @extend_schema(

@@ -10,6 +10,9 @@ class ClassSerializer(serializers.Serializer):
 
 
 class StudentSerializer(serializers.Serializer):
+    """A student's profile. Read by someone who does not keep profiles, it comes without ``PERSONAL_FIELDS`` (no
+    ethnicity, nationality, place of birth, address, identity number, MoET code nor guardians)."""
+
     id = serializers.IntegerField(read_only=True)
     full_name = serializers.CharField()
     date_of_birth = serializers.DateField(format="%d/%m/%Y", input_formats=["%d/%m/%Y", "iso-8601"])
@@ -21,15 +24,6 @@ class StudentSerializer(serializers.Serializer):
     personal_id = serializers.CharField(required=False, allow_null=True, allow_blank=True)
     moet_code = serializers.CharField(required=False, allow_null=True, allow_blank=True)
     guardians = serializers.ListField(child=serializers.DictField(), required=False)
-
-
-class StudentBriefSerializer(serializers.Serializer):
-    """A student as a subject teacher sees them: no identity number, address or guardians."""
-
-    id = serializers.IntegerField(read_only=True)
-    full_name = serializers.CharField()
-    date_of_birth = serializers.DateField(format="%d/%m/%Y")
-    gender = serializers.ChoiceField(choices=["M", "F"])
 
 
 class ChildSerializer(serializers.Serializer):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from hocba.kernel import recordstates
 from rest_framework import status
@@ -17,14 +18,24 @@ from ..selectors import (
     class_get,
     class_students,
     classes_visible,
+    current_class_id,
+    enrolment_history,
     not_found,
+    personal_data_readable,
     record_for_reader,
     record_get,
     student_visible,
     year_shown,
 )
 from ..services import classwork, records, sheets, students
+from ..services.common import require
+from ..services.students import PERSONAL_FIELDS
 from . import serializers as s
+
+# The services' own refusals, checked here before the body is read (the services check them again).
+CONDUCT_NOT_ALLOWED = _("Chỉ giáo viên chủ nhiệm của lớp mới đánh giá rèn luyện.")
+ABSENCES_NOT_ALLOWED = _("Chỉ giáo viên chủ nhiệm của lớp mới điểm danh.")
+REOPEN_NOT_ALLOWED = _("Chỉ Hiệu trưởng mới mở lại được học bạ đã duyệt.")
 
 
 def sheet_data(sheet: sheets.Sheet) -> dict:
@@ -66,13 +77,20 @@ class ClassListApi(APIView):
         return Response(s.ClassSerializer(classes_visible(access, year_shown(request)), many=True).data)
 
 
-def student_serializer(access, class_id: int | None, student_id: int | None = None) -> type:
-    """The whole profile for those who may see a student's personal data, the brief one for the others."""
-    return s.StudentSerializer if access.may_see_identity(class_id, student_id) else s.StudentBriefSerializer
+def students_data(access, rows: list) -> list[dict]:
+    """The whole profile of the students whose personal data this person may read, the rest without
+    ``PERSONAL_FIELDS`` (the rule: ``selectors.personal_data_readable``)."""
+    readable = personal_data_readable(access, [st.pk for st in rows])
+    out = []
+    for st in rows:
+        data = s.StudentSerializer(st).data
+        out.append(data if st.pk in readable else {k: v for k, v in data.items() if k not in PERSONAL_FIELDS})
+    return out
 
 
 class ClassStudentsApi(APIView):
     required_capability = "school.enter"
+    write_capability = "profiles.edit"
 
     @extend_schema(
         responses=s.StudentSerializer(many=True),
@@ -81,12 +99,13 @@ class ClassStudentsApi(APIView):
     def get(self, request, pk: int):
         access = request_school_access(request)
         school_class = class_get(access, pk)
-        return Response(student_serializer(access, school_class.pk)(class_students(school_class), many=True).data)
+        return Response(students_data(access, class_students(school_class)))
 
     @extend_schema(request=s.StudentSerializer, responses={201: s.StudentSerializer}, summary="Enrol a new student")
     def post(self, request, pk: int):
         access = request_school_access(request)
         school_class = class_get(access, pk)
+        require(access.may_edit_profiles(school_class.pk))  # before the body: a refusal names no field
         ser = s.StudentSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         student = students.student_enrol(
@@ -99,6 +118,7 @@ class SheetApi(APIView):
     """A grade sheet: class × subject × term. PUT saves the whole sheet in one request."""
 
     required_capability = "school.enter"
+    write_capability = "sheets.enter"
 
     @extend_schema(responses=s.SheetSerializer, summary="Read a grade sheet")
     def get(self, request, pk: int, subject: int, term: int):
@@ -114,10 +134,11 @@ class SheetApi(APIView):
     )
     def put(self, request, pk: int, subject: int, term: int):
         access = request_school_access(request)
+        school_class, subject = class_and_subject_get(access, pk, subject)
+        sheets.sheet_require_entry(access=access, school_class=school_class, subject=subject)
         # The body is checked for shape by a plain function, not cell by cell through a serializer (which cost a
         # third of the request); SheetSaveSerializer above documents the same shape in the OpenAPI schema.
         cells = sheets.cells_from_payload(request.data)
-        school_class, subject = class_and_subject_get(access, pk, subject)
         result = sheets.sheet_save(access=access, school_class=school_class, subject=subject, term=term, cells=cells)
         return Response({"written": result.written, "cleared": result.cleared, "sheet": sheet_data(result.sheet)})
 
@@ -126,6 +147,7 @@ class ClassSheetsApi(APIView):
     """Several subject sheets of one class and term (a whole class) saved in one request and one transaction."""
 
     required_capability = "school.enter"
+    write_capability = "sheets.enter"
 
     @extend_schema(
         request=s.ClassSheetsSaveSerializer,
@@ -155,11 +177,13 @@ class ConductApi(APIView):
     )
     def put(self, request, pk: int, term: int):
         access = request_school_access(request)
+        school_class = class_get(access, pk)
+        require(access.may_manage_class(school_class.pk), CONDUCT_NOT_ALLOWED)
         ser = s.ConductSaveSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         n = classwork.conduct_save(
             access=access,
-            school_class=class_get(access, pk),
+            school_class=school_class,
             term=term,
             entries=[dict(e) for e in ser.validated_data["entries"]],
         )
@@ -174,11 +198,13 @@ class AbsencesApi(APIView):
     )
     def put(self, request, pk: int):
         access = request_school_access(request)
+        school_class = class_get(access, pk)
+        require(access.may_manage_class(school_class.pk), ABSENCES_NOT_ALLOWED)
         ser = s.AbsencesSaveSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         n = classwork.absences_record(
             access=access,
-            school_class=class_get(access, pk),
+            school_class=school_class,
             date=ser.validated_data["date"],
             entries=[dict(e) for e in ser.validated_data["entries"]],
         )
@@ -214,6 +240,7 @@ class ReopenApi(APIView):
     def post(self, request, pk: int):
         access = request_school_access(request)
         record = record_get(pk)
+        require(access.can("records.reopen"), REOPEN_NOT_ALLOWED)
         ser = s.ReopenSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         record = records.record_reopen(access=access, record=record, reason=ser.validated_data["reason"])
@@ -222,21 +249,21 @@ class ReopenApi(APIView):
 
 class StudentApi(APIView):
     required_capability = "school.enter"
+    write_capability = "profiles.edit"
 
     @extend_schema(
         responses=s.StudentSerializer, summary="A student's profile (identity data only for those who keep profiles)"
     )
     def get(self, request, pk: int):
         access = request_school_access(request)
-        student, record = student_visible(access, pk)
-        return Response(
-            student_serializer(access, record.school_class_id if record else None, student.pk)(student).data
-        )
+        student, _record = student_visible(access, pk)
+        return Response(students_data(access, [student])[0])
 
     @extend_schema(request=s.StudentSerializer, responses=s.StudentSerializer, summary="Edit a student's profile")
     def patch(self, request, pk: int):
         access = request_school_access(request)
         student, _record = student_visible(access, pk)
+        require(access.may_edit_profiles(current_class_id(enrolment_history(student))))
         ser = s.StudentSerializer(data=request.data, partial=True)
         ser.is_valid(raise_exception=True)
         student = students.student_update(

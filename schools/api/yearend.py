@@ -17,7 +17,13 @@ from ..access import SchoolAccess, request_school_access
 from ..models import AwardDiscipline, SchoolClass
 from ..selectors import class_awards, class_get, class_members, class_students
 from ..services import classwork, yearend
+from ..services.common import require
 from .serializers import CountSerializer
+
+# The services' own refusals, checked here before the body is read (the services check them again).
+QUALITIES_NOT_ALLOWED = _("Chỉ giáo viên chủ nhiệm của lớp mới đánh giá phẩm chất, năng lực.")
+COMMENTS_NOT_ALLOWED = _("Chỉ giáo viên chủ nhiệm của lớp mới ghi nhận xét cuối năm.")
+AWARDS_NOT_ALLOWED = _("Chỉ giáo viên chủ nhiệm của lớp hoặc Ban giám hiệu mới ghi khen thưởng, kỉ luật.")
 
 # --- serializers (documented in the OpenAPI schema) ------------------------------------------------
 
@@ -224,11 +230,13 @@ class QualitiesApi(APIView):
     )
     def put(self, request, pk: int, term: int, checkpoint: str):
         access = request_school_access(request)
+        school_class = class_get(access, pk)
+        require(access.may_manage_class(school_class.pk), QUALITIES_NOT_ALLOWED)
         ser = QualitiesSaveSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         n = yearend.qualities_save(
             access=access,
-            school_class=class_get(access, pk),
+            school_class=school_class,
             term=term,
             checkpoint=checkpoint,
             entries=[dict(e) for e in ser.validated_data["entries"]],
@@ -266,10 +274,11 @@ class YearEndDecisionsApi(APIView):
     )
     def put(self, request, pk: int):
         access = request_school_access(request)
+        school_class = class_get(access, pk)
         ser = DecisionsSaveSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         n = yearend.yearend_save(
-            access=access, school_class=class_get(access, pk), entries=[dict(e) for e in ser.validated_data["entries"]]
+            access=access, school_class=school_class, entries=[dict(e) for e in ser.validated_data["entries"]]
         )
         return Response({"count": n})
 
@@ -284,10 +293,12 @@ class HomeroomCommentsApi(APIView):
     )
     def put(self, request, pk: int):
         access = request_school_access(request)
+        school_class = class_get(access, pk)
+        require(access.may_manage_class(school_class.pk), COMMENTS_NOT_ALLOWED)
         ser = CommentsSaveSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         n = classwork.homeroom_comments_save(
-            access=access, school_class=class_get(access, pk), entries=[dict(e) for e in ser.validated_data["entries"]]
+            access=access, school_class=school_class, entries=[dict(e) for e in ser.validated_data["entries"]]
         )
         return Response({"count": n})
 
@@ -306,6 +317,7 @@ class AwardListApi(APIView):
     def post(self, request, pk: int):
         access = request_school_access(request)
         school_class = class_get(access, pk)
+        require(access.may_manage_class(school_class.pk), AWARDS_NOT_ALLOWED)
         ser = AwardSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         data = ser.validated_data

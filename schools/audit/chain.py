@@ -1,33 +1,27 @@
-"""The school's audit chain as a whole (current school schema): its first broken link, its head, and whether
-an anchor taken earlier still holds (the anchoring job is ``tenants.anchors``)."""
+"""The school's audit chain as a whole (current school schema): its rows as stored, and the database's own check of
+its links. The anchoring job and the verification are ``tenants.anchors``: they read the rows through
+``schools.interface.audit_rows`` and recompute every hash in Python (``hocba.kernel.auditchain``)."""
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
-
 from django.db import connections
+from hocba.kernel.auditchain import COLUMNS
+
+
+def rows(after_id: int, limit: int, using: str = "default") -> list[tuple]:
+    """Up to ``limit`` entries with an id above ``after_id``, in id order, as stored: plain tuples in
+    ``hocba.kernel.auditchain.COLUMNS`` order. A plain SELECT: no database function hashes or judges here."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(COLUMNS)} FROM schools_auditentry WHERE id > %s ORDER BY id LIMIT %s",
+            [after_id, limit],
+        )
+        return [tuple(row) for row in cursor.fetchall()]
 
 
 def first_broken_link(using: str = "default") -> int | None:
-    """The first entry id whose link does not hold in the connection's current school schema, or None."""
+    """The first entry id whose link does not hold, as the database's own function says (current school schema),
+    or None. Its owner can replace that function: ``audit_verify`` does not use it (DESIGN §7)."""
     with connections[using].cursor() as cursor:
         cursor.execute("SELECT audit_first_broken_link()")
         return cursor.fetchone()[0]
-
-
-def chain_head(using: str = "default") -> dict[str, Any] | None:
-    with connections[using].cursor() as cursor:
-        cursor.execute("SELECT id, hash, at FROM schools_auditentry ORDER BY id DESC LIMIT 1")
-        row = cursor.fetchone()
-    return None if row is None else {"last_id": row[0], "hash": row[1], "at": row[2].astimezone(dt.UTC).isoformat()}
-
-
-def anchor_check(anchor: dict[str, Any], using: str = "default") -> bool:
-    """Does the anchored entry still exist with the anchored hash (current school schema)?"""
-    if anchor.get("last_id") is None:
-        return True
-    with connections[using].cursor() as cursor:
-        cursor.execute("SELECT hash FROM schools_auditentry WHERE id = %s", [anchor["last_id"]])
-        row = cursor.fetchone()
-    return row is not None and row[0] == anchor["hash"]

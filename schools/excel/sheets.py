@@ -21,7 +21,6 @@ from hocba.kernel.errors import DomainError, Message
 from hocba.kernel.spreadsheets import (
     BORDER,
     LOCKED_FILL,
-    MAX_ROWS,
     MUTED_FONT,
     ONE_DECIMAL,
     TEXT,
@@ -34,6 +33,7 @@ from hocba.kernel.spreadsheets import (
     find_header_row,
     header_keys,
     is_blank,
+    limits,
     normalize,
     open_workbook,
     read_meta,
@@ -219,7 +219,7 @@ def sheet_import(
     meta = read_meta(upload.values)
     _check_meta(meta, access, school_class, subject, term)
     ws, header_row, fixed, value_columns = _locate(upload.values, meta, current.columns)
-    if ws.max_row - header_row > MAX_ROWS:
+    if ws.max_row - header_row > limits().rows:
         raise too_many_rows()
     students = {s.id: s for s in current.students}
     problems: list[Problem] = []

@@ -16,7 +16,6 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 from hocba.kernel.errors import DomainError
 from hocba.kernel.spreadsheets import (
-    MAX_ROWS,
     MUTED_FONT,
     TEXT,
     TITLE_FONT,
@@ -27,6 +26,7 @@ from hocba.kernel.spreadsheets import (
     find_header_row,
     header_keys,
     is_blank,
+    limits,
     normalize,
     open_workbook,
     read_meta,
@@ -327,7 +327,7 @@ def _locate(wb, meta):
 
 
 def _rows(upload, ws, header_row: int, columns: dict[str, int], problems: list[Problem]) -> list[Row]:
-    if ws.max_row - header_row > MAX_ROWS:
+    if ws.max_row - header_row > limits().rows:
         raise too_many_rows()
     rows = []
     for cells in ws.iter_rows(min_row=header_row + 1, max_row=ws.max_row):

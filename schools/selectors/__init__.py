@@ -3,8 +3,9 @@ API show of them. Import from here (``from schools.selectors import class_get``)
 
 * :mod:`.scope` — years, the classes, students and records a person may see, a record as its reader may read it;
 * :mod:`.classes` — a class's members, sizes, conduct, absences, awards and teachers, classes named by a form;
-* :mod:`.students` — a student's enrolments, parents' accounts and awards, the school's parents, a parent's
-  children, a record by id;
+* :mod:`.students` — a student's enrolments, parents' accounts and awards, whose personal data one may read
+  (``personal_data_readable``, the one rule for every surface), the school's parents, a parent's children, a record
+  by id;
 * :mod:`.history` — the history page's filters: the school's people, students found by name;
 * :mod:`.setup` — what the setup pages read: the school's levels, years, classes and assignments, curriculum,
   departments and staff.
@@ -72,6 +73,7 @@ from .students import (
     guardian_account_ids,
     guardian_accounts,
     parent_accounts_of_school,
+    personal_data_readable,
     record_get,
     student_names,
 )
@@ -114,6 +116,7 @@ __all__ = [
     "months_of",
     "not_found",
     "parent_accounts_of_school",
+    "personal_data_readable",
     "record_for_reader",
     "record_get",
     "school_levels",

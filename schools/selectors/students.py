@@ -1,16 +1,19 @@
 """A student's enrolments, parents' accounts and awards (of a student the caller has already been allowed to
-see: ``scope.student_visible``), the parents' accounts of the school, a parent's children, a record by its id."""
+see: ``scope.student_visible``), whose personal data one may read, the parents' accounts of the school, a parent's
+children, a record by its id."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
+from django.db.models import F
 from django.utils.translation import gettext_lazy
 from hocba.kernel.errors import DomainError
 
 from tenants.selectors import account_briefs, school_member_ids
 
+from ..access import SchoolAccess
 from ..models import AwardDiscipline, Enrolment, GuardianLink, RecordBook, Student
 from .scope import not_found
 
@@ -23,6 +26,30 @@ def enrolment_history(student: Student) -> list[Enrolment]:
 
 def current_class_id(history: list[Enrolment]) -> int | None:
     return next((e.school_class_id for e in reversed(history) if e.ends_on is None), None)
+
+
+def personal_data_readable(access: SchoolAccess, student_ids: Iterable[int]) -> frozenset[int]:
+    """Of these students (already visible to this person), those whose personal data (``PERSONAL_FIELDS``: identity
+    number, address, guardians, ethnicity, place of birth…) this person may read — the one rule every page, API and
+    export asks.
+
+    The profile keepers: the school's leadership and office (every student), the homeroom teacher of the class the
+    student is in now (or, once they left the school, was in last), the student's own parents. Not a subject teacher,
+    a department head, the school's IT admin, nor the homeroom teacher of another class. At most one statement.
+    """
+    ids = frozenset(student_ids)
+    if access.may_see_identity(None):  # leadership, office: the whole school, whatever the class
+        return ids
+    own = frozenset(sid for sid in ids if access.may_see_identity(None, sid))  # one's own children
+    if not access.homeroom_class_ids or not ids - own:
+        return own
+    latest = (
+        Enrolment.objects.filter(student_id__in=ids - own)
+        .order_by("student_id", F("ends_on").desc(nulls_first=True), "-starts_on", "-pk")
+        .distinct("student_id")
+        .values_list("student_id", "school_class_id")
+    )
+    return own | frozenset(sid for sid, class_id in latest if access.may_see_identity(class_id, sid))
 
 
 def current_enrolment(student: Student) -> Enrolment:

@@ -359,6 +359,11 @@ class _Batch:
     errors: list[CellError] = field(default_factory=list)
 
 
+def sheet_require_entry(*, access: SchoolAccess, school_class: SchoolClass, subject: Subject) -> None:
+    """May this person enter this class × subject? Asked by the API before it reads the body, and by the save."""
+    _check_subject(access, school_class, subject)
+
+
 def _check_subject(access: SchoolAccess, school_class: SchoolClass, subject: Subject) -> None:
     if not access.may_enter_sheet(school_class.pk, subject.pk):
         raise DomainError(

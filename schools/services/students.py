@@ -36,6 +36,11 @@ IDENTITY_FIELDS = (
     "moet_code",
 )
 PROFILE_FIELDS = (*IDENTITY_FIELDS, "guardians")
+# What everyone who may see a student sees of the profile (a class list: name, date of birth, gender). The rest is
+# personal data (Law 91/2025/QH15; ethnicity is sensitive personal data, Decree 13/2023 art. 2.4), shown only to
+# those ``selectors.personal_data_readable`` names, on every page, API and export.
+BASIC_FIELDS = ("full_name", "date_of_birth", "gender")
+PERSONAL_FIELDS = tuple(f for f in PROFILE_FIELDS if f not in BASIC_FIELDS)
 
 
 def clean_profile(data: dict[str, Any], *, today: dt.date) -> dict[str, Any]:

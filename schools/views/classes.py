@@ -34,6 +34,7 @@ from ..selectors import (
     year_shown,
 )
 from ..services import records, students
+from ..services.common import require
 from ..services.results import class_results
 from .common import SchoolPage, SchoolTemplatePage, report
 from .forms import StudentProfileForm
@@ -185,6 +186,7 @@ class ClassEnrolView(ClassDetailView):
 
     def post(self, request, pk: int):
         school_class = class_get(self.access, pk)
+        require(self.access.may_edit_profiles(school_class.pk))  # before the form: a refusal names no field
         form = EnrolForm(request.POST, prefix="enrol")
         if form.is_valid():
             try:

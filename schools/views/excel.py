@@ -19,7 +19,7 @@ from hocba.kernel import context
 from hocba.kernel.errors import DomainError, NotAllowed
 from hocba.kernel.permissions import CapabilityRequiredMixin
 from hocba.kernel.refusals import refusal_response, refusal_texts
-from hocba.kernel.spreadsheets import MAX_UPLOAD_BYTES, XLSX_CONTENT_TYPE, ImportFailed, fail, too_large
+from hocba.kernel.spreadsheets import XLSX_CONTENT_TYPE, ImportFailed, check_upload_size, fail
 
 from ..access import SchoolAccess, request_school_access
 from ..excel import export as excel_export
@@ -70,8 +70,7 @@ class ExcelView(CapabilityRequiredMixin, View):
         upload = request.FILES.get("file")
         if upload is None:
             raise fail("excel.no_file", _("Chưa chọn tệp Excel để tải lên."))
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise too_large()
+        check_upload_size(upload.size)
         return upload.read()
 
 

@@ -41,7 +41,9 @@ class MovementPage(SchoolTemplatePage):
     required_capability = "profiles.edit"
 
     def student(self) -> Student:
+        """The student, refused unless the requester may edit them — before any form of the page is read."""
         student, _record = student_visible(self.access, self.kwargs["pk"])
+        require(self.access.may_edit_profiles(current_class_id(enrolment_history(student))))
         return student
 
     def base_context(self, student: Student, **kwargs) -> dict[str, Any]:

@@ -27,11 +27,13 @@ from ..selectors import (
     current_class_id,
     enrolment_history,
     guardian_account_ids,
+    personal_data_readable,
     record_for_reader,
     student_visible,
     student_years,
 )
 from ..services import students
+from ..services.common import require
 from .common import SchoolTemplatePage
 from .forms import StudentProfileForm
 
@@ -51,7 +53,8 @@ class StudentDetailView(SchoolTemplatePage):
         may_edit = access.may_edit_profiles(current_class_id(history))
         if may_edit and form is None:
             form = StudentProfileForm.for_student(student)
-        parents = account_names(guardian_account_ids(student))
+        personal = student.pk in personal_data_readable(access, [student.pk])
+        parents = account_names(guardian_account_ids(student)) if personal else {}
         staff_view = record is not None and access.may_read_class(
             record.school_class_id, class_subject_ids(record.school_class)
         )
@@ -63,9 +66,7 @@ class StudentDetailView(SchoolTemplatePage):
             form=form if may_edit else None,
             parent_accounts=sorted(parents.values()),
             staff_view=staff_view,
-            identity_visible=access.may_see_identity(
-                current_class_id(history) or (record and record.school_class_id), student.pk
-            ),
+            personal_visible=personal,
             **kwargs,
         )
 
@@ -76,6 +77,7 @@ class StudentUpdateView(StudentDetailView):
 
     def post(self, request, pk: int):
         student, _record = student_visible(self.access, pk)
+        require(self.access.may_edit_profiles(current_class_id(enrolment_history(student))))  # before the form
         form = StudentProfileForm.for_student(student, data=request.POST)
         if form.is_valid():
             try:
@@ -163,6 +165,7 @@ class StudentRecordView(SchoolTemplatePage):
             adjusted_for=names_by_code.get(results.get("adjusted_for", ""), results.get("adjusted_for", "")),
             awards=awards_of(student, record.year_id) if sees_all else [],
             parent_view=not staff_view,
+            personal_visible=student.pk in personal_data_readable(access, [student.pk]),
             **kwargs,
         )
 

@@ -66,6 +66,41 @@ class SchoolCreateSerializer(serializers.Serializer):
     slug = serializers.CharField(max_length=40)
 
 
+class ProvisionSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        allow_empty_file=True, help_text="CSV (UTF-8) or XLSX with the columns code,name,levels,unit_code,slug"
+    )
+    dry_run = serializers.BooleanField(required=False, default=False, help_text="check only; create nothing")
+    create_valid = serializers.BooleanField(
+        required=False, default=False, help_text="create the valid rows even if other rows are refused"
+    )
+
+
+class ProvisionRowSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    ok = serializers.BooleanField()
+    status = serializers.ChoiceField(choices=["created", "would_create", "held", "refused"])
+    moet_code = serializers.CharField()
+    name = serializers.CharField()
+    slug = serializers.CharField()
+    unit_code = serializers.CharField()
+    levels = serializers.ListField(child=serializers.CharField())
+    school_id = serializers.IntegerField(allow_null=True)
+    code = serializers.CharField(allow_null=True, help_text="why the row was refused")
+    detail = serializers.CharField(allow_null=True)
+    detail_en = serializers.CharField(allow_null=True)
+
+
+class ProvisionReportSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    dry_run = serializers.BooleanField()
+    create_valid = serializers.BooleanField()
+    created = serializers.IntegerField()
+    would_create = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    rows = ProvisionRowSerializer(many=True)
+
+
 class PlacementSerializer(serializers.Serializer):
     unit_id = serializers.IntegerField()
     unit_name = serializers.CharField()

@@ -10,6 +10,7 @@ urlpatterns = [
     path("units/<int:pk>/move/", views.UnitMoveApi.as_view(), name="api_unit_move"),
     path("units/<int:pk>/merge/", views.UnitMergeApi.as_view(), name="api_unit_merge"),
     path("schools/", views.SchoolListApi.as_view(), name="api_schools"),
+    path("schools/provision/", views.SchoolProvisionApi.as_view(), name="api_school_provision"),
     path("schools/<int:pk>/", views.SchoolDetailApi.as_view(), name="api_school"),
     path("schools/<int:pk>/move/", views.SchoolMoveApi.as_view(), name="api_school_move"),
     path("accounts/", views.AccountListApi.as_view(), name="api_accounts"),

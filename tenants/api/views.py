@@ -7,8 +7,9 @@ from dataclasses import asdict
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from hocba.kernel.access import request_access
-from hocba.kernel.errors import NotAllowed, NotFound
-from hocba.kernel.permissions import SIGNED_IN
+from hocba.kernel.errors import DomainError, NotAllowed, NotFound, both_languages
+from hocba.kernel.permissions import SIGNED_IN, body_id
+from hocba.kernel.spreadsheets import check_upload_size
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -39,6 +40,29 @@ def _school_in_scope(request, pk: int, capability: str = "schools.view") -> Scho
     return school
 
 
+def _body_unit_in_scope(request, name: str, capability: str) -> None:
+    """The unit a write names in its body, refused (404, as a unit outside the scope is) before the body is
+    validated; a body naming none is left to the validation."""
+    pk = body_id(request, name)
+    if pk is not None:
+        _unit_in_scope(request, pk, capability)
+
+
+def _grant_scope(request) -> tuple[AdministrativeUnit | None, School | None]:
+    """The unit or school an account or membership is for, and whether the requester may grant there — asked
+    before the rest of the body is validated."""
+    unit_id, school_id = body_id(request, "unit_id"), body_id(request, "school_id")
+    unit = selectors.unit_get(unit_id=unit_id) if unit_id else None
+    school = selectors.school_get(school_id=school_id) if school_id else None
+    if (unit_id and unit is None) or (school_id and school is None):
+        raise NotFound("scope.not_found", _("Không tìm thấy phạm vi."))
+    role = request.data.get("role") if hasattr(request.data, "get") else None
+    account_services.grant_scope_authorise(
+        actor=request.user, role=role if isinstance(role, str) else None, unit=unit, school=school
+    )
+    return unit, school
+
+
 def _scope_ids(request, capability: str) -> tuple[set[int], set[int]]:
     school = getattr(request, "tenant", None)
     return selectors.scope_ids(
@@ -48,6 +72,7 @@ def _scope_ids(request, capability: str) -> tuple[set[int], set[int]]:
 
 class UnitListApi(APIView):
     required_capability = "units.view"
+    write_capability = "units.manage"
 
     @extend_schema(responses=s.UnitNodeSerializer(many=True), summary="Units in scope, as in force today")
     def get(self, request):
@@ -59,6 +84,7 @@ class UnitListApi(APIView):
 
     @extend_schema(request=s.UnitCreateSerializer, responses={201: s.UnitNodeSerializer}, summary="Create a unit")
     def post(self, request):
+        _body_unit_in_scope(request, "parent_id", "units.manage")
         ser = s.UnitCreateSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         d = ser.validated_data
@@ -94,6 +120,8 @@ class UnitOperationApi(APIView):
 
     def post(self, request, pk: int):
         unit = _unit_in_scope(request, pk, "units.manage")
+        if self.operation != "rename":
+            _body_unit_in_scope(request, "target_id", "units.manage")
         ser = self.get_serializer_class()(data=request.data)
         ser.is_valid(raise_exception=True)
         d = ser.validated_data
@@ -144,6 +172,7 @@ class UnitMergeApi(UnitOperationApi):
 
 class SchoolListApi(APIView):
     required_capability = "schools.view"
+    write_capability = "schools.manage"
 
     @extend_schema(responses=s.SchoolSerializer(many=True), summary="Schools in scope")
     def get(self, request):
@@ -156,6 +185,7 @@ class SchoolListApi(APIView):
     def post(self, request):
         if not request_access(request).has("schools.manage"):
             raise NotAllowed("schools.not_allowed", _("Bạn không có quyền tạo trường."))
+        _body_unit_in_scope(request, "unit_id", "schools.manage")
         ser = s.SchoolCreateSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         d = ser.validated_data
@@ -165,6 +195,44 @@ class SchoolListApi(APIView):
         )
         info = selectors.school_list(school_ids=[school.pk])[0]
         return Response(s.SchoolSerializer(asdict(info)).data, status=status.HTTP_201_CREATED)
+
+
+class SchoolProvisionApi(APIView):
+    required_capability = "schools.manage"
+
+    @extend_schema(
+        request={"multipart/form-data": s.ProvisionSerializer},
+        responses={
+            200: s.ProvisionReportSerializer,
+            201: s.ProvisionReportSerializer,
+            400: s.ProvisionReportSerializer,
+        },
+        summary="Create schools from a CSV/XLSX file: the whole file is checked first and nothing is created if a "
+        "row is refused (unless create_valid); dry_run only checks. A report per row.",
+    )
+    def post(self, request):
+        ser = s.ProvisionSerializer(data=request.data)
+        if not ser.is_valid():
+            if "file" in ser.errors:
+                raise DomainError("provision.no_file", _("Hãy chọn một tệp CSV hoặc XLSX."), field="file")
+            raise DomainError(
+                "invalid", _("Dữ liệu chưa hợp lệ ở: %(fields)s."), params={"fields": ", ".join(sorted(ser.errors))}
+            )
+        d = ser.validated_data
+        upload = d["file"]
+        check_upload_size(upload.size)
+        rows = school_services.read_school_rows(upload.name, upload.read())
+        report = school_services.schools_provision(
+            actor=request.user, rows=rows, dry_run=d["dry_run"], create_valid=d["create_valid"]
+        )
+        data = report.as_dict()
+        if report.dry_run:
+            return Response(data)
+        if not report.created:
+            texts = both_languages(_("Tệp có %(n)s dòng lỗi; chưa tạo trường nào."), {"n": len(report.failed)})
+            data.update(code="provision.rows_failed", detail=texts["vi"], detail_en=texts["en"])
+            return Response(data, status=status.HTTP_400_BAD_REQUEST)
+        return Response(data, status=status.HTTP_201_CREATED)
 
 
 class SchoolDetailApi(APIView):
@@ -185,6 +253,7 @@ class SchoolMoveApi(APIView):
     @extend_schema(request=s.UnitTargetSerializer, responses={204: None}, summary="Move a school to another unit")
     def post(self, request, pk: int):
         school = _school_in_scope(request, pk, "schools.manage")
+        _body_unit_in_scope(request, "target_id", "schools.manage")
         ser = s.UnitTargetSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         unit = _unit_in_scope(request, ser.validated_data["target_id"], "schools.manage")
@@ -194,6 +263,7 @@ class SchoolMoveApi(APIView):
 
 class AccountListApi(APIView):
     required_capability = "accounts.view"
+    write_capability = "accounts.manage"
 
     @extend_schema(responses=s.AccountSerializer(many=True), summary="Accounts holding a role in scope")
     def get(self, request):
@@ -212,6 +282,7 @@ class AccountListApi(APIView):
         summary="Create an account with its first role in a unit or school of your scope",
     )
     def post(self, request):
+        _grant_scope(request)
         ser = s.AccountCreateSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         d = ser.validated_data
@@ -234,6 +305,7 @@ class AccountListApi(APIView):
 
 class MembershipListApi(APIView):
     required_capability = "accounts.view"
+    write_capability = "memberships.grant"
 
     @extend_schema(responses=s.MembershipSerializer(many=True), summary="Memberships in force in scope")
     def get(self, request):
@@ -247,6 +319,7 @@ class MembershipListApi(APIView):
         summary="Grant a role (only roles you may grant, only in your scope)",
     )
     def post(self, request):
+        _grant_scope(request)
         ser = s.MembershipGrantSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         d = ser.validated_data

@@ -12,10 +12,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from hocba.kernel.access import request_access
-from hocba.kernel.errors import DomainError, NotFound, both_languages
+from hocba.kernel.errors import DomainError, NotAllowed, NotFound, both_languages
+from hocba.kernel.parsers import FormParser, MultiPartParser
+from hocba.kernel.permissions import body_id
 from hocba.kernel.schoolyear import school_year_of, year_param
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -255,6 +256,16 @@ def scope_from(request, d: dict) -> tuple[AdministrativeUnit | None, School | No
     return None, target
 
 
+def scope_authorised(request) -> tuple[AdministrativeUnit | None, School | None]:
+    """The unit or school the body names, refused unless the requester may schedule there — before the rest of the
+    body is validated, so a refusal tells nothing about the body."""
+    unit, school = scope_from(
+        request, {"unit_id": body_id(request, "unit_id"), "school_id": body_id(request, "school_id")}
+    )
+    svc.window_scope_authorise(actor=request.user, unit=unit, school=school)
+    return unit, school
+
+
 def year_of(d: dict) -> int:
     if d.get("year_start"):
         return d["year_start"]
@@ -320,6 +331,7 @@ def one_window(request, window: Window) -> dict:
 
 class WindowListApi(APIView):
     required_capability = "windows.view"
+    write_capability = "windows.schedule"
 
     @extend_schema(
         parameters=[
@@ -341,8 +353,8 @@ class WindowListApi(APIView):
         summary="Create a window (a unit's or province's; on a school's site: the school's early lock)",
     )
     def post(self, request):
+        unit, school = scope_authorised(request)
         d = valid(WindowCreateSerializer, request)
-        unit, school = scope_from(request, d)
         window = svc.window_create(
             actor=request.user,
             category=d["category"],
@@ -360,6 +372,7 @@ class WindowListApi(APIView):
 
 class WindowDetailApi(APIView):
     required_capability = "windows.view"
+    write_capability = "windows.schedule"
 
     @extend_schema(responses=WindowSerializer, summary="One window in scope")
     def get(self, request, pk: int):
@@ -372,6 +385,7 @@ class WindowDetailApi(APIView):
     )
     def patch(self, request, pk: int):
         window = window_get(request, pk)
+        svc.window_change_authorise(actor=request.user, window=window)
         d = valid(WindowUpdateSerializer, request)
         window = svc.window_update(
             actor=request.user,
@@ -402,6 +416,8 @@ class WindowPreviewApi(APIView):
         "reached, the higher-tier windows for the same data",
     )
     def post(self, request):
+        # A preview answers the service's verdict, an out-of-scope refusal included, among its errors; it saves
+        # nothing and is refused earlier only to those without windows.schedule (the permission class).
         d = valid(WindowPreviewSerializer, request)
         window = window_get(request, d["window_id"]) if d.get("window_id") else None
         if window is not None:
@@ -445,8 +461,8 @@ class WindowImportApi(APIView):
         "all rows or none, with a report per row",
     )
     def post(self, request):
+        unit, school = scope_authorised(request)
         d = valid(ImportSerializer, request)
-        unit, school = scope_from(request, d)
         upload = d["file"]
         check_upload_size(upload.size)
         report = calendar_import(
@@ -521,7 +537,10 @@ class ExceptionListApi(APIView):
     def post(self, request):
         school = site_school(request)
         if school is None:
+            if not request_access(request).has("windows.request"):
+                raise NotAllowed("windows.request_not_allowed", _("Chỉ Hiệu trưởng mới xin mở khóa cho trường."))
             raise DomainError("windows.request_on_school_site", _("Đề nghị mở khóa được gửi từ trang của trường."))
+        svc.exception_request_authorise(actor=request.user, school_id=school.pk)
         d = valid(ExceptionRequestSerializer, request)
         window = window_not_cancelled(d["window_id"])
         if window is None:
@@ -561,6 +580,7 @@ class ExceptionDecideApi(APIView):
         exception = exceptions_visible(request).filter(pk=pk).first()
         if exception is None:
             raise not_found(NO_SUCH_REQUEST)
+        svc.exception_decide_authorise(actor=request.user, window=exception.window)
         d = valid(DecideSerializer, request)
         exception = svc.exception_decide(
             actor=request.user, exception=exception, approve=d["decision"] == "approve", note=d["note"]

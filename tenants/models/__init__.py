@@ -3,10 +3,12 @@ from .audit import PlatformAuditEntry
 from .notifications import ComplianceSnapshot, Notification, WindowReminder, YearEndStart
 from .rollups import SchoolRollup
 from .schools import Domain, SchemaTemplate, School, SchoolLevel, SchoolPlacement, SchoolStatus
+from .tokens import ApiToken
 from .units import AdministrativeUnit, UnitKind, UnitVersion
 from .windows import DataCategory, ExceptionStatus, Window, WindowException, WindowTier
 
 __all__ = [
+    "ApiToken",
     "DataCategory",
     "ExceptionStatus",
     "Window",

@@ -5,6 +5,7 @@
 * :mod:`.access` — who may do what where (``access_for``, ``Access``);
 * :mod:`.accounts` — memberships, the people of a school and their names;
 * :mod:`.windows` — open/lock windows: which a person sees, which apply to a school, the timeline, the reach;
+* :mod:`.tokens` — API tokens: the scopes an account may issue one for, its tokens, a token's scope;
 * :mod:`.admin` — the administration pages' and API's reads (may return model instances; public side only).
 
 Every function per-school code calls returns plain frozen dataclasses, so it never holds public model instances,
@@ -46,6 +47,15 @@ from .admin import (
     unit_school_placements,
     unit_versions,
 )
+from .tokens import (
+    ApiTokenInfo,
+    TokenScope,
+    TokenScopeChoice,
+    account_has_totp,
+    api_token_get,
+    api_token_list,
+    api_token_scopes,
+)
 from .tree import (
     SchoolInfo,
     UnitNode,
@@ -58,6 +68,13 @@ from .tree import (
 )
 
 __all__ = [
+    "ApiTokenInfo",
+    "TokenScope",
+    "TokenScopeChoice",
+    "account_has_totp",
+    "api_token_get",
+    "api_token_list",
+    "api_token_scopes",
     "Access",
     "AccountBrief",
     "Grant",

@@ -37,6 +37,7 @@ class Access:
     grants: tuple[Grant, ...]
     tree: UnitTree | None = None
     placements: dict[int, int] = field(default_factory=dict)
+    superuser: bool = False  # a platform operator: no role, but the second factor like any administrator
 
     @property
     def roles(self) -> set[Role]:
@@ -44,7 +45,7 @@ class Access:
 
     @property
     def mfa_required(self) -> bool:
-        return bool(self.roles & MFA_REQUIRED_ROLES)
+        return self.superuser or bool(self.roles & MFA_REQUIRED_ROLES)
 
     @property
     def is_platform_staff(self) -> bool:
@@ -124,11 +125,12 @@ def access_for(account: Account | None, day: dt.date | None = None) -> Access:
             cursor.execute(f"SELECT {MEMBERSHIPS_ON_SQL}", [account.pk, day, day])
             rows = cursor.fetchone()[0]
     grants = tuple(Grant(m_id, Role(role), unit_id, school_id) for m_id, role, unit_id, school_id in rows)
+    superuser = bool(account.is_superuser)
     if not any(g.unit_id for g in grants):
-        return Access(account.pk, day, grants)
+        return Access(account.pk, day, grants, superuser=superuser)
     tree = unit_tree_on(day)
     unit_ids: set[int] = set()
     for g in grants:
         if g.unit_id:
             unit_ids |= tree.descendants(g.unit_id)
-    return Access(account.pk, day, grants, tree, school_placements_on(day, unit_ids=unit_ids))
+    return Access(account.pk, day, grants, tree, school_placements_on(day, unit_ids=unit_ids), superuser=superuser)

@@ -46,6 +46,24 @@ def _check_grant_allowed(
         )
 
 
+def grant_scope_authorise(
+    *, actor: Account | None, role: str | None, unit: AdministrativeUnit | None, school: School | None
+) -> None:
+    """May ``actor`` grant ``role`` (any role, when it is not one) in this unit or school? The API asks before it
+    validates the rest of the body, so a refusal tells nothing about the body; the grant asks again."""
+    if actor is None or actor.is_superuser or (unit is None and school is None):
+        return
+    day = today()
+    if role in {r.value for r in Role}:
+        _check_grant_allowed(actor, Role(role), unit, school, day)
+        return
+    access = access_for(actor, day)
+    if not (
+        access.grantable_roles_in_school(school.id) if school is not None else access.grantable_roles_in_unit(unit.id)
+    ):
+        raise NotAllowed("memberships.out_of_scope", _("Phạm vi này nằm ngoài thẩm quyền cấp vai trò của bạn."))
+
+
 @transaction.atomic
 def membership_grant(
     *,

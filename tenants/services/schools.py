@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 from hocba.kernel import levels as school_levels
-from hocba.kernel.errors import DomainError, NotAllowed
-from openpyxl import load_workbook
+from hocba.kernel import spreadsheets
+from hocba.kernel.errors import DomainError, NotAllowed, both_languages, translate_db_error
 
 from .. import provisioning
 from ..models import (
@@ -30,7 +30,11 @@ from ..models import (
 from ..selectors import access_for, today, unit_tree_on
 from .audit import audit_record
 
+log = logging.getLogger(__name__)
+
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
+CODE_MAX = School._meta.get_field("moet_code").max_length
+NAME_MAX = School._meta.get_field("name").max_length
 
 
 def parse_levels(raw: str | list[str]) -> list[str]:
@@ -77,11 +81,20 @@ def _require_school_manager(actor: Account | None, unit_id: int, day: dt.date) -
         raise NotAllowed("schools.not_allowed", _("Đơn vị này nằm ngoài phạm vi quản lý của bạn."))
 
 
-def _validate_new_school(code: str, name: str, slug: str, unit: AdministrativeUnit | None, day: dt.date) -> None:
+def _check_school_fields(code: str, name: str, slug: str) -> None:
+    """What one school's own fields must be, whatever else exists (no query)."""
     if not code:
         raise DomainError("schools.missing_code", _("Thiếu mã trường."), field="code")
+    if len(code) > CODE_MAX:
+        raise DomainError(
+            "schools.long_code", _("Mã trường dài quá %(n)s ký tự."), params={"n": CODE_MAX}, field="code"
+        )
     if not name:
         raise DomainError("schools.missing_name", _("Thiếu tên trường."), field="name")
+    if len(name) > NAME_MAX:
+        raise DomainError(
+            "schools.long_name", _("Tên trường dài quá %(n)s ký tự."), params={"n": NAME_MAX}, field="name"
+        )
     if not SLUG_RE.match(slug or ""):
         raise DomainError(
             "schools.bad_slug",
@@ -93,6 +106,10 @@ def _validate_new_school(code: str, name: str, slug: str, unit: AdministrativeUn
             field="slug",
         )
     provisioning.validate_schema_name(schema_name_for(slug))
+
+
+def _validate_new_school(code: str, name: str, slug: str, unit: AdministrativeUnit | None, day: dt.date) -> None:
+    _check_school_fields(code, name, slug)
     if unit is None or unit.id not in unit_tree_on(day).nodes:
         raise DomainError("schools.unknown_unit", _("Không tìm thấy đơn vị quản lý."), field="unit_code")
     if School.objects.filter(moet_code=code).exists():
@@ -221,47 +238,133 @@ def school_close(*, actor: Account | None, school: School, on: dt.date | None = 
 COLUMNS = ("code", "name", "levels", "unit_code", "slug")
 
 
+MAX_SCHOOLS_PER_FILE = 20
+"""One file is created in one transaction (all or nothing, schemas included: the application's role cannot drop a
+schema, so nothing created could be removed after a commit). Each new schema holds a lock on every table, index
+and sequence it creates until the commit: about 360 locks a school (measured on PostgreSQL 16), in the server-wide
+lock table PostgreSQL sizes at ``max_locks_per_transaction × max_connections`` (6,400 by default, plus slack;
+forty schools, 14,400 locks, still passed here). Twenty schools, about 7,200 locks, keep a run near that size;
+a longer list is split into several files (or the server's ``max_locks_per_transaction`` raised with this)."""
+
+
+class RowStatus:
+    CREATED = "created"
+    WOULD_CREATE = "would_create"  # a dry run: this row would be created
+    HELD = "held"  # valid, but nothing was (or would be) created because another row failed
+    REFUSED = "refused"
+
+
+ROW_STATUS_LABELS = {
+    RowStatus.CREATED: _("Đã tạo"),
+    RowStatus.WOULD_CREATE: _("Sẽ được tạo"),
+    RowStatus.HELD: _("Hợp lệ, nhưng không tạo vì tệp có dòng lỗi"),
+    RowStatus.REFUSED: _("Bị từ chối"),
+}
+
+
 @dataclass
 class RowOutcome:
+    """One row of the file: what it asks for and what became of it (with the reason when refused)."""
+
     line: int
     code: str
-    ok: bool
-    message: str = ""
+    name: str = ""
+    slug: str = ""
+    unit_code: str = ""
+    levels: list[str] = field(default_factory=list)
+    status: str = RowStatus.HELD
+    error_code: str = ""
+    text: Any = ""  # the refusal: a catalogue message and its parameters
+    params: dict[str, Any] = field(default_factory=dict)
     school_id: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.error_code
+
+    def refuse(self, exc: DomainError) -> None:
+        if self.ok:
+            self.error_code, self.text, self.params = exc.code, exc.message, exc.params
+        self.status, self.school_id = RowStatus.REFUSED, None
+
+    @property
+    def message(self) -> str:
+        return both_languages(self.text, self.params)["vi"] if self.error_code else ""
+
+    @property
+    def message_en(self) -> str:
+        return both_languages(self.text, self.params)["en"] if self.error_code else ""
+
+    @property
+    def status_label(self) -> str:
+        return str(ROW_STATUS_LABELS[self.status])
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "line": self.line,
+            "ok": self.ok,
+            "status": self.status,
+            "moet_code": self.code,
+            "name": self.name,
+            "slug": self.slug,
+            "unit_code": self.unit_code,
+            "levels": self.levels,
+            "school_id": self.school_id,
+            "code": self.error_code or None,
+            "detail": self.message or None,
+            "detail_en": self.message_en or None,
+        }
 
 
 @dataclass
 class ProvisionReport:
     rows: list[RowOutcome] = field(default_factory=list)
+    dry_run: bool = False
+    create_valid: bool = False
 
     @property
     def created(self) -> int:
-        return sum(1 for r in self.rows if r.ok)
+        return sum(1 for r in self.rows if r.status == RowStatus.CREATED)
+
+    @property
+    def would_create(self) -> int:
+        return sum(1 for r in self.rows if r.status == RowStatus.WOULD_CREATE)
 
     @property
     def failed(self) -> list[RowOutcome]:
         return [r for r in self.rows if not r.ok]
 
+    @property
+    def ok(self) -> bool:
+        return bool(self.rows) and not self.failed
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "dry_run": self.dry_run,
+            "create_valid": self.create_valid,
+            "created": self.created,
+            "would_create": self.would_create,
+            "failed": len(self.failed),
+            "rows": [r.as_dict() for r in self.rows],
+        }
+
 
 def read_school_rows(path: Path | str, content: bytes | None = None) -> list[tuple[int, dict[str, str]]]:
     """Rows of a CSV or XLSX file with columns code,name,levels,unit_code,slug (line numbers as a person counts)."""
     path = Path(path)
-    data = content if content is not None else path.read_bytes()
-    if path.suffix.lower() in {".xlsx", ".xlsm"}:
-        try:
-            sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
-        except Exception as exc:
-            raise DomainError("provision.bad_file", _("Không đọc được tệp Excel: %(e)s"), params={"e": exc}) from exc
-        raw_rows = [[("" if c is None else str(c)).strip() for c in row] for row in sheet.iter_rows(values_only=True)]
-    elif path.suffix.lower() == ".csv":
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise DomainError("provision.bad_encoding", _("Tệp CSV phải được mã hóa UTF-8.")) from exc
-        raw_rows = [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
-    else:
+    if path.suffix.lower() not in {".xlsx", ".xlsm", ".csv"}:
         raise DomainError("provision.bad_type", _("Chỉ nhận tệp .csv hoặc .xlsx."))
-    raw_rows = [r for r in raw_rows if any(r)]
+    if content is None:
+        spreadsheets.check_upload_size(path.stat().st_size)
+    data = content if content is not None else path.read_bytes()
+    try:
+        table = spreadsheets.read_table(data, name=path.name)  # the kernel's limits: size, unpacking, rows, columns
+    except spreadsheets.ImportFailed as exc:  # one problem of the whole file: its own words, naming the limit
+        problem = exc.problems[0]
+        code = {"excel.not_a_workbook": "provision.bad_file", "csv.bad_encoding": "provision.bad_encoding"}
+        raise DomainError(code.get(problem.code, problem.code), problem.text, params=problem.params) from None
+    raw_rows = table.rows
     if not raw_rows:
         raise DomainError("provision.empty", _("Tệp không có dữ liệu."))
     header = [h.lower() for h in raw_rows[0]]
@@ -269,8 +372,11 @@ def read_school_rows(path: Path | str, content: bytes | None = None) -> list[tup
     if missing:
         raise DomainError(
             "provision.missing_columns",
-            _("Thiếu cột: %(cols)s. Cần các cột code,name,levels,unit_code,slug."),
-            params={"cols": ", ".join(missing)},
+            _(
+                "Thiếu cột: %(cols)s. Cần các cột code,name,levels,unit_code,slug; hàng đầu của tệp "
+                "(%(layout)s) có: %(found)s."
+            ),
+            params={"cols": ", ".join(missing), "layout": table.layout, "found": " | ".join(raw_rows[0])[:300]},
         )
     index = {c: header.index(c) for c in COLUMNS}
     out = []
@@ -279,34 +385,160 @@ def read_school_rows(path: Path | str, content: bytes | None = None) -> list[tup
     return out
 
 
-def schools_provision(
-    *, actor: Account | None, rows: list[tuple[int, dict[str, str]]], on: dt.date | None = None
-) -> ProvisionReport:
-    """Create every school of the file; each row is its own transaction, a failing row leaves nothing."""
-    day = on or today()
+def _duplicate(kind: str, value: str, line: int) -> DomainError:
+    if kind == "code":
+        return DomainError(
+            "provision.duplicate_code",
+            _("Mã trường %(code)s trùng với dòng %(line)s của tệp."),
+            params={"code": value, "line": line},
+            field="code",
+        )
+    return DomainError(
+        "provision.duplicate_slug",
+        _("Tên miền con “%(slug)s” trùng với dòng %(line)s của tệp."),
+        params={"slug": value, "line": line},
+        field="slug",
+    )
+
+
+def _validate_rows(
+    actor: Account | None, rows: list[tuple[int, dict[str, str]]], day: dt.date
+) -> tuple[list[RowOutcome], dict[int, AdministrativeUnit]]:
+    """Every row checked against every rule of ``school_create``, the rest of the file and what exists, with a
+    constant number of queries; nothing is written. Each row keeps its first problem."""
     codes = dict(UnitVersion.objects.on(day).values_list("official_code", "unit_id"))
     units = AdministrativeUnit.objects.in_bulk(list(codes.values()))
-    report = ProvisionReport()
+    nodes = unit_tree_on(day).nodes
+    acc = None if actor is None or actor.is_superuser else access_for(actor, day)
+    outcomes: list[RowOutcome] = []
     for line, row in rows:
-        unit_id = codes.get(row["unit_code"].strip())
+        outcomes.append(
+            RowOutcome(
+                line,
+                (row.get("code") or "").strip(),
+                name=(row.get("name") or "").strip(),
+                slug=(row.get("slug") or "").strip().lower(),
+                unit_code=(row.get("unit_code") or "").strip(),
+            )
+        )
+    taken_codes = set(
+        School.objects.filter(moet_code__in=[o.code for o in outcomes]).values_list("moet_code", flat=True)
+    )
+    slugs = [o.slug for o in outcomes]
+    taken_slugs = set(School.objects.filter(slug__in=slugs).values_list("slug", flat=True))
+    domains = {f"{slug}.{settings.BASE_DOMAIN}": slug for slug in slugs}
+    taken_slugs |= {
+        domains[d] for d in Domain.objects.filter(domain__in=list(domains)).values_list("domain", flat=True)
+    }
+    first_code: dict[str, int] = {}
+    first_slug: dict[str, int] = {}
+    unit_of: dict[int, AdministrativeUnit] = {}
+    for (line, row), outcome in zip(rows, outcomes, strict=True):
         try:
-            if unit_id is None:
+            _check_school_fields(outcome.code, outcome.name, outcome.slug)
+            outcome.levels = parse_levels(row.get("levels") or "")
+            if outcome.code in first_code:
+                raise _duplicate("code", outcome.code, first_code[outcome.code])
+            if outcome.slug in first_slug:
+                raise _duplicate("slug", outcome.slug, first_slug[outcome.slug])
+            unit_id = codes.get(outcome.unit_code)
+            if unit_id is None or unit_id not in nodes:
                 raise DomainError(
                     "schools.unknown_unit",
                     _("Không tìm thấy đơn vị có mã “%(c)s”."),
-                    params={"c": row["unit_code"]},
+                    params={"c": outcome.unit_code},
                     field="unit_code",
                 )
-            school = school_create(
-                actor=actor,
-                code=row["code"],
-                name=row["name"],
-                levels=row["levels"],
-                unit=units[unit_id],
-                slug=row["slug"],
-                on=day,
-            )
-            report.rows.append(RowOutcome(line, row["code"], True, school_id=school.id))
+            if acc is not None and not acc.has_in_unit("schools.manage", unit_id):
+                raise NotAllowed("schools.not_allowed", _("Đơn vị này nằm ngoài phạm vi quản lý của bạn."))
+            if outcome.code in taken_codes:
+                raise DomainError(
+                    "schools.code_taken",
+                    _("Mã trường %(code)s đã tồn tại."),
+                    params={"code": outcome.code},
+                    field="code",
+                )
+            if outcome.slug in taken_slugs:
+                raise DomainError(
+                    "schools.slug_taken",
+                    _("Tên miền con “%(slug)s” đã được dùng."),
+                    params={"slug": outcome.slug},
+                    field="slug",
+                )
+            unit_of[line] = units[unit_id]
         except DomainError as exc:
-            report.rows.append(RowOutcome(line, row["code"], False, exc.as_dict()["detail"]))
+            outcome.refuse(exc)
+        # A later row repeating this code or sub-domain is the duplicate, even when this row has another problem.
+        first_code.setdefault(outcome.code, line)
+        first_slug.setdefault(outcome.slug, line)
+    return outcomes, unit_of
+
+
+class _RollBack(Exception):
+    pass
+
+
+def schools_provision(
+    *,
+    actor: Account | None,
+    rows: list[tuple[int, dict[str, str]]],
+    on: dt.date | None = None,
+    dry_run: bool = False,
+    create_valid: bool = False,
+) -> ProvisionReport:
+    """Create the schools of a file: all of them or none.
+
+    The whole file is validated first (every field, duplicates within the file, codes and sub-domains that
+    exist, unknown units, the actor's scope). Any refused row means nothing is created, unless
+    ``create_valid``: then the valid rows are. ``dry_run`` validates only and says what would be created.
+    The creation is one transaction — public rows, audit entries and each school's schema (PostgreSQL
+    DDL is transactional; ``provisioning.schema_create`` runs inside the caller's transaction): a school
+    that fails mid-way rolls back every school of the run, or with ``create_valid`` only its own savepoint.
+    """
+    if len(rows) > MAX_SCHOOLS_PER_FILE:
+        raise DomainError(
+            "provision.too_many",
+            _("Tệp có %(n)s trường; mỗi lần chỉ tạo tối đa %(max)s trường. Hãy chia thành nhiều tệp."),
+            params={"n": len(rows), "max": MAX_SCHOOLS_PER_FILE},
+        )
+    if not rows:
+        raise DomainError("provision.no_rows", _("Tệp không có dòng trường nào dưới hàng tiêu đề."))
+    day = on or today()
+    report = ProvisionReport(dry_run=dry_run, create_valid=create_valid)
+    report.rows, unit_of = _validate_rows(actor, rows, day)
+    valid = [r for r in report.rows if r.ok]
+    if dry_run or not valid or (report.failed and not create_valid):
+        creatable = dry_run and (create_valid or not report.failed)
+        for outcome in valid:
+            outcome.status = RowStatus.WOULD_CREATE if creatable else RowStatus.HELD
+        return report
+    try:
+        with transaction.atomic():
+            for outcome in valid:
+                try:
+                    school = school_create(
+                        actor=actor,
+                        code=outcome.code,
+                        name=outcome.name,
+                        levels=outcome.levels,
+                        unit=unit_of[outcome.line],
+                        slug=outcome.slug,
+                        on=day,
+                    )
+                except DomainError as exc:
+                    outcome.refuse(exc)
+                except DatabaseError as exc:  # the school's savepoint is rolled back; say so in plain words
+                    log.exception("provisioning %s failed", outcome.slug)
+                    outcome.refuse(
+                        translate_db_error(exc)
+                        or DomainError("provision.failed", _("Không tạo được trường này (lỗi cơ sở dữ liệu)."))
+                    )
+                else:
+                    outcome.status, outcome.school_id = RowStatus.CREATED, school.id
+                if not outcome.ok and not create_valid:
+                    raise _RollBack
+    except _RollBack:
+        for outcome in valid:
+            if outcome.ok:
+                outcome.status, outcome.school_id = RowStatus.HELD, None
     return report

@@ -102,6 +102,29 @@ def _authorise(
         raise NotAllowed("windows.out_of_scope", _("Phạm vi này nằm ngoài thẩm quyền đặt lịch của bạn."))
 
 
+def window_scope_authorise(*, actor: Account | None, unit: AdministrativeUnit | None, school: School | None) -> None:
+    """May ``actor`` schedule windows for this unit or school? The API asks before it reads the rest of the body."""
+    day = timezone.localdate()
+    _authorise(actor, tier_of(unit, school, unit_tree_on(day)), unit, school, day)
+
+
+def window_change_authorise(*, actor: Account | None, window: Window) -> None:
+    """May ``actor`` change or cancel this window? Asked before the body is read."""
+    _authorise(actor, window.tier, window.unit, window.school, timezone.localdate())
+
+
+def exception_request_authorise(*, actor: Account, school_id: int) -> None:
+    """May ``actor`` ask for exceptions for this school? Asked before the body is read, and by the request."""
+    if not access_for(actor, timezone.localdate()).has_in_school("windows.request", school_id):
+        raise NotAllowed("windows.request_not_allowed", _("Chỉ Hiệu trưởng mới xin mở khóa cho trường."))
+
+
+def exception_decide_authorise(*, actor: Account, window: Window) -> None:
+    """May ``actor`` decide requests about this window? Asked before the body is read, and by the decision."""
+    if not actor.is_superuser and not WindowAuthority(access_for(actor, timezone.localdate())).may_decide(window):
+        raise NotAllowed("windows.decide_not_allowed", _("Chỉ cấp đã đặt lịch khóa mới duyệt được đề nghị này."))
+
+
 def _validate(tier, unit, school, category, year_start, grades, opens_at, locks_at, day) -> list[int]:
     if category not in DataCategory.values:
         raise DomainError("windows.bad_category", _("Loại dữ liệu không hợp lệ."), field="category")
@@ -323,9 +346,8 @@ def exception_decide(*, actor: Account, exception: WindowException, approve: boo
     exception = WindowException.objects.select_for_update().select_related("window").get(pk=exception.pk)
     if exception.status != ExceptionStatus.REQUESTED:
         raise DomainError("windows.already_decided", _("Đề nghị này đã được quyết định."))
-    window, day = exception.window, timezone.localdate()
-    if not actor.is_superuser and not WindowAuthority(access_for(actor, day)).may_decide(window):
-        raise NotAllowed("windows.decide_not_allowed", _("Chỉ cấp đã đặt lịch khóa mới duyệt được đề nghị này."))
+    window = exception.window
+    exception_decide_authorise(actor=actor, window=window)
     before = _exception_dict(exception)
     exception.status = ExceptionStatus.APPROVED if approve else ExceptionStatus.REFUSED
     exception.decided_by, exception.decided_at, exception.decision_note = (

@@ -17,6 +17,14 @@ def refuse(request, message=None, status: int = 403) -> HttpResponse:
     return refusal_response(request, DomainError("out_of_scope", message, http_status=status))
 
 
+def chosen_outside(request, form, field: str) -> bool:
+    """Does the post name, in ``field``, a unit, school or scope outside the choices offered to the requester? Asked
+    before the form is validated, so the refusal says nothing about the other fields; a post naming none is left to
+    the form."""
+    value = request.POST.get(form.add_prefix(field), "")
+    return value != "" and value not in {str(key) for key, _label in form.fields[field].choices}
+
+
 def report_error(request, exc: DomainError) -> None:
     messages.error(request, refusal_text(exc))
 

@@ -5,20 +5,23 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView, View
 from hocba.kernel.errors import DomainError
 from hocba.kernel.permissions import CapabilityRequiredMixin
+from hocba.kernel.refusals import refusal_texts
 from hocba.kernel.roles import Role
+from hocba.kernel.spreadsheets import check_upload_size
 
 from .. import forms, selectors
 from ..models import AdministrativeUnit, School
 from ..services import accounts as account_services
 from ..services import schools as school_services
 from ..services import units as unit_services
-from .common import access, refuse, report_error
+from .common import access, chosen_outside, refuse, report_error
 
 
 def _unit_choices(request, capability: str) -> list[tuple[int, str]]:
@@ -88,6 +91,8 @@ class UnitCreateView(CapabilityRequiredMixin, View):
     def post(self, request):
         form = forms.UnitCreateForm(request.POST)
         form.fields["parent"].choices = _unit_choices(request, "units.manage")
+        if chosen_outside(request, form, "parent"):
+            return refuse(request)
         if not form.is_valid():
             messages.error(request, _("Dữ liệu chưa hợp lệ: %(e)s") % {"e": form.errors.as_text()})
             return redirect("unit_list")
@@ -172,6 +177,8 @@ class UnitOperationView(CapabilityRequiredMixin, View):
             elif operation in ("move", "merge"):
                 form = forms.UnitTargetForm(request.POST, prefix=operation)
                 form.fields["target"].choices = _unit_choices(request, "units.manage")
+                if chosen_outside(request, form, "target"):
+                    return refuse(request)
                 if form.is_valid():
                     target = selectors.unit_get(unit_id=form.cleaned_data["target"])
                     if operation == "move":
@@ -215,7 +222,9 @@ class SchoolListView(CapabilityRequiredMixin, TemplateView):
         if ctx["can_manage"]:
             form = forms.SchoolCreateForm()
             form.fields["unit"].choices = _unit_choices(self.request, "schools.manage")
-            ctx.update(form=form, upload_form=forms.ProvisionUploadForm())
+            ctx.update(
+                form=form, upload_form=forms.ProvisionUploadForm(), max_schools=school_services.MAX_SCHOOLS_PER_FILE
+            )
         ctx["rows"] = [(school, tree.nodes.get(school.unit_id)) for school in schools]
         return super().get_context_data(**ctx, **kwargs)
 
@@ -226,6 +235,8 @@ class SchoolCreateView(CapabilityRequiredMixin, View):
     def post(self, request):
         form = forms.SchoolCreateForm(request.POST)
         form.fields["unit"].choices = _unit_choices(request, "schools.manage")
+        if chosen_outside(request, form, "unit"):
+            return refuse(request)
         if not form.is_valid():
             messages.error(request, _("Dữ liệu chưa hợp lệ: %(e)s") % {"e": form.errors.as_text()})
             return redirect("school_list")
@@ -247,22 +258,46 @@ class SchoolCreateView(CapabilityRequiredMixin, View):
 
 
 class SchoolProvisionView(CapabilityRequiredMixin, TemplateView):
+    """Schools from a file: a dry run (“Kiểm tra trước”) or the creation, all or nothing unless the person chooses
+    to create the valid rows; the report names each row's outcome. A file that cannot be read is a 400 with the
+    form again and the reason."""
+
     required_capability = "schools.manage"
-    template_name = "tenants/school_provision_report.html"
+    template_name = "tenants/school_provision.html"
+
+    def get_context_data(self, **kwargs):
+        kwargs.setdefault("upload_form", forms.ProvisionUploadForm())
+        return super().get_context_data(max_schools=school_services.MAX_SCHOOLS_PER_FILE, **kwargs)
+
+    def _refuse(self, form, exc: DomainError):
+        return self.render_to_response(
+            self.get_context_data(
+                upload_form=form,
+                error=refusal_texts(exc),
+                problems=[p.as_dict() for p in getattr(exc, "problems", [])],  # a file the kernel cannot read
+            ),
+            status=exc.http_status,
+        )
 
     def post(self, request):
         form = forms.ProvisionUploadForm(request.POST, request.FILES)
         if not form.is_valid():
-            messages.error(request, _("Hãy chọn một tệp CSV hoặc XLSX."))
-            return redirect("school_list")
-        upload = form.cleaned_data["file"]
+            return self._refuse(
+                form, DomainError("provision.no_file", gettext_lazy("Hãy chọn một tệp CSV hoặc XLSX."), field="file")
+            )
+        d = form.cleaned_data
+        upload = d["file"]
         try:
+            check_upload_size(upload.size)
             rows = school_services.read_school_rows(upload.name, upload.read())
+            report = school_services.schools_provision(
+                actor=request.user, rows=rows, dry_run=d["dry_run"], create_valid=d["create_valid"]
+            )
         except DomainError as exc:
-            report_error(request, exc)
-            return redirect("school_list")
-        report = school_services.schools_provision(actor=request.user, rows=rows)
-        return self.render_to_response(self.get_context_data(report=report))
+            return self._refuse(form, exc)
+        status = 200 if report.dry_run or report.created else 400
+        ctx = self.get_context_data(report=report, upload_form=forms.ProvisionUploadForm(initial=d))
+        return TemplateResponse(request, "tenants/school_provision_report.html", ctx, status=status)
 
 
 class SchoolDetailView(CapabilityRequiredMixin, TemplateView):
@@ -314,6 +349,8 @@ class SchoolOperationView(CapabilityRequiredMixin, View):
         )
         if operation == "move":
             form.fields["target"].choices = _unit_choices(request, "schools.manage")
+            if chosen_outside(request, form, "target"):
+                return refuse(request)
         if not form.is_valid():
             messages.error(request, _("Dữ liệu chưa hợp lệ: %(e)s") % {"e": form.errors.as_text()})
             return redirect("school_detail", pk)

@@ -56,7 +56,7 @@ from ..windows_import import (
     check_upload_size,
     template_bytes,
 )
-from .common import access, refuse
+from .common import access, chosen_outside, refuse
 
 # =========================================================================================== forms
 
@@ -119,6 +119,7 @@ class DecideForm(forms.Form):
 
 
 NO_SCOPE = gettext_lazy("Bạn không có phạm vi nào để đặt lịch.")
+OUT_OF_SCOPE = gettext_lazy("Phạm vi này nằm ngoài thẩm quyền đặt lịch của bạn.")
 
 
 def _invalid_text(form: forms.Form) -> str:
@@ -198,6 +199,8 @@ class WindowCreateView(CapabilityRequiredMixin, View):
 
     def post(self, request):
         form = self._form(request, request.POST)
+        if chosen_outside(request, form, "scope"):
+            return refuse(request, OUT_OF_SCOPE)
         if not form.is_valid():
             messages.error(request, _invalid_text(form))
             return self._render(request, form, status=400)
@@ -364,6 +367,10 @@ class ExceptionDecideView(CapabilityRequiredMixin, View):
         target = reverse("window_exceptions")
         if exception is None:
             return refuse(request, NO_SUCH_REQUEST, status=404)
+        try:
+            svc.exception_decide_authorise(actor=request.user, window=exception.window)
+        except DomainError as exc:
+            return refuse(request, exc.message, status=exc.http_status)
         form = DecideForm(request.POST)
         if not form.is_valid():
             messages.error(request, _invalid_text(form))
@@ -407,6 +414,8 @@ class CalendarImportView(CapabilityRequiredMixin, View):
 
     def post(self, request):
         form = self._form(request, request.POST, request.FILES)
+        if chosen_outside(request, form, "scope"):
+            return refuse(request, OUT_OF_SCOPE)
         if not form.is_valid():
             messages.error(request, _invalid_text(form))
             return TemplateResponse(request, "tenants/window_import.html", {"form": form}, status=400)

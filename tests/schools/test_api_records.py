@@ -193,11 +193,11 @@ def test_class_sheets_over_http_all_or_nothing(w, klass):
 
 
 def test_token_authentication_refusals(w, klass):
-    from rest_framework.authtoken.models import Token
+    from tests.support import api_token_for
 
     url = f"/api/v1/classes/{klass.school_class.pk}/sheets/{klass.math.pk}/1/"
     teacher = w.account("teacher_a")
-    key = Token.objects.create(user=teacher).key
+    key = api_token_for(teacher, f"school:{w.school_a}", write=False)
     client = APIClient(HTTP_HOST=SCHOOL_A_HOST)
     assert client.get(url, HTTP_AUTHORIZATION=f"Token {key}").status_code == 200
     refused = client.get(url, HTTP_AUTHORIZATION=f"Token {key[:-1]}x")

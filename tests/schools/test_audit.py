@@ -15,6 +15,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection, connections, transaction
 from django.utils import timezone
 from hocba.kernel import archive, context
+from hocba.kernel.auditchain import BrokenLink, ChainReport
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -267,7 +268,10 @@ def test_verify_command_reports_intact_and_a_bad_link(w, klass, monkeypatch):
     connection.set_tenant(klass.school)  # the command leaves the connection on public
     # Only the owner can tamper (test_owner_tampering_is_found_at_that_entry finds the exact entry);
     # here: how the command reports what the chain check found, and that it fails the run.
-    monkeypatch.setattr(anchors, "audit_chain_verify", lambda schemas=None: {klass.school.schema_name: 4242})
+    broken = ChainReport(entries=5000, broken=BrokenLink(4242, None, "content"), head=None)
+    monkeypatch.setattr(
+        anchors, "audit_chain_verify", lambda schemas=None, **kw: {klass.school.schema_name: (broken, None)}
+    )
     out = io.StringIO()
     with pytest.raises(CommandError):
         call_command("audit_verify", "--schema", klass.school.schema_name, stdout=out)
@@ -470,14 +474,13 @@ def test_history_page_flags_filters_and_is_for_the_principal(w, klass, login):
 
 
 def test_token_api_saves_carry_the_actor(w, klass):
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
-    from tests.support import SCHOOL_A_HOST
+    from tests.support import SCHOOL_A_HOST, api_token_for
 
-    token = Token.objects.create(user=w.account("teacher_a"))
+    key = api_token_for(w.account("teacher_a"), f"school:{w.school_a}")
     client = APIClient(HTTP_HOST=SCHOOL_A_HOST)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     url = f"/api/v1/classes/{klass.school_class.pk}/sheets/{klass.math.pk}/1/"
     assert (
         client.put(

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tenants.models import Account, Membership, School
-from tests.support import SCHOOL_A_HOST
+from tests.support import SCHOOL_A_HOST, api_token_for
 
 
 def api(w, name: str, host: str = "hocba.localhost") -> APIClient:
@@ -16,10 +15,10 @@ def api(w, name: str, host: str = "hocba.localhost") -> APIClient:
 
 
 def test_token_authentication(w):
-    token = Token.objects.create(user=w.account("province_admin"))
+    key = api_token_for(w.account("province_admin"), f"unit:{w.province}", write=False)
     client = APIClient(HTTP_HOST="hocba.localhost")
     assert client.get("/api/v1/schools/").status_code in (401, 403)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     names = {s["name"] for s in client.get("/api/v1/schools/").json()}
     assert {"Trường THCS An Thạnh", "Trường THCS Bình Minh"} <= names
 

@@ -33,12 +33,15 @@ def test_school_home_for_a_member(login):
     assert "Trường THCS An Thạnh" in body and "Giáo viên bộ môn" in body
 
 
-def test_a_foreign_school_subdomain_is_refused_with_both_languages(login):
-    response = login("teacher_a", SCHOOL_B_HOST).get("/")
+def test_a_foreign_school_subdomain_is_refused_in_the_page_language(login):
+    client = login("teacher_a", SCHOOL_B_HOST)
+    response = client.get("/")
     assert response.status_code == 403
     body = response.content.decode()
-    assert "không thuộc" in body
-    assert 'lang="en"' in body
+    assert "không thuộc" in body and "does not belong" not in body
+    client.cookies["django_language"] = "en"
+    body = client.get("/").content.decode()
+    assert "does not belong" in body and 'lang="en"' in body
 
 
 def test_unknown_school_subdomain(login):

@@ -25,7 +25,6 @@ import datetime as dt, json
 from django.db import connection
 from django.utils import timezone
 from hocba.kernel.schoolyear import first_day, school_year_of
-from rest_framework.authtoken.models import Token
 from schools.models import Subject
 from schools.services.common import system_access
 from schools.services.setup import assignment_set, class_create, school_year_open
@@ -33,6 +32,7 @@ from schools.services.students import student_enrol
 from tenants.models import UnitKind
 from tenants.services.accounts import account_create
 from tenants.services.schools import school_create
+from tenants.services.tokens import api_token_issue
 from tenants.services.units import unit_create
 from tenants.services.windows import window_create
 
@@ -47,7 +47,8 @@ school = school_create(actor=None, code="RACE0001", name="Trường THCS Thử k
 teachers = [account_create(actor=None, username=f"gv-khoa-{i}", full_name=f"Giáo viên Khóa {i}",
                            email=f"gv-khoa-{i}@example.vn", password=None, role="subject_teacher", school=school,
                            valid_from=since) for i in range(__WRITERS__)]
-tokens = [Token.objects.create(user=t).key for t in teachers]
+tokens = [api_token_issue(actor=t, name='race', scope=f'school:{school.pk}', may_write=True, days=1)[1]
+          for t in teachers]
 connection.set_tenant(school)
 system = system_access(school.pk)
 year = school_year_open(access=system, start_year=year_start, levels=["lower_secondary"])

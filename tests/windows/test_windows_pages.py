@@ -116,9 +116,9 @@ def test_refusals_for_teacher_and_the_other_unit(w, login):
         == 404
     )
     assert stranger.post(f"/manage/windows/{own.pk}/cancel/").status_code == 404
-    # A scope the person may not schedule is not among the choices: the form refuses it and saves nothing.
+    # A scope the person may not schedule is not among the choices: refused before the form is read, nothing saved.
     response = stranger.post("/manage/windows/new/", form(w, "unit:unit_a", action="save"))
-    assert response.status_code == 400
+    assert response.status_code == 403 and "errorlist" not in response.content.decode()
     assert Window.objects.count() == 1 and Window.objects.get().locks_at == own.locks_at
 
 
@@ -173,7 +173,7 @@ def test_the_form_surfaces_the_service_refusal_and_saves_nothing(w, login, extra
 def test_unit_admin_cannot_lock_a_school_outside_itself(w, login):
     client = login("unit_a_admin")
     response = client.post("/manage/windows/new/", form(w, "school:school_b", action="save"))
-    assert response.status_code == 400  # not among its choices
+    assert response.status_code == 403  # not among its choices: refused before the form is read
     choices = client.get("/manage/windows/new/").content.decode()
     assert f'value="school:{w.school_a}"' in choices and f'value="school:{w.school_b}"' not in choices
     assert f'value="unit:{w.unit_b}"' not in choices and f'value="unit:{w.province}"' not in choices
@@ -339,7 +339,7 @@ def test_import_outside_ones_scope_and_unreadable_files(w, login):
     wb.active.append(["scores_1", "", f"05/09/{y} 07:00", f"10/01/{y + 1} 17:00", ""])
     out = io.BytesIO()
     wb.save(out)
-    assert _upload(login("unit_a_admin"), w, out.getvalue(), "unit:unit_b").status_code == 400  # not a choice
+    assert _upload(login("unit_a_admin"), w, out.getvalue(), "unit:unit_b").status_code == 403  # not a choice
     assert login("teacher_a").get("/manage/windows/import/").status_code == 403
     response = _upload(login("unit_a_admin"), w, b"not a workbook")
     assert response.status_code == 400 and 'id="import-error"' in response.content.decode()

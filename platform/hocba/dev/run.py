@@ -27,6 +27,41 @@ SETUP_STEPS = [
     ("seed", ["seed_demo"], "app"),
 ]
 _COLOURS = ["36", "33", "35", "32", "34", "31"]
+# The demo's web server: gunicorn's threaded workers, as in production but smaller. Each thread keeps at most one
+# database connection (CONN_MAX_AGE), so the demo never holds more than WEB_WORKERS × WEB_THREADS of them, however
+# many clients connect: an idle keep-alive connection waits in the worker's poller and holds no thread, a request
+# waits for a free thread. (runserver opened a thread, and with it a database connection, per client connection:
+# a hundred keep-alive clients used up PostgreSQL's connection slots and every request answered 500.)
+WEB_WORKERS = 2
+WEB_THREADS = 4
+
+
+def web_command(port: int | str, host: str = "0.0.0.0") -> list[str]:
+    """The command line of ``make run``'s web server (the server tests start the same one)."""
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "hocba.wsgi:application",
+        "--bind",
+        f"{host}:{port}",
+        "--worker-class",
+        "gthread",
+        "--workers",
+        str(WEB_WORKERS),
+        "--threads",
+        str(WEB_THREADS),
+        "--keep-alive",
+        "5",
+        "--timeout",
+        "60",
+        "--graceful-timeout",
+        "5",
+        "--access-logfile",
+        "-",
+        "--access-logformat",
+        '%(h)s "%(r)s" %(s)s %(b)s %(M)sms',
+    ]
 
 
 class Supervisor:
@@ -184,7 +219,7 @@ def main() -> int:
         if supervisor.stop_requested.is_set():
             return 0
         port = os.environ.get("HOCBA_PORT", "8000")
-        supervisor.spawn("web", manage + ["runserver", f"0.0.0.0:{port}", "--noreload"], env)
+        supervisor.spawn("web", web_command(port), env)
         supervisor.spawn(
             "worker",
             _celery() + ["-A", "hocba", "worker", "-l", "info", "--concurrency", "2", "-Q", "celery"],

@@ -30,8 +30,10 @@ from __future__ import annotations
 import argparse
 import atexit
 import contextlib
+import copyreg
 import fcntl
 import hashlib
+import io
 import json
 import logging
 import os
@@ -573,6 +575,7 @@ def _s3_main(argv: list[str]) -> None:
         create_backend_app,
     )
     from moto.s3.models import s3_backends  # lazy: optional embedded extra
+    from moto.s3.utils import _VersionedKeyStore  # lazy: optional embedded extra
     from werkzeug.serving import make_server  # lazy: optional embedded extra (moto's server)
 
     if state_path.exists():
@@ -600,11 +603,24 @@ def _s3_main(argv: list[str]) -> None:
             dirty.set()
         return body
 
+    def versioned_keys(store):
+        # A bucket's keys are a dict of key -> [every version, oldest first] whose items() yields only the newest
+        # version, so pickle's own way with a dict subclass kept one version per key. Each version is given here as
+        # an item of its own, in order: on loading, the store's __setitem__ appends it to the key's list.
+        items = [(key, version) for key, versions in dict.items(store) for version in versions]
+        return (_VersionedKeyStore, (), store.__dict__ or None, None, iter(items))
+
+    dispatch = {**copyreg.dispatch_table, _VersionedKeyStore: versioned_keys}
+
     def save() -> None:
         with state_lock:
             if not dirty.is_set():
                 return
-            data = pickle.dumps({a: dict(per_account) for a, per_account in s3_backends.items()})
+            buffer = io.BytesIO()
+            pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+            pickler.dispatch_table = dispatch
+            pickler.dump({a: dict(per_account) for a, per_account in s3_backends.items()})
+            data = buffer.getvalue()
             dirty.clear()
         tmp = state_path.with_name(".state.pickle.tmp")
         with open(tmp, "wb") as fh:

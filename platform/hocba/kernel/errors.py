@@ -126,12 +126,9 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     response = exception_handler(exc, context)
     if response is not None and isinstance(exc, APIException) and isinstance(response.data, dict):
         detail = response.data.get("detail")
-        if detail is not None and response.status_code in (
-            status.HTTP_401_UNAUTHORIZED,
-            status.HTTP_403_FORBIDDEN,
-            status.HTTP_404_NOT_FOUND,
-            status.HTTP_405_METHOD_NOT_ALLOWED,
-        ):
+        # Every DRF refusal with one message (401, 403, 404, 405, a malformed body's 400, 406, 415, 429) gets the
+        # refusal body's code and English; unexpected exceptions are the 500 of hocba.kernel.errorpages.
+        if detail is not None and response.status_code >= status.HTTP_400_BAD_REQUEST:
             response.data.setdefault("code", getattr(exc, "default_code", "error"))
             response.data.setdefault("detail_en", both_languages(getattr(exc, "default_detail", detail))["en"])
     return response

@@ -20,6 +20,11 @@ REFUSAL_SCHEMA = {
         "detail": {"type": "string", "description": "the message in Vietnamese"},
         "detail_en": {"type": "string", "description": "the message in English"},
         "field": {"type": "string", "description": "the input refused, when it is one field"},
+        "request_id": {
+            "type": "string",
+            "description": "the request's id (also the X-Request-ID header), on the errors the server answers itself "
+            "(404 of an unknown path, 500): give it to support",
+        },
         "errors": {
             "type": "array",
             "description": "one entry per refused cell or row (a sheet, a class's entries, an import)",
@@ -58,11 +63,12 @@ RESPONSES = {
     "403": "Not allowed to you, or not signed in.",
     "404": "Not found, or outside what you may see (another school's ids never resolve).",
     "423": "An open/lock window of the province, the unit or the school refuses the write now (the window is named).",
+    "500": "The server failed; the body is still a refusal (code server_error, request_id), never a stack trace.",
 }
 
 
 def add_refusals(result: dict, generator, request, public) -> dict:
-    """POSTPROCESSING_HOOKS: each operation answers 403 and 404; a write also 400, and on a school's site 423."""
+    """POSTPROCESSING_HOOKS: each operation answers 403, 404 and 500; a write also 400, and on a school's site 423."""
     on_school_site = getattr(generator, "urlconf", None) == SCHOOL_URLCONF
     result.setdefault("components", {}).setdefault("schemas", {})["Refusal"] = REFUSAL_SCHEMA
     for operations in result.get("paths", {}).values():
@@ -74,6 +80,7 @@ def add_refusals(result: dict, generator, request, public) -> dict:
                 codes.insert(0, "400")
                 if on_school_site:
                     codes.append("423")
+            codes.append("500")
             for code in codes:
                 operation["responses"].setdefault(
                     code, {"description": RESPONSES[code], "content": {"application/json": {"schema": ERROR_REF}}}

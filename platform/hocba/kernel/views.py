@@ -3,7 +3,7 @@
 from django.db import connection
 from django.http import JsonResponse
 from django.views import View
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from .permissions import PUBLIC, CapabilityRequiredMixin
 
@@ -23,11 +23,20 @@ class ApiSchemaView(SpectacularAPIView):
     required_capability = PUBLIC
 
 
-class ApiDocsView(SpectacularSwaggerView):
-    """Browsable docs, served from the sidecar package: they work offline."""
+class ApiDocsView(SpectacularSwaggerSplitView):
+    """Browsable docs, served from the sidecar package: they work offline. The split view serves its start-up
+    script from its own URL (``?script``), so the page runs no inline script (``hocba.kernel.csp``)."""
 
     required_capability = PUBLIC
 
 
 class ApiRedocView(SpectacularRedocView):
+    """Redoc from the sidecar package, without the web fonts drf-spectacular's template fetches from outside
+    (``templates/drf_spectacular/redoc.html``); Redoc starts its search worker from a ``blob:``."""
+
     required_capability = PUBLIC
+
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        response.csp_extra = {"worker-src": ["blob:"]}
+        return response

@@ -6,7 +6,9 @@ from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
 
+from hocba.celery import VISIBILITY_TIMEOUT, broker_transport_options
 from hocba.env import REPO_ROOT, Env, database_settings, runtime
+from hocba.kernel.clientip import parse_networks
 
 ENV = Env.read()
 BASE_DIR = REPO_ROOT
@@ -16,6 +18,9 @@ DEBUG = ENV.debug
 SECRET_KEY = ENV.secret_key or "insecure-local-key-change-me"
 BASE_DOMAIN = ENV.base_domain
 ALLOWED_HOSTS = list(ENV.allowed_hosts) or [BASE_DOMAIN, f".{BASE_DOMAIN}", "127.0.0.1"]
+# Proxies whose X-Forwarded-For is believed (addresses or CIDR ranges; hocba.kernel.clientip): the audit trail's
+# address and allauth's rate limits. Empty: REMOTE_ADDR is the client. A malformed entry stops the start.
+TRUSTED_PROXIES = [str(network) for network in parse_networks(ENV.trusted_proxies)]
 
 # --- tenancy -------------------------------------------------------------------------------------
 SHARED_APPS = [
@@ -25,10 +30,9 @@ SHARED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django.contrib.admin",
+    "tenants.adminapp.OperatorAdminConfig",  # django.contrib.admin, read-only for operators
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "allauth",
@@ -74,10 +78,14 @@ if ENV.database_url:
 
 # --- requests ------------------------------------------------------------------------------------
 MIDDLEWARE = [
+    # Outermost: a GET whose database connection was lost runs once more (hocba/kernel/dbretry.py).
+    "hocba.kernel.dbretry.DatabaseRetryMiddleware",
+    "hocba.kernel.csp.ContentSecurityPolicyMiddleware",
     "tenants.middleware.SchoolTenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "hocba.kernel.middleware.RequestContextMiddleware",
+    "hocba.kernel.middleware.NfcMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -102,6 +110,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "hocba.kernel.context_processors.platform",
+                "hocba.kernel.csp.nonce",
             ]
         },
     }
@@ -130,7 +139,7 @@ ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_ADAPTER = "tenants.auth.AccountAdapter"
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_LOGOUT_ON_GET = False
-# Login attempts are limited through the cache, which is Redis.
+# Login attempts are limited through the cache, which is Redis (per process while Redis is down: kernel/cache.py).
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
     "login_failed": "5/5m/ip,5/5m/key",
@@ -188,9 +197,12 @@ CACHES = {
     "default": (
         # One Redis may serve several databases (tests, demos): keep their keys apart.
         {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Redis unreachable: each process answers from its own memory, logged (hocba/kernel/cache.py); the
+            # timeouts bound what a hung Redis costs the one call per process that finds it gone.
+            "BACKEND": "hocba.kernel.cache.FallbackRedisCache",
             "LOCATION": _cache_url,
             "KEY_PREFIX": "hocba:" + DATABASES.get("default", {}).get("NAME", ""),
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0},
         }
         if _cache_url
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
@@ -204,6 +216,12 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Redelivery of a task whose worker died: after the visibility timeout, which follows from the tasks' time limits
+# (hocba/celery.py explains the bound; README "Workers"). HOCBA_CELERY_VISIBILITY_TIMEOUT overrides it for tests
+# only: below the longest time limit, a slow task still running would be delivered twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(
+    int(runtime("HOCBA_CELERY_VISIBILITY_TIMEOUT", str(VISIBILITY_TIMEOUT)))
+)
 
 # --- archive store -------------------------------------------------------------------------------
 S3_ENDPOINT_URL = ENV.s3_endpoint_url
@@ -220,8 +238,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["hocba.kernel.permissions.HasCapability"],
     "DEFAULT_PARSER_CLASSES": [
         "hocba.kernel.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "hocba.kernel.parsers.FormParser",
+        "hocba.kernel.parsers.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
@@ -254,3 +272,5 @@ LOGGING = {
     },
 }
 WINDOW_EXCEPTION_MAX_DAYS = int(runtime("HOCBA_WINDOW_EXCEPTION_MAX_DAYS", "14"))
+# The longest an API token may live (days); each token is issued for at most this long.
+API_TOKEN_MAX_DAYS = int(runtime("HOCBA_API_TOKEN_MAX_DAYS", "90"))

@@ -3,6 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
+from .base import ALLOWED_HOSTS as _BASE_HOSTS
 from .base import ENV
 
 for _name, _value in {
@@ -16,12 +17,25 @@ for _name, _value in {
         raise ImproperlyConfigured(f"{_name} must be set in production")
 
 DEBUG = False
+# The base domain and its subdomains only: no loopback address, whatever HOCBA_ALLOWED_HOSTS says.
+_LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0"}
+ALLOWED_HOSTS = [
+    host
+    for host in (_BASE_HOSTS if ENV.allowed_hosts else [ENV.base_domain, f".{ENV.base_domain}"])
+    if host == ENV.base_domain
+    or host == f".{ENV.base_domain}"
+    or (host not in _LOOPBACK and not host.startswith("127."))
+]
 WHITENOISE_USE_FINDERS = False
 SESSION_COOKIE_DOMAIN = f".{ENV.base_domain}"
 CSRF_COOKIE_DOMAIN = f".{ENV.base_domain}"
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Plain HTTP is redirected to HTTPS (the ingress terminates TLS and says so in X-Forwarded-Proto), except the probes,
+# which the kubelet and Docker send over plain HTTP. HOCBA_SSL_REDIRECT=false only for a trial without TLS in front.
+SECURE_SSL_REDIRECT = ENV.ssl_redirect
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_CONTENT_TYPE_NOSNIFF = True

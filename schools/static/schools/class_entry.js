@@ -5,12 +5,7 @@
 (function () {
   "use strict";
 
-  // Forms that ask before they act (submit / approve the class's records).
-  Array.prototype.forEach.call(document.querySelectorAll("form[data-confirm]"), function (form) {
-    form.addEventListener("submit", function (event) {
-      if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
-    });
-  });
+  // Forms that ask before they act (submit / approve the class's records): hocba/site.js, on every page.
 
   var configNode = document.getElementById("entry-config");
   var table = document.getElementById("entry");

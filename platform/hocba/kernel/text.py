@@ -1,0 +1,104 @@
+"""Text as it enters: one normal form (NFC) for every string a person sends.
+
+Vietnamese has two spellings of the same letters: precomposed (NFC, “ễ” one code point) and decomposed (NFD,
+“e” + circumflex + tilde), which macOS, some keyboards and some spreadsheets send. Stored as sent, two names that
+look identical compare different, so duplicate checks, sorting and search miss them. Everything a person sends
+passes here at the boundary: form posts and query strings (``hocba.kernel.middleware.NfcMiddleware``), API bodies
+(``hocba.kernel.parsers``), spreadsheet and CSV cells (``hocba.kernel.spreadsheets``).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from django.http import QueryDict
+
+FORM = "NFC"
+
+
+def nfc(value: Any) -> Any:
+    """``value`` with every string in NFC, through dicts, lists and tuples; anything else as it is."""
+    if isinstance(value, str):
+        return value if unicodedata.is_normalized(FORM, value) else unicodedata.normalize(FORM, value)
+    if isinstance(value, QueryDict):
+        return nfc_querydict(value)
+    if isinstance(value, dict):
+        return {nfc(k): nfc(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [nfc(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(nfc(v) for v in value)
+    return value
+
+
+def is_nfc(value: Any) -> bool:
+    return not isinstance(value, str) or unicodedata.is_normalized(FORM, value)
+
+
+def nfc_querydict(data: QueryDict) -> QueryDict:
+    """The same QueryDict (its encoding and mutability kept) with keys and values in NFC; itself when already so."""
+    if all(is_nfc(k) and all(is_nfc(v) for v in vs) for k, vs in data.lists()):
+        return data
+    out = QueryDict(mutable=True, encoding=data.encoding)
+    for key, values in data.lists():
+        out.setlist(nfc(key), [nfc(v) for v in values])
+    out._mutable = data._mutable
+    return out
+
+
+def nfc_table(
+    cursor,
+    table: str,
+    columns: list[str],
+    *,
+    json_columns: list[str] = (),
+    quiet_triggers: tuple[str, ...] = (),
+    note: str = "",
+) -> int:
+    """Rewrite in NFC the stored values of ``columns`` that are not (a data migration; PostgreSQL 13+).
+
+    Only rows holding a non-NFC value are updated, so a table that has none is not touched (no lock, no trigger, no
+    audit entry). ``quiet_triggers`` are switched off for this statement only and on again in the same transaction
+    (the owner's maintenance: a school's window guard would refuse a locked year's names though nothing a person
+    wrote changes). The audit triggers stay on: the chain records the change, marked with ``note`` as its source's
+    request id. ``json_columns`` (jsonb) are normalised as their text, which keeps their structure: JSON's own syntax
+    is ASCII. Returns the number of rows rewritten."""
+    texts = [(f'"{c}"', f'"{c}"', "") for c in columns] + [(f'"{c}"', f'"{c}"::text', "::jsonb") for c in json_columns]
+    if not texts:
+        return 0
+    differs = " OR ".join(f"{value} IS NOT NFC NORMALIZED" for _column, value, _cast in texts)
+    cursor.execute(f'SELECT count(*) FROM "{table}" WHERE {differs}')  # noqa: S608 - names from the models
+    if not cursor.fetchone()[0]:
+        return 0
+    if note:
+        cursor.execute(
+            "SELECT set_config('hocba.source', 'migration', true), set_config('hocba.request_id', %s, true)", [note]
+        )
+    cursor.execute(
+        "SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass AND tgname = ANY(%s) AND tgenabled <> 'D'",
+        [f'"{table}"', list(quiet_triggers)],
+    )
+    off = [row[0] for row in cursor.fetchall()]
+    for name in off:
+        cursor.execute(f'ALTER TABLE "{table}" DISABLE TRIGGER "{name}"')
+    sets = ", ".join(f"{column} = normalize({value}, NFC){cast}" for column, value, cast in texts)
+    cursor.execute(f'UPDATE "{table}" SET {sets} WHERE {differs}')  # noqa: S608 - names from the models
+    changed = cursor.rowcount
+    for name in off:
+        cursor.execute(f'ALTER TABLE "{table}" ENABLE TRIGGER "{name}"')
+    return changed
+
+
+def text_columns(model) -> list[str]:
+    """The columns of a model that hold free text (char and text fields without choices)."""
+    return [
+        f.column
+        for f in model._meta.concrete_fields
+        if f.get_internal_type() in ("CharField", "TextField") and not f.choices
+    ]
+
+
+def json_columns(model) -> list[str]:
+    """The columns of a model that hold JSON, whose strings may be names (a student's guardians)."""
+    return [f.column for f in model._meta.concrete_fields if f.get_internal_type() == "JSONField"]
