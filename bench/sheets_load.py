@@ -57,6 +57,7 @@ def _child_env(url: str, base_domain: str) -> dict:
             "HOCBA_DB_ROLE": "app",
             "DJANGO_SETTINGS_MODULE": app_settings_module(),
             "HOCBA_BASE_DOMAIN": base_domain,
+            "HOCBA_SSL_REDIRECT": "false",  # plain HTTP on loopback: no TLS terminator in front of this server
             "PYTHONPATH": os.pathsep.join([str(REPO / "platform"), str(REPO)]),
         }
     )
