@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
+from hocba.env import runtime
 from hocba.kernel import levels as school_levels
 from hocba.kernel import spreadsheets
 from hocba.kernel.errors import DomainError, NotAllowed, both_languages, translate_db_error
@@ -238,13 +239,17 @@ def school_close(*, actor: Account | None, school: School, on: dt.date | None = 
 COLUMNS = ("code", "name", "levels", "unit_code", "slug")
 
 
-MAX_SCHOOLS_PER_FILE = 20
-"""One file is created in one transaction (all or nothing, schemas included: the application's role cannot drop a
-schema, so nothing created could be removed after a commit). Each new schema holds a lock on every table, index
-and sequence it creates until the commit: about 360 locks a school (measured on PostgreSQL 16), in the server-wide
-lock table PostgreSQL sizes at ``max_locks_per_transaction × max_connections`` (6,400 by default, plus slack;
-forty schools, 14,400 locks, still passed here). Twenty schools, about 7,200 locks, keep a run near that size;
-a longer list is split into several files (or the server's ``max_locks_per_transaction`` raised with this)."""
+def max_schools_per_file() -> int:
+    """How many schools one file may create (``HOCBA_PROVISION_MAX_SCHOOLS``, default 20).
+
+    One file is created in one transaction (all or nothing, schemas included: the application's role cannot drop
+    a schema, so nothing created could be removed after a commit). Each new schema holds a lock on every table,
+    index and sequence it creates until the commit: about 360 locks a school (measured on PostgreSQL 16), in the
+    server-wide lock table PostgreSQL sizes at ``max_locks_per_transaction × max_connections`` (6,400 by default,
+    plus slack; forty schools, 14,400 locks, still passed here). Twenty schools, about 7,200 locks, keep a run near
+    that size. A province that raises ``max_locks_per_transaction`` (e.g. 1024 → about 280 schools a file on 100
+    connections) raises this with it; otherwise a longer list is split into several files."""
+    return max(1, int(runtime("HOCBA_PROVISION_MAX_SCHOOLS", "20")))
 
 
 class RowStatus:
@@ -495,11 +500,12 @@ def schools_provision(
     DDL is transactional; ``provisioning.schema_create`` runs inside the caller's transaction): a school
     that fails mid-way rolls back every school of the run, or with ``create_valid`` only its own savepoint.
     """
-    if len(rows) > MAX_SCHOOLS_PER_FILE:
+    most = max_schools_per_file()
+    if len(rows) > most:
         raise DomainError(
             "provision.too_many",
             _("Tệp có %(n)s trường; mỗi lần chỉ tạo tối đa %(max)s trường. Hãy chia thành nhiều tệp."),
-            params={"n": len(rows), "max": MAX_SCHOOLS_PER_FILE},
+            params={"n": len(rows), "max": most},
         )
     if not rows:
         raise DomainError("provision.no_rows", _("Tệp không có dòng trường nào dưới hàng tiêu đề."))

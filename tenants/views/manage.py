@@ -223,7 +223,7 @@ class SchoolListView(CapabilityRequiredMixin, TemplateView):
             form = forms.SchoolCreateForm()
             form.fields["unit"].choices = _unit_choices(self.request, "schools.manage")
             ctx.update(
-                form=form, upload_form=forms.ProvisionUploadForm(), max_schools=school_services.MAX_SCHOOLS_PER_FILE
+                form=form, upload_form=forms.ProvisionUploadForm(), max_schools=school_services.max_schools_per_file()
             )
         ctx["rows"] = [(school, tree.nodes.get(school.unit_id)) for school in schools]
         return super().get_context_data(**ctx, **kwargs)
@@ -267,7 +267,7 @@ class SchoolProvisionView(CapabilityRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         kwargs.setdefault("upload_form", forms.ProvisionUploadForm())
-        return super().get_context_data(max_schools=school_services.MAX_SCHOOLS_PER_FILE, **kwargs)
+        return super().get_context_data(max_schools=school_services.max_schools_per_file(), **kwargs)
 
     def _refuse(self, form, exc: DomainError):
         return self.render_to_response(

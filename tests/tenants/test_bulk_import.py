@@ -148,7 +148,7 @@ def test_checking_a_file_takes_the_same_queries_whatever_its_length(w, queries):
 
 def test_too_many_schools_for_one_file(w):
     text = HEADER + "".join(
-        f"9950{i:04d},Trường {i},THCS,99-AT,thcs-so-{i}\n" for i in range(school_services.MAX_SCHOOLS_PER_FILE + 1)
+        f"9950{i:04d},Trường {i},THCS,99-AT,thcs-so-{i}\n" for i in range(school_services.max_schools_per_file() + 1)
     )
     with pytest.raises(DomainError) as info:
         school_services.schools_provision(actor=None, rows=_rows(text), dry_run=True)
@@ -156,6 +156,17 @@ def test_too_many_schools_for_one_file(w):
     with pytest.raises(DomainError) as info:
         school_services.schools_provision(actor=None, rows=_rows(HEADER))
     assert info.value.code in {"provision.no_rows", "provision.empty"}
+
+
+def test_the_limit_per_file_is_a_setting(w, monkeypatch):
+    monkeypatch.setenv("HOCBA_PROVISION_MAX_SCHOOLS", "3")
+    text = HEADER + "".join(f"9950{i:04d},Trường {i},THCS,99-AT,thcs-so-{i}\n" for i in range(4))
+    with pytest.raises(DomainError) as info:
+        school_services.schools_provision(actor=None, rows=_rows(text), dry_run=True)
+    assert info.value.code == "provision.too_many" and info.value.params["max"] == 3
+    monkeypatch.setenv("HOCBA_PROVISION_MAX_SCHOOLS", "30")
+    report = school_services.schools_provision(actor=None, rows=_rows(text), dry_run=True)
+    assert report.would_create == 4
 
 
 def _failing_at(monkeypatch, slug: str):
