@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from hocba.kernel import levels as school_levels
-from hocba.kernel.errors import DomainError, both_languages
+from hocba.kernel.errors import DomainError, RowProblem
 from hocba.kernel.forms import (
     DATE_ONLY_FORMATS,
     DATETIME_INPUT_FORMATS,
@@ -153,7 +153,7 @@ def parse_grades(value: Any) -> tuple[list[int], list[str]] | None:
 
 
 @dataclass
-class RowReport:
+class RowReport(RowProblem):
     line: int
     category: str = ""
     grades: list[int] = field(default_factory=list)
@@ -174,14 +174,6 @@ class RowReport:
         """The row's first problem: a catalogue message and its parameters."""
         if not self.code:
             self.code, self.text, self.params = code, message, params or {}
-
-    @property
-    def message(self) -> str:
-        return both_languages(self.text, self.params)["vi"] if self.code else ""
-
-    @property
-    def message_en(self) -> str:
-        return both_languages(self.text, self.params)["en"] if self.code else ""
 
     @property
     def category_label(self) -> str:

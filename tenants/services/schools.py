@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from hocba.env import runtime
 from hocba.kernel import levels as school_levels
 from hocba.kernel import spreadsheets
-from hocba.kernel.errors import DomainError, NotAllowed, both_languages, translate_db_error
+from hocba.kernel.errors import DomainError, NotAllowed, RowProblem, translate_db_error
 
 from .. import provisioning
 from ..models import (
@@ -268,7 +268,7 @@ ROW_STATUS_LABELS = {
 
 
 @dataclass
-class RowOutcome:
+class RowOutcome(RowProblem):
     """One row of the file: what it asks for and what became of it (with the reason when refused)."""
 
     line: int
@@ -291,14 +291,6 @@ class RowOutcome:
         if self.ok:
             self.error_code, self.text, self.params = exc.code, exc.message, exc.params
         self.status, self.school_id = RowStatus.REFUSED, None
-
-    @property
-    def message(self) -> str:
-        return both_languages(self.text, self.params)["vi"] if self.error_code else ""
-
-    @property
-    def message_en(self) -> str:
-        return both_languages(self.text, self.params)["en"] if self.error_code else ""
 
     @property
     def status_label(self) -> str:

@@ -30,6 +30,26 @@ def both_languages(message: Any, params: dict[str, Any] | None = None) -> dict[s
     return out
 
 
+class RowProblem:
+    """A mixin for a report row of an import: its problem (``text``, a catalogue message, with ``params``) in
+    both languages, empty while the row is ``ok``."""
+
+    text: Any
+    params: dict[str, Any]
+
+    @property
+    def ok(self) -> bool:
+        raise NotImplementedError
+
+    @property
+    def message(self) -> str:
+        return "" if self.ok else both_languages(self.text, self.params)["vi"]
+
+    @property
+    def message_en(self) -> str:
+        return "" if self.ok else both_languages(self.text, self.params)["en"]
+
+
 class Message:
     """A catalogue message bound to its parameters, rendered in the active language each time it is read: a
     message quoted inside another one (a cell's refusal inside an import's report)."""
