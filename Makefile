@@ -41,8 +41,16 @@ lint: $(STAMP)  ## ruff, the import contracts (.importlinter) and the project's 
 
 check: lint test
 
-helm: $(STAMP)  ## lint the chart; helm itself comes from infra/get-helm.sh (into .tools/helm)
-	HELM=$$(sh infra/get-helm.sh $(PY)) && "$$HELM" lint --strict helm/hocba
+helm: $(STAMP)  ## lint the chart and render values-small/-large (with and without KEDA); helm from infra/get-helm.sh
+	@set -e; HELM=$$(sh infra/get-helm.sh $(PY)); province=helm/hocba/ci/province-values.yaml; \
+	"$$HELM" lint --strict helm/hocba -f $$province; \
+	for size in small large; do \
+		echo "helm: values-$$size.yaml"; \
+		"$$HELM" lint --strict helm/hocba -f helm/hocba/values-$$size.yaml -f $$province; \
+		"$$HELM" template hocba helm/hocba -f helm/hocba/values-$$size.yaml -f $$province >/dev/null; \
+		"$$HELM" template hocba helm/hocba -f helm/hocba/values-$$size.yaml -f $$province \
+			--api-versions keda.sh/v1alpha1 >/dev/null; \
+	done
 
 messages: $(STAMP)  ## extract our (Vietnamese) strings into the English catalogue, then compile both
 	HOCBA_DB_ROLE=owner $(PY) manage.py makemessages -l en --ignore='.venv/*' --ignore='.data/*' --ignore='tests/*' \

@@ -19,6 +19,8 @@ from . import common, sheets, windows_bench
 BENCHMARKS = (
     "provision",
     "migrate_noop",
+    "migrate_addcolumn",  # after migrate_noop: it moves the schools to a new head
+    "backup_restore",
     *sheets.NAMES,
     *windows_bench.NAMES,
 )  # sheets/windows_bench.NAMES: child process, own database
@@ -113,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
 
     settings.DEBUG = False  # no query log: it costs time and memory over thousands of schools
 
-    from . import migrate_noop, provision
+    from . import backup_restore, migrate_addcolumn, migrate_noop, provision
 
     started = time.perf_counter()
     failed = False
@@ -133,6 +135,10 @@ def main(argv: list[str] | None = None) -> int:
             common.say(f"bench: built {built['schools']} schools for {', '.join(selected)} in {built['seconds']:.1f} s")
         if "migrate_noop" in selected:
             migrate_noop.run(scale, args.results_dir, machine)
+        if "migrate_addcolumn" in selected:
+            migrate_addcolumn.run(scale, args.results_dir, machine)
+        if "backup_restore" in selected:  # last: it switches its sampled schools to restored schemas
+            backup_restore.run(scale, args.results_dir, machine)
     except Exception:
         failed = True
         raise

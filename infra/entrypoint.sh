@@ -6,6 +6,11 @@
 #   beat                celery beat: run exactly ONE of these per deployment
 #   migrate [args…]     as the owner: migrate_schemas --shared, db_roles, then migrate_schools [args…]
 #   manage <args…>      python manage.py <args…>
+#   provision <file> [args…]   manage.py provision_schools <file> [--dry-run | --create-valid]
+#   backup <school> [args…]    manage.py school_backup <school> [--to s3|DIR] (DATABASE_URL's login as is:
+#                              the owner or a login in hocba_backup; `backup --all` every active school)
+#   restore <backup> <schema>  as the owner: manage.py school_restore <backup> --as <schema> (a fresh
+#                              schema, verified, then the school switched to it)
 #   check               check --deploy --fail-level WARNING, then migrate_schools --check
 #   anything else       exec'd as is (e.g. `sh`, `python -V`)
 #
@@ -103,10 +108,12 @@ case "$command" in
         run_exec gunicorn hocba.wsgi:application \
             --bind "0.0.0.0:${HOCBA_PORT:-8000}" \
             --workers "${WEB_CONCURRENCY:-2}" \
-            --access-logfile - "$@"
+            --access-logfile - --config python:hocba.gunicorn_conf "$@"
         ;;
     worker)
         wait_for_postgres
+        # The pool's processes share their metrics through files there (hocba.kernel.metrics); /tmp is writable.
+        export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-/tmp/hocba-metrics-worker}"
         run_exec celery -A hocba worker -l info "$@"
         ;;
     beat)
@@ -125,6 +132,34 @@ case "$command" in
         ;;
     manage)
         run_exec python manage.py "$@"
+        ;;
+    provision)
+        if [ "$#" -lt 1 ]; then
+            echo "entrypoint: usage: provision <schools.csv|schools.xlsx> [--dry-run | --create-valid]" >&2
+            exit 2
+        fi
+        wait_for_postgres
+        run_exec python manage.py provision_schools "$@"
+        ;;
+    backup)
+        if [ "$#" -lt 1 ]; then
+            echo "entrypoint: usage: backup <school slug|MoET code|--all> [--to s3|DIR]" >&2
+            exit 2
+        fi
+        # DATABASE_URL's login as it is (the owner, or a backup login in hocba_backup), never the app's.
+        wait_for_postgres
+        export HOCBA_DB_ROLE=owner
+        run_exec python manage.py school_backup "$@"
+        ;;
+    restore)
+        if [ "$#" -ne 2 ]; then
+            echo "entrypoint: usage: restore <backups/<schema>/<stamp> | s3://bucket/… | DIR> <new schema>" >&2
+            exit 2
+        fi
+        # Only the owner restores (the load disables the triggers of the fresh schema).
+        wait_for_postgres
+        export HOCBA_DB_ROLE=owner
+        run_exec python manage.py school_restore "$1" --as "$2"
         ;;
     check)
         run python manage.py check --deploy --fail-level WARNING

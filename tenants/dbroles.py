@@ -4,6 +4,8 @@ The application logs in as a member of ``hocba_writers``. That group may read an
 but may only read the school's audit table (its triggers write it, as the owner) and only INSERT and
 SELECT the platform's, only read the migration records and the school
 template, and creates school schemas only through ``hocba_create_school_schema`` (SECURITY DEFINER).
+``hocba_backup`` (no login of its own: grant it to a backup login) may only read the school schemas and the school
+list, for ``manage.py school_backup``; a restore needs the owner.
 ``manage.py db_roles`` (run as the owner, after migrations) makes it so; it is idempotent.
 """
 
@@ -13,6 +15,8 @@ from django.db import connection, connections
 from psycopg import sql
 
 WRITERS = "hocba_writers"
+# Reads for backups (``tenants.backups``): SELECT on the school schemas and on the school list, nothing else.
+BACKUP = "hocba_backup"
 
 # Run in each school schema (search_path set to it): what the application may not change there.
 SCHOOL_RESTRICTIONS = f"""
@@ -21,6 +25,10 @@ DO $$ BEGIN
         REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON django_migrations FROM {WRITERS};
         -- Entries are written by the triggers (as the owner) only: the application reads them.
         REVOKE INSERT, UPDATE, DELETE, TRUNCATE, TRIGGER, REFERENCES ON schools_auditentry FROM {WRITERS};
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{BACKUP}') THEN
+        EXECUTE format('GRANT USAGE ON SCHEMA %I TO {BACKUP}', current_schema());
+        EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA %I TO {BACKUP}', current_schema());
     END IF;
 END $$;
 """
@@ -53,6 +61,16 @@ def ensure_roles(*, app_user: str | None, app_password: str | None, school_schem
                     sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(app_user), sql.Literal(app_password)),
                 )
             _exec(cursor, sql.SQL("GRANT {} TO {}").format(sql.Identifier(WRITERS), sql.Identifier(app_user)))
+        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [BACKUP])
+        if cursor.fetchone() is None:
+            _exec(cursor, sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(BACKUP)))
+        b = sql.Identifier(BACKUP)
+        for statement in (
+            sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(database), b),
+            sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(b),
+            sql.SQL("GRANT SELECT ON tenants_school TO {}").format(b),
+        ):
+            _exec(cursor, statement)
         w, o = sql.Identifier(WRITERS), sql.Identifier(owner)
         for statement in (
             sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(sql.Identifier(database), w),

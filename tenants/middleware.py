@@ -15,7 +15,7 @@ from hocba.kernel.refusals import refusal_response
 
 from .models import Domain, School
 
-_OPEN_PREFIXES = ("/static/", "/healthz", "/i18n/", "/favicon.ico")
+_OPEN_PREFIXES = ("/static/", "/healthz", "/readyz", "/i18n/", "/favicon.ico")
 _ACCOUNT_PREFIX = "/accounts/"
 
 

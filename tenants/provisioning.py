@@ -10,14 +10,18 @@ school's public rows — a failure leaves neither a schema nor a row (DESIGN §3
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import hashlib
 import logging
 import multiprocessing
+import os
 import re
+import signal
 import sys
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +44,8 @@ log = logging.getLogger(__name__)
 SCHEMA_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{2,62}$")
 RESERVED_SCHEMAS = {"public", "information_schema", settings.TENANT_TEMPLATE_SCHEMA}
 _TEMPLATE_LOCK = 736_201  # advisory lock key for building the template
+_MIGRATE_LOCK = 736_202  # advisory lock class for migrating one school (second key: hashtext of its schema)
+_PR_SET_PDEATHSIG = 1
 
 
 def validate_schema_name(name: str) -> None:
@@ -93,8 +99,26 @@ def migration_head() -> Head:
     return Head(targets, tuple(sorted(required)), sources.hexdigest())
 
 
+class _SchoolExecutor(MigrationExecutor):
+    """Django's executor, with the project state before the plan rendered once per process and set of applied
+    migrations: rendering every model took 0.28 of 0.33 s per school (profiled); the schools of one run almost all
+    start from the same set, so each school gets a cheap clone (the migration mutates the clone only)."""
+
+    _rendered: dict[tuple[bool, frozenset], object] = {}
+
+    def _create_project_state(self, with_applied_migrations=False):
+        key = (with_applied_migrations, frozenset(self.loader.applied_migrations))
+        state = self._rendered.get(key)
+        if state is None:
+            state = super()._create_project_state(with_applied_migrations)
+            state.apps  # noqa: B018 - render now, once
+            self._rendered.clear()  # keep one: a run's schools share it
+            self._rendered[key] = state
+        return state.clone()
+
+
 def _migrate_current_schema(head: Head, conn=None) -> None:
-    executor = MigrationExecutor(conn or connection)
+    executor = _SchoolExecutor(conn or connection)
     targets = list(head.targets)
     plan = executor.migration_plan(targets)
     if plan:
@@ -221,11 +245,18 @@ def schemas_behind(schema_names: Iterable[str], head: Head | None = None, using:
 
 
 def migrate_one(schema_name: str, using: str = "default") -> tuple[str, str]:
-    """Migrate one school schema to head in its own transaction; return (schema, error or '')."""
+    """Migrate one school schema to head in its own transaction; return (schema, error or '').
+
+    The transaction first takes the school's advisory lock and only then reads what is applied: a second run
+    that reaches the same school (a rerun while a killed run's transaction is still rolling back, two migration
+    jobs) waits, then finds the school at head and applies nothing twice. A process killed mid-school leaves
+    nothing: its transaction rolls back when its connection drops."""
     head = migration_head()
     conn = connections[using]
     try:
         with transaction.atomic(using=using):
+            with conn.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [_MIGRATE_LOCK, schema_name])
             _enter(schema_name, conn)
             _migrate_current_schema(head, conn)
             with conn.cursor() as cursor:
@@ -242,36 +273,109 @@ def migrate_one(schema_name: str, using: str = "default") -> tuple[str, str]:
     return schema_name, error
 
 
+class MigrationInterrupted(Exception):
+    """The run was asked to stop (``stop()`` turned true, or a migration process died): each school handed out
+    committed or rolled back as a whole; ``not_started`` (with any whose outcome was not reported) are left for the
+    next run, which skips those already at head."""
+
+    def __init__(self, failures: dict[str, str], not_started: list[str], reason: str):
+        super().__init__(f"{reason}: {len(not_started)} school(s) not started")
+        self.failures = failures
+        self.not_started = not_started
+        self.reason = reason
+
+
+_WORKER = {"busy": False, "stop": False}  # per migration process (each is a fork of its own)
+
+
+def _on_worker_signal(signum, frame) -> None:
+    """SIGTERM/SIGINT in a migration process (sent to the process group, or by the pool to a broken one): idle, it
+    exits at once; in a school, it finishes that school's transaction first and exits right after."""
+    if not _WORKER["busy"]:
+        os._exit(128 + signum)
+    _WORKER["stop"] = True
+
+
 def _worker_init() -> None:
+    """In each migration process: no connection inherited; signals as ``_on_worker_signal``; if the parent dies,
+    this process dies too (Linux) and its open transaction rolls back, instead of working on as an orphan."""
     connections.close_all()
+    signal.signal(signal.SIGTERM, _on_worker_signal)
+    signal.signal(signal.SIGINT, _on_worker_signal)
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _migrate_in_worker(schema_name: str) -> tuple[str, str]:
+    _WORKER["busy"] = True
+    try:
+        result = migrate_one(schema_name)
+    finally:
+        _WORKER["busy"] = False
+    if _WORKER["stop"]:  # committed (or rolled back) and recorded; the parent sees a process gone
+        connections.close_all()
+        os._exit(128 + signal.SIGTERM)
+    return result
 
 
 def migrate_schools(
-    schema_names: list[str], *, workers: int = 2, progress: Callable[[int, int, str, str], None] | None = None
+    schema_names: list[str],
+    *,
+    workers: int = 2,
+    progress: Callable[[int, int, str, str], None] | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> dict[str, str]:
-    """Migrate the given schemas in parallel processes; return {schema: error} for the failures."""
+    """Migrate the given schemas in parallel processes; return {schema: error} for the failures.
+
+    Schools are handed out one at a time per worker, never queued ahead: once ``stop()`` is true no new school
+    starts, the ones in hand finish (each is one transaction), and ``MigrationInterrupted`` names those never
+    started."""
     failures: dict[str, str] = {}
     total = len(schema_names)
+    pending = list(schema_names)
+    stopping = stop or (lambda: False)
     if total == 0:
         return failures
     if workers <= 1 or total == 1:
-        for i, schema in enumerate(schema_names, 1):
+        done = 0
+        while pending and not stopping():
+            schema = pending.pop(0)
             _, error = migrate_one(schema)
+            done += 1
             if error:
                 failures[schema] = error
             if progress:
-                progress(i, total, schema, error)
+                progress(done, total, schema, error)
+        if pending:
+            raise MigrationInterrupted(failures, pending, "stopped")
         return failures
     connections.close_all()
     ctx = multiprocessing.get_context("fork")
+    reason = "stopped"
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init) as pool:
-        futures = [pool.submit(migrate_one, schema) for schema in schema_names]
-        for i, future in enumerate(as_completed(futures), 1):
-            schema, error = future.result()
-            if error:
-                failures[schema] = error
-            if progress:
-                progress(i, total, schema, error)
+        running: dict = {}
+        done = 0
+        try:
+            while True:
+                while pending and len(running) < workers and not stopping():
+                    schema = pending.pop(0)
+                    running[pool.submit(_migrate_in_worker, schema)] = schema
+                if not running:
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    running.pop(future)
+                    schema, error = future.result()
+                    done += 1
+                    if error:
+                        failures[schema] = error
+                    if progress:
+                        progress(done, total, schema, error)
+        except BrokenProcessPool:  # a process died: its school committed or rolled back; a rerun checks which
+            reason = "stopped" if stopping() else "a migration process died"
+            pending = [*running.values(), *pending]
+    if pending:
+        raise MigrationInterrupted(failures, pending, reason)
     return failures
 
 

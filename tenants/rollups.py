@@ -37,16 +37,22 @@ def rollup_add(*, school_id: int, year_start: int, **deltas: int) -> None:
         )
 
 
-def rollup_set(*, school_id: int, year_start: int, values: dict[str, int]) -> None:
-    """Overwrite the row with recomputed figures (reconciliation)."""
+def rollup_set(*, school_id: int, year_start: int, values: dict[str, int]) -> bool:
+    """Overwrite the row with recomputed figures (reconciliation). True when they differ from the row's (drift
+    fixed, or a row that was missing): the old row is read in the same statement, before the write."""
     columns = ", ".join(FIELDS)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO public.tenants_schoolrollup AS r"
+            f"WITH old AS (SELECT ({columns}) AS figures FROM public.tenants_schoolrollup"
+            f" WHERE school_id = %s AND year_start = %s)"
+            f" INSERT INTO public.tenants_schoolrollup AS r"
             f" (school_id, year_start, {columns}, updated_at, reconciled_at)"
             f" VALUES (%s, %s, {', '.join(['%s'] * len(FIELDS))}, now(), now())"
             f" ON CONFLICT (school_id, year_start) DO UPDATE SET "
             + ", ".join(f"{k} = EXCLUDED.{k}" for k in FIELDS)
-            + ", updated_at = now(), reconciled_at = now()",
-            [school_id, year_start, *(values.get(k, 0) for k in FIELDS)],
+            + ", updated_at = now(), reconciled_at = now()"
+            + f" RETURNING (SELECT figures FROM old) IS DISTINCT FROM ({', '.join(f'r.{k}' for k in FIELDS)})",
+            [school_id, year_start, school_id, year_start, *(values.get(k, 0) for k in FIELDS)],
         )
+        (changed,) = cursor.fetchone()
+    return bool(changed)

@@ -5,6 +5,7 @@ settings make both the default too), so a task may run twice: each is safe to re
 
 * ``school_schemas_check``: reads the schemas' migration state and sets the same marks again;
 * ``rollups_reconcile_chunk``: recomputes each school's rollup rows from its tables and overwrites them;
+* ``school_backups_chunk``: a second run writes a second backup under a new time stamp (both expire);
 * ``audit_anchors_chunk``: writes the day's anchor again under the same key, a new object version holding the
   chain head at that moment (the earlier version stays locked; ``latest_anchor`` reads the newest);
 * ``window_reminders_chunk`` / ``window_snapshots_chunk`` / ``year_end_start_chunk``: a marker row per (window,
@@ -23,8 +24,9 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 from hocba.celery import CHUNK_LIMITS, PLANNER_LIMITS
+from hocba.kernel import metrics
 
-from . import anchors, perschool, provisioning
+from . import anchors, backups, perschool, provisioning
 from .models import School
 from .reminders import (
     plan_reminders,
@@ -66,10 +68,13 @@ def school_schemas_check() -> dict[str, int]:
 
 
 def reconcile_school(school_id: int, schema_name: str) -> int:
-    """Recompute this school's rollup rows from its tables; returns the number of school years."""
+    """Recompute this school's rollup rows from its tables; returns the number of school years. Counted in the
+    metrics, with whether any figure had drifted (``hocba_rollup_reconciled_schools_total{drift="fixed"}``)."""
     figures = perschool.rollup_figures(schema_name)
+    drifted = False
     for year_start, values in figures.items():
-        rollup_set(school_id=school_id, year_start=year_start, values=values)
+        drifted = rollup_set(school_id=school_id, year_start=year_start, values=values) or drifted
+    metrics.rollups_reconciled(drifted=drifted)
     return len(figures)
 
 
@@ -106,6 +111,39 @@ def audit_anchors() -> int:
 @shared_task(**CHUNK_TASK)
 def audit_anchors_chunk(schemas: list[str]) -> int:
     return len(anchors.audit_chain_anchor(schemas))
+
+
+# --- backups (issue 15): every active school exported nightly into the backup bucket, fanned out in chunks ------
+
+BACKUP_CHUNK = 20  # schools per chunk: about a second each, well inside the chunk's time limit
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, **PLANNER_LIMITS)
+def school_backups() -> int:
+    """Beat (nightly, ``HOCBA_BACKUP_HOUR``): back up every active school, in chunks; ``HOCBA_BACKUP_SCHEDULE=off``
+    turns it off."""
+    if not backups.schedule_enabled():
+        return 0
+    backups.refuse_archive_bucket(backups.backup_bucket())
+    chunks = 0
+    for chunk in perschool.school_chunks(BACKUP_CHUNK):
+        school_backups_chunk.delay(chunk)
+        chunks += 1
+    return chunks
+
+
+@shared_task(**CHUNK_TASK)
+def school_backups_chunk(schools: list[list]) -> dict[str, int]:
+    """Back up each school of the chunk; a failure is logged and the others go on."""
+    done = failed = 0
+    for school in School.objects.filter(pk__in=[school_id for school_id, _schema in schools], status="active"):
+        try:
+            backups.backup_school(school, "s3")
+            done += 1
+        except Exception:
+            log.exception("backup of %s failed", school.schema_name)
+            failed += 1
+    return {"done": done, "failed": failed}
 
 
 # --- open/lock windows (DESIGN §5): one beat entry per job, fanning out in chunks (tenants.reminders) ---------

@@ -5,6 +5,8 @@ import os
 from celery import Celery
 from celery.schedules import crontab
 
+from hocba.env import runtime
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hocba.settings.local")
 
 # --- time limits and redelivery ------------------------------------------------------------------------------
@@ -41,6 +43,10 @@ def broker_transport_options(visibility_timeout: int = VISIBILITY_TIMEOUT) -> di
 app = Celery("hocba")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# The worker's and beat's own module (imported by them only): logging, the bucket check, metrics, the heartbeat.
+app.conf.imports = ("hocba.worker",)
+app.conf.beat_scheduler = "hocba.worker:HeartbeatScheduler"
+app.conf.beat_max_loop_interval = 30  # beat wakes at least this often, so its heartbeat stays fresh
 
 app.conf.beat_schedule = {
     "school-schemas-check": {
@@ -62,6 +68,11 @@ app.conf.beat_schedule = {
     "audit-anchors": {
         "task": "tenants.tasks.audit_anchors",
         "schedule": crontab(hour=1, minute=30),
+    },
+    "school-backups": {
+        "task": "tenants.tasks.school_backups",
+        # HOCBA_BACKUP_HOUR (default 2, local time); HOCBA_BACKUP_SCHEDULE=off makes the task do nothing.
+        "schedule": crontab(hour=int(runtime("HOCBA_BACKUP_HOUR", "2")), minute=10),
     },
     "year-end-start": {
         "task": "tenants.tasks.year_end_start",

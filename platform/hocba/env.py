@@ -96,3 +96,21 @@ def database_settings(url: str) -> dict:
 def runtime(name: str, default: str = "") -> str:
     """A setting read when it is used, not at start-up (jobs' tunables: archive bucket, retention, reminder lead)."""
     return os.environ.get(name, default)
+
+
+# prometheus_client's own variable: set, the process and its children share counters through files in that folder
+# (gunicorn's workers, Celery's pool). It must be set before prometheus_client is first imported.
+METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def metrics_dir() -> str:
+    """The multiprocess metrics folder of this process ('' when metrics are per process)."""
+    return os.environ.get(METRICS_DIR_VARIABLE, "")
+
+
+def use_metrics_dir(default: str) -> str:
+    """Turn on multiprocess metrics for this process and those it starts (``default`` unless one is set already);
+    the folder is created. Call before anything imports prometheus_client (``hocba.gunicorn_conf``)."""
+    path = os.environ.setdefault(METRICS_DIR_VARIABLE, default)
+    Path(path).mkdir(parents=True, exist_ok=True)
+    return path

@@ -6,7 +6,7 @@ import functools
 
 from django.db import DatabaseError, connection, transaction
 from django.utils.translation import gettext_lazy as _
-from hocba.kernel import context
+from hocba.kernel import context, metrics
 from hocba.kernel.errors import DomainError, NotAllowed, translate_db_error
 from hocba.kernel.roles import Role
 
@@ -40,6 +40,7 @@ def school_write(func=None, *, lock_early: bool = True):
                 locked = translate_db_error(exc)
                 if locked is None:
                     raise
+                metrics.lock_refused(getattr(getattr(locked, "window", None), "category", ""), locked.code)
                 raise locked from exc
 
         return wrapper

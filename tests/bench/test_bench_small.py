@@ -54,7 +54,7 @@ def test_benchmarks_write_complete_results_and_real_schools(bench_database, tmp_
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
 
     printed = proc.stdout.splitlines()
-    for name in ("provision", "migrate_noop"):
+    for name in ("provision", "migrate_noop", "migrate_addcolumn"):
         assert any(line.startswith(f"{name}: ") for line in printed), proc.stdout
         data = json.loads((results / f"{name}.json").read_text(encoding="utf-8"))
         assert [f for f in REQUIRED if f not in data] == []
@@ -73,6 +73,10 @@ def test_benchmarks_write_complete_results_and_real_schools(bench_database, tmp_
     assert provision["verified"]["ok"] is True
     noop = json.loads((results / "migrate_noop.json").read_text(encoding="utf-8"))
     assert noop["all_at_head"] is True and noop["schools"] == provision["schools_after"]
+    addcolumn = json.loads((results / "migrate_addcolumn.json").read_text(encoding="utf-8"))
+    assert addcolumn["all_at_head"] is True and addcolumn["schools"] == provision["schools_after"]
+    during = addcolumn["old_pods"]["during_migration"]
+    assert during["operations"] > 0 and during["errors"] == 0, during  # the old release kept working
 
     # The kept database: every school the benchmark made is a real, complete schema.
     with psycopg.connect(bench_database) as conn:

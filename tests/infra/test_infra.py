@@ -28,6 +28,9 @@ ENTRYPOINT = INFRA / "entrypoint.sh"
 DOCKERFILE = INFRA / "Dockerfile"
 
 BASE_DOMAIN = "hanoi.hocba.example.vn"
+ARCHIVE_BUCKET = "hocba-ha-noi-archive"
+# The values every release must give (province, base domain, archive bucket, S3 endpoint), as a values file.
+PROVINCE_VALUES = CHART / "ci" / "province-values.yaml"
 REQUIRED_SECRETS = ("HOCBA_SECRET_KEY", "HOCBA_MFA_KEY", "DATABASE_URL", "REDIS_URL")
 
 
@@ -50,7 +53,8 @@ def helm() -> str:
 
 def helm_template(helm: str, *sets: str, check: bool = True) -> subprocess.CompletedProcess:
     args = [helm, "template", "hocba", str(CHART), "--namespace", "hocba-ha-noi"]
-    for value in ("province=ha-noi", f"baseDomain={BASE_DOMAIN}", *sets):
+    required = ("province=ha-noi", f"baseDomain={BASE_DOMAIN}", f"archive.bucket={ARCHIVE_BUCKET}")
+    for value in (*required, "backup.bucket=hocba-ha-noi-backup", "s3.endpointUrl=https://s3.example.vn", *sets):
         args += ["--set", value]
     result = subprocess.run(args, capture_output=True, text=True, timeout=120)
     if check:
@@ -94,7 +98,9 @@ def test_get_helm_is_idempotent(helm: str) -> None:
 
 
 def test_helm_lint_passes(helm: str) -> None:
-    result = subprocess.run([helm, "lint", "--strict", str(CHART)], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [helm, "lint", "--strict", str(CHART), "-f", str(PROVINCE_VALUES)], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 chart(s) failed" in result.stdout
 
@@ -109,8 +115,13 @@ def test_helm_lint_passes_with_every_option_on(helm: str) -> None:
         "migrate.existingSecret=hocba-owner",
         "ingress.className=nginx",
         "imagePullSecrets[0].name=registry",
+        "worker.autoscaling.keda.enabled=true",
+        "database.owner.existingSecret=hocba-owner",
+        "database.app.existingSecret=hocba-app",
+        "s3.existingSecret=hocba-s3",
+        "web.threads=4",
     ]
-    args = [helm, "lint", "--strict", str(CHART)]
+    args = [helm, "lint", "--strict", str(CHART), "-f", str(PROVINCE_VALUES)]
     for value in sets:
         args += ["--set", value]
     result = subprocess.run(args, capture_output=True, text=True, timeout=120)
@@ -144,10 +155,11 @@ def test_template_renders_web_worker_beat(rendered: list[dict]) -> None:
 
 def test_web_probes_healthz_with_base_domain_as_host(rendered: list[dict]) -> None:
     web = container(one(rendered, "Deployment", "hocba-web"))
-    assert web["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"}]
-    for probe in ("livenessProbe", "readinessProbe"):
+    assert {"name": "http", "containerPort": 8000, "protocol": "TCP"} in web["ports"]
+    # Liveness: the process only (/healthz); readiness: the dependencies (/readyz).
+    for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
         get = web[probe]["httpGet"]
-        assert get["path"] == "/healthz"
+        assert get["path"] == path
         assert get["port"] == "http"
         assert {"name": "Host", "value": BASE_DOMAIN} in get["httpHeaders"]
     service = one(rendered, "Service", "hocba-web")
@@ -184,7 +196,8 @@ def test_migration_job_is_a_pre_install_pre_upgrade_hook(rendered: list[dict]) -
     env = {e["name"]: e.get("value") for e in c["env"]}
     assert env["DJANGO_SETTINGS_MODULE"] == "hocba.settings.production"
     assert env["HOCBA_BASE_DOMAIN"] == BASE_DOMAIN
-    assert env["HOCBA_PROVINCE"] == "ha-noi"
+    assert env["HOCBA_ARCHIVE_BUCKET"] == ARCHIVE_BUCKET
+    assert "HOCBA_PROVINCE" not in env  # read by nothing: the province is a label
     assert [s["secretRef"]["name"] for s in c["envFrom"]] == ["hocba-secrets"]
     assert "serviceAccountName" not in pod  # the chart's ServiceAccount does not exist yet
 
@@ -212,7 +225,8 @@ def test_configmap_holds_the_non_secret_environment(rendered: list[dict]) -> Non
     assert data["DJANGO_SETTINGS_MODULE"] == "hocba.settings.production"
     assert data["HOCBA_BASE_DOMAIN"] == BASE_DOMAIN
     assert data["HOCBA_ALLOWED_HOSTS"] == f"{BASE_DOMAIN},.{BASE_DOMAIN}"
-    assert data["HOCBA_PROVINCE"] == "ha-noi"
+    assert data["HOCBA_ARCHIVE_BUCKET"] == ARCHIVE_BUCKET
+    assert "HOCBA_PROVINCE" not in data
     assert data["S3_ENDPOINT_URL"].startswith("https://")
     assert data["WEB_CONCURRENCY"] == "2"
     assert not set(data) & {*REQUIRED_SECRETS, "S3_SECRET_ACCESS_KEY"}
@@ -304,7 +318,10 @@ def test_entrypoint_stops_at_the_first_failing_step(tmp_path: Path) -> None:
     assert calls.read_text().splitlines() == ["manage.py migrate_schemas --shared --noinput"]
 
 
-GUNICORN = "gunicorn hocba.wsgi:application --bind 0.0.0.0:8000 --workers 2 --access-logfile -"
+GUNICORN = (
+    "gunicorn hocba.wsgi:application --bind 0.0.0.0:8000 --workers 2 --access-logfile -"
+    " --config python:hocba.gunicorn_conf"
+)
 
 
 @pytest.mark.parametrize(
@@ -346,7 +363,8 @@ def test_entrypoint_maps_subcommands(args: tuple[str, ...], expected: list[str])
 def test_entrypoint_passes_extra_arguments_and_environment() -> None:
     web = run_entrypoint("web", "--timeout", "60", WEB_CONCURRENCY="5")
     assert web.stdout.strip() == (
-        "exec: gunicorn hocba.wsgi:application --bind 0.0.0.0:8000 --workers 5 --access-logfile - --timeout 60"
+        "exec: gunicorn hocba.wsgi:application --bind 0.0.0.0:8000 --workers 5 --access-logfile -"
+        " --config python:hocba.gunicorn_conf --timeout 60"
     )
     worker = run_entrypoint("worker", "--concurrency", "4", "-Q", "pdf")
     assert worker.stdout.strip() == "exec: celery -A hocba worker -l info --concurrency 4 -Q pdf"
@@ -581,7 +599,7 @@ def test_compose_services() -> None:
     compose = yaml.safe_load((INFRA / "compose.yaml").read_text())
     services = compose["services"]
     assert set(services) == {"postgres", "redis", "minio", "createbucket", "migrate", "web", "worker", "beat"}
-    assert services["postgres"]["image"] == "postgres:15"
+    assert services["postgres"]["image"] == "postgres:16"
     assert services["redis"]["image"] == "redis:7"
     assert services["minio"]["command"][:2] == ["server", "/data"]
     assert "--with-lock" in services["createbucket"]["command"][0]

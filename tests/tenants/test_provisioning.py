@@ -206,6 +206,16 @@ def test_a_failed_migration_is_recorded_and_the_school_stays(w):
         assert cursor.fetchone()[0] == 0
 
 
+def test_a_stopped_run_starts_no_school():
+    """``stop()`` true before the first school: nothing is touched, every school is left for the next run.
+    (Signals to a real run, and a killed one: ``test_migrate_interrupt``.)"""
+    for workers in (1, 2):
+        with pytest.raises(provisioning.MigrationInterrupted) as info:
+            provisioning.migrate_schools(["s_one", "s_two", "s_three"], workers=workers, stop=lambda: True)
+        assert info.value.not_started == ["s_one", "s_two", "s_three"] and info.value.failures == {}
+        assert info.value.reason == "stopped"
+
+
 def test_template_is_captured_once_per_head(w):
     first = provisioning.template_current()
     assert provisioning.template_current().pk == first.pk

@@ -26,7 +26,7 @@ Names.
 The province slug, validated: it is used in labels.
 */}}
 {{- define "hocba.province" -}}
-{{- $province := required "province is required (one release per province)" .Values.province | toString }}
+{{- $province := required "province is required: the province's slug, e.g. --set province=ha-noi (one release per province)" .Values.province | toString }}
 {{- if not (regexMatch "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$" $province) }}
 {{- fail (printf "province %q must be a lowercase slug (letters, digits, '-')" $province) }}
 {{- end }}
@@ -34,7 +34,7 @@ The province slug, validated: it is used in labels.
 {{- end }}
 
 {{- define "hocba.baseDomain" -}}
-{{- required "baseDomain is required (schools are served at <slug>.<baseDomain>)" .Values.baseDomain | toString | trimSuffix "." }}
+{{- required "baseDomain is required: the province's domain, e.g. --set baseDomain=hanoi.hocba.example.vn (schools are served at <slug>.<baseDomain>)" .Values.baseDomain | toString | trimSuffix "." }}
 {{- end }}
 
 {{/*
@@ -94,14 +94,21 @@ The non-secret environment as a YAML map: the ConfigMap's data, and the migratio
 is a pre-install hook and runs before the ConfigMap exists).
 */}}
 {{- define "hocba.config" -}}
+{{- include "hocba.validate" . }}
 {{- $base := include "hocba.baseDomain" . }}
 {{- $config := dict
   "DJANGO_SETTINGS_MODULE" "hocba.settings.production"
   "HOCBA_BASE_DOMAIN" $base
-  "HOCBA_PROVINCE" (include "hocba.province" .)
   "HOCBA_PORT" (toString .Values.web.port)
   "WEB_CONCURRENCY" (toString .Values.web.concurrency)
   "XDG_CACHE_HOME" "/tmp/.cache"
+  "HOCBA_HEARTBEAT_FILE" (toString .Values.heartbeatFile)
+  "HOCBA_ARCHIVE_BUCKET" (toString .Values.archive.bucket)
+  "HOCBA_ANCHOR_RETENTION_DAYS" (toString .Values.archive.anchorRetentionDays)
+  "HOCBA_BACKUP_RETENTION_DAYS" (toString .Values.backup.retentionDays)
+  "S3_ENDPOINT_URL" (toString .Values.s3.endpointUrl)
+  "S3_REGION" (toString .Values.s3.region)
+  "HOCBA_BACKUP_BUCKET" (toString .Values.backup.bucket)
 }}
 {{- range $key, $value := .Values.env }}
 {{- $_ := set $config $key (toString $value) }}
@@ -110,9 +117,69 @@ is a pre-install hook and runs before the ConfigMap exists).
 {{- $_ := set $config "HOCBA_ALLOWED_HOSTS" (printf "%s,.%s" $base $base) }}
 {{- end }}
 {{- if not (get $config "S3_ENDPOINT_URL") }}
-{{- fail "env.S3_ENDPOINT_URL is required (the archive store)" }}
+{{- fail "s3.endpointUrl is required: the S3-compatible store of the archive and backup buckets, e.g. --set s3.endpointUrl=https://s3.example.vn" }}
+{{- end }}
+{{- $archive := get $config "HOCBA_ARCHIVE_BUCKET" }}
+{{- $backup := get $config "HOCBA_BACKUP_BUCKET" }}
+{{- if eq $backup $archive }}
+{{- fail (printf "backup.bucket must differ from archive.bucket (both %q): the archive bucket is compliance-locked for years, backups of children's data must expire" $archive) }}
 {{- end }}
 {{- toYaml $config }}
+{{- end }}
+
+{{/*
+Values checks shared by every render (the ConfigMap and the migration job include hocba.config).
+*/}}
+{{- define "hocba.validate" -}}
+{{- $_ := include "hocba.province" . }}
+{{- $_ := include "hocba.baseDomain" . }}
+{{- $bucket := required "archive.bucket is required: the province's archive bucket with Object Lock, e.g. --set archive.bucket=hocba-ha-noi-archive (no default: provinces must not share one)" .Values.archive.bucket | toString }}
+{{- $backup := required "backup.bucket is required: a separate bucket for the schools' backups, without Object Lock and with a lifecycle expiry rule, e.g. --set backup.bucket=hocba-ha-noi-backup" .Values.backup.bucket | toString }}
+{{- range $name, $value := dict "archive.bucket" $bucket "backup.bucket" $backup }}
+{{- if not (regexMatch "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$" $value) }}
+{{- fail (printf "%s %q is not a valid S3 bucket name" $name $value) }}
+{{- end }}
+{{- end }}
+{{- if gt (int .Values.archive.anchorRetentionDays) 0 | not }}
+{{- fail "archive.anchorRetentionDays must be a positive number of days" }}
+{{- end }}
+{{- if gt (int .Values.backup.retentionDays) 0 | not }}
+{{- fail "backup.retentionDays must be a positive number of days" }}
+{{- end }}
+{{- range $component := list "web" "worker" }}
+{{- $pdb := (index $.Values $component).pdb }}
+{{- if and $pdb.enabled (ne (toString $pdb.minAvailable) "") (ne (toString $pdb.maxUnavailable) "") }}
+{{- fail (printf "%s.pdb: set minAvailable or maxUnavailable, not both" $component) }}
+{{- end }}
+{{- end }}
+{{- include "hocba.connectionBudget" . }}
+{{- end }}
+
+{{/*
+Worst-case database connections of the release, checked against database.maxConnections when set.
+A Deployment at its ceiling (autoscaler maximum, else replicaCount) plus the rolling update's surge (25%,
+rounded up); web: gunicorn workers × threads per pod; worker: concurrency + 1 (the parent) per pod; beat: 2;
+the migration job: migrate.workers + 1.
+*/}}
+{{- define "hocba.connectionBudget" -}}
+{{- $max := int .Values.database.maxConnections }}
+{{- if gt $max 0 }}
+{{- if not .Values.worker.concurrency }}
+{{- fail "database.maxConnections is set: worker.concurrency must be set too (one per CPU is unknown here)" }}
+{{- end }}
+{{- $webPods := ternary .Values.web.autoscaling.maxReplicas .Values.web.replicaCount .Values.web.autoscaling.enabled | int }}
+{{- $webPods = add $webPods (div (add (mul $webPods 25) 99) 100) }}
+{{- $workerPods := ternary .Values.worker.autoscaling.maxReplicas .Values.worker.replicaCount .Values.worker.autoscaling.enabled | int }}
+{{- $workerPods = add $workerPods (div (add (mul $workerPods 25) 99) 100) }}
+{{- $web := mul $webPods (int .Values.web.concurrency) (max 1 (int .Values.web.threads)) }}
+{{- $worker := mul $workerPods (add (int .Values.worker.concurrency) 1) }}
+{{- $migrate := ternary (add (int (.Values.migrate.workers | default 1)) 1) 0 .Values.migrate.enabled }}
+{{- $total := add $web $worker 2 $migrate }}
+{{- $budget := sub $max (int .Values.database.reservedConnections) }}
+{{- if gt $total $budget }}
+{{- fail (printf "database connections: worst case %d (web %d + worker %d + beat 2 + migrate %d) exceeds database.maxConnections %d - reservedConnections %d = %d; lower replicas, concurrency or threads, or raise max_connections" $total $web $worker $migrate $max (int .Values.database.reservedConnections) $budget) }}
+{{- end }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -159,9 +226,15 @@ envFrom:
       name: {{ include "hocba.fullname" . }}
   - secretRef:
       name: {{ include "hocba.secretName" . }}
-{{- with .Values.extraEnv }}
+{{- $env := include "hocba.secretEnv" (list . "app") | trim }}
+{{- if or $env .Values.extraEnv }}
 env:
+  {{- with $env }}
+  {{- . | nindent 2 }}
+  {{- end }}
+  {{- with .Values.extraEnv }}
   {{- toYaml . | nindent 2 }}
+  {{- end }}
 {{- end }}
 securityContext:
   {{- toYaml .Values.securityContext | nindent 2 }}
@@ -171,11 +244,78 @@ volumeMounts:
 {{- end }}
 
 {{/*
+Environment entries taken from other Secrets than the main one (they win over envFrom): the database URL
+of the role ("app": web, worker, beat; "owner": the migration job) and the S3 key pair.
+Usage: include "hocba.secretEnv" (list $ "app")
+*/}}
+{{- define "hocba.secretEnv" -}}
+{{- $ := index . 0 }}
+{{- $role := index . 1 }}
+{{- $db := index $.Values.database $role }}
+{{- if $db.existingSecret }}
+{{- range $name := ternary (list "DATABASE_URL" "DATABASE_APP_URL") (list "DATABASE_URL") (eq $role "app") }}
+- name: {{ $name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $db.existingSecret }}
+      key: {{ $db.key }}
+{{- end }}
+{{- end }}
+{{- with $.Values.s3.existingSecret }}
+- name: S3_ACCESS_KEY_ID
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $.Values.s3.accessKeyIdKey }}
+- name: S3_SECRET_ACCESS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $.Values.s3.secretAccessKeyKey }}
+{{- end }}
+{{- end }}
+
+{{/*
+The liveness probe of worker and beat: their heartbeat file is fresh.
+Usage: include "hocba.heartbeatProbe" (list $ .Values.worker.livenessProbe)
+*/}}
+{{- define "hocba.heartbeatProbe" -}}
+{{- $ := index . 0 }}
+{{- $probe := index . 1 }}
+exec:
+  command:
+    - python
+    - -m
+    - hocba.heartbeat
+    - --max-age
+    - {{ $probe.maxAge | toString | quote }}
+{{- toYaml (omit $probe "maxAge") | nindent 0 }}
+{{- end }}
+
+{{/*
 Checksums that roll the pods when configuration changes.
 */}}
 {{- define "hocba.configChecksums" -}}
 checksum/config: {{ include "hocba.config" . | sha256sum }}
 {{- if .Values.secrets.create }}
 checksum/secret: {{ toYaml .Values.secrets.values | sha256sum }}
+{{- end }}
+{{- end }}
+
+{{/*
+How the worker Deployment scales: "" (fixed replicas), "keda" (a ScaledObject on the Celery queue), "external"
+(an HPA on an external metric) or "cpu" (an HPA on CPU). One autoscaler at most per Deployment.
+*/}}
+{{- define "hocba.workerScaler" -}}
+{{- $a := .Values.worker.autoscaling }}
+{{- if $a.enabled }}
+{{- $keda := toString $a.keda.enabled }}
+{{- if or (eq $keda "true") (and (eq $keda "auto") (.Capabilities.APIVersions.Has "keda.sh/v1alpha1")) }}
+{{- "keda" }}
+{{- else if $a.externalMetric.enabled }}
+{{- "external" }}
+{{- else }}
+{{- "cpu" }}
+{{- end }}
 {{- end }}
 {{- end }}

@@ -61,6 +61,9 @@ def web_command(port: int | str, host: str = "0.0.0.0") -> list[str]:
         "-",
         "--access-logformat",
         '%(h)s "%(r)s" %(s)s %(b)s %(M)sms',
+        # Multiprocess metrics and their exporter on HOCBA_METRICS_PORT (9100; a port taken is only logged).
+        "--config",
+        "python:hocba.gunicorn_conf",
     ]
 
 

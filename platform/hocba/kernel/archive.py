@@ -16,6 +16,8 @@ from django.utils import timezone
 
 from hocba.env import runtime
 
+from . import metrics
+
 DEFAULT_BUCKET = "hocba-archive"
 _MISSING = ("404", "NoSuchBucket", "NotFound", "NoSuchKey")
 
@@ -29,13 +31,15 @@ def archive_bucket() -> str:
     return runtime("HOCBA_ARCHIVE_BUCKET", DEFAULT_BUCKET)
 
 
-def archive_client():
+def archive_client(config=None):
+    """``config``: a botocore ``Config`` (timeouts, retries), e.g. for the readiness check."""
     return boto3.client(
         "s3",
         endpoint_url=settings.S3_ENDPOINT_URL or None,
         region_name=settings.S3_REGION or "us-east-1",
         aws_access_key_id=settings.S3_ACCESS_KEY_ID or None,
         aws_secret_access_key=settings.S3_SECRET_ACCESS_KEY or None,
+        config=config,
     )
 
 
@@ -65,13 +69,9 @@ def put_locked_json(client, bucket: str, key: str, body: dict[str, Any], *, rete
             "ObjectLockMode": "COMPLIANCE",
             "ObjectLockRetainUntilDate": timezone.now() + dt.timedelta(days=retention_days),
         }
-    client.put_object(
-        Bucket=bucket,
-        Key=key,
-        Body=json.dumps(body, ensure_ascii=False).encode(),
-        ContentType="application/json",
-        **extra,
-    )
+    data = json.dumps(body, ensure_ascii=False).encode()
+    client.put_object(Bucket=bucket, Key=key, Body=data, ContentType="application/json", **extra)
+    metrics.archive_written(bucket, len(data))
 
 
 def get_json(client, bucket: str, key: str) -> dict[str, Any] | None:

@@ -19,6 +19,7 @@ class ActorContext:
     ip: str = ""
     request_id: str = ""
     source: str = "system"
+    school: str = ""  # the school's schema on its site (logs); the database sees the connection's search_path
 
 
 _current: contextvars.ContextVar[ActorContext] = contextvars.ContextVar("hocba_actor", default=ActorContext())  # noqa: B039  (a frozen dataclass: the default is never mutated)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+
 from . import context
 from .clientip import client_ip
 from .text import nfc_querydict
@@ -20,13 +22,37 @@ class RequestContextMiddleware:
         )
         request.request_id = request_id
         source = "api" if request.path.startswith("/api/") else "web"
-        token = context.activate(context.ActorContext(ip=client_ip(request), request_id=request_id, source=source))
+        school = getattr(getattr(request, "tenant", None), "schema_name", "")  # set by the tenant routing
+        token = context.activate(
+            context.ActorContext(ip=client_ip(request), request_id=request_id, source=source, school=school)
+        )
         try:
             response = self.get_response(request)
         finally:
             context.reset(token)
         response["X-Request-ID"] = request_id
         return response
+
+
+PROBE_PATHS = frozenset({"/healthz", "/readyz"})
+
+
+class ProbeMiddleware:
+    """The probes answer on any host: the kubelet and Docker ask with the pod's address or localhost, which
+    ALLOWED_HOSTS refuses. Before anything reads the host, a probe's request is taken as one to the base domain
+    (the platform's site: no school is looked up), without cookies (no session is read: /healthz asks nothing of
+    the database). Nothing else of the request changes, and nothing of any other path."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path_info in PROBE_PATHS:
+            request.META["HTTP_HOST"] = settings.BASE_DOMAIN
+            for header in ("HTTP_X_FORWARDED_HOST", "HTTP_COOKIE"):
+                request.META.pop(header, None)
+            request.COOKIES = {}
+        return self.get_response(request)
 
 
 class NfcMiddleware:

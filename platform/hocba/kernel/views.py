@@ -1,20 +1,32 @@
 """Views every side shares: health, refusals."""
 
-from django.db import connection
 from django.http import JsonResponse
 from django.views import View
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
+from . import health
 from .permissions import PUBLIC, CapabilityRequiredMixin
 
 
 class HealthView(CapabilityRequiredMixin, View):
+    """Liveness: the process answers. No dependency is asked (a database outage must not restart the pods)."""
+
     required_capability = PUBLIC
 
     def get(self, request):
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
         return JsonResponse({"status": "ok"})
+
+
+class ReadyView(CapabilityRequiredMixin, View):
+    """Readiness: the database, Redis and the archive bucket's lock, each timed; 503 naming what failed."""
+
+    required_capability = PUBLIC
+
+    def get(self, request):
+        checks = health.run_checks()
+        failed = [check.name for check in checks if not check.ok]
+        body = {"status": "fail" if failed else "ok", "failed": failed, "checks": [c.as_dict() for c in checks]}
+        return JsonResponse(body, status=503 if failed else 200)
 
 
 class ApiSchemaView(SpectacularAPIView):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from hocba.celery import VISIBILITY_TIMEOUT, broker_transport_options
@@ -78,7 +79,10 @@ if ENV.database_url:
 
 # --- requests ------------------------------------------------------------------------------------
 MIDDLEWARE = [
-    # Outermost: a GET whose database connection was lost runs once more (hocba/kernel/dbretry.py).
+    # Outermost: every request's time, by view (hocba/kernel/metrics.py); then the probes made to answer on any host.
+    "hocba.kernel.metrics.RequestMetricsMiddleware",
+    "hocba.kernel.middleware.ProbeMiddleware",
+    # A GET whose database connection was lost runs once more (hocba/kernel/dbretry.py).
     "hocba.kernel.dbretry.DatabaseRetryMiddleware",
     "hocba.kernel.csp.ContentSecurityPolicyMiddleware",
     "tenants.middleware.SchoolTenantMiddleware",
@@ -261,10 +265,25 @@ SPECTACULAR_SETTINGS = {
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = "hocba@localhost"
 
+
+def log_format(default: str) -> str:
+    """HOCBA_LOG_FORMAT: ``json`` (one object per line with time, level, logger, message, request id, school and
+    account: hocba/kernel/logs.py) or ``text``; production defaults to json."""
+    value = (runtime("HOCBA_LOG_FORMAT", "") or default).strip().lower()
+    if value not in {"json", "text"}:
+        raise ImproperlyConfigured(f"HOCBA_LOG_FORMAT must be json or text, not {value!r}")
+    return value
+
+
+LOG_FORMAT = log_format("text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "hocba.kernel.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

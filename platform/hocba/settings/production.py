@@ -4,7 +4,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
 from .base import ALLOWED_HOSTS as _BASE_HOSTS
-from .base import ENV
+from .base import ENV, LOGGING, log_format
 
 for _name, _value in {
     "HOCBA_SECRET_KEY": ENV.secret_key,
@@ -42,3 +42,6 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 CSRF_TRUSTED_ORIGINS = [f"https://*.{ENV.base_domain}", f"https://{ENV.base_domain}"]
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 EMAIL_HOST = ENV.email_host
+# Logs as JSON lines unless HOCBA_LOG_FORMAT=text.
+LOG_FORMAT = log_format("json")
+LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT

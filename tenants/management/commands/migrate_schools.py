@@ -1,7 +1,14 @@
-"""Bring every school schema to the migration head: skip those already there, migrate the rest in parallel."""
+"""Bring every school schema to the migration head: skip those already there, migrate the rest in parallel.
 
+SIGTERM or SIGINT (a deployment stopping the migration job, Ctrl-C) stops handing out schools: the ones in hand
+finish or roll back as a whole, the command exits non-zero, and the next run takes up the schools left behind.
+"""
+
+import contextlib
 import os
+import signal
 import sys
+import threading
 import time
 
 from django.core.management.base import BaseCommand, CommandError
@@ -33,8 +40,9 @@ class Command(BaseCommand):
         provisioning.mark_checked([s for s in schemas if s not in set(behind)], head)
         self.stdout.write(f"{len(schemas)} schools, {len(behind)} behind head {head.digest[:12]}")
         if check:
+            errors = dict(School.objects.filter(schema_name__in=behind).values_list("schema_name", "schema_error"))
             for s in behind:
-                self.stdout.write(f"behind: {s}")
+                self.stdout.write(f"behind: {s}" + (f" (failed: {errors[s]})" if errors.get(s) else ""))
             if behind:
                 raise CommandError(f"{len(behind)} school(s) behind")
             return
@@ -44,8 +52,35 @@ class Command(BaseCommand):
             self.stdout.write(f"[{done}/{total} {100 * done // total}%] {schema_name}: {state}")
             sys.stdout.flush()
 
-        failures = provisioning.migrate_schools(behind, workers=workers, progress=progress)
+        stop = threading.Event()
+        try:
+            with _stopped_by_signals(stop, self.stderr):
+                failures = provisioning.migrate_schools(behind, workers=workers, progress=progress, stop=stop.is_set)
+        except provisioning.MigrationInterrupted as exc:
+            raise CommandError(
+                f"{exc.reason}: {len(behind) - len(exc.not_started) - len(exc.failures)} migrated, "
+                f"{len(exc.failures)} failed, {len(exc.not_started)} left for the next run"
+            ) from exc
         elapsed = time.perf_counter() - started
         self.stdout.write(f"done in {elapsed:.1f}s: {len(behind) - len(failures)} migrated, {len(failures)} failed")
         if failures:
             raise CommandError(f"{len(failures)} school(s) failed and stay on their old version: {', '.join(failures)}")
+
+
+@contextlib.contextmanager
+def _stopped_by_signals(stop: threading.Event, stderr):
+    """While migrating: SIGTERM/SIGINT set ``stop`` (main thread only; elsewhere signals stay as they were)."""
+
+    def handle(signum, frame) -> None:
+        if not stop.is_set():
+            stderr.write(f"{signal.Signals(signum).name}: no new school starts; waiting for those in hand")
+        stop.set()
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        previous = {s: signal.signal(s, handle) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
