@@ -73,7 +73,7 @@ def old_pod(probes: list[dict], max_seconds: float, stop_file: Path) -> dict:
     from .windows_bench import Probe, _write
 
     loaded = [Probe(**p) for p in probes]
-    ops: list[tuple[float, float, str]] = []
+    ops: list[tuple[float, float, str, str]] = []
     errors: list[str] = []
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_user")
@@ -99,7 +99,7 @@ def old_pod(probes: list[dict], max_seconds: float, stop_file: Path) -> dict:
                     raise RuntimeError(f"write refused: {state}")
         except Exception as exc:  # counted: the old release failed while the new one migrated
             errors.append(f"{t0 - start:.3f}s {kind} {probe.schema}: {type(exc).__name__}: {exc}"[:300])
-        ops.append((t0 - start, time.monotonic() - t0, kind))
+        ops.append((t0 - start, time.monotonic() - t0, kind, probe.schema))
         i += 1
         next_at += INTERVAL
         time.sleep(max(0.0, next_at - time.monotonic()))
@@ -146,8 +146,9 @@ class OldPods:
 
 
 def _figures(loop: dict) -> dict:
-    times = [seconds for _start, seconds, _kind in loop["ops"]]
-    starts = sorted(start + seconds for start, seconds, _kind in loop["ops"])
+    times = [op[1] for op in loop["ops"]]
+    starts = sorted(op[0] + op[1] for op in loop["ops"])
+    longest = sorted(loop["ops"], key=lambda op: -op[1])[:10]
     gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
     return {
         "operations": len(times),
@@ -159,6 +160,7 @@ def _figures(loop: dict) -> dict:
         "longest_gap_between_completions": max(gaps) if gaps else None,
         "over_100ms": sum(1 for t in times if t > 0.1),
         "over_1s": sum(1 for t in times if t > 1.0),
+        "longest_ops": [{"at": op[0], "seconds": op[1], "kind": op[2], "schema": op[3]} for op in longest],
         "user": loop["user"],
     }
 
