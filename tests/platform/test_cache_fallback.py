@@ -71,9 +71,14 @@ def test_totp_step_works_without_redis(w, dead_redis):
     client = Client(HTTP_HOST=SCHOOL_A_HOST, REMOTE_ADDR="10.9.0.4")
     response = client.post("/accounts/login/", {"login": "principal_a", "password": PASSWORD})
     assert response.status_code == 302 and "/accounts/2fa/authenticate/" in response["Location"]
-    code = pyotp.TOTP(demo_totp_secret("principal_a")).now()
+    totp = pyotp.TOTP(demo_totp_secret("principal_a"))
+    code = totp.now()
     response = client.post("/accounts/2fa/authenticate/", {"code": code})
-    assert response.status_code == 302 and "_auth_user_id" in client.session
+    if response.status_code == 200 and totp.now() != code:
+        # The 30-second window turned between making the code and checking it: the next one, once.
+        code = totp.now()
+        response = client.post("/accounts/2fa/authenticate/", {"code": code})
+    assert response.status_code == 302 and "_auth_user_id" in client.session, response.content.decode()[-1500:]
     # The used code is remembered (in memory): the same code cannot be played again in this process.
     other = Client(HTTP_HOST=SCHOOL_A_HOST, REMOTE_ADDR="10.9.0.5")
     other.post("/accounts/login/", {"login": "principal_a", "password": PASSWORD})
