@@ -38,7 +38,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 from django.db import connection, transaction
@@ -94,20 +94,19 @@ def schedule_enabled() -> bool:
 # --- where backups go ----------------------------------------------------------------------------------------
 
 
-class Store:
+class Store(Protocol):
     """Where one backup's files are: a directory or a prefix in the backup bucket."""
 
-    location: str
+    @property
+    def location(self) -> str: ...
 
-    def put(self, name: str, fileobj) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
+    def put(self, name: str, fileobj) -> None: ...
 
-    def get(self, name: str) -> bytes:  # pragma: no cover - interface
-        raise NotImplementedError
+    def get(self, name: str) -> bytes: ...
 
 
 @dataclass
-class DirStore(Store):
+class DirStore:
     path: Path
 
     @property
@@ -129,7 +128,7 @@ class DirStore(Store):
 
 
 @dataclass
-class S3Store(Store):
+class S3Store:
     client: Any
     bucket: str
     prefix: str
