@@ -26,6 +26,11 @@ import pytest
 from tests.servers import app_database, app_env, runserver, serve, setup_database
 from tests.support import free_port
 
+# Playwright's sync API keeps an event loop running in the main thread from the first browser test to the end of
+# the session, and Django then refuses every database call of the tests that run after them in this process
+# (SynchronousOnlyOperation), though none of them is async. Playwright's own guidance for pytest-django.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
