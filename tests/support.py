@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+from django.db import connections
 from django.test import Client
 from hocba.kernel.roles import Role
 
@@ -117,3 +120,16 @@ def server_database_url() -> str:
         url = os.environ.get("DATABASE_URL", "")
     assert url, "no DATABASE_URL and no embedded PostgreSQL"
     return url
+
+
+@contextmanager
+def as_owner() -> Iterator:
+    """Everything on "default" runs on the owner's connection meanwhile (the owner's uncommitted changes — tampering
+    a test makes, rolled back with the test's transaction — are what the code under test then reads)."""
+    default, owner = connections["default"], connections["owner"]
+    connections._connections.default = owner
+    try:
+        yield owner
+    finally:
+        owner.set_schema_to_public()
+        connections._connections.default = default

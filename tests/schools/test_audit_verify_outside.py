@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from contextlib import contextmanager
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection, connections
+from django.db import connection
 from hocba.kernel import archive, auditchain
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
@@ -21,6 +20,7 @@ from hypothesis import strategies as st
 from schools.audit.chain import first_broken_link
 from tenants import anchors
 from tenants.models import School
+from tests.support import as_owner
 
 OWNER = pytest.mark.django_db(databases=["default", "owner"])
 
@@ -34,19 +34,6 @@ def s3(settings, monkeypatch):
     monkeypatch.setenv("HOCBA_ARCHIVE_BUCKET", "anchors-test")
     with mock_aws():
         yield archive.archive_client()
-
-
-@contextmanager
-def as_owner():
-    """Everything on "default" runs on the owner's connection meanwhile: the owner's uncommitted tampering (the
-    test's transaction rolls it back) is what the command then reads."""
-    default, owner = connections["default"], connections["owner"]
-    connections._connections.default = owner
-    try:
-        yield owner
-    finally:
-        owner.set_schema_to_public()
-        connections._connections.default = default
 
 
 def _school_b(w) -> School:

@@ -12,7 +12,6 @@ import gzip
 import hashlib
 import io
 import json
-from contextlib import contextmanager
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -28,7 +27,7 @@ from schools.services.students import student_enrol
 from tenants import anchors, backups, provisioning
 from tenants.models import PlatformAuditEntry, School
 from tests.schools.test_audit_verify_outside import _rehash
-from tests.support import SCHOOL_A_HOST, client_for, page_text
+from tests.support import SCHOOL_A_HOST, as_owner, client_for, page_text
 
 OWNER = pytest.mark.django_db(databases=["default", "owner"])
 NAMES = ["Nguyễn Văn An", "Trần Thị Bình", 'Lê "Hoàng" Cường\tTab', "Phạm Thu Dung\\"]
@@ -45,17 +44,6 @@ def s3(settings, monkeypatch):
     monkeypatch.setenv("HOCBA_BACKUP_RETENTION_DAYS", "21")
     with mock_aws():
         yield archive.archive_client()
-
-
-@contextmanager
-def as_owner():
-    default, owner = connections["default"], connections["owner"]
-    connections._connections.default = owner
-    try:
-        yield owner
-    finally:
-        owner.set_schema_to_public()
-        connections._connections.default = default
 
 
 @pytest.fixture
