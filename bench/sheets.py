@@ -37,7 +37,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import common
+from . import common, rollup_modes
 from .common import Deadline, Result, fmt, say, summary
 from .sheets_loadgen import cells as make_cells
 
@@ -553,8 +553,8 @@ def _validated(access, school_class, subject, term: int, cells: list[dict]):
 def _rowwise(*, access, school_class, subject, term: int, cells: list[dict]):
     """The naive save: same validation, then ``update_or_create`` per cell and ``delete`` per cleared cell."""
     from schools.models import Assessment
+    from schools.rollups import rollup_add
     from schools.services import sheets
-    from tenants.rollups import rollup_add
 
     columns, students, upserts, clears = _validated(access, school_class, subject, term, cells)
     inserted = cleared = 0
@@ -642,10 +642,11 @@ def queries_of(fn) -> list[str]:
 
 
 LABELS = (
-    ("SELECT set_config('hocba.", "bind audit context (set_config)"),
+    ('SET LOCAL "hocba".', "bind audit context (SET LOCAL)"),
     ("INSERT INTO schools_assessment", "upsert (INSERT … ON CONFLICT, + audit trigger)"),
     ("DELETE FROM schools_assessment", "delete cleared cells"),
     ("INSERT INTO public.tenants_schoolrollup", "rollup"),
+    ("INSERT INTO schools_rollupoutbox", "rollup outbox row (HOCBA_ROLLUP_MODE=outbox)"),
     ("SAVEPOINT", "savepoint"),
     ("RELEASE SAVEPOINT", "release savepoint"),
     ("ROLLBACK TO SAVEPOINT", "rollback to savepoint"),
@@ -654,7 +655,7 @@ LABELS = (
 
 def label_of(sql: str) -> str:
     text = " ".join(sql.split())
-    if text.startswith("SELECT set_config('hocba.") and "pg_advisory_xact_lock" in text:
+    if text.startswith('SET LOCAL "hocba".') and "pg_advisory_xact_lock" in text:
         return "bind audit context + take the school's chain lock"
     if text.startswith("SELECT pg_advisory_xact_lock"):
         return "take the school's chain lock (advisory)"
@@ -896,6 +897,7 @@ def run_one(world: World, scale: SheetScale, results_dir: Path, machine: dict) -
         explained = explain_upsert(lambda: save(ref, ref.next_cells()))
         last = save(ref, ref.next_cells())
     verified = verify(ref)
+    modes = modes_one(ref, scale)
     wall = summary([w for w, _c in got])
     cpu = summary([c for _w, c in got])
     bwall = summary([w for w, _c in base])
@@ -955,8 +957,11 @@ def run_one(world: World, scale: SheetScale, results_dir: Path, machine: dict) -
         "process CPU = time.process_time of this process",
         "note": "a TT22 sheet of a 140-period subject has 7 columns (tx1–tx4, gk, ck, nx), "
         "so 45 students give 315 values, not 360: there is no 8th column to send",
+        "rollup_mode": _rollup_mode(),
+        **({"rollup_modes": modes} if modes else {}),
     }
     path = result.write(results_dir, extra)
+    say_modes("sheet_save_one", modes)
     say(
         f"sheet_save_one: sheet_save {ref.values} values p50 {fmt(wall['p50'], 1)} ms, "
         f"p95 {fmt(wall['p95'], 1)} ms (CPU p50 {fmt(cpu['p50'], 1)} ms), {wall['runs']} runs; "
@@ -974,6 +979,67 @@ def run_one(world: World, scale: SheetScale, results_dir: Path, machine: dict) -
     return result
 
 
+def _rollup_mode() -> str:
+    from django.conf import settings
+
+    return settings.ROLLUP_MODE
+
+
+def modes_one(ref: SheetRef, scale: SheetScale) -> dict | None:
+    """With ``BENCH_ROLLUP_MODES=inline,outbox``: the one-subject save in both rollup modes, and the drain latency
+    (``bench.rollup_modes``). After ``verify``: these saves clear and refill a column."""
+    if not rollup_modes.comparing():
+        return None
+    clear = ref.columns[-1][0]
+    with acting_as(ref):
+        out = rollup_modes.compare(
+            lambda c: save(ref, c),
+            rollup_modes.counting_cells(ref.next_cells, clear),
+            rounds=max(4, scale.one_runs // 5),
+            block=6,
+            discard=1,
+            deadline=Deadline(scale.deadline),
+        )
+        if "outbox" in rollup_modes.modes():
+
+            def cells_with(k: int) -> list[dict]:
+                cells = make_cells(ref.students, ref.columns, 1)
+                return [c if i < k else {**c, "value": ""} for i, c in enumerate(cells)]
+
+            out["drain_latency"] = rollup_modes.drain_latency(
+                lambda c: save(ref, c),
+                cells_with,
+                saves=min(ref.values - 1, 60 if scale.name == "full" else 24),
+                gap=(0.2, 2.5),
+            )
+    return out
+
+
+def say_modes(name: str, modes: dict | None) -> None:
+    if not modes:
+        return
+    parts = [
+        f"{m} p50 {fmt(modes['wall_ms'][m]['p50'], 1)} ms p95 {fmt(modes['wall_ms'][m]['p95'], 1)} ms "
+        f"({modes['wall_ms'][m]['runs']} runs)"
+        for m in modes["modes"]
+    ]
+    drain = modes["drain_after_each_outbox_block_ms"]
+    writes = modes["rollup_write_ms"]
+    line = f"{name}: rollup modes {'; '.join(parts)}; outbox/inline p50 {fmt(modes.get('ratio_p50'), 3)}×"
+    line += f", p95 {fmt(modes.get('ratio_p95'), 3)}×; the rollup write inside the save p50 " + ", ".join(
+        f"{m} {fmt(writes[m]['p50'], 2)} ms" for m in modes["modes"]
+    )
+    line += f"; drain of a block's rows p50 {fmt(drain['p50'], 1)} ms"
+    latency = modes.get("drain_latency")
+    if latency:
+        lat = latency["latency_ms"]
+        line += (
+            f"; commit → public row (beat {latency['beat_seconds']:g} s) p50 {fmt(lat['p50'], 0)} ms "
+            f"p95 {fmt(lat['p95'], 0)} ms ({latency['applied']}/{latency['saves']} saves)"
+        )
+    say(line)
+
+
 def world_user(world: World) -> str:
     if not getattr(world, "_user", None):
         world._user = current_user()
@@ -987,6 +1053,28 @@ FULL_GOAL = "full class (2,880 values) p95 ≤ 150 ms; queries independent of th
 
 def _full_cells(refs: list[SheetRef]) -> list[list[dict]]:
     return [r.next_cells() for r in refs]
+
+
+def modes_full(refs: list[SheetRef], scale: SheetScale) -> dict | None:
+    """With ``BENCH_ROLLUP_MODES=inline,outbox``: the whole-class save in both rollup modes (``bench.rollup_modes``);
+    every other save sends one subject's last column empty."""
+    if not rollup_modes.comparing():
+        return None
+    clear = refs[0].columns[-1][0]
+    first = rollup_modes.counting_cells(refs[0].next_cells, clear)
+
+    def make() -> list[list[dict]]:
+        return [first(), *(r.next_cells() for r in refs[1:])]
+
+    with acting_as(refs[0]):
+        return rollup_modes.compare(
+            lambda c: save_full(refs, c),
+            make,
+            rounds=max(4, scale.full_runs // 3),
+            block=4,
+            discard=1,
+            deadline=Deadline(scale.deadline),
+        )
 
 
 def run_full(world: World, scale: SheetScale, results_dir: Path, machine: dict) -> Result:
@@ -1034,6 +1122,7 @@ def run_full(world: World, scale: SheetScale, results_dir: Path, machine: dict) 
         save_full(refs, _full_cells(refs))  # the generation after the rolled-back explain: now every value changes
         last_written = save_full(refs, _full_cells(refs))
     verified = [verify(r) for r in refs]
+    modes = modes_full(refs, scale)
     wall = summary([w for w, _c in got])
     cpu = summary([c for _w, c in got])
     bwall = summary([w for w, _c in base])
@@ -1099,8 +1188,11 @@ def run_full(world: World, scale: SheetScale, results_dir: Path, machine: dict) 
         "loadavg_after": _loadavg(),
         "timing": "wall clock (time.perf_counter) around the call, commit and the read-back of the sheets included, "
         "the cells (what a client sends) made before the clock starts; database and app on the same machine",
+        "rollup_mode": _rollup_mode(),
+        **({"rollup_modes": modes} if modes else {}),
     }
     path = result.write(results_dir, extra)
+    say_modes("sheet_save_full", modes)
     say(
         f"sheet_save_full: {values} values through class_sheets_save p50 {fmt(wall['p50'], 1)} ms, "
         f"p95 {fmt(wall['p95'], 1)} ms (CPU p50 {fmt(cpu['p50'], 1)} ms), {wall['runs']} runs; "

@@ -36,7 +36,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import common
+from . import common, rollup_modes
 from .common import Deadline, Result, fmt, say, summary
 
 NAMES = ("windows_check_overhead", "windows_change_2000")
@@ -196,6 +196,7 @@ def _windows_for(school, year_start: int, count: int) -> list:
 
 
 def run_check(scale: WindowScale, results_dir: Path, machine: dict, url: str) -> Result:
+    from django.conf import settings
     from django.db import connection
     from django.utils import timezone
 
@@ -242,6 +243,19 @@ def run_check(scale: WindowScale, results_dir: Path, machine: dict, url: str) ->
                 sheets.explain_upsert(lambda: sheets.save(ref, ref.next_cells())) for _ in range(scale.explain_runs)
             ]
             explained = explains[-1]
+            # BENCH_ROLLUP_MODES=inline,outbox: the same save, window triggers on, in both rollup modes.
+            modes = (
+                rollup_modes.compare(
+                    lambda c: sheets.save(ref, c),
+                    rollup_modes.counting_cells(ref.next_cells, ref.columns[-1][0]),
+                    rounds=max(4, scale.check_rounds),
+                    block=scale.check_block,
+                    discard=scale.check_discard,
+                    deadline=Deadline(scale.deadline),
+                )
+                if rollup_modes.comparing()
+                else None
+            )
             # Proof that the triggers measured were really checking: lock one of the windows, the same save is refused.
             connection.set_schema_to_public()
             Window.objects.filter(pk=windows[0].pk).update(locks_at=timezone.now() - dt.timedelta(seconds=1))
@@ -309,8 +323,11 @@ def run_check(scale: WindowScale, results_dir: Path, machine: dict, url: str) ->
         "setup_seconds": setup_seconds,
         "database_user": user,
         "loadavg": list(os.getloadavg()),
+        "rollup_mode": settings.ROLLUP_MODE,
+        **({"rollup_modes": modes} if modes else {}),
     }
     path = result.write(results_dir, extra)
+    sheets.say_modes("windows_check_overhead (window triggers on)", modes)
     say(
         f"windows_check_overhead: save with {len(windows)} windows p50 {fmt(on['p50'], 2)} ms p95 {fmt(on['p95'], 2)}, "
         f"triggers disabled p50 {fmt(off['p50'], 2)} p95 {fmt(off['p95'], 2)} ({on['runs']}+{off['runs']} runs); "
@@ -503,6 +520,9 @@ def run_change(scale: WindowScale, results_dir: Path, machine: dict, url: str) -
     window_update(actor=None, window=window, locks_at=open_until - dt.timedelta(seconds=1))
     window_update(actor=None, window=window, locks_at=open_until)
     stopped = False
+    # BENCH_ROLLUP_MODES=inline,outbox: the rounds alternate between the rollup modes.
+    round_modes = rollup_modes.modes() if rollup_modes.comparing() else [settings.ROLLUP_MODE]
+    by_mode: dict[str, list[float]] = {m: [] for m in round_modes}
     for r in range(scale.change_rounds):
         if deadline.passed():
             stopped = True
@@ -511,21 +531,24 @@ def run_change(scale: WindowScale, results_dir: Path, machine: dict, url: str) -
         probe = probes[pk]
         ok, _state = _write(probe)
         assert ok, f"the window should be open in {schema}"
-        t0 = time.perf_counter()
-        window_update(actor=None, window=window, locks_at=timezone.now() - dt.timedelta(seconds=1))
-        t1 = time.perf_counter()
-        ok, state = _write(probe)
-        t2 = time.perf_counter()
-        refused += not ok and state == "HB423"
-        wrong += ok or state != "HB423"
-        window_update(actor=None, window=window, locks_at=open_until - dt.timedelta(seconds=r % 2))
-        t3 = time.perf_counter()
+        round_mode = round_modes[r % len(round_modes)]
+        with rollup_modes.mode(round_mode):
+            t0 = time.perf_counter()
+            window_update(actor=None, window=window, locks_at=timezone.now() - dt.timedelta(seconds=1))
+            t1 = time.perf_counter()
+            ok, state = _write(probe)
+            t2 = time.perf_counter()
+            refused += not ok and state == "HB423"
+            wrong += ok or state != "HB423"
+            window_update(actor=None, window=window, locks_at=open_until - dt.timedelta(seconds=r % 2))
+            t3 = time.perf_counter()
         ok2, state2 = _write(probe)
         accepted += ok2
         wrong += not ok2
         lock_ms.append((t1 - t0) * 1000)
         reopen_ms.append((t3 - t2) * 1000)
         changes += [lock_ms[-1], reopen_ms[-1]]
+        by_mode[round_mode] += [lock_ms[-1], reopen_ms[-1]]
         to_refusal_ms.append((t2 - t1) * 1000)
         samples.append(
             {
@@ -548,6 +571,15 @@ def run_change(scale: WindowScale, results_dir: Path, machine: dict, url: str) -
             t6 = time.perf_counter()
             baseline.append((t5 - t4) * 1000)
             one_row.append((t6 - t5) * 1000)
+    # The rollup outbox's sweep (tenants.rollup_outbox.sweep_chunk) asks every school at once whether its outbox
+    # holds rows: one query per chunk of 200 schemas. Its cost over all the schools, as the application.
+    from tenants import perschool
+
+    sweep_ms = []
+    for _ in range(3):
+        t = time.perf_counter()
+        found = sum(len(perschool.schemas_with_outbox_rows([s for _pk, s in c])) for c in perschool.school_chunks())
+        sweep_ms.append((time.perf_counter() - t) * 1000)
     stats = summary(changes)
     base = summary(baseline)
     bare = summary(one_row)
@@ -594,7 +626,27 @@ def run_change(scale: WindowScale, results_dir: Path, machine: dict, url: str) -
         "database_user": user,
         "loadavg": list(os.getloadavg()),
         "window_update_queries": "select_for_update, the unit tree, UPDATE of one row, the platform audit entry",
+        "rollup_mode": settings.ROLLUP_MODE,
+        "rollup_outbox_sweep_probe_ms": {
+            **summary(sweep_ms),
+            "schools": School.objects.filter(status="active").count(),
+            "schools_with_rows": found,
+            "what": "tenants.perschool.schemas_with_outbox_rows over every active school in chunks of 200 "
+            "(one UNION ALL of EXISTS per chunk), as the application; 3 passes",
+        },
     }
+    if len(by_mode) > 1:
+        stats_by_mode = {m: summary(v) for m, v in by_mode.items()}
+        i, o = stats_by_mode.get("inline", {}), stats_by_mode.get("outbox", {})
+        extra["rollup_modes"] = {
+            "modes": round_modes,
+            "wall_ms": stats_by_mode,
+            "ratio_p50": o["p50"] / i["p50"] if i.get("p50") and o.get("p50") else None,
+            "ratio_p95": o["p95"] / i["p95"] if i.get("p95") and o.get("p95") else None,
+            "ratio_is": "outbox / inline, window_update's wall time in the rounds of each mode",
+            "note": "neither the window change (public rows) nor the probe write (raw SQL) adds a rollup delta: the "
+            "mode does not enter this path; the split shows the noise between rounds",
+        }
     path = result.write(results_dir, extra)
     say(
         f"windows_change_2000: window_update on a window covering {covered} schools p50 {fmt(stats['p50'], 2)} ms "
@@ -604,6 +656,18 @@ def run_change(scale: WindowScale, results_dir: Path, machine: dict, url: str) -
         f"accepted after re-opening {accepted}/{len(lock_ms)}; goal {CHANGE_GOAL}: "
         f"{'met' if goal_met else 'NOT met'} → {path}"
     )
+    probe = extra["rollup_outbox_sweep_probe_ms"]
+    say(
+        f"windows_change_2000: rollup outbox sweep probe over {probe['schools']} schools p50 {fmt(probe['p50'], 1)} ms "
+        f"({probe['schools_with_rows']} with rows)"
+    )
+    modes = extra.get("rollup_modes")
+    if modes:
+        say(
+            "windows_change_2000: window_update by rollup mode "
+            + "; ".join(f"{m} p50 {fmt(modes['wall_ms'][m]['p50'], 2)} ms" for m in modes["modes"])
+            + f"; outbox/inline p50 {fmt(modes['ratio_p50'], 3)}× (the mode does not enter this path)"
+        )
     return result
 
 

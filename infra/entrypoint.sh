@@ -7,8 +7,9 @@
 #   migrate [args…]     as the owner: migrate_schemas --shared, db_roles, then migrate_schools [args…]
 #   manage <args…>      python manage.py <args…>
 #   provision <file> [args…]   manage.py provision_schools <file> [--dry-run | --create-valid]
-#   backup <school> [args…]    manage.py school_backup <school> [--to s3|DIR] (DATABASE_URL's login as is:
-#                              the owner or a login in hocba_backup; `backup --all` every active school)
+#   backup <school> [args…]    manage.py school_backup <school> [--to s3|DIR] (the backups' login when
+#                              DATABASE_BACKUP_URL or HOCBA_DB_BACKUP_PASSWORD is set, else DATABASE_URL's
+#                              login as is: the owner or a login in hocba_backup; `backup --all` every school)
 #   restore <backup> <schema>  as the owner: manage.py school_restore <backup> --as <schema> (a fresh
 #                              schema, verified, then the school switched to it)
 #   check               check --deploy --fail-level WARNING, then migrate_schools --check

@@ -22,6 +22,8 @@ class SchoolAccess:
     roles: frozenset[Role]
     homeroom_class_ids: frozenset[int] = frozenset()
     assignments: frozenset[tuple[int, int]] = frozenset()  # (class id, subject id)
+    # (class id, subject id, sheet column) of the assignments limited to some columns (a subject shared by teachers)
+    column_grants: frozenset[tuple[int, int, str]] = frozenset()
     department_subject_ids: frozenset[int] = frozenset()
     child_ids: frozenset[int] = frozenset()
 
@@ -34,6 +36,14 @@ class SchoolAccess:
 
     def may_enter_sheet(self, class_id: int, subject_id: int) -> bool:
         return self.can("sheets.enter") and (self.is_leadership or (class_id, subject_id) in self.assignments)
+
+    def entry_columns(self, class_id: int, subject_id: int) -> frozenset[str] | None:
+        """The sheet columns this person enters in a class × subject they may enter: ``None`` for every column (the
+        school's leadership, the whole subject's teacher), else the columns of their part."""
+        if self.is_leadership or not self.column_grants:
+            return None
+        own = frozenset(k for c, s, k in self.column_grants if c == class_id and s == subject_id)
+        return own or None
 
     def may_manage_class(self, class_id: int) -> bool:
         """Conduct, attendance, awards, comments and submitting: the homeroom teacher of the class, or BGH."""
@@ -83,13 +93,15 @@ def school_access(account_id: int | None, school_id: int, roles: set[Role]) -> S
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT 'homeroom', c.id, 0 FROM schools_schoolclass c
+            SELECT 'homeroom', c.id, 0, '' FROM schools_schoolclass c
              JOIN schools_schoolyear y ON y.id = c.year_id WHERE c.homeroom_teacher_id = %(a)s
-            UNION ALL SELECT 'assignment', t.school_class_id, t.subject_id FROM schools_teachingassignment t
+            UNION ALL SELECT 'assignment', t.school_class_id, t.subject_id, '' FROM schools_teachingassignment t
              WHERE t.teacher_id = %(a)s
-            UNION ALL SELECT 'department', s.id, 0 FROM schools_subject s
+            UNION ALL SELECT 'column', t.school_class_id, t.subject_id, k FROM schools_teachingassignment t,
+                   unnest(t.columns) AS k WHERE t.teacher_id = %(a)s
+            UNION ALL SELECT 'department', s.id, 0, '' FROM schools_subject s
              JOIN schools_department d ON d.id = s.department_id WHERE d.head_id = %(a)s
-            UNION ALL SELECT 'child', g.student_id, 0 FROM schools_guardianlink g WHERE g.account_id = %(a)s
+            UNION ALL SELECT 'child', g.student_id, 0, '' FROM schools_guardianlink g WHERE g.account_id = %(a)s
             """,
             {"a": account_id},
         )
@@ -100,6 +112,7 @@ def school_access(account_id: int | None, school_id: int, roles: set[Role]) -> S
         frozenset(roles),
         homeroom_class_ids=frozenset(r[1] for r in rows if r[0] == "homeroom"),
         assignments=frozenset((r[1], r[2]) for r in rows if r[0] == "assignment"),
+        column_grants=frozenset((r[1], r[2], r[3]) for r in rows if r[0] == "column"),
         department_subject_ids=frozenset(r[1] for r in rows if r[0] == "department"),
         child_ids=frozenset(r[1] for r in rows if r[0] == "child"),
     )

@@ -2,9 +2,11 @@
 
 Plain data in, plain data out: no public table is read or written here.
 
-* ``unfinished_sheets``: the grade sheets (teaching assignment × term) that have fewer filled cells than
+* ``unfinished_sheets``: the grade sheets (class × subject × term) that have fewer filled cells than
   active students × required columns, for the reminders before a lock. Required columns are a sheet's
-  columns (``sheets.sheet_columns``) except the free comment. A constant number of queries per school.
+  columns (``sheets.sheet_columns``) except the free comment. A subject shared by several teachers is still one
+  sheet; ``teacher_ids`` names the teachers whose columns are unfinished (``teacher_id``: the first of them).
+  A constant number of queries per school.
 * ``ready_to_sign``: the records of a year by state, per class, for the start of the year-end flow.
 """
 
@@ -37,7 +39,7 @@ def unfinished_sheets(*, year_start: int, category: str, grades: list[int] | tup
         TeachingAssignment.objects.filter(school_class__year=year)
         .filter(**({"school_class__grade__in": list(grades)} if grades else {}))
         .select_related("school_class", "subject")
-        .order_by("school_class__grade", "school_class__name", "subject__order")
+        .order_by("school_class__grade", "school_class__name", "subject__order", "pk")
     )
     if not assignments:
         return []
@@ -61,24 +63,29 @@ def unfinished_sheets(*, year_start: int, category: str, grades: list[int] | tup
         filled_by: dict[tuple[int, int, int], dict[tuple[str, int], int]] = defaultdict(dict)
         for class_id, subject_id, term, kind, seq, n in cursor.fetchall():
             filled_by[(class_id, subject_id, term)][(kind, seq)] = n
+    sheets: dict[tuple[int, int], list[TeachingAssignment]] = {}
+    for a in assignments:  # one sheet per class × subject, whoever enters its columns
+        sheets.setdefault((a.school_class_id, a.subject_id), []).append(a)
     out = []
-    for a in assignments:
+    for parts in sheets.values():
+        a = parts[0]
         n_students = students.get(a.school_class_id, 0)
         if not n_students:
             continue
         for term in terms:
             required = [
-                (c.kind, c.seq)
-                for c in sheet_columns(a.subject, a.school_class, term)
-                if c.value_type not in OPTIONAL_COLUMNS
+                c for c in sheet_columns(a.subject, a.school_class, term) if c.value_type not in OPTIONAL_COLUMNS
             ]
             cells = filled_by.get((a.school_class_id, a.subject_id, term), {})
-            filled = sum(min(cells.get(col, 0), n_students) for col in required)
+            short = {c.key for c in required if cells.get((c.kind, c.seq), 0) < n_students}
+            filled = sum(min(cells.get((c.kind, c.seq), 0), n_students) for c in required)
             need = n_students * len(required)
             if filled < need:
+                teacher_ids = [p.teacher_id for p in parts if not p.columns or short & set(p.columns)]
                 out.append(
                     {
-                        "teacher_id": a.teacher_id,
+                        "teacher_id": teacher_ids[0] if teacher_ids else a.teacher_id,
+                        "teacher_ids": teacher_ids or [a.teacher_id],
                         "class_id": a.school_class_id,
                         "class_name": a.school_class.name,
                         "grade": a.school_class.grade,

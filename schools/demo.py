@@ -12,6 +12,7 @@ from hocba.kernel.roles import Role
 
 from .access import SchoolAccess
 from .models import Department, SchoolClass, SchoolYear, Subject
+from .rules.identity import century_sex_digit
 from .services.classwork import conduct_save
 from .services.setup import assignment_set, class_create, school_year_open
 from .services.sheets import sheet_columns, sheet_save
@@ -99,18 +100,22 @@ def seed_school(
             first_class = first_class or school_class
             for i in range(students_per_class):
                 male = i % 2 == 0
+                name = _name(rng, male)
+                born = dt.date(2025 - grade - 6, rng.randint(1, 12), rng.randint(1, 28))
+                # born in Tây Ninh (072): the century-and-sex digit and the year of birth follow the student
+                personal_id = f"072{century_sex_digit(born, 'M' if male else 'F')}{born.year % 100:02d}"
                 student_enrol(
                     access=system,
                     school_class=school_class,
                     today=today,
                     starts_on=year.starts_on,
                     profile={
-                        "full_name": _name(rng, male),
-                        "date_of_birth": dt.date(2025 - grade - 6, rng.randint(1, 12), rng.randint(1, 28)),
+                        "full_name": name,
+                        "date_of_birth": born,
                         "gender": "M" if male else "F",
                         "place_of_birth": "Tây Ninh",
                         "address": "Tây Ninh",
-                        "personal_id": f"0722{rng.randint(10**7, 10**8 - 1)}",
+                        "personal_id": f"{personal_id}{rng.randint(10**5, 10**6 - 1)}",
                         "guardians": [
                             {
                                 "name": _name(rng, not male),

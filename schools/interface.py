@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from . import compliance
+from . import compliance, monthlyduty
 from .audit import chain
 from .demo import seed_school
 from .models import Enrolment, SchoolClass, SchoolYear
-from .rollups import school_figures
+from .rollups import OUTBOX_TABLE, figures_clearing_outbox, outbox_take, school_figures
 from .selectors import current_year
 
 
@@ -26,9 +26,29 @@ def ready_to_sign(*, year_start: int, grades: list[int]) -> dict:
     return compliance.ready_to_sign(year_start=year_start, grades=grades)
 
 
+def classes_without_monthly_update(*, month: dt.date) -> dict:
+    """The classes with students in the month and no attendance or conduct update by their homeroom teacher."""
+    return monthlyduty.classes_without_update(month=month)
+
+
 def rollup_figures() -> dict[int, dict[str, int]]:
     """The school's rollup figures recomputed from its tables, per school year (keyed by its start year)."""
     return {year.start_year: school_figures(year) for year in SchoolYear.objects.all()}
+
+
+# The rollup outbox (HOCBA_ROLLUP_MODE=outbox): its table's name, for the sweep that looks into many schools at once.
+ROLLUP_OUTBOX_TABLE = OUTBOX_TABLE
+
+
+def rollup_outbox_take() -> dict:
+    """The outbox rows deleted and summed: ``{"years": {start_year: {field: delta}}, "rows": n, "lag": seconds}``."""
+    return outbox_take()
+
+
+def rollup_figures_clearing_outbox() -> dict:
+    """The figures per school year (``figures``) and, as of the same moment, those years' outbox rows taken as
+    ``rollup_outbox_take`` (reconciliation; in the caller's transaction)."""
+    return figures_clearing_outbox()
 
 
 def unknown_class_or_student_ids(class_ids: list[int], student_ids: list[int]) -> dict[str, list[int]]:

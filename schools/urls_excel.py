@@ -19,5 +19,16 @@ urlpatterns = [
         excel.SheetImportView.as_view(),
         name="excel_sheet_import",
     ),
+    path(
+        "classes/<int:pk>/qualities/<int:term>/<str:checkpoint>.xlsx",
+        excel.QualitiesTemplateView.as_view(),
+        name="excel_qualities_template",
+    ),
+    path(
+        "classes/<int:pk>/qualities/<int:term>/<str:checkpoint>/import/",
+        excel.QualitiesImportView.as_view(),
+        name="excel_qualities_import",
+    ),
+    path("classes/<int:pk>/qualities/year.xlsx", excel.QualitiesExportView.as_view(), name="excel_qualities_export"),
     path("classes/<int:pk>/export.xlsx", excel.ClassExportView.as_view(), name="excel_class_export"),
 ]

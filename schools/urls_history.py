@@ -2,8 +2,9 @@
 
 from django.urls import path
 
-from .views.history import HistoryView
+from .views.history import HistoryExportView, HistoryView
 
 urlpatterns: list = [
     path("", HistoryView.as_view(), name="school_history"),
+    path("export/", HistoryExportView.as_view(), name="school_history_export"),
 ]

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import classes, classwork, sheets, students
+from .views import classes, classwork, exemptions, sheets, students
 
 app_name = "pages"
 
@@ -15,6 +15,12 @@ urlpatterns = [
     path("classes/<int:pk>/sheets/<int:subject>/<int:term>/", sheets.SheetView.as_view(), name="sheet"),
     path("classes/<int:pk>/conduct/<int:term>/", classwork.ConductView.as_view(), name="class_conduct"),
     path("classes/<int:pk>/attendance/", classwork.AttendanceView.as_view(), name="class_attendance"),
+    path("classes/<int:pk>/exemptions/", exemptions.ExemptionsView.as_view(), name="class_exemptions"),
+    path(
+        "classes/<int:pk>/exemptions/<int:exemption>/revoke/",
+        exemptions.ExemptionRevokeView.as_view(),
+        name="class_exemption_revoke",
+    ),
     path("records/<int:pk>/reopen/", classes.RecordReopenView.as_view(), name="record_reopen"),
     path("students/<int:pk>/", students.StudentDetailView.as_view(), name="student_detail"),
     path("students/<int:pk>/edit/", students.StudentUpdateView.as_view(), name="student_update"),

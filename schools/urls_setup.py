@@ -19,6 +19,11 @@ urlpatterns = [
         setup.AssignmentClearView.as_view(),
         name="assignment_clear",
     ),
+    path(
+        "classes/<int:pk>/assignments/<int:subject>/parts/",
+        setup.SubjectPartsView.as_view(),
+        name="assignment_parts",
+    ),
     path("subjects/", setup.SubjectListView.as_view(), name="subjects"),
     path("subjects/new/", setup.SubjectCreateView.as_view(), name="subject_create"),
     path("subjects/<int:pk>/", setup.SubjectEditView.as_view(), name="subject"),

@@ -94,6 +94,9 @@ class Guard:
     category: Category
     placement: Placement
     note: str = ""  # a comment above the triggers
+    # The migration that made the table after ``sql/0003_windows.sql`` (which cannot name a table that did not exist
+    # yet): it installs the table's triggers itself, from ``added_sql``. Empty: the file installs them.
+    migration: str = ""
 
     def __post_init__(self):
         if self.category.by_term and not self.placement.terms:
@@ -121,6 +124,8 @@ GUARDS: tuple[Guard, ...] = (
     Guard("student", fixed("profile"), LATEST_RECORD),
     Guard("guardianlink", fixed("profile"), LATEST_RECORD),
     Guard("enrolment", fixed("profile"), ROW_CLASS),
+    # A decision for term I is term I's scores data; for term II or the whole year, term II's.
+    Guard("exemption", SCORES, YEAR_RECORD, migration="0009_exemptions"),
 )
 
 
@@ -162,16 +167,25 @@ def render(source: Path = SQL_PATH) -> str:
     missing = sorted({g.placement.name for g in GUARDS if f"WHEN '{g.placement.name}' THEN" not in head})
     if f"CREATE FUNCTION {FUNCTION}()" not in head or missing:
         raise ValueError(f"{source}: no function {FUNCTION}() with a branch for each placement (missing: {missing})")
-    return head + MARKER + "".join(render_triggers(guard) for guard in GUARDS)
+    return head + MARKER + "".join(render_triggers(guard) for guard in GUARDS if not guard.migration)
+
+
+def added_sql(migration: str) -> str:
+    """The triggers of the tables ``migration`` made (``Guard.migration``), for that migration to run."""
+    guards = [guard for guard in GUARDS if guard.migration == migration]
+    if not guards:
+        raise ValueError(f"no window guard is installed by migration {migration!r}")
+    return "".join(render_triggers(guard) for guard in guards)
 
 
 def upgrade_sql(source: Path = SQL_PATH) -> str:
     """For a school schema made before the one function (nine per-table guard functions, and assessment's own from
     the hot-path migration): drop those functions and the triggers that ran them, then install the function and the
     triggers as ``sql/0003_windows.sql`` does. Idempotent: on a schema made from that file it re-creates the same."""
+    base = [g for g in GUARDS if not g.migration]  # the tables of the file; later ones keep their triggers
     drops = "".join(
-        f"DROP TRIGGER IF EXISTS window_{suffix} ON {g.table};\n" for g in GUARDS for suffix, _e, _t in EVENTS
+        f"DROP TRIGGER IF EXISTS window_{suffix} ON {g.table};\n" for g in base for suffix, _e, _t in EVENTS
     )
-    drops += "".join(f"DROP FUNCTION IF EXISTS {FUNCTION}_{g.model}();\n" for g in GUARDS)
+    drops += "".join(f"DROP FUNCTION IF EXISTS {FUNCTION}_{g.model}();\n" for g in base)
     install = source.read_text(encoding="utf-8")
     return drops + install.replace(f"CREATE FUNCTION {FUNCTION}()", f"CREATE OR REPLACE FUNCTION {FUNCTION}()", 1)

@@ -3,6 +3,7 @@
 
 from allauth.mfa.models import Authenticator
 from django.contrib import admin
+from hocba.kernel.text import fold
 
 from .models import (
     Account,
@@ -27,8 +28,18 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class FoldedSearchAdmin(ReadOnlyAdmin):
+    """The admin's search also matches the name without accents ("nguyen du" finds "Nguyễn Du")."""
+
+    def get_search_results(self, request, queryset, search_term):
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if search_term.strip():
+            found = found | queryset.filter(search_name__contains=fold(search_term))
+        return found, may_have_duplicates
+
+
 @admin.register(Account)
-class AccountAdmin(ReadOnlyAdmin):
+class AccountAdmin(FoldedSearchAdmin):
     list_display = ("username", "full_name", "email", "is_active", "last_login")
     search_fields = ("username", "full_name", "email")
     exclude = ("password",)
@@ -47,7 +58,7 @@ class AuthenticatorAdmin(ReadOnlyAdmin):
 
 
 @admin.register(School)
-class SchoolAdmin(ReadOnlyAdmin):
+class SchoolAdmin(FoldedSearchAdmin):
     list_display = ("name", "moet_code", "slug", "schema_name", "status", "schema_head", "schema_error")
     search_fields = ("name", "moet_code", "slug")
     list_filter = ("status",)

@@ -41,14 +41,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 from hocba.env import runtime
 from hocba.kernel import archive
 from psycopg import sql
 
 from . import anchors, perschool, provisioning
-from .dbroles import WRITERS, is_owner_connection
+from .dbroles import BACKUP, WRITERS, is_owner_connection
 from .models import School
 from .rollups import rollup_set
 from .services.audit import audit_record
@@ -59,7 +59,9 @@ FORMAT = 1
 MANIFEST = "manifest.json"
 PREFIX = "backups"
 DEFAULT_BUCKET = "hocba-backup"
-SKIP_TABLES = {"django_migrations"}  # the template replay writes it; the manifest keeps the head
+# django_migrations: the template replay writes it, the manifest keeps the head. schools_rollupoutbox: rollup deltas
+# not yet drained, derived data — a restore recomputes the school's rollups from its tables (restore_school).
+SKIP_TABLES = {"django_migrations", "schools_rollupoutbox"}
 # The session's output settings pinned: the same rows give the same bytes whoever copies them out.
 PINNED = (
     ("TimeZone", "UTC"),
@@ -345,9 +347,49 @@ def latest_anchor_ref(schema: str, *, client=None, today: dt.date | None = None)
     return None
 
 
-def _read_snapshot_begin() -> None:
-    with connection.cursor() as cursor:
+def _read_snapshot_begin(using: str = "default") -> None:
+    with connections[using].cursor() as cursor:
         cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+
+
+# The connection the backups read through (settings: DATABASE_BACKUP_URL, or HOCBA_DB_BACKUP_USER/PASSWORD).
+BACKUP_ALIAS = "backup"
+
+
+def _may_read_for_backups(using: str) -> bool:
+    """The login of ``using`` owns the platform (or is a superuser), or is in ``hocba_backup`` and not in the
+    application's group."""
+    if is_owner_connection(using):
+        return True
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            "SELECT rolname, pg_has_role(current_user, oid, 'MEMBER') FROM pg_roles WHERE rolname = ANY(%s)",
+            [[BACKUP, WRITERS]],
+        )
+        member = dict(cursor.fetchall())
+    return bool(member.get(BACKUP)) and not member.get(WRITERS)
+
+
+def backup_connection() -> str:
+    """The connection alias a backup reads through: ``backup`` (the backups' own login, DATABASE_BACKUP_URL or
+    HOCBA_DB_BACKUP_PASSWORD) when configured, else ``default``; either must be the owner's login or one granted the
+    read-only role ``hocba_backup`` and not the application's group. Never the application's role (issue 15,
+    conflict 4: back up as the owner or a read-only backup role; restore as the owner only). Refuses otherwise,
+    naming what to set."""
+    using = BACKUP_ALIAS if BACKUP_ALIAS in connections else "default"
+    if _may_read_for_backups(using):
+        return using
+    user = connections[using].settings_dict["USER"]
+    if using == BACKUP_ALIAS:
+        raise BackupError(
+            f"the backups' login {user} must be granted {BACKUP} and not be in {WRITERS}: run db_roles with "
+            f"HOCBA_DB_BACKUP_USER and HOCBA_DB_BACKUP_PASSWORD, or GRANT {BACKUP} TO {user}"
+        )
+    raise BackupError(
+        f"backups read as a login granted the read-only role {BACKUP} (or as the owner), never as the application's "
+        f"role ({user}): set DATABASE_BACKUP_URL, or HOCBA_DB_BACKUP_PASSWORD (db_roles creates the login "
+        "HOCBA_DB_BACKUP_USER with it)"
+    )
 
 
 def backup_school(
@@ -359,9 +401,11 @@ def backup_school(
     now: dt.datetime | None = None,
     progress: Callable[[str], None] | None = None,
     use_archive: bool = True,
+    using: str = "default",
 ) -> dict[str, Any]:
     """Export one school to ``target`` (``s3`` or a directory); return the manifest written (with ``location``).
 
+    ``using``: the connection the tables are read through (``backup_connection()``: the backup login or the owner).
     ``use_archive=False``: the latest anchor is not looked up (the benchmark, which has no archive store)."""
     if school.status != "active":
         raise BackupError(f"school {school.slug} ({school.moet_code}) is {school.status}: not backed up")
@@ -375,13 +419,14 @@ def backup_school(
     except Exception as exc:  # the archive store unreachable: the backup is still worth taking
         log.warning("backup of %s: latest anchor not read (%s)", schema, exc)
     tables: dict[str, Any] = {}
-    outer = connection.in_atomic_block
-    with transaction.atomic():
+    outer = connections[using].in_atomic_block
+    with transaction.atomic(using=using):
         if not outer:
-            _read_snapshot_begin()
-        with connection.cursor() as cursor:
+            _read_snapshot_begin(using)
+        with connections[using].cursor() as cursor:
             _pin(cursor)
-            if not provisioning.schema_exists(schema):
+            cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [schema])
+            if cursor.fetchone() is None:
                 raise BackupError(f"school {school.slug}: schema {schema} does not exist")
             cursor.execute(
                 sql.SQL("SELECT app, name FROM {}.django_migrations ORDER BY app, name")

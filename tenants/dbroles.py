@@ -5,7 +5,9 @@ but may only read the school's audit table (its triggers write it, as the owner)
 SELECT the platform's, only read the migration records and the school
 template, and creates school schemas only through ``hocba_create_school_schema`` (SECURITY DEFINER).
 ``hocba_backup`` (no login of its own: grant it to a backup login) may only read the school schemas and the school
-list, for ``manage.py school_backup``; a restore needs the owner.
+list, for ``manage.py school_backup`` and the nightly backups; a restore needs the owner. Given a password
+(``HOCBA_DB_BACKUP_PASSWORD``), ``db_roles`` also creates that login (``HOCBA_DB_BACKUP_USER``, default
+``hocba_backup_reader``): a member of ``hocba_backup`` only, read-only by default (``default_transaction_read_only``).
 ``manage.py db_roles`` (run as the owner, after migrations) makes it so; it is idempotent.
 """
 
@@ -38,8 +40,27 @@ def _exec(cursor, statement) -> None:
     cursor.execute(statement if isinstance(statement, str) else statement.as_string(cursor.connection))
 
 
-def ensure_roles(*, app_user: str | None, app_password: str | None, school_schemas: list[str]) -> None:
-    """Create the group and the application's login if missing and (re)grant everything."""
+def _ensure_backup_login(cursor, user: str, password: str) -> None:
+    """The backups' login: created if missing, its password set, granted ``hocba_backup`` and nothing else of ours."""
+    cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [user])
+    u = sql.Identifier(user)
+    if cursor.fetchone() is None:
+        _exec(cursor, sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE").format(u))
+    _exec(cursor, sql.SQL("ALTER ROLE {} PASSWORD {}").format(u, sql.Literal(password)))
+    _exec(cursor, sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(u))
+    _exec(cursor, sql.SQL("GRANT {} TO {}").format(sql.Identifier(BACKUP), u))
+
+
+def ensure_roles(
+    *,
+    app_user: str | None,
+    app_password: str | None,
+    school_schemas: list[str],
+    backup_user: str | None = None,
+    backup_password: str | None = None,
+) -> None:
+    """Create the group and the application's login if missing and (re)grant everything; with ``backup_password``,
+    the backups' login too."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_user, current_database()")
         owner, database = cursor.fetchone()
@@ -71,6 +92,10 @@ def ensure_roles(*, app_user: str | None, app_password: str | None, school_schem
             sql.SQL("GRANT SELECT ON tenants_school TO {}").format(b),
         ):
             _exec(cursor, statement)
+        if backup_user and backup_password:
+            if backup_user in (owner, app_user):
+                raise ValueError(f"the backups' login {backup_user} must be a login of its own")
+            _ensure_backup_login(cursor, backup_user, backup_password)
         w, o = sql.Identifier(WRITERS), sql.Identifier(owner)
         for statement in (
             sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(sql.Identifier(database), w),

@@ -12,13 +12,13 @@ from .models import SchoolLevel, UnitKind
 DATE_WIDGET = forms.DateInput(format="%d/%m/%Y", attrs={"placeholder": "dd/mm/yyyy", "inputmode": "numeric"})
 
 
-def _date(label, required=False):
+def _date(label, required=False, help_text=None):
     return forms.DateField(
         label=label,
         required=required,
         input_formats=["%d/%m/%Y", "%Y-%m-%d"],
         widget=DATE_WIDGET,
-        help_text=_("dd/mm/yyyy; để trống là hôm nay"),
+        help_text=help_text or _("dd/mm/yyyy; để trống là hôm nay"),
     )
 
 
@@ -84,7 +84,7 @@ class MembershipGrantForm(forms.Form):
     username = forms.CharField(label=_("Tên đăng nhập hoặc email của tài khoản"), max_length=150)
     role = forms.ChoiceField(label=_("Vai trò"))
     valid_from = _date(_("Từ ngày"))
-    valid_to = _date(_("Đến ngày (không bắt buộc)"))
+    valid_to = _date(_("Đến ngày (không bắt buộc)"), help_text=_("dd/mm/yyyy; để trống là không có ngày kết thúc"))
 
     def __init__(self, *args, roles: list[Role], **kwargs):
         super().__init__(*args, **kwargs)

@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from django.db import connection
 from django_tenants.utils import get_public_schema_name
+from psycopg import sql
 
 from schools import interface
 
@@ -53,8 +54,38 @@ def ready_to_sign(schema_name: str, *, year_start: int, grades: list[int]) -> di
     return run_in_school(schema_name, interface.ready_to_sign, year_start=year_start, grades=grades)
 
 
+def classes_without_monthly_update(schema_name: str, *, month: dt.date) -> dict:
+    return run_in_school(schema_name, interface.classes_without_monthly_update, month=month)
+
+
 def rollup_figures(schema_name: str) -> dict[int, dict[str, int]]:
     return run_in_school(schema_name, interface.rollup_figures)
+
+
+def rollup_outbox_take(schema_name: str) -> dict:
+    return run_in_school(schema_name, interface.rollup_outbox_take)
+
+
+def rollup_figures_clearing_outbox(schema_name: str) -> dict:
+    return run_in_school(schema_name, interface.rollup_figures_clearing_outbox)
+
+
+def schemas_with_outbox_rows(schema_names: list[str]) -> list[str]:
+    """The schemas among ``schema_names`` whose rollup outbox holds rows: one query for the lot (an EXISTS per
+    schema, each an index-free look at a table of a few rows), without entering any of them. Callers pass chunks
+    (``school_chunks``): each schema's table is locked for reading until the end of the transaction."""
+    if not schema_names:
+        return []
+    for name in schema_names:
+        validate_schema_name(name)
+    table = sql.Identifier(interface.ROLLUP_OUTBOX_TABLE)
+    query = sql.SQL(" UNION ALL ").join(
+        sql.SQL("SELECT {} WHERE EXISTS (SELECT FROM {}.{})").format(sql.Literal(name), sql.Identifier(name), table)
+        for name in schema_names
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query.as_string(cursor.connection))
+        return [name for (name,) in cursor.fetchall()]
 
 
 def unknown_class_or_student_ids(

@@ -42,7 +42,10 @@ from .models import (
     WindowTier,
     YearEndStart,
 )
+from .rollup_outbox import drain_schools
+from .rollups import outbox_mode
 from .selectors import school_member_ids, school_placements_on, unit_tree_on
+from .windows import setter_tiers
 
 log = logging.getLogger(__name__)
 
@@ -153,8 +156,12 @@ def _mail(messages: list[tuple[str, str, str, list[str]]]) -> int:
 
 
 def _labels(window: Window) -> tuple[str, str]:
+    """The category and who set the window, by the setter's level (``setter_tiers``: the Sở may lock one school);
+    worked out once per loaded window."""
+    if not hasattr(window, "setter_tier"):
+        window.setter_tier = setter_tiers([window])[window.pk]
     with translation.override("vi"):
-        return str(DataCategory(window.category).label), str(WindowTier(window.tier).label)
+        return str(DataCategory(window.category).label), str(WindowTier(window.setter_tier).label)
 
 
 def _year_label(window: Window) -> str:
@@ -238,7 +245,8 @@ def remind_school(window: Window, school_id: int, schema_name: str, domain: str 
     )
     by_teacher: dict[int, list[dict]] = defaultdict(list)
     for s in sheets:
-        by_teacher[s["teacher_id"]].append(s)
+        for teacher_id in s.get("teacher_ids") or [s["teacher_id"]]:  # a shared subject: each unfinished part's teacher
+            by_teacher[teacher_id].append(s)
     teachers = {a.pk: a for a in Account.objects.filter(pk__in=list(by_teacher), is_active=True)}
     rows, texts = [], {}
     for teacher_id, items in by_teacher.items():
@@ -341,10 +349,13 @@ def _figures(rollup: dict | None) -> dict:
 
 
 def snapshot_chunk(window_id: int, school_ids: list[int]) -> int:
-    """Copy the chunk's rollup rows for the window's year: one read, one bulk insert (public data only)."""
+    """Copy the chunk's rollup rows for the window's year: one read, one bulk insert (public data only). In the
+    outbox mode the chunk's schools are drained first, so the copy holds every write committed before the lock."""
     window = Window.objects.filter(pk=window_id).first()
     if window is None or window.cancelled_at is not None:
         return 0
+    if outbox_mode():
+        drain_schools(school_ids, via="snapshot")
     taken_at = timezone.now()
     rollups = {
         r["school_id"]: r

@@ -1,10 +1,21 @@
 """The one way school code writes the public rollups: deltas in the same transaction, and a
-reconciliation that recomputes them from the school's own tables when they drift."""
+reconciliation that recomputes them from the school's own tables when they drift.
+
+With ``HOCBA_ROLLUP_MODE=outbox`` (docs/operations.md §9.4) school code appends its deltas to its own outbox
+(``schools.rollups.rollup_add``) and, once the write has committed, names the school in a Redis set
+(``outbox_signal``); ``tenants.rollup_outbox`` drains the named schools into these rows."""
 
 from __future__ import annotations
 
+import functools
+import logging
+
+import redis
+from django.conf import settings
 from django.db import connection
 from hocba.kernel import recordstates
+
+log = logging.getLogger(__name__)
 
 FIELDS = (
     "students",
@@ -17,12 +28,17 @@ FIELDS = (
 )
 
 
-def rollup_add(*, school_id: int, year_start: int, **deltas: int) -> None:
-    """Add ``deltas`` to the school's row for the year (created on first use). One statement."""
+def clean_deltas(deltas: dict[str, int]) -> dict[str, int]:
+    """The deltas that change something; an unknown field is a programming error."""
     unknown = set(deltas) - set(FIELDS)
     if unknown:
         raise ValueError(f"unknown rollup fields {sorted(unknown)}")
-    deltas = {k: v for k, v in deltas.items() if v}
+    return {k: v for k, v in deltas.items() if v}
+
+
+def rollup_add(*, school_id: int, year_start: int, **deltas: int) -> None:
+    """Add ``deltas`` to the school's row for the year (created on first use). One statement."""
+    deltas = clean_deltas(deltas)
     if not deltas:
         return
     columns = ", ".join(deltas)
@@ -56,3 +72,49 @@ def rollup_set(*, school_id: int, year_start: int, values: dict[str, int]) -> bo
         )
         (changed,) = cursor.fetchone()
     return bool(changed)
+
+
+# --- the outbox mode's signal: schools with deltas waiting ------------------------------------------------------
+
+OUTBOX_MODE = "outbox"
+REDIS_TIMEOUTS = {"socket_connect_timeout": 0.5, "socket_timeout": 1.0}
+
+
+def outbox_mode() -> bool:
+    return settings.ROLLUP_MODE == OUTBOX_MODE
+
+
+def pending_key() -> str:
+    """The Redis set of schools whose outbox has rows to drain (one per database: tests and demos share a Redis)."""
+    return f"hocba:{connection.settings_dict['NAME']}:rollup-outbox"
+
+
+@functools.lru_cache(maxsize=4)
+def _client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, **REDIS_TIMEOUTS)
+
+
+def pending_client() -> redis.Redis | None:
+    """The Redis client of the signal, None without a Redis (the in-process broker: the sweep drains)."""
+    url = getattr(settings, "REDIS_URL", "")
+    return _client(url) if url else None
+
+
+def outbox_signal(school_id: int) -> None:
+    """After a school's write committed (``transaction.on_commit``): name the school for the next drain. Never raises:
+    the write is committed whatever happens here, and a signal lost (Redis down) is found by the sweep."""
+    client = pending_client()
+    if client is None:
+        return
+    try:
+        client.sadd(pending_key(), school_id)
+    except (redis.RedisError, OSError) as exc:
+        log.warning("rollup outbox: school %s not signalled (%s); the sweep will drain it", school_id, exc)
+
+
+def outbox_signalled(limit: int) -> list[int]:
+    """Take up to ``limit`` signalled schools out of the set (SPOP: two drains never take the same one)."""
+    client = pending_client()
+    if client is None:
+        return []
+    return [int(member) for member in client.spop(pending_key(), limit) or []]

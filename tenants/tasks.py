@@ -5,14 +5,19 @@ settings make both the default too), so a task may run twice: each is safe to re
 
 * ``school_schemas_check``: reads the schemas' migration state and sets the same marks again;
 * ``rollups_reconcile_chunk``: recomputes each school's rollup rows from its tables and overwrites them;
+* ``rollups_drain`` / ``rollups_sweep_chunk``: each school's outbox rows are deleted and added to its public rows in
+  one transaction; a second run finds them gone (a redelivered drain whose schools were taken from the Redis set
+  finds nothing to do: the sweep drains what it left);
 * ``school_backups_chunk``: a second run writes a second backup under a new time stamp (both expire);
 * ``audit_anchors_chunk``: writes the day's anchor again under the same key, a new object version holding the
   chain head at that moment (the earlier version stays locked; ``latest_anchor`` reads the newest);
 * ``window_reminders_chunk`` / ``window_snapshots_chunk`` / ``year_end_start_chunk``: a marker row per (window,
   school) and a unique key per notice (``ON CONFLICT DO NOTHING``) — a second run sends no notice twice. The e-mail
   copy follows the committed notice: a worker killed between the two loses that e-mail (at most once, never twice);
-* the planners (``rollups_reconcile``, ``audit_anchors``, ``window_reminders``, ``window_snapshots``,
-  ``year_end_start``) only read and enqueue chunks, which are themselves safe to redo.
+* ``monthly_duty_chunk``: a row per (school, month) written with the notices, a unique key per class and month
+  (``ON CONFLICT DO NOTHING``) — a second run sends no notice twice;
+* the planners (``rollups_reconcile``, ``rollups_sweep``, ``audit_anchors``, ``window_reminders``, ``window_snapshots``,
+  ``year_end_start``, ``monthly_duty``) only read and enqueue chunks, which are themselves safe to redo.
 
 Every task has a time limit (``hocba.celery``); the broker's visibility timeout follows from the longest.
 """
@@ -24,9 +29,8 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 from hocba.celery import CHUNK_LIMITS, PLANNER_LIMITS
-from hocba.kernel import metrics
 
-from . import anchors, backups, perschool, provisioning
+from . import anchors, backups, duty, perschool, provisioning, rollup_outbox
 from .models import School
 from .reminders import (
     plan_reminders,
@@ -36,7 +40,7 @@ from .reminders import (
     snapshot_chunk,
     year_end_chunk,
 )
-from .rollups import rollup_set
+from .rollup_outbox import reconcile_school
 
 log = logging.getLogger(__name__)
 
@@ -67,17 +71,6 @@ def school_schemas_check() -> dict[str, int]:
     return {"checked": len(schemas), "behind": len(behind)}
 
 
-def reconcile_school(school_id: int, schema_name: str) -> int:
-    """Recompute this school's rollup rows from its tables; returns the number of school years. Counted in the
-    metrics, with whether any figure had drifted (``hocba_rollup_reconciled_schools_total{drift="fixed"}``)."""
-    figures = perschool.rollup_figures(schema_name)
-    drifted = False
-    for year_start, values in figures.items():
-        drifted = rollup_set(school_id=school_id, year_start=year_start, values=values) or drifted
-    metrics.rollups_reconciled(drifted=drifted)
-    return len(figures)
-
-
 @shared_task(acks_late=True, reject_on_worker_lost=True, **PLANNER_LIMITS)
 def rollups_reconcile() -> int:
     """Beat entry: fan the reconciliation out over the schools in chunks (never a task per school in beat)."""
@@ -93,6 +86,35 @@ def rollups_reconcile_chunk(schools: list[list]) -> int:
     for school_id, schema_name in schools:
         reconcile_school(school_id, schema_name)
     return len(schools)
+
+
+# --- the rollup outbox (HOCBA_ROLLUP_MODE=outbox, docs/operations.md §9.4) ---------------------------------------
+
+# The drain runs every 5 s: a short bound, so that a stuck run does not hold a worker for long (it stops taking
+# schools after rollup_outbox.DRAIN_BUDGET_SECONDS; what it did not take stays in the set for the next run).
+DRAIN_LIMITS = {"soft_time_limit": 30, "time_limit": 45}
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, **DRAIN_LIMITS)
+def rollups_drain() -> dict[str, int]:
+    """Beat (every 5 s, outbox mode only): drain the schools whose writes signalled rows since the last run."""
+    return rollup_outbox.drain_signalled()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, **PLANNER_LIMITS)
+def rollups_sweep() -> int:
+    """Beat (every 5 min, either mode): look for outbox rows left behind (a lost signal, Redis down, a switch back
+    to inline), in chunks of schools."""
+    chunks = 0
+    for chunk in perschool.school_chunks():
+        rollups_sweep_chunk.delay(chunk)
+        chunks += 1
+    return chunks
+
+
+@shared_task(**CHUNK_TASK)
+def rollups_sweep_chunk(schools: list[list]) -> dict[str, int]:
+    return rollup_outbox.sweep_chunk(schools)
 
 
 # --- audit chains (DESIGN §7): each school's chain head anchored in the archive store once a day ------------------
@@ -125,6 +147,7 @@ def school_backups() -> int:
     if not backups.schedule_enabled():
         return 0
     backups.refuse_archive_bucket(backups.backup_bucket())
+    backups.backup_connection()  # no backup login (nor the owner's): refused here, once, before any chunk is queued
     chunks = 0
     for chunk in perschool.school_chunks(BACKUP_CHUNK):
         school_backups_chunk.delay(chunk)
@@ -134,11 +157,13 @@ def school_backups() -> int:
 
 @shared_task(**CHUNK_TASK)
 def school_backups_chunk(schools: list[list]) -> dict[str, int]:
-    """Back up each school of the chunk; a failure is logged and the others go on."""
+    """Back up each school of the chunk, read through the backup login (``backups.backup_connection``); a failure is
+    logged and the others go on."""
     done = failed = 0
+    using = backups.backup_connection()
     for school in School.objects.filter(pk__in=[school_id for school_id, _schema in schools], status="active"):
         try:
-            backups.backup_school(school, "s3")
+            backups.backup_school(school, "s3", using=using)
             done += 1
         except Exception:
             log.exception("backup of %s failed", school.schema_name)
@@ -189,3 +214,21 @@ def year_end_start(window_id: int | None = None) -> dict:
 @shared_task(**CHUNK_TASK)
 def year_end_start_chunk(window_id: int, schools: list[list]) -> dict:
     return year_end_chunk(window_id, schools)
+
+
+# --- the homeroom teachers' monthly duty (Long An reg. art. 7.2): one beat entry, chunks of schools ----------------
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, **PLANNER_LIMITS)
+def monthly_duty(month: str | None = None) -> dict:
+    """Beat (monthly, ``HOCBA_MONTHLY_DUTY_DAY`` at ``HOCBA_MONTHLY_DUTY_HOUR``): remind the homeroom teachers whose
+    class had no attendance or conduct update in the month just ended (or ``month``, ``yyyy-mm``), once, and record
+    each school's figure for the boards."""
+    out = duty.plan_monthly_duty(monthly_duty_chunk.delay, month=duty.parse_month(month) if month else None)
+    log.info("monthly duty: %s", out)
+    return out
+
+
+@shared_task(**CHUNK_TASK)
+def monthly_duty_chunk(month: str, schools: list[list]) -> dict:
+    return duty.duty_chunk(month, schools)

@@ -15,9 +15,9 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from hocba.kernel.errors import DomainError
-from hocba.kernel.roles import Role
+from hocba.kernel.roles import ROLE_CAPABILITIES, ROLE_TIERS, Role
 
-from .models import DataCategory, ExceptionStatus, Window, WindowTier
+from .models import DataCategory, ExceptionStatus, Membership, Window, WindowTier
 
 __all__ = [
     "STATE_LABELS",
@@ -32,6 +32,8 @@ __all__ = [
     "category_of_term",
     "entry_state",
     "locked_from_db_error",
+    "setter_label",
+    "setter_tiers",
     "window_info",
     "window_state",
 ]
@@ -49,21 +51,53 @@ def _local(moment: dt.datetime) -> str:
 @dataclass(frozen=True)
 class WindowInfo:
     id: int
-    tier: str
+    tier: str  # the scope's tier: a province, a unit, or one school
     category: str
     opens_at: dt.datetime
     locks_at: dt.datetime
     set_by_name: str
     reason: str
+    set_by_tier: str = ""  # the level of whoever set it (``setter_tiers``); the Sở may lock one school
+
+    @property
+    def setter_label(self) -> str:
+        """Who set it, by level — Sở GD&ĐT, Phòng/xã, Nhà trường — as a person reads it."""
+        return str(TIER_LABELS.get(self.set_by_tier or self.tier, self.tier))
+
+
+TIER_RANK = {"province": 0, "unit": 1, "school": 2}
+
+
+def setter_tiers(windows) -> dict[int, str]:
+    """``{window id: tier}``: the level of whoever set each window (``pk``, ``tier``, ``set_by_id``), by the setter's
+    own memberships — the highest level at which they schedule windows — not by the window's target: a window the
+    Sở puts on one school is the Sở's. A window without a setter (seeded, the system) keeps its scope's tier.
+    One query."""
+    windows = list(windows)
+    setters = {w.set_by_id for w in windows if w.set_by_id}
+    best: dict[int, str] = {}
+    if setters:
+        for account_id, role in Membership.objects.filter(account_id__in=setters).values_list("account_id", "role"):
+            if role not in Role.__members__.values() or "windows.schedule" not in ROLE_CAPABILITIES[Role(role)]:
+                continue
+            tier = str(ROLE_TIERS[Role(role)])
+            if TIER_RANK.get(tier, 9) < TIER_RANK.get(best.get(account_id, ""), 9):
+                best[account_id] = tier
+    return {w.pk: best.get(w.set_by_id, w.tier) for w in windows}
+
+
+def setter_label(tiers: dict[int, str], window) -> str:
+    """The "set by" level of a window of a list, from ``setter_tiers`` of that list."""
+    return str(TIER_LABELS.get(tiers.get(window.pk, window.tier), window.tier))
 
 
 def window_info(window_id: int) -> WindowInfo | None:
-    """A window as plain data: tier, times, who set it."""
+    """A window as plain data: tier, times, who set it and at which level."""
     w = Window.objects.select_related("set_by").filter(pk=window_id).first()
     if w is None:
         return None
     who = (w.set_by.full_name or w.set_by.username) if w.set_by else ""
-    return WindowInfo(w.id, w.tier, w.category, w.opens_at, w.locks_at, who, w.reason)
+    return WindowInfo(w.id, w.tier, w.category, w.opens_at, w.locks_at, who, w.reason, setter_tiers([w])[w.pk])
 
 
 class WindowLocked(DomainError):
@@ -80,7 +114,7 @@ class WindowLocked(DomainError):
                 _("Chưa đến thời gian nhập: mở lúc %(opens)s theo lịch của %(tier)s (%(who)s). %(reason)s"),
                 params={
                     "opens": _local(window.opens_at),
-                    "tier": TIER_LABELS.get(window.tier, window.tier),
+                    "tier": window.setter_label,
                     "who": window.set_by_name,
                     "reason": window.reason,
                 },
@@ -91,7 +125,7 @@ class WindowLocked(DomainError):
                 _("Đã khóa nhập từ %(locks)s theo lịch của %(tier)s (%(who)s). %(reason)s"),
                 params={
                     "locks": _local(window.locks_at),
-                    "tier": TIER_LABELS.get(window.tier, window.tier),
+                    "tier": window.setter_label,
                     "who": window.set_by_name,
                     "reason": window.reason,
                 },
@@ -104,6 +138,7 @@ class WindowLocked(DomainError):
             data["window"] = {
                 "id": self.window.id,
                 "tier": self.window.tier,
+                "set_by_tier": self.window.set_by_tier or self.window.tier,
                 "category": self.window.category,
                 "opens_at": self.window.opens_at.isoformat(),
                 "locks_at": self.window.locks_at.isoformat(),

@@ -179,6 +179,10 @@ class RowReport(RowProblem):
     def category_label(self) -> str:
         return str(DataCategory(self.category).label) if self.category in DataCategory.values else ""
 
+    @property
+    def level_labels(self) -> list[str]:
+        return [str(school_levels.LEVEL_LABELS.get(level, level)) for level in self.levels]
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "line": self.line,

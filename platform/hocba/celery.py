@@ -1,11 +1,12 @@
 """The Celery app. Beat holds one entry per job; jobs fan out over schools in chunks."""
 
 import os
+from datetime import timedelta
 
 from celery import Celery
 from celery.schedules import crontab
 
-from hocba.env import runtime
+from hocba.env import rollup_mode, runtime
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hocba.settings.local")
 
@@ -57,6 +58,11 @@ app.conf.beat_schedule = {
         "task": "tenants.tasks.rollups_reconcile",
         "schedule": crontab(minute="*/30"),
     },
+    # The rollup outbox's safety net (docs/operations.md §9.4): schools whose outbox still holds rows, either mode.
+    "rollups-sweep": {
+        "task": "tenants.tasks.rollups_sweep",
+        "schedule": crontab(minute="*/5"),
+    },
     "window-reminders": {
         "task": "tenants.tasks.window_reminders",
         "schedule": crontab(minute="*/15"),
@@ -78,4 +84,23 @@ app.conf.beat_schedule = {
         "task": "tenants.tasks.year_end_start",
         "schedule": crontab(hour=6, minute=5),
     },
+    "monthly-duty": {
+        "task": "tenants.tasks.monthly_duty",
+        # The month just ended, on HOCBA_MONTHLY_DUTY_DAY (1–28, default 1) at HOCBA_MONTHLY_DUTY_HOUR (default 7),
+        # local time (tenants.duty).
+        "schedule": crontab(
+            day_of_month=min(max(int(runtime("HOCBA_MONTHLY_DUTY_DAY", "1")), 1), 28),
+            hour=min(max(int(runtime("HOCBA_MONTHLY_DUTY_HOUR", "7")), 0), 23),
+            minute=20,
+        ),
+    },
 }
+
+if rollup_mode() == "outbox":
+    # Every 5 s: the schools whose writes signalled outbox rows. A run not started within 10 s is dropped (expires):
+    # behind a busy queue the next one does the same work.
+    app.conf.beat_schedule["rollups-drain"] = {
+        "task": "tenants.tasks.rollups_drain",
+        "schedule": timedelta(seconds=5),
+        "options": {"expires": 10},
+    }

@@ -38,6 +38,9 @@ class Env:
     db_app_password: str
     trusted_proxies: tuple[str, ...] = ()
     ssl_redirect: bool = True
+    database_backup_url: str = ""
+    db_backup_user: str = "hocba_backup_reader"
+    db_backup_password: str = ""
 
     @classmethod
     def read(cls) -> Env:
@@ -67,6 +70,10 @@ class Env:
             ),
             # Production only: redirect plain HTTP to HTTPS (off for a trial without TLS in front).
             ssl_redirect=_bool(os.environ.get("HOCBA_SSL_REDIRECT"), default=True),
+            # The per-school backups' login, granted only the read-only role hocba_backup (tenants.dbroles).
+            database_backup_url=os.environ.get("DATABASE_BACKUP_URL", ""),
+            db_backup_user=os.environ.get("HOCBA_DB_BACKUP_USER", "hocba_backup_reader"),
+            db_backup_password=os.environ.get("HOCBA_DB_BACKUP_PASSWORD", ""),
         )
 
 
@@ -96,6 +103,19 @@ def database_settings(url: str) -> dict:
 def runtime(name: str, default: str = "") -> str:
     """A setting read when it is used, not at start-up (jobs' tunables: archive bucket, retention, reminder lead)."""
     return os.environ.get(name, default)
+
+
+ROLLUP_MODES = ("inline", "outbox")
+
+
+def rollup_mode() -> str:
+    """``HOCBA_ROLLUP_MODE``: how school writes reach the public rollups (docs/operations.md §9.4). ``inline``
+    (default): the school's row upserted in the write's own transaction; ``outbox``: deltas appended to the school's
+    outbox table in that transaction and drained into the public rows by a worker within seconds."""
+    value = runtime("HOCBA_ROLLUP_MODE", "").strip().lower() or "inline"
+    if value not in ROLLUP_MODES:
+        raise ValueError(f"HOCBA_ROLLUP_MODE must be one of {', '.join(ROLLUP_MODES)}, got {value!r}")
+    return value
 
 
 # prometheus_client's own variable: set, the process and its children share counters through files in that folder

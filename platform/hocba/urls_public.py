@@ -5,7 +5,8 @@ from django.urls import include, path
 
 from hocba.kernel.views import ApiDocsView, ApiRedocView, ApiSchemaView
 from tenants.api import windows as windows_api
-from tenants.views import home, manage, tokens
+from tenants.views import auditlog, home, manage, tokens
+from tenants.views import duty as duty_pages
 from tenants.views import windows as windows_pages
 
 from .urls_common import urlpatterns as common
@@ -34,7 +35,9 @@ urlpatterns = [
     path("manage/<str:kind>/<int:pk>/accounts/new/", manage.AccountCreateView.as_view(), name="account_create"),
     path("manage/<str:kind>/<int:pk>/memberships/new/", manage.MembershipGrantView.as_view(), name="membership_grant"),
     path("manage/memberships/<int:pk>/end/", manage.MembershipEndView.as_view(), name="membership_end"),
-    path("manage/audit/", manage.AuditListView.as_view(), name="audit_list"),
+    path("manage/audit/", auditlog.AuditListView.as_view(), name="audit_list"),
+    path("manage/audit/export/", auditlog.AuditExportView.as_view(), name="audit_export"),
+    path("manage/monthly-duty/", duty_pages.MonthlyDutyView.as_view(), name="monthly_duty"),
     path("manage/windows/", windows_pages.WindowListView.as_view(), name="window_list"),
     path("manage/windows/new/", windows_pages.WindowCreateView.as_view(), name="window_create"),
     path("manage/windows/import/", windows_pages.CalendarImportView.as_view(), name="window_import"),

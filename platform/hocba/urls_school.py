@@ -5,7 +5,7 @@ from django.urls import include, path
 from hocba.kernel.views import ApiDocsView, ApiSchemaView
 from tenants.api import views as api
 from tenants.api import windows as windows_api
-from tenants.views import home, manage
+from tenants.views import auditlog, home, manage
 
 from .urls_common import urlpatterns as common
 
@@ -22,7 +22,8 @@ urlpatterns = [
     path("staff/<str:kind>/<int:pk>/accounts/new/", manage.AccountCreateView.as_view(), name="account_create"),
     path("staff/<str:kind>/<int:pk>/memberships/new/", manage.MembershipGrantView.as_view(), name="membership_grant"),
     path("staff/memberships/<int:pk>/end/", manage.MembershipEndView.as_view(), name="membership_end"),
-    path("audit/", manage.AuditListView.as_view(), name="audit_list"),
+    path("audit/", auditlog.AuditListView.as_view(), name="audit_list"),
+    path("audit/export/", auditlog.AuditExportView.as_view(), name="audit_export"),
     path("api/v1/me/", api.MeApi.as_view(), name="api_me"),
     path("api/v1/accounts/", api.AccountListApi.as_view(), name="api_accounts"),
     path("api/v1/memberships/", api.MembershipListApi.as_view(), name="api_memberships"),

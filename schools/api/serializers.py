@@ -49,6 +49,11 @@ class SheetRowSerializer(serializers.Serializer):
     record_state = serializers.CharField()
     values = serializers.DictField(child=serializers.CharField(allow_blank=True))
     computed = serializers.DictField(child=serializers.CharField(allow_blank=True))
+    exempt = serializers.CharField(
+        allow_blank=True,
+        help_text="subject: exempted from the subject this term (its cells read Miễn and take no value); "
+        "practical: exempted from its practical part (assessed on theory); empty: not exempt",
+    )
 
 
 class SheetSerializer(serializers.Serializer):

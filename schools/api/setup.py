@@ -23,8 +23,10 @@ from ..selectors import (
     school_levels,
     setup_class_get,
     staff_names,
+    subject_column_choices,
     subject_get,
     subject_list,
+    subject_teachers,
     year_classes,
     year_get,
     year_list,
@@ -83,10 +85,38 @@ class SetupClassUpdateSerializer(serializers.Serializer):
     )
 
 
+class SetupPartSerializer(serializers.Serializer):
+    teacher = serializers.IntegerField(help_text="an account id")
+    teacher_name = serializers.CharField(read_only=True)
+    part = serializers.CharField(allow_blank=True, required=False, help_text="e.g. Vật lí; required when shared")
+    columns = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="sheet column keys (tx1, gk, ck, nx…); []: all"
+    )
+    coordinator = serializers.BooleanField(read_only=True, help_text="enters the end-of-term assessment")
+
+
 class SetupAssignmentSerializer(serializers.Serializer):
     subject = serializers.IntegerField()
     subject_name = serializers.CharField(read_only=True)
-    teacher = serializers.IntegerField(allow_null=True, help_text="an account id; null: no one (clears)")
+    teacher = serializers.IntegerField(
+        allow_null=True,
+        help_text="an account id; null: no one (clears), except that a subject shared by several teachers is left as "
+        "it is (change it at …/assignments/<subject>/parts/, clear it with DELETE …/assignments/<subject>/)",
+    )
+    parts = SetupPartSerializer(many=True, read_only=True, help_text="a subject shared by several teachers")
+
+
+class SetupColumnSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    label_en = serializers.CharField()
+
+
+class SetupPartsSerializer(serializers.Serializer):
+    subject = serializers.IntegerField(read_only=True)
+    subject_name = serializers.CharField(read_only=True)
+    columns = SetupColumnSerializer(many=True, read_only=True, help_text="the sheet's columns, both terms")
+    parts = SetupPartSerializer(many=True)
 
 
 class SetupAssignmentsSaveSerializer(serializers.Serializer):
@@ -279,11 +309,36 @@ class SetupClassApi(APIView):
         return Response(SetupClassSerializer(school_class).data)
 
 
+def _part_data(part) -> dict:
+    return {
+        "teacher": part.teacher_id,
+        "teacher_name": part.teacher_name,
+        "part": part.part,
+        "columns": list(part.columns),
+        "coordinator": part.coordinator,
+    }
+
+
 def _assignments(school_class) -> list[dict]:
+    shared = {s: parts for s, parts in subject_teachers(school_class).items() if len(parts) > 1}
     return [
-        {"subject": subject.pk, "subject_name": subject.name, "teacher": teacher}
+        {
+            "subject": subject.pk,
+            "subject_name": subject.name,
+            "teacher": teacher,
+            "parts": [_part_data(p) for p in shared.get(subject.pk, [])],
+        }
         for subject, teacher in class_assignments(school_class)
     ]
+
+
+def _parts(school_class, subject) -> dict:
+    return {
+        "subject": subject.pk,
+        "subject_name": subject.name,
+        "columns": [c.__dict__ for c in subject_column_choices(school_class, subject)],
+        "parts": [_part_data(p) for p in subject_teachers(school_class, [subject.pk]).get(subject.pk, [])],
+    }
 
 
 class AssignmentsApi(APIView):
@@ -326,6 +381,37 @@ class AssignmentApi(APIView):
         if not setup.assignment_clear(access=access, school_class=school_class, subject=subject_get(access, subject)):
             raise not_found(_("Môn này chưa được phân công ở lớp."))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AssignmentPartsApi(APIView):
+    """A subject taught by several teachers in a class (KHTN, Lịch sử và Địa lí, HĐTN-HN…): each teacher's part and
+    the sheet columns they enter."""
+
+    required_capability = CAPABILITY
+
+    @extend_schema(
+        responses={200: SetupPartsSerializer, 404: SetupErrorSerializer},
+        summary="The teachers of a subject of the class, their parts and the sheet columns each enters",
+    )
+    def get(self, request, pk: int, subject: int):
+        access = _access(request)
+        return Response(_parts(setup_class_get(access, pk), subject_get(access, subject)))
+
+    @extend_schema(
+        request=SetupPartsSerializer,
+        responses={200: SetupPartsSerializer, **REFUSALS},
+        summary="Share a subject between teachers: every sheet column exactly once; one teacher: the whole subject; "
+        "[]: no one. All or nothing",
+    )
+    def put(self, request, pk: int, subject: int):
+        access = _access(request)
+        school_class, found = setup_class_get(access, pk), subject_get(access, subject)
+        parts = request.data.get("parts") if isinstance(request.data, dict) else None
+        if not isinstance(parts, list):
+            SetupPartsSerializer(data=request.data).is_valid(raise_exception=True)  # its 400 names the field
+            parts = []
+        setup.subject_parts_save(access=access, school_class=school_class, subject=found, parts=parts)
+        return Response(_parts(school_class, found))
 
 
 class SubjectListApi(APIView):

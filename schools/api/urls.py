@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import exemptions, views
 
 urlpatterns = [
     path("classes/", views.ClassListApi.as_view(), name="api_classes"),
@@ -9,6 +9,8 @@ urlpatterns = [
     path("classes/<int:pk>/terms/<int:term>/sheets/", views.ClassSheetsApi.as_view(), name="api_class_sheets"),
     path("classes/<int:pk>/conduct/<int:term>/", views.ConductApi.as_view(), name="api_conduct"),
     path("classes/<int:pk>/absences/", views.AbsencesApi.as_view(), name="api_absences"),
+    path("classes/<int:pk>/exemptions/", exemptions.ExemptionListApi.as_view(), name="api_exemptions"),
+    path("classes/<int:pk>/exemptions/<int:exemption>/", exemptions.ExemptionApi.as_view(), name="api_exemption"),
     path("classes/<int:pk>/submit/", views.SubmitApi.as_view(), name="api_submit"),
     path("classes/<int:pk>/approve/", views.ApproveApi.as_view(), name="api_approve"),
     path("records/<int:pk>/reopen/", views.ReopenApi.as_view(), name="api_reopen"),

@@ -11,6 +11,11 @@ urlpatterns = [
     path("classes/<int:pk>/", setup.SetupClassApi.as_view(), name="api_setup_class"),
     path("classes/<int:pk>/assignments/", setup.AssignmentsApi.as_view(), name="api_setup_assignments"),
     path("classes/<int:pk>/assignments/<int:subject>/", setup.AssignmentApi.as_view(), name="api_setup_assignment"),
+    path(
+        "classes/<int:pk>/assignments/<int:subject>/parts/",
+        setup.AssignmentPartsApi.as_view(),
+        name="api_setup_assignment_parts",
+    ),
     path("subjects/", setup.SubjectListApi.as_view(), name="api_setup_subjects"),
     path("subjects/<int:pk>/", setup.SubjectApi.as_view(), name="api_setup_subject"),
     path("departments/", setup.DepartmentListApi.as_view(), name="api_setup_departments"),

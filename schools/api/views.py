@@ -52,6 +52,7 @@ def sheet_data(sheet: sheets.Sheet) -> dict:
                 "record_state": st.record_state,
                 "values": {c.key: sheet.values.get((st.id, c.key), "") for c in sheet.columns},
                 "computed": sheet.computed.get(st.id, {}),
+                "exempt": sheet.exempt.get(st.id, ""),
             }
             for st in sheet.students
         ],

@@ -67,8 +67,18 @@ class RetestCandidateSerializer(serializers.Serializer):
     code = serializers.CharField()
     name = serializers.CharField()
     grading = serializers.CharField(help_text="score / comment")
+    chosen = serializers.BooleanField(help_text="chosen by the student for the re-test (TT22 Điều 12.1)")
     input = serializers.CharField(allow_blank=True, help_text="the recorded re-test result as typed: 6,5 or Đ/CĐ")
     result = serializers.CharField(allow_blank=True, help_text="the recorded re-test result as read")
+
+
+class FollowUpItemSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["subject", "quality"])
+    level = serializers.CharField(help_text="the end-of-year level (and test score)")
+    input = serializers.CharField(allow_blank=True, help_text="the follow-up level recorded: T/H/C or T/D/C")
+    after = serializers.CharField(allow_blank=True, help_text="the follow-up level as read")
 
 
 class YearEndRowSerializer(serializers.Serializer):
@@ -89,6 +99,13 @@ class YearEndRowSerializer(serializers.Serializer):
     retest_inputs = serializers.DictField(child=serializers.CharField())
     learning_after_retest = serializers.CharField(allow_blank=True)
     summer_training = serializers.CharField(allow_blank=True, help_text="passed / failed / empty")
+    retest_choice_recorded = serializers.BooleanField(help_text="false: no choice recorded, every candidate counts")
+    followup_items = FollowUpItemSerializer(many=True, help_text="TT27: what the summer follow-up evaluates again")
+    followup_plan = serializers.CharField(allow_blank=True, help_text="TT27: the plan of help over the summer")
+    evaluation_after_followup = serializers.CharField(allow_blank=True, help_text="TT27: Hoàn thành / Chưa hoàn thành")
+    followup_decision = serializers.CharField(allow_blank=True, help_text="TT27: the principal's decision, as read")
+    followup_decision_code = serializers.CharField(allow_blank=True, help_text="len_lop / o_lai_lop / empty")
+    completion = serializers.CharField(allow_blank=True, help_text="TT27: completion of the grade's programme")
     promotion_final = serializers.CharField(allow_blank=True, help_text="after re-test / training; empty while pending")
     promotion_final_code = serializers.CharField(allow_blank=True)
     pending = serializers.ListField(child=serializers.CharField())
@@ -117,7 +134,25 @@ class DecisionEntrySerializer(serializers.Serializer):
         required=False,
         help_text="subject code → re-test score (6,5) or Đ/CĐ; empty clears",
     )
+    retest_chosen = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        allow_null=True,
+        help_text="the subjects the student chose to re-test (TT22 Điều 12.1); null: no choice (every candidate)",
+    )
     summer_training = serializers.BooleanField(required=False, allow_null=True)
+    followup_plan = serializers.CharField(required=False, allow_blank=True, help_text="TT27: the summer plan of help")
+    followup_levels = serializers.DictField(
+        child=serializers.CharField(allow_blank=True),
+        required=False,
+        help_text="TT27: subject code → T/H/C, quality or competency code → T/Đ/C after the follow-up; empty clears",
+    )
+    followup_decision = serializers.ChoiceField(
+        choices=["len_lop", "o_lai_lop", ""],
+        required=False,
+        allow_blank=True,
+        help_text="TT27: the principal's decision once the follow-up leaves the grade not completed",
+    )
     principal_comment = serializers.CharField(required=False, allow_blank=True)
     completion_note = serializers.CharField(required=False, allow_blank=True)
     exemplary = serializers.BooleanField(required=False, help_text="TT27: Học sinh Tiêu biểu")

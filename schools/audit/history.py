@@ -20,6 +20,7 @@ subjects) — whatever the number of entries or rows.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,12 +36,14 @@ from hocba.kernel.roles import ROLE_LABELS, Role
 from tenants.selectors import account_names
 
 from ..models import AuditEntry, SchoolClass, SchoolYear, Student, Subject
+from . import readable
 from .rowtext import as_dicts, row_regex, table_columns
 
 WORKFLOW_FIELDS = frozenset(
     {"state", "submitted_at", "submitted_by", "approved_at", "approved_by", "reopened_reason", "results"}
 )
-HIDDEN_FIELDS = frozenset({"id", "sort_key"})  # the key is shown apart; sort_key is derived from the name
+# The key is shown apart; sort_key and search_name are derived from the name.
+HIDDEN_FIELDS = frozenset({"id", "sort_key", "search_name"})
 ACCOUNT_FIELDS = frozenset(
     {"submitted_by", "approved_by", "homeroom_teacher_id", "teacher_id", "head_id", "account_id"}
 )
@@ -60,6 +63,7 @@ TABLE_LABELS = {
     "schools_absence": _("Nghỉ học"),
     "schools_awarddiscipline": _("Khen thưởng, kỉ luật"),
     "schools_recordbook": _("Học bạ"),
+    "schools_exemption": _("Miễn học"),
 }
 FIELD_LABELS = {
     "score": _("Điểm"),
@@ -91,16 +95,50 @@ FIELD_LABELS = {
     "ends_on": _("Đến ngày"),
     "entry": _("Hình thức vào"),
     "exit": _("Hình thức ra"),
+    "exit_note": _("Ghi chú khi ra"),
+    "checkpoint": _("Thời điểm đánh giá"),
+    "code": _("Mã"),
+    "name": _("Tên"),
+    "decided_by": _("Cấp quyết định"),
+    "retest_passed": _("Đạt sau kiểm tra lại"),
+    "summer_training_passed": _("Đạt sau rèn luyện hè"),
+    "retest_scores": _("Điểm kiểm tra lại"),
+    "retest_chosen": _("Môn chọn kiểm tra lại"),
+    "followup_plan": _("Kế hoạch giúp đỡ trong hè"),
+    "followup_levels": _("Đánh giá bổ sung sau hè"),
+    "followup_decision": _("Quyết định của Hiệu trưởng"),
+    "exemplary_recognised": _("Khen thưởng học sinh tiêu biểu"),
+    "adhoc_commendation": _("Khen thưởng đột xuất"),
+    "start_year": _("Năm bắt đầu"),
+    "head_id": _("Tổ trưởng"),
+    "grades": _("Khối lớp"),
+    "grade": _("Khối"),
+    "periods_per_year": _("Số tiết một năm"),
+    "grading": _("Hình thức đánh giá"),
+    "has_periodic_test": _("Có kiểm tra định kì"),
+    "department_id": _("Tổ chuyên môn"),
+    "order": _("Thứ tự"),
+    "homeroom_teacher_id": _("Giáo viên chủ nhiệm"),
+    "teacher_id": _("Giáo viên"),
+    "account_id": _("Tài khoản"),
+    "part": _("Phạm vi miễn"),
+    "decision_number": _("Số quyết định"),
+    "decided_on": _("Ngày quyết định"),
+    "recorded_by": _("Người ghi nhận"),
+    "recorded_at": _("Thời điểm ghi nhận"),
 }
 OPERATION_LABELS = {"INSERT": _("Thêm"), "UPDATE": _("Sửa"), "DELETE": _("Xóa")}
 SOURCE_LABELS = {
     "web": _("Trang web"),
+    "import": _("Nhập từ Excel"),
     "api": _("API"),
-    "system": _("Hệ thống"),
+    "system": _("Tác vụ tự động"),
     "command": _("Lệnh quản trị"),
-    "import": _("Nhập dữ liệu"),
+    "migration": _("Nâng cấp hệ thống"),
     "sql": _("SQL trực tiếp"),
 }
+# Fields holding an id, shown by name (students, accounts: ACCOUNT_FIELDS; years, classes, subjects).
+NAMED_FIELDS = frozenset({"student_id", "year_id", "school_class_id", "subject_id"})
 
 
 @dataclass(frozen=True)
@@ -109,6 +147,8 @@ class FieldChange:
     label: str
     old: str | None
     new: str | None
+    old_rows: tuple[tuple[str, str], ...] = ()  # a structured value (frozen results) as a small table
+    new_rows: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -132,6 +172,18 @@ class Change:
     description: str = ""
     fields: list[FieldChange] = field(default_factory=list)
     after_approval: bool = False
+    more: int = 0  # further rows of the same entry not shown on this page (``history(entry_id=…)`` shows them)
+
+    @property
+    def sentence(self) -> str:
+        return readable.sentence(
+            who=(self.account_name or f"#{self.account_id}") if self.account_id is not None else "",
+            operation=self.operation,
+            what=self.table_label,
+            student=self.student_name if self.table != "schools_student" else "",
+            description=self.description if self.table != "schools_student" else self.student_name,
+            source=self.source_label,
+        )
 
     @property
     def table_label(self) -> str:
@@ -147,8 +199,8 @@ class Change:
 
     @property
     def role_label(self) -> str:
-        labels = [str(ROLE_LABELS[Role(r)]) if r in Role._value2member_map_ else r for r in self.role.split(",") if r]
-        return ", ".join(labels)
+        # A value that is no role (the database login a command ran with) means nothing to a reader: left out.
+        return ", ".join(str(ROLE_LABELS[Role(r)]) for r in self.role.split(",") if r in Role._value2member_map_)
 
 
 @dataclass
@@ -198,6 +250,11 @@ def _display(f, value: str | None) -> str | None:
         return value.replace(".", ",")
     if kind == "DateField" and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         return f"{value[8:10]}/{value[5:7]}/{value[:4]}"
+    if kind == "JSONField" and f.column != "results" and value[:1] in "[{":  # results: a table (``_named``)
+        try:
+            return readable.plain(json.loads(value))
+        except ValueError:
+            return value
     if kind == "DateTimeField":
         try:
             return timezone.localtime(dt.datetime.fromisoformat(value)).strftime("%H:%M:%S %d/%m/%Y")
@@ -235,14 +292,25 @@ def history(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     table: str | None = None,
+    source: str | None = None,
+    entry_id: int | None = None,
+    rows_per_entry: int | None = None,
     limit: int = 50,
     page: int = 1,
 ) -> HistoryPage:
-    """One page of the school's changes, newest first, with the filters given (current school schema)."""
+    """One page of the school's changes, newest first, with the filters given (current school schema).
+
+    ``limit`` entries (statements) a page; of each, at most ``rows_per_entry`` changed rows (the others counted in
+    the last one's ``more``), so that a whole sheet saved at once does not make one endless page. ``entry_id``: the
+    rows of that one entry, ``limit`` rows a page."""
     layouts = table_columns()
     qs = AuditEntry.objects.all()
+    if entry_id is not None:
+        qs = qs.filter(pk=entry_id)
     if table:
         qs = qs.filter(table_name=table)
+    if source:
+        qs = qs.filter(source=source)
     if account_id is not None:
         qs = qs.filter(account_id=account_id)
     tz = timezone.get_current_timezone()
@@ -260,7 +328,10 @@ def history(
         qs = qs.filter(about)
     page = max(1, page)
     limit = max(1, limit)
-    entries = list(qs.order_by("-id")[(page - 1) * limit : page * limit + 1])
+    if entry_id is not None:
+        entries = list(qs[:1])
+    else:
+        entries = list(qs.order_by("-id")[(page - 1) * limit : page * limit + 1])
     has_next = len(entries) > limit
     entries = entries[:limit]
 
@@ -332,6 +403,23 @@ def history(
                 )
             )
 
+    if entry_id is not None:
+        has_next = len(found) > page * limit
+        found = found[(page - 1) * limit : page * limit]
+    elif rows_per_entry is not None:
+        kept: list[tuple[Change, dict | None, dict | None]] = []
+        last: dict[int, Change] = {}
+        counts: dict[int, int] = {}
+        for item in found:
+            entry = item[0].entry_id
+            counts[entry] = counts.get(entry, 0) + 1
+            if counts[entry] > rows_per_entry:
+                last[entry].more += 1
+                continue
+            kept.append(item)
+            last[entry] = item[0]
+        found = kept
+
     years = list(SchoolYear.objects.values_list("id", "start_year", "starts_on", "ends_on"))
     classes = {c: (name, y) for c, name, y in SchoolClass.objects.values_list("id", "name", "year_id")}
     subjects = dict(Subject.objects.values_list("id", "name"))
@@ -360,21 +448,32 @@ def history(
     )
     mentioned = {_int(v) for c in changes for f in c.fields if f.field in ACCOUNT_FIELDS for v in (f.old, f.new)}
     accounts = account_names(({c.account_id for c in changes} | mentioned) - {None})
+    known = {
+        "student_id": {**row_names, **names},
+        "year_id": {pk: f"{start}–{start + 1}" for pk, start, _s, _e in years},
+        "school_class_id": {pk: name for pk, (name, _y) in classes.items()},
+        "subject_id": subjects,
+    }
     for c in changes:
         c.student_name = names.get(c.student_id) or row_names.get(c.student_id, "")
         c.account_name = accounts.get(c.account_id, "") if c.account_id is not None else ""
-        c.fields = [
-            FieldChange(f.field, f.label, _account(f.old, accounts), _account(f.new, accounts))
-            if f.field in ACCOUNT_FIELDS
-            else f
-            for f in c.fields
-        ]
+        c.fields = [_named(f, accounts, known) for f in c.fields]
     return HistoryPage(changes, page, has_next, len(entries))
 
 
-def _account(value: str | None, accounts: dict[int, str]) -> str | None:
+def _named(f: FieldChange, accounts: dict[int, str], known: dict[str, dict]) -> FieldChange:
+    """The change with ids shown as names (an id the school no longer has stays as it is), results as a table."""
+    if f.field == "results":
+        return FieldChange(f.field, f.label, f.old, f.new, readable.results_rows(f.old), readable.results_rows(f.new))
+    names = accounts if f.field in ACCOUNT_FIELDS else known.get(f.field) if f.field in NAMED_FIELDS else None
+    if names is None:
+        return f
+    return FieldChange(f.field, f.label, _name(f.old, names), _name(f.new, names))
+
+
+def _name(value: str | None, names: dict[int, str]) -> str | None:
     pk = _int(value)
-    return f"{accounts[pk]} (#{pk})" if pk in accounts else value
+    return names.get(pk, value) if pk is not None else value
 
 
 def _year_on(years: list[tuple], day: dt.date) -> int | None:
@@ -391,6 +490,9 @@ def _describe(table: str, row: dict, subjects: dict, classes: dict, years: list[
         kind = row.get("kind") or ""
         seq = row.get("seq") if row.get("seq") not in (None, "0") else ""
         return " · ".join(p for p in (subjects.get(_int(row.get("subject_id")), ""), term, f"{kind}{seq}") if p)
+    if table == "schools_exemption":  # the subject, the term (none: the whole year), the decision's number
+        subject = subjects.get(_int(row.get("subject_id")), "")
+        return " · ".join(p for p in (subject, term or str(_("Cả năm học")), row.get("decision_number") or "") if p)
     if table in ("schools_conduct", "schools_qualityassessment"):
         return " · ".join(p for p in (term, row.get("checkpoint") or "", row.get("code") or "") if p)
     if table == "schools_absence":

@@ -37,6 +37,7 @@ from .common import TERM_LABEL, score_value
 
 SUMMARY = "Tổng hợp"
 VERDICT_SHORT = {"D": "Đ", "CD": "CĐ"}
+EXEMPT = "Miễn học"  # a result the student is exempted from (the workbook is written in Vietnamese)
 EXIT_NOTE = {"transfer_out": "Đã chuyển đi", "dropped": "Thôi học", "class_move": "Đã chuyển lớp"}
 
 
@@ -254,22 +255,25 @@ def _subject_sheet(
     for i, student in enumerate(students, start=1):
         own = rows.get(student.pk, [])
         cells = {(r["term"], r["kind"], r["seq"]): r for r in own}
-        computed = subject_term_results(subject, own) if tt22 else {}
         line = (
             next((ln for ln in results[student.pk].subjects if ln.subject_id == subject.pk), None)
             if student.pk in results
             else None
         )
+        exempt = frozenset(line.exempt) if line else frozenset()  # terms (and 0, the year) exempted: "Miễn học"
+        computed = subject_term_results(subject, own, exempt - {0}) if tt22 else {}
         values = _identity(student, i)
         for kind, detail in layout:
             if kind == "cell":
                 term, column = detail
                 values.append(_cell_value(cells.get((term, column.kind, column.seq)), column))
             elif kind == "term_result":
-                values.append(_result_value(computed.get(detail), subject.grading))
+                values.append(EXEMPT if detail in exempt else _result_value(computed.get(detail), subject.grading))
             elif kind == "comment":
                 note = cells.get((detail, "nx", 0))
                 values.append(note["text"] if note else "")
+            elif 0 in exempt:
+                values.append(EXEMPT)
             else:
                 values.append(_result_value(computed.get(0), subject.grading) if tt22 else (line.year if line else ""))
         _put(ws, header_row + i, values, numbers)

@@ -50,12 +50,13 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from ..access import SchoolAccess
-from ..models import SchoolClass, Student, Subject
+from ..models import ExemptionPart, SchoolClass, Student, Subject
 from ..services import sheets as sheet_services
-from ..services.sheets import VERDICTS_PF, Column, SaveResult, SheetInvalid
+from ..services.sheets import EXEMPT_MARK, VERDICTS_PF, Column, SaveResult, SheetInvalid
 from .common import TERM_LABEL, score_value
 
 KIND = "grade_sheet"
+EXEMPT_CELL = "Miễn"  # the template is written in Vietnamese, as its headers
 ID_HEADER = "Mã HS (không sửa)"
 NAME_HEADER = "Họ và tên"
 FIXED = (("id", ID_HEADER, 9), ("stt", "STT", 5), ("name", NAME_HEADER, 28), ("dob", "Ngày sinh", 12))
@@ -113,7 +114,13 @@ def sheet_template(*, access: SchoolAccess, school_class: SchoolClass, subject: 
             cell.fill, cell.border = LOCKED_FILL, BORDER
             if student.left:
                 cell.font = MUTED_FONT
+        exempt = sheet.exempt.get(student.id) == ExemptionPart.SUBJECT
         for j, column in enumerate(sheet.columns):
+            if exempt:  # the principal's decision: the cell reads "Miễn" and the import leaves it alone
+                cell = ws.cell(row=r, column=FIRST_VALUE_COLUMN + j, value=EXEMPT_CELL)
+                cell.fill, cell.border, cell.font = LOCKED_FILL, BORDER, MUTED_FONT
+                cell.alignment = Alignment(horizontal="center")
+                continue
             display = sheet.values.get((student.id, column.key), "")
             cell = ws.cell(row=r, column=FIRST_VALUE_COLUMN + j, value=_template_value(display, column))
             cell.border = BORDER
@@ -147,6 +154,11 @@ def sheet_template(*, access: SchoolAccess, school_class: SchoolClass, subject: 
         },
     )
     return xlsx_bytes(wb)
+
+
+def _exempt_mark(text: str) -> bool:
+    """The template's mark of an exempt cell, as written or as the page's language says it."""
+    return normalize(text) in {normalize(EXEMPT_CELL), normalize(str(EXEMPT_MARK))}
 
 
 def _template_value(display: str, column: Column) -> Any:
@@ -319,6 +331,8 @@ def sheet_import(
             text = cell_text(value)
             if _same(text, current.values.get((student_id, key), ""), column):
                 continue
+            if current.exempt.get(student_id) == ExemptionPart.SUBJECT and _exempt_mark(text):
+                continue  # the template's "Miễn": nothing to save (any other value is refused by the save)
             cells.append({"student": student_id, "column": key, "value": text})
             refs.append(_Ref(r, col, column.label, student_id))
     if not rows:

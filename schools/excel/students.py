@@ -44,6 +44,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from ..access import SchoolAccess
 from ..models import Enrolment, SchoolClass, Student
+from ..rules.identity import moet_code_normal
 from ..services import students as student_services
 from ..services.common import require
 
@@ -187,10 +188,18 @@ def _guide(ws, school_class: SchoolClass) -> None:
         ("Dân tộc, Quốc tịch", "Để trống: Kinh, Việt Nam.", "Empty means Kinh, Việt Nam."),
         (
             "Số định danh cá nhân",
-            "12 chữ số, giữ nguyên số 0 ở đầu (cột đã để dạng văn bản). Không trùng với học sinh khác của trường.",
-            "12 digits, leading zeros kept (the column is text). Unique in the school.",
+            "12 chữ số, giữ nguyên số 0 ở đầu (cột đã để dạng văn bản): 3 số mã tỉnh nơi đăng ký khai sinh, 1 số "
+            "thế kỷ và giới tính (sinh 2000–2099: 2 là nam, 3 là nữ), 2 số cuối năm sinh, 6 số ngẫu nhiên. Phải khớp "
+            "ngày sinh và giới tính. Không trùng với học sinh khác của trường.",
+            "12 digits, leading zeros kept (the column is text): the 3-digit code of the province of birth, 1 digit "
+            "for century and sex (born 2000–2099: 2 male, 3 female), the last 2 digits of the year of birth, 6 more. "
+            "Must match the date of birth and sex. Unique in the school.",
         ),
-        ("Mã học sinh", "Mã học sinh của Bộ GD&ĐT (CSDL ngành), nếu có.", "The MoET student code, if known."),
+        (
+            "Mã học sinh",
+            "Mã học sinh của Bộ GD&ĐT (CSDL ngành), nếu có: chữ cái không dấu, chữ số, dấu gạch ngang; 3–20 ký tự.",
+            "The MoET student code, if known: Latin letters, digits, hyphens; 3–20 characters.",
+        ),
         (
             "Cha/mẹ/người giám hộ",
             "Một người mỗi hàng: họ tên, quan hệ (Cha, Mẹ, …) và số điện thoại. Có quan hệ "
@@ -445,7 +454,10 @@ def _validate_row(row: Row, today: dt.date, problems: list[Problem]) -> None:
             cleaned = student_services.clean_profile(attempt, today=today)
         except DomainError as exc:
             key = PROFILE_FIELD_COLUMN.get(exc.field or "", exc.field or "full_name")
-            problems.append(_problem(row, key if key in BY_KEY else "full_name", exc.code, exc.message, exc.params))
+            stood_in = any(attempt.get(f) != profile.get(f) for f in ("date_of_birth", "gender"))
+            if not (stood_in and exc.code in student_services.PERSONAL_ID_MISMATCHES):
+                # (a number checked against a stand-in date of birth or sex proves nothing)
+                problems.append(_problem(row, key if key in BY_KEY else "full_name", exc.code, exc.message, exc.params))
             if exc.field not in stand_in or attempt.get(exc.field) == stand_in[exc.field]:
                 return
             attempt[exc.field] = stand_in[exc.field]
@@ -461,7 +473,7 @@ def _check_duplicates(rows: list[Row], school_class: SchoolClass, problems: list
     for row in rows:
         keys = []
         pid = _digits(row.cells.get("personal_id"), 12)
-        code = cell_text(row.cells.get("moet_code"))
+        code = moet_code_normal(cell_text(row.cells.get("moet_code")))
         if pid:
             keys.append(("personal_id", pid))
         if code:
@@ -508,7 +520,7 @@ def _check_duplicates(rows: list[Row], school_class: SchoolClass, problems: list
     }
     for row in rows:
         pid = _digits(row.cells.get("personal_id"), 12)
-        code = cell_text(row.cells.get("moet_code"))
+        code = moet_code_normal(cell_text(row.cells.get("moet_code")))
         if pid in taken_pids:
             problems.append(
                 _problem(

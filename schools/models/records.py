@@ -21,6 +21,19 @@ class RecordBook(models.Model):
     retest_scores = models.JSONField(
         default=dict, blank=True, help_text='TT22 re-test results by subject code: a score ("6.5") or "D"/"CD"'
     )
+    retest_chosen = models.JSONField(
+        null=True,
+        blank=True,
+        default=None,
+        help_text="TT22: subjects chosen for the re-test; null: no choice recorded (every candidate)",
+    )
+    followup_plan = models.TextField(blank=True, help_text="TT27: the plan of help over the summer")
+    followup_levels = models.JSONField(
+        default=dict, blank=True, help_text="TT27: the follow-up evaluation by subject or quality code (T/H/C, T/D/C)"
+    )
+    followup_decision = models.CharField(
+        max_length=10, blank=True, help_text="TT27: the principal's decision after the follow-up: len_lop / o_lai_lop"
+    )
     exemplary_recognised = models.BooleanField(default=False, help_text="TT27: recognised as Học sinh Tiêu biểu")
     adhoc_commendation = models.CharField(
         max_length=300, blank=True, help_text="TT27: the principal's ad-hoc commendation"

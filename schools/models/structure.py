@@ -110,15 +110,27 @@ class SchoolClass(models.Model):
 
 
 class TeachingAssignment(models.Model):
-    """Teacher × class × subject for the class's year."""
+    """Teacher × class × subject for the class's year.
+
+    One assignment with no ``columns`` is the whole subject (the usual case). A subject taught by several teachers
+    (KHTN in physics, chemistry and biology parts; Lịch sử và Địa lí; HĐTN-HN — Long An reg. art. 6.7) has one
+    assignment per teacher, each with its named ``part`` and the sheet columns (``tx1``, ``gk``, ``nx``…) that
+    teacher enters; together they cover every column exactly once (``services.setup.parts``)."""
 
     school_class = models.ForeignKey(SchoolClass, on_delete=models.CASCADE, related_name="assignments")
     subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="assignments")
     teacher = models.ForeignKey("tenants.Account", on_delete=models.PROTECT, related_name="+", db_constraint=False)
+    part = models.CharField(max_length=60, blank=True)
+    columns = ArrayField(models.CharField(max_length=4), default=list, blank=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["school_class", "subject"], name="one_teacher_per_class_subject")
+            models.UniqueConstraint(
+                fields=["school_class", "subject", "teacher"], name="one_assignment_per_teacher_class_subject"
+            ),
+            models.UniqueConstraint(
+                fields=["school_class", "subject"], condition=Q(columns=[]), name="one_whole_subject_teacher"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from hocba.kernel.text import fold
 
 from ..rules.names import vietnamese_sort_string
 
@@ -19,14 +20,17 @@ class Student(models.Model):
 
     full_name = models.CharField(_("Họ và tên"), max_length=120)
     sort_key = models.CharField(max_length=400, editable=False, db_collation="C")
+    search_name = models.CharField(max_length=120, editable=False, db_default="")  # fold(full_name): accent-free search
     date_of_birth = models.DateField(_("Ngày sinh"))
     gender = models.CharField(_("Giới tính"), max_length=1, choices=Gender.choices)
     ethnicity = models.CharField(_("Dân tộc"), max_length=40, default="Kinh")
     nationality = models.CharField(_("Quốc tịch"), max_length=40, default="Việt Nam")
     place_of_birth = models.CharField(_("Nơi sinh"), max_length=200, blank=True)
     address = models.CharField(_("Nơi ở hiện nay"), max_length=300, blank=True)
-    personal_id = models.CharField(_("Số định danh cá nhân"), max_length=12, null=True, blank=True, unique=True)
-    moet_code = models.CharField(_("Mã học sinh"), max_length=20, null=True, blank=True, unique=True)
+    # Checked on entry by services.students.check_personal_id (rules.identity); unique in the school when given
+    # (partial unique indexes below). NULL is "not given", as stored since the first version.
+    personal_id = models.CharField(_("Số định danh cá nhân"), max_length=12, null=True, blank=True)  # noqa: DJ001
+    moet_code = models.CharField(_("Mã học sinh"), max_length=20, null=True, blank=True)  # noqa: DJ001
     guardians = models.JSONField(_("Cha mẹ hoặc người giám hộ"), default=list, blank=True)
 
     class Meta:
@@ -36,6 +40,16 @@ class Student(models.Model):
                 condition=Q(personal_id__regex=r"^[0-9]{12}$") | Q(personal_id__isnull=True),
                 name="student_personal_id_12_digits",
             ),
+            models.UniqueConstraint(
+                fields=["personal_id"],
+                condition=Q(personal_id__isnull=False) & ~Q(personal_id=""),
+                name="student_personal_id_once",
+            ),
+            models.UniqueConstraint(
+                fields=["moet_code"],
+                condition=Q(moet_code__isnull=False) & ~Q(moet_code=""),
+                name="student_moet_code_once",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -43,6 +57,9 @@ class Student(models.Model):
 
     def save(self, *args, **kwargs):
         self.sort_key = vietnamese_sort_string(self.full_name)
+        self.search_name = fold(self.full_name)
+        if kwargs.get("update_fields") is not None and "full_name" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "sort_key", "search_name"}
         super().save(*args, **kwargs)
 
 

@@ -7,6 +7,8 @@ Everything under ``schools.rules`` is pure Python: no Django, no ORM, no clock. 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import Enum, StrEnum
 from fractions import Fraction
@@ -292,3 +294,79 @@ class YearEvaluation(OrderedLevel):
     HOAN_THANH = ("hoan_thanh", 1, "Hoàn thành", "Completed")
     HOAN_THANH_TOT = ("hoan_thanh_tot", 2, "Hoàn thành tốt", "Completed well")
     HOAN_THANH_XUAT_SAC = ("hoan_thanh_xuat_sac", 3, "Hoàn thành xuất sắc", "Completed with excellence")
+
+
+# ------------------------------------------------------------------------------------ exemptions
+
+
+class ExemptionPart(StrEnum):
+    """What a principal's exemption decision covers. The value is the code stored in ``Exemption.part``."""
+
+    SUBJECT = "subject"  # miễn học: the student is not assessed in the subject
+    PRACTICAL = "practical"  # miễn học phần thực hành: assessed on theory in place of the practical part
+
+
+YEAR = 0  # the "term" of a year result, beside terms 1 and 2
+
+
+@dataclass(frozen=True)
+class Exemption:
+    """One exemption decision of a student for a school year: ``subject`` (a subject code), ``part`` (the whole
+    subject, or its practical part only) and ``term`` (1, 2, or ``None`` for the whole year)."""
+
+    subject: str
+    part: ExemptionPart = ExemptionPart.SUBJECT
+    term: int | None = None
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "part", ExemptionPart(self.part))
+        except ValueError:
+            raise RuleInputError(
+                "exemption_part_invalid",
+                f"Phạm vi miễn {self.part!r} không hợp lệ (miễn cả môn hoặc miễn phần thực hành).",
+                f"Exemption part {self.part!r} is invalid (the whole subject or its practical part).",
+                field="part",
+            ) from None
+        if self.term is not None and (isinstance(self.term, bool) or self.term not in (1, 2)):
+            raise RuleInputError(
+                "exemption_term_invalid",
+                f"Thời gian miễn {self.term!r} phải là học kì I, học kì II hoặc cả năm học.",
+                f"Exemption term {self.term!r} must be term I, term II or the whole year.",
+                field="term",
+            )
+
+    def covers(self, term: int) -> bool:
+        """Whether the decision applies in term 1 or 2."""
+        return self.term is None or self.term == term
+
+
+def exempt_terms(
+    exemptions: Iterable[Exemption], subject: str, part: ExemptionPart = ExemptionPart.SUBJECT
+) -> frozenset[int]:
+    """The terms (1, 2) in which the student is exempt from ``subject`` (its ``part``)."""
+    return frozenset(t for e in exemptions if e.subject == subject and e.part is part for t in (1, 2) if e.covers(t))
+
+
+def exempt_subjects(
+    exemptions: Iterable[Exemption], term: int, part: ExemptionPart = ExemptionPart.SUBJECT
+) -> frozenset[str]:
+    """Subject codes the student is exempt from (``part``) in ``term`` 1 or 2, or for the year (``YEAR``): a
+    subject is exempt for the year when the decisions cover both terms (the whole year, or term I and term II)."""
+    items = tuple(exemptions)
+    if term == YEAR:
+        return frozenset(e.subject for e in items if exempt_terms(items, e.subject, part) == {1, 2})
+    return frozenset(e.subject for e in items if e.part is part and e.covers(term))
+
+
+def check_exemption(exemption: Exemption, *, practical_subjects: Iterable[str]) -> Exemption:
+    """A practical-part exemption is only for the subjects that have one (``practical_subjects``: TT22 art. 10,
+    Giáo dục thể chất and Giáo dục quốc phòng và an ninh); a whole-subject exemption for any subject."""
+    if exemption.part is ExemptionPart.PRACTICAL and exemption.subject not in tuple(practical_subjects):
+        raise RuleInputError(
+            "exemption_no_practical_part",
+            f"Môn {exemption.subject} không có quy định miễn học phần thực hành; chỉ miễn được cả môn.",
+            f"Subject {exemption.subject} has no practical-part exemption; only the whole subject can be exempted.",
+            field="part",
+        )
+    return exemption

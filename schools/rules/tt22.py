@@ -9,18 +9,20 @@ needs is simply absent. ``RuleInputError`` is raised only for values that are in
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from .common import (
     Conduct,
+    Exemption,
     Grading,
     LabelledEnum,
     LearningResult,
     OrderedLevel,
     PassFail,
     RuleInputError,
+    check_exemption,
     round1_ratio,
     validate_score,
 )
@@ -115,6 +117,9 @@ class TT22Rules:
     title_learning: LearningResult = _L.TOT
     excellent_min_average: Decimal = Decimal("9.0")
     excellent_min_count: int = 6
+    # Art. 10: the principal may exempt a student from the practical part of these subjects (their assessments are
+    # then on theory); any subject may be exempted whole (a disabled student's exemptions under art. 11).
+    practical_exemption_subjects: tuple[str, ...] = ("giao_duc_the_chat", "giao_duc_quoc_phong_an_ninh")
 
     # -- convenience: the rule set carries its functions, so a registry lookup is enough -------
     def semester_average(self, scores: SubjectScores, *, periods_per_year: int) -> Decimal | None:
@@ -128,6 +133,9 @@ class TT22Rules:
 
     def year_conduct(self, semester_i: Conduct | None, semester_ii: Conduct | None) -> Conduct | None:
         return year_conduct(semester_i, semester_ii, rules=self)
+
+    def check_exemption(self, exemption: Exemption) -> Exemption:
+        return check_exemption(exemption, practical_subjects=self.practical_exemption_subjects)
 
     def grading_of(self, subject: str) -> Grading:
         codes = {code for code, _ in self.comment_graded_subjects}
@@ -299,12 +307,24 @@ def semester_average(scores: SubjectScores, *, periods_per_year: int, rules: TT2
 
 
 def year_average(
-    semester_i: Decimal | None, semester_ii: Decimal | None, *, rules: TT22Rules = RULES
+    semester_i: Decimal | None,
+    semester_ii: Decimal | None,
+    *,
+    exempt_terms: Collection[int] = frozenset(),
+    rules: TT22Rules = RULES,
 ) -> Decimal | None:
     """ĐTBmcn = (ĐTBmhkI + 2·ĐTBmhkII) / 3, one place, half up, from the (already rounded)
-    semester averages. ``None`` while either semester is missing."""
+    semester averages. ``None`` while either semester is missing.
+
+    A student exempted from the subject in one term (``exempt_terms``) has the other term's average as the year's
+    (reading: only the assessed term can count); exempted in both, the subject has no year result (``None``, and it
+    is left out of the learning result: see ``assess_learning``'s ``exempt``)."""
     first = _optional_score(semester_i, "semester_i")
     second = _optional_score(semester_ii, "semester_ii")
+    if exempt_terms:
+        if 1 in exempt_terms and 2 in exempt_terms:
+            return None
+        return second if 1 in exempt_terms else first
     if first is None or second is None:
         return None
     total = rules.semester_i_weight * first + rules.semester_ii_weight * second
@@ -332,8 +352,13 @@ def comment_semester_result(
     return PassFail.DAT if all(a is PassFail.DAT for a in every) else PassFail.CHUA_DAT
 
 
-def comment_year_result(*, semester_ii: PassFail | None) -> PassFail | None:
-    """A comment-graded subject's year result is its semester II result."""
+def comment_year_result(
+    *, semester_ii: PassFail | None, semester_i: PassFail | None = None, exempt_terms: Collection[int] = frozenset()
+) -> PassFail | None:
+    """A comment-graded subject's year result is its semester II result; a student exempted from the subject in
+    term II only has their term I result (reading, as ``year_average``), exempted in both terms none."""
+    if 2 in exempt_terms:
+        return None if 1 in exempt_terms else semester_i
     return semester_ii
 
 
@@ -380,7 +405,14 @@ def _neutralised(result: SubjectResult, criteria: LearningCriteria) -> SubjectRe
     return replace(result, average=max(result.average, criteria.every_min))  # type: ignore[type-var]
 
 
-def assess_learning(subjects: Sequence[SubjectResult], *, rules: TT22Rules = RULES) -> LearningAssessment | None:
+def assessed(subjects: Sequence[SubjectResult], exempt: Collection[str]) -> list[SubjectResult]:
+    """The subjects the student is assessed in: those exempted whole (``exempt``, subject codes) are left out."""
+    return [s for s in subjects if s.subject not in exempt] if exempt else list(subjects)
+
+
+def assess_learning(
+    subjects: Sequence[SubjectResult], *, exempt: Collection[str] = frozenset(), rules: TT22Rules = RULES
+) -> LearningAssessment | None:
     """Learning result of a semester or of the year (Điều 9), with the adjustment, explained.
 
     Plain level, best rung first: Tốt, Khá, Đạt (see ``rules.learning_criteria``), else Chưa đạt.
@@ -396,8 +428,12 @@ def assess_learning(subjects: Sequence[SubjectResult], *, rules: TT22Rules = RUL
     Cases: Tốt→Đạt becomes Khá, Tốt→Chưa đạt becomes Đạt, Khá→Chưa đạt becomes Đạt; Khá→Đạt
     (one level) is not adjusted. The adjustment is applied once and never reaches Tốt.
 
+    ``exempt``: the codes of the subjects the student is exempted from for the period (miễn học): they are not
+    assessed and left out of every count above (their result, missing, does not hold the result back).
+
     ``None`` if the list is empty or any subject result is missing.
     """
+    subjects = assessed(subjects, exempt)
     if not _check_subjects(subjects):
         return None
     plain = _plain_level(subjects, rules)
@@ -415,9 +451,11 @@ def assess_learning(subjects: Sequence[SubjectResult], *, rules: TT22Rules = RUL
     return LearningAssessment(plain, plain)
 
 
-def learning_result(subjects: Sequence[SubjectResult], *, rules: TT22Rules = RULES) -> LearningResult | None:
+def learning_result(
+    subjects: Sequence[SubjectResult], *, exempt: Collection[str] = frozenset(), rules: TT22Rules = RULES
+) -> LearningResult | None:
     """The (adjusted) learning result; see ``assess_learning``."""
-    assessment = assess_learning(subjects, rules=rules)
+    assessment = assess_learning(subjects, exempt=exempt, rules=rules)
     return None if assessment is None else assessment.result
 
 
@@ -445,11 +483,14 @@ def year_title(
     conduct: Conduct | None,
     learning: LearningResult | None,
     subjects: Sequence[SubjectResult],
+    exempt: Collection[str] = frozenset(),
     rules: TT22Rules = RULES,
 ) -> Title | None:
     """Học sinh Xuất sắc: year conduct Tốt, year learning Tốt and at least 6 subjects with
     ĐTBmcn ≥ 9.0; Học sinh Giỏi: conduct Tốt and learning Tốt; otherwise ``Title.NONE``.
-    ``None`` while conduct, learning or a subject's year result is missing."""
+    ``None`` while conduct, learning or a subject's year result is missing. Subjects exempted for the year
+    (``exempt``) are left out."""
+    subjects = assessed(subjects, exempt)
     if conduct is None or learning is None or not _check_subjects(subjects):
         return None
     if conduct < rules.title_conduct or learning < rules.title_learning:
@@ -481,6 +522,7 @@ def promotion_decision(
     learning: LearningResult | None,
     absences: int | None,
     subjects: Sequence[SubjectResult],
+    exempt: Collection[str] = frozenset(),
     rules: TT22Rules = RULES,
 ) -> PromotionDecision | None:
     """End-of-year promotion (Điều 12) from the year conduct, year learning result, absences
@@ -496,8 +538,11 @@ def promotion_decision(
       with ĐTBmcn < 5.0 and comment subjects Chưa đạt, in input order (the candidates from which
       the student's re-test subjects are chosen).
 
+    Subjects exempted for the year (``exempt``) are left out: never re-tested, never blocking.
+
     The results after re-test / training decide: see ``promotion_after_summer``.
     """
+    subjects = assessed(subjects, exempt)
     if absences is not None:
         _check_absences(absences, rules)
     if conduct is None or learning is None or absences is None or not _check_subjects(subjects):
@@ -554,6 +599,7 @@ class YearEndOutcome:
     final: PromotionDecision | None
     pending: tuple[str, ...] = ()
     learning_after_retest: LearningResult | None = None
+    retest_chosen: tuple[str, ...] = ()
 
 
 def validate_retest(
@@ -626,6 +672,8 @@ def year_end_outcome(
     subjects: Sequence[SubjectResult],
     training_passed: bool | None = None,
     retest: Mapping[str, object] | None = None,
+    chosen: Sequence[str] | None = None,
+    exempt: Collection[str] = frozenset(),
     rules: TT22Rules = RULES,
 ) -> YearEndOutcome | None:
     """Điều 12 decision, then what the recorded re-test and summer training decide.
@@ -634,9 +682,14 @@ def year_end_outcome(
     - summer conduct training: not recorded → pending; failed → held back; passed → conduct counts
       as Đạt (reading: the training re-assesses conduct at Đạt), and if learning is still below Đạt
       the re-test follows;
-    - re-test: pending until every candidate subject has a result; the learning result is then
-      recomputed with those results (``learning_after_retest``) and ``promotion_after_summer``
-      decides. ``None`` while the Điều 12 decision cannot be computed."""
+    - re-test (Điều 12.1: the student chooses some of the failing subjects to re-test): ``chosen``
+      names them (``None``: no choice recorded, every candidate counts as chosen); pending until
+      every chosen subject has a result; an un-chosen subject keeps its year result; the learning
+      result is then recomputed (``learning_after_retest``) and ``promotion_after_summer`` decides.
+      None chosen decides at once on the year's results. A result for a subject not chosen is an
+      input error. ``None`` while the Điều 12 decision cannot be computed.
+    Subjects exempted for the year (``exempt``) are left out of every step."""
+    subjects = assessed(subjects, exempt)
     decision = promotion_decision(conduct=conduct, learning=learning, absences=absences, subjects=subjects, rules=rules)
     if decision is None:
         return None
@@ -659,12 +712,44 @@ def year_end_outcome(
         return YearEndOutcome(
             decision, promotion_after_summer(conduct=conduct_after, learning=learning, absences=absences, rules=rules)
         )
+    picked = validate_retest_choice(chosen, candidates=decision.retest_subjects)
     results = validate_retest(subjects, retest or {}, candidates=decision.retest_subjects)
-    if any(code not in results for code in decision.retest_subjects):
-        return YearEndOutcome(decision, None, ("retest",))
+    for code in results:
+        if code not in picked:
+            raise RuleInputError(
+                "retest_not_chosen",
+                f"Môn {code} có kết quả kiểm tra lại nhưng không được chọn để kiểm tra lại.",
+                f"{code} has a re-test result but was not chosen for the re-test.",
+                field=code,
+            )
+    if any(code not in results for code in picked):
+        return YearEndOutcome(decision, None, ("retest",), retest_chosen=picked)
     assessment = learning_after_retest(subjects, results, rules=rules)
     learning_after = assessment.result if assessment else None
     final = promotion_after_summer(conduct=conduct_after, learning=learning_after, absences=absences, rules=rules)
     if final is not None and final.outcome is PromotionOutcome.HELD_BACK:
         final = PromotionDecision(PromotionOutcome.HELD_BACK, decision.retest_subjects)
-    return YearEndOutcome(decision, final, (), learning_after)
+    return YearEndOutcome(decision, final, (), learning_after, picked)
+
+
+def validate_retest_choice(chosen: Sequence[str] | None, *, candidates: Sequence[str]) -> tuple[str, ...]:
+    """The subjects chosen for the re-test, in the candidates' order; ``None`` (no choice recorded) chooses
+    every candidate. A subject that is not a candidate, or named twice, is an input error."""
+    if chosen is None:
+        return tuple(candidates)
+    if isinstance(chosen, str) or len(set(chosen)) != len(chosen):
+        raise RuleInputError(
+            "retest_choice_invalid",
+            "Danh sách môn chọn kiểm tra lại không hợp lệ (mỗi môn một lần).",
+            "The subjects chosen for the re-test are not a list of distinct subject codes.",
+            field="chosen",
+        )
+    for code in chosen:
+        if code not in candidates:
+            raise RuleInputError(
+                "retest_not_candidate",
+                f"Môn {code} không thuộc các môn phải kiểm tra lại.",
+                f"{code} is not one of the subjects to re-test.",
+                field=code,
+            )
+    return tuple(code for code in candidates if code in chosen)

@@ -10,16 +10,18 @@ Missing data returns ``None`` ("not computed yet"); ``RuleInputError`` is only f
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from .common import (
+    Exemption,
     LabelledEnum,
     OrderedLevel,
     QualityLevel,
     RuleInputError,
     SubjectLevel,
     YearEvaluation,
+    check_exemption,
     to_decimal,
 )
 
@@ -138,6 +140,8 @@ class TT27Rules:
     # A class (and, in the last grade, the primary programme) is completed from this evaluation up.
     completion_min: YearEvaluation = _E.HOAN_THANH
     last_grade: int = 5
+    # No practical-part exemption in primary school: a pupil is exempted from a subject whole, or not at all.
+    practical_exemption_subjects: tuple[str, ...] = ()
 
     @property
     def competencies(self) -> tuple[Named, ...]:
@@ -146,8 +150,13 @@ class TT27Rules:
     def periodic_tests_for(self, grade: int) -> dict[str, tuple[AssessmentPoint, ...]]:
         return periodic_test_schedule(grade, rules=self)
 
-    def year_evaluation(self, record: PrimaryYearRecord) -> YearEvaluation | None:
-        return year_evaluation(record, rules=self)
+    def year_evaluation(
+        self, record: PrimaryYearRecord, *, exempt: Collection[str] = frozenset()
+    ) -> YearEvaluation | None:
+        return year_evaluation(record, exempt=exempt, rules=self)
+
+    def check_exemption(self, exemption: Exemption) -> Exemption:
+        return check_exemption(exemption, practical_subjects=self.practical_exemption_subjects)
 
 
 RULES = TT27Rules()
@@ -276,7 +285,9 @@ def _check_codes(given: tuple, expected: tuple[Named, ...], name: str) -> None:
             )
 
 
-def year_evaluation(record: PrimaryYearRecord, *, rules: TT27Rules = RULES) -> YearEvaluation | None:
+def year_evaluation(
+    record: PrimaryYearRecord, *, exempt: Collection[str] = frozenset(), rules: TT27Rules = RULES
+) -> YearEvaluation | None:
     """End-of-year evaluation (thresholds unconfirmed, see ``rules.evaluation_criteria``):
 
     - Hoàn thành xuất sắc: every subject T, every quality and competency Tốt, every end-of-year test ≥ 9;
@@ -289,6 +300,9 @@ def year_evaluation(record: PrimaryYearRecord, *, rules: TT27Rules = RULES) -> Y
     subjects in ``record.subjects``; a test score for a subject without an end-of-year test in that
     grade is an input error. ``None`` while any subject level, quality, competency or required test
     is missing.
+
+    ``exempt``: the subjects the pupil is exempted from for the year (miễn học, the principal's decision): not
+    evaluated, so neither their level nor their test is required, and neither counts.
     """
     _check_grade(record.grade, rules)
     _check_codes(record.qualities, rules.qualities, "quality")
@@ -302,10 +316,10 @@ def year_evaluation(record: PrimaryYearRecord, *, rules: TT27Rules = RULES) -> Y
                 f"Grade {record.grade} has no end-of-year periodic test in {code}.",
                 field=code,
             )
-    subjects = dict(record.subjects)
+    subjects = {code: level for code, level in record.subjects if code not in exempt}
     qualities = dict(record.qualities)
     competencies = dict(record.competencies)
-    tests = dict(record.tests)
+    tests = {code: score for code, score in record.tests if code not in exempt}
     required_tests = [s for s in subjects if AssessmentPoint.END_OF_YEAR in schedule.get(s, ())]
     if (
         not subjects
@@ -368,3 +382,122 @@ def primary_programme_completed(
     if evaluation is None:
         return None
     return grade == rules.last_grade and evaluation >= rules.completion_min
+
+
+# --------------------------------------------------------------------- follow-up over the summer
+
+
+class FollowUpDecision(LabelledEnum):
+    """The principal's decision for a pupil who, helped over the summer, still has not completed the grade."""
+
+    PROMOTE = ("len_lop", "Lên lớp", "Promoted")
+    REPEAT = ("o_lai_lop", "Ở lại lớp", "Held back")
+
+
+@dataclass(frozen=True)
+class FollowUpOutcome:
+    """What a pupil's end-of-year evaluation and summer follow-up decide.
+
+    ``items`` are the codes of what held the pupil back (subjects and activities Chưa hoàn thành or whose
+    end-of-year test is below the completion mark, qualities and competencies Cần cố gắng), empty when the
+    grade was completed; ``evaluation_after`` the supplementary evaluation (Hoàn thành or Chưa hoàn thành,
+    ``None`` while an item has no follow-up level); ``completed`` whether the grade's programme is completed
+    (after the follow-up); ``promoted`` whether the pupil moves up (completed, or the principal's decision);
+    ``pending`` what is still to record: "followup" (levels), "decision" (the principal)."""
+
+    evaluation: YearEvaluation
+    items: tuple[str, ...] = ()
+    evaluation_after: YearEvaluation | None = None
+    completed: bool | None = None
+    promoted: bool | None = None
+    decision: FollowUpDecision | None = None
+    pending: tuple[str, ...] = ()
+
+
+def _completion_criteria(rules: TT27Rules) -> EvaluationCriteria:
+    return next(c for c in rules.evaluation_criteria if c.level == rules.completion_min)
+
+
+def followup_items(record: PrimaryYearRecord, *, rules: TT27Rules = RULES) -> tuple[str, ...]:
+    """The subjects, qualities and competencies below the completion rung (see ``FollowUpOutcome.items``),
+    subjects first in the record's order, then qualities and competencies."""
+    criteria = _completion_criteria(rules)
+    tests = dict(record.tests)
+    items = [
+        code
+        for code, level in record.subjects
+        if (level is not None and level < criteria.min_subject)
+        or (tests.get(code) is not None and tests[code] < criteria.min_test)  # type: ignore[operator]
+    ]
+    items += [
+        code
+        for code, score in record.tests
+        if code not in items and code not in dict(record.subjects) and score is not None and score < criteria.min_test
+    ]
+    items += [
+        code
+        for code, level in (*record.qualities, *record.competencies)
+        if level is not None and level < criteria.min_quality
+    ]
+    return tuple(items)
+
+
+def year_end_completion(
+    record: PrimaryYearRecord,
+    *,
+    followup: Mapping[str, SubjectLevel | QualityLevel | None] | None = None,
+    decision: FollowUpDecision | None = None,
+    rules: TT27Rules = RULES,
+) -> FollowUpOutcome | None:
+    """Completion of the grade's programme with the summer follow-up (reading of TT27 art. 11 on completing
+    the grade's programme, unconfirmed against the official text):
+
+    - evaluated Hoàn thành or better: completed, moves up;
+    - Chưa hoàn thành: the teacher plans help over the summer and evaluates again each item that held the
+      pupil back (``followup``: a subject level T/H/C for a subject, a quality level for a quality or
+      competency); with every item at the completion rung (a subject Hoàn thành or better — its end-of-year
+      test is then superseded —, a quality or competency Đạt or better) the grade is completed (Hoàn thành)
+      and the pupil moves up;
+    - still not completed: the principal decides (``decision``) whether the pupil moves up or repeats.
+
+    A follow-up level for something that did not hold the pupil back, or of the wrong kind, is an input
+    error. ``None`` while the end-of-year evaluation cannot be computed."""
+    evaluation = year_evaluation(record, rules=rules)
+    if evaluation is None:
+        return None
+    if evaluation >= rules.completion_min:
+        return FollowUpOutcome(evaluation, completed=True, promoted=True)
+    items = followup_items(record, rules=rules)
+    subjects = {code for code, _level in (*record.subjects, *record.tests)}
+    given = dict(followup or {})
+    for code, level in given.items():
+        if code not in items:
+            raise RuleInputError(
+                "followup_not_needed",
+                f"{code} không thuộc các nội dung phải đánh giá bổ sung.",
+                f"{code} is not one of the items to evaluate again after the summer.",
+                field=code,
+            )
+        kind = SubjectLevel if code in subjects else QualityLevel
+        if level is not None and not isinstance(level, kind):
+            raise RuleInputError(
+                "level_invalid",
+                f"Mức {level!r} của {code} không hợp lệ.",
+                f"Level {level!r} of {code} is not a {kind.__name__}.",
+                field=code,
+            )
+    if any(given.get(code) is None for code in items):
+        return FollowUpOutcome(evaluation, items, pending=("followup",))
+    criteria = _completion_criteria(rules)
+    reached = all(
+        given[code] >= (criteria.min_subject if code in subjects else criteria.min_quality)  # type: ignore[operator]
+        for code in items
+    )
+    if reached:
+        return FollowUpOutcome(evaluation, items, rules.completion_min, completed=True, promoted=True)
+    after = YearEvaluation.CHUA_HOAN_THANH
+    if decision is None:
+        return FollowUpOutcome(evaluation, items, after, completed=False, pending=("decision",))
+    return FollowUpOutcome(
+        evaluation, items, after, completed=False, promoted=decision is FollowUpDecision.PROMOTE, decision=decision
+    )

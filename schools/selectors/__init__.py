@@ -7,6 +7,7 @@ API show of them. Import from here (``from schools.selectors import class_get``)
   (``personal_data_readable``, the one rule for every surface), the school's parents, a parent's children, a record
   by id;
 * :mod:`.history` — the history page's filters: the school's people, students found by name;
+* :mod:`.parts` — who teaches each subject of a class and which part (a subject shared by several teachers);
 * :mod:`.setup` — what the setup pages read: the school's levels, years, classes and assignments, curriculum,
   departments and staff.
 """
@@ -31,6 +32,7 @@ from .classes import (
     year_after,
 )
 from .history import school_people, student_named, students_matching
+from .parts import SheetColumnChoice, TeachingPart, subject_column_choices, subject_teachers
 from .scope import (
     WHOLE_RECORD_KEYS,
     asked_year,
@@ -82,6 +84,8 @@ __all__ = [
     "STAFF_ROLES",
     "TEACHING_ROLES",
     "WHOLE_RECORD_KEYS",
+    "SheetColumnChoice",
+    "TeachingPart",
     "ClassMember",
     "absences_on",
     "asked_year",
@@ -130,7 +134,9 @@ __all__ = [
     "student_years",
     "students_matching",
     "subject_get",
+    "subject_column_choices",
     "subject_list",
+    "subject_teachers",
     "subjects_of",
     "subjects_of_grade",
     "year_after",

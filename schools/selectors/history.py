@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import unicodedata
-
 from hocba.kernel.roles import Role
+from hocba.kernel.text import fold
 
 from tenants.selectors import membership_list
 
 from ..models import Student
-
-
-def _fold(text: str) -> str:
-    """Lower case without tone or letter marks, đ as d: "Đức" and "duc" match."""
-    decomposed = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
-    return " ".join("".join(ch for ch in decomposed if not unicodedata.combining(ch)).split())
 
 
 def school_people(school_id: int) -> list[tuple[int, str]]:
@@ -23,7 +16,7 @@ def school_people(school_id: int) -> list[tuple[int, str]]:
     for m in membership_list(school_ids=[school_id], include_ended=True):
         if m.role != Role.PARENT:
             people.setdefault(m.account_id, m.full_name or m.username)
-    return sorted(people.items(), key=lambda p: _fold(p[1]))
+    return sorted(people.items(), key=lambda p: fold(p[1]))
 
 
 def student_named(pk: int) -> dict:
@@ -33,9 +26,8 @@ def student_named(pk: int) -> dict:
 
 def students_matching(text: str, *, limit: int) -> list[dict]:
     """Students whose name contains ``text`` (marks and case ignored), in Vietnamese order."""
-    wanted = _fold(text)
-    return [
-        {"id": pk, "full_name": name}
-        for pk, name in Student.objects.order_by("sort_key", "pk").values_list("id", "full_name")
-        if wanted in _fold(name)
-    ][:limit]
+    return list(
+        Student.objects.filter(search_name__contains=fold(text))
+        .order_by("sort_key", "pk")
+        .values("id", "full_name")[:limit]
+    )

@@ -148,6 +148,26 @@ WHOLE_RECORD_KEYS = (
     "evaluation",
     "commendations",
     "qualities",
+    # after the year: re-test and summer training (TT22), the summer follow-up and completion (TT27)
+    "promotion_code",
+    "promotion_final",
+    "promotion_final_code",
+    "yearend_pending",
+    "retest_candidates",
+    "retest_results",
+    "retest_chosen",
+    "retest_choice_recorded",
+    "learning_after_retest",
+    "retest_passed",
+    "summer_training",
+    "followup_items",
+    "followup_plan",
+    "evaluation_after_followup",
+    "followup_decision",
+    "followup_decision_code",
+    "completion",
+    "exemplary_recognised",
+    "adhoc_commendation",
 )
 
 

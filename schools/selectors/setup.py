@@ -76,9 +76,10 @@ def subjects_of_grade(grade: int) -> list[Subject]:
 
 
 def class_assignments(school_class: SchoolClass) -> list[tuple[Subject, int | None]]:
-    """The subjects of the class's grade and who teaches each (``None``: nobody yet)."""
+    """The subjects of the class's grade and who teaches each whole (``None``: nobody yet, or several teachers —
+    ``parts.subject_teachers`` says who teaches which part)."""
     teachers = dict(
-        TeachingAssignment.objects.filter(school_class=school_class).values_list("subject_id", "teacher_id")
+        TeachingAssignment.objects.filter(school_class=school_class, columns=[]).values_list("subject_id", "teacher_id")
     )
     return [(subject, teachers.get(subject.pk)) for subject in subjects_of_grade(school_class.grade)]
 

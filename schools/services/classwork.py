@@ -10,10 +10,9 @@ from django.utils.translation import gettext_lazy as _
 from hocba.kernel import recordstates
 from hocba.kernel.errors import DomainError
 
-from tenants.rollups import rollup_add
-
 from ..access import SchoolAccess
 from ..models import Absence, AwardDiscipline, Conduct, Enrolment, RecordBook, RecordState, SchoolClass
+from ..rollups import rollup_add
 from .common import require, school_write
 
 CONDUCT_LEVELS = {

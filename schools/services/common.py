@@ -30,10 +30,8 @@ def school_write(func=None, *, lock_early: bool = True):
             try:
                 with transaction.atomic():
                     with connection.cursor() as cursor:
-                        cursor.execute(
-                            f"SELECT {context.BIND_SQL}" + (f", {CHAIN_LOCK_SQL}" if lock_early else ""),
-                            context.bind_params(),
-                        )
+                        # One round trip: the actor's SET LOCAL statements, then (by default) the chain lock.
+                        cursor.execute(context.bind_sql(cursor) + (f"; SELECT {CHAIN_LOCK_SQL}" if lock_early else ""))
                     return fn(*args, **kwargs)
             except DatabaseError as exc:
                 # A window refused the write in the database (the trigger): nothing was written.

@@ -8,10 +8,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from hocba.kernel.errors import DomainError
 
-from tenants.rollups import rollup_add
-
 from ..access import SchoolAccess
 from ..models import RecordBook, RecordState, SchoolClass
+from ..rollups import rollup_add
 from .common import require, school_write
 from .results import class_results
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Q
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 
 from ..models import (
     Absence,
@@ -25,8 +25,10 @@ from ..models import (
     Subject,
 )
 from ..rules import rules_for, tt22, tt27
+from ..rules.common import YEAR, ExemptionPart, PassFail, QualityLevel, RuleInputError, SubjectLevel, exempt_subjects
 from ..rules.common import Conduct as ConductLevel
-from ..rules.common import PassFail, QualityLevel, RuleInputError, SubjectLevel
+from ..rules.common import exempt_terms as exempt_terms_of
+from .exemptions import exemptions_by_student
 
 PF = {"D": PassFail.DAT, "CD": PassFail.CHUA_DAT}
 CONDUCT = {"T": ConductLevel.TOT, "K": ConductLevel.KHA, "D": ConductLevel.DAT, "CD": ConductLevel.CHUA_DAT}
@@ -45,8 +47,11 @@ def fmt_level(value: Any) -> str:
     return value.label_en if get_language() == "en" else value.label_vi
 
 
-def subject_term_results(subject: Subject, rows: list[dict]) -> dict[int, Any]:
-    """{1: result, 2: result, 0: year} for a TT22 subject from one student's rows of it."""
+def subject_term_results(
+    subject: Subject, rows: list[dict], exempt_terms: frozenset[int] = frozenset()
+) -> dict[int, Any]:
+    """{1: result, 2: result, 0: year} for a TT22 subject from one student's rows of it; a term the student is
+    exempted from the subject in (``exempt_terms``) has no result, and the year is the other term's."""
     terms: dict[int, dict[str, list]] = {1: {"tx": [], "gk": [], "ck": []}, 2: {"tx": [], "gk": [], "ck": []}}
     field = "score" if subject.grading == Grading.SCORE else "verdict"
     for r in rows:
@@ -73,10 +78,12 @@ def subject_term_results(subject: Subject, rows: list[dict]) -> dict[int, Any]:
                 out[t] = tt22.comment_semester_result(ca, periods_per_year=subject.periods_per_year)
         except RuleInputError:
             out[t] = None
+        if t in exempt_terms:
+            out[t] = None
     out[0] = (
-        tt22.year_average(out[1], out[2])
+        tt22.year_average(out[1], out[2], exempt_terms=exempt_terms)
         if subject.grading == Grading.SCORE
-        else tt22.comment_year_result(semester_ii=out[2])
+        else tt22.comment_year_result(semester_ii=out[2], semester_i=out[1], exempt_terms=exempt_terms)
     )
     return out
 
@@ -91,6 +98,8 @@ class SubjectLine:
     term2: str = ""
     year: str = ""
     comments: dict[int, str] = field(default_factory=dict)
+    exempt: list[int] = field(default_factory=list)  # terms (1, 2; 0: the year) exempted from the subject: "Miễn học"
+    practical_exempt: list[int] = field(default_factory=list)  # terms exempted from its practical part only
 
 
 @dataclass
@@ -118,6 +127,15 @@ class YearResults:
     learning_after_retest: str = ""
     retest_passed: bool | None = None
     summer_training: str = ""  # "passed" / "failed" / "" (not recorded)
+    retest_chosen: list[str] = field(default_factory=list)  # the subjects chosen for the re-test (codes)
+    retest_choice_recorded: bool = False  # False: no choice recorded, every candidate counts as chosen
+    # TT27: the summer follow-up of a pupil who has not completed the grade (art. 11).
+    followup_items: list[dict[str, str]] = field(default_factory=list)
+    followup_plan: str = ""
+    evaluation_after_followup: str = ""
+    followup_decision: str = ""
+    followup_decision_code: str = ""
+    completion: str = ""
     # TT27: the principal's decisions behind the commendations.
     exemplary_recognised: bool = False
     adhoc_commendation: str = ""
@@ -155,11 +173,20 @@ def class_results(
         .annotate(n_excused=Count("id", filter=Q(excused=True)), n_unexcused=Count("id", filter=Q(excused=False)))
     }
     rules = rules_for(school_class.level, school_class.year.start_year)
+    exemptions = exemptions_by_student(school_class.year_id, student_ids)
     if decisions is None:
         decisions = {
             r["student_id"]: r
             for r in RecordBook.objects.filter(year_id=school_class.year_id, student_id__in=student_ids).values(
-                "student_id", "retest_scores", "summer_training_passed", "exemplary_recognised", "adhoc_commendation"
+                "student_id",
+                "retest_scores",
+                "retest_chosen",
+                "summer_training_passed",
+                "exemplary_recognised",
+                "adhoc_commendation",
+                "followup_plan",
+                "followup_levels",
+                "followup_decision",
             )
         }
     out = {}
@@ -178,6 +205,7 @@ def class_results(
                 absences.get(sid),
                 rules,
                 decisions.get(sid) or {},
+                exemptions=exemptions.get(sid, ()),
             )
         return out
     conduct: dict[int, dict[int, str]] = defaultdict(dict)
@@ -185,7 +213,13 @@ def class_results(
         conduct[c.student_id][c.term] = c.level
     for sid in student_ids:
         out[sid] = _secondary(
-            subjects, by_student[sid], conduct[sid], absences.get(sid), rules, decisions.get(sid) or {}
+            subjects,
+            by_student[sid],
+            conduct[sid],
+            absences.get(sid),
+            rules,
+            decisions.get(sid) or {},
+            exemptions=exemptions.get(sid, ()),
         )
     return out
 
@@ -202,15 +236,19 @@ def _secondary(
     absence_row,
     rules,
     decided: dict | None = None,
+    exemptions: tuple = (),
 ) -> YearResults:
     lines, per_term = [], {1: [], 2: [], 0: []}
+    exempt = {t: exempt_subjects(exemptions, t) for t in (1, 2, YEAR)}
     for subject in subjects:
-        results = subject_term_results(subject, rows.get(subject.pk, []))
+        terms = exempt_terms_of(exemptions, subject.code)
+        results = subject_term_results(subject, rows.get(subject.pk, []), terms)
         fmt = fmt_score if subject.grading == Grading.SCORE else fmt_level
         line = SubjectLine(
             subject.pk, subject.code, subject.name, subject.grading, fmt(results[1]), fmt(results[2]), fmt(results[0])
         )
         line.comments = {r["term"]: r["text"] for r in rows.get(subject.pk, []) if r["kind"] == "nx"}
+        _mark_exempt(line, exemptions, exempt)
         lines.append(line)
         for t in (1, 2, 0):
             per_term[t].append(
@@ -221,7 +259,7 @@ def _secondary(
     res = YearResults(0, rules.code, lines, absences=_absences(absence_row))
     learning = {}
     for t, key in ((1, "term1"), (2, "term2"), (0, "year")):
-        assessment = tt22.assess_learning(per_term[t], rules=rules)
+        assessment = tt22.assess_learning(per_term[t], exempt=exempt[t], rules=rules)
         learning[t] = assessment.result if assessment else None
         res.learning[key] = fmt_level(learning[t])
         if t == 0 and assessment and assessment.adjusted_for:
@@ -229,14 +267,22 @@ def _secondary(
     c1, c2 = CONDUCT.get(conduct.get(1)), CONDUCT.get(conduct.get(2))
     year_conduct = tt22.year_conduct(c1, c2, rules=rules)
     res.conduct = {"term1": fmt_level(c1), "term2": fmt_level(c2), "year": fmt_level(year_conduct)}
-    title = tt22.year_title(conduct=year_conduct, learning=learning[0], subjects=per_term[0], rules=rules)
+    title = tt22.year_title(
+        conduct=year_conduct, learning=learning[0], subjects=per_term[0], exempt=exempt[YEAR], rules=rules
+    )
     res.title = "" if title is None or title is tt22.Title.NONE else str(title)
     decided = decided or {}
     training = decided.get("summer_training_passed")
     res.summer_training = "" if training is None else ("passed" if training else "failed")
     retest = {k: v for k, v in (decided.get("retest_scores") or {}).items() if v not in (None, "")}
+    chosen = decided.get("retest_chosen")
     decision = tt22.promotion_decision(
-        conduct=year_conduct, learning=learning[0], absences=res.absences["total"], subjects=per_term[0], rules=rules
+        conduct=year_conduct,
+        learning=learning[0],
+        absences=res.absences["total"],
+        subjects=per_term[0],
+        exempt=exempt[YEAR],
+        rules=rules,
     )
     if decision is not None:
         res.promotion = str(decision.outcome)
@@ -244,19 +290,30 @@ def _secondary(
         names = {s.code: s.name for s in subjects}
         res.retest_subjects = [names.get(code, code) for code in decision.retest_subjects]
         gradings = {s.code: s.grading for s in subjects}
+        # A stored choice keeps only today's candidates; a result counts only for a chosen subject.
+        picked = decision.retest_subjects if chosen is None else [c for c in decision.retest_subjects if c in chosen]
+        res.retest_chosen = list(picked)
+        res.retest_choice_recorded = chosen is not None
         res.retest_candidates = [
-            {"code": code, "name": names.get(code, code), "grading": gradings.get(code, Grading.SCORE)}
+            {
+                "code": code,
+                "name": names.get(code, code),
+                "grading": gradings.get(code, Grading.SCORE),
+                "chosen": code in picked,
+            }
             for code in decision.retest_subjects
         ]
-        res.retest_results = {code: _fmt_retest(retest[code]) for code in decision.retest_subjects if code in retest}
+        res.retest_results = {code: _fmt_retest(retest[code]) for code in picked if code in retest}
         try:
             outcome = tt22.year_end_outcome(
                 conduct=year_conduct,
                 learning=learning[0],
                 absences=res.absences["total"],
                 subjects=per_term[0],
+                exempt=exempt[YEAR],
                 training_passed=training,
-                retest={k: v for k, v in retest.items() if k in decision.retest_subjects},
+                retest={k: v for k, v in retest.items() if k in picked},
+                chosen=picked,
                 rules=rules,
             )
         except RuleInputError:
@@ -280,8 +337,24 @@ def _fmt_retest(value: Any) -> str:
     return text.replace(".", ",")
 
 
-def _primary(school_class, subjects, rows, qualities, absence_row, rules, decided: dict | None = None) -> YearResults:
+def _mark_exempt(line: SubjectLine, exemptions: tuple, exempt: dict[int, frozenset[str]]) -> None:
+    """The subject's exempt terms and year on its line, whose results then read "Miễn học"."""
+    line.exempt = [t for t in (1, 2, YEAR) if line.code in exempt[t]]
+    line.practical_exempt = sorted(exempt_terms_of(exemptions, line.code, ExemptionPart.PRACTICAL))
+    label = gettext("Miễn học")
+    for t, name in ((1, "term1"), (2, "term2"), (YEAR, "year")):
+        if t in line.exempt:
+            setattr(line, name, label)
+
+
+def _primary(
+    school_class, subjects, rows, qualities, absence_row, rules, decided: dict | None = None, exemptions: tuple = ()
+) -> YearResults:
+    """A pupil's year (TT27). A subject the pupil is exempted from in term II (or the whole year) has no end-of-year
+    level or test and is left out of the evaluation."""
     lines, levels, tests = [], [], []
+    exempt = {t: exempt_subjects(exemptions, t) for t in (1, 2, YEAR)}
+    exempt[YEAR] = exempt[2]
     for subject in subjects:
         r = rows.get(subject.pk, [])
         level = {x["term"]: x["verdict"] for x in r if x["kind"] == "mck"}
@@ -298,7 +371,10 @@ def _primary(school_class, subjects, rows, qualities, absence_row, rules, decide
         line.comments = {x["term"]: x["text"] for x in r if x["kind"] == "nx"}
         if 2 in test:
             line.year = f"{line.year} ({int(test[2])})" if line.year else str(int(test[2]))
+        _mark_exempt(line, exemptions, exempt)
         lines.append(line)
+        if subject.code in exempt[YEAR]:
+            continue
         levels.append((subject.code, LEVEL.get(level.get(2))))
         if tt27.has_periodic_test(school_class.grade, subject.code, tt27.AssessmentPoint.END_OF_YEAR):
             tests.append((subject.code, int(test[2]) if 2 in test else None))
@@ -312,7 +388,7 @@ def _primary(school_class, subjects, rows, qualities, absence_row, rules, decide
             competencies=tuple((q.code, QUALITY.get(qualities.get(q.code))) for q in rules.competencies),
             tests=tuple(tests),
         )
-        evaluation = tt27.year_evaluation(record, rules=rules)
+        evaluation = tt27.year_evaluation(record, exempt=exempt[YEAR], rules=rules)
     except RuleInputError:
         evaluation = None
     res.evaluation = fmt_level(evaluation)
@@ -332,4 +408,58 @@ def _primary(school_class, subjects, rows, qualities, absence_row, rules, decide
         res.commendations = [
             f"{c}: {res.adhoc_commendation}" if c is tt27.Commendation.DOT_XUAT else str(c) for c in awarded
         ]
+        _primary_followup(res, record, subjects, rules, school_class.grade, decided)
     return res
+
+
+FOLLOWUP_DECISIONS = {d.code: d for d in tt27.FollowUpDecision}
+
+
+def _primary_followup(res: YearResults, record, subjects, rules, grade: int, decided: dict) -> None:
+    """The summer follow-up of a pupil evaluated Chưa hoàn thành (TT27 art. 11), and the completion it decides."""
+    names = {s.code: s.name for s in subjects}
+    english = get_language() == "en"
+    names |= {q.code: (q.label_en if english else q.label_vi) for q in (*rules.qualities, *rules.competencies)}
+    subject_codes = {code for code, _level in (*record.subjects, *record.tests)}
+    items = tt27.followup_items(record, rules=rules)
+    stored = decided.get("followup_levels") or {}
+    followup = {
+        code: (LEVEL if code in subject_codes else QUALITY).get(stored.get(code)) for code in items if stored.get(code)
+    }
+    outcome = tt27.year_end_completion(
+        record, followup=followup, decision=FOLLOWUP_DECISIONS.get(decided.get("followup_decision") or ""), rules=rules
+    )
+    if outcome is None:
+        return
+    levels = dict(record.subjects) | dict(record.qualities) | dict(record.competencies)
+    tests = dict(record.tests)
+    res.followup_items = [
+        {
+            "code": code,
+            "name": names.get(code, code),
+            "kind": "subject" if code in subject_codes else "quality",
+            "level": fmt_level(levels.get(code)) + (f" ({tests[code]})" if tests.get(code) is not None else ""),
+            "input": str(stored.get(code) or "") if code in followup else "",
+            "after": fmt_level(followup.get(code)),
+        }
+        for code in outcome.items
+    ]
+    res.followup_plan = decided.get("followup_plan") or ""
+    res.evaluation_after_followup = fmt_level(outcome.evaluation_after)
+    res.followup_decision = fmt_level(outcome.decision)
+    res.followup_decision_code = outcome.decision.code if outcome.decision else ""
+    res.yearend_pending = list(outcome.pending)
+    if outcome.promoted is not None:
+        final = tt22.PromotionOutcome.PROMOTED if outcome.promoted else tt22.PromotionOutcome.HELD_BACK
+        res.promotion_final = fmt_level(final)
+        res.promotion_final_code = final.code
+    if outcome.completed is not None:
+        res.completion = _completion_text(outcome.completed, grade, rules)
+
+
+def _completion_text(completed: bool, grade: int, rules) -> str:
+    if not completed:
+        return gettext("Chưa hoàn thành chương trình lớp học")
+    if grade == rules.last_grade:
+        return gettext("Hoàn thành chương trình tiểu học")
+    return gettext("Hoàn thành chương trình lớp học")

@@ -19,10 +19,20 @@ from hocba.kernel import recordstates
 from hocba.kernel.errors import DomainError, TextPair, both_languages
 from hocba.kernel.levels import PRIMARY
 
-from tenants.rollups import rollup_add
-
 from ..access import SchoolAccess
-from ..models import Assessment, Enrolment, Grading, RecordBook, RecordState, SchoolClass, Student, Subject
+from ..models import (
+    Assessment,
+    Enrolment,
+    Exemption,
+    ExemptionPart,
+    Grading,
+    RecordBook,
+    RecordState,
+    SchoolClass,
+    Student,
+    Subject,
+)
+from ..rollups import rollup_add
 from ..rules import tt22, tt27
 from ..rules.common import PassFail, RuleInputError, validate_score
 from .common import CHAIN_LOCK_SQL, require, school_write, take_chain_lock
@@ -73,6 +83,24 @@ class SheetStudent:
     full_name: str
     left: bool
     record_state: str
+    exemptions: tuple[tuple[int, int, str], ...] = ()  # (subject id, term — 0: the whole year —, part) this year
+
+    def exempt_part(self, subject_id: int, term: int) -> str:
+        """ "subject" (not assessed: the cell is "Miễn"), "practical" (assessed on theory) or "" in this term."""
+        for subject, covered, part in self.exemptions:
+            if subject == subject_id and covered in (0, term):
+                return part
+        return ""
+
+    def exempt_terms(self, subject_id: int) -> frozenset[int]:
+        """The terms in which the student is not assessed in the subject."""
+        return frozenset(
+            t
+            for subject, covered, part in self.exemptions
+            if subject == subject_id and part == ExemptionPart.SUBJECT
+            for t in (1, 2)
+            if covered in (0, t)
+        )
 
 
 @dataclass
@@ -84,6 +112,7 @@ class Sheet:
     students: list[SheetStudent]
     values: dict[tuple[int, str], str] = field(default_factory=dict)  # (student, column) → display value
     computed: dict[int, dict[str, str]] = field(default_factory=dict)  # student → {"term_average", "year_average"…}
+    exempt: dict[int, str] = field(default_factory=dict)  # student → "subject" / "practical" in this term
 
 
 @dataclass(frozen=True)
@@ -136,6 +165,7 @@ class SheetInvalid(DomainError):
         return data
 
 
+EXEMPT_MARK = _("Miễn")  # an exempt student's cell and result on a sheet
 VERDICTS_PF = {"Đ": "D", "D": "D", "ĐẠT": "D", "DAT": "D", "CĐ": "CD", "CD": "CD", "CHƯA ĐẠT": "CD", "CHUA DAT": "CD"}
 LEVELS_THC = {"T": "T", "H": "H", "C": "C"}
 
@@ -235,27 +265,33 @@ def cells_from_payload(data: Any) -> list[dict[str, Any]]:
 
 
 def _students(school_class: SchoolClass) -> list[SheetStudent]:
-    """The class's students in Vietnamese order with their record's state, in one query; a student enrolled
-    more than once keeps the latest enrolment. A student has left once the day their enrolment ends has come (a
-    transfer dated next month still gets this month's scores)."""
+    """The class's students in Vietnamese order with their record's state and their exemptions of the year, in one
+    query; a student enrolled more than once keeps the latest enrolment. A student has left once the day their
+    enrolment ends has come (a transfer dated next month still gets this month's scores)."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT e.student_id, s.full_name, coalesce(e.ends_on <= current_date, false), r.state
+            SELECT e.student_id, s.full_name, coalesce(e.ends_on <= current_date, false), r.state, x.items
               FROM {Enrolment._meta.db_table} e
               JOIN {Student._meta.db_table} s ON s.id = e.student_id
               LEFT JOIN {RecordBook._meta.db_table} r
                      ON r.student_id = e.student_id AND r.school_class_id = e.school_class_id
+              LEFT JOIN (SELECT student_id, array_agg(ARRAY[subject_id, coalesce(term, 0)::bigint,
+                                                            (part = '{ExemptionPart.SUBJECT}')::int::bigint]) AS items
+                           FROM {Exemption._meta.db_table} WHERE year_id = %s GROUP BY student_id) x
+                     ON x.student_id = e.student_id
              WHERE e.school_class_id = %s
              ORDER BY s.sort_key, e.student_id, e.starts_on DESC
             """,
-            [school_class.pk],
+            [school_class.year_id, school_class.pk],
         )
         rows = cursor.fetchall()
     seen: dict[int, SheetStudent] = {}
-    for student_id, full_name, left, state in rows:
+    parts = (ExemptionPart.PRACTICAL.value, ExemptionPart.SUBJECT.value)
+    for student_id, full_name, left, state, items in rows:
         if student_id not in seen:
-            seen[student_id] = SheetStudent(student_id, full_name, left, state or RecordState.DRAFT)
+            exemptions = tuple((subject, term, parts[whole]) for subject, term, whole in items or ())
+            seen[student_id] = SheetStudent(student_id, full_name, left, state or RecordState.DRAFT, exemptions)
     return list(seen.values())
 
 
@@ -273,8 +309,11 @@ def _values(school_class: SchoolClass, subject_ids: list[int], student_ids: list
         return [dict(zip(VALUE_FIELDS, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _computed(subject: Subject, rows: list[dict], student_ids: list[int]) -> dict[int, dict[str, str]]:
-    """Semester and year results of the subject for each student, by the TT22 rules (TT27 has none)."""
+def _computed(
+    subject: Subject, rows: list[dict], student_ids: list[int], exempt: dict[int, frozenset[int]] | None = None
+) -> dict[int, dict[str, str]]:
+    """Semester and year results of the subject for each student, by the TT22 rules (TT27 has none); a term the
+    student is exempted from the subject in (``exempt``: student → terms) reads "Miễn", the year is the other's."""
     if subject.grading not in tt22.GRADINGS:
         return {}
     by_student: dict[int, list[dict]] = {sid: [] for sid in student_ids}
@@ -286,9 +325,16 @@ def _computed(subject: Subject, rows: list[dict], student_ids: list[int]) -> dic
         else (lambda p: "" if p is None else ("Đ" if p is PassFail.DAT else "CĐ"))
     )
     out = {}
+    exempt = exempt or {}
     for sid in student_ids:
-        results = subject_term_results(subject, by_student[sid])
+        terms = exempt.get(sid, frozenset())
+        results = subject_term_results(subject, by_student[sid], terms)
         out[sid] = {"term1": fmt(results[1]), "term2": fmt(results[2]), "year": fmt(results[0])}
+        if terms:
+            mark = str(EXEMPT_MARK)
+            out[sid].update({f"term{t}": mark for t in terms})
+            if len(terms) == 2:
+                out[sid]["year"] = mark
     return out
 
 
@@ -326,7 +372,19 @@ def _build_many(
                 column = by_key.get((r["kind"], r["seq"]))
                 if column is not None:
                     values[(r["student_id"], column.key)] = _display(r, column.value_type)
-        out.append(Sheet(school_class, subject, term, columns, students, values, _computed(subject, rows, ids)))
+        exempt = {st.id: st.exempt_terms(subject.pk) for st in students if st.exemptions}
+        out.append(
+            Sheet(
+                school_class,
+                subject,
+                term,
+                columns,
+                students,
+                values,
+                _computed(subject, rows, ids, exempt),
+                {st.id: part for st in students if st.exemptions and (part := st.exempt_part(subject.pk, term))},
+            )
+        )
     return out
 
 
@@ -389,9 +447,12 @@ def _validate(
     columns: dict[str, Column],
     students: dict[int, SheetStudent],
     where: dict[str, Any] | None = None,
+    allowed: frozenset[str] | None = None,
+    term: int = 0,
 ) -> None:
     """Judge every cell of one subject's sheet into ``batch``; a problem names its cell (student and column,
-    and ``where`` — the subject, in a whole-class save)."""
+    and ``where`` — the subject, in a whole-class save). ``allowed``: the only columns the saver enters (their part
+    of a subject shared by several teachers, ``SchoolAccess.entry_columns``); ``None``: every column."""
     seen: set[tuple[int, str]] = set()
     upserts, clears, subject_id = batch.upserts, batch.clears, subject.pk
     for index, cell in enumerate(cells):
@@ -407,11 +468,29 @@ def _validate(
             )
         elif column is None:
             problem = ("sheet.unknown_column", _("cột không có trong bảng điểm của môn này."), {})
+        elif allowed is not None and key not in allowed:
+            problem = (
+                "sheet.column_not_assigned",
+                _("cột này do giáo viên khác được phân công nhập; bạn nhập các cột %(columns)s."),
+                {"columns": ", ".join(c.label for c in columns.values() if c.key in allowed)},
+            )
         elif (student_id, key) in seen:
             problem = ("sheet.duplicate_cell", _("ô được gửi hai lần."), {})
         elif student.record_state not in recordstates.EDITABLE:
             seen.add((student_id, key))
             problem = ("sheet.record_approved", _("học bạ đã được duyệt; cần Hiệu trưởng mở lại trước khi sửa."), {})
+        elif (
+            student.exemptions
+            and raw not in (None, "")
+            and str(raw).strip()
+            and student.exempt_part(subject_id, term) == ExemptionPart.SUBJECT
+        ):  # an exempt cell takes nothing but a clearing of what was entered before the decision
+            seen.add((student_id, key))
+            problem = (
+                "sheet.exempt",
+                _("học sinh được miễn học môn này trong học kì theo quyết định của Hiệu trưởng; không nhập."),
+                {},
+            )
         else:
             seen.add((student_id, key))
             if raw is None or (raw.strip() == "" if isinstance(raw, str) else str(raw).strip() == ""):
@@ -513,7 +592,16 @@ def _sheet_write(
     columns = {c.key: c for c in sheet_columns(subject, school_class, term)}
     students = {s.id: s for s in _students(school_class)}
     batch = _Batch()
-    _validate(batch, cells, school_class=school_class, subject=subject, columns=columns, students=students)
+    _validate(
+        batch,
+        cells,
+        school_class=school_class,
+        subject=subject,
+        columns=columns,
+        students=students,
+        allowed=access.entry_columns(school_class.pk, subject.pk),
+        term=term,
+    )
     written, cleared = _write(access, school_class, term, batch)
     return written, cleared, list(columns.values()), list(students.values())
 
@@ -565,6 +653,8 @@ def _class_write(*, access: SchoolAccess, school_class: SchoolClass, term: int, 
             columns=columns,
             students=students,
             where={"subject": subject.pk, "subject_name": subject.name},
+            allowed=access.entry_columns(school_class.pk, subject.pk),
+            term=term,
         )
         parts.append((subject, list(columns.values())))
     written, cleared = _write(access, school_class, term, batch)

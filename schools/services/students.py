@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any
@@ -12,14 +11,15 @@ from django.utils.translation import gettext_lazy as _
 from hocba.kernel import recordstates
 from hocba.kernel.errors import DomainError
 
-from tenants.rollups import rollup_add
 from tenants.selectors import school_member_ids
 from tenants.services.accounts import school_account_create
 
 from ..access import SchoolAccess
 from ..models import Enrolment, GuardianLink, RecordBook, SchoolClass, Student
 from ..models.students import EntryKind, ExitKind, Gender
-from ..rules import tt22, tt27
+from ..rollups import rollup_add
+from ..rules import identity, tt22, tt27
+from ..rules.identity import IdProblem
 from .common import not_found, require, school_write
 from .results import class_results
 
@@ -41,6 +41,60 @@ PROFILE_FIELDS = (*IDENTITY_FIELDS, "guardians")
 # those ``selectors.personal_data_readable`` names, on every page, API and export.
 BASIC_FIELDS = ("full_name", "date_of_birth", "gender")
 PERSONAL_FIELDS = tuple(f for f in PROFILE_FIELDS if f not in BASIC_FIELDS)
+
+
+# A personal identification number that contradicts the date of birth or the sex (the import leaves these out when
+# it stood in for a faulty date of birth or sex to look for the row's other problems).
+PERSONAL_ID_MISMATCHES = frozenset({"students.personal_id_birth_year", "students.personal_id_sex"})
+
+
+def check_personal_id(value: str, *, born: dt.date, sex: str) -> None:
+    """The one check of a personal identification number (page, API, import): 12 digits, a province code, the
+    century-and-sex digit and the year of birth matching the student's (``rules.identity``)."""
+    problem = identity.personal_id_problem(value, born=born, sex=sex)
+    if problem is None:
+        return
+    params = {"v": value, "p": value[:3], "d": value[3:4], "yy": value[4:6], "y": born.year}
+    if problem is IdProblem.FORM:
+        raise DomainError(
+            "students.bad_personal_id", _("Số định danh cá nhân phải gồm đúng 12 chữ số."), field="personal_id"
+        )
+    if problem is IdProblem.PROVINCE:
+        raise DomainError(
+            "students.personal_id_province",
+            _(
+                "Số định danh cá nhân %(v)s không hợp lệ: ba chữ số đầu (%(p)s) không phải mã tỉnh, thành phố nơi "
+                "đăng ký khai sinh."
+            ),
+            params=params,
+            field="personal_id",
+        )
+    if problem is IdProblem.CENTURY:
+        raise DomainError(
+            "students.personal_id_birth_year",
+            _(
+                "Số định danh cá nhân %(v)s không khớp năm sinh: chữ số thứ tư (%(d)s) dành cho người sinh trong "
+                "các năm %(range)s, học sinh sinh năm %(y)s."
+            ),
+            params={**params, "range": identity.born_in_century(int(value[3]))},
+            field="personal_id",
+        )
+    if problem is IdProblem.YEAR:
+        raise DomainError(
+            "students.personal_id_birth_year",
+            _(
+                "Số định danh cá nhân %(v)s không khớp năm sinh: chữ số thứ năm và thứ sáu (%(yy)s) phải là hai số "
+                "cuối của năm sinh %(y)s."
+            ),
+            params=params,
+            field="personal_id",
+        )
+    message = (
+        _("Số định danh cá nhân %(v)s không khớp giới tính: chữ số thứ tư (%(d)s) dành cho nam, học sinh là nữ.")
+        if sex == Gender.FEMALE
+        else _("Số định danh cá nhân %(v)s không khớp giới tính: chữ số thứ tư (%(d)s) dành cho nữ, học sinh là nam.")
+    )
+    raise DomainError("students.personal_id_sex", message, params=params, field="personal_id")
 
 
 def clean_profile(data: dict[str, Any], *, today: dt.date) -> dict[str, Any]:
@@ -79,10 +133,16 @@ def clean_profile(data: dict[str, Any], *, today: dt.date) -> dict[str, Any]:
     for field in ("personal_id", "moet_code"):
         value = str(data.get(field) or "").strip()
         out[field] = value or None
-    if out["personal_id"] is not None and not re.fullmatch(r"[0-9]{12}", out["personal_id"]):
-        raise DomainError(
-            "students.bad_personal_id", _("Số định danh cá nhân phải gồm đúng 12 chữ số."), field="personal_id"
-        )
+    if out["personal_id"] is not None:
+        check_personal_id(out["personal_id"], born=dob, sex=gender)
+    if out["moet_code"] is not None:
+        out["moet_code"] = identity.moet_code_normal(out["moet_code"])
+        if not identity.moet_code_valid(out["moet_code"]):
+            raise DomainError(
+                "students.bad_moet_code",
+                _("Mã học sinh của Bộ GD&ĐT chỉ gồm chữ cái không dấu, chữ số và dấu gạch ngang, từ 3 đến 20 ký tự."),
+                field="moet_code",
+            )
     guardians = data.get("guardians") or []
     if not isinstance(guardians, list) or not all(isinstance(g, dict) and g.get("name") for g in guardians):
         raise DomainError("students.bad_guardians", _("Mỗi người giám hộ cần có họ tên."), field="guardians")
@@ -339,6 +399,10 @@ def _labels(*members) -> frozenset[str]:
 def _year_outcome(results: dict[str, Any], record: RecordBook | None) -> str:
     """ "promote", "repeat" or "pending" (a re-test or summer training whose result is not recorded yet)."""
     promotion, evaluation = results.get("promotion") or "", results.get("evaluation") or ""
+    if evaluation in _labels(tt27.YearEvaluation.CHUA_HOAN_THANH) and "followup_items" in results:
+        # TT27: the summer follow-up, then the principal's decision, settle it (results before it: repeat).
+        final = results.get("promotion_final_code") or ""
+        return {"len_lop": "promote", "o_lai_lop": "repeat"}.get(final, "pending")
     if promotion in _labels(tt22.PromotionOutcome.HELD_BACK) or evaluation in _labels(
         tt27.YearEvaluation.CHUA_HOAN_THANH
     ):

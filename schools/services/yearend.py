@@ -8,6 +8,7 @@ database triggers (a refusal surfaces as ``WindowLocked``, HTTP 423).
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from django.db import connection
@@ -25,19 +26,26 @@ from .common import require, school_write
 from .results import class_results
 
 CHECKPOINTS = ("mid", "end")
-QUALITY_LEVELS = {
+# What teachers write for a TT27 level, folded (no accents, đ → d, upper case, single spaces): T / Đ / C.
+QUALITY_WORDS = {
     "T": "T",
-    "TỐT": "T",
     "TOT": "T",
     "D": "D",
-    "Đ": "D",
-    "ĐẠT": "D",
     "DAT": "D",
     "C": "C",
     "CCG": "C",
-    "CẦN CỐ GẮNG": "C",
     "CAN CO GANG": "C",
 }
+
+
+def quality_level(raw: Any) -> str | None:
+    """A level of a quality or competency as teachers type it — “T”, “Đ”, “D”, “Tốt”, “Đạt”, “Cần cố gắng”,
+    “C”, any case, with or without accents — as the stored code T / D / C; None when it is none of them."""
+    decomposed = unicodedata.normalize("NFD", str(raw or "").replace("đ", "d").replace("Đ", "D"))
+    folded = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return QUALITY_WORDS.get(" ".join(folded.upper().split()))
+
+
 RETEST_VERDICTS = {"D": "D", "Đ": "D", "ĐẠT": "D", "CD": "CD", "CĐ": "CD", "CHƯA ĐẠT": "CD"}
 
 
@@ -112,7 +120,7 @@ def qualities_save(
         if not raw:
             clears.append((e["student"], code))
             continue
-        level = QUALITY_LEVELS.get(raw.upper())
+        level = quality_level(raw)
         if level is None:
             _row_error(
                 errors,
@@ -170,7 +178,11 @@ def qualities_save(
 
 DECISION_FIELDS = (
     "retest",
+    "retest_chosen",
     "summer_training",
+    "followup_plan",
+    "followup_levels",
+    "followup_decision",
     "principal_comment",
     "completion_note",
     "exemplary",
@@ -189,13 +201,50 @@ def _retest_value(raw: Any, grading: str) -> str | None:
         return None
 
 
+# What teachers write for a TT27 subject level after the follow-up, folded like ``quality_level``: T / H / C.
+SUBJECT_WORDS = {
+    "T": "T",
+    "HTT": "T",
+    "HOAN THANH TOT": "T",
+    "H": "H",
+    "HT": "H",
+    "HOAN THANH": "H",
+    "C": "C",
+    "CHT": "C",
+    "CHUA HOAN THANH": "C",
+}
+FOLLOWUP_DECISIONS = ("len_lop", "o_lai_lop")
+
+
+def followup_level(raw: Any, kind: str) -> str | None:
+    """A follow-up level as typed: T / H / C for a subject, T / Đ / C for a quality or competency (the stored
+    codes T/H/C and T/D/C); None when it is not one of them."""
+    if kind != "subject":
+        return quality_level(raw)
+    decomposed = unicodedata.normalize("NFD", str(raw or "").replace("đ", "d").replace("Đ", "D"))
+    folded = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return SUBJECT_WORDS.get(" ".join(folded.upper().split()))
+
+
+def _retest_choice(raw: Any, candidates: dict[str, dict]) -> tuple[list[str] | None, list[str]]:
+    """(the chosen subject codes in the candidates' order or None, the codes that are not candidates)."""
+    if raw is None:
+        return None, []
+    codes = [str(c) for c in raw] if isinstance(raw, list | tuple) else [str(raw)]
+    return [c for c in candidates if c in codes], [c for c in codes if c not in candidates]
+
+
 @school_write
 def yearend_save(*, access: SchoolAccess, school_class: SchoolClass, entries: list[dict[str, Any]]) -> int:
     """The principal's (or a vice principal's) year-end decisions, one entry per student; only the keys
-    present change: ``retest`` {subject code: score or Đ/CĐ, "" clears}, ``summer_training`` (true, false,
-    null), ``principal_comment``, ``completion_note``, and for primary ``exemplary`` (Học sinh Tiêu biểu)
-    and ``adhoc_commendation``. The record must still be editable; the final outcome is recomputed by the
-    rules (``tt22.year_end_outcome``) and ``retest_passed`` kept in step with it."""
+    present change: ``retest`` {subject code: score or Đ/CĐ, "" clears}, ``retest_chosen`` (the subjects the
+    student chose to re-test, TT22 Điều 12.1; null: no choice recorded, every candidate), ``summer_training``
+    (true, false, null), ``principal_comment``, ``completion_note``, and for primary ``exemplary`` (Học sinh
+    Tiêu biểu), ``adhoc_commendation`` and the summer follow-up of a pupil who has not completed the grade
+    (TT27): ``followup_plan``, ``followup_levels`` {subject or quality code: level, "" clears} and
+    ``followup_decision`` (len_lop / o_lai_lop / "", once the follow-up leaves the grade not completed).
+    The record must still be editable; the final outcome is recomputed by the rules
+    (``tt22.year_end_outcome``, ``tt27.year_end_completion``) and ``retest_passed`` kept in step with it."""
     require(access.can("records.approve"), _("Chỉ Hiệu trưởng hoặc Phó hiệu trưởng mới ghi quyết định cuối năm."))
     students = _editable_students(school_class)
     primary = school_class.level == PRIMARY
@@ -205,8 +254,9 @@ def yearend_save(*, access: SchoolAccess, school_class: SchoolClass, entries: li
         r.student_id: r
         for r in RecordBook.objects.select_for_update().filter(school_class=school_class, student_id__in=ids)
     }
-    computed = class_results(school_class, ids) if ids and not primary else {}
+    computed = class_results(school_class, ids) if ids else {}
     changed: dict[int, RecordBook] = {}
+    positions: dict[int, int] = {}
     for i, e in enumerate(entries):
         if not _check_student(students, e.get("student"), school_class, errors, i):
             continue
@@ -224,9 +274,33 @@ def yearend_save(*, access: SchoolAccess, school_class: SchoolClass, entries: li
             continue
         res = computed.get(sid)
         before = len(errors)
+        candidates = {c["code"]: c for c in (res.retest_candidates if res and not primary else [])}
+        if "retest_chosen" in e:
+            chosen, strangers = _retest_choice(e["retest_chosen"], candidates)
+            if not candidates:
+                _row_error(
+                    errors,
+                    i,
+                    sid,
+                    "yearend.no_retest",
+                    "Học sinh này không phải kiểm tra lại.",
+                    "This student has no re-test.",
+                    field="retest_chosen",
+                )
+            elif strangers:
+                _row_error(
+                    errors,
+                    i,
+                    sid,
+                    "yearend.retest_not_candidate",
+                    f"Môn “{strangers[0]}” không thuộc các môn phải kiểm tra lại.",
+                    f"“{strangers[0]}” is not one of the subjects to re-test.",
+                    field="retest_chosen",
+                )
+            else:
+                record.retest_chosen = chosen
         if "retest" in e:
             retest = e["retest"] if isinstance(e["retest"], dict) else None
-            candidates = {c["code"]: c for c in (res.retest_candidates if res else [])}
             if primary or retest is None or not candidates:
                 _row_error(
                     errors,
@@ -271,6 +345,20 @@ def yearend_save(*, access: SchoolAccess, school_class: SchoolClass, entries: li
                         continue
                     scores[code] = value
                 record.retest_scores = scores
+        if record.retest_chosen is not None and candidates and len(errors) == before:
+            for code in record.retest_scores or {}:
+                if code in candidates and code not in record.retest_chosen:
+                    name = candidates[code]["name"]
+                    _row_error(
+                        errors,
+                        i,
+                        sid,
+                        "yearend.retest_not_chosen",
+                        f"Môn {name} có kết quả kiểm tra lại nhưng không được chọn: chọn môn này hoặc xóa kết quả.",
+                        f"{name} has a re-test result but is not chosen: choose it or clear the result.",
+                        field=code,
+                    )
+        _followup_entry(e, record, res, primary, errors, i)
         if "summer_training" in e:
             value = e["summer_training"]
             if primary or res is None or res.promotion_code != "ren_luyen_he":
@@ -324,18 +412,40 @@ def yearend_save(*, access: SchoolAccess, school_class: SchoolClass, entries: li
                 record.exemplary_recognised = bool(e["exemplary"])
         if len(errors) == before:
             changed[sid] = record
+            positions[sid] = i
     if errors:
         raise ClassInputInvalid(errors)
     if not changed:
         return 0
-    if not primary:
-        after = class_results_with(school_class, list(changed.values()))
-        for sid, record in changed.items():
+    after = class_results_with(school_class, list(changed.values()))
+    for sid, record in changed.items():
+        if not primary:
             record.retest_passed = after[sid].retest_passed
+        elif record.followup_decision and after[sid].followup_decision_code != record.followup_decision:
+            if not entries[positions[sid]].get("followup_decision"):
+                record.followup_decision = ""  # taken on a follow-up evaluation since changed: no longer stands
+                continue
+            _row_error(
+                errors,
+                positions[sid],
+                sid,
+                "yearend.followup_no_decision",
+                "Hiệu trưởng chỉ quyết định lên lớp hay ở lại lớp khi học sinh đã được đánh giá bổ sung mọi nội "
+                "dung mà vẫn chưa hoàn thành chương trình lớp học.",
+                "The principal decides promoted or held back only once every item has been evaluated again "
+                "and the pupil still has not completed the grade.",
+                field="followup_decision",
+            )
+    if errors:
+        raise ClassInputInvalid(errors)
     RecordBook.objects.bulk_update(
         list(changed.values()),
         [
             "retest_scores",
+            "retest_chosen",
+            "followup_plan",
+            "followup_levels",
+            "followup_decision",
             "retest_passed",
             "summer_training_passed",
             "principal_comment",
@@ -347,6 +457,96 @@ def yearend_save(*, access: SchoolAccess, school_class: SchoolClass, entries: li
     return len(changed)
 
 
+def _followup_entry(e: dict[str, Any], record: RecordBook, res: Any, primary: bool, errors: list, i: int) -> None:
+    """The summer follow-up keys of one entry (TT27): refused unless the pupil is primary and has not completed
+    the grade; each level must suit its item (a subject T/H/C, a quality or competency T/Đ/C)."""
+    keys = [k for k in ("followup_plan", "followup_levels", "followup_decision") if k in e]
+    if not keys:
+        return
+    sid = e["student"]
+    items = {item["code"]: item for item in (res.followup_items if res and primary else [])}
+    if not items:
+        _row_error(
+            errors,
+            i,
+            sid,
+            "yearend.no_followup",
+            "Học sinh này không phải theo dõi, đánh giá bổ sung trong hè (chỉ học sinh tiểu học chưa hoàn thành "
+            "chương trình lớp học).",
+            "This pupil has no summer follow-up (only primary pupils who have not completed the grade).",
+            field=keys[0],
+        )
+        return
+    if "followup_plan" in e:
+        record.followup_plan = str(e["followup_plan"] or "").strip()[:4000]
+    if "followup_levels" in e:
+        given = e["followup_levels"] if isinstance(e["followup_levels"], dict) else None
+        if given is None:
+            _row_error(
+                errors,
+                i,
+                sid,
+                "yearend.bad_followup",
+                "Đánh giá bổ sung phải ghi theo từng môn học hoặc phẩm chất, năng lực.",
+                "The follow-up evaluation is given per subject or quality.",
+                field="followup_levels",
+            )
+            return
+        levels = dict(record.followup_levels or {})
+        for code, raw in given.items():
+            item = items.get(code)
+            if item is None:
+                _row_error(
+                    errors,
+                    i,
+                    sid,
+                    "yearend.followup_not_needed",
+                    f"“{code}” không thuộc các nội dung phải đánh giá bổ sung.",
+                    f"“{code}” is not one of the items to evaluate again.",
+                    field=code,
+                )
+                continue
+            if raw is None or not str(raw).strip():
+                levels.pop(code, None)
+                continue
+            level = followup_level(raw, item["kind"])
+            if level is None:
+                vi, en = (
+                    (
+                        "T — Hoàn thành tốt, H — Hoàn thành, C — Chưa hoàn thành",
+                        "T — Completed well, H — Completed, C — Not completed",
+                    )
+                    if item["kind"] == "subject"
+                    else ("T — Tốt, Đ — Đạt, C — Cần cố gắng", "T — Good, D — Achieved, C — Needs effort")
+                )
+                _row_error(
+                    errors,
+                    i,
+                    sid,
+                    "yearend.bad_followup_level",
+                    f"Mức đánh giá bổ sung “{raw}” của {item['name']} không hợp lệ ({vi}).",
+                    f"The follow-up level “{raw}” of {item['name']} is not valid ({en}).",
+                    field=code,
+                )
+                continue
+            levels[code] = level
+        record.followup_levels = levels
+    if "followup_decision" in e:
+        value = str(e["followup_decision"] or "").strip()
+        if value and value not in FOLLOWUP_DECISIONS:
+            _row_error(
+                errors,
+                i,
+                sid,
+                "yearend.bad_followup_decision",
+                "Quyết định của Hiệu trưởng phải là lên lớp, ở lại lớp hoặc để trống.",
+                "The principal's decision must be promoted, held back or empty.",
+                field="followup_decision",
+            )
+        else:
+            record.followup_decision = value
+
+
 def class_results_with(school_class: SchoolClass, records: list[RecordBook]) -> dict:
     """The results of these students as they will be once the records' unsaved decisions are saved."""
     return class_results(
@@ -355,7 +555,11 @@ def class_results_with(school_class: SchoolClass, records: list[RecordBook]) -> 
         decisions={
             r.student_id: {
                 "retest_scores": r.retest_scores,
+                "retest_chosen": r.retest_chosen,
                 "summer_training_passed": r.summer_training_passed,
+                "followup_plan": r.followup_plan,
+                "followup_levels": r.followup_levels,
+                "followup_decision": r.followup_decision,
                 "exemplary_recognised": r.exemplary_recognised,
                 "adhoc_commendation": r.adhoc_commendation,
             }
@@ -394,7 +598,12 @@ def yearend_rows(school_class: SchoolClass, members: list) -> list[dict[str, Any
         inputs = {code: retest_input(v) for code, v in ((record.retest_scores or {}) if record else {}).items()}
         results = data.get("retest_results", {})
         candidates = [
-            {**c, "input": inputs.get(c["code"], ""), "result": results.get(c["code"], "")}
+            {
+                **c,
+                "chosen": c.get("chosen", True),
+                "input": inputs.get(c["code"], ""),
+                "result": results.get(c["code"], ""),
+            }
             for c in data.get("retest_candidates", [])
         ]
         rows.append(
@@ -416,6 +625,13 @@ def yearend_rows(school_class: SchoolClass, members: list) -> list[dict[str, Any
                 "retest_inputs": inputs,
                 "learning_after_retest": data.get("learning_after_retest", ""),
                 "summer_training": data.get("summer_training", ""),
+                "retest_choice_recorded": bool(data.get("retest_choice_recorded")),
+                "followup_items": data.get("followup_items", []),
+                "followup_plan": data.get("followup_plan", ""),
+                "evaluation_after_followup": data.get("evaluation_after_followup", ""),
+                "followup_decision": data.get("followup_decision", ""),
+                "followup_decision_code": data.get("followup_decision_code", ""),
+                "completion": data.get("completion", ""),
                 "promotion_final": data.get("promotion_final", ""),
                 "promotion_final_code": data.get("promotion_final_code", ""),
                 "pending": data.get("yearend_pending", []),

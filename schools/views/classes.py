@@ -169,6 +169,7 @@ class ClassDetailView(SchoolTemplatePage):
             "reopenable": ("submitted", "approved"),
             "may_enrol": may_enrol,
             "may_setup": access.can("school.setup"),
+            "may_record_exemptions": access.can("exemptions.record"),
             "enrol_form": enrol_form if enrol_form is not None else (EnrolForm(prefix="enrol") if may_enrol else None),
         }
         return super().get_context_data(**ctx, **kwargs)

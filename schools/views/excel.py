@@ -23,10 +23,12 @@ from hocba.kernel.spreadsheets import XLSX_CONTENT_TYPE, ImportFailed, check_upl
 
 from ..access import SchoolAccess, request_school_access
 from ..excel import export as excel_export
+from ..excel import qualities as excel_qualities
 from ..excel import sheets as excel_sheets
 from ..excel import students as excel_students
 from ..models import SchoolClass, Subject
 from ..selectors import class_and_subject_get, class_for_profiles, class_get
+from .yearend import CHECKPOINT_LABELS
 
 
 def wants_json(request) -> bool:
@@ -204,6 +206,84 @@ class SheetImportView(ExcelView):
                 "back": request.path,
                 **data,
             },
+        )
+
+
+# --------------------------------------------------------------------------------------- TT27 qualities
+
+
+def qualities_target(access: SchoolAccess, pk: int, term: int, checkpoint: str) -> SchoolClass:
+    """The class whose qualities this person enters (the qualities page's rule) at a TT27 checkpoint."""
+    school_class = class_get(access, pk)
+    excel_qualities.managed_class(access, school_class)
+    excel_qualities.check_target(term, checkpoint)
+    excel_qualities.traits_of(school_class)  # a secondary class has none (TT22)
+    return school_class
+
+
+class QualitiesTemplateView(ExcelView):
+    required_capability = "class.enter"  # the homeroom teacher of the class, or BGH, as on the qualities page
+
+    def get(self, request, pk: int, term: int, checkpoint: str):
+        access = request_school_access(request)
+        school_class = qualities_target(access, pk, term, checkpoint)
+        content = excel_qualities.qualities_template(
+            access=access, school_class=school_class, term=term, checkpoint=checkpoint
+        )
+        return xlsx_response(content, f"pham-chat-nang-luc-{slugify(school_class.name)}-hk{term}-{checkpoint}.xlsx")
+
+
+class QualitiesImportView(ExcelView):
+    required_capability = "class.enter"
+
+    def get(self, request, pk: int, term: int, checkpoint: str):
+        school_class = qualities_target(request_school_access(request), pk, term, checkpoint)
+        return TemplateResponse(
+            request,
+            "schools/excel_import.html",
+            {
+                "heading": _("Nhập phẩm chất, năng lực từ Excel"),
+                "school_class": school_class,
+                "checkpoint_label": CHECKPOINT_LABELS[(term, checkpoint)],
+                "template_url": reverse("excel_qualities_template", args=[pk, term, checkpoint]),
+                "back_url": reverse("yearend:qualities", args=[pk, term, checkpoint]),
+                "kind": "qualities",
+            },
+        )
+
+    def post(self, request, pk: int, term: int, checkpoint: str):
+        access = request_school_access(request)
+        school_class = qualities_target(access, pk, term, checkpoint)
+        content = self.uploaded(request)
+        result = excel_qualities.qualities_import(
+            access=access, school_class=school_class, term=term, checkpoint=checkpoint, content=content
+        )
+        data = {"rows": result.rows, "changed": result.changed, "written": result.written, "cleared": result.cleared}
+        if wants_json(request):
+            return JsonResponse(data)
+        return TemplateResponse(
+            request,
+            "schools/excel_result.html",
+            {
+                "ok": True,
+                "kind": "qualities",
+                "school_class": school_class,
+                "back": request.path,
+                "back_url": reverse("yearend:qualities", args=[pk, term, checkpoint]),
+                **data,
+            },
+        )
+
+
+class QualitiesExportView(ExcelView):
+    required_capability = "class.enter"  # BGH and the class's homeroom teacher, as on the year-end page
+
+    def get(self, request, pk: int):
+        access = request_school_access(request)
+        school_class = class_get(access, pk)
+        content = excel_qualities.qualities_export(access=access, school_class=school_class)
+        return xlsx_response(
+            content, f"pham-chat-nang-luc-{slugify(school_class.name)}-{school_class.year.start_year}.xlsx"
         )
 
 

@@ -28,8 +28,10 @@ from ..selectors import (
     school_levels,
     setup_class_get,
     staff_names,
+    subject_column_choices,
     subject_get,
     subject_list,
+    subject_teachers,
     year_chosen,
     year_classes,
     year_get,
@@ -198,6 +200,97 @@ class AssignmentsForm(SetupForm):
             self.add_error(field if field in self.fields else None, error["detail_en" if english else "detail"])
 
 
+class SubjectPartsForm(SetupForm):
+    """A subject shared by several teachers: a line per teacher (``teacher_<n>``, ``part_<n>``) and, for each column
+    of the sheet, the line whose teacher enters it (``column_<key>``: one choice, so never two teachers)."""
+
+    def __init__(self, *args, columns=(), parts=(), teachers=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.sheet_columns = list(columns)
+        self.slots = list(range(1, max(len(parts) + 1, 3) + 1))
+        choices = [("", _("— chưa chọn —")), *teachers]
+        owner = {}
+        for n, part in zip(self.slots, parts, strict=False):
+            for key in part.columns or [c.key for c in self.sheet_columns]:
+                owner[key] = str(n)
+            self.initial.setdefault(f"teacher_{n}", part.teacher_id)
+            self.initial.setdefault(f"part_{n}", part.part)
+        for n in self.slots:
+            teacher_label = _("Giáo viên %(n)s") % {"n": n}
+            part_label = _("Phần dạy của giáo viên %(n)s") % {"n": n}
+            self.fields[f"teacher_{n}"] = LooseSelect(label=teacher_label, choices=choices)
+            self.fields[f"teacher_{n}"].widget.attrs["aria-label"] = teacher_label
+            self.fields[f"part_{n}"] = forms.CharField(
+                label=part_label,
+                required=False,
+                max_length=200,
+                widget=forms.TextInput(
+                    attrs={"placeholder": _("ví dụ: Vật lí"), "maxlength": "60", "aria-label": part_label}
+                ),
+            )
+        for column in self.sheet_columns:
+            self.fields[f"column_{column.key}"] = forms.ChoiceField(
+                label=column.label,
+                required=False,
+                choices=[(str(n), str(n)) for n in self.slots],
+                initial=owner.get(column.key, ""),
+                widget=forms.RadioSelect,
+            )
+
+    def lines(self) -> list[dict[str, Any]]:
+        return [{"n": n, "teacher": self[f"teacher_{n}"], "part": self[f"part_{n}"]} for n in self.slots]
+
+    def grid(self) -> list[dict[str, Any]]:
+        """Per column of the sheet, one radio per line: which line's teacher enters it."""
+        out = []
+        for column in self.sheet_columns:
+            field = self[f"column_{column.key}"]
+            value = str(field.value() or "")
+            radios = [
+                {
+                    "value": str(n),
+                    "checked": value == str(n),
+                    "label": _("%(column)s — dòng %(n)s") % {"column": column.label, "n": n},
+                }
+                for n in self.slots
+            ]
+            out.append({"column": column, "name": field.html_name, "radios": radios})
+        return out
+
+    def clean(self):
+        data = super().clean()
+        for n in self.slots:
+            given = [c.label for c in self.sheet_columns if data.get(f"column_{c.key}") == str(n)]
+            if given and not data.get(f"teacher_{n}"):
+                self.add_error(
+                    f"teacher_{n}",
+                    _("Đã giao cột %(columns)s cho dòng này: hãy chọn giáo viên.") % {"columns": ", ".join(given)},
+                )
+        return data
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The lines with a teacher, as ``services.setup.subject_parts_save`` takes them."""
+        return [
+            {
+                "teacher": self.cleaned_data[f"teacher_{n}"],
+                "part": self.cleaned_data.get(f"part_{n}", ""),
+                "columns": [c.key for c in self.sheet_columns if self.cleaned_data.get(f"column_{c.key}") == str(n)],
+            }
+            for n in self.slots
+            if self.cleaned_data.get(f"teacher_{n}")
+        ]
+
+    def add_row_errors(self, errors: list[dict[str, Any]], english: bool) -> None:
+        lines = [n for n in self.slots if self.cleaned_data.get(f"teacher_{n}")]
+        for error in errors:
+            index = error["index"]
+            n = lines[index] if 0 <= index < len(lines) else None
+            field = f"{'teacher' if error['field'] == 'teacher' else 'part'}_{n}" if n is not None else None
+            if error["field"] == "columns" and error["code"] == "assignments.column_unassigned":
+                field = None
+            self.add_error(field if field in self.fields else None, error["detail_en" if english else "detail"])
+
+
 def _home_url(year=None) -> str:
     url = reverse("setup:home")
     return f"{url}?year={year.start_year}" if year is not None else url
@@ -333,6 +426,14 @@ class YearEditView(FormSubmit, SchoolTemplatePage):
 # --- a class: its name, homeroom teacher and teaching assignments ---------------------------------------------------
 
 
+def _assignment_rows(school_class) -> tuple[list, list[dict[str, Any]]]:
+    """The subjects the one-teacher form lists, and the subjects shared by several teachers (set on their own page)."""
+    parts_of = {s: parts for s, parts in subject_teachers(school_class).items() if len(parts) > 1}
+    rows = class_assignments(school_class)
+    shared = [{"subject": subject, "parts": parts_of[subject.pk]} for subject, _t in rows if subject.pk in parts_of]
+    return [(subject, teacher) for subject, teacher in rows if subject.pk not in parts_of], shared
+
+
 class ClassSetupView(FormSubmit, SchoolTemplatePage):
     required_capability = CAPABILITY
     template_name = "schools/setup_class.html"
@@ -343,7 +444,7 @@ class ClassSetupView(FormSubmit, SchoolTemplatePage):
     def get_context_data(self, class_form=None, assignments_form=None, **kwargs):
         school_class = self.school_class()
         teachers = staff_names(self.access)
-        rows = class_assignments(school_class)
+        rows, shared = _assignment_rows(school_class)
         names = dict(teachers)
         ctx = {
             "school_class": school_class,
@@ -359,6 +460,7 @@ class ClassSetupView(FormSubmit, SchoolTemplatePage):
             "assigned": [
                 {"subject": subject, "teacher": names.get(teacher, "")} for subject, teacher in rows if teacher
             ],
+            "shared": shared,
         }
         return super().get_context_data(**ctx, **kwargs)
 
@@ -390,7 +492,7 @@ class AssignmentsSaveView(ClassSetupView):
     def post(self, request, pk: int):
         school_class = self.school_class()
         form = AssignmentsForm(
-            request.POST, rows=class_assignments(school_class), teachers=staff_names(self.access), prefix="assign"
+            request.POST, rows=_assignment_rows(school_class)[0], teachers=staff_names(self.access), prefix="assign"
         )
         return self.submit(
             form,
@@ -419,6 +521,59 @@ class AssignmentClearView(ClassSetupView):
         if setup.assignment_clear(access=self.access, school_class=school_class, subject=found):
             messages.success(request, _("Đã bỏ phân công môn %(subject)s.") % {"subject": found.name})
         return redirect(reverse("setup:class", args=[pk]) + "#phan-cong")
+
+
+class SubjectPartsView(FormSubmit, SchoolTemplatePage):
+    """One subject of a class taught by several teachers: each teacher's part and the sheet columns they enter."""
+
+    required_capability = CAPABILITY
+    template_name = "schools/setup_subject_parts.html"
+
+    def class_and_subject(self):
+        school_class = setup_class_get(self.access, self.kwargs["pk"])
+        return school_class, subject_get(self.access, self.kwargs["subject"])
+
+    def make_form(self, school_class, subject, data=None):
+        return SubjectPartsForm(
+            data,
+            columns=subject_column_choices(school_class, subject),
+            parts=subject_teachers(school_class, [subject.pk]).get(subject.pk, []),
+            teachers=staff_names(self.access),
+            prefix="parts",
+        )
+
+    def get_context_data(self, form=None, **kwargs):
+        school_class, subject = self.class_and_subject()
+        return super().get_context_data(
+            school_class=school_class,
+            year=school_class.year,
+            subject=subject,
+            form=form or self.make_form(school_class, subject),
+            **kwargs,
+        )
+
+    def post(self, request, pk: int, subject: int):
+        school_class, found = self.class_and_subject()
+        form = self.make_form(school_class, found, request.POST)
+        return self.submit(
+            form,
+            lambda _d: setup.subject_parts_save(
+                access=self.access, school_class=school_class, subject=found, parts=form.rows()
+            ),
+            lambda _r: (
+                _("Đã lưu phân công môn %(subject)s của lớp %(name)s.")
+                % {"subject": found.name, "name": school_class.name},
+                reverse("setup:class", args=[pk]) + "#phan-cong",
+            ),
+            {"form": form},
+        )
+
+    def refused(self, form, exc: DomainError):
+        if not isinstance(exc, setup.AssignmentsInvalid):
+            return super().refused(form, exc)
+        form.add_row_errors(exc.errors, english=translation.get_language() == "en")
+        messages.error(self.request, refusal_text(exc))
+        return self.render_to_response(self.get_context_data(form=form))
 
 
 # --- curriculum and departments -------------------------------------------------------------------------------------

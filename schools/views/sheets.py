@@ -13,8 +13,8 @@ from tenants.windows import category_of_term, entry_state
 
 from ..models import Grading, RecordState
 from ..rules import rules_for, tt22
-from ..selectors import class_get, subjects_of
-from ..services.sheets import sheet_read
+from ..selectors import class_get, subject_teachers, subjects_of
+from ..services.sheets import EXEMPT_MARK, sheet_read
 from .common import SchoolTemplatePage
 
 TERM_LABELS = {1: gettext_lazy("Học kì I"), 2: gettext_lazy("Học kì II")}
@@ -116,6 +116,9 @@ class SheetView(SchoolTemplatePage):
             class_id=school_class.pk,
         )
         editable = access.may_enter_sheet(school_class.pk, subject.pk) and window_state.open
+        # A subject shared by several teachers: each enters the columns of their part, the others' are read-only.
+        parts = subject_teachers(school_class, [subject.pk]).get(subject.pk, [])
+        mine = access.entry_columns(school_class.pk, subject.pk) if editable else None
         computed_columns = _computed_columns(subject.grading)
         rows = []
         for st in sheet.students:
@@ -126,11 +129,13 @@ class SheetView(SchoolTemplatePage):
                     "student": st,
                     "locked": locked,
                     "state_label": RecordState(st.record_state).label,
+                    "exempt": sheet.exempt.get(st.id, ""),  # "subject": the cells read "Miễn"; "practical": a tag
                     "cells": [
                         {
                             "column": c,
                             "value": sheet.values.get((st.id, c.key), ""),
-                            "readonly": locked or not editable,
+                            "readonly": locked or not editable or (mine is not None and c.key not in mine),
+                            "others": mine is not None and c.key not in mine,
                             "inputmode": INPUT_MODES.get(c.value_type, "text"),
                         }
                         for c in sheet.columns
@@ -154,6 +159,7 @@ class SheetView(SchoolTemplatePage):
             "columns": [{"key": c.key, "kind": c.kind, "type": c.value_type, "label": c.label} for c in sheet.columns],
             "rules": _rules(school_class, subject),
             "messages": _messages(),
+            "exempt_mark": str(EXEMPT_MARK),
         }
         others = [
             s
@@ -180,5 +186,7 @@ class SheetView(SchoolTemplatePage):
             table_width=f"{sum(widths):.1f}",
             window_state=window_state,
             locked_count=sum(1 for r in rows if r["locked"]),
+            parts=parts if len(parts) > 1 else [],
+            my_columns=mine,
             **kwargs,
         )

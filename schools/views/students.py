@@ -31,6 +31,7 @@ from ..selectors import (
     record_for_reader,
     student_visible,
     student_years,
+    subject_teachers,
 )
 from ..services import students
 from ..services.common import require
@@ -116,7 +117,16 @@ class StudentRecordView(SchoolTemplatePage):
         school_class = record.school_class
         view = record_for_reader(access, student, record)
         results, sees_all, staff_view = view["results"], view["sees_all"], view["staff_view"]
-        subject_lines = [{**line, "comment_list": sorted(_comments(line).items())} for line in results["subjects"]]
+        # Who taught each subject line, and which part of a subject shared by several teachers (the signatures).
+        teachers = subject_teachers(school_class, [line["subject_id"] for line in results["subjects"]])
+        subject_lines = [
+            {
+                **line,
+                "comment_list": sorted(_comments(line).items()),
+                "teachers": teachers.get(line["subject_id"], []),
+            }
+            for line in results["subjects"]
+        ]
         names_by_code = {line["code"]: line["name"] for line in results["subjects"]}
         people = account_names(
             {i for i in (school_class.homeroom_teacher_id, record.submitted_by, record.approved_by) if i}

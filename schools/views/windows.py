@@ -14,6 +14,7 @@ from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -34,17 +35,25 @@ from tenants.selectors.windows import (
     windows_for_school,
 )
 from tenants.services import windows as svc
-from tenants.windows import STATE_LABELS, DataCategory, ExceptionStatus, WindowTier, window_state
+from tenants.windows import (
+    STATE_LABELS,
+    DataCategory,
+    ExceptionStatus,
+    WindowTier,
+    setter_label,
+    setter_tiers,
+    window_state,
+)
 
-from ..selectors import current_year
+from ..selectors import current_year, school_years
 from ..selectors.windows import class_and_student_names, class_choices, student_choices
 from .common import SchoolPage
 
 
-def _window_label(w) -> str:
+def _window_label(w, setters: dict[int, str]) -> str:
     local = timezone.localtime(w.locks_at).strftime(LOCAL_FORMAT)
     grades = (" · " + _("khối %(g)s") % {"g": ", ".join(map(str, w.grades))}) if w.grades else ""
-    return f"{DataCategory(w.category).label} — {WindowTier(w.tier).label}{grades} — {_('khóa lúc')} {local}"
+    return f"{DataCategory(w.category).label} — {setter_label(setters, w)}{grades} — {_('khóa lúc')} {local}"
 
 
 class EarlyLockForm(forms.Form):
@@ -83,7 +92,8 @@ class ExceptionRequestForm(forms.Form):
 
     def __init__(self, *args, windows: list, year, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["window"].choices = [(w.pk, _window_label(w)) for w in windows]
+        setters = setter_tiers(windows)
+        self.fields["window"].choices = [(w.pk, _window_label(w, setters)) for w in windows]
         self.fields["classes"].choices = class_choices(year)
         self.fields["students"].choices = student_choices(year)
 
@@ -107,17 +117,29 @@ class SchoolWindowsView(SchoolPage):
         return school_by_id(self.request.tenant.pk)
 
     def year(self) -> int:
-        return current_school_year()
+        """The year asked (``?year=2025``) if the school has it; else the calendar's school year if the school has
+        it, else the school's latest year (a school that has not opened this year yet is not shown an empty one);
+        a school without any year: the calendar's."""
+        have = [y.start_year for y in school_years()]
+        asked = self.request.GET.get("year", "")
+        if asked.isdigit() and int(asked) in have:
+            return int(asked)
+        calendar = current_school_year()
+        return calendar if not have or calendar in have else have[0]
+
+    def page_url(self, year: int) -> str:
+        return f"{reverse('windows:school_windows')}?year={year}"
 
     def context(self, *, lock_form=None, request_form=None) -> dict:
         school, year, access = self.school(), self.year(), self.access
         windows = windows_for_school(school, year)
         now = timezone.now()
         can_lock, can_request = access.can("windows.schedule"), access.can("windows.request")
+        setters = setter_tiers(windows)
         rows = [
             {
                 "window": w,
-                "tier_label": WindowTier(w.tier).label,
+                "tier_label": setter_label(setters, w),
                 "category_label": DataCategory(w.category).label,
                 "state": window_state(w, now),
                 "state_label": STATE_LABELS[window_state(w, now)],
@@ -137,6 +159,7 @@ class SchoolWindowsView(SchoolPage):
         if can_request and request_form is None and requestable:
             request_form = ExceptionRequestForm(windows=requestable, year=school_year)
         requests = list(exceptions_of_school(school.pk).order_by("-requested_at")[:100])
+        setters.update(setter_tiers({e.window for e in requests if e.window_id not in setters}))
         class_names, student_names = class_and_student_names(
             {c for e in requests for c in e.class_ids}, {s for e in requests for s in e.student_ids}
         )
@@ -144,7 +167,7 @@ class SchoolWindowsView(SchoolPage):
             {
                 "exception": e,
                 "category_label": DataCategory(e.window.category).label,
-                "tier_label": WindowTier(e.window.tier).label,
+                "tier_label": setter_label(setters, e.window),
                 "status_label": ExceptionStatus(e.status).label,
                 "classes": [class_names.get(c, f"#{c}") for c in e.class_ids],
                 "students": [student_names.get(s, f"#{s}") for s in e.student_ids],
@@ -156,6 +179,7 @@ class SchoolWindowsView(SchoolPage):
             "school": school,
             "year": year,
             "year_label": f"{year}–{year + 1}",
+            "years": [(y.start_year, y.label) for y in school_years()],
             "rows": rows,
             "timeline": timeline(windows, year, labels, now),
             "lock_form": lock_form if can_lock else None,
@@ -200,7 +224,7 @@ class EarlyLockView(SchoolWindowsView):
             messages.error(request, refusal_text(exc))
             return self.render(exc.http_status, lock_form=form)
         messages.success(request, _("Đã đặt lịch khóa sớm cho trường."))
-        return redirect("windows:school_windows")
+        return redirect(self.page_url(year))
 
 
 class ExceptionRequestView(SchoolWindowsView):
@@ -230,7 +254,7 @@ class ExceptionRequestView(SchoolWindowsView):
             messages.error(request, refusal_text(exc))
             return self.render(exc.http_status, request_form=form)
         messages.success(request, _("Đã gửi đề nghị mở khóa; cấp đặt lịch sẽ xem xét."))
-        return redirect("windows:school_windows")
+        return redirect(self.page_url(year))
 
 
 class SchoolWindowCancelView(SchoolWindowsView):
@@ -249,4 +273,4 @@ class SchoolWindowCancelView(SchoolWindowsView):
             messages.error(request, refusal_text(exc))
             return redirect("windows:school_windows")
         messages.success(request, _("Đã hủy lịch khóa sớm."))
-        return redirect("windows:school_windows")
+        return redirect(self.page_url(window.year_start))

@@ -33,6 +33,16 @@ QUALITY_LEVELS = [
     ("C", "C", gettext_lazy("Cần cố gắng")),
 ]
 QUALITY_SHORT = {"T": "T", "D": "Đ", "C": "C"}
+SUBJECT_LEVELS = [
+    ("T", gettext_lazy("T — Hoàn thành tốt")),
+    ("H", gettext_lazy("H — Hoàn thành")),
+    ("C", gettext_lazy("C — Chưa hoàn thành")),
+]
+FOLLOWUP_QUALITY_LEVELS = [
+    ("T", gettext_lazy("T — Tốt")),
+    ("D", gettext_lazy("Đ — Đạt")),
+    ("C", gettext_lazy("C — Cần cố gắng")),
+]
 CHECKPOINT_LABELS = {
     (1, "mid"): gettext_lazy("Giữa học kì I"),
     (1, "end"): gettext_lazy("Cuối học kì I"),
@@ -154,8 +164,10 @@ def _yearend_url(pk: int) -> str:
 
 
 class YearEndView(SchoolTemplatePage):
-    """Each student's year result, conduct, title, promotion and final outcome (TT22), or evaluation and
-    commendations (TT27); the principal or a vice principal records the decisions, the homeroom teacher reads."""
+    """Each student's year result, conduct, title, promotion and final outcome (TT22), or evaluation, commendations
+    and summer follow-up (TT27); the principal or a vice principal records the decisions — saved through the API in
+    one request by class_entry.js, like the other entry pages (the form posts them without JavaScript) —, the
+    homeroom teacher reads."""
 
     required_capability = "class.enter"
     template_name = "schools/yearend_class.html"
@@ -165,10 +177,24 @@ class YearEndView(SchoolTemplatePage):
         school_class = _yearend_class(access, self.kwargs["pk"])
         rows = yearend.yearend_rows(school_class, _members(school_class))
         may_decide = access.can("records.approve")
+        saved = self.request.GET.get("saved")
+        if saved is not None and saved.isdigit():  # back from a save through the API (class_entry.js)
+            messages.success(self.request, _("Đã lưu quyết định cuối năm của %(n)s học sinh.") % {"n": saved})
+        msgs = _entry_messages()
+        msgs["saved"] = _("Đã lưu quyết định cuối năm của %(n)s học sinh.")
+        config = {
+            "kind": "yearend",
+            "api": reverse("api_yearend_decisions", args=[school_class.pk]),
+            "reload": True,
+            "messages": msgs,
+        }
         return super().get_context_data(
             school_class=school_class,
             rows=rows,
             may_decide=may_decide,
+            config=config,
+            subject_levels=SUBJECT_LEVELS,
+            quality_levels=FOLLOWUP_QUALITY_LEVELS,
             primary=school_class.level == PRIMARY,
             may_manage=access.may_manage_class(school_class.pk),
             window_state=_window(access, school_class, "year_end"),
@@ -195,9 +221,26 @@ def decision_entries(post, rows: list[dict[str, Any]], primary: bool) -> list[di
                 retest[c["code"]] = _text(post, key)
         if retest:
             entry["retest"] = retest
+        candidates = [c["code"] for c in row["retest_candidates"]]
+        if candidates and f"choice-{sid}" in post:  # the form shows the choice (unticked boxes are not sent)
+            chosen = [code for code in candidates if f"chosen-{sid}-{code}" in post]
+            if chosen != [c["code"] for c in row["retest_candidates"] if c["chosen"]]:
+                entry["retest_chosen"] = chosen
         key = f"training-{sid}"
         if key in post and _text(post, key) != row["summer_training"]:
             entry["summer_training"] = {"passed": True, "failed": False}.get(_text(post, key))
+        levels = {
+            item["code"]: _text(post, f"followup-{sid}-{item['code']}")
+            for item in row["followup_items"]
+            if f"followup-{sid}-{item['code']}" in post
+            and _text(post, f"followup-{sid}-{item['code']}") != item["input"]
+        }
+        if levels:
+            entry["followup_levels"] = levels
+        for name, field in (("followup-plan", "followup_plan"), ("followup-decision", "followup_decision_code")):
+            key = f"{name}-{sid}"
+            if key in post and _text(post, key) != row[field]:
+                entry[field.removesuffix("_code")] = _text(post, key)
         for name, field in (("pcomment", "principal_comment"), ("completion", "completion_note")):
             key = f"{name}-{sid}"
             if key in post and _text(post, key) != row[field]:

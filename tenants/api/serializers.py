@@ -1,17 +1,28 @@
 from __future__ import annotations
 
+from hocba.kernel.levels import LEVEL_LABELS
 from hocba.kernel.roles import Role
 from rest_framework import serializers
 
 from ..models import SchoolLevel, UnitKind
 
 
+def _field(obj, name: str):
+    """A field of what is serialised: the selectors' plain data as a dict (``asdict``) or as the dataclass."""
+    return obj[name] if isinstance(obj, dict) else getattr(obj, name)
+
+
 class UnitNodeSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.CharField()
+    kind_label = serializers.SerializerMethodField(help_text="the kind as people read it, in the request's language")
     name = serializers.CharField()
     official_code = serializers.CharField()
     parent_id = serializers.IntegerField(allow_null=True)
+
+    def get_kind_label(self, obj) -> str:
+        kind = _field(obj, "kind")
+        return str(UnitKind(kind).label) if kind in UnitKind.values else kind
 
 
 class UnitVersionSerializer(serializers.Serializer):
@@ -53,9 +64,15 @@ class SchoolSerializer(serializers.Serializer):
     name = serializers.CharField()
     slug = serializers.CharField()
     levels = serializers.ListField(child=serializers.CharField())
+    level_labels = serializers.SerializerMethodField(
+        help_text="the levels as people read them (Tiểu học, THCS, THPT), in the request's language"
+    )
     status = serializers.CharField()
     unit_id = serializers.IntegerField(allow_null=True)
     domain = serializers.CharField()
+
+    def get_level_labels(self, obj) -> list[str]:
+        return [str(LEVEL_LABELS.get(level, level)) for level in _field(obj, "levels")]
 
 
 class SchoolCreateSerializer(serializers.Serializer):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import duty, views
 
 urlpatterns = [
     path("me/", views.MeApi.as_view(), name="api_me"),
@@ -15,5 +15,6 @@ urlpatterns = [
     path("schools/<int:pk>/move/", views.SchoolMoveApi.as_view(), name="api_school_move"),
     path("accounts/", views.AccountListApi.as_view(), name="api_accounts"),
     path("memberships/", views.MembershipListApi.as_view(), name="api_memberships"),
+    path("monthly-duty/", duty.MonthlyDutyApi.as_view(), name="api_monthly_duty"),
     path("memberships/<int:pk>/end/", views.MembershipEndApi.as_view(), name="api_membership_end"),
 ]

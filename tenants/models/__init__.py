@@ -1,6 +1,6 @@
 from .accounts import Account, Membership
 from .audit import PlatformAuditEntry
-from .notifications import ComplianceSnapshot, Notification, WindowReminder, YearEndStart
+from .notifications import ComplianceSnapshot, MonthlyDutyCheck, Notification, WindowReminder, YearEndStart
 from .rollups import SchoolRollup
 from .schools import Domain, SchemaTemplate, School, SchoolLevel, SchoolPlacement, SchoolStatus
 from .tokens import ApiToken
@@ -16,6 +16,7 @@ __all__ = [
     "WindowTier",
     "Account",
     "ComplianceSnapshot",
+    "MonthlyDutyCheck",
     "Notification",
     "WindowReminder",
     "YearEndStart",

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from hocba.kernel.roles import ROLE_TIERS, Role, Tier, role_choices
+from hocba.kernel.text import fold
 
 from .periods import Period
 
@@ -16,6 +17,7 @@ _SCHOOL_ROLES = [r.value for r, t in ROLE_TIERS.items() if t is Tier.SCHOOL]
 class Account(AbstractUser):
     full_name = models.CharField(_("Họ và tên"), max_length=150)
     phone = models.CharField(_("Số điện thoại"), max_length=20, blank=True)
+    search_name = models.CharField(max_length=150, editable=False, db_default="")  # fold(full_name): accent-free search
 
     REQUIRED_FIELDS = ["email"]
 
@@ -31,6 +33,12 @@ class Account(AbstractUser):
 
     def __str__(self) -> str:
         return self.full_name or self.username
+
+    def save(self, *args, **kwargs):
+        self.search_name = fold(self.full_name)
+        if kwargs.get("update_fields") is not None and "full_name" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "search_name"}
+        super().save(*args, **kwargs)
 
 
 class Membership(Period):

@@ -2,11 +2,13 @@
 
 * ``Notification``: one notice to one account (reminders before a lock, the principal's year-end notice).
   ``key`` makes a notice idempotent: an account gets at most one notice per non-empty key
-  (``window-remind:<window id>``, ``year-end:<window id>``), so a job that runs twice sends nothing twice.
+  (``window-remind:<window id>``, ``year-end:<window id>``, ``monthly-duty:<school>:<class>:<yyyy-mm>``), so a job
+  that runs twice sends nothing twice.
 * ``ComplianceSnapshot``: a school's rollup row copied when a window locked (public data only).
 * ``WindowReminder``: the reminder pass of one window in one school is done (the 15-minute job skips it).
 * ``YearEndStart``: the year-end sign-and-archive flow started for a school at a whole-year lock, with the
   records found ready to sign; signing itself is a later capability.
+* ``MonthlyDutyCheck``: the homeroom teachers' monthly duty checked in a school for a month (``tenants.duty``).
 """
 
 from __future__ import annotations
@@ -90,3 +92,29 @@ class YearEndStart(models.Model):
 
     def __str__(self) -> str:
         return f"window {self.window_id} · school {self.school_id} · {self.ready_to_sign} ready to sign"
+
+
+class MonthlyDutyCheck(models.Model):
+    """The homeroom teachers' monthly duty checked in one school for one month (Long An reg. art. 7.2: absences and
+    changes updated monthly): how many classes of the year had students that month, which had no attendance or
+    conduct update, how many homeroom teachers were reminded. Written once per school and month by the beat job
+    ``monthly_duty`` (``tenants.duty``); the boards read the figure here, never in the schools."""
+
+    school = models.ForeignKey("tenants.School", on_delete=models.PROTECT, related_name="+")
+    month = models.DateField(help_text="the first day of the month checked")
+    year_start = models.PositiveSmallIntegerField(help_text="the school year the month belongs to")
+    checked_at = models.DateTimeField()
+    classes = models.PositiveIntegerField(default=0, help_text="classes of the year with students in the month")
+    classes_without_update = models.PositiveIntegerField(default=0)
+    teachers_notified = models.PositiveIntegerField(default=0)
+    without_update = models.JSONField(
+        default=list, help_text="the classes without an update: id, name, grade, has a homeroom teacher"
+    )
+
+    class Meta:
+        ordering = ["-month", "school_id"]
+        constraints = [models.UniqueConstraint(fields=["school", "month"], name="one_duty_check_per_school_month")]
+        indexes = [models.Index(fields=["month", "school"], name="duty_check_month_school")]
+
+    def __str__(self) -> str:
+        return f"school {self.school_id} · {self.month:%m/%Y} · {self.classes_without_update}/{self.classes}"

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 from hocba.kernel import levels as school_levels
+from hocba.kernel.text import fold
 
 from .periods import Period
 
@@ -28,6 +29,7 @@ class SchoolStatus(models.TextChoices):
 class School(TenantMixin):
     moet_code = models.CharField(max_length=20, unique=True, help_text="MoET school code")
     name = models.CharField(max_length=200)
+    search_name = models.CharField(max_length=200, editable=False, db_default="")  # fold(name): accent-free search
     slug = models.SlugField(max_length=40, unique=True)
     levels = ArrayField(models.CharField(max_length=20, choices=SchoolLevel.choices), size=3)
     status = models.CharField(max_length=10, choices=SchoolStatus.choices, default=SchoolStatus.ACTIVE)
@@ -47,6 +49,12 @@ class School(TenantMixin):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        self.search_name = fold(self.name)
+        if kwargs.get("update_fields") is not None and "name" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "search_name"}
+        super().save(*args, **kwargs)
 
     @property
     def level_labels(self) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from hocba.kernel.text import fold
 
 from .periods import Period
 
@@ -42,6 +43,7 @@ class AdministrativeUnit(models.Model):
 class UnitVersion(Period):
     unit = models.ForeignKey(AdministrativeUnit, on_delete=models.PROTECT, related_name="versions")
     name = models.CharField(max_length=200)
+    search_name = models.CharField(max_length=200, editable=False, db_default="")  # fold(name): accent-free search
     official_code = models.CharField(max_length=20)
     parent = models.ForeignKey(
         AdministrativeUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="child_versions"
@@ -60,3 +62,9 @@ class UnitVersion(Period):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        self.search_name = fold(self.name)
+        if kwargs.get("update_fields") is not None and "name" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "search_name"}
+        super().save(*args, **kwargs)

@@ -7,6 +7,7 @@
 * :mod:`.windows` — open/lock windows: which a person sees, which apply to a school, the timeline, the reach;
 * :mod:`.tokens` — API tokens: the scopes an account may issue one for, its tokens, a token's scope;
 * :mod:`.admin` — the administration pages' and API's reads (may return model instances; public side only).
+* :mod:`.auditlog` — the platform log as sentences with names, filtered and paged (public side only).
 
 Every function per-school code calls returns plain frozen dataclasses, so it never holds public model instances,
 and a request issues a constant number of queries whatever the size of the tree.
@@ -35,7 +36,6 @@ from .admin import (
     account_find,
     account_get,
     account_memberships,
-    audit_entry_list,
     membership_get,
     school_get,
     school_in_scope,
@@ -63,6 +63,7 @@ from .tree import (
     school_list,
     school_placements_on,
     today,
+    unit_ids_matching,
     unit_overseeing,
     unit_tree_on,
 )
@@ -91,7 +92,6 @@ __all__ = [
     "account_get",
     "account_memberships",
     "account_names",
-    "audit_entry_list",
     "membership_get",
     "membership_list",
     "school_get",
@@ -104,6 +104,7 @@ __all__ = [
     "today",
     "unit_exists",
     "unit_get",
+    "unit_ids_matching",
     "unit_in_scope",
     "unit_names_latest",
     "unit_overseeing",

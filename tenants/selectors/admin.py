@@ -13,7 +13,6 @@ from ..models import (
     Account,
     AdministrativeUnit,
     Membership,
-    PlatformAuditEntry,
     School,
     SchoolPlacement,
     UnitVersion,
@@ -131,13 +130,3 @@ def account_memberships(*, account_id: int, day: dt.date | None = None) -> list[
     """One account's memberships in force on ``day``."""
     rows = Membership.objects.on(day or today()).filter(account_id=account_id).select_related("account")
     return [_membership_info(m) for m in rows]
-
-
-def audit_entry_list(access: Access, *, school_id: int | None = None, limit: int = 200) -> list[PlatformAuditEntry]:
-    """The latest platform audit entries the requester may read: on a school's own site (``school_id``) that
-    school's; elsewhere those of the units and schools where ``audit.view`` holds."""
-    if school_id is not None:
-        scope = Q(school_id=school_id)
-    else:
-        scope = Q(unit_id__in=access.units_with("audit.view")) | Q(school_id__in=access.schools_with("audit.view"))
-    return list(PlatformAuditEntry.objects.filter(scope).select_related("actor")[:limit])

@@ -7,11 +7,15 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.db.models import Q
 from django.utils import timezone
+from hocba.kernel.levels import LEVEL_LABELS
+from hocba.kernel.text import fold
 
 from ..models import (
     School,
     SchoolPlacement,
+    UnitKind,
     UnitVersion,
 )
 
@@ -27,6 +31,11 @@ class UnitNode:
     name: str
     official_code: str
     parent_id: int | None
+
+    @property
+    def kind_label(self) -> str:
+        """The kind as people read it (“Xã (Phòng Văn hóa – Xã hội)”), in the page's language."""
+        return str(UnitKind(self.kind).label) if self.kind in UnitKind.values else self.kind
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,11 @@ class SchoolInfo:
     unit_id: int | None
     domain: str
 
+    @property
+    def level_labels(self) -> list[str]:
+        """The levels as people read them (Tiểu học, THCS, THPT), in the page's language."""
+        return [str(LEVEL_LABELS.get(level, level)) for level in self.levels]
+
 
 def school_placements_on(day: dt.date | None = None, *, unit_ids: Iterable[int] | None = None) -> dict[int, int]:
     """``{school_id: unit_id}`` for the placements in force on ``day``."""
@@ -109,11 +123,35 @@ def unit_overseeing(school_id: int, day: dt.date) -> UnitNode | None:
     return UnitNode(version.unit_id, version.unit.kind, version.name, version.official_code, version.parent_id)
 
 
-def school_list(*, school_ids: Iterable[int] | None = None, day: dt.date | None = None) -> list[SchoolInfo]:
+def unit_ids_matching(text: str, day: dt.date | None = None) -> set[int]:
+    """The units whose name on ``day`` contains ``text`` or whose official code starts with it — accents and case
+    ignored ("tan an" finds "Phường Tân An")."""
+    return set(
+        UnitVersion.objects.on(day or today())
+        .filter(Q(search_name__contains=fold(text)) | Q(official_code__istartswith=text.strip()))
+        .values_list("unit_id", flat=True)
+    )
+
+
+def school_list(
+    *, school_ids: Iterable[int] | None = None, day: dt.date | None = None, search: str = ""
+) -> list[SchoolInfo]:
+    """The schools (of ``school_ids`` when given); ``search`` keeps those whose name, MoET code or address contains
+    it, or whose unit's name on ``day`` does — accents and case ignored ("nguyen du" finds "Nguyễn Du")."""
     day = day or today()
     qs = School.objects.exclude(schema_name="public").prefetch_related("domains")
     if school_ids is not None:
         qs = qs.filter(id__in=list(school_ids))
+    if search.strip():
+        folded = fold(search)
+        units = UnitVersion.objects.on(day).filter(search_name__contains=folded).values("unit_id")
+        placed = SchoolPlacement.objects.on(day).filter(unit_id__in=units).values("school_id")
+        qs = qs.filter(
+            Q(search_name__contains=folded)
+            | Q(moet_code__icontains=search.strip())
+            | Q(slug__icontains=search.strip())
+            | Q(id__in=placed)
+        )
     placements = dict(SchoolPlacement.objects.on(day).filter(school__in=qs).values_list("school_id", "unit_id"))
     out = []
     for s in qs.order_by("name"):

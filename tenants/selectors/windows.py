@@ -26,7 +26,7 @@ from ..models import (
     WindowException,
     WindowTier,
 )
-from ..windows import WindowAuthority
+from ..windows import WindowAuthority, setter_label, setter_tiers
 from . import tree as selectors
 from .tree import unit_overseeing, unit_tree_on
 
@@ -149,6 +149,7 @@ def timeline(windows: list[Window], year: int, labels: dict[int, str], now: dt.d
         first = dt.datetime(year if m >= 9 else year + 1, m, 1, tzinfo=tz)
         months.append({"label": f"T{m}", "left": f"{pct(first):.2f}", "month": m})
     rows = []
+    setters = setter_tiers(w for w in windows if not w.cancelled_at)
     for code, label in DataCategory.choices:
         bars = []
         for w in sorted(
@@ -163,7 +164,7 @@ def timeline(windows: list[Window], year: int, labels: dict[int, str], now: dt.d
                     "width": f"{max(right - left, 0.6):.2f}",
                     "tier": w.tier,
                     "top": f"{len(bars) * 1.5 + 0.2:.1f}",
-                    "tier_label": WindowTier(w.tier).label,
+                    "tier_label": setter_label(setters, w),
                     "scope": labels.get(w.pk, ""),
                     "clipped_left": w.opens_at < start,
                     "clipped_right": w.locks_at > end,

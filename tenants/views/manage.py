@@ -78,11 +78,15 @@ class UnitListView(CapabilityRequiredMixin, TemplateView):
 
         for root in tree.roots():
             walk(root.id, 0)
+        query = self.request.GET.get("q", "").strip()
+        if query:
+            found = selectors.unit_ids_matching(query, tree.day)
+            rows = [r for r in rows if r["node"].id in found]
         form = None
         if acc.has("units.manage"):
             form = forms.UnitCreateForm()
             form.fields["parent"].choices = _unit_choices(self.request, "units.manage")
-        return super().get_context_data(rows=rows, form=form, **kwargs)
+        return super().get_context_data(rows=rows, form=form, query=query, **kwargs)
 
 
 class UnitCreateView(CapabilityRequiredMixin, View):
@@ -213,10 +217,7 @@ class SchoolListView(CapabilityRequiredMixin, TemplateView):
         acc = access(self.request)
         ids = acc.schools_with("schools.view")
         query = self.request.GET.get("q", "").strip()
-        schools = selectors.school_list(school_ids=ids)
-        if query:
-            q = query.lower()
-            schools = [s for s in schools if q in s.name.lower() or q in s.moet_code.lower() or q in s.slug]
+        schools = selectors.school_list(school_ids=ids, search=query)
         tree = acc.tree or selectors.unit_tree_on()
         ctx = {"schools": schools, "tree": tree, "query": query, "can_manage": acc.has("schools.manage")}
         if ctx["can_manage"]:
@@ -319,12 +320,14 @@ class SchoolDetailView(CapabilityRequiredMixin, TemplateView):
             "school": school,
             "info": selectors.school_list(school_ids=[school.pk])[0],
             "placements": [(p, p.unit_name) for p in selectors.school_placement_history(school_id=school.pk)],
-            "memberships": selectors.membership_list(school_ids=[school.pk])
-            if selectors.school_in_scope(acc, school_id=school.pk, capability="accounts.view")
-            else [],
+            "may_view_accounts": selectors.school_in_scope(acc, school_id=school.pk, capability="accounts.view"),
             "can_manage": selectors.school_in_scope(acc, school_id=school.pk, capability="schools.manage"),
             "tree": tree,
         }
+        staff = selectors.membership_list(school_ids=[school.pk])
+        # Who holds a membership is for those who see accounts; the others see how many, never "nobody".
+        ctx["memberships"] = staff if ctx["may_view_accounts"] else []
+        ctx["staff_count"] = len(staff)
         if roles:
             ctx["grant_form"] = forms.MembershipGrantForm(roles=roles)
             ctx["account_form"] = forms.AccountCreateForm(roles=roles, prefix="new")
@@ -473,13 +476,3 @@ class MembershipEndView(CapabilityRequiredMixin, View):
             return redirect(target)
         messages.success(request, _("Đã kết thúc vai trò."))
         return redirect(target)
-
-
-class AuditListView(CapabilityRequiredMixin, TemplateView):
-    required_capability = "audit.view"
-    template_name = "tenants/audit_list.html"
-
-    def get_context_data(self, **kwargs):
-        school = getattr(self.request, "tenant", None)
-        entries = selectors.audit_entry_list(access(self.request), school_id=school.pk if school is not None else None)
-        return super().get_context_data(entries=entries, **kwargs)

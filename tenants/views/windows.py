@@ -34,7 +34,6 @@ from ..models import (
     DataCategory,
     ExceptionStatus,
     SchoolLevel,
-    WindowTier,
 )
 from ..selectors.windows import (
     exceptions_in_scope,
@@ -50,7 +49,15 @@ from ..selectors.windows import (
     years_offered,
 )
 from ..services import windows as svc
-from ..windows import NO_SUCH_REQUEST, NO_SUCH_WINDOW, STATE_LABELS, WindowAuthority, window_state
+from ..windows import (
+    NO_SUCH_REQUEST,
+    NO_SUCH_WINDOW,
+    STATE_LABELS,
+    WindowAuthority,
+    setter_label,
+    setter_tiers,
+    window_state,
+)
 from ..windows_import import (
     calendar_import,
     check_upload_size,
@@ -144,6 +151,7 @@ class WindowListView(CapabilityRequiredMixin, View):
         labels = {w.pk: scope_name(w, scope.tree, names) for w in windows}
         auth = WindowAuthority(acc)
         pending = pending_exceptions([w.pk for w in windows])
+        setters = setter_tiers(windows)
         now = timezone.now()
         rows = [
             {
@@ -153,7 +161,7 @@ class WindowListView(CapabilityRequiredMixin, View):
                 "state_label": STATE_LABELS[window_state(w, now)],
                 "can_edit": auth.may_schedule(w) and not w.cancelled_at,
                 "pending": pending.get(w.pk, 0),
-                "tier_label": WindowTier(w.tier).label,
+                "tier_label": setter_label(setters, w),
                 "set_by": set_by_name(w),
                 "category_label": DataCategory(w.category).label,
             }
@@ -244,7 +252,7 @@ class WindowEditView(CapabilityRequiredMixin, View):
             "creating": False,
             "scope": scope_name(window, tree, names),
             "state_label": STATE_LABELS[window_state(window)],
-            "tier_label": WindowTier(window.tier).label,
+            "tier_label": setter_label(setter_tiers([window]), window),
             "category_label": DataCategory(window.category).label,
             "can_edit": form is not None,
             "set_by": set_by_name(window),
@@ -336,6 +344,7 @@ class ExceptionListView(CapabilityRequiredMixin, View):
         rows_all = list(qs.order_by("-requested_at")[:300])
         names = school_names({e.school_id for e in rows_all} | {e.window.school_id for e in rows_all})
         auth, can_decide = WindowAuthority(acc), acc.has("windows.decide")
+        setters = setter_tiers({e.window for e in rows_all})
         rows = []
         for e in rows_all:
             w = e.window
@@ -345,7 +354,7 @@ class ExceptionListView(CapabilityRequiredMixin, View):
                     "window": w,
                     "school": names.get(e.school_id, ""),
                     "scope": scope_name(w, scope.tree, names),
-                    "tier_label": WindowTier(w.tier).label,
+                    "tier_label": setter_label(setters, w),
                     "category_label": DataCategory(w.category).label,
                     "classes": len(e.class_ids),
                     "students": len(e.student_ids),

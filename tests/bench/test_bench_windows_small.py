@@ -33,6 +33,7 @@ def test_window_benchmarks_write_complete_results(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in {"BENCH_DATABASE_URL", "DJANGO_SETTINGS_MODULE"}}
     env["BENCH_WINDOWS_DATABASE_URL"] = database_url_named(server, name)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO / "platform"), str(REPO)])
+    env["BENCH_ROLLUP_MODES"] = "inline,outbox"  # bench.rollup_modes: both rollup modes in the same run
     results = tmp_path / "results"
     try:
         proc = subprocess.run(
@@ -80,7 +81,17 @@ def test_window_benchmarks_write_complete_results(tmp_path):
     assert check["with_windows_ms"]["runs"] == check["without_window_triggers_ms"]["runs"] == check["runs"]
     assert check["window_triggers_explain_ms"]["per_save"]["runs"] >= 1
 
+    modes = check["rollup_modes"]
+    assert modes["modes"] == ["inline", "outbox"] and modes["rounds"] >= 1
+    assert modes["wall_ms"]["inline"]["runs"] == modes["wall_ms"]["outbox"]["runs"] >= 1
+    assert modes["rollup_write_ms"]["outbox"]["runs"] == modes["wall_ms"]["outbox"]["runs"]
+    assert isinstance(modes["ratio_p50"], float) and isinstance(modes["ratio_p95"], float)
+    assert modes["rows_drained"] == modes["rounds"] * modes["block"]  # one outbox row per save, each drained once
+
     change = json.loads((results / "windows_change_2000.json").read_text(encoding="utf-8"))
+    assert set(change["rollup_modes"]["wall_ms"]) == {"inline", "outbox"}
+    probe = change["rollup_outbox_sweep_probe_ms"]
+    assert probe["schools"] >= 4 and probe["schools_with_rows"] == 0 and probe["runs"] == 3
     rounds = change["lock_ms"]["runs"]
     assert rounds >= 1 and change["runs"] == 2 * rounds and change["database_user"] == "hocba_app"
     assert change["schools_covered"] == 4 and change["fill"]["schools"] == 4

@@ -233,6 +233,14 @@ def test_configmap_holds_the_non_secret_environment(rendered: list[dict]) -> Non
     assert all(isinstance(value, str) for value in data.values())
 
 
+def test_rollup_mode_is_inline_unless_outbox_is_chosen(helm: str, rendered: list[dict]) -> None:
+    assert one(rendered, "ConfigMap", "hocba")["data"]["HOCBA_ROLLUP_MODE"] == "inline"
+    outbox = render(helm, "rollups.mode=outbox")
+    assert one(outbox, "ConfigMap", "hocba")["data"]["HOCBA_ROLLUP_MODE"] == "outbox"
+    bad = helm_template(helm, "rollups.mode=sometimes", check=False)
+    assert bad.returncode != 0 and "rollups.mode" in bad.stderr
+
+
 def test_secret_only_when_asked(helm: str, rendered: list[dict]) -> None:
     assert not find(rendered, "Secret")
     docs = render(helm, "secrets.create=true", *(f"secrets.values.{k}=v-{k}" for k in REQUIRED_SECRETS))
@@ -640,3 +648,61 @@ def test_env_example_sets_what_production_requires() -> None:
     Fernet(values["HOCBA_MFA_KEY"].encode())  # a well-formed placeholder key
     assert values["MINIO_ROOT_USER"] == values["S3_ACCESS_KEY_ID"]
     assert values["MINIO_ROOT_PASSWORD"] == values["S3_SECRET_ACCESS_KEY"]
+
+
+def _secret_refs(c: dict) -> dict[str, tuple[str, str]]:
+    return {
+        e["name"]: (e["valueFrom"]["secretKeyRef"]["name"], e["valueFrom"]["secretKeyRef"]["key"])
+        for e in c.get("env", [])
+        if "valueFrom" in e
+    }
+
+
+def test_backup_schedule_values_reach_the_configmap_and_the_migration_job(helm: str, rendered: list[dict]) -> None:
+    data = one(rendered, "ConfigMap", "hocba")["data"]
+    assert (data["HOCBA_BACKUP_SCHEDULE"], data["HOCBA_BACKUP_HOUR"]) == ("on", "2")
+    assert data["HOCBA_DB_BACKUP_USER"] == "hocba_backup_reader"
+    docs = render(helm, "backup.schedule.enabled=false", "backup.schedule.hour=23", "database.backup.user=sao_luu")
+    data = one(docs, "ConfigMap", "hocba")["data"]
+    assert (data["HOCBA_BACKUP_SCHEDULE"], data["HOCBA_BACKUP_HOUR"], data["HOCBA_DB_BACKUP_USER"]) == (
+        "off",
+        "23",
+        "sao_luu",
+    )
+    # The migration job (a hook, before the ConfigMap) gets them too: db_roles creates the backups' login.
+    job = {e["name"]: e.get("value") for e in container(one(docs, "Job", "hocba-migrate"))["env"]}
+    assert job["HOCBA_DB_BACKUP_USER"] == "sao_luu" and job["HOCBA_BACKUP_HOUR"] == "23"
+    for bad in ("24", "-1", "2.5", "hai"):
+        result = helm_template(helm, f"backup.schedule.hour={bad}", check=False)
+        assert result.returncode != 0 and "backup.schedule.hour" in result.stderr
+
+
+def test_the_backup_login_secret_reaches_the_worker_only(helm: str, rendered: list[dict]) -> None:
+    assert all("DATABASE_BACKUP_URL" not in _secret_refs(container(d)) for d in find(rendered, "Deployment"))
+    docs = render(
+        helm,
+        "database.backup.existingSecret=pg-backup",
+        "database.app.existingSecret=pg-app",
+        "database.app.key=url",
+    )
+    worker = _secret_refs(container(one(docs, "Deployment", "hocba-worker")))
+    assert worker["DATABASE_BACKUP_URL"] == ("pg-backup", "DATABASE_BACKUP_URL")
+    assert worker["DATABASE_APP_URL"] == ("pg-app", "url")
+    for name in ("hocba-web", "hocba-beat"):
+        refs = _secret_refs(container(one(docs, "Deployment", name)))
+        assert "DATABASE_BACKUP_URL" not in refs and refs["DATABASE_APP_URL"] == ("pg-app", "url")
+    assert "DATABASE_BACKUP_URL" not in _secret_refs(container(one(docs, "Job", "hocba-migrate")))
+    keyed = render(helm, "database.backup.existingSecret=pg-backup", "database.backup.key=url")
+    worker = _secret_refs(container(one(keyed, "Deployment", "hocba-worker")))
+    assert worker["DATABASE_BACKUP_URL"] == ("pg-backup", "url")
+
+
+def test_a_chart_made_secret_carries_the_backup_login(helm: str) -> None:
+    docs = render(
+        helm,
+        "secrets.create=true",
+        *(f"secrets.values.{k}=v-{k}" for k in REQUIRED_SECRETS),
+        "secrets.values.HOCBA_DB_BACKUP_PASSWORD=mat-khau-sao-luu",
+    )
+    data = find(docs, "Secret")[0]["stringData"]
+    assert data["HOCBA_DB_BACKUP_PASSWORD"] == "mat-khau-sao-luu" and "DATABASE_BACKUP_URL" not in data

@@ -131,7 +131,7 @@ def test_student_list_round_trip(w, klass):
             "Việt Nam",
             None,
             None,
-            79214000456,
+            79314000456,
             "HS-7",
             None,
             None,
@@ -151,7 +151,7 @@ def test_student_list_round_trip(w, klass):
         dt.date(2014, 11, 26),
         "F",
         "Tày",
-        "079214000456",
+        "079314000456",
     )
     assert Enrolment.objects.filter(student__in=[chau, tram], school_class=klass.school_class).count() == 2
     # The audit trail says the rows came from an import, by whom.
@@ -173,14 +173,14 @@ def test_student_list_round_trip(w, klass):
 
 
 def test_student_import_reports_every_bad_cell_and_saves_nothing(w, klass):
-    Student.objects.filter(pk=klass.students[0]).update(personal_id="001214999999")
+    Student.objects.filter(pk=klass.students[0]).update(personal_id="001314999999")
     template, url = students_urls(klass)
     c = client(w, "homeroom_a")
     wb = workbook(c.get(template))
     ws = wb["Danh sách học sinh"]
     ws.append(["Ngô Bảo Châu", "05/03/2014", "Nam"])  # row 2: fine
     ws.append(["Lý Thường Kiệt", "31/02/2014", "X"])  # row 3: no such date, no such gender
-    ws.append(["Một", "01/01/2014", "Nữ", None, None, None, None, "001214999999"])  # row 4: one word; id taken
+    ws.append(["Một", "01/01/2014", "Nữ", None, None, None, None, "001314999999"])  # row 4: one word; id taken
     ws.append(["Trần Hưng Đạo", "01/01/2014", "Nam", None, None, None, None, "0012149", None, None, "Cha"])  # row 5
     ws.append(["Ngô Bảo Châu", "05/03/2014", "Nam"])  # row 6: same as row 2
     before = Student.objects.count()

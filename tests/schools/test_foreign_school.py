@@ -32,6 +32,7 @@ from rest_framework.views import APIView
 from schools.models import RecordBook, Subject
 from schools.services.classwork import award_add
 from schools.services.common import system_access
+from schools.services.exemptions import exemption_record
 from schools.services.setup import assignment_set, class_create, school_year_open
 from schools.services.sheets import sheet_save
 from schools.services.students import guardian_link, student_enrol
@@ -83,7 +84,7 @@ COLLECTIONS = {
     "schools": "school",
 }
 # Other integer parameters, by name.
-PARAMS = {"subject": "subject", "term": "term", "award": "award", "account": "guardian"}
+PARAMS = {"subject": "subject", "term": "term", "award": "award", "account": "guardian", "exemption": "exemption"}
 # Word parameters and the words they are called with (``kind`` goes with the ``pk`` after it).
 WORDS = {"operation": ("rename", "move", "merge", "close"), "checkpoint": ("mid",)}
 # Parameters that mean the same on every site (ids of the platform's tables, the term): endpoints taking only these are
@@ -209,7 +210,7 @@ def school_b_data(w):
         access=system,
         school_class=klass,
         today=dt.date(2025, 10, 1),
-        profile={"full_name": SECRET_NAME, "date_of_birth": "05/03/2011", "gender": "F", "personal_id": "079211000999"},
+        profile={"full_name": SECRET_NAME, "date_of_birth": "05/03/2011", "gender": "F", "personal_id": "079311000999"},
     )
     sheet_save(
         access=system,
@@ -230,6 +231,18 @@ def school_b_data(w):
         decided_on=dt.date(2025, 11, 20),
     )
     guardian_link(access=system, student=student, account_id=parent.pk)
+    exemption = exemption_record(
+        access=system,
+        school_class=klass,
+        student_id=student.pk,
+        subject_id=math.pk,
+        term=2,
+        part="subject",
+        reason=SECRET_REASON,
+        decision_number="99/QĐ-B",
+        decided_on=dt.date(2025, 9, 15),
+        today=dt.date(2025, 10, 1),
+    )
     record = RecordBook.objects.get(student=student, year=year)
     connection.set_schema_to_public()
     now, start = timezone.now(), current_school_year(timezone.localdate())
@@ -267,6 +280,7 @@ def school_b_data(w):
         "department": [math.department_id],
         "record": [record.pk],
         "award": [award.pk],
+        "exemption": [exemption.pk],
         "guardian": [parent.pk],
         "term": [1],
         "unit": [unit.pk],

@@ -20,6 +20,7 @@ PAGES = [
     "/year-end/classes/{c}/awards/",
     "/setup/",
     "/setup/classes/{c}/",
+    "/setup/classes/{c}/assignments/{m}/parts/",
     "/setup/subjects/",
     "/setup/departments/",
     "/students/{s}/",
@@ -33,6 +34,7 @@ PAGES = [
     "/api/v1/classes/{c}/awards/",
     "/api/v1/years/",
     "/api/v1/classes/{c}/assignments/",
+    "/api/v1/classes/{c}/assignments/{m}/parts/",
     "/api/v1/students/{s}/enrolments/",
     "/history/",
 ]

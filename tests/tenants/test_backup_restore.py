@@ -278,11 +278,14 @@ def test_the_backup_role_reads_school_data_only(w):
         assert cursor.fetchone() == (True, False, True, False, True, False)
 
 
+@OWNER
 def test_nightly_backup_fans_out_in_chunks(w, monkeypatch, s3):
     from hocba.celery import app
 
     from tenants import tasks
 
+    # Read as the owner here; through the backup login and never as the application's role: test_backup_role.py.
+    monkeypatch.setattr(backups, "backup_connection", lambda: "owner")
     entry = app.conf.beat_schedule["school-backups"]
     assert entry["task"] == "tenants.tasks.school_backups"
     sent = []

@@ -20,6 +20,7 @@ from schools.models import (
     AwardDiscipline,
     Conduct,
     Enrolment,
+    Exemption,
     GuardianLink,
     QualityAssessment,
     RecordBook,
@@ -111,6 +112,15 @@ TABLES = [
         {"exit_note": "Chuyển sang lớp 6A1"},
         ("profile",) * 3,
         klass=lambda k: k.other_class,
+    ),
+    # An exemption decision: a term's scores data (the whole year: term II's).
+    Table(
+        Exemption,
+        lambda w, k: _in_year(
+            k, subject=k.math, term=1, reason="Sức khỏe", decision_number="12/QĐ-THCS", decided_on=timezone.localdate()
+        ),
+        {"reason": "Điều trị dài ngày"},
+        ("scores_1",) * 3,
     ),
 ]
 

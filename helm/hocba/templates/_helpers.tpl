@@ -106,9 +106,13 @@ is a pre-install hook and runs before the ConfigMap exists).
   "HOCBA_ARCHIVE_BUCKET" (toString .Values.archive.bucket)
   "HOCBA_ANCHOR_RETENTION_DAYS" (toString .Values.archive.anchorRetentionDays)
   "HOCBA_BACKUP_RETENTION_DAYS" (toString .Values.backup.retentionDays)
+  "HOCBA_BACKUP_SCHEDULE" (ternary "on" "off" (.Values.backup.schedule.enabled | default false))
+  "HOCBA_BACKUP_HOUR" (toString .Values.backup.schedule.hour)
+  "HOCBA_DB_BACKUP_USER" (toString .Values.database.backup.user)
   "S3_ENDPOINT_URL" (toString .Values.s3.endpointUrl)
   "S3_REGION" (toString .Values.s3.region)
   "HOCBA_BACKUP_BUCKET" (toString .Values.backup.bucket)
+  "HOCBA_ROLLUP_MODE" (toString (.Values.rollups.mode | default "inline"))
 }}
 {{- range $key, $value := .Values.env }}
 {{- $_ := set $config $key (toString $value) }}
@@ -133,6 +137,9 @@ Values checks shared by every render (the ConfigMap and the migration job includ
 {{- define "hocba.validate" -}}
 {{- $_ := include "hocba.province" . }}
 {{- $_ := include "hocba.baseDomain" . }}
+{{- if not (regexMatch "^([0-9]|1[0-9]|2[0-3])$" (toString .Values.backup.schedule.hour)) }}
+{{- fail (printf "backup.schedule.hour %v: an hour of the day, 0 to 23" .Values.backup.schedule.hour) }}
+{{- end }}
 {{- $bucket := required "archive.bucket is required: the province's archive bucket with Object Lock, e.g. --set archive.bucket=hocba-ha-noi-archive (no default: provinces must not share one)" .Values.archive.bucket | toString }}
 {{- $backup := required "backup.bucket is required: a separate bucket for the schools' backups, without Object Lock and with a lifecycle expiry rule, e.g. --set backup.bucket=hocba-ha-noi-backup" .Values.backup.bucket | toString }}
 {{- range $name, $value := dict "archive.bucket" $bucket "backup.bucket" $backup }}
@@ -151,6 +158,9 @@ Values checks shared by every render (the ConfigMap and the migration job includ
 {{- if and $pdb.enabled (ne (toString $pdb.minAvailable) "") (ne (toString $pdb.maxUnavailable) "") }}
 {{- fail (printf "%s.pdb: set minAvailable or maxUnavailable, not both" $component) }}
 {{- end }}
+{{- end }}
+{{- if not (has (toString (.Values.rollups.mode | default "inline")) (list "inline" "outbox")) }}
+{{- fail (printf "rollups.mode %q: inline or outbox" (toString .Values.rollups.mode)) }}
 {{- end }}
 {{- include "hocba.connectionBudget" . }}
 {{- end }}
@@ -227,6 +237,9 @@ envFrom:
   - secretRef:
       name: {{ include "hocba.secretName" . }}
 {{- $env := include "hocba.secretEnv" (list . "app") | trim }}
+{{- if eq (toString (get . "hocbaComponent")) "worker" }}
+{{- $env = printf "%s\n%s" $env (include "hocba.backupEnv" . | trim) | trim }}
+{{- end }}
 {{- if or $env .Values.extraEnv }}
 env:
   {{- with $env }}
@@ -272,6 +285,20 @@ Usage: include "hocba.secretEnv" (list $ "app")
     secretKeyRef:
       name: {{ . }}
       key: {{ $.Values.s3.secretAccessKeyKey }}
+{{- end }}
+{{- end }}
+
+{{/*
+The backups' login (DATABASE_BACKUP_URL) from its own Secret: for the worker only, where the nightly backups run.
+The worker includes hocba.containerCommon with "hocbaComponent" "worker" merged into the root context.
+*/}}
+{{- define "hocba.backupEnv" -}}
+{{- with .Values.database.backup.existingSecret }}
+- name: DATABASE_BACKUP_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $.Values.database.backup.key }}
 {{- end }}
 {{- end }}
 

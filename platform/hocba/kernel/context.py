@@ -10,6 +10,8 @@ import contextvars
 import uuid
 from dataclasses import dataclass, replace
 
+from psycopg import sql
+
 
 @dataclass(frozen=True)
 class ActorContext:
@@ -41,23 +43,37 @@ def update(**changes) -> contextvars.Token:
     return _current.set(replace(_current.get(), **changes))
 
 
+REQUEST_ID_MAX = 64  # the audit tables' request_id column
+
+
 def new_request_id() -> str:
     return uuid.uuid4().hex
 
 
-# Hands the actor to the database for the current transaction, where the audit triggers read it.
-BIND_SQL = (
-    "set_config('hocba.account_id', %s, true), set_config('hocba.role', %s, true),"
-    " set_config('hocba.tier', %s, true), set_config('hocba.request_id', %s, true),"
-    " set_config('hocba.source', %s, true)"
-)
+# Hands the actor to the database for the current transaction, where the audit triggers read it: one
+# ``SET LOCAL hocba.<name> = '<value>'`` statement per setting, each value quoted here for the connection it is sent
+# on (libpq's own quoting, through psycopg's ``sql.Literal``; a value is data, never SQL). On plain PostgreSQL
+# ``SET LOCAL x = 'v'`` is ``set_config('x', 'v', true)``; under Citus only SET LOCAL *statements* reach the node that
+# holds the school, with ``citus.propagate_set_commands = 'local'`` on the coordinator (docs/operations.md §9.3,
+# Finding 1). The statements carry no parameters, so they go in one round trip with whatever follows them.
+SETTINGS = ("account_id", "role", "tier", "request_id", "source")
 
 
 def bind_params() -> list[str]:
+    """The values of ``SETTINGS``, in order, as text (an empty account id: none)."""
     ctx = current()
     return ["" if ctx.account_id is None else str(ctx.account_id), ctx.role, ctx.tier, ctx.request_id, ctx.source]
 
 
+def bind_sql(cursor) -> str:
+    """The ``SET LOCAL`` statements of the current actor, quoted for ``cursor``'s connection (joined by ``;``)."""
+    raw = getattr(cursor, "connection", None) or cursor
+    return "; ".join(
+        sql.SQL("SET LOCAL {} = {}").format(sql.Identifier("hocba", name), sql.Literal(value)).as_string(raw)
+        for name, value in zip(SETTINGS, bind_params(), strict=True)
+    )
+
+
 def bind_to_transaction(connection) -> None:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT " + BIND_SQL, bind_params())
+        cursor.execute(bind_sql(cursor))

@@ -1,5 +1,5 @@
 """Prometheus metrics (DESIGN §9): request latency by view, Celery queue depth, window refusals (423), archive
-throughput, rollup drift fixed.
+throughput, rollup drift fixed, rollup outbox rows drained and their lag.
 
 Multiprocess: when ``PROMETHEUS_MULTIPROC_DIR`` is set (``hocba.gunicorn_conf`` sets it for gunicorn's workers,
 the entrypoint for Celery's pool), each process writes its values to files there and the exporter sums them.
@@ -44,6 +44,18 @@ ROLLUPS_RECONCILED = Counter(
     "Schools whose rollup rows were recomputed; drift=fixed when a figure had drifted and was corrected.",
     ["drift"],
 )
+ROLLUP_OUTBOX_ROWS = Counter(
+    "hocba_rollup_outbox_rows_drained",
+    "Rollup outbox rows moved into the public rollups (HOCBA_ROLLUP_MODE=outbox), by who drained them: signal (the "
+    "5-s drain), sweep (a lost signal), snapshot (a lock's compliance snapshot), reconcile.",
+    ["via"],
+)
+ROLLUP_OUTBOX_LAG = Histogram(
+    "hocba_rollup_outbox_lag_seconds",
+    "Age of a school's oldest outbox row when drained: how stale its public rollup row was.",
+    ["via"],
+    buckets=(0.5, 1.0, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0, 30.0, 60.0, 300.0, 1800.0),
+)
 
 UNRESOLVED = "-"  # a request answered before URL resolution (unknown school, refused host, redirect)
 
@@ -63,6 +75,12 @@ def archive_written(bucket: str, size: int) -> None:
 
 def rollups_reconciled(*, drifted: bool) -> None:
     ROLLUPS_RECONCILED.labels("fixed" if drifted else "none").inc()
+
+
+def rollup_outbox_drained(*, via: str, rows: int, lag_seconds: float | None) -> None:
+    ROLLUP_OUTBOX_ROWS.labels(via).inc(rows)
+    if lag_seconds is not None:
+        ROLLUP_OUTBOX_LAG.labels(via).observe(max(0.0, lag_seconds))
 
 
 class RequestMetricsMiddleware:

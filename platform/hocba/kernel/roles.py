@@ -102,6 +102,7 @@ CAPABILITIES: dict[str, str] = {
     "sheets.enter": "enter scores and comments (subject teacher: assigned class × subject)",
     "class.enter": "enter conduct, attendance, awards and comments of one's homeroom class",
     "records.submit": "submit one's homeroom class's records",
+    "exemptions.record": "record and revoke the principal's decisions exempting a student from a subject or its part",
     "records.approve": "approve records",
     "records.reopen": "reopen an approved record, with a reason",
     "school.audit.view": "read the school's audit history",
@@ -156,6 +157,7 @@ ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
             "school.setup",
             "records.view_all",
             "profiles.edit",
+            "exemptions.record",
             "sheets.enter",
             "class.enter",
             "records.approve",
@@ -174,6 +176,7 @@ ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
             "school.setup",
             "records.view_all",
             "profiles.edit",
+            "exemptions.record",
             "sheets.enter",
             "class.enter",
             "records.approve",
@@ -206,7 +209,7 @@ ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
     Role.DEPARTMENT_HEAD: frozenset(
         {"platform.home", "school.enter", "school.staff.view", "records.view_department", "sheets.enter"}
     ),
-    Role.CLERK: frozenset({"platform.home", "school.enter", "profiles.edit"}),
+    Role.CLERK: frozenset({"platform.home", "school.enter", "profiles.edit", "exemptions.record"}),
     Role.PARENT: frozenset({"platform.home", "school.enter", "records.view_child"}),
 }
 

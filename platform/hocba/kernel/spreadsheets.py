@@ -794,3 +794,29 @@ def xlsx_bytes(wb: Workbook) -> bytes:
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+def listing_workbook(
+    *, title: str, subtitle: str, headers: list[str], rows: list[list[Any]], widths: list[float], note: str = ""
+) -> bytes:
+    """One sheet: a title, a subtitle, the header row (frozen) and the rows — a list as it shows on a page (the
+    history's changes, the platform log). Every value is written as text; formulas are neutralised."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = sheet_title(title, set())
+    ws.cell(row=1, column=1, value=title).font = TITLE_FONT
+    ws.cell(row=2, column=1, value=subtitle).font = MUTED_FONT
+    first = 4 if not note else 5
+    if note:
+        ws.cell(row=3, column=1, value=note).font = MUTED_FONT
+    for col, header in enumerate(headers, start=1):
+        ws.cell(row=first, column=col, value=header)
+    style_header(ws, first, 1, len(headers))
+    top = Alignment(wrap_text=True, vertical="top")
+    for r, row in enumerate(rows, start=first + 1):
+        for col, value in enumerate(row, start=1):
+            cell = ws.cell(row=r, column=col, value=value)
+            cell.alignment, cell.border = top, BORDER
+    ws.freeze_panes = ws.cell(row=first + 1, column=1)
+    set_widths(ws, widths)
+    return xlsx_bytes(wb)

@@ -8,7 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from hocba.celery import VISIBILITY_TIMEOUT, broker_transport_options
-from hocba.env import REPO_ROOT, Env, database_settings, runtime
+from hocba.env import REPO_ROOT, Env, database_settings, rollup_mode, runtime
 from hocba.kernel.clientip import parse_networks
 
 ENV = Env.read()
@@ -76,6 +76,16 @@ if ENV.database_url:
             DATABASES["default"] = database_settings(ENV.database_app_url)
         else:
             DATABASES["default"].update(USER=DB_APP_USER, PASSWORD=DB_APP_PASSWORD)
+# The per-school backups (tenants.backups) read through "backup": a login that db_roles grants the read-only role
+# hocba_backup — DATABASE_BACKUP_URL, else DATABASE_URL's server with HOCBA_DB_BACKUP_USER and
+# HOCBA_DB_BACKUP_PASSWORD. A login of its own rather than SET ROLE from the application's: a session that could
+# RESET ROLE back to a writer would not be read-only. Neither given: backups run only where "default" is the owner.
+DB_BACKUP_USER = ENV.db_backup_user
+DB_BACKUP_PASSWORD = ENV.db_backup_password
+if ENV.database_url and (ENV.database_backup_url or ENV.db_backup_password):
+    DATABASES["backup"] = database_settings(ENV.database_backup_url or ENV.database_url)
+    if not ENV.database_backup_url:
+        DATABASES["backup"].update(USER=DB_BACKUP_USER, PASSWORD=DB_BACKUP_PASSWORD)
 
 # --- requests ------------------------------------------------------------------------------------
 MIDDLEWARE = [
@@ -293,3 +303,5 @@ LOGGING = {
 WINDOW_EXCEPTION_MAX_DAYS = int(runtime("HOCBA_WINDOW_EXCEPTION_MAX_DAYS", "14"))
 # The longest an API token may live (days); each token is issued for at most this long.
 API_TOKEN_MAX_DAYS = int(runtime("HOCBA_API_TOKEN_MAX_DAYS", "90"))
+# How school writes reach the public rollups: "inline" (same transaction) or "outbox" (drained within seconds).
+ROLLUP_MODE = rollup_mode()

@@ -6,6 +6,7 @@ What the setup pages read is in ``schools.selectors`` (``selectors.setup``).
 
 * :mod:`.years` — opening a year (and the GDPT 2018 curriculum of its levels), its dates;
 * :mod:`.classes` — a year's classes, their homeroom teachers and teaching assignments;
+* :mod:`.parts` — a subject taught by several teachers in a class: each one's part and sheet columns;
 * :mod:`.curriculum` — the school's subjects and its departments.
 """
 
@@ -18,6 +19,7 @@ from .classes import (
     class_update,
 )
 from .curriculum import department_update, subject_create, subject_update
+from .parts import subject_parts_save
 from .years import default_dates, school_year_create, school_year_open, school_year_update
 
 __all__ = [
@@ -33,5 +35,6 @@ __all__ = [
     "school_year_open",
     "school_year_update",
     "subject_create",
+    "subject_parts_save",
     "subject_update",
 ]

@@ -98,10 +98,16 @@ def assignment_set(
             field="subject",
         )
     _require_teacher(access, teacher_id)
-    assignment, _created = TeachingAssignment.objects.update_or_create(
-        school_class=school_class, subject=subject, defaults={"teacher_id": teacher_id}
-    )
-    return assignment
+    current = TeachingAssignment.objects.filter(school_class=school_class, subject=subject)
+    whole = [a for a in current if not a.columns]
+    if len(whole) == 1 and len(current) == 1:
+        assignment = whole[0]
+        if assignment.teacher_id != teacher_id or assignment.part:
+            assignment.teacher_id, assignment.part = teacher_id, ""
+            assignment.save(update_fields=["teacher", "part"])
+        return assignment
+    current.delete()  # a subject shared between teachers becomes one teacher's whole subject
+    return TeachingAssignment.objects.create(school_class=school_class, subject=subject, teacher_id=teacher_id)
 
 
 class AssignmentsInvalid(DomainError):
@@ -137,7 +143,9 @@ def _row_error(
 @school_write
 def assignments_save(*, access: SchoolAccess, school_class: SchoolClass, rows: Sequence[Mapping[str, Any]]) -> int:
     """Who teaches each listed subject of the class: ``[{"subject": id, "teacher": id or None}]``; ``None`` clears.
-    All rows or none; returns how many assignments the class has afterwards."""
+    A subject shared between several teachers (``parts.subject_parts_save``) is left as it is by ``None`` and becomes
+    one teacher's whole subject again by a teacher. All rows or none; returns how many assignments the class has
+    afterwards."""
     require(access.can("school.setup"))
     subject_ids = []
     for row in rows:
@@ -209,13 +217,22 @@ def assignments_save(*, access: SchoolAccess, school_class: SchoolClass, rows: S
         chosen[subject.pk] = teacher_id
     if errors:
         raise AssignmentsInvalid(errors)
-    cleared = [s for s, t in chosen.items() if t is None]
-    if cleared:
-        TeachingAssignment.objects.filter(school_class=school_class, subject_id__in=cleared).delete()
-    kept = [TeachingAssignment(school_class=school_class, subject_id=s, teacher_id=t) for s, t in chosen.items() if t]
-    if kept:
+    current: dict[int, list[tuple[int, bool]]] = {}
+    for subject_id, teacher_id, columns in TeachingAssignment.objects.filter(school_class=school_class).values_list(
+        "subject_id", "teacher_id", "columns"
+    ):
+        current.setdefault(subject_id, []).append((teacher_id, bool(columns)))
+    shared = {s for s, rows_of in current.items() if any(part for _t, part in rows_of)}
+    # Only what changes is written: a subject left to nobody, or given to another teacher (or made whole again).
+    changed = {
+        s: t
+        for s, t in chosen.items()
+        if (t is None and s in current and s not in shared) or (t is not None and current.get(s) != [(t, False)])
+    }
+    if changed:
+        TeachingAssignment.objects.filter(school_class=school_class, subject_id__in=list(changed)).delete()
         TeachingAssignment.objects.bulk_create(
-            kept, update_conflicts=True, unique_fields=["school_class", "subject"], update_fields=["teacher"]
+            [TeachingAssignment(school_class=school_class, subject_id=s, teacher_id=t) for s, t in changed.items() if t]
         )
     return TeachingAssignment.objects.filter(school_class=school_class).count()
 

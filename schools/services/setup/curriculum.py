@@ -16,6 +16,7 @@ from tenants.selectors import school_member_ids
 
 from ...access import SchoolAccess
 from ...models import Assessment, Department, Grading, Subject, TeachingAssignment
+from ...rules import tt22
 from ...selectors import STAFF_ROLES, school_levels
 from ..common import require, school_write
 from .common import _int
@@ -164,10 +165,36 @@ def subject_update(*, access: SchoolAccess, subject: Subject, data: Mapping[str,
                 params={"subject": subject.name, "classes": ", ".join(used)},
                 field="grades",
             )
+    if _sheet_shape(subject.grading, subject.periods_per_year, subject.has_periodic_test) != _sheet_shape(
+        fields["grading"], fields["periods_per_year"], fields["has_periodic_test"]
+    ):
+        shared = sorted(
+            TeachingAssignment.objects.filter(subject=subject)
+            .exclude(columns=[])
+            .values_list("school_class__name", flat=True)
+            .distinct()
+        )
+        if shared:  # the columns given to each teacher of a shared subject would no longer match its sheet
+            raise DomainError(
+                "subjects.shared_columns",
+                _(
+                    "Môn %(subject)s đang chia cột bảng điểm cho nhiều giáo viên ở lớp %(classes)s; thay đổi này làm "
+                    "đổi các cột. Hãy phân công lại môn ở các lớp đó cho một giáo viên trước."
+                ),
+                params={"subject": subject.name, "classes": ", ".join(shared)},
+                field="periods_per_year",
+            )
     for key, value in fields.items():
         setattr(subject, key, value)
     subject.save(update_fields=[*fields])
     return subject
+
+
+def _sheet_shape(grading: str, periods_per_year: int, has_periodic_test: bool) -> tuple:
+    """What decides a subject's sheet columns (``services.sheets.sheet_columns``), but the class."""
+    if grading in tt22.GRADINGS:
+        return (grading, tt22.regular_assessment_count(periods_per_year))
+    return (grading, has_periodic_test)
 
 
 # --- departments ----------------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
-/* The homeroom teacher's entry pages (conduct, attendance, TT27 qualities and competencies) and the confirmations
- * of the class page. Each page is saved through the API in one PUT; changed cells are marked, the server's row
- * errors are shown on their rows, nothing typed is lost when the connection fails; Ctrl+S saves, Enter moves
- * down a column. */
+/* The class entry pages (conduct, attendance, TT27 qualities and competencies, the principal's year-end
+ * decisions) and the confirmations of the class page. Each page is saved through the API in one PUT; changed cells
+ * are marked, the server's row errors are shown on their rows and cells, nothing typed is lost when the connection
+ * fails; Ctrl+S saves, Enter moves down a column. */
 (function () {
   "use strict";
 
@@ -31,20 +31,35 @@
     });
   }
   function field(tr, name) { return tr.querySelector("[name=" + name + "]"); }
-  function current(el) { return el.type === "checkbox" ? (el.checked ? "1" : "0") : el.value; }
+  function current(el) { return el.type === "checkbox" ? (el.checked ? "1" : "0") : el.value.replace(/\r\n/g, "\n"); }
   function locked(tr) { return tr.classList.contains("locked"); }
   function fields(tr) { return Array.prototype.slice.call(tr.querySelectorAll("[data-original]")); }
-  function changed(el) { return current(el) !== el.dataset.original; }
+  function changed(el) { return current(el) !== el.dataset.original.replace(/\r\n/g, "\n"); }
   function rowDirty(tr) { return !locked(tr) && fields(tr).some(changed); }
   function dirtyRows() { return rows.filter(rowDirty); }
   function setStatus(text, kind) {
     statusNode.textContent = text || "";
     statusNode.className = "sheet-status" + (kind ? " " + kind : "");
   }
-  function rowMessage(tr, text) {
+  function rowMessage(tr, text, append) {
     var holder = tr.querySelector(".row-msg");
-    if (holder) holder.textContent = text || "";
+    if (holder) holder.textContent = append && holder.textContent ? holder.textContent + " · " + text : text || "";
     tr.classList.toggle("error", !!text);
+    if (!text) {
+      Array.prototype.forEach.call(tr.querySelectorAll(".invalid"), function (el) {
+        el.classList.remove("invalid");
+        el.removeAttribute("aria-invalid");
+      });
+    }
+  }
+  // The cell a server error names (its field: a subject or quality code, or a decision's key), marked invalid.
+  function markCell(tr, name, text) {
+    var all = fields(tr), el = all.filter(function (f) { return f.dataset.code === name && f.dataset.field !== "chosen"; })[0]
+      || all.filter(function (f) { return f.dataset.field === name || (name === "retest_chosen" && f.dataset.field === "chosen"); })[0];
+    if (!el) return;
+    el.classList.add("invalid");
+    el.setAttribute("aria-invalid", "true");
+    el.title = text;
   }
   function refresh() {
     var n = dirtyRows().length;
@@ -68,6 +83,12 @@
   table.addEventListener("input", function (event) {
     var tr = event.target.closest("tr");
     if (tr) { rowMessage(tr, ""); syncExcused(tr); }
+    // A re-test result typed for a subject not ticked: the student re-tests it, so it is ticked too.
+    var el = event.target;
+    if (tr && el.dataset.field === "retest" && el.value.trim()) {
+      var box = tr.querySelector("[data-field=chosen][data-code='" + el.dataset.code + "']");
+      if (box && !box.checked) box.checked = true;
+    }
     refresh();
   });
   table.addEventListener("change", function (event) {
@@ -94,17 +115,25 @@
       }
     }
   });
-  // Enter moves down the column (a select or a text box), past the locked rows.
+  // Enter moves down the column (a select or a text box), past the locked rows; a field named by data-field /
+  // data-code (the year-end decisions: several per cell) moves to the same field of the next row that has it.
+  function same(el) {
+    if (!el.dataset.field) return null;
+    return "[data-field='" + el.dataset.field + "']" + (el.dataset.code ? "[data-code='" + el.dataset.code + "']" : "");
+  }
   table.addEventListener("keydown", function (event) {
     var el = event.target;
-    if (event.key !== "Enter" || !el.matches("select, input[type=text]")) return;
+    if (event.key !== "Enter" || !el.matches("select, input[type=text], input[type=checkbox]")) return;
     event.preventDefault();
-    var td = el.closest("td"), tr = el.closest("tr");
+    var td = el.closest("td"), tr = el.closest("tr"), selector = same(el);
     var index = Array.prototype.indexOf.call(tr.cells, td);
-    var next = tr.nextElementSibling;
-    while (next && (locked(next) || !next.cells[index])) next = next.nextElementSibling;
-    var target = next && next.cells[index].querySelector("select, input");
-    if (target) target.focus();
+    var step = event.shiftKey ? "previousElementSibling" : "nextElementSibling";
+    var next = tr[step], target = null;
+    for (; next && !target; next = next[step]) {
+      if (locked(next) || !next.cells[index]) continue;
+      target = selector ? next.querySelector(selector) : next.cells[index].querySelector("select, input");
+    }
+    if (target) { target.focus(); if (target.select) target.select(); }
   });
   window.addEventListener("beforeunload", function (event) {
     if (dirtyRows().length || saving) {
@@ -114,7 +143,35 @@
     }
   });
 
+  // The principal's year-end decisions: one entry per changed row with only what changed in it.
+  function decisionEntry(tr) {
+    var entry = { student: parseInt(tr.dataset.student, 10) };
+    fields(tr).forEach(function (el) {
+      if (!changed(el)) return;
+      var name = el.dataset.field, code = el.dataset.code;
+      if (name === "retest" || name === "followup_level") {
+        var key = name === "retest" ? "retest" : "followup_levels";
+        entry[key] = entry[key] || {};
+        entry[key][code] = el.value.trim();
+      } else if (name === "chosen") {
+        entry.retest_chosen = fields(tr).filter(function (f) { return f.dataset.field === "chosen" && f.checked; })
+          .map(function (f) { return f.dataset.code; });
+      } else if (name === "summer_training") {
+        entry.summer_training = el.value === "passed" ? true : el.value === "failed" ? false : null;
+      } else if (name === "exemplary") {
+        entry.exemplary = el.checked;
+      } else {
+        entry[name] = el.value.trim();
+      }
+    });
+    return entry;
+  }
+
   function payload() {
+    if (config.kind === "yearend") {
+      var sentY = dirtyRows();
+      return { body: { entries: sentY.map(decisionEntry) }, rows: sentY };
+    }
     if (config.kind === "qualities") {
       // One entry per changed quality or competency: its level, and its comment where the page has one.
       var items = [], sentQ = [], missing = false;
@@ -170,7 +227,8 @@
       method: "PUT",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "Accept": "application/json",
-                 "X-CSRFToken": csrfInput ? csrfInput.value : "", "X-Requested-With": "XMLHttpRequest" },
+                 "X-CSRFToken": csrfInput ? csrfInput.value : "", "X-Requested-With": "XMLHttpRequest",
+                 "X-HocBa-Page": "1" },
       body: JSON.stringify(data.body)
     }).then(function (response) {
       return response.text().then(function (text) {
@@ -183,9 +241,9 @@
       var body = result.body;
       if (result.status === 200) {
         rows.forEach(function (tr) { rowMessage(tr, ""); });
-        if (config.kind === "absences") {
+        if (config.kind === "absences" || config.reload) {
           var url = new URL(window.location.href);
-          url.searchParams.set("date", config.date);
+          if (config.date) url.searchParams.set("date", config.date);
           url.searchParams.set("saved", String(body.count || 0));
           rows.forEach(function (tr) {
             Array.prototype.forEach.call(tr.querySelectorAll("[data-original]"), function (el) { el.dataset.original = current(el); });
@@ -201,9 +259,12 @@
         return;
       }
       if (result.status === 400 && body.errors) {
+        rows.forEach(function (tr) { rowMessage(tr, ""); });
         body.errors.forEach(function (error) {
           var tr = (config.kind === "conduct" && data.rows[error.index]) || rows.filter(function (r) { return r.dataset.student === String(error.student); })[0];
-          if (tr) rowMessage(tr, errorText(error));
+          if (!tr) return;
+          rowMessage(tr, errorText(error), true);
+          if (error.field) markCell(tr, error.field, errorText(error));
         });
         refresh();
         setStatus(fmt(M.invalid, { n: body.errors.length }), "bad");
@@ -221,7 +282,12 @@
     });
   }
 
-  saveButton.addEventListener("click", save);
+  var form = table.closest("form");
+  if (form) {  // a page whose form also works without JavaScript: the same keys save through the API here
+    form.addEventListener("submit", function (event) { event.preventDefault(); save(); });
+  } else {
+    saveButton.addEventListener("click", save);
+  }
   retryButton.addEventListener("click", save);
   document.addEventListener("keydown", function (event) {
     if ((event.ctrlKey || event.metaKey) && (event.key === "s" || event.key === "S")) {

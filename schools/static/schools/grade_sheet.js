@@ -238,6 +238,10 @@
     var other = cells["term" + (3 - term)];
     setComputed(own, live);
     var otherValue = other ? other.dataset.server : "";
+    if (otherValue && otherValue === config.exempt_mark) {  // exempt in the other term: the year is this term's
+      setComputed(cells.year, live);
+      return;
+    }
     setComputed(cells.year, term === 1 ? yearResult(live, otherValue) : yearResult(otherValue, live));
   }
 
@@ -395,7 +399,8 @@
       method: "PUT",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "Accept": "application/json",
-                 "X-CSRFToken": csrfInput ? csrfInput.value : "", "X-Requested-With": "XMLHttpRequest" },
+                 "X-CSRFToken": csrfInput ? csrfInput.value : "", "X-Requested-With": "XMLHttpRequest",
+                 "X-HocBa-Page": "1" },
       body: JSON.stringify({ cells: cells }),
       signal: controller ? controller.signal : undefined
     }).then(function (response) {

@@ -20,5 +20,10 @@ class Command(BaseCommand):
                 app_user=settings.DB_APP_USER,
                 app_password=settings.DB_APP_PASSWORD,
                 school_schemas=schemas + [settings.TENANT_TEMPLATE_SCHEMA],
+                backup_user=settings.DB_BACKUP_USER,
+                backup_password=settings.DB_BACKUP_PASSWORD,
             )
-        self.stdout.write(f"roles ready: {settings.DB_APP_USER} in {dbroles.WRITERS}; {len(schemas)} school schemas")
+        backup = f"; {settings.DB_BACKUP_USER} in {dbroles.BACKUP}" if settings.DB_BACKUP_PASSWORD else ""
+        self.stdout.write(
+            f"roles ready: {settings.DB_APP_USER} in {dbroles.WRITERS}{backup}; {len(schemas)} school schemas"
+        )

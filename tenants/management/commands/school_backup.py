@@ -24,8 +24,9 @@ class Command(BaseCommand):
             schools = (
                 list(School.objects.filter(status="active").order_by("pk")) if all else [backups.find_school(school)]
             )
+            using = backups.backup_connection()  # the backup login or the owner, never the application's role
             for one in schools:
-                manifest = backups.backup_school(one, to)
+                manifest = backups.backup_school(one, to, using=using)
                 rows = sum(t["rows"] for t in manifest["tables"].values())
                 head = manifest["audit_head"]["last_id"]
                 self.stdout.write(

@@ -1,6 +1,7 @@
 /* What every page does, without inline script (the Content-Security-Policy runs none, hocba.kernel.csp):
  * - <select data-autosubmit> / <input data-autosubmit>: a change submits its form (language, filters);
- * - <form data-confirm="question">: asks before it submits;
+ * - <form data-confirm="question"> (or its submit button): asks before it submits — destructive actions
+ *   (button.danger) always do;
  * - .window-state[data-lock-at]: counts down the last 24 hours before the entry window locks. */
 (function () {
   "use strict";
@@ -12,7 +13,9 @@
 
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    var question = form && form.getAttribute && form.getAttribute("data-confirm");
+    var button = event.submitter;
+    var question = (button && button.getAttribute && button.getAttribute("data-confirm")) ||
+      (form && form.getAttribute && form.getAttribute("data-confirm"));
     if (question && !window.confirm(question)) event.preventDefault();
   });
 

@@ -1,0 +1,114 @@
+"""Draining the schools' rollup outboxes into the public rollups (``HOCBA_ROLLUP_MODE=outbox``, docs/operations.md
+§9.4), and the reconciliation, which must agree with rows not drained yet.
+
+Who drains what:
+
+* ``drain_signalled`` (beat ``rollups-drain``, every 5 s in outbox mode): the schools named in the Redis set by the
+  writes' ``on_commit`` hooks;
+* ``sweep_chunk`` (beat ``rollups-sweep``, every 5 min, either mode): every active school whose outbox still holds
+  rows — a signal lost to a Redis outage or a worker killed after taking it — found with one query per chunk;
+* ``drain_schools`` (the lock-time compliance snapshot): the chunk's schools, before their figures are copied;
+* ``reconcile_school`` (every 30 min): overwrites the public rows with recomputed figures and deletes, in the same
+  transaction and as of the same moment, the outbox rows those figures already include.
+
+Each drain is one transaction per school: the outbox rows deleted and summed in the school, one upsert per school
+year in public. Two drains of one school never count a row twice (the second waits on the rows' locks and then
+finds them gone); a drain that fails leaves the rows where they were and names the school again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.db import DatabaseError, transaction
+from hocba.kernel import metrics
+
+from . import perschool
+from .models import School
+from .rollups import outbox_signal, outbox_signalled, rollup_add, rollup_set
+
+log = logging.getLogger(__name__)
+
+SIGNALLED_BATCH = 200  # schools taken from the set at a time
+DRAIN_BUDGET_SECONDS = 4.0  # a drain task stops taking schools after this long: the next beat (5 s) goes on
+
+
+def drain_school(school_id: int, schema_name: str, *, via: str) -> int:
+    """Move this school's outbox rows into its public rollup rows, in one transaction; returns the rows drained."""
+    with transaction.atomic():
+        taken = perschool.rollup_outbox_take(schema_name)
+        for year_start, deltas in taken["years"].items():
+            rollup_add(school_id=school_id, year_start=year_start, **deltas)
+    if taken["rows"]:
+        metrics.rollup_outbox_drained(via=via, rows=taken["rows"], lag_seconds=taken["lag"])
+    return taken["rows"]
+
+
+def _schemas(school_ids: list[int]) -> dict[int, str]:
+    return dict(School.objects.filter(pk__in=school_ids).values_list("pk", "schema_name"))
+
+
+def drain_signalled(*, budget: float = DRAIN_BUDGET_SECONDS, batch: int = SIGNALLED_BATCH) -> dict[str, int]:
+    """Drain the schools signalled since the last run, batch by batch, for at most ``budget`` seconds."""
+    started = time.monotonic()
+    out = {"schools": 0, "rows": 0, "failed": 0}
+    failed: list[int] = []
+    while time.monotonic() - started < budget:
+        school_ids = outbox_signalled(batch)
+        if not school_ids:
+            break
+        for school_id, schema_name in _schemas(school_ids).items():
+            try:
+                out["rows"] += drain_school(school_id, schema_name, via="signal")
+                out["schools"] += 1
+            except DatabaseError:
+                log.exception("rollup outbox: draining %s failed; signalled again for the next run", schema_name)
+                failed.append(school_id)
+    for school_id in failed:  # after the loop: this run does not take them again
+        outbox_signal(school_id)
+    out["failed"] = len(failed)
+    return out
+
+
+def sweep_chunk(schools: list[list]) -> dict[str, int]:
+    """Drain the chunk's schools whose outbox still holds rows (one query finds them)."""
+    by_schema = {schema_name: school_id for school_id, schema_name in schools}
+    out = {"schools": 0, "rows": 0, "failed": 0}
+    for schema_name in perschool.schemas_with_outbox_rows(list(by_schema)):
+        try:
+            out["rows"] += drain_school(by_schema[schema_name], schema_name, via="sweep")
+            out["schools"] += 1
+        except DatabaseError:
+            log.exception("rollup outbox: sweeping %s failed", schema_name)
+            out["failed"] += 1
+    if out["schools"]:
+        log.info("rollup outbox sweep: %s", out)
+    return out
+
+
+def drain_schools(school_ids: list[int], *, via: str) -> int:
+    """Drain these schools now (the lock-time snapshot, before it copies their figures); returns the rows drained."""
+    return sum(drain_school(school_id, schema_name, via=via) for school_id, schema_name in _schemas(school_ids).items())
+
+
+def reconcile_school(school_id: int, schema_name: str) -> int:
+    """Recompute this school's rollup rows from its tables; returns the number of school years. Counted in the
+    metrics, with whether any figure had drifted (``hocba_rollup_reconciled_schools_total{drift="fixed"}``).
+
+    One transaction: the school's outbox locked, the figures read, the outbox rows of those years taken and added
+    to the public rows (they are in the figures), the public rows overwritten — so drift is what differs from the
+    public rows plus the rows not drained yet. A write that commits before the lock is in the figures and its row
+    is taken; one that commits after keeps its row, drained on top of the new figures: nothing counted twice or
+    lost (tests/tenants/test_rollup_outbox.py)."""
+    with transaction.atomic():
+        found = perschool.rollup_figures_clearing_outbox(schema_name)
+        for year_start, deltas in found["years"].items():
+            rollup_add(school_id=school_id, year_start=year_start, **deltas)
+        drifted = False
+        for year_start, values in found["figures"].items():
+            drifted = rollup_set(school_id=school_id, year_start=year_start, values=values) or drifted
+    if found["rows"]:
+        metrics.rollup_outbox_drained(via="reconcile", rows=found["rows"], lag_seconds=found["lag"])
+    metrics.rollups_reconciled(drifted=drifted)
+    return len(found["figures"])
