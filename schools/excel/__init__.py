@@ -4,9 +4,12 @@
 * :mod:`.sheets` — a grade sheet's template (students, columns, current values) and its import
   (one ``sheets.sheet_save`` call);
 * :mod:`.export` — a class's workbook: one sheet per subject the person may read, and a summary.
+* :mod:`.qualities` — TT27 qualities and competencies of a primary class: a checkpoint's template, its import
+  (one ``yearend.qualities_save`` call) and the class's export of the four checkpoints.
 
-Every problem of an import names its row, cell and header as Excel shows them, in Vietnamese with
-English beside it (:class:`.common.Problem`); nothing is saved unless the whole file is valid.
+Every problem of an import names its row, cell and header as Excel shows them, in Vietnamese and English
+(:class:`.common.Problem`: the JSON report carries both, the report page the page's language); nothing is saved
+unless the whole file is valid.
 The headers written in the files are fixed Vietnamese strings, not translated: the importer reads them.
 """
 

@@ -335,3 +335,33 @@ def test_export_has_every_checkpoint_with_levels_and_comments(w, primary):
     assert template in html and url in html and f"/excel/classes/{three.pk}/qualities/year.xlsx" in html
     import_page = client(w, "homeroom_a").get(url)
     assert import_page.status_code == 200 and template in import_page.content.decode()
+
+
+def test_template_and_import_take_the_same_queries_for_any_class_size(w, primary):
+    from django.test.utils import CaptureQueriesContext
+
+    three = primary["class"]
+    c = client(w, "homeroom_a")
+    template, url = urls(three)
+
+    def counts(level: str) -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as read:
+            wb = workbook(c.get(template))
+        ws = wb.active
+        for row in range(5, ws.max_row + 1):
+            for col in range(5, 20):
+                ws.cell(row=row, column=col, value=level)
+        with CaptureQueriesContext(connection) as write:
+            assert upload(c, url, xlsx(wb)).status_code == 200
+        return len(read), len(write)
+
+    small = counts("Tốt")
+    system = system_access(connection.tenant.pk)
+    for i in range(5):
+        student_enrol(
+            access=system,
+            school_class=three,
+            today=timezone.localdate(),
+            profile={"full_name": f"Nguyễn Văn Số {i}", "date_of_birth": "01/01/2018", "gender": "M"},
+        )
+    assert counts("Đạt") == small

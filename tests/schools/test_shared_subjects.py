@@ -12,13 +12,20 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from hocba.kernel.errors import DomainError
 from rest_framework.test import APIClient
 
 from schools.compliance import unfinished_sheets
 from schools.models import Assessment, Subject, TeachingAssignment
 from schools.selectors import subject_teachers
 from schools.services.common import system_access
-from schools.services.setup import AssignmentsInvalid, assignment_set, assignments_save, subject_parts_save
+from schools.services.setup import (
+    AssignmentsInvalid,
+    assignment_set,
+    assignments_save,
+    subject_parts_save,
+    subject_update,
+)
 from schools.services.sheets import SheetInvalid, class_sheets_save, sheet_save
 from tenants.models import School
 from tests.support import SCHOOL_A_HOST, SCHOOL_B_HOST, client_for, page_text
@@ -420,3 +427,25 @@ def test_a_shared_subject_is_one_unfinished_sheet_naming_the_teachers_behind(w, 
     assert found[0]["class_id"] == c.pk and found[0]["term"] == 1
     assert sorted(found[0]["teacher_ids"]) == sorted([w.accounts["dept_a"], w.accounts["homeroom_a"]])
     assert found[0]["filled"] == 12 and found[0]["required"] == 36
+
+
+def test_a_curriculum_change_that_moves_a_shared_subjects_columns_is_refused(w, klass, shared):
+    data = {
+        "name": shared.name,
+        "periods_per_year": 70,  # 3 regular assessments instead of 4: tx4 would vanish under Sinh học's teacher
+        "grading": shared.grading,
+        "grades": list(shared.grades),
+        "department": shared.department_id,
+        "has_periodic_test": False,
+    }
+    with pytest.raises(DomainError) as info:
+        subject_update(access=system_access(w.school_a), subject=shared, data=data)
+    assert info.value.code == "subjects.shared_columns" and "6A1" in str(info.value.as_dict()["detail"])
+    assert Subject.objects.get(pk=shared.pk).periods_per_year == 140
+    # A change that keeps the columns (the name, 100 periods: still four ĐĐGtx) is accepted.
+    subject_update(
+        access=system_access(w.school_a),
+        subject=shared,
+        data={**data, "name": "Khoa học tự nhiên (KHTN)", "periods_per_year": 100},
+    )
+    assert Subject.objects.get(pk=shared.pk).name == "Khoa học tự nhiên (KHTN)"
