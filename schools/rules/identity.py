@@ -26,9 +26,12 @@ hyphens, 3 to 20 characters, starting with a letter or digit, compared in upper 
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the rules read no clock: a date is only passed in
+    import datetime as dt
 
 # Circular 59/2021/TT-BCA, appendix: the province codes of the personal identification number.
 PROVINCE_CODES: dict[str, str] = {

@@ -17,11 +17,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from hocba.kernel import spreadsheets
 from rest_framework.test import APIClient
 
-from schools.models import Assessment, Student
+from schools.models import Assessment, QualityAssessment, Student
 from tenants.models import School, Window
 from tenants.services import schools as school_services
 from tests.platform import hostile_files as bombs
 from tests.schools.test_excel import client, sheet_urls, students_urls, upload
+from tests.schools.test_excel_qualities import primary  # noqa: F401 - the fixture of the qualities import
+from tests.schools.test_excel_qualities import upload as qualities_upload
 from tests.support import client_for
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -49,6 +51,7 @@ class Entry:
     post: Callable
     written: Callable
     needs_class: bool = True
+    fixture: str = "klass"  # the school's class the import is for (``primary``: a TT27 class of school A)
 
 
 def _sheet(w, klass, content):
@@ -57,6 +60,11 @@ def _sheet(w, klass, content):
 
 def _students(w, klass, content):
     return upload(client(w, "homeroom_a"), students_urls(klass)[1], content)
+
+
+def _qualities(w, tt27_class, content):
+    url = f"/excel/classes/{primary['class'].pk}/qualities/1/mid/import/"
+    return qualities_upload(client(w, "homeroom_a"), url, content)
 
 
 def _file(content, name="tep.xlsx"):
@@ -94,6 +102,7 @@ def _provision_api(w, _klass, content):
 ENTRIES = {
     "sheet_import": Entry(_sheet, lambda: Assessment.objects.count()),
     "student_import": Entry(_students, lambda: Student.objects.count()),
+    "qualities_import": Entry(_qualities, lambda: QualityAssessment.objects.count(), fixture="primary"),
     "window_import_page": Entry(_windows_page, lambda: Window.objects.count(), needs_class=False),
     "window_import_api": Entry(_windows_api, lambda: Window.objects.count(), needs_class=False),
     "provision_page": Entry(_provision_page, lambda: School.objects.count(), needs_class=False),
@@ -120,8 +129,9 @@ def _measure(post):
 @pytest.fixture
 def school_class(request, w):
     """The class fixture only for the imports of a school (it enters the school's schema)."""
-    if ENTRIES[request.node.callspec.params["entry"]].needs_class:
-        return request.getfixturevalue("klass")
+    entry = ENTRIES[request.node.callspec.params["entry"]]
+    if entry.needs_class:
+        return request.getfixturevalue(entry.fixture)
     return None
 
 
