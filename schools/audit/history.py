@@ -297,12 +297,14 @@ def history(
     rows_per_entry: int | None = None,
     limit: int = 50,
     page: int = 1,
+    max_rows: int | None = None,
 ) -> HistoryPage:
     """One page of the school's changes, newest first, with the filters given (current school schema).
 
     ``limit`` entries (statements) a page; of each, at most ``rows_per_entry`` changed rows (the others counted in
     the last one's ``more``), so that a whole sheet saved at once does not make one endless page. ``entry_id``: the
-    rows of that one entry, ``limit`` rows a page."""
+    rows of that one entry, ``limit`` rows a page. ``max_rows``: no more changed rows than that in all (the newest;
+    ``has_next`` then says there are more) — an export of many whole-sheet entries stays a bounded file."""
     layouts = table_columns()
     qs = AuditEntry.objects.all()
     if entry_id is not None:
@@ -339,6 +341,9 @@ def history(
     found: list[tuple[Change, dict | None, dict | None]] = []
     row_names: dict[int, str] = {}
     for e in entries:
+        if max_rows is not None and len(found) >= max_rows:
+            has_next = True
+            break
         columns = layouts.get(e.table_name, [])
         try:
             rows = changed_rows(e.operation, as_dicts(e.old_values, columns), as_dicts(e.new_values, columns))
@@ -419,6 +424,8 @@ def history(
             kept.append(item)
             last[entry] = item[0]
         found = kept
+    if max_rows is not None and len(found) > max_rows:
+        found, has_next = found[:max_rows], True
 
     years = list(SchoolYear.objects.values_list("id", "start_year", "starts_on", "ends_on"))
     classes = {c: (name, y) for c, name, y in SchoolClass.objects.values_list("id", "name", "year_id")}

@@ -32,6 +32,7 @@ PAGE_SIZE = 20  # entries (statements) a page
 ROWS_PER_ENTRY = 5  # changed rows shown of one entry; the rest behind ``?entry=<id>``
 ENTRY_PAGE_SIZE = 100  # rows a page when one entry is shown
 EXPORT_ENTRIES = 2000  # entries in one download (the newest of the selection)
+EXPORT_ROWS = 20000  # changed rows in one download: many whole-sheet entries would otherwise make millions
 SEARCH_LIMIT = 30
 
 
@@ -147,7 +148,10 @@ class HistoryExportView(SchoolPage):
         form = HistoryFilterForm(request.GET or None, people=school_people(request.tenant.pk))
         if form.is_bound and not form.is_valid():
             return self._refused(form)
-        page = shown_to(request, history(**_filters(form.cleaned_data if form.is_bound else {}), limit=EXPORT_ENTRIES))
+        page = shown_to(
+            request,
+            history(**_filters(form.cleaned_data if form.is_bound else {}), limit=EXPORT_ENTRIES, max_rows=EXPORT_ROWS),
+        )
         content = history_workbook(page, title=_g("Lịch sử thay đổi dữ liệu"), school=request.tenant.name)
         return xlsx_response(content, f"lich-su-thay-doi-{timezone.localdate():%Y%m%d}.xlsx")
 

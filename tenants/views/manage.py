@@ -15,6 +15,7 @@ from hocba.kernel.permissions import CapabilityRequiredMixin
 from hocba.kernel.refusals import refusal_texts
 from hocba.kernel.roles import Role
 from hocba.kernel.spreadsheets import check_upload_size
+from hocba.kernel.text import search_text
 
 from .. import forms, selectors
 from ..models import AdministrativeUnit, School
@@ -78,7 +79,7 @@ class UnitListView(CapabilityRequiredMixin, TemplateView):
 
         for root in tree.roots():
             walk(root.id, 0)
-        query = self.request.GET.get("q", "").strip()
+        query = search_text(self.request.GET.get("q"))
         if query:
             found = selectors.unit_ids_matching(query, tree.day)
             rows = [r for r in rows if r["node"].id in found]
@@ -216,7 +217,7 @@ class SchoolListView(CapabilityRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         acc = access(self.request)
         ids = acc.schools_with("schools.view")
-        query = self.request.GET.get("q", "").strip()
+        query = search_text(self.request.GET.get("q"))
         schools = selectors.school_list(school_ids=ids, search=query)
         tree = acc.tree or selectors.unit_tree_on()
         ctx = {"schools": schools, "tree": tree, "query": query, "can_manage": acc.has("schools.manage")}

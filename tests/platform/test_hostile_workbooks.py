@@ -63,7 +63,7 @@ def _students(w, klass, content):
 
 
 def _qualities(w, tt27_class, content):
-    url = f"/excel/classes/{primary['class'].pk}/qualities/1/mid/import/"
+    url = f"/excel/classes/{tt27_class['class'].pk}/qualities/1/mid/import/"
     return qualities_upload(client(w, "homeroom_a"), url, content)
 
 

@@ -38,7 +38,22 @@ def fold(text: str) -> str:
     People type Vietnamese without accents ("nguyen du" for "Nguyễn Du"): names are stored folded beside
     themselves (a ``search_name`` column) and the query is folded the same way, so both sides meet here."""
     decomposed = unicodedata.normalize("NFD", (text or "").lower().replace("đ", "d"))
-    return " ".join("".join(ch for ch in decomposed if not unicodedata.combining(ch)).split())
+    return " ".join("".join(ch for ch in decomposed if not unicodedata.combining(ch) and _kept(ch)).split())
+
+
+SEARCH_MAX = 150  # characters of a search query: longer than any name it is compared with
+
+
+def _kept(ch: str) -> bool:
+    """Not a control or invisible format character (NUL, zero-width space…), which PostgreSQL text cannot hold
+    (NUL) or a person cannot see; whitespace stays, as a separator."""
+    return ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cf")
+
+
+def search_text(value: str | None, limit: int = SEARCH_MAX) -> str:
+    """What a search box sent, as a query may carry it: control and invisible characters dropped, spaces collapsed,
+    at most ``limit`` characters (a NUL would make the database refuse the query; a megabyte would only be slow)."""
+    return " ".join("".join(ch for ch in str(value or "") if _kept(ch)).split())[:limit]
 
 
 def is_nfc(value: Any) -> bool:
