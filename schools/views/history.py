@@ -34,6 +34,7 @@ ENTRY_PAGE_SIZE = 100  # rows a page when one entry is shown
 EXPORT_ENTRIES = 2000  # entries in one download (the newest of the selection)
 EXPORT_ROWS = 20000  # changed rows in one download: many whole-sheet entries would otherwise make millions
 SEARCH_LIMIT = 30
+MAX_PAGE = 1_000_000
 
 
 class HistoryFilterForm(forms.Form):
@@ -55,7 +56,8 @@ class HistoryFilterForm(forms.Form):
         widget=forms.TextInput(attrs={"placeholder": "dd/mm/yyyy", "size": 10}),
     )
     entry = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
-    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    # Bounded: a page number past the database's integers would fail the query (a 500) instead of showing nothing.
+    page = forms.IntegerField(required=False, min_value=1, max_value=MAX_PAGE, widget=forms.HiddenInput)
 
     def __init__(self, *args, people: list[tuple[int, str]], **kwargs):
         super().__init__(*args, **kwargs)

@@ -21,6 +21,7 @@ from .common import access
 
 PAGE_SIZE = 50
 EXPORT_ENTRIES = 5000
+MAX_PAGE = 1_000_000
 
 
 class AuditFilterForm(forms.Form):
@@ -51,7 +52,8 @@ class AuditFilterForm(forms.Form):
         input_formats=["%d/%m/%Y"],
         widget=forms.TextInput(attrs={"placeholder": "dd/mm/yyyy", "size": 10}),
     )
-    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    # Bounded: a page number past the database's integers would fail the query (a 500) instead of showing nothing.
+    page = forms.IntegerField(required=False, min_value=1, max_value=MAX_PAGE, widget=forms.HiddenInput)
 
     def clean(self):
         data = super().clean()

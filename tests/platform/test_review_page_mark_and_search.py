@@ -69,10 +69,12 @@ def test_fold_on_hostile_text():
     assert fold("\x00\x01\x7f") == ""
     assert fold("a" + "\u0301\u0323" * 50_000) == "a"
     assert fold("\u0301" * 1000) == ""
-    long = "Đặng Thị Ánh Tuyết " * 50_000  # about 1 MB
+    # Longer than any query string reaches a view (gunicorn's request line stops at 4,094 bytes; the forms and
+    # ``search_text`` cut a query to 120-150 characters before it is folded).
+    long = "Đặng Thị Ánh Tuyết\x00 " * 400
     start = time.perf_counter()
     folded = fold(long)
-    assert time.perf_counter() - start < 2.0
+    assert time.perf_counter() - start < 0.5
     assert folded.startswith("dang thi anh tuyet dang") and "\x00" not in folded
     assert fold(None) == ""  # type: ignore[arg-type]
 

@@ -8,10 +8,14 @@ import io
 import zipfile
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.utils import timezone
+from hocba.kernel.spreadsheets import META_SHEET
+from hocba.kernel.spreadsheets import XLSX_CONTENT_TYPE as XLSX
 from openpyxl import load_workbook
 
+from schools.models import Enrolment, QualityAssessment
 from schools.services.common import system_access
 from schools.services.students import student_enrol
 from schools.views import history as history_views
@@ -104,3 +108,40 @@ def test_the_history_export_is_bounded_in_rows_and_says_so(w, klass, monkeypatch
     data = rows[5:]
     assert len(data) == len(klass.students) + 3
     assert all("→ 9" in row[8] for row in data[: len(klass.students)])  # the newest sheet first, whole
+
+
+def test_a_qualities_file_of_another_class_school_or_pupil_is_refused(w, primary):  # noqa: F811
+    """3B's template uploaded to 3A; 3A's template claiming school B; a file without HọcBạ's marks whose row names
+    3B's pupil (by id and name): each refused with its reason, and nothing written."""
+    three, other = primary["class"], primary["other"]
+    c = client_for(w.account("homeroom_a"), SCHOOL_A_HOST)
+    url = f"/excel/classes/{three.pk}/qualities/1/mid/import/"
+
+    def post(wb):
+        out = io.BytesIO()
+        wb.save(out)
+        file = SimpleUploadedFile("pcnl.xlsx", out.getvalue(), content_type=XLSX)
+        return c.post(url, {"file": file}, HTTP_ACCEPT="application/json")
+
+    principal = client_for(w.account("principal_a"), SCHOOL_A_HOST)
+    theirs = load_workbook(io.BytesIO(principal.get(f"/excel/classes/{other.pk}/qualities/1/mid.xlsx").content))
+    response = post(theirs)
+    assert response.status_code == 400 and response.json()["errors"][0]["code"] == "excel.wrong_sheet"
+
+    ours = load_workbook(io.BytesIO(c.get(f"/excel/classes/{three.pk}/qualities/1/mid.xlsx").content))
+    ours.active.cell(row=5, column=5, value="T")
+    meta = ours[META_SHEET]
+    for row in meta.iter_rows(min_col=1, max_col=2):
+        if row[0].value == "school":
+            row[1].value = w.school_b
+    response = post(ours)
+    assert response.status_code == 400 and response.json()["errors"][0]["code"] == "excel.wrong_sheet"
+
+    del ours[META_SHEET]
+    stranger = Enrolment.objects.filter(school_class=other).select_related("student").first().student
+    ours.active.cell(row=5, column=1, value=stranger.pk)
+    ours.active.cell(row=5, column=3, value=stranger.full_name)
+    response = post(ours)
+    assert response.status_code == 400
+    assert [e["code"] for e in response.json()["errors"]] == ["sheet.student_not_in_class"]
+    assert not QualityAssessment.objects.exists()

@@ -33,12 +33,15 @@ def nfc(value: Any) -> Any:
 
 
 def fold(text: str) -> str:
-    """Text as search compares it: lower case, without tone or letter marks, "đ" as "d", spaces collapsed.
+    """Text as search compares it: lower case, without tone or letter marks, "đ" as "d", spaces collapsed, control
+    and invisible characters (NUL, zero-width space) dropped.
 
     People type Vietnamese without accents ("nguyen du" for "Nguyễn Du"): names are stored folded beside
     themselves (a ``search_name`` column) and the query is folded the same way, so both sides meet here."""
     decomposed = unicodedata.normalize("NFD", (text or "").lower().replace("đ", "d"))
-    return " ".join("".join(ch for ch in decomposed if not unicodedata.combining(ch) and _kept(ch)).split())
+    return " ".join(
+        "".join(ch for ch in decomposed if not unicodedata.combining(ch) and (ch.isalnum() or _kept(ch))).split()
+    )
 
 
 SEARCH_MAX = 150  # characters of a search query: longer than any name it is compared with
