@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.browser.test_records_browser import SCHOOL, SUBJECT_TEACHER, sign_in
+from tests.browser.test_records_browser import SCHOOL, SUBJECT_TEACHER, accept_dialogs, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -51,8 +51,10 @@ def test_a_teacher_issues_uses_and_revokes_a_token(site, new_context, shots, wid
     page.goto(site.url(path="/accounts/tokens/"))
     assert page.locator("[data-token-key]").count() == 0  # shown once
     row = page.locator("tr[data-token]", has_text=f"Sổ điểm điện tử {width}")
+    asked = accept_dialogs(page)  # revoking is destructive: the page asks first
     with page.expect_navigation():
         row.locator("button[type=submit]").click()
+    assert len(asked) == 1 and asked[0].startswith("confirm"), asked
     assert _api(site, key) in (401, 403)  # revoked at once
     page.screenshot(path=str(shots / f"tokens-list-{width}.png"), full_page=True)
     assert fits(page)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 
+import pytest
+from django.db import connection
 from django.utils import timezone
 from openpyxl import load_workbook
 
@@ -15,6 +17,13 @@ from tenants.selectors import access_for
 from tenants.selectors.auditlog import audit_log_page
 from tenants.services.accounts import membership_grant
 from tests.support import SCHOOL_A_HOST
+
+
+@pytest.fixture(autouse=True)
+def _back_on_public():
+    """A request on a school's site leaves the test's connection on that school: later tests create schools."""
+    yield
+    connection.set_schema_to_public()
 
 
 def _grant(w):

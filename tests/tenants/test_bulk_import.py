@@ -260,7 +260,7 @@ def test_file_errors_on_the_page_are_400_with_the_form_again(w, login, name, con
     assert 'id="provision-error"' in body and 'id="provision-form"' in body
     # The page's language only (English with an English page): no English line under the Vietnamese.
     assert escape(said["detail"]) in body and escape(said["detail_en"]) not in body
-    assert "zip" not in body.lower()  # not Python's "File is not a zip file"
+    assert "not a zip file" not in body.lower()  # not Python's "File is not a zip file"
     assert _state() == before
 
 
