@@ -38,7 +38,6 @@ from hocba.kernel.spreadsheets import (
     header_keys,
     is_blank,
     limits,
-    normalize,
     open_workbook,
     read_meta,
     set_widths,
@@ -59,11 +58,9 @@ from ..models import QualityAssessment, SchoolClass
 from ..selectors import class_members, class_students
 from ..services import yearend
 from ..services.classwork import ClassInputInvalid
-from .common import TERM_LABEL
+from .common import ID_HEADER, NAME_HEADER, TERM_LABEL, row_student
 
 KIND = "qualities"
-ID_HEADER = "Mã HS (không sửa)"
-NAME_HEADER = "Họ và tên"
 FIXED = (("id", ID_HEADER, 9), ("stt", "STT", 5), ("name", NAME_HEADER, 28), ("dob", "Ngày sinh", 12))
 TITLE_ROW, INFO_ROW, GROUP_ROW, HEADER_ROW = 1, 2, 3, 4
 FIRST_VALUE_COLUMN = len(FIXED) + 1
@@ -256,61 +253,23 @@ def qualities_import(
         def problem(code, message, params=None, *, column=None, header="", student=None, r=r):
             problems.append(Problem(code, message, params or {}, row=r, column=column, header=header, student=student))
 
-        student_id = as_int(raw_id)
-        student = students.get(student_id) if student_id is not None else None
-        if is_blank(raw_id):
-            problem(
-                "sheet.missing_student_id",
-                _(
-                    "thiếu mã học sinh. Bảng phẩm chất, năng lực không thêm học sinh mới (hãy nhập qua danh sách "
-                    "học sinh); nếu lỡ xoá, hãy tải lại mẫu."
-                ),
-                column=fixed["id"],
-                header=ID_HEADER,
-            )
-            continue
+        student = row_student(
+            raw_id,
+            raw_name,
+            students=students,
+            seen=seen,
+            row=r,
+            class_name=school_class.name,
+            columns=fixed,
+            missing_id=_(
+                "thiếu mã học sinh. Bảng phẩm chất, năng lực không thêm học sinh mới (hãy nhập qua danh sách "
+                "học sinh); nếu lỡ xoá, hãy tải lại mẫu."
+            ),
+            problem=problem,
+        )
         if student is None:
-            if student_id is not None:
-                problem(
-                    "sheet.student_not_in_class",
-                    _("mã học sinh %(id)s không thuộc lớp %(class)s."),
-                    {"id": student_id, "class": school_class.name},
-                    column=fixed["id"],
-                    header=ID_HEADER,
-                )
-            else:
-                problem(
-                    "sheet.student_not_in_class",
-                    _("mã học sinh “%(value)s” không hợp lệ."),
-                    {"value": cell_text(raw_id)},
-                    column=fixed["id"],
-                    header=ID_HEADER,
-                )
             continue
-        if student_id in seen:
-            problem(
-                "sheet.duplicate_student",
-                _("học sinh %(name)s đã có ở hàng %(row)s."),
-                {"name": student.full_name, "row": seen[student_id]},
-                column=fixed["id"],
-                header=ID_HEADER,
-                student=student_id,
-            )
-            continue
-        seen[student_id] = r
-        if normalize(raw_name) != normalize(student.full_name):
-            problem(
-                "sheet.name_mismatch",
-                _(
-                    "họ tên “%(name)s” không khớp với mã học sinh %(id)s (%(student)s); có thể các hàng đã bị sắp "
-                    "xếp lại hoặc sửa nhầm. Không sửa cột Họ và tên."
-                ),
-                {"name": cell_text(raw_name), "id": student_id, "student": student.full_name},
-                column=fixed["name"],
-                header=NAME_HEADER,
-                student=student_id,
-            )
-            continue
+        student_id = as_int(raw_id)
         for code, (col, trait) in value_columns.items():
             value = raw_values[code]
             if upload.is_uncomputed_formula(ws.title, r, col, value):
