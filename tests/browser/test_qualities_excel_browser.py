@@ -26,8 +26,7 @@ CHECKPOINT = (2, "mid")  # not the checkpoint the keyboard test writes (1, mid)
 @pytest.fixture(scope="module")
 def primary_class(site) -> int:
     classes = site.sql(f"select id from {PRIMARY_SCHEMA}.schools_schoolclass where name = '1A1'")
-    if not classes:
-        pytest.skip("the demo seeds no primary class")
+    assert classes, "the demo seeds the primary class 1A1"
     return classes[0][0]
 
 
