@@ -1,4 +1,4 @@
-"""Reserved: F: rollup outbox (issue 15)."""
+"""Empty: kept so that databases which applied it keep one linear history."""
 
 from django.db import migrations
 
