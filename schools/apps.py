@@ -5,3 +5,10 @@ class SchoolsConfig(AppConfig):
     name = "schools"
     verbose_name = "School records"
     schema_side = "school"
+
+    def ready(self) -> None:
+        from hocba.kernel.menu import register as register_menu
+
+        from .menu import ENTRIES
+
+        register_menu(*ENTRIES)

@@ -2,11 +2,14 @@
 
 Plain data in, plain data out: no public table is read or written here.
 
-* ``unfinished_sheets``: the grade sheets (class × subject × term) that have fewer filled cells than
-  active students × required columns, for the reminders before a lock. Required columns are a sheet's
-  columns (``sheets.sheet_columns``) except the free comment. A subject shared by several teachers is still one
-  sheet; ``teacher_ids`` names the teachers whose columns are unfinished (``teacher_id``: the first of them).
-  A constant number of queries per school.
+* ``required_columns`` / ``part_columns``: THE definition of a finished sheet (class × subject × term): every
+  required column — a sheet's columns (``sheets.sheet_columns``) except the free comment — has a value for every
+  student who is not exempt from the subject in that term; a subject shared by several teachers is one sheet whose
+  parts (``TeachingAssignment.columns``) are each finished the same way. The reminders below and the record books'
+  completeness (``selectors.completeness``) both judge by it.
+* ``unfinished_sheets``: the grade sheets that have fewer filled cells than active students × required columns,
+  for the reminders before a lock. ``teacher_ids`` names the teachers whose columns are unfinished (``teacher_id``:
+  the first of them). A constant number of queries per school.
 * ``ready_to_sign``: the records of a year by state, per class, for the start of the year-end flow.
 """
 
@@ -17,12 +20,37 @@ from collections import defaultdict
 from django.db import connection
 from django.db.models import Count
 
-from .models import Enrolment, RecordBook, RecordState, SchoolYear, TeachingAssignment
-from .services.sheets import sheet_columns
+from .models import Enrolment, RecordBook, RecordState, SchoolClass, SchoolYear, Subject, TeachingAssignment
+from .services.sheets import Column, sheet_columns
 
 # Which sheets a window's category covers: the terms whose score sheets must be complete at its lock.
 CATEGORY_TERMS = {"scores_1": (1,), "scores_2": (2,), "whole_year": (1, 2)}
 OPTIONAL_COLUMNS = frozenset({"text"})  # the comment column is not required to call a sheet finished
+
+
+def required_columns(subject: Subject, school_class: SchoolClass, term: int) -> list[Column]:
+    """The columns of the sheet (class × subject × term) that must hold a value for the sheet to be finished."""
+    return [c for c in sheet_columns(subject, school_class, term) if c.value_type not in OPTIONAL_COLUMNS]
+
+
+def part_columns(required: list[Column], parts: list[tuple[str, tuple[str, ...]]]) -> list[tuple[str, list[Column]]]:
+    """The required columns split by the teaching parts of a shared subject, ``[(part name, columns)]``; one
+    part named "" with every column for a subject taught whole (``parts``: ``(part, columns)`` of its teaching
+    assignments; none, or one with no columns: taught whole). A required column no part names (an incomplete
+    split) is counted in a part named "" after the others, so that it is never forgotten."""
+    split = [(name, cols) for name, cols in parts if cols]
+    if not split or len(split) < len(parts):
+        return [("", list(required))]
+    out, named = [], set()
+    for name, cols in split:
+        mine = [c for c in required if c.key in cols]
+        named.update(c.key for c in mine)
+        if mine:
+            out.append((name, mine))
+    rest = [c for c in required if c.key not in named]
+    if rest:
+        out.append(("", rest))
+    return out
 
 
 def _year(year_start: int) -> SchoolYear | None:
@@ -73,9 +101,7 @@ def unfinished_sheets(*, year_start: int, category: str, grades: list[int] | tup
         if not n_students:
             continue
         for term in terms:
-            required = [
-                c for c in sheet_columns(a.subject, a.school_class, term) if c.value_type not in OPTIONAL_COLUMNS
-            ]
+            required = required_columns(a.subject, a.school_class, term)
             cells = filled_by.get((a.school_class_id, a.subject_id, term), {})
             short = {c.key for c in required if cells.get((c.kind, c.seq), 0) < n_students}
             filled = sum(min(cells.get((c.kind, c.seq), 0), n_students) for c in required)

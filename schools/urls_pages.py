@@ -12,9 +12,15 @@ urlpatterns = [
     path("classes/<int:pk>/students/new/", classes.ClassEnrolView.as_view(), name="class_enrol"),
     path("classes/<int:pk>/submit/", classes.ClassSubmitView.as_view(), name="class_submit"),
     path("classes/<int:pk>/approve/", classes.ClassApproveView.as_view(), name="class_approve"),
+    path("classes/<int:pk>/withdraw/", classes.ClassWithdrawView.as_view(), name="class_withdraw"),
     path("classes/<int:pk>/sheets/<int:subject>/<int:term>/", sheets.SheetView.as_view(), name="sheet"),
     path("classes/<int:pk>/conduct/<int:term>/", classwork.ConductView.as_view(), name="class_conduct"),
     path("classes/<int:pk>/attendance/", classwork.AttendanceView.as_view(), name="class_attendance"),
+    path(
+        "classes/<int:pk>/attendance/month/",
+        classwork.AttendanceMonthView.as_view(),
+        name="class_attendance_month",
+    ),
     path("classes/<int:pk>/exemptions/", exemptions.ExemptionsView.as_view(), name="class_exemptions"),
     path(
         "classes/<int:pk>/exemptions/<int:exemption>/revoke/",

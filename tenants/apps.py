@@ -10,9 +10,12 @@ class TenantsConfig(AppConfig):
     def ready(self) -> None:
         from hocba.kernel.access import register_access_loader
         from hocba.kernel.errors import register_db_error_translator
+        from hocba.kernel.menu import register as register_menu
 
+        from .menu import ENTRIES
         from .selectors import access_for
         from .windows import locked_from_db_error
 
         register_db_error_translator(locked_from_db_error)
         register_access_loader(access_for)
+        register_menu(*ENTRIES)

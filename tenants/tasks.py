@@ -41,6 +41,9 @@ from .reminders import (
     year_end_chunk,
 )
 from .rollup_outbox import reconcile_school
+from .services.school_files import provision_schools_job
+
+__all__ = ["provision_schools_job"]  # a background job (tenants.services.jobs), registered with the others here
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,9 @@ from django.contrib import admin
 from django.urls import include, path
 
 from hocba.kernel.views import ApiDocsView, ApiRedocView, ApiSchemaView
+from tenants.api import jobs as jobs_api
 from tenants.api import windows as windows_api
-from tenants.views import auditlog, home, manage, tokens
+from tenants.views import auditlog, home, jobs, manage, tokens
 from tenants.views import duty as duty_pages
 from tenants.views import windows as windows_pages
 
@@ -30,6 +31,11 @@ urlpatterns = [
     path("manage/schools/", manage.SchoolListView.as_view(), name="school_list"),
     path("manage/schools/new/", manage.SchoolCreateView.as_view(), name="school_create"),
     path("manage/schools/provision/", manage.SchoolProvisionView.as_view(), name="school_provision"),
+    path(
+        "manage/schools/provision/template.<str:fmt>",
+        manage.SchoolProvisionTemplateView.as_view(),
+        name="school_provision_template",
+    ),
     path("manage/schools/<int:pk>/", manage.SchoolDetailView.as_view(), name="school_detail"),
     path("manage/schools/<int:pk>/<str:operation>/", manage.SchoolOperationView.as_view(), name="school_operation"),
     path("manage/<str:kind>/<int:pk>/accounts/new/", manage.AccountCreateView.as_view(), name="account_create"),
@@ -65,6 +71,8 @@ urlpatterns = [
         windows_api.ExceptionDecideApi.as_view(),
         name="api_window_exception_decide",
     ),
+    path("jobs/<int:pk>/", jobs.JobDetailView.as_view(), name="job_detail"),
+    path("api/v1/jobs/<int:pk>/", jobs_api.JobStatusApi.as_view(), name="api_job"),
     path("api/v1/", include("tenants.api.urls")),
     path("api/v1/schema/", ApiSchemaView.as_view(urlconf="hocba.urls_public"), name="api_schema"),
     path("api/v1/docs/", ApiDocsView.as_view(url_name="api_schema"), name="api_docs"),

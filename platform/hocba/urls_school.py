@@ -3,9 +3,11 @@
 from django.urls import include, path
 
 from hocba.kernel.views import ApiDocsView, ApiSchemaView
+from schools.views.home import SchoolHomeView
+from tenants.api import jobs as jobs_api
 from tenants.api import views as api
 from tenants.api import windows as windows_api
-from tenants.views import auditlog, home, manage
+from tenants.views import auditlog, home, jobs, manage
 
 from .urls_common import urlpatterns as common
 
@@ -17,13 +19,15 @@ handler500 = "hocba.kernel.errorpages.server_error"
 
 urlpatterns = [
     *common,
-    path("", home.SchoolHomeView.as_view(), name="home"),
+    path("", SchoolHomeView.as_view(), name="home"),
     path("staff/", home.SchoolStaffView.as_view(), name="school_staff"),
     path("staff/<str:kind>/<int:pk>/accounts/new/", manage.AccountCreateView.as_view(), name="account_create"),
     path("staff/<str:kind>/<int:pk>/memberships/new/", manage.MembershipGrantView.as_view(), name="membership_grant"),
     path("staff/memberships/<int:pk>/end/", manage.MembershipEndView.as_view(), name="membership_end"),
     path("audit/", auditlog.AuditListView.as_view(), name="audit_list"),
     path("audit/export/", auditlog.AuditExportView.as_view(), name="audit_export"),
+    path("jobs/<int:pk>/", jobs.JobDetailView.as_view(), name="job_detail"),
+    path("api/v1/jobs/<int:pk>/", jobs_api.JobStatusApi.as_view(), name="api_job"),
     path("api/v1/me/", api.MeApi.as_view(), name="api_me"),
     path("api/v1/accounts/", api.AccountListApi.as_view(), name="api_accounts"),
     path("api/v1/memberships/", api.MembershipListApi.as_view(), name="api_memberships"),
@@ -37,6 +41,7 @@ urlpatterns = [
     path("api/v1/", include("schools.api.urls_setup")),
     path("api/v1/", include("schools.api.urls_yearend")),
     path("api/v1/", include("schools.api.urls_movements")),
+    path("api/v1/", include("schools.api.urls_excel")),
     path("", include("schools.urls_pages")),
     path("setup/", include("schools.urls_setup")),
     path("year-end/", include("schools.urls_yearend")),

@@ -116,8 +116,34 @@ class AbsencesSaveSerializer(serializers.Serializer):
     entries = AbsenceEntrySerializer(many=True)
 
 
+class AbsenceMarkSerializer(serializers.Serializer):
+    student = serializers.IntegerField()
+    date = serializers.DateField(input_formats=["%d/%m/%Y", "iso-8601"])
+    mark = serializers.CharField(allow_blank=True, help_text='"P" absent excused, "K" absent not excused, "" present')
+
+
+class AbsenceMarksSerializer(serializers.Serializer):
+    marks = AbsenceMarkSerializer(many=True)
+
+
 class ReopenSerializer(serializers.Serializer):
     reason = serializers.CharField()
+
+
+class WorkflowSerializer(serializers.Serializer):
+    student_ids = serializers.ListField(
+        child=serializers.IntegerField(), required=False, help_text="the students; absent: the whole class"
+    )
+    reason = serializers.CharField(
+        required=False, allow_blank=True, help_text="approve: why incomplete records are approved (≥ 10 characters)"
+    )
+
+
+class MovedSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    incomplete = serializers.ListField(
+        child=serializers.DictField(), help_text="the incomplete records moved: student, full_name, missing items"
+    )
 
 
 class CountSerializer(serializers.Serializer):
@@ -131,3 +157,32 @@ class RecordSerializer(serializers.Serializer):
     state = serializers.CharField()
     homeroom_comment = serializers.CharField()
     results = serializers.DictField()
+
+
+class RecordGuardianSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    relation = serializers.CharField(allow_blank=True)
+    account = serializers.BooleanField(help_text="the person has a parent's account linked to the student")
+
+
+class StudentRecordSerializer(serializers.Serializer):
+    """A record book as its reader may read it. A parent reads the approved book: while the school corrects a
+    reopened record (``being_corrected``), the version approved last (its state, comment and approval date)."""
+
+    id = serializers.IntegerField(source="record.id")
+    student = serializers.IntegerField(source="record.student_id")
+    school_class = serializers.IntegerField(source="record.school_class_id")
+    state = serializers.CharField(source="record.state")
+    homeroom_comment = serializers.CharField(source="record.homeroom_comment")
+    principal_comment = serializers.CharField(source="record.principal_comment")
+    approved_at = serializers.DateTimeField(source="record.approved_at", allow_null=True)
+    being_corrected = serializers.BooleanField(
+        help_text="reopened by the principal since its approval: a parent reads the last approved version"
+    )
+    results = serializers.DictField(read_only=True)
+    guardians = RecordGuardianSerializer(
+        many=True,
+        required=False,
+        allow_null=True,
+        help_text="every parent or guardian (names and relations): only for those who read the student's personal data",
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from hocba.kernel import recordstates
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,11 +23,13 @@ from ..selectors import (
     personal_data_readable,
     record_for_reader,
     record_get,
+    record_guardians,
     student_visible,
     year_shown,
 )
 from ..services import classwork, records, sheets, students
 from ..services.common import require
+from ..services.readerview import ever_approved
 from ..services.students import PERSONAL_FIELDS
 from . import serializers as s
 
@@ -212,24 +213,88 @@ class AbsencesApi(APIView):
         return Response({"count": n})
 
 
+class AbsenceMarksApi(APIView):
+    required_capability = "class.enter"
+
+    @extend_schema(
+        request=s.AbsenceMarksSerializer,
+        responses=s.CountSerializer,
+        summary="Several days' absences of the class at once (P excused, K not, empty present): all or none",
+    )
+    def put(self, request, pk: int):
+        access = request_school_access(request)
+        school_class = class_get(access, pk)
+        require(access.may_manage_class(school_class.pk), ABSENCES_NOT_ALLOWED)
+        ser = s.AbsenceMarksSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        n = classwork.absences_mark(
+            access=access, school_class=school_class, marks=[dict(m) for m in ser.validated_data["marks"]]
+        )
+        return Response({"count": n})
+
+
+def _workflow_body(request) -> tuple[list[int] | None, str]:
+    """``student_ids`` (absent: the whole class) and ``reason`` of a submit, withdraw or approve request."""
+    data = request.data
+    if hasattr(data, "getlist"):  # a form body
+        ids, reason = data.getlist("student_ids") or None, data.get("reason", "")
+    else:
+        ids = data.get("student_ids") if isinstance(data, dict) else None
+        reason = data.get("reason", "") if isinstance(data, dict) else ""
+    return records.student_ids_from(ids), reason if isinstance(reason, str) else ""
+
+
+def _moved(moved: records.Moved) -> dict:
+    return {"count": moved.count, "incomplete": moved.incomplete_data()}
+
+
 class SubmitApi(APIView):
     required_capability = "records.submit"
 
     @extend_schema(
-        request=None, responses=s.CountSerializer, summary="The homeroom teacher submits the class's records"
+        request=s.WorkflowSerializer,
+        responses=s.MovedSerializer,
+        summary="The homeroom teacher submits the class's draft records (or those of student_ids); the response "
+        "lists the incomplete ones and what each misses",
     )
     def post(self, request, pk: int):
         access = request_school_access(request)
-        return Response({"count": records.records_submit(access=access, school_class=class_get(access, pk))})
+        school_class = class_get(access, pk)
+        require(access.may_manage_class(school_class.pk), records.SUBMIT_NOT_ALLOWED)
+        ids, _reason = _workflow_body(request)
+        return Response(_moved(records.records_submit(access=access, school_class=school_class, student_ids=ids)))
+
+
+class WithdrawApi(APIView):
+    required_capability = "records.submit"
+
+    @extend_schema(
+        request=s.WorkflowSerializer,
+        responses=s.MovedSerializer,
+        summary="Take submitted, not yet approved records (the class's or those of student_ids) back to draft",
+    )
+    def post(self, request, pk: int):
+        access = request_school_access(request)
+        school_class = class_get(access, pk)
+        ids, _reason = _workflow_body(request)
+        return Response(_moved(records.records_withdraw(access=access, school_class=school_class, student_ids=ids)))
 
 
 class ApproveApi(APIView):
     required_capability = "records.approve"
 
-    @extend_schema(request=None, responses=s.CountSerializer, summary="Approve the class's submitted records")
+    @extend_schema(
+        request=s.WorkflowSerializer,
+        responses=s.MovedSerializer,
+        summary="Approve the class's submitted records (or those of student_ids); incomplete ones need a reason "
+        "(409 listing what each misses without it)",
+    )
     def post(self, request, pk: int):
         access = request_school_access(request)
-        return Response({"count": records.records_approve(access=access, school_class=class_get(access, pk))})
+        school_class = class_get(access, pk)
+        ids, reason = _workflow_body(request)
+        moved = records.records_approve(access=access, school_class=school_class, student_ids=ids, reason=reason)
+        return Response(_moved(moved))
 
 
 class ReopenApi(APIView):
@@ -277,7 +342,7 @@ class StudentRecordApi(APIView):
     required_capability = "school.enter"
 
     @extend_schema(
-        responses=s.RecordSerializer,
+        responses=s.StudentRecordSerializer,
         parameters=[
             OpenApiParameter(
                 "year",
@@ -287,15 +352,27 @@ class StudentRecordApi(APIView):
                 ),
             )
         ],
-        summary="A student's record of a year with its results (only the subjects you may read)",
+        summary="A student's record of a year with its results (only the subjects you may read); a parent reads "
+        "the approved version",
     )
     def get(self, request, pk: int):
         access = request_school_access(request)
         student, record = student_visible(access, pk, year_start=asked_year(request), record_only=True)
         if record is None:
             raise not_found()
-        data = s.RecordSerializer(record).data
-        data["results"] = record_for_reader(access, student, record)["results"]
+        view = record_for_reader(access, student, record)
+        approved = view["approved"]  # a parent's view of a record being corrected: the last approved version
+        personal = student.pk in personal_data_readable(access, [student.pk])
+        data = s.StudentRecordSerializer(
+            {
+                "record": approved.record if approved else record,
+                "being_corrected": approved is not None,
+                "guardians": record_guardians(student) if personal else None,
+            }
+        ).data
+        data["results"] = view["results"]
+        if data["guardians"] is None:
+            data.pop("guardians")
         return Response(data)
 
 
@@ -307,7 +384,7 @@ class MyChildrenApi(APIView):
     )
     def get(self, request):
         rows = [
-            {"student": st, "record": r, "approved": r is not None and r.state in recordstates.FINAL}
+            {"student": st, "record": r, "approved": r is not None and ever_approved(r)}
             for st, r in children_with_records(request_school_access(request).child_ids)
         ]
         return Response(s.ChildSerializer(rows, many=True).data)

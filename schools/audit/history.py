@@ -40,7 +40,18 @@ from . import readable
 from .rowtext import as_dicts, row_regex, table_columns
 
 WORKFLOW_FIELDS = frozenset(
-    {"state", "submitted_at", "submitted_by", "approved_at", "approved_by", "reopened_reason", "results"}
+    {
+        "state",
+        "submitted_at",
+        "submitted_by",
+        "approved_at",
+        "approved_by",
+        "reopened_reason",
+        "results",
+        "approved_view",
+        "approved_incomplete_reason",
+        "approved_missing",
+    }
 )
 # The key is shown apart; sort_key and search_name are derived from the name.
 HIDDEN_FIELDS = frozenset({"id", "sort_key", "search_name"})
@@ -82,7 +93,10 @@ FIELD_LABELS = {
     "submitted_at": _("Thời điểm trình"),
     "submitted_by": _("Người trình"),
     "reopened_reason": _("Lý do mở lại"),
+    "approved_incomplete_reason": _("Lý do duyệt khi học bạ chưa đủ"),
+    "approved_missing": _("Học bạ còn thiếu khi duyệt"),
     "results": _("Kết quả đã chốt"),
+    "approved_view": _("Bản đã duyệt cho phụ huynh"),
     "school_class_id": _("Lớp"),
     "subject_id": _("Môn học"),
     "student_id": _("Học sinh"),
@@ -173,6 +187,7 @@ class Change:
     fields: list[FieldChange] = field(default_factory=list)
     after_approval: bool = False
     more: int = 0  # further rows of the same entry not shown on this page (``history(entry_id=…)`` shows them)
+    action: str = ""  # a record book's workflow step ("đã trình học bạ"), said instead of the operation
 
     @property
     def sentence(self) -> str:
@@ -183,6 +198,7 @@ class Change:
             student=self.student_name if self.table != "schools_student" else "",
             description=self.description if self.table != "schools_student" else self.student_name,
             source=self.source_label,
+            action=self.action,
         )
 
     @property
@@ -443,6 +459,7 @@ def history(
     states = _record_states(changes, layouts, entries)
     for c, old, new in found:
         if c.table == "schools_recordbook":
+            c.action = readable.workflow_action(old, new)
             touched = {f.field for f in c.fields} - WORKFLOW_FIELDS
             c.after_approval = bool(old and old.get("state") in recordstates.FINAL and (touched or new is None))
         elif c.student_id is not None and c.year_id is not None:

@@ -30,13 +30,53 @@ RESULT_LABELS = {
 }
 
 
-def sentence(*, who: str, operation: str, what: str, student: str = "", description: str = "", source: str = "") -> str:
-    """One change as a sentence; ``what`` is the kind of data (a table's label)."""
-    text = _g("%(who)s %(verb)s %(what)s") % {
-        "who": who or _g("Hệ thống"),
-        "verb": str(VERBS.get(operation, operation)),
-        "what": what[:1].lower() + what[1:],
-    }
+# A record book's step in the workflow (its state before → after), as the verb of the sentence.
+WORKFLOW_ACTIONS = {
+    ("draft", "submitted"): _("đã trình học bạ"),
+    ("submitted", "draft"): _("đã mở lại học bạ đã trình"),  # the principal's reopening, with a reason
+    ("submitted", "approved"): _("đã duyệt học bạ"),
+    ("approved", "draft"): _("đã mở lại học bạ đã duyệt"),
+    ("approved", "signed"): _("đã ký số học bạ"),
+    ("signed", "locked"): _("đã khóa học bạ"),
+}
+WITHDRAWN = _("đã rút lại hồ sơ đã trình")  # submitted → draft by the submitter: the submission is cleared
+APPROVED_INCOMPLETE = _("đã duyệt học bạ khi còn thiếu dữ liệu")
+
+
+def workflow_action(old: dict | None, new: dict | None) -> str:
+    """The workflow step an update of a record book's row made ("đã trình học bạ", "đã rút lại hồ sơ đã trình"…),
+    or "" when its state did not change."""
+    before, after = (old or {}).get("state"), (new or {}).get("state")
+    if not old or not new or before == after:
+        return ""
+    if (before, after) == ("submitted", "draft") and not new.get("submitted_by") and old.get("submitted_by"):
+        return str(WITHDRAWN)
+    if after == "approved" and new.get("approved_incomplete_reason"):
+        return str(APPROVED_INCOMPLETE)
+    action = WORKFLOW_ACTIONS.get((before, after))
+    return str(action) if action else ""
+
+
+def sentence(
+    *,
+    who: str,
+    operation: str,
+    what: str,
+    student: str = "",
+    description: str = "",
+    source: str = "",
+    action: str = "",
+) -> str:
+    """One change as a sentence; ``what`` is the kind of data (a table's label); ``action``, when given, says what
+    was done instead of the operation and the kind ("đã trình học bạ")."""
+    if action:
+        text = _g("%(who)s %(action)s") % {"who": who or _g("Hệ thống"), "action": action}
+    else:
+        text = _g("%(who)s %(verb)s %(what)s") % {
+            "who": who or _g("Hệ thống"),
+            "verb": str(VERBS.get(operation, operation)),
+            "what": what[:1].lower() + what[1:],
+        }
     if student:
         text += " " + _g("của học sinh %(name)s") % {"name": student}
     if description:

@@ -2,14 +2,104 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.http import HttpResponse
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
-from hocba.kernel.spreadsheets import as_int, cell_text, is_blank, normalize
+from hocba.kernel.spreadsheets import (
+    MUTED_FONT,
+    TITLE_FONT,
+    XLSX_CONTENT_TYPE,
+    as_int,
+    cell_text,
+    is_blank,
+    limits,
+    normalize,
+    too_many_rows,
+)
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
 
 TERM_LABEL = {1: "I", 2: "II"}
+GUIDE = "Hướng dẫn"
+
+# The lines every template's guide ends with: (what, in Vietnamese, in English).
+ALL_OR_NOTHING = (
+    "Tất cả hoặc không",
+    "HọcBạ kiểm tra mọi hàng trước. Nếu có một ô sai thì không lưu gì; trang kết quả chỉ rõ hàng, ô và lỗi để "
+    "sửa rồi tải lên lại.",
+    "Every row is checked first. If one cell is wrong nothing is saved; the report names the row, the cell and the "
+    "problem so that you can fix it and upload again.",
+)
+LARGE_FILES = (
+    "Tệp lớn",
+    "Tệp nhiều hàng được xử lý nền: trang tiến độ hiện kết quả từng hàng khi xong. Vẫn là tất cả hoặc không.",
+    "A file with many rows is processed in the background: a progress page shows each row's outcome when done. "
+    "Still all or nothing.",
+)
+
+
+@dataclass(frozen=True)
+class RowRead:
+    """A student row of a class workbook that was read: its row in the file, whose it is, how many cells changed."""
+
+    row: int
+    name: str
+    changed: int
+
+
+def rows_read(students: list[tuple[int, str]], changed_rows: Iterable[int]) -> tuple[RowRead, ...]:
+    """(row, name) of every student row read, with the rows of the changed cells: what each row brought."""
+    counts = Counter(changed_rows)
+    return tuple(RowRead(row, name, counts[row]) for row, name in students)
+
+
+def data_sheets(wb: Any, meta: Mapping[str, str] | None) -> list[Any]:
+    """The sheets an import looks for its header in: the one the template named first, then every other visible
+    sheet but the guide (whose lines name the columns too)."""
+    first = [wb[meta["sheet"]]] if meta and meta.get("sheet") in wb.sheetnames else []
+    return first + [ws for ws in wb.worksheets if ws.sheet_state == "visible" and ws not in first and ws.title != GUIDE]
+
+
+def xlsx_response(content: bytes, filename: str) -> HttpResponse:
+    """A workbook to download (pages and API alike); never cached: it holds students' personal data."""
+    response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def data_row_count(ws: Any, header_row: int) -> int:
+    """The rows under the header holding a value, within the kernel's row limit."""
+    if ws.max_row - header_row > limits().rows:
+        raise too_many_rows()
+    return sum(1 for values in ws.iter_rows(min_row=header_row + 1, values_only=True) if not all(map(is_blank, values)))
+
+
+def write_guide(wb: Workbook, *, title: str, title_en: str, lines: Iterable[tuple[str, str, str]]) -> None:
+    """The "Hướng dẫn" sheet of a template: a title in Vietnamese and in English, then one row per column or rule
+    — what (bold), how in Vietnamese, how in English (muted) — ending with the rules every import shares."""
+    ws = wb.create_sheet(GUIDE)
+    ws.column_dimensions["A"].width = 30
+    ws.column_dimensions["B"].width = 70
+    ws.column_dimensions["C"].width = 60
+    ws.append([title])
+    ws["A1"].font = TITLE_FONT
+    ws.append([title_en])
+    ws["A2"].font = MUTED_FONT
+    ws.append([])
+    for line in (*lines, ALL_OR_NOTHING, LARGE_FILES):
+        ws.append(list(line))
+    for row in ws.iter_rows(min_row=4):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        row[0].font = Font(bold=True)
+        row[2].font = MUTED_FONT
 
 
 def score_value(display: str) -> float | str:

@@ -58,7 +58,17 @@ from ..models import QualityAssessment, SchoolClass
 from ..selectors import class_members, class_students
 from ..services import yearend
 from ..services.classwork import ClassInputInvalid
-from .common import ID_HEADER, NAME_HEADER, TERM_LABEL, row_student
+from .common import (
+    ID_HEADER,
+    NAME_HEADER,
+    TERM_LABEL,
+    RowRead,
+    data_row_count,
+    data_sheets,
+    row_student,
+    rows_read,
+    write_guide,
+)
 
 KIND = "qualities"
 FIXED = (("id", ID_HEADER, 9), ("stt", "STT", 5), ("name", NAME_HEADER, 28), ("dob", "Ngày sinh", 12))
@@ -127,6 +137,37 @@ def _group_headers(ws: Worksheet, traits: list[Trait], first_column: int) -> Non
 # --------------------------------------------------------------------------------------- template
 
 
+def _guide_lines(title: str, traits: list[Trait]) -> list[tuple[str, str, str]]:
+    levels_vi = "Mức T (Tốt), Đ (Đạt) hoặc C (Cần cố gắng); gõ “Tốt”, “Đạt”, “Cần cố gắng” cũng được."
+    levels_en = "Level T (good), Đ (satisfactory) or C (needs effort); the words in full are accepted too."
+    lines = [
+        (
+            "Cách nhập",
+            f"Trang “{title}” đã có mọi học sinh của lớp, mỗi em một hàng, và các mức đã nhập. Chỉ sửa hoặc điền "
+            "các cột phẩm chất, năng lực; không thêm, xoá hay sắp xếp lại hàng. Nhận xét không có trong tệp và "
+            "giữ nguyên.",
+            f"The “{title}” sheet lists every pupil of the class, one per row, with the levels entered. Change or "
+            "fill only the qualities and competencies; do not add, delete or sort rows. Comments are not in the file "
+            "and stay as they are.",
+        ),
+        (
+            ID_HEADER,
+            "Cột A (ẩn): mã của học sinh trong HọcBạ, để biết mỗi hàng là ai. Không sửa, không xoá.",
+            "Column A (hidden): the pupil's id in HọcBạ. Do not change or delete it.",
+        ),
+        (
+            f"STT, {NAME_HEADER}, Ngày sinh",
+            "Để đối chiếu; Họ và tên phải khớp với mã học sinh (hàng bị sắp xếp lại sẽ bị từ chối).",
+            "For reference; the name must match the id (rows sorted by hand are refused).",
+        ),
+    ]
+    for group, _attr in GROUPS:
+        names = ", ".join(t.label for t in traits if t.group == group)
+        if names:
+            lines.append((group, f"{names}. {levels_vi} Ô để trống là xoá mức đã nhập.", levels_en))
+    return lines
+
+
 def qualities_template(*, access: SchoolAccess, school_class: SchoolClass, term: int, checkpoint: str) -> bytes:
     """The checkpoint's levels as they stand, to fill in and upload again."""
     managed_class(access, school_class)
@@ -185,6 +226,12 @@ def qualities_template(*, access: SchoolAccess, school_class: SchoolClass, term:
     ws.add_data_validation(dv)
     dv.add(f"{get_column_letter(FIRST_VALUE_COLUMN)}{first_row}:{get_column_letter(last_col)}{last_row}")
     ws.freeze_panes = ws.cell(row=first_row, column=FIRST_VALUE_COLUMN)
+    write_guide(
+        wb,
+        title=f"Nhập phẩm chất, năng lực {label}",
+        title_en="Importing the qualities and competencies of a primary class (TT27)",
+        lines=_guide_lines(ws.title, traits),
+    )
     write_meta(
         wb,
         {
@@ -211,6 +258,7 @@ class QualitiesImportResult:
     changed: int  # cells whose level differed from what was stored
     written: int  # levels written
     cleared: int  # levels cleared
+    rows_read: tuple[RowRead, ...] = ()  # each pupil row, in the file's order
 
 
 @dataclass(frozen=True)
@@ -219,6 +267,18 @@ class _Ref:
     column: int
     header: str
     student: int
+
+
+def qualities_rows(
+    *, access: SchoolAccess, school_class: SchoolClass, term: int, checkpoint: str, content: bytes
+) -> int:
+    """The file's data rows, once its shape is checked (what it was made for, its headers, the limits)."""
+    managed_class(access, school_class)
+    wb = open_workbook(content).values
+    meta = read_meta(wb)
+    _check_meta(meta, access, school_class, term, checkpoint)
+    ws, header_row, _fixed, _values = _locate(wb, meta, traits_of(school_class))
+    return data_row_count(ws, header_row)
 
 
 def qualities_import(
@@ -240,6 +300,7 @@ def qualities_import(
     entries: list[dict[str, Any]] = []
     refs: list[_Ref] = []
     seen: dict[int, int] = {}
+    read: list[tuple[int, str]] = []
     rows = 0
     for row_cells in ws.iter_rows(min_row=header_row + 1, max_row=ws.max_row):
         by_col = {c.column: c.value for c in row_cells}
@@ -270,6 +331,7 @@ def qualities_import(
         if student is None:
             continue
         student_id = as_int(raw_id)
+        read.append((r, student.full_name))
         for code, (col, trait) in value_columns.items():
             value = raw_values[code]
             if upload.is_uncomputed_formula(ws.title, r, col, value):
@@ -311,7 +373,13 @@ def qualities_import(
     except ClassInputInvalid as exc:
         raise ImportFailed(_cell_problems(exc, refs, students)) from None
     cleared = sum(1 for e in entries if not e["level"])
-    return QualitiesImportResult(rows=rows, changed=len(entries), written=len(entries) - cleared, cleared=cleared)
+    return QualitiesImportResult(
+        rows=rows,
+        changed=len(entries),
+        written=len(entries) - cleared,
+        cleared=cleared,
+        rows_read=rows_read(read, (ref.row for ref in refs)),
+    )
 
 
 def _check_meta(meta, access: SchoolAccess, school_class: SchoolClass, term: int, checkpoint: str) -> None:
@@ -336,9 +404,7 @@ def _check_meta(meta, access: SchoolAccess, school_class: SchoolClass, term: int
 
 def _locate(wb, meta, traits: list[Trait]):
     """The worksheet, its header row, the fixed columns and {trait code: (column number, Trait)}."""
-    candidates = [wb[meta["sheet"]]] if meta and meta.get("sheet") in wb.sheetnames else []
-    candidates += [ws for ws in wb.worksheets if ws.sheet_state == "visible" and ws not in candidates]
-    for ws in candidates:
+    for ws in data_sheets(wb, meta):
         header_row = find_header_row(ws, ID_KEYS | NAME_KEYS)
         if header_row is not None:
             break

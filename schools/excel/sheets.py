@@ -53,7 +53,18 @@ from ..access import SchoolAccess
 from ..models import ExemptionPart, SchoolClass, Student, Subject
 from ..services import sheets as sheet_services
 from ..services.sheets import EXEMPT_MARK, VERDICTS_PF, Column, SaveResult, SheetInvalid
-from .common import ID_HEADER, NAME_HEADER, TERM_LABEL, row_student, score_value
+from .common import (
+    ID_HEADER,
+    NAME_HEADER,
+    TERM_LABEL,
+    RowRead,
+    data_row_count,
+    data_sheets,
+    row_student,
+    rows_read,
+    score_value,
+    write_guide,
+)
 
 KIND = "grade_sheet"
 EXEMPT_CELL = "Miễn"  # the template is written in Vietnamese, as its headers
@@ -67,6 +78,7 @@ HINTS = {
     "passfail": ("Môn đánh giá bằng nhận xét: Đ (Đạt) hoặc CĐ (Chưa đạt).", "Comment-graded: Đ or CĐ."),
     "level": ("Mức: T (Hoàn thành tốt), H (Hoàn thành), C (Chưa hoàn thành).", "Levels T, H or C."),
     "test": ("Điểm kiểm tra định kì: số nguyên 0–10.", "Periodic tests: whole numbers 0–10."),
+    "text": ("Nhận xét: văn bản, tối đa 2000 ký tự.", "Comment: text, at most 2000 characters."),
 }
 
 
@@ -137,6 +149,12 @@ def sheet_template(*, access: SchoolAccess, school_class: SchoolClass, subject: 
             ws.add_data_validation(dv)
             dv.add(f"{letter}{first_row}:{letter}{last_row}")
     ws.freeze_panes = ws.cell(row=first_row, column=FIRST_VALUE_COLUMN)
+    write_guide(
+        wb,
+        title=f"Nhập bảng điểm {_sheet_label(subject, school_class, term)}",
+        title_en="Importing a grade sheet",
+        lines=_guide_lines(ws.title, sheet.columns, exempt=ExemptionPart.SUBJECT in sheet.exempt.values()),
+    )
     write_meta(
         wb,
         {
@@ -152,6 +170,40 @@ def sheet_template(*, access: SchoolAccess, school_class: SchoolClass, subject: 
         },
     )
     return xlsx_bytes(wb)
+
+
+def _guide_lines(title: str, columns: list[Column], *, exempt: bool) -> list[tuple[str, str, str]]:
+    lines = [
+        (
+            "Cách nhập",
+            f"Trang “{title}” đã có mọi học sinh của lớp, mỗi em một hàng, và điểm đã nhập. Chỉ sửa hoặc điền các "
+            "cột điểm, nhận xét; không thêm, xoá hay sắp xếp lại hàng.",
+            f"The “{title}” sheet lists every student of the class, one per row, with what is entered. Change or fill "
+            "only the value columns; do not add, delete or sort rows.",
+        ),
+        (
+            ID_HEADER,
+            "Cột A (ẩn): mã của học sinh trong HọcBạ, để biết mỗi hàng là ai. Không sửa, không xoá.",
+            "Column A (hidden): the student's id in HọcBạ. Do not change or delete it.",
+        ),
+        (
+            f"STT, {NAME_HEADER}, Ngày sinh",
+            "Để đối chiếu; Họ và tên phải khớp với mã học sinh (hàng bị sắp xếp lại sẽ bị từ chối).",
+            "For reference; the name must match the id (rows sorted by hand are refused).",
+        ),
+    ]
+    for column in columns:
+        vi, en = HINTS.get(column.value_type, ("", ""))
+        lines.append((column.label, f"{vi} Ô để trống là xoá giá trị đã nhập.", f"{en} An empty cell clears it."))
+    if exempt:
+        lines.append(
+            (
+                EXEMPT_CELL,
+                "Học sinh được miễn học môn này: các ô ghi “Miễn” được giữ nguyên, không nhập điểm.",
+                "A student exempted from the subject: the “Miễn” cells stay as they are.",
+            )
+        )
+    return lines
 
 
 def _exempt_mark(text: str) -> bool:
@@ -204,6 +256,7 @@ class SheetImportResult:
     saved: SaveResult
     rows: int  # student rows read from the file
     changed: int  # cells whose value differed from what was stored
+    rows_read: tuple[RowRead, ...] = ()  # each student row, in the file's order
 
 
 @dataclass(frozen=True)
@@ -212,6 +265,15 @@ class _Ref:
     column: int
     header: str
     student: int
+
+
+def sheet_rows(*, access: SchoolAccess, school_class: SchoolClass, subject: Subject, term: int, content: bytes) -> int:
+    """The file's data rows, once its shape is checked (what it was made for, its headers, the limits)."""
+    wb = open_workbook(content).values
+    meta = read_meta(wb)
+    _check_meta(meta, access, school_class, subject, term)
+    ws, header_row, _fixed, _values = _locate(wb, meta, sheet_services.sheet_columns(subject, school_class, term))
+    return data_row_count(ws, header_row)
 
 
 def sheet_import(
@@ -236,6 +298,7 @@ def sheet_import(
     cells: list[dict[str, Any]] = []
     refs: list[_Ref] = []
     seen: dict[int, int] = {}
+    read: list[tuple[int, str]] = []
     rows = 0
     for row_cells in ws.iter_rows(min_row=header_row + 1, max_row=ws.max_row):
         by_col = {c.column: c.value for c in row_cells}
@@ -266,6 +329,7 @@ def sheet_import(
         if student is None:
             continue
         student_id = as_int(raw_id)
+        read.append((r, student.full_name))
         for key, (col, column) in value_columns.items():
             value = raw_values[key]
             if upload.is_uncomputed_formula(ws.title, r, col, value):
@@ -306,7 +370,7 @@ def sheet_import(
         )
     except SheetInvalid as exc:
         raise ImportFailed(_cell_problems(exc, refs)) from None
-    return SheetImportResult(saved, rows, len(cells))
+    return SheetImportResult(saved, rows, len(cells), rows_read(read, (ref.row for ref in refs)))
 
 
 def _check_meta(meta, access: SchoolAccess, school_class: SchoolClass, subject: Subject, term: int) -> None:
@@ -332,9 +396,7 @@ def _check_meta(meta, access: SchoolAccess, school_class: SchoolClass, subject: 
 
 def _locate(wb, meta, columns: list[Column]):
     """The worksheet, its header row, the fixed columns and {column key: (column number, Column)}."""
-    candidates = [wb[meta["sheet"]]] if meta and meta.get("sheet") in wb.sheetnames else []
-    candidates += [ws for ws in wb.worksheets if ws.sheet_state == "visible" and ws not in candidates]
-    for ws in candidates:
+    for ws in data_sheets(wb, meta):
         header_row = find_header_row(ws, ID_KEYS | NAME_KEYS)
         if header_row is not None:
             break

@@ -16,9 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 from hocba.kernel.errors import DomainError
 from hocba.kernel.spreadsheets import (
-    MUTED_FONT,
     TEXT,
-    TITLE_FONT,
     ImportFailed,
     Problem,
     cell_text,
@@ -37,7 +35,6 @@ from hocba.kernel.spreadsheets import (
     xlsx_bytes,
 )
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import from_excel
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -47,10 +44,10 @@ from ..models import Enrolment, SchoolClass, Student
 from ..rules.identity import moet_code_normal
 from ..services import students as student_services
 from ..services.common import require
+from .common import data_row_count, data_sheets, write_guide
 
 KIND = "students"
 SHEET = "Danh sách học sinh"
-GUIDE = "Hướng dẫn"
 FIRST_DATA_ROW = 2
 TEMPLATE_ROWS = 100  # rows prepared with validation lists
 
@@ -136,8 +133,12 @@ def students_template(*, access: SchoolAccess, school_class: SchoolClass) -> byt
     for dv, key in ((gender, "gender"), (relation, "guardian_relation"), (pid, "personal_id")):
         ws.add_data_validation(dv)
         dv.add(f"{col[key]}{FIRST_DATA_ROW}:{col[key]}{last}")
-    guide = wb.create_sheet(GUIDE)
-    _guide(guide, school_class)
+    write_guide(
+        wb,
+        title=f"Nhập danh sách học sinh lớp {school_class.name}, năm học {school_class.year.label}",
+        title_en="Importing the student list of a class",
+        lines=_guide_lines(),
+    )
     write_meta(
         wb,
         {
@@ -154,29 +155,32 @@ def students_template(*, access: SchoolAccess, school_class: SchoolClass) -> byt
     return xlsx_bytes(wb)
 
 
-def _guide(ws, school_class: SchoolClass) -> None:
-    ws.column_dimensions["A"].width = 30
-    ws.column_dimensions["B"].width = 70
-    ws.column_dimensions["C"].width = 60
-    ws.append([f"Nhập danh sách học sinh lớp {school_class.name}, năm học {school_class.year.label}"])
-    ws["A1"].font = TITLE_FONT
-    ws.append(["Importing the student list of a class"])
-    ws["A2"].font = MUTED_FONT
-    ws.append([])
-    lines = [
+# A fictional pupil, shown on the guide only: a row on the list itself would be imported.
+EXAMPLE = (
+    "Nguyễn Văn An",
+    "05/03/2014",
+    "Nam",
+    "Kinh",
+    "Việt Nam",
+    "Hà Nội",
+    "Số 1 Tràng Tiền, Hoàn Kiếm",
+    "001214000123",
+    "",
+    "Nguyễn Văn Bình",
+    "Cha",
+    "0912345678",
+)
+
+
+def _guide_lines() -> list[tuple[str, str, str]]:
+    example = " | ".join(f"{f.header}: {v}" for f, v in zip(FIELDS, EXAMPLE, strict=True) if v)
+    return [
         (
             "Cách nhập",
             "Mỗi học sinh một hàng trên trang “Danh sách học sinh”, bắt đầu từ hàng 2. Không đổi tên "
             "hoặc xoá các cột tiêu đề; có thể để trống các cột không bắt buộc.",
             "One student per row on the “Danh sách học sinh” sheet, from row 2. Do not rename or delete the headers; "
             "optional columns may stay empty.",
-        ),
-        (
-            "Tất cả hoặc không",
-            "HọcBạ kiểm tra mọi hàng trước. Nếu có một ô sai, không học sinh nào được thêm; "
-            "trang kết quả chỉ rõ hàng, ô và lỗi để sửa rồi tải lên lại.",
-            "Every row is checked first. If one cell is wrong no student is added; the report names the row, the cell "
-            "and the problem so that you can fix it and upload again.",
         ),
         ("Họ và tên (bắt buộc)", "Đầy đủ họ, tên đệm và tên, ví dụ: Nguyễn Văn An.", "Full name, family name first."),
         (
@@ -186,6 +190,7 @@ def _guide(ws, school_class: SchoolClass) -> None:
         ),
         ("Giới tính (bắt buộc)", "Nam hoặc Nữ.", "Nam (male) or Nữ (female)."),
         ("Dân tộc, Quốc tịch", "Để trống: Kinh, Việt Nam.", "Empty means Kinh, Việt Nam."),
+        ("Nơi sinh, Nơi ở", "Văn bản, tối đa 200 và 300 ký tự.", "Text, at most 200 and 300 characters."),
         (
             "Số định danh cá nhân",
             "12 chữ số, giữ nguyên số 0 ở đầu (cột đã để dạng văn bản): 3 số mã tỉnh nơi đăng ký khai sinh, 1 số "
@@ -202,18 +207,12 @@ def _guide(ws, school_class: SchoolClass) -> None:
         ),
         (
             "Cha/mẹ/người giám hộ",
-            "Một người mỗi hàng: họ tên, quan hệ (Cha, Mẹ, …) và số điện thoại. Có quan hệ "
+            f"Một người mỗi hàng: họ tên, quan hệ ({', '.join(RELATIONS)}) và số điện thoại. Có quan hệ "
             "hoặc số điện thoại thì phải có họ tên.",
             "One person per row: name, relation and phone. A relation or phone needs a name.",
         ),
+        ("Ví dụ một hàng", example, "An example row (a fictional pupil: do not copy it to the list)."),
     ]
-    for title, vi, en in lines:
-        ws.append([title, vi, en])
-    for row in ws.iter_rows(min_row=4):
-        for cell in row:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-        row[0].font = Font(bold=True)
-        row[2].font = MUTED_FONT
 
 
 # --------------------------------------------------------------------------------------- import
@@ -230,6 +229,17 @@ class Row:
 @dataclass(frozen=True)
 class ImportResult:
     students: list[Student]
+    rows: list[int] = field(default_factory=list)  # the file's row of each student, in order
+
+
+def students_rows(*, access: SchoolAccess, school_class: SchoolClass, content: bytes) -> int:
+    """The file's data rows, once its shape is checked (what it was made for, its headers, the limits)."""
+    require(access.may_edit_profiles(school_class.pk))
+    wb = open_workbook(content).values
+    meta = read_meta(wb)
+    _check_meta(meta, access, school_class)
+    ws, header_row, _columns = _locate(wb, meta)
+    return data_row_count(ws, header_row)
 
 
 def students_import(*, access: SchoolAccess, school_class: SchoolClass, content: bytes, today: dt.date) -> ImportResult:
@@ -249,7 +259,7 @@ def students_import(*, access: SchoolAccess, school_class: SchoolClass, content:
     _check_duplicates(rows, school_class, problems)
     if problems:
         raise ImportFailed(problems)
-    return ImportResult(_enrol_all(access, school_class, rows, today))
+    return ImportResult(_enrol_all(access, school_class, rows, today), [row.number for row in rows])
 
 
 def _check_meta(meta: dict[str, str] | None, access: SchoolAccess, school_class: SchoolClass) -> None:
@@ -276,9 +286,7 @@ def _check_meta(meta: dict[str, str] | None, access: SchoolAccess, school_class:
 def _locate(wb, meta):
     """The worksheet, its header row and {field key: column}; every required header must be there."""
     wanted = header_keys(BY_KEY["full_name"].header)
-    candidates = [wb[meta["sheet"]]] if meta and meta.get("sheet") in wb.sheetnames else []
-    candidates += [ws for ws in wb.worksheets if ws.sheet_state == "visible" and ws not in candidates]
-    for ws in candidates:
+    for ws in data_sheets(wb, meta):
         header_row = find_header_row(ws, wanted)
         if header_row is not None:
             break

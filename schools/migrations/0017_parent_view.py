@@ -1,8 +1,37 @@
-"""Reserved: the record book parents read (issue 11)."""
+"""The record book parents read: what a reader of approved records sees is frozen at each approval, so that after
+a reopen (approved → draft, by the principal) a parent still reads the last approved version, not the draft.
 
-from django.db import migrations
+``results`` already held the results computed at approval (and is not cleared by a reopen); ``approved_view`` holds
+the rest of the approved book: the homeroom teacher's and the principal's comments, the completion note, the awards
+and discipline, who submitted and approved it when. Records approved before this version have none: while approved
+their columns are the approved book; one reopened before this version shows its parents the frozen results only."""
+
+from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
     dependencies = [("schools", "0016_approval_completeness")]
-    operations = []
+    operations = [
+        migrations.AlterField(
+            model_name="recordbook",
+            name="results",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                help_text="results as computed at the last approval; kept through a reopen: what readers of approved "
+                "records see until the next approval",
+            ),
+        ),
+        migrations.AddField(
+            model_name="recordbook",
+            name="approved_view",
+            field=models.JSONField(
+                blank=True,
+                default=None,
+                help_text="the rest of what readers of approved records (parents) see, frozen at the last approval: "
+                "comments, completion note, awards and discipline, who submitted and approved when; null: never "
+                "approved",
+                null=True,
+            ),
+        ),
+    ]

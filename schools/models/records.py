@@ -43,7 +43,25 @@ class RecordBook(models.Model):
     approved_at = models.DateTimeField(null=True, blank=True)
     approved_by = models.BigIntegerField(null=True, blank=True)
     reopened_reason = models.TextField(blank=True)
-    results = models.JSONField(default=dict, blank=True, help_text="results as computed when approved")
+    approved_incomplete_reason = models.TextField(
+        blank=True, help_text="why the record was approved although it missed items (empty: it was complete)"
+    )
+    approved_missing = models.JSONField(
+        default=list, blank=True, help_text="what the record missed when approved, in words (Vietnamese)"
+    )
+    results = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="results as computed at the last approval; kept through a reopen: what readers of approved records "
+        "see until the next approval",
+    )
+    approved_view = models.JSONField(
+        null=True,
+        blank=True,
+        default=None,
+        help_text="the rest of what readers of approved records (parents) see, frozen at the last approval: comments, "
+        "completion note, awards and discipline, who submitted and approved when; null: never approved",
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["student", "year"], name="one_record_per_year")]

@@ -14,6 +14,7 @@ API show of them. Import from here (``from schools.selectors import class_get``)
 
 from .classes import (
     ClassMember,
+    absences_between,
     absences_on,
     class_awards,
     class_enrolled_students,
@@ -35,6 +36,7 @@ from .history import school_people, student_named, students_matching
 from .parts import SheetColumnChoice, TeachingPart, subject_column_choices, subject_teachers
 from .scope import (
     WHOLE_RECORD_KEYS,
+    RecordNotYetApproved,
     asked_year,
     class_and_subject_get,
     class_get,
@@ -77,6 +79,7 @@ from .students import (
     parent_accounts_of_school,
     personal_data_readable,
     record_get,
+    record_guardians,
     student_names,
 )
 
@@ -84,9 +87,11 @@ __all__ = [
     "STAFF_ROLES",
     "TEACHING_ROLES",
     "WHOLE_RECORD_KEYS",
+    "RecordNotYetApproved",
     "SheetColumnChoice",
     "TeachingPart",
     "ClassMember",
+    "absences_between",
     "absences_on",
     "asked_year",
     "awards_of",
@@ -123,6 +128,7 @@ __all__ = [
     "personal_data_readable",
     "record_for_reader",
     "record_get",
+    "record_guardians",
     "school_levels",
     "school_people",
     "school_years",

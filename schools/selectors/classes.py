@@ -157,6 +157,12 @@ def absences_on(student_ids: list[int], day: dt.date) -> dict[int, Absence]:
     return {a.student_id: a for a in Absence.objects.filter(student_id__in=student_ids, date=day)}
 
 
+def absences_between(student_ids: list[int], first: dt.date, last: dt.date) -> dict[tuple[int, dt.date], Absence]:
+    """{(student, date): absence} of these students from ``first`` to ``last`` (both included), in one query."""
+    rows = Absence.objects.filter(student_id__in=student_ids, date__range=(first, last))
+    return {(a.student_id, a.date): a for a in rows}
+
+
 def months_of(year: SchoolYear) -> list[dt.date]:
     """The first day of every month of the school year (September to May/June)."""
     months, day = [], year.starts_on.replace(day=1)

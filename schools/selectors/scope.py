@@ -19,6 +19,7 @@ from ..models import (
     Subject,
     TeachingAssignment,
 )
+from ..services.readerview import approved_version, ever_approved
 from ..services.results import class_results, class_subjects
 
 
@@ -148,6 +149,8 @@ WHOLE_RECORD_KEYS = (
     "evaluation",
     "commendations",
     "qualities",
+    "conduct_comments",
+    "quality_comments",
     # after the year: re-test and summer training (TT22), the summer follow-up and completion (TT27)
     "promotion_code",
     "promotion_final",
@@ -178,7 +181,8 @@ def student_visible(
 
     Staff who read the record's class see it in any state; with ``record_only`` (the record book itself, not the
     profile) the profile editors who read no records (clerks) are refused. A parent sees their own child's approved
-    records only: without a year, the latest approved one, so a new year's draft never hides last year's book.
+    records only — one reopened since its approval too, read as approved (``record_for_reader``): without a year, the
+    latest approved one, so a new year's draft never hides last year's book.
     """
     student = Student.objects.filter(pk=pk).first()
     if student is None:
@@ -200,13 +204,21 @@ def student_visible(
         ) or (not record_only and access.may_edit_profiles(class_id)):
             return student, record
     if pk in access.child_ids and access.can("records.view_child"):
-        approved = [r for r in records if r.state in recordstates.FINAL]
+        approved = [r for r in records if ever_approved(r)]
         if not approved:
-            raise DomainError(
-                "records.not_yet_approved", _("Học bạ của con bạn chưa được nhà trường duyệt."), http_status=403
-            )
+            raise RecordNotYetApproved(student)
         return student, approved[0]
     raise not_found()
+
+
+class RecordNotYetApproved(DomainError):
+    """A parent asks for their child's record before the school has ever approved it (the page says so)."""
+
+    def __init__(self, student: Student):
+        super().__init__(
+            "records.not_yet_approved", _("Học bạ của con bạn chưa được nhà trường duyệt."), http_status=403
+        )
+        self.student = student
 
 
 def student_years(access: SchoolAccess, student: Student) -> list[SchoolYear]:
@@ -217,7 +229,7 @@ def student_years(access: SchoolAccess, student: Student) -> list[SchoolYear]:
     if access.can("records.view_all"):
         return [r.year for r in records]
     if student.pk in access.child_ids and access.can("records.view_child"):
-        return [r.year for r in records if r.state in recordstates.FINAL]
+        return [r.year for r in records if ever_approved(r)]
     subjects_of_class = dict(
         TeachingAssignment.objects.filter(school_class__in={r.school_class_id for r in records})
         .values_list("school_class_id")
@@ -234,12 +246,19 @@ def record_for_reader(access: SchoolAccess, student: Student, record: RecordBook
     """A record's results as this person may read them: every subject for the class's readers of the whole record
     and parents; one's own (or department's) subjects, without the record-wide results, for the others.
 
-    Results are computed live while the record may change, else read as frozen at approval.
+    The class's staff read the working copy: results computed live while the record may change, else read as frozen
+    at approval. A parent reads the approved book only: a record reopened since (being corrected) is read as last
+    approved — ``approved`` is then its ``ApprovedVersion`` (the record as approved, its awards), else ``None``.
     """
     school_class = record.school_class
     subject_ids_of_class = frozenset(school_class.assignments.values_list("subject_id", flat=True))
     staff_view = access.may_read_class(school_class.pk, subject_ids_of_class)
-    live = record.state in recordstates.EDITABLE or not record.results
+    approved = None
+    if not staff_view and record.state in recordstates.EDITABLE:
+        if not ever_approved(record):
+            raise not_found()
+        approved = approved_version(record)
+    live = approved is None and (record.state in recordstates.EDITABLE or not record.results)
     results = class_results(school_class, [student.pk])[student.pk].as_dict() if live else dict(record.results)
     lines = results.get("subjects", [])
     all_ids = frozenset(line["subject_id"] for line in lines)
@@ -249,7 +268,7 @@ def record_for_reader(access: SchoolAccess, student: Student, record: RecordBook
     if not sees_all:
         for key in WHOLE_RECORD_KEYS:
             results.pop(key, None)
-    return {"results": results, "sees_all": sees_all, "staff_view": staff_view, "live": live}
+    return {"results": results, "sees_all": sees_all, "staff_view": staff_view, "live": live, "approved": approved}
 
 
 def subjects_of(school_class: SchoolClass) -> list[Subject]:

@@ -11,7 +11,7 @@ from django.db.models import F
 from django.utils.translation import gettext_lazy
 from hocba.kernel.errors import DomainError
 
-from tenants.selectors import account_briefs, school_member_ids
+from tenants.selectors import account_briefs, account_names, school_member_ids
 
 from ..access import SchoolAccess
 from ..models import AwardDiscipline, Enrolment, GuardianLink, RecordBook, Student
@@ -68,6 +68,29 @@ def current_enrolment(student: Student) -> Enrolment:
 
 def guardian_account_ids(student: Student) -> list[int]:
     return list(GuardianLink.objects.filter(student=student).values_list("account_id", flat=True))
+
+
+def _same_name(name: str) -> str:
+    return " ".join(str(name).split()).casefold()
+
+
+def record_guardians(student: Student) -> list[dict[str, Any]]:
+    """Every parent or guardian of the student as the record book names them: those of the profile (name and relation,
+    in its order), then the parents' accounts linked to the student that the profile does not name (``account``:
+    the person has an account that reads the book). Names and relations only — personal data all the same: ask
+    ``personal_data_readable`` first. Two statements."""
+    names = account_names(guardian_account_ids(student))
+    linked = {_same_name(n): n for n in names.values() if n}
+    out = []
+    for g in student.guardians or []:
+        if isinstance(g, dict) and str(g.get("name") or "").strip():
+            key = _same_name(g["name"])
+            out.append(
+                {"name": str(g["name"]).strip(), "relation": str(g.get("relation") or ""), "account": key in linked}
+            )
+            linked.pop(key, None)
+    out += [{"name": n, "relation": "", "account": True} for n in sorted(linked.values(), key=_same_name)]
+    return out
 
 
 def guardian_accounts(student: Student) -> list[dict[str, Any]]:

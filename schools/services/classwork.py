@@ -8,12 +8,17 @@ from typing import Any
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 from hocba.kernel import recordstates
-from hocba.kernel.errors import DomainError
+from hocba.kernel.errors import DomainError, both_languages
 
 from ..access import SchoolAccess
-from ..models import Absence, AwardDiscipline, Conduct, Enrolment, RecordBook, RecordState, SchoolClass
+from ..models import Absence, AwardDiscipline, Conduct, Enrolment, RecordBook, RecordState, SchoolClass, SchoolYear
 from ..rollups import rollup_add
+from ..rules import schooldays
 from .common import require, school_write
+
+CONDUCT_TEXT_MAX = 2000  # characters of a conduct comment
+HOMEROOM_COMMENT_MAX = 4000  # characters of the homeroom teacher's year-end comment
+ABSENCE_MARKS = {"P": True, "K": False}  # a day absent: P = excused (có phép), K = not (không phép)
 
 CONDUCT_LEVELS = {
     "T": "T",
@@ -64,6 +69,37 @@ def _check_student(
     return True
 
 
+def _too_long(index: int, student: Any, name: str, n: int, limit: int) -> dict[str, Any]:
+    texts = both_languages(
+        _("Nhận xét dài %(n)s ký tự, quá giới hạn %(max)s ký tự; chưa lưu gì."), {"n": n, "max": limit}
+    )
+    return {
+        "index": index,
+        "student": student,
+        "field": name,
+        "code": "class.text_too_long",
+        "detail": texts["vi"],
+        "detail_en": texts["en"],
+    }
+
+
+def _day_problem(year: SchoolYear, date: dt.date) -> tuple[str, Any, dict[str, Any]] | None:
+    """Why attendance cannot be taken on ``date`` in the school year (code, message, params), or None."""
+    if not year.starts_on <= date <= year.ends_on:
+        return (
+            "class.date_outside_year",
+            _("Ngày %(d)s nằm ngoài năm học %(y)s."),
+            {"d": date.strftime("%d/%m/%Y"), "y": year.label},
+        )
+    if schooldays.is_day_off(date):
+        return (
+            "class.date_not_school_day",
+            _("Ngày %(d)s là Chủ nhật, không phải ngày học: không điểm danh ngày này."),
+            {"d": date.strftime("%d/%m/%Y")},
+        )
+    return None
+
+
 class ClassInputInvalid(DomainError):
     def __init__(self, errors: list[dict]):
         super().__init__("class.invalid", _("Có %(n)s dòng không hợp lệ; chưa lưu gì."), params={"n": len(errors)})
@@ -99,7 +135,11 @@ def conduct_save(*, access: SchoolAccess, school_class: SchoolClass, term: int, 
                 }
             )
             continue
-        rows.append((e["student"], level, str(e.get("text") or "")[:2000]))
+        text = str(e.get("text") or "")
+        if len(text) > CONDUCT_TEXT_MAX:
+            errors.append(_too_long(i, e.get("student"), "text", len(text), CONDUCT_TEXT_MAX))
+            continue
+        rows.append((e["student"], level, text))
     if errors:
         raise ClassInputInvalid(errors)
     with connection.cursor() as cursor:
@@ -130,13 +170,10 @@ def absences_record(
     """The day's absences of the class: each entry {student, excused, reason}; the day is replaced whole."""
     require(access.may_manage_class(school_class.pk), _("Chỉ giáo viên chủ nhiệm của lớp mới điểm danh."))
     year = school_class.year
-    if not year.starts_on <= date <= year.ends_on:
-        raise DomainError(
-            "class.date_outside_year",
-            _("Ngày %(d)s nằm ngoài năm học %(y)s."),
-            params={"d": date.strftime("%d/%m/%Y"), "y": year.label},
-            field="date",
-        )
+    problem = _day_problem(year, date)
+    if problem is not None:
+        code, message, params = problem
+        raise DomainError(code, message, params=params, field="date")
     students = _editable_students(school_class)
     errors: list[dict] = []
     rows = []
@@ -151,6 +188,85 @@ def absences_record(
     Absence.objects.bulk_create([Absence(student_id=s, year=year, date=date, excused=x, reason=r) for s, x, r in rows])
     rollup_add(school_id=access.school_id, year_start=year.start_year, absences=len(rows) - deleted)
     return len(rows)
+
+
+@school_write
+def absences_mark(*, access: SchoolAccess, school_class: SchoolClass, marks: list[dict[str, Any]]) -> int:
+    """Several days' absences of the class at once (the month's grid): each mark ``{student, date, mark}`` with
+    ``mark`` "P" (absent, excused), "K" (absent, not excused) or "" (present). All or nothing: a student not in the
+    class or whose record is approved, a Sunday or a day outside the school year refuses its mark and nothing is
+    written. A day already marked keeps its reason; two statements whatever the number of marks."""
+    require(access.may_manage_class(school_class.pk), _("Chỉ giáo viên chủ nhiệm của lớp mới điểm danh."))
+    year = school_class.year
+    students = _editable_students(school_class)
+    errors: list[dict] = []
+    absent: dict[tuple[int, dt.date], bool] = {}
+    present: set[tuple[int, dt.date]] = set()
+    for i, e in enumerate(marks):
+        if not _check_student(students, e.get("student"), school_class, errors, i):
+            continue
+        date, mark = e.get("date"), str(e.get("mark") or "").strip().upper()
+        problem = (
+            ("class.bad_date", _("Ngày phải theo dạng dd/mm/yyyy."), {})
+            if not isinstance(date, dt.date)
+            else _day_problem(year, date)
+        )
+        if problem is None and mark and mark not in ABSENCE_MARKS:
+            problem = (
+                "class.bad_absence_mark",
+                _("Chỉ nhận P (vắng có phép), K (vắng không phép) hoặc để trống, không nhận “%(value)s”."),
+                {"value": mark},
+            )
+        if problem is not None:
+            code, message, params = problem
+            texts = both_languages(message, params)
+            where = date.strftime("%d/%m/%Y") if isinstance(date, dt.date) else str(date)
+            errors.append(
+                {
+                    "index": i,
+                    "student": e["student"],
+                    "field": where,
+                    "code": code,
+                    "detail": texts["vi"],
+                    "detail_en": texts["en"],
+                }
+            )
+            continue
+        key = (e["student"], date)
+        absent.pop(key, None)
+        present.discard(key)
+        if mark:
+            absent[key] = ABSENCE_MARKS[mark]
+        else:
+            present.add(key)
+    if errors:
+        raise ClassInputInvalid(errors)
+    inserted = deleted = 0
+    with connection.cursor() as cursor:
+        if absent:
+            cursor.execute(
+                f"""
+                INSERT INTO {Absence._meta.db_table} (student_id, year_id, date, excused, reason)
+                SELECT u.s, %s, u.d, u.x, '' FROM unnest(%s::bigint[], %s::date[], %s::boolean[]) AS u(s, d, x)
+                ON CONFLICT (student_id, date) DO UPDATE SET excused = EXCLUDED.excused
+                 WHERE {Absence._meta.db_table}.excused IS DISTINCT FROM EXCLUDED.excused
+                RETURNING (xmax = 0)
+                """,
+                [year.pk, [k[0] for k in absent], [k[1] for k in absent], list(absent.values())],
+            )
+            inserted = sum(1 for (new,) in cursor.fetchall() if new)
+        if present:
+            cursor.execute(
+                f"""
+                DELETE FROM {Absence._meta.db_table} a USING unnest(%s::bigint[], %s::date[]) AS u(s, d)
+                 WHERE a.student_id = u.s AND a.date = u.d
+                """,
+                [[k[0] for k in present], [k[1] for k in present]],
+            )
+            deleted = cursor.rowcount
+    if inserted != deleted:
+        rollup_add(school_id=access.school_id, year_start=year.start_year, absences=inserted - deleted)
+    return len(absent) + len(present)
 
 
 AWARD_KINDS = ("award", "discipline")
@@ -218,9 +334,10 @@ def homeroom_comment_save(*, access: SchoolAccess, school_class: SchoolClass, st
     errors: list = []
     if not _check_student(_editable_students(school_class), student_id, school_class, errors, 0):
         raise ClassInputInvalid(errors)
-    RecordBook.objects.filter(student_id=student_id, year=school_class.year).update(
-        homeroom_comment=text.strip()[:4000]
-    )
+    text = text.strip()
+    if len(text) > HOMEROOM_COMMENT_MAX:
+        raise ClassInputInvalid([_too_long(0, student_id, "text", len(text), HOMEROOM_COMMENT_MAX)])
+    RecordBook.objects.filter(student_id=student_id, year=school_class.year).update(homeroom_comment=text)
 
 
 @school_write
@@ -233,7 +350,11 @@ def homeroom_comments_save(*, access: SchoolAccess, school_class: SchoolClass, e
     texts: dict[int, str] = {}
     for i, e in enumerate(entries):
         if _check_student(students, e.get("student"), school_class, errors, i):
-            texts[e["student"]] = str(e.get("text") or "").strip()[:4000]
+            text = str(e.get("text") or "").strip()
+            if len(text) > HOMEROOM_COMMENT_MAX:
+                errors.append(_too_long(i, e["student"], "text", len(text), HOMEROOM_COMMENT_MAX))
+                continue
+            texts[e["student"]] = text
     if errors:
         raise ClassInputInvalid(errors)
     records = list(RecordBook.objects.filter(school_class=school_class, student_id__in=list(texts)))

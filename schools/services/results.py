@@ -117,6 +117,10 @@ class YearResults:
     evaluation: str = ""
     commendations: list[str] = field(default_factory=list)
     qualities: dict[str, str] = field(default_factory=dict)
+    # The homeroom teacher's comments by term ("term1", "term2"): TT22 conduct (rèn luyện), from the conduct page;
+    # TT27 qualities and competencies at the end of each term ({"term1": {code: text}, …}), from the qualities page.
+    conduct_comments: dict[str, str] = field(default_factory=dict)
+    quality_comments: dict[str, dict[str, str]] = field(default_factory=dict)
     # Year-end steps (TT22): the final outcome once the re-test / summer training are recorded.
     promotion_final: str = ""
     promotion_final_code: str = ""
@@ -192,10 +196,14 @@ def class_results(
     out = {}
     if isinstance(rules, tt27.TT27Rules):
         qualities: dict[int, dict[str, str]] = defaultdict(dict)
+        quality_texts: dict[int, dict[str, dict[str, str]]] = defaultdict(lambda: {"term1": {}, "term2": {}})
         for q in QualityAssessment.objects.filter(
-            year_id=school_class.year_id, student_id__in=student_ids, term=2, checkpoint="end"
-        ):
-            qualities[q.student_id][q.code] = q.level
+            year_id=school_class.year_id, student_id__in=student_ids, term__in=(1, 2), checkpoint="end"
+        ).order_by("term", "pk"):
+            if q.term == 2:
+                qualities[q.student_id][q.code] = q.level
+            if q.text.strip():
+                quality_texts[q.student_id][f"term{q.term}"][q.code] = q.text.strip()
         for sid in student_ids:
             out[sid] = _primary(
                 school_class,
@@ -207,10 +215,14 @@ def class_results(
                 decisions.get(sid) or {},
                 exemptions=exemptions.get(sid, ()),
             )
+            out[sid].quality_comments = quality_texts[sid] if sid in quality_texts else {}
         return out
     conduct: dict[int, dict[int, str]] = defaultdict(dict)
+    conduct_texts: dict[int, dict[str, str]] = defaultdict(dict)
     for c in Conduct.objects.filter(year_id=school_class.year_id, student_id__in=student_ids):
         conduct[c.student_id][c.term] = c.level
+        if c.text.strip():
+            conduct_texts[c.student_id][f"term{c.term}"] = c.text.strip()
     for sid in student_ids:
         out[sid] = _secondary(
             subjects,
@@ -221,6 +233,7 @@ def class_results(
             decisions.get(sid) or {},
             exemptions=exemptions.get(sid, ()),
         )
+        out[sid].conduct_comments = conduct_texts.get(sid, {})
     return out
 
 

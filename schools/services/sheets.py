@@ -165,6 +165,7 @@ class SheetInvalid(DomainError):
         return data
 
 
+COMMENT_MAX = 2000  # characters of a subject's comment (the "nx" cell)
 EXEMPT_MARK = _("Miễn")  # an exempt student's cell and result on a sheet
 VERDICTS_PF = {"Đ": "D", "D": "D", "ĐẠT": "D", "DAT": "D", "CĐ": "CD", "CD": "CD", "CHƯA ĐẠT": "CD", "CHUA DAT": "CD"}
 LEVELS_THC = {"T": "T", "H": "H", "C": "C"}
@@ -194,8 +195,12 @@ def _parse(raw: Any, column: Column) -> tuple[Decimal | None, str, str]:
     text = str(raw).strip()
     value_type = column.value_type
     if value_type == "text":
-        if len(text) > 2000:
-            raise DomainError("sheet.comment_too_long", _("Nhận xét dài quá 2000 ký tự."))
+        if len(text) > COMMENT_MAX:
+            raise DomainError(
+                "sheet.comment_too_long",
+                _("Nhận xét dài %(n)s ký tự, quá giới hạn %(max)s ký tự."),
+                params={"n": len(text), "max": COMMENT_MAX},
+            )
         return None, "", text
     parsed = _PARSED.get((value_type, text))
     if parsed is None:

@@ -12,13 +12,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from hocba.kernel import recordstates
 from hocba.kernel.errors import DomainError
 from hocba.kernel.levels import PRIMARY
 from hocba.kernel.refusals import refusal_text
 
 from tenants.selectors import account_names
 
-from ..models import SchoolClass
+from ..models import RecordState, SchoolClass
 from ..models.students import EntryKind
 from ..selectors import (
     class_get,
@@ -33,6 +34,8 @@ from ..selectors import (
     subjects_of,
     year_shown,
 )
+from ..selectors.completeness import class_completeness, classes_incomplete_counts
+from ..selectors.waiting import records_by_class
 from ..services import records, students
 from ..services.common import require
 from ..services.results import class_results
@@ -82,6 +85,9 @@ class ClassListView(SchoolTemplatePage):
         classes = class_list(access, year)
         sizes = class_sizes(classes) if classes else {}
         names = account_names({c.homeroom_teacher_id for c in classes if c.homeroom_teacher_id}) if classes else {}
+        ids = [c.pk for c in classes]
+        records = {r.class_id: r for r in records_by_class(class_ids=ids)} if classes else {}
+        incomplete = classes_incomplete_counts(year, class_ids=ids) if classes else {}
         rows = []
         for c in classes:
             taught = sorted(a.subject_id for a in c.assignments.all() if (c.pk, a.subject_id) in access.assignments)
@@ -92,6 +98,8 @@ class ClassListView(SchoolTemplatePage):
                     "homeroom": names.get(c.homeroom_teacher_id, ""),
                     "is_homeroom": c.pk in access.homeroom_class_ids,
                     "teaches": len(taught),
+                    "states": records[c.pk].tags if c.pk in records else [],
+                    "incomplete": incomplete.get(c.pk, 0),
                 }
             )
         return super().get_context_data(year=year, years=school_years(), rows=rows, **kwargs)
@@ -153,6 +161,9 @@ class ClassDetailView(SchoolTemplatePage):
             counts[m.record_state] = counts.get(m.record_state, 0) + 1
         may_manage = access.may_manage_class(pk)
         may_enrol = access.may_edit_profiles(pk)
+        may_submit = access.can("records.submit") and may_manage
+        may_approve = access.can("records.approve")
+        workflow = _workflow(school_class, members, may_submit, may_approve) if may_submit or may_approve else {}
         ctx = {
             "school_class": school_class,
             "year": school_class.year,
@@ -163,8 +174,10 @@ class ClassDetailView(SchoolTemplatePage):
             "counts": counts,
             "may_manage": may_manage,
             "is_primary": school_class.level == PRIMARY,
-            "can_submit": access.can("records.submit") and may_manage and counts.get("draft", 0) > 0,
-            "can_approve": access.can("records.approve") and counts.get("submitted", 0) > 0,
+            "can_submit": may_submit and counts.get("draft", 0) > 0,
+            "can_withdraw": may_submit and counts.get("submitted", 0) > 0,
+            "can_approve": may_approve and counts.get("submitted", 0) > 0,
+            **workflow,
             "can_reopen": access.can("records.reopen"),
             "reopenable": ("submitted", "approved"),
             "may_enrol": may_enrol,
@@ -173,6 +186,39 @@ class ClassDetailView(SchoolTemplatePage):
             "enrol_form": enrol_form if enrol_form is not None else (EnrolForm(prefix="enrol") if may_enrol else None),
         }
         return super().get_context_data(**ctx, **kwargs)
+
+
+def _workflow(school_class: SchoolClass, members: list, may_submit: bool, may_approve: bool) -> dict[str, Any]:
+    """The workflow section's lists: the books not yet approved that miss items (what each misses, in words), and
+    the students one may submit, withdraw or approve one by one."""
+    completeness = class_completeness(school_class)
+    missing = {b.student_id: b for b in completeness.incomplete}
+    labels = dict(RecordState.choices)
+    acted = {RecordState.DRAFT, RecordState.SUBMITTED} if may_submit else {RecordState.SUBMITTED}
+    incomplete = [
+        {"book": b, "state_label": labels.get(b.record_state, b.record_state)}
+        for b in completeness.incomplete
+        if b.record_state in recordstates.EDITABLE
+    ]
+    return {
+        "show_completeness": True,
+        "incomplete_rows": incomplete,
+        "draft_incomplete": sum(1 for r in incomplete if r["book"].record_state == RecordState.DRAFT),
+        "submitted_incomplete": sum(1 for r in incomplete if r["book"].record_state == RecordState.SUBMITTED),
+        "pick_rows": [
+            {"member": m, "missing": len(missing[m.student.pk].missing) if m.student.pk in missing else 0}
+            for m in members
+            if m.record_id and m.record_state in acted
+        ],
+        "reason_min": records.REASON_MIN,
+        "may_submit_any": may_submit,
+        "may_approve_any": may_approve,
+    }
+
+
+def _student_ids(request) -> list[int] | None:
+    """The students ticked on the class page (none ticked: the whole class)."""
+    return records.student_ids_from(request.POST.getlist("student_ids") or None)
 
 
 def _class_url(school_class_id: int) -> str:
@@ -209,7 +255,8 @@ class ClassEnrolView(ClassDetailView):
 
 
 class ClassSubmitView(SchoolPage):
-    """The homeroom teacher submits the class's draft records."""
+    """The homeroom teacher submits the class's draft records, or those of the students ticked; incomplete books
+    go too, and the message says how many (the page listed them beside the button)."""
 
     required_capability = "records.submit"
     http_method_names = ["post"]
@@ -217,16 +264,45 @@ class ClassSubmitView(SchoolPage):
     def post(self, request, pk: int):
         school_class = class_get(self.access, pk)
         try:
-            n = records.records_submit(access=self.access, school_class=school_class)
+            moved = records.records_submit(
+                access=self.access, school_class=school_class, student_ids=_student_ids(request)
+            )
         except DomainError as exc:
             report(request, exc)
         else:
-            messages.success(request, _("Đã trình %(n)s học bạ lên Ban giám hiệu.") % {"n": n})
-        return redirect(_class_url(pk))
+            messages.success(request, _("Đã trình %(n)s học bạ lên Ban giám hiệu.") % {"n": moved.count})
+            if moved.incomplete:
+                messages.warning(
+                    request,
+                    _("Trong số đó có %(n)s học bạ chưa đủ dữ liệu: %(names)s.")
+                    % {"n": len(moved.incomplete), "names": ", ".join(b.full_name for b in moved.incomplete)},
+                )
+        return redirect(_class_url(pk) + "#hoc-ba")
+
+
+class ClassWithdrawView(SchoolPage):
+    """The homeroom teacher (or whoever submitted them) takes submitted, not yet approved records back to draft:
+    the class's, or those of the students ticked."""
+
+    required_capability = "records.submit"
+    http_method_names = ["post"]
+
+    def post(self, request, pk: int):
+        school_class = class_get(self.access, pk)
+        try:
+            moved = records.records_withdraw(
+                access=self.access, school_class=school_class, student_ids=_student_ids(request)
+            )
+        except DomainError as exc:
+            report(request, exc)
+        else:
+            messages.success(request, _("Đã rút lại %(n)s học bạ về trạng thái đang nhập.") % {"n": moved.count})
+        return redirect(_class_url(pk) + "#hoc-ba")
 
 
 class ClassApproveView(SchoolPage):
-    """The principal or a vice principal approves the class's submitted records."""
+    """The principal or a vice principal approves the class's submitted records, or those of the students ticked;
+    incomplete ones only with a reason."""
 
     required_capability = "records.approve"
     http_method_names = ["post"]
@@ -234,12 +310,23 @@ class ClassApproveView(SchoolPage):
     def post(self, request, pk: int):
         school_class = class_get(self.access, pk)
         try:
-            n = records.records_approve(access=self.access, school_class=school_class)
+            moved = records.records_approve(
+                access=self.access,
+                school_class=school_class,
+                student_ids=_student_ids(request),
+                reason=request.POST.get("reason", ""),
+            )
         except DomainError as exc:
             report(request, exc)
         else:
-            messages.success(request, _("Đã duyệt %(n)s học bạ.") % {"n": n})
-        return redirect(_class_url(pk))
+            messages.success(request, _("Đã duyệt %(n)s học bạ.") % {"n": moved.count})
+            if moved.incomplete:
+                messages.warning(
+                    request,
+                    _("%(n)s học bạ được duyệt khi chưa đủ dữ liệu; lý do đã được ghi vào từng học bạ.")
+                    % {"n": len(moved.incomplete)},
+                )
+        return redirect(_class_url(pk) + "#hoc-ba")
 
 
 class RecordReopenView(SchoolPage):

@@ -18,7 +18,9 @@ from tenants.windows import entry_state
 
 from ..access import SchoolAccess
 from ..models import RecordState, SchoolClass
+from ..rules import schooldays
 from ..selectors import (
+    absences_between,
     absences_on,
     class_get,
     class_members,
@@ -27,6 +29,7 @@ from ..selectors import (
     monthly_absences,
     months_of,
 )
+from ..services.classwork import CONDUCT_TEXT_MAX
 from .common import SchoolTemplatePage
 
 CONDUCT_SHORT = {"T": "T", "K": "K", "D": "Đ", "CD": "CĐ"}
@@ -108,6 +111,7 @@ class ConductView(SchoolTemplatePage):
             term=term,
             rows=rows,
             levels=CONDUCT_LEVELS,
+            text_max=CONDUCT_TEXT_MAX,
             config=config,
             window_state=window_state,
             is_primary=school_class.level == PRIMARY,
@@ -116,14 +120,38 @@ class ConductView(SchoolTemplatePage):
 
 
 def _parse_day(value: str) -> dt.date | None:
-    try:
-        return dt.datetime.strptime(value.strip(), "%d/%m/%Y").date()
-    except ValueError:
-        return None
+    """A day as the pages write it (dd/mm/yyyy) or as a date picker sends it (yyyy-mm-dd)."""
+    for pattern in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            return dt.datetime.strptime(value.strip(), pattern).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _parse_month(value: str) -> dt.date | None:
+    """The first day of a month written mm/yyyy (or yyyy-mm, as a month picker sends it)."""
+    for pattern in ("%m/%Y", "%Y-%m"):
+        try:
+            return dt.datetime.strptime(value.strip(), pattern).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _bounds(year) -> dict[str, dt.date]:
+    return {"starts_on": year.starts_on, "ends_on": year.ends_on}
+
+
+def _attendance_messages() -> dict[str, str]:
+    messages_js = _entry_messages()
+    messages_js["saved_absences"] = _("Đã lưu điểm danh ngày %(d)s.")
+    return messages_js
 
 
 class AttendanceView(SchoolTemplatePage):
-    """A day's attendance (tick the absent, excused or not) and each student's monthly sums for the year."""
+    """A day's attendance (tick the absent, excused or not) and each student's monthly sums for the year. The page
+    opens on the last school day up to today (never a Sunday, never outside the school year)."""
 
     required_capability = "class.enter"
     template_name = "schools/class_attendance.html"
@@ -132,7 +160,7 @@ class AttendanceView(SchoolTemplatePage):
         school_class = _managed_class(self.access, self.kwargs["pk"])
         year = school_class.year
         today = timezone.localdate()
-        default = min(max(today, year.starts_on), year.ends_on)
+        default = schooldays.last_school_day(**_bounds(year), today=today)
         asked = self.request.GET.get("date", "")
         day = _parse_day(asked) if asked else default
         if day is None or not year.starts_on <= day <= year.ends_on:
@@ -142,6 +170,14 @@ class AttendanceView(SchoolTemplatePage):
                 % {"d": asked, "y": year.label, "default": default.strftime("%d/%m/%Y")},
             )
             day = default
+        elif schooldays.is_day_off(day):
+            shown = schooldays.previous_school_day(day, **_bounds(year)) or default
+            messages.error(
+                self.request,
+                _("Ngày %(d)s là Chủ nhật, không phải ngày học: không điểm danh ngày này; đang hiện ngày %(shown)s.")
+                % {"d": day.strftime("%d/%m/%Y"), "shown": shown.strftime("%d/%m/%Y")},
+            )
+            day = shown
         saved = self.request.GET.get("saved")
         if saved is not None and saved.isdigit():
             messages.success(
@@ -172,13 +208,11 @@ class AttendanceView(SchoolTemplatePage):
                     "total": sum(c["total"] for c in cells),
                 }
             )
-        messages_js = _entry_messages()
-        messages_js["saved_absences"] = _("Đã lưu điểm danh ngày %(d)s.")
         config = {
             "kind": "absences",
             "api": reverse("api_absences", args=[school_class.pk]),
             "date": day.strftime("%d/%m/%Y"),
-            "messages": messages_js,
+            "messages": _attendance_messages(),
         }
         window_state = entry_state(
             school_id=self.access.school_id,
@@ -195,7 +229,103 @@ class AttendanceView(SchoolTemplatePage):
             months=months,
             config=config,
             window_state=window_state,
-            previous_day=(day - dt.timedelta(days=1)) if day > year.starts_on else None,
-            next_day=(day + dt.timedelta(days=1)) if day < year.ends_on else None,
+            previous_day=schooldays.previous_school_day(day, **_bounds(year)),
+            next_day=schooldays.next_school_day(day, **_bounds(year)),
+            today=today,
+            **kwargs,
+        )
+
+
+WEEKDAYS = [
+    gettext_lazy("T2"),
+    gettext_lazy("T3"),
+    gettext_lazy("T4"),
+    gettext_lazy("T5"),
+    gettext_lazy("T6"),
+    gettext_lazy("T7"),
+    gettext_lazy("CN"),
+]
+
+
+class AttendanceMonthView(SchoolTemplatePage):
+    """A month of the class's attendance at a glance and in one go: a student per row, a day per column (P absent
+    excused, K absent not excused), the day's count under each column, each day a link to its own page; Sundays and
+    days outside the school year take nothing. Saved through the API (PUT …/absences/marks/); three queries whatever
+    the size of the class."""
+
+    required_capability = "class.enter"
+    template_name = "schools/class_attendance_month.html"
+
+    def get_context_data(self, **kwargs):
+        school_class = _managed_class(self.access, self.kwargs["pk"])
+        year = school_class.year
+        today = timezone.localdate()
+        default = schooldays.last_school_day(**_bounds(year), today=today).replace(day=1)
+        first_month, last_month = year.starts_on.replace(day=1), year.ends_on.replace(day=1)
+        asked = self.request.GET.get("month", "")
+        month = _parse_month(asked) if asked else default
+        if month is None or not first_month <= month <= last_month:
+            messages.error(
+                self.request,
+                _("Tháng “%(m)s” không hợp lệ hoặc nằm ngoài năm học %(y)s; đang hiện tháng %(default)s.")
+                % {"m": asked, "y": year.label, "default": default.strftime("%m/%Y")},
+            )
+            month = default
+        saved = self.request.GET.get("saved")
+        if saved is not None and saved.isdigit():
+            messages.success(self.request, _("Đã lưu điểm danh tháng %(m)s.") % {"m": month.strftime("%m/%Y")})
+        days = schooldays.month_days(month, **_bounds(year), today=today)
+        members = class_members(school_class, class_students(school_class))
+        absent = absences_between([m.student.pk for m in members], days[0].date, days[-1].date)
+        totals = [0] * len(days)
+        rows = []
+        for m in members:
+            cells, excused, unexcused = [], 0, 0
+            for i, d in enumerate(days):
+                a = absent.get((m.student.pk, d.date))
+                mark = "" if a is None else ("P" if a.excused else "K")
+                if a is not None:
+                    totals[i] += 1
+                    excused += a.excused
+                    unexcused += not a.excused
+                cells.append({"day": d, "mark": mark, "reason": a.reason if a else ""})
+            rows.append(
+                {
+                    "member": m,
+                    "cells": cells,
+                    "excused": excused,
+                    "unexcused": unexcused,
+                    "locked": m.record_state not in recordstates.EDITABLE,
+                    "state_label": RecordState(m.record_state).label,
+                }
+            )
+        columns = [
+            {"day": d, "weekday": WEEKDAYS[d.date.weekday()], "absent": totals[i], "today": d.date == today}
+            for i, d in enumerate(days)
+        ]
+        config = {
+            "kind": "absences_month",
+            "api": reverse("api_absence_marks", args=[school_class.pk]),
+            "reload": True,
+            "messages": _attendance_messages(),
+        }
+        window_state = entry_state(
+            school_id=self.access.school_id,
+            category="attendance",
+            year_start=year.start_year,
+            grade=school_class.grade,
+            class_id=school_class.pk,
+        )
+        return super().get_context_data(
+            school_class=school_class,
+            year=year,
+            month=month,
+            columns=columns,
+            rows=rows,
+            config=config,
+            window_state=window_state,
+            previous_month=schooldays.shift_month(month, -1) if month > first_month else None,
+            next_month=schooldays.shift_month(month, 1) if month < last_month else None,
+            school_days=sum(1 for d in days if d.school_day),
             **kwargs,
         )

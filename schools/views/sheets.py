@@ -3,6 +3,8 @@ through the API (PUT /api/v1/classes/<id>/sheets/<subject>/<term>/) by grade_she
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -14,7 +16,7 @@ from tenants.windows import category_of_term, entry_state
 from ..models import Grading, RecordState
 from ..rules import rules_for, tt22
 from ..selectors import class_get, subject_teachers, subjects_of
-from ..services.sheets import EXEMPT_MARK, sheet_read
+from ..services.sheets import COMMENT_MAX, EXEMPT_MARK, sheet_read
 from .common import SchoolTemplatePage
 
 TERM_LABELS = {1: gettext_lazy("Học kì I"), 2: gettext_lazy("Học kì II")}
@@ -32,7 +34,16 @@ WIDTHS = {
 INPUT_MODES = {"score": "decimal", "test": "numeric"}
 
 
-def _computed_columns(grading: str) -> list[dict[str, str]]:
+def _computed_columns(grading: str, term: int) -> list[dict[str, Any]]:
+    """The results shown beside the cells: a term I page shows term I only (term II and the year do not exist
+    yet); a term II page shows term I read-only for reference, then term II and the year."""
+    columns = _all_computed_columns(grading)
+    if term == 1:
+        return [c for c in columns if c["key"] == "term1"]
+    return [{**c, "reference": c["key"] == "term1"} for c in columns]
+
+
+def _all_computed_columns(grading: str) -> list[dict[str, str]]:
     if grading == Grading.SCORE:
         return [
             {"key": "term1", "label": _("ĐTBmhk I"), "title": _("Điểm trung bình môn học kì I")},
@@ -85,6 +96,26 @@ def _messages() -> dict[str, str]:
         "bad_passfail": _("Chỉ nhận Đ (Đạt) hoặc CĐ (Chưa đạt)."),
         "bad_level": _("Chỉ nhận T, H hoặc C."),
         "go_to_cell": _("Đến ô này"),
+        "why_letter": _("“%(value)s” là mức hoặc nhận xét, không phải điểm số."),
+        "why_nan": _("“%(value)s” không phải là số."),
+        "why_high": _("%(value)s lớn hơn 10."),
+        "why_decimals": _("%(value)s có quá một chữ số thập phân."),
+        "why_not_integer": _("%(value)s không phải số nguyên."),
+        "why_value": _("Không nhận “%(value)s”."),
+        "why_long": _("Nhận xét dài %(n)s ký tự, quá giới hạn %(max)s ký tự."),
+        "short_letter": _("Cần điểm số"),
+        "short_nan": _("Không phải số"),
+        "short_high": _("Lớn hơn 10"),
+        "short_decimals": _("Quá 1 số lẻ"),
+        "short_integer": _("Cần số nguyên"),
+        "short_passfail": _("Chỉ Đ hoặc CĐ"),
+        "short_level": _("Chỉ T, H, C"),
+        "short_long": _("Quá dài"),
+        "invalid_count": _("%(n)s ô chưa hợp lệ"),
+        "invalid_local": _(
+            "Chưa lưu: bảng điểm có %(n)s ô chưa hợp lệ. Hãy sửa các ô tô đỏ (con trỏ đã ở ô đầu tiên) rồi lưu lại."
+        ),
+        "blocked": _("Chưa tính được: ô %(cell)s (“%(value)s”) chưa hợp lệ."),
     }
 
 
@@ -119,7 +150,7 @@ class SheetView(SchoolTemplatePage):
         # A subject shared by several teachers: each enters the columns of their part, the others' are read-only.
         parts = subject_teachers(school_class, [subject.pk]).get(subject.pk, [])
         mine = access.entry_columns(school_class.pk, subject.pk) if editable else None
-        computed_columns = _computed_columns(subject.grading)
+        computed_columns = _computed_columns(subject.grading, term)
         rows = []
         for st in sheet.students:
             locked = st.record_state not in recordstates.EDITABLE
@@ -188,5 +219,6 @@ class SheetView(SchoolTemplatePage):
             locked_count=sum(1 for r in rows if r["locked"]),
             parts=parts if len(parts) > 1 else [],
             my_columns=mine,
+            comment_max=COMMENT_MAX,
             **kwargs,
         )

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -20,6 +21,7 @@ from tenants.selectors import account_names
 from ..models import RecordState
 from ..rules import rules_for, tt27
 from ..selectors import (
+    RecordNotYetApproved,
     asked_year,
     awards_of,
     children_with_records,
@@ -29,15 +31,20 @@ from ..selectors import (
     guardian_account_ids,
     personal_data_readable,
     record_for_reader,
+    record_guardians,
     student_visible,
     student_years,
     subject_teachers,
 )
 from ..services import students
 from ..services.common import require
+from ..services.readerview import ever_approved
 from .common import SchoolTemplatePage
 from .forms import StudentProfileForm
 
+TERM_LABELS = (("term1", gettext_lazy("Học kì I")), ("term2", gettext_lazy("Học kì II")))
+# TT27: the qualities and competencies are evaluated at the end of term I and at the end of the year.
+CHECKPOINT_LABELS = (("term1", gettext_lazy("Cuối học kì I")), ("term2", gettext_lazy("Cuối năm học")))
 QUALITY_LEVELS = {"T": gettext_lazy("Tốt"), "D": gettext_lazy("Đạt"), "C": gettext_lazy("Cần cố gắng")}
 
 
@@ -102,10 +109,19 @@ def _comments(line: dict[str, Any]) -> dict[int, str]:
 
 class StudentRecordView(SchoolTemplatePage):
     """The record book of a student for a year (``?year=``, else the latest one this person may see). A parent sees
-    it once the school has approved it."""
+    it once the school has approved it — while the school corrects it after a reopen, as last approved, with a
+    notice — and, before any approval, a page that says the book is not approved yet."""
 
     required_capability = "school.enter"
     template_name = "schools/student_record.html"
+
+    def get(self, request, *args, **kwargs):
+        try:
+            context = self.get_context_data()
+        except RecordNotYetApproved as exc:
+            pending = super().get_context_data(student=exc.student, message=refusal_text(exc))
+            return TemplateResponse(request, "schools/student_record_pending.html", pending)
+        return self.render_to_response(context)
 
     def get_context_data(self, **kwargs):
         access = self.access
@@ -117,6 +133,10 @@ class StudentRecordView(SchoolTemplatePage):
         school_class = record.school_class
         view = record_for_reader(access, student, record)
         results, sees_all, staff_view = view["results"], view["sees_all"], view["staff_view"]
+        approved = view["approved"]  # a parent's view of a record being corrected: the last approved version
+        if approved is not None:
+            record = approved.record
+        personal = student.pk in personal_data_readable(access, [student.pk])
         # Who taught each subject line, and which part of a subject shared by several teachers (the signatures).
         teachers = subject_teachers(school_class, [line["subject_id"] for line in results["subjects"]])
         subject_lines = [
@@ -132,12 +152,13 @@ class StudentRecordView(SchoolTemplatePage):
             {i for i in (school_class.homeroom_teacher_id, record.submitted_by, record.approved_by) if i}
         )
         primary = school_class.level == PRIMARY
-        traits = []
+        traits, quality_comments = [], []
         if primary and sees_all:
             rules = rules_for(school_class.level, record.year.start_year)
             english = translation.get_language() == "en"
             if isinstance(rules, tt27.TT27Rules):
                 qualities = results.get("qualities", {})
+                quality_comments = _quality_comments(rules, results.get("quality_comments") or {}, english)
                 for group, items in (
                     (_("Phẩm chất"), rules.qualities),
                     (_("Năng lực chung"), rules.general_competencies),
@@ -173,11 +194,35 @@ class StudentRecordView(SchoolTemplatePage):
             primary=primary,
             traits=traits,
             adjusted_for=names_by_code.get(results.get("adjusted_for", ""), results.get("adjusted_for", "")),
-            awards=awards_of(student, record.year_id) if sees_all else [],
+            conduct_comments=_term_texts(results.get("conduct_comments") or {}),
+            quality_comments=quality_comments,
+            awards=(approved.awards if approved else awards_of(student, record.year_id)) if sees_all else [],
+            approved_on=approved.approved_on if approved else None,
             parent_view=not staff_view,
-            personal_visible=student.pk in personal_data_readable(access, [student.pk]),
+            personal_visible=personal,
+            guardians=record_guardians(student) if personal else [],
             **kwargs,
         )
+
+
+def _term_texts(by_term: dict[str, str]) -> list[tuple[str, str]]:
+    """The homeroom teacher's comments of the year by term, as (term label, text)."""
+    return [(label, by_term[key]) for key, label in TERM_LABELS if by_term.get(key)]
+
+
+def _quality_comments(rules: tt27.TT27Rules, by_term: dict[str, dict[str, str]], english: bool) -> list[dict]:
+    """TT27: the comments on the qualities and competencies at the end of each term, in the rules' order."""
+    out = []
+    for key, label in CHECKPOINT_LABELS:
+        texts = by_term.get(key) or {}
+        items = [
+            (q.label_en if english else q.label_vi, texts[q.code])
+            for q in (*rules.qualities, *rules.competencies)
+            if texts.get(q.code)
+        ]
+        if items:
+            out.append({"term": label, "entries": items})
+    return out
 
 
 class MyChildrenView(SchoolTemplatePage):
@@ -191,7 +236,7 @@ class MyChildrenView(SchoolTemplatePage):
             {
                 "student": s,
                 "record": r,
-                "approved": r is not None and r.state in recordstates.FINAL,
+                "approved": r is not None and ever_approved(r),  # reopened since: read as last approved
                 "state_label": RecordState(r.state).label if r else "",
             }
             for s, r in children_with_records(self.access.child_ids)

@@ -302,7 +302,11 @@ class CommentsView(SchoolTemplatePage):
         school_class = _managed_class(self.access, self.kwargs["pk"])
         rows = yearend.yearend_rows(school_class, _members(school_class))
         return super().get_context_data(
-            school_class=school_class, rows=rows, window_state=_window(self.access, school_class, "year_end"), **kwargs
+            school_class=school_class,
+            rows=rows,
+            window_state=_window(self.access, school_class, "year_end"),
+            comment_max=classwork.HOMEROOM_COMMENT_MAX,
+            **kwargs,
         )
 
     def post(self, request, pk: int):

@@ -118,6 +118,13 @@ class ProvisionReportSerializer(serializers.Serializer):
     rows = ProvisionRowSerializer(many=True)
 
 
+class ProvisionJobSerializer(serializers.Serializer):
+    job_id = serializers.IntegerField()
+    state = serializers.CharField(help_text="queued")
+    status_url = serializers.CharField(help_text="GET it for the progress and, once ended, each row's outcome")
+    page_url = serializers.CharField(help_text="the job's page on this site")
+
+
 class PlacementSerializer(serializers.Serializer):
     unit_id = serializers.IntegerField()
     unit_name = serializers.CharField()

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from hocba.kernel.access import request_access
-from hocba.kernel.errors import DomainError, NotAllowed, NotFound, both_languages
+from hocba.kernel.errors import DomainError, NotAllowed, NotFound
 from hocba.kernel.permissions import SIGNED_IN, body_id
 from hocba.kernel.spreadsheets import check_upload_size
 from rest_framework import status
@@ -17,8 +17,10 @@ from rest_framework.views import APIView
 from .. import selectors
 from ..models import AdministrativeUnit, School
 from ..services import accounts as account_services
+from ..services import school_files
 from ..services import schools as school_services
 from ..services import units as unit_services
+from ..services.jobs import job_url
 from . import serializers as s
 
 
@@ -202,13 +204,13 @@ class SchoolProvisionApi(APIView):
 
     @extend_schema(
         request={"multipart/form-data": s.ProvisionSerializer},
-        responses={
-            200: s.ProvisionReportSerializer,
-            201: s.ProvisionReportSerializer,
-            400: s.ProvisionReportSerializer,
-        },
-        summary="Create schools from a CSV/XLSX file: the whole file is checked first and nothing is created if a "
-        "row is refused (unless create_valid); dry_run only checks. A report per row.",
+        responses={200: s.ProvisionReportSerializer, 202: s.ProvisionJobSerializer},
+        summary="Create schools from a CSV/XLSX file. The file is read and checked at once (a file that cannot be "
+        "read is refused, nothing queued); dry_run checks every row and answers with a report per row (200); "
+        "otherwise a background job creates the schools (202): GET status_url for its progress and, once it has "
+        "ended, each row's outcome. A file with refused rows creates nothing unless create_valid; each school is "
+        "created on its own, so one that fails does not stop the others. Template: "
+        "/manage/schools/provision/template.xlsx (or .csv).",
     )
     def post(self, request):
         ser = s.ProvisionSerializer(data=request.data)
@@ -221,18 +223,32 @@ class SchoolProvisionApi(APIView):
         d = ser.validated_data
         upload = d["file"]
         check_upload_size(upload.size)
-        rows = school_services.read_school_rows(upload.name, upload.read())
+        content = upload.read()
+        if not d["dry_run"]:
+            job_id = school_files.schools_provision_start(
+                actor=request.user,
+                access=request_access(request),
+                name=upload.name,
+                content=content,
+                create_valid=d["create_valid"],
+                back_url="/manage/schools/provision/",
+            )
+            data = {
+                "job_id": job_id,
+                "state": "queued",
+                "status_url": f"/api/v1/jobs/{job_id}/",
+                "page_url": job_url(job_id),
+            }
+            return Response(data, status=status.HTTP_202_ACCEPTED)
+        rows = school_files.provision_rows_check(upload.name, content)
         report = school_services.schools_provision(
-            actor=request.user, rows=rows, dry_run=d["dry_run"], create_valid=d["create_valid"]
+            actor=request.user,
+            rows=rows,
+            dry_run=True,
+            create_valid=d["create_valid"],
+            most=school_files.max_schools_per_job(),
         )
-        data = report.as_dict()
-        if report.dry_run:
-            return Response(data)
-        if not report.created:
-            texts = both_languages(_("Tệp có %(n)s dòng lỗi; chưa tạo trường nào."), {"n": len(report.failed)})
-            data.update(code="provision.rows_failed", detail=texts["vi"], detail_en=texts["en"])
-            return Response(data, status=status.HTTP_400_BAD_REQUEST)
-        return Response(data, status=status.HTTP_201_CREATED)
+        return Response(report.as_dict())
 
 
 class SchoolDetailApi(APIView):

@@ -1,5 +1,6 @@
 from .accounts import Account, Membership
 from .audit import PlatformAuditEntry
+from .jobs import BackgroundJob, BackgroundJobRow, JobState, RowOutcome
 from .notifications import ComplianceSnapshot, MonthlyDutyCheck, Notification, WindowReminder, YearEndStart
 from .rollups import SchoolRollup
 from .schools import Domain, SchemaTemplate, School, SchoolLevel, SchoolPlacement, SchoolStatus
@@ -8,6 +9,10 @@ from .units import AdministrativeUnit, UnitKind, UnitVersion
 from .windows import DataCategory, ExceptionStatus, Window, WindowException, WindowTier
 
 __all__ = [
+    "BackgroundJob",
+    "BackgroundJobRow",
+    "JobState",
+    "RowOutcome",
     "ApiToken",
     "DataCategory",
     "ExceptionStatus",

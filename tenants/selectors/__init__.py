@@ -7,6 +7,7 @@
 * :mod:`.windows` — open/lock windows: which a person sees, which apply to a school, the timeline, the reach;
 * :mod:`.tokens` — API tokens: the scopes an account may issue one for, its tokens, a token's scope;
 * :mod:`.admin` — the administration pages' and API's reads (may return model instances; public side only).
+* :mod:`.jobs` — background jobs: whether a person may see one, its status, a page of its rows;
 * :mod:`.auditlog` — the platform log as sentences with names, filtered and paged (public side only).
 
 Every function per-school code calls returns plain frozen dataclasses, so it never holds public model instances,
@@ -47,6 +48,7 @@ from .admin import (
     unit_school_placements,
     unit_versions,
 )
+from .jobs import ROWS_PER_PAGE, JobRow, JobStatus, job_rows, job_scope_unit, job_visible
 from .tokens import (
     ApiTokenInfo,
     TokenScope,
@@ -69,6 +71,12 @@ from .tree import (
 )
 
 __all__ = [
+    "ROWS_PER_PAGE",
+    "JobRow",
+    "JobStatus",
+    "job_rows",
+    "job_scope_unit",
+    "job_visible",
     "ApiTokenInfo",
     "TokenScope",
     "TokenScopeChoice",

@@ -482,6 +482,7 @@ def schools_provision(
     on: dt.date | None = None,
     dry_run: bool = False,
     create_valid: bool = False,
+    most: int | None = None,
 ) -> ProvisionReport:
     """Create the schools of a file: all of them or none.
 
@@ -491,8 +492,11 @@ def schools_provision(
     The creation is one transaction — public rows, audit entries and each school's schema (PostgreSQL
     DDL is transactional; ``provisioning.schema_create`` runs inside the caller's transaction): a school
     that fails mid-way rolls back every school of the run, or with ``create_valid`` only its own savepoint.
+    ``most`` overrides the number of rows allowed (a dry run checks as many as a background job may create:
+    ``school_files.max_schools_per_job``). The pages and the API create through a background job instead
+    (``school_files``); this path serves the ``provision_schools`` command.
     """
-    most = max_schools_per_file()
+    most = most or max_schools_per_file()
     if len(rows) > most:
         raise DomainError(
             "provision.too_many",

@@ -1,4 +1,5 @@
-"""Each person's home: what their roles let them do, and their schools."""
+"""Each person's home on the platform: what their roles let them do, and their schools; a school's staff page.
+(The school's own home is the school's: ``schools.views.home``.)"""
 
 from __future__ import annotations
 
@@ -52,21 +53,6 @@ class HomeView(CapabilityRequiredMixin, TemplateView):
                 grants.append({"role": g.role, "scope": node.name if node else "", "url": ""})
         caps = set().union(*(ROLE_CAPABILITIES[g.role] for g in acc.grants)) if acc.grants else set()
         return super().get_context_data(grants=grants, caps=caps, **kwargs)
-
-
-class SchoolHomeView(CapabilityRequiredMixin, TemplateView):
-    """The school's own home on its subdomain."""
-
-    required_capability = "school.enter"
-    template_name = "tenants/school_home.html"
-
-    def get_context_data(self, **kwargs):
-        acc = access(self.request)
-        school = self.request.tenant
-        roles = sorted(acc.school_roles(school.pk), key=lambda r: list(type(r)).index(r))
-        caps = set().union(*(ROLE_CAPABILITIES[r] for r in roles)) if roles else set()
-        unit = selectors.unit_overseeing(school.pk, acc.day)
-        return super().get_context_data(school=school, roles=roles, caps=caps, unit=unit, **kwargs)
 
 
 class SchoolStaffView(CapabilityRequiredMixin, TemplateView):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView, View
@@ -20,6 +21,7 @@ from hocba.kernel.text import search_text
 from .. import forms, selectors
 from ..models import AdministrativeUnit, School
 from ..services import accounts as account_services
+from ..services import school_files
 from ..services import schools as school_services
 from ..services import units as unit_services
 from .common import access, chosen_outside, refuse, report_error
@@ -225,7 +227,7 @@ class SchoolListView(CapabilityRequiredMixin, TemplateView):
             form = forms.SchoolCreateForm()
             form.fields["unit"].choices = _unit_choices(self.request, "schools.manage")
             ctx.update(
-                form=form, upload_form=forms.ProvisionUploadForm(), max_schools=school_services.max_schools_per_file()
+                form=form, upload_form=forms.ProvisionUploadForm(), max_schools=school_files.max_schools_per_job()
             )
         ctx["rows"] = [(school, tree.nodes.get(school.unit_id)) for school in schools]
         return super().get_context_data(**ctx, **kwargs)
@@ -260,16 +262,17 @@ class SchoolCreateView(CapabilityRequiredMixin, View):
 
 
 class SchoolProvisionView(CapabilityRequiredMixin, TemplateView):
-    """Schools from a file: a dry run (“Kiểm tra trước”) or the creation, all or nothing unless the person chooses
-    to create the valid rows; the report names each row's outcome. A file that cannot be read is a 400 with the
-    form again and the reason."""
+    """Schools from a file. The file is read and checked here (type, size, structure: a file that cannot be read is
+    a 400 with the form again and the reason). “Kiểm tra trước” (a dry run) checks every row here and shows the
+    report; “Tạo trường” queues a background job and opens its page, which names each row's outcome
+    (``tenants.services.school_files``)."""
 
     required_capability = "schools.manage"
     template_name = "tenants/school_provision.html"
 
     def get_context_data(self, **kwargs):
         kwargs.setdefault("upload_form", forms.ProvisionUploadForm())
-        return super().get_context_data(max_schools=school_services.max_schools_per_file(), **kwargs)
+        return super().get_context_data(max_schools=school_files.max_schools_per_job(), **kwargs)
 
     def _refuse(self, form, exc: DomainError):
         return self.render_to_response(
@@ -291,15 +294,46 @@ class SchoolProvisionView(CapabilityRequiredMixin, TemplateView):
         upload = d["file"]
         try:
             check_upload_size(upload.size)
-            rows = school_services.read_school_rows(upload.name, upload.read())
+            content = upload.read()
+            if not d["dry_run"]:
+                job_id = school_files.schools_provision_start(
+                    actor=request.user,
+                    access=access(request),
+                    name=upload.name,
+                    content=content,
+                    create_valid=d["create_valid"],
+                    back_url=reverse("school_provision"),
+                )
+                return redirect("job_detail", job_id)
+            rows = school_files.provision_rows_check(upload.name, content)
             report = school_services.schools_provision(
-                actor=request.user, rows=rows, dry_run=d["dry_run"], create_valid=d["create_valid"]
+                actor=request.user,
+                rows=rows,
+                dry_run=True,
+                create_valid=d["create_valid"],
+                most=school_files.max_schools_per_job(),
             )
         except DomainError as exc:
             return self._refuse(form, exc)
-        status = 200 if report.dry_run or report.created else 400
         ctx = self.get_context_data(report=report, upload_form=forms.ProvisionUploadForm(initial=d))
-        return TemplateResponse(request, "tenants/school_provision_report.html", ctx, status=status)
+        return TemplateResponse(request, "tenants/school_provision_report.html", ctx)
+
+
+class SchoolProvisionTemplateView(CapabilityRequiredMixin, View):
+    """The file to fill for “Tạo nhiều trường từ tệp”: ``template.xlsx`` (with the units this person may use and
+    the instructions) or ``template.csv``."""
+
+    required_capability = "schools.manage"
+
+    def get(self, request, fmt: str):
+        if fmt not in {"xlsx", "csv"}:
+            raise Http404
+        content, content_type, filename = school_files.provision_template(
+            fmt=fmt, units=school_files.template_units(access(request))
+        )
+        response = HttpResponse(content, content_type=content_type)
+        response["Content-Disposition"] = content_disposition_header(True, filename)
+        return response
 
 
 class SchoolDetailView(CapabilityRequiredMixin, TemplateView):

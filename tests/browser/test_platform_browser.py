@@ -74,7 +74,7 @@ def assert_signed_in_school_home(page, site, slug: str, school_name: str, userna
     assert page.locator("main h1").inner_text().strip() == school_name
     assert role_label in page.locator("ul.roles").all_inner_texts()[0].splitlines()
     assert page.locator("header .scope").inner_text().strip() == school_name
-    assert f"({username})" in page.locator("header nav").inner_text()
+    assert f"({username})" in page.locator("header nav").text_content()
 
 
 def assert_refusal(page, response, status: int = 403) -> str:
@@ -178,7 +178,7 @@ def test_unit_admin_is_refused_the_page_of_a_school_of_another_unit(site, unit_a
     vi = assert_refusal(page, response)
     assert vi == "Trường này nằm ngoài phạm vi quản lý của bạn."
     assert "Trường THCS Nguyễn Du" not in page.locator("main").inner_text()
-    assert f"({UNIT_ADMIN})" in page.locator("header nav").inner_text()
+    assert f"({UNIT_ADMIN})" in page.locator("header nav").text_content()
 
 
 def test_unit_admin_is_refused_the_site_of_a_school_of_another_unit(site, unit_admin_page, shots):
@@ -191,4 +191,4 @@ def test_unit_admin_is_refused_the_site_of_a_school_of_another_unit(site, unit_a
     )
     vi = assert_refusal(page, response)
     assert "Trường THCS Nguyễn Du" in vi
-    assert f"({UNIT_ADMIN})" in page.locator("header nav").inner_text()
+    assert f"({UNIT_ADMIN})" in page.locator("header nav").text_content()

@@ -372,7 +372,7 @@ def test_a_teacher_or_principal_of_another_school_cannot_open_the_sheet(
     assert SCHOOL_NAME in vi, vi  # refused for not belonging to the school
     main = page.locator("main").inner_text()
     assert page.locator("#sheet").count() == 0 and "6A1" not in main and "Toán" not in main, main
-    assert f"({other})" in page.locator("header nav").inner_text()
+    assert f"({other})" in page.locator("header nav").text_content()
 
     # The same path on their own school's address. Ids are per school (one schema each), so the path may
     # well name a class and subject of Nam Lợi: then it is Nam Lợi's own sheet, never Nguyễn Du's.

@@ -254,7 +254,7 @@ def test_principal_creates_a_class_and_assigns_its_teachers(site, new_context, s
     shot(page, shots, "1e-setup-class-assigned")
 
     # Back on the year's page the class counts its two assignments.
-    page.locator("p.crumbs").get_by_role("link", name=re.compile("Thiết lập năm học")).click()
+    page.locator("nav.crumbs").get_by_role("link", name=re.compile("Thiết lập năm học")).click()
     page.wait_for_url(re.compile(r"/setup/\?year=2025"))
     new_row = page.locator(
         "#class-list tbody tr", has=page.locator("td:first-child", has_text=re.compile(f"^{NEW_CLASS}$"))

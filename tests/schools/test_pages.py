@@ -367,7 +367,7 @@ def test_attendance_page_shows_the_day_and_monthly_sums(w, klass):
     )
     client = page(w, "homeroom_a")
     html = body(client.get(f"/classes/{klass.school_class.pk}/attendance/?date=15/10/2025"))
-    assert 'value="15/10/2025"' in html and "Ốm" in html and "checked" in html
+    assert 'value="2025-10-15"' in html and "15/10/2025" in html and "Ốm" in html and "checked" in html
     assert "T9" in html and "T10" in html and "T5" in html
     assert re.search(r"Trần Thị Bình</td>.*?<td class=\"num\">2 <span class=\"muted\">\(1\)</span>", html, re.S)
     config = json.loads(

@@ -1,6 +1,9 @@
+from functools import partial
+
 from django.conf import settings
 
 from .access import request_access, request_school
+from .menu import request_menu
 
 
 def platform(request):
@@ -9,6 +12,8 @@ def platform(request):
     return {
         "current_school": request_school(request),
         "access": request_access(request) if signed_in else None,
+        # The sections of the header's menu, built when a page first shows it (the request's access, no query).
+        "nav_menu": partial(request_menu, request),
         "base_domain": settings.BASE_DOMAIN,
         "platform_url": platform_url(request),
     }

@@ -102,6 +102,12 @@
   }
   table.addEventListener("keydown", function (event) {
     var el = event.target;
+    // The month's attendance: Delete or Backspace on a day marks the student present again.
+    if (config.kind === "absences_month" && el.matches("select") && (event.key === "Delete" || event.key === "Backspace")) {
+      event.preventDefault();
+      if (el.value) { el.value = ""; el.dispatchEvent(new Event("change", { bubbles: true })); }
+      return;
+    }
     if (!el.matches("select") || event.key.length !== 1 || event.ctrlKey || event.metaKey || event.altKey) return;
     var key = plain(event.key), options = Array.prototype.slice.call(el.options);
     var start = el.selectedIndex;
@@ -115,7 +121,7 @@
       }
     }
   });
-  // Enter moves down the column (a select or a text box), past the locked rows; a field named by data-field /
+  // Enter moves down the column (a select, a text box or a comment: a comment takes no line break), past the locked rows; a field named by data-field /
   // data-code (the year-end decisions: several per cell) moves to the same field of the next row that has it.
   function same(el) {
     if (!el.dataset.field) return null;
@@ -123,7 +129,7 @@
   }
   table.addEventListener("keydown", function (event) {
     var el = event.target;
-    if (event.key !== "Enter" || !el.matches("select, input[type=text], input[type=checkbox]")) return;
+    if (event.key !== "Enter" || !el.matches("select, input[type=text], input[type=checkbox], textarea")) return;
     event.preventDefault();
     var td = el.closest("td"), tr = el.closest("tr"), selector = same(el);
     var index = Array.prototype.indexOf.call(tr.cells, td);
@@ -131,7 +137,7 @@
     var next = tr[step], target = null;
     for (; next && !target; next = next[step]) {
       if (locked(next) || !next.cells[index]) continue;
-      target = selector ? next.querySelector(selector) : next.cells[index].querySelector("select, input");
+      target = selector ? next.querySelector(selector) : next.cells[index].querySelector("select, input, textarea");
     }
     if (target) { target.focus(); if (target.select) target.select(); }
   });
@@ -180,7 +186,7 @@
         fields(tr).forEach(function (el) { if (changed(el) && codes.indexOf(el.dataset.code) < 0) codes.push(el.dataset.code); });
         codes.forEach(function (code) {
           var level = tr.querySelector("select[data-code='" + code + "']");
-          var text = tr.querySelector("input[name=text][data-code='" + code + "']");
+          var text = tr.querySelector("[name=text][data-code='" + code + "']");
           var entry = { student: parseInt(tr.dataset.student, 10), code: code, level: level ? level.value : "" };
           if (text) {
             if (!entry.level && text.value) { rowMessage(tr, M.need_level); missing = true; return; }
@@ -191,6 +197,17 @@
         sentQ.push(tr);
       });
       return missing ? null : { body: { entries: items }, rows: sentQ };
+    }
+    if (config.kind === "absences_month") {
+      // The month's grid: one mark per changed day ("P", "K" or "" — present), the day in its data-code.
+      var marks = [], sentM = [];
+      dirtyRows().forEach(function (tr) {
+        fields(tr).forEach(function (el) {
+          if (changed(el)) marks.push({ student: parseInt(tr.dataset.student, 10), date: el.dataset.code, mark: el.value });
+        });
+        sentM.push(tr);
+      });
+      return { body: { marks: marks }, rows: sentM };
     }
     if (config.kind === "conduct") {
       var bad = false;

@@ -1,6 +1,11 @@
 /* The grade entry page (schools/sheet_entry.html): keyboard navigation, live averages, changed-cell
  * marks, one PUT for the whole sheet, cell errors from the server, retry on a lost connection.
  *
+ * A bad cell says why at the cell as soon as it is typed (a short note under it, the whole message on focus,
+ * aria-invalid + aria-describedby), its row's results read "?" with the blocking cell in their title, the bar
+ * counts the bad cells, and a save with bad cells is refused here with the focus on the first one (the server
+ * refuses them too). Comments are text boxes that grow with their text (comments.js counts the characters).
+ *
  * The server is the authority: what it returns after a save replaces every value and result shown.
  * The live averages only mirror the rule set's numbers handed over in #sheet-config (TT22:
  * ĐTBmhk = (ΣĐĐGtx + 2·ĐĐGgk + 3·ĐĐGck) / (n_tx + 5), half up to one decimal), computed in integer
@@ -51,9 +56,10 @@
   }
 
   // ---- the grid ---------------------------------------------------------------------------------
+  var CELL = "td.cell input, td.cell textarea";  // a comment cell is a text box that grows with its text
   var rows = Array.prototype.slice.call(table.tBodies[0].rows);
   var grid = rows.map(function (tr) {
-    return Array.prototype.slice.call(tr.querySelectorAll("td.cell input"));
+    return Array.prototype.slice.call(tr.querySelectorAll(CELL));
   });
   var inputs = [];
   grid.forEach(function (row) { row.forEach(function (input) { inputs.push(input); }); });
@@ -99,15 +105,23 @@
 
   table.addEventListener("keydown", function (event) {
     var input = event.target;
-    if (!input.matches || !input.matches("td.cell input")) return;
+    if (!input.matches || !input.matches(CELL)) return;
     var pos = position(input);
     if (!pos) return;
     var r = pos[0], c = pos[1], target = null, handled = true;
     var length = input.value.length;
     var allSelected = input.selectionStart === 0 && input.selectionEnd === length;
+    // In a comment of several lines ↑ and ↓ move between its lines; they leave the cell from its first / last line.
+    var multiline = input.tagName === "TEXTAREA" && !allSelected;
     switch (event.key) {
-      case "ArrowUp": target = vertical(r, c, -1); break;
-      case "ArrowDown": target = vertical(r, c, 1); break;
+      case "ArrowUp":
+        if (multiline && input.selectionEnd > 0) handled = false;
+        else target = vertical(r, c, -1);
+        break;
+      case "ArrowDown":
+        if (multiline && input.selectionStart < length) handled = false;
+        else target = vertical(r, c, 1);
+        break;
       case "Enter": target = vertical(r, c, event.shiftKey ? -1 : 1); break;
       case "ArrowLeft":
         if (allSelected || (input.selectionStart === 0 && input.selectionEnd === 0)) target = horizontal(r, c, -1, false);
@@ -135,7 +149,7 @@
     }
   });
   table.addEventListener("focusin", function (event) {
-    if (event.target.matches && event.target.matches("td.cell input")) event.target.select();
+    if (event.target.matches && event.target.matches(CELL)) event.target.select();
   });
   document.addEventListener("keydown", function (event) {
     if ((event.ctrlKey || event.metaKey) && (event.key === "s" || event.key === "S")) {
@@ -164,36 +178,59 @@
     if (!s) return null;
     return PASS.hasOwnProperty(s) ? PASS[s] : undefined;
   }
-  /* A local hint only: the server decides, and its message replaces this one after a save. */
-  function localProblem(input) {
+  var LETTERS = /^(T|H|C|K|Đ|D|CĐ|CD|ĐẠT|DAT|CHƯA ĐẠT|CHUA DAT|TỐT|KHÁ)$/;
+  function problem(short, why, rule, params) {
+    return { short: short, full: (why ? fmt(why, params) + " " : "") + rule };
+  }
+  /* What is wrong with a typed value, judged as the server will: {short (under the cell), full} or null. A value
+   * the server sent (unchanged) is never judged here. The server decides, and its message replaces this one. */
+  function problemOf(input) {
+    if (!editable(input) || input.value === input.dataset.original) return null;
     var value = input.value.trim();
-    if (!value) return "";
+    if (!value) return null;
+    var params = { value: value, n: input.value.length, max: input.maxLength };
+    var upper = value.toUpperCase().replace(/\s+/g, " ");
     switch (input.dataset.type) {
-      case "score": return isNaN(tenths(value)) ? M.bad_score : "";
-      case "test": return /^(10|\d)([.,]0?)?$/.test(value) ? "" : M.bad_test;
-      case "passfail": return verdict(value) === undefined ? M.bad_passfail : "";
-      case "level": return /^[THC]$/i.test(value) ? "" : M.bad_level;
-      default: return "";
+      case "score":
+      case "test":
+        var integer = input.dataset.type === "test";
+        var rule = integer ? M.bad_test : M.bad_score;
+        if (LETTERS.test(upper)) return problem(M.short_letter, M.why_letter, rule, params);
+        if (!/^\d*(?:[.,]\d*)?$/.test(value) || !/\d/.test(value)) return problem(M.short_nan, M.why_nan, rule, params);
+        var number = parseFloat(value.replace(",", "."));
+        if (number > 10) return problem(M.short_high, M.why_high, rule, params);
+        if (integer) return /^(10|\d)([.,]0?)?$/.test(value) ? null : problem(M.short_integer, M.why_not_integer, rule, params);
+        return isNaN(tenths(value)) ? problem(M.short_decimals, M.why_decimals, rule, params) : null;
+      case "passfail": return verdict(value) === undefined ? problem(M.short_passfail, M.why_value, M.bad_passfail, params) : null;
+      case "level": return /^[THC]$/i.test(value) ? null : problem(M.short_level, M.why_value, M.bad_level, params);
+      case "text": return input.maxLength > 0 && input.value.length > input.maxLength ? problem(M.short_long, M.why_long, "", params) : null;
+      default: return null;
     }
+  }
+  function columnLabel(key) {
+    for (var i = 0; i < config.columns.length; i++) if (config.columns[i].key === key) return config.columns[i].label;
+    return key;
   }
   /* Half up to one decimal of numerator / denominator, both in tenths-compatible integers (≥ 0). */
   function roundedTenths(numerator, denominator) { return Math.floor((2 * numerator + denominator) / (2 * denominator)); }
 
+  /* The row's term result: its text, "" while cells are missing, {blocked: input} when a bad cell stops it. */
   function termResult(r) {
     if (!rules) return null;
-    var tx = [], gk = null, ck = null, i;
-    var values = {};
-    grid[r].forEach(function (input) { values[input.dataset.column] = input.value; });
+    var tx = [], gk = null, ck = null, i, missing = false;
+    var values = {}, cellOf = {};
+    grid[r].forEach(function (input) { values[input.dataset.column] = input.value; cellOf[input.dataset.column] = input; });
     var columns = config.columns;
     if (config.grading === "score") {
       for (i = 0; i < columns.length; i++) {
         var col = columns[i];
         if (col.type !== "score") continue;
         var v = tenths(values[col.key]);
-        if (v === null || isNaN(v)) return "";
+        if (v !== null && isNaN(v)) return { blocked: cellOf[col.key] };
+        if (v === null) { missing = true; continue; }
         if (col.kind === "tx") tx.push(v); else if (col.kind === "gk") gk = v; else if (col.kind === "ck") ck = v;
       }
-      if (tx.length !== rules.regular_count || gk === null || ck === null) return "";
+      if (missing || tx.length !== rules.regular_count || gk === null || ck === null) return "";
       var sum = tx.reduce(function (a, b) { return a + b; }, 0);
       var total = rules.regular_weight * sum + rules.midterm_weight * gk + rules.final_weight * ck;
       var weight = rules.regular_weight * rules.regular_count + rules.midterm_weight + rules.final_weight;
@@ -204,10 +241,11 @@
       for (i = 0; i < columns.length; i++) {
         if (columns[i].type !== "passfail") continue;
         var p = verdict(values[columns[i].key]);
-        if (!p) return "";
+        if (p === undefined) return { blocked: cellOf[columns[i].key] };
+        if (!p) { missing = true; continue; }
         if (p !== "D") all = false;
       }
-      return all ? "Đ" : "CĐ";
+      return missing ? "" : all ? "Đ" : "CĐ";
     }
     return null;
   }
@@ -228,6 +266,18 @@
     if (!td) return;
     td.textContent = value;
     td.classList.toggle("live", value !== td.dataset.server);
+    td.classList.remove("blocked");
+    td.removeAttribute("title");
+    td.removeAttribute("aria-label");
+  }
+  /* "?" instead of a result that a bad cell stops, never an empty cell: the title names the cell. */
+  function setBlocked(td, input) {
+    if (!td) return;
+    var why = fmt(M.blocked, { cell: columnLabel(input.dataset.column), value: input.value.trim() });
+    td.textContent = "?";
+    td.classList.add("live", "blocked");
+    td.title = why;
+    td.setAttribute("aria-label", why);
   }
   function recompute(r) {
     var live = termResult(r);
@@ -236,6 +286,11 @@
     var term = config.term;
     var own = cells["term" + term];
     var other = cells["term" + (3 - term)];
+    if (typeof live === "object") {  // the year needs this term's result: stopped by the same cell
+      setBlocked(own, live.blocked);
+      setBlocked(cells.year, live.blocked);
+      return;
+    }
     setComputed(own, live);
     var otherValue = other ? other.dataset.server : "";
     if (otherValue && otherValue === config.exempt_mark) {  // exempt in the other term: the year is this term's
@@ -247,47 +302,82 @@
 
   // ---- changed cells ----------------------------------------------------------------------------
   function dirtyInputs() { return inputs.filter(function (input) { return editable(input) && input.value !== input.dataset.original; }); }
+  function invalidInputs() { return inputs.filter(function (input) { return !!problemOf(input); }); }
+  function cellMessage(input) {  // the whole message of a bad cell, shown on focus, and the input's description
+    var td = input.parentNode, msg = td.querySelector(".cell-msg");
+    if (!msg) {
+      msg = document.createElement("span");
+      msg.className = "cell-msg";
+      msg.id = "cell-msg-" + input.dataset.student + "-" + input.dataset.column;
+      td.appendChild(msg);
+    }
+    input.setAttribute("aria-invalid", "true");
+    input.setAttribute("aria-describedby", msg.id);
+    return msg;
+  }
   function clearCellError(input) {
     var td = input.parentNode;
     td.classList.remove("error");
     input.removeAttribute("aria-invalid");
+    input.removeAttribute("aria-describedby");
     var msg = td.querySelector(".cell-msg");
     if (msg) td.removeChild(msg);
   }
   function markCell(input, cls, message) {
-    var td = input.parentNode;
-    td.classList.add(cls);
-    if (cls === "error") input.setAttribute("aria-invalid", "true");
-    var msg = td.querySelector(".cell-msg");
-    if (!msg) {
-      msg = document.createElement("span");
-      msg.className = "cell-msg";
-      td.appendChild(msg);
+    input.parentNode.classList.add(cls);
+    cellMessage(input).textContent = message;
+  }
+  /* The typed value's own problem at the cell: a short note under it (always visible), the whole message on focus
+   * and as the input's description. A server's message for the cell stays until the cell changes. */
+  function showProblem(input) {
+    var td = input.parentNode, found = problemOf(input), note = td.querySelector(".cell-note");
+    td.classList.toggle("warn", !!found);
+    if (found) {
+      if (!note) {
+        note = document.createElement("span");
+        note.className = "cell-note";
+        note.setAttribute("aria-hidden", "true");  // the input's description holds the whole message
+        td.appendChild(note);
+      }
+      note.textContent = found.short;
+      if (!td.classList.contains("error")) cellMessage(input).textContent = found.full;
+      input.title = found.full;
+      return;
     }
-    msg.textContent = message;
+    if (note) td.removeChild(note);
+    if (!td.classList.contains("error")) clearCellError(input);
+    input.removeAttribute("title");
+  }
+  function remeasure(input) {  // a comment box set by this script: its height and character count (comments.js)
+    if (input.tagName === "TEXTAREA" && window.HocBaComments) window.HocBaComments.refresh(input);
   }
   function changed(input) {
     var td = input.parentNode;
+    remeasure(input);
     td.classList.toggle("dirty", input.value !== input.dataset.original);
     if (td.classList.contains("error")) clearCellError(input);
-    var problem = localProblem(input);
-    td.classList.toggle("warn", !!problem);
-    input.title = problem || (input.dataset.type === "text" ? input.value : "");
+    showProblem(input);
     var pos = position(input);
     if (pos) recompute(pos[0]);
     refreshStatus();
   }
   table.addEventListener("input", function (event) {
-    if (event.target.matches && event.target.matches("td.cell input")) changed(event.target);
+    if (event.target.matches && event.target.matches(CELL)) changed(event.target);
   });
 
   function setStatus(text, kind) {
     statusNode.textContent = text || "";
     statusNode.className = "sheet-status" + (kind ? " " + kind : "");
   }
+  var invalidNode = document.getElementById("sheet-invalid");
   function refreshStatus() {
     var n = dirtyInputs().length;
     if (saveButton) saveButton.disabled = saving || n === 0;
+    if (invalidNode) {
+      var bad = invalidInputs().length;
+      invalidNode.hidden = bad === 0;
+      invalidNode.textContent = bad ? fmt(M.invalid_count, { n: bad }) : "";
+    }
     if (saving || retryTimer) return;
     if (n) setStatus(fmt(M.dirty, { n: n }), "dirty");
     else if (statusNode.classList.contains("dirty")) setStatus(M.clean, "ok");
@@ -352,10 +442,9 @@
     });
   }
   function changedQuietly(input) {
-    var td = input.parentNode;
-    td.classList.toggle("dirty", input.value !== input.dataset.original);
-    td.classList.toggle("warn", !!localProblem(input));
-    if (input.dataset.type === "text") input.title = input.value;
+    remeasure(input);
+    input.parentNode.classList.toggle("dirty", input.value !== input.dataset.original);
+    showProblem(input);
   }
   function finish() {
     saving = false;
@@ -383,6 +472,13 @@
     if (retryTimer) { window.clearTimeout(retryTimer); retryTimer = null; }
     var dirty = dirtyInputs();
     if (!dirty.length) { refreshStatus(); return; }
+    var bad = invalidInputs();
+    if (bad.length) {  // refused here: the server would refuse the whole sheet; the focus goes to the first bad cell
+      refreshStatus();
+      setStatus(fmt(M.invalid_local, { n: bad.length }), "bad");
+      focusCell(bad[0]);
+      return;
+    }
     var sent = {};
     var cells = dirty.map(function (input) {
       sent[input.dataset.student + ":" + input.dataset.column] = input.value;
@@ -424,6 +520,7 @@
       if (result.status === 400 && body.errors) {
         inputs.forEach(clearCellError);
         showErrors(fmt(M.invalid, { n: body.errors.length }), body.errors);
+        inputs.forEach(function (input) { if (!input.parentNode.classList.contains("error")) showProblem(input); });
         setStatus(fmt(M.invalid, { n: body.errors.length }), "bad");
         var first = byKey[body.errors[0].student + ":" + body.errors[0].column];
         if (first) focusCell(first);

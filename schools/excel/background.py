@@ -1,0 +1,71 @@
+"""Where an upload is imported: in the request, or by the worker when it has more data rows than
+``HOCBA_IMPORT_INLINE_ROWS`` (200).
+
+Either way the file is first checked in the request (``imports.check``: its shape, what it was made for, the kernel's
+limits on size, unpacking, rows and cells), so that a hostile or wrong file is refused at once and never makes a job.
+A large file then becomes a background job (``tenants.services.jobs``) holding the file, visible to its requester and
+to the school's staff holding the import's capability; ``schools.tasks.import_file`` imports it when the request's
+transaction commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from hocba.kernel.errors import both_languages
+
+from tenants.services.jobs import job_create, job_url
+
+from ..access import SchoolAccess
+from ..tasks import IMPORT_KIND, import_file
+from . import imports
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """An upload imported in the request (``outcome``), or handed to the worker (``job_id``)."""
+
+    outcome: imports.Outcome | None = None
+    job_id: int | None = None
+    rows: int = 0
+
+
+def submit(
+    *,
+    access: SchoolAccess,
+    resolved: imports.Resolved,
+    content: bytes,
+    name: str,
+    account_id: int | None,
+    today: dt.date,
+) -> Submitted:
+    rows = imports.check(access, resolved, content)
+    if not imports.runs_in_background(rows):
+        return Submitted(outcome=imports.run(access, resolved, content, today=today), rows=rows)
+    job_id = job_create(
+        kind=IMPORT_KIND,
+        requested_by=account_id,
+        capability=resolved.capability,
+        total=rows,
+        school_id=access.school_id,
+        params={
+            **resolved.target.params(),
+            "title": both_languages(_("Nhập từ Excel: %(what)s"), {"what": resolved.label()}),
+            "back_url": imports.page_url(resolved.target),
+        },
+        input_name=name,
+        input_data=content,
+        task=import_file,
+        schema_name=connection.schema_name,
+    )
+    return Submitted(job_id=job_id, rows=rows)
+
+
+def job_reference(job_id: int) -> dict[str, Any]:
+    """The answer to an upload handed to the worker (HTTP 202): the job and where to follow it."""
+    return {"job": job_id, "url": job_url(job_id), "status_url": reverse("api_job", args=[job_id])}

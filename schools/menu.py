@@ -1,0 +1,26 @@
+"""The sections of the header's menu on a school's site that the school's pages serve (registered in
+``SchoolsConfig.ready()``); the public side registers the school's home, staff and audit trail."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from hocba.kernel.menu import SCHOOL, MenuEntry
+
+# Who sees the classes: whoever enters scores or class work, or reads records beyond their own child's.
+CLASS_READERS = ("sheets.enter", "class.enter", "records.view_all", "records.view_class", "records.view_department")
+
+ENTRIES = (
+    MenuEntry(
+        "school.classes",
+        _("Lớp học"),
+        "pages:class_list",
+        SCHOOL,
+        CLASS_READERS,
+        10,
+        ("/classes/", "/students/", "/records/", "/year-end/", "/excel/"),
+    ),
+    MenuEntry("school.children", _("Con của tôi"), "pages:my_children", SCHOOL, ("records.view_child",), 15, ("/students/",)),
+    MenuEntry("school.setup", _("Thiết lập năm học"), "setup:home", SCHOOL, ("school.setup",), 20),
+    MenuEntry("school.windows", _("Lịch mở/khóa"), "windows:school_windows", SCHOOL, ("windows.view",), 40),
+    MenuEntry("school.history", _("Lịch sử"), "school_history", SCHOOL, ("school.audit.view",), 50),
+)
