@@ -19,7 +19,9 @@ ENTRIES = (
         10,
         ("/classes/", "/students/", "/records/", "/year-end/", "/excel/"),
     ),
-    MenuEntry("school.children", _("Con của tôi"), "pages:my_children", SCHOOL, ("records.view_child",), 15, ("/students/",)),
+    MenuEntry(
+        "school.children", _("Con của tôi"), "pages:my_children", SCHOOL, ("records.view_child",), 15, ("/students/",)
+    ),
     MenuEntry("school.setup", _("Thiết lập năm học"), "setup:home", SCHOOL, ("school.setup",), 20),
     MenuEntry("school.windows", _("Lịch mở/khóa"), "windows:school_windows", SCHOOL, ("windows.view",), 40),
     MenuEntry("school.history", _("Lịch sử"), "school_history", SCHOOL, ("school.audit.view",), 50),

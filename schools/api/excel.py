@@ -146,7 +146,7 @@ class StudentsImportApi(ImportApi):
         return imports.Target("students", pk)
 
     @import_schema(
-        "a class's student list", StudentsImportedSerializer, 201, "/api/v1/classes/{pk}/students/import/template/"
+        "a class's student list", StudentsImportedSerializer, 201, "/api/v1/classes/{id}/students/import/template/"
     )
     def post(self, request, **kwargs):
         return super().post(request, **kwargs)
@@ -176,7 +176,7 @@ class SheetImportApi(ImportApi):
         "a grade sheet (class × subject × term)",
         CellsImportedSerializer,
         200,
-        "/api/v1/classes/{pk}/sheets/{subject}/{term}/import/template/",
+        "/api/v1/classes/{id}/sheets/{subject}/{term}/import/template/",
     )
     def post(self, request, **kwargs):
         return super().post(request, **kwargs)
@@ -206,7 +206,7 @@ class QualitiesImportApi(ImportApi):
         "a primary class's qualities and competencies at a checkpoint (TT27; checkpoint mid or end)",
         CellsImportedSerializer,
         200,
-        "/api/v1/classes/{pk}/qualities/{term}/{checkpoint}/import/template/",
+        "/api/v1/classes/{id}/qualities/{term}/{checkpoint}/import/template/",
     )
     def post(self, request, **kwargs):
         return super().post(request, **kwargs)

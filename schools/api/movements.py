@@ -70,10 +70,14 @@ class GuardianSerializer(serializers.Serializer):
     account = serializers.IntegerField()
     username = serializers.CharField()
     full_name = serializers.CharField()
+    relation = serializers.CharField(allow_blank=True, help_text="how the account's holder is related to the student")
 
 
 class GuardianLinkSerializer(serializers.Serializer):
     account = serializers.IntegerField(required=False, help_text="an account holding the role parent in this school")
+    relation = serializers.CharField(
+        required=False, allow_blank=True, help_text="how the parent is related to the student: Bố, Mẹ, … (≤ 40)"
+    )
     username = serializers.CharField(required=False, help_text="or: create the parent's account (role parent here)")
     full_name = serializers.CharField(required=False)
     email = serializers.CharField(required=False, allow_blank=True)
@@ -122,6 +126,15 @@ def _destination(value: Any) -> str:
         raise DomainError(
             "students.destination_not_text", _("Nơi chuyển đến phải là một đoạn văn bản."), field="destination"
         )
+    return str(value)
+
+
+def _text(value: Any, field: str) -> str:
+    """A short text of the body: absent or null is empty; a list or an object is refused."""
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        raise DomainError("students.not_text", _("Giá trị này phải là một đoạn văn bản."), field=field)
     return str(value)
 
 
@@ -208,9 +221,15 @@ class StudentGuardiansApi(APIView):
                 full_name=str(data.get("full_name") or ""),
                 email=str(data.get("email") or ""),
                 password=str(data.get("password") or "") or None,
+                relation=_text(data.get("relation"), "relation"),
             )
         else:
-            students.guardian_link(access=access, student=student, account_id=_account_id(data.get("account")))
+            students.guardian_link(
+                access=access,
+                student=student,
+                account_id=_account_id(data.get("account")),
+                relation=_text(data.get("relation"), "relation"),
+            )
         return Response(GuardianSerializer(guardian_accounts(student), many=True).data, status=status.HTTP_201_CREATED)
 
 

@@ -53,8 +53,9 @@ WORKFLOW_FIELDS = frozenset(
         "approved_missing",
     }
 )
-# The key is shown apart; sort_key and search_name are derived from the name.
-HIDDEN_FIELDS = frozenset({"id", "sort_key", "search_name"})
+# The key is shown apart; sort_key and search_name are derived from the name; approved_view copies, at approval, the
+# comments and awards whose own changes the history shows.
+HIDDEN_FIELDS = frozenset({"id", "sort_key", "search_name", "approved_view"})
 ACCOUNT_FIELDS = frozenset(
     {"submitted_by", "approved_by", "homeroom_teacher_id", "teacher_id", "head_id", "account_id"}
 )

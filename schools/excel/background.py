@@ -17,7 +17,7 @@ from typing import Any
 from django.db import connection
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from hocba.kernel.errors import both_languages
+from hocba.kernel.errors import Message
 
 from tenants.services.jobs import job_create, job_url
 
@@ -53,11 +53,9 @@ def submit(
         capability=resolved.capability,
         total=rows,
         school_id=access.school_id,
-        params={
-            **resolved.target.params(),
-            "title": both_languages(_("Nhập từ Excel: %(what)s"), {"what": resolved.label()}),
-            "back_url": imports.page_url(resolved.target),
-        },
+        params=resolved.target.params(),
+        title=Message(_("Nhập từ Excel: %(what)s"), {"what": resolved.label()}),
+        back_url=imports.page_url(resolved.target),
         input_name=name,
         input_data=content,
         task=import_file,

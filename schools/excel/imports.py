@@ -202,10 +202,15 @@ def run(access: SchoolAccess, resolved: Resolved, content: bytes, *, today: dt.d
             access=access, school_class=school_class, term=t.term, checkpoint=t.checkpoint, content=content
         )
         counts = {"written": result.written, "cleared": result.cleared}
-    summary = both_languages(
-        _("Đã đọc %(rows)s hàng học sinh: %(changed)s ô thay đổi, %(written)s ô được ghi, %(cleared)s ô được xoá."),
-        {"rows": result.rows, "changed": result.changed, **counts},
+    message = (
+        _("Đã đọc %(rows)s hàng học sinh: %(changed)s ô thay đổi, %(written)s ô được ghi, %(cleared)s ô được xoá.")
+        if t.kind == "sheet"
+        else _(
+            "Đã đọc %(rows)s hàng học sinh: %(changed)s mức thay đổi, %(written)s mức được ghi, %(cleared)s mức được "
+            "xoá."
+        )
     )
+    summary = both_languages(message, {"rows": result.rows, "changed": result.changed, **counts})
     return Outcome(result, [_read_row(r) for r in result.rows_read], summary)
 
 

@@ -157,7 +157,7 @@ def students_template(*, access: SchoolAccess, school_class: SchoolClass) -> byt
 
 # A fictional pupil, shown on the guide only: a row on the list itself would be imported.
 EXAMPLE = (
-    "Nguyễn Văn An",
+    "Trần Minh Khôi",
     "05/03/2014",
     "Nam",
     "Kinh",
@@ -166,7 +166,7 @@ EXAMPLE = (
     "Số 1 Tràng Tiền, Hoàn Kiếm",
     "001214000123",
     "",
-    "Nguyễn Văn Bình",
+    "Trần Văn Phúc",
     "Cha",
     "0912345678",
 )

@@ -4,7 +4,11 @@ a reopen (approved → draft, by the principal) a parent still reads the last ap
 ``results`` already held the results computed at approval (and is not cleared by a reopen); ``approved_view`` holds
 the rest of the approved book: the homeroom teacher's and the principal's comments, the completion note, the awards
 and discipline, who submitted and approved it when. Records approved before this version have none: while approved
-their columns are the approved book; one reopened before this version shows its parents the frozen results only."""
+their columns are the approved book; one reopened before this version shows its parents the frozen results only.
+
+The book names every parent or guardian, the parents' accounts linked to the student among them: a link says how
+the account's holder is related to the student (``GuardianLink.relation``: Bố, Mẹ, …; empty for the links made before
+this version)."""
 
 from django.db import migrations, models
 
@@ -12,6 +16,11 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [("schools", "0016_approval_completeness")]
     operations = [
+        migrations.AddField(
+            model_name="guardianlink",
+            name="relation",
+            field=models.CharField(blank=True, max_length=40, verbose_name="Quan hệ với học sinh"),
+        ),
         migrations.AlterField(
             model_name="recordbook",
             name="results",

@@ -68,6 +68,7 @@ class GuardianLink(models.Model):
 
     student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="guardian_links")
     account = models.ForeignKey("tenants.Account", on_delete=models.PROTECT, related_name="+", db_constraint=False)
+    relation = models.CharField(_("Quan hệ với học sinh"), max_length=40, blank=True)  # Bố, Mẹ, Ông, Bà, …
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["student", "account"], name="guardian_once")]

@@ -70,9 +70,7 @@ def month_days(month: dt.date, *, starts_on: dt.date, ends_on: dt.date, today: d
     first = month.replace(day=1)
     count = calendar.monthrange(first.year, first.month)[1]
     days = (first + dt.timedelta(days=i) for i in range(count))
-    return [
-        MonthDay(d, is_school_day(d, starts_on=starts_on, ends_on=ends_on), is_day_off(d), d > today) for d in days
-    ]
+    return [MonthDay(d, is_school_day(d, starts_on=starts_on, ends_on=ends_on), is_day_off(d), d > today) for d in days]
 
 
 def shift_month(month: dt.date, step: int) -> dt.date:

@@ -79,23 +79,32 @@ def record_guardians(student: Student) -> list[dict[str, Any]]:
     in its order), then the parents' accounts linked to the student that the profile does not name (``account``:
     the person has an account that reads the book). Names and relations only — personal data all the same: ask
     ``personal_data_readable`` first. Two statements."""
-    names = account_names(guardian_account_ids(student))
-    linked = {_same_name(n): n for n in names.values() if n}
+    relations = _link_relations(student)
+    names = account_names(relations)
+    linked = {_same_name(n): (n, relations[pk]) for pk, n in names.items() if n}
     out = []
     for g in student.guardians or []:
         if isinstance(g, dict) and str(g.get("name") or "").strip():
             key = _same_name(g["name"])
-            out.append(
-                {"name": str(g["name"]).strip(), "relation": str(g.get("relation") or ""), "account": key in linked}
-            )
+            relation = str(g.get("relation") or "") or (linked[key][1] if key in linked else "")
+            out.append({"name": str(g["name"]).strip(), "relation": relation, "account": key in linked})
             linked.pop(key, None)
-    out += [{"name": n, "relation": "", "account": True} for n in sorted(linked.values(), key=_same_name)]
+    out += [
+        {"name": n, "relation": relation, "account": True}
+        for n, relation in sorted(linked.values(), key=lambda item: _same_name(item[0]))
+    ]
     return out
 
 
+def _link_relations(student: Student) -> dict[int, str]:
+    """{account id: relation} of the parents' accounts linked to the student."""
+    return dict(GuardianLink.objects.filter(student=student).values_list("account_id", "relation"))
+
+
 def guardian_accounts(student: Student) -> list[dict[str, Any]]:
-    """The parents' accounts linked to the student: id, username and full name, by name."""
-    return _account_rows(guardian_account_ids(student))
+    """The parents' accounts linked to the student: id, username, full name and relation to the student, by name."""
+    relations = _link_relations(student)
+    return [{**row, "relation": relations.get(row["account"], "")} for row in _account_rows(relations)]
 
 
 def parent_accounts_of_school(school_id: int) -> list[dict[str, Any]]:

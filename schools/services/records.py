@@ -168,7 +168,7 @@ def records_approve(
         raise DomainError(
             "records.incomplete_reason_required",
             _(
-                "%(n)s học bạ chưa đủ dữ liệu. Muốn duyệt vẫn duyệt, hãy ghi lý do (ít nhất %(min)s ký tự); "
+                "%(n)s học bạ chưa đủ dữ liệu. Để vẫn duyệt, hãy ghi lý do (ít nhất %(min)s ký tự); "
                 "chưa duyệt học bạ nào."
             ),
             params={"n": len(incomplete), "min": REASON_MIN},

@@ -333,14 +333,34 @@ def _current_class_id(student: Student) -> int | None:
 
 
 @school_write
-def guardian_link(*, access: SchoolAccess, student: Student, account_id: int) -> GuardianLink:
+def guardian_link(*, access: SchoolAccess, student: Student, account_id: int, relation: str = "") -> GuardianLink:
+    """Link a parent's account of the school to the student, with how its holder is related to them (Bố, Mẹ, …);
+    linking again an account already linked changes the relation when one is given."""
     require(access.may_edit_profiles(_current_class_id(student)))
+    relation = guardian_relation(relation)
     if account_id not in school_member_ids(access.school_id, ["parent"]):
         raise DomainError(
             "students.not_a_parent", _("Tài khoản này không có vai trò phụ huynh ở trường."), field="account"
         )
-    link, _created = GuardianLink.objects.get_or_create(student=student, account_id=account_id)
+    link, created = GuardianLink.objects.get_or_create(
+        student=student, account_id=account_id, defaults={"relation": relation}
+    )
+    if not created and relation and link.relation != relation:
+        link.relation = relation
+        link.save(update_fields=["relation"])
     return link
+
+
+def guardian_relation(value: Any) -> str:
+    """How a parent is related to the student, as typed (at most 40 characters); empty: not said."""
+    relation = " ".join(str(value or "").split())
+    if len(relation) > 40:
+        raise DomainError(
+            "students.relation_too_long",
+            _("Quan hệ với học sinh dài quá 40 kí tự (ví dụ: Bố, Mẹ, Ông, Bà, Người giám hộ)."),
+            field="relation",
+        )
+    return relation
 
 
 @school_write
@@ -367,10 +387,12 @@ def guardian_create_and_link(
     full_name: str,
     email: str = "",
     password: str | None = None,
+    relation: str = "",
 ) -> GuardianLink:
     """Create the parent's account with the role "parent" in this school (the platform's account service, with
     the requester as the granter — who must be allowed to grant it) and link it to the student; all or nothing."""
     require(access.may_edit_profiles(_current_class_id(student)))
+    relation = guardian_relation(relation)  # before the account exists
     account_id = school_account_create(
         actor=actor,
         school_id=access.school_id,
@@ -380,7 +402,7 @@ def guardian_create_and_link(
         email=email,
         password=password,
     )
-    return guardian_link(access=access, student=student, account_id=account_id)
+    return guardian_link(access=access, student=student, account_id=account_id, relation=relation)
 
 
 @dataclass
@@ -445,6 +467,13 @@ def _check_next_year_class(source: SchoolClass, target: SchoolClass, *, grade: i
         )
 
 
+def carry_over_check(school_class: SchoolClass, to_class: SchoolClass, repeat_class: SchoolClass | None) -> None:
+    """The target classes of a carry-over: the next year, one grade up (the same grade for those kept back)."""
+    _check_next_year_class(school_class, to_class, grade=school_class.grade + 1, field="to_class")
+    if repeat_class is not None:
+        _check_next_year_class(school_class, repeat_class, grade=school_class.grade, field="repeat_class")
+
+
 @school_write
 def class_carry_over(
     *, access: SchoolAccess, school_class: SchoolClass, to_class: SchoolClass, repeat_class: SchoolClass | None = None
@@ -456,9 +485,7 @@ def class_carry_over(
     reported. All or nothing."""
     require(access.can("school.setup"))
     year = school_class.year
-    _check_next_year_class(school_class, to_class, grade=school_class.grade + 1, field="to_class")
-    if repeat_class is not None:
-        _check_next_year_class(school_class, repeat_class, grade=school_class.grade, field="repeat_class")
+    carry_over_check(school_class, to_class, repeat_class)
     enrolments = list(
         Enrolment.objects.select_for_update()
         .filter(school_class=school_class, ends_on__isnull=True)

@@ -44,7 +44,7 @@ WORK_LISTS = (
     "monthly",
     "my_sheets",
 )
-SHOWN = 10  # items of a list shown on the home; the rest are counted, and the list's page has them all
+SHOWN = 10  # items of a list shown on the home; the rest are counted
 
 
 def _block(items: list, total: int | None = None) -> dict:
@@ -80,7 +80,7 @@ class SchoolHomeView(SchoolTemplatePage):
         return super().get_context_data(**ctx, **kwargs)
 
     def waiting(self, access: SchoolAccess, today: dt.date) -> dict:
-        """Every list of work the person's roles give them; a list nobody may see is left out (``None``)."""
+        """Every list of work the person's roles give them; the lists of other roles are left out of the context."""
         year = current_year()
         now = timezone.now()
         leads = access.can("records.approve")
@@ -111,16 +111,26 @@ class SchoolHomeView(SchoolTemplatePage):
                 for item in lists["drafts"]["items"]:
                     item["incomplete"] = incomplete.get(item["records"].class_id, 0)
             lists["own_reopened"] = _block(records_reopened(year=year, class_ids=access.homeroom_class_ids))
-            class_sheets = sheets_unfinished(year=year, windows=windows, now=now, class_ids=access.homeroom_class_ids)
-            # the sheets one enters oneself are in one's own list below
-            lists["class_sheets"] = _block(
-                [s for s in class_sheets if not teaches or access.account_id not in s.teacher_ids]
-            )
             lists["monthly"] = _block(monthly_update_missing(today=today, class_ids=access.homeroom_class_ids))
-        if teaches:
-            lists["my_sheets"] = _block(
-                sheets_unfinished(year=year, windows=windows, now=now, teacher_id=access.account_id)
+        if homeroom or teaches:
+            me = access.account_id
+            sheets = sheets_unfinished(
+                year=year,
+                windows=windows,
+                now=now,
+                teacher_id=me if teaches else None,
+                class_ids=access.homeroom_class_ids if homeroom else (),
             )
+            if homeroom:  # their class's sheets others enter; the ones they enter themselves are in their own list
+                lists["class_sheets"] = _block(
+                    [
+                        s
+                        for s in sheets
+                        if s.class_id in access.homeroom_class_ids and not (teaches and me in s.teacher_ids)
+                    ]
+                )
+            if teaches:
+                lists["my_sheets"] = _block([s for s in sheets if me in s.teacher_ids])
         if access.can("records.view_child"):
             lists["children"] = [
                 {

@@ -13,6 +13,8 @@ from django.utils.translation import gettext_lazy
 from hocba.kernel.errors import DomainError
 from hocba.kernel.refusals import refusal_text
 
+from tenants.services.jobs import job_url
+
 from ..models import Student
 from ..selectors import (
     class_enrolled_students,
@@ -24,11 +26,10 @@ from ..selectors import (
     enrolment_history,
     guardian_accounts,
     parent_accounts_of_school,
-    student_names,
     student_visible,
     year_after,
 )
-from ..services import students
+from ..services import carry_jobs, students
 from ..services.common import require
 from .common import SchoolTemplatePage
 
@@ -195,7 +196,7 @@ class GuardianLinkView(StudentGuardiansView):
 
     def post(self, request, pk: int):
         student = self.student()
-        values = {"account": request.POST.get("account", "")}
+        values = {"account": request.POST.get("account", ""), "relation": request.POST.get("relation", "").strip()}
         try:
             try:
                 account_id = int(values["account"])
@@ -203,7 +204,9 @@ class GuardianLinkView(StudentGuardiansView):
                 raise DomainError(
                     "students.account_missing", gettext_lazy("Hãy chọn tài khoản phụ huynh."), field="account"
                 ) from None
-            students.guardian_link(access=self.access, student=student, account_id=account_id)
+            students.guardian_link(
+                access=self.access, student=student, account_id=account_id, relation=values["relation"]
+            )
         except DomainError as exc:
             return self._failed(exc, "link", values)
         return self._done(pk, _("Đã liên kết tài khoản phụ huynh với %(name)s.") % {"name": student.full_name})
@@ -214,7 +217,7 @@ class GuardianCreateView(StudentGuardiansView):
 
     def post(self, request, pk: int):
         student = self.student()
-        values = {k: request.POST.get(k, "").strip() for k in ("username", "full_name", "email")}
+        values = {k: request.POST.get(k, "").strip() for k in ("username", "full_name", "email", "relation")}
         try:
             students.guardian_create_and_link(
                 access=self.access,
@@ -282,8 +285,12 @@ class ClassCarryOverView(SchoolTemplatePage):
                 return self.render_to_response(
                     self.get_context_data(values=values, confirm={"to_class": to_class, "repeat_class": repeat_class})
                 )
-            result = students.class_carry_over(
-                access=self.access, school_class=school_class, to_class=to_class, repeat_class=repeat_class
+            job_id = carry_jobs.carry_over_start(
+                access=self.access,
+                school_class=school_class,
+                to_class=to_class,
+                repeat_class=repeat_class,
+                back_url=reverse("movements:carry_over", args=[pk]),
             )
         except DomainError as exc:
             if exc.http_status in (403, 404):
@@ -291,16 +298,5 @@ class ClassCarryOverView(SchoolTemplatePage):
             return self.render_to_response(
                 self.get_context_data(errors={exc.field or "form": refusal_text(exc)}, values=values), status=400
             )
-        messages.success(
-            request,
-            _("Đã chuyển %(n)s học sinh của lớp %(c)s lên năm học sau.")
-            % {"n": len(result.carried), "c": school_class.name},
-        )
-        if result.not_carried:
-            names = student_names([i for i, _why in result.not_carried])
-            messages.warning(
-                request,
-                _("Chưa chuyển (ở lại lớp hoặc chưa có kết quả thi lại, rèn luyện hè): %(names)s.")
-                % {"names": ", ".join(names.get(i, "") for i, _why in result.not_carried)},
-            )
-        return redirect(reverse("movements:carry_over", args=[pk]))
+        # A background job carries the class over; its page shows what became of each student.
+        return redirect(job_url(job_id))

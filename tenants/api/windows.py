@@ -459,6 +459,8 @@ class WindowImportApi(APIView):
         responses={201: ImportReportSerializer, 400: ImportReportSerializer},
         summary="Import a year's calendar from XLSX (Loại dữ liệu, Khối, Mở lúc, Khóa lúc, Lý do): "
         "all rows or none, with a report per row",
+        description="The template to fill in (with a “Hướng dẫn” sheet explaining each column): "
+        "`GET /manage/windows/import/template.xlsx?year=<start year>` on the platform's address.",
     )
     def post(self, request):
         unit, school = scope_authorised(request)

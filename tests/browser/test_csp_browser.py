@@ -79,7 +79,7 @@ def test_main_pages_load_without_violations_and_their_scripts_work(site, new_con
     # The grade sheet: a keystroke marks the cell, Ctrl+S saves through the API; then the cell is put back.
     page.goto(site.url(SCHOOL, f"/classes/{sheet_ids['class']}/sheets/{sheet_ids['subject']}/2/"))
     assert page.locator("#sheet").get_attribute("data-editable") == "true"
-    cell = page.locator("#sheet tbody tr").last.locator("input[data-column=nx]")
+    cell = page.locator("#sheet tbody tr").last.locator("textarea[data-column=nx]")
     original = cell.input_value()
     cell.focus()
     page.keyboard.press("End")
@@ -95,7 +95,7 @@ def test_main_pages_load_without_violations_and_their_scripts_work(site, new_con
         assert page.locator("#sheet td.cell.dirty").count() == 0
     events += violations(page)
     page.reload()
-    assert page.locator("#sheet tbody tr").last.locator("input[data-column=nx]").input_value() == original
+    assert page.locator("#sheet tbody tr").last.locator("textarea[data-column=nx]").input_value() == original
 
     # The API's documentation pages (Swagger's start-up script is a URL of its own; Redoc uses a blob: worker).
     page.goto(site.url(path="/api/v1/docs/"))

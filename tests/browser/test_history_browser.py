@@ -37,7 +37,7 @@ def test_a_sheet_save_is_the_web_pages_and_the_history_reads_and_fits(site, new_
     sign_in(teacher, site, SUBJECT_TEACHER)
     teacher.goto(site.url(SCHOOL, f"/classes/{klass}/sheets/{subject}/1/"))
     last = teacher.locator("#sheet tbody tr").last
-    comment = last.locator("input[data-column=nx]")
+    comment = last.locator("textarea[data-column=nx]")
     comment.fill(COMMENT)
     comment.dispatch_event("input")
     with teacher.expect_response(lambda r: r.request.method == "PUT" and "/sheets/" in r.url) as put:

@@ -198,7 +198,10 @@ def test_a_parent_never_sees_the_school_administration(login, klass):
 def test_the_way_back_to_the_platform_only_for_those_with_another_place(w, login, klass):
     assert "Trang chung" not in sections(login("teacher_a", SCHOOL_A_HOST).get("/"))
     Membership.objects.create(
-        account_id=w.accounts["teacher_a"], role="subject_teacher", school=School.objects.get(pk=w.school_b), valid_from=DAY
+        account_id=w.accounts["teacher_a"],
+        role="subject_teacher",
+        school=School.objects.get(pk=w.school_b),
+        valid_from=DAY,
     )
     page = read(login("teacher_a", SCHOOL_A_HOST).get("/"))
     assert [s.text for s in page.sections] == ["Trang chủ", "Lớp học", "Trang chung"]
@@ -245,7 +248,15 @@ def test_the_menu_speaks_english_when_the_page_does(login, klass):
     client = login("principal_a", SCHOOL_A_HOST)
     client.cookies["django_language"] = "en"
     response = client.get("/")
-    assert sections(response) == ["Home", "Classes", "School year setup", "Staff", "Entry window", "History", "Audit log"]
+    assert sections(response) == [
+        "Home",
+        "Classes",
+        "School year setup",
+        "Staff",
+        "Entry window",
+        "History",
+        "Audit log",
+    ]
     assert 'aria-label="Main navigation"' in response.content.decode()
 
 

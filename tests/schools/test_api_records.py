@@ -68,7 +68,9 @@ def test_workflow_submit_approve_reopen_and_parent_view(w, klass):
     assert teacher.post(f"/api/v1/classes/{klass.school_class.pk}/submit/").status_code == 403
     assert homeroom.post(f"/api/v1/classes/{klass.school_class.pk}/submit/").json()["count"] == 6
     assert homeroom.post(f"/api/v1/classes/{klass.school_class.pk}/approve/").status_code == 403
-    assert principal.post(f"/api/v1/classes/{klass.school_class.pk}/approve/").json()["count"] == 6
+    approve = f"/api/v1/classes/{klass.school_class.pk}/approve/"
+    assert principal.post(approve).status_code == 409  # only math is entered: approving needs a reason
+    assert principal.post(approve, {"reason": "Duyệt theo kế hoạch cuối năm; bổ sung sau"}).json()["count"] == 6
     record = parent.get(f"/api/v1/students/{student}/record/").json()
     assert record["state"] == "approved"
     assert any(line["code"] == "toan" and line["term1"] == "8,0" for line in record["results"]["subjects"])

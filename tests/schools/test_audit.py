@@ -387,7 +387,9 @@ def _approved_then_changed(w, klass) -> int:
     with acting(w, "homeroom_a", "homeroom_teacher"):
         records_submit(access=klass.access(w, "homeroom_a"), school_class=klass.school_class)
     with acting(w, "principal_a", "principal"):
-        records_approve(access=klass.access(w, "principal_a"), school_class=klass.school_class)
+        records_approve(
+            access=klass.access(w, "principal_a"), school_class=klass.school_class, reason="Duyệt để kiểm tra nhật ký"
+        )
     with acting(w, "teacher_a", "subject_teacher"), transaction.atomic():
         context.bind_to_transaction(connection)  # an ORM write outside the services, with its actor
         Assessment.objects.filter(student_id=student, subject=klass.math, term=1, kind="tx", seq=1).update(

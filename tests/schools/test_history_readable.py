@@ -65,9 +65,15 @@ def test_the_workflow_and_the_frozen_results_read_as_labels_and_a_table(w, klass
     with acting(w, "homeroom_a", "homeroom_teacher"):
         records_submit(access=klass.access(w, "homeroom_a"), school_class=klass.school_class)
     with acting(w, "principal_a", "principal"):
-        records_approve(access=klass.access(w, "principal_a"), school_class=klass.school_class)
-    approved = history(student_id=klass.students[0], table="schools_recordbook", limit=1).changes[0]
-    assert approved.sentence.startswith("Principal A đã sửa học bạ của học sinh Nguyễn Văn An (6A1)")
+        records_approve(
+            access=klass.access(w, "principal_a"), school_class=klass.school_class, reason="Duyệt khi còn thiếu môn"
+        )
+    changes = history(student_id=klass.students[0], table="schools_recordbook", limit=5).changes
+    approved, submitted = changes[:2]
+    assert approved.sentence.startswith(
+        "Principal A đã duyệt học bạ khi còn thiếu dữ liệu của học sinh Nguyễn Văn An (6A1)"
+    )
+    assert " đã trình học bạ của học sinh Nguyễn Văn An (6A1)" in submitted.sentence
     fields = {f.field: f for f in approved.fields}
     assert fields["approved_by"].new == "Principal A"  # a name, not an id
     assert "/" in fields["approved_at"].new and "T" not in fields["approved_at"].new  # HH:MM:SS dd/mm/yyyy

@@ -13,10 +13,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.utils import timezone
 
-from schools.models import Assessment, Student
+from schools.models import Assessment, QualityAssessment, Student
 from schools.tasks import import_file
 from tenants.models import BackgroundJob, BackgroundJobRow, JobState, School
 from tenants.services import windows as window_services
+from tests.schools.test_excel_qualities import primary  # noqa: F401  (the fixture: a TT27 class)
 from tests.support import SCHOOL_A_HOST, SCHOOL_B_HOST, client_for
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -57,9 +58,12 @@ def student_list(c, class_id: int, pupils=PUPILS) -> bytes:
 def run_job(job_id: int) -> BackgroundJob:
     """What the worker does with the message sent on commit: the task, with the school's schema first."""
     schema = connection.schema_name
-    import_file(schema, job_id)
+    state = import_file.apply(args=[schema, job_id]).get()  # Celery's tracer, the task base entering the schema
+    assert connection.schema_name == "public"
     connection.set_schema(schema)  # the task leaves the connection on public, as a worker's next task expects
-    return BackgroundJob.objects.get(pk=job_id)
+    job = BackgroundJob.objects.get(pk=job_id)
+    assert state in (job.state, "skipped")
+    return job
 
 
 def outcomes(job: BackgroundJob) -> list[tuple[int, str, str]]:
@@ -247,6 +251,23 @@ def test_the_api_imports_inline_or_as_a_job(w, klass, monkeypatch):
     job = run_job(large.json()["job"])
     assert job.state == JobState.DONE and job.ok == 3
     schema = c.get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
-    assert "/api/v1/classes/{pk}/students/import/template/" in schema["paths"]
-    upload_doc = schema["paths"]["/api/v1/classes/{pk}/students/import/"]["post"]
+    assert "/api/v1/classes/{id}/students/import/template/" in schema["paths"]
+    upload_doc = schema["paths"]["/api/v1/classes/{id}/students/import/"]["post"]
     assert "/students/import/template/" in upload_doc["description"] and "202" in upload_doc["responses"]
+
+
+def test_the_qualities_job_saves_the_levels(w, primary, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("HOCBA_IMPORT_INLINE_ROWS", "1")
+    three, pupils = primary["class"], primary["pupils"]
+    c = client_for(w.account("homeroom_a"), SCHOOL_A_HOST)
+    base = f"/excel/classes/{three.pk}/qualities/2/end"
+    wb = openpyxl.load_workbook(io.BytesIO(c.get(f"{base}.xlsx").content))
+    wb.worksheets[0].cell(row=5, column=5, value="Tốt")
+    response = upload(c, f"{base}/import/", xlsx(wb), **JSON)
+    assert response.status_code == 202
+    job = BackgroundJob.objects.get(pk=response.json()["job"])
+    assert job.capability == "class.enter" and job.params["back_url"] == f"{base}/import/"
+    job = run_job(job.pk)
+    assert job.state == JobState.DONE and [o for _n, _k, o in outcomes(job)] == ["updated", "skipped"]
+    assert job.summary["vi"].startswith("Đã đọc 2 hàng học sinh: 1 mức thay đổi")
+    assert QualityAssessment.objects.filter(student_id__in=pupils, term=2, checkpoint="end").count() == 1

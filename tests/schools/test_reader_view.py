@@ -14,13 +14,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from schools.models import GuardianLink, RecordBook, RecordState, Student, Subject
+from schools.models import GuardianLink, RecordBook, Student, Subject
 from schools.services.classwork import award_add, conduct_save, homeroom_comment_save
 from schools.services.common import system_access
 from schools.services.records import record_reopen, records_approve, records_submit
 from schools.services.setup import assignment_set, class_create, school_year_open
 from schools.services.sheets import sheet_save
-from schools.services.students import student_enrol
+from schools.services.students import guardian_link, student_enrol
 from schools.services.yearend import primary_rules, qualities_save
 from tenants.services.accounts import account_create
 from tests.support import SCHOOL_A_HOST, SCHOOL_B_HOST, client_for, page_text
@@ -72,7 +72,7 @@ def reopen(w, klass, student: int) -> None:
     )
 
 
-def new_parent(w, klass, username: str, full_name: str, student: int) -> int:
+def new_parent(w, klass, username: str, full_name: str, student: int, relation: str = "") -> int:
     connection.set_schema_to_public()
     account = account_create(
         actor=None,
@@ -83,7 +83,12 @@ def new_parent(w, klass, username: str, full_name: str, student: int) -> int:
         valid_from=dt.date(2025, 7, 1),
     )
     in_school(klass)
-    GuardianLink.objects.create(student_id=student, account_id=account.pk)
+    guardian_link(
+        access=system_access(klass.school.pk),
+        student=Student.objects.get(pk=student),
+        account_id=account.pk,
+        relation=relation,
+    )
     w.accounts[username] = account.pk
     return account.pk
 
@@ -317,7 +322,7 @@ def test_another_students_parent_and_another_school_are_refused(w, klass, book):
 
 
 def test_every_guardian_is_named_to_the_students_parents_and_profile_keepers_only(w, klass, book):
-    new_parent(w, klass, "bo-cua-an", "Nguyễn Văn Phụ Thân", book)
+    new_parent(w, klass, "bo-cua-an", "Nguyễn Văn Phụ Thân", book, relation="Bố")
     submit_and_approve(w, klass, [book])
     url, api_url = f"/students/{book}/record/", f"/api/v1/students/{book}/record/"
     mother_account = w.account("parent_a").full_name
@@ -326,11 +331,16 @@ def test_every_guardian_is_named_to_the_students_parents_and_profile_keepers_onl
         guardians = section(html, "record-guardians")
         assert status == 200, name
         assert "Trần Thị Hiền Mẫu (Mẹ)" in guardians, name
-        assert "Nguyễn Văn Phụ Thân" in guardians and mother_account in guardians, name
+        assert "Nguyễn Văn Phụ Thân (Bố)" in guardians and mother_account in guardians, name
         assert "0988111222" not in html, name  # phones are the profile's, not the book's
         listed = api(w, name).get(api_url).json()["guardians"]
         assert {g["name"] for g in listed} == {"Trần Thị Hiền Mẫu", "Nguyễn Văn Phụ Thân", mother_account}, name
         assert next(g for g in listed if g["name"] == "Trần Thị Hiền Mẫu")["relation"] == "Mẹ"
+        assert next(g for g in listed if g["name"] == "Nguyễn Văn Phụ Thân") == {
+            "name": "Nguyễn Văn Phụ Thân",
+            "relation": "Bố",
+            "account": True,
+        }
         assert all("phone" not in g for g in listed)
     # A subject teacher of the class: no guardian, no phone, no address, on the page and in the API.
     status, teacher = html_of(w, "teacher_a", url)
@@ -392,3 +402,30 @@ def test_the_parents_reading_takes_the_same_statements_however_much_the_book_hol
     after = [_statements(client, url) for client in (parent, principal) for url in urls]
     assert after == before, (before, after)
     assert "Khen thưởng thêm 3" in page_text(parent.get(urls[0]))
+
+
+def test_a_parents_account_is_linked_with_their_relation_to_the_student(w, klass, book):
+    guardians_url = f"/students/{book}/guardians/"
+    clerk = client_for(w.account("clerk_a"), SCHOOL_A_HOST)
+    other = new_parent(w, klass, "ba-ngoai-an", "Phạm Thị Bà Ngoại", klass.students[1])
+    connection.set_schema_to_public()
+    too_long = clerk.post(guardians_url + "link/", {"account": other, "relation": "Người thân " * 6})
+    assert too_long.status_code == 400 and "Quan hệ với học sinh dài quá 40 kí tự" in page_text(too_long)
+    in_school(klass)
+    assert not GuardianLink.objects.filter(student_id=book, account_id=other).exists()
+    connection.set_schema_to_public()
+    assert clerk.post(guardians_url + "link/", {"account": other, "relation": " Bà  ngoại "}).status_code == 302
+    listing = page_text(clerk.get(guardians_url))
+    assert "<td>Phạm Thị Bà Ngoại</td><td>Bà ngoại</td>" in listing
+    # The API lists and links with the relation too; linking again changes it.
+    api_url = f"/api/v1/students/{book}/guardians/"
+    response = api(w, "clerk_a").post(api_url, {"account": other, "relation": "Bà"}, format="json")
+    assert response.status_code == 201
+    assert {"account": other, "username": "ba-ngoai-an", "full_name": "Phạm Thị Bà Ngoại", "relation": "Bà"} in (
+        response.json()
+    )
+    refused = api(w, "clerk_a").post(api_url, {"account": other, "relation": ["Bà"]}, format="json")
+    assert refused.status_code == 400 and refused.json()["field"] == "relation"
+    submit_and_approve(w, klass, [book])
+    status, html = html_of(w, "ba-ngoai-an", f"/students/{book}/record/")
+    assert status == 200 and "Phạm Thị Bà Ngoại (Bà)" in section(html, "record-guardians")

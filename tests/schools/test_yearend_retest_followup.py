@@ -287,7 +287,8 @@ def test_followup_page_form_record_book_and_approval(w, klass, primary):
     assert _year_outcome({"evaluation": "Chưa hoàn thành"}, None) == "repeat"  # a book frozen before the follow-up
     # Approval freezes the results with the follow-up; the approved book still shows both evaluations.
     assert api(w, "homeroom_a").post(f"/api/v1/classes/{three.pk}/submit/").status_code == 200
-    assert api(w, "principal_a").post(f"/api/v1/classes/{three.pk}/approve/").status_code == 200
+    reason = {"reason": "Lớp chỉ nhập các môn cần cho đánh giá bổ sung"}
+    assert api(w, "principal_a").post(f"/api/v1/classes/{three.pk}/approve/", reason).status_code == 200
     frozen = RecordBook.objects.get(student_id=mai).results
     assert frozen["evaluation"] == "Chưa hoàn thành" and frozen["evaluation_after_followup"] == "Chưa hoàn thành"
     assert frozen["followup_items"][0]["code"] == "toan" and frozen["promotion_final_code"] == "o_lai_lop"

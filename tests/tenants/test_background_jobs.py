@@ -16,18 +16,29 @@ import sys
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
+import redis
+from celery import Celery
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import DatabaseError
-from openpyxl import Workbook, load_workbook
+from django.db import DatabaseError, connection
+from hocba.kernel.roles import Role
+from openpyxl import load_workbook
+from rest_framework.test import APIClient
 
-from tenants.models import BackgroundJob, BackgroundJobRow, JobState, RowOutcome, School
-from tenants.selectors import access_for
+from schools.models import Enrolment, RecordBook
+from schools.services.carry_jobs import carry_over_class
+from schools.services.common import system_access
+from schools.services.setup import class_create, school_year_open
+from tenants.models import AdministrativeUnit, BackgroundJob, BackgroundJobRow, JobState, RowOutcome, School
 from tenants.services import jobs as job_services
 from tenants.services import school_files
 from tenants.services import schools as school_services
+from tenants.services.accounts import account_create
 from tests.platform import hostile_files
-from tests.support import client_for
+from tests.platform.test_worker_redelivery import _redis_server
+from tests.servers import REPO, app_database, app_env, setup_database
+from tests.support import SCHOOL_A_HOST, SCHOOL_B_HOST, client_for, free_port, give_totp
 
 HEADER = "code,name,levels,unit_code,slug\n"
 GOOD = (
@@ -123,7 +134,7 @@ def test_a_job_taken_by_a_dead_worker_resumes_after_its_recorded_rows(w, django_
         code="99500002",
         name="Trường THCS Năm Hai",
         levels="THCS",
-        unit=school_services.AdministrativeUnit.objects.get(pk=w.unit_a),
+        unit=AdministrativeUnit.objects.get(pk=w.unit_a),
         slug="thcs-nam-hai",
     )
     progress.row(3, key="Trường THCS Năm Hai (99500002)", outcome=RowOutcome.CREATED)
@@ -205,8 +216,6 @@ def test_a_hostile_or_malformed_file_is_refused_before_any_job(w, login, name, c
 
 
 def test_the_api_queues_a_job_and_reports_it(w, django_capture_on_commit_callbacks):
-    from rest_framework.test import APIClient
-
     client = APIClient(HTTP_HOST="hocba.localhost")
     client.force_authenticate(w.account("province_admin"))
     with django_capture_on_commit_callbacks(execute=False):
@@ -222,7 +231,9 @@ def test_the_api_queues_a_job_and_reports_it(w, django_capture_on_commit_callbac
     status = client.get(body["status_url"]).json()
     assert status["state"] == "done" and [r["outcome"] for r in status["rows"]] == ["created"] * 3
     bad = client.post(
-        "/api/v1/schools/provision/", {"file": SimpleUploadedFile("x.xlsx", hostile_files.NOT_A_ZIP)}, format="multipart"
+        "/api/v1/schools/provision/",
+        {"file": SimpleUploadedFile("x.xlsx", hostile_files.NOT_A_ZIP)},
+        format="multipart",
     )
     assert bad.status_code == 400 and bad.json()["detail_en"]
 
@@ -241,30 +252,30 @@ def _filled_xlsx(content: bytes, rows: list[list[str]]) -> bytes:
 
 
 def test_the_template_downloads_and_uploads_back(w, login, django_capture_on_commit_callbacks):
-    client = login("unit_a_admin")
+    client = login("province_admin")
     response = client.get("/manage/schools/provision/template.xlsx")
     assert response.status_code == 200 and "mau-tao-truong.xlsx" in response["Content-Disposition"]
     wb = load_workbook(io.BytesIO(response.content))
     assert wb.sheetnames == ["Trường", "Đơn vị", "Hướng dẫn"]
     data = [[c.value for c in row] for row in wb["Trường"].iter_rows()]
     assert data[0] == ["code", "name", "levels", "unit_code", "slug"] and len(data) == 2
-    assert data[1][3] == "99-AT"  # the example names a unit this person may use
     units = [[c.value for c in row] for row in wb["Đơn vị"].iter_rows(min_row=2)]
-    assert [u[0] for u in units] == ["99-AT"]  # only the units in this person's scope
+    assert sorted(u[0] for u in units) == ["99", "99-AT", "99-BM"]  # the units this person may use, with names
+    assert "Xã An Thạnh" in [u[1] for u in units] and data[1][3] in {u[0] for u in units}
     filled = _filled_xlsx(response.content, [["99500011", "Trường THCS Mẫu Hai", "THCS", "99-AT", "thcs-mau-hai"]])
     with django_capture_on_commit_callbacks(execute=False):
-        job_id = _start(w, filled, name="mau-tao-truong.xlsx", who="unit_a_admin")
+        job_id = _start(w, filled, name="mau-tao-truong.xlsx")
     assert _run(job_id) == JobState.DONE
-    assert [o for o, _k, _m in _rows(job_id).values()] == ["created", "created"]
+    assert [o for o, _k, _m in _rows(job_id).values()] == ["created", "created"]  # the example row, and ours
 
     csv_response = client.get("/manage/schools/provision/template.csv")
     assert csv_response.status_code == 200 and csv_response.content.startswith(b"\xef\xbb\xbfcode,name,levels")
     content = csv_response.content.replace(b"79000001", b"99500021").replace(b"thcs-mau", b"thcs-mau-csv")
     with django_capture_on_commit_callbacks(execute=False):
-        job_id = _start(w, content, who="unit_a_admin")
+        job_id = _start(w, content)
     assert _run(job_id) == JobState.DONE
-    assert login("unit_a_admin").get("/manage/schools/provision/template.pdf").status_code == 404
-    assert login("teacher_a").get("/manage/schools/provision/template.xlsx").status_code == 403
+    assert client.get("/manage/schools/provision/template.pdf").status_code == 404
+    assert login("unit_a_admin").get("/manage/schools/provision/template.xlsx").status_code == 403
 
 
 def test_the_upload_form_links_the_templates(w, login):
@@ -277,21 +288,28 @@ def test_the_upload_form_links_the_templates(w, login):
 
 def test_only_the_requester_and_peers_in_scope_see_a_job(w, login, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
-        job_id = _start(w, (HEADER + GOOD).encode(), who="unit_a_admin")
-    assert BackgroundJob.objects.get(pk=job_id).unit_id == w.unit_a
-    for name in ("unit_a_admin", "province_admin"):  # the requester; schools.manage over unit A
-        client = login(name)
-        assert client.get(f"/jobs/{job_id}/").status_code == 200, name
-        assert client.get(f"/api/v1/jobs/{job_id}/").status_code == 200, name
-    for name in ("unit_b_admin", "unit_a_staff", "inspector", "principal_a"):
+        job_id = _start(w, (HEADER + GOOD).encode())
+    assert BackgroundJob.objects.get(pk=job_id).unit_id == w.province
+    peer = account_create(
+        actor=None,
+        username="province_admin_2",
+        full_name="Quản trị Sở Hai",
+        email="province_admin_2@example.vn",
+        role=Role.PROVINCE_ADMIN.value,
+        unit=AdministrativeUnit.objects.get(pk=w.province),
+    )
+    give_totp(peer)  # an administrator: the second factor first
+    for client in (login("province_admin"), client_for(peer)):  # the requester; schools.manage in the same scope
+        assert client.get(f"/jobs/{job_id}/").status_code == 200
+        assert client.get(f"/api/v1/jobs/{job_id}/").status_code == 200
+    for name in ("unit_a_admin", "unit_b_admin", "unit_a_staff", "inspector", "principal_a"):
         client = login(name)
         assert client.get(f"/jobs/{job_id}/").status_code == 404, name
         response = client.get(f"/api/v1/jobs/{job_id}/")
         assert response.status_code == 404 and response.json()["code"] == "jobs.not_found", name
     # A platform job is unknown on a school's site, even to its requester; an unknown id is unknown.
-    on_school = login("unit_a_admin", host="thcs-an-thanh.hocba.localhost")
-    assert on_school.get(f"/jobs/{job_id}/").status_code in (403, 404)
-    assert login("unit_a_admin").get(f"/jobs/{job_id + 1000}/").status_code == 404
+    assert login("principal_a", host="thcs-an-thanh.hocba.localhost").get(f"/jobs/{job_id}/").status_code == 404
+    assert login("province_admin").get(f"/jobs/{job_id + 1000}/").status_code == 404
 
 
 def test_the_job_page_takes_the_same_queries_whatever_its_rows(w, login, queries):
@@ -323,3 +341,207 @@ def test_the_job_page_takes_the_same_queries_whatever_its_rows(w, login, queries
         assert response.status_code == 200
     assert counts[0] == counts[1], counts
     assert body.count('data-outcome="created"') == 200 and "Trang 2/3" in body  # 200 rows a page
+
+
+# ------------------------------------------------------------------------------------------ the year-end carry-over
+
+
+@pytest.fixture
+def next_year(klass):
+    """The school year 2026–2027 with 7A1 (one grade up) and 8A1."""
+    system = system_access(klass.school.pk)
+    year = school_year_open(access=system, start_year=2026, levels=["lower_secondary"])
+    return {
+        name: class_create(access=system, year=year, name=name, grade=grade, homeroom_teacher_id=None)
+        for name, grade in (("7A1", 7), ("8A1", 8))
+    }
+
+
+def test_the_carry_over_runs_as_a_school_job_naming_each_student(
+    w, klass, next_year, django_capture_on_commit_callbacks
+):
+    held, pending = klass.students[0], klass.students[1]
+    RecordBook.objects.filter(student_id=held).update(state="approved", results={"promotion": "Ở lại lớp"})
+    RecordBook.objects.filter(student_id=pending).update(
+        state="approved", results={"promotion": "Kiểm tra lại", "retest_subjects": ["Toán"]}
+    )
+    client = client_for(w.account("principal_a"), SCHOOL_A_HOST)
+    url = f"/students/classes/{klass.school_class.pk}/carry-over/"
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(url, {"to_class": next_year["7A1"].pk, "repeat_class": "", "confirm": "1"})
+    assert response.status_code == 302 and len(callbacks) == 1
+    job_id = int(response["Location"].strip("/").rsplit("/", 1)[1])
+    job = BackgroundJob.objects.get(pk=job_id)
+    assert (job.school_id, job.total, job.state, job.capability) == (w.school_a, 6, JobState.QUEUED, "school.setup")
+    assert not Enrolment.objects.filter(school_class=next_year["7A1"]).exists()  # nothing yet
+
+    assert carry_over_class.apply(args=[klass.school.schema_name, job_id]).get() == JobState.DONE
+    connection.set_tenant(klass.school)
+    job.refresh_from_db()
+    assert (job.done, job.ok, job.failed) == (6, 4, 0) and "trong một lần" in job.summary["vi"]
+    rows = {r.data["student_id"]: r for r in BackgroundJobRow.objects.filter(job_id=job_id)}
+    assert rows[held].outcome == "stayed" and "Ở lại lớp" in rows[held].message
+    assert rows[pending].outcome == "stayed" and "thi lại" in rows[pending].message
+    moved = [r for r in rows.values() if r.outcome == "moved"]
+    assert len(moved) == 4 and all(r.message == "Lên lớp 7A1." and r.group == "6A1" for r in moved)
+    assert Enrolment.objects.filter(school_class=next_year["7A1"], entry="promoted").count() == 4
+
+    page = client.get(f"/jobs/{job_id}/").content.decode()
+    assert page.count('data-outcome="moved"') == 4 and page.count('data-outcome="stayed"') == 2
+    assert "Đã chuyển lớp" in page and "Chưa chuyển" in page and "Lên lớp 7A1." in page
+    assert carry_over_class.apply(args=[klass.school.schema_name, job_id]).get() == "skipped"  # not run twice
+    # Only the school's staff with the capability, on this school's site, see it.
+    assert client_for(w.account("vice_a"), SCHOOL_A_HOST).get(f"/jobs/{job_id}/").status_code == 200
+    assert client_for(w.account("teacher_a"), SCHOOL_A_HOST).get(f"/api/v1/jobs/{job_id}/").status_code == 404
+    assert client_for(w.account("principal_b"), SCHOOL_B_HOST).get(f"/jobs/{job_id}/").status_code == 404
+    assert client_for(w.account("principal_a")).get(f"/jobs/{job_id}/").status_code == 404  # the platform site
+
+
+def test_a_carry_over_refused_when_it_runs_fails_the_job_and_writes_nothing(
+    w, klass, next_year, django_capture_on_commit_callbacks
+):
+    client = client_for(w.account("principal_a"), SCHOOL_A_HOST)
+    url = f"/students/classes/{klass.school_class.pk}/carry-over/"
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post(url, {"to_class": next_year["7A1"].pk, "confirm": "1"})
+    job_id = int(response["Location"].strip("/").rsplit("/", 1)[1])
+    late = klass.students[4]  # meanwhile, one student got a record of the next year
+    RecordBook.objects.create(student_id=late, year=next_year["7A1"].year, school_class=next_year["7A1"])
+    assert carry_over_class.apply(args=[klass.school.schema_name, job_id]).get() == JobState.FAILED
+    connection.set_tenant(klass.school)
+    job = BackgroundJob.objects.get(pk=job_id)
+    assert job.error["code"] == "students.carry_already" and "Hoàng Minh Đức" in job.error["detail"]
+    assert job.error["detail_en"] and not BackgroundJobRow.objects.filter(job_id=job_id).exists()
+    assert not Enrolment.objects.filter(school_class=next_year["7A1"]).exists()
+    page = client.get(f"/jobs/{job_id}/").content.decode()
+    assert 'id="job-error"' in page and "Thất bại" in page
+    bad = client.post(url, {"to_class": next_year["8A1"].pk, "confirm": "1"})  # checked in the request: no job
+    assert bad.status_code == 400 and BackgroundJob.objects.filter(school_id=w.school_a).count() == 1
+
+
+# ------------------------------------------------------------------------------------------ a real worker, killed
+
+VISIBILITY = 10  # seconds, for this test only (production: hocba.celery.VISIBILITY_TIMEOUT)
+WORKER_SCHOOLS = 12
+SEED = f"""
+from django.core.files.base import ContentFile
+from tenants.models import UnitKind
+from tenants.selectors import access_for
+from tenants.services.accounts import account_create
+from tenants.services.school_files import schools_provision_start
+from tenants.services.units import unit_create
+import datetime as dt
+day = dt.date(2025, 1, 1)
+province = unit_create(actor=None, kind=UnitKind.PROVINCE, name="Sở Thử việc nền", official_code="97", valid_from=day)
+admin = account_create(actor=None, username="jobs_admin", full_name="Quản trị việc nền", email="jobs@example.vn",
+                       role="province_admin", unit=province, valid_from=day)
+rows = "".join(f"9770{{i:04d}},Trường THCS Nền {{i}},THCS,97,thcs-nen-{{i}}\\n" for i in range({WORKER_SCHOOLS}))
+job_id = schools_provision_start(actor=admin, access=access_for(admin), name="truong.csv",
+                                 content=("code,name,levels,unit_code,slug\\n" + rows).encode(), create_valid=False)
+print("JOB", job_id)
+"""
+
+
+@pytest.fixture
+def private_broker(tmp_path):
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [_redis_server(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=(tmp_path / "redis.log").open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    client = redis.Redis(port=port)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
+def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "hocba", "worker", "--pool", "prefork", "--concurrency", "1"]
+        + ["-l", "info", "-Q", "celery", "--without-mingle", "--without-gossip", "--without-heartbeat"]
+        + ["-n", f"jobs-{log.stem}@%h"],
+        cwd=REPO,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def _wait(predicate, timeout: float, what: str, log: Path):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = predicate()
+        if got:
+            return got
+        time.sleep(0.05)
+    raise AssertionError(f"{what} not seen within {timeout} s:\n{log.read_text()[-4000:]}")
+
+
+@pytest.mark.server
+def test_a_real_worker_killed_mid_job_is_redelivered_and_creates_each_school_once(private_broker, tmp_path):
+
+    with app_database(f"hocba_jobs_{os.getpid()}") as url:
+        env = app_env(url, "hocba.localhost", REDIS_URL=private_broker, HOCBA_CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY))
+        out = setup_database(env, seed_script=SEED, label="jobs")
+        job_id = int(out.split("JOB", 1)[1].split()[0])
+
+        def job() -> tuple:
+            with psycopg.connect(url, autocommit=True) as conn:
+                return conn.execute(
+                    "SELECT state, done, ok, failed, attempts, input_data IS NULL FROM tenants_backgroundjob"
+                    " WHERE id = %s",
+                    [job_id],
+                ).fetchone()
+
+        assert job()[:2] == ("queued", 0)
+        worker_env = {**env, "HOCBA_DB_ROLE": "app"}
+        first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
+        first = _start_worker(worker_env, first_log)
+        second = None
+        try:
+            _wait(lambda: " ready." in first_log.read_text(), 60, "the first worker", first_log)
+            Celery("sender", broker=private_broker).send_task("tenants.provision_schools", args=[job_id])
+            _wait(lambda: job()[1] >= 2, 60, "two schools created", first_log)
+            os.kill(first.pid, signal.SIGKILL)  # as an OOM kill would: the main process, then its pool
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait(10)
+            state, done, *_rest = job()
+            assert state == "running" and 2 <= done < WORKER_SCHOOLS, job()
+
+            second = _start_worker(worker_env, second_log)
+            _wait(lambda: job()[0] == "done", VISIBILITY + 90, "the redelivered job's end", second_log)
+            state, done, ok, failed, attempts, cleared = job()
+            assert (done, ok, failed, attempts, cleared) == (WORKER_SCHOOLS, WORKER_SCHOOLS, 0, 2, True)
+            with psycopg.connect(url, autocommit=True) as conn:
+                codes = [
+                    r[0] for r in conn.execute("SELECT moet_code FROM tenants_school WHERE moet_code LIKE '9770%'")
+                ]
+                outcomes = conn.execute(
+                    "SELECT outcome, count(*) FROM tenants_backgroundjobrow WHERE job_id = %s GROUP BY outcome",
+                    [job_id],
+                ).fetchall()
+            assert len(codes) == len(set(codes)) == WORKER_SCHOOLS  # each school once, none lost
+            assert outcomes == [("created", WORKER_SCHOOLS)]
+        finally:
+            for proc in (first, second):
+                if proc is not None and proc.poll() is None:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                    try:
+                        proc.wait(15)
+                    except subprocess.TimeoutExpired:
+                        os.killpg(proc.pid, signal.SIGKILL)
+                        proc.wait(5)

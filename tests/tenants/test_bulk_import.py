@@ -1,6 +1,7 @@
 """Schools from a file: the whole file is checked first and nothing is created if a row is refused (unless the
 person chooses to create the valid rows); a dry run reports without creating; a failure mid-way leaves nothing
-behind; a file that cannot be read is a 400 with a translated message, on the page and the API."""
+behind; a file that cannot be read is a 400 with a translated message, on the page and the API. The pages and the API
+create through a background job (tests/tenants/test_background_jobs.py has the job's own tests)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from openpyxl import Workbook
 from rest_framework.test import APIClient
 
 from tenants import provisioning
-from tenants.models import Domain, PlatformAuditEntry, School, SchoolPlacement
+from tenants.models import BackgroundJob, BackgroundJobRow, Domain, PlatformAuditEntry, School, SchoolPlacement
 from tenants.services import schools as school_services
+from tenants.services.school_files import provision_schools_job
 
 HEADER = "code,name,levels,unit_code,slug\n"
 GOOD = (
@@ -280,7 +282,22 @@ def test_file_errors_speak_vietnamese_then_english(w, login):
     assert nothing.status_code == 400 and "Hãy chọn một tệp CSV hoặc XLSX." in nothing.content.decode()
 
 
-def test_page_dry_run_then_all_or_nothing_then_create_valid(w, login):
+def _job(response) -> BackgroundJob:
+    """The background job a creation queued (the page redirects to it; the API answers 202 with its id)."""
+    if response.status_code == 302:
+        job_id = int(response["Location"].strip("/").rsplit("/", 1)[1])
+    else:
+        assert response.status_code == 202, response.content
+        job_id = response.json()["job_id"]
+    provision_schools_job.apply(args=[job_id]).get()  # the worker's code path, in this test's transaction
+    return BackgroundJob.objects.get(pk=job_id)
+
+
+def _outcomes(job: BackgroundJob) -> list[tuple[int, str]]:
+    return list(BackgroundJobRow.objects.filter(job=job).order_by("number").values_list("number", "outcome"))
+
+
+def test_page_dry_run_then_all_or_nothing_then_create_valid(w, login, django_capture_on_commit_callbacks):
     client = login("province_admin")
     assert client.get("/manage/schools/provision/").status_code == 200
     good = _xlsx(
@@ -292,15 +309,15 @@ def test_page_dry_run_then_all_or_nothing_then_create_valid(w, login):
     assert response.status_code == 200 and 'data-outcome="dry-run"' in body
     assert body.count('data-status="would_create"') == 3 and _state() == before
     bad = (HEADER + GOOD + "99400004,Đơn vị lạ,THCS,XX-00,thcs-don-vi-la\n").encode()
-    response = _post(client, "schools.csv", bad)
-    body = response.content.decode()
-    assert response.status_code == 400 and 'data-outcome="nothing"' in body
-    assert body.count('data-status="held"') == 3 and 'data-code="schools.unknown_unit"' in body
+    with django_capture_on_commit_callbacks(execute=False):
+        response = _post(client, "schools.csv", bad)
+    job = _job(response)  # the creation runs as a background job: nothing created, each row says why
+    assert job.state == "failed" and _outcomes(job) == [(2, "skipped"), (3, "skipped"), (4, "skipped"), (5, "error")]
     assert _state() == before
-    response = _post(client, "schools.csv", bad, create_valid="on")
-    body = response.content.decode()
-    assert response.status_code == 200 and 'data-outcome="created"' in body
-    assert body.count('data-status="created"') == 3 and 'data-line="5" data-status="refused"' in body
+    with django_capture_on_commit_callbacks(execute=False):
+        response = _post(client, "schools.csv", bad, create_valid="on")
+    job = _job(response)
+    assert job.state == "partly_done" and [o for _n, o in _outcomes(job)] == ["created"] * 3 + ["error"]
     assert School.objects.filter(moet_code__startswith="994").count() == 3
 
 
@@ -335,7 +352,7 @@ def test_file_errors_on_the_api_are_refusals_in_both_languages(w, name, content,
     assert _state() == before
 
 
-def test_api_dry_run_all_or_nothing_and_create_valid(w):
+def test_api_dry_run_all_or_nothing_and_create_valid(w, django_capture_on_commit_callbacks):
     client = _api(w)
     before = _state()
     response = _api_post(client, "schools.csv", (HEADER + GOOD).encode(), dry_run="true")
@@ -343,20 +360,16 @@ def test_api_dry_run_all_or_nothing_and_create_valid(w):
     body = response.json()
     assert body["dry_run"] and body["would_create"] == 3 and body["created"] == 0 and _state() == before
     bad = (HEADER + GOOD + "99400002,Trùng mã,THCS,99-AT,thcs-trung-ma\n").encode()
-    response = _api_post(client, "schools.csv", bad)
-    assert response.status_code == 400
-    body = response.json()
-    assert body["code"] == "provision.rows_failed" and body["detail_en"] and body["created"] == 0
-    assert [(r["line"], r["status"], r["code"]) for r in body["rows"]][-1] == (
-        5,
-        "refused",
-        "provision.duplicate_code",
-    )
-    assert {r["status"] for r in body["rows"][:3]} == {"held"} and _state() == before
-    response = _api_post(client, "schools.csv", bad, create_valid="true")
-    assert response.status_code == 201
-    body = response.json()
-    assert body["created"] == 3 and body["failed"] == 1
-    assert all(r["school_id"] for r in body["rows"][:3])
-    assert _api_post(client, "schools.csv", (HEADER + GOOD).encode(), dry_run="maybe").status_code == 400
-    assert _api(w, "teacher_a").post("/api/v1/schools/provision/", {}, format="multipart").status_code == 403
+    with django_capture_on_commit_callbacks(execute=False):
+        response = _api_post(client, "schools.csv", bad)
+    job = _job(response)
+    assert job.state == "failed" and _state() == before
+    status = client.get(f"/api/v1/jobs/{job.pk}/").json()
+    assert [(r["number"], r["outcome"]) for r in status["rows"]][-1] == (5, "error")
+    assert "trùng với dòng 3" in status["rows"][-1]["message"]
+    assert {r["outcome"] for r in status["rows"][:3]} == {"skipped"}
+    with django_capture_on_commit_callbacks(execute=False):
+        response = _api_post(client, "schools.csv", bad, create_valid="true")
+    job = _job(response)
+    assert (job.state, job.ok, job.failed) == ("partly_done", 3, 1)
+    assert all(r.data["school_id"] for r in BackgroundJobRow.objects.filter(job=job, outcome="created"))

@@ -239,7 +239,7 @@ def test_whole_year_lock_starts_the_year_end_flow(w, three_sheets, eager, spy, m
 
     connection.set_tenant(k.school)
     records_submit(access=k.access(w, "homeroom_a"), school_class=k.school_class)
-    records_approve(access=k.access(w, "principal_a"), school_class=k.school_class)
+    records_approve(access=k.access(w, "principal_a"), school_class=k.school_class, reason="Duyệt trước khi khóa sổ")
     connection.set_schema_to_public()
     svc.window_update(actor=None, window=window, locks_at=at(-0.01))
 
