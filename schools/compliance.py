@@ -7,9 +7,9 @@ Plain data in, plain data out: no public table is read or written here.
   student who is not exempt from the subject in that term; a subject shared by several teachers is one sheet whose
   parts (``TeachingAssignment.columns``) are each finished the same way. The reminders below and the record books'
   completeness (``selectors.completeness``) both judge by it.
-* ``unfinished_sheets``: the grade sheets that have fewer filled cells than active students × required columns,
-  for the reminders before a lock. ``teacher_ids`` names the teachers whose columns are unfinished (``teacher_id``:
-  the first of them). A constant number of queries per school.
+* ``unfinished_sheets``: the grade sheets that have fewer filled cells than active students (less those exempt from
+  the subject in the term) × required columns, for the reminders before a lock. ``teacher_ids`` names the teachers
+  whose columns are unfinished (``teacher_id``: the first of them). A constant number of queries per school.
 * ``ready_to_sign``: the records of a year by state, per class, for the start of the year-end flow.
 """
 
@@ -20,7 +20,16 @@ from collections import defaultdict
 from django.db import connection
 from django.db.models import Count
 
-from .models import Enrolment, RecordBook, RecordState, SchoolClass, SchoolYear, Subject, TeachingAssignment
+from .models import (
+    Enrolment,
+    ExemptionPart,
+    RecordBook,
+    RecordState,
+    SchoolClass,
+    SchoolYear,
+    Subject,
+    TeachingAssignment,
+)
 from .services.sheets import Column, sheet_columns
 
 # Which sheets a window's category covers: the terms whose score sheets must be complete at its lock.
@@ -84,23 +93,40 @@ def unfinished_sheets(*, year_start: int, category: str, grades: list[int] | tup
               JOIN schools_enrolment e ON e.student_id = a.student_id AND e.ends_on IS NULL
               JOIN schools_schoolclass c ON c.id = e.school_class_id AND c.year_id = a.year_id
              WHERE a.year_id = %s AND a.term = ANY (%s)
+               AND NOT EXISTS (SELECT 1 FROM schools_exemption x
+                                WHERE x.student_id = a.student_id AND x.subject_id = a.subject_id
+                                  AND x.year_id = a.year_id AND x.part = %s AND (x.term IS NULL OR x.term = a.term))
              GROUP BY 1, 2, 3, 4, 5
             """,
-            [year.pk, list(terms)],
+            [year.pk, list(terms), ExemptionPart.SUBJECT],
         )
         filled_by: dict[tuple[int, int, int], dict[tuple[str, int], int]] = defaultdict(dict)
         for class_id, subject_id, term, kind, seq, n in cursor.fetchall():
             filled_by[(class_id, subject_id, term)][(kind, seq)] = n
+        # Students exempt from a subject in a term (the whole subject) have nothing to enter there.
+        cursor.execute(
+            """
+            SELECT e.school_class_id, x.subject_id, t.term, count(DISTINCT x.student_id)
+              FROM schools_exemption x
+              JOIN schools_enrolment e ON e.student_id = x.student_id AND e.ends_on IS NULL
+              JOIN schools_schoolclass c ON c.id = e.school_class_id AND c.year_id = x.year_id
+             CROSS JOIN unnest(%s::int[]) AS t(term)
+             WHERE x.year_id = %s AND x.part = %s AND (x.term IS NULL OR x.term = t.term)
+             GROUP BY 1, 2, 3
+            """,
+            [list(terms), year.pk, ExemptionPart.SUBJECT],
+        )
+        exempt = {(class_id, subject_id, term): n for class_id, subject_id, term, n in cursor.fetchall()}
     sheets: dict[tuple[int, int], list[TeachingAssignment]] = {}
     for a in assignments:  # one sheet per class × subject, whoever enters its columns
         sheets.setdefault((a.school_class_id, a.subject_id), []).append(a)
     out = []
     for parts in sheets.values():
         a = parts[0]
-        n_students = students.get(a.school_class_id, 0)
-        if not n_students:
-            continue
         for term in terms:
+            n_students = students.get(a.school_class_id, 0) - exempt.get((a.school_class_id, a.subject_id, term), 0)
+            if n_students <= 0:
+                continue
             required = required_columns(a.subject, a.school_class, term)
             cells = filled_by.get((a.school_class_id, a.subject_id, term), {})
             short = {c.key for c in required if cells.get((c.kind, c.seq), 0) < n_students}

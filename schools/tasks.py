@@ -37,7 +37,12 @@ def _requester_access(job: JobInfo):
 def _record(progress: JobProgress, reports: list[imports.RowReport]) -> None:
     for r in reports:
         progress.row(
-            r.number, key=r.key, outcome=r.outcome, message=TextPair(r.message, r.message_en), data=r.data or None
+            r.number,
+            key=r.key,
+            group=r.group,
+            outcome=r.outcome,
+            message=TextPair(r.message, r.message_en),
+            data=r.data or None,
         )
 
 
@@ -57,7 +62,7 @@ def import_file(job: JobInfo, progress: JobProgress) -> tuple[Any, dict[str, Any
                 _record(progress, outcome.rows)
                 progress.flush()  # the rows commit with what they report
         except ImportFailed as exc:
-            _record(progress, imports.failed_rows(exc))
+            _record(progress, imports.failed_rows(exc, resolved.school_class.name))
             raise  # the job fails with "the file has n problems; nothing was saved"
         return TextPair(outcome.summary["vi"], outcome.summary["en"]), {}
     finally:

@@ -21,7 +21,9 @@ Tests that start a server are marked ``server`` (``make test-fast`` leaves them 
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import hashlib
 import os
 import signal
 import subprocess
@@ -33,6 +35,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import psycopg
 
 from tests.support import admin_connection, database_url_named, free_port, server_database_url
 
@@ -105,15 +109,75 @@ def manage(args: list[str], env: dict[str, str], timeout: float = 120, label: st
 
 def setup_database(env: dict[str, str], *, seed_script: str | None = None, label: str = "server") -> str:
     """The steps of ``make run`` before its processes start, each with its database login. With ``seed_script``,
-    that code runs in ``manage.py shell`` instead of the demo seed; its standard output is returned."""
+    that code runs in ``manage.py shell`` instead of the demo seed; its standard output is returned.
+
+    The steps run for real once per test session and setup (the same seed, the same ``HOCBA_*``/``S3_*``
+    settings); the database they leave is then kept as a template, and the next server with the same setup gets a
+    copy of it (``CREATE DATABASE … TEMPLATE``, a file copy taking a second or two instead of a minute of
+    migrations and seeding), after which the roles step runs again for the copy (``db_roles`` grants on the
+    database by name). The templates are dropped when the session ends."""
     from hocba.dev.run import SETUP_STEPS
+
+    target = env["DATABASE_URL"].rsplit("/", 1)[1].split("?", 1)[0]
+    key = _setup_key(env, seed_script)
+    template = _TEMPLATES.get(key)
+    if template is not None:
+        _copy_database(env["DATABASE_URL"], template.name, target)
+        for step, args, role in SETUP_STEPS:
+            if step == "roles":
+                manage(args, {**env, "HOCBA_DB_ROLE": role}, label=label)
+        print(f"[{label}] database copied from the setup of an earlier server ({template.name})", file=sys.stderr)
+        return template.output
 
     out = ""
     for step, args, role in SETUP_STEPS:
         if step == "seed" and seed_script is not None:
             args = ["shell", "-c", seed_script]
         out = manage(args, {**env, "HOCBA_DB_ROLE": role}, label=label)
+    name = f"hocba_setup_{os.getpid()}_{len(_TEMPLATES)}"
+    _copy_database(env["DATABASE_URL"], target, name)
+    if not _TEMPLATES:
+        atexit.register(_drop_templates, env["DATABASE_URL"])
+    _TEMPLATES[key] = _Template(name, out)
     return out
+
+
+@dataclass(frozen=True)
+class _Template:
+    name: str
+    output: str
+
+
+_TEMPLATES: dict[str, _Template] = {}
+
+
+def _setup_key(env: dict[str, str], seed_script: str | None) -> str:
+    """What makes two setups the same database: the seed, and the settings the steps read (base domain, storage…)."""
+    settings = sorted(
+        (k, v) for k, v in env.items() if k.startswith(("HOCBA_", "S3_")) and k not in ("HOCBA_DB_ROLE", "HOCBA_PORT")
+    )
+    return hashlib.sha256(repr((seed_script, settings)).encode()).hexdigest()
+
+
+def _copy_database(url: str, source: str, dest: str) -> None:
+    """``dest`` as a copy of ``source`` (dropped first). PostgreSQL refuses while a session is still connected to
+    ``source``; the setup's processes have exited, but their backends may take a moment to go."""
+    with admin_connection(url) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{dest}" WITH (FORCE)')
+        for attempt in range(50):
+            try:
+                conn.execute(f'CREATE DATABASE "{dest}" TEMPLATE "{source}"')
+                return
+            except psycopg.errors.ObjectInUse:
+                if attempt == 49:
+                    raise
+                time.sleep(0.1)
+
+
+def _drop_templates(url: str) -> None:
+    with contextlib.suppress(Exception), admin_connection(url) as conn:
+        for template in _TEMPLATES.values():
+            conn.execute(f'DROP DATABASE IF EXISTS "{template.name}" WITH (FORCE)')
 
 
 Command = Callable[[int], list[str]]

@@ -10,13 +10,10 @@ rows say what became of each row of the file.
 
 from __future__ import annotations
 
-from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from hocba.kernel import context
 from hocba.kernel.parsers import FormParser, MultiPartParser
-from hocba.kernel.spreadsheets import check_upload_size, fail
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -106,25 +103,17 @@ class ImportApi(APIView):
     def post(self, request, **kwargs):
         token = context.update(source="import")
         try:
-            access = request_school_access(request)
-            resolved = imports.resolve(access, self.target(**kwargs))
-            upload = request.FILES.get("file")
-            if upload is None:
-                raise fail("excel.no_file", _("Chưa chọn tệp Excel để tải lên."))
-            check_upload_size(upload.size)
-            submitted = background.submit(
-                access=access,
-                resolved=resolved,
-                content=upload.read(),
-                name=upload.name,
+            submitted = background.receive(
+                access=request_school_access(request),
+                target=self.target(**kwargs),
+                upload=request.FILES.get("file"),
                 account_id=request.user.pk,
-                today=timezone.localdate(),
             )
         finally:
             context.reset(token)
         if submitted.job_id is not None:
             return Response(background.job_reference(submitted.job_id), status=202)
-        data, status = imports.result_data(resolved, submitted.outcome)
+        data, status = imports.result_data(submitted.resolved, submitted.outcome)
         return Response(data, status=status)
 
 

@@ -16,8 +16,10 @@ from typing import Any
 
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from hocba.kernel.errors import Message
+from hocba.kernel.spreadsheets import check_upload_size, fail
 
 from tenants.services.jobs import job_create, job_url
 
@@ -30,9 +32,27 @@ from . import imports
 class Submitted:
     """An upload imported in the request (``outcome``), or handed to the worker (``job_id``)."""
 
+    resolved: imports.Resolved
     outcome: imports.Outcome | None = None
     job_id: int | None = None
     rows: int = 0
+
+
+def receive(*, access: SchoolAccess, target: imports.Target, upload: Any, account_id: int | None) -> Submitted:
+    """An upload of a page or of the API (``upload``: the request's file, or None): the target found for the person
+    first (404/403 before the body is read), then the file's size, then :func:`submit`."""
+    resolved = imports.resolve(access, target)
+    if upload is None:
+        raise fail("excel.no_file", _("Chưa chọn tệp Excel để tải lên."))
+    check_upload_size(upload.size)
+    return submit(
+        access=access,
+        resolved=resolved,
+        content=upload.read(),
+        name=upload.name,
+        account_id=account_id,
+        today=timezone.localdate(),
+    )
 
 
 def submit(
@@ -46,7 +66,7 @@ def submit(
 ) -> Submitted:
     rows = imports.check(access, resolved, content)
     if not imports.runs_in_background(rows):
-        return Submitted(outcome=imports.run(access, resolved, content, today=today), rows=rows)
+        return Submitted(resolved, outcome=imports.run(access, resolved, content, today=today), rows=rows)
     job_id = job_create(
         kind=IMPORT_KIND,
         requested_by=account_id,
@@ -61,7 +81,7 @@ def submit(
         task=import_file,
         schema_name=connection.schema_name,
     )
-    return Submitted(job_id=job_id, rows=rows)
+    return Submitted(resolved, job_id=job_id, rows=rows)
 
 
 def job_reference(job_id: int) -> dict[str, Any]:

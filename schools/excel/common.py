@@ -81,6 +81,30 @@ def data_row_count(ws: Any, header_row: int) -> int:
     return sum(1 for values in ws.iter_rows(min_row=header_row + 1, values_only=True) if not all(map(is_blank, values)))
 
 
+def class_rows_guide(title: str, *, what: str, what_en: str) -> list[tuple[str, str, str]]:
+    """The first lines of a class workbook's guide (a grade sheet, the qualities): the rows are the class's students,
+    found by the hidden id; only ``what`` (Vietnamese) / ``what_en`` is to be filled in."""
+    return [
+        (
+            "Cách nhập",
+            f"Trang “{title}” đã có mọi học sinh của lớp, mỗi em một hàng, và những gì đã nhập. Chỉ sửa hoặc điền "
+            f"{what}; không thêm, xoá hay sắp xếp lại hàng.",
+            f"The “{title}” sheet lists every student of the class, one per row, with what is entered. Change or fill "
+            f"only {what_en}; do not add, delete or sort rows.",
+        ),
+        (
+            ID_HEADER,
+            "Cột A (ẩn): mã của học sinh trong HọcBạ, để biết mỗi hàng là ai. Không sửa, không xoá.",
+            "Column A (hidden): the student's id in HọcBạ. Do not change or delete it.",
+        ),
+        (
+            f"STT, {NAME_HEADER}, Ngày sinh",
+            "Để đối chiếu; Họ và tên phải khớp với mã học sinh (hàng bị sắp xếp lại sẽ bị từ chối).",
+            "For reference; the name must match the id (rows sorted by hand are refused).",
+        ),
+    ]
+
+
 def write_guide(wb: Workbook, *, title: str, title_en: str, lines: Iterable[tuple[str, str, str]]) -> None:
     """The "Hướng dẫn" sheet of a template: a title in Vietnamese and in English, then one row per column or rule
     — what (bold), how in Vietnamese, how in English (muted) — ending with the rules every import shares."""

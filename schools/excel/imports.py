@@ -168,6 +168,7 @@ class RowReport:
     message: str = ""
     message_en: str = ""
     data: dict[str, Any] = field(default_factory=dict)
+    group: str = ""  # the class
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,7 @@ def run(access: SchoolAccess, resolved: Resolved, content: bytes, *, today: dt.d
         result = excel_students.students_import(access=access, school_class=school_class, content=content, today=today)
         added = both_languages(_("Đã thêm vào lớp %(class)s."), {"class": school_class.name})
         rows = [
-            RowReport(number, s.full_name, "created", added["vi"], added["en"], {"student_id": s.pk})
+            RowReport(number, s.full_name, "created", added["vi"], added["en"], {"student_id": s.pk}, school_class.name)
             for number, s in zip(result.rows, result.students, strict=True)
         ]
         summary = both_languages(
@@ -211,15 +212,15 @@ def run(access: SchoolAccess, resolved: Resolved, content: bytes, *, today: dt.d
         )
     )
     summary = both_languages(message, {"rows": result.rows, "changed": result.changed, **counts})
-    return Outcome(result, [_read_row(r) for r in result.rows_read], summary)
+    return Outcome(result, [_read_row(r, school_class.name) for r in result.rows_read], summary)
 
 
-def _read_row(read: RowRead) -> RowReport:
+def _read_row(read: RowRead, group: str) -> RowReport:
     if not read.changed:
         same = both_languages(_("Không có ô nào thay đổi."))
-        return RowReport(read.row, read.name, "skipped", same["vi"], same["en"])
+        return RowReport(read.row, read.name, "skipped", same["vi"], same["en"], group=group)
     changed = both_languages(_("%(n)s ô thay đổi."), {"n": read.changed})
-    return RowReport(read.row, read.name, "updated", changed["vi"], changed["en"])
+    return RowReport(read.row, read.name, "updated", changed["vi"], changed["en"], group=group)
 
 
 def result_data(resolved: Resolved, outcome: Outcome) -> tuple[dict[str, Any], int]:
@@ -283,7 +284,7 @@ def template_url(target: Target) -> str:
     return reverse(URL_NAMES[target.kind][1], args=_url_args(target))
 
 
-def failed_rows(exc: ImportFailed) -> list[RowReport]:
+def failed_rows(exc: ImportFailed, group: str = "") -> list[RowReport]:
     """The problems of a refused file, one report per row (a row's problems joined); problems of the whole file
     (no row) come first, as row 0."""
     by_row: dict[int, list[Problem]] = {}
@@ -301,6 +302,7 @@ def failed_rows(exc: ImportFailed) -> list[RowReport]:
                 " · ".join(p.detail for p in problems),
                 " · ".join(p.detail_en for p in problems),
                 {"cells": cells, "codes": [p.code for p in problems]},
+                group,
             )
         )
     return reports

@@ -63,6 +63,7 @@ from .common import (
     NAME_HEADER,
     TERM_LABEL,
     RowRead,
+    class_rows_guide,
     data_row_count,
     data_sheets,
     row_student,
@@ -140,27 +141,11 @@ def _group_headers(ws: Worksheet, traits: list[Trait], first_column: int) -> Non
 def _guide_lines(title: str, traits: list[Trait]) -> list[tuple[str, str, str]]:
     levels_vi = "Mức T (Tốt), Đ (Đạt) hoặc C (Cần cố gắng); gõ “Tốt”, “Đạt”, “Cần cố gắng” cũng được."
     levels_en = "Level T (good), Đ (satisfactory) or C (needs effort); the words in full are accepted too."
-    lines = [
-        (
-            "Cách nhập",
-            f"Trang “{title}” đã có mọi học sinh của lớp, mỗi em một hàng, và các mức đã nhập. Chỉ sửa hoặc điền "
-            "các cột phẩm chất, năng lực; không thêm, xoá hay sắp xếp lại hàng. Nhận xét không có trong tệp và "
-            "giữ nguyên.",
-            f"The “{title}” sheet lists every pupil of the class, one per row, with the levels entered. Change or "
-            "fill only the qualities and competencies; do not add, delete or sort rows. Comments are not in the file "
-            "and stay as they are.",
-        ),
-        (
-            ID_HEADER,
-            "Cột A (ẩn): mã của học sinh trong HọcBạ, để biết mỗi hàng là ai. Không sửa, không xoá.",
-            "Column A (hidden): the pupil's id in HọcBạ. Do not change or delete it.",
-        ),
-        (
-            f"STT, {NAME_HEADER}, Ngày sinh",
-            "Để đối chiếu; Họ và tên phải khớp với mã học sinh (hàng bị sắp xếp lại sẽ bị từ chối).",
-            "For reference; the name must match the id (rows sorted by hand are refused).",
-        ),
-    ]
+    lines = class_rows_guide(
+        title,
+        what="các cột phẩm chất, năng lực (nhận xét không có trong tệp và giữ nguyên)",
+        what_en="the qualities and competencies (comments are not in the file and stay as they are)",
+    )
     for group, _attr in GROUPS:
         names = ", ".join(t.label for t in traits if t.group == group)
         if names:

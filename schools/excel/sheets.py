@@ -58,6 +58,7 @@ from .common import (
     NAME_HEADER,
     TERM_LABEL,
     RowRead,
+    class_rows_guide,
     data_row_count,
     data_sheets,
     row_student,
@@ -173,25 +174,7 @@ def sheet_template(*, access: SchoolAccess, school_class: SchoolClass, subject: 
 
 
 def _guide_lines(title: str, columns: list[Column], *, exempt: bool) -> list[tuple[str, str, str]]:
-    lines = [
-        (
-            "Cách nhập",
-            f"Trang “{title}” đã có mọi học sinh của lớp, mỗi em một hàng, và điểm đã nhập. Chỉ sửa hoặc điền các "
-            "cột điểm, nhận xét; không thêm, xoá hay sắp xếp lại hàng.",
-            f"The “{title}” sheet lists every student of the class, one per row, with what is entered. Change or fill "
-            "only the value columns; do not add, delete or sort rows.",
-        ),
-        (
-            ID_HEADER,
-            "Cột A (ẩn): mã của học sinh trong HọcBạ, để biết mỗi hàng là ai. Không sửa, không xoá.",
-            "Column A (hidden): the student's id in HọcBạ. Do not change or delete it.",
-        ),
-        (
-            f"STT, {NAME_HEADER}, Ngày sinh",
-            "Để đối chiếu; Họ và tên phải khớp với mã học sinh (hàng bị sắp xếp lại sẽ bị từ chối).",
-            "For reference; the name must match the id (rows sorted by hand are refused).",
-        ),
-    ]
+    lines = class_rows_guide(title, what="các cột điểm, nhận xét", what_en="the value columns")
     for column in columns:
         vi, en = HINTS.get(column.value_type, ("", ""))
         lines.append((column.label, f"{vi} Ô để trống là xoá giá trị đã nhập.", f"{en} An empty cell clears it."))

@@ -10,7 +10,7 @@ nothing; the open/lock windows guard these updates in the database like any othe
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db.models import Count
 from django.utils import timezone
@@ -104,8 +104,8 @@ def records_submit(
     drafts = [r for r in _selected(school_class, student_ids) if r.state == RecordState.DRAFT]
     if not drafts:
         raise DomainError("records.nothing_to_submit", _("Không có học bạ nào đang nhập để trình."))
-    completeness = class_completeness(school_class, [r.student_id for r in drafts])
     n = _move(drafts, state=RecordState.SUBMITTED, submitted_at=timezone.now(), submitted_by=access.account_id)
+    completeness = class_completeness(school_class, [r.student_id for r in drafts])
     rollup_add(
         school_id=access.school_id,
         year_start=school_class.year.start_year,
@@ -194,7 +194,7 @@ def records_approve(
         year_start=school_class.year.start_year,
         **_state_deltas({RecordState.SUBMITTED: len(records)}, RecordState.APPROVED),
     )
-    return Moved(len(records), tuple(incomplete.values()))
+    return Moved(len(records), tuple(replace(s, record_state=RecordState.APPROVED) for s in incomplete.values()))
 
 
 @school_write

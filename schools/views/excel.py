@@ -13,7 +13,6 @@ from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from django.views import View
@@ -21,7 +20,7 @@ from hocba.kernel import context
 from hocba.kernel.errors import DomainError
 from hocba.kernel.permissions import CapabilityRequiredMixin
 from hocba.kernel.refusals import refusal_response, refusal_texts
-from hocba.kernel.spreadsheets import ImportFailed, check_upload_size, fail
+from hocba.kernel.spreadsheets import ImportFailed
 
 from ..access import request_school_access
 from ..excel import background, imports
@@ -61,18 +60,10 @@ class ExcelView(CapabilityRequiredMixin, View):
             status=exc.http_status,
         )
 
-    @staticmethod
-    def uploaded(request) -> bytes:
-        upload = request.FILES.get("file")
-        if upload is None:
-            raise fail("excel.no_file", _("Chưa chọn tệp Excel để tải lên."))
-        check_upload_size(upload.size)
-        return upload.read()
-
 
 class ImportView(ExcelView):
     """An import's page: GET the upload form; POST the file, checked in the request (its shape and the limits),
-    then imported here when it is small, or by the worker (``background.submit``): the page goes to the job's page."""
+    then imported here when it is small, or by the worker (``background.receive``): the page goes to the job's page."""
 
     kind = ""
     heading: Any = ""
@@ -99,17 +90,13 @@ class ImportView(ExcelView):
         )
 
     def post(self, request, **kwargs):
-        access = request_school_access(request)
-        resolved = imports.resolve(access, self.target(**kwargs))
-        content = self.uploaded(request)
-        submitted = background.submit(
-            access=access,
-            resolved=resolved,
-            content=content,
-            name=request.FILES["file"].name,
+        submitted = background.receive(
+            access=request_school_access(request),
+            target=self.target(**kwargs),
+            upload=request.FILES.get("file"),
             account_id=request.user.pk,
-            today=timezone.localdate(),
         )
+        resolved = submitted.resolved
         if submitted.job_id is not None:
             if wants_json(request):
                 return JsonResponse(

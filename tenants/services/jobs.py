@@ -347,10 +347,8 @@ def _run(fn: JobFunction, job_id: int, tier: str) -> str:
     except DomainError as exc:
         job_fail(job.id, exc, progress)
         return JobState.FAILED
-    except BaseException as exc:
+    except Exception as exc:  # not BaseException: a worker shutting down leaves the job to its redelivery
         log.exception("job %s (%s) failed", job.id, job.kind)
-        if connection.in_atomic_block:  # never here for a task; kept for callers that run a job inline
-            raise
         job_fail(job.id, exc, progress)
         raise
     finally:

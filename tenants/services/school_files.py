@@ -168,6 +168,8 @@ def _provision(job: JobInfo, progress: JobProgress) -> tuple[Any, dict[str, Any]
                 "provision.failed", _("Không tạo được trường này (lỗi cơ sở dữ liệu).")
             )
             progress.row(o.line, key=key, group=group, outcome=RowOutcome.ERROR, error=refusal)
+    if not progress.failed:
+        return _("Đã tạo %(ok)s trường."), {"ok": progress.ok}
     return (
         _("Đã tạo %(ok)s trường; %(failed)s dòng lỗi không được tạo."),
         {"ok": progress.ok, "failed": progress.failed},

@@ -1,15 +1,20 @@
-"""Each person's home on the platform: what their roles let them do, and their schools; a school's staff page.
-(The school's own home is the school's: ``schools.views.home``.)"""
+"""Each person's home on the platform: for province and unit staff what waits for them first, then a short overview
+of their scope, then what their roles let them do; their schools; a school's staff page. (The school's own home is
+the school's: ``schools.views.home``.)"""
 
 from __future__ import annotations
 
 from django.shortcuts import redirect
+from django.utils import timezone
 from django.views.generic import TemplateView
 from hocba.kernel.context_processors import platform_url
 from hocba.kernel.permissions import SIGNED_IN, CapabilityRequiredMixin
 from hocba.kernel.roles import ROLE_CAPABILITIES, Role
+from hocba.kernel.schoolyear import current_school_year
 
-from .. import forms, selectors
+from .. import forms, provisioning, selectors
+from ..duty import previous_month
+from ..selectors import home as work
 from .common import access
 
 
@@ -52,7 +57,32 @@ class HomeView(CapabilityRequiredMixin, TemplateView):
                 node = tree.nodes.get(g.unit_id) if tree else None
                 grants.append({"role": g.role, "scope": node.name if node else "", "url": ""})
         caps = set().union(*(ROLE_CAPABILITIES[g.role] for g in acc.grants)) if acc.grants else set()
-        return super().get_context_data(grants=grants, caps=caps, **kwargs)
+        ctx = {"grants": grants, "caps": caps}
+        if acc.is_platform_staff:
+            ctx.update(self.platform_staff(acc))
+        return super().get_context_data(**ctx, **kwargs)
+
+    @staticmethod
+    def platform_staff(acc) -> dict:
+        """What waits for a province or unit officer and the figures of their scope: public tables only, a constant
+        number of queries whatever the number of schools (``selectors.home``)."""
+        now = timezone.now()
+        school_ids = acc.schools_with("schools.view")
+        requests = work.requests_awaiting(acc)
+        windows = work.windows_soon(acc, now=now)
+        schemas = work.schools_behind(school_ids, head=provisioning.migration_head().digest)
+        duty = work.duty_gaps(school_ids, month=previous_month(timezone.localdate()))
+        return {
+            "requests": requests,
+            "windows_soon": windows,
+            "schemas": schemas,
+            "duty": duty,
+            "has_work": bool(requests.count or windows.count or schemas.count or duty.schools.count),
+            "units": work.units_summary(acc),
+            "school_count": len(school_ids),
+            "figures": work.rollup_figures(school_ids, year=current_school_year()),
+            "staff_home": True,
+        }
 
 
 class SchoolStaffView(CapabilityRequiredMixin, TemplateView):

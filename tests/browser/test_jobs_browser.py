@@ -21,7 +21,7 @@ from tests.browser.conftest import Site
 from tests.browser.test_records_browser import sign_in
 from tests.servers import REPO, app_database, app_env, runserver, serve, setup_database
 from tests.support import free_port
-from tests.tenants.test_background_jobs import private_broker  # noqa: F401  (the fixture: a Redis of our own)
+from tests.tenants.test_background_jobs import private_redis
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -42,7 +42,13 @@ def _file(prefix: str, n: int, bad: bool = False) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def job_site(private_broker, tmp_path_factory, shots):  # noqa: F811
+def job_site(tmp_path_factory, shots):
+    private = private_redis(tmp_path_factory.mktemp("redis") / "redis.log")
+    with private as broker:
+        yield from _job_site(broker, shots)
+
+
+def _job_site(private_broker: str, shots):
     base_domain = "hocba.localhost"
     port = free_port()
     log = shots / "jobs-runserver.log"

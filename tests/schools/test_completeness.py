@@ -12,7 +12,7 @@ from hocba.kernel.errors import DomainError, NotAllowed
 from rest_framework.test import APIClient
 
 from schools.audit.history import history
-from schools.compliance import required_columns
+from schools.compliance import required_columns, unfinished_sheets
 from schools.models import (
     Assessment,
     Conduct,
@@ -199,6 +199,31 @@ def test_an_exempt_subject_is_never_missing(w, klass):
     assert not class_completeness(klass.school_class, [student]).students[0].complete
 
 
+def test_the_reminders_judge_sheets_the_same_way_an_exempt_student_owes_nothing(w, klass):
+    exempt, others = klass.students[0], klass.students[1:]
+    fill_all(klass.school_class, others)
+
+    def pe_unfinished() -> list[tuple[int, int]]:
+        return [
+            (u["filled"], u["required"])
+            for u in unfinished_sheets(year_start=2025, category="whole_year")
+            if u["subject_id"] == klass.pe.pk and u["class_id"] == klass.school_class.pk
+        ]
+
+    columns = len(required_columns(klass.pe, klass.school_class, 1))
+    assert pe_unfinished() == [(5 * columns, 6 * columns), (5 * columns, 6 * columns)]
+    Exemption.objects.create(
+        student_id=exempt,
+        subject=klass.pe,
+        year=klass.school_class.year,
+        term=2,
+        reason="Chấn thương",
+        decision_number="13/QĐ",
+        decided_on=TODAY,
+    )
+    assert pe_unfinished() == [(5 * columns, 6 * columns)]  # term I still waits for the student; term II does not
+
+
 def test_a_shared_subject_counts_part_by_part(w, klass):
     khtn = Subject.objects.get(level="lower_secondary", code="khoa_hoc_tu_nhien")
     subject_parts_save(
@@ -375,7 +400,7 @@ def test_api_submit_withdraw_approve(w, klass):
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["count"] == 2 and [s["student"] for s in body["incomplete"]] == [second]
-    assert body["incomplete"][0]["missing"][0]["label_en"]
+    assert body["incomplete"][0]["missing"][0]["label_en"] and body["incomplete"][0]["state"] == "submitted"
     bad = homeroom.post(url + "submit/", {"student_ids": ["x"]}, format="json")
     assert bad.status_code == 400 and bad.json()["code"] == "records.bad_students"
     assert homeroom.post(url + "withdraw/", {"student_ids": [second]}, format="json").json()["count"] == 1
@@ -388,7 +413,7 @@ def test_api_submit_withdraw_approve(w, klass):
     assert body["code"] == "records.incomplete_reason_required" and len(body["incomplete"]) == 5
     assert body["incomplete"][0]["missing"] and set(states(klass).values()) == {"approved", "submitted"}
     ok = principal.post(url + "approve/", {"reason": REASON, "student_ids": [second]}, format="json")
-    assert ok.status_code == 200 and ok.json()["count"] == 1 and len(ok.json()["incomplete"]) == 1
+    assert ok.status_code == 200 and ok.json()["count"] == 1 and ok.json()["incomplete"][0]["state"] == "approved"
     assert RecordBook.objects.get(student_id=second).approved_incomplete_reason == REASON
     gone = homeroom.post(url + "withdraw/", {"student_ids": [second]}, format="json")
     assert gone.status_code == 409 and gone.json()["code"] == "records.already_approved"

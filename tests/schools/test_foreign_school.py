@@ -94,6 +94,13 @@ PLATFORM_KINDS = {"membership", "window", "exception", "unit", "school", "scope"
 EXEMPT: dict[tuple[str, str], str] = {
     ("hocba.urls_public", "accounts/tokens/<int:pk>/revoke/"): "an account's own API tokens, of no school: another"
     " account's token is not found (tests/tenants/test_api_tokens.py::test_revoking_is_immediate)",
+    **{
+        (conf, route): "a background job: shown only on its own site to its requester and to those with its"
+        " capability in its scope; another school's or unit's job is 404 (tests/tenants/test_background_jobs.py:"
+        " test_only_the_requester_and_peers_in_scope_see_a_job, test_the_carry_over_runs_as_a_school_job_…)"
+        for conf in ("hocba.urls_school", "hocba.urls_public")
+        for route in ("jobs/<int:pk>/", "api/v1/jobs/<int:pk>/")
+    },
 }
 # Tables a refused request may change: the session holds the refusal's message.
 VOLATILE_TABLES = {"django_session"}

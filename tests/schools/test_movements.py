@@ -109,7 +109,9 @@ def test_homeroom_teacher_links_on_the_api_but_cannot_grant_the_parent_role(w, k
     client = api(w, "homeroom_a")
     response = client.post(f"/api/v1/students/{student}/guardians/", {"account": w.accounts["parent_a"]}, format="json")
     assert response.status_code == 201, response.content
-    assert response.json() == [{"account": w.accounts["parent_a"], "username": "parent_a", "full_name": "Parent A"}]
+    assert response.json() == [
+        {"account": w.accounts["parent_a"], "username": "parent_a", "full_name": "Parent A", "relation": ""}
+    ]
     assert client.get(f"/api/v1/students/{student}/guardians/").json()[0]["username"] == "parent_a"
     # Only the principal and the school's IT admin may grant the role: nothing is created.
     refused = client.post(

@@ -215,7 +215,8 @@ def test_qualities_page_is_keyboard_entry_through_the_api(w, klass, primary):
     )
     assert config["api"] == f"/api/v1/classes/{three.pk}/qualities/1/mid/" and config["kind"] == "qualities"
     one = client.get(f"/year-end/classes/{three.pk}/qualities/1/mid/?trait=nhan_ai").content.decode()
-    assert 'value="Cần quan tâm bạn bè"' in one
+    assert 'data-original="Cần quan tâm bạn bè" data-counter="ký tự" maxlength="2000"' in one
+    assert ">Cần quan tâm bạn bè</textarea>" in one  # a comment box that grows with its text, never cut
     assert client.get(f"/year-end/classes/{three.pk}/qualities/1/late/").status_code == 404
     assert client.get(f"/year-end/classes/{primary['other'].pk}/qualities/1/mid/").status_code == 403
     assert page(w, "teacher_a").get(f"/year-end/classes/{three.pk}/qualities/1/mid/").status_code == 403

@@ -8,12 +8,14 @@ Redis of its own, kills it mid-job, and checks that the job is redelivered, resu
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -442,13 +444,13 @@ print("JOB", job_id)
 """
 
 
-@pytest.fixture
-def private_broker(tmp_path):
-
+@contextlib.contextmanager
+def private_redis(log: Path) -> Iterator[str]:
+    """A Redis server of the test's own (no other run's messages), its URL; stopped at the end."""
     port = free_port()
     proc = subprocess.Popen(
         [_redis_server(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=(tmp_path / "redis.log").open("w"),
+        stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
     client = redis.Redis(port=port)
@@ -458,13 +460,19 @@ def private_broker(tmp_path):
             client.ping()
             break
         except redis.ConnectionError:
-            assert time.monotonic() < deadline
+            assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.05)
     try:
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         proc.kill()
         proc.wait(10)
+
+
+@pytest.fixture
+def private_broker(tmp_path):
+    with private_redis(tmp_path / "redis.log") as url:
+        yield url
 
 
 def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
