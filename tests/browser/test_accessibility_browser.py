@@ -91,7 +91,8 @@ CONTRAST = """(errorSelector) => {
   const where = (el) => {
     const parts = [];
     for (let n = el; n && parts.length < 3 && n !== document.body; n = n.parentElement) {
-      parts.unshift(n.tagName.toLowerCase() + (n.id ? '#' + n.id : '') + (n.classList.length ? '.' + [...n.classList].join('.') : ''));
+      const classes = n.classList.length ? '.' + [...n.classList].join('.') : '';
+      parts.unshift(n.tagName.toLowerCase() + (n.id ? '#' + n.id : '') + classes);
     }
     return parts.join(' > ');
   };
@@ -103,7 +104,8 @@ CONTRAST = """(errorSelector) => {
     const box = el.getBoundingClientRect();
     if (!el.checkVisibility({visibilityProperty: true}) || box.width === 0 || box.height === 0) continue;
     const style = getComputedStyle(el);
-    const kind = style.color === bad ? 'bad' : style.color === muted ? 'muted' : el.closest(errorSelector) ? 'error' : '';
+    const kind = style.color === bad ? 'bad' : style.color === muted ? 'muted'
+      : el.closest(errorSelector) ? 'error' : '';
     if (!kind) continue;
     const bg = background(el);
     const fg = over(parse(style.color), bg);
@@ -123,7 +125,8 @@ CELLS = """() => [...document.querySelectorAll('#sheet tbody tr')].flatMap((tr) 
     .filter((el) => !el.readOnly && !el.disabled && el.checkVisibility())
     .map((el) => el.dataset.student + ':' + el.dataset.column))"""
 FOCUSED = """() => { const el = document.activeElement;
-  return el && el.dataset && el.dataset.column ? el.dataset.student + ':' + el.dataset.column : (el ? el.tagName : ''); }"""
+  if (!el) return '';
+  return el.dataset && el.dataset.column ? el.dataset.student + ':' + el.dataset.column : el.tagName; }"""
 
 
 def shot(page, shots, name: str) -> None:
