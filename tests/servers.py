@@ -111,52 +111,69 @@ def setup_database(env: dict[str, str], *, seed_script: str | None = None, label
     """The steps of ``make run`` before its processes start, each with its database login. With ``seed_script``,
     that code runs in ``manage.py shell`` instead of the demo seed; its standard output is returned.
 
-    The steps run for real once per test session and setup (the same seed, the same ``HOCBA_*``/``S3_*``
-    settings); the database they leave is then kept as a template, and the next server with the same setup gets a
-    copy of it (``CREATE DATABASE … TEMPLATE``, a file copy taking a second or two instead of a minute of
-    migrations and seeding), after which the roles step runs again for the copy (``db_roles`` grants on the
-    database by name). The templates are dropped when the session ends."""
+    The steps run for real once per test session and setup; the database is kept as a template at two points —
+    migrated (before any seed) and seeded — and the next server with the same settings (``HOCBA_*``/``S3_*``, not
+    the port or the worker's timeouts) gets a copy of the furthest point it shares (``CREATE DATABASE …
+    TEMPLATE``: a second or two instead of a minute of migrations), then the roles step again for the copy
+    (``db_roles`` grants on the database by name) and its own seed if it differs. Dropped when the session ends."""
     from hocba.dev.run import SETUP_STEPS
 
-    target = env["DATABASE_URL"].rsplit("/", 1)[1].split("?", 1)[0]
-    key = _setup_key(env, seed_script)
-    template = _TEMPLATES.get(key)
-    if template is not None:
-        _copy_database(env["DATABASE_URL"], template.name, target)
-        for step, args, role in SETUP_STEPS:
-            if step == "roles":
-                manage(args, {**env, "HOCBA_DB_ROLE": role}, label=label)
-        print(f"[{label}] database copied from the setup of an earlier server ({template.name})", file=sys.stderr)
-        return template.output
-
-    out = ""
+    url = env["DATABASE_URL"]
+    target = url.rsplit("/", 1)[1].split("?", 1)[0]
+    migrated_key, seeded_key = _setup_key(env, None, seeded=False), _setup_key(env, seed_script, seeded=True)
+    done = _TEMPLATES.get(seeded_key) or _TEMPLATES.get(migrated_key)
+    if done is not None:
+        _copy_database(url, done.name, target)
+        print(f"[{label}] database copied from an earlier server's setup ({done.name})", file=sys.stderr)
+    out = done.output if done is not None else ""
     for step, args, role in SETUP_STEPS:
-        if step == "seed" and seed_script is not None:
-            args = ["shell", "-c", seed_script]
-        out = manage(args, {**env, "HOCBA_DB_ROLE": role}, label=label)
-    name = f"hocba_setup_{os.getpid()}_{len(_TEMPLATES)}"
-    _copy_database(env["DATABASE_URL"], target, name)
-    if not _TEMPLATES:
-        atexit.register(_drop_templates, env["DATABASE_URL"])
-    _TEMPLATES[key] = _Template(name, out)
+        if done is not None and step not in ("roles", "seed"):
+            continue  # in the copy already
+        if step == "seed":
+            if done is not None and done.key == seeded_key:
+                continue
+            if done is None:
+                _keep(url, target, migrated_key, "")
+            if seed_script is not None:
+                args = ["shell", "-c", seed_script]
+        printed = manage(args, {**env, "HOCBA_DB_ROLE": role}, label=label)
+        if step == "seed":
+            out = printed
+    if seeded_key not in _TEMPLATES:
+        _keep(url, target, seeded_key, out)
     return out
+
+
+def _keep(url: str, database: str, key: str, output: str) -> None:
+    """A copy of ``database`` as it stands, for the next setup that reaches the same point (``key``)."""
+    name = f"hocba_setup_{os.getpid()}_{len(_TEMPLATES)}"
+    _copy_database(url, database, name)
+    if not _TEMPLATES:
+        atexit.register(_drop_templates, url)
+    _TEMPLATES[key] = _Template(name, key, output)
 
 
 @dataclass(frozen=True)
 class _Template:
     name: str
+    key: str
     output: str
 
 
 _TEMPLATES: dict[str, _Template] = {}
 
 
-def _setup_key(env: dict[str, str], seed_script: str | None) -> str:
-    """What makes two setups the same database: the seed, and the settings the steps read (base domain, storage…)."""
+def _setup_key(env: dict[str, str], seed_script: str | None, *, seeded: bool) -> str:
+    """What makes two setups the same database: the settings the steps read (base domain, storage…) and, once
+    seeded, the seed."""
     settings = sorted(
-        (k, v) for k, v in env.items() if k.startswith(("HOCBA_", "S3_")) and k not in ("HOCBA_DB_ROLE", "HOCBA_PORT")
+        (k, v)
+        for k, v in env.items()
+        if k.startswith(("HOCBA_", "S3_"))
+        and k not in ("HOCBA_DB_ROLE", "HOCBA_PORT")
+        and not k.startswith("HOCBA_CELERY_")
     )
-    return hashlib.sha256(repr((seed_script, settings)).encode()).hexdigest()
+    return hashlib.sha256(repr((seeded, seed_script if seeded else None, settings)).encode()).hexdigest()
 
 
 def _copy_database(url: str, source: str, dest: str) -> None:

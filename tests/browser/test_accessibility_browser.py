@@ -279,8 +279,9 @@ def test_fields_are_named_and_the_refusal_and_muted_colours_read_on_the_main_pag
         site.sql("delete from public.tenants_window where id = %s returning id", (lock,))
         site.sql("delete from public.tenants_backgroundjobrow where job_id = %s returning id", (job,))
         site.sql("delete from public.tenants_backgroundjob where id = %s returning id", (job,))
-    assert not unnamed, "fields without an accessible name:\n" + "\n".join(unnamed)
-    assert not low, f"text under {MINIMUM}:1:\n" + "\n".join(low)
+    (shots / "a11y-contrast.json").write_text(json.dumps(report, ensure_ascii=False, indent=1))
+    problems = [f"no accessible name: {field}" for field in unnamed] + [f"under {MINIMUM}:1: {item}" for item in low]
+    assert not problems, "\n".join(problems)
     assert {"bad", "muted", "error"} <= kinds, kinds  # the checks met each kind of text
 
 

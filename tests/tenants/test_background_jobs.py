@@ -424,7 +424,7 @@ def test_a_carry_over_refused_when_it_runs_fails_the_job_and_writes_nothing(
 # ------------------------------------------------------------------------------------------ a real worker, killed
 
 VISIBILITY = 10  # seconds, for this test only (production: hocba.celery.VISIBILITY_TIMEOUT)
-WORKER_SCHOOLS = 12
+WORKER_SCHOOLS = 6
 SEED = f"""
 from django.core.files.base import ContentFile
 from tenants.models import UnitKind
