@@ -225,6 +225,7 @@ class AbsenceMarksApi(APIView):
         access = request_school_access(request)
         school_class = class_get(access, pk)
         require(access.may_manage_class(school_class.pk), ABSENCES_NOT_ALLOWED)
+        classwork.absence_marks_count_check(request.data.get("marks") if isinstance(request.data, dict) else None)
         ser = s.AbsenceMarksSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         n = classwork.absences_mark(

@@ -4,8 +4,10 @@
 Either way the file is first checked in the request (``imports.check``: its shape, what it was made for, the kernel's
 limits on size, unpacking, rows and cells), so that a hostile or wrong file is refused at once and never makes a job.
 A large file then becomes a background job (``tenants.services.jobs``) holding the file, visible to its requester and
-to the school's staff holding the import's capability; ``schools.tasks.import_file`` imports it when the request's
-transaction commits.
+to the school's leadership (``JOB_PEERS``: those who read every class's records). Not to every holder of the import's
+capability: that is bound to a class (a homeroom teacher's own class, a teacher's own subjects), and the job's rows
+name the class's students and may quote their personal data (an identity number already taken).
+``schools.tasks.import_file`` imports it when the request's transaction commits.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from tenants.services.jobs import job_create, job_url
 from ..access import SchoolAccess
 from ..tasks import IMPORT_KIND, import_file
 from . import imports
+
+JOB_PEERS = "records.view_all"  # who sees an import job besides its requester: the principal and vice principals
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,7 @@ def submit(
     job_id = job_create(
         kind=IMPORT_KIND,
         requested_by=account_id,
-        capability=resolved.capability,
+        capability=JOB_PEERS,
         total=rows,
         school_id=access.school_id,
         params=resolved.target.params(),

@@ -19,6 +19,7 @@ from .common import require, school_write
 CONDUCT_TEXT_MAX = 2000  # characters of a conduct comment
 HOMEROOM_COMMENT_MAX = 4000  # characters of the homeroom teacher's year-end comment
 ABSENCE_MARKS = {"P": True, "K": False}  # a day absent: P = excused (có phép), K = not (không phép)
+MAX_ABSENCE_MARKS = 3000  # marks in one request: a month's grid of a large class (60 students × 31 days) fits
 
 CONDUCT_LEVELS = {
     "T": "T",
@@ -190,6 +191,19 @@ def absences_record(
     return len(rows)
 
 
+def absence_marks_count_check(marks: object) -> None:
+    """Refuse an empty list of marks, or one longer than ``MAX_ABSENCE_MARKS`` (checked before each mark is read)."""
+    if isinstance(marks, list | tuple) and not marks:
+        raise DomainError("class.no_marks", _("Chưa có ngày điểm danh nào để lưu."), field="marks")
+    if isinstance(marks, list | tuple) and len(marks) > MAX_ABSENCE_MARKS:
+        raise DomainError(
+            "class.too_many_marks",
+            _("Chỉ lưu được tối đa %(n)s ô điểm danh một lần."),
+            params={"n": MAX_ABSENCE_MARKS},
+            field="marks",
+        )
+
+
 @school_write
 def absences_mark(*, access: SchoolAccess, school_class: SchoolClass, marks: list[dict[str, Any]]) -> int:
     """Several days' absences of the class at once (the month's grid): each mark ``{student, date, mark}`` with
@@ -197,6 +211,7 @@ def absences_mark(*, access: SchoolAccess, school_class: SchoolClass, marks: lis
     class or whose record is approved, a Sunday or a day outside the school year refuses its mark and nothing is
     written. A day already marked keeps its reason; two statements whatever the number of marks."""
     require(access.may_manage_class(school_class.pk), _("Chỉ giáo viên chủ nhiệm của lớp mới điểm danh."))
+    absence_marks_count_check(marks)
     year = school_class.year
     students = _editable_students(school_class)
     errors: list[dict] = []

@@ -27,6 +27,7 @@ from .readerview import freeze_reader_view
 from .results import class_results
 
 REASON_MIN = 10  # characters of the reason for approving incomplete books
+MAX_STUDENT_IDS = 1000  # students named in one request (a class has at most a few dozen)
 SUBMIT_NOT_ALLOWED = _("Chỉ giáo viên chủ nhiệm của lớp mới trình được học bạ.")
 WITHDRAW_NOT_ALLOWED = _("Chỉ giáo viên chủ nhiệm của lớp hoặc người đã trình mới rút lại được học bạ đã trình.")
 
@@ -51,23 +52,31 @@ def _state_deltas(moves: dict[str, int], to: str) -> dict[str, int]:
 
 
 def student_ids_from(value: object) -> list[int] | None:
-    """The ``student_ids`` of a request: ``None`` (absent: the whole class) or a non-empty list of integers."""
+    """The ``student_ids`` of a request: ``None`` (absent: the whole class) or a non-empty list of at most
+    ``MAX_STUDENT_IDS`` positive integers (duplicates count once)."""
     if value is None:
         return None
     if isinstance(value, str | int) and not isinstance(value, bool):
         value = [value]
+    if isinstance(value, list | tuple) and len(value) > MAX_STUDENT_IDS:
+        raise DomainError(
+            "records.too_many_students",
+            _("Chỉ chọn được tối đa %(n)s học sinh một lần."),
+            params={"n": MAX_STUDENT_IDS},
+            field="student_ids",
+        )
     ids = []
     for v in value if isinstance(value, list | tuple) else [object()]:
         if isinstance(v, str) and v.strip().isdigit():
             v = int(v.strip())
-        if not isinstance(v, int) or isinstance(v, bool):
+        if not isinstance(v, int) or isinstance(v, bool) or not 0 < v < 2**63:
             raise DomainError(
                 "records.bad_students", _("Danh sách học sinh phải là các mã học sinh (số)."), field="student_ids"
             )
         ids.append(v)
     if not ids:
         raise DomainError("records.no_students", _("Hãy chọn ít nhất một học sinh."), field="student_ids")
-    return ids
+    return list(dict.fromkeys(ids))
 
 
 def _selected(school_class: SchoolClass, student_ids: Iterable[int] | None) -> list[RecordBook]:

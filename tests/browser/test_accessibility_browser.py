@@ -22,7 +22,15 @@ import json
 import pytest
 
 from tests.browser.test_phone_pages_browser import assert_fits
-from tests.browser.test_records_browser import HOMEROOM_TEACHER, PARENT, PRINCIPAL, SCHOOL, SUBJECT_TEACHER, sign_in
+from tests.browser.test_records_browser import (
+    HOMEROOM_TEACHER,
+    OTHER_SCHOOL,
+    PARENT,
+    PRINCIPAL,
+    SCHOOL,
+    SUBJECT_TEACHER,
+    sign_in,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -33,6 +41,7 @@ TOTP = {PROVINCE_ADMIN, PRINCIPAL}
 PHONE = {"width": 390, "height": 844}
 DESK = {"width": 1366, "height": 768}
 MINIMUM = 4.5
+NEXT_YEAR = 2026  # the demo's year is 2025: windows of the next year change nothing the other tests write
 
 # Every visible form field without an accessible name (label for / wrapping label / aria-label / aria-labelledby).
 UNNAMED = """() => {
@@ -335,14 +344,65 @@ def test_the_grade_sheet_moves_focus_cell_by_cell_in_reading_order(site, new_con
         set_record_state(site, record, state)
 
 
+def seed_work(site, ids) -> dict[str, list[int]]:
+    """Work for the Sở's and the unit's homes (public rows, removed by ``unseed_work``): a province lock of next year's
+    conduct with Nguyễn Du's request to unlock it, a province window locking in three days, last month's
+    monthly-duty gaps at Nguyễn Du and at a school of Xã Nam Lợi, and that school's schema failed to update."""
+    ((other,),) = site.sql("select id from public.tenants_school where slug = %s", (OTHER_SCHOOL,))
+    windows = [
+        row[0]
+        for row in site.sql(
+            "insert into public.tenants_window (tier, unit_id, grades, category, year_start, opens_at, locks_at,"
+            " reason, created_at) values"
+            " ('province', %s, '{}', 'conduct', %s, now() - interval '30 days', now() - interval '1 day', 'Thử',"
+            " now()), ('province', %s, '{}', 'scores_2', %s, now() - interval '1 day', now() + interval '73 hours',"
+            " 'Thử', now()) returning id",
+            (ids["province"], NEXT_YEAR, ids["province"], NEXT_YEAR),
+        )
+    ]
+    ((principal,),) = site.sql("select id from public.tenants_account where username = %s", (PRINCIPAL,))
+    ((request,),) = site.sql(
+        "insert into public.tenants_windowexception (window_id, school_id, class_ids, student_ids, until, reason,"
+        " status, requested_by_id, requested_at, decision_note) values (%s, %s, %s, '{}', now() + interval '3 days',"
+        " 'Nhập bù rèn luyện', 'requested', %s, now(), '') returning id",
+        (windows[0], ids["school"], [ids["class"]], principal),
+    )
+    month = "(date_trunc('month', now() at time zone 'Asia/Ho_Chi_Minh') - interval '1 month')::date"
+    duty = [
+        row[0]
+        for row in site.sql(
+            "insert into public.tenants_monthlydutycheck (school_id, month, year_start, checked_at, classes,"
+            f" classes_without_update, teachers_notified, without_update) values (%s, {month}, 2025, now(), 5, 2, 2,"
+            f" '[]'), (%s, {month}, 2025, now(), 4, 1, 1, '[]') on conflict do nothing returning id",
+            (ids["school"], other),
+        )
+    ]
+    ((error,),) = site.sql("select schema_error from public.tenants_school where id = %s", (other,))
+    site.sql(
+        "update public.tenants_school set schema_error = 'ProgrammingError: thử' where id = %s returning id", (other,)
+    )
+    return {"windows": windows, "request": [request], "duty": duty, "school": [other], "error": [error]}
+
+
+def unseed_work(site, seeded) -> None:
+    site.sql("delete from public.tenants_windowexception where id = any(%s) returning id", (seeded["request"],))
+    site.sql("delete from public.tenants_window where id = any(%s) returning id", (seeded["windows"],))
+    site.sql("delete from public.tenants_monthlydutycheck where id = any(%s) returning id", (seeded["duty"],))
+    site.sql(
+        "update public.tenants_school set schema_error = %s where id = %s returning id",
+        (seeded["error"][0], seeded["school"][0]),
+    )
+
+
 def test_the_homes_the_record_the_sheet_and_the_class_page_fit_a_phone_and_a_laptop(
     site, new_context, shots, people, ids
 ):
     record, state = record_state(site, ids["child"])
     set_record_state(site, record, "approved")
+    seeded = seed_work(site, ids)
     pages = [
-        ("so-home", PROVINCE_ADMIN, None, "/", "#waiting"),
-        ("unit-home", UNIT_STAFF, None, "/", "#waiting"),
+        ("so-home", PROVINCE_ADMIN, None, "/", "#wait-requests"),
+        ("unit-home", UNIT_STAFF, None, "/", "#wait-duty"),
         ("principal-home", PRINCIPAL, SCHOOL, "/", "main h1"),
         ("parent-record", PARENT, SCHOOL, f"/students/{ids['child']}/record/", "#record-subjects"),
         ("sheet", SUBJECT_TEACHER, SCHOOL, f"/classes/{ids['class']}/sheets/{ids['subject']}/1/", "#sheet"),
@@ -358,5 +418,18 @@ def test_the_homes_the_record_the_sheet_and_the_class_page_fit_a_phone_and_a_lap
                 assert page.locator(landmark).first.is_visible(), f"{label} {size}: no {landmark}"
                 assert_fits(page, f"{label} {size}")
                 shot(page, shots, f"{label}-{size}")
+                if label == "so-home":
+                    # The Sở decides the request, sees the window of the week, the failed schema and both schools'
+                    # gaps; the unit officer (no decision) sees its own school's gap and not Nguyễn Du's.
+                    assert page.locator(f"#wait-requests li[data-request='{seeded['request'][0]}']").is_visible()
+                    assert page.locator(f"#wait-windows li[data-window='{seeded['windows'][1]}']").is_visible()
+                    assert page.locator(f"#wait-schemas li[data-school='{seeded['school'][0]}']").is_visible()
+                    assert page.locator("#wait-duty li").count() == 2
+                if label == "unit-home":
+                    assert page.locator("#wait-requests").count() == 0
+                    assert page.locator(f"#wait-windows li[data-window='{seeded['windows'][1]}']").is_visible()
+                    assert page.locator(f"#wait-duty li[data-school='{seeded['school'][0]}']").is_visible()
+                    assert page.locator(f"#wait-duty li[data-school='{ids['school']}']").count() == 0
     finally:
+        unseed_work(site, seeded)
         set_record_state(site, record, state)

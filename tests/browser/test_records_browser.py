@@ -337,7 +337,11 @@ def test_sheet_entered_by_keyboard_submitted_approved_and_seen_by_the_parent(sit
     page = new_context().new_page()
     sign_in(page, site, PARENT)
     assert page.url == site.url(SCHOOL)
-    page.get_by_role("link", name="Học bạ của con tôi").click()
+    # One link to the children's records in the page's content (the menu has its own entry, "Con của tôi").
+    main_links = page.locator("main").get_by_role("link", name="Học bạ của con tôi", exact=True)
+    assert main_links.count() == 1
+    assert page.locator("#my-children-home li[data-student]").count() == 1
+    page.locator("#my-children-home").get_by_role("link", name="Học bạ của con tôi", exact=True).click()
     page.wait_for_url(site.url(SCHOOL, "/my-children/"))
     children = page.locator("#children tbody tr")
     assert children.count() == 1

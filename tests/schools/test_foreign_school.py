@@ -36,7 +36,7 @@ from schools.services.exemptions import exemption_record
 from schools.services.setup import assignment_set, class_create, school_year_open
 from schools.services.sheets import sheet_save
 from schools.services.students import guardian_link, student_enrol
-from tenants.models import AdministrativeUnit, Membership, School
+from tenants.models import AdministrativeUnit, BackgroundJob, BackgroundJobRow, JobState, Membership, RowOutcome, School
 from tenants.services import windows as window_services
 from tenants.services.accounts import account_create
 from tests.school_fixtures import current_school_year
@@ -82,6 +82,7 @@ COLLECTIONS = {
     "exceptions": "exception",
     "units": "unit",
     "schools": "school",
+    "jobs": "job",
 }
 # Other integer parameters, by name.
 PARAMS = {"subject": "subject", "term": "term", "award": "award", "account": "guardian", "exemption": "exemption"}
@@ -94,13 +95,6 @@ PLATFORM_KINDS = {"membership", "window", "exception", "unit", "school", "scope"
 EXEMPT: dict[tuple[str, str], str] = {
     ("hocba.urls_public", "accounts/tokens/<int:pk>/revoke/"): "an account's own API tokens, of no school: another"
     " account's token is not found (tests/tenants/test_api_tokens.py::test_revoking_is_immediate)",
-    **{
-        (conf, route): "a background job: shown only on its own site to its requester and to those with its"
-        " capability in its scope; another school's or unit's job is 404 (tests/tenants/test_background_jobs.py:"
-        " test_only_the_requester_and_peers_in_scope_see_a_job, test_the_carry_over_runs_as_a_school_job_…)"
-        for conf in ("hocba.urls_school", "hocba.urls_public")
-        for route in ("jobs/<int:pk>/", "api/v1/jobs/<int:pk>/")
-    },
 }
 # Tables a refused request may change: the session holds the refusal's message.
 VOLATILE_TABLES = {"django_session"}
@@ -252,6 +246,30 @@ def school_b_data(w):
     )
     record = RecordBook.objects.get(student=student, year=year)
     connection.set_schema_to_public()
+    # Two ended jobs whose rows name B's student: school B's own (on its site) and one asked in unit B (on the
+    # platform's). Each is called on both sites: a job is found only on its own site.
+    jobs = [
+        BackgroundJob.objects.create(
+            kind=kind,
+            requested_by_id=w.accounts[requester],
+            capability=capability,
+            state=JobState.PARTLY_DONE,
+            total=1,
+            done=1,
+            failed=1,
+            summary={"vi": SECRET_REASON, "en": SECRET_REASON},
+            params={"title": {"vi": SECRET_NAME}, "back_url": "/"},
+            **scope,
+        )
+        for kind, requester, capability, scope in (
+            ("schools.import", "principal_b", "records.view_all", {"school": school}),
+            ("schools.provision", "unit_b_admin", "schools.manage", {"unit": unit}),
+        )
+    ]
+    for job in jobs:
+        BackgroundJobRow.objects.create(
+            job=job, number=2, key=SECRET_NAME, group="9Ư1", outcome=RowOutcome.ERROR, message=SECRET_COMMENT
+        )
     now, start = timezone.now(), current_school_year(timezone.localdate())
     unit_window = window_services.window_create(
         actor=None,
@@ -296,6 +314,7 @@ def school_b_data(w):
         "membership": [Membership.objects.filter(school=school, account_id=w.accounts["teacher_b"]).get().pk],
         "window": [unit_window.pk, school_window.pk],
         "exception": [exception.pk],
+        "job": [job.pk for job in jobs],
     }
 
 
@@ -421,11 +440,15 @@ def test_school_b_ids_are_real(w, school_b_data):
     answers = {}
     for call in id_calls(school_b_data):
         if call.method == "get" and call.host in owners:
-            answers[call.path] = owners[call.host].get(call.path, HTTP_HOST=call.host).status_code
-    # The qualities of TT27 are a primary class's; school B's class is of lower secondary.
-    assert {path: status for path, status in answers.items() if status != 200} == {
-        path: 400 for path in answers if "/qualities/" in path
-    }
+            answers[call.host, call.path] = owners[call.host].get(call.path, HTTP_HOST=call.host).status_code
+    # The qualities of TT27 are a primary class's; school B's class is of lower secondary. A job is found on its own
+    # site only: the school's job on B's, the unit's on the platform's.
+    school_job, unit_job = school_b_data["job"]
+    misplaced = {f"/jobs/{unit_job}/", f"/api/v1/jobs/{unit_job}/"}
+    misplaced_public = {f"/jobs/{school_job}/", f"/api/v1/jobs/{school_job}/"}
+    expected = {(host, path): 400 for host, path in answers if "/qualities/" in path}
+    expected |= {(SCHOOL_B_HOST, path): 404 for path in misplaced} | {(PLATFORM_HOST, p): 404 for p in misplaced_public}
+    assert {key: status for key, status in answers.items() if status != 200} == expected
     page = owners[SCHOOL_B_HOST].get(
         "/classes/{}/sheets/{}/1/".format(school_b_data["class"][0], school_b_data["subject"][0])
     )

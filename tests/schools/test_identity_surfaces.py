@@ -23,13 +23,15 @@ from hocba.kernel.roles import Role
 from openpyxl import load_workbook
 
 from schools.access import school_access
+from schools.excel.background import JOB_PEERS
 from schools.models import Department, GuardianLink, RecordBook, RecordState, SchoolClass, Student, Subject
 from schools.selectors import personal_data_readable
 from schools.services.classwork import award_add
 from schools.services.common import system_access
 from schools.services.setup import assignment_set
 from schools.services.students import BASIC_FIELDS, PERSONAL_FIELDS, PROFILE_FIELDS, student_move_class
-from tenants.models import Account, School
+from schools.tasks import IMPORT_KIND
+from tenants.models import Account, BackgroundJob, BackgroundJobRow, JobState, RowOutcome, School
 from tenants.selectors import access_for
 from tenants.services import windows as window_services
 from tenants.services.accounts import account_create
@@ -123,6 +125,7 @@ def planted(w, klass):
     )
     record = RecordBook.objects.get(student_id=student)
     RecordBook.objects.filter(student_id__in=klass.students).update(state=RecordState.APPROVED)
+    job = _import_job(w, klass)
     return {
         "accounts": {**w.accounts, **extra},
         "ids": {
@@ -136,8 +139,32 @@ def planted(w, klass):
             "guardian": w.accounts["parent_a"],
             "term": 1,
             "window": window.pk,
+            "job": job,
         },
     }
+
+
+def _import_job(w, klass) -> int:
+    """A failed import of 6A1's student list by its homeroom teacher, as the worker records it: its rows quote the
+    identity number and the address the file gave (a number already taken, an address too long)."""
+    connection.set_schema_to_public()
+    job = BackgroundJob.objects.create(
+        kind=IMPORT_KIND,
+        school_id=w.school_a,
+        requested_by_id=w.accounts["homeroom_a"],
+        capability=JOB_PEERS,
+        state=JobState.FAILED,
+        params={"kind": "students", "class_id": klass.school_class.pk, "title": {}, "back_url": "/"},
+    )
+    BackgroundJobRow.objects.create(
+        job=job,
+        number=5,
+        key="D5",
+        outcome=RowOutcome.ERROR,
+        message=f"Số định danh cá nhân {PROFILE['personal_id']} đã thuộc học sinh khác · {PROFILE['address']}",
+    )
+    connection.set_tenant(klass.school)
+    return job.pk
 
 
 def surfaces(ids: dict) -> list[str]:

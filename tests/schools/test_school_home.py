@@ -207,6 +207,18 @@ def test_a_parent_sees_their_children_only(w, klass):
     assert f'href="/students/{klass.students[0]}/record/"' in children and "Xem học bạ" in children
 
 
+def test_a_parents_home_has_one_link_to_the_children_and_says_when_none_is_linked(w, klass):
+    html = home(w, "parent_a")  # no child linked yet
+    main = html[html.index('<main id="main">') :]
+    children = main[main.index('id="my-children-home"') :]
+    assert "chưa được nhà trường liên kết với học sinh nào" in children
+    assert main.count(">Học bạ của con tôi</a>") == 1 and main.count('href="/my-children/"') == 1
+    GuardianLink.objects.create(student_id=klass.students[0], account_id=w.accounts["parent_a"])
+    main = home(w, "parent_a").split('<main id="main">', 1)[1]
+    assert main.count(">Học bạ của con tôi</a>") == 1 and "chưa được nhà trường liên kết" not in main
+    assert 'id="my-children-home"' not in home(w, "teacher_a")
+
+
 def test_a_foreign_schools_data_never_shows(w, klass):
     school_b = School.objects.get(pk=w.school_b)
     connection.set_tenant(school_b)
