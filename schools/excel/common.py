@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -15,6 +15,7 @@ from hocba.kernel.spreadsheets import (
     MUTED_FONT,
     TITLE_FONT,
     XLSX_CONTENT_TYPE,
+    Problem,
     as_int,
     cell_text,
     is_blank,
@@ -192,3 +193,102 @@ def row_student(
         )
         return None
     return student
+
+
+@dataclass(frozen=True)
+class StudentRow:
+    """A row of a class workbook whose student was found: its number, the student, the value columns' raw values
+    ({key: value}), and how to report a problem of one of its cells."""
+
+    row: int
+    student: Any
+    student_id: int
+    values: dict[str, Any]
+    problem: Callable[..., None]
+    is_uncomputed: Callable[[int, Any], bool]
+
+    def uncomputed_formula(self, column: int, value: Any, header: str) -> bool:
+        """True, with the problem reported, when the cell holds a formula no program has computed (its value was
+        never saved): the file must be opened and saved in Excel, or the values pasted."""
+        if not self.is_uncomputed(column, value):
+            return False
+        self.problem(
+            "excel.uncomputed_formula",
+            _("%(name)s: ô có công thức chưa được tính; hãy mở và lưu tệp bằng Excel, hoặc dán giá trị."),
+            {"name": self.student.full_name},
+            column=column,
+            header=header,
+            student=self.student_id,
+        )
+        return True
+
+
+class StudentRows:
+    """The student rows of a class workbook's sheet under its header, as the grade sheet and the qualities imports
+    read them: blank rows skipped; a row whose student is not found (``row_student``) reported and skipped. After
+    the loop, ``count`` is the rows read, ``problems`` what was reported, ``read`` the (row, name) of each student
+    found."""
+
+    def __init__(
+        self,
+        upload: Any,
+        ws: Any,
+        header_row: int,
+        fixed: Mapping[str, int],
+        value_columns: Mapping[str, tuple[int, Any]],
+        *,
+        students: Mapping[int, Any],
+        class_name: str,
+        missing_id: str,
+    ):
+        self.upload, self.ws, self.header_row, self.fixed, self.value_columns = (
+            upload,
+            ws,
+            header_row,
+            fixed,
+            value_columns,
+        )
+        self.students, self.class_name, self.missing_id = students, class_name, missing_id
+        self.problems: list[Problem] = []
+        self.read: list[tuple[int, str]] = []
+        self.count = 0
+
+    def __iter__(self) -> Iterator[StudentRow]:
+        seen: dict[int, int] = {}
+        ws, fixed = self.ws, self.fixed
+        for row_cells in ws.iter_rows(min_row=self.header_row + 1, max_row=ws.max_row):
+            by_col = {c.column: c.value for c in row_cells}
+            r = row_cells[0].row
+            raw_id, raw_name = by_col.get(fixed["id"]), by_col.get(fixed["name"])
+            raw_values = {key: by_col.get(col) for key, (col, _column) in self.value_columns.items()}
+            if is_blank(raw_id) and is_blank(raw_name) and all(is_blank(v) for v in raw_values.values()):
+                continue
+            self.count += 1
+
+            def problem(code, message, params=None, *, column=None, header="", student=None, r=r):
+                self.problems.append(
+                    Problem(code, message, params or {}, row=r, column=column, header=header, student=student)
+                )
+
+            student = row_student(
+                raw_id,
+                raw_name,
+                students=self.students,
+                seen=seen,
+                row=r,
+                class_name=self.class_name,
+                columns=fixed,
+                missing_id=self.missing_id,
+                problem=problem,
+            )
+            if student is None:
+                continue
+            self.read.append((r, student.full_name))
+            yield StudentRow(
+                r,
+                student,
+                as_int(raw_id),
+                raw_values,
+                problem,
+                lambda col, value, r=r: self.upload.is_uncomputed_formula(ws.title, r, col, value),
+            )

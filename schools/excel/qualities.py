@@ -31,7 +31,6 @@ from hocba.kernel.spreadsheets import (
     TITLE_FONT,
     ImportFailed,
     Problem,
-    as_int,
     cell_text,
     fail,
     find_header_row,
@@ -63,10 +62,10 @@ from .common import (
     NAME_HEADER,
     TERM_LABEL,
     RowRead,
+    StudentRows,
     class_rows_guide,
     data_row_count,
     data_sheets,
-    row_student,
     rows_read,
     write_guide,
 )
@@ -281,53 +280,26 @@ def qualities_import(
     ws, header_row, fixed, value_columns = _locate(upload.values, meta, traits)
     if ws.max_row - header_row > limits().rows:
         raise too_many_rows()
-    problems: list[Problem] = []
     entries: list[dict[str, Any]] = []
     refs: list[_Ref] = []
-    seen: dict[int, int] = {}
-    read: list[tuple[int, str]] = []
-    rows = 0
-    for row_cells in ws.iter_rows(min_row=header_row + 1, max_row=ws.max_row):
-        by_col = {c.column: c.value for c in row_cells}
-        r = row_cells[0].row
-        raw_id, raw_name = by_col.get(fixed["id"]), by_col.get(fixed["name"])
-        raw_values = {code: by_col.get(col) for code, (col, _trait) in value_columns.items()}
-        if is_blank(raw_id) and is_blank(raw_name) and all(is_blank(v) for v in raw_values.values()):
-            continue
-        rows += 1
-
-        def problem(code, message, params=None, *, column=None, header="", student=None, r=r):
-            problems.append(Problem(code, message, params or {}, row=r, column=column, header=header, student=student))
-
-        student = row_student(
-            raw_id,
-            raw_name,
-            students=students,
-            seen=seen,
-            row=r,
-            class_name=school_class.name,
-            columns=fixed,
-            missing_id=_(
-                "thiếu mã học sinh. Bảng phẩm chất, năng lực không thêm học sinh mới (hãy nhập qua danh sách "
-                "học sinh); nếu lỡ xoá, hãy tải lại mẫu."
-            ),
-            problem=problem,
-        )
-        if student is None:
-            continue
-        student_id = as_int(raw_id)
-        read.append((r, student.full_name))
+    found = StudentRows(
+        upload,
+        ws,
+        header_row,
+        fixed,
+        value_columns,
+        students=students,
+        class_name=school_class.name,
+        missing_id=_(
+            "thiếu mã học sinh. Bảng phẩm chất, năng lực không thêm học sinh mới (hãy nhập qua danh sách "
+            "học sinh); nếu lỡ xoá, hãy tải lại mẫu."
+        ),
+    )
+    for line in found:
+        r, student, student_id, problem = line.row, line.student, line.student_id, line.problem
         for code, (col, trait) in value_columns.items():
-            value = raw_values[code]
-            if upload.is_uncomputed_formula(ws.title, r, col, value):
-                problem(
-                    "excel.uncomputed_formula",
-                    _("%(name)s: ô có công thức chưa được tính; hãy mở và lưu tệp bằng Excel, hoặc dán giá trị."),
-                    {"name": student.full_name},
-                    column=col,
-                    header=trait.label,
-                    student=student_id,
-                )
+            value = line.values[code]
+            if line.uncomputed_formula(col, value, trait.label):
                 continue
             if isinstance(value, dt.date | dt.time) or (value is not None and not isinstance(value, str)):
                 problem(
@@ -345,6 +317,7 @@ def qualities_import(
                 continue  # unchanged (an empty cell where nothing is stored included)
             entries.append({"student": student_id, "code": code, "level": text})
             refs.append(_Ref(r, col, trait.label, student_id))
+    problems, rows = found.problems, found.count
     if not rows:
         raise fail("sheet.empty_file", _("Tệp không có hàng học sinh nào dưới hàng tiêu đề."))
     if problems:
@@ -363,7 +336,7 @@ def qualities_import(
         changed=len(entries),
         written=len(entries) - cleared,
         cleared=cleared,
-        rows_read=rows_read(read, (ref.row for ref in refs)),
+        rows_read=rows_read(found.read, (ref.row for ref in refs)),
     )
 
 

@@ -27,7 +27,6 @@ from hocba.kernel.spreadsheets import (
     TITLE_FONT,
     ImportFailed,
     Problem,
-    as_int,
     cell_text,
     fail,
     find_header_row,
@@ -58,10 +57,10 @@ from .common import (
     NAME_HEADER,
     TERM_LABEL,
     RowRead,
+    StudentRows,
     class_rows_guide,
     data_row_count,
     data_sheets,
-    row_student,
     rows_read,
     score_value,
     write_guide,
@@ -277,56 +276,29 @@ def sheet_import(
     if ws.max_row - header_row > limits().rows:
         raise too_many_rows()
     students = {s.id: s for s in current.students}
-    problems: list[Problem] = []
     cells: list[dict[str, Any]] = []
     refs: list[_Ref] = []
-    seen: dict[int, int] = {}
-    read: list[tuple[int, str]] = []
-    rows = 0
-    for row_cells in ws.iter_rows(min_row=header_row + 1, max_row=ws.max_row):
-        by_col = {c.column: c.value for c in row_cells}
-        r = row_cells[0].row
-        raw_id, raw_name = by_col.get(fixed["id"]), by_col.get(fixed["name"])
-        raw_values = {key: by_col.get(col) for key, (col, _column) in value_columns.items()}
-        if is_blank(raw_id) and is_blank(raw_name) and all(is_blank(v) for v in raw_values.values()):
-            continue
-        rows += 1
-
-        def problem(code, message, params=None, *, column=None, header="", student=None, r=r):
-            problems.append(Problem(code, message, params or {}, row=r, column=column, header=header, student=student))
-
-        student = row_student(
-            raw_id,
-            raw_name,
-            students=students,
-            seen=seen,
-            row=r,
-            class_name=school_class.name,
-            columns=fixed,
-            missing_id=_(
-                "thiếu mã học sinh. Bảng điểm không thêm học sinh mới (hãy nhập qua danh sách học sinh); nếu lỡ "
-                "xoá, hãy tải lại mẫu."
-            ),
-            problem=problem,
-        )
-        if student is None:
-            continue
-        student_id = as_int(raw_id)
-        read.append((r, student.full_name))
+    found = StudentRows(
+        upload,
+        ws,
+        header_row,
+        fixed,
+        value_columns,
+        students=students,
+        class_name=school_class.name,
+        missing_id=_(
+            "thiếu mã học sinh. Bảng điểm không thêm học sinh mới (hãy nhập qua danh sách học sinh); nếu lỡ "
+            "xoá, hãy tải lại mẫu."
+        ),
+    )
+    for line in found:
+        r, student, student_id = line.row, line.student, line.student_id
         for key, (col, column) in value_columns.items():
-            value = raw_values[key]
-            if upload.is_uncomputed_formula(ws.title, r, col, value):
-                problem(
-                    "excel.uncomputed_formula",
-                    _("%(name)s: ô có công thức chưa được tính; hãy mở và lưu tệp bằng Excel, hoặc dán giá trị."),
-                    {"name": student.full_name},
-                    column=col,
-                    header=column.label,
-                    student=student_id,
-                )
+            value = line.values[key]
+            if line.uncomputed_formula(col, value, column.label):
                 continue
             if isinstance(value, dt.date | dt.time):
-                problem(
+                line.problem(
                     "sheet.date_in_cell",
                     _("%(name)s: Excel đã đổi giá trị thành ngày tháng (%(value)s); hãy nhập lại, ví dụ 7,5."),
                     {"name": student.full_name, "value": cell_text(value)},
@@ -342,6 +314,7 @@ def sheet_import(
                 continue  # the template's "Miễn": nothing to save (any other value is refused by the save)
             cells.append({"student": student_id, "column": key, "value": text})
             refs.append(_Ref(r, col, column.label, student_id))
+    problems, rows = found.problems, found.count
     if not rows:
         raise fail("sheet.empty_file", _("Tệp không có hàng học sinh nào dưới hàng tiêu đề."))
     if problems:
@@ -353,7 +326,7 @@ def sheet_import(
         )
     except SheetInvalid as exc:
         raise ImportFailed(_cell_problems(exc, refs)) from None
-    return SheetImportResult(saved, rows, len(cells), rows_read(read, (ref.row for ref in refs)))
+    return SheetImportResult(saved, rows, len(cells), rows_read(found.read, (ref.row for ref in refs)))
 
 
 def _check_meta(meta, access: SchoolAccess, school_class: SchoolClass, subject: Subject, term: int) -> None:
