@@ -10,10 +10,10 @@ from django.utils.translation import gettext_lazy as _
 from hocba.kernel import recordstates
 from hocba.kernel.errors import DomainError, both_languages
 
+from .. import schooldays
 from ..access import SchoolAccess
 from ..models import Absence, AwardDiscipline, Conduct, Enrolment, RecordBook, RecordState, SchoolClass, SchoolYear
 from ..rollups import rollup_add
-from ..rules import schooldays
 from .common import require, school_write
 
 CONDUCT_TEXT_MAX = 2000  # characters of a conduct comment

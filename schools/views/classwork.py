@@ -16,9 +16,9 @@ from hocba.kernel.levels import PRIMARY
 
 from tenants.windows import entry_state
 
+from .. import schooldays
 from ..access import SchoolAccess
 from ..models import RecordState, SchoolClass
-from ..rules import schooldays
 from ..selectors import (
     absences_between,
     absences_on,

@@ -13,8 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from schools import schooldays
 from schools.models import Absence, Assessment, Conduct
-from schools.rules import schooldays
 from schools.services.classwork import absences_record
 from schools.services.common import system_access
 from schools.services.sheets import sheet_save

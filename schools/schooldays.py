@@ -2,7 +2,8 @@
 
 The week: schools study Monday to Saturday or Monday to Friday (both are common in Vietnam, and nothing in the
 school's settings says which); Sunday is never a school day. So attendance is taken on any day of the school year
-but a Sunday. Pure functions: no Django, no clock (``today`` is passed in).
+but a Sunday. Plain functions of dates: no Django, no clock (``today`` is passed in); kept beside, not in, the
+assessment rules, which import no date module at all.
 """
 
 from __future__ import annotations
