@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from . import compliance, monthlyduty
+from hocba.kernel.text import fold
+
+from . import compliance, monthlyduty, onroll, rollup_days
 from .audit import chain
 from .demo import seed_school
 from .models import Enrolment, SchoolClass, SchoolYear
-from .rollups import OUTBOX_TABLE, figures_clearing_outbox, outbox_take, school_figures
+from .rollups import OUTBOX_TABLE, distributions_recomputed, figures_clearing_outbox, outbox_take, school_figures
 from .selectors import current_year
 
 
@@ -36,6 +38,18 @@ def rollup_figures() -> dict[int, dict[str, int]]:
     return {year.start_year: school_figures(year) for year in SchoolYear.objects.all()}
 
 
+def students_day_due(after: dt.date | None) -> bool:
+    """Whether an enrolment starts or ends after ``after`` (None: ever) and by the school's today: the ``students``
+    figures as of ``after`` are no longer today's (the daily pass reconciles the school then). One query."""
+    return Enrolment.objects.filter(onroll.rolls_changed_between(after, onroll.school_today())).exists()
+
+
+def students_day_moves(*, school_id: int, after: dt.date) -> dict[int, int]:
+    """What the days since ``after`` changed in the ``students`` figures, added as deltas: {start_year: delta}.
+    Takes the school's chain lock: in the caller's transaction."""
+    return rollup_days.students_day_moves(school_id=school_id, after=after)
+
+
 # The rollup outbox (HOCBA_ROLLUP_MODE=outbox): its table's name, for the sweep that looks into many schools at once.
 ROLLUP_OUTBOX_TABLE = OUTBOX_TABLE
 
@@ -47,8 +61,17 @@ def rollup_outbox_take() -> dict:
 
 def rollup_figures_clearing_outbox() -> dict:
     """The figures per school year (``figures``) and, as of the same moment, those years' outbox rows taken as
-    ``rollup_outbox_take`` (reconciliation; in the caller's transaction)."""
+    ``rollup_outbox_take`` (reconciliation; in the caller's transaction, which holds the school's chain lock and its
+    outbox lock, taken here, until it commits)."""
     return figures_clearing_outbox()
+
+
+def result_distributions() -> dict:
+    """The result distributions recomputed from the records' frozen results, per school year (``years``:
+    {start_year: {(grade, gender, ethnic group, measure, value): count}}), and the students' ethnicity values that
+    name none of the 54 groups (``unmapped``: raw value → students). Takes the school's chain lock: in the caller's
+    transaction (reconciliation)."""
+    return distributions_recomputed()
 
 
 def unknown_class_or_student_ids(class_ids: list[int], student_ids: list[int]) -> dict[str, list[int]]:
@@ -73,6 +96,41 @@ def unknown_class_or_student_ids(class_ids: list[int], student_ids: list[int]) -
         )
         if set(student_ids) - known:
             out["student_ids"] = sorted(set(student_ids) - known)
+    return out
+
+
+def grant_class_choices() -> list[tuple[int, str]]:
+    """The classes of the school's current year as (id, name), for a read-grant request: names of classes only."""
+    year = current_year()
+    if year is None:
+        return []
+    return list(SchoolClass.objects.filter(year=year).order_by("grade", "name").values_list("pk", "name"))
+
+
+def grant_targets(class_ids: list[int], student_class_id: int | None, names: list[str]) -> dict:
+    """A read-grant request's records: the classes of the current year among ``class_ids``, and the students of the
+    class ``student_class_id`` whose full name (accents and case aside) is one of ``names``. Returns
+    ``{"classes": [(id, name)], "students": [(id, name, class name)], "unknown_names": [...]}``; two queries."""
+    year = current_year()
+    out: dict = {"classes": [], "students": [], "unknown_names": []}
+    if year is None:
+        out["unknown_names"] = list(names)
+        return out
+    wanted = set(class_ids) | ({student_class_id} if student_class_id else set())
+    classes = dict(SchoolClass.objects.filter(year=year, pk__in=wanted).values_list("pk", "name"))
+    out["classes"] = [(pk, classes[pk]) for pk in class_ids if pk in classes]
+    if names and student_class_id in classes:
+        folded = {fold(n): n for n in names}
+        found = {
+            search: (pk, full_name)
+            for pk, full_name, search in Enrolment.objects.filter(
+                school_class_id=student_class_id, ends_on__isnull=True, student__search_name__in=list(folded)
+            ).values_list("student_id", "student__full_name", "student__search_name")
+        }
+        out["students"] = [(*found[k], classes[student_class_id]) for k in folded if k in found]
+        out["unknown_names"] = [n for k, n in folded.items() if k not in found]
+    else:
+        out["unknown_names"] = list(names)
     return out
 
 

@@ -6,8 +6,16 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from hocba.kernel.menu import SCHOOL, MenuEntry
 
-# Who sees the classes: whoever enters scores or class work, or reads records beyond their own child's.
-CLASS_READERS = ("sheets.enter", "class.enter", "records.view_all", "records.view_class", "records.view_department")
+# Who sees the classes: whoever enters scores or class work, reads records beyond their own child's, or keeps the
+# students' profiles (the office: every class's student list, not its records).
+CLASS_READERS = (
+    "sheets.enter",
+    "class.enter",
+    "records.view_all",
+    "records.view_class",
+    "records.view_department",
+    "profiles.edit",
+)
 
 ENTRIES = (
     MenuEntry(
@@ -24,5 +32,6 @@ ENTRIES = (
     ),
     MenuEntry("school.setup", _("Thiết lập năm học"), "setup:home", SCHOOL, ("school.setup",), 20),
     MenuEntry("school.windows", _("Lịch mở/khóa"), "windows:school_windows", SCHOOL, ("windows.view",), 40),
+    MenuEntry("school.grants", _("Quyền xem học bạ"), "grants:list", SCHOOL, ("grants.decide",), 45, ("/grants/",)),
     MenuEntry("school.history", _("Lịch sử"), "school_history", SCHOOL, ("school.audit.view",), 50),
 )

@@ -4,26 +4,37 @@ or into the school's outbox, drained by a worker within seconds (``outbox``, doc
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+from collections import Counter
+from collections.abc import Iterable
 
 from django.db import connection, transaction
 from django.db.models import Count
 from django_tenants.utils import get_public_schema_name
-from hocba.kernel import recordstates
+from hocba.kernel import ethnicity, recordstates
 
 from tenants import rollups as public_rollups
 
-from .models import Absence, Assessment, Conduct, Enrolment, RecordBook, RollupOutbox, SchoolYear
+from . import onroll
+from .models import Absence, Assessment, Conduct, Enrolment, RecordBook, RollupOutbox, SchoolYear, Student
+from .rules import tt22, tt27
+from .rules.common import Conduct as ConductLevel
+from .rules.common import LearningResult, YearEvaluation
+from .services.common import take_chain_lock
 
 OUTBOX_TABLE = RollupOutbox._meta.db_table
 FIELDS = public_rollups.FIELDS
 
 
-def school_figures(year: SchoolYear) -> dict[str, int]:
+def school_figures(year: SchoolYear, today: dt.date | None = None) -> dict[str, int]:
+    """The year's figures recomputed from the school's tables; ``students``: those on the roll of a class of the year
+    today (``schools.onroll``), the school's day unless ``today`` is given."""
+    day = today or onroll.school_today()
     by_term = dict(Assessment.objects.filter(year=year).values_list("term").annotate(n=Count("id")))
     states = dict(RecordBook.objects.filter(year=year).values_list("state").annotate(n=Count("id")))
     return {
-        "students": Enrolment.objects.filter(school_class__year=year, ends_on__isnull=True).count(),
+        "students": Enrolment.objects.filter(onroll.on_roll(day), school_class__year=year).count(),
         **{f"records_{state}": states.get(state, 0) for state in recordstates.STATES},
         "entries": sum(by_term.values()),
         "entries_term1": by_term.get(1, 0),
@@ -82,12 +93,171 @@ def outbox_take() -> dict:
 
 def figures_clearing_outbox() -> dict:
     """The school's figures per school year recomputed from its tables (``figures``) and, as of the same moment, the
-    outbox rows of those years taken (``years``, ``rows``, ``lag`` as ``outbox_take``): the outbox is locked first
-    (EXCLUSIVE: reads go on, writers wait at their outbox row and drains at their DELETE), so no write can commit
-    between the figures read and the rows taken — every row taken is a write the figures include, and every write
-    they miss keeps its row for the next drain. The caller's transaction (``tenants.rollup_outbox.reconcile_school``)
-    holds the lock until it has overwritten the public rows."""
+    outbox rows of those years taken (``years``, ``rows``, ``lag`` as ``outbox_take``). In the caller's transaction
+    (``tenants.rollup_outbox.reconcile_school``), which holds both locks until it has overwritten the public rows:
+
+    * the school's chain lock first, the lock every school write takes before its first row and its ``rollup_add``
+      (``services.common.school_write``): no write can commit between the figures read and the public rows
+      overwritten (in the inline mode its delta would be lost under the overwrite); writers queue on it and add their
+      deltas on top of the new figures. Taken in the writers' order — chain lock, then the public rows — so a
+      writer and the reconciliation wait for each other but never deadlock;
+    * then the outbox (EXCLUSIVE: reads go on, drains wait at their DELETE, and they take no chain lock), so every
+      row taken is a write the figures include, and every write they miss keeps its row for the next drain."""
+    take_chain_lock()
     with connection.cursor() as cursor:
         cursor.execute(f"LOCK TABLE {OUTBOX_TABLE} IN EXCLUSIVE MODE")
     figures = {year.start_year: school_figures(year) for year in SchoolYear.objects.all()}
     return {"figures": figures, **_take("WHERE year_start = ANY(%s)", (list(figures),))}
+
+
+# --- result distributions: the results frozen at approval, counted by grade, gender and ethnic group -----------
+
+NONE = "none"  # no result of the measure in the frozen results (not assessed; no title; no commendation)
+OTHER = "other"  # a result that names no known level (never expected: the rules write these labels)
+
+
+def _codes(members: Iterable) -> dict[str, str]:
+    """A level's code by any way the frozen results wrote it: its code, its Vietnamese or its English label (the
+    results hold labels in the approver's language)."""
+    out: dict[str, str] = {}
+    for m in members:
+        out.update({m.code: m.code, m.label_vi: m.code, m.label_en: m.code})
+    return out
+
+
+LEARNING, CONDUCT, TITLES, EVALUATIONS = (
+    _codes(LearningResult),
+    _codes(ConductLevel),
+    _codes(tt22.Title),
+    _codes(YearEvaluation),
+)
+COMMENDATIONS = tuple(
+    (label, c.code) for c in tt27.Commendation for label in (c.label_vi, c.label_en)
+)  # an ad-hoc commendation is written "<label>: <what for>"
+PROMOTIONS = (*(o.code for o in tt22.PromotionOutcome), NONE)
+
+# Each measure and its values, in the order boards list them. TT22 (lower and upper secondary): the year's learning
+# and conduct, the title, the promotion decided at the end of the year and the final outcome once the re-test and
+# summer training are recorded. TT27 (primary): the end-of-year evaluation, the commendations (a pupil may hold two:
+# this measure counts commendations, not pupils) and the final outcome after the summer follow-up.
+MEASURES: dict[str, tuple[str, ...]] = {
+    "learning": (*(m.code for m in reversed(LearningResult.ordered())), NONE),
+    "conduct": (*(m.code for m in reversed(ConductLevel.ordered())), NONE),
+    "title": (*(t.code for t in reversed(tt22.Title.ordered()) if t is not tt22.Title.NONE), NONE),
+    "promotion": PROMOTIONS,
+    "promotion_final": PROMOTIONS,
+    "evaluation": (*(m.code for m in reversed(YearEvaluation.ordered())), NONE),
+    "commendation": (*(c.code for c in tt27.Commendation), NONE),
+}
+TT22_MEASURES = ("learning", "conduct", "title", "promotion", "promotion_final")
+TT27_MEASURES = ("evaluation", "commendation", "promotion_final")
+
+# The keys of the frozen results the measures read (``RecordBook.results``, ``services.results.YearResults``).
+RESULT_KEYS = {
+    "rules": "results__rules",
+    "learning": "results__learning__year",
+    "conduct": "results__conduct__year",
+    "title": "results__title",
+    "promotion": "results__promotion_code",
+    "promotion_final": "results__promotion_final_code",
+    "evaluation": "results__evaluation",
+    "commendations": "results__commendations",
+}
+
+
+def _level(codes: dict[str, str], label: object) -> str:
+    if not label:
+        return NONE
+    return codes.get(str(label), OTHER)
+
+
+def _commendation(text: str) -> str:
+    for label, code in COMMENDATIONS:
+        if text == label or text.startswith(f"{label}:"):
+            return code
+    return OTHER
+
+
+def frozen_keys(results: dict) -> dict:
+    """The keys of ``RESULT_KEYS`` read from a record's frozen results, as the recompute's query reads them."""
+    out = {}
+    for name, path in RESULT_KEYS.items():
+        value: object = results
+        for part in path.split("__")[1:]:
+            value = value.get(part) if isinstance(value, dict) else None
+        out[name] = value
+    return out
+
+
+def result_values(flat: dict) -> list[tuple[str, str]]:
+    """(measure, value) of one approved record's frozen results (``flat``: the keys of ``RESULT_KEYS``, see
+    ``frozen_keys``): one per measure of its rules, one per commendation."""
+    final = flat.get("promotion_final") or NONE
+    if str(flat.get("rules") or "").startswith("TT27"):
+        commendations = [_commendation(str(c)) for c in flat.get("commendations") or []] or [NONE]
+        return [
+            ("evaluation", _level(EVALUATIONS, flat.get("evaluation"))),
+            *(("commendation", c) for c in commendations),
+            ("promotion_final", final),
+        ]
+    return [
+        ("learning", _level(LEARNING, flat.get("learning"))),
+        ("conduct", _level(CONDUCT, flat.get("conduct"))),
+        ("title", _level(TITLES, flat.get("title"))),
+        ("promotion", flat.get("promotion") or NONE),
+        ("promotion_final", final),
+    ]
+
+
+def distribution_cells(grade: int, student: Student, results: dict) -> list[tuple[tuple, int]]:
+    """The cells one approved record counts in: ((grade, gender, ethnic group, measure, value), 1)."""
+    if not results:
+        return []
+    group = ethnicity.group_of(student.ethnicity)
+    return [
+        ((grade, student.gender, group, measure, value), 1) for measure, value in result_values(frozen_keys(results))
+    ]
+
+
+def distribution_add(*, school_id: int, year_start: int, grade: int, records: Iterable[RecordBook], sign: int) -> None:
+    """Count (``sign`` 1: approved) or withdraw (``sign`` -1: reopened) these records' frozen results in the school's
+    distributions, in the caller's transaction: one statement. Written straight into the public rows in both rollup
+    modes (a school's cells are its own: no other school waits on them)."""
+    cells: Counter = Counter()
+    for record in records:
+        for key, n in distribution_cells(grade, record.student, record.results):
+            cells[key] += sign * n
+    public_rollups.distribution_add(school_id=school_id, year_start=year_start, cells=list(cells.items()))
+
+
+def school_distributions(year: SchoolYear) -> dict[tuple, int]:
+    """The year's distribution cells recomputed from the results frozen in its approved, signed and locked records
+    (reconciliation): {(grade, gender, ethnic group, measure, value): count}. One query."""
+    rows = RecordBook.objects.filter(year=year, state__in=recordstates.FINAL).values(
+        "school_class__grade", "student__gender", "student__ethnicity", *RESULT_KEYS.values()
+    )
+    cells: Counter = Counter()
+    for row in rows:
+        group = ethnicity.group_of(row["student__ethnicity"])
+        for measure, value in result_values({k: row[path] for k, path in RESULT_KEYS.items()}):
+            cells[(row["school_class__grade"], row["student__gender"], group, measure, value)] += 1
+    return dict(cells)
+
+
+def unmapped_ethnicities() -> dict[str, int]:
+    """The ethnicity values of the school's students that name none of the 54 groups: raw value → students. One
+    query (the distinct values and their counts; the mapping runs on those)."""
+    values = Student.objects.values_list("ethnicity").annotate(n=Count("id"))
+    return {raw: n for raw, n in values if ethnicity.group_of(raw) == ethnicity.OTHER}
+
+
+def distributions_recomputed() -> dict:
+    """Every school year's distribution cells recomputed (``years``: {start_year: {cell: count}}) and the unmapped
+    ethnicity values (``unmapped``), for the reconciliation, in the caller's transaction. The school's chain lock is
+    taken first, as every approval and reopen takes it before its first row: no approval can commit between the
+    figures read and the public rows overwritten; those queued add their deltas on top of the new figures."""
+    take_chain_lock()
+    return {
+        "years": {year.start_year: school_distributions(year) for year in SchoolYear.objects.all()},
+        "unmapped": unmapped_ethnicities(),
+    }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.core.validators import MaxValueValidator
 from django.utils.translation import gettext_lazy as _
+from hocba.kernel.forms import moment_field
 from hocba.kernel.roles import Role
 
 from .models import SchoolLevel, UnitKind
@@ -107,3 +108,42 @@ class ApiTokenForm(forms.Form):
         self.fields["days"].widget.attrs["max"] = max_days
         self.fields["days"].initial = min(30, max_days)
         self.fields["days"].help_text = _("Tối đa %(max)s ngày.") % {"max": max_days}
+
+
+class AccessGrantRequestForm(forms.Form):
+    """Ask a school to let one read named records for a while: whole classes, or students named in one class."""
+
+    class_ids = forms.TypedMultipleChoiceField(
+        label=_("Cả lớp"),
+        coerce=int,
+        required=False,
+        help_text=_("Mọi học sinh đang học các lớp đã chọn."),
+    )
+    student_class = forms.TypedChoiceField(label=_("Học sinh của lớp"), coerce=int, required=False, empty_value=None)
+    student_names = forms.CharField(
+        label=_("Họ và tên học sinh"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Mỗi dòng một học sinh, đúng họ tên như trong học bạ (gõ có dấu hoặc không dấu)."),
+    )
+    purpose = forms.CharField(
+        label=_("Mục đích"),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Hiệu trưởng đọc mục đích này trước khi duyệt."),
+    )
+    until = moment_field(_("Xem đến"), required=False)
+
+    def __init__(self, *args, classes: list[tuple[int, str]], max_days: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["class_ids"].choices = classes
+        self.fields["student_class"].choices = [("", "—"), *classes]
+        self.fields["until"].help_text = _("dd/mm/yyyy HH:MM, giờ Việt Nam; tối đa %(days)s ngày kể từ bây giờ.") % {
+            "days": max_days
+        }
+
+    def names(self) -> list[str]:
+        lines = (self.cleaned_data.get("student_names") or "").splitlines()
+        return [" ".join(line.split()) for line in lines if line.strip()]

@@ -3,17 +3,22 @@ that school on every signed-in request, and the second factor that administrativ
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.db import connection
 from django.shortcuts import redirect
+from django.urls import Resolver404, resolve
 from django.utils.translation import gettext_lazy as _
 from django_tenants.middleware.main import TenantMainMiddleware
+from hocba.kernel import context
 from hocba.kernel.access import bind_actor, request_access
 from hocba.kernel.errors import DomainError, NotAllowed
 from hocba.kernel.refusals import refusal_response
 
 from .models import Domain, School
+from .selectors.grants import read_grants_in_force
 
 _OPEN_PREFIXES = ("/static/", "/healthz", "/readyz", "/i18n/", "/favicon.ico")
 _ACCOUNT_PREFIX = "/accounts/"
@@ -73,15 +78,58 @@ class SchoolMembershipMiddleware:
             access = bind_actor(request)
             if school is not None and not request.path.startswith(_OPEN_PREFIXES + (_ACCOUNT_PREFIX,)):
                 if not access.has_in_school("school.enter", school.id):
-                    return refusal_response(
-                        request,
-                        NotAllowed(
-                            "schools.no_membership",
-                            _("Tài khoản của bạn không thuộc %(school)s."),
-                            params={"school": school.name},
-                        ),
-                    )
+                    refusal = _admit_by_grant(request, access, school)
+                    if refusal is not None:
+                        return refusal
         return self.get_response(request)
+
+
+# The only pages of a school a read grant opens: the granted records' list and a granted record, read-only.
+GRANT_PAGES = frozenset({"grants:read", "grants:record"})
+
+
+def _admit_by_grant(request, access, school):
+    """A non-member holding an approved read grant that the database clock says is still in force may open the
+    granted records (GET only); anything else stays refused. Returns the refusal, or None once admitted (the
+    request's access profile then carries the grants). One query, for non-members only."""
+    grants, ended = read_grants_in_force(account_id=request.user.pk, school_id=school.id)
+    try:
+        match = resolve(request.path_info, getattr(request, "urlconf", None))
+        page = match.view_name
+    except Resolver404:
+        page = ""
+    if grants and page in GRANT_PAGES and request.method in ("GET", "HEAD"):
+        request._hocba_access = replace(access, read_grants=grants)
+        context.update(role="read_grant")
+        return None
+    if page in GRANT_PAGES and (ended or grants):
+        return refusal_response(
+            request,
+            NotAllowed(
+                "grants.ended",
+                _("Quyền xem học bạ của bạn tại %(school)s đã hết hạn hoặc đã bị thu hồi."),
+                params={"school": school.name},
+            )
+            if not grants
+            else NotAllowed("grants.read_only", _("Quyền xem học bạ chỉ cho phép đọc.")),
+        )
+    if grants:
+        return refusal_response(
+            request,
+            NotAllowed(
+                "grants.outside",
+                _("Quyền xem học bạ tại %(school)s chỉ mở học bạ đã được duyệt, không mở trang này."),
+                params={"school": school.name},
+            ),
+        )
+    return refusal_response(
+        request,
+        NotAllowed(
+            "schools.no_membership",
+            _("Tài khoản của bạn không thuộc %(school)s."),
+            params={"school": school.name},
+        ),
+    )
 
 
 class MfaRequiredMiddleware:

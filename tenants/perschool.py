@@ -62,12 +62,24 @@ def rollup_figures(schema_name: str) -> dict[int, dict[str, int]]:
     return run_in_school(schema_name, interface.rollup_figures)
 
 
+def students_day_due(schema_name: str, *, after: dt.date | None) -> bool:
+    return run_in_school(schema_name, interface.students_day_due, after)
+
+
+def students_day_moves(schema_name: str, *, school_id: int, after: dt.date) -> dict[int, int]:
+    return run_in_school(schema_name, interface.students_day_moves, school_id=school_id, after=after)
+
+
 def rollup_outbox_take(schema_name: str) -> dict:
     return run_in_school(schema_name, interface.rollup_outbox_take)
 
 
 def rollup_figures_clearing_outbox(schema_name: str) -> dict:
     return run_in_school(schema_name, interface.rollup_figures_clearing_outbox)
+
+
+def result_distributions(schema_name: str) -> dict:
+    return run_in_school(schema_name, interface.result_distributions)
 
 
 def schemas_with_outbox_rows(schema_names: list[str]) -> list[str]:
@@ -92,6 +104,14 @@ def unknown_class_or_student_ids(
     schema_name: str, class_ids: list[int], student_ids: list[int]
 ) -> dict[str, list[int]]:
     return run_in_school(schema_name, interface.unknown_class_or_student_ids, class_ids, student_ids)
+
+
+def grant_class_choices(schema_name: str) -> list[tuple[int, str]]:
+    return run_in_school(schema_name, interface.grant_class_choices)
+
+
+def grant_targets(schema_name: str, *, class_ids: list[int], student_class_id: int | None, names: list[str]) -> dict:
+    return run_in_school(schema_name, interface.grant_targets, class_ids, student_class_id, names)
 
 
 def audit_rows(schema_name: str, after_id: int, limit: int) -> list[tuple]:

@@ -21,11 +21,11 @@ from __future__ import annotations
 import logging
 import time
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from hocba.kernel import metrics
 
 from . import perschool
-from .models import School
+from .models import RollupDrift, School
 from .rollups import outbox_signal, outbox_signalled, rollup_add, rollup_set
 
 log = logging.getLogger(__name__)
@@ -92,23 +92,61 @@ def drain_schools(school_ids: list[int], *, via: str) -> int:
     return sum(drain_school(school_id, schema_name, via=via) for school_id, schema_name in _schemas(school_ids).items())
 
 
-def reconcile_school(school_id: int, schema_name: str) -> int:
+def reconcile_school(school_id: int, schema_name: str, *, run: str = "") -> int:
     """Recompute this school's rollup rows from its tables; returns the number of school years. Counted in the
-    metrics, with whether any figure had drifted (``hocba_rollup_reconciled_schools_total{drift="fixed"}``).
+    metrics, with whether any figure had drifted (``hocba_rollup_reconciled_schools_total{drift="fixed"}``); every
+    figure fixed is recorded (``RollupDrift``: school, year, table, field, old → new, when, ``run``) and logged, one
+    line per school with drift. A row created by the reconciliation (none before) is not drift.
 
-    One transaction: the school's outbox locked, the figures read, the outbox rows of those years taken and added
-    to the public rows (they are in the figures), the public rows overwritten — so drift is what differs from the
-    public rows plus the rows not drained yet. A write that commits before the lock is in the figures and its row
-    is taken; one that commits after keeps its row, drained on top of the new figures: nothing counted twice or
-    lost (tests/tenants/test_rollup_outbox.py)."""
+    One transaction, under the school's chain lock (the writers' lock, taken before anything else as they do) and
+    with its outbox locked: the figures read, the outbox rows of those years taken and added to the public rows (they
+    are in the figures), the public rows overwritten — so drift is what differs from the public rows plus the rows
+    not drained yet. No write commits between the read and the overwrite: one that committed before is in the
+    figures (and its outbox row taken), one that comes after waits and adds its delta on top of the new figures
+    (inline) or keeps its outbox row for the next drain (outbox): nothing counted twice or lost
+    (tests/tenants/test_rollup_reconcile.py, tests/tenants/test_rollup_outbox.py)."""
+    fixed: list[RollupDrift] = []
     with transaction.atomic():
         found = perschool.rollup_figures_clearing_outbox(schema_name)
         for year_start, deltas in found["years"].items():
             rollup_add(school_id=school_id, year_start=year_start, **deltas)
-        drifted = False
         for year_start, values in found["figures"].items():
-            drifted = rollup_set(school_id=school_id, year_start=year_start, values=values) or drifted
+            differing = rollup_set(school_id=school_id, year_start=year_start, values=values)
+            fixed += [
+                RollupDrift(school_id=school_id, year_start=year_start, field=field, old=old, new=new, run=run)
+                for field, (old, new) in differing.items()
+            ]
+        if fixed:
+            found_at = transaction_now()
+            for drift in fixed:
+                drift.found_at = found_at
+            RollupDrift.objects.bulk_create(fixed)
     if found["rows"]:
         metrics.rollup_outbox_drained(via="reconcile", rows=found["rows"], lag_seconds=found["lag"])
-    metrics.rollups_reconciled(drifted=drifted)
+    if fixed:
+        log.warning(
+            "rollup drift fixed: school %s (%s), %d figure(s): %s",
+            school_id,
+            schema_name,
+            len(fixed),
+            "; ".join(f"{d.year_start} {d.table}.{d.field} {d.old} -> {d.new}" for d in fixed),
+            extra={
+                "event": "rollup_drift",
+                "school_id": school_id,
+                "schema_name": schema_name,
+                "run": run,
+                "drift": [
+                    {"year_start": d.year_start, "table": d.table, "field": d.field, "old": d.old, "new": d.new}
+                    for d in fixed
+                ],
+            },
+        )
+    metrics.rollups_reconciled(drifted=bool(fixed))
     return len(found["figures"])
+
+
+def transaction_now():
+    """The current transaction's start time (``now()``): the ``reconciled_at`` the rows were stamped with."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT now()")
+        return cursor.fetchone()[0]

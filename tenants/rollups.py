@@ -8,6 +8,7 @@ With ``HOCBA_ROLLUP_MODE=outbox`` (docs/operations.md §9.4) school code appends
 from __future__ import annotations
 
 import functools
+import json
 import logging
 
 import redis
@@ -53,13 +54,15 @@ def rollup_add(*, school_id: int, year_start: int, **deltas: int) -> None:
         )
 
 
-def rollup_set(*, school_id: int, year_start: int, values: dict[str, int]) -> bool:
-    """Overwrite the row with recomputed figures (reconciliation). True when they differ from the row's (drift
-    fixed, or a row that was missing): the old row is read in the same statement, before the write."""
+def rollup_set(*, school_id: int, year_start: int, values: dict[str, int]) -> dict[str, tuple[int, int]]:
+    """Overwrite the row with recomputed figures (reconciliation) and return the fields that differed from the row's,
+    as ``{field: (old, new)}`` (drift fixed). A row that was missing is created and is not drift: ``{}``. The old row
+    is read in the same statement, before the write."""
     columns = ", ".join(FIELDS)
+    new = {k: int(values.get(k, 0)) for k in FIELDS}
     with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH old AS (SELECT ({columns}) AS figures FROM public.tenants_schoolrollup"
+            f"WITH prior AS (SELECT {columns} FROM public.tenants_schoolrollup"
             f" WHERE school_id = %s AND year_start = %s)"
             f" INSERT INTO public.tenants_schoolrollup AS r"
             f" (school_id, year_start, {columns}, updated_at, reconciled_at)"
@@ -67,11 +70,15 @@ def rollup_set(*, school_id: int, year_start: int, values: dict[str, int]) -> bo
             f" ON CONFLICT (school_id, year_start) DO UPDATE SET "
             + ", ".join(f"{k} = EXCLUDED.{k}" for k in FIELDS)
             + ", updated_at = now(), reconciled_at = now()"
-            + f" RETURNING (SELECT figures FROM old) IS DISTINCT FROM ({', '.join(f'r.{k}' for k in FIELDS)})",
-            [school_id, year_start, school_id, year_start, *(values.get(k, 0) for k in FIELDS)],
+            + " RETURNING (SELECT to_jsonb(prior) FROM prior)",
+            [school_id, year_start, school_id, year_start, *new.values()],
         )
-        (changed,) = cursor.fetchone()
-    return bool(changed)
+        (old,) = cursor.fetchone()
+    if old is None:
+        return {}
+    if isinstance(old, str):  # a driver that leaves jsonb undecoded
+        old = json.loads(old)
+    return {k: (old[k], new[k]) for k in FIELDS if old[k] != new[k]}
 
 
 # --- the outbox mode's signal: schools with deltas waiting ------------------------------------------------------
@@ -118,3 +125,63 @@ def outbox_signalled(limit: int) -> list[int]:
     if client is None:
         return []
     return [int(member) for member in client.spop(pending_key(), limit) or []]
+
+
+# --- result distributions (``models.ResultDistribution``) -------------------------------------------------------
+
+DISTRIBUTION_TABLE = "public.tenants_resultdistribution"
+DISTRIBUTION_KEY = ("grade", "gender", "ethnicity", "measure", "value")
+DISTRIBUTION_TYPES = ("smallint[]", "text[]", "text[]", "text[]", "text[]")
+
+
+def _distribution_arrays(cells) -> tuple[list[list], list[int]]:
+    merged: dict[tuple, int] = {}
+    for key, n in cells:
+        merged[tuple(key)] = merged.get(tuple(key), 0) + n
+    merged = {k: n for k, n in merged.items() if n}
+    return [list(column) for column in zip(*merged, strict=True)] if merged else [], list(merged.values())
+
+
+def distribution_add(*, school_id: int, year_start: int, cells) -> None:
+    """Add each ``(key, delta)`` of ``cells`` to the school's distribution cell for the year, ``key`` being (grade,
+    gender, ethnic group, measure, value); cells are created on first use. One statement (none when nothing
+    changes); the same key twice adds both. Written inline in both rollup modes."""
+    columns, deltas = _distribution_arrays(cells)
+    if not deltas:
+        return
+    names = ", ".join(DISTRIBUTION_KEY)
+    arrays = ", ".join(f"%s::{t}" for t in DISTRIBUTION_TYPES)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {DISTRIBUTION_TABLE} AS r (school_id, year_start, {names}, count, updated_at)"
+            f" SELECT %s, %s, {names}, n, now() FROM unnest({arrays}, %s::integer[]) AS d({names}, n)"
+            f" ON CONFLICT (school_id, year_start, {names}) DO UPDATE SET count = r.count + EXCLUDED.count,"
+            " updated_at = now()",
+            [school_id, year_start, *columns, deltas],
+        )
+
+
+def distribution_set(*, school_id: int, cells: dict[tuple, int]) -> None:
+    """Overwrite the school's cells with ``cells`` ({(year_start, grade, gender, ethnic group, measure, value):
+    count}, the reconciliation's recomputed figures): upserted, and the school's other cells deleted. Two
+    statements."""
+    names = ", ".join(DISTRIBUTION_KEY)
+    keys = list(cells)
+    columns = [list(column) for column in zip(*keys, strict=True)] if keys else [[] for _ in range(6)]
+    arrays = ", ".join(f"%s::{t}" for t in ("smallint[]", *DISTRIBUTION_TYPES))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {DISTRIBUTION_TABLE} AS r WHERE school_id = %s AND (year_start, {names}) NOT IN"
+            f" (SELECT * FROM unnest({arrays}))",
+            [school_id, *columns],
+        )
+        if keys:
+            cursor.execute(
+                f"INSERT INTO {DISTRIBUTION_TABLE} AS r (school_id, year_start, {names}, count, updated_at)"
+                f" SELECT %s, year_start, {names}, n, now()"
+                f" FROM unnest({arrays}, %s::integer[]) AS d(year_start, {names}, n)"
+                f" ON CONFLICT (school_id, year_start, {names})"
+                " DO UPDATE SET count = EXCLUDED.count, updated_at = now()"
+                " WHERE r.count IS DISTINCT FROM EXCLUDED.count",
+                [school_id, *columns, list(cells.values())],
+            )

@@ -4,10 +4,13 @@ Every task here is acked late and given back to the queue when its worker dies (
 settings make both the default too), so a task may run twice: each is safe to redo, which was checked one by one:
 
 * ``school_schemas_check``: reads the schemas' migration state and sets the same marks again;
-* ``rollups_reconcile_chunk``: recomputes each school's rollup rows from its tables and overwrites them;
+* ``rollups_reconcile_chunk``: recomputes each school's rollup rows from its tables under its chain lock and
+  overwrites them, recording the drift fixed (a second run finds none);
 * ``rollups_drain`` / ``rollups_sweep_chunk``: each school's outbox rows are deleted and added to its public rows in
   one transaction; a second run finds them gone (a redelivered drain whose schools were taken from the Redis set
   finds nothing to do: the sweep drains what it left);
+* ``rollups_students_day_chunk``: a school reconciled today is left alone, so a second run changes nothing (one
+  stopped between its delta and its reconciliation counts the day twice, put right by the reconciliation);
 * ``school_backups_chunk``: a second run writes a second backup under a new time stamp (both expire);
 * ``audit_anchors_chunk``: writes the day's anchor again under the same key, a new object version holding the
   chain head at that moment (the earlier version stays locked; ``latest_anchor`` reads the newest);
@@ -16,8 +19,9 @@ settings make both the default too), so a task may run twice: each is safe to re
   copy follows the committed notice: a worker killed between the two loses that e-mail (at most once, never twice);
 * ``monthly_duty_chunk``: a row per (school, month) written with the notices, a unique key per class and month
   (``ON CONFLICT DO NOTHING``) — a second run sends no notice twice;
-* the planners (``rollups_reconcile``, ``rollups_sweep``, ``audit_anchors``, ``window_reminders``, ``window_snapshots``,
-  ``year_end_start``, ``monthly_duty``) only read and enqueue chunks, which are themselves safe to redo.
+* the planners (``rollups_reconcile``, ``rollups_sweep``, ``rollups_students_day``, ``audit_anchors``,
+  ``window_reminders``, ``window_snapshots``, ``year_end_start``, ``monthly_duty``) only read and enqueue chunks,
+  which are themselves safe to redo.
 
 Every task has a time limit (``hocba.celery``); the broker's visibility timeout follows from the longest.
 """
@@ -25,12 +29,13 @@ Every task has a time limit (``hocba.celery``); the broker's visibility timeout 
 from __future__ import annotations
 
 import logging
+import uuid
 
 from celery import shared_task
 from django.utils import timezone
 from hocba.celery import CHUNK_LIMITS, PLANNER_LIMITS
 
-from . import anchors, backups, duty, perschool, provisioning, rollup_outbox
+from . import anchors, backups, duty, perschool, provisioning, rollup_days, rollup_outbox
 from .models import School
 from .reminders import (
     plan_reminders,
@@ -78,16 +83,17 @@ def school_schemas_check() -> dict[str, int]:
 def rollups_reconcile() -> int:
     """Beat entry: fan the reconciliation out over the schools in chunks (never a task per school in beat)."""
     chunks = 0
+    run = uuid.uuid4().hex  # names the pass in the drift it records
     for chunk in perschool.school_chunks():
-        rollups_reconcile_chunk.delay(chunk)
+        rollups_reconcile_chunk.delay(chunk, run)
         chunks += 1
     return chunks
 
 
 @shared_task(**CHUNK_TASK)
-def rollups_reconcile_chunk(schools: list[list]) -> int:
+def rollups_reconcile_chunk(schools: list[list], run: str = "") -> int:
     for school_id, schema_name in schools:
-        reconcile_school(school_id, schema_name)
+        reconcile_school(school_id, schema_name, run=run)
     return len(schools)
 
 
@@ -118,6 +124,25 @@ def rollups_sweep() -> int:
 @shared_task(**CHUNK_TASK)
 def rollups_sweep_chunk(schools: list[list]) -> dict[str, int]:
     return rollup_outbox.sweep_chunk(schools)
+
+
+# --- the students figures move with the days: a transfer or an enrolment dated ahead counts from its day --------
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, **PLANNER_LIMITS)
+def rollups_students_day() -> int:
+    """Beat (daily, just after midnight): bring the ``students`` figures to the new day in every school whose
+    enrolments start or end since its last reconciliation (``tenants.rollup_days``), in chunks of schools."""
+    chunks = 0
+    for chunk in perschool.school_chunks():
+        rollups_students_day_chunk.delay(chunk)
+        chunks += 1
+    return chunks
+
+
+@shared_task(**CHUNK_TASK)
+def rollups_students_day_chunk(schools: list[list]) -> dict[str, int]:
+    return rollup_days.students_day_chunk(schools)
 
 
 # --- audit chains (DESIGN §7): each school's chain head anchored in the archive store once a day ------------------

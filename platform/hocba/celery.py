@@ -63,6 +63,11 @@ app.conf.beat_schedule = {
         "task": "tenants.tasks.rollups_sweep",
         "schedule": crontab(minute="*/5"),
     },
+    # A transfer or an enrolment dated ahead counts in the students figures from its day (tenants.rollup_days).
+    "rollups-students-day": {
+        "task": "tenants.tasks.rollups_students_day",
+        "schedule": crontab(hour=0, minute=5),
+    },
     "window-reminders": {
         "task": "tenants.tasks.window_reminders",
         "schedule": crontab(minute="*/15"),

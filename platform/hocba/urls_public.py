@@ -6,7 +6,7 @@ from django.urls import include, path
 from hocba.kernel.views import ApiDocsView, ApiRedocView, ApiSchemaView
 from tenants.api import jobs as jobs_api
 from tenants.api import windows as windows_api
-from tenants.views import auditlog, home, jobs, manage, tokens
+from tenants.views import auditlog, grants, home, jobs, manage, tokens
 from tenants.views import duty as duty_pages
 from tenants.views import windows as windows_pages
 
@@ -37,6 +37,8 @@ urlpatterns = [
         name="school_provision_template",
     ),
     path("manage/schools/<int:pk>/", manage.SchoolDetailView.as_view(), name="school_detail"),
+    path("manage/schools/<int:pk>/read-grants/new/", grants.GrantRequestView.as_view(), name="read_grant_request"),
+    path("manage/read-grants/<int:pk>/end/", grants.GrantEndView.as_view(), name="read_grant_end"),
     path("manage/schools/<int:pk>/<str:operation>/", manage.SchoolOperationView.as_view(), name="school_operation"),
     path("manage/<str:kind>/<int:pk>/accounts/new/", manage.AccountCreateView.as_view(), name="account_create"),
     path("manage/<str:kind>/<int:pk>/memberships/new/", manage.MembershipGrantView.as_view(), name="membership_grant"),

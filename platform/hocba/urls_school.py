@@ -48,6 +48,7 @@ urlpatterns = [
     path("students/", include("schools.urls_movements")),
     path("history/", include("schools.urls_history")),
     path("excel/", include("schools.urls_excel")),
+    path("grants/", include("schools.urls_grants")),
     path("windows/", include("schools.urls_windows")),
     path("api/v1/schema/", ApiSchemaView.as_view(urlconf="hocba.urls_school"), name="api_schema"),
     path("api/v1/docs/", ApiDocsView.as_view(url_name="api_schema"), name="api_docs"),

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from hocba.kernel.errors import DomainError
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..access import request_school_access
+from ..excel.background import job_reference
 from ..models import Enrolment, Student
 from ..selectors import (
     class_get,
@@ -24,8 +26,9 @@ from ..selectors import (
     guardian_accounts,
     student_visible,
 )
-from ..services import students
+from ..services import carry_jobs, students
 from ..services.common import require
+from .excel import JobReferenceSerializer
 
 # --- documented shapes ---------------------------------------------------------------------------
 
@@ -89,17 +92,6 @@ class CarryOverSerializer(serializers.Serializer):
     repeat_class = serializers.IntegerField(
         required=False, allow_null=True, help_text="a class of the next year, same grade, for students held back"
     )
-
-
-class NotCarriedSerializer(serializers.Serializer):
-    student = serializers.IntegerField()
-    reason = serializers.ChoiceField(choices=["repeat", "pending"])
-
-
-class CarryOverResultSerializer(serializers.Serializer):
-    carried = EnrolmentSerializer(many=True)
-    repeating = serializers.ListField(child=serializers.IntegerField())
-    not_carried = NotCarriedSerializer(many=True)
 
 
 # --- reading bodies ------------------------------------------------------------------------------
@@ -249,8 +241,17 @@ class ClassCarryOverApi(APIView):
 
     @extend_schema(
         request=CarryOverSerializer,
-        responses=CarryOverResultSerializer,
+        responses={
+            202: OpenApiResponse(JobReferenceSerializer, description="the carry-over is queued as a background job")
+        },
         summary="Year end: carry the class's students into a class of the next year (all or nothing)",
+        description=(
+            "The target classes are checked in the request (400 naming the field, nothing queued); the class is then "
+            "carried over by a background job, as on the page: 202 with the job's id, its page and its status URL, "
+            "whose rows name each student's outcome (moved up, kept back, or left in the class and why). A refusal "
+            "when the job runs (the class was carried over meanwhile) fails the job with its message; nothing is "
+            "written."
+        ),
     )
     def post(self, request, pk: int):
         access = request_school_access(request)
@@ -259,13 +260,11 @@ class ClassCarryOverApi(APIView):
         to_class = class_in_school(data.get("to_class"), field="to_class")
         repeat = data.get("repeat_class")
         repeat_class = class_in_school(repeat, field="repeat_class") if repeat not in (None, "") else None
-        result = students.class_carry_over(
-            access=access, school_class=school_class, to_class=to_class, repeat_class=repeat_class
+        job_id = carry_jobs.carry_over_start(
+            access=access,
+            school_class=school_class,
+            to_class=to_class,
+            repeat_class=repeat_class,
+            back_url=reverse("movements:carry_over", args=[pk]),
         )
-        return Response(
-            {
-                "carried": EnrolmentSerializer(result.carried, many=True).data,
-                "repeating": result.repeating,
-                "not_carried": [{"student": s, "reason": why} for s, why in result.not_carried],
-            }
-        )
+        return Response(job_reference(job_id), status=status.HTTP_202_ACCEPTED)

@@ -11,11 +11,11 @@ from typing import Any
 
 from django.db.models import Count, Q
 from django.db.models.functions import TruncMonth
-from django.utils import timezone
 from django.utils.translation import gettext_lazy
 from hocba.kernel import recordstates
 from hocba.kernel.errors import DomainError
 
+from .. import onroll
 from ..access import SchoolAccess
 from ..models import (
     Absence,
@@ -53,7 +53,7 @@ def class_members(school_class: SchoolClass, students: list[Student]) -> list[Cl
             "student_id", "id", "state"
         )
     }
-    today = timezone.localdate()
+    today = onroll.school_today()
     enrolments: dict[int, tuple] = {}
     for student_id, ends_on, exit_kind in (
         Enrolment.objects.filter(school_class=school_class)
@@ -65,12 +65,16 @@ def class_members(school_class: SchoolClass, students: list[Student]) -> list[Cl
     for s in students:
         ends_on, exit_kind = enrolments.get(s.pk, (None, ""))
         record_id, state = records.get(s.pk, (None, "draft"))
-        out.append(ClassMember(s, record_id, state, ends_on is not None and ends_on <= today, exit_kind or ""))
+        out.append(ClassMember(s, record_id, state, onroll.has_left(ends_on, today), exit_kind or ""))
     return out
 
 
 def class_list(access: SchoolAccess, year: SchoolYear | None) -> list[SchoolClass]:
-    """The classes of a year whose records this person reads (a parent's children's classes are not listed)."""
+    """The classes of a year whose records this person reads (a parent's children's classes are not listed); for
+    whoever keeps every class's student profiles (the office), every class of the year: its student list, not its
+    records."""
+    if year is not None and access.may_edit_profiles(None):
+        return list(SchoolClass.objects.filter(year=year).prefetch_related("assignments"))
     return [
         c
         for c in classes_visible(access, year)
@@ -79,9 +83,9 @@ def class_list(access: SchoolAccess, year: SchoolYear | None) -> list[SchoolClas
 
 
 def class_sizes(classes: list[SchoolClass]) -> dict[int, int]:
-    """Students currently enrolled in each class."""
+    """The students on each class's roll today (the rule of the school's ``students`` figure, ``schools.onroll``)."""
     return dict(
-        Enrolment.objects.filter(school_class__in=classes, ends_on__isnull=True)
+        Enrolment.objects.filter(onroll.on_roll(onroll.school_today()), school_class__in=classes)
         .values_list("school_class_id")
         .annotate(n=Count("id"))
     )

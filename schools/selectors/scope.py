@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from hocba.kernel import recordstates
 from hocba.kernel.errors import DomainError
@@ -242,7 +243,49 @@ def student_years(access: SchoolAccess, student: Student) -> list[SchoolYear]:
     ]
 
 
-def record_for_reader(access: SchoolAccess, student: Student, record: RecordBook) -> dict:
+def student_granted(
+    student_ids: frozenset[int], class_ids: frozenset[int], pk: int, *, year_start: int | None = None
+) -> tuple[Student, RecordBook]:
+    """Under a read grant: a student and their record of the year asked (else the latest) that the grant names —
+    every record of a named student, the records kept in a named class. Anything else reads as absent."""
+    student = Student.objects.filter(pk=pk).first()
+    if student is None:
+        raise not_found()
+    records = [
+        r
+        for r in RecordBook.objects.filter(student=student)
+        .select_related("school_class__year", "year")
+        .order_by("-year__start_year")
+        if pk in student_ids or r.school_class_id in class_ids
+    ]
+    if year_start is not None:
+        records = [r for r in records if r.year.start_year == year_start]
+    if not records:
+        raise not_found()
+    return student, records[0]
+
+
+def granted_years(student_ids: frozenset[int], class_ids: frozenset[int], student: Student) -> list[SchoolYear]:
+    """The years of the student's records a read grant opens, newest first."""
+    return [
+        r.year
+        for r in RecordBook.objects.filter(student=student).select_related("year").order_by("-year__start_year")
+        if student.pk in student_ids or r.school_class_id in class_ids
+    ]
+
+
+def granted_students(student_ids: frozenset[int], class_ids: frozenset[int]) -> list[dict]:
+    """The students a read grant names, with the class of their latest record: one query."""
+    rows = (
+        RecordBook.objects.filter(Q(student_id__in=student_ids) | Q(school_class_id__in=class_ids))
+        .order_by("student__sort_key", "student_id", "-year__start_year")
+        .distinct("student__sort_key", "student_id")
+        .values_list("student_id", "student__full_name", "school_class__name", "year__start_year")
+    )
+    return [{"id": pk, "name": name, "class_name": c, "year_start": y} for pk, name, c, y in rows]
+
+
+def record_for_reader(access: SchoolAccess, student: Student, record: RecordBook, *, granted: bool = False) -> dict:
     """A record's results as this person may read them: every subject for the class's readers of the whole record
     and parents; one's own (or department's) subjects, without the record-wide results, for the others.
 
@@ -252,7 +295,8 @@ def record_for_reader(access: SchoolAccess, student: Student, record: RecordBook
     """
     school_class = record.school_class
     subject_ids_of_class = frozenset(school_class.assignments.values_list("subject_id", flat=True))
-    staff_view = access.may_read_class(school_class.pk, subject_ids_of_class)
+    # A read grant's holder reads the whole record as the school's staff do (the working copy), never more.
+    staff_view = granted or access.may_read_class(school_class.pk, subject_ids_of_class)
     approved = None
     if not staff_view and record.state in recordstates.EDITABLE:
         if not ever_approved(record):
@@ -262,7 +306,7 @@ def record_for_reader(access: SchoolAccess, student: Student, record: RecordBook
     results = class_results(school_class, [student.pk])[student.pk].as_dict() if live else dict(record.results)
     lines = results.get("subjects", [])
     all_ids = frozenset(line["subject_id"] for line in lines)
-    readable = access.readable_subject_ids(school_class.pk, all_ids) if staff_view else all_ids
+    readable = access.readable_subject_ids(school_class.pk, all_ids) if staff_view and not granted else all_ids
     sees_all = readable == all_ids
     results["subjects"] = [line for line in lines if line["subject_id"] in readable]
     if not sees_all:

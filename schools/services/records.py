@@ -20,7 +20,7 @@ from hocba.kernel.errors import DomainError
 
 from ..access import SchoolAccess
 from ..models import RecordBook, RecordState, SchoolClass
-from ..rollups import rollup_add
+from ..rollups import distribution_add, rollup_add
 from ..selectors.completeness import StudentCompleteness, class_completeness
 from .common import require, school_write
 from .readerview import freeze_reader_view
@@ -203,6 +203,8 @@ def records_approve(
         year_start=school_class.year.start_year,
         **_state_deltas({RecordState.SUBMITTED: len(records)}, RecordState.APPROVED),
     )
+    year_start, grade = school_class.year.start_year, school_class.grade
+    distribution_add(school_id=access.school_id, year_start=year_start, grade=grade, records=records, sign=1)
     return Moved(len(records), tuple(replace(s, record_state=RecordState.APPROVED) for s in incomplete.values()))
 
 
@@ -212,7 +214,11 @@ def record_reopen(*, access: SchoolAccess, record: RecordBook, reason: str) -> R
     reason = (reason or "").strip()
     if len(reason) < 5:
         raise DomainError("records.reason_required", _("Cần ghi rõ lý do mở lại học bạ."), field="reason")
-    record = RecordBook.objects.select_for_update().select_related("year").get(pk=record.pk)
+    record = (
+        RecordBook.objects.select_for_update(of=("self", "year"))
+        .select_related("year", "student", "school_class")
+        .get(pk=record.pk)
+    )
     if record.state not in (RecordState.APPROVED, RecordState.SUBMITTED):
         raise DomainError("records.not_reopenable", _("Chỉ mở lại được học bạ đã trình hoặc đã duyệt chưa ký."))
     previous = record.state
@@ -221,6 +227,14 @@ def record_reopen(*, access: SchoolAccess, record: RecordBook, reason: str) -> R
     rollup_add(
         school_id=access.school_id, year_start=record.year.start_year, **_state_deltas({previous: 1}, RecordState.DRAFT)
     )
+    if previous == RecordState.APPROVED:  # its frozen results leave the distributions (kept on it for its readers)
+        distribution_add(
+            school_id=access.school_id,
+            year_start=record.year.start_year,
+            grade=record.school_class.grade,
+            records=[record],
+            sign=-1,
+        )
     return record
 
 

@@ -19,6 +19,7 @@ from hocba.kernel import recordstates
 from hocba.kernel.errors import DomainError, TextPair, both_languages
 from hocba.kernel.levels import PRIMARY
 
+from .. import onroll
 from ..access import SchoolAccess
 from ..models import (
     Assessment,
@@ -272,11 +273,11 @@ def cells_from_payload(data: Any) -> list[dict[str, Any]]:
 def _students(school_class: SchoolClass) -> list[SheetStudent]:
     """The class's students in Vietnamese order with their record's state and their exemptions of the year, in one
     query; a student enrolled more than once keeps the latest enrolment. A student has left once the day their
-    enrolment ends has come (a transfer dated next month still gets this month's scores)."""
+    enrolment ends has come (a transfer dated next month still gets this month's scores; ``schools.onroll``)."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT e.student_id, s.full_name, coalesce(e.ends_on <= current_date, false), r.state, x.items
+            SELECT e.student_id, s.full_name, {onroll.LEFT_SQL.format(e="e")}, r.state, x.items
               FROM {Enrolment._meta.db_table} e
               JOIN {Student._meta.db_table} s ON s.id = e.student_id
               LEFT JOIN {RecordBook._meta.db_table} r
@@ -288,7 +289,7 @@ def _students(school_class: SchoolClass) -> list[SheetStudent]:
              WHERE e.school_class_id = %s
              ORDER BY s.sort_key, e.student_id, e.starts_on DESC
             """,
-            [school_class.year_id, school_class.pk],
+            [onroll.school_today(), school_class.year_id, school_class.pk],
         )
         rows = cursor.fetchall()
     seen: dict[int, SheetStudent] = {}

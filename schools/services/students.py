@@ -14,6 +14,7 @@ from hocba.kernel.errors import DomainError
 from tenants.selectors import school_member_ids
 from tenants.services.accounts import school_account_create
 
+from .. import onroll
 from ..access import SchoolAccess
 from ..models import Enrolment, GuardianLink, RecordBook, SchoolClass, Student
 from ..models.students import EntryKind, ExitKind, Gender
@@ -178,9 +179,15 @@ def student_enrol(
     _unique_ids(data)
     student = Student(**data)
     student.save()
-    Enrolment.objects.create(student=student, school_class=school_class, starts_on=starts_on or today, entry=entry)
+    starts_on = starts_on or today
+    Enrolment.objects.create(student=student, school_class=school_class, starts_on=starts_on, entry=entry)
     RecordBook.objects.create(student=student, year_id=school_class.year_id, school_class=school_class)
-    rollup_add(school_id=access.school_id, year_start=school_class.year.start_year, students=1, records_draft=1)
+    rollup_add(
+        school_id=access.school_id,
+        year_start=school_class.year.start_year,
+        students=onroll.roll_change(None, (starts_on, None), today),  # dated ahead: counted when the day comes
+        records_draft=1,
+    )
     return student
 
 
@@ -311,16 +318,25 @@ def clean_destination(value: Any) -> str:
 
 
 @school_write
-def student_transfer_out(*, access: SchoolAccess, student: Student, on: dt.date, destination: str = "") -> Enrolment:
+def student_transfer_out(
+    *, access: SchoolAccess, student: Student, on: dt.date, destination: str = "", today: dt.date | None = None
+) -> Enrolment:
     """The student leaves the school on ``on`` (chuyển trường): the enrolment ends, their record stays with the class;
-    ``destination`` (the school they go to, and the decision) is kept on the enrolment."""
+    ``destination`` (the school they go to, and the decision) is kept on the enrolment. The school's ``students``
+    figure drops now when ``on`` has come (``today``, the school's day unless given), else on that day."""
     enrolment = _current_enrolment(student)
     require(access.may_edit_profiles(enrolment.school_class_id))
     note = clean_destination(destination)
     _check_day_in_enrolment(enrolment, on)
     enrolment.ends_on, enrolment.exit, enrolment.exit_note = on, ExitKind.TRANSFER_OUT, note
     enrolment.save(update_fields=["ends_on", "exit", "exit_note"])
-    rollup_add(school_id=access.school_id, year_start=enrolment.school_class.year.start_year, students=-1)
+    rollup_add(
+        school_id=access.school_id,
+        year_start=enrolment.school_class.year.start_year,
+        students=onroll.roll_change(
+            (enrolment.starts_on, None), (enrolment.starts_on, on), today or onroll.school_today()
+        ),
+    )
     return enrolment
 
 
@@ -476,13 +492,19 @@ def carry_over_check(school_class: SchoolClass, to_class: SchoolClass, repeat_cl
 
 @school_write
 def class_carry_over(
-    *, access: SchoolAccess, school_class: SchoolClass, to_class: SchoolClass, repeat_class: SchoolClass | None = None
+    *,
+    access: SchoolAccess,
+    school_class: SchoolClass,
+    to_class: SchoolClass,
+    repeat_class: SchoolClass | None = None,
+    today: dt.date | None = None,
 ) -> CarryOver:
     """Year end: every student still in ``school_class`` moves to ``to_class`` of the next year (one grade up) —
     the same Student, a new enrolment (promoted) and a new record of the next year; the old enrolment ends on the
     last day of the year. Students held back go to ``repeat_class`` (same grade, next year) when one is given;
     otherwise, like those whose re-test or summer training is not recorded yet, they stay where they are and are
-    reported. All or nothing."""
+    reported. All or nothing. The ``students`` figures follow the days: the old year's drops when its last day has
+    come, the next year's grows when its first day has (``today``, the school's day unless given)."""
     require(access.can("school.setup"))
     year = school_class.year
     carry_over_check(school_class, to_class, repeat_class)
@@ -521,6 +543,8 @@ def class_carry_over(
     live = class_results(school_class, live_ids) if live_ids else {}
     out = CarryOver()
     new_enrolments, new_records = [], []
+    day = today or onroll.school_today()
+    left = 0
     for e in enrolments:
         record = records.get(e.student_id)
         results = live[e.student_id].as_dict() if e.student_id in live else record.results
@@ -533,6 +557,7 @@ def class_carry_over(
             out.not_carried.append((e.student_id, outcome))
             continue
         e.ends_on, e.exit = max(year.ends_on, e.starts_on), ExitKind.YEAR_END
+        left += onroll.roll_change((e.starts_on, None), (e.starts_on, e.ends_on), day)
         new_enrolments.append(
             Enrolment(
                 student_id=e.student_id, school_class=target, starts_on=target.year.starts_on, entry=EntryKind.PROMOTED
@@ -544,10 +569,11 @@ def class_carry_over(
     out.carried = Enrolment.objects.bulk_create(new_enrolments)
     RecordBook.objects.bulk_create(new_records)
     if new_records:
+        rollup_add(school_id=access.school_id, year_start=year.start_year, students=left)
         rollup_add(
             school_id=access.school_id,
             year_start=to_class.year.start_year,
-            students=len(new_records),
+            students=sum(onroll.roll_change(None, (e.starts_on, None), day) for e in new_enrolments),
             records_draft=len(new_records),
         )
     return out

@@ -4,6 +4,7 @@ by class_entry.js (PUT /api/v1/classes/<id>/conduct/<term>/ and /absences/)."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.contrib import messages
 from django.urls import reverse
@@ -149,6 +150,23 @@ def _attendance_messages() -> dict[str, str]:
     return messages_js
 
 
+def _attendance_page(access: SchoolAccess, school_class: SchoolClass, config: dict[str, Any]) -> dict[str, Any]:
+    """What a day's and a month's attendance pages share: the class, its year, the page script's settings (with the
+    messages it shows) and the state of the school's attendance window for the class."""
+    return {
+        "school_class": school_class,
+        "year": school_class.year,
+        "config": {**config, "messages": _attendance_messages()},
+        "window_state": entry_state(
+            school_id=access.school_id,
+            category="attendance",
+            year_start=school_class.year.start_year,
+            grade=school_class.grade,
+            class_id=school_class.pk,
+        ),
+    }
+
+
 class AttendanceView(SchoolTemplatePage):
     """A day's attendance (tick the absent, excused or not) and each student's monthly sums for the year. The page
     opens on the last school day up to today (never a Sunday, never outside the school year)."""
@@ -208,27 +226,15 @@ class AttendanceView(SchoolTemplatePage):
                     "total": sum(c["total"] for c in cells),
                 }
             )
-        config = {
-            "kind": "absences",
-            "api": reverse("api_absences", args=[school_class.pk]),
-            "date": day.strftime("%d/%m/%Y"),
-            "messages": _attendance_messages(),
-        }
-        window_state = entry_state(
-            school_id=self.access.school_id,
-            category="attendance",
-            year_start=year.start_year,
-            grade=school_class.grade,
-            class_id=school_class.pk,
-        )
         return super().get_context_data(
-            school_class=school_class,
-            year=year,
+            **_attendance_page(
+                self.access,
+                school_class,
+                {"kind": "absences", "api": reverse("api_absences", args=[school_class.pk]), "date": f"{day:%d/%m/%Y}"},
+            ),
             day=day,
             rows=rows,
             months=months,
-            config=config,
-            window_state=window_state,
             previous_day=schooldays.previous_school_day(day, **_bounds(year)),
             next_day=schooldays.next_school_day(day, **_bounds(year)),
             today=today,
@@ -303,27 +309,15 @@ class AttendanceMonthView(SchoolTemplatePage):
             {"day": d, "weekday": WEEKDAYS[d.date.weekday()], "absent": totals[i], "today": d.date == today}
             for i, d in enumerate(days)
         ]
-        config = {
-            "kind": "absences_month",
-            "api": reverse("api_absence_marks", args=[school_class.pk]),
-            "reload": True,
-            "messages": _attendance_messages(),
-        }
-        window_state = entry_state(
-            school_id=self.access.school_id,
-            category="attendance",
-            year_start=year.start_year,
-            grade=school_class.grade,
-            class_id=school_class.pk,
-        )
         return super().get_context_data(
-            school_class=school_class,
-            year=year,
+            **_attendance_page(
+                self.access,
+                school_class,
+                {"kind": "absences_month", "api": reverse("api_absence_marks", args=[school_class.pk]), "reload": True},
+            ),
             month=month,
             columns=columns,
             rows=rows,
-            config=config,
-            window_state=window_state,
             previous_month=schooldays.shift_month(month, -1) if month > first_month else None,
             next_month=schooldays.shift_month(month, 1) if month < last_month else None,
             school_days=sum(1 for d in days if d.school_day),

@@ -114,6 +114,7 @@ class StudentRecordView(SchoolTemplatePage):
 
     required_capability = "school.enter"
     template_name = "schools/student_record.html"
+    granted = False  # read under a read grant (``schools.views.grants.GrantedRecordView``)
 
     def get(self, request, *args, **kwargs):
         try:
@@ -123,15 +124,19 @@ class StudentRecordView(SchoolTemplatePage):
             return TemplateResponse(request, "schools/student_record_pending.html", pending)
         return self.render_to_response(context)
 
+    def student_and_record(self):
+        return student_visible(self.access, self.kwargs["pk"], year_start=asked_year(self.request), record_only=True)
+
+    def years_of(self, student):
+        return student_years(self.access, student)
+
     def get_context_data(self, **kwargs):
         access = self.access
-        student, record = student_visible(
-            access, self.kwargs["pk"], year_start=asked_year(self.request), record_only=True
-        )
+        student, record = self.student_and_record()
         if record is None:
             raise DomainError("records.none", gettext_lazy("Học sinh chưa có học bạ của năm học nào."), http_status=404)
         school_class = record.school_class
-        view = record_for_reader(access, student, record)
+        view = record_for_reader(access, student, record, granted=self.granted)
         results, sees_all, staff_view = view["results"], view["sees_all"], view["staff_view"]
         approved = view["approved"]  # a parent's view of a record being corrected: the last approved version
         if approved is not None:
@@ -181,7 +186,8 @@ class StudentRecordView(SchoolTemplatePage):
             record=record,
             school_class=school_class,
             year=record.year,
-            years=student_years(access, student),
+            years=self.years_of(student),
+            granted=self.granted,
             homeroom=people.get(school_class.homeroom_teacher_id, ""),
             submitted_by=people.get(record.submitted_by, ""),
             approved_by=people.get(record.approved_by, ""),

@@ -1,14 +1,17 @@
 from .accounts import Account, Membership
 from .audit import PlatformAuditEntry
+from .grants import AccessGrant, GrantStatus
 from .jobs import BackgroundJob, BackgroundJobRow, JobState, RowOutcome
 from .notifications import ComplianceSnapshot, MonthlyDutyCheck, Notification, WindowReminder, YearEndStart
-from .rollups import SchoolRollup
+from .rollups import ResultDistribution, RollupDrift, SchoolRollup
 from .schools import Domain, SchemaTemplate, School, SchoolLevel, SchoolPlacement, SchoolStatus
 from .tokens import ApiToken
 from .units import AdministrativeUnit, UnitKind, UnitVersion
 from .windows import DataCategory, ExceptionStatus, Window, WindowException, WindowTier
 
 __all__ = [
+    "AccessGrant",
+    "GrantStatus",
     "BackgroundJob",
     "BackgroundJobRow",
     "JobState",
@@ -29,6 +32,8 @@ __all__ = [
     "Domain",
     "Membership",
     "PlatformAuditEntry",
+    "ResultDistribution",
+    "RollupDrift",
     "SchemaTemplate",
     "SchoolRollup",
     "School",

@@ -8,7 +8,9 @@
 * :mod:`.tokens` — API tokens: the scopes an account may issue one for, its tokens, a token's scope;
 * :mod:`.admin` — the administration pages' and API's reads (may return model instances; public side only).
 * :mod:`.jobs` — background jobs: whether a person may see one, its status, a page of its rows;
+* :mod:`.rollups` — the rollups' last reconciliation and the drift it fixed, per school of a scope;
 * :mod:`.auditlog` — the platform log as sentences with names, filtered and paged (public side only).
+* :mod:`.distributions` — result distributions for a scope, with the "< 5" rule below unit level.
 
 Every function per-school code calls returns plain frozen dataclasses, so it never holds public model instances,
 and a request issues a constant number of queries whatever the size of the tree.
@@ -48,7 +50,9 @@ from .admin import (
     unit_school_placements,
     unit_versions,
 )
+from .distributions import Distribution, DistributionCell, result_distribution
 from .jobs import ROWS_PER_PAGE, JobRow, JobStatus, job_rows, job_scope_unit, job_visible
+from .rollups import Drift, Reconciliation, reconciliation, reconciliations
 from .tokens import (
     ApiTokenInfo,
     TokenScope,
@@ -71,6 +75,13 @@ from .tree import (
 )
 
 __all__ = [
+    "Distribution",
+    "DistributionCell",
+    "result_distribution",
+    "Drift",
+    "Reconciliation",
+    "reconciliation",
+    "reconciliations",
     "ROWS_PER_PAGE",
     "JobRow",
     "JobStatus",

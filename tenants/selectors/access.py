@@ -7,7 +7,14 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.db import connection
-from hocba.kernel.roles import GRANTABLE_ROLES, MFA_REQUIRED_ROLES, ROLE_CAPABILITIES, Role, Tier
+from hocba.kernel.roles import (
+    GRANT_HOLDER_CAPABILITIES,
+    GRANTABLE_ROLES,
+    MFA_REQUIRED_ROLES,
+    ROLE_CAPABILITIES,
+    Role,
+    Tier,
+)
 
 from ..models import (
     Account,
@@ -29,6 +36,17 @@ class Grant:
 
 
 @dataclass(frozen=True)
+class ReadGrant:
+    """An approved read grant in force (the database clock has not passed ``until``): which records it opens."""
+
+    grant_id: int
+    school_id: int
+    student_ids: frozenset[int]
+    class_ids: frozenset[int]
+    until: dt.datetime
+
+
+@dataclass(frozen=True)
 class Access:
     """What one account may do on one day: its memberships resolved against the unit tree."""
 
@@ -38,6 +56,8 @@ class Access:
     tree: UnitTree | None = None
     placements: dict[int, int] = field(default_factory=dict)
     superuser: bool = False  # a platform operator: no role, but the second factor like any administrator
+    # Read grants in force at the school a request is for (set by ``SchoolMembershipMiddleware`` for a non-member).
+    read_grants: tuple[ReadGrant, ...] = ()
 
     @property
     def roles(self) -> set[Role]:
@@ -74,7 +94,12 @@ class Access:
         return out
 
     def has_in_school(self, capability: str, school_id: int) -> bool:
+        if capability in GRANT_HOLDER_CAPABILITIES:
+            return any(g.school_id == school_id for g in self.read_grants)
         return school_id in self.schools_with(capability)
+
+    def read_grant(self, grant_id: int, school_id: int) -> ReadGrant | None:
+        return next((g for g in self.read_grants if g.grant_id == grant_id and g.school_id == school_id), None)
 
     def has_in_unit(self, capability: str, unit_id: int) -> bool:
         return unit_id in self.units_with(capability)

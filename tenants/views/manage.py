@@ -25,6 +25,7 @@ from ..services import school_files
 from ..services import schools as school_services
 from ..services import units as unit_services
 from .common import access, chosen_outside, refuse, report_error
+from .grants import grant_context
 
 
 def _unit_choices(request, capability: str) -> list[tuple[int, str]]:
@@ -358,6 +359,7 @@ class SchoolDetailView(CapabilityRequiredMixin, TemplateView):
             "may_view_accounts": selectors.school_in_scope(acc, school_id=school.pk, capability="accounts.view"),
             "can_manage": selectors.school_in_scope(acc, school_id=school.pk, capability="schools.manage"),
             "tree": tree,
+            "reconciliation": selectors.reconciliation(school_id=school.pk),
         }
         staff = selectors.membership_list(school_ids=[school.pk])
         # Who holds a membership is for those who see accounts; the others see how many, never "nobody".
@@ -366,6 +368,7 @@ class SchoolDetailView(CapabilityRequiredMixin, TemplateView):
         if roles:
             ctx["grant_form"] = forms.MembershipGrantForm(roles=roles)
             ctx["account_form"] = forms.AccountCreateForm(roles=roles, prefix="new")
+        ctx.update(grant_context(self.request, school, ctx["info"].domain))
         if ctx["can_manage"]:
             move_form = forms.UnitTargetForm(prefix="move")
             move_form.fields["target"].choices = _unit_choices(self.request, "schools.manage")

@@ -237,9 +237,9 @@ def test_reconciliation_counts_the_schools_whose_figures_had_drifted(w, klass):
     reconcile_school(w.school_a, klass.school.schema_name)
     assert _sample("hocba_rollup_reconciled_schools_total", fixed) == counts[0] + 1
     values = {"students": 3}
-    assert rollup_set(school_id=w.school_a, year_start=1999, values=values) is True  # a missing row is drift
-    assert rollup_set(school_id=w.school_a, year_start=1999, values=values) is False
-    assert rollup_set(school_id=w.school_a, year_start=1999, values={"students": 4}) is True
+    assert rollup_set(school_id=w.school_a, year_start=1999, values=values) == {}  # a missing row is not drift
+    assert rollup_set(school_id=w.school_a, year_start=1999, values=values) == {}
+    assert rollup_set(school_id=w.school_a, year_start=1999, values={"students": 4}) == {"students": (3, 4)}
 
 
 def test_queue_depth_is_read_from_redis_at_scrape():

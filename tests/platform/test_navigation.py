@@ -149,6 +149,7 @@ SCHOOL_MENUS = {
     "teacher_a": ["Trang chủ", "Lớp học"],
     "dept_a": ["Trang chủ", "Lớp học", "Cán bộ"],
     "parent_a": ["Trang chủ", "Con của tôi"],
+    "clerk_a": ["Trang chủ", "Lớp học"],  # the office keeps every class's student profiles
 }
 
 
@@ -242,6 +243,22 @@ def test_the_current_section_is_marked(login, klass, host, name, path, current):
 def test_a_student_page_belongs_to_the_classes(w, login, klass):
     page = read(login("homeroom_a", SCHOOL_A_HOST).get(f"/students/{klass.students[0]}/"))
     assert [s.text for s in page.sections if s.current] == ["Lớp học"]
+
+
+def test_the_office_finds_every_class_and_its_students_under_the_classes(w, login, klass):
+    """The clerk keeps every class's student profiles: the class list shows the year's classes, and a student's page
+    leads back through the class, never through "my children"."""
+    client = login("clerk_a", SCHOOL_A_HOST)
+    listed = client.get("/classes/").content.decode()
+    assert f'data-class="{klass.school_class.pk}"' in listed and f'data-class="{klass.other_class.pk}"' in listed
+    assert "Bạn chưa được phân công lớp nào" not in listed
+    page = read(client.get(f"/students/{klass.students[0]}/"))
+    assert [c.text for c in page.crumbs] == ["Trường THCS An Thạnh", "Lớp học", "6A1", "Nguyễn Văn An"]
+    assert [s.text for s in page.sections if s.current] == ["Lớp học"]
+    assert client.get(f"/students/{klass.students[0]}/record/").status_code == 404  # profiles, not records
+    # A teacher still sees only the classes they teach.
+    teacher = login("teacher_a", SCHOOL_A_HOST).get("/classes/").content.decode()
+    assert f'data-class="{klass.school_class.pk}"' in teacher and f'data-class="{klass.other_class.pk}"' not in teacher
 
 
 def test_the_menu_speaks_english_when_the_page_does(login, klass):

@@ -459,15 +459,31 @@ def test_bad_transfer_dates_name_the_field(w, klass):
 # --- carrying a class into the next year ---------------------------------------------------------
 
 
-def test_carry_over_on_the_api_keeps_the_same_students_and_opens_their_next_record(w, klass, next_year):
+def carry_over_by_api(w, klass, name: str, payload: dict, *, state: str = "done") -> dict:
+    """POST the carry-over on the API (202 with the job), run the job as the worker would; the job's status."""
+    client = api(w, name)
+    response = client.post(f"/api/v1/classes/{klass.school_class.pk}/carry-over/", payload, format="json")
+    assert response.status_code == 202, response.content
+    reference = response.json()
+    job_id = reference["job"]
+    assert reference["url"] == f"/jobs/{job_id}/" and reference["status_url"] == f"/api/v1/jobs/{job_id}/"
+    queued = client.get(reference["status_url"]).json()
+    assert queued["state"] == "queued" and queued["rows"] is None
+    carry_over_class.apply(args=[klass.school.schema_name, job_id]).get()
+    connection.set_tenant(klass.school)  # the task left the connection on public
+    status = client.get(reference["status_url"]).json()
+    assert status["state"] == state, status
+    return status
+
+
+def test_carry_over_on_the_api_runs_as_a_job_keeping_the_same_students_and_opening_their_next_record(
+    w, klass, next_year
+):
     seven = next_year["7A1"]
-    response = api(w, "principal_a").post(
-        f"/api/v1/classes/{klass.school_class.pk}/carry-over/", {"to_class": seven.pk}, format="json"
-    )
-    assert response.status_code == 200, response.content
-    data = response.json()
-    assert sorted(e["student"] for e in data["carried"]) == sorted(klass.students)
-    assert data["not_carried"] == [] and data["repeating"] == []
+    status = carry_over_by_api(w, klass, "principal_a", {"to_class": seven.pk})
+    rows = status["rows"]
+    assert sorted(r["data"]["student_id"] for r in rows) == sorted(klass.students)
+    assert {(r["outcome"], r["message"], r["group"]) for r in rows} == {("moved", "Lên lớp 7A1.", "6A1")}
     for sid in klass.students:
         assert enrolments(sid) == [
             (klass.school_class.pk, dt.date(2025, 10, 1), dt.date(2026, 5, 31), "new", "year_end"),
@@ -477,7 +493,7 @@ def test_carry_over_on_the_api_keeps_the_same_students_and_opens_their_next_reco
             RecordBook.objects.filter(student_id=sid).values_list("year__start_year", "school_class_id", "state")
         ) == [(2025, klass.school_class.pk, "draft"), (2026, seven.pk, "draft")]
     assert Student.objects.filter(pk__in=klass.students).count() == 6  # the same students, none created
-    # The other class is untouched; a second carry finds nobody left.
+    # The other class is untouched; a second carry finds nobody left: refused in the request, no job.
     assert enrolments(klass.other_students[0])[0][2] is None
     again = api(w, "principal_a").post(
         f"/api/v1/classes/{klass.school_class.pk}/carry-over/", {"to_class": seven.pk}, format="json"
@@ -488,11 +504,9 @@ def test_carry_over_on_the_api_keeps_the_same_students_and_opens_their_next_reco
 def test_students_held_back_go_to_a_class_of_the_same_grade_or_stay(w, klass, next_year):
     held = klass.students[0]
     RecordBook.objects.filter(student_id=held).update(state="approved", results={"promotion": "Ở lại lớp"})
-    client = api(w, "principal_a")
-    url = f"/api/v1/classes/{klass.school_class.pk}/carry-over/"
-    response = client.post(url, {"to_class": next_year["7A1"].pk, "repeat_class": next_year["6A3"].pk}, format="json")
-    assert response.status_code == 200, response.content
-    assert response.json()["repeating"] == [held]
+    payload = {"to_class": next_year["7A1"].pk, "repeat_class": next_year["6A3"].pk}
+    rows = {r["data"]["student_id"]: r for r in carry_over_by_api(w, klass, "principal_a", payload)["rows"]}
+    assert rows[held]["outcome"] == "moved" and rows[held]["message"] == "Ở lại lớp: vào lớp 6A3 năm học sau."
     assert enrolments(held)[-1][:2] == (next_year["6A3"].pk, dt.date(2026, 9, 5))
     assert RecordBook.objects.get(student_id=held, year__start_year=2026).school_class_id == next_year["6A3"].pk
 
@@ -500,13 +514,11 @@ def test_students_held_back_go_to_a_class_of_the_same_grade_or_stay(w, klass, ne
 def test_without_a_repeat_class_held_back_students_stay_and_are_reported(w, klass, next_year):
     held = klass.students[1]
     RecordBook.objects.filter(student_id=held).update(state="approved", results={"promotion": "Ở lại lớp"})
-    response = api(w, "vice_a").post(
-        f"/api/v1/classes/{klass.school_class.pk}/carry-over/", {"to_class": next_year["7A1"].pk}, format="json"
-    )
-    assert response.status_code == 200
-    assert response.json()["not_carried"] == [{"student": held, "reason": "repeat"}]
+    status = carry_over_by_api(w, klass, "vice_a", {"to_class": next_year["7A1"].pk})
+    rows = {r["data"]["student_id"]: r for r in status["rows"]}
+    assert rows[held]["outcome"] == "stayed" and "Ở lại lớp" in rows[held]["message"]
     assert enrolments(held) == [(klass.school_class.pk, dt.date(2025, 10, 1), None, "new", "")]
-    assert len(response.json()["carried"]) == 5
+    assert sum(r["outcome"] == "moved" for r in rows.values()) == 5
 
 
 @pytest.mark.parametrize(
@@ -542,11 +554,9 @@ def test_carry_over_is_all_or_nothing(w, klass, next_year):
     late = klass.students[4]
     RecordBook.objects.create(student_id=late, year=next_year["7A1"].year, school_class=next_year["7A1"])
     before = snapshot(klass)
-    response = api(w, "principal_a").post(
-        f"/api/v1/classes/{klass.school_class.pk}/carry-over/", {"to_class": next_year["7A1"].pk}, format="json"
-    )
-    assert response.status_code == 400 and response.json()["code"] == "students.carry_already"
-    assert "Hoàng Minh Đức" in response.json()["detail"]
+    status = carry_over_by_api(w, klass, "principal_a", {"to_class": next_year["7A1"].pk}, state="failed")
+    assert status["error"]["code"] == "students.carry_already" and "Hoàng Minh Đức" in status["error"]["detail"]
+    assert status["rows"] == []
     assert snapshot(klass) == before
 
 

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import connection
 
-from schools.rollups import school_figures
+from schools import onroll
+from schools.models import SchoolYear, Student
+from schools.rollups import FIELDS, school_figures
 from schools.services.classwork import conduct_save
+from schools.services.common import system_access
 from schools.services.records import records_submit
+from schools.services.setup import class_create, school_year_open
 from schools.services.sheets import sheet_save
-from tenants.models import SchoolRollup
+from schools.services.students import class_carry_over, student_enrol, student_move_class, student_transfer_out
+from tenants.models import RollupDrift, SchoolRollup
 from tenants.tasks import reconcile_school
 
 
@@ -57,3 +64,41 @@ def test_reconcile_task_enters_each_school(w, klass):
     assert connection.schema_name == "public"
     assert SchoolRollup.objects.filter(school_id=w.school_a, year_start=2025).exists()
     connection.set_tenant(klass.school)
+
+
+def test_incremental_students_equal_reconciliation_after_each_movement(w, klass, monkeypatch):
+    """Every movement's delta follows the one meaning of students (on a class's roll today): after each, the row
+    equals the recomputed figures of both years, and a reconciliation finds nothing to fix."""
+    k, system, today = klass, system_access(klass.school.pk), dt.date(2026, 5, 20)
+    monkeypatch.setattr(onroll, "school_today", lambda: today)
+    seven = class_create(
+        access=system,
+        year=school_year_open(access=system, start_year=2026, levels=["lower_secondary"]),
+        name="7A1",
+        grade=7,
+        homeroom_teacher_id=None,
+    )
+    years = list(SchoolYear.objects.order_by("start_year"))
+    student = Student.objects.get
+    steps = [
+        lambda: student_transfer_out(access=system, student=student(pk=k.students[0]), on=dt.date(2026, 5, 25)),
+        lambda: student_transfer_out(access=system, student=student(pk=k.students[1]), on=dt.date(2026, 5, 4)),
+        lambda: student_move_class(access=system, student=student(pk=k.students[2]), to_class=k.other_class, on=today),
+        lambda: student_enrol(
+            access=system,
+            school_class=k.school_class,
+            profile={"full_name": "Ngô Đến Sau", "date_of_birth": "02/02/2014", "gender": "F"},
+            starts_on=dt.date(2026, 5, 28),
+            today=today,
+        ),
+        lambda: class_carry_over(access=system, school_class=k.school_class, to_class=seven),
+    ]
+    for step in steps:
+        step()
+        for year in years:
+            row = SchoolRollup.objects.filter(school_id=w.school_a, year_start=year.start_year).first()
+            kept = {f: getattr(row, f) for f in FIELDS} if row else dict.fromkeys(FIELDS, 0)
+            assert kept == school_figures(year), (step, year.start_year)
+    assert [school_figures(y)["students"] for y in years] == [6, 0]  # 7 - 1 left on 04/05; the rest come later
+    reconcile_school(w.school_a, k.school.schema_name)
+    assert not RollupDrift.objects.filter(school_id=w.school_a).exists()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
+
 import pytest
 from django.test import Client
 
@@ -216,3 +218,53 @@ def test_audit_trail_shows_only_the_scope(w, login):
     assert entries_a and {e.school_id for e in entries_a} == {w.school_a}
     unit_a = list(login("unit_a_admin").get("/manage/audit/").context["entries"])
     assert w.school_b not in {e.school_id for e in unit_a}
+
+
+def _tables_outside_a_scroll_box(html: str) -> list[str]:
+    """The opening tags of the tables not inside a ``.table-scroll`` box (a table's own nested tables aside)."""
+    found: list[str] = []
+
+    class Reader(HTMLParser):
+        stack: list[tuple[str, bool]] = []
+
+        def handle_starttag(self, tag, attrs):
+            if tag in ("br", "input", "img", "meta", "link", "col", "hr"):
+                return
+            boxed = any(kind for _t, kind in self.stack)
+            classes = (dict(attrs).get("class") or "").split()
+            if tag == "table" and not boxed:
+                found.append(self.get_starttag_text())
+            self.stack.append((tag, "table-scroll" in classes or tag == "table"))
+
+        def handle_endtag(self, tag):
+            for i in range(len(self.stack) - 1, -1, -1):
+                if self.stack[i][0] == tag:
+                    del self.stack[i:]
+                    break
+
+    Reader().feed(html)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("name", "host", "path"),
+    [
+        ("principal_a", SCHOOL_A_HOST, "/staff/"),
+        ("province_admin", "hocba.localhost", "/manage/units/{unit_a}/"),
+        ("province_admin", "hocba.localhost", "/manage/schools/{school_a}/"),
+        ("province_admin", "hocba.localhost", "/manage/windows/"),
+        ("province_admin", "hocba.localhost", "/manage/windows/exceptions/"),
+    ],
+)
+def test_wide_administration_tables_scroll_inside_their_box_on_a_phone(w, login, name, host, path):
+    """The staff list (name, username, role, dates, action), the windows and the exception requests are wider than a
+    phone: each scrolls inside a .table-scroll box (the staff's names stay pinned), never the whole page."""
+    response = login(name, host).get(path.format(unit_a=w.unit_a, school_a=w.school_a))
+    assert response.status_code == 200
+    html = response.content.decode()
+    wide = [
+        t for t in _tables_outside_a_scroll_box(html) if "memberships" in t or "window-table" in t or "exception" in t
+    ]
+    assert wide == []
+    if "memberships" in html:
+        assert '<div class="table-scroll"><table class="memberships pin">' in html

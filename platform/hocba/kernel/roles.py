@@ -110,7 +110,14 @@ CAPABILITIES: dict[str, str] = {
     "windows.schedule": "schedule open/lock windows for the scope (a principal: lock the school early)",
     "windows.decide": "approve or refuse exceptions to the windows one's tier set",
     "windows.request": "ask for an exception to a lock, for named classes or students",
+    "grants.request": "ask a school in scope to let one read named students' records for a while",
+    "grants.decide": "approve, refuse and revoke requests to read the school's records; see every read under them",
+    "records.view_granted": "read, and only read, the records a principal's grant names, until it ends",
 }
+
+# Held through an approved, unexpired read grant only, never through a role: the record book's read-only page of the
+# granted students at that school (no profile, sheet, class page, print, PDF or export).
+GRANT_HOLDER_CAPABILITIES = frozenset({"records.view_granted"})
 
 ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
     Role.PROVINCE_ADMIN: frozenset(
@@ -129,7 +136,9 @@ ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
             "windows.decide",
         }
     ),
-    Role.PROVINCE_INSPECTOR: frozenset({"platform.home", "units.view", "schools.view", "audit.view", "windows.view"}),
+    Role.PROVINCE_INSPECTOR: frozenset(
+        {"platform.home", "units.view", "schools.view", "audit.view", "windows.view", "grants.request"}
+    ),
     Role.UNIT_ADMIN: frozenset(
         {
             "platform.home",
@@ -144,7 +153,7 @@ ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
             "windows.decide",
         }
     ),
-    Role.UNIT_STAFF: frozenset({"platform.home", "units.view", "schools.view", "windows.view"}),
+    Role.UNIT_STAFF: frozenset({"platform.home", "units.view", "schools.view", "windows.view", "grants.request"}),
     Role.PRINCIPAL: frozenset(
         {
             "platform.home",
@@ -166,6 +175,7 @@ ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
             "windows.view",
             "windows.schedule",
             "windows.request",
+            "grants.decide",
         }
     ),
     Role.VICE_PRINCIPAL: frozenset(
@@ -242,6 +252,10 @@ def _check_table() -> None:
             raise RuntimeError(f"role {role} names unknown capabilities {sorted(unknown)}")
     if set(ROLE_CAPABILITIES) != set(Role):
         raise RuntimeError("every role needs a row in ROLE_CAPABILITIES")
+    if GRANT_HOLDER_CAPABILITIES - CAPABILITIES.keys():
+        raise RuntimeError("grant capabilities must be known capabilities")
+    if any(caps & GRANT_HOLDER_CAPABILITIES for caps in ROLE_CAPABILITIES.values()):
+        raise RuntimeError("a grant's capabilities are held through a grant, never a role")
 
 
 _check_table()

@@ -303,5 +303,7 @@ LOGGING = {
 WINDOW_EXCEPTION_MAX_DAYS = int(runtime("HOCBA_WINDOW_EXCEPTION_MAX_DAYS", "14"))
 # The longest an API token may live (days); each token is issued for at most this long.
 API_TOKEN_MAX_DAYS = int(runtime("HOCBA_API_TOKEN_MAX_DAYS", "90"))
+# The longest a read grant (an officer reading named records of one school) may last, in days.
+HOCBA_GRANT_MAX_DAYS = int(runtime("HOCBA_GRANT_MAX_DAYS", "7"))
 # How school writes reach the public rollups: "inline" (same transaction) or "outbox" (drained within seconds).
 ROLLUP_MODE = rollup_mode()

@@ -1,0 +1,35 @@
+"""The ``students`` figures moving with the days (``schools.onroll``): what the days since the figures were last
+brought up to date changed, added as a delta like any write's (``rollups.rollup_add``, either rollup mode). The
+daily pass (``tenants.rollup_days``) adds it and then reconciles, so the day's expected moves are not taken for
+drift while a real drift still is."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Count
+
+from . import onroll
+from .models import Enrolment
+from .rollups import rollup_add
+from .services.common import take_chain_lock
+
+
+def students_day_moves(*, school_id: int, after: dt.date) -> dict[int, int]:
+    """Add to each school year's ``students`` figure those on the roll today minus those on it on ``after``, counted
+    among the enrolments that start or end in between; returns {start_year: delta} (the years that moved). Under
+    the school's chain lock (writers wait: no delta of theirs is counted twice), in the caller's transaction."""
+    take_chain_lock()
+    today = onroll.school_today()
+    if after >= today:
+        return {}
+    rows = (
+        Enrolment.objects.filter(onroll.rolls_changed_between(after, today))
+        .values_list("school_class__year__start_year")
+        .annotate(now=Count("id", filter=onroll.on_roll(today)), then=Count("id", filter=onroll.on_roll(after)))
+        .order_by()
+    )
+    moves = {year: now - then for year, now, then in rows if now != then}
+    for year_start, delta in moves.items():
+        rollup_add(school_id=school_id, year_start=year_start, students=delta)
+    return moves
