@@ -1,25 +1,29 @@
 """The ``students`` figures moving with the days (``schools.onroll``): what the days since the figures were last
 brought up to date changed, added as a delta like any write's (``rollups.rollup_add``, either rollup mode). The
-daily pass (``tenants.rollup_days``) adds it and then reconciles, so the day's expected moves are not taken for
-drift while a real drift still is."""
+reconciliation (``tenants.rollup_days.reconcile_on_day``) adds it first, in its transaction, so the day's expected
+moves are not taken for drift while a real drift still is."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+from django.db import connection
 from django.db.models import Count
 
 from . import onroll
 from .models import Enrolment
-from .rollups import rollup_add
+from .rollups import OUTBOX_TABLE, rollup_add
 from .services.common import take_chain_lock
 
 
 def students_day_moves(*, school_id: int, after: dt.date) -> dict[int, int]:
     """Add to each school year's ``students`` figure those on the roll today minus those on it on ``after``, counted
-    among the enrolments that start or end in between; returns {start_year: delta} (the years that moved). Under
-    the school's chain lock (writers wait: no delta of theirs is counted twice), in the caller's transaction."""
+    among the enrolments that start or end in between; returns {start_year: delta} (the years that moved). In the
+    caller's transaction, under the locks the reconciliation then takes, in its order (the chain lock: writers wait,
+    no delta of theirs is counted twice; then the outbox, before any public row: drains wait)."""
     take_chain_lock()
+    with connection.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {OUTBOX_TABLE} IN EXCLUSIVE MODE")
     today = onroll.school_today()
     if after >= today:
         return {}

@@ -261,3 +261,23 @@ def distributions_recomputed() -> dict:
         "years": {year.start_year: school_distributions(year) for year in SchoolYear.objects.all()},
         "unmapped": unmapped_ethnicities(),
     }
+
+
+def distribution_profile_change(*, school_id: int, student: Student, before: tuple[str, str]) -> None:
+    """A student's gender or ethnicity corrected (``before``: the gender and ethnicity as they were): the results
+    of their approved, signed and locked records move from the old cells to the new ones, in the caller's
+    transaction. Nothing when the gender and the ethnic group are unchanged ("Mèo" corrected to "Mông"); otherwise
+    one query and one statement per school year concerned."""
+    old_gender, old_typed = before
+    old_group, new_group = ethnicity.group_of(old_typed), ethnicity.group_of(student.ethnicity)
+    if (old_gender, old_group) == (student.gender, new_group):
+        return
+    was = Student(gender=old_gender, ethnicity=old_typed)
+    records = RecordBook.objects.filter(student=student, state__in=recordstates.FINAL).select_related(
+        "school_class", "year"
+    )
+    for record in records:
+        grade = record.school_class.grade
+        cells = [(key, -n) for key, n in distribution_cells(grade, was, record.results)]
+        cells += distribution_cells(grade, student, record.results)
+        public_rollups.distribution_add(school_id=school_id, year_start=record.year.start_year, cells=cells)

@@ -99,7 +99,8 @@ def _admit_by_grant(request, access, school):
     except Resolver404:
         page = ""
     if grants and page in GRANT_PAGES and request.method in ("GET", "HEAD"):
-        request._hocba_access = replace(access, read_grants=grants)
+        # Under a grant the holder holds nothing else at this school (their unit's reach into it is left out too).
+        request._hocba_access = replace(access, placements={}, read_grants=grants)
         context.update(role="read_grant")
         return None
     if page in GRANT_PAGES and (ended or grants):

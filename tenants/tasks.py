@@ -9,8 +9,8 @@ settings make both the default too), so a task may run twice: each is safe to re
 * ``rollups_drain`` / ``rollups_sweep_chunk``: each school's outbox rows are deleted and added to its public rows in
   one transaction; a second run finds them gone (a redelivered drain whose schools were taken from the Redis set
   finds nothing to do: the sweep drains what it left);
-* ``rollups_students_day_chunk``: a school reconciled today is left alone, so a second run changes nothing (one
-  stopped between its delta and its reconciliation counts the day twice, put right by the reconciliation);
+* ``rollups_students_day_chunk``: a school reconciled today is left alone, so a second run changes nothing (the
+  day's delta and the reconciliation are one transaction);
 * ``school_backups_chunk``: a second run writes a second backup under a new time stamp (both expire);
 * ``audit_anchors_chunk``: writes the day's anchor again under the same key, a new object version holding the
   chain head at that moment (the earlier version stays locked; ``latest_anchor`` reads the newest);
@@ -48,7 +48,9 @@ from .reminders import (
 from .rollup_outbox import reconcile_school
 from .services.school_files import provision_schools_job
 
-__all__ = ["provision_schools_job"]  # a background job (tenants.services.jobs), registered with the others here
+# A background job (tenants.services.jobs), registered with the others here; one school's reconciliation, for the
+# shell (the chunks go through tenants.rollup_days).
+__all__ = ["provision_schools_job", "reconcile_school"]
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +94,10 @@ def rollups_reconcile() -> int:
 
 @shared_task(**CHUNK_TASK)
 def rollups_reconcile_chunk(schools: list[list], run: str = "") -> int:
+    # The first reconciliation of a school's day first brings its students figures to the day (tenants.rollup_days).
+    last = rollup_days.reconciled_days([school_id for school_id, _schema in schools])
     for school_id, schema_name in schools:
-        reconcile_school(school_id, schema_name, run=run)
+        rollup_days.reconcile_on_day(school_id, schema_name, after=last.get(school_id), run=run)
     return len(schools)
 
 

@@ -18,7 +18,7 @@ from .. import onroll
 from ..access import SchoolAccess
 from ..models import Enrolment, GuardianLink, RecordBook, SchoolClass, Student
 from ..models.students import EntryKind, ExitKind, Gender
-from ..rollups import rollup_add
+from ..rollups import distribution_profile_change, rollup_add
 from ..rules import identity, tt22, tt27
 from ..rules.identity import IdProblem
 from .common import not_found, require, school_write
@@ -204,9 +204,11 @@ def student_update(*, access: SchoolAccess, student: Student, profile: dict[str,
     }
     data = clean_profile(merged, today=today)
     _unique_ids(data, exclude=student.pk)
+    before = (student.gender, student.ethnicity)
     for key, value in data.items():
         setattr(student, key, value)
     student.save()
+    distribution_profile_change(school_id=access.school_id, student=student, before=before)
     return student
 
 

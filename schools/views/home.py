@@ -13,6 +13,7 @@ from django.utils import timezone
 from hocba.kernel.roles import ROLE_CAPABILITIES, Role
 
 from tenants.selectors import unit_overseeing
+from tenants.selectors.grants import grant_list
 from tenants.selectors.windows import exceptions_of_school, windows_for_school
 from tenants.windows import DataCategory, ExceptionStatus, setter_label, setter_tiers, window_state
 
@@ -38,6 +39,7 @@ WORK_LISTS = (
     "reopened",
     "closing",
     "requests",
+    "grant_requests",
     "drafts",
     "own_reopened",
     "class_sheets",
@@ -99,6 +101,8 @@ class SchoolHomeView(SchoolTemplatePage):
             lists["reopened"] = _block(records_reopened(year=year))
             lists["closing"] = _block(self.closing(windows, now) if access.can("windows.view") else [])
             lists["requests"] = _block(self.requests(access) if access.can("windows.view") else [])
+        if access.can("grants.decide"):
+            lists["grant_requests"] = _block(grant_list(school_id=self.request.tenant.pk, status="requested"))
         if homeroom:
             own = [r for r in by_class if r.class_id in access.homeroom_class_ids]
             lists["drafts"] = _classes_with(own, RecordState.DRAFT)

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Sum
+from django.utils.translation import gettext
 from hocba.kernel import ethnicity
 
 from ..models import ResultDistribution, SchoolPlacement
@@ -33,7 +34,15 @@ class DistributionCell:
 
     @property
     def ethnicity_name(self) -> str:
-        return ethnicity.name_of(self.ethnicity) if self.ethnicity is not None else ""
+        """The group's official name (a proper noun, the same in every language); the other/unknown bucket's name in
+        the active language."""
+        if self.ethnicity is None:
+            return ""
+        return (
+            gettext("Khác / chưa xác định")
+            if self.ethnicity not in ethnicity.BY_CODE
+            else ethnicity.name_of(self.ethnicity)
+        )
 
 
 @dataclass(frozen=True)

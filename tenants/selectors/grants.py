@@ -82,9 +82,12 @@ def _info(g) -> GrantInfo:
     )
 
 
-def grant_list(*, school_id: int, account_id: int | None = None) -> list[GrantInfo]:
-    """The school's grants, newest first (one query); with ``account_id``, that holder's only."""
+def grant_list(*, school_id: int, account_id: int | None = None, status: str | None = None) -> list[GrantInfo]:
+    """The school's grants, newest first (one query); with ``account_id``, that holder's only; with ``status``, those
+    in that state only."""
     qs = AccessGrant.objects.filter(school_id=school_id)
+    if status is not None:
+        qs = qs.filter(status=status)
     if account_id is not None:
         qs = qs.filter(account_id=account_id)
     return [_info(g) for g in _annotated(qs).order_by("-requested_at", "-id")]

@@ -142,7 +142,16 @@ PLATFORM_MENUS = {
 }
 
 SCHOOL_MENUS = {
-    "principal_a": ["Trang chủ", "Lớp học", "Thiết lập năm học", "Cán bộ", "Lịch mở/khóa", "Lịch sử", "Nhật ký"],
+    "principal_a": [
+        "Trang chủ",
+        "Lớp học",
+        "Thiết lập năm học",
+        "Cán bộ",
+        "Lịch mở/khóa",
+        "Quyền xem học bạ",
+        "Lịch sử",
+        "Nhật ký",
+    ],
     "vice_a": ["Trang chủ", "Lớp học", "Thiết lập năm học", "Cán bộ", "Lịch mở/khóa"],
     "it_a": ["Trang chủ", "Thiết lập năm học", "Cán bộ"],
     "homeroom_a": ["Trang chủ", "Lớp học"],
@@ -271,6 +280,7 @@ def test_the_menu_speaks_english_when_the_page_does(login, klass):
         "School year setup",
         "Staff",
         "Entry window",
+        "Read grants",
         "History",
         "Audit log",
     ]

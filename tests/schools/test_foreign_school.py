@@ -37,6 +37,7 @@ from schools.services.setup import assignment_set, class_create, school_year_ope
 from schools.services.sheets import sheet_save
 from schools.services.students import guardian_link, student_enrol
 from tenants.models import AdministrativeUnit, BackgroundJob, BackgroundJobRow, JobState, Membership, RowOutcome, School
+from tenants.services import grants as grant_services
 from tenants.services import windows as window_services
 from tenants.services.accounts import account_create
 from tests.school_fixtures import current_school_year
@@ -83,14 +84,23 @@ COLLECTIONS = {
     "units": "unit",
     "schools": "school",
     "jobs": "job",
+    "grants": "grant",
+    "read-grants": "grant",
 }
 # Other integer parameters, by name.
-PARAMS = {"subject": "subject", "term": "term", "award": "award", "account": "guardian", "exemption": "exemption"}
+PARAMS = {
+    "subject": "subject",
+    "term": "term",
+    "award": "award",
+    "account": "guardian",
+    "exemption": "exemption",
+    "grant": "grant",
+}
 # Word parameters and the words they are called with (``kind`` goes with the ``pk`` after it).
 WORDS = {"operation": ("rename", "move", "merge", "close"), "checkpoint": ("mid",)}
 # Parameters that mean the same on every site (ids of the platform's tables, the term): endpoints taking only these are
 # called on school A's own site too.
-PLATFORM_KINDS = {"membership", "window", "exception", "unit", "school", "scope", "term"}
+PLATFORM_KINDS = {"membership", "window", "exception", "unit", "school", "scope", "term", "grant"}
 # (urlconf, route) → why the pattern is not called with school B's ids.
 EXEMPT: dict[tuple[str, str], str] = {
     ("hocba.urls_public", "accounts/tokens/<int:pk>/revoke/"): "an account's own API tokens, of no school: another"
@@ -297,6 +307,18 @@ def school_b_data(w):
         reason=SECRET_REASON,
         class_ids=[klass.pk],
     )
+    read_grant = grant_services.grant_request(
+        actor=w.account("inspector"),
+        school=school,
+        class_ids=[klass.pk],
+        student_ids=[student.pk],
+        targets_label=SECRET_NAME,
+        purpose=SECRET_REASON,
+        until=now + dt.timedelta(days=1),
+    )
+    grant_services.grant_decide(
+        actor=w.account("principal_b"), grant_id=read_grant.pk, school_id=school.pk, approve=True
+    )
     return {
         "class": [klass.pk],
         "student": [student.pk],
@@ -315,6 +337,7 @@ def school_b_data(w):
         "window": [unit_window.pk, school_window.pk],
         "exception": [exception.pk],
         "job": [job.pk for job in jobs],
+        "grant": [read_grant.pk],
     }
 
 
@@ -448,6 +471,13 @@ def test_school_b_ids_are_real(w, school_b_data):
     misplaced_public = {f"/jobs/{school_job}/", f"/api/v1/jobs/{school_job}/"}
     expected = {(host, path): 400 for host, path in answers if "/qualities/" in path}
     expected |= {(SCHOOL_B_HOST, path): 404 for path in misplaced} | {(PLATFORM_HOST, p): 404 for p in misplaced_public}
+    # A read grant's pages open to its holder only (a member reads the school's records on its own pages).
+    holder = client_for(w.account("inspector"), SCHOOL_B_HOST)
+    granted = {
+        path for host, path in answers if host == SCHOOL_B_HOST and re.match(r"/grants/\d+/(read|students)/", path)
+    }
+    assert granted and all(holder.get(path).status_code == 200 for path in granted)
+    expected |= {(SCHOOL_B_HOST, path): 403 for path in granted}
     assert {key: status for key, status in answers.items() if status != 200} == expected
     page = owners[SCHOOL_B_HOST].get(
         "/classes/{}/sheets/{}/1/".format(school_b_data["class"][0], school_b_data["subject"][0])

@@ -108,6 +108,28 @@ def test_a_transfer_out_dated_ahead_counts_from_its_day_and_the_pass_moves_it_on
     assert agrees(w) == {2025: 6}
 
 
+def test_the_first_half_hourly_reconciliation_of_the_day_moves_it_too_without_drift(w, klass, day):
+    k = klass
+    day(D0)
+    day_pass(w, k, D0)
+    student_transfer_out(access=system_access(k.school.pk), student=_student(k.students[0]), on=dt.date(2025, 11, 20))
+    day(dt.date(2025, 11, 20))
+    connection.set_schema_to_public()
+    assert tasks.rollups_reconcile_chunk.run([[w.school_a, k.school.schema_name]], "run-1") == 1
+    connection.set_tenant(k.school)
+    assert agrees(w) == {2025: 6}
+    assert not RollupDrift.objects.filter(school_id=w.school_a).exists()
+    # A real drift is still found and fixed.
+    SchoolRollup.objects.filter(school_id=w.school_a, year_start=2025).update(students=60)
+    connection.set_schema_to_public()
+    tasks.rollups_reconcile_chunk.run([[w.school_a, k.school.schema_name]], "run-2")
+    connection.set_tenant(k.school)
+    assert agrees(w) == {2025: 6}
+    assert list(RollupDrift.objects.filter(school_id=w.school_a).values_list("field", "old", "new", "run")) == [
+        ("students", 60, 6, "run-2")
+    ]
+
+
 def test_a_transfer_dated_today_or_before_counts_at_once(w, klass, day):
     k = klass
     day(D0)

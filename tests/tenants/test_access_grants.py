@@ -131,6 +131,9 @@ def test_only_that_schools_principal_decides(w, klass):
     principal = client_for(w.account("principal_a"), SCHOOL_A_HOST)
     page = page_text(principal.get("/grants/"))
     assert f'data-grant="{grant.pk}"' in page and "Kiểm tra hồ sơ" in page
+    home = page_text(principal.get("/"))  # "Việc chờ bạn" on the school's home
+    assert 'id="wait-grants"' in home and f'data-grant="{grant.pk}"' in home
+    assert 'id="wait-grants"' not in page_text(client_for(w.account("vice_a"), SCHOOL_A_HOST).get("/"))
     done = principal.post(decide, {"decision": "approve", "note": "Đồng ý"}, follow=True)
     assert "Đã duyệt" in _messages(done)
     grant.refresh_from_db()
@@ -171,6 +174,8 @@ def test_the_holder_reads_the_granted_record_only_and_each_read_is_audited(w, kl
     # The record book as readers see it, without the profile keepers' personal data.
     assert "079214000123" not in text and "12 Lê Lợi" not in text and 'id="personal-withheld"' in text
     assert 'id="grant-notice"' in text
+    # The menu offers none of the school's pages: under a grant the holder holds nothing else there.
+    assert "Lịch mở/khóa" not in text and 'href="/audit/"' not in text
     entry = PlatformAuditEntry.objects.get(action="grant.read")
     assert entry.actor_id == w.accounts["inspector"] and entry.school_id == w.school_a
     assert entry.object_id == str(grant.pk) and entry.after["student_id"] == klass.students[0]

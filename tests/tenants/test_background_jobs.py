@@ -90,6 +90,10 @@ def test_a_job_is_queued_then_run_with_counters_and_each_rows_outcome(w, login, 
     page = client.get(f"/jobs/{job_id}/").content.decode()
     assert "<progress" in page and "Đã xử lý 0/4 dòng" in page and 'data-job-poll="/api/v1/jobs/' in page
     assert 'id="job-rows"' not in page  # no result table before the end
+    # The breadcrumbs lead back to the form the job came from, by its name (never a bare "back").
+    crumbs = page.split('class="crumbs"', 1)[1].split("</nav>", 1)[0]
+    assert '<a href="/manage/schools/provision/">Tạo trường từ tệp</a>' in crumbs and "Quay lại" not in crumbs
+    assert f"Việc số {job_id}" in crumbs
     status = client.get(f"/api/v1/jobs/{job_id}/").json()
     assert (status["state"], status["done"], status["total"], status["finished"]) == ("queued", 0, 4, False)
 

@@ -10,6 +10,7 @@ from collections import Counter
 
 import pytest
 from django.db import connection
+from django.utils import translation
 
 from schools.models import RecordBook, Student, Subject
 from schools.rollups import MEASURES, result_values
@@ -17,11 +18,11 @@ from schools.services.classwork import conduct_save
 from schools.services.common import system_access
 from schools.services.records import record_reopen, records_approve, records_submit
 from schools.services.setup import assignment_set, class_create, school_year_open
-from schools.services.students import student_enrol
+from schools.services.students import student_enrol, student_update
 from tenants import perschool
 from tenants.distributions import distributions_reconcile
 from tenants.models import ResultDistribution, School, SchoolPlacement
-from tenants.selectors import result_distribution
+from tenants.selectors import DistributionCell, result_distribution
 
 REASON = "Duyệt thử: học bạ mới có hạnh kiểm"
 YEAR = 2025
@@ -184,6 +185,27 @@ def test_incremental_counts_equal_the_recompute_and_drift_is_fixed_and_reported(
     assert distributions_reconcile(w.school_a, k.school.schema_name).drift == ()
 
 
+def test_a_corrected_gender_or_ethnicity_moves_the_approved_results(w, tt22, queries):
+    k = tt22
+    approve(w, k, k.school_class)
+    in_school(k)
+    principal = k.access(w, "principal_a")
+    mong = Student.objects.get(pk=k.students[3])  # F, "Mèo": already Mông
+    with queries() as q:
+        student_update(access=principal, student=mong, profile={"ethnicity": "H'Mông"}, today=dt.date(2026, 6, 1))
+    assert not any("tenants_resultdistribution" in sql for sql in q.statements)  # same group: nothing moves
+    foreign = Student.objects.get(pk=k.students[5])  # F, "Người nước ngoài" → corrected to Khơ-me, and male
+    student_update(
+        access=principal, student=foreign, profile={"ethnicity": "Khmer", "gender": "M"}, today=dt.date(2026, 6, 1)
+    )
+    conduct = cells(w.school_a, measure="conduct")
+    assert (6, "F", "00", "conduct", "kha") not in conduct and conduct[(6, "M", "05", "conduct", "kha")] == 1
+    assert sum(n for key, n in cells(w.school_a).items() if key[1:3] == ("M", "05")) == 5  # each TT22 measure
+    connection.set_schema_to_public()
+    again = distributions_reconcile(w.school_a, k.school.schema_name)
+    assert again.drift == () and again.unmapped == {}
+
+
 def test_outbox_mode_writes_the_distributions_inline(w, tt22, settings, django_capture_on_commit_callbacks):
     settings.ROLLUP_MODE = "outbox"
     with django_capture_on_commit_callbacks():
@@ -333,6 +355,10 @@ def test_a_single_school_shows_small_cells_as_under_five_and_a_unit_shows_number
     assert not two.masked and [c.count for c in two.cells] == [4, 12, 8]
     assert result_distribution(year_start=YEAR, measure="learning", school_ids=[w.school_a]).cells == ()
     assert result_distribution(year_start=YEAR, measure="conduct").cells == ()
+    other = DistributionCell(grade=None, gender=None, ethnicity="00", value="tot", count=3, shown="3")
+    assert other.ethnicity_name == "Khác / chưa xác định"
+    with translation.override("en"):
+        assert other.ethnicity_name == "Other / unknown" and by_group.cells[0].ethnicity_name == "Kinh"
     with pytest.raises(ValueError, match="unknown groupings"):
         result_distribution(year_start=YEAR, measure="conduct", by=["class"], school_ids=[w.school_a])
 
