@@ -18,6 +18,7 @@ from hocba.kernel.roles import ROLE_LABELS
 from hocba.kernel.text import fold
 
 from ..models import Account, PlatformAuditEntry, School, UnitVersion, Window
+from ..models.grants import GrantStatus
 from ..models.schools import SchoolStatus
 from ..models.windows import DataCategory, ExceptionStatus, WindowTier
 from .access import Access
@@ -43,6 +44,11 @@ ACTION_LABELS = {
     "window.cancel": _("đã hủy lịch mở/khóa nhập liệu"),
     "window_exception.request": _("đã xin mở khóa ngoại lệ cho"),
     "window_exception.decide": _("đã quyết định yêu cầu mở khóa ngoại lệ của"),
+    "grant.request": _("đã xin quyền xem học bạ tại"),
+    "grant.approve": _("đã duyệt quyền xem học bạ tại"),
+    "grant.refuse": _("đã từ chối quyền xem học bạ tại"),
+    "grant.revoke": _("đã kết thúc quyền xem học bạ tại"),
+    "grant.read": _("đã xem học bạ theo quyền được duyệt tại"),
 }
 OBJECT_LABELS = {
     "administrativeunit": _("Đơn vị hành chính"),
@@ -52,6 +58,7 @@ OBJECT_LABELS = {
     "apitoken": _("Mã truy cập API"),
     "window": _("Lịch mở/khóa nhập liệu"),
     "windowexception": _("Ngoại lệ mở khóa"),
+    "accessgrant": _("Quyền xem học bạ"),
 }
 SOURCE_LABELS = {
     "web": _("Trang web"),
@@ -90,6 +97,11 @@ FIELD_LABELS = {
     "opens_at": _("Mở lúc"),
     "locks_at": _("Khóa lúc"),
     "reason": _("Lý do"),
+    "purpose": _("Mục đích"),
+    "targets": _("Học bạ"),
+    "student_name": _("Học sinh"),
+    "student_id": _("Số hiệu học sinh"),
+    "year": _("Năm học"),
     "cancelled_at": _("Hủy lúc"),
     "window_id": _("Lịch mở/khóa"),
     "class_ids": _("Lớp"),
@@ -109,7 +121,11 @@ CHOICES: dict[str, dict[str, Any]] = {
     "category": dict(DataCategory.choices),
     "tier": dict(WindowTier.choices),
 }
-STATUS_CHOICES = {"school": dict(SchoolStatus.choices), "windowexception": dict(ExceptionStatus.choices)}
+STATUS_CHOICES = {
+    "school": dict(SchoolStatus.choices),
+    "windowexception": dict(ExceptionStatus.choices),
+    "accessgrant": dict(GrantStatus.choices),
+}
 
 
 @dataclass(frozen=True)
@@ -260,7 +276,7 @@ def _object_label(r: PlatformAuditEntry, names: dict[str, dict]) -> str:
         return f"“{data.get('name') or r.object_id}”"
     if r.object_type == "window":
         return names["window"].get(pk) or _window_label(data.get("category", ""), data.get("year_start"))
-    if r.object_type == "windowexception":
+    if r.object_type in ("windowexception", "accessgrant"):
         return names["school"].get(data.get("school_id")) or names["school"].get(r.school_id) or r.object_id
     return r.object_id
 

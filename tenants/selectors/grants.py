@@ -99,6 +99,12 @@ def grant_get(*, grant_id: int, school_id: int) -> GrantInfo | None:
     return _info(g) if g is not None else None
 
 
+def grant_of_holder(*, grant_id: int, account_id: int) -> GrantInfo | None:
+    """One of the account's own grants (None for anyone else's)."""
+    g = _annotated(AccessGrant.objects.filter(pk=grant_id, account_id=account_id)).first()
+    return _info(g) if g is not None else None
+
+
 def read_grants_in_force(*, account_id: int, school_id: int) -> tuple[tuple[ReadGrant, ...], bool]:
     """The account's grants in force at the school, and whether it held one there that has ended (expired or
     revoked) — the refusal then says so. One query."""

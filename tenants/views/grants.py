@@ -13,9 +13,9 @@ from hocba.kernel.errors import DomainError
 from hocba.kernel.permissions import CapabilityRequiredMixin
 
 from .. import forms, perschool, selectors
-from ..models import AccessGrant, School
+from ..models import School
 from ..reminders import site_url
-from ..selectors.grants import grant_list
+from ..selectors.grants import grant_list, grant_of_holder
 from ..services import grants as grant_services
 from .common import access, refuse, report_error
 
@@ -97,11 +97,11 @@ class GrantEndView(CapabilityRequiredMixin, View):
     required_capability = "grants.request"
 
     def post(self, request, pk: int):
-        grant = AccessGrant.objects.filter(pk=pk, account_id=request.user.pk).first()
+        grant = grant_of_holder(grant_id=pk, account_id=request.user.pk)
         if grant is None:
             return refuse(request, gettext_lazy("Không tìm thấy quyền xem này."), status=404)
         try:
-            grant_services.grant_revoke(actor=request.user, grant_id=grant.pk)
+            grant_services.grant_revoke(actor=request.user, grant_id=grant.id)
         except DomainError as exc:
             report_error(request, exc)
         else:

@@ -58,6 +58,10 @@ def test_an_approved_grant_opens_one_record_which_the_school_sees_until_it_expir
     row = inspector.locator("#my-read-grants tbody tr").first
     assert "Chờ hiệu trưởng duyệt" in row.inner_text() and name in row.inner_text()
     inspector.screenshot(path=str(shots / "grant-request-1366.png"), full_page=True)
+    inspector.set_viewport_size(PHONE)
+    assert _fits(inspector)
+    inspector.screenshot(path=str(shots / "grant-request-390.png"), full_page=True)
+    inspector.set_viewport_size(WIDE)
     ((grant,),) = site.sql(
         "select id from tenants_accessgrant where school_id = %s order by id desc limit 1", (school_id,)
     )

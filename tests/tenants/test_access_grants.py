@@ -182,6 +182,9 @@ def test_the_holder_reads_the_granted_record_only_and_each_read_is_audited(w, kl
     assert entry.after["student_name"] == "Nguyễn Văn An" and entry.role == "read_grant"
     inspector.get(url)
     assert _reads() == 2  # every read
+    # The platform's audit trail tells it as a sentence, for the school's history too.
+    log = page_text(client_for(w.account("province_admin"), PLATFORM).get("/manage/audit/?action=grant.read"))
+    assert "đã xem học bạ theo quyền được duyệt tại" in log and "Trường THCS An Thạnh" in log
     # Another student of the school, the school's other pages, writes, the API: refused, and not audited.
     refused = [
         f"/grants/{grant.pk}/students/{klass.students[1]}/record/",
