@@ -25,6 +25,7 @@ from django.db import DatabaseError, connection, transaction
 from hocba.kernel import metrics
 
 from . import perschool
+from .distributions import distributions_reconcile
 from .models import RollupDrift, School
 from .rollups import outbox_signal, outbox_signalled, rollup_add, rollup_set
 
@@ -96,7 +97,10 @@ def reconcile_school(school_id: int, schema_name: str, *, run: str = "") -> int:
     """Recompute this school's rollup rows from its tables; returns the number of school years. Counted in the
     metrics, with whether any figure had drifted (``hocba_rollup_reconciled_schools_total{drift="fixed"}``); every
     figure fixed is recorded (``RollupDrift``: school, year, table, field, old → new, when, ``run``) and logged, one
-    line per school with drift. A row created by the reconciliation (none before) is not drift.
+    line per school with drift. A row created by the reconciliation (none before) is not drift. The result
+    distributions are recomputed in the same transaction (``tenants.distributions``), their drift recorded alike
+    (table ``resultdistribution``, the cell as grade/gender/ethnicity/measure/value), and the ethnicity values
+    naming none of the 54 groups logged per school.
 
     One transaction, under the school's chain lock (the writers' lock, taken before anything else as they do) and
     with its outbox locked: the figures read, the outbox rows of those years taken and added to the public rows (they
@@ -116,6 +120,19 @@ def reconcile_school(school_id: int, schema_name: str, *, run: str = "") -> int:
                 RollupDrift(school_id=school_id, year_start=year_start, field=field, old=old, new=new, run=run)
                 for field, (old, new) in differing.items()
             ]
+        distributions = distributions_reconcile(school_id, schema_name)
+        fixed += [
+            RollupDrift(
+                school_id=school_id,
+                year_start=d.year_start,
+                table="resultdistribution",
+                field=f"{d.grade}/{d.gender}/{d.ethnicity}/{d.measure}/{d.value}",
+                old=d.recorded,
+                new=d.actual,
+                run=run,
+            )
+            for d in distributions.drift
+        ]
         if fixed:
             found_at = transaction_now()
             for drift in fixed:
@@ -140,6 +157,14 @@ def reconcile_school(school_id: int, schema_name: str, *, run: str = "") -> int:
                     for d in fixed
                 ],
             },
+        )
+    if distributions.unmapped:
+        log.info(
+            "ethnicity values naming none of the 54 groups: school %s (%s): %s",
+            school_id,
+            schema_name,
+            "; ".join(f"{value!r} × {n}" for value, n in distributions.unmapped.items()),
+            extra={"event": "ethnicity_unmapped", "school_id": school_id, "unmapped": distributions.unmapped},
         )
     metrics.rollups_reconciled(drifted=bool(fixed))
     return len(found["figures"])

@@ -19,7 +19,13 @@ class Migration(migrations.Migration):
                         default="schoolrollup", help_text="the public table the figure is in", max_length=40
                     ),
                 ),
-                ("field", models.CharField(max_length=40)),
+                (
+                    "field",
+                    models.CharField(
+                        max_length=120,
+                        help_text="a column of the table, or a distribution's cell (grade/gender/ethnicity/measure/value)",
+                    ),
+                ),
                 ("old", models.IntegerField()),
                 ("new", models.IntegerField()),
                 (

@@ -65,7 +65,10 @@ class RollupDrift(models.Model):
     school = models.ForeignKey("tenants.School", on_delete=models.CASCADE, related_name="rollup_drifts")
     year_start = models.PositiveSmallIntegerField()
     table = models.CharField(max_length=40, default="schoolrollup", help_text="the public table the figure is in")
-    field = models.CharField(max_length=40)
+    field = models.CharField(
+        max_length=120,
+        help_text="a column of the table, or a distribution's cell (grade/gender/ethnicity/measure/value)",
+    )
     old = models.IntegerField()
     new = models.IntegerField()
     found_at = models.DateTimeField(help_text="when the school's reconciliation ran (its transaction's time)")

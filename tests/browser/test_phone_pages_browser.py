@@ -229,6 +229,7 @@ def test_the_other_table_pages_fit_a_phone(site, new_context, shots, ids):
         f"/classes/{ids['class']}/attendance/",
         f"/classes/{ids['class']}/conduct/1/",
         "/classes/",
+        "/staff/",
     ]
     page = new_context(viewport=PHONE).new_page()
     sign_in(page, site, PRINCIPAL, totp=True)
@@ -239,7 +240,12 @@ def test_the_other_table_pages_fit_a_phone(site, new_context, shots, ids):
         shot(page, shots, "phone-" + path.strip("/").replace("/", "-"))
     page = new_context(viewport=PHONE).new_page()
     sign_in(page, site, PROVINCE_ADMIN, totp=True)
-    for path in ("/manage/schools/", "/manage/units/"):
+    ((school,),) = site.sql("select id from tenants_school where schema_name = %s", (SCHEMA,))
+    ((unit,),) = site.sql(
+        "select unit_id from tenants_unitversion where official_code = '72-NL' and valid_to is null order by id limit 1"
+    )
+    platform_pages = ("/manage/schools/", "/manage/units/", f"/manage/schools/{school}/", f"/manage/units/{unit}/")
+    for path in (*platform_pages, "/manage/windows/", "/manage/windows/exceptions/"):
         response = page.goto(site.url(path=path))
         assert response.status == 200, path
         assert_fits(page, path)

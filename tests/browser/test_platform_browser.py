@@ -129,7 +129,7 @@ def test_unit_admin_creates_a_teacher_who_can_then_sign_in(site, new_context, un
     assert page.locator("main h1").inner_text().strip() == "Xin chào, Lê Văn Cường"
     page.screenshot(path=str(shots / "2a-unit-admin-home.png"), full_page=True)
 
-    page.get_by_role("link", name="Trường học", exact=True).click()
+    page.locator("main").get_by_role("link", name="Trường học", exact=True).click()
     page.wait_for_url(site.url(path="/manage/schools/"))
     listed = page.locator("main table tbody tr td:first-child a").all_inner_texts()
     assert sorted(listed) == ["Trường TH và THCS Hòa Bình", "Trường Tiểu học Nam Lợi"], listed

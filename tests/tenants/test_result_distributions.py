@@ -21,7 +21,8 @@ from schools.services.setup import assignment_set, class_create, school_year_ope
 from schools.services.students import student_enrol, student_update
 from tenants import perschool
 from tenants.distributions import distributions_reconcile
-from tenants.models import ResultDistribution, School, SchoolPlacement
+from tenants.models import ResultDistribution, RollupDrift, School, SchoolPlacement
+from tenants.rollup_outbox import reconcile_school
 from tenants.selectors import DistributionCell, result_distribution
 
 REASON = "Duyệt thử: học bạ mới có hạnh kiểm"
@@ -378,3 +379,22 @@ def test_the_selector_takes_one_query_for_two_schools_or_ten(w, queries):
         assert sum(c.count for c in by_school.cells) == 12 * n
         assert sum(c.count for c in by_unit.cells) == 12 * 10
     assert counts == [(1, 1), (1, 1)]
+
+
+def test_the_reconciliation_pass_records_the_distributions_drift_and_logs_unmapped_values(w, tt22, caplog):
+    k = tt22
+    approve(w, k, k.school_class)
+    connection.set_schema_to_public()
+    reconcile_school(w.school_a, k.school.schema_name, run="first")
+    assert not RollupDrift.objects.filter(school_id=w.school_a, table="resultdistribution").exists()
+    ResultDistribution.objects.filter(school_id=w.school_a, measure="conduct", value="tot", gender="M").update(count=7)
+    with caplog.at_level("INFO", logger="tenants.rollup_outbox"):
+        reconcile_school(w.school_a, k.school.schema_name, run="second")
+    drift = list(
+        RollupDrift.objects.filter(school_id=w.school_a, table="resultdistribution").values_list(
+            "year_start", "field", "old", "new", "run"
+        )
+    )
+    assert drift == [(YEAR, "6/M/01/conduct/tot", 7, 2, "second")]
+    assert cells(w.school_a, measure="conduct")[(6, "M", "01", "conduct", "tot")] == 2
+    assert any("Người nước ngoài" in r.getMessage() for r in caplog.records if "54 groups" in r.getMessage())
