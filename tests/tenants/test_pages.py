@@ -268,3 +268,5 @@ def test_wide_administration_tables_scroll_inside_their_box_on_a_phone(w, login,
     assert wide == []
     if "memberships" in html:
         assert '<div class="table-scroll"><table class="memberships pin">' in html
+    if path == "/staff/":  # ending someone's role asks first, naming the role and the person
+        assert 'data-confirm="Kết thúc vai trò Giáo viên bộ môn của Teacher A ngay bây giờ?' in html
