@@ -10,14 +10,24 @@ from collections import Counter
 from collections.abc import Iterable
 
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django_tenants.utils import get_public_schema_name
 from hocba.kernel import ethnicity, recordstates
 
 from tenants import rollups as public_rollups
 
 from . import onroll
-from .models import Absence, Assessment, Conduct, Enrolment, RecordBook, RollupOutbox, SchoolYear, Student
+from .models import (
+    Absence,
+    Assessment,
+    Conduct,
+    Enrolment,
+    RecordBook,
+    RollupOutbox,
+    SchoolClass,
+    SchoolYear,
+    Student,
+)
 from .rules import tt22, tt27
 from .rules.common import Conduct as ConductLevel
 from .rules.common import LearningResult, YearEvaluation
@@ -25,6 +35,7 @@ from .services.common import take_chain_lock
 
 OUTBOX_TABLE = RollupOutbox._meta.db_table
 FIELDS = public_rollups.FIELDS
+OUTBOX_FIELDS = public_rollups.OUTBOX_FIELDS
 
 
 def school_figures(year: SchoolYear, today: dt.date | None = None) -> dict[str, int]:
@@ -32,7 +43,9 @@ def school_figures(year: SchoolYear, today: dt.date | None = None) -> dict[str, 
     today (``schools.onroll``), the school's day unless ``today`` is given."""
     day = today or onroll.school_today()
     by_term = dict(Assessment.objects.filter(year=year).values_list("term").annotate(n=Count("id")))
-    states = dict(RecordBook.objects.filter(year=year).values_list("state").annotate(n=Count("id")))
+    by_state = RecordBook.objects.filter(year=year).values_list("state")
+    by_state = by_state.annotate(n=Count("id"), reopened=Count("id", filter=~Q(reopened_reason="")))
+    states = {state: n for state, n, _reopened in by_state}
     return {
         "students": Enrolment.objects.filter(onroll.on_roll(day), school_class__year=year).count(),
         **{f"records_{state}": states.get(state, 0) for state in recordstates.STATES},
@@ -41,6 +54,8 @@ def school_figures(year: SchoolYear, today: dt.date | None = None) -> dict[str, 
         "entries_term2": by_term.get(2, 0),
         "conduct_entries": Conduct.objects.filter(year=year).count(),
         "absences": Absence.objects.filter(year=year).count(),
+        "classes": SchoolClass.objects.filter(year=year).count(),
+        "records_reopened": sum(reopened for _state, _n, reopened in by_state),
     }
 
 
@@ -49,11 +64,15 @@ def rollup_add(*, school_id: int, year_start: int, **deltas: int) -> None:
 
     ``outbox``: one row appended to this school's outbox (same schema, same node: all-or-nothing with the write,
     no second node in the commit); once the transaction commits the school is named for the next drain. A write
-    that rolls back leaves neither row nor signal."""
+    that rolls back leaves neither row nor signal. The figures without an outbox column
+    (``tenants.rollups.INLINE_FIELDS``) go straight into the public row in both modes (one more statement)."""
     if not public_rollups.outbox_mode():
         public_rollups.rollup_add(school_id=school_id, year_start=year_start, **deltas)
         return
     deltas = public_rollups.clean_deltas(deltas)
+    inline = {k: deltas.pop(k) for k in public_rollups.INLINE_FIELDS if k in deltas}
+    if inline:  # no outbox column: into the public row now (``tenants.rollups.INLINE_FIELDS``)
+        public_rollups.rollup_add(school_id=school_id, year_start=year_start, **inline)
     if not deltas:
         return
     if connection.schema_name == get_public_schema_name():
@@ -68,7 +87,7 @@ def rollup_add(*, school_id: int, year_start: int, **deltas: int) -> None:
 
 
 def _take(where: str = "", params: tuple = ()) -> dict:
-    sums = ", ".join(f"sum({f})::integer" for f in FIELDS)
+    sums = ", ".join(f"sum({f})::integer" for f in OUTBOX_FIELDS)
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH taken AS (DELETE FROM {OUTBOX_TABLE} {where} RETURNING *)"
@@ -78,7 +97,7 @@ def _take(where: str = "", params: tuple = ()) -> dict:
         )
         found = cursor.fetchall()
     return {
-        "years": {year: dict(zip(FIELDS, values, strict=True)) for year, _n, _lag, *values in found},
+        "years": {year: dict(zip(OUTBOX_FIELDS, values, strict=True)) for year, _n, _lag, *values in found},
         "rows": sum(n for _year, n, *_rest in found),
         "lag": max((lag for _year, _n, lag, *_rest in found), default=None),
     }

@@ -326,7 +326,16 @@ def plan_snapshots(
     return out
 
 
-ROLLUP_FIGURES = ("students", "entries", "entries_term1", "entries_term2", "conduct_entries", "absences")
+ROLLUP_FIGURES = (
+    "students",
+    "entries",
+    "entries_term1",
+    "entries_term2",
+    "conduct_entries",
+    "absences",
+    "classes",
+    "records_reopened",
+)
 
 
 def _figures(rollup: dict | None) -> dict:

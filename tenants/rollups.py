@@ -18,7 +18,8 @@ from hocba.kernel import recordstates
 
 log = logging.getLogger(__name__)
 
-FIELDS = (
+# The figures a school's outbox carries (``schools.models.RollupOutbox`` has one column for each).
+OUTBOX_FIELDS = (
     "students",
     *(f"records_{state}" for state in recordstates.STATES),
     "entries",
@@ -27,6 +28,11 @@ FIELDS = (
     "conduct_entries",
     "absences",
 )
+# Written straight into the public row in both modes, in the writer's transaction: rare writes (a class created, a
+# record reopened) on the school's own row, which only that school's writers and its reconciliation touch — both
+# under the school's chain lock, so the reconciliation's overwrite never loses one of these deltas.
+INLINE_FIELDS = ("classes", "records_reopened")
+FIELDS = (*OUTBOX_FIELDS, *INLINE_FIELDS)
 
 
 def clean_deltas(deltas: dict[str, int]) -> dict[str, int]:

@@ -6,7 +6,7 @@ from django.urls import include, path
 from hocba.kernel.views import ApiDocsView, ApiRedocView, ApiSchemaView
 from tenants.api import jobs as jobs_api
 from tenants.api import windows as windows_api
-from tenants.views import auditlog, grants, home, jobs, manage, tokens
+from tenants.views import auditlog, boards, grants, home, jobs, manage, tokens
 from tenants.views import duty as duty_pages
 from tenants.views import windows as windows_pages
 
@@ -45,6 +45,7 @@ urlpatterns = [
     path("manage/memberships/<int:pk>/end/", manage.MembershipEndView.as_view(), name="membership_end"),
     path("manage/audit/", auditlog.AuditListView.as_view(), name="audit_list"),
     path("manage/audit/export/", auditlog.AuditExportView.as_view(), name="audit_export"),
+    path("manage/board/", boards.BoardView.as_view(), name="board"),
     path("manage/monthly-duty/", duty_pages.MonthlyDutyView.as_view(), name="monthly_duty"),
     path("manage/windows/", windows_pages.WindowListView.as_view(), name="window_list"),
     path("manage/windows/new/", windows_pages.WindowCreateView.as_view(), name="window_create"),

@@ -221,11 +221,14 @@ def record_reopen(*, access: SchoolAccess, record: RecordBook, reason: str) -> R
     )
     if record.state not in (RecordState.APPROVED, RecordState.SUBMITTED):
         raise DomainError("records.not_reopenable", _("Chỉ mở lại được học bạ đã trình hoặc đã duyệt chưa ký."))
-    previous = record.state
+    previous, first_reopen = record.state, not record.reopened_reason
     record.state, record.reopened_reason = RecordState.DRAFT, reason
     record.save(update_fields=["state", "reopened_reason"])
     rollup_add(
-        school_id=access.school_id, year_start=record.year.start_year, **_state_deltas({previous: 1}, RecordState.DRAFT)
+        school_id=access.school_id,
+        year_start=record.year.start_year,
+        records_reopened=int(first_reopen),  # records reopened at least once (their reason is kept)
+        **_state_deltas({previous: 1}, RecordState.DRAFT),
     )
     if previous == RecordState.APPROVED:  # its frozen results leave the distributions (kept on it for its readers)
         distribution_add(

@@ -136,7 +136,9 @@ class PreviewSerializer(serializers.Serializer):
     )
     schools_with_figures = serializers.IntegerField()
     students = serializers.IntegerField(allow_null=True, help_text="from the schools' rollups; null: no figures yet")
-    classes = serializers.IntegerField(allow_null=True, help_text="not in the rollups yet: null")
+    classes = serializers.IntegerField(
+        allow_null=True, help_text="the classes of the year, from the schools' rollups; null: no figures yet"
+    )
     grades = serializers.ListField(child=serializers.IntegerField())
     grades_filtered = serializers.BooleanField()
     errors = ErrorSerializer(many=True)

@@ -19,6 +19,10 @@ class SchoolRollup(models.Model):
     entries_term2 = models.IntegerField(default=0, db_default=0, help_text="assessment cells filled in term II")
     conduct_entries = models.IntegerField(default=0, db_default=0)
     absences = models.IntegerField(default=0, db_default=0)
+    classes = models.IntegerField(default=0, db_default=0, help_text="classes of the year")
+    records_reopened = models.IntegerField(
+        default=0, db_default=0, help_text="record books of the year reopened at least once (a reason kept)"
+    )
     updated_at = models.DateTimeField(auto_now=True)
     reconciled_at = models.DateTimeField(null=True, blank=True)
 

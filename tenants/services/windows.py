@@ -456,7 +456,7 @@ def window_preview(
     tier = tier_of(unit, school, tree) if (unit or school) else ""
     school_ids = affected_schools(unit, school, wanted, tree)
     figures = list(
-        SchoolRollup.objects.filter(school_id__in=school_ids, year_start=year_start).values_list("students", flat=True)
+        SchoolRollup.objects.filter(school_id__in=school_ids, year_start=year_start).values_list("students", "classes")
     )
     higher = []
     if (unit or school) and category in DataCategory.values:
@@ -496,8 +496,8 @@ def window_preview(
         tier=tier,
         schools=len(school_ids),
         schools_with_figures=len(figures),
-        students=sum(figures) if figures else None,
-        classes=None,
+        students=sum(students for students, _classes in figures) if figures else None,
+        classes=sum(classes for _students, classes in figures) if figures else None,
         grades=wanted,
         grades_filtered=bool(wanted),
         errors=errors,

@@ -12,6 +12,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.test import Client
 from hocba.kernel import menu
 
@@ -121,6 +122,7 @@ def sections(response) -> list[str]:
 PLATFORM_MENUS = {
     "province_admin": [
         "Trang chủ",
+        "Bảng theo dõi",
         "Đơn vị",
         "Trường học",
         "Lịch mở/khóa",
@@ -128,9 +130,18 @@ PLATFORM_MENUS = {
         "Cập nhật hằng tháng",
         "Nhật ký",
     ],
-    "inspector": ["Trang chủ", "Đơn vị", "Trường học", "Lịch mở/khóa", "Cập nhật hằng tháng", "Nhật ký"],
+    "inspector": [
+        "Trang chủ",
+        "Bảng theo dõi",
+        "Đơn vị",
+        "Trường học",
+        "Lịch mở/khóa",
+        "Cập nhật hằng tháng",
+        "Nhật ký",
+    ],
     "unit_a_admin": [
         "Trang chủ",
+        "Bảng theo dõi",
         "Đơn vị",
         "Trường học",
         "Lịch mở/khóa",
@@ -138,7 +149,7 @@ PLATFORM_MENUS = {
         "Cập nhật hằng tháng",
         "Nhật ký",
     ],
-    "unit_a_staff": ["Trang chủ", "Đơn vị", "Trường học", "Lịch mở/khóa", "Cập nhật hằng tháng"],
+    "unit_a_staff": ["Trang chủ", "Bảng theo dõi", "Đơn vị", "Trường học", "Lịch mở/khóa", "Cập nhật hằng tháng"],
 }
 
 SCHOOL_MENUS = {
@@ -455,3 +466,16 @@ def test_other_pages_have_crumbs(w, klass, client, path, status, home, last):
     assert page.crumbs[-1].current
     if last:
         assert page.crumbs[-1].text == last
+
+
+def test_every_page_names_its_icon_so_the_browser_asks_for_no_missing_favicon(w, login, klass):
+    """base.html links the site's icon (a static file that exists): browsers then never ask for /favicon.ico, which
+    no site serves, and the console of every page stays free of a 404."""
+    for response in (
+        Client(HTTP_HOST="hocba.localhost").get("/accounts/login/"),
+        login("parent_a", SCHOOL_A_HOST).get("/my-children/"),
+    ):
+        found = re.search(r'<link rel="icon" href="/static/([^"]+)" type="image/svg\+xml">', response.content.decode())
+        assert found, "no icon linked"
+        path = finders.find(found.group(1))
+        assert path and Path(path).read_text().startswith("<svg")

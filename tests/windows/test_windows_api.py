@@ -207,10 +207,11 @@ def test_preview_counts_schools_and_students_and_names_the_conflict(w):
     assert [h["id"] for h in data["higher"]] == [higher.pk]
     assert Window.objects.count() == 1  # a preview saves nothing
 
-    SchoolRollup.objects.create(school_id=w.school_a, year_start=YEAR, students=37)
+    SchoolRollup.objects.create(school_id=w.school_a, year_start=YEAR, students=37, classes=2)
     body.update(opens_at=local(-1), locks_at=local(1))
     data = client.post("/api/v1/windows/preview/", body, format="json").json()
     assert data["ok"] is True and data["errors"] == [] and data["students"] == 37 and data["schools_with_figures"] == 1
+    assert data["classes"] == 2
     assert Window.objects.count() == 1
 
     # The province reaches both schools; upper-secondary grades reach neither (both are THCS).

@@ -90,6 +90,8 @@ CAPABILITIES: dict[str, str] = {
     "accounts.manage": "create accounts for people in scope",
     "memberships.grant": "give and end roles in scope (only roles the granter may grant)",
     "audit.view": "read the platform audit trail of the scope",
+    "boards.view": "see the board of the schools in scope: their figures, filtered, sorted, by unit",
+    "boards.export": "download the board of the schools in scope as a spreadsheet",
     "school.enter": "open the school's pages",
     "school.staff.view": "see the school's staff list",
     # inside a school; which rows is decided by the school's selectors (own class, assigned subject…)
@@ -134,10 +136,21 @@ ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
             "windows.view",
             "windows.schedule",
             "windows.decide",
+            "boards.view",
+            "boards.export",
         }
     ),
     Role.PROVINCE_INSPECTOR: frozenset(
-        {"platform.home", "units.view", "schools.view", "audit.view", "windows.view", "grants.request"}
+        {
+            "platform.home",
+            "units.view",
+            "schools.view",
+            "audit.view",
+            "windows.view",
+            "grants.request",
+            "boards.view",
+            "boards.export",
+        }
     ),
     Role.UNIT_ADMIN: frozenset(
         {
@@ -151,9 +164,21 @@ ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
             "windows.view",
             "windows.schedule",
             "windows.decide",
+            "boards.view",
+            "boards.export",
         }
     ),
-    Role.UNIT_STAFF: frozenset({"platform.home", "units.view", "schools.view", "windows.view", "grants.request"}),
+    Role.UNIT_STAFF: frozenset(
+        {
+            "platform.home",
+            "units.view",
+            "schools.view",
+            "windows.view",
+            "grants.request",
+            "boards.view",
+            "boards.export",
+        }
+    ),
     Role.PRINCIPAL: frozenset(
         {
             "platform.home",

@@ -14,6 +14,7 @@ from tenants.selectors import school_member_ids
 
 from ...access import SchoolAccess
 from ...models import SchoolClass, SchoolYear, Subject, TeachingAssignment
+from ...rollups import rollup_add
 from ...selectors import TEACHING_ROLES
 from ..common import require, school_write
 from .common import _account_id, _int, _require_teacher
@@ -58,9 +59,11 @@ def class_create(
     _require_teacher(access, homeroom_teacher_id, "homeroom_teacher")
     _class_name_free(year, name)
     try:
-        return SchoolClass.objects.create(year=year, name=name, grade=grade, homeroom_teacher_id=homeroom_teacher_id)
+        created = SchoolClass.objects.create(year=year, name=name, grade=grade, homeroom_teacher_id=homeroom_teacher_id)
     except IntegrityError as exc:
         raise DomainError("classes.exists", _("Lớp %(name)s đã có trong năm học này."), params={"name": name}) from exc
+    rollup_add(school_id=access.school_id, year_start=year.start_year, classes=1)
+    return created
 
 
 @school_write
