@@ -134,7 +134,7 @@ def test_the_platform_menu_at_1366_and_390(site, new_context, shots):
     page = new_context(viewport=DESKTOP).new_page()
     sign_in(page, site, INSPECTOR)
     page.goto(site.url(path="/manage/schools/"))
-    expected = ["Trang chủ", "Đơn vị", "Trường học", "Lịch mở/khóa", "Cập nhật hằng tháng", "Nhật ký"]
+    expected = ["Trang chủ", "Bảng theo dõi", "Đơn vị", "Trường học", "Lịch mở/khóa", "Cập nhật hằng tháng", "Nhật ký"]
     assert page.locator("#site-menu ul.sections a").all_inner_texts() == expected
     row = boxes(page, "#site-menu ul.sections a")
     assert len({round(b["y"]) for b in row}) == 1, row

@@ -33,6 +33,7 @@ from schools.services.students import BASIC_FIELDS, PERSONAL_FIELDS, PROFILE_FIE
 from schools.tasks import IMPORT_KIND
 from tenants.models import Account, BackgroundJob, BackgroundJobRow, JobState, RowOutcome, School
 from tenants.selectors import access_for
+from tenants.services import grants as grant_services
 from tenants.services import windows as window_services
 from tenants.services.accounts import account_create
 from tests.school_fixtures import current_school_year
@@ -126,6 +127,7 @@ def planted(w, klass):
     record = RecordBook.objects.get(student_id=student)
     RecordBook.objects.filter(student_id__in=klass.students).update(state=RecordState.APPROVED)
     job = _import_job(w, klass)
+    grant = _read_grant(w, klass, student)
     return {
         "accounts": {**w.accounts, **extra},
         "ids": {
@@ -140,8 +142,27 @@ def planted(w, klass):
             "term": 1,
             "window": window.pk,
             "job": job,
+            "grant": grant,
         },
     }
+
+
+def _read_grant(w, klass, student: int) -> int:
+    """The province inspector's read grant on the student's record, approved by the principal."""
+    connection.set_schema_to_public()
+    school = School.objects.get(pk=w.school_a)
+    grant = grant_services.grant_request(
+        actor=w.account("inspector"),
+        school=school,
+        class_ids=[klass.school_class.pk],
+        student_ids=[student],
+        targets_label="6A1",
+        purpose="Kiểm tra hồ sơ theo kế hoạch thanh tra",
+        until=timezone.now() + dt.timedelta(days=1),
+    )
+    grant_services.grant_decide(actor=w.account("principal_a"), grant_id=grant.pk, school_id=school.pk, approve=True)
+    connection.set_tenant(klass.school)
+    return grant.pk
 
 
 def _import_job(w, klass) -> int:
@@ -241,6 +262,15 @@ def test_personal_data_shows_only_to_profile_keepers_on_every_surface(w, klass, 
             seen[name, path] = set(found)
             if found and name not in KEEPERS:
                 leaks.append(f"{name} GET {path} → {response.status_code}: {found}")
+    # The inspector reading under the grant sees the record book, never the profile's personal data.
+    holder = client_for(w.account("inspector"), SCHOOL_A_HOST)
+    granted = [path for path in paths if re.match(r"/grants/\d+/", path)]
+    assert granted
+    for path in granted:
+        response = holder.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+        text = body_text(response)
+        assert [secret for secret in SECRETS if secret in text] == [], path
     matrix = len(ROLES) * len(paths)
     print(f"\nidentity matrix: {len(ROLES)} roles × {len(paths)} surfaces = {matrix} requests, {len(leaks)} leaks")
     assert leaks == [], "\n".join(leaks)
