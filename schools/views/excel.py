@@ -7,6 +7,7 @@ as a page or, with ``Accept: application/json``, as JSON.
 
 from __future__ import annotations
 
+import abc
 from typing import Any
 
 from django.http import JsonResponse
@@ -61,15 +62,16 @@ class ExcelView(CapabilityRequiredMixin, View):
         )
 
 
-class ImportView(ExcelView):
+class ImportView(ExcelView, abc.ABC):
     """An import's page: GET the upload form; POST the file, checked in the request (its shape and the limits),
     then imported here when it is small, or by the worker (``background.receive``): the page goes to the job's page."""
 
     kind = ""
     heading: Any = ""
 
+    @abc.abstractmethod
     def target(self, **kwargs) -> imports.Target:
-        raise NotImplementedError
+        """The import this view serves, for the URL's arguments (each subclass names its own)."""
 
     def form_context(self, resolved: imports.Resolved) -> dict[str, Any]:
         return {}

