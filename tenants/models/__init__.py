@@ -3,7 +3,7 @@ from .audit import PlatformAuditEntry
 from .grants import AccessGrant, GrantStatus
 from .jobs import BackgroundJob, BackgroundJobRow, JobState, RowOutcome
 from .notifications import ComplianceSnapshot, MonthlyDutyCheck, Notification, WindowReminder, YearEndStart
-from .rollups import ResultDistribution, RollupDrift, SchoolRollup
+from .rollups import ClassRollup, ResultDistribution, RollupDay, RollupDrift, SchoolRollup
 from .schools import Domain, SchemaTemplate, School, SchoolLevel, SchoolPlacement, SchoolStatus
 from .tokens import ApiToken
 from .units import AdministrativeUnit, UnitKind, UnitVersion
@@ -32,7 +32,9 @@ __all__ = [
     "Domain",
     "Membership",
     "PlatformAuditEntry",
+    "ClassRollup",
     "ResultDistribution",
+    "RollupDay",
     "RollupDrift",
     "SchemaTemplate",
     "SchoolRollup",

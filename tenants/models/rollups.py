@@ -23,6 +23,26 @@ class SchoolRollup(models.Model):
     records_reopened = models.IntegerField(
         default=0, db_default=0, help_text="record books of the year reopened at least once (a reason kept)"
     )
+    profile_complete = models.IntegerField(
+        default=0, db_default=0, help_text="students on roll whose record-book identity fields are all filled"
+    )
+    sheets_required_term1 = models.IntegerField(default=0, db_default=0, help_text="term I sheets (assignment × term)")
+    sheets_done_term1 = models.IntegerField(default=0, db_default=0, help_text="term I sheets finished")
+    sheets_required_term2 = models.IntegerField(default=0, db_default=0, help_text="term II sheets")
+    sheets_done_term2 = models.IntegerField(default=0, db_default=0, help_text="term II sheets finished")
+    conduct_done_term1 = models.IntegerField(
+        default=0, db_default=0, help_text="students with conduct (TT22) or qualities (TT27) entered for term I"
+    )
+    conduct_done_term2 = models.IntegerField(
+        default=0, db_default=0, help_text="students with conduct (TT22) or qualities (TT27) entered for term II"
+    )
+    records_archived = models.IntegerField(default=0, db_default=0, help_text="record books signed and archived")
+    edits_after_approval = models.IntegerField(
+        default=0, db_default=0, help_text="audit entries changing an approved record (counted by the daily pass)"
+    )
+    edits_counted_to = models.BigIntegerField(
+        default=0, db_default=0, help_text="the school's last audit entry id the daily pass counted"
+    )
     updated_at = models.DateTimeField(auto_now=True)
     reconciled_at = models.DateTimeField(null=True, blank=True)
 
@@ -83,3 +103,58 @@ class RollupDrift(models.Model):
 
     def __str__(self) -> str:
         return f"{self.school_id}/{self.year_start} {self.table}.{self.field}: {self.old} → {self.new}"
+
+
+class ClassRollup(models.Model):
+    """One class of a school's year: its students on roll, record books per state and sheets required/done per term.
+    Students and states move in the writer's transaction; the sheets' completeness is recomputed by the drain of
+    stale classes (``stale_since`` set in the writer's transaction, cleared by the drain within seconds)."""
+
+    school = models.ForeignKey("tenants.School", on_delete=models.CASCADE, related_name="class_rollups")
+    year_start = models.PositiveSmallIntegerField()
+    class_id = models.BigIntegerField(help_text="the class's id in the school's schema")
+    name = models.CharField(max_length=40)
+    grade = models.PositiveSmallIntegerField()
+    students = models.IntegerField(default=0, db_default=0)
+    records_draft = models.IntegerField(default=0, db_default=0)
+    records_submitted = models.IntegerField(default=0, db_default=0)
+    records_approved = models.IntegerField(default=0, db_default=0)
+    records_signed = models.IntegerField(default=0, db_default=0)
+    records_locked = models.IntegerField(default=0, db_default=0)
+    sheets_required_term1 = models.IntegerField(default=0, db_default=0)
+    sheets_done_term1 = models.IntegerField(default=0, db_default=0)
+    sheets_required_term2 = models.IntegerField(default=0, db_default=0)
+    sheets_done_term2 = models.IntegerField(default=0, db_default=0)
+    stale_since = models.DateTimeField(
+        null=True, blank=True, help_text="set when a write may have changed the sheets' completeness; null: current"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    reconciled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["school", "year_start", "class_id"], name="one_class_rollup")]
+        indexes = [
+            models.Index(
+                fields=["stale_since"], name="class_rollup_stale", condition=models.Q(stale_since__isnull=False)
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.school_id}/{self.year_start}/{self.name}"
+
+
+class RollupDay(models.Model):
+    """A school's figures as they stood on a day (completion over time): written by the first reconciliation pass of
+    the day, a copy of the school's rollup row (``tenants.reminders.rollup_figures``)."""
+
+    school = models.ForeignKey("tenants.School", on_delete=models.CASCADE, related_name="rollup_days")
+    year_start = models.PositiveSmallIntegerField()
+    day = models.DateField()
+    figures = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["school", "year_start", "day"], name="one_rollup_day")]
+        indexes = [models.Index(fields=["year_start", "day"], name="rollup_day_year_day")]
+
+    def __str__(self) -> str:
+        return f"{self.school_id}/{self.year_start}/{self.day}"
