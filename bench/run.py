@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import common, sheets, windows_bench
+from . import boards_bench, common, sheets, windows_bench
 
 BENCHMARKS = (
     "provision",
@@ -23,7 +23,8 @@ BENCHMARKS = (
     "backup_restore",
     *sheets.NAMES,
     *windows_bench.NAMES,
-)  # sheets/windows_bench.NAMES: child process, own database
+    *boards_bench.NAMES,
+)  # sheets/windows_bench/boards_bench.NAMES: child process, own database
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -98,6 +99,14 @@ def main(argv: list[str] | None = None) -> int:
             or status
         )
         selected = [n for n in selected if n not in windows_bench.NAMES]
+        if not selected:
+            return status
+    if [n for n in selected if n in boards_bench.NAMES]:
+        status = (
+            boards_bench.launch([n for n in selected if n in boards_bench.NAMES], args.scale, args.results_dir)
+            or status
+        )
+        selected = [n for n in selected if n not in boards_bench.NAMES]
         if not selected:
             return status
 

@@ -15,22 +15,31 @@ Plain data in, plain data out: no public table is read or written here.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterator
 
-from django.db import connection
-from django.db.models import Count
+from django.db import connection, models
+from django.db.models import Count, Q
+from hocba.kernel.levels import level_of_grade
 
+from . import onroll
 from .models import (
+    Conduct,
     Enrolment,
     ExemptionPart,
+    QualityAssessment,
     RecordBook,
     RecordState,
     SchoolClass,
     SchoolYear,
+    Student,
     Subject,
     TeachingAssignment,
 )
+from .rules import rules_for, tt27
 from .services.sheets import Column, sheet_columns
+from .services.yearend import trait_codes
 
 # Which sheets a window's category covers: the terms whose score sheets must be complete at its lock.
 CATEGORY_TERMS = {"scores_1": (1,), "scores_2": (2,), "whole_year": (1, 2)}
@@ -66,12 +75,10 @@ def _year(year_start: int) -> SchoolYear | None:
     return SchoolYear.objects.filter(start_year=year_start).first()
 
 
-def unfinished_sheets(*, year_start: int, category: str, grades: list[int] | tuple[int, ...] = ()) -> list[dict]:
-    """Unfinished sheets of the year for the category's terms, one dict per assignment × term, by teacher."""
-    terms = CATEGORY_TERMS.get(category)
-    year = _year(year_start)
-    if not terms or year is None:
-        return []
+def _sheets(year: SchoolYear, terms: tuple[int, ...], grades: list[int] | tuple[int, ...] = ()) -> Iterator[dict]:
+    """Every sheet (class × subject × term) of the year in ``terms`` that someone must fill (students not exempt in
+    the term): its teaching parts, ``filled`` and ``required`` cells and the keys of its ``short`` columns. THE
+    count behind a finished sheet (``filled == required``); a constant number of queries, whatever the classes."""
     assignments = list(
         TeachingAssignment.objects.filter(school_class__year=year)
         .filter(**({"school_class__grade__in": list(grades)} if grades else {}))
@@ -79,7 +86,7 @@ def unfinished_sheets(*, year_start: int, category: str, grades: list[int] | tup
         .order_by("school_class__grade", "school_class__name", "subject__order", "pk")
     )
     if not assignments:
-        return []
+        return
     students = dict(
         Enrolment.objects.filter(school_class__year=year, ends_on__isnull=True)
         .values_list("school_class_id")
@@ -120,7 +127,6 @@ def unfinished_sheets(*, year_start: int, category: str, grades: list[int] | tup
     sheets: dict[tuple[int, int], list[TeachingAssignment]] = {}
     for a in assignments:  # one sheet per class × subject, whoever enters its columns
         sheets.setdefault((a.school_class_id, a.subject_id), []).append(a)
-    out = []
     for parts in sheets.values():
         a = parts[0]
         for term in terms:
@@ -129,25 +135,122 @@ def unfinished_sheets(*, year_start: int, category: str, grades: list[int] | tup
                 continue
             required = required_columns(a.subject, a.school_class, term)
             cells = filled_by.get((a.school_class_id, a.subject_id, term), {})
-            short = {c.key for c in required if cells.get((c.kind, c.seq), 0) < n_students}
-            filled = sum(min(cells.get((c.kind, c.seq), 0), n_students) for c in required)
-            need = n_students * len(required)
-            if filled < need:
-                teacher_ids = [p.teacher_id for p in parts if not p.columns or short & set(p.columns)]
-                out.append(
-                    {
-                        "teacher_id": teacher_ids[0] if teacher_ids else a.teacher_id,
-                        "teacher_ids": teacher_ids or [a.teacher_id],
-                        "class_id": a.school_class_id,
-                        "class_name": a.school_class.name,
-                        "grade": a.school_class.grade,
-                        "subject_id": a.subject_id,
-                        "subject_name": a.subject.name,
-                        "term": term,
-                        "filled": filled,
-                        "required": need,
-                    }
-                )
+            yield {
+                "parts": parts,
+                "term": term,
+                "short": {c.key for c in required if cells.get((c.kind, c.seq), 0) < n_students},
+                "filled": sum(min(cells.get((c.kind, c.seq), 0), n_students) for c in required),
+                "required": n_students * len(required),
+            }
+
+
+def unfinished_sheets(*, year_start: int, category: str, grades: list[int] | tuple[int, ...] = ()) -> list[dict]:
+    """Unfinished sheets of the year for the category's terms, one dict per assignment × term, by teacher."""
+    terms = CATEGORY_TERMS.get(category)
+    year = _year(year_start)
+    if not terms or year is None:
+        return []
+    out = []
+    for sheet in _sheets(year, terms, grades):
+        if sheet["filled"] >= sheet["required"]:
+            continue
+        parts, a = sheet["parts"], sheet["parts"][0]
+        teacher_ids = [p.teacher_id for p in parts if not p.columns or sheet["short"] & set(p.columns)]
+        out.append(
+            {
+                "teacher_id": teacher_ids[0] if teacher_ids else a.teacher_id,
+                "teacher_ids": teacher_ids or [a.teacher_id],
+                "class_id": a.school_class_id,
+                "class_name": a.school_class.name,
+                "grade": a.school_class.grade,
+                "subject_id": a.subject_id,
+                "subject_name": a.subject.name,
+                "term": sheet["term"],
+                "filled": sheet["filled"],
+                "required": sheet["required"],
+            }
+        )
+    return out
+
+
+SHEET_FIGURES = ("sheets_required_term1", "sheets_done_term1", "sheets_required_term2", "sheets_done_term2")
+
+
+def class_sheets(year: SchoolYear) -> dict[int, dict[str, int]]:
+    """Per class of the year, its sheets to fill and those finished, per term (``SHEET_FIGURES``): the sheets of
+    ``_sheets``, finished as the reminders judge them. Every class of the year is present. Constant queries."""
+    out = {
+        pk: dict.fromkeys(SHEET_FIGURES, 0) for pk in SchoolClass.objects.filter(year=year).values_list("pk", flat=True)
+    }
+    for sheet in _sheets(year, (1, 2)):
+        figures = out.setdefault(sheet["parts"][0].school_class_id, dict.fromkeys(SHEET_FIGURES, 0))
+        figures[f"sheets_required_term{sheet['term']}"] += 1
+        figures[f"sheets_done_term{sheet['term']}"] += int(sheet["filled"] >= sheet["required"])
+    return out
+
+
+# The record book's identity fields (the first page of the học bạ): a student counts in ``profile_complete`` when
+# every one of them is filled. The boards' "profile completeness" reads this list only.
+PROFILE_FIELDS = (
+    "full_name",
+    "date_of_birth",
+    "gender",
+    "ethnicity",
+    "nationality",
+    "place_of_birth",
+    "address",
+    "personal_id",
+    "guardians",
+)
+
+
+def profile_filled(prefix: str = "") -> Q:
+    """The students (``prefix``: the path to them) whose ``PROFILE_FIELDS`` are all filled."""
+    q = Q()
+    for name in PROFILE_FIELDS:
+        field = Student._meta.get_field(name)
+        path = f"{prefix}{name}"
+        if name == "guardians":
+            q &= ~Q(**{path: []})
+        elif isinstance(field, models.CharField):
+            q &= Q(**{f"{path}__isnull": False}) & ~Q(**{path: ""})
+        else:
+            q &= Q(**{f"{path}__isnull": False})
+    return q
+
+
+def conduct_done(year: SchoolYear, day: dt.date) -> dict[int, int]:
+    """Per term, the students on a class's roll of the year on ``day`` whose conduct for the term is entered: TT22
+    (lower and upper secondary) a conduct level for the term; TT27 (primary) a level for every quality and
+    competency of the rules at the term's end-of-term checkpoint (the one the record book keeps). Three queries."""
+    on_roll = list(
+        Enrolment.objects.filter(onroll.on_roll(day), school_class__year=year)
+        .values_list("student_id", "school_class__grade")
+        .distinct()
+    )
+    ids = [sid for sid, _grade in on_roll]
+    conduct = set(
+        Conduct.objects.filter(year=year, student_id__in=ids).exclude(level="").values_list("student_id", "term")
+    )
+    qualities = {
+        (sid, term): n
+        for sid, term, n in QualityAssessment.objects.filter(year=year, student_id__in=ids, checkpoint="end")
+        .exclude(level="")
+        .values_list("student_id", "term")
+        .annotate(n=Count("code", distinct=True))
+    }
+    traits: dict[int, int | None] = {}
+    out = {1: 0, 2: 0}
+    for sid, grade in on_roll:
+        if grade not in traits:
+            rules = rules_for(level_of_grade(grade), year.start_year)
+            traits[grade] = len(trait_codes(rules)) if isinstance(rules, tt27.TT27Rules) else None
+        need = traits[grade]
+        for term in (1, 2):
+            if need is None:
+                out[term] += int((sid, term) in conduct)
+            else:
+                out[term] += int(qualities.get((sid, term), 0) >= need)
     return out
 
 

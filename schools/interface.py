@@ -11,10 +11,12 @@ import datetime as dt
 from hocba.kernel.text import fold
 
 from . import compliance, monthlyduty, onroll, rollup_days
-from .audit import chain
+from .audit import chain, history
 from .demo import seed_school
-from .models import Enrolment, SchoolClass, SchoolYear
-from .rollups import OUTBOX_TABLE, distributions_recomputed, figures_clearing_outbox, outbox_take, school_figures
+from .models import Enrolment, SchoolClass
+from .rollup_classes import figures_with_classes, stale_refresh
+from .rollup_classes import rollup_figures as figures_of_years
+from .rollups import OUTBOX_TABLE, distributions_recomputed, outbox_take
 from .selectors import current_year
 
 
@@ -34,8 +36,22 @@ def classes_without_monthly_update(*, month: dt.date) -> dict:
 
 
 def rollup_figures() -> dict[int, dict[str, int]]:
-    """The school's rollup figures recomputed from its tables, per school year (keyed by its start year)."""
-    return {year.start_year: school_figures(year) for year in SchoolYear.objects.all()}
+    """The school's rollup figures recomputed from its tables, per school year (keyed by its start year), with the
+    figures the drain of stale classes keeps (``tenants.rollups.DERIVED_FIELDS``)."""
+    return figures_of_years()
+
+
+def class_rollups_refresh(*, school_id: int) -> dict:
+    """The drain of the school's stale classes (``rollups.stale_refresh``): takes the school's chain lock, in the
+    caller's transaction. Returns ``{"years": [start years], "classes": n}``."""
+    return stale_refresh(school_id)
+
+
+def edits_after_approval(*, after_id: int, limit: int) -> dict:
+    """The audit entries after ``after_id`` (at most ``limit``) that the history reads as made after approval, per
+    school year: ``{"by_year": {start_year: entries}, "last_id": the last entry read (``after_id`` when none),
+    "more": bool}``."""
+    return history.after_approval_counts(after_id=after_id, limit=limit)
 
 
 def students_day_due(after: dt.date | None) -> bool:
@@ -60,10 +76,11 @@ def rollup_outbox_take() -> dict:
 
 
 def rollup_figures_clearing_outbox() -> dict:
-    """The figures per school year (``figures``) and, as of the same moment, those years' outbox rows taken as
-    ``rollup_outbox_take`` (reconciliation; in the caller's transaction, which holds the school's chain lock and its
-    outbox lock, taken here, until it commits)."""
-    return figures_clearing_outbox()
+    """The figures per school year (``figures``, ``DERIVED_FIELDS`` included), every class's figures per school year
+    (``classes``: {start_year: {class id: {name, grade, figures}}}) and, as of the same moment, those years' outbox
+    rows taken as ``rollup_outbox_take`` (reconciliation; in the caller's transaction, which holds the school's chain
+    lock and its outbox lock, taken here, until it commits)."""
+    return figures_with_classes()
 
 
 def result_distributions() -> dict:

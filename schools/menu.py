@@ -30,6 +30,7 @@ ENTRIES = (
     MenuEntry(
         "school.children", _("Con của tôi"), "pages:my_children", SCHOOL, ("records.view_child",), 15, ("/students/",)
     ),
+    MenuEntry("school.summary", _("Tổng quan"), "school_summary", SCHOOL, ("summary.view",), 5),
     MenuEntry("school.setup", _("Thiết lập năm học"), "setup:home", SCHOOL, ("school.setup",), 20),
     MenuEntry("school.windows", _("Lịch mở/khóa"), "windows:school_windows", SCHOOL, ("windows.view",), 40),
     MenuEntry("school.grants", _("Quyền xem học bạ"), "grants:list", SCHOOL, ("grants.decide",), 45, ("/grants/",)),

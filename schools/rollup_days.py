@@ -11,8 +11,8 @@ from django.db import connection
 from django.db.models import Count
 
 from . import onroll
-from .models import Enrolment
-from .rollups import OUTBOX_TABLE, rollup_add
+from .models import Enrolment, SchoolClass
+from .rollups import OUTBOX_TABLE, classes_changed, rollup_add
 from .services.common import take_chain_lock
 
 
@@ -29,11 +29,20 @@ def students_day_moves(*, school_id: int, after: dt.date) -> dict[int, int]:
         return {}
     rows = (
         Enrolment.objects.filter(onroll.rolls_changed_between(after, today))
-        .values_list("school_class__year__start_year")
+        .values_list("school_class_id", "school_class__year__start_year")
         .annotate(now=Count("id", filter=onroll.on_roll(today)), then=Count("id", filter=onroll.on_roll(after)))
         .order_by()
     )
-    moves = {year: now - then for year, now, then in rows if now != then}
+    moves: dict[int, int] = {}
+    by_class: dict[int, int] = {}
+    for class_id, year, now, then in rows:
+        if now != then:
+            moves[year] = moves.get(year, 0) + now - then
+            by_class[class_id] = now - then
     for year_start, delta in moves.items():
-        rollup_add(school_id=school_id, year_start=year_start, students=delta)
-    return moves
+        if delta:
+            rollup_add(school_id=school_id, year_start=year_start, students=delta)
+    if by_class:  # the classes' rows move alike, and recompute who of their students counts as complete
+        classes = SchoolClass.objects.filter(pk__in=list(by_class)).select_related("year")
+        classes_changed(school_id=school_id, classes=[(c, {"students": by_class[c.pk]}) for c in classes], stale=True)
+    return {year: delta for year, delta in moves.items() if delta}

@@ -36,6 +36,8 @@ from .services.common import take_chain_lock
 OUTBOX_TABLE = RollupOutbox._meta.db_table
 FIELDS = public_rollups.FIELDS
 OUTBOX_FIELDS = public_rollups.OUTBOX_FIELDS
+DERIVED_FIELDS = public_rollups.DERIVED_FIELDS
+CLASS_FIELDS = public_rollups.CLASS_FIELDS
 
 
 def school_figures(year: SchoolYear, today: dt.date | None = None) -> dict[str, int]:
@@ -70,7 +72,8 @@ def rollup_add(*, school_id: int, year_start: int, **deltas: int) -> None:
         public_rollups.rollup_add(school_id=school_id, year_start=year_start, **deltas)
         return
     deltas = public_rollups.clean_deltas(deltas)
-    inline = {k: deltas.pop(k) for k in public_rollups.INLINE_FIELDS if k in deltas}
+    inline_fields = (*public_rollups.INLINE_FIELDS, *public_rollups.KEPT_ELSEWHERE)
+    inline = {k: deltas.pop(k) for k in inline_fields if k in deltas}
     if inline:  # no outbox column: into the public row now (``tenants.rollups.INLINE_FIELDS``)
         public_rollups.rollup_add(school_id=school_id, year_start=year_start, **inline)
     if not deltas:
@@ -127,6 +130,36 @@ def figures_clearing_outbox() -> dict:
         cursor.execute(f"LOCK TABLE {OUTBOX_TABLE} IN EXCLUSIVE MODE")
     figures = {year.start_year: school_figures(year) for year in SchoolYear.objects.all()}
     return {"figures": figures, **_take("WHERE year_start = ANY(%s)", (list(figures),))}
+
+
+# --- per class, and the figures no write knows the change of (``tenants.rollups.DERIVED_FIELDS``) --------------
+
+
+def class_rollup_add(*, school_id: int, school_class: SchoolClass, stale: bool = False, **deltas: int) -> None:
+    """Add ``deltas`` (students, records per state) to the class's public row in the caller's transaction, and mark
+    it stale when the write may have changed its sheets' or its students' completeness (``stale``). One statement,
+    in both rollup modes."""
+    classes_changed(school_id=school_id, classes=[(school_class, deltas)], stale=stale)
+
+
+def classes_changed(*, school_id: int, classes: Iterable[tuple[SchoolClass, dict[str, int]]], stale: bool) -> None:
+    """``class_rollup_add`` for several classes (of any years): one statement per school year."""
+    by_year: dict[int, list[tuple]] = {}
+    for school_class, deltas in classes:
+        by_year.setdefault(school_class.year.start_year, []).append(
+            (school_class.pk, school_class.name, school_class.grade, deltas)
+        )
+    for year_start, rows in by_year.items():
+        public_rollups.class_rollup_add(school_id=school_id, year_start=year_start, classes=rows, stale=stale)
+
+
+def class_stale(*, school_id: int, class_ids: Iterable[int]) -> None:
+    """Mark these classes stale (a write changed what their sheets require or hold, or their students' profiles or
+    conduct): the drain recomputes them within seconds. One query for the classes, one statement per year."""
+    ids = set(class_ids)
+    if ids:
+        found = SchoolClass.objects.filter(pk__in=ids).select_related("year")
+        classes_changed(school_id=school_id, classes=[(c, {}) for c in found], stale=True)
 
 
 # --- result distributions: the results frozen at approval, counted by grade, gender and ethnic group -----------

@@ -71,11 +71,17 @@ class Placement:
 
     name: str
     terms: bool = False  # whether the branch reads the rows' term (a category ``by_term``)
+    # Whether the UPDATE trigger also passes the old rows (as ``old_rows``): the record book's, whose signing path and
+    # revocation the function tells from the old and new rows together.
+    old_rows: bool = False
 
 
 # The row names its year (``year_id``), in some tables its term; its student's record book of that year, if any,
 # gives the class.
 YEAR_RECORD = Placement("year", terms=True)
+# A record book: placed by its year as above (it has no term); its UPDATE trigger passes the old rows too, for the
+# signing path (approved → signed → locked goes on after a lock) and the refusal of changes to signed records.
+RECORD = Placement("record", old_rows=True)
 # The row is a student or names one (``student_id``): the student's latest record book gives the year and class; a
 # student with no record book yet is not checked (no year says which windows apply).
 LATEST_RECORD = Placement("student")
@@ -118,8 +124,8 @@ GUARDS: tuple[Guard, ...] = (
     Guard(
         "recordbook",
         by_operation(update="year_end", other="profile"),
-        YEAR_RECORD,
-        note="A record is opened with the student's profile; changing it afterwards is year-end work.",
+        RECORD,
+        note="A record is opened with the student's profile; changing it afterwards is year-end work (signing aside).",
     ),
     Guard("student", fixed("profile"), LATEST_RECORD),
     Guard("guardianlink", fixed("profile"), LATEST_RECORD),
@@ -148,14 +154,23 @@ def _literals(values: tuple[str, ...]) -> str:
     return ", ".join("'" + value + "'" for value in values)
 
 
+def transition(guard: Guard, event: str, table: str) -> str:
+    """The trigger's transition tables: ``changed_rows``, and ``old_rows`` on an UPDATE whose placement reads them."""
+    old = " OLD TABLE AS old_rows" if event == "UPDATE" and guard.placement.old_rows else ""
+    return f"REFERENCING {table} AS changed_rows{old}"
+
+
+def render_trigger(guard: Guard, suffix: str, event: str, table: str) -> str:
+    return (
+        f"CREATE TRIGGER window_{suffix} AFTER {event} ON {guard.table} {transition(guard, event, table)} "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {FUNCTION}({_literals(arguments(guard, event))});\n"
+    )
+
+
 def render_triggers(guard: Guard) -> str:
     """One table's three statement triggers."""
     note = f"-- {guard.note}\n" if guard.note else ""
-    return note + "".join(
-        f"CREATE TRIGGER window_{suffix} AFTER {event} ON {guard.table} REFERENCING {table} AS changed_rows "
-        f"FOR EACH STATEMENT EXECUTE FUNCTION {FUNCTION}({_literals(arguments(guard, event))});\n"
-        for suffix, event, table in EVENTS
-    )
+    return note + "".join(render_trigger(guard, suffix, event, table) for suffix, event, table in EVENTS)
 
 
 def render(source: Path = SQL_PATH) -> str:
@@ -189,3 +204,20 @@ def upgrade_sql(source: Path = SQL_PATH) -> str:
     drops += "".join(f"DROP FUNCTION IF EXISTS {FUNCTION}_{g.model}();\n" for g in base)
     install = source.read_text(encoding="utf-8")
     return drops + install.replace(f"CREATE FUNCTION {FUNCTION}()", f"CREATE OR REPLACE FUNCTION {FUNCTION}()", 1)
+
+
+def function_sql(source: Path = SQL_PATH) -> str:
+    """The function as the file writes it (everything above the generated triggers), as ``CREATE OR REPLACE``: for a
+    migration that changes the function and nothing else of the file."""
+    head, found, _ = source.read_text(encoding="utf-8").partition(MARKER)
+    if not found:
+        raise ValueError(f"{source}: the generated triggers' marker is missing:\n{MARKER}")
+    return head.replace(f"CREATE FUNCTION {FUNCTION}()", f"CREATE OR REPLACE FUNCTION {FUNCTION}()", 1)
+
+
+def retrigger_sql(model: str) -> str:
+    """Drop and create again one table's three triggers, as ``GUARDS`` says now (their placement, arguments or
+    transition tables changed)."""
+    guard = next(g for g in GUARDS if g.model == model)
+    drops = "".join(f"DROP TRIGGER IF EXISTS window_{suffix} ON {guard.table};\n" for suffix, _e, _t in EVENTS)
+    return drops + render_triggers(guard)

@@ -14,7 +14,6 @@ import logging
 from typing import Any
 
 from django.utils import timezone
-from hocba.env import runtime
 from hocba.kernel import archive
 from hocba.kernel.auditchain import BrokenLink, ChainCheck, ChainReport
 
@@ -28,7 +27,7 @@ VERIFY_BATCH = 5000  # audit entries per read while verifying: memory stays flat
 
 def retention_days() -> int:
     """``HOCBA_ANCHOR_RETENTION_DAYS`` (default 3650): how long an anchor cannot be removed or overwritten."""
-    return int(runtime("HOCBA_ANCHOR_RETENTION_DAYS", "3650"))
+    return archive.anchor_retention_days()
 
 
 def _schools(schemas: list[str] | None) -> list[tuple[int, str, str]]:

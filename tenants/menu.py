@@ -23,6 +23,7 @@ ENTRIES = (
     # the platform site
     MenuEntry("platform.home", _("Trang chủ"), "home", PUBLIC, order=0),
     MenuEntry("platform.board", _("Bảng theo dõi"), "board", PUBLIC, ("boards.view",), 5),
+    MenuEntry("platform.statistics", _("Thống kê"), "statistics", PUBLIC, ("statistics.view",), 7),
     MenuEntry("platform.units", _("Đơn vị"), "unit_list", PUBLIC, ("units.view",), 10, ("/manage/unit/",)),
     MenuEntry("platform.schools", _("Trường học"), "school_list", PUBLIC, ("schools.view",), 20, ("/manage/school/",)),
     MenuEntry("platform.windows", _("Lịch mở/khóa"), "window_list", PUBLIC, ("windows.view",), 30),

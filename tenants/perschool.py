@@ -70,6 +70,14 @@ def students_day_moves(schema_name: str, *, school_id: int, after: dt.date) -> d
     return run_in_school(schema_name, interface.students_day_moves, school_id=school_id, after=after)
 
 
+def class_rollups_refresh(schema_name: str, *, school_id: int) -> dict:
+    return run_in_school(schema_name, interface.class_rollups_refresh, school_id=school_id)
+
+
+def edits_after_approval(schema_name: str, *, after_id: int, limit: int) -> dict:
+    return run_in_school(schema_name, interface.edits_after_approval, after_id=after_id, limit=limit)
+
+
 def rollup_outbox_take(schema_name: str) -> dict:
     return run_in_school(schema_name, interface.rollup_outbox_take)
 

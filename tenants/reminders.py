@@ -42,7 +42,7 @@ from .models import (
     WindowTier,
     YearEndStart,
 )
-from .rollup_outbox import drain_schools
+from .rollup_outbox import drain_schools, drain_stale_of
 from .rollups import outbox_mode
 from .selectors import school_member_ids, school_placements_on, unit_tree_on
 from .windows import setter_tiers
@@ -90,8 +90,32 @@ def window_schools(window: Window, day: dt.date | None = None) -> list[tuple[int
         units = unit_tree_on(day).descendants(window.unit_id)
         qs = School.objects.filter(pk__in=list(school_placements_on(day, unit_ids=units)))
     rows = qs.filter(status="active").order_by("pk").values_list("pk", "schema_name", "levels")
+    return [(pk, schema) for pk, schema, levels in rows if covers_levels(window, levels)]
+
+
+def covers_levels(window: Window, levels: Iterable[str] | None) -> bool:
+    """Does the window's grade filter reach a school teaching ``levels`` (no filter: every school)?"""
     wanted = set(window.grades or [])
-    return [(pk, schema) for pk, schema, levels in rows if not wanted or wanted & grades_of(levels)]
+    return not wanted or bool(wanted & grades_of(levels))
+
+
+def windows_of_schools(
+    windows: Iterable[Window], *, tree, placements: dict[int, int], levels: dict[int, Iterable[str]]
+) -> dict[int, list[Window]]:
+    """``window_schools`` in memory for many windows at once: ``{school_id: [windows covering it]}`` for the active
+    schools of ``levels`` (``{id: levels}``), given the unit tree and the placements of the day (no query)."""
+    out: dict[int, list[Window]] = defaultdict(list)
+    below: dict[int, set[int]] = {}
+    for window in windows:
+        if window.school_id is not None:
+            hit = [window.school_id] if window.school_id in levels else []
+        else:
+            units = below.setdefault(window.unit_id, tree.descendants(window.unit_id) if tree else {window.unit_id})
+            hit = [pk for pk in levels if placements.get(pk) in units]
+        for pk in hit:
+            if covers_levels(window, levels[pk]):
+                out[pk].append(window)
+    return out
 
 
 def _domains(school_ids: Iterable[int]) -> dict[int, str]:
@@ -335,6 +359,16 @@ ROLLUP_FIGURES = (
     "absences",
     "classes",
     "records_reopened",
+    # the boards' completeness figures (tenants.rollups.DERIVED_FIELDS), archived records and the daily count of edits
+    "profile_complete",
+    "sheets_required_term1",
+    "sheets_done_term1",
+    "sheets_required_term2",
+    "sheets_done_term2",
+    "conduct_done_term1",
+    "conduct_done_term2",
+    "records_archived",
+    "edits_after_approval",
 )
 
 
@@ -365,6 +399,7 @@ def snapshot_chunk(window_id: int, school_ids: list[int]) -> int:
         return 0
     if outbox_mode():
         drain_schools(school_ids, via="snapshot")
+    drain_stale_of(school_ids)  # the completeness figures as of the lock, whatever the drain's pace
     taken_at = timezone.now()
     rollups = {
         r["school_id"]: r

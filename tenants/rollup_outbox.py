@@ -22,9 +22,11 @@ import logging
 import time
 
 from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
 from hocba.kernel import metrics
 
 from . import perschool
+from . import rollups as public_rollups
 from .distributions import distributions_reconcile
 from .models import RollupDrift, School
 from .rollups import outbox_signal, outbox_signalled, rollup_add, rollup_set
@@ -93,6 +95,88 @@ def drain_schools(school_ids: list[int], *, via: str) -> int:
     return sum(drain_school(school_id, schema_name, via=via) for school_id, schema_name in _schemas(school_ids).items())
 
 
+# --- the drain of stale classes: the figures no write knows the change of (``rollups.DERIVED_FIELDS``) -----------
+
+STALE_BATCH = 100  # schools taken at a time
+
+
+def drain_stale_school(school_id: int, schema_name: str) -> int:
+    """Recompute this school's stale classes and its derived figures, in one transaction under its chain lock;
+    returns the classes written."""
+    with transaction.atomic():
+        return perschool.class_rollups_refresh(schema_name, school_id=school_id)["classes"]
+
+
+def drain_stale(*, budget: float = DRAIN_BUDGET_SECONDS, batch: int = STALE_BATCH) -> dict[str, int]:
+    """Drain the schools with stale classes, the longest waiting first, for at most ``budget`` seconds (beat every
+    2 s: a class marked stale by a commit is current within seconds). The wait of each school's oldest mark is
+    observed (``hocba_rollup_outbox_lag_seconds{via="stale"}``): the freshness of these figures."""
+    started = time.monotonic()
+    out = {"schools": 0, "classes": 0, "failed": 0}
+    failed: set[int] = set()
+    while time.monotonic() - started < budget:
+        waiting = [
+            (school_id, lag) for school_id, lag in public_rollups.stale_schools(batch) if school_id not in failed
+        ]
+        if not waiting:
+            break
+        schemas = _schemas([school_id for school_id, _lag in waiting])
+        for school_id, lag in waiting:
+            if school_id not in schemas:  # the school is gone: its rows went with it
+                failed.add(school_id)
+                continue
+            try:
+                out["classes"] += drain_stale_school(school_id, schemas[school_id])
+                out["schools"] += 1
+                metrics.rollup_outbox_drained(via="stale", rows=1, lag_seconds=lag)
+            except DatabaseError:
+                log.exception("stale classes: draining %s failed; the next run tries again", schemas[school_id])
+                failed.add(school_id)
+    out["failed"] = len(failed)
+    return out
+
+
+def drain_stale_of(school_ids: list[int]) -> int:
+    """Drain these schools' stale classes now (the lock-time snapshot, before it copies their figures): one query
+    when none is stale; returns the classes written."""
+    stale = public_rollups.stale_among(school_ids)
+    return sum(drain_stale_school(school_id, schema) for school_id, schema in _schemas(stale).items())
+
+
+def _class_drift(school_id: int, found: dict[int, dict[int, dict]], run: str) -> list[RollupDrift]:
+    """Overwrite the school's class rows with the recomputed ones (``found``: {year: {class id: figures}}), rows of
+    classes (or years) no longer there deleted, and return the drift: each figure of a row that differed, a row
+    missing or left over counted from or to 0. The sheets of a class still marked stale are pending, not drift."""
+    kept = public_rollups.class_rows(school_id)
+    drift: list[RollupDrift] = []
+    for (year_start, class_id), row in kept.items():
+        if class_id not in found.get(year_start, {}):
+            drift += [
+                RollupDrift(school_id=school_id, year_start=year_start, table="classrollup",
+                            field=f"{class_id}.{f}", old=row[f], new=0, run=run)
+                for f in public_rollups.CLASS_FIELDS if row[f]
+            ]  # fmt: skip
+    for year_start, classes in found.items():
+        for class_id, figures in classes.items():
+            row = kept.get((year_start, class_id))
+            if row is None:
+                continue  # a row created by the reconciliation is not drift
+            fields = public_rollups.CLASS_DELTA_FIELDS if row["stale"] else public_rollups.CLASS_FIELDS
+            drift += [
+                RollupDrift(school_id=school_id, year_start=year_start, table="classrollup",
+                            field=f"{class_id}.{f}", old=row[f], new=figures[f], run=run)
+                for f in fields if row[f] != figures[f]
+            ]  # fmt: skip
+    for year_start in {y for y, _c in kept} - set(found):
+        public_rollups.class_rows_set(school_id=school_id, year_start=year_start, rows={}, fields=())
+    for year_start, classes in found.items():
+        public_rollups.class_rows_set(
+            school_id=school_id, year_start=year_start, rows=classes, fields=public_rollups.CLASS_FIELDS
+        )
+    public_rollups.class_rows_reconciled(school_id)
+    return drift
+
+
 def reconcile_school(school_id: int, schema_name: str, *, run: str = "") -> int:
     """Recompute this school's rollup rows from its tables; returns the number of school years. Counted in the
     metrics, with whether any figure had drifted (``hocba_rollup_reconciled_schools_total{drift="fixed"}``); every
@@ -114,12 +198,18 @@ def reconcile_school(school_id: int, schema_name: str, *, run: str = "") -> int:
         found = perschool.rollup_figures_clearing_outbox(schema_name)
         for year_start, deltas in found["years"].items():
             rollup_add(school_id=school_id, year_start=year_start, **deltas)
+        pending = set(public_rollups.stale_years(school_id))  # derived figures not drained yet: not drift
         for year_start, values in found["figures"].items():
             differing = rollup_set(school_id=school_id, year_start=year_start, values=values)
             fixed += [
                 RollupDrift(school_id=school_id, year_start=year_start, field=field, old=old, new=new, run=run)
                 for field, (old, new) in differing.items()
+                if not (year_start in pending and field in public_rollups.DERIVED_FIELDS)
             ]
+        fixed += _class_drift(school_id, found["classes"], run)
+        public_rollups.rollup_days_write(
+            school_id=school_id, day=timezone.localdate(), figures=_day_figures(school_id, list(found["figures"]))
+        )
         distributions = distributions_reconcile(school_id, schema_name)
         fixed += [
             RollupDrift(
@@ -168,6 +258,11 @@ def reconcile_school(school_id: int, schema_name: str, *, run: str = "") -> int:
         )
     metrics.rollups_reconciled(drifted=bool(fixed))
     return len(found["figures"])
+
+
+def _day_figures(school_id: int, years: list[int]) -> dict[int, dict]:
+    """The school's rows of these years as the day's copy (``RollupDay.figures``): every figure of the row."""
+    return public_rollups.rows_for_day(school_id, years)
 
 
 def transaction_now():

@@ -9,11 +9,14 @@ settings make both the default too), so a task may run twice: each is safe to re
 * ``rollups_drain`` / ``rollups_sweep_chunk``: each school's outbox rows are deleted and added to its public rows in
   one transaction; a second run finds them gone (a redelivered drain whose schools were taken from the Redis set
   finds nothing to do: the sweep drains what it left);
+* ``rollups_stale_drain``: recomputes the stale classes' figures under each school's chain lock and overwrites
+  them; a second run finds no stale class (or recomputes the same figures);
 * ``rollups_students_day_chunk``: a school reconciled today is left alone, so a second run changes nothing (the
   day's delta and the reconciliation are one transaction);
 * ``school_backups_chunk``: a second run writes a second backup under a new time stamp (both expire);
 * ``audit_anchors_chunk``: writes the day's anchor again under the same key, a new object version holding the
-  chain head at that moment (the earlier version stays locked; ``latest_anchor`` reads the newest);
+  chain head at that moment (the earlier version stays locked; ``latest_anchor`` reads the newest); the edits after
+  approval are counted from the mark the last count moved in the same transaction, so none is counted twice;
 * ``window_reminders_chunk`` / ``window_snapshots_chunk`` / ``year_end_start_chunk``: a marker row per (window,
   school) and a unique key per notice (``ON CONFLICT DO NOTHING``) — a second run sends no notice twice. The e-mail
   copy follows the committed notice: a worker killed between the two loses that e-mail (at most once, never twice);
@@ -35,7 +38,7 @@ from celery import shared_task
 from django.utils import timezone
 from hocba.celery import CHUNK_LIMITS, PLANNER_LIMITS
 
-from . import anchors, backups, duty, perschool, provisioning, rollup_days, rollup_outbox
+from . import anchors, backups, duty, perschool, provisioning, rollup_days, rollup_edits, rollup_outbox
 from .models import School
 from .reminders import (
     plan_reminders,
@@ -114,6 +117,13 @@ def rollups_drain() -> dict[str, int]:
     return rollup_outbox.drain_signalled()
 
 
+@shared_task(acks_late=True, reject_on_worker_lost=True, **DRAIN_LIMITS)
+def rollups_stale_drain() -> dict[str, int]:
+    """Beat (every 2 s, either mode): recompute the classes a write marked stale and their schools' completeness
+    figures (``rollup_outbox.drain_stale``)."""
+    return rollup_outbox.drain_stale()
+
+
 @shared_task(acks_late=True, reject_on_worker_lost=True, **PLANNER_LIMITS)
 def rollups_sweep() -> int:
     """Beat (every 5 min, either mode): look for outbox rows left behind (a lost signal, Redis down, a switch back
@@ -164,7 +174,11 @@ def audit_anchors() -> int:
 
 @shared_task(**CHUNK_TASK)
 def audit_anchors_chunk(schemas: list[str]) -> int:
-    return len(anchors.audit_chain_anchor(schemas))
+    """Anchor the chunk's chain heads, then count each school's edits after approval since the last pass
+    (``rollup_edits``: the boards' daily figure)."""
+    anchored = len(anchors.audit_chain_anchor(schemas))
+    rollup_edits.edits_chunk(schemas)
+    return anchored
 
 
 # --- backups (issue 15): every active school exported nightly into the backup bucket, fanned out in chunks ------

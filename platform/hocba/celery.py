@@ -68,6 +68,13 @@ app.conf.beat_schedule = {
         "task": "tenants.tasks.rollups_students_day",
         "schedule": crontab(hour=0, minute=5),
     },
+    # Classes whose sheets' completeness a write may have changed (tenants.rollup_outbox.drain_stale): current within
+    # seconds. A run not started within 4 s is dropped: the next one does the same work.
+    "rollups-stale-drain": {
+        "task": "tenants.tasks.rollups_stale_drain",
+        "schedule": timedelta(seconds=2),
+        "options": {"expires": 4},
+    },
     "window-reminders": {
         "task": "tenants.tasks.window_reminders",
         "schedule": crontab(minute="*/15"),

@@ -105,6 +105,38 @@ def runtime(name: str, default: str = "") -> str:
     return os.environ.get(name, default)
 
 
+def _days(name: str, default: int) -> int:
+    value = runtime(name, str(default)).strip() or str(default)
+    try:
+        days = int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number of days, got {value!r}") from None
+    if days < 1:
+        raise ValueError(f"{name} must be at least 1 day, got {days}")
+    return days
+
+
+@dataclass(frozen=True)
+class ArchiveSettings:
+    """The archive store's tunables (DESIGN §8), read when used (jobs and tests change them without a restart):
+    ``HOCBA_ARCHIVE_BUCKET`` (default ``hocba-archive``; versioning and Object Lock required),
+    ``HOCBA_RECORD_RETENTION_DAYS`` (signed record books, manifests, hand-overs: COMPLIANCE retention, default 7300
+    — twenty years) and ``HOCBA_ANCHOR_RETENTION_DAYS`` (the daily audit anchors, default 3650). Whether a missing
+    bucket may be created is not an environment value but a setting (``ARCHIVE_CREATE_BUCKET``: local and test only)."""
+
+    bucket: str
+    record_retention_days: int
+    anchor_retention_days: int
+
+    @classmethod
+    def read(cls) -> ArchiveSettings:
+        return cls(
+            bucket=runtime("HOCBA_ARCHIVE_BUCKET", "").strip() or "hocba-archive",
+            record_retention_days=_days("HOCBA_RECORD_RETENTION_DAYS", 7300),
+            anchor_retention_days=_days("HOCBA_ANCHOR_RETENTION_DAYS", 3650),
+        )
+
+
 ROLLUP_MODES = ("inline", "outbox")
 
 

@@ -5,9 +5,11 @@ from django.urls import include, path
 
 from hocba.kernel.views import ApiDocsView, ApiRedocView, ApiSchemaView
 from tenants.api import jobs as jobs_api
+from tenants.api import statistics as statistics_api
 from tenants.api import windows as windows_api
 from tenants.views import auditlog, boards, grants, home, jobs, manage, tokens
 from tenants.views import duty as duty_pages
+from tenants.views import statistics as statistics_pages
 from tenants.views import windows as windows_pages
 
 from .urls_common import urlpatterns as common
@@ -46,6 +48,26 @@ urlpatterns = [
     path("manage/audit/", auditlog.AuditListView.as_view(), name="audit_list"),
     path("manage/audit/export/", auditlog.AuditExportView.as_view(), name="audit_export"),
     path("manage/board/", boards.BoardView.as_view(), name="board"),
+    path("manage/board/remind/", boards.BoardRemindView.as_view(), name="board_remind"),
+    path("manage/board/schools/<int:pk>/", boards.BoardSchoolView.as_view(), name="board_school"),
+    path(
+        "manage/board/schools/<int:pk>/classes/<int:class_id>/",
+        boards.BoardSchoolView.as_view(),
+        name="board_class",
+    ),
+    path("manage/statistics/", statistics_pages.StatisticsView.as_view(), name="statistics"),
+    path("api/v1/statistics/summary/", statistics_api.StatisticsSummaryApi.as_view(), name="api_statistics_summary"),
+    path(
+        "api/v1/statistics/distributions/",
+        statistics_api.StatisticsDistributionsApi.as_view(),
+        name="api_statistics_distributions",
+    ),
+    path(
+        "api/v1/statistics/completion/",
+        statistics_api.StatisticsCompletionApi.as_view(),
+        name="api_statistics_completion",
+    ),
+    path("api/v1/boards/schools/", statistics_api.BoardSchoolsApi.as_view(), name="api_board_schools"),
     path("manage/monthly-duty/", duty_pages.MonthlyDutyView.as_view(), name="monthly_duty"),
     path("manage/windows/", windows_pages.WindowListView.as_view(), name="window_list"),
     path("manage/windows/new/", windows_pages.WindowCreateView.as_view(), name="window_create"),

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from hocba.kernel.views import ApiDocsView, ApiSchemaView
 from schools.views.home import SchoolHomeView
+from schools.views.summary import SchoolSummaryView
 from tenants.api import jobs as jobs_api
 from tenants.api import views as api
 from tenants.api import windows as windows_api
@@ -20,6 +21,7 @@ handler500 = "hocba.kernel.errorpages.server_error"
 urlpatterns = [
     *common,
     path("", SchoolHomeView.as_view(), name="home"),
+    path("summary/", SchoolSummaryView.as_view(), name="school_summary"),
     path("staff/", home.SchoolStaffView.as_view(), name="school_staff"),
     path("staff/<str:kind>/<int:pk>/accounts/new/", manage.AccountCreateView.as_view(), name="account_create"),
     path("staff/<str:kind>/<int:pk>/memberships/new/", manage.MembershipGrantView.as_view(), name="membership_grant"),

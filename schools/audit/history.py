@@ -51,13 +51,32 @@ WORKFLOW_FIELDS = frozenset(
         "approved_view",
         "approved_incomplete_reason",
         "approved_missing",
+        # signing (reporting.services.signing): the seal, the khóa decision, a revocation
+        "signed_at",
+        "sealed_by",
+        "locked_at",
+        "locked_by",
+        "revoked_at",
+        "revoked_by",
+        "revoked_reason",
     }
 )
 # The key is shown apart; sort_key and search_name are derived from the name; approved_view copies, at approval, the
 # comments and awards whose own changes the history shows.
 HIDDEN_FIELDS = frozenset({"id", "sort_key", "search_name", "approved_view"})
 ACCOUNT_FIELDS = frozenset(
-    {"submitted_by", "approved_by", "homeroom_teacher_id", "teacher_id", "head_id", "account_id"}
+    {
+        "submitted_by",
+        "approved_by",
+        "homeroom_teacher_id",
+        "teacher_id",
+        "head_id",
+        "account_id",
+        "sealed_by",
+        "locked_by",
+        "revoked_by",
+        "signer_id",
+    }
 )
 
 TABLE_LABELS = {
@@ -76,6 +95,10 @@ TABLE_LABELS = {
     "schools_awarddiscipline": _("Khen thưởng, kỉ luật"),
     "schools_recordbook": _("Học bạ"),
     "schools_exemption": _("Miễn học"),
+    "reporting_recorddocument": _("Bản học bạ PDF"),
+    "reporting_documentsignature": _("Chữ ký số"),
+    "reporting_archivemanifest": _("Danh mục lưu trữ"),
+    "reporting_handover": _("Hồ sơ bàn giao"),
 }
 FIELD_LABELS = {
     "score": _("Điểm"),
@@ -141,6 +164,13 @@ FIELD_LABELS = {
     "decided_on": _("Ngày quyết định"),
     "recorded_by": _("Người ghi nhận"),
     "recorded_at": _("Thời điểm ghi nhận"),
+    "signed_at": _("Thời điểm ký số"),
+    "sealed_by": _("Người đóng dấu số"),
+    "locked_at": _("Thời điểm khóa học bạ"),
+    "locked_by": _("Người khóa học bạ"),
+    "revoked_at": _("Thời điểm thu hồi"),
+    "revoked_by": _("Người thu hồi"),
+    "revoked_reason": _("Lý do thu hồi"),
 }
 OPERATION_LABELS = {"INSERT": _("Thêm"), "UPDATE": _("Sửa"), "DELETE": _("Xóa")}
 SOURCE_LABELS = {
@@ -447,26 +477,13 @@ def history(
     years = list(SchoolYear.objects.values_list("id", "start_year", "starts_on", "ends_on"))
     classes = {c: (name, y) for c, name, y in SchoolClass.objects.values_list("id", "name", "year_id")}
     subjects = dict(Subject.objects.values_list("id", "name"))
+    _judge(found, layouts, entries, years, classes)
     for c, old, new in found:
-        row = new or old or {}
-        if c.year_id is None and c.student_id is not None:
-            class_id = _int(row.get("school_class_id"))
-            c.year_id = (
-                classes[class_id][1] if class_id in classes else _year_on(years, timezone.localtime(c.at).date())
-            )
-        c.description = _describe(c.table, row, subjects, classes, years)
-
-    changes = [c for c, _old, _new in found]
-    states = _record_states(changes, layouts, entries)
-    for c, old, new in found:
+        c.description = _describe(c.table, new or old or {}, subjects, classes, years)
         if c.table == "schools_recordbook":
             c.action = readable.workflow_action(old, new)
-            touched = {f.field for f in c.fields} - WORKFLOW_FIELDS
-            c.after_approval = bool(old and old.get("state") in recordstates.FINAL and (touched or new is None))
-        elif c.student_id is not None and c.year_id is not None:
-            c.after_approval = (
-                _state_before(states.get((c.student_id, c.year_id), []), c.entry_id) in recordstates.FINAL
-            )
+
+    changes = [c for c, _old, _new in found]
 
     names = dict(
         Student.objects.filter(pk__in={c.student_id for c in changes if c.student_id}).values_list("id", "full_name")
@@ -484,6 +501,69 @@ def history(
         c.account_name = accounts.get(c.account_id, "") if c.account_id is not None else ""
         c.fields = [_named(f, accounts, known) for f in c.fields]
     return HistoryPage(changes, page, has_next, len(entries))
+
+
+def _judge(found: list[tuple[Change, dict | None, dict | None]], layouts: dict, entries: list, years, classes) -> None:
+    """Each change's school year (``year_id``: the row's, its class's, or the year containing the day) and whether
+    it was made after approval (the module's reading, above). Used by the page and by the daily count
+    (``after_approval_counts``): one definition."""
+    for c, old, new in found:
+        row = new or old or {}
+        if c.year_id is None and c.student_id is not None:
+            class_id = _int(row.get("school_class_id"))
+            c.year_id = (
+                classes[class_id][1] if class_id in classes else _year_on(years, timezone.localtime(c.at).date())
+            )
+    states = _record_states([c for c, _old, _new in found], layouts, entries)
+    for c, old, new in found:
+        if c.table == "schools_recordbook":
+            touched = {f.field for f in c.fields} - WORKFLOW_FIELDS
+            c.after_approval = bool(old and old.get("state") in recordstates.FINAL and (touched or new is None))
+        elif c.student_id is not None and c.year_id is not None:
+            c.after_approval = (
+                _state_before(states.get((c.student_id, c.year_id), []), c.entry_id) in recordstates.FINAL
+            )
+
+
+def after_approval_counts(*, after_id: int, limit: int) -> dict:
+    """The entries after ``after_id`` (oldest first, at most ``limit``) with a change the history flags as made after
+    approval, counted per school year (an entry once per year it changed): ``{"by_year": {start_year: n},
+    "last_id": the last entry read, "more": whether entries remain}``. The chain's entries are written under the
+    school's chain lock, so those committed form a prefix of the ids: a later count never finds one below
+    ``last_id``. Constant queries per call."""
+    layouts = table_columns()
+    entries = list(AuditEntry.objects.filter(pk__gt=after_id).order_by("id")[: limit + 1])
+    more = len(entries) > limit
+    entries = entries[:limit]
+    if not entries:
+        return {"by_year": {}, "last_id": after_id, "more": False}
+    meta = _field_meta()
+    found: list[tuple[Change, dict | None, dict | None]] = []
+    for e in entries:
+        columns = layouts.get(e.table_name, [])
+        try:
+            rows = changed_rows(e.operation, as_dicts(e.old_values, columns), as_dicts(e.new_values, columns))
+        except ValueError:  # not row text: the page shows it raw, unflagged
+            continue
+        for key, old, new in rows:
+            row = new or old or {}
+            sid = _int(row.get("id")) if e.table_name == "schools_student" else _int(row.get("student_id"))
+            fields = _fields(e.table_name, old, new, meta)
+            if fields:
+                change = Change(
+                    e.pk, e.at, e.account_id, "", e.role, e.tier, e.source, e.request_id, e.table_name, e.operation,
+                    key, sid, year_id=_int(row.get("year_id")), fields=fields,
+                )  # fmt: skip
+                found.append((change, old, new))
+    years = list(SchoolYear.objects.values_list("id", "start_year", "starts_on", "ends_on"))
+    classes = {c: (name, y) for c, name, y in SchoolClass.objects.values_list("id", "name", "year_id")}
+    _judge(found, layouts, entries, years, classes)
+    start = {pk: start_year for pk, start_year, _s, _e in years}
+    flagged = {(c.entry_id, start[c.year_id]) for c, _o, _n in found if c.after_approval and c.year_id in start}
+    by_year: dict[int, int] = {}
+    for _entry, year_start in flagged:
+        by_year[year_start] = by_year.get(year_start, 0) + 1
+    return {"by_year": by_year, "last_id": entries[-1].pk, "more": more}
 
 
 def _named(f: FieldChange, accounts: dict[int, str], known: dict[str, dict]) -> FieldChange:

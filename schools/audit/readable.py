@@ -38,6 +38,8 @@ WORKFLOW_ACTIONS = {
     ("approved", "draft"): _("đã mở lại học bạ đã duyệt"),
     ("approved", "signed"): _("đã ký số học bạ"),
     ("signed", "locked"): _("đã khóa học bạ"),
+    ("signed", "draft"): _("đã thu hồi học bạ đã ký"),  # the principal's revocation, with a reason
+    ("locked", "draft"): _("đã thu hồi học bạ đã khóa"),
 }
 WITHDRAWN = _("đã rút lại hồ sơ đã trình")  # submitted → draft by the submitter: the submission is cleared
 APPROVED_INCOMPLETE = _("đã duyệt học bạ khi còn thiếu dữ liệu")

@@ -55,6 +55,16 @@ class RecordBook(models.Model):
         help_text="results as computed at the last approval; kept through a reopen: what readers of approved records "
         "see until the next approval",
     )
+    # Signing (reporting.services.signing): every column below is a workflow column (schools.audit.history
+    # WORKFLOW_FIELDS), and the window guard lets an update through after a lock when it only moves the record forward
+    # approved → signed → locked and changes only these and the state (sql/0003_windows.sql, the signing path).
+    signed_at = models.DateTimeField(null=True, blank=True, help_text="when the school's seal closed the chain")
+    sealed_by = models.BigIntegerField(null=True, blank=True, help_text="the account that applied the school's seal")
+    locked_at = models.DateTimeField(null=True, blank=True, help_text="the principal's khóa decision (004 art. 12.1)")
+    locked_by = models.BigIntegerField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, help_text="the last revocation of a signed record")
+    revoked_by = models.BigIntegerField(null=True, blank=True)
+    revoked_reason = models.TextField(blank=True, help_text="why the principal revoked the signed record")
     approved_view = models.JSONField(
         null=True,
         blank=True,
@@ -65,7 +75,16 @@ class RecordBook(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["student", "year"], name="one_record_per_year")]
-        indexes = [models.Index(fields=["school_class", "state"])]
+        indexes = [
+            models.Index(fields=["school_class", "state"]),
+            # The window guard's question "is this student's record of that year signed or locked?" (sql/0003):
+            # only those records are in it, so while none is signed the question costs an empty probe.
+            models.Index(
+                fields=["year", "student"],
+                condition=models.Q(state__in=["signed", "locked"]),
+                name="record_signed_or_locked",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.student_id}/{self.year_id} ({self.state})"

@@ -13,7 +13,7 @@ from hocba.kernel.errors import DomainError, both_languages
 from .. import schooldays
 from ..access import SchoolAccess
 from ..models import Absence, AwardDiscipline, Conduct, Enrolment, RecordBook, RecordState, SchoolClass, SchoolYear
-from ..rollups import rollup_add
+from ..rollups import class_rollup_add, rollup_add
 from .common import require, school_write
 
 CONDUCT_TEXT_MAX = 2000  # characters of a conduct comment
@@ -161,6 +161,7 @@ def conduct_save(*, access: SchoolAccess, school_class: SchoolClass, term: int, 
         else 0
     )
     rollup_add(school_id=access.school_id, year_start=school_class.year.start_year, conduct_entries=inserted - cleared)
+    class_rollup_add(school_id=access.school_id, school_class=school_class, stale=True)  # conduct done per term
     return len(rows) + len(clears)
 
 

@@ -18,6 +18,7 @@ from hocba.kernel.errors import DomainError, TextPair
 
 from ..access import SchoolAccess
 from ..models import Exemption, ExemptionPart, SchoolClass, Subject
+from ..rollups import class_rollup_add
 from ..rules import rules_for
 from ..rules.common import Exemption as RuleExemption
 from ..rules.common import RuleInputError
@@ -126,6 +127,7 @@ def exemption_record(
             params={"subject": subject.name},
             field="term",
         )
+    class_rollup_add(school_id=access.school_id, school_class=school_class, stale=True)  # fewer cells required
     return Exemption.objects.create(
         student_id=student_id,
         subject=subject,
@@ -154,4 +156,5 @@ def exemption_revoke(*, access: SchoolAccess, school_class: SchoolClass, exempti
     if not _check_student(students, exemption.student_id, school_class, errors, 0):
         raise ClassInputInvalid(errors)
     exemption.delete()
+    class_rollup_add(school_id=access.school_id, school_class=school_class, stale=True)  # more cells required
     return exemption

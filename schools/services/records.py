@@ -20,7 +20,7 @@ from hocba.kernel.errors import DomainError
 
 from ..access import SchoolAccess
 from ..models import RecordBook, RecordState, SchoolClass
-from ..rollups import distribution_add, rollup_add
+from ..rollups import class_rollup_add, distribution_add, rollup_add
 from ..selectors.completeness import StudentCompleteness, class_completeness
 from .common import require, school_write
 from .readerview import freeze_reader_view
@@ -115,11 +115,9 @@ def records_submit(
         raise DomainError("records.nothing_to_submit", _("Không có học bạ nào đang nhập để trình."))
     n = _move(drafts, state=RecordState.SUBMITTED, submitted_at=timezone.now(), submitted_by=access.account_id)
     completeness = class_completeness(school_class, [r.student_id for r in drafts])
-    rollup_add(
-        school_id=access.school_id,
-        year_start=school_class.year.start_year,
-        **_state_deltas({RecordState.DRAFT: n}, RecordState.SUBMITTED),
-    )
+    moved = _state_deltas({RecordState.DRAFT: n}, RecordState.SUBMITTED)
+    rollup_add(school_id=access.school_id, year_start=school_class.year.start_year, **moved)
+    class_rollup_add(school_id=access.school_id, school_class=school_class, **moved)
     return Moved(n, completeness.incomplete)
 
 
@@ -148,11 +146,9 @@ def records_withdraw(
         raise DomainError("records.nothing_to_withdraw", _("Không có học bạ nào đã trình để rút lại."))
     require(manager or all(r.submitted_by == access.account_id for r in submitted), WITHDRAW_NOT_ALLOWED)
     n = _move(submitted, state=RecordState.DRAFT, submitted_at=None, submitted_by=None)
-    rollup_add(
-        school_id=access.school_id,
-        year_start=school_class.year.start_year,
-        **_state_deltas({RecordState.SUBMITTED: n}, RecordState.DRAFT),
-    )
+    moved = _state_deltas({RecordState.SUBMITTED: n}, RecordState.DRAFT)
+    rollup_add(school_id=access.school_id, year_start=school_class.year.start_year, **moved)
+    class_rollup_add(school_id=access.school_id, school_class=school_class, **moved)
     return Moved(n)
 
 
@@ -198,11 +194,9 @@ def records_approve(
         ["state", "approved_at", "approved_by", "results", "approved_incomplete_reason", "approved_missing"],
     )
     freeze_reader_view(records)
-    rollup_add(
-        school_id=access.school_id,
-        year_start=school_class.year.start_year,
-        **_state_deltas({RecordState.SUBMITTED: len(records)}, RecordState.APPROVED),
-    )
+    moved = _state_deltas({RecordState.SUBMITTED: len(records)}, RecordState.APPROVED)
+    rollup_add(school_id=access.school_id, year_start=school_class.year.start_year, **moved)
+    class_rollup_add(school_id=access.school_id, school_class=school_class, **moved)
     year_start, grade = school_class.year.start_year, school_class.grade
     distribution_add(school_id=access.school_id, year_start=year_start, grade=grade, records=records, sign=1)
     return Moved(len(records), tuple(replace(s, record_state=RecordState.APPROVED) for s in incomplete.values()))
@@ -224,12 +218,14 @@ def record_reopen(*, access: SchoolAccess, record: RecordBook, reason: str) -> R
     previous, first_reopen = record.state, not record.reopened_reason
     record.state, record.reopened_reason = RecordState.DRAFT, reason
     record.save(update_fields=["state", "reopened_reason"])
+    moved = _state_deltas({previous: 1}, RecordState.DRAFT)
     rollup_add(
         school_id=access.school_id,
         year_start=record.year.start_year,
         records_reopened=int(first_reopen),  # records reopened at least once (their reason is kept)
-        **_state_deltas({previous: 1}, RecordState.DRAFT),
+        **moved,
     )
+    class_rollup_add(school_id=access.school_id, school_class=record.school_class, **moved)
     if previous == RecordState.APPROVED:  # its frozen results leave the distributions (kept on it for its readers)
         distribution_add(
             school_id=access.school_id,

@@ -33,7 +33,7 @@ from ..models import (
     Student,
     Subject,
 )
-from ..rollups import rollup_add
+from ..rollups import class_rollup_add, rollup_add
 from ..rules import tt22, tt27
 from ..rules.common import PassFail, RuleInputError, validate_score
 from .common import CHAIN_LOCK_SQL, require, school_write, take_chain_lock
@@ -575,6 +575,8 @@ def _write(access: SchoolAccess, school_class: SchoolClass, term: int, batch: _B
             year_start=school_class.year.start_year,
             **{"entries": inserted - cleared, f"entries_term{term}": inserted - cleared},
         )
+    if written or cleared:  # the class's sheets may be finished now, or no longer: the drain recomputes them
+        class_rollup_add(school_id=access.school_id, school_class=school_class, stale=True)
     return written, cleared
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any
 
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from hocba.kernel import recordstates
 from hocba.kernel.errors import DomainError
@@ -18,7 +19,7 @@ from .. import onroll
 from ..access import SchoolAccess
 from ..models import Enrolment, GuardianLink, RecordBook, SchoolClass, Student
 from ..models.students import EntryKind, ExitKind, Gender
-from ..rollups import distribution_profile_change, rollup_add
+from ..rollups import class_rollup_add, class_stale, classes_changed, distribution_profile_change, rollup_add
 from ..rules import identity, tt22, tt27
 from ..rules.identity import IdProblem
 from .common import not_found, require, school_write
@@ -182,12 +183,12 @@ def student_enrol(
     starts_on = starts_on or today
     Enrolment.objects.create(student=student, school_class=school_class, starts_on=starts_on, entry=entry)
     RecordBook.objects.create(student=student, year_id=school_class.year_id, school_class=school_class)
-    rollup_add(
-        school_id=access.school_id,
-        year_start=school_class.year.start_year,
-        students=onroll.roll_change(None, (starts_on, None), today),  # dated ahead: counted when the day comes
-        records_draft=1,
-    )
+    deltas = {
+        "students": onroll.roll_change(None, (starts_on, None), today),  # dated ahead: counted when the day comes
+        "records_draft": 1,
+    }
+    rollup_add(school_id=access.school_id, year_start=school_class.year.start_year, **deltas)
+    class_rollup_add(school_id=access.school_id, school_class=school_class, stale=True, **deltas)
     return student
 
 
@@ -209,6 +210,14 @@ def student_update(*, access: SchoolAccess, student: Student, profile: dict[str,
         setattr(student, key, value)
     student.save()
     distribution_profile_change(school_id=access.school_id, student=student, before=before)
+    # Its identity may now be complete, or no longer: the classes it is on the roll of recompute their school's
+    # profile figure.
+    class_stale(
+        school_id=access.school_id,
+        class_ids=Enrolment.objects.filter(onroll.on_roll(today) | Q(starts_on__gt=today), student=student).values_list(
+            "school_class_id", flat=True
+        ),
+    )
     return student
 
 
@@ -298,11 +307,27 @@ def student_move_class(*, access: SchoolAccess, student: Student, to_class: Scho
         )
     enrolment.ends_on, enrolment.exit = on, ExitKind.CLASS_MOVE
     enrolment.save(update_fields=["ends_on", "exit"])
+    today = onroll.school_today()
+    classes = {enrolment.school_class_id: enrolment.school_class, to_class.pk: to_class}
+    deltas: dict[int, dict[str, int]] = {pk: {} for pk in classes}
+    deltas[enrolment.school_class_id]["students"] = onroll.roll_change(
+        (enrolment.starts_on, None), (enrolment.starts_on, on), today
+    )
+    deltas[to_class.pk]["students"] = onroll.roll_change(None, (on, None), today)
     if record is not None:
+        if record.school_class_id not in classes:  # a record filed in a third class leaves that one
+            classes[record.school_class_id] = SchoolClass.objects.select_related("year").get(pk=record.school_class_id)
+            deltas[record.school_class_id] = {}
+        state = f"records_{record.state}"
+        deltas[record.school_class_id][state] = deltas[record.school_class_id].get(state, 0) - 1
+        deltas[to_class.pk][state] = deltas[to_class.pk].get(state, 0) + 1
         record.school_class = to_class
         record.save(update_fields=["school_class"])
     else:
         RecordBook.objects.create(student=student, year_id=to_class.year_id, school_class=to_class)
+        rollup_add(school_id=access.school_id, year_start=to_class.year.start_year, records_draft=1)
+        deltas[to_class.pk]["records_draft"] = 1
+    classes_changed(school_id=access.school_id, classes=[(classes[pk], d) for pk, d in deltas.items()], stale=True)
     return Enrolment.objects.create(student=student, school_class=to_class, starts_on=on, entry=EntryKind.CLASS_MOVE)
 
 
@@ -332,13 +357,9 @@ def student_transfer_out(
     _check_day_in_enrolment(enrolment, on)
     enrolment.ends_on, enrolment.exit, enrolment.exit_note = on, ExitKind.TRANSFER_OUT, note
     enrolment.save(update_fields=["ends_on", "exit", "exit_note"])
-    rollup_add(
-        school_id=access.school_id,
-        year_start=enrolment.school_class.year.start_year,
-        students=onroll.roll_change(
-            (enrolment.starts_on, None), (enrolment.starts_on, on), today or onroll.school_today()
-        ),
-    )
+    left = onroll.roll_change((enrolment.starts_on, None), (enrolment.starts_on, on), today or onroll.school_today())
+    rollup_add(school_id=access.school_id, year_start=enrolment.school_class.year.start_year, students=left)
+    class_rollup_add(school_id=access.school_id, school_class=enrolment.school_class, stale=True, students=left)
     return enrolment
 
 
@@ -572,11 +593,22 @@ def class_carry_over(
     RecordBook.objects.bulk_create(new_records)
     if new_records:
         rollup_add(school_id=access.school_id, year_start=year.start_year, students=left)
+        arriving: dict[int, dict[str, int]] = {}
+        for e, r in zip(new_enrolments, new_records, strict=True):
+            figures = arriving.setdefault(r.school_class.pk, {"students": 0, "records_draft": 0})
+            figures["students"] += onroll.roll_change(None, (e.starts_on, None), day)
+            figures["records_draft"] += 1
         rollup_add(
             school_id=access.school_id,
             year_start=to_class.year.start_year,
-            students=sum(onroll.roll_change(None, (e.starts_on, None), day) for e in new_enrolments),
+            students=sum(f["students"] for f in arriving.values()),
             records_draft=len(new_records),
+        )
+        targets = {c.pk: c for c in (to_class, repeat_class) if c is not None}
+        classes_changed(
+            school_id=access.school_id,
+            classes=[(school_class, {"students": left}), *((targets[pk], f) for pk, f in arriving.items())],
+            stale=True,
         )
     return out
 

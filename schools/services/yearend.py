@@ -19,6 +19,7 @@ from hocba.kernel.levels import PRIMARY
 
 from ..access import SchoolAccess
 from ..models import Grading, QualityAssessment, RecordBook, SchoolClass
+from ..rollups import class_rollup_add
 from ..rules import rules_for, tt27
 from ..rules.common import RuleInputError, validate_score
 from .classwork import ClassInputInvalid, _check_student, _editable_students
@@ -171,6 +172,8 @@ def qualities_save(
                 """,
                 [[c[0] for c in clears], [c[1] for c in clears], school_class.year_id, term, checkpoint],
             )
+    if rows or clears:  # the pupils' qualities and competencies done per term (the school's conduct figures)
+        class_rollup_add(school_id=access.school_id, school_class=school_class, stale=True)
     return len(rows) + len(clears)
 
 

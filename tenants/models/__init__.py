@@ -7,6 +7,7 @@ from .rollups import ClassRollup, ResultDistribution, RollupDay, RollupDrift, Sc
 from .schools import Domain, SchemaTemplate, School, SchoolLevel, SchoolPlacement, SchoolStatus
 from .tokens import ApiToken
 from .units import AdministrativeUnit, UnitKind, UnitVersion
+from .verification import VerificationIndex
 from .windows import DataCategory, ExceptionStatus, Window, WindowException, WindowTier
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "RollupDrift",
     "SchemaTemplate",
     "SchoolRollup",
+    "VerificationIndex",
     "School",
     "SchoolLevel",
     "SchoolPlacement",

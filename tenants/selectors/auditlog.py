@@ -49,6 +49,7 @@ ACTION_LABELS = {
     "grant.refuse": _("đã từ chối quyền xem học bạ tại"),
     "grant.revoke": _("đã kết thúc quyền xem học bạ tại"),
     "grant.read": _("đã xem học bạ theo quyền được duyệt tại"),
+    "board.remind": _("đã nhắc tiến độ nhập liệu trước hạn khóa"),
 }
 OBJECT_LABELS = {
     "administrativeunit": _("Đơn vị hành chính"),
@@ -114,6 +115,8 @@ FIELD_LABELS = {
     "backup": _("Bản sao lưu"),
     "taken_at": _("Sao lưu lúc"),
     "audit_head": _("Mục nhật ký cuối"),
+    "completion": _("Mức hoàn thành (phần trăm)"),
+    "principals": _("Số hiệu trưởng được nhắc"),
 }
 UNIT_KEYS = frozenset({"unit_id", "parent_id", "merged_into"})
 CHOICES: dict[str, dict[str, Any]] = {

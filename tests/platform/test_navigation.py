@@ -123,6 +123,7 @@ PLATFORM_MENUS = {
     "province_admin": [
         "Trang chủ",
         "Bảng theo dõi",
+        "Thống kê",
         "Đơn vị",
         "Trường học",
         "Lịch mở/khóa",
@@ -133,6 +134,7 @@ PLATFORM_MENUS = {
     "inspector": [
         "Trang chủ",
         "Bảng theo dõi",
+        "Thống kê",
         "Đơn vị",
         "Trường học",
         "Lịch mở/khóa",
@@ -142,6 +144,7 @@ PLATFORM_MENUS = {
     "unit_a_admin": [
         "Trang chủ",
         "Bảng theo dõi",
+        "Thống kê",
         "Đơn vị",
         "Trường học",
         "Lịch mở/khóa",
@@ -149,12 +152,21 @@ PLATFORM_MENUS = {
         "Cập nhật hằng tháng",
         "Nhật ký",
     ],
-    "unit_a_staff": ["Trang chủ", "Bảng theo dõi", "Đơn vị", "Trường học", "Lịch mở/khóa", "Cập nhật hằng tháng"],
+    "unit_a_staff": [
+        "Trang chủ",
+        "Bảng theo dõi",
+        "Thống kê",
+        "Đơn vị",
+        "Trường học",
+        "Lịch mở/khóa",
+        "Cập nhật hằng tháng",
+    ],
 }
 
 SCHOOL_MENUS = {
     "principal_a": [
         "Trang chủ",
+        "Tổng quan",
         "Lớp học",
         "Thiết lập năm học",
         "Cán bộ",
@@ -163,7 +175,7 @@ SCHOOL_MENUS = {
         "Lịch sử",
         "Nhật ký",
     ],
-    "vice_a": ["Trang chủ", "Lớp học", "Thiết lập năm học", "Cán bộ", "Lịch mở/khóa"],
+    "vice_a": ["Trang chủ", "Tổng quan", "Lớp học", "Thiết lập năm học", "Cán bộ", "Lịch mở/khóa"],
     "it_a": ["Trang chủ", "Thiết lập năm học", "Cán bộ"],
     "homeroom_a": ["Trang chủ", "Lớp học"],
     "teacher_a": ["Trang chủ", "Lớp học"],

@@ -95,6 +95,7 @@ PARAMS = {
     "account": "guardian",
     "exemption": "exemption",
     "grant": "grant",
+    "class_id": "class",  # the board's drill-down to a class (school-local id) under a school
 }
 # Word parameters and the words they are called with (``kind`` goes with the ``pk`` after it).
 WORDS = {"operation": ("rename", "move", "merge", "close"), "checkpoint": ("mid",)}

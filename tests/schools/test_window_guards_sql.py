@@ -25,10 +25,12 @@ def test_one_function_and_three_statement_triggers_per_guarded_table():
     for guard in windowguards.GUARDS:
         assert f"WHEN '{guard.placement.name}' THEN" in text
         for suffix, event, table in windowguards.EVENTS:
+            # The record book's UPDATE trigger also passes the old rows (the signing path, signed records).
+            old = " OLD TABLE AS old_rows" if event == "UPDATE" and guard.model == "recordbook" else ""
             assert (
                 text.count(
                     f"CREATE TRIGGER window_{suffix} AFTER {event} ON {guard.table} "
-                    f"REFERENCING {table} AS changed_rows FOR EACH STATEMENT "
+                    f"REFERENCING {table} AS changed_rows{old} FOR EACH STATEMENT "
                 )
                 == 1
             )
@@ -39,8 +41,8 @@ def test_one_function_and_three_statement_triggers_per_guarded_table():
     [
         ("assessment", "INSERT", "('year', 'scores_1', 'scores_2')"),
         ("conduct", "DELETE", "('year', 'conduct')"),
-        ("recordbook", "INSERT", "('year', 'profile')"),
-        ("recordbook", "UPDATE", "('year', 'year_end')"),  # changing a record is year-end work
+        ("recordbook", "INSERT", "('record', 'profile')"),
+        ("recordbook", "UPDATE", "('record', 'year_end')"),  # changing a record is year-end work (signing aside)
         ("student", "UPDATE", "('student', 'profile')"),
         ("enrolment", "DELETE", "('class', 'profile')"),
     ],
@@ -103,3 +105,12 @@ def test_a_table_made_later_is_guarded_by_its_own_migration_not_by_the_file():
     assert windowguards.added_sql("0009_exemptions") == windowguards.render_triggers(guard)
     with pytest.raises(ValueError, match="no window guard"):
         windowguards.added_sql("0001_initial")
+
+
+def test_the_signing_migration_replaces_the_function_and_the_record_books_triggers():
+    function = windowguards.function_sql()
+    assert function.count(f"CREATE OR REPLACE FUNCTION {windowguards.FUNCTION}()") == 1
+    assert "CREATE TRIGGER" not in function and "WHEN 'record' THEN" in function and "HB409" in function
+    triggers = windowguards.retrigger_sql("recordbook")
+    assert triggers.count("DROP TRIGGER IF EXISTS window_") == 3 and triggers.count("CREATE TRIGGER window_") == 3
+    assert "REFERENCING NEW TABLE AS changed_rows OLD TABLE AS old_rows" in triggers

@@ -25,6 +25,8 @@ SETUP_STEPS = [
     ("roles", ["db_roles"], "owner"),
     ("schools", ["migrate_schools"], "owner"),
     ("seed", ["seed_demo"], "app"),
+    # The demo's test PKI (reporting.signing.pki) under the data directory: keys already there are kept.
+    ("pki", ["make_test_pki"], "app"),
 ]
 _COLOURS = ["36", "33", "35", "32", "34", "31"]
 # The demo's web server: gunicorn's threaded workers, as in production but smaller. Each thread keeps at most one

@@ -110,8 +110,15 @@ def run_checks(checks: dict[str, Callable[[], str]] | None = None) -> list[Check
 
 
 def check_archive_at_start() -> bool:
-    """A worker starting: say loudly when the archive bucket cannot hold anchors (it keeps running)."""
+    """A worker starting: say loudly when the archive bucket cannot hold anchors and signed books (it keeps running).
+    Where the settings allow it (local and test: ``ARCHIVE_CREATE_BUCKET``) a missing bucket is created first, with
+    Object Lock; elsewhere it is only checked."""
     try:
+        if archive.may_create_bucket():
+            archive.ensure_locked_bucket(
+                _probe_client(settings.S3_ENDPOINT_URL or "", settings.S3_REGION, settings.S3_ACCESS_KEY_ID),
+                archive.archive_bucket(),
+            )
         config = lock_configuration()
     except FAILURES as exc:
         log.error(

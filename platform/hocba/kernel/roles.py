@@ -92,8 +92,12 @@ CAPABILITIES: dict[str, str] = {
     "audit.view": "read the platform audit trail of the scope",
     "boards.view": "see the board of the schools in scope: their figures, filtered, sorted, by unit",
     "boards.export": "download the board of the schools in scope as a spreadsheet",
+    "statistics.view": "see the statistics of the schools in scope: counts and result distributions, from rollups",
+    "statistics.export": "download the statistics of the schools in scope as a spreadsheet",
+    "boards.remind": "notify the principals of the schools late for their next lock (at most once a day each)",
     "school.enter": "open the school's pages",
     "school.staff.view": "see the school's staff list",
+    "summary.view": "see the school's own figures as its boards show them: per class, at each lock, over time",
     # inside a school; which rows is decided by the school's selectors (own class, assigned subject…)
     "school.setup": "manage the school's years, curriculum, classes and teaching assignments",
     "records.view_all": "read every record of the school",
@@ -107,6 +111,10 @@ CAPABILITIES: dict[str, str] = {
     "exemptions.record": "record and revoke the principal's decisions exempting a student from a subject or its part",
     "records.approve": "approve records",
     "records.reopen": "reopen an approved record, with a reason",
+    "records.sign": "sign approved records: one's subjects (teaching assignment), homeroom class, or as principal",
+    "records.seal": "apply the school's organisation seal, closing a record's chain of signatures",
+    "records.lock": "lock the signed and archived records of the year (the principal's khóa decision)",
+    "records.revoke": "revoke a signed or locked record, with a reason, so that it can be corrected and signed again",
     "school.audit.view": "read the school's audit history",
     "windows.view": "see the open/lock windows that apply in scope",
     "windows.schedule": "schedule open/lock windows for the scope (a principal: lock the school early)",
@@ -138,6 +146,9 @@ ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
             "windows.decide",
             "boards.view",
             "boards.export",
+            "boards.remind",
+            "statistics.view",
+            "statistics.export",
         }
     ),
     Role.PROVINCE_INSPECTOR: frozenset(
@@ -150,6 +161,8 @@ ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
             "grants.request",
             "boards.view",
             "boards.export",
+            "statistics.view",
+            "statistics.export",
         }
     ),
     Role.UNIT_ADMIN: frozenset(
@@ -166,6 +179,9 @@ ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
             "windows.decide",
             "boards.view",
             "boards.export",
+            "boards.remind",
+            "statistics.view",
+            "statistics.export",
         }
     ),
     Role.UNIT_STAFF: frozenset(
@@ -177,6 +193,9 @@ ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
             "grants.request",
             "boards.view",
             "boards.export",
+            "boards.remind",
+            "statistics.view",
+            "statistics.export",
         }
     ),
     Role.PRINCIPAL: frozenset(
@@ -184,6 +203,7 @@ ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
             "platform.home",
             "school.enter",
             "school.staff.view",
+            "summary.view",
             "accounts.view",
             "accounts.manage",
             "memberships.grant",
@@ -196,6 +216,10 @@ ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
             "class.enter",
             "records.approve",
             "records.reopen",
+            "records.sign",
+            "records.seal",
+            "records.lock",
+            "records.revoke",
             "school.audit.view",
             "windows.view",
             "windows.schedule",
@@ -208,6 +232,7 @@ ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
             "platform.home",
             "school.enter",
             "school.staff.view",
+            "summary.view",
             "school.setup",
             "records.view_all",
             "profiles.edit",
@@ -215,6 +240,7 @@ ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
             "sheets.enter",
             "class.enter",
             "records.approve",
+            "records.sign",
             "windows.view",
         }
     ),
@@ -238,13 +264,21 @@ ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
             "class.enter",
             "records.submit",
             "sheets.enter",
+            "records.sign",
         }
     ),
-    Role.SUBJECT_TEACHER: frozenset({"platform.home", "school.enter", "sheets.enter"}),
+    Role.SUBJECT_TEACHER: frozenset({"platform.home", "school.enter", "sheets.enter", "records.sign"}),
     Role.DEPARTMENT_HEAD: frozenset(
-        {"platform.home", "school.enter", "school.staff.view", "records.view_department", "sheets.enter"}
+        {
+            "platform.home",
+            "school.enter",
+            "school.staff.view",
+            "records.view_department",
+            "sheets.enter",
+            "records.sign",
+        }
     ),
-    Role.CLERK: frozenset({"platform.home", "school.enter", "profiles.edit", "exemptions.record"}),
+    Role.CLERK: frozenset({"platform.home", "school.enter", "profiles.edit", "exemptions.record", "records.seal"}),
     Role.PARENT: frozenset({"platform.home", "school.enter", "records.view_child"}),
 }
 

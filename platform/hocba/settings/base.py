@@ -8,7 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from hocba.celery import VISIBILITY_TIMEOUT, broker_transport_options
-from hocba.env import REPO_ROOT, Env, database_settings, rollup_mode, runtime
+from hocba.env import REPO_ROOT, ArchiveSettings, Env, database_settings, rollup_mode, runtime
 from hocba.kernel.clientip import parse_networks
 
 ENV = Env.read()
@@ -242,6 +242,16 @@ S3_ENDPOINT_URL = ENV.s3_endpoint_url
 S3_ACCESS_KEY_ID = ENV.s3_access_key
 S3_SECRET_ACCESS_KEY = ENV.s3_secret_key
 S3_REGION = ENV.s3_region
+# The bucket and its retention periods are read when used (hocba.env.ArchiveSettings); a malformed value fails here.
+ArchiveSettings.read()
+# Whether the archive writer may create a missing bucket (with Object Lock): on a developer's machine and in tests
+# only; production refuses and logs, the bucket is made beforehand (infra/README.md).
+ARCHIVE_CREATE_BUCKET = False
+
+# --- signing -------------------------------------------------------------------------------------
+# The test PKI (reporting.signing.pki: a root per province, the demo signers' keys, the schools' seals): only the
+# local and test settings name a directory; production signs with real keys (PKCS#11, CSC) and has none.
+HOCBA_TEST_PKI_DIR = None
 
 # --- API -----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -305,5 +315,16 @@ WINDOW_EXCEPTION_MAX_DAYS = int(runtime("HOCBA_WINDOW_EXCEPTION_MAX_DAYS", "14")
 API_TOKEN_MAX_DAYS = int(runtime("HOCBA_API_TOKEN_MAX_DAYS", "90"))
 # The longest a read grant (an officer reading named records of one school) may last, in days.
 HOCBA_GRANT_MAX_DAYS = int(runtime("HOCBA_GRANT_MAX_DAYS", "7"))
+# The board's traffic lights (tenants.selectors.boards): a school's next lock is near within WARN_DAYS and imminent
+# within ALERT_DAYS; its completion for the lock's data is on track from DONE_PCT, and red below ALERT_PCT once near.
+HOCBA_BOARD_WARN_DAYS = float(runtime("HOCBA_BOARD_WARN_DAYS", "14"))
+HOCBA_BOARD_ALERT_DAYS = float(runtime("HOCBA_BOARD_ALERT_DAYS", "3"))
+HOCBA_BOARD_DONE_PCT = int(runtime("HOCBA_BOARD_DONE_PCT", "95"))
+HOCBA_BOARD_ALERT_PCT = int(runtime("HOCBA_BOARD_ALERT_PCT", "60"))
+# The board's flags: a school or account far above the province's usual rate of edits after approval or approved
+# lock exceptions — more than FLAG_FACTOR times the median, and at least FLAG_MIN_EDITS / FLAG_MIN_EXCEPTIONS.
+HOCBA_BOARD_FLAG_FACTOR = float(runtime("HOCBA_BOARD_FLAG_FACTOR", "3"))
+HOCBA_BOARD_FLAG_MIN_EDITS = int(runtime("HOCBA_BOARD_FLAG_MIN_EDITS", "10"))
+HOCBA_BOARD_FLAG_MIN_EXCEPTIONS = int(runtime("HOCBA_BOARD_FLAG_MIN_EXCEPTIONS", "3"))
 # How school writes reach the public rollups: "inline" (same transaction) or "outbox" (drained within seconds).
 ROLLUP_MODE = rollup_mode()

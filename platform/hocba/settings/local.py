@@ -7,5 +7,8 @@ ensure_services()
 from .base import *  # noqa: E402,F403
 
 DEBUG = True
+ARCHIVE_CREATE_BUCKET = True  # a missing archive bucket is made (with Object Lock) here, never in production
 
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 — whitenoise looks here even when using finders
+# The demo's test PKI (`manage.py make_test_pki`, a step of `make run`): under the data directory, never committed.
+HOCBA_TEST_PKI_DIR = ENV.data_dir / "pki"  # noqa: F405

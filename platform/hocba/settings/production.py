@@ -17,6 +17,7 @@ for _name, _value in {
         raise ImproperlyConfigured(f"{_name} must be set in production")
 
 DEBUG = False
+ARCHIVE_CREATE_BUCKET = False  # the archive bucket is made beforehand, with Object Lock; never created here
 # The base domain and its subdomains only: no loopback address, whatever HOCBA_ALLOWED_HOSTS says.
 _LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0"}
 ALLOWED_HOSTS = [

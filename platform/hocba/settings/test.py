@@ -12,6 +12,7 @@ os.environ.setdefault("HOCBA_DB_ROLE", "owner")
 from .base import *  # noqa: E402,F403
 
 DEBUG = False
+ARCHIVE_CREATE_BUCKET = True  # a missing archive bucket is made (with Object Lock) here, never in production
 # A test database of its own per run, so that parallel runs on one server never meet.
 DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}  # noqa: F405
 DATABASES["owner"] = {**DATABASES["default"]}  # noqa: F405
@@ -26,3 +27,6 @@ STORAGES = {
 }
 
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 — whitenoise looks here even when using finders
+# The test PKI of the server tests' setup (``make_test_pki``), shared by parallel runs (issuing takes a lock; keys on
+# disk are kept); the signing tests make their own in pytest's temporary directory.
+HOCBA_TEST_PKI_DIR = ENV.data_dir / "test-pki"  # noqa: F405

@@ -14,7 +14,7 @@ from tenants.selectors import school_member_ids
 
 from ...access import SchoolAccess
 from ...models import SchoolClass, SchoolYear, Subject, TeachingAssignment
-from ...rollups import rollup_add
+from ...rollups import class_rollup_add, rollup_add
 from ...selectors import TEACHING_ROLES
 from ..common import require, school_write
 from .common import _account_id, _int, _require_teacher
@@ -63,6 +63,7 @@ def class_create(
     except IntegrityError as exc:
         raise DomainError("classes.exists", _("Lớp %(name)s đã có trong năm học này."), params={"name": name}) from exc
     rollup_add(school_id=access.school_id, year_start=year.start_year, classes=1)
+    class_rollup_add(school_id=access.school_id, school_class=created)
     return created
 
 
@@ -78,6 +79,7 @@ def class_update(
     _class_name_free(school_class.year, name, exclude_pk=school_class.pk)
     school_class.name, school_class.homeroom_teacher_id = name, homeroom_teacher_id
     school_class.save(update_fields=["name", "homeroom_teacher"])
+    class_rollup_add(school_id=access.school_id, school_class=school_class)  # the row keeps the class's name
     return school_class
 
 
@@ -110,6 +112,7 @@ def assignment_set(
             assignment.save(update_fields=["teacher", "part"])
         return assignment
     current.delete()  # a subject shared between teachers becomes one teacher's whole subject
+    class_rollup_add(school_id=access.school_id, school_class=school_class, stale=True)  # the sheets required
     return TeachingAssignment.objects.create(school_class=school_class, subject=subject, teacher_id=teacher_id)
 
 
@@ -237,6 +240,7 @@ def assignments_save(*, access: SchoolAccess, school_class: SchoolClass, rows: S
         TeachingAssignment.objects.bulk_create(
             [TeachingAssignment(school_class=school_class, subject_id=s, teacher_id=t) for s, t in changed.items() if t]
         )
+        class_rollup_add(school_id=access.school_id, school_class=school_class, stale=True)  # sheets required
     return TeachingAssignment.objects.filter(school_class=school_class).count()
 
 
@@ -245,4 +249,6 @@ def assignment_clear(*, access: SchoolAccess, school_class: SchoolClass, subject
     """No one teaches the subject in the class any more (scores already entered stay). False if no one did."""
     require(access.can("school.setup"))
     deleted, _rows = TeachingAssignment.objects.filter(school_class=school_class, subject=subject).delete()
+    if deleted:
+        class_rollup_add(school_id=access.school_id, school_class=school_class, stale=True)  # one sheet fewer
     return bool(deleted)

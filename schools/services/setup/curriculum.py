@@ -16,6 +16,7 @@ from tenants.selectors import school_member_ids
 
 from ...access import SchoolAccess
 from ...models import Assessment, Department, Grading, Subject, TeachingAssignment
+from ...rollups import class_stale
 from ...rules import tt22
 from ...selectors import STAFF_ROLES, school_levels
 from ..common import require, school_write
@@ -184,9 +185,17 @@ def subject_update(*, access: SchoolAccess, subject: Subject, data: Mapping[str,
                 params={"subject": subject.name, "classes": ", ".join(shared)},
                 field="periods_per_year",
             )
+    reshaped = _sheet_shape(subject.grading, subject.periods_per_year, subject.has_periodic_test) != _sheet_shape(
+        fields["grading"], fields["periods_per_year"], fields["has_periodic_test"]
+    )
     for key, value in fields.items():
         setattr(subject, key, value)
     subject.save(update_fields=[*fields])
+    if reshaped:  # its sheets' columns changed: the classes that teach it recompute their finished sheets
+        class_stale(
+            school_id=access.school_id,
+            class_ids=TeachingAssignment.objects.filter(subject=subject).values_list("school_class_id", flat=True),
+        )
     return subject
 
 

@@ -19,6 +19,7 @@ from tenants.selectors import school_member_ids
 
 from ...access import SchoolAccess
 from ...models import SchoolClass, Subject, TeachingAssignment
+from ...rollups import class_rollup_add
 from ...selectors import TEACHING_ROLES, subject_column_choices
 from ..common import require, school_write
 from .classes import AssignmentsInvalid, _row_error, _taught_in
@@ -164,4 +165,5 @@ def subject_parts_save(
                 for t, p, c in wanted
             ]
         )
+        class_rollup_add(school_id=access.school_id, school_class=school_class, stale=True)  # the sheet's parts
     return len(wanted)

@@ -1,0 +1,283 @@
+"""The printed record book (reporting.pdf): a TT22 and a TT27 record render from their frozen results in their
+circular's layout — the student's name with its diacritics, the subjects and the results as approved, "Trang 1/N",
+the template version, the signature boxes where the layout put them — a record not approved is refused, and the
+identity page shows what the Ministry's layout asks and nothing more. Text read back with poppler's ``pdftotext``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+import subprocess
+
+import pytest
+from django.db import connection
+
+from hocba.kernel.errors import DomainError
+
+from reporting.pdf import (
+    RecordNotPrintable,
+    render_class_book,
+    render_multi_year,
+    render_record_book,
+    school_heading,
+)
+from schools.models import RecordBook, Student, Subject
+from schools.selectors import subject_column_choices
+from schools.services.classwork import award_add, conduct_save, homeroom_comment_save
+from schools.services.common import system_access
+from schools.services.records import records_approve, records_submit
+from schools.services.setup import assignment_set, class_create, school_year_open
+from schools.services.sheets import sheet_save
+from schools.services.students import student_enrol
+from schools.services.yearend import primary_rules, qualities_save
+
+pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils (pdftotext) not installed")
+
+VERIFY = "https://hocba.example.vn/xac-minh/Zt7Qk2/"
+REASON = "Duyệt để in học bạ"
+
+
+def pdf_text(pdf: bytes) -> str:
+    out = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True)
+    return out.stdout.decode("utf-8")
+
+
+def pages_text(pdf: bytes) -> list[str]:
+    return pdf_text(pdf).split("\f")[:-1]
+
+
+def row_of(text: str, name: str) -> str:
+    """The table row of a subject in ``pdftotext -layout`` output: the line where its name starts and the lines
+    around it (a long name wraps in its cell, and the cells beside it sit in the middle)."""
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.strip().startswith(name[:18]))
+    return " ".join(lines[max(at - 1, 0) : at + 2])
+
+
+def score(i: int, term: int) -> str:
+    return f"{5 + ((i * 7 + term * 3) % 50) / 10:.1f}"
+
+
+def fill_year(klass, school_class, student: int, *, level: str) -> dict[str, str]:
+    """Every subject of the class, both terms, for one student; returns {subject code: expected year result}."""
+    system = system_access(klass.school.pk)
+    subjects = list(Subject.objects.filter(level=level, grades__contains=[school_class.grade]).order_by("order"))
+    for subject in subjects:
+        assignment_set(access=system, school_class=school_class, subject=subject, teacher_id=klass.teacher_id)
+    for i, subject in enumerate(subjects):
+        keys = [c.key for c in subject_column_choices(school_class, subject)]
+        for term in (1, 2):
+            cells = []
+            for key in keys:
+                if key == "nx":
+                    value = f"Nhận xét {subject.name} kì {term}: tiến bộ, cần cố gắng thêm"
+                elif key in ("mgk", "mck"):
+                    value = "T" if i % 3 else "H"
+                elif key in ("kgk", "kck"):
+                    value = str(7 + i % 3)
+                elif subject.grading == "score":
+                    value = score(i, term)
+                else:
+                    value = "D"
+                cells.append({"student": student, "column": key, "value": value})
+            sheet_save(access=system, school_class=school_class, subject=subject, term=term, cells=cells)
+    return {s.code: s.name for s in subjects}
+
+
+def approve(w, klass, school_class, student: int) -> RecordBook:
+    records_submit(access=klass.access(w, "homeroom_a"), school_class=school_class, student_ids=[student])
+    records_approve(
+        access=klass.access(w, "principal_a"), school_class=school_class, student_ids=[student], reason=REASON
+    )
+    return RecordBook.objects.select_related("student", "year", "school_class__year").get(student_id=student)
+
+
+@pytest.fixture
+def secondary(w, klass):
+    """6A1's second student (Trần Thị Bình), every subject of grade 6 entered for both terms, conduct, comments, an
+    award and a guardian with a telephone number; approved."""
+    klass.teacher_id = w.accounts["teacher_a"]
+    student = klass.students[1]
+    Student.objects.filter(pk=student).update(
+        guardians=[{"name": "Trần Văn Dũng", "relation": "Bố", "phone": "0912345678"}],
+        place_of_birth="Xã An Thạnh, tỉnh Tây Ninh",
+        address="Ấp Hòa Bình, xã An Thạnh",
+        moet_code="7200012345",
+    )
+    subjects = fill_year(klass, klass.school_class, student, level="lower_secondary")
+    homeroom = klass.access(w, "homeroom_a")
+    for term, text in ((1, "Ngoan, lễ phép"), (2, "Tích cực giúp đỡ bạn bè")):
+        conduct_save(
+            access=homeroom,
+            school_class=klass.school_class,
+            term=term,
+            entries=[{"student": student, "level": "T", "text": text}],
+        )
+    homeroom_comment_save(
+        access=homeroom,
+        school_class=klass.school_class,
+        student_id=student,
+        text="Chăm chỉ, có ý thức tự học; cần mạnh dạn phát biểu hơn.",
+    )
+    award_add(
+        access=homeroom,
+        school_class=klass.school_class,
+        student_id=student,
+        kind="award",
+        title="Giấy khen học sinh tiêu biểu",
+        decided_on=dt.date(2026, 5, 20),
+    )
+    return approve(w, klass, klass.school_class, student), subjects
+
+
+@pytest.fixture
+def primary(w, klass):
+    """Grade 3 class 3A (TT27) of 2026–2027, one pupil with every subject, test, quality and competency; approved."""
+    klass.teacher_id = w.accounts["teacher_a"]
+    system = system_access(klass.school.pk)
+    year = school_year_open(access=system, start_year=2026, levels=["primary"])
+    three = class_create(access=system, year=year, name="3A", grade=3, homeroom_teacher_id=w.accounts["homeroom_a"])
+    pupil = student_enrol(
+        access=system,
+        school_class=three,
+        today=dt.date(2026, 9, 10),
+        profile={"full_name": "Lý Thị Ngọc Ánh", "date_of_birth": "05/03/2018", "gender": "F"},
+    ).pk
+    subjects = fill_year(klass, three, pupil, level="primary")
+    rules = primary_rules(three)
+    entries = [
+        {"student": pupil, "code": q.code, "level": "T", "text": f"Nhận xét {q.label_vi.lower()} cuối năm"}
+        for q in (*rules.qualities, *rules.competencies)
+    ]
+    qualities_save(access=klass.access(w, "homeroom_a"), school_class=three, term=2, checkpoint="end", entries=entries)
+    homeroom_comment_save(
+        access=klass.access(w, "homeroom_a"), school_class=three, student_id=pupil, text="Em ngoan, học tốt."
+    )
+    return approve(w, klass, three, pupil), subjects
+
+
+def test_a_tt22_record_renders_its_frozen_results_in_the_tt22_layout(w, klass, secondary):
+    record, subjects = secondary
+    rendered = render_record_book(record, verify_url=VERIFY)
+    text = pdf_text(rendered.pdf)
+    pages = pages_text(rendered.pdf)
+    assert rendered.template == "tt22-v1" and rendered.pdf.startswith(b"%PDF-")
+    assert rendered.pages == len(pages) >= 3
+    assert "Trần Thị Bình" in text and "HỌC BẠ" in text and "TRUNG HỌC CƠ SỞ" in text
+    assert "Trường THCS An Thạnh" in text and "UBND XÃ AN THẠNH" in text
+    assert f"Trang 1/{rendered.pages}" in pages[0] and f"Trang {rendered.pages}/{rendered.pages}" in pages[-1]
+    assert "tt22-v1" in text
+    # Every subject of the frozen results, with its term and year results as approved.
+    frozen = {line["code"]: line for line in record.results["subjects"]}
+    assert set(frozen) == set(subjects)
+    for line in frozen.values():
+        row = row_of(text, line["name"])
+        for value in (line["term1"], line["term2"], line["year"]):
+            assert value in row, (line["name"], value, row)
+    assert record.results["learning"]["year"] in text and "Tốt" in text
+    assert "Chăm chỉ, có ý thức tự học" in text and "Giấy khen học sinh tiêu biểu" in text
+    assert "Tích cực giúp đỡ bạn bè" in text
+    # A box per subject taught, the homeroom teacher's, the principal's and the seal over the principal's.
+    assert set(rendered.boxes) == {f"subject-{code}" for code in subjects} | {"homeroom", "principal", "seal"}
+    principal, seal = rendered.boxes["principal"], rendered.boxes["seal"]
+    assert principal.page == seal.page == rendered.pages - 1
+    assert seal.x1 < principal.x1 < seal.x2 and seal.y1 < principal.y2  # overlapping the principal's box
+    for box in rendered.boxes.values():
+        assert 0 <= box.x1 < box.x2 <= 595.3 and 0 <= box.y1 < box.y2 <= 841.9 and box.width > 20
+    # The same record renders to the same bytes (an archive rerun finds the same SHA-256).
+    assert render_record_book(record, verify_url=VERIFY).sha256 == rendered.sha256
+
+
+def test_a_tt27_record_renders_levels_tests_qualities_and_competencies(w, klass, primary):
+    record, subjects = primary
+    rendered = render_record_book(record, verify_url=VERIFY)
+    text = pdf_text(rendered.pdf)
+    assert rendered.template == "tt27-v1" and "tt27-v1" in text
+    assert "Lý Thị Ngọc Ánh" in text and "TIỂU HỌC" in text and f"Trang 1/{rendered.pages}" in text
+    assert "Năm học 2026–2027" in text or "năm học 2026–2027" in text
+    rules = primary_rules(record.school_class)
+    for q in (*rules.qualities, *rules.competencies):
+        assert q.label_vi in text
+    assert "Nhận xét yêu nước cuối năm" in text
+    assert record.results["evaluation"] and record.results["evaluation"] in text
+    for line in record.results["subjects"]:
+        assert line["name"][:18] in text
+    tested = [line for line in record.results["subjects"] if "(" in line["year"]]
+    assert tested, "grade 3 has end-of-year tests (Tiếng Việt, Toán)"
+    for line in tested:
+        row = row_of(text, line["name"])
+        level, test = re.match(r"^(.*?)\s*\((\d+)\)$", line["year"]).groups()
+        assert level in row and test in row
+    assert {"homeroom", "principal", "seal"} <= set(rendered.boxes)
+    assert len([s for s in rendered.boxes if s.startswith("subject-")]) == len(subjects)
+
+
+def test_a_record_not_approved_is_refused(w, klass):
+    record = RecordBook.objects.select_related("student", "school_class__year").get(student_id=klass.students[0])
+    assert record.state == "draft"
+    with pytest.raises(RecordNotPrintable) as refused:
+        render_record_book(record, verify_url=VERIFY)
+    assert "chưa được duyệt" in str(refused.value)
+
+
+def test_the_identity_page_shows_what_the_layout_asks_and_no_telephone(w, klass, secondary):
+    record, _subjects = secondary
+    identity = pages_text(render_record_book(record, verify_url=VERIFY).pdf)[1]
+    for shown in (
+        "Lý lịch học sinh",
+        "Trần Thị Bình",
+        "Nữ",
+        "05/03/2014",
+        "Xã An Thạnh, tỉnh Tây Ninh",
+        "Kinh",
+        "Việt Nam",
+        "Ấp Hòa Bình, xã An Thạnh",
+        "7200012345",
+        "Trần Văn Dũng (Bố)",
+    ):
+        assert shown in identity, shown
+    assert "0912345678" not in identity
+
+
+def test_signature_steps_and_signers_can_be_chosen(w, klass, secondary):
+    record, _subjects = secondary
+    rendered = render_record_book(
+        record,
+        verify_url=VERIFY,
+        signature_boxes={"homeroom", "principal"},
+        signer_names={"principal": "Nguyễn Phó Hiệu Trưởng"},
+    )
+    assert set(rendered.boxes) == {"homeroom", "principal"}
+    assert "Nguyễn Phó Hiệu Trưởng" in pdf_text(rendered.pdf)
+
+
+def test_the_multi_year_book_names_each_years_steps(w, klass, secondary, queries):
+    record, _subjects = secondary
+    heading = school_heading(klass.school.pk, day=dt.date(2026, 6, 1))
+    with queries() as q:
+        rendered = render_multi_year(record.student, verify_url=VERIFY, school=heading)
+    assert rendered.template == "tt22-v1"
+    assert {"2025-homeroom", "2025-principal", "2025-seal"} <= set(rendered.boxes)
+    assert len(q) <= 8  # records, enrolments, guardians, names, teaching assignments: never per subject
+    connection.set_tenant(klass.school)
+
+
+def test_the_class_book_of_a_term_lists_every_subjects_assessments_and_the_summary(w, klass, secondary, queries):
+    record, subjects = secondary
+    school_class = record.school_class
+    with queries() as q:
+        rendered = render_class_book(school_class, 1, verify_url=VERIFY)
+    text = pdf_text(rendered.pdf)
+    assert rendered.template == "tt22-v1" and "tt22-v1" in text and f"Trang 1/{rendered.pages}" in text
+    assert "SỔ THEO DÕI VÀ ĐÁNH GIÁ HỌC SINH" in text and "Học kì I" in text
+    for name in subjects.values():
+        assert name[:18] in text
+    math = next(line for line in record.results["subjects"] if line["code"] == "toan")
+    assert math["term1"] in text and score(1, 1).replace(".", ",") in text  # Toán's scores of term I
+    for name in ("Nguyễn Văn An", "Trần Thị Bình", "Vũ Thị Hà"):
+        assert name in text
+    assert {f"subject-{code}" for code in subjects} | {"homeroom", "principal", "seal"} == set(rendered.boxes)
+    assert len(q) <= 14  # students, subjects, assessments, records, live results, teachers, names, heading
+    with pytest.raises(DomainError):
+        render_class_book(school_class, 3, verify_url=VERIFY)
