@@ -287,6 +287,7 @@ def _render_book(
     signer_names: Mapping[str, str] | None,
     language: str,
     identifier: str,
+    several: bool = False,
 ) -> Rendered:
     for record in records:
         _check_printable(record)
@@ -301,7 +302,6 @@ def _render_book(
         people = {r.school_class.homeroom_teacher_id for r in records}
         people |= {(r.approved_view or {}).get("approved_by", r.approved_by) for r in records}
         names = account_names({p for p in people if p})
-        several = len(records) > 1
         years = [
             _book_year(
                 record,
@@ -398,6 +398,7 @@ def render_multi_year(
         signer_names=signer_names,
         language=language,
         identifier=f"book:{student.pk}:" + ",".join(f"{r.pk}@{r.approved_at}" for r in records) + f":{verify_url}",
+        several=True,
     )
 
 
@@ -443,5 +444,6 @@ def render_final_grade_batch(
                 signer_names=None,
                 language=language,
                 identifier=f"final:{record.student_id}:" + ",".join(f"{r.pk}@{r.approved_at}" for r in years),
+                several=True,
             ),
         )

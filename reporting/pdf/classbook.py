@@ -97,9 +97,7 @@ def render_class_book(
             table = []
             for student in students:
                 by_column = {(r["kind"], r["seq"]): r for r in rows[(subject.pk, student.pk)]}
-                line = next(
-                    (x for x in results[student.pk].get("subjects", []) if x["subject_id"] == subject.pk), {}
-                )
+                line = next((x for x in results[student.pk].get("subjects", []) if x["subject_id"] == subject.pk), {})
                 table.append(
                     {
                         "name": student.full_name,
@@ -127,7 +125,9 @@ def render_class_book(
             {
                 "name": student.full_name,
                 "subjects": [
-                    next((x.get(key, "") for x in results[student.pk].get("subjects", []) if x["subject_id"] == s.pk), "")
+                    next(
+                        (x.get(key, "") for x in results[student.pk].get("subjects", []) if x["subject_id"] == s.pk), ""
+                    )
                     for s in subjects
                 ],
                 "learning": (results[student.pk].get("learning") or {}).get(key, ""),

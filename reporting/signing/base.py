@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from PIL import Image
 from pyhanko.pdf_utils.images import PdfImage
@@ -84,8 +85,8 @@ class SignatureBox:
 
 @dataclass(frozen=True)
 class Appearance:
-    """What the signature box shows: lines of text (Vietnamese, in the package font), or an image (PNG/JPEG bytes,
-    e.g. the seal), or both (the text over the image)."""
+    """What the signature box shows: lines of text (Vietnamese, in the package font; ``{ts}`` becomes the signing
+    time, dd/mm/yyyy HH:MM), or an image (PNG/JPEG bytes, e.g. the seal), or both (the text over the image)."""
 
     text: str = ""
     image: bytes = b""
@@ -116,7 +117,7 @@ def stamp_style(appearance: Appearance | None):
         except Exception as exc:  # Pillow raises many kinds for a bad image
             raise SigningFailed(_("Ảnh con dấu không đọc được."), detail=type(exc).__name__) from exc
     return TextStampStyle(
-        stamp_text=appearance_text(appearance.text),
+        stamp_text=appearance_text(appearance.text).replace("%", "%%").replace("{ts}", "%(signed_at)s"),
         text_box_style=TextBoxStyle(font=signature_font(9), leading=11),
         background=background,
         background_opacity=1.0,
@@ -175,8 +176,8 @@ class Signer:
         location: str = "",
         appearance: Appearance | str | bytes | None = None,
     ) -> bytes:
-        """``pdf`` with one more signature in ``field`` (created at ``box`` when the document has no such field;
-        without a box and without the field, an invisible signature)."""
+        """``pdf`` with one more signature in ``field``: the document's empty field of that name where the renderer
+        placed one, else a new field at ``box``, else (no box) an invisible signature. A filled field is refused."""
         return run(
             self.async_sign(
                 pdf, field=field, box=box, reason=reason, name=name, location=location, appearance=appearance
@@ -241,7 +242,13 @@ def _prepare(pdf: bytes, *, field: str, box, reason: str, name: str, location: s
     writer = open_pdf(pdf)
     sig_box = SignatureBox.of(box)
     field_spec = None
-    if sig_box is not None:
+    try:
+        existing = [filled for _name, filled, _ref in fields.enumerate_sig_fields(writer, with_name=field)]
+    except (PdfError, ValueError, KeyError, TypeError) as exc:
+        raise SigningFailed(_("Tệp PDF bị hỏng, không ký được."), detail=str(exc)) from exc
+    if any(filled is not None for filled in existing):
+        raise SigningFailed(_("Ô chữ ký này đã được ký."), detail=field)
+    if sig_box is not None and not existing:  # a field the renderer placed keeps its place
         pages = int(writer.root["/Pages"]["/Count"])
         page = sig_box.page if sig_box.page >= 0 else pages + sig_box.page
         if not 0 <= page < pages:
@@ -259,8 +266,9 @@ def _prepare(pdf: bytes, *, field: str, box, reason: str, name: str, location: s
 
 
 def _text_params(name: str, reason: str) -> dict:
-    now = dt.datetime.now().astimezone()
-    return {"ts": now.strftime("%d/%m/%Y %H:%M"), "signer": name, "reason": reason}
+    """What an appearance's text may name: the signing time in the site's time zone (dd/mm/yyyy HH:MM)."""
+    now = timezone.localtime(dt.datetime.now(dt.UTC))
+    return {"signed_at": now.strftime("%d/%m/%Y %H:%M"), "signer": name, "reason": reason}
 
 
 def run(coro):

@@ -36,7 +36,8 @@ def appearance_font_path() -> Path:
 def signature_font_bytes() -> bytes:
     """Be Vietnam Pro cut to SIGNATURE_CHARACTERS (once per process)."""
     options = ft_subset.Options()
-    options.layout_features = ["kern", "mark", "mkmk", "ccmp"]
+    options.layout_features = []  # composed (NFC) Vietnamese needs no shaping tables; they cost most of the time
+    options.hinting = False
     options.name_IDs = ["*"]
     options.notdef_outline = True
     font = ft_subset.load_font(str(appearance_font_path()), options)

@@ -48,8 +48,9 @@ BEGIN
          LIMIT 1;
     ELSIF TG_ARGV[0] = 'record' AND TG_OP = 'DELETE' THEN
         SELECT r.id INTO v_record FROM changed_rows r WHERE r.state IN ('signed', 'locked') LIMIT 1;
-    ELSIF TG_ARGV[0] = 'year' THEN
-        SELECT rb.id INTO v_record FROM changed_rows r
+    ELSIF TG_ARGV[0] = 'year' AND EXISTS (SELECT 1 FROM schools_recordbook WHERE state IN ('signed', 'locked')) THEN
+        -- (The EXISTS: one probe of the partial index while the school has no signed record yet.)
+        SELECT rb.id INTO v_record FROM (SELECT DISTINCT year_id, student_id FROM changed_rows) r
           JOIN schools_recordbook rb ON rb.year_id = r.year_id AND rb.student_id = r.student_id
          WHERE rb.state IN ('signed', 'locked')
          LIMIT 1;

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import Count, Sum
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from hocba.kernel import ethnicity
 from hocba.kernel.errors import DomainError, NotFound
@@ -562,20 +563,38 @@ SELECT day, count(*),
       + coalesce((figures->'records'->>'locked')::bigint, 0)),
   sum(coalesce((figures->'records'->>'signed')::bigint, 0) + coalesce((figures->'records'->>'locked')::bigint, 0))
 FROM public.tenants_rollupday
-WHERE year_start = %s AND school_id = ANY(%s)
+WHERE year_start = %s AND day = ANY(%s) AND school_id = ANY(%s)
 GROUP BY day ORDER BY day
 """
+DAILY_DAYS = 14  # the last fortnight day by day; before it, one day a week (Mondays)
 
 
-def statistics_completion(acc: Access, filters: StatFilters) -> tuple[CompletionDay, ...]:
-    """The scope's sheets done of required and record books approved (or further) of all, day by day, from the daily
-    copies of the schools' figures (``RollupDay``). One query. The figures are per school: a level or grade filter
-    narrows the schools, not their figures."""
+def completion_days(year: int, today: dt.date) -> list[dt.date]:
+    """The days a year's completion chart reads: every Monday from 1 August, then each of the last ``DAILY_DAYS``
+    days up to ``today`` (or the year's last day, 31 July, for a past year). Some 60 days instead of 365: the
+    chart keeps its shape and the query reads a sixth of the copies (3,000 schools: 180,000 rows, not 1.1 M)."""
+    first, last = dt.date(year, 8, 1), min(today, dt.date(year + 1, 7, 31))
+    if last < first:
+        return []
+    daily_from = last - dt.timedelta(days=DAILY_DAYS - 1)
+    monday = first + dt.timedelta(days=(7 - first.weekday()) % 7)
+    weekly = [monday + dt.timedelta(weeks=n) for n in range((daily_from - monday).days // 7 + 1)]
+    days = [d for d in weekly if d < daily_from]
+    return days + [daily_from + dt.timedelta(days=n) for n in range((last - max(daily_from, first)).days + 1)]
+
+
+def statistics_completion(
+    acc: Access, filters: StatFilters, *, today: dt.date | None = None
+) -> tuple[CompletionDay, ...]:
+    """The scope's sheets done of required and record books approved (or further) of all, over the year (weekly, then
+    the last days one by one: ``completion_days``), from the daily copies of the schools' figures (``RollupDay``).
+    One query. The figures are per school: a level or grade filter narrows the schools, not their figures."""
     school_ids = sorted(s.id for s in _schools_for_completion(acc, filters))
-    if not school_ids:
+    days = completion_days(filters.year, today or timezone.localdate())
+    if not school_ids or not days:
         return ()
     with connection.cursor() as cursor:
-        cursor.execute(COMPLETION_SQL, [filters.year, school_ids])
+        cursor.execute(COMPLETION_SQL, [filters.year, days, school_ids])
         rows = cursor.fetchall()
     return tuple(CompletionDay(*(r[0], r[1], *(int(v or 0) for v in r[2:]))) for r in rows)
 

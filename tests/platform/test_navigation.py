@@ -299,6 +299,7 @@ def test_the_menu_speaks_english_when_the_page_does(login, klass):
     response = client.get("/")
     assert sections(response) == [
         "Home",
+        "Overview",
         "Classes",
         "School year setup",
         "Staff",

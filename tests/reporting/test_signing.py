@@ -166,6 +166,22 @@ def test_signing_refuses_bad_input(test_pki, signer_for, record_pdf, pdf, box, m
     assert str(caught.value.message) == message
 
 
+def test_field_placed_by_the_renderer_is_used_and_signed_once(test_pki, signer_for, record_pdf):
+    from pyhanko.sign import fields
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(record_pdf))
+    fields.append_signature_field(writer, fields.SigFieldSpec("hieu_truong", on_page=1, box=(300, 100, 500, 160)))
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    signer = signer_for(test_pki.principal)
+    signed = signer.sign(buffer.getvalue(), field="hieu_truong", box=(1, 300, 100, 500, 160), appearance="Đã ký")
+    verdict = validate(signed, test_pki.roots)
+    assert verdict.outcome is Outcome.VALID and [r.field for r in verdict.signatures] == ["hieu_truong"]
+    with pytest.raises(SigningFailed) as caught:
+        signer.sign(signed, field="hieu_truong")
+    assert str(caught.value.message) == "Ô chữ ký này đã được ký."
+
+
 def test_weak_key_is_refused(tmp_path):
     root = make_root("CA yếu")
     weak = rsa.generate_private_key(public_exponent=65537, key_size=1024)
@@ -313,3 +329,33 @@ def test_new_document_each_time(test_pki, signer_for):
     b = signer.sign(make_pdf("Trần Thị Tư"), field="ky")
     assert validate(a, test_pki.roots).valid and validate(b, test_pki.roots).valid
     assert a[:200] != b[:200] or a != b
+
+
+def test_signature_font_has_every_vietnamese_letter():
+    from fontTools.ttLib import TTFont
+
+    from reporting.signing.fonts import signature_font_bytes
+
+    cmap = TTFont(io.BytesIO(signature_font_bytes())).getBestCmap()
+    letters = "aăâbcdđeêghiklmnoôơpqrstuưvxy" + "àảãáạằẳẵắặầẩẫấậèẻẽéẹềểễếệìỉĩíịòỏõóọồổỗốộờởỡớợùủũúụừửữứựỳỷỹýỵ"
+    missing = [c for c in letters + letters.upper() + "0123456789%/:–" if ord(c) not in cmap]
+    assert missing == []
+
+
+def test_appearance_text_keeps_a_percent_sign_and_shows_the_time(test_pki, signer_for, record_pdf):
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    signed = signer_for(test_pki.homeroom).sign(
+        record_pdf, field="gvcn", box=(0, 40, 60, 240, 120), appearance="Tỉ lệ 100% — {ts}"
+    )
+    assert validate(signed, test_pki.roots).outcome is Outcome.VALID
+    reader = PdfFileReader(io.BytesIO(signed))
+    revision = reader.xrefs.total_revisions - 1
+    streams = [
+        obj.data
+        for ref in reader.xrefs.explicit_refs_in_revision(revision)
+        if isinstance(obj := reader.get_object(ref), generic.StreamObject)
+    ]
+    # the text was laid out in the new revision's appearance (shown glyphs), "{ts}" replaced, "%" kept
+    assert any(b"TJ" in data or b"Tj" in data for data in streams)
+    assert not any(b"{ts}" in data for data in streams)

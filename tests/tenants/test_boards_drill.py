@@ -84,7 +84,7 @@ def test_school_page_shows_its_classes_figures_and_the_way_to_a_grant(drill):
     assert f'href="{school_url(w.school_a)}?year={YEAR}"' in board
     # a province admin without grants.request is told so, and sees no link to ask
     admin = page_text(client_for(w.account("province_admin")).get(school_url(w.school_a)))
-    assert 'id="board-grant-link"' not in admin and "Vai trò của bạn không xin quyền xem học bạ." in admin
+    assert 'id="board-grant-link"' not in admin and "Vai trò của bạn không có quyền xin xem học bạ." in admin
 
 
 def test_classes_export(drill):

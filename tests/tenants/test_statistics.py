@@ -25,6 +25,9 @@ YEAR = current_school_year()
 URL = "/manage/statistics/"
 APIS = ("/api/v1/statistics/summary/", "/api/v1/statistics/distributions/", "/api/v1/statistics/completion/")
 BOARD_API = "/api/v1/boards/schools/"
+# Two Mondays of September: the completion chart reads one day a week before the last fortnight.
+MONDAY = dt.date(YEAR, 9, 1) + dt.timedelta(days=(7 - dt.date(YEAR, 9, 1).weekday()) % 7)
+NEXT_MONDAY = MONDAY + dt.timedelta(weeks=1)
 
 
 def school_rollup(school_id: int, year: int = YEAR, **figures) -> None:
@@ -96,10 +99,10 @@ def scene(w):
     cell(w.school_a, 7, "F", "01", "learning", "tot", 4)
     cell(w.school_b, 6, "M", "01", "learning", "tot", 2)
     cell(w.school_a, 6, "M", "01", "conduct", "tot", 30)
-    start = dt.date(YEAR, 9, 5)
-    day_copy(w.school_a, start, done=5, required=20, approved=10, total=50)
-    day_copy(w.school_a, start + dt.timedelta(days=1), done=10, required=20, approved=25, total=50)
-    day_copy(w.school_b, start + dt.timedelta(days=1), done=0, required=20, approved=0, total=50)
+    day_copy(w.school_a, MONDAY, done=5, required=20, approved=10, total=50)
+    day_copy(w.school_a, MONDAY + dt.timedelta(days=1), done=6, required=20, approved=11, total=50)  # not a point
+    day_copy(w.school_a, NEXT_MONDAY, done=10, required=20, approved=25, total=50)
+    day_copy(w.school_b, NEXT_MONDAY, done=0, required=20, approved=0, total=50)
     return w
 
 
@@ -178,10 +181,29 @@ def test_evaluation_measures_follow_the_grades(scene):
 def test_completion_over_time(scene):
     w = scene
     days = stats.statistics_completion(*filters(w, "province_admin"))
-    assert [(d.day.day, d.schools, d.sheets_done, d.sheets_required) for d in days] == [(5, 1, 5, 20), (6, 2, 10, 40)]
+    assert [(d.day, d.schools, d.sheets_done, d.sheets_required) for d in days] == [
+        (MONDAY, 1, 5, 20),
+        (NEXT_MONDAY, 2, 10, 40),
+    ]
     assert (days[0].sheets_pct, days[0].approved_pct, days[1].approved_pct) == (25.0, 20.0, 25.0)
     only_b = stats.statistics_completion(*filters(w, "unit_b_admin"))
-    assert [(d.day.day, d.sheets_done) for d in only_b] == [(6, 0)]
+    assert [(d.day, d.sheets_done) for d in only_b] == [(NEXT_MONDAY, 0)]
+    # within the last fortnight every day is read
+    acc, f = filters(w, "province_admin")
+    daily = stats.statistics_completion(acc, f, today=MONDAY + dt.timedelta(days=3))
+    assert [d.day for d in daily] == [MONDAY, MONDAY + dt.timedelta(days=1)]
+
+
+def test_completion_days_are_weekly_then_daily():
+    days = stats.completion_days(2025, dt.date(2025, 12, 31))
+    assert days[0] == dt.date(2025, 8, 4) and all(d.weekday() == 0 for d in days[:-14])  # Mondays from 1 August
+    assert days[-14:] == [dt.date(2025, 12, 18) + dt.timedelta(days=n) for n in range(14)]
+    assert len(days) == len(set(days)) == sorted(days).__len__() and days == sorted(days)
+    assert stats.completion_days(2025, dt.date(2025, 7, 1)) == []  # the year has not begun
+    past = stats.completion_days(2023, dt.date(2025, 12, 31))
+    assert past[-1] == dt.date(2024, 7, 31) and len(past) < 70
+    early = stats.completion_days(2025, dt.date(2025, 8, 3))
+    assert early == [dt.date(2025, 8, 1), dt.date(2025, 8, 2), dt.date(2025, 8, 3)]
 
 
 def test_page_shows_tables_charts_and_figures(scene):
@@ -190,7 +212,7 @@ def test_page_shows_tables_charts_and_figures(scene):
     assert "Trường THCS An Thạnh" in html and "Trường THCS Bình Minh" in html
     assert 'role="img"' in html and "<title id=" in html and "<desc id=" in html
     assert 'id="chart-completion"' in html and 'id="chart-learning"' in html
-    assert "05/09/" in html and "Khối 6" in html and "83%" in html
+    assert f"{NEXT_MONDAY:%d/%m/%Y}" in html and "Khối 6" in html and "83%" in html
     assert "< 5" not in html.split('id="measure-learning"', 1)[1].split("</section>", 1)[0]
     drilled = page_text(client_for(w.account("province_admin")).get(URL, {"school": w.school_a}))
     section = drilled.split('id="measure-learning"', 1)[1].split("</section>", 1)[0]
@@ -330,7 +352,7 @@ def test_api_tokens_keep_their_scope(scene):
     assert masked["masked"] and masked["rows"][0]["counts"][:3] == ["20", "< 5", "7"]
     assert masked["rows"][0]["total"] is None
     days = api.get(APIS[2]).json()["days"]
-    assert [d["day"] for d in days] == [f"05/09/{YEAR}", f"06/09/{YEAR}"]
+    assert [d["day"] for d in days] == [f"{MONDAY:%d/%m/%Y}", f"{NEXT_MONDAY:%d/%m/%Y}"]
     board = api.get(BOARD_API).json()
     assert [s["name"] for s in board["schools"]] == ["Trường THCS An Thạnh"]
     assert board["schools"][0]["records"]["approved"] == 40 and board["schools"][0]["records_total"] == 60
@@ -369,7 +391,7 @@ def extra_schools(unit_id: int, n: int) -> None:
         school_rollup(school.pk, students=20 + i, records_draft=5)
         class_rollup(school.pk, 100 + i, 8, students=20 + i)
         cell(school.pk, 8, "M", "01", "learning", "kha", 3 + i)
-        day_copy(school.pk, dt.date(YEAR, 9, 6), done=1, required=2, approved=1, total=5)
+        day_copy(school.pk, NEXT_MONDAY, done=1, required=2, approved=1, total=5)
 
 
 def test_query_count_does_not_grow_with_schools(scene, queries):
