@@ -19,9 +19,9 @@ _UNSAFE = re.compile(r"[^0-9A-Za-z._-]+")
 
 def segment(text: str) -> str:
     """One path segment: letters, digits, dot, dash and underscore kept, anything else (spaces, slashes,
-    Vietnamese letters) folded to "-"; never empty, never "." or ".."."""
-    cleaned = _UNSAFE.sub("-", text.strip()).strip("-")
-    if cleaned in ("", ".", ".."):
+    Vietnamese letters) folded to "-", no leading or trailing dot or dash; never empty."""
+    cleaned = _UNSAFE.sub("-", text.strip()).strip("-.")
+    if not cleaned:
         raise ValueError(f"{text!r} makes no key segment")
     return cleaned
 

@@ -569,6 +569,10 @@ GROUP BY day ORDER BY day
 DAILY_DAYS = 14  # the last fortnight day by day; before it, one day a week (Mondays)
 
 
+def local_today() -> dt.date:
+    return timezone.localdate()
+
+
 def completion_days(year: int, today: dt.date) -> list[dt.date]:
     """The days a year's completion chart reads: every Monday from 1 August, then each of the last ``DAILY_DAYS``
     days up to ``today`` (or the year's last day, 31 July, for a past year). Some 60 days instead of 365: the
@@ -576,11 +580,11 @@ def completion_days(year: int, today: dt.date) -> list[dt.date]:
     first, last = dt.date(year, 8, 1), min(today, dt.date(year + 1, 7, 31))
     if last < first:
         return []
-    daily_from = last - dt.timedelta(days=DAILY_DAYS - 1)
+    daily_from = max(first, last - dt.timedelta(days=DAILY_DAYS - 1))
     monday = first + dt.timedelta(days=(7 - first.weekday()) % 7)
-    weekly = [monday + dt.timedelta(weeks=n) for n in range((daily_from - monday).days // 7 + 1)]
+    weekly = [monday + dt.timedelta(weeks=n) for n in range(max(0, (daily_from - monday).days // 7 + 1))]
     days = [d for d in weekly if d < daily_from]
-    return days + [daily_from + dt.timedelta(days=n) for n in range((last - max(daily_from, first)).days + 1)]
+    return days + [daily_from + dt.timedelta(days=n) for n in range((last - daily_from).days + 1)]
 
 
 def statistics_completion(
@@ -590,7 +594,7 @@ def statistics_completion(
     the last days one by one: ``completion_days``), from the daily copies of the schools' figures (``RollupDay``).
     One query. The figures are per school: a level or grade filter narrows the schools, not their figures."""
     school_ids = sorted(s.id for s in _schools_for_completion(acc, filters))
-    days = completion_days(filters.year, today or timezone.localdate())
+    days = completion_days(filters.year, today or local_today())
     if not school_ids or not days:
         return ()
     with connection.cursor() as cursor:

@@ -37,6 +37,7 @@ from openpyxl import Workbook
 from ..selectors import statistics as stats
 from .common import access
 
+PAGE_SCHOOLS = 300  # schools listed on the page; a wider scope shows its units (drill down) and exports every school
 EXPORT_ROWS = 20000  # rows of every table in one workbook; a province of 3,500 schools needs some 4,000
 
 STATE_LABELS = {
@@ -181,16 +182,23 @@ class StatisticsView(CapabilityRequiredMixin, TemplateView):
             "total_cells": count_cells(summary.total, school_figures=school_figures)[1:],
             "level_rows": [count_cells(c, school_figures=False) for c in summary.by_level],
             "grade_rows": [count_cells(c, school_figures=False) for c in summary.by_grade],
-            "unit_rows": [(c.unit_id, count_cells(c, school_figures=school_figures)) for c in summary.by_unit],
-            "school_rows": [
-                (int(c.key), c.moet_code, count_cells(c, school_figures=school_figures)) for c in summary.by_school
+            "unit_rows": [
+                ("?" + urlencode(f.query(unit=c.unit_id, school="")), count_cells(c, school_figures=school_figures))
+                for c in summary.by_unit
             ],
+            "school_count": len(summary.by_school),
+            "school_rows": [
+                ("?" + urlencode(f.query(school=c.key)), c.moet_code, count_cells(c, school_figures=school_figures))
+                for c in summary.by_school
+            ]
+            if len(summary.by_school) <= PAGE_SCHOOLS
+            else [],
+            "page_schools": PAGE_SCHOOLS,
             "completion_chart": completion_chart(self.completion) if self.completion else None,
             "distribution_charts": [(t, distribution_chart(t)) for t in self.distributions],
             "masked": f.school_id is not None,
             "can_export": acc.has(stats.EXPORT_CAPABILITY),
             "export_url": "?" + urlencode({**f.query(), "format": "xlsx"}),
-            "kept": f.query(),
         }
         return super().get_context_data(**ctx, **kwargs)
 

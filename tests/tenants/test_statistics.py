@@ -68,9 +68,10 @@ def day_copy(school_id: int, day: dt.date, *, done: int, required: int, approved
 
 
 @pytest.fixture
-def scene(w):
+def scene(w, monkeypatch):
     """School A (unit A, grades 6 and 7) and school B (unit B, grade 6), with rollups, classes, results and two days
-    of completion."""
+    of completion. Today is 1 December of the year (the completion chart reads up to today)."""
+    monkeypatch.setattr(stats, "local_today", lambda: dt.date(YEAR, 12, 1))
     school_rollup(
         w.school_a,
         students=60,
@@ -220,6 +221,19 @@ def test_page_shows_tables_charts_and_figures(scene):
     assert "Bình Minh" not in drilled.split("<h2>", 1)[1]
     # the menu names the page
     assert 'href="/manage/statistics/"' in html and "Thống kê" in html
+
+
+def test_a_wide_scope_lists_its_units_and_exports_its_schools(scene, monkeypatch):
+    monkeypatch.setattr(stat_views, "PAGE_SCHOOLS", 1)
+    client = client_for(scene.account("province_admin"))
+    html = page_text(client.get(URL))
+    assert 'id="schools-too-many"' in html and "statistics-schools" not in html
+    assert f"unit={scene.unit_a}" in html.split('class="pin statistics-units"', 1)[1]
+    book = load_workbook(io.BytesIO(client.get(URL, {"format": "xlsx"}).content))
+    names = [r[0] for r in book["Theo trường"].iter_rows(min_row=5, values_only=True)]
+    assert {"Trường THCS An Thạnh", "Trường THCS Bình Minh"} <= set(names)
+    drilled = page_text(client.get(URL, {"unit": scene.unit_a}))
+    assert 'id="schools-too-many"' not in drilled and "Trường THCS An Thạnh" in drilled
 
 
 def test_unit_officer_sees_only_their_schools(scene):
