@@ -138,6 +138,17 @@ def signature_size(cms_signer: ph_signers.Signer, timestamp_size: int = 0) -> in
     return total + CMS_OVERHEAD + timestamp_size
 
 
+def check_certificate_key(cert) -> None:
+    """TT 15/2025/TT-BKHCN: the certificate's key is RSA ≥ 2048 bits or ECDSA ≥ 256 bits (asn1crypto certificate)."""
+    key = cert.public_key
+    if (key.algorithm == "rsa" and key.bit_size >= 2048) or (key.algorithm == "ec" and key.bit_size >= 256):
+        return
+    raise SigningFailed(
+        _("Khóa ký không đạt yêu cầu (RSA từ 2048 bit hoặc ECDSA từ 256 bit)."),
+        detail=f"{key.algorithm} {key.bit_size}",
+    )
+
+
 class Signer:
     """A signing backend. Subclasses provide ``_cms_signer`` (an async context giving a pyHanko signer)."""
 

@@ -29,7 +29,18 @@ from pyhanko.sign.signers.pdf_cms import ExternalSigner
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from .base import DIGEST, Appearance, Signer, SigningFailed, _prepare, _text_params, run, signature_size, stamp_style
+from .base import (
+    DIGEST,
+    Appearance,
+    Signer,
+    SigningFailed,
+    _prepare,
+    _text_params,
+    check_certificate_key,
+    run,
+    signature_size,
+    stamp_style,
+)
 
 
 @dataclass(frozen=True)
@@ -86,6 +97,7 @@ def _external(certificate: bytes, chain: Sequence[bytes], signature_value: bytes
     try:
         cert = asn1_x509.Certificate.load(certificate)
         cert.native  # noqa: B018 — parses it: a bad certificate fails here, not later
+        check_certificate_key(cert)
         registry = SimpleCertificateStore()
         registry.register_multiple([asn1_x509.Certificate.load(c) for c in chain])
     except ValueError as exc:

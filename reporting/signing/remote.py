@@ -29,7 +29,7 @@ from pyhanko.sign.signers.csc_signer import (
 )
 from pyhanko.sign.timestamps import TimeStamper
 
-from .base import Signer, SigningFailed
+from .base import Signer, SigningFailed, check_certificate_key
 
 API_VERSIONS = ("v1", "v2")
 
@@ -115,6 +115,7 @@ async def _credential(session, account: RemoteAccount, timeout: float) -> tuple[
         info = _process_certificate_info_response(data)
     except SigningError as exc:
         raise SigningFailed(_("Dịch vụ ký số từ xa trả về chứng thư số không hợp lệ."), detail=str(exc)) from exc
+    check_certificate_key(info.signing_cert)
     with _credentials_lock:
         _credentials[cache_key] = info
     return credential_id, info

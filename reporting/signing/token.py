@@ -18,7 +18,7 @@ from pyhanko.sign.general import SigningError
 from pyhanko.sign.pkcs11 import PKCS11Signer, open_pkcs11_session
 from pyhanko.sign.timestamps import TimeStamper
 
-from .base import Signer, SigningFailed
+from .base import Signer, SigningFailed, check_certificate_key
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,10 @@ def _open(key: TokenKey) -> _Open:
                 key.module, token_criteria=TokenCriteria(label=key.token_label), user_pin=key.pin
             )
             signer = PKCS11Signer(session, cert_label=key.cert_label or key.key_label, key_label=key.key_label)
+            cert = signer.signing_cert  # read from the token now: a missing certificate fails here
         except (PKCS11Error, SigningError, OSError, RuntimeError) as exc:
             raise SigningFailed(_("Không mở được thiết bị ký số (token/HSM)."), detail=str(exc)) from exc
+        check_certificate_key(cert)
         _sessions[key] = found = _Open(session, signer, threading.Lock())
         return found
 

@@ -145,9 +145,9 @@ _COVERAGE = {
 }
 
 
-async def _report(embedded, context_roots: list[asn1_x509.Certificate]) -> SignatureReport:
+async def _report(embedded, context_roots: list[asn1_x509.Certificate], at: dt.datetime | None) -> SignatureReport:
     field = str(embedded.field_name or "")
-    context = ValidationContext(trust_roots=context_roots, allow_fetching=False, revocation_mode="soft-fail")
+    context = ValidationContext(trust_roots=context_roots, allow_fetching=False, revocation_mode="soft-fail", moment=at)
     try:
         status = await async_validate_pdf_signature(embedded, context)
     except Exception as exc:  # noqa: BLE001 — untrusted input: any failure is a verdict, never an error page
@@ -189,7 +189,9 @@ async def _report(embedded, context_roots: list[asn1_x509.Certificate]) -> Signa
     )
 
 
-async def async_validate(pdf: bytes, trust_roots: Iterable, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Verdict:
+async def async_validate(
+    pdf: bytes, trust_roots: Iterable, *, max_bytes: int = DEFAULT_MAX_BYTES, at: dt.datetime | None = None
+) -> Verdict:
     if not isinstance(pdf, bytes | bytearray | memoryview):
         return Verdict(Outcome.NOT_PDF, detail=f"type {type(pdf).__name__}")
     pdf = bytes(pdf)
@@ -206,7 +208,7 @@ async def async_validate(pdf: bytes, trust_roots: Iterable, *, max_bytes: int = 
         return Verdict(Outcome.DAMAGED, sha256=sha256, detail=repr(exc))
     if not embedded:
         return Verdict(Outcome.NOT_SIGNED, sha256=sha256)
-    reports = tuple([await _report(sig, roots) for sig in embedded])
+    reports = tuple([await _report(sig, roots, at) for sig in embedded])
     states = {r.state for r in reports}
     if states & {SignatureState.BROKEN, SignatureState.MODIFIED_AFTER}:
         outcome = Outcome.ALTERED
@@ -219,10 +221,16 @@ async def async_validate(pdf: bytes, trust_roots: Iterable, *, max_bytes: int = 
     return Verdict(outcome, reports, sha256)
 
 
-def validate(pdf: bytes, trust_roots: Iterable, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Verdict:
-    """The verdict on ``pdf`` against ``trust_roots`` (certificates: cryptography, asn1crypto, DER or PEM bytes)."""
+def validate(
+    pdf: bytes, trust_roots: Iterable, *, max_bytes: int = DEFAULT_MAX_BYTES, at: dt.datetime | None = None
+) -> Verdict:
+    """The verdict on ``pdf`` against ``trust_roots`` (certificates: cryptography, asn1crypto, DER or PEM bytes).
+
+    ``at``: when the certificates must have been valid (default: now). A record checked years after signing, once
+    its signers' certificates have expired, is checked at the time it was archived (the archive's own record of it).
+    """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(async_validate(pdf, trust_roots, max_bytes=max_bytes))
+        return asyncio.run(async_validate(pdf, trust_roots, max_bytes=max_bytes, at=at))
     raise RuntimeError("validate() called inside an event loop: await async_validate() instead")

@@ -16,7 +16,9 @@ share the server. Every board, statistics and summary page is also shot at 390 a
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -134,7 +136,7 @@ def local_minute(moment: dt.datetime) -> str:
 
 def workbook_rows(path) -> list[dict]:
     """The rows of a listing workbook under its header row (the row whose first cell is "Trường"), as dicts."""
-    sheet = load_workbook(path, read_only=True).active
+    sheet = load_workbook(io.BytesIO(Path(path).read_bytes()), read_only=True).active
     rows = list(sheet.iter_rows(values_only=True))
     top = next(i for i, r in enumerate(rows) if r[0] == "Trường")
     return [dict(zip(rows[top], r, strict=True)) for r in rows[top + 1 :] if r[0]]

@@ -359,3 +359,13 @@ def test_appearance_text_keeps_a_percent_sign_and_shows_the_time(test_pki, signe
     # the text was laid out in the new revision's appearance (shown glyphs), "{ts}" replaced, "%" kept
     assert any(b"TJ" in data or b"Tj" in data for data in streams)
     assert not any(b"{ts}" in data for data in streams)
+
+
+def test_validation_moment(test_pki, signed_record):
+    """Certificates expire (5 years in the test PKI): checked in ten years, the signers are no longer trusted;
+    checked at the time of archiving, the record is valid."""
+    import datetime as dt
+
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=3650)
+    assert validate(signed_record, test_pki.roots, at=later).outcome is Outcome.UNKNOWN_SIGNER
+    assert validate(signed_record, test_pki.roots, at=dt.datetime.now(dt.UTC)).outcome is Outcome.VALID

@@ -339,3 +339,17 @@ def test_device_signer_interface(test_pki, record_pdf):
     report = validate(signed, test_pki.roots).signatures[0]
     assert report.state is SignatureState.VALID
     assert x509.load_der_x509_certificate(_der(cert)).subject.rfc4514_string().startswith("CN=")
+
+
+def test_device_with_a_weak_certificate_is_refused(record_pdf):
+    from reporting.signing.pki import issue, make_root
+
+    root = make_root("CA thử")
+    weak = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    cert, _key = issue(root, x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "Token cũ")]), key=weak)
+    with pytest.raises(SigningFailed) as caught:
+        device_prepare(record_pdf, certificate=_der(cert), field="con_dau")
+    assert "2048" in str(caught.value.message)
+    with pytest.raises(SigningFailed) as caught:
+        device_prepare(record_pdf, certificate=b"\x30\x03not a certificate", field="con_dau")
+    assert str(caught.value.message) == "Chứng thư số của thiết bị không đọc được."
