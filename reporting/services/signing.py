@@ -125,22 +125,24 @@ class ChainState:
         return pending[0].step if pending else None
 
 
-def chain_state(document: RecordDocument) -> ChainState:
-    """The document's chain as of now: the class's teaching assignments (read now: a reassigned subject is signed by
-    its new teacher; a signature already made by the earlier one counts), the homeroom teacher, principal, seal.
-    Three queries."""
-    school_class = document.school_class
-    assignments = sorted(
-        TeachingAssignment.objects.filter(school_class_id=school_class.pk).values_list("subject_id", "teacher_id")
-    )
-    signed = list(document.signatures.values_list("step", "subject_id", "signer_id"))
+def _assignments(school_class_id: int) -> dict[int, list[int]]:
+    """{subject: [teacher, …]} of the class's teaching assignments now."""
+    teachers: dict[int, list[int]] = {}
+    for subject_id, teacher_id in sorted(
+        TeachingAssignment.objects.filter(school_class_id=school_class_id).values_list("subject_id", "teacher_id")
+    ):
+        teachers.setdefault(subject_id, []).append(teacher_id)
+    return teachers
+
+
+def _chain(
+    homeroom_teacher_id: int | None, teachers: dict[int, list[int]], signed: Iterable[tuple[str, int | None, int]]
+) -> ChainState:
+    signed = list(signed)
     by_subject: dict[int, set[int]] = {}
     for step, subject_id, signer_id in signed:
         if step == SignatureStep.SUBJECT:
             by_subject.setdefault(subject_id, set()).add(signer_id)
-    teachers: dict[int, list[int]] = {}
-    for subject_id, teacher_id in assignments:
-        teachers.setdefault(subject_id, []).append(teacher_id)
     seats: list[Seat] = []
     done: set[Seat] = set()
     for subject_id, assigned in teachers.items():
@@ -153,7 +155,7 @@ def chain_state(document: RecordDocument) -> ChainState:
                 done.add(seat)
     steps = {step for step, _subject, _signer in signed}
     for seat in (
-        Seat(SignatureStep.HOMEROOM, account_id=school_class.homeroom_teacher_id),
+        Seat(SignatureStep.HOMEROOM, account_id=homeroom_teacher_id),
         Seat(SignatureStep.PRINCIPAL, roles=frozenset({Role.PRINCIPAL})),
         Seat(SignatureStep.SEAL, roles=SEAL_ROLES),
     ):
@@ -161,6 +163,41 @@ def chain_state(document: RecordDocument) -> ChainState:
         if seat.step in steps:
             done.add(seat)
     return ChainState(tuple(seats), frozenset(done))
+
+
+def chain_state(document: RecordDocument) -> ChainState:
+    """The document's chain as of now: the class's teaching assignments (read now: a reassigned subject is signed by
+    its new teacher; a signature already made by the earlier one counts), the homeroom teacher, principal, seal.
+    Two queries (the document's class already loaded)."""
+    return _chain(
+        document.school_class.homeroom_teacher_id,
+        _assignments(document.school_class_id),
+        document.signatures.values_list("step", "subject_id", "signer_id"),
+    )
+
+
+def waiting_for(*, access: SchoolAccess, school_class: SchoolClass) -> list[tuple[RecordDocument, Seat]]:
+    """The class's documents whose next signature is this person's, with the seat each waits for: what a teacher
+    reviews and confirms once for the whole class (a subject, the homeroom), what the principal signs or seals.
+    Three queries, however many documents and signatures."""
+    documents = list(
+        RecordDocument.objects.filter(school_class=school_class, state__in=SIGNABLE, record__state=RecordState.APPROVED)
+        .select_related("record__student")
+        .order_by("record__student__sort_key", "pk")
+    )
+    teachers = _assignments(school_class.pk)
+    signed: dict[int, list[tuple[str, int | None, int]]] = {}
+    for document_id, step, subject_id, signer_id in DocumentSignature.objects.filter(
+        document__in=documents
+    ).values_list("document_id", "step", "subject_id", "signer_id"):
+        signed.setdefault(document_id, []).append((step, subject_id, signer_id))
+    out = []
+    for document in documents:
+        state = _chain(school_class.homeroom_teacher_id, teachers, signed.get(document.pk, ()))
+        step = state.next_step()
+        mine = [s for s in state.pending if s.step == step and s.may_sign(access)]
+        out.extend((document, seat) for seat in mine)
+    return out
 
 
 STEP_LABELS = dict(SignatureStep.choices)

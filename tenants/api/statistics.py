@@ -114,7 +114,7 @@ class CompletionSerializer(serializers.Serializer):
 
 def _filters(request):
     acc = request_access(request)
-    years, default = stats.statistics_years(acc.schools_with(stats.CAPABILITY), current=current_school_year())
+    years, default = stats.statistics_years(acc, current=current_school_year())
     return acc, stats.statistics_filters(request.query_params, acc=acc, years=years, default_year=default)
 
 

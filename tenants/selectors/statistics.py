@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from hocba.kernel import ethnicity
@@ -25,7 +25,7 @@ from hocba.kernel.errors import DomainError, NotFound
 from hocba.kernel.levels import GRADES, LEVEL_GRADES, LEVEL_LABELS, LEVELS, level_of_grade
 from hocba.kernel.recordstates import STATES
 
-from ..models import ClassRollup, ResultDistribution, School, SchoolRollup
+from ..models import ClassRollup, ResultDistribution, School, SchoolPlacement, SchoolRollup
 from .access import Access
 from .distributions import SMALL_CELL, SMALL_CELL_TEXT
 
@@ -144,10 +144,11 @@ def _bad(code: str, message, **params) -> DomainError:
     return DomainError(code, message, params=params, http_status=400)
 
 
-def statistics_years(school_ids: set[int], *, current: int) -> tuple[tuple[int, ...], int]:
-    """The years offered (those with rollups in the scope and the current one, newest first) and the default: the
-    latest with figures up to the current one. One query."""
-    years = set(SchoolRollup.objects.filter(school_id__in=school_ids).values_list("year_start", flat=True).distinct())
+def statistics_years(acc: Access, *, current: int) -> tuple[tuple[int, ...], int]:
+    """The years offered (those with rollups in the person's scope and the current one, newest first) and the
+    default: the latest with figures up to the current one. One query."""
+    scope = Scope.of(acc)
+    years = set(SchoolRollup.objects.filter(scope.q()).values_list("year_start", flat=True).distinct())
     default = max((y for y in years if y <= current), default=current)
     return tuple(sorted(years | {current}, reverse=True)), default
 
@@ -195,6 +196,37 @@ def statistics_filters(params, *, acc: Access, years: tuple[int, ...], default_y
     if school_id is not None and school_id not in acc.schools_with(CAPABILITY):
         raise NotFound("statistics_school_not_found", _("Không tìm thấy trường này trong phạm vi của bạn."))
     return StatFilters(year, level, unit_id, school_id, grade, by)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The schools the figures cover, as a filter the database applies: those placed today under the units (a few
+    ids, whatever the number of schools), and the schools held directly. No query to build it."""
+
+    day: dt.date
+    unit_ids: frozenset[int]
+    school_ids: frozenset[int]
+
+    @classmethod
+    def of(cls, acc: Access, filters: StatFilters | None = None) -> Scope:
+        if filters is not None and filters.school_id is not None:
+            return cls(acc.day, frozenset(), frozenset({filters.school_id}))
+        units = acc.units_with(CAPABILITY)
+        if filters is not None and filters.unit_id is not None and acc.tree is not None:
+            units = acc.tree.descendants(filters.unit_id) & units
+            return cls(acc.day, frozenset(units), frozenset())
+        placed = set(acc.placements)
+        direct = {s for s in acc.schools_with(CAPABILITY) if s not in placed or acc.placements[s] not in units}
+        return cls(acc.day, frozenset(units), frozenset(direct))
+
+    def q(self, field: str = "school_id") -> Q:
+        out = Q(pk__in=[])
+        if self.unit_ids:
+            placed = SchoolPlacement.objects.on(self.day).filter(unit_id__in=sorted(self.unit_ids))
+            out |= Q(**{f"{field}__in": placed.values("school_id")})
+        if self.school_ids:
+            out |= Q(**{f"{field}__in": sorted(self.school_ids)})
+        return out
 
 
 def scope_schools(acc: Access, filters: StatFilters) -> set[int]:
@@ -320,11 +352,12 @@ class Summary:
 def _school_counts(school_ids: set[int], filters: StatFilters, acc: Access) -> list[Counts]:
     """Per school: its rollup row (no level or grade chosen), or its classes of the chosen grades summed. Two
     queries: the schools' names, their figures."""
-    schools = {r["pk"]: r for r in School.objects.filter(pk__in=school_ids).values("pk", "name", "moet_code", "levels")}
+    scope = Scope.of(acc, filters)
+    schools = {r["pk"]: r for r in School.objects.filter(scope.q("pk")).values("pk", "name", "moet_code", "levels")}
     figures: dict[int, Counts] = {}
     if filters.by_class:
         rows = (
-            ClassRollup.objects.filter(school_id__in=school_ids, year_start=filters.year, grade__in=filters.grades)
+            ClassRollup.objects.filter(scope.q(), year_start=filters.year, grade__in=filters.grades)
             .values("school_id")
             .annotate(**_CLASS_SUMS)
             .order_by()
@@ -333,7 +366,7 @@ def _school_counts(school_ids: set[int], filters: StatFilters, acc: Access) -> l
             figures[r["school_id"]] = _from_class_sums(str(r["school_id"]), "", r, 1)
     else:
         states = [f"records_{s}" for s in STATES]
-        rows = SchoolRollup.objects.filter(school_id__in=school_ids, year_start=filters.year).values(
+        rows = SchoolRollup.objects.filter(scope.q(), year_start=filters.year).values(
             "school_id",
             "students",
             "classes",
@@ -418,7 +451,7 @@ def statistics_summary(acc: Access, filters: StatFilters) -> Summary:
     by_grade: list[Counts] = []
     if school_ids:
         rows = (
-            ClassRollup.objects.filter(school_id__in=school_ids, year_start=filters.year, grade__in=filters.grades)
+            ClassRollup.objects.filter(Scope.of(acc, filters).q(), year_start=filters.year, grade__in=filters.grades)
             .values("grade")
             .annotate(**_CLASS_SUMS, n_schools=Count("school_id", distinct=True))
             .order_by("grade")
@@ -488,7 +521,7 @@ def statistics_distributions(acc: Access, filters: StatFilters, *, measure: str 
     if school_ids and measures:
         rows = (
             ResultDistribution.objects.filter(
-                school_id__in=school_ids, year_start=filters.year, measure__in=measures, grade__in=filters.grades
+                Scope.of(acc, filters).q(), year_start=filters.year, measure__in=measures, grade__in=filters.grades
             )
             .values("measure", filters.by, "value")
             .annotate(n=Sum("count"))
@@ -613,5 +646,5 @@ def _schools_for_completion(acc: Access, filters: StatFilters) -> list[_SchoolRe
     if not filters.by_class or not school_ids:
         return [_SchoolRef(s) for s in school_ids]
     grades = set(filters.grades)
-    rows = School.objects.filter(pk__in=school_ids).values_list("pk", "levels")
+    rows = School.objects.filter(Scope.of(acc, filters).q("pk")).values_list("pk", "levels")
     return [_SchoolRef(pk) for pk, levels in rows if any(set(LEVEL_GRADES.get(lv, ())) & grades for lv in levels or ())]

@@ -113,7 +113,7 @@ def distribution_chart(table: stats.MeasureTable) -> charts.Chart:
 
 def _load(request) -> tuple:
     acc = access(request)
-    years, default = stats.statistics_years(acc.schools_with(stats.CAPABILITY), current=current_school_year())
+    years, default = stats.statistics_years(acc, current=current_school_year())
     filters = stats.statistics_filters(request.GET, acc=acc, years=years, default_year=default)
     return acc, years, filters
 

@@ -338,3 +338,47 @@ def test_initials_show_no_more_than_the_initials():
     assert signing.initials("Nguyễn Văn An") == "N.V.A."
     assert signing.initials("  đỗ   thị   hà ") == "Đ.T.H."
     assert signing.initials("") == ""
+
+
+def _second_document(w, klass):
+    record = RecordBook.objects.get(student_id=klass.students[1], year=klass.school_class.year)
+    RecordBook.objects.filter(pk=record.pk).update(state="approved")
+    record.refresh_from_db()
+    return signing.document_create(
+        access=klass.access(w, "principal_a"), record=record, pdf=RENDERED, template_version="tt22-2021.1"
+    )
+
+
+def test_what_waits_for_each_signer_in_a_constant_number_of_queries(w, klass, chain, queries):
+    _record, first = chain
+    teacher = klass.access(w, "teacher_a")
+    with queries() as one:
+        waiting = signing.waiting_for(access=teacher, school_class=klass.school_class)
+    assert [(d.pk, s.subject_id) for d, s in waiting] == [(first.pk, klass.math.pk), (first.pk, klass.pe.pk)]
+    second = _second_document(w, klass)
+    sign(w, klass, first, "teacher_a", "subject", klass.math)
+    with queries() as two:
+        waiting = signing.waiting_for(access=teacher, school_class=klass.school_class)
+    assert len(two) == len(one) == 3
+    assert sorted((d.pk, s.subject_id) for d, s in waiting) == sorted(
+        [(first.pk, klass.pe.pk), (second.pk, klass.math.pk), (second.pk, klass.pe.pk)]
+    )
+    assert signing.waiting_for(access=klass.access(w, "homeroom_a"), school_class=klass.school_class) == []
+    sign(w, klass, first, "teacher_a", "subject", klass.pe)
+    homeroom = signing.waiting_for(access=klass.access(w, "homeroom_a"), school_class=klass.school_class)
+    assert [(d.pk, s.step) for d, s in homeroom] == [(first.pk, "homeroom")]
+
+
+def test_a_signature_costs_the_same_queries_however_long_the_chain(w, klass, chain, queries):
+    _record, document = chain
+    counts = []
+    for name, step, subject in (
+        ("teacher_a", "subject", klass.math),
+        ("teacher_a", "subject", klass.pe),
+        ("homeroom_a", "homeroom", None),
+        ("principal_a", "principal", None),
+    ):
+        with queries() as q:
+            sign(w, klass, document, name, step, subject)
+        counts.append(len(q))
+    assert len(set(counts)) == 1, counts

@@ -109,7 +109,7 @@ def scene(w, monkeypatch):
 
 def filters(w, name: str, **params) -> tuple:
     acc = access_for(w.account(name))
-    years, default = stats.statistics_years(acc.schools_with(stats.CAPABILITY), current=YEAR)
+    years, default = stats.statistics_years(acc, current=YEAR)
     return acc, stats.statistics_filters(params, acc=acc, years=years, default_year=default)
 
 
