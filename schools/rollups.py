@@ -14,6 +14,7 @@ from django.db.models import Count, Q
 from django_tenants.utils import get_public_schema_name
 from hocba.kernel import ethnicity, recordstates
 
+from reporting.models import DocumentKind, DocumentState, RecordDocument
 from tenants import rollups as public_rollups
 
 from . import onroll
@@ -58,6 +59,10 @@ def school_figures(year: SchoolYear, today: dt.date | None = None) -> dict[str, 
         "absences": Absence.objects.filter(year=year).count(),
         "classes": SchoolClass.objects.filter(year=year).count(),
         "records_reopened": sum(reopened for _state, _n, reopened in by_state),
+        # the record books whose current document is in the archive store (reporting.services.archive)
+        "records_archived": RecordDocument.objects.filter(
+            year=year, kind=DocumentKind.RECORD_BOOK, state=DocumentState.ARCHIVED
+        ).count(),
     }
 
 

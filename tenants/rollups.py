@@ -46,8 +46,8 @@ DERIVED_FIELDS = (
     "conduct_done_term1",
     "conduct_done_term2",
 )
-# Added inline by their writers, not recomputed by this reconciliation: the record books archived (the signed
-# exports' writer adds to it through ``rollup_add``).
+# Added inline by their writers (the record books archived: the archive's writer adds to it through ``rollup_add``);
+# the reconciliation sets them only when the school's figures name them (``schools.rollups.school_figures`` does).
 KEPT_ELSEWHERE = ("records_archived",)
 RECONCILED = (*FIELDS, *DERIVED_FIELDS)
 CLASS_FIELDS = (
@@ -90,8 +90,9 @@ def rollup_add(*, school_id: int, year_start: int, **deltas: int) -> None:
 def rollup_set(*, school_id: int, year_start: int, values: dict[str, int]) -> dict[str, tuple[int, int]]:
     """Overwrite the row with recomputed figures (reconciliation) and return the fields that differed from the row's,
     as ``{field: (old, new)}`` (drift fixed). A row that was missing is created and is not drift: ``{}``. The old row
-    is read in the same statement, before the write. ``FIELDS`` always, the ``DERIVED_FIELDS`` given in ``values``."""
-    fields = (*FIELDS, *(k for k in DERIVED_FIELDS if k in values))
+    is read in the same statement, before the write. ``FIELDS`` always, the ``DERIVED_FIELDS`` and ``KEPT_ELSEWHERE``
+    given in ``values``."""
+    fields = (*FIELDS, *(k for k in (*DERIVED_FIELDS, *KEPT_ELSEWHERE) if k in values))
     columns = ", ".join(fields)
     new = {k: int(values.get(k, 0)) for k in fields}
     with connection.cursor() as cursor:

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from hocba.kernel.views import ApiDocsView, ApiRedocView, ApiSchemaView
+from reporting.verify import urls as verify_urls
 from tenants.api import jobs as jobs_api
 from tenants.api import statistics as statistics_api
 from tenants.api import windows as windows_api
@@ -11,6 +12,7 @@ from tenants.views import auditlog, boards, grants, home, jobs, manage, tokens
 from tenants.views import duty as duty_pages
 from tenants.views import statistics as statistics_pages
 from tenants.views import windows as windows_pages
+from tenants.views.schoolonly import SchoolSiteOnlyView
 
 from .urls_common import urlpatterns as common
 
@@ -26,6 +28,11 @@ urlpatterns = [
     path("accounts/tokens/<int:pk>/revoke/", tokens.ApiTokenRevokeView.as_view(), name="api_token_revoke"),
     *common,
     path("", home.HomeView.as_view(), name="home"),
+    # The public verification of signed record books (no sign-in): /xac-minh/ and the QR links /xac-minh/<token>/.
+    path("", include(verify_urls)),
+    # Printing, export and hand-over: on a school's own site only (004 art. 10.3).
+    path("archive/", SchoolSiteOnlyView.as_view(), name="school_site_only"),
+    path("archive/<path:rest>", SchoolSiteOnlyView.as_view()),
     path("manage/units/", manage.UnitListView.as_view(), name="unit_list"),
     path("manage/units/new/", manage.UnitCreateView.as_view(), name="unit_create"),
     path("manage/units/<int:pk>/", manage.UnitDetailView.as_view(), name="unit_detail"),

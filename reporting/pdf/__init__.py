@@ -16,7 +16,7 @@ from .books import (
     school_heading,
 )
 from .classbook import render_class_book
-from .engine import Box, Rendered, warm_up
+from .engine import Box, Rendered, prepare_fonts, warm_up
 
 __all__ = [
     "TEMPLATES",
@@ -28,6 +28,7 @@ __all__ = [
     "render_final_grade_batch",
     "render_multi_year",
     "render_record_book",
+    "prepare_fonts",
     "school_heading",
     "warm_up",
 ]

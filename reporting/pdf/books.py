@@ -26,6 +26,7 @@ from hocba.kernel import recordstates
 from hocba.kernel.errors import DomainError
 from hocba.kernel.levels import LOWER_SECONDARY, PRIMARY, UPPER_SECONDARY
 
+from schools.audit.history import history
 from schools.models import RecordBook, SchoolClass, Student
 from schools.rules import RULE_SETS, tt27
 from schools.selectors import enrolment_history, record_guardians, subject_teachers
@@ -133,6 +134,63 @@ def _date(value: Any) -> dt.date | None:
     return None
 
 
+# The changes of a student's data that name a subject (their history description starts with its name).
+SUBJECT_TABLES = frozenset({"schools_assessment", "schools_exemption"})
+HISTORY_PAGE = 500  # audit entries read per statement while counting corrections
+
+
+@dataclass(frozen=True)
+class Corrections:
+    """The corrections of one year's record made after its approval ("Trong bảng này có sửa chữa ở … chỗ, thuộc
+    các môn học: …"): the changed rows (places) and the subjects they belong to, in the book's order."""
+
+    places: int = 0
+    subjects: tuple[str, ...] = ()
+
+
+def record_corrections(records: list[RecordBook]) -> dict[int, Corrections]:
+    """By record id, the changes the school's history flags as made after approval (``schools.audit.history``: the
+    one judgement, the principal's history page and the boards' daily count read it too) of the record's student
+    and year, made up to the record's last approval: the corrections its frozen results carry. Audit entries are
+    never rewritten, so the same record always prints the same count. One history reading for all the records of a
+    student (a constant number of statements a page of ``HISTORY_PAGE`` entries)."""
+    if not records:
+        return {}
+    student_id = records[0].student_id
+    approved = {r.pk: r.approved_at for r in records if r.approved_at}
+    if not approved:
+        return {r.pk: Corrections() for r in records}
+    by_year = {r.year_id: r for r in records}
+    first_day = min(r.year.starts_on for r in records)
+    last_day = timezone.localdate(max(approved.values()))
+    flagged: dict[int, list] = {r.pk: [] for r in records}
+    page = 1
+    while True:
+        found = history(student_id=student_id, date_from=first_day, date_to=last_day, limit=HISTORY_PAGE, page=page)
+        for change in found.changes:
+            record = by_year.get(change.year_id)
+            if (
+                change.after_approval
+                and record is not None
+                and record.pk in approved
+                and change.at <= approved[record.pk]
+            ):
+                flagged[record.pk].append(change)
+        if not found.has_next:
+            break
+        page += 1
+    out = {}
+    for record in records:
+        order = {line["name"]: i for i, line in enumerate((record.results or {}).get("subjects", []))}
+        names = {c.description.split(" · ")[0] for c in flagged[record.pk] if c.table in SUBJECT_TABLES}
+        names.discard("")
+        out[record.pk] = Corrections(
+            places=len(flagged[record.pk]),
+            subjects=tuple(sorted(names, key=lambda n: (order.get(n, len(order)), n))),
+        )
+    return out
+
+
 @dataclass
 class BookYear:
     """One school year of the book, as the template reads it."""
@@ -150,6 +208,7 @@ class BookYear:
     awards: list[dict[str, Any]] = field(default_factory=list)
     steps: dict[str, str] = field(default_factory=dict)  # step -> who signs it (the name printed under its box)
     programme_done: str = ""
+    corrections: Corrections = field(default_factory=Corrections)
 
     @property
     def label(self) -> str:
@@ -172,6 +231,7 @@ def _book_year(
     teachers: Mapping[int, list],
     wanted: Collection[str] | None,
     signer_names: Mapping[str, str],
+    corrections: Corrections,
 ) -> BookYear:
     school_class = record.school_class
     results = dict(record.results)
@@ -186,6 +246,7 @@ def _book_year(
         homeroom=names.get(school_class.homeroom_teacher_id or 0, ""),
         principal=names.get(approved_by or 0, ""),
         approved_on=_date(frozen.get("approved_at", record.approved_at)),
+        corrections=corrections,
     )
 
     def sign(step: str, default: str) -> str | None:
@@ -302,6 +363,7 @@ def _render_book(
         people = {r.school_class.homeroom_teacher_id for r in records}
         people |= {(r.approved_view or {}).get("approved_by", r.approved_by) for r in records}
         names = account_names({p for p in people if p})
+        corrections = record_corrections(records)
         years = [
             _book_year(
                 record,
@@ -310,6 +372,7 @@ def _render_book(
                 teachers=subject_teachers(record.school_class),
                 wanted=signature_boxes,
                 signer_names=signer_names or {},
+                corrections=corrections[record.pk],
             )
             for record in records
         ]

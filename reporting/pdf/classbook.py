@@ -10,6 +10,7 @@ assessments, records, teachers and names, absences, qualities (TT27).
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import Any
 
@@ -20,18 +21,60 @@ from hocba.kernel import recordstates
 from hocba.kernel.errors import DomainError
 from hocba.kernel.levels import PRIMARY
 
-from schools.models import Assessment, Enrolment, QualityAssessment, RecordBook, SchoolClass, Student
+from schools.models import Assessment, Enrolment, QualityAssessment, RecordBook, SchoolClass, Student, Subject
 from schools.rules import rules_for, tt27
+from schools.rules.common import SubjectLevel
 from schools.selectors import subject_teachers
 from schools.services.results import class_results, class_subjects, fmt_score
 from schools.services.sheets import sheet_columns
 from tenants.selectors import account_names
 
-from .books import QUALITY_LEVELS, TEMPLATES, SchoolHeading, school_heading
+from .books import QUALITY_LEVELS, TEMPLATES, TEST_IN_LEVEL, SchoolHeading, school_heading
 from .engine import Rendered, html_to_pdf, qr_data_uri
 
 VERDICTS = {"D": "Đ", "CD": "CĐ"}
 TERM_LABELS = {1: _("Học kì I"), 2: _("Học kì II")}
+# The summary's cells of a primary class: a subject's level as its letter (T/H/C), the test score kept beside it
+# ("T (9)"); a quality's or competency's as the class book writes it (T/Đ/C). Explained under the tables.
+SUBJECT_LEVEL_LETTERS = {
+    **{level.label_vi: level.code for level in SubjectLevel},
+    **{level.label_en: level.code for level in SubjectLevel},
+}
+SUBJECT_LEVEL_LEGEND = [(level.code, level) for level in sorted(SubjectLevel, key=lambda lv: -lv.rank)]
+QUALITY_LETTERS = {"T": "T", "D": "Đ", "C": "C"}
+SKIPPED_WORDS = frozenset({"và", "and"})
+
+
+def abbreviation(name: str) -> str:
+    """The short name of a subject in a narrow column header: a one-word name as it is ("Toán"), otherwise the
+    initials of its words, digits kept ("Ngoại ngữ 1" → "NN1", "Lịch sử và Địa lí" → "LSĐL")."""
+    words = [w for w in re.split(r"[\s,;/()–-]+", name) if w and w.lower() not in SKIPPED_WORDS]
+    if len(words) <= 1:
+        return name.strip()
+    return "".join(w if w.isdigit() else w[0].upper() for w in words)
+
+
+def subject_heads(subjects: list[Subject]) -> list[dict[str, str]]:
+    """Each subject's header in the summary (its abbreviation, made unique with a digit when two collide) and its
+    full name for the legend under the table."""
+    heads, taken = [], set()
+    for subject in subjects:
+        short = base = abbreviation(subject.name)
+        n = 1
+        while short in taken:
+            n += 1
+            short = f"{base}{n}"
+        taken.add(short)
+        heads.append({"short": short, "name": subject.name, "abbreviated": short != subject.name})
+    return heads
+
+
+def _short_level(value: str) -> str:
+    """A primary subject's result as a letter, its test score kept: "Hoàn thành tốt (9)" → "T (9)"."""
+    found = TEST_IN_LEVEL.match(value or "")
+    level, test = (found["level"], found["test"]) if found else (value or "", "")
+    letter = SUBJECT_LEVEL_LETTERS.get(level, level)
+    return f"{letter} ({test})" if test else letter
 
 
 def _shown(row: dict[str, Any], value_type: str) -> str:
@@ -121,12 +164,20 @@ def render_class_book(
                     "step": f"subject-{subject.code}" if parts else None,
                 }
             )
+        primary = school_class.level == PRIMARY
         summary = [
             {
                 "name": student.full_name,
                 "subjects": [
-                    next(
-                        (x.get(key, "") for x in results[student.pk].get("subjects", []) if x["subject_id"] == s.pk), ""
+                    (_short_level if primary else str)(
+                        next(
+                            (
+                                x.get(key, "")
+                                for x in results[student.pk].get("subjects", [])
+                                if x["subject_id"] == s.pk
+                            ),
+                            "",
+                        )
                     )
                     for s in subjects
                 ],
@@ -148,10 +199,11 @@ def render_class_book(
             every = (*rules.qualities, *rules.competencies)
             trait_names = [q.label_en if english else q.label_vi for q in every]
             traits = [
-                {"name": s.full_name, "levels": [QUALITY_LEVELS.get(levels[s.pk].get(q.code, ""), "") for q in every]}
+                {"name": s.full_name, "levels": [QUALITY_LETTERS.get(levels[s.pk].get(q.code, ""), "") for q in every]}
                 for s in students
             ]
         heading = school or school_heading(day=timezone.localdate())
+        english_labels = translation.get_language() == "en"
         context = {
             "template": template,
             "school": heading,
@@ -161,10 +213,15 @@ def render_class_book(
             "homeroom": names.get(school_class.homeroom_teacher_id or 0, ""),
             "sections": sections,
             "subjects": subjects,
+            "subject_heads": subject_heads(subjects),
+            "subject_levels": [
+                (code, level.label_en if english_labels else level.label_vi) for code, level in SUBJECT_LEVEL_LEGEND
+            ],
+            "quality_levels": [(QUALITY_LETTERS[code], label) for code, label in QUALITY_LEVELS.items()],
             "summary": summary,
             "traits": traits,
             "trait_names": trait_names,
-            "primary": school_class.level == PRIMARY,
+            "primary": primary,
             "verify_url": verify_url,
             "qr": qr_data_uri(verify_url),
             "language": language,

@@ -296,11 +296,18 @@ def _rollups(access: SchoolAccess, school_class: SchoolClass, **deltas: int) -> 
 
 @school_write
 def document_create(
-    *, access: SchoolAccess, record: RecordBook, pdf: bytes, template_version: str, pages: int = 0
+    *,
+    access: SchoolAccess,
+    record: RecordBook,
+    pdf: bytes,
+    template_version: str,
+    pages: int = 0,
+    token: str | None = None,
 ) -> RecordDocument:
     """The rendered PDF of an approved record becomes its current document (version = the last + 1). A current
     document not signed yet (``rendered``) is superseded by it (a layout corrected); one being signed or sealed is
-    not replaced: it must be revoked first. Revoked versions without a successor name this one."""
+    not replaced: it must be revoked first. Revoked versions without a successor name this one. ``token``: the one
+    the PDF's QR code links to, when it was rendered before the document existed (default: a new one)."""
     if not access.can("records.sign") and not access.can("records.seal"):
         raise NotAllowed("signing.not_allowed", _("Bạn không có quyền tạo bản học bạ để ký số."))
     record = RecordBook.objects.select_for_update().select_related("school_class__year").get(pk=record.pk)
@@ -332,6 +339,7 @@ def document_create(
         sha256=_sha256(pdf),
         pages=pages,
         created_by=access.account_id,
+        **({"token": token} if token else {}),
     )
     for d in current:  # replaced before the new one exists: one current document per record
         RecordDocument.objects.filter(pk=d.pk).update(state=DocumentState.SUPERSEDED, superseded_at=now)

@@ -179,6 +179,7 @@ class ClassDetailView(SchoolTemplatePage):
             "can_approve": may_approve and counts.get("submitted", 0) > 0,
             **workflow,
             "can_reopen": access.can("records.reopen"),
+            "may_sign": access.can("records.signing"),
             "reopenable": ("submitted", "approved"),
             "may_enrol": may_enrol,
             "may_setup": access.can("school.setup"),

@@ -55,7 +55,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from celery import Task, shared_task
+from celery import Task, current_task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import connection, transaction
 from django.db.models import F
@@ -79,6 +79,7 @@ OK_OUTCOMES = frozenset({RowOutcome.CREATED, RowOutcome.UPDATED, RowOutcome.MOVE
 __all__ = [
     "JobInfo",
     "JobProgress",
+    "JobWaits",
     "RowOutcome",
     "job_create",
     "job_fail",
@@ -328,6 +329,25 @@ def job_fail(job_id: int, exc: BaseException, progress: JobProgress | None = Non
     _end(job_id, JobState.FAILED, error=error)
 
 
+class JobWaits(Exception):  # noqa: N818 (not an error: the job waits)
+    """Raised by a job function when a service it needs is down (the archive store): the rows recorded so far are
+    written, the job goes back to queued (this delivery not counted as an interruption) and its task is retried by
+    Celery after ``countdown`` seconds, doubled at each retry; after ``max_retries`` the job fails with ``error``."""
+
+    def __init__(self, error: DomainError, *, countdown: float = 5.0, max_retries: int = 5):
+        super().__init__(str(error))
+        self.error, self.countdown, self.max_retries = error, countdown, max_retries
+
+
+def job_wait(job_id: int, progress: JobProgress | None = None) -> None:
+    """Put a running job back in the queue while its task waits for a retry (``JobWaits``)."""
+    if progress is not None:
+        progress.flush()
+    BackgroundJob.objects.filter(pk=job_id, state=JobState.RUNNING).update(
+        state=JobState.QUEUED, attempts=Greatest(F("attempts") - 1, 0), updated_at=timezone.now()
+    )
+
+
 JobFunction = Callable[[JobInfo, JobProgress], "tuple[Any, dict[str, Any]] | None"]
 
 
@@ -344,6 +364,15 @@ def _run(fn: JobFunction, job_id: int, tier: str) -> str:
         progress = JobProgress(job)
         summary = fn(job, progress)
         return job_finish(progress, summary)
+    except JobWaits as exc:
+        task = current_task
+        retries = task.request.retries if task is not None else 0
+        if task is None or task.request.called_directly or retries >= exc.max_retries:
+            job_fail(job.id, exc.error, progress)
+            return JobState.FAILED
+        log.warning("job %s (%s) waits: %s (retry %s)", job.id, job.kind, exc, retries + 1)
+        job_wait(job.id, progress)
+        raise task.retry(countdown=exc.countdown * 2**retries, max_retries=exc.max_retries) from None
     except DomainError as exc:
         job_fail(job.id, exc, progress)
         return JobState.FAILED

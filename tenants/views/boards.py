@@ -114,9 +114,12 @@ def _too_large(rows: int) -> DomainError:
     )
 
 
-def load_board(request, acc, filters: boards.BoardFilters) -> boards.Board:
+def load_board(request, acc, filters: boards.BoardFilters, *, paged: bool = False) -> boards.Board:
+    """The board of the request's filters: one page of schools for the page (``paged``), every row for an export."""
     year, years = _year(request, acc)
-    return boards.board(acc, year=year, years=years, head=provisioning.migration_head().digest, filters=filters)
+    return boards.board(
+        acc, year=year, years=years, head=provisioning.migration_head().digest, filters=filters, paged=paged
+    )
 
 
 def kept_params(f: boards.BoardFilters, year: int) -> dict:
@@ -146,7 +149,7 @@ class BoardView(CapabilityRequiredMixin, TemplateView):
             table = request.GET.get("table", "schools") or "schools"
             if table not in TABLES:
                 raise DomainError("board_bad_table", _("Bảng “%(value)s” không có."), params={"value": table[:20]})
-            data = load_board(request, acc, filters)
+            data = load_board(request, acc, filters, paged=fmt != "xlsx" or table != "schools")
             if fmt == "xlsx":
                 size = len({"schools": data.schools, "units": data.units, "flags": data.flags}[table])
                 if size > EXPORT_ROWS:
@@ -191,6 +194,11 @@ class BoardView(CapabilityRequiredMixin, TemplateView):
             for fl in data.flags
         ]
         export = [*kept.items(), ("sort", sort), ("format", "xlsx")]
+        here = [*kept.items(), ("sort", sort), *cols]
+        pages = [
+            {"number": n, "url": "?" + urlencode([*here, ("page", n)]), "current": n == data.page}
+            for n in _page_numbers(data.page, data.pages)
+        ]
         ctx = {
             "board": data,
             "filters": f,
@@ -216,6 +224,9 @@ class BoardView(CapabilityRequiredMixin, TemplateView):
             "sort": sort,
             "flags": flags,
             "t": data.thresholds,
+            "pages": pages,
+            "previous_url": "?" + urlencode([*here, ("page", data.page - 1)]) if data.page > 1 else "",
+            "next_url": "?" + urlencode([*here, ("page", data.page + 1)]) if data.page < data.pages else "",
         }
         return super().get_context_data(**ctx, **kwargs)
 
@@ -239,6 +250,17 @@ class BoardView(CapabilityRequiredMixin, TemplateView):
         for unit_id in sorted(u for u in units if acc.tree.nodes.get(u) and acc.tree.nodes[u].parent_id not in units):
             walk(unit_id, 0)
         return out
+
+
+def _page_numbers(page: int, pages: int) -> list[int | None]:
+    """The page links: the first, the last and two on each side of the current one; None where pages are skipped."""
+    shown = sorted({1, pages, *range(max(1, page - 2), min(pages, page + 2) + 1)})
+    out: list[int | None] = []
+    for n in shown:
+        if out and n - (out[-1] or 0) > 1:
+            out.append(None)
+        out.append(n)
+    return out
 
 
 class BoardSchoolView(CapabilityRequiredMixin, TemplateView):

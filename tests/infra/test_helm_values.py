@@ -307,6 +307,64 @@ def test_archive_backup_and_s3_settings_reach_the_configmap_and_the_job(helm: st
     assert env["HOCBA_BACKUP_BUCKET"] == "hocba-ha-noi-backup"
 
 
+def test_record_retention_and_verification_settings_reach_the_pods(helm: str) -> None:
+    docs = sized(helm, "small")
+    data = find(docs, "ConfigMap")["hocba"]["data"]
+    assert data["HOCBA_RECORD_RETENTION_DAYS"] == "7300"
+    assert (data["HOCBA_VERIFY_MAX_BYTES"], data["HOCBA_VERIFY_RATE_LIMIT"], data["HOCBA_VERIFY_RATE_WINDOW"]) == (
+        "20971520",
+        "30",
+        "600",
+    )
+    assert "HOCBA_PUBLIC_URL" not in data and "HOCBA_TRUST_ROOTS_DIR" not in data  # the application's defaults
+    for deployment in find(docs, "Deployment").values():
+        assert "trust-roots" not in {v["name"] for v in deployment["spec"]["template"]["spec"]["volumes"]}
+
+    docs = sized(
+        helm,
+        "small",
+        *("--set", "archive.recordRetentionDays=3650", "--set", "verification.maxUploadBytes=5000000"),
+        *("--set", "verification.publicUrl=https://hocba.hanoi.edu.vn"),
+        *("--set", "verification.trustRootsConfigMap=hocba-trust-roots"),
+    )
+    data = find(docs, "ConfigMap")["hocba"]["data"]
+    assert data["HOCBA_RECORD_RETENTION_DAYS"] == "3650" and data["HOCBA_VERIFY_MAX_BYTES"] == "5000000"
+    assert data["HOCBA_PUBLIC_URL"] == "https://hocba.hanoi.edu.vn"
+    assert data["HOCBA_TRUST_ROOTS_DIR"] == "/etc/hocba/trust-roots"
+    for name in ("hocba-web", "hocba-worker", "hocba-beat"):
+        pod = find(docs, "Deployment")[name]["spec"]["template"]["spec"]
+        assert {"name": "trust-roots", "configMap": {"name": "hocba-trust-roots"}} in pod["volumes"]
+        mount = next(m for m in container(find(docs, "Deployment")[name])["volumeMounts"] if m["name"] == "trust-roots")
+        assert mount == {"name": "trust-roots", "mountPath": "/etc/hocba/trust-roots", "readOnly": True}
+    job = container(find(docs, "Job")["hocba-migrate"])
+    assert {e["name"]: e.get("value") for e in job["env"]}["HOCBA_RECORD_RETENTION_DAYS"] == "3650"
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("archive.recordRetentionDays=0", "archive.recordRetentionDays must be a positive number of days"),
+        ("verification.rateLimit=0", "verification.rateLimit must be a positive number"),
+        ("verification.publicUrl=hocba.hanoi.edu.vn", 'verification.publicUrl "hocba.hanoi.edu.vn": an absolute'),
+    ],
+)
+def test_bad_record_and_verification_values_fail(helm: str, tmp_path: Path, setting: str, message: str) -> None:
+    result = template(helm, "-f", values_file(tmp_path, REQUIRED), "--set", setting, check=False)
+    assert result.returncode != 0 and message in result.stderr, result.stderr
+
+
+def test_env_example_names_the_record_archive_and_verification_settings() -> None:
+    env = {}
+    for line in (INFRA / "env.example").read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            env[key.strip()] = value.strip()
+    assert int(env["HOCBA_RECORD_RETENTION_DAYS"]) > 0 and env["HOCBA_ARCHIVE_BUCKET"]
+    for key in ("HOCBA_VERIFY_MAX_BYTES", "HOCBA_VERIFY_RATE_LIMIT", "HOCBA_VERIFY_RATE_WINDOW"):
+        assert int(env[key]) > 0, key
+    assert "HOCBA_PUBLIC_URL" in env and "HOCBA_TRUST_ROOTS_DIR" in env
+
+
 def test_database_urls_and_s3_keys_from_their_own_secrets(helm: str) -> None:
     docs = render(
         helm,

@@ -26,10 +26,10 @@ from schools.models import RecordBook, Student, Subject
 from schools.selectors import subject_column_choices
 from schools.services.classwork import award_add, conduct_save, homeroom_comment_save
 from schools.services.common import system_access
-from schools.services.records import records_approve, records_submit
+from schools.services.records import record_reopen, records_approve, records_submit
 from schools.services.setup import assignment_set, class_create, school_year_open
 from schools.services.sheets import sheet_save
-from schools.services.students import student_enrol
+from schools.services.students import class_carry_over, student_enrol
 from schools.services.yearend import primary_rules, qualities_save
 
 pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils (pdftotext) not installed")
@@ -261,7 +261,9 @@ def test_the_multi_year_book_names_each_years_steps(w, klass, secondary, queries
         rendered = render_multi_year(record.student, verify_url=VERIFY, school=heading)
     assert rendered.template == "tt22-v1"
     assert {"2025-homeroom", "2025-principal", "2025-seal"} <= set(rendered.boxes)
-    assert len(q) <= 8  # records, enrolments, guardians, names, teaching assignments: never per subject
+    # Records, enrolments, guardians, names, teaching assignments, the history's reading of the corrections (its
+    # entries, the record books' states, years, classes, subjects, names): never per subject.
+    assert len(q) <= 14
     connection.set_tenant(klass.school)
 
 
@@ -293,3 +295,141 @@ def test_a_final_grade_batch_is_only_for_grades_5_9_and_12(w, klass):
     with pytest.raises(DomainError) as refused:
         next(render_final_grade_batch(klass.school_class, verify_url_for=lambda sid: VERIFY))
     assert "lớp 5, lớp 9 và lớp 12" in str(refused.value)
+
+
+# --- corrections after approval, the multi-year book, the final-grade batch ---------------------------------------
+
+
+def corrections_line(pdf: bytes) -> str:
+    """The line "Trong bảng này có sửa chữa ở … chỗ, thuộc các môn học: …" as printed (a paragraph of its own)."""
+    lines = [line.strip() for line in pdf_text(pdf, layout=False).splitlines()]
+    return next(line for line in lines if line.startswith("Trong bảng này có sửa chữa ở"))
+
+
+def test_the_book_counts_the_corrections_made_after_approval(w, klass, secondary):
+    record, _subjects = secondary
+    assert "Trong bảng này có sửa chữa ở 0 chỗ, thuộc các môn học: —" in corrections_line(
+        render_record_book(record, verify_url=VERIFY).pdf
+    )
+    math = Subject.objects.get(level="lower_secondary", code="toan")
+    # Two Toán scores of term I changed behind the services while the record stands approved: two places.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE schools_assessment SET score = score - 0.5 WHERE id IN (SELECT id FROM schools_assessment"
+            " WHERE student_id = %s AND subject_id = %s AND term = 1 AND score IS NOT NULL ORDER BY id LIMIT 2)",
+            [record.student_id, math.pk],
+        )
+        assert cursor.rowcount == 2
+    # Not in the book yet: its frozen results are those approved before the change.
+    assert "sửa chữa ở 0 chỗ" in corrections_line(render_record_book(record, verify_url=VERIFY).pdf)
+    # The principal reopens it; a change while it is a draft again is no correction after approval.
+    record_reopen(access=klass.access(w, "principal_a"), record=record, reason="Sửa điểm Toán học kì I")
+    pe = Subject.objects.get(level="lower_secondary", code="giao_duc_the_chat")
+    sheet_save(
+        access=system_access(klass.school.pk),
+        school_class=record.school_class,
+        subject=pe,
+        term=2,
+        cells=[{"student": record.student_id, "column": "nx", "value": "Tích cực luyện tập"}],
+    )
+    again = approve(w, klass, record.school_class, record.student_id)
+    assert again.approved_at > record.approved_at
+    line = corrections_line(render_record_book(again, verify_url=VERIFY).pdf)
+    assert line == "Trong bảng này có sửa chữa ở 2 chỗ, thuộc các môn học: Toán", line
+
+
+def test_a_multi_year_book_spans_two_approved_years(w, klass, secondary, queries):
+    record, _subjects = secondary
+    heading = school_heading(klass.school.pk, day=dt.date(2027, 6, 1))
+    with queries() as one_year:
+        render_multi_year(record.student, verify_url=VERIFY, school=heading)
+    system = system_access(klass.school.pk)
+    year = school_year_open(access=system, start_year=2026, levels=["lower_secondary"])
+    seven = class_create(access=system, year=year, name="7A1", grade=7, homeroom_teacher_id=w.accounts["homeroom_a"])
+    class_carry_over(access=system, school_class=record.school_class, to_class=seven, today=dt.date(2026, 9, 5))
+    fill_year(klass, seven, record.student_id, level="lower_secondary")
+    homeroom = klass.access(w, "homeroom_a")
+    for term in (1, 2):
+        conduct_save(
+            access=homeroom,
+            school_class=seven,
+            term=term,
+            entries=[{"student": record.student_id, "level": "K", "text": "Lễ phép, cần đúng giờ hơn"}],
+        )
+    records_submit(access=homeroom, school_class=seven, student_ids=[record.student_id])
+    records_approve(
+        access=klass.access(w, "principal_a"), school_class=seven, student_ids=[record.student_id], reason=REASON
+    )
+    second = RecordBook.objects.get(student_id=record.student_id, year=year)
+    assert second.state == "approved"
+    with queries() as q:
+        rendered = render_multi_year(Student.objects.get(pk=record.student_id), verify_url=VERIFY, school=heading)
+    text = pdf_text(rendered.pdf)
+    flat = " ".join(text.split())
+    assert "NĂM HỌC 2025–2026" in text and "NĂM HỌC 2026–2027" in text
+    assert "Lớp: 6A1" in flat and "Lớp: 7A1" in flat
+    assert flat.index("NĂM HỌC 2025–2026") < flat.index("NĂM HỌC 2026–2027")  # oldest year first
+    assert "Lễ phép, cần đúng giờ hơn" in text and "Tích cực giúp đỡ bạn bè" in text  # each year's own comments
+    assert text.count("Trong bảng này có sửa chữa ở") == 2
+    for start in (2025, 2026):
+        assert {f"{start}-homeroom", f"{start}-principal", f"{start}-seal", f"{start}-subject-toan"} <= set(
+            rendered.boxes
+        )
+    assert rendered.boxes["2025-principal"].page < rendered.boxes["2026-principal"].page
+    # The identity page lists both classes of the student's time at the school.
+    identity = pages_text(rendered.pdf)[1]
+    assert "2025–2026" in identity and "2026–2027" in identity and "7A1" in identity
+    # The years' records, names and corrections read once per book (the audit: its entries and the record books'
+    # states); each year adds its teaching assignments and their teachers' names; nothing per subject.
+    for book in (one_year, q):
+        assert sum('FROM "schools_auditentry"' in statement for statement in book.statements) <= 2
+    assert len(one_year) <= 14 and len(q) <= 19, "\n".join(q.statements)
+
+
+def test_a_final_grade_batch_renders_each_students_book(w, klass):
+    klass.teacher_id = w.accounts["teacher_a"]
+    system = system_access(klass.school.pk)
+    nine = class_create(
+        access=system, year=klass.school_class.year, name="9A1", grade=9, homeroom_teacher_id=w.accounts["homeroom_a"]
+    )
+    pupils = [
+        student_enrol(
+            access=system,
+            school_class=nine,
+            today=dt.date(2025, 9, 5),
+            profile={"full_name": name, "date_of_birth": "12/08/2011", "gender": gender},
+        ).pk
+        for name, gender in (("Đặng Quốc Bảo", "M"), ("Huỳnh Ngọc Châu", "F"))
+    ]
+    for pupil in pupils:
+        fill_year(klass, nine, pupil, level="lower_secondary")
+        for term in (1, 2):
+            conduct_save(
+                access=klass.access(w, "homeroom_a"),
+                school_class=nine,
+                term=term,
+                entries=[{"student": pupil, "level": "T", "text": "Gương mẫu"}],
+            )
+    records_submit(access=klass.access(w, "homeroom_a"), school_class=nine, student_ids=pupils)
+    records_approve(access=klass.access(w, "principal_a"), school_class=nine, student_ids=pupils, reason=REASON)
+    links = {pupil: f"https://hocba.example.vn/xac-minh/final{pupil}/" for pupil in pupils}
+    batch = list(render_final_grade_batch(nine, verify_url_for=links.__getitem__))
+    assert [sid for sid, _rendered in batch] == pupils  # in the class list's order (Bảo before Châu)
+    for (sid, rendered), name in zip(batch, ("Đặng Quốc Bảo", "Huỳnh Ngọc Châu"), strict=True):
+        text = pdf_text(rendered.pdf)
+        flat = " ".join(text.split())
+        assert rendered.template == "tt22-v1" and name in text and f"Trang 1/{rendered.pages}" in text
+        other = "Huỳnh Ngọc Châu" if name == "Đặng Quốc Bảo" else "Đặng Quốc Bảo"
+        assert other not in text  # one student's book each
+        assert "NĂM HỌC 2025–2026" in text and "Lớp: 9A1" in flat
+        assert "Hoàn thành chương trình trung học cơ sở" in flat  # promoted from the level's last grade
+        assert links[sid] in flat  # each book's own verification link under its QR code
+        assert {"2025-homeroom", "2025-principal", "2025-seal"} <= set(rendered.boxes)
+    # A pupil whose record is not approved stops the batch before anything is drawn.
+    record_reopen(
+        access=klass.access(w, "principal_a"),
+        record=RecordBook.objects.get(student_id=pupils[1]),
+        reason="Bổ sung nhận xét",
+    )
+    with pytest.raises(RecordNotPrintable):
+        next(render_final_grade_batch(nine, verify_url_for=links.__getitem__))

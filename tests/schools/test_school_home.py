@@ -99,7 +99,7 @@ def test_each_role_sees_the_work_that_waits_for_them(w, klass):
     assert f'href="/classes/{pk}/#hoc-ba"' in to_approve and "4 học bạ GVCN đã trình" in to_approve
     assert '<span class="tag submitted">4</span>' in to_approve
     ready = block(principal, "sign")
-    assert f'href="/classes/{pk}/#hoc-ba"' in ready and "1 học bạ" in ready
+    assert f'href="/classes/{pk}/signing/"' in ready and "1 học bạ" in ready  # to the class's signing page
     back = block(principal, "reopened")
     assert "Nguyễn Văn An" in back and "Sửa điểm Toán học kì I" in back and "Trần Thị Bình" not in back
     assert principal.index('id="waiting"') < principal.index("Việc bạn có thể làm")  # the work comes first

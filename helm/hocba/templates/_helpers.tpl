@@ -105,6 +105,10 @@ is a pre-install hook and runs before the ConfigMap exists).
   "HOCBA_HEARTBEAT_FILE" (toString .Values.heartbeatFile)
   "HOCBA_ARCHIVE_BUCKET" (toString .Values.archive.bucket)
   "HOCBA_ANCHOR_RETENTION_DAYS" (toString .Values.archive.anchorRetentionDays)
+  "HOCBA_RECORD_RETENTION_DAYS" (toString (int64 .Values.archive.recordRetentionDays))
+  "HOCBA_VERIFY_MAX_BYTES" (toString (int64 .Values.verification.maxUploadBytes))
+  "HOCBA_VERIFY_RATE_LIMIT" (toString (int64 .Values.verification.rateLimit))
+  "HOCBA_VERIFY_RATE_WINDOW" (toString (int64 .Values.verification.rateWindowSeconds))
   "HOCBA_BACKUP_RETENTION_DAYS" (toString .Values.backup.retentionDays)
   "HOCBA_BACKUP_SCHEDULE" (ternary "on" "off" (.Values.backup.schedule.enabled | default false))
   "HOCBA_BACKUP_HOUR" (toString .Values.backup.schedule.hour)
@@ -114,6 +118,12 @@ is a pre-install hook and runs before the ConfigMap exists).
   "HOCBA_BACKUP_BUCKET" (toString .Values.backup.bucket)
   "HOCBA_ROLLUP_MODE" (toString (.Values.rollups.mode | default "inline"))
 }}
+{{- with .Values.verification.publicUrl }}
+{{- $_ := set $config "HOCBA_PUBLIC_URL" (toString .) }}
+{{- end }}
+{{- if .Values.verification.trustRootsConfigMap }}
+{{- $_ := set $config "HOCBA_TRUST_ROOTS_DIR" "/etc/hocba/trust-roots" }}
+{{- end }}
 {{- range $key, $value := .Values.env }}
 {{- $_ := set $config $key (toString $value) }}
 {{- end }}
@@ -149,6 +159,19 @@ Values checks shared by every render (the ConfigMap and the migration job includ
 {{- end }}
 {{- if gt (int .Values.archive.anchorRetentionDays) 0 | not }}
 {{- fail "archive.anchorRetentionDays must be a positive number of days" }}
+{{- end }}
+{{- if gt (int .Values.archive.recordRetentionDays) 0 | not }}
+{{- fail "archive.recordRetentionDays must be a positive number of days" }}
+{{- end }}
+{{- range $name := list "maxUploadBytes" "rateLimit" "rateWindowSeconds" }}
+{{- if gt (int (index $.Values.verification $name)) 0 | not }}
+{{- fail (printf "verification.%s must be a positive number" $name) }}
+{{- end }}
+{{- end }}
+{{- with .Values.verification.publicUrl }}
+{{- if not (regexMatch "^https?://[^/ ]+(/[^ ]*)?$" (toString .)) }}
+{{- fail (printf "verification.publicUrl %q: an absolute http(s) address, e.g. https://hocba.tayninh.edu.vn" (toString .)) }}
+{{- end }}
 {{- end }}
 {{- if gt (int .Values.backup.retentionDays) 0 | not }}
 {{- fail "backup.retentionDays must be a positive number of days" }}
@@ -226,6 +249,18 @@ tolerations:
 {{- end }}
 
 {{/*
+The verification's trust roots (verification.trustRootsConfigMap), for the pods whose containers mount them
+(hocba.containerCommon: web, worker, beat).
+*/}}
+{{- define "hocba.trustRootsVolume" -}}
+{{- with .Values.verification.trustRootsConfigMap }}
+- name: trust-roots
+  configMap:
+    name: {{ . }}
+{{- end }}
+{{- end }}
+
+{{/*
 Container-level settings shared by every process: image, environment, /tmp, security.
 */}}
 {{- define "hocba.containerCommon" -}}
@@ -254,6 +289,11 @@ securityContext:
 volumeMounts:
   - name: tmp
     mountPath: /tmp
+  {{- if .Values.verification.trustRootsConfigMap }}
+  - name: trust-roots
+    mountPath: /etc/hocba/trust-roots
+    readOnly: true
+  {{- end }}
 {{- end }}
 
 {{/*

@@ -113,8 +113,11 @@ CAPABILITIES: dict[str, str] = {
     "records.reopen": "reopen an approved record, with a reason",
     "records.sign": "sign approved records: one's subjects (teaching assignment), homeroom class, or as principal",
     "records.seal": "apply the school's organisation seal, closing a record's chain of signatures",
+    "records.signing": "open a class's signing page (each record's chain of signatures) and one's device signing API",
     "records.lock": "lock the signed and archived records of the year (the principal's khóa decision)",
     "records.revoke": "revoke a signed or locked record, with a reason, so that it can be corrected and signed again",
+    "records.archive": "archive the sealed records of a class or of the year (the archive jobs) and see the archive",
+    "records.export": "download the archived bundles of a class or the year and make a leaving student's hand-over",
     "school.audit.view": "read the school's audit history",
     "windows.view": "see the open/lock windows that apply in scope",
     "windows.schedule": "schedule open/lock windows for the scope (a principal: lock the school early)",
@@ -218,8 +221,11 @@ ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
             "records.reopen",
             "records.sign",
             "records.seal",
+            "records.signing",
             "records.lock",
             "records.revoke",
+            "records.archive",
+            "records.export",
             "school.audit.view",
             "windows.view",
             "windows.schedule",
@@ -241,6 +247,7 @@ ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
             "class.enter",
             "records.approve",
             "records.sign",
+            "records.signing",
             "windows.view",
         }
     ),
@@ -265,9 +272,12 @@ ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
             "records.submit",
             "sheets.enter",
             "records.sign",
+            "records.signing",
         }
     ),
-    Role.SUBJECT_TEACHER: frozenset({"platform.home", "school.enter", "sheets.enter", "records.sign"}),
+    Role.SUBJECT_TEACHER: frozenset(
+        {"platform.home", "school.enter", "sheets.enter", "records.sign", "records.signing"}
+    ),
     Role.DEPARTMENT_HEAD: frozenset(
         {
             "platform.home",
@@ -276,9 +286,12 @@ ROLE_CAPABILITIES: dict[Role, frozenset[str]] = {
             "records.view_department",
             "sheets.enter",
             "records.sign",
+            "records.signing",
         }
     ),
-    Role.CLERK: frozenset({"platform.home", "school.enter", "profiles.edit", "exemptions.record", "records.seal"}),
+    Role.CLERK: frozenset(
+        {"platform.home", "school.enter", "profiles.edit", "exemptions.record", "records.seal", "records.signing"}
+    ),
     Role.PARENT: frozenset({"platform.home", "school.enter", "records.view_child"}),
 }
 

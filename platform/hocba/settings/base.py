@@ -253,6 +253,24 @@ ARCHIVE_CREATE_BUCKET = False
 # local and test settings name a directory; production signs with real keys (PKCS#11, CSC) and has none.
 HOCBA_TEST_PKI_DIR = None
 
+# --- public verification (reporting.verify: /xac-minh/) ------------------------------------------
+# The address printed under the QR code of every signed page: HOCBA_PUBLIC_URL (e.g. https://hocba.tayninh.edu.vn),
+# else https://<base domain>. Whatever it is, the page answers at <it>/xac-minh/<token>/ on the platform's site.
+HOCBA_PUBLIC_URL = runtime("HOCBA_PUBLIC_URL", "").strip().rstrip("/") or f"https://{BASE_DOMAIN}"
+# The trust roots of the verification (PEM files, every *.pem of the directory): in production the national root
+# CA and the CAs that issue teachers' and schools' certificates, mounted from a ConfigMap; local and test settings add
+# the test PKI's province roots (HOCBA_TEST_PKI_DIR).
+HOCBA_TRUST_ROOTS_DIR = runtime("HOCBA_TRUST_ROOTS_DIR", "").strip() or None
+# An upload larger than this is refused unread (413); checks per client address per window (Redis; 429 beyond).
+VERIFY_MAX_UPLOAD_BYTES = int(runtime("HOCBA_VERIFY_MAX_BYTES", str(20 * 1024 * 1024)))
+VERIFY_RATE_LIMIT = int(runtime("HOCBA_VERIFY_RATE_LIMIT", "30"))
+VERIFY_RATE_WINDOW_SECONDS = int(runtime("HOCBA_VERIFY_RATE_WINDOW", "600"))
+FILE_UPLOAD_HANDLERS = [
+    "reporting.verify.uploads.VerifyUploadLimit",  # /xac-minh/ only: an oversized upload is not parsed
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+
 # --- API -----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

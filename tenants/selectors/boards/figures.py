@@ -211,37 +211,70 @@ class Figures:
         return None if self.lock_records is None else _pct(self.lock_approved or 0, self.lock_records)
 
     def completion_for(self, category: str, locks_at: dt.datetime, year: int) -> int | None:
-        """Per cent of the data a lock of ``category`` closes that is done (None: nothing to measure yet — no
-        students and nothing required): sheets finished for a term's scores; students with conduct for the lock's
-        term; students with a complete profile; records approved or further for the year end; the lower of the
-        year's sheets and the approved records for the whole year."""
+        """Per cent of the data a lock of ``category`` closes that is done (see :func:`completion`)."""
+        return completion(
+            category,
+            term_two_lock(category, locks_at, year),
+            students=self.students,
+            records=self.records,
+            approved=self.approved_or_further,
+            sheets=(
+                self.sheets_done_term1,
+                self.sheets_required_term1,
+                self.sheets_done_term2,
+                self.sheets_required_term2,
+            ),
+            conduct=(self.conduct_done_term1, self.conduct_done_term2),
+            profile=self.profile_complete,
+        )
 
-        def pct(part: int, whole: int) -> int | None:
-            if whole:
-                return min(100, round(100 * part / whole))
-            return 0 if self.students else None
 
-        books = max(self.students, self.records)
-        if category == DataCategory.SCORES_1:
-            return pct(self.sheets_done_term1, self.sheets_required_term1)
-        if category == DataCategory.SCORES_2:
-            return pct(self.sheets_done_term2, self.sheets_required_term2)
-        if category == DataCategory.PROFILE:
-            return pct(self.profile_complete, self.students)
-        if category == DataCategory.CONDUCT:
-            local = timezone.localtime(locks_at).date()
-            term_two = local >= dt.date(year + 1, *TERM_TWO_FROM)
-            return pct(self.conduct_done_term2 if term_two else self.conduct_done_term1, self.students)
-        if category == DataCategory.YEAR_END:
-            return pct(self.approved_or_further, books)
-        if category == DataCategory.WHOLE_YEAR:
-            sheets = pct(
-                self.sheets_done_term1 + self.sheets_done_term2,
-                self.sheets_required_term1 + self.sheets_required_term2,
-            )
-            books_pct = pct(self.approved_or_further, books)
-            return None if sheets is None or books_pct is None else min(sheets, books_pct)
-        return None
+def term_two_lock(category: str, locks_at: dt.datetime, year: int) -> bool:
+    """Is a conduct lock at ``locks_at`` judged on term II (from ``TERM_TWO_FROM`` of the year's second year)?"""
+    if category != DataCategory.CONDUCT:
+        return False
+    return timezone.localtime(locks_at).date() >= dt.date(year + 1, *TERM_TWO_FROM)
+
+
+def completion(
+    category: str,
+    term_two: bool,
+    *,
+    students: int,
+    records: int,
+    approved: int,
+    sheets: tuple[int, int, int, int],
+    conduct: tuple[int, int],
+    profile: int,
+) -> int | None:
+    """Per cent of the data a lock of ``category`` closes that is done (None: nothing to measure yet — no students
+    and nothing required): sheets finished for a term's scores; students with conduct for the lock's term
+    (``term_two``); students with a complete profile; records approved or further (``approved``) for the year end;
+    the lower of the year's sheets and the approved records for the whole year. ``sheets``: done and required of
+    term I, then of term II. Plain integers, so that the board can judge thousands of schools without building
+    their rows."""
+
+    def pct(part: int, whole: int) -> int | None:
+        if whole:
+            return min(100, round(100 * part / whole))
+        return 0 if students else None
+
+    books = max(students, records)
+    if category == DataCategory.SCORES_1:
+        return pct(sheets[0], sheets[1])
+    if category == DataCategory.SCORES_2:
+        return pct(sheets[2], sheets[3])
+    if category == DataCategory.PROFILE:
+        return pct(profile, students)
+    if category == DataCategory.CONDUCT:
+        return pct(conduct[1] if term_two else conduct[0], students)
+    if category == DataCategory.YEAR_END:
+        return pct(approved, books)
+    if category == DataCategory.WHOLE_YEAR:
+        year_sheets = pct(sheets[0] + sheets[2], sheets[1] + sheets[3])
+        books_pct = pct(approved, books)
+        return None if year_sheets is None or books_pct is None else min(year_sheets, books_pct)
+    return None
 
 
 FIGURE_FIELDS = tuple(f for f in Figures.__dataclass_fields__ if f not in ("lock_records", "lock_approved"))
@@ -358,6 +391,29 @@ class Board:
     flags: tuple[Flag, ...] = ()
     lights: dict[str, int] | None = None  # schools per light, before the filters that narrow the list
     has_classes: bool = True
+    # ``schools`` is one page of the filtered, sorted list when the board is paged (else all of it): how many
+    # schools the filters kept, how many of them are late, the page shown and the number of pages
+    total: int | None = None
+    late_total: int | None = None
+    page: int = 1
+    pages: int = 1
+    per_page: int | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self.schools) if self.total is None else self.total
+
+    @property
+    def late_count(self) -> int:
+        return len(self.late) if self.late_total is None else self.late_total
+
+    @property
+    def first_index(self) -> int:
+        return (self.page - 1) * (self.per_page or 0) + 1 if self.schools else 0
+
+    @property
+    def last_index(self) -> int:
+        return self.first_index + len(self.schools) - 1 if self.schools else 0
 
     @property
     def late(self) -> tuple[SchoolRow, ...]:
@@ -377,6 +433,7 @@ class BoardFilters:
     late: bool = False
     direct: bool = False
     groups: tuple[str, ...] = DEFAULT_GROUPS
+    page: int = 1  # of the schools' list, when the board is paged (the page shown; the exports take every row)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from ...models import (
     SchoolRollup,
 )
 from ..access import Access
+from .arrays import in_array
 from .figures import (
     CAPABILITY,
     DEFAULT_GROUPS,
@@ -86,6 +87,9 @@ def board_filters(params, *, acc: Access) -> BoardFilters:
     if shown and shown not in groups:
         groups = tuple(g for g in GROUPS if g in groups or g == shown)
     search = (params.get("q") or "").strip()[:100]
+    page_raw = (params.get("page") or "").strip()
+    if page_raw and (not page_raw.isdigit() or len(page_raw) > 6 or int(page_raw) < 1):
+        raise _bad("board_bad_page", _("Trang “%(value)s” không có."), value=page_raw[:40])
     return BoardFilters(
         unit_id,
         school_id,
@@ -98,6 +102,7 @@ def board_filters(params, *, acc: Access) -> BoardFilters:
         flags["late"],
         flags["direct"],
         groups,
+        int(page_raw) if page_raw else 1,
     )
 
 
@@ -115,6 +120,8 @@ def board_year(raw: str | None, *, years: tuple[int, ...], default: int) -> int:
 def board_years(school_ids: set[int], *, current: int) -> tuple[tuple[int, ...], int]:
     """The school years offered (those with rollups in the scope, and the current one; newest first) and the one
     shown by default: the latest with rollups up to the current one, else the current one. One query."""
-    years = set(SchoolRollup.objects.filter(school_id__in=school_ids).values_list("year_start", flat=True).distinct())
+    years = set(
+        SchoolRollup.objects.filter(school_id__in=in_array(school_ids)).values_list("year_start", flat=True).distinct()
+    )
     default = max((y for y in years if y <= current), default=current)
     return tuple(sorted(years | {current}, reverse=True)), default

@@ -1,14 +1,21 @@
-"""The board's reads: the schools' rows (one query), their next lock and light (one query), the units summed, the
-flags (two queries), one school's classes."""
+"""The board's reads, a constant number of queries whatever the number of schools: the schools of the scope with
+their figures (one query: the rollup of the year joined to the year's exceptions, last snapshot and last drift, each
+aggregated once per school rather than looked up per school), the units summed in SQL together with the province's
+medians (one query), the year's windows that decide each school's next lock and light (one query), the accounts
+flagged (one query); one school's classes.
+
+Thousands of schools are judged as plain tuples (their next lock is worked out once per placement and levels, their
+light from the few figures it needs); the frozen rows of :mod:`.figures` are built only for what is shown — the page
+of schools — or exported."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
+import math
+from collections import defaultdict
 
 from django.db import connection
-from django.db.models import Count, F, FilteredRelation, IntegerField, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from hocba.kernel.recordstates import STATES
@@ -16,24 +23,23 @@ from hocba.kernel.text import fold
 
 from ...models import (
     ClassRollup,
-    ComplianceSnapshot,
     ExceptionStatus,
-    RollupDrift,
-    School,
     Window,
     WindowException,
 )
-from ...reminders import windows_of_schools
+from ...reminders import covers_levels
 from ..access import Access
+from .arrays import array_literal as _array
+from .arrays import in_array
 from .figures import (
+    AMBER,
     CAPABILITY,
     FIGURE_FIELDS,
     LIGHT_LABELS,
+    LIGHT_RANK,
     MEASURED,
+    NO_LOCK,
     RED,
-    SCHEMA_BEHIND,
-    SCHEMA_FAILED,
-    SCHEMA_OK,
     SORTS,
     Board,
     BoardFilters,
@@ -43,9 +49,13 @@ from .figures import (
     SchoolRow,
     Thresholds,
     UnitRow,
+    completion,
     light_of,
+    term_two_lock,
 )
 from .filters import out_of_scope
+
+PER_PAGE = 50  # schools on one page of the board
 
 ROLLUP_FIELDS = {
     "students": "students",
@@ -62,185 +72,348 @@ ROLLUP_FIELDS = {
     **{s: f"records_{s}" for s in STATES},
 }
 
+# The year's exceptions, last snapshot and last reconciliation's drift, each aggregated once over the schools of the
+# scope (``%(ids)s``) and joined; parameters ``year`` and ``ids``.
+_DERIVED = """
+WITH scope AS (SELECT DISTINCT unnest(%(ids)s::bigint[]) AS id),
+ex AS (
+  SELECT x.school_id,
+         count(*) FILTER (WHERE x.status = 'requested') AS open_requests,
+         count(*) FILTER (WHERE x.status = 'approved') AS approved
+    FROM public.tenants_windowexception x JOIN public.tenants_window w ON w.id = x.window_id
+   WHERE w.year_start = %(year)s AND x.school_id IN (SELECT id FROM scope)
+   GROUP BY x.school_id
+),
+snap AS (
+  SELECT l.school_id, l.locks_at,
+         CASE WHEN l.figures IS NULL OR l.figures = '{}'::jsonb THEN NULL
+              ELSE coalesce((l.figures ->> 'records_total')::numeric::bigint, 0) END AS records,
+         CASE WHEN l.figures IS NULL OR l.figures = '{}'::jsonb THEN NULL
+              ELSE coalesce((l.figures -> 'records' ->> 'approved')::numeric::bigint, 0)
+                 + coalesce((l.figures -> 'records' ->> 'signed')::numeric::bigint, 0)
+                 + coalesce((l.figures -> 'records' ->> 'locked')::numeric::bigint, 0) END AS approved
+    FROM (SELECT DISTINCT ON (c.school_id) c.school_id, c.locks_at, c.figures
+            FROM public.tenants_compliancesnapshot c
+           WHERE c.year_start = %(year)s AND c.school_id IN (SELECT id FROM scope)
+           ORDER BY c.school_id, c.locks_at DESC, c.taken_at DESC, c.id DESC) l
+),
+dr AS (
+  SELECT d.school_id, count(*) AS n
+    FROM public.tenants_rollupdrift d
+    JOIN public.tenants_schoolrollup r
+      ON r.school_id = d.school_id AND r.year_start = d.year_start AND r.reconciled_at = d.found_at
+   WHERE d.year_start = %(year)s AND d.school_id IN (SELECT id FROM scope)
+   GROUP BY d.school_id
+)
+"""
+_JOINS = """
+  LEFT JOIN public.tenants_schoolrollup r ON r.school_id = s.id AND r.year_start = %(year)s
+  LEFT JOIN ex ON ex.school_id = s.id
+  LEFT JOIN snap ON snap.school_id = s.id
+  LEFT JOIN dr ON dr.school_id = s.id
+"""
+_SCHEMA = (
+    "CASE WHEN coalesce(s.schema_error, '') <> '' THEN 'failed'"
+    " WHEN s.schema_head IS DISTINCT FROM %(head)s THEN 'behind' ELSE 'ok' END"
+)
+_FIGURES = {
+    **{k: f"coalesce(r.{c}, 0)" for k, c in ROLLUP_FIELDS.items()},
+    "open_requests": "coalesce(ex.open_requests, 0)",
+    "approved_exceptions": "coalesce(ex.approved, 0)",
+    "drift": "coalesce(dr.n, 0)",
+}
+# One school's columns as the query returns them, in order: the name, the SQL.
+_COLUMNS = (
+    ("id", "s.id"),
+    ("name", "s.name"),
+    ("search", "s.search_name"),
+    ("moet_code", "s.moet_code"),
+    ("levels", "s.levels"),
+    ("status", "s.status"),
+    ("schema", _SCHEMA),
+    ("has_rollup", "r.id IS NOT NULL"),
+    *_FIGURES.items(),
+    ("updated_at", "r.updated_at"),
+    ("reconciled_at", "r.reconciled_at"),
+    ("lock_at", "snap.locks_at"),
+    ("lock_records", "snap.records"),
+    ("lock_approved", "snap.approved"),
+)
+_AT = {name: i for i, (name, _sql) in enumerate(_COLUMNS)}
+_SCHOOLS_SQL = (
+    _DERIVED
+    + "SELECT "
+    + ", ".join(sql for _name, sql in _COLUMNS)
+    + " FROM scope JOIN public.tenants_school s ON s.id = scope.id"
+    + _JOINS
+)
 
-def _school_rows(school_ids: set[int], *, year: int, head: str, acc: Access) -> list[SchoolRow]:
+# Per placement unit (``%(units)s``, beside ``%(ids)s``): its schools' figures summed, their lock figures, schemas
+# in trouble, latest activity and oldest reconciliation; with the province's medians (see ``_medians_sql``).
+_SUMS = (
+    "count(*)",
+    *(f"sum({sql})" for sql in _FIGURES.values()),
+    "count(snap.records)",
+    "sum(snap.records)",
+    "sum(snap.approved)",
+    f"count(*) FILTER (WHERE ({_SCHEMA}) = 'behind')",
+    f"count(*) FILTER (WHERE ({_SCHEMA}) = 'failed')",
+    "max(r.updated_at)",
+    "min(r.reconciled_at)",
+)
+_MEDIANS = """,
+  (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY coalesce(mr.edits_after_approval, 0) * 100.0
+                                             / greatest(coalesce(mr.students, 0), 1))
+     FROM public.tenants_school ms
+     LEFT JOIN public.tenants_schoolrollup mr ON mr.school_id = ms.id AND mr.year_start = %(year)s
+    WHERE ms.status = 'active' AND ms.schema_name <> 'public'),
+  (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY coalesce(me.n, 0))
+     FROM public.tenants_school ms
+     LEFT JOIN (SELECT x.school_id, count(*) AS n
+                  FROM public.tenants_windowexception x JOIN public.tenants_window w ON w.id = x.window_id
+                 WHERE x.status = 'approved' AND w.year_start = %(year)s GROUP BY 1) me ON me.school_id = ms.id
+    WHERE ms.status = 'active' AND ms.schema_name <> 'public')"""
+
+
+def _units_sql(with_medians: bool) -> str:
+    return (
+        _DERIVED
+        + ", p AS (SELECT * FROM unnest(%(ids)s::bigint[], %(units)s::bigint[]) AS p(school_id, unit_id))"
+        + " SELECT p.unit_id, "
+        + ", ".join(_SUMS)
+        + (_MEDIANS if with_medians else ", NULL, NULL")
+        + " FROM p JOIN public.tenants_school s ON s.id = p.school_id"
+        + _JOINS
+        + " GROUP BY p.unit_id"
+    )
+
+
+def _fetch(school_ids, *, year: int, head: str) -> list[tuple]:
     """One query: each school with its rollup of the year, its exception counts, its last lock's snapshot and the
-    drift its last reconciliation fixed."""
-    requests = (
-        WindowException.objects.filter(school_id=OuterRef("pk"), window__year_start=year)
-        .values("school_id")
-        .annotate(n=Count("id"))
-    )
-    snapshot = ComplianceSnapshot.objects.filter(school_id=OuterRef("pk"), year_start=year).order_by(
-        "-locks_at", "-taken_at", "-id"
-    )
-    drift = (
-        RollupDrift.objects.filter(
-            school_id=OuterRef("pk"), year_start=year, found_at=OuterRef("this_year__reconciled_at")
-        )
-        .values("school_id")
-        .annotate(n=Count("id"))
-    )
-    fields = [
-        "pk",
-        "name",
-        "moet_code",
-        "levels",
-        "status",
-        "schema_head",
-        "schema_error",
-        "this_year__id",
-        *(f"this_year__{c}" for c in ROLLUP_FIELDS.values()),
-        "this_year__updated_at",
-        "this_year__reconciled_at",
-        "open_requests",
-        "approved_exceptions",
-        "lock_at",
-        "lock_figures",
-        "drift",
-    ]
-    qs = (
-        School.objects.filter(pk__in=school_ids)
-        .annotate(
-            this_year=FilteredRelation("rollups", condition=Q(rollups__year_start=year)),
-            open_requests=Coalesce(
-                Subquery(requests.filter(status=ExceptionStatus.REQUESTED).values("n")[:1]),
-                0,
-                output_field=IntegerField(),
-            ),
-            approved_exceptions=Coalesce(
-                Subquery(requests.filter(status=ExceptionStatus.APPROVED).values("n")[:1]),
-                0,
-                output_field=IntegerField(),
-            ),
-            lock_at=Subquery(snapshot.values("locks_at")[:1]),
-            lock_figures=Subquery(snapshot.values("figures")[:1]),
-            drift=Coalesce(Subquery(drift.values("n")[:1]), 0, output_field=IntegerField()),
-        )
-        .values(*fields)
-    )
-    out = []
-    for r in qs:
-        unit_id = acc.placements.get(r["pk"])
-        node = acc.tree.nodes.get(unit_id) if acc.tree and unit_id else None
-        schema = SCHEMA_FAILED if r["schema_error"] else SCHEMA_BEHIND if r["schema_head"] != head else SCHEMA_OK
-        figures = r["lock_figures"] or None
-        lock_records = lock_approved = None
-        if figures is not None:
-            recs = figures.get("records") or {}
-            lock_records = int(figures.get("records_total") or 0)
-            lock_approved = sum(int(recs.get(s) or 0) for s in ("approved", "signed", "locked"))
-        out.append(
-            SchoolRow(
-                id=r["pk"],
-                name=r["name"],
-                moet_code=r["moet_code"],
-                levels=tuple(r["levels"] or ()),
-                status=r["status"],
-                unit_id=unit_id,
-                unit_name=node.name if node else "",
-                has_rollup=r["this_year__id"] is not None,
-                **{k: r[f"this_year__{c}"] or 0 for k, c in ROLLUP_FIELDS.items()},
-                open_requests=r["open_requests"],
-                approved_exceptions=r["approved_exceptions"],
-                schema=schema,
-                updated_at=r["this_year__updated_at"],
-                reconciled_at=r["this_year__reconciled_at"],
-                drift=r["drift"],
-                lock_at=r["lock_at"],
-                lock_records=lock_records,
-                lock_approved=lock_approved,
-            )
-        )
-    return out
+    drift its last reconciliation fixed, as tuples (``_AT`` names the columns)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_SCHOOLS_SQL, {"ids": _array(school_ids), "year": year, "head": head})
+        return cursor.fetchall()
 
 
-def _with_lights(rows: list[SchoolRow], acc: Access, *, year: int, now: dt.datetime, t: Thresholds) -> list[SchoolRow]:
+class _Judged:
+    """One school of the board before it is shown: its query row, its placement, its next lock and light."""
+
+    __slots__ = ("t", "unit_id", "window", "completion", "light")
+
+    def __init__(self, t: tuple, unit_id: int | None) -> None:
+        self.t, self.unit_id = t, unit_id
+        self.window: Window | None = None
+        self.completion: int | None = None
+        self.light = NO_LOCK
+
+    @property
+    def late(self) -> bool:
+        return self.light in (RED, AMBER)
+
+
+def _judge(raw: list[tuple], acc: Access, *, year: int, now: dt.datetime, t: Thresholds) -> list[_Judged]:
     """Each school's next lock and light. One query (the year's windows that reach the scope: set for its schools or
-    for their units or the units above); which window covers which school is ``tenants.reminders``' rule."""
-    if not rows:
-        return rows
+    for their units or the units above); which window covers which school is ``tenants.reminders``' rule (a window
+    of a unit covers the active schools placed in it or below whose levels its grades reach; a school's own window,
+    that school), worked out once per placement and levels."""
+    out = [_Judged(r, acc.placements.get(r[0])) for r in raw]
+    if not out:
+        return out
+    tree = acc.tree
     units: set[int] = set()
-    for r in rows:
-        if r.unit_id is not None:
-            units |= {r.unit_id, *(acc.tree.ancestors(r.unit_id) if acc.tree else ())}
+    for unit_id in {j.unit_id for j in out if j.unit_id is not None}:
+        units |= {unit_id, *(tree.ancestors(unit_id) if tree else ())}
     windows = list(
         Window.objects.filter(year_start=year, cancelled_at__isnull=True, category__in=list(MEASURED)).filter(
-            Q(school_id__in=[r.id for r in rows]) | Q(unit_id__in=units)
+            Q(school_id__in=in_array(r[0] for r in raw)) | Q(unit_id__in=units)
         )
     )
-    covering = windows_of_schools(
-        windows,
-        tree=acc.tree,
-        placements={r.id: r.unit_id for r in rows if r.unit_id is not None},
-        levels={r.id: r.levels for r in rows if r.status == "active"},
-    )
-    out = []
-    for r in rows:
+    if not windows:
+        return out
+    own: dict[int, list[Window]] = defaultdict(list)
+    shared: list[tuple[Window, set[int]]] = []
+    for w in windows:
+        if w.school_id is not None:
+            own[w.school_id].append(w)
+        else:
+            shared.append((w, tree.descendants(w.unit_id) if tree else {w.unit_id}))
+
+    def next_of(covering: list[Window]) -> Window | None:
         # The effective lock of each category: the earliest lock of the windows covering the school (every
         # applicable window must allow a write); a category whose effective lock has passed is closed.
         first: dict[str, Window] = {}
-        for w in covering.get(r.id, ()):
+        for w in covering:
             if w.category not in first or w.locks_at < first[w.category].locks_at:
                 first[w.category] = w
-        ahead = sorted((w for w in first.values() if w.locks_at > now), key=lambda w: (w.locks_at, w.pk))
-        if not ahead:
-            out.append(r)
+        ahead = [w for w in first.values() if w.locks_at > now]
+        return min(ahead, key=lambda w: (w.locks_at, w.pk)) if ahead else None
+
+    by_place: dict[tuple, list[Window]] = {}
+    nexts: dict[tuple, Window | None] = {}
+    term_two: dict[int, bool] = {}
+    status, levels_at = _AT["status"], _AT["levels"]
+    for j in out:
+        if j.t[status] != "active":
             continue
-        nxt = ahead[0]
-        completion = r.completion_for(nxt.category, nxt.locks_at, year)
-        days_left = (nxt.locks_at - now).total_seconds() / 86400
-        out.append(
-            replace(
-                r,
-                next_lock_at=nxt.locks_at,
-                next_window_id=nxt.pk,
-                next_category=nxt.category,
-                completion=completion,
-                light=light_of(completion, days_left, t),
-            )
-        )
+        levels = tuple(j.t[levels_at] or ())
+        key = (j.unit_id, levels)
+        if key not in by_place:
+            by_place[key] = [
+                w for w, below in shared if j.unit_id is not None and j.unit_id in below and covers_levels(w, levels)
+            ]
+        mine = own.get(j.t[0])
+        if mine:
+            nxt = next_of(by_place[key] + [w for w in mine if covers_levels(w, levels)])
+        else:
+            if key not in nexts:
+                nexts[key] = next_of(by_place[key])
+            nxt = nexts[key]
+        if nxt is None:
+            continue
+        if nxt.pk not in term_two:
+            term_two[nxt.pk] = term_two_lock(nxt.category, nxt.locks_at, year)
+        j.window = nxt
+        j.completion = _completion(j.t, nxt.category, term_two[nxt.pk])
+        j.light = light_of(j.completion, (nxt.locks_at - now).total_seconds() / 86400, t)
     return out
 
 
-def _sum_rows(mine: list[SchoolRow], **identity) -> UnitRow:
-    locks = [r for r in mine if r.lock_records is not None]
-    updated = [r.updated_at for r in mine if r.updated_at]
-    reconciled = [r.reconciled_at for r in mine if r.reconciled_at]
+_S = {k: _AT[k] for k in FIGURE_FIELDS if k in _AT}
+
+
+def _completion(r: tuple, category: str, term_two: bool) -> int | None:
+    records = sum(r[_AT[s]] for s in STATES)
+    return completion(
+        category,
+        term_two,
+        students=r[_S["students"]],
+        records=records,
+        approved=r[_S["approved"]] + r[_S["signed"]] + r[_S["locked"]],
+        sheets=(
+            r[_S["sheets_done_term1"]],
+            r[_S["sheets_required_term1"]],
+            r[_S["sheets_done_term2"]],
+            r[_S["sheets_required_term2"]],
+        ),
+        conduct=(r[_S["conduct_done_term1"]], r[_S["conduct_done_term2"]]),
+        profile=r[_S["profile_complete"]],
+    )
+
+
+def _school_row(j: _Judged, acc: Access) -> SchoolRow:
+    r = j.t
+    node = acc.tree.nodes.get(j.unit_id) if acc.tree and j.unit_id else None
+    w = j.window
+    return SchoolRow(
+        id=r[0],
+        name=r[_AT["name"]],
+        moet_code=r[_AT["moet_code"]],
+        levels=tuple(r[_AT["levels"]] or ()),
+        status=r[_AT["status"]],
+        unit_id=j.unit_id,
+        unit_name=node.name if node else "",
+        has_rollup=r[_AT["has_rollup"]],
+        **{k: r[i] for k, i in _S.items()},
+        schema=r[_AT["schema"]],
+        updated_at=r[_AT["updated_at"]],
+        reconciled_at=r[_AT["reconciled_at"]],
+        lock_at=r[_AT["lock_at"]],
+        lock_records=r[_AT["lock_records"]],
+        lock_approved=r[_AT["lock_approved"]],
+        next_lock_at=w.locks_at if w else None,
+        next_window_id=w.pk if w else None,
+        next_category=w.category if w else "",
+        completion=j.completion,
+        light=j.light,
+    )
+
+
+# --- the units, summed in SQL ------------------------------------------------------------------------------------
+
+_SUM_FIELDS = tuple(_FIGURES)  # in the order of ``_SUMS`` after the count of schools
+
+
+def _unit_sums(judged: list[_Judged], *, year: int, head: str, with_medians: bool) -> tuple[dict, dict | None]:
+    """One query: per placement unit, its schools summed (``GROUP BY``), and the province's medians. The schools
+    late and red for their next lock are counted from the lights (no query)."""
+    ids = [j.t[0] for j in judged]
+    units = [j.unit_id for j in judged]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _units_sql(with_medians), {"ids": _array(ids), "units": _array(units), "year": year, "head": head}
+        )
+        rows = cursor.fetchall()
+    sums: dict = {}
+    medians = None
+    n = len(_SUM_FIELDS)
+    for row in rows:
+        unit_id, schools, figures = row[0], row[1], row[2 : 2 + n]
+        locks, lock_records, lock_approved, behind, failed, updated, reconciled, m_edits, m_exc = row[2 + n :]
+        sums[unit_id] = {
+            "schools": schools,
+            **{f: int(v or 0) for f, v in zip(_SUM_FIELDS, figures, strict=True)},
+            "locks": locks,
+            "lock_records": int(lock_records or 0),
+            "lock_approved": int(lock_approved or 0),
+            "schemas_behind": behind,
+            "schemas_failed": failed,
+            "updated_at": updated,
+            "reconciled_at": reconciled,
+            "late": 0,
+            "red": 0,
+        }
+        if with_medians:
+            medians = {"edits": float(m_edits or 0), "exceptions": float(m_exc or 0)}
+    for j in judged:
+        if j.late and j.unit_id in sums:
+            sums[j.unit_id]["late"] += 1
+            if j.light == RED:
+                sums[j.unit_id]["red"] += 1
+    return sums, medians
+
+
+def _sum_units(parts: list[dict], **identity) -> UnitRow:
+    locks = sum(p["locks"] for p in parts)
+    updated = [p["updated_at"] for p in parts if p["updated_at"]]
+    reconciled = [p["reconciled_at"] for p in parts if p["reconciled_at"]]
     return UnitRow(
         **identity,
-        schools=len(mine),
-        **{f: sum(getattr(r, f) for r in mine) for f in FIGURE_FIELDS},
-        lock_records=sum(r.lock_records or 0 for r in locks) if locks else None,
-        lock_approved=sum(r.lock_approved or 0 for r in locks) if locks else None,
-        schemas_behind=sum(1 for r in mine if r.schema == SCHEMA_BEHIND),
-        schemas_failed=sum(1 for r in mine if r.schema == SCHEMA_FAILED),
-        late=sum(1 for r in mine if r.late),
-        red=sum(1 for r in mine if r.light == RED),
+        schools=sum(p["schools"] for p in parts),
+        **{f: sum(p[f] for p in parts) for f in FIGURE_FIELDS},
+        lock_records=sum(p["lock_records"] for p in parts) if locks else None,
+        lock_approved=sum(p["lock_approved"] for p in parts) if locks else None,
+        schemas_behind=sum(p["schemas_behind"] for p in parts),
+        schemas_failed=sum(p["schemas_failed"] for p in parts),
+        late=sum(p["late"] for p in parts),
+        red=sum(p["red"] for p in parts),
         updated_at=max(updated, default=None),
         reconciled_at=min(reconciled, default=None),
     )
 
 
-def _unit_rows(rows: list[SchoolRow], acc: Access, units: list[int], *, direct_of: list[int]) -> tuple[UnitRow, ...]:
+def _unit_rows(sums: dict, acc: Access, units: list[int], *, direct_of: list[int]) -> tuple[UnitRow, ...]:
     """Per unit of ``units``: its schools (placed in it or below) summed; then, per unit of ``direct_of`` with schools
-    placed in it directly (a province's upper-secondary schools), those schools as their own group row. No query."""
+    placed in it directly (a province's upper-secondary schools), those schools as their own group row. No query:
+    the sums per placement unit are added up along the tree."""
     out = []
     for unit_id in units:
         node = acc.tree.nodes.get(unit_id) if acc.tree else None
         if node is None:
             continue
         below = acc.tree.descendants(unit_id)
-        mine = [r for r in rows if r.unit_id in below]
-        out.append(_sum_rows(mine, id=unit_id, name=node.name, kind_label=node.kind_label))
+        parts = [p for u, p in sums.items() if u in below]
+        out.append(_sum_units(parts, id=unit_id, name=node.name, kind_label=node.kind_label))
     for unit_id in direct_of:
         node = acc.tree.nodes.get(unit_id) if acc.tree else None
-        mine = [r for r in rows if r.unit_id == unit_id]
-        if node is None or not mine:
+        if node is None or unit_id not in sums:
             continue
         name = str(_("Trường trực thuộc %(unit)s")) % {"unit": node.name}
-        out.append(_sum_rows(mine, id=unit_id, name=name, kind_label=node.kind_label, direct=True))
+        out.append(_sum_units([sums[unit_id]], id=unit_id, name=name, kind_label=node.kind_label, direct=True))
     return tuple(out)
+
+
+# --- sorting, flags ----------------------------------------------------------------------------------------------
 
 
 def _sort_key(attr: str):
@@ -255,58 +428,61 @@ def _sort_key(attr: str):
     return key
 
 
+def _folded_name(r: tuple) -> str:
+    return r[_AT["search"]] or fold(r[_AT["name"]])
+
+
+def _judged_key(sort: str, acc: Access):
+    """The sort key of a judged school for the sorts that read its query row, its light or its next lock directly
+    (None: a figure derived from several, read from the built row)."""
+    attr = SORTS[sort]
+    if attr == "name":
+        return lambda j: (0, _folded_name(j.t), "")
+    if attr == "light_rank":
+        return lambda j: (0, LIGHT_RANK[j.light], _folded_name(j.t))
+    if attr == "next_lock_at":
+        return lambda j: (1, 0, _folded_name(j.t)) if j.window is None else (0, j.window.locks_at, _folded_name(j.t))
+    if attr == "unit_name":
+        names = {}
+        for u in {u for u in acc.placements.values()}:
+            node = acc.tree.nodes.get(u) if acc.tree else None
+            names[u] = fold(node.name) if node else ""
+        return lambda j: (0, names.get(j.unit_id, ""), _folded_name(j.t))
+    if attr in _AT and attr not in ("name", "search"):
+        i = _AT[attr]
+        return lambda j: (1, 0, _folded_name(j.t)) if j.t[i] is None else (0, j.t[i], _folded_name(j.t))
+    return None
+
+
 def _medians(year: int) -> dict[str, float]:
     """The province's usual rates for the year, over every active school (the deployment is one province, DESIGN
     §9): edits after approval per 100 students, and approved lock exceptions per school (the yardstick of an account
     too: a school's requests are mostly one principal's). One query."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            WITH s AS (SELECT id FROM public.tenants_school WHERE status = 'active' AND schema_name <> 'public'),
-            e AS (SELECT x.school_id, count(*) AS n
-                    FROM public.tenants_windowexception x JOIN public.tenants_window w ON w.id = x.window_id
-                   WHERE x.status = 'approved' AND w.year_start = %s GROUP BY 1)
-            SELECT
-              (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY coalesce(r.edits_after_approval, 0) * 100.0
-                                                         / greatest(coalesce(r.students, 0), 1))
-                 FROM s LEFT JOIN public.tenants_schoolrollup r ON r.school_id = s.id AND r.year_start = %s),
-              (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY coalesce(e.n, 0))
-                 FROM s LEFT JOIN e ON e.school_id = s.id)
-            """,
-            [year, year],
-        )
-        edits, exceptions = cursor.fetchone()
+        cursor.execute("SELECT 1" + _MEDIANS, {"year": year})
+        _one, edits, exceptions = cursor.fetchone()
     return {"edits": float(edits or 0), "exceptions": float(exceptions or 0)}
 
 
-def _flags(rows: list[SchoolRow], *, year: int, t: Thresholds) -> tuple[Flag, ...]:
-    """The schools of ``rows`` and the accounts requesting at them that are far above the province's usual rate:
-    more than ``flag_factor`` × the median and at least the minimum count. Two queries."""
-    if not rows:
+def _flags(judged: list[_Judged], *, year: int, t: Thresholds, medians: dict[str, float]) -> tuple[Flag, ...]:
+    """The schools of ``judged`` and the accounts requesting at them that are far above the province's usual rate:
+    more than ``flag_factor`` × the median and at least the minimum count. One query (the accounts)."""
+    if not judged:
         return ()
-    medians = _medians(year)
+    name, students = _AT["name"], _AT["students"]
+    edits, exceptions = _AT["edits_after_approval"], _AT["approved_exceptions"]
     out: list[Flag] = []
-    for r in rows:
-        rate = r.edits_after_approval * 100 / max(r.students, 1)
-        if r.edits_after_approval >= t.flag_min_edits and rate > t.flag_factor * medians["edits"]:
-            out.append(Flag("edits", r.id, r.name, r.edits_after_approval, round(rate, 1), medians["edits"]))
-        if r.approved_exceptions >= t.flag_min_exceptions and r.approved_exceptions > (
-            t.flag_factor * medians["exceptions"]
-        ):
-            out.append(
-                Flag(
-                    "exceptions",
-                    r.id,
-                    r.name,
-                    r.approved_exceptions,
-                    float(r.approved_exceptions),
-                    medians["exceptions"],
-                )
-            )
-    names = {r.id: r.name for r in rows}
+    for j in judged:
+        r = j.t
+        rate = r[edits] * 100 / max(r[students], 1)
+        if r[edits] >= t.flag_min_edits and rate > t.flag_factor * medians["edits"]:
+            out.append(Flag("edits", r[0], r[name], r[edits], round(rate, 1), medians["edits"]))
+        if r[exceptions] >= t.flag_min_exceptions and r[exceptions] > t.flag_factor * medians["exceptions"]:
+            out.append(Flag("exceptions", r[0], r[name], r[exceptions], float(r[exceptions]), medians["exceptions"]))
+    names = {j.t[0]: j.t[name] for j in judged}
     accounts = (
         WindowException.objects.filter(
-            status=ExceptionStatus.APPROVED, window__year_start=year, school_id__in=list(names)
+            status=ExceptionStatus.APPROVED, window__year_start=year, school_id__in=in_array(names)
         )
         .values("requested_by_id", "school_id", name=F("requested_by__full_name"), username=F("requested_by__username"))
         .annotate(n=Count("id"))
@@ -340,49 +516,97 @@ def board(
     now: dt.datetime | None = None,
     thresholds: Thresholds | None = None,
     with_flags: bool = True,
+    paged: bool = False,
+    per_page: int = PER_PAGE,
 ) -> Board:
     """The board of the person's scope for ``year``: the units they hold ``boards.view`` in (the top ones, then one
-    level down, and the schools placed directly in them as their own group) and their schools, filtered and sorted.
-    ``head``: the current migration head's digest (a school elsewhere is behind). Five queries at most."""
+    level down, and the schools placed directly in them as their own group) and their schools, filtered and sorted;
+    ``paged``: only the page ``filters.page`` of the schools is built (``per_page`` a page; a page past the last
+    shows the last), with the count of all the filters kept. ``head``: the current migration head's digest (a
+    school elsewhere is behind). Four queries at most, whatever the number of schools."""
     now = now or timezone.now()
     t = thresholds or Thresholds.from_settings()
     scope = acc.schools_with(CAPABILITY)
-    rows = _school_rows(scope, year=year, head=head, acc=acc) if scope else []
-    rows = _with_lights(rows, acc, year=year, now=now, t=t)
+    judged = _judge(_fetch(scope, year=year, head=head) if scope else [], acc, year=year, now=now, t=t)
+    sums, medians = _unit_sums(judged, year=year, head=head, with_medians=with_flags) if judged else ({}, None)
     unit = None
     held = [g.unit_id for g in acc.grants if g.unit_id and g.unit_id in acc.units_with(CAPABILITY)]
     top = [filters.unit_id] if filters.unit_id is not None else list(dict.fromkeys(held))
     if filters.unit_id is not None:
-        unit = (_unit_rows(rows, acc, [filters.unit_id], direct_of=[]) or (None,))[0]
+        unit = (_unit_rows(sums, acc, [filters.unit_id], direct_of=[]) or (None,))[0]
     children = [c for u in top for c in (acc.tree.children.get(u, ()) if acc.tree else ())]
     if filters.direct:
         units: tuple[UnitRow, ...] = ()
     elif children:
-        units = _unit_rows(rows, acc, children, direct_of=top)
+        units = _unit_rows(sums, acc, children, direct_of=top)
     else:
-        units = _unit_rows(rows, acc, [] if filters.unit_id is not None else top, direct_of=[])
+        units = _unit_rows(sums, acc, [] if filters.unit_id is not None else top, direct_of=[])
     if filters.unit_id is not None:
         below = acc.tree.descendants(filters.unit_id) if acc.tree else set()
-        rows = [r for r in rows if (r.unit_id == filters.unit_id if filters.direct else r.unit_id in below)]
-    flags = _flags(rows, year=year, t=t) if with_flags else ()
-    lights = {k: sum(1 for r in rows if r.light == k) for k in LIGHT_LABELS}
+        judged = [j for j in judged if (j.unit_id == filters.unit_id if filters.direct else j.unit_id in below)]
+    flags = _flags(judged, year=year, t=t, medians=medians or _medians(year)) if with_flags and judged else ()
+    lights = dict.fromkeys(LIGHT_LABELS, 0)
+    for j in judged:
+        lights[j.light] += 1
     if filters.school_id is not None:
-        rows = [r for r in rows if r.id == filters.school_id]
+        judged = [j for j in judged if j.t[0] == filters.school_id]
     if filters.level:
-        rows = [r for r in rows if filters.level in r.levels]
+        at = _AT["levels"]
+        judged = [j for j in judged if filters.level in (j.t[at] or ())]
     if filters.schema:
-        rows = [r for r in rows if r.schema == filters.schema]
+        at = _AT["schema"]
+        judged = [j for j in judged if j.t[at] == filters.schema]
     if filters.light:
-        rows = [r for r in rows if r.light == filters.light]
+        judged = [j for j in judged if j.light == filters.light]
     if filters.late:
-        rows = [r for r in rows if r.late]
+        judged = [j for j in judged if j.late]
     if filters.search:
         folded = fold(filters.search)
-        rows = [
-            r for r in rows if folded in fold(r.name) or folded in r.moet_code.lower() or folded in fold(r.unit_name)
+        unit_names = {}
+        for j in judged:
+            if j.unit_id not in unit_names:
+                node = acc.tree.nodes.get(j.unit_id) if acc.tree and j.unit_id else None
+                unit_names[j.unit_id] = fold(node.name) if node else ""
+        code = _AT["moet_code"]
+        judged = [
+            j
+            for j in judged
+            if folded in _folded_name(j.t) or folded in j.t[code].lower() or folded in unit_names[j.unit_id]
         ]
-    rows.sort(key=_sort_key(SORTS[filters.sort]), reverse=filters.descending)
-    return Board(year, years, units, tuple(rows), unit, now, t, flags, lights)
+    total, late_total = len(judged), sum(1 for j in judged if j.late)
+    key = _judged_key(filters.sort, acc)
+    if key is not None:
+        judged.sort(key=key, reverse=filters.descending)
+        page, pages = 1, 1
+        if paged:
+            pages = max(1, math.ceil(total / per_page))
+            page = min(filters.page, pages)
+            judged = judged[(page - 1) * per_page : page * per_page]
+        rows = [_school_row(j, acc) for j in judged]
+    else:
+        rows = [_school_row(j, acc) for j in judged]
+        rows.sort(key=_sort_key(SORTS[filters.sort]), reverse=filters.descending)
+        page, pages = 1, 1
+        if paged:
+            pages = max(1, math.ceil(total / per_page))
+            page = min(filters.page, pages)
+            rows = rows[(page - 1) * per_page : page * per_page]
+    return Board(
+        year,
+        years,
+        units,
+        tuple(rows),
+        unit,
+        now,
+        t,
+        flags,
+        lights,
+        total=total,
+        late_total=late_total,
+        page=page,
+        pages=pages,
+        per_page=per_page if paged else None,
+    )
 
 
 def school_board(
@@ -401,9 +625,8 @@ def school_board(
     if school_id not in acc.schools_with(CAPABILITY):
         raise out_of_scope("school")
     now = now or timezone.now()
-    rows = _with_lights(
-        _school_rows({school_id}, year=year, head=head, acc=acc), acc, year=year, now=now, t=Thresholds.from_settings()
-    )
+    judged = _judge(_fetch({school_id}, year=year, head=head), acc, year=year, now=now, t=Thresholds.from_settings())
+    rows = [_school_row(j, acc) for j in judged]
     if not rows:
         raise out_of_scope("school")
     qs = ClassRollup.objects.filter(school_id=school_id, year_start=year)
