@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import boards_bench, common, sheets, windows_bench
+from . import boards_bench, common, record_books, sheets, windows_bench
 
 BENCHMARKS = (
     "provision",
@@ -24,7 +24,8 @@ BENCHMARKS = (
     *sheets.NAMES,
     *windows_bench.NAMES,
     *boards_bench.NAMES,
-)  # sheets/windows_bench/boards_bench.NAMES: child process, own database
+    *record_books.NAMES,
+)  # sheets/windows_bench/boards_bench/record_books.NAMES: child process, own database
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -107,6 +108,15 @@ def main(argv: list[str] | None = None) -> int:
             or status
         )
         selected = [n for n in selected if n not in boards_bench.NAMES]
+        if not selected:
+            return status
+
+    if [n for n in selected if n in record_books.NAMES]:
+        status = (
+            record_books.launch([n for n in selected if n in record_books.NAMES], args.scale, args.results_dir)
+            or status
+        )
+        selected = [n for n in selected if n not in record_books.NAMES]
         if not selected:
             return status
 

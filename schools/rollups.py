@@ -35,7 +35,7 @@ from .rules.common import LearningResult, YearEvaluation
 from .services.common import take_chain_lock
 
 OUTBOX_TABLE = RollupOutbox._meta.db_table
-FIELDS = public_rollups.FIELDS
+FIELDS = (*public_rollups.FIELDS, *public_rollups.KEPT_ELSEWHERE)  # what ``school_figures`` recomputes
 OUTBOX_FIELDS = public_rollups.OUTBOX_FIELDS
 DERIVED_FIELDS = public_rollups.DERIVED_FIELDS
 CLASS_FIELDS = public_rollups.CLASS_FIELDS

@@ -26,7 +26,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
@@ -46,21 +45,15 @@ from ..pdf import render_record_book, school_heading
 from ..signing import Appearance, SigningFailed, device_complete, device_prepare
 from ..signing.device import PendingSignature
 from ..signing.keys import KeyRef, account_key, seal_key
+from ..verify.links import verification_url
 from . import archive, signing
 
 SIGN_KIND = "reporting.sign_class"
 YEAR_KIND = "reporting.sign_year"
-VERIFY_PATH = "/xac-minh/{token}/"
 RETRIES = 3  # a document signed by someone else meanwhile: read its new bytes and sign again
 DEVICE_TTL = 30 * 60  # seconds a device session stays open
 STEP_LABELS = dict(SignatureStep.choices)
 SERVER_HELD = frozenset({"pkcs12", "pkcs11"})
-
-
-def verification_url(token: str) -> str:
-    """The public verification page of a document (the QR code on every page): the platform's address."""
-    scheme = "http" if settings.DEBUG or settings.BASE_DOMAIN.endswith("localhost") else "https"
-    return f"{scheme}://{settings.BASE_DOMAIN}{VERIFY_PATH.format(token=token)}"
 
 
 # --- who signs with which key ------------------------------------------------------------------------------------
@@ -160,8 +153,10 @@ def _signer_name(access: SchoolAccess, step: str, place: SchoolPlace) -> str:
 
 
 def _appearance(step: str, name: str) -> Appearance:
-    heading = STEP_LABELS[step]
-    return Appearance(text=f"{heading}\n{name}\n{{ts}}")
+    """What the signature's box shows: the step (not in a subject's small cell), the signer, the time."""
+    if step == SignatureStep.SUBJECT:
+        return Appearance(text=f"{name}\n{{ts}}")
+    return Appearance(text=f"{STEP_LABELS[step]}\n{name}\n{{ts}}")
 
 
 @dataclass(frozen=True)

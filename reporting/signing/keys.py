@@ -1,7 +1,7 @@
 """Which key signs for whom: the ``Signer`` of an account, and of a school's seal, as the settings say.
 
-``settings.HOCBA_SIGNING_KEYS`` (a dict, read once per process; key material never in git — files and secrets come
-from the deployment)::
+``settings.HOCBA_SIGNING_KEYS`` (a dict), else the JSON file ``settings.HOCBA_SIGNING_KEYS_FILE`` names (mounted from
+a secret: PINs and access tokens; read once per process) — key material is never in git::
 
     {
         "default": "pkcs12",                  # pkcs12 (the test PKI: local and test settings only) | none
@@ -27,6 +27,7 @@ once: ``local``, ``token``, ``remote``).
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass, field
 from functools import cache
@@ -75,8 +76,23 @@ class KeyRef:
         return _device_certificate(self)
 
 
+@cache
+def _file_config(path: str) -> dict[str, Any]:
+    try:
+        loaded = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SigningFailed(_("Cấu hình khóa ký số không hợp lệ."), detail=f"{path}: {exc}") from exc
+    if not isinstance(loaded, dict):
+        raise SigningFailed(_("Cấu hình khóa ký số không hợp lệ."), detail=path)
+    return loaded
+
+
 def _config() -> dict[str, Any]:
-    return dict(getattr(settings, "HOCBA_SIGNING_KEYS", None) or {})
+    configured = getattr(settings, "HOCBA_SIGNING_KEYS", None)
+    if configured:
+        return dict(configured)
+    path = getattr(settings, "HOCBA_SIGNING_KEYS_FILE", None)
+    return _file_config(str(path)) if path else {}
 
 
 def _default() -> str:
@@ -188,3 +204,4 @@ def clear() -> None:
     with _signers_lock:
         _signers.clear()
     _device_certificate.cache_clear()
+    _file_config.cache_clear()

@@ -129,13 +129,18 @@ class Check:
 def revision_digests(pdf: bytes) -> list[str]:
     """SHA-256 of the whole file, then of each prefix ending at an end-of-file marker (with its line end, and
     without), the longest first: the revisions an incremental update keeps intact."""
-    digests = [hashlib.sha256(pdf).hexdigest()]
-    ends: list[int] = []
+    ends: set[int] = set()
     for match in _EOF.finditer(pdf):
-        ends.extend([match.end(), match.start() + 5])
-    for end in sorted(set(ends), reverse=True)[: 2 * MAX_REVISIONS]:
-        if 0 < end < len(pdf):
-            digests.append(hashlib.sha256(pdf[:end]).hexdigest())
+        ends.update((match.end(), match.start() + 5))
+    kept = sorted(e for e in ends if 0 < e < len(pdf))[-2 * MAX_REVISIONS :]
+    # One pass over the bytes: a running hash, copied at each end (a file full of markers costs no more).
+    running, position, at_end = hashlib.sha256(), 0, {}
+    for end in kept:
+        running.update(pdf[position:end])
+        position = end
+        at_end[end] = running.copy().hexdigest()
+    running.update(pdf[position:])
+    digests = [running.hexdigest(), *(at_end[end] for end in reversed(kept))]
     return list(dict.fromkeys(digests))
 
 

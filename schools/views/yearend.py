@@ -7,22 +7,26 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from hocba.kernel import recordstates
 from hocba.kernel.errors import DomainError, NotAllowed
+from hocba.kernel.forms import LOCAL_FORMAT, LOCAL_PLACEHOLDER
 from hocba.kernel.levels import PRIMARY
 from hocba.kernel.refusals import refusal_text
 
-from tenants.windows import entry_state
+from tenants.selectors.windows import exceptions_of_school
+from tenants.selectors.year_end import class_at_lock
+from tenants.windows import ExceptionStatus, WindowTier, entry_state
 
 from ..access import SchoolAccess
 from ..models import SchoolClass
-from ..selectors import class_awards, class_get, class_members, class_students
+from ..selectors import class_awards, class_get, class_members, class_students, current_year
 from ..services import classwork, yearend
 from .classwork import _entry_messages
 from .common import SchoolPage, SchoolTemplatePage, report
@@ -163,6 +167,68 @@ def _yearend_url(pk: int) -> str:
     return reverse("yearend:class", args=[pk])
 
 
+EXCEPTION_DAYS = 3  # the end of the exception the request form proposes (the tier that decides may shorten it)
+
+
+def _local(moment: dt.datetime | None) -> str:
+    return timezone.localtime(moment).strftime(LOCAL_FORMAT) if moment else ""
+
+
+def not_approved_at_lock(access: SchoolAccess, school_class: SchoolClass, members, window_state) -> dict | None:
+    """Conflict of approval with a lock: approving writes the record book, so once the year-end data is locked
+    (a whole-year lock, a closed ``year_end`` window, the school's early lock) the records still draft or submitted
+    need an exception to be approved. ``None`` while the year-end data is open or every record is approved;
+    otherwise those records, the counts the whole-year lock found in the class (``YearEndStart``), the school's
+    requests to that lock naming the class or its students, and what the exception request form proposes. Three
+    queries at most, whatever the class."""
+    if window_state.open or window_state.window is None:
+        return None
+    pending = [m for m in members if m.record_state in recordstates.EDITABLE and not m.left]
+    if not pending:
+        return None
+    window = window_state.window
+    ids = {m.student.pk for m in pending}
+    requests = []
+    for e in exceptions_of_school(access.school_id).filter(window_id=window.id).order_by("-requested_at"):
+        named = school_class.pk in e.class_ids or ids.intersection(e.student_ids)
+        if not named:
+            continue
+        requests.append(
+            {
+                "exception": e,
+                "status_label": ExceptionStatus(e.status).label,
+                "whole_class": school_class.pk in e.class_ids,
+                "students": sorted(ids.intersection(e.student_ids)),
+                "until": _local(e.until),
+                "active": e.status == ExceptionStatus.APPROVED and e.until > timezone.now(),
+            }
+        )
+    covered: dict[int, dict] = {}
+    for r in requests:
+        for sid in ids if r["whole_class"] else r["students"]:
+            covered.setdefault(sid, r)
+    year = current_year()
+    may_request = (
+        access.can("windows.request")
+        and window.tier != WindowTier.SCHOOL
+        and year is not None
+        and year.pk == school_class.year_id
+    )
+    until = timezone.localtime() + dt.timedelta(days=min(EXCEPTION_DAYS, settings.WINDOW_EXCEPTION_MAX_DAYS))
+    return {
+        "window": window,
+        "locks_at": _local(window.locks_at),
+        "at_lock": class_at_lock(window_id=window.id, school_id=access.school_id, class_id=school_class.pk),
+        "rows": [{"member": m, "request": covered.get(m.student.pk)} for m in pending],
+        "requests": requests,
+        "may_request": may_request,
+        "school_lock": window.tier == WindowTier.SCHOOL,
+        "until": until.replace(hour=17, minute=0).strftime(LOCAL_FORMAT),
+        "until_placeholder": LOCAL_PLACEHOLDER,
+        "reason": _("Hiệu trưởng duyệt học bạ lớp %(c)s chưa được duyệt trước khi khóa sổ.") % {"c": school_class.name},
+    }
+
+
 class YearEndView(SchoolTemplatePage):
     """Each student's year result, conduct, title, promotion and final outcome (TT22), or evaluation, commendations
     and summer follow-up (TT27); the principal or a vice principal records the decisions — saved through the API in
@@ -175,8 +241,10 @@ class YearEndView(SchoolTemplatePage):
     def get_context_data(self, **kwargs):
         access = self.access
         school_class = _yearend_class(access, self.kwargs["pk"])
-        rows = yearend.yearend_rows(school_class, _members(school_class))
+        members = _members(school_class)
+        rows = yearend.yearend_rows(school_class, members)
         may_decide = access.can("records.approve")
+        window_state = _window(access, school_class, "year_end")
         saved = self.request.GET.get("saved")
         if saved is not None and saved.isdigit():  # back from a save through the API (class_entry.js)
             messages.success(self.request, _("Đã lưu quyết định cuối năm của %(n)s học sinh.") % {"n": saved})
@@ -197,7 +265,8 @@ class YearEndView(SchoolTemplatePage):
             quality_levels=FOLLOWUP_QUALITY_LEVELS,
             primary=school_class.level == PRIMARY,
             may_manage=access.may_manage_class(school_class.pk),
-            window_state=_window(access, school_class, "year_end"),
+            window_state=window_state,
+            at_lock=not_approved_at_lock(access, school_class, members, window_state),
             **kwargs,
         )
 

@@ -25,7 +25,15 @@ from reporting.models import ArchiveManifest, DocumentContent, Handover, RecordD
 from reporting.services import archive, archivejobs, signing
 from schools.models import Enrolment, RecordBook
 from schools.rollups import school_figures
-from tenants.models import AdministrativeUnit, BackgroundJob, School, SchoolRollup, VerificationIndex
+from tenants import tasks
+from tenants.models import (
+    AdministrativeUnit,
+    BackgroundJob,
+    RollupDrift,
+    School,
+    SchoolRollup,
+    VerificationIndex,
+)
 from tenants.services.schools import school_move
 from tests.support import SCHOOL_A_HOST, client_for, give_totp
 
@@ -433,3 +441,15 @@ def test_a_foreign_class_and_the_platform_site_are_refused(w, klass, s3, login):
         assert (
             response.status_code == 403 and "chỉ thực hiện trên trang riêng của nhà trường" in response.content.decode()
         )
+
+
+def test_the_reconciliation_agrees_with_records_archived_and_repairs_drift(w, klass, s3, sealed):
+    archive.archive_document(access=klass.access(w, "principal_a"), document=sealed(0))
+    SchoolRollup.objects.filter(school_id=w.school_a, year_start=2025).update(records_archived=7)
+    connection.set_schema_to_public()  # where a worker starts
+    tasks.rollups_reconcile_chunk.run([[w.school_a, klass.school.schema_name]], "archive-pass")
+    connection.set_tenant(klass.school)
+    assert SchoolRollup.objects.get(school_id=w.school_a, year_start=2025).records_archived == 1
+    assert ("records_archived", 7, 1) in set(
+        RollupDrift.objects.filter(school_id=w.school_a).values_list("field", "old", "new")
+    )

@@ -22,6 +22,7 @@ from reporting.pdf import (
     render_record_book,
     school_heading,
 )
+from reporting.pdf.classbook import subject_heads
 from schools.models import RecordBook, Student, Subject
 from schools.selectors import subject_column_choices
 from schools.services.classwork import award_add, conduct_save, homeroom_comment_save
@@ -291,6 +292,54 @@ def test_the_class_book_of_a_term_lists_every_subjects_assessments_and_the_summa
         render_class_book(school_class, 3, verify_url=VERIFY)
 
 
+def page_size(pdf: bytes, page: int) -> tuple[int, int]:
+    out = subprocess.run(
+        ["pdfinfo", "-f", str(page), "-l", str(page), "-"], input=pdf, capture_output=True, check=True
+    ).stdout.decode()
+    width, height = re.search(rf"Page\s+{page} size:\s+([\d.]+) x ([\d.]+) pts", out).groups()
+    return round(float(width)), round(float(height))
+
+
+def test_the_class_summary_is_a_landscape_page_with_short_subject_headers_and_a_legend(w, klass, secondary):
+    record, _subjects = secondary
+    rendered = render_class_book(record.school_class, 1, verify_url=VERIFY)
+    summary = pages_text(rendered.pdf)[rendered.boxes["principal"].page]
+    assert "TỔNG HỢP KẾT QUẢ LỚP 6A1" in summary
+    assert page_size(rendered.pdf, rendered.boxes["principal"].page + 1) == (842, 595)  # A4 landscape
+    assert page_size(rendered.pdf, 1) == (595, 842)
+    header = next(line for line in summary.splitlines() if "Họ và tên" in line)
+    for short in ("NV", "Toán", "NN1", "GDCD", "LSĐL", "KHTN", "GDTC", "HĐTNHN", "NDGDĐP"):
+        assert re.search(rf"(^|\s){short}(\s|$)", header), (short, header)
+    legend = " ".join(summary[summary.index("Chú thích:") :].split())
+    for entry in ("NV: Ngữ văn", "NN1: Ngoại ngữ 1", "LSĐL: Lịch sử và Địa lí", "NDGDĐP: Nội dung giáo dục địa phương"):
+        assert entry in legend
+    assert "Toán: Toán" not in legend  # a one-word name is printed whole, not explained
+    # Bình's row: each subject's term result under its own short name, then learning, conduct and absences.
+    row = next(line for line in summary.splitlines() if "Trần Thị Bình" in line).split()
+    frozen = {line["code"]: line["term1"] for line in record.results["subjects"]}
+    taught = Subject.objects.filter(level="lower_secondary", grades__contains=[6]).order_by("order")
+    assert row[4:17] == [frozen[s.code] for s in taught]
+
+
+def test_a_primary_class_summary_prints_levels_as_letters(w, klass, primary):
+    record, _subjects = primary
+    rendered = render_class_book(record.school_class, 2, verify_url=VERIFY)
+    summary = " ".join(pages_text(rendered.pdf)[rendered.boxes["principal"].page].split())
+    assert "TV: Tiếng Việt" in summary and "TNXH: Tự nhiên và Xã hội" in summary
+    assert "T: Hoàn thành tốt; H: Hoàn thành; C: Chưa hoàn thành" in summary
+    assert "T: Tốt; Đ: Đạt; C: Cần cố gắng" in summary
+    row = summary[summary.index("Lý Thị Ngọc Ánh") :].split()[4:]
+    assert "Hoàn" not in row[:5] and set(row[:5]) <= {"T", "H", "C", "(7)", "(8)", "(9)", "(10)"}, row
+
+
+def test_subject_abbreviations_are_unique():
+    heads = subject_heads(
+        [Subject(name="Tin học"), Subject(name="Toán học"), Subject(name="Toán"), Subject(name="Ngoại ngữ 2")]
+    )
+    assert [h["short"] for h in heads] == ["TH", "TH2", "Toán", "NN2"]
+    assert [h["abbreviated"] for h in heads] == [True, True, False, True]
+
+
 def test_a_final_grade_batch_is_only_for_grades_5_9_and_12(w, klass):
     with pytest.raises(DomainError) as refused:
         next(render_final_grade_batch(klass.school_class, verify_url_for=lambda sid: VERIFY))
@@ -433,3 +482,36 @@ def test_a_final_grade_batch_renders_each_students_book(w, klass):
     )
     with pytest.raises(RecordNotPrintable):
         next(render_final_grade_batch(nine, verify_url_for=links.__getitem__))
+
+
+# --- the renderer warmed at worker start ---------------------------------------------------------------------------
+
+
+def test_each_worker_process_warms_the_renderer_and_a_failure_only_logs(monkeypatch, caplog):
+    from celery import signals
+    from hocba import worker
+
+    from reporting.pdf import engine
+
+    assert "hocba.worker.process_init" in {key[0] for key, _receiver in signals.worker_process_init.receivers}
+    engine.warm_up()  # the real one: the style sheet compiled, the fonts laid out once in this process
+    assert engine._stylesheet.cache_info().currsize == 1 and engine._font_config()._folder is not None
+
+    calls = []
+    monkeypatch.setattr(worker.metrics, "clear_dir", lambda **kwargs: None)
+    monkeypatch.setattr(worker.pdf, "prepare_fonts", lambda: calls.append("fonts cut"))
+    monkeypatch.setattr(worker.pdf, "warm_up", lambda: calls.append("warmed"))
+    worker.worker_init()  # the main process, before the pool forks: the font files only
+    worker.worker_process_init()  # each pool process
+    assert calls == ["fonts cut", "warmed"]
+
+    def broken():
+        raise OSError("font cache not writable")
+
+    monkeypatch.setattr(worker.pdf, "prepare_fonts", broken)
+    monkeypatch.setattr(worker.pdf, "warm_up", broken)
+    with caplog.at_level("ERROR", logger="hocba.worker"):
+        worker.worker_init()
+        worker.worker_process_init()
+    assert "record book fonts could not be prepared" in caplog.text
+    assert "record book renderer warm-up failed" in caplog.text and "font cache not writable" in caplog.text

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 import uuid
 
 import pytest
@@ -148,10 +149,22 @@ def test_the_whole_chain_after_a_whole_year_lock_ends_signed_archived_and_valid(
     assert {d.template_version for d in documents} == {"tt22-v1"}
     confirm(w, klass, "teacher_a", "subject", klass.pe)
     confirm(w, klass, "homeroom_a", "homeroom")
-    principal = klass.access(w, "principal_a")
     year = klass.school_class.year
     assert signing_flow.year_counts(year).ready == 3
-    job_id = signing_flow.year_start(access=principal, year=year)
+    # The principal's year-end page: the counts, a bad year refused, then re-authentication and the job.
+    client = client_for(w.account("principal_a"), SCHOOL_A_HOST)
+    page = client.get("/signing/year/?year=2025")
+    assert page.status_code == 200 and '<strong id="ready">3</strong>' in page.content.decode()
+    bad = client.post("/signing/year/", {"year": "năm nay"}, follow=True)
+    assert "Năm học không hợp lệ." in bad.content.decode()
+    outsider = client_for(w.account("teacher_a"), SCHOOL_A_HOST).post("/signing/year/", {"year": year.pk})
+    assert outsider.status_code == 403
+    asked = client.post("/signing/year/", {"year": year.pk})
+    assert asked.status_code == 302 and asked["Location"].startswith("/accounts/reauthenticate/")
+    resumed = client.post(asked["Location"], {"password": PASSWORD})
+    connection.set_tenant(klass.school)
+    job_id = BackgroundJob.objects.get(kind=signing_flow.YEAR_KIND).pk
+    assert resumed["Location"] == f"/jobs/{job_id}/"
     assert run(signing_flow.sign_year, job_id, klass) == "done"
     job = BackgroundJob.objects.get(pk=job_id)
     assert (job.total, job.done, job.ok) == (3, 3, 3) and "3 học bạ" in job.summary["vi"]
@@ -383,3 +396,52 @@ def test_remote_homeroom_and_the_seal_on_the_signers_device_through_the_api(w, k
         assert (seal.backend, seal.signer_id) == ("token", w.accounts["clerk_a"])
     entry = AuditEntry.objects.filter(table_name="reporting_documentsignature").latest("id")
     assert (entry.account_id, entry.role) == (w.accounts["clerk_a"], "clerk")
+
+
+def test_the_device_api_is_in_the_schools_openapi_schema(w):
+    client = client_for(w.account("clerk_a"), SCHOOL_A_HOST)
+    schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    operations = schema["paths"]["/api/v1/signing/device/{pending}/"]
+    assert set(operations) >= {"get", "post"}
+    assert "signature" in json.dumps(operations["post"]) or "signature" in json.dumps(schema["components"])
+
+
+def test_keys_are_resolved_from_the_settings_and_made_once_per_process(settings, test_pki, tmp_path):
+    from cryptography import x509
+
+    from reporting.signing import SigningFailed
+
+    settings.HOCBA_TEST_PKI_DIR, settings.HOCBA_SIGNING_KEYS, settings.HOCBA_SIGNING_KEYS_FILE = (
+        test_pki.directory,
+        {},
+        None,
+    )
+    keys.clear()
+    ref = keys.account_key(username="anthanh.hieutruong", province_code="99")
+    assert ref.backend == "pkcs12" and ref.test_path == str(test_pki.principal)
+    assert ref.signer() is keys.account_key(username="anthanh.hieutruong", province_code="99").signer()
+    # A deployment's file: a remote account, the seal on a device (its certificate from the test PKI here).
+    path = tmp_path / "signing-keys.json"
+    remote = {"backend": "remote", "service_url": "https://ca.example.vn", "access_token": "t", "pin": "1"}
+    path.write_text(json.dumps({"accounts": {"gv.remote": remote}, "seals": {"99000001": {"backend": "device"}}}))
+    settings.HOCBA_SIGNING_KEYS_FILE = str(path)
+    keys.clear()
+    assert keys.account_key(username="gv.remote", province_code="99").backend == "remote"
+    seal = keys.seal_key(school_code="99000001", province_code="99")
+    certificate, chain = seal.device_certificate()
+    assert seal.is_device and len(chain) == 1
+    assert "99000001" in x509.load_der_x509_certificate(certificate).subject.rfc4514_string()
+    with pytest.raises(SigningFailed):
+        seal.signer()  # the seal's key is in the signer's hands
+    path.write_text(json.dumps({"accounts": {"gv.x": {"backend": "floppy"}}}))
+    keys.clear()
+    with pytest.raises(SigningFailed) as refused:
+        keys.account_key(username="gv.x", province_code="99")
+    assert str(refused.value.message) == "Cấu hình khóa ký số không hợp lệ."
+    # Production without a test PKI: an account not configured has no key, and says so.
+    settings.HOCBA_TEST_PKI_DIR, settings.HOCBA_SIGNING_KEYS_FILE = None, None
+    keys.clear()
+    with pytest.raises(SigningFailed) as refused:
+        keys.account_key(username="gv.y", province_code="99")
+    assert "Chưa cấu hình khóa ký số" in str(refused.value.message)
+    keys.clear()

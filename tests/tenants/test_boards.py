@@ -353,3 +353,36 @@ def test_default_year_is_the_latest_with_figures(w):
     html = page_text(client_for(w.account("unit_b_admin")).get(URL))
     assert f"Năm học {YEAR - 1}–{YEAR} ·" in html and ">77<" in html
     assert f'<option value="{YEAR + 1}">' in html and f'<option value="{YEAR}">' in html
+
+
+def test_schools_are_paged_after_filter_and_sort_and_exports_take_every_row(scene, queries):
+    """The page shows one page of schools (sorted and filtered first), the heading counts all of them, the units
+    stay summed over every school; the export has every row; a bad page is refused, a page past the last shows the
+    last; page 2 costs the queries of page 1."""
+    w = scene
+    extra_schools(w.unit_a, 58, 0)  # 60 schools in all: two pages of 50
+    client = client_for(w.account("province_admin"))
+    per = boards.rows.PER_PAGE
+    html = page_text(client.get(URL, {"sort": "-students"}))
+    first = rows_of(html)
+    assert len(first) == per and first[0] == "Trường THCS An Thạnh"  # 200 students: the most, sorted before paging
+    assert "60 trường" in html and "Trang 1/2" in html and "page=2" in html
+    units = {u.id: u for u in the_board(w, "province_admin").units}
+    assert units[w.unit_a].schools == 59 and units[w.unit_a].students == 200 + sum(10 + i for i in range(58))
+    with queries() as q1:
+        second = rows_of(page_text(client.get(URL, {"sort": "-students", "page": "2"})))
+    with queries() as q2:
+        past = rows_of(page_text(client.get(URL, {"sort": "-students", "page": "9"})))
+    assert len(q1) == len(q2)
+    assert len(second) == 60 - per and past == second and not set(first) & set(second)
+    export = client.get(URL, {"sort": "-students", "format": "xlsx", "page": "2"})
+    assert [r[0] for r in export_rows(export)] == first + second
+    # filters apply before the page: the search keeps 11 schools (Số 1, Số 10–19) on one page
+    html = page_text(client.get(URL, {"q": "so 1", "page": "1"}))
+    assert len(rows_of(html)) == 11 and "Trang 1/" not in html
+    assert [r.id for r in the_board(w, "province_admin", q="binh minh", page="1").schools] == [w.school_b]
+    for bad in ("0", "x", "-1", "1.5"):
+        refused = client.get(URL, {"page": bad})
+        assert refused.status_code == 400 and f"Trang “{bad}” không có." in page_text(refused)
+        english = page_text(client.get(URL, {"page": bad}, HTTP_ACCEPT_LANGUAGE="en"))
+        assert f"Page “{bad}” does not exist." in english

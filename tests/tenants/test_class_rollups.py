@@ -57,7 +57,7 @@ def _agrees(w, k, year: SchoolYear) -> None:
     rollup_outbox.drain_stale_school(w.school_a, k.school.schema_name)
     assert not ClassRollup.objects.filter(school_id=w.school_a, stale_since__isnull=False).exists()
     assert _class_rows(w.school_a, year.start_year) == _recomputed(year)
-    row = SchoolRollup.objects.values(*FIELDS, *rollups.DERIVED_FIELDS).get(
+    row = SchoolRollup.objects.values(*FIELDS, *rollups.DERIVED_FIELDS, *rollups.KEPT_ELSEWHERE).get(
         school_id=w.school_a, year_start=year.start_year
     )
     classes = class_figures(year, DAY)

@@ -252,6 +252,11 @@ ARCHIVE_CREATE_BUCKET = False
 # The test PKI (reporting.signing.pki: a root per province, the demo signers' keys, the schools' seals): only the
 # local and test settings name a directory; production signs with real keys (PKCS#11, CSC) and has none.
 HOCBA_TEST_PKI_DIR = None
+# Which key signs for whom (reporting.signing.keys): HOCBA_SIGNING_KEYS (a dict, here: none), else the JSON file
+# HOCBA_SIGNING_KEYS_FILE names — PKCS#11 slots, CSC accounts, device certificates, mounted from a Secret, never in
+# git. With neither, the settings that name a test PKI sign with its PKCS#12 files; production refuses clearly.
+HOCBA_SIGNING_KEYS: dict = {}
+HOCBA_SIGNING_KEYS_FILE = runtime("HOCBA_SIGNING_KEYS_FILE", "").strip() or None
 
 # --- public verification (reporting.verify: /xac-minh/) ------------------------------------------
 # The address printed under the QR code of every signed page: HOCBA_PUBLIC_URL (e.g. https://hocba.tayninh.edu.vn),
