@@ -33,6 +33,7 @@ ENTRIES = (
     MenuEntry("school.summary", _("Tổng quan"), "school_summary", SCHOOL, ("summary.view",), 5),
     MenuEntry("school.setup", _("Thiết lập năm học"), "setup:home", SCHOOL, ("school.setup",), 20),
     MenuEntry("school.windows", _("Lịch mở/khóa"), "windows:school_windows", SCHOOL, ("windows.view",), 40),
+    MenuEntry("school.signing", _("Ký số học bạ"), "signing:year", SCHOOL, ("records.seal",), 33, ("/signing/",)),
     MenuEntry("school.archive", _("Lưu trữ học bạ"), "archive:year", SCHOOL, ("records.archive",), 35, ("/archive/",)),
     MenuEntry("school.grants", _("Quyền xem học bạ"), "grants:list", SCHOOL, ("grants.decide",), 45, ("/grants/",)),
     MenuEntry("school.history", _("Lịch sử"), "school_history", SCHOOL, ("school.audit.view",), 50),

@@ -6,9 +6,10 @@ PDF and the record's data as signed go to the versioned, compliance-locked bucke
   COMPLIANCE mode for ``record_retention_days()``; then ``signing.document_archived`` (the document's key and
   version, ``records_archived`` + 1, the public index row). Called by the signing jobs right after the seal and by
   the archive jobs below.
-* ``manifest_write(access=…, school_class=…)``: the class's manifest — the SHA-256 and object version of every file
-  of the class's folder — signed by the school seal's key (a detached CMS beside it, ``manifest-rN.json.p7s``),
-  stored with Object Lock, an ``ArchiveManifest`` row. A new revision only when the files changed.
+* ``manifests.manifest_write(access=…, school_class=…)``: the class's manifest — the SHA-256 and object version of
+  every file of the class's folder — signed by the school seal's key (a detached CMS beside it,
+  ``manifest-rN.json.p7s``), stored with Object Lock, an ``ArchiveManifest`` row. A new revision only when the files
+  changed.
 
 **Where.** A class's folder is fixed by its first archived document: the tiers the school sat under on that day
 (``tenants.selectors.archive_path``: the effective-dated tree), written in every manifest of the folder and never
@@ -30,31 +31,21 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from asn1crypto import cms, pem
-from asn1crypto import x509 as asn1_x509
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, EndpointConnectionError
-from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from hocba.kernel import archive as store
 from hocba.kernel.errors import DomainError, NotAllowed
-from pyhanko.sign.validation.generic_cms import async_validate_detached_cms
-from pyhanko_certvalidator import ValidationContext
 
 from schools.access import SchoolAccess
 from schools.models import SchoolClass
-from schools.services.common import school_write
 from tenants.selectors.archive_path import archive_tiers
 
 from .. import archivekeys
-from ..models import ArchiveManifest, DocumentContent, DocumentKind, DocumentState, RecordDocument
-from ..signing.base import run
-from ..signing.local import load_pkcs12_file
-from ..signing.pki import TEST_PKI_PASSPHRASE
+from ..models import DocumentContent, DocumentState, RecordDocument
 from . import signing
 
 log = logging.getLogger(__name__)
@@ -63,7 +54,6 @@ log = logging.getLogger(__name__)
 CLIENT_CONFIG = Config(connect_timeout=3, read_timeout=20, retries={"max_attempts": 2, "mode": "standard"})
 ARCHIVED_STATES = frozenset({DocumentState.ARCHIVED})
 DATA_FORMAT = "hocba.record-data/1"
-MANIFEST_FORMAT = "hocba.archive-manifest/1"
 
 
 class ArchiveUnavailable(RuntimeError):
@@ -273,7 +263,7 @@ def _existing_version(s3, bucket: str, key: str, sha256: str) -> str | None:
     return None
 
 
-def _put_once(s3, bucket: str, key: str, data: bytes, content_type: str, metadata: dict[str, str]) -> tuple[str, bool]:
+def put_once(s3, bucket: str, key: str, data: bytes, content_type: str, metadata: dict[str, str]) -> tuple[str, bool]:
     digest = hashlib.sha256(data).hexdigest()
     found = _existing_version(s3, bucket, key, digest)
     if found:
@@ -328,8 +318,8 @@ def archive_document(
     meta = {"document": str(document.uid), "version": str(document.version)}
     pdf_key = archivekeys.document_key(folder.prefix, document.uid, document.version, "pdf")
     data_key = archivekeys.document_key(folder.prefix, document.uid, document.version, "json")
-    data_version, data_written = _put_once(s3, bucket, data_key, data, "application/json", meta)
-    pdf_version, pdf_written = _put_once(s3, bucket, pdf_key, pdf, "application/pdf", meta)
+    data_version, data_written = put_once(s3, bucket, data_key, data, "application/json", meta)
+    pdf_version, pdf_written = put_once(s3, bucket, pdf_key, pdf, "application/pdf", meta)
     signing.document_archived(
         access=access, document=document, key=pdf_key, version_id=pdf_version, sha256=document.sha256
     )
@@ -350,156 +340,3 @@ def _where(document: RecordDocument) -> Archived:
     return Archived(
         document.pk, document.archive_key, document.archive_version_id, document.sha256, data_key, "", "", False
     )
-
-
-# --- the manifest ------------------------------------------------------------------------------------------------
-
-
-def _seal_key_file(province_code: str, school_code: str) -> tuple[Path, bytes] | None:
-    """The school seal's PKCS#12 and its passphrase: ``HOCBA_SEAL_DIR`` (``HOCBA_SEAL_PASSPHRASE``), else the test
-    PKI of the local and test settings (``HOCBA_TEST_PKI_DIR``), laid out ``<province>/seals/<school code>.p12``."""
-    from_settings = getattr(settings, "HOCBA_SEAL_DIR", None)
-    if from_settings:
-        directory, passphrase = Path(from_settings), str(getattr(settings, "HOCBA_SEAL_PASSPHRASE", "")).encode()
-    elif getattr(settings, "HOCBA_TEST_PKI_DIR", None):
-        directory, passphrase = Path(settings.HOCBA_TEST_PKI_DIR), TEST_PKI_PASSPHRASE
-    else:
-        return None
-    path = directory / archivekeys.segment(province_code) / "seals" / f"{archivekeys.segment(school_code)}.p12"
-    return (path, passphrase) if path.exists() else None
-
-
-def manifest_signature(manifest: bytes, *, province_code: str, school_code: str) -> bytes | None:
-    """A detached CMS signature (DER) of ``manifest`` by the school seal's key, or None when the school has no seal
-    key on this server (the manifest is then stored unsigned, ``ArchiveManifest.signed`` false)."""
-    found = _seal_key_file(province_code, school_code)
-    if found is None:
-        log.warning("no seal key for school %s: its archive manifest is stored unsigned", school_code)
-        return None
-    signer = load_pkcs12_file(found[0], found[1])
-    signed = run(signer.async_sign_general_data(manifest, "sha256", detached=True))
-    return signed.dump()
-
-
-def manifest_verify(manifest: bytes, signature: bytes, *, trust_roots: list[bytes]) -> bool:
-    """Whether ``signature`` is a valid detached CMS of ``manifest`` by a certificate chaining to ``trust_roots``
-    (PEM or DER)."""
-    roots = []
-    for root in trust_roots:
-        if pem.detect(root):
-            _kind, _headers, root = pem.unarmor(root)
-        roots.append(asn1_x509.Certificate.load(root))
-    signed_data = cms.ContentInfo.load(signature)["content"]
-    status = run(
-        async_validate_detached_cms(
-            manifest, signed_data, signer_validation_context=ValidationContext(trust_roots=roots)
-        )
-    )
-    return bool(status.intact and status.valid and status.trusted)
-
-
-def _class_files(s3, bucket: str, documents: list[RecordDocument]) -> list[dict[str, Any]]:
-    files = []
-    for d in documents:
-        files.append(
-            {
-                "key": d.archive_key,
-                "version_id": d.archive_version_id,
-                "sha256": d.sha256,
-                "document": str(d.uid),
-                "version": d.version,
-                "superseded": d.state == DocumentState.SUPERSEDED,
-            }
-        )
-        data_key = d.archive_key[: -len(".pdf")] + ".json"
-        listed = store_call(s3.list_object_versions, Bucket=bucket, Prefix=data_key)
-        versions = [v for v in listed.get("Versions", []) if v["Key"] == data_key]
-        if not versions:
-            raise DomainError(
-                "archive.data_missing", _("Thiếu tệp dữ liệu của một học bạ đã lưu trữ."), http_status=409
-            )
-        first = min(versions, key=lambda v: v["LastModified"])
-        head = store_call(s3.head_object, Bucket=bucket, Key=data_key, VersionId=first["VersionId"])
-        files.append(
-            {
-                "key": data_key,
-                "version_id": first["VersionId"],
-                "sha256": head.get("Metadata", {}).get("sha256", ""),
-                "document": str(d.uid),
-                "version": d.version,
-                "superseded": d.state == DocumentState.SUPERSEDED,
-            }
-        )
-    return sorted(files, key=lambda f: f["key"])
-
-
-@dataclass(frozen=True)
-class Manifest:
-    row: ArchiveManifest | None
-    written: bool
-
-
-def manifest_write(*, access: SchoolAccess, school_class: SchoolClass, s3=None) -> Manifest:
-    """The class's signed manifest for its year: every archived file of the class (the current documents and the
-    superseded ones, which the store keeps), with its SHA-256 and object version. A new revision (``manifest-rN``)
-    only when the files differ from the last manifest's; a rerun after an interruption takes the object already
-    written. None when the class has nothing archived."""
-    documents = list(
-        RecordDocument.objects.filter(school_class=school_class, kind=DocumentKind.RECORD_BOOK)
-        .exclude(archive_key="")
-        .order_by("pk")
-    )
-    if not documents:
-        return Manifest(None, False)
-    s3 = s3 or client()
-    bucket = locked_bucket(s3)
-    folder = class_folder(school_id=access.school_id, school_class=school_class)
-    files = _class_files(s3, bucket, documents)
-    last = ArchiveManifest.objects.filter(school_class=school_class).order_by("-revision").first()
-    if last is not None:
-        previous = _manifest_files(s3, bucket, last)
-        if previous == [(f["key"], f["sha256"]) for f in files]:
-            return Manifest(last, False)
-    revision = (last.revision if last else 0) + 1
-    school_code = folder.prefix.split("/")[2]
-    body = {
-        "format": MANIFEST_FORMAT,
-        "province_code": folder.province_code,
-        "unit_code": folder.unit_code,
-        "school_code": school_code,
-        "school_year": f"{school_class.year.start_year}-{school_class.year.start_year + 1}",
-        "class": school_class.name,
-        "revision": revision,
-        "prefix": folder.prefix,
-        "files": files,
-    }
-    data = json.dumps(body, ensure_ascii=False, sort_keys=True, indent=1).encode()
-    key = archivekeys.manifest_key(folder.prefix, revision)
-    version, written = _put_once(s3, bucket, key, data, "application/json", {"revision": str(revision)})
-    signature = manifest_signature(data, province_code=folder.province_code, school_code=school_code)
-    if signature is not None:
-        _put_once(s3, bucket, key + ".p7s", signature, "application/pkcs7-signature", {"revision": str(revision)})
-    row = _manifest_record(
-        school_class=school_class,
-        year=school_class.year,
-        revision=revision,
-        province_code=folder.province_code,
-        unit_code=folder.unit_code,
-        key=key,
-        version_id=version,
-        sha256=hashlib.sha256(data).hexdigest(),
-        files=len(files),
-        signed=signature is not None,
-        created_by=access.account_id,
-    )
-    return Manifest(row, written)
-
-
-@school_write
-def _manifest_record(**fields) -> ArchiveManifest:
-    return ArchiveManifest.objects.create(**fields)
-
-
-def _manifest_files(s3, bucket: str, row: ArchiveManifest) -> list[tuple[str, str]]:
-    body = json.loads(store_call(s3.get_object, Bucket=bucket, Key=row.key, VersionId=row.version_id)["Body"].read())
-    return [(f["key"], f["sha256"]) for f in body.get("files", [])]

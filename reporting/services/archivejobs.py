@@ -23,7 +23,7 @@ from tenants.selectors import membership_list
 from tenants.services.jobs import JobInfo, JobProgress, JobWaits, RowOutcome, job_create, job_task
 
 from ..models import DocumentKind, DocumentState, RecordDocument
-from . import archive
+from . import archive, manifests
 
 ARCHIVE_KIND = "reporting.archive"
 CAPABILITY = "records.archive"
@@ -110,7 +110,7 @@ def archive_classes(job: JobInfo, progress: JobProgress) -> tuple[Any, dict[str,
         _documents(class_ids).select_related("record__student").order_by("school_class_id", "record__student__sort_key")
     )
     s3 = archive.client()
-    manifests = 0
+    signed_manifests = 0
     try:
         for document in documents:
             if document.pk in progress.recorded:
@@ -132,11 +132,11 @@ def archive_classes(job: JobInfo, progress: JobProgress) -> tuple[Any, dict[str,
                          message=_("Đã lưu trữ (khóa đối tượng, không sửa được)."))  # fmt: skip
             progress.flush()  # the row right after the commit: a worker killed now loses no count
         for pk in class_ids:
-            if pk in classes and archive.manifest_write(access=access, school_class=classes[pk], s3=s3).row:
-                manifests += 1
+            if pk in classes and manifests.manifest_write(access=access, school_class=classes[pk], s3=s3).row:
+                signed_manifests += 1
     except archive.ArchiveUnavailable as exc:
         raise JobWaits(_unavailable(), countdown=WAIT_SECONDS, max_retries=WAIT_RETRIES) from exc
     return (
         _("Đã lưu trữ %(n)s học bạ; %(m)s bản kê (manifest) có chữ ký số của nhà trường."),
-        {"n": progress.ok, "m": manifests},
+        {"n": progress.ok, "m": signed_manifests},
     )

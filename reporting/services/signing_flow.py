@@ -50,7 +50,7 @@ from . import archive, signing
 
 SIGN_KIND = "reporting.sign_class"
 YEAR_KIND = "reporting.sign_year"
-RETRIES = 3  # a document signed by someone else meanwhile: read its new bytes and sign again
+RETRIES = 8  # a document signed by someone else meanwhile (teachers of other subjects): read its new bytes, sign again
 DEVICE_TTL = 30 * 60  # seconds a device session stays open
 STEP_LABELS = dict(SignatureStep.choices)
 SERVER_HELD = frozenset({"pkcs12", "pkcs11"})

@@ -170,6 +170,8 @@ SCHOOL_MENUS = {
         "Lớp học",
         "Thiết lập năm học",
         "Cán bộ",
+        "Ký số học bạ",
+        "Lưu trữ học bạ",
         "Lịch mở/khóa",
         "Quyền xem học bạ",
         "Lịch sử",
@@ -181,7 +183,7 @@ SCHOOL_MENUS = {
     "teacher_a": ["Trang chủ", "Lớp học"],
     "dept_a": ["Trang chủ", "Lớp học", "Cán bộ"],
     "parent_a": ["Trang chủ", "Con của tôi"],
-    "clerk_a": ["Trang chủ", "Lớp học"],  # the office keeps every class's student profiles
+    "clerk_a": ["Trang chủ", "Lớp học", "Ký số học bạ"],  # the office keeps the profiles, and the seal
 }
 
 
@@ -264,6 +266,8 @@ def test_the_menu_follows_the_school_of_the_site(login, klass):
         (SCHOOL_A_HOST, "principal_a", "/staff/", "Cán bộ"),
         (SCHOOL_A_HOST, "principal_a", "/history/", "Lịch sử"),
         (SCHOOL_A_HOST, "principal_a", "/windows/", "Lịch mở/khóa"),
+        (SCHOOL_A_HOST, "principal_a", "/archive/", "Lưu trữ học bạ"),
+        (SCHOOL_A_HOST, "principal_a", "/signing/year/", "Ký số học bạ"),
     ],
 )
 def test_the_current_section_is_marked(login, klass, host, name, path, current):
@@ -303,6 +307,8 @@ def test_the_menu_speaks_english_when_the_page_does(login, klass):
         "Classes",
         "School year setup",
         "Staff",
+        "Signing record books",
+        "Record book archive",
         "Entry window",
         "Read grants",
         "History",

@@ -22,7 +22,7 @@ from hocba.kernel import archive as store
 from hocba.kernel.errors import DomainError, NotAllowed
 
 from reporting.models import ArchiveManifest, DocumentContent, Handover, RecordDocument
-from reporting.services import archive, archivejobs, signing
+from reporting.services import archive, archivejobs, manifests, signing
 from schools.models import Enrolment, RecordBook
 from schools.rollups import school_figures
 from tenants import tasks
@@ -33,6 +33,7 @@ from tenants.models import (
     School,
     SchoolRollup,
     VerificationIndex,
+    Window,
 )
 from tenants.services.schools import school_move
 from tests.support import SCHOOL_A_HOST, client_for, give_totp
@@ -235,7 +236,7 @@ def test_the_key_is_the_unit_of_the_archive_date_and_never_changes_after_a_move(
     assert other.key.startswith("99/99-BM/99000001/2025-2026/6A2/")  # a class first archived after the move
     first_doc = RecordDocument.objects.get(archive_key=first.key)
     assert first_doc.archive_version_id == first.version_id  # never re-keyed
-    row = archive.manifest_write(access=principal, school_class=klass.other_class).row
+    row = manifests.manifest_write(access=principal, school_class=klass.other_class).row
     assert (row.province_code, row.unit_code, row.key) == (
         "99",
         "99-BM",
@@ -250,20 +251,20 @@ def test_the_manifest_is_signed_by_the_seal_and_the_bundle_matches_it(w, klass, 
     principal = klass.access(w, "principal_a")
     for i in range(3):
         archive.archive_document(access=principal, document=sealed(i))
-    made = archive.manifest_write(access=principal, school_class=klass.school_class)
+    made = manifests.manifest_write(access=principal, school_class=klass.school_class)
     row = made.row
     assert made.written and row.revision == 1 and row.files == 6 and row.signed
     bucket = store.archive_bucket()
     manifest = s3.get_object(Bucket=bucket, Key=row.key, VersionId=row.version_id)["Body"].read()
     assert hashlib.sha256(manifest).hexdigest() == row.sha256
     signature = s3.get_object(Bucket=bucket, Key=row.key + ".p7s")["Body"].read()
-    assert archive.manifest_verify(manifest, signature, trust_roots=test_pki.roots)
-    assert not archive.manifest_verify(manifest + b" ", signature, trust_roots=test_pki.roots)
-    assert not archive.manifest_verify(manifest, signature, trust_roots=[test_pki.outsider_root_pem])
+    assert manifests.manifest_verify(manifest, signature, trust_roots=test_pki.roots)
+    assert not manifests.manifest_verify(manifest + b" ", signature, trust_roots=test_pki.roots)
+    assert not manifests.manifest_verify(manifest, signature, trust_roots=[test_pki.outsider_root_pem])
     body = json.loads(manifest)
     assert (body["province_code"], body["unit_code"], body["school_code"]) == ("99", "99-AT", "99000001")
     # Nothing new: no new revision.
-    assert archive.manifest_write(access=principal, school_class=klass.school_class).row.pk == row.pk
+    assert manifests.manifest_write(access=principal, school_class=klass.school_class).row.pk == row.pk
 
     response = login("principal_a", SCHOOL_A_HOST).get(f"/archive/classes/{klass.school_class.pk}/bundle/")
     assert response.status_code == 200 and response["Content-Type"] == "application/zip"
@@ -283,7 +284,7 @@ def test_the_manifest_is_signed_by_the_seal_and_the_bundle_matches_it(w, klass, 
 def test_bundles_are_for_the_principal_only(w, klass, s3, sealed, login):
     principal = klass.access(w, "principal_a")
     archive.archive_document(access=principal, document=sealed(0))
-    archive.manifest_write(access=principal, school_class=klass.school_class)
+    manifests.manifest_write(access=principal, school_class=klass.school_class)
     for name in ("homeroom_a", "teacher_a", "clerk_a", "parent_a", "vice_a"):
         response = login(name, SCHOOL_A_HOST).get(f"/archive/classes/{klass.school_class.pk}/bundle/")
         assert response.status_code in (403, 404), name
@@ -401,7 +402,7 @@ def test_revocation_keeps_the_archived_version_and_marks_it_superseded(w, klass,
     assert SchoolRollup.objects.get(school_id=w.school_a, year_start=2025).records_archived == 0
     assert school_figures(klass.school_class.year)["records_archived"] == 0
     # The manifest lists the superseded copy as such.
-    row = archive.manifest_write(access=klass.access(w, "principal_a"), school_class=klass.school_class).row
+    row = manifests.manifest_write(access=klass.access(w, "principal_a"), school_class=klass.school_class).row
     body = json.loads(s3.get_object(Bucket=store.archive_bucket(), Key=row.key)["Body"].read())
     assert {f["superseded"] for f in body["files"]} == {True}
 
@@ -453,3 +454,44 @@ def test_the_reconciliation_agrees_with_records_archived_and_repairs_drift(w, kl
     assert ("records_archived", 7, 1) in set(
         RollupDrift.objects.filter(school_id=w.school_a).values_list("field", "old", "new")
     )
+
+
+def test_after_a_lock_a_revocation_is_refused_with_the_exception_path(w, klass, s3, sealed, login):
+    document = sealed(0)
+    Window.objects.create(
+        tier="province",
+        unit_id=w.province,
+        category="whole_year",
+        year_start=2025,
+        opens_at=timezone.now() - dt.timedelta(days=30),
+        locks_at=timezone.now() - dt.timedelta(minutes=1),
+        reason="Khóa sổ cuối năm",
+    )
+    response = login("principal_a", SCHOOL_A_HOST).post(
+        f"/archive/records/{document.record_id}/revoke/", {"reason": "Sai điểm môn Toán học kì II"}
+    )
+    text = response.content.decode()
+    assert response.status_code == 423 and "cần xin ngoại lệ" in text and "/windows/requests/" in text
+    document.refresh_from_db()
+    assert document.state == "sealed" and RecordBook.objects.get(pk=document.record_id).state == "signed"
+
+
+def test_the_archive_page_takes_the_same_queries_whatever_its_classes_and_records(w, klass, s3, sealed, login, queries):
+    client = login("principal_a", SCHOOL_A_HOST)
+    client.get("/archive/")  # warm the session and caches
+
+    def count() -> int:
+        with queries() as q:
+            response = client.get("/archive/?year=2025")
+        assert response.status_code == 200
+        return len(q)
+
+    empty = count()
+    principal = klass.access(w, "principal_a")
+    for i in range(2):
+        archive.archive_document(access=principal, document=sealed(i))
+    manifests.manifest_write(access=principal, school_class=klass.school_class)
+    sealed(0, school_class=klass.other_class)
+    assert count() == empty
+    page = client.get("/archive/?year=2025").content.decode()
+    assert 'data-archived="2"' in page and 'data-sealed="1"' in page

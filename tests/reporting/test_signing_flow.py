@@ -315,6 +315,20 @@ def test_the_page_shows_the_chain_and_asks_totp_then_reauthentication_before_the
     connection.set_tenant(klass.school)
     assert "Chưa đến lượt ký này" in out.content.decode()
     assert BackgroundJob.objects.filter(kind=signing_flow.SIGN_KIND).count() == 1
+    for body, message in (
+        ({"step": "ky-bua"}, "Bước ký không hợp lệ."),
+        ({"step": "subject", "subject": "Toán"}, "Môn học không hợp lệ."),
+        ({"step": "subject"}, "Chữ ký của giáo viên bộ môn phải nêu môn học."),
+    ):
+        bad = homeroom.post(url, body, follow=True)
+        connection.set_tenant(klass.school)
+        assert bad.status_code == 200 and message in bad.content.decode(), body
+    english = client_for(w.account("homeroom_a"), SCHOOL_A_HOST)
+    english.cookies["django_language"] = "en"
+    said = english.post(url, {"step": "homeroom"}, follow=True).content.decode()
+    connection.set_tenant(klass.school)
+    assert "Chưa đến lượt" not in said and "Signing record books" in said
+    assert BackgroundJob.objects.filter(kind=signing_flow.SIGN_KIND).count() == 1
 
     # The page's queries do not grow with the class: three records, then six.
     with queries() as three:

@@ -47,7 +47,7 @@ def locked_year(w, klass_now, eager):
         actor=None,
         category="whole_year",
         year_start=YEAR,
-        opens_at=at(-60),
+        opens_at=at(-600),
         locks_at=at(60),
         unit=AdministrativeUnit.objects.get(pk=w.province),
         reason="Khóa sổ năm học",
@@ -57,7 +57,8 @@ def locked_year(w, klass_now, eager):
         access=k.access(w, "principal_a"), school_class=k.school_class, student_ids=k.students[:4], reason=REASON
     )
     connection.set_schema_to_public()
-    svc.window_update(actor=None, window=window, locks_at=at(-0.01))
+    # Locked half an hour ago: before this test's transaction began, whose now() the database's checks read.
+    svc.window_update(actor=None, window=window, locks_at=at(-30))
     assert tasks.window_snapshots()["year_end_chunks"] == 1
     start = YearEndStart.objects.get(window=window, school_id=w.school_a)
     assert {c["class_name"]: c["not_ready"] for c in start.by_class} == {"6A1": 2, "6A2": 1}

@@ -1,12 +1,13 @@
 """The board's reads, a constant number of queries whatever the number of schools: the schools of the scope with
 their figures (one query: the rollup of the year joined to the year's exceptions, last snapshot and last drift, each
-aggregated once per school rather than looked up per school), the units summed in SQL together with the province's
-medians (one query), the year's windows that decide each school's next lock and light (one query), the accounts
-flagged (one query); one school's classes.
+aggregated once over the scope rather than looked up per school; times as integers), the year's windows that decide
+each school's next lock and light (one query), the province's medians (one aggregate query) and the accounts flagged
+(one query); one school's classes.
 
-Thousands of schools are judged as plain tuples (their next lock is worked out once per placement and levels, their
-light from the few figures it needs); the frozen rows of :mod:`.figures` are built only for what is shown — the page
-of schools — or exported."""
+Thousands of schools are judged as plain tuples in parallel lists (their next lock is worked out once per placement
+and levels, their light from the few figures it needs), the units are summed column by column from the same tuples,
+filters and sort run on them, and the frozen rows of :mod:`.figures` are built only for what is shown — the page of
+schools — or exported."""
 
 from __future__ import annotations
 
@@ -138,7 +139,7 @@ _COLUMNS = (
     ("name", "s.name"),
     ("search", "s.search_name"),
     ("moet_code", "s.moet_code"),
-    ("levels", "s.levels"),
+    ("levels", "array_to_string(s.levels, ',')"),  # text: one string, no list per school
     ("status", "s.status"),
     ("schema", _SCHEMA),
     ("has_rollup", "r.id IS NOT NULL"),
@@ -183,33 +184,39 @@ def _fetch(school_ids, *, year: int, head: str) -> list[tuple]:
         return cursor.fetchall()
 
 
-class _Judged:
-    """One school of the board before it is shown: its query row, its placement, its next lock and light."""
+class _Scope:
+    """The schools of the board before they are shown, as parallel lists (one entry per school, no object per
+    school: thousands of small objects per request cost more in the garbage collector than in the work): the
+    query's row, the placement, the next lock's window, the completion and the light. A school is its index."""
 
-    __slots__ = ("t", "unit_id", "window", "completion", "light")
+    __slots__ = ("raw", "units", "windows", "completions", "lights")
 
-    def __init__(self, t: tuple, unit_id: int | None) -> None:
-        self.t, self.unit_id = t, unit_id
-        self.window: Window | None = None
-        self.completion: int | None = None
-        self.light = NO_LOCK
+    def __init__(self, raw: list[tuple], placements: dict[int, int]) -> None:
+        self.raw = raw
+        self.units = [placements.get(r[0]) for r in raw]
+        self.windows: list[Window | None] = [None] * len(raw)
+        self.completions: list[int | None] = [None] * len(raw)
+        self.lights = [NO_LOCK] * len(raw)
 
-    @property
-    def late(self) -> bool:
-        return self.light in (RED, AMBER)
+    def late(self, i: int) -> bool:
+        return self.lights[i] in (RED, AMBER)
 
 
-def _judge(raw: list[tuple], acc: Access, *, year: int, now: dt.datetime, t: Thresholds) -> list[_Judged]:
+def _levels(text: str | None) -> tuple[str, ...]:
+    return tuple(text.split(",")) if text else ()
+
+
+def _judge(raw: list[tuple], acc: Access, *, year: int, now: dt.datetime, t: Thresholds) -> _Scope:
     """Each school's next lock and light. One query (the year's windows that reach the scope: set for its schools or
     for their units or the units above); which window covers which school is ``tenants.reminders``' rule (a window
     of a unit covers the active schools placed in it or below whose levels its grades reach; a school's own window,
     that school), worked out once per placement and levels."""
-    out = [_Judged(r, acc.placements.get(r[0])) for r in raw]
-    if not out:
-        return out
+    sc = _Scope(raw, acc.placements)
+    if not raw:
+        return sc
     tree = acc.tree
     units: set[int] = set()
-    for unit_id in {j.unit_id for j in out if j.unit_id is not None}:
+    for unit_id in {u for u in sc.units if u is not None}:
         units |= {unit_id, *(tree.ancestors(unit_id) if tree else ())}
     windows = list(
         Window.objects.filter(year_start=year, cancelled_at__isnull=True, category__in=list(MEASURED)).filter(
@@ -217,7 +224,7 @@ def _judge(raw: list[tuple], acc: Access, *, year: int, now: dt.datetime, t: Thr
         )
     )
     if not windows:
-        return out
+        return sc
     own: dict[int, list[Window]] = defaultdict(list)
     shared: list[tuple[Window, set[int]]] = []
     for w in windows:
@@ -240,17 +247,19 @@ def _judge(raw: list[tuple], acc: Access, *, year: int, now: dt.datetime, t: Thr
     nexts: dict[tuple, Window | None] = {}
     term_two: dict[int, bool] = {}
     status, levels_at = _AT["status"], _AT["levels"]
-    for j in out:
-        if j.t[status] != "active":
+    for i, r in enumerate(raw):
+        if r[status] != "active":
             continue
-        levels = tuple(j.t[levels_at] or ())
-        key = (j.unit_id, levels)
+        unit_id = sc.units[i]
+        key = (unit_id, r[levels_at])
         if key not in by_place:
+            levels = _levels(r[levels_at])
             by_place[key] = [
-                w for w, below in shared if j.unit_id is not None and j.unit_id in below and covers_levels(w, levels)
+                w for w, below in shared if unit_id is not None and unit_id in below and covers_levels(w, levels)
             ]
-        mine = own.get(j.t[0])
+        mine = own.get(r[0])
         if mine:
+            levels = _levels(r[levels_at])
             nxt = next_of(by_place[key] + [w for w in mine if covers_levels(w, levels)])
         else:
             if key not in nexts:
@@ -260,10 +269,10 @@ def _judge(raw: list[tuple], acc: Access, *, year: int, now: dt.datetime, t: Thr
             continue
         if nxt.pk not in term_two:
             term_two[nxt.pk] = term_two_lock(nxt.category, nxt.locks_at, year)
-        j.window = nxt
-        j.completion = _completion(j.t, nxt.category, term_two[nxt.pk])
-        j.light = light_of(j.completion, (nxt.locks_at - now).total_seconds() / 86400, t)
-    return out
+        done = _completion(r, nxt.category, term_two[nxt.pk])
+        sc.windows[i], sc.completions[i] = nxt, done
+        sc.lights[i] = light_of(done, (nxt.locks_at - now).total_seconds() / 86400, t)
+    return sc
 
 
 _S = {k: _AT[k] for k in FIGURE_FIELDS if k in _AT}
@@ -288,17 +297,16 @@ def _completion(r: tuple, category: str, term_two: bool) -> int | None:
     )
 
 
-def _school_row(j: _Judged, acc: Access) -> SchoolRow:
-    r = j.t
-    node = acc.tree.nodes.get(j.unit_id) if acc.tree and j.unit_id else None
-    w = j.window
+def _school_row(sc: _Scope, i: int, acc: Access) -> SchoolRow:
+    r, unit_id, w = sc.raw[i], sc.units[i], sc.windows[i]
+    node = acc.tree.nodes.get(unit_id) if acc.tree and unit_id else None
     return SchoolRow(
         id=r[0],
         name=r[_AT["name"]],
         moet_code=r[_AT["moet_code"]],
-        levels=tuple(r[_AT["levels"]] or ()),
+        levels=_levels(r[_AT["levels"]]),
         status=r[_AT["status"]],
-        unit_id=j.unit_id,
+        unit_id=unit_id,
         unit_name=node.name if node else "",
         has_rollup=r[_AT["has_rollup"]],
         **{k: r[i] for k, i in _S.items()},
@@ -311,58 +319,45 @@ def _school_row(j: _Judged, acc: Access) -> SchoolRow:
         next_lock_at=w.locks_at if w else None,
         next_window_id=w.pk if w else None,
         next_category=w.category if w else "",
-        completion=j.completion,
-        light=j.light,
+        completion=sc.completions[i],
+        light=sc.lights[i],
     )
 
 
 # --- the units, summed -------------------------------------------------------------------------------------------
 
 
-def _unit_sums(judged: list[_Judged]) -> dict:
-    """Per placement unit, its schools summed (no query: the integers the schools' query already read, added up in
-    one pass — a second scan of the same tables in SQL cost ten times more on 3,000 schools), with the schools
-    late and red for their next lock."""
-    fields = [(f, _AT[f]) for f in FIGURE_FIELDS]
-    at_records, at_approved, at_schema = _AT["lock_records"], _AT["lock_approved"], _AT["schema"]
-    at_updated, at_reconciled = _AT["updated_at"], _AT["reconciled_at"]
+def _unit_sums(sc: _Scope) -> dict:
+    """Per placement unit, its schools summed, with the schools late and red for their next lock. No query: the
+    integers the schools' query already read, grouped by unit and added up column by column (a second scan of the
+    same tables in SQL cost several times more on 3,000 schools)."""
+    groups: dict[int | None, list[tuple]] = defaultdict(list)
+    late: dict[int | None, list[int]] = defaultdict(lambda: [0, 0])
+    for r, unit_id, light in zip(sc.raw, sc.units, sc.lights, strict=True):
+        groups[unit_id].append(r)
+        if light in (RED, AMBER):
+            counts = late[unit_id]
+            counts[0] += 1
+            counts[1] += light == RED
     sums: dict = {}
-    for j in judged:
-        r = j.t
-        p = sums.get(j.unit_id)
-        if p is None:
-            p = sums[j.unit_id] = {
-                "schools": 0,
-                **dict.fromkeys(FIGURE_FIELDS, 0),
-                "locks": 0,
-                "lock_records": 0,
-                "lock_approved": 0,
-                "schemas_behind": 0,
-                "schemas_failed": 0,
-                "updated_at": None,
-                "reconciled_at": None,
-                "late": 0,
-                "red": 0,
-            }
-        p["schools"] += 1
-        for f, i in fields:
-            p[f] += r[i]
-        if r[at_records] is not None:
-            p["locks"] += 1
-            p["lock_records"] += r[at_records]
-            p["lock_approved"] += r[at_approved]
-        if r[at_schema] == SCHEMA_BEHIND:
-            p["schemas_behind"] += 1
-        elif r[at_schema] == SCHEMA_FAILED:
-            p["schemas_failed"] += 1
-        if r[at_updated] is not None and (p["updated_at"] is None or r[at_updated] > p["updated_at"]):
-            p["updated_at"] = r[at_updated]
-        if r[at_reconciled] is not None and (p["reconciled_at"] is None or r[at_reconciled] < p["reconciled_at"]):
-            p["reconciled_at"] = r[at_reconciled]
-        if j.light in (RED, AMBER):
-            p["late"] += 1
-            if j.light == RED:
-                p["red"] += 1
+    for unit_id, rows in groups.items():
+        cols = list(zip(*rows, strict=True))
+        locks = [x for x in cols[_AT["lock_records"]] if x is not None]
+        approved = [x for x in cols[_AT["lock_approved"]] if x is not None]
+        schemas = cols[_AT["schema"]]
+        sums[unit_id] = {
+            "schools": len(rows),
+            **{f: sum(cols[_AT[f]]) for f in FIGURE_FIELDS},
+            "locks": len(locks),
+            "lock_records": sum(locks),
+            "lock_approved": sum(approved),
+            "schemas_behind": schemas.count(SCHEMA_BEHIND),
+            "schemas_failed": schemas.count(SCHEMA_FAILED),
+            "updated_at": max((x for x in cols[_AT["updated_at"]] if x is not None), default=None),
+            "reconciled_at": min((x for x in cols[_AT["reconciled_at"]] if x is not None), default=None),
+            "late": late[unit_id][0] if unit_id in late else 0,
+            "red": late[unit_id][1] if unit_id in late else 0,
+        }
     return sums
 
 
@@ -425,25 +420,27 @@ def _folded_name(r: tuple) -> str:
     return r[_AT["search"]] or fold(r[_AT["name"]])
 
 
-def _judged_key(sort: str, acc: Access):
-    """The sort key of a judged school for the sorts that read its query row, its light or its next lock directly
-    (None: a figure derived from several, read from the built row)."""
-    attr = SORTS[sort]
+def _sort_index(sort: str, sc: _Scope, acc: Access):
+    """The sort key of a school (its index) for the sorts that read its query row, its light or its next lock
+    directly (None: a figure derived from several, read from the built row)."""
+    attr, raw = SORTS[sort], sc.raw
     if attr == "name":
-        return lambda j: (0, _folded_name(j.t), "")
+        return lambda i: _folded_name(raw[i])
     if attr == "light_rank":
-        return lambda j: (0, LIGHT_RANK[j.light], _folded_name(j.t))
+        return lambda i: (LIGHT_RANK[sc.lights[i]], _folded_name(raw[i]))
     if attr == "next_lock_at":
-        return lambda j: (1, 0, _folded_name(j.t)) if j.window is None else (0, j.window.locks_at, _folded_name(j.t))
+        return lambda i: (
+            (1, 0, _folded_name(raw[i])) if sc.windows[i] is None else (0, sc.windows[i].locks_at, _folded_name(raw[i]))
+        )
     if attr == "unit_name":
         names = {}
-        for u in {u for u in acc.placements.values()}:
-            node = acc.tree.nodes.get(u) if acc.tree else None
+        for u in set(sc.units):
+            node = acc.tree.nodes.get(u) if acc.tree and u else None
             names[u] = fold(node.name) if node else ""
-        return lambda j: (0, names.get(j.unit_id, ""), _folded_name(j.t))
+        return lambda i: (names[sc.units[i]], _folded_name(raw[i]))
     if attr in _AT and attr not in ("name", "search"):
-        i = _AT[attr]
-        return lambda j: (1, 0, _folded_name(j.t)) if j.t[i] is None else (0, j.t[i], _folded_name(j.t))
+        at = _AT[attr]
+        return lambda i: (1, 0, _folded_name(raw[i])) if raw[i][at] is None else (0, raw[i][at], _folded_name(raw[i]))
     return None
 
 
@@ -457,22 +454,21 @@ def _medians(year: int) -> dict[str, float]:
     return {"edits": float(edits or 0), "exceptions": float(exceptions or 0)}
 
 
-def _flags(judged: list[_Judged], *, year: int, t: Thresholds, medians: dict[str, float]) -> tuple[Flag, ...]:
-    """The schools of ``judged`` and the accounts requesting at them that are far above the province's usual rate:
+def _flags(rows: list[tuple], *, year: int, t: Thresholds, medians: dict[str, float]) -> tuple[Flag, ...]:
+    """The schools of ``rows`` and the accounts requesting at them that are far above the province's usual rate:
     more than ``flag_factor`` × the median and at least the minimum count. One query (the accounts)."""
-    if not judged:
+    if not rows:
         return ()
     name, students = _AT["name"], _AT["students"]
     edits, exceptions = _AT["edits_after_approval"], _AT["approved_exceptions"]
     out: list[Flag] = []
-    for j in judged:
-        r = j.t
+    for r in rows:
         rate = r[edits] * 100 / max(r[students], 1)
         if r[edits] >= t.flag_min_edits and rate > t.flag_factor * medians["edits"]:
             out.append(Flag("edits", r[0], r[name], r[edits], round(rate, 1), medians["edits"]))
         if r[exceptions] >= t.flag_min_exceptions and r[exceptions] > t.flag_factor * medians["exceptions"]:
             out.append(Flag("exceptions", r[0], r[name], r[exceptions], float(r[exceptions]), medians["exceptions"]))
-    names = {j.t[0]: j.t[name] for j in judged}
+    names = {r[0]: r[name] for r in rows}
     accounts = (
         WindowException.objects.filter(
             status=ExceptionStatus.APPROVED, window__year_start=year, school_id__in=in_array(names)
@@ -520,8 +516,9 @@ def board(
     now = now or timezone.now()
     t = thresholds or Thresholds.from_settings()
     scope = acc.schools_with(CAPABILITY)
-    judged = _judge(_fetch(scope, year=year, head=head) if scope else [], acc, year=year, now=now, t=t)
-    sums = _unit_sums(judged)
+    sc = _judge(_fetch(scope, year=year, head=head) if scope else [], acc, year=year, now=now, t=t)
+    raw, lights_of = sc.raw, sc.lights
+    sums = _unit_sums(sc)
     unit = None
     held = [g.unit_id for g in acc.grants if g.unit_id and g.unit_id in acc.units_with(CAPABILITY)]
     top = [filters.unit_id] if filters.unit_id is not None else list(dict.fromkeys(held))
@@ -534,55 +531,53 @@ def board(
         units = _unit_rows(sums, acc, children, direct_of=top)
     else:
         units = _unit_rows(sums, acc, [] if filters.unit_id is not None else top, direct_of=[])
+    chosen = list(range(len(raw)))
     if filters.unit_id is not None:
         below = acc.tree.descendants(filters.unit_id) if acc.tree else set()
-        judged = [j for j in judged if (j.unit_id == filters.unit_id if filters.direct else j.unit_id in below)]
-    flags = _flags(judged, year=year, t=t, medians=_medians(year)) if with_flags and judged else ()
+        us = sc.units
+        chosen = [i for i in chosen if (us[i] == filters.unit_id if filters.direct else us[i] in below)]
+    flags = _flags([raw[i] for i in chosen], year=year, t=t, medians=_medians(year)) if with_flags and chosen else ()
     lights = dict.fromkeys(LIGHT_LABELS, 0)
-    for j in judged:
-        lights[j.light] += 1
+    for i in chosen:
+        lights[lights_of[i]] += 1
     if filters.school_id is not None:
-        judged = [j for j in judged if j.t[0] == filters.school_id]
+        chosen = [i for i in chosen if raw[i][0] == filters.school_id]
     if filters.level:
         at = _AT["levels"]
-        judged = [j for j in judged if filters.level in (j.t[at] or ())]
+        chosen = [i for i in chosen if filters.level in _levels(raw[i][at])]
     if filters.schema:
         at = _AT["schema"]
-        judged = [j for j in judged if j.t[at] == filters.schema]
+        chosen = [i for i in chosen if raw[i][at] == filters.schema]
     if filters.light:
-        judged = [j for j in judged if j.light == filters.light]
+        chosen = [i for i in chosen if lights_of[i] == filters.light]
     if filters.late:
-        judged = [j for j in judged if j.late]
+        chosen = [i for i in chosen if sc.late(i)]
     if filters.search:
         folded = fold(filters.search)
         unit_names = {}
-        for j in judged:
-            if j.unit_id not in unit_names:
-                node = acc.tree.nodes.get(j.unit_id) if acc.tree and j.unit_id else None
-                unit_names[j.unit_id] = fold(node.name) if node else ""
+        for u in {sc.units[i] for i in chosen}:
+            node = acc.tree.nodes.get(u) if acc.tree and u else None
+            unit_names[u] = fold(node.name) if node else ""
         code = _AT["moet_code"]
-        judged = [
-            j
-            for j in judged
-            if folded in _folded_name(j.t) or folded in j.t[code].lower() or folded in unit_names[j.unit_id]
+        chosen = [
+            i
+            for i in chosen
+            if folded in _folded_name(raw[i]) or folded in raw[i][code].lower() or folded in unit_names[sc.units[i]]
         ]
-    total, late_total = len(judged), sum(1 for j in judged if j.late)
-    key = _judged_key(filters.sort, acc)
+    total, late_total = len(chosen), sum(1 for i in chosen if sc.late(i))
+    pages = max(1, math.ceil(total / per_page)) if paged else 1
+    page = min(filters.page, pages) if paged else 1
+    key = _sort_index(filters.sort, sc, acc)
     if key is not None:
-        judged.sort(key=key, reverse=filters.descending)
-        page, pages = 1, 1
+        # sorted on the query's values, then only the shown page built
+        chosen.sort(key=key, reverse=filters.descending)
         if paged:
-            pages = max(1, math.ceil(total / per_page))
-            page = min(filters.page, pages)
-            judged = judged[(page - 1) * per_page : page * per_page]
-        rows = [_school_row(j, acc) for j in judged]
+            chosen = chosen[(page - 1) * per_page : page * per_page]
+        rows = [_school_row(sc, i, acc) for i in chosen]
     else:
-        rows = [_school_row(j, acc) for j in judged]
+        rows = [_school_row(sc, i, acc) for i in chosen]
         rows.sort(key=_sort_key(SORTS[filters.sort]), reverse=filters.descending)
-        page, pages = 1, 1
         if paged:
-            pages = max(1, math.ceil(total / per_page))
-            page = min(filters.page, pages)
             rows = rows[(page - 1) * per_page : page * per_page]
     return Board(
         year,
@@ -618,8 +613,8 @@ def school_board(
     if school_id not in acc.schools_with(CAPABILITY):
         raise out_of_scope("school")
     now = now or timezone.now()
-    judged = _judge(_fetch({school_id}, year=year, head=head), acc, year=year, now=now, t=Thresholds.from_settings())
-    rows = [_school_row(j, acc) for j in judged]
+    sc = _judge(_fetch({school_id}, year=year, head=head), acc, year=year, now=now, t=Thresholds.from_settings())
+    rows = [_school_row(sc, i, acc) for i in range(len(sc.raw))]
     if not rows:
         raise out_of_scope("school")
     qs = ClassRollup.objects.filter(school_id=school_id, year_start=year)
