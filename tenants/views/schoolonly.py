@@ -6,13 +6,14 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 from hocba.kernel.errors import DomainError
+from hocba.kernel.permissions import PUBLIC
 from hocba.kernel.refusals import refusal_response
 
 
 class SchoolSiteOnlyView(View):
-    """No capability to declare: it changes and shows nothing, for anyone (signed in or not)."""
+    """Public: it changes and shows nothing, and says the same to anyone (signed in or not)."""
 
-    required_capability = ""
+    required_capability = PUBLIC
     http_method_names = ["get", "post", "head"]
 
     def dispatch(self, request, *args, **kwargs):
