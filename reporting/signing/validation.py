@@ -13,7 +13,6 @@ Anything else â€” a page, an annotation over a grade, a changed content stream â
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import enum
 import hashlib
@@ -31,6 +30,8 @@ from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
+
+from .base import run
 
 logger = logging.getLogger(__name__)
 
@@ -229,8 +230,4 @@ def validate(
     ``at``: when the certificates must have been valid (default: now). A record checked years after signing, once
     its signers' certificates have expired, is checked at the time it was archived (the archive's own record of it).
     """
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(async_validate(pdf, trust_roots, max_bytes=max_bytes, at=at))
-    raise RuntimeError("validate() called inside an event loop: await async_validate() instead")
+    return run(async_validate(pdf, trust_roots, max_bytes=max_bytes, at=at))

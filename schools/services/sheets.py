@@ -575,8 +575,9 @@ def _write(access: SchoolAccess, school_class: SchoolClass, term: int, batch: _B
             year_start=school_class.year.start_year,
             **{"entries": inserted - cleared, f"entries_term{term}": inserted - cleared},
         )
-    if written or cleared:  # the class's sheets may be finished now, or no longer: the drain recomputes them
-        class_rollup_add(school_id=access.school_id, school_class=school_class, stale=True)
+    # The class's sheets may be finished now, or no longer: the drain recomputes them. Marked on every save, so a
+    # save costs the same statements whatever it changed.
+    class_rollup_add(school_id=access.school_id, school_class=school_class, stale=True)
     return written, cleared
 
 

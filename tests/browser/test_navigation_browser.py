@@ -75,7 +75,14 @@ def test_the_header_on_a_phone_and_on_a_desktop(site, new_context, shots):
     menu = page.locator("#site-menu")
     assert menu.is_visible()
     sections = menu.locator("ul.sections a")
-    assert sections.all_inner_texts() == ["Trang chủ", "Lớp học", "Thiết lập năm học", "Cán bộ", "Lịch mở/khóa"]
+    assert sections.all_inner_texts() == [
+        "Trang chủ",
+        "Tổng quan",
+        "Lớp học",
+        "Thiết lập năm học",
+        "Cán bộ",
+        "Lịch mở/khóa",
+    ]
     assert menu.locator("a[aria-current=page]").inner_text() == "Lớp học"
     # the next Tab goes into the menu, to its first section
     page.keyboard.press("Tab")
@@ -110,7 +117,7 @@ def test_the_header_on_a_phone_and_on_a_desktop(site, new_context, shots):
     page.goto(site.url(SCHOOL, "/classes/"))
     assert not toggle.is_visible()
     row = boxes(page, "#site-menu ul.sections a")
-    assert len(row) == 5 and len({round(b["y"]) for b in row}) == 1, row
+    assert len(row) == 6 and len({round(b["y"]) for b in row}) == 1, row
     header = page.locator("header.top").bounding_box()
     assert header["height"] <= 56, header
     account = page.locator("header .account-toggle")
@@ -134,7 +141,16 @@ def test_the_platform_menu_at_1366_and_390(site, new_context, shots):
     page = new_context(viewport=DESKTOP).new_page()
     sign_in(page, site, INSPECTOR)
     page.goto(site.url(path="/manage/schools/"))
-    expected = ["Trang chủ", "Bảng theo dõi", "Đơn vị", "Trường học", "Lịch mở/khóa", "Cập nhật hằng tháng", "Nhật ký"]
+    expected = [
+        "Trang chủ",
+        "Bảng theo dõi",
+        "Thống kê",
+        "Đơn vị",
+        "Trường học",
+        "Lịch mở/khóa",
+        "Cập nhật hằng tháng",
+        "Nhật ký",
+    ]
     assert page.locator("#site-menu ul.sections a").all_inner_texts() == expected
     row = boxes(page, "#site-menu ul.sections a")
     assert len({round(b["y"]) for b in row}) == 1, row
