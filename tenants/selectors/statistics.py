@@ -262,6 +262,7 @@ class Counts:
     unit_id: int | None = None
     moet_code: str = ""
     levels: tuple[str, ...] = ()
+    direct: bool = False  # a group row, not a unit: schools placed in a unit directly, or held without their unit
 
     @property
     def records_total(self) -> int:
@@ -423,8 +424,10 @@ def _school_counts(school_ids: set[int], filters: StatFilters, acc: Access) -> l
 
 
 def _unit_counts(schools: list[Counts], acc: Access, filters: StatFilters) -> tuple[Counts, ...]:
-    """The units one level below the chosen unit (or below the person's own units, or those units themselves), each
-    with its schools summed. No query."""
+    """The units one level below the chosen unit (or below the person's own units, or a unit itself when nothing is
+    below it), each with its schools summed; then, as the board does, the schools placed directly in a unit that has
+    units below it (a province's upper-secondary schools) as a row of their own, and the scope's other schools (held
+    without their unit) as a last row: the rows add up to the total. No query."""
     if acc.tree is None or filters.school_id is not None:
         return ()
     held = acc.units_with(CAPABILITY)
@@ -432,15 +435,30 @@ def _unit_counts(schools: list[Counts], acc: Access, filters: StatFilters) -> tu
         top = [filters.unit_id]
     else:
         top = [u for u in held if acc.tree.nodes.get(u) and acc.tree.nodes[u].parent_id not in held]
-    units = [c for u in top for c in acc.tree.children.get(u, ())] or top
-    out = []
-    for unit_id in units:
-        node = acc.tree.nodes.get(unit_id)
+    rows, direct, counted = [], [], set()
+    for parent in top:
+        node = acc.tree.nodes.get(parent)
+        children = acc.tree.children.get(parent, ())
         if node is None:
             continue
-        below = acc.tree.descendants(unit_id)
-        out.append(_sum_counts(str(unit_id), node.name, [s for s in schools if s.unit_id in below], unit_id=unit_id))
-    return tuple(sorted(out, key=lambda c: c.label))
+        for unit_id in children or (parent,):
+            child = acc.tree.nodes.get(unit_id)
+            if child is None:
+                continue
+            below = acc.tree.descendants(unit_id)
+            parts = [s for s in schools if s.unit_id in below]
+            counted.update(s.key for s in parts)
+            rows.append(_sum_counts(str(unit_id), child.name, parts, unit_id=unit_id))
+        placed_here = [s for s in schools if children and s.unit_id == parent]
+        if placed_here:
+            counted.update(s.key for s in placed_here)
+            name = str(_("Trường trực thuộc %(unit)s")) % {"unit": node.name}
+            direct.append(_sum_counts(f"direct-{parent}", name, placed_here, unit_id=parent, direct=True))
+    out = sorted(rows, key=lambda c: c.label) + sorted(direct, key=lambda c: c.label)
+    others = [s for s in schools if s.key not in counted]
+    if others and out:
+        out.append(_sum_counts("other", str(_("Trường khác trong phạm vi của bạn")), others, direct=True))
+    return tuple(out)
 
 
 def statistics_summary(acc: Access, filters: StatFilters) -> Summary:

@@ -35,6 +35,7 @@ from .. import provisioning
 from ..reminders import _domains, site_url
 from ..selectors import boards
 from ..services.boards import remind_late_schools
+from . import board_tables
 from .common import access
 
 EXPORT_ROWS = 5000  # rows in one export; a province has at most some 3,500 schools
@@ -204,6 +205,10 @@ class BoardView(CapabilityRequiredMixin, TemplateView):
             "filters": f,
             "groups": [(k, v, k in f.groups) for k, v in boards.GROUPS.items()],
             "headers": headers,
+            "units_html": board_tables.unit_rows(data.units, year=data.year, groups=f.groups),
+            "schools_html": board_tables.school_rows(
+                data.schools, year=data.year, groups=f.groups, colspan=len(headers)
+            ),
             "year_label": year_label(data.year),
             "years": [(y, year_label(y)) for y in data.years],
             "levels": LEVEL_CHOICES,

@@ -183,7 +183,10 @@ class StatisticsView(CapabilityRequiredMixin, TemplateView):
             "level_rows": [count_cells(c, school_figures=False) for c in summary.by_level],
             "grade_rows": [count_cells(c, school_figures=False) for c in summary.by_grade],
             "unit_rows": [
-                ("?" + urlencode(f.query(unit=c.unit_id, school="")), count_cells(c, school_figures=school_figures))
+                (
+                    "" if c.direct else "?" + urlencode(f.query(unit=c.unit_id, school="")),
+                    count_cells(c, school_figures=school_figures),
+                )
                 for c in summary.by_unit
             ],
             "school_count": len(summary.by_school),
@@ -196,6 +199,7 @@ class StatisticsView(CapabilityRequiredMixin, TemplateView):
             "page_schools": PAGE_SCHOOLS,
             "completion_chart": completion_chart(self.completion) if self.completion else None,
             "distribution_charts": [(t, distribution_chart(t)) for t in self.distributions],
+            "has_results": any(t.rows for t in self.distributions),
             "masked": f.school_id is not None,
             "can_export": acc.has(stats.EXPORT_CAPABILITY),
             "export_url": "?" + urlencode({**f.query(), "format": "xlsx"}),

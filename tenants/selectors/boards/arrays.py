@@ -8,7 +8,10 @@ from django.db.models.expressions import RawSQL
 def array_literal(values) -> str:
     """Ids as one array literal (``'{1,2,NULL}'``): a single value for the server to read, where a list would be
     sent as thousands of constants to parse and plan."""
-    return "{" + ",".join("NULL" if v is None else str(int(v)) for v in values) + "}"
+    values = values if isinstance(values, (list, tuple, set, frozenset)) else list(values)
+    if None in values:
+        return "{" + ",".join("NULL" if v is None else str(int(v)) for v in values) + "}"
+    return "{" + ",".join(map(str, map(int, values))) + "}"
 
 
 def in_array(values) -> RawSQL:

@@ -161,19 +161,17 @@ _SCHOOLS_SQL = (
     + _JOINS
 )
 
-# The province's usual rates for the year (see ``_medians``).
-_MEDIANS = """,
-  (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY coalesce(mr.edits_after_approval, 0) * 100.0
-                                             / greatest(coalesce(mr.students, 0), 1))
-     FROM public.tenants_school ms
-     LEFT JOIN public.tenants_schoolrollup mr ON mr.school_id = ms.id AND mr.year_start = %(year)s
-    WHERE ms.status = 'active' AND ms.schema_name <> 'public'),
-  (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY coalesce(me.n, 0))
-     FROM public.tenants_school ms
-     LEFT JOIN (SELECT x.school_id, count(*) AS n
-                  FROM public.tenants_windowexception x JOIN public.tenants_window w ON w.id = x.window_id
-                 WHERE x.status = 'approved' AND w.year_start = %(year)s GROUP BY 1) me ON me.school_id = ms.id
-    WHERE ms.status = 'active' AND ms.schema_name <> 'public')"""
+# The province's usual rates for the year (see ``_medians``): one pass over the active schools and their rollups.
+_MEDIANS = """
+SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY coalesce(mr.edits_after_approval, 0) * 100.0
+                                          / greatest(coalesce(mr.students, 0), 1)),
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY coalesce(me.n, 0))
+  FROM public.tenants_school ms
+  LEFT JOIN public.tenants_schoolrollup mr ON mr.school_id = ms.id AND mr.year_start = %(year)s
+  LEFT JOIN (SELECT x.school_id, count(*) AS n
+               FROM public.tenants_windowexception x JOIN public.tenants_window w ON w.id = x.window_id
+              WHERE x.status = 'approved' AND w.year_start = %(year)s GROUP BY 1) me ON me.school_id = ms.id
+ WHERE ms.status = 'active' AND ms.schema_name <> 'public'"""
 
 
 def _fetch(school_ids, *, year: int, head: str) -> list[tuple]:
@@ -449,25 +447,17 @@ def _medians(year: int) -> dict[str, float]:
     §9): edits after approval per 100 students, and approved lock exceptions per school (the yardstick of an account
     too: a school's requests are mostly one principal's). One query."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT 1" + _MEDIANS, {"year": year})
-        _one, edits, exceptions = cursor.fetchone()
+        cursor.execute(_MEDIANS, {"year": year})
+        edits, exceptions = cursor.fetchone()
     return {"edits": float(edits or 0), "exceptions": float(exceptions or 0)}
 
 
-def _flags(rows: list[tuple], *, year: int, t: Thresholds, medians: dict[str, float]) -> tuple[Flag, ...]:
-    """The schools of ``rows`` and the accounts requesting at them that are far above the province's usual rate:
-    more than ``flag_factor`` × the median and at least the minimum count. One query (the accounts)."""
+def _account_flags(rows: list[tuple], *, year: int, t: Thresholds, medians: dict[str, float]) -> list[Flag]:
+    """The accounts far above the usual rate of approved lock exceptions at the schools of ``rows`` (an account's
+    count is at most its school's, so only schools at the minimum count are asked). One query, none for no row."""
     if not rows:
-        return ()
-    name, students = _AT["name"], _AT["students"]
-    edits, exceptions = _AT["edits_after_approval"], _AT["approved_exceptions"]
-    out: list[Flag] = []
-    for r in rows:
-        rate = r[edits] * 100 / max(r[students], 1)
-        if r[edits] >= t.flag_min_edits and rate > t.flag_factor * medians["edits"]:
-            out.append(Flag("edits", r[0], r[name], r[edits], round(rate, 1), medians["edits"]))
-        if r[exceptions] >= t.flag_min_exceptions and r[exceptions] > t.flag_factor * medians["exceptions"]:
-            out.append(Flag("exceptions", r[0], r[name], r[exceptions], float(r[exceptions]), medians["exceptions"]))
+        return []
+    name = _AT["name"]
     names = {r[0]: r[name] for r in rows}
     accounts = (
         WindowException.objects.filter(
@@ -477,20 +467,42 @@ def _flags(rows: list[tuple], *, year: int, t: Thresholds, medians: dict[str, fl
         .annotate(n=Count("id"))
         .filter(n__gte=t.flag_min_exceptions)
     )
-    for a in accounts:
-        if a["n"] > t.flag_factor * medians["exceptions"]:
-            out.append(
-                Flag(
-                    "exceptions",
-                    a["school_id"],
-                    names[a["school_id"]],
-                    a["n"],
-                    float(a["n"]),
-                    medians["exceptions"],
-                    account_id=a["requested_by_id"],
-                    account_name=a["name"] or a["username"],
-                )
-            )
+    return [
+        Flag(
+            "exceptions",
+            a["school_id"],
+            names[a["school_id"]],
+            a["n"],
+            float(a["n"]),
+            medians["exceptions"],
+            account_id=a["requested_by_id"],
+            account_name=a["name"] or a["username"],
+        )
+        for a in accounts
+        if a["n"] > t.flag_factor * medians["exceptions"]
+    ]
+
+
+def _flags(rows: list[tuple], *, year: int, t: Thresholds) -> tuple[Flag, ...]:
+    """The schools of ``rows`` and the accounts requesting at them that are far above the province's usual rate:
+    more than ``flag_factor`` × the median and at least the minimum count. No query when no school reaches a minimum
+    count (the usual case: a flag needs both); else two (the medians, the accounts)."""
+    name, students = _AT["name"], _AT["students"]
+    edits, exceptions = _AT["edits_after_approval"], _AT["approved_exceptions"]
+    min_edits, min_exceptions = t.flag_min_edits, t.flag_min_exceptions
+    rows = [r for r in rows if r[edits] >= min_edits or r[exceptions] >= min_exceptions]
+    if not rows:
+        return ()
+    medians = _medians(year)
+    out: list[Flag] = []
+    for r in rows:
+        if r[edits] >= min_edits:
+            rate = r[edits] * 100 / max(r[students], 1)
+            if rate > t.flag_factor * medians["edits"]:
+                out.append(Flag("edits", r[0], r[name], r[edits], round(rate, 1), medians["edits"]))
+        if r[exceptions] >= min_exceptions and r[exceptions] > t.flag_factor * medians["exceptions"]:
+            out.append(Flag("exceptions", r[0], r[name], r[exceptions], float(r[exceptions]), medians["exceptions"]))
+    out.extend(_account_flags([r for r in rows if r[exceptions] >= min_exceptions], year=year, t=t, medians=medians))
     out.sort(key=lambda f: (f.kind, -f.rate, fold(f.school_name), f.account_name))
     return tuple(out)
 
@@ -536,7 +548,7 @@ def board(
         below = acc.tree.descendants(filters.unit_id) if acc.tree else set()
         us = sc.units
         chosen = [i for i in chosen if (us[i] == filters.unit_id if filters.direct else us[i] in below)]
-    flags = _flags([raw[i] for i in chosen], year=year, t=t, medians=_medians(year)) if with_flags and chosen else ()
+    flags = _flags([raw[i] for i in chosen], year=year, t=t) if with_flags and chosen else ()
     lights = dict.fromkeys(LIGHT_LABELS, 0)
     for i in chosen:
         lights[lights_of[i]] += 1
@@ -564,7 +576,8 @@ def board(
             for i in chosen
             if folded in _folded_name(raw[i]) or folded in raw[i][code].lower() or folded in unit_names[sc.units[i]]
         ]
-    total, late_total = len(chosen), sum(1 for i in chosen if sc.late(i))
+    total = len(chosen)
+    late_total = sum(1 for i in chosen if lights_of[i] in (RED, AMBER))
     pages = max(1, math.ceil(total / per_page)) if paged else 1
     page = min(filters.page, pages) if paged else 1
     key = _sort_index(filters.sort, sc, acc)
