@@ -666,6 +666,11 @@ def run(scale: BoardScale, results_dir: Path, machine: dict, url: str) -> Result
     sheets.login_as(settings.DB_APP_USER, settings.DB_APP_PASSWORD)
     connection.set_schema_to_public()
     user = sheets.current_user()
+    # as a web worker does once the application is loaded (gunicorn's post_worker_init, hocba.kernel.gcsettle)
+    from hocba.kernel import gcsettle
+
+    frozen = gcsettle.settle()
+    say(f"boards: {frozen} objects set aside from the garbage collector, as a web worker does at start")
     province = _timed_gets(
         _client(accounts["province_admin"]),
         BOARD_URL,

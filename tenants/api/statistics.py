@@ -45,7 +45,10 @@ class RecordsSerializer(serializers.Serializer):
 
 
 class CountsSerializer(serializers.Serializer):
-    key = serializers.CharField(help_text="the school's or unit's id, the level's code, the grade")
+    key = serializers.CharField(
+        help_text="the school's or unit's id, the level's code, the grade; in by_unit also 'direct-<unit id>' (the"
+        " schools placed in that unit itself, not below it) and 'other' (the scope's schools outside its units)"
+    )
     label = serializers.CharField()
     schools = serializers.IntegerField()
     students = serializers.IntegerField()

@@ -45,6 +45,11 @@ class SchoolRollup(models.Model):
     )
     updated_at = models.DateTimeField(auto_now=True)
     reconciled_at = models.DateTimeField(null=True, blank=True)
+    # The year's last lock as its snapshot holds it (``ComplianceSnapshot``, copied by a trigger at each snapshot:
+    # the board reads one row per school, not the latest of its snapshots): records and records approved or further.
+    lock_at = models.DateTimeField(null=True, blank=True, help_text="the lock time of the year's last snapshot")
+    lock_records = models.IntegerField(null=True, blank=True)
+    lock_approved = models.IntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["school", "year_start"], name="one_rollup_per_school_year")]

@@ -257,6 +257,11 @@ HOCBA_TEST_PKI_DIR = None
 # git. With neither, the settings that name a test PKI sign with its PKCS#12 files; production refuses clearly.
 HOCBA_SIGNING_KEYS: dict = {}
 HOCBA_SIGNING_KEYS_FILE = runtime("HOCBA_SIGNING_KEYS_FILE", "").strip() or None
+# The schools' seal keys that sign the archive manifests (reporting.services.manifests): a directory laid out
+# <province>/seals/<school code>.p12 and their passphrase, mounted from a Secret. Unset: the test PKI's seals where
+# the settings name one, else each manifest is stored unsigned.
+HOCBA_SEAL_DIR = runtime("HOCBA_SEAL_DIR", "").strip() or None
+HOCBA_SEAL_PASSPHRASE = runtime("HOCBA_SEAL_PASSPHRASE", "")
 
 # --- public verification (reporting.verify: /xac-minh/) ------------------------------------------
 # The address printed under the QR code of every signed page: HOCBA_PUBLIC_URL (e.g. https://hocba.tayninh.edu.vn),
@@ -349,5 +354,9 @@ HOCBA_BOARD_ALERT_PCT = int(runtime("HOCBA_BOARD_ALERT_PCT", "60"))
 HOCBA_BOARD_FLAG_FACTOR = float(runtime("HOCBA_BOARD_FLAG_FACTOR", "3"))
 HOCBA_BOARD_FLAG_MIN_EDITS = int(runtime("HOCBA_BOARD_FLAG_MIN_EDITS", "10"))
 HOCBA_BOARD_FLAG_MIN_EXCEPTIONS = int(runtime("HOCBA_BOARD_FLAG_MIN_EXCEPTIONS", "3"))
+# How long a web process keeps the board's slow figures (seconds; 0: asked at every board): the province's medians the
+# flags compare with (edits after approval are counted once a day) and the school years on record in a scope. A
+# school's own figures are always read afresh.
+HOCBA_BOARD_KEEP_SECONDS = int(runtime("HOCBA_BOARD_KEEP_SECONDS", "600"))
 # How school writes reach the public rollups: "inline" (same transaction) or "outbox" (drained within seconds).
 ROLLUP_MODE = rollup_mode()

@@ -30,3 +30,5 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 — whitenoise look
 # The test PKI of the server tests' setup (``make_test_pki``), shared by parallel runs (issuing takes a lock; keys on
 # disk are kept); the signing tests make their own in pytest's temporary directory.
 HOCBA_TEST_PKI_DIR = ENV.data_dir / "test-pki"  # noqa: F405
+# The board's slow figures are asked at every board: the tests change the schools' figures between two boards.
+HOCBA_BOARD_KEEP_SECONDS = 0

@@ -22,6 +22,7 @@ from .figures import (
     SORTS,
     BoardFilters,
 )
+from .kept import kept
 
 
 def _bad(code: str, message, **params) -> DomainError:
@@ -119,9 +120,13 @@ def board_year(raw: str | None, *, years: tuple[int, ...], default: int) -> int:
 
 def board_years(school_ids: set[int], *, current: int) -> tuple[tuple[int, ...], int]:
     """The school years offered (those with rollups in the scope, and the current one; newest first) and the one
-    shown by default: the latest with rollups up to the current one, else the current one. One query."""
-    years = set(
-        SchoolRollup.objects.filter(school_id__in=in_array(school_ids)).values_list("year_start", flat=True).distinct()
-    )
+    shown by default: the latest with rollups up to the current one, else the current one. One query, kept a while
+    per scope (:mod:`.kept`)."""
+
+    def ask() -> frozenset[int]:
+        rollups = SchoolRollup.objects.filter(school_id__in=in_array(school_ids))
+        return frozenset(rollups.values_list("year_start", flat=True).distinct())
+
+    years = kept(("years", frozenset(school_ids)), ask)
     default = max((y for y in years if y <= current), default=current)
     return tuple(sorted(years | {current}, reverse=True)), default

@@ -1,6 +1,7 @@
 """The board's reads, a constant number of queries whatever the number of schools: the schools of the scope with
-their figures (one query: the rollup of the year joined to the year's exceptions, last snapshot and last drift, each
-aggregated once over the scope rather than looked up per school; times as integers), the year's windows that decide
+their figures (one query: the rollup of the year, which also holds the year's last lock as its snapshot had it, joined
+to the year's exceptions and last drift, each aggregated once over the scope rather than looked up per school; times
+as integers), the year's windows that decide
 each school's next lock and light (one query), the province's medians (one aggregate query) and the accounts flagged
 (one query); one school's classes.
 
@@ -57,6 +58,7 @@ from .figures import (
     term_two_lock,
 )
 from .filters import out_of_scope
+from .kept import kept
 
 PER_PAGE = 50  # schools on one page of the board
 
@@ -75,10 +77,10 @@ ROLLUP_FIELDS = {
     **{s: f"records_{s}" for s in STATES},
 }
 
-# The year's exceptions, last snapshot and last reconciliation's drift, each aggregated once over the schools of the
+# The year's exceptions and last reconciliation's drift, each aggregated once over the schools of the
 # scope (``%(ids)s``) and joined; parameters ``year`` and ``ids``.
 _DERIVED = """
-WITH scope AS (SELECT DISTINCT unnest(%(ids)s::bigint[]) AS id),
+WITH scope AS (SELECT unnest(%(ids)s::bigint[]) AS id),
 ex AS (
   SELECT x.school_id,
          count(*) FILTER (WHERE x.status = 'requested') AS open_requests,
@@ -86,19 +88,6 @@ ex AS (
     FROM public.tenants_windowexception x JOIN public.tenants_window w ON w.id = x.window_id
    WHERE w.year_start = %(year)s AND x.school_id IN (SELECT id FROM scope)
    GROUP BY x.school_id
-),
-snap AS (
-  SELECT l.school_id, l.locks_at,
-         CASE WHEN l.figures IS NULL OR l.figures = '{}'::jsonb THEN NULL
-              ELSE coalesce((l.figures ->> 'records_total')::numeric::bigint, 0) END AS records,
-         CASE WHEN l.figures IS NULL OR l.figures = '{}'::jsonb THEN NULL
-              ELSE coalesce((l.figures -> 'records' ->> 'approved')::numeric::bigint, 0)
-                 + coalesce((l.figures -> 'records' ->> 'signed')::numeric::bigint, 0)
-                 + coalesce((l.figures -> 'records' ->> 'locked')::numeric::bigint, 0) END AS approved
-    FROM (SELECT DISTINCT ON (c.school_id) c.school_id, c.locks_at, c.figures
-            FROM public.tenants_compliancesnapshot c
-           WHERE c.year_start = %(year)s AND c.school_id IN (SELECT id FROM scope)
-           ORDER BY c.school_id, c.locks_at DESC, c.taken_at DESC, c.id DESC) l
 ),
 dr AS (
   SELECT d.school_id, count(*) AS n
@@ -112,7 +101,6 @@ dr AS (
 _JOINS = """
   LEFT JOIN public.tenants_schoolrollup r ON r.school_id = s.id AND r.year_start = %(year)s
   LEFT JOIN ex ON ex.school_id = s.id
-  LEFT JOIN snap ON snap.school_id = s.id
   LEFT JOIN dr ON dr.school_id = s.id
 """
 _SCHEMA = (
@@ -148,9 +136,9 @@ _COLUMNS = (
     # integers; only the shown rows turn them back (``_moment``)
     ("updated_at", _MICROS % "r.updated_at"),
     ("reconciled_at", _MICROS % "r.reconciled_at"),
-    ("lock_at", _MICROS % "snap.locks_at"),
-    ("lock_records", "snap.records"),
-    ("lock_approved", "snap.approved"),
+    ("lock_at", _MICROS % "r.lock_at"),  # the year's last lock, copied from its snapshot (tenants/0023)
+    ("lock_records", "r.lock_records"),
+    ("lock_approved", "r.lock_approved"),
 )
 _AT = {name: i for i, (name, _sql) in enumerate(_COLUMNS)}
 _SCHOOLS_SQL = (
@@ -178,7 +166,8 @@ def _fetch(school_ids, *, year: int, head: str) -> list[tuple]:
     """One query: each school with its rollup of the year, its exception counts, its last lock's snapshot and the
     drift its last reconciliation fixed, as tuples (``_AT`` names the columns)."""
     with connection.cursor() as cursor:
-        cursor.execute(_SCHOOLS_SQL, {"ids": _array(school_ids), "year": year, "head": head})
+        # a set: the scope's ids are joined as they come, a duplicate would repeat its school
+        cursor.execute(_SCHOOLS_SQL, {"ids": _array(set(school_ids)), "year": year, "head": head})
         return cursor.fetchall()
 
 
@@ -445,11 +434,15 @@ def _sort_index(sort: str, sc: _Scope, acc: Access):
 def _medians(year: int) -> dict[str, float]:
     """The province's usual rates for the year, over every active school (the deployment is one province, DESIGN
     §9): edits after approval per 100 students, and approved lock exceptions per school (the yardstick of an account
-    too: a school's requests are mostly one principal's). One query."""
-    with connection.cursor() as cursor:
-        cursor.execute(_MEDIANS, {"year": year})
-        edits, exceptions = cursor.fetchone()
-    return {"edits": float(edits or 0), "exceptions": float(exceptions or 0)}
+    too: a school's requests are mostly one principal's). One query, kept a while (:mod:`.kept`)."""
+
+    def ask() -> dict[str, float]:
+        with connection.cursor() as cursor:
+            cursor.execute(_MEDIANS, {"year": year})
+            edits, exceptions = cursor.fetchone()
+        return {"edits": float(edits or 0), "exceptions": float(exceptions or 0)}
+
+    return kept(("medians", year), ask)
 
 
 def _account_flags(rows: list[tuple], *, year: int, t: Thresholds, medians: dict[str, float]) -> list[Flag]:
