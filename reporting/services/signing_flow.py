@@ -46,7 +46,7 @@ from ..signing import Appearance, SigningFailed, device_complete, device_prepare
 from ..signing.device import PendingSignature
 from ..signing.keys import KeyRef, account_key, seal_key
 from ..verify.links import verification_url
-from . import archive, signing
+from . import archive, manifests, signing
 
 SIGN_KIND = "reporting.sign_class"
 YEAR_KIND = "reporting.sign_year"
@@ -230,6 +230,17 @@ def sign_document(
     raise DomainError(
         "signing.busy", _("Học bạ đang được người khác ký cùng lúc; hãy thử lại sau ít phút."), http_status=409
     )
+
+
+def manifests_write(access: SchoolAccess, records: Iterable[RecordBook]) -> None:
+    """After a job sealed (and archived) documents: the signed manifest of each of their classes, what the class's
+    bundle lists (a new revision only when its files changed; none while nothing is archived). The store down or
+    refusing: the signatures stand, and the archive job writes the manifest with the documents it takes up later."""
+    for school_class in {r.school_class_id: r.school_class for r in records}.values():
+        try:
+            manifests.manifest_write(access=access, school_class=school_class)
+        except (archive.ArchiveUnavailable, DomainError):  # the documents stay archived; the manifest comes later
+            continue
 
 
 def archive_sealed(access: SchoolAccess, document: RecordDocument) -> bool:
@@ -529,10 +540,10 @@ def _sign_records(
             continue
         signed += 1
         archived += int(stored)
-        if document.state == DocumentState.SEALED:
-            message = _("Đã đóng dấu số; chưa lưu trữ (kho lưu trữ chưa sẵn sàng, sẽ lưu sau).")
-        elif stored:
+        if stored:  # archived: ``document`` (read before) still says sealed
             message = _("Đã ký, đóng dấu và lưu trữ.")
+        elif document.state == DocumentState.SEALED:
+            message = _("Đã đóng dấu số; chưa lưu trữ (kho lưu trữ chưa sẵn sàng, sẽ lưu sau).")
         else:
             message = _("Đã ký số.")
         progress.row(
@@ -561,6 +572,8 @@ def sign_class(job: JobInfo, progress: JobProgress) -> tuple[Any, dict[str, Any]
     records = _records_in_order(job.params["records"])
     with signing.acting_for(account_id=access.account_id, role=signer_role(access, step), source="job"):
         signed, _archived = _sign_records(access, records, (step,), subject, progress)
+    if step == SignatureStep.SEAL:
+        manifests_write(access, records)
     return _("Đã ký %(n)s học bạ lớp %(c)s."), {"n": signed, "c": school_class.name}
 
 
@@ -662,6 +675,7 @@ def sign_year(job: JobInfo, progress: JobProgress) -> tuple[Any, dict[str, Any]]
     records = _records_in_order(job.params["records"])
     with signing.acting_for(account_id=access.account_id, role=Role.PRINCIPAL, source="job"):
         signed, archived = _sign_records(access, records, (SignatureStep.PRINCIPAL, SignatureStep.SEAL), None, progress)
+    manifests_write(access, records)
     return _("Đã ký và đóng dấu %(n)s học bạ; %(a)s học bạ đã lưu trữ."), {"n": signed, "a": archived}
 
 
