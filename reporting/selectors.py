@@ -30,10 +30,42 @@ class ClassArchive:
     archived: int
     manifest_revision: int | None
     manifest_signed: bool
+    manifest_behind: bool = False  # archived record books its latest manifest does not list (or it has none)
 
     @property
     def lockable(self) -> bool:
         return self.signed > 0 and self.archived > 0
+
+
+FILES_PER_DOCUMENT = 2  # a manifest lists each archived record book's PDF and its JSON data (``services.manifests``)
+
+
+def _behind(stored: int, listed_files: int) -> bool:
+    """Whether a class's latest manifest (``listed_files`` files, 0: none) misses some of its ``stored`` archived
+    record books. Archived documents are never taken out of the store, so the count only grows: a manifest that lists
+    fewer files than two per stored document was written before some of them were archived."""
+    return stored > 0 and listed_files < FILES_PER_DOCUMENT * stored
+
+
+def manifests_behind(class_ids: list[int]) -> set[int]:
+    """The classes among ``class_ids`` whose archived record books are not all listed in their latest manifest, or
+    that have archived ones and no manifest: the archive job writes their manifest even when no document waits.
+    Two statements."""
+    stored = dict(
+        RecordDocument.objects.filter(school_class_id__in=class_ids, kind=DocumentKind.RECORD_BOOK)
+        .exclude(archive_key="")
+        .values("school_class_id")
+        .annotate(n=Count("id"))
+        .values_list("school_class_id", "n")
+    )
+    listed: dict[int, int] = {}
+    for class_id, files in (
+        ArchiveManifest.objects.filter(school_class_id__in=list(stored))
+        .order_by("revision")
+        .values_list("school_class_id", "files")
+    ):
+        listed[class_id] = files
+    return {pk for pk, n in stored.items() if _behind(n, listed.get(pk, 0))}
 
 
 def school_years() -> list[SchoolYear]:
@@ -76,19 +108,20 @@ def archive_overview(year: SchoolYear) -> list[ClassArchive]:
         .annotate(
             sealed=Count("id", filter=Q(state=DocumentState.SEALED)),
             archived=Count("id", filter=Q(state=DocumentState.ARCHIVED)),
+            stored=Count("id", filter=~Q(archive_key="")),
         )
     }
-    manifests: dict[int, tuple[int, bool]] = {}
-    for class_id, revision, signed in (
+    manifests: dict[int, tuple[int, bool, int]] = {}
+    for class_id, revision, signed, files in (
         ArchiveManifest.objects.filter(year=year)
         .order_by("revision")
-        .values_list("school_class_id", "revision", "signed")
+        .values_list("school_class_id", "revision", "signed", "files")
     ):
-        manifests[class_id] = (revision, signed)
+        manifests[class_id] = (revision, signed, files)
     out = []
     for c in classes:
         s, d = states.get(c.pk, {}), documents.get(c.pk, {})
-        revision, signed = manifests.get(c.pk, (None, False))
+        revision, signed, files = manifests.get(c.pk, (None, False, 0))
         out.append(
             ClassArchive(
                 c,
@@ -99,6 +132,7 @@ def archive_overview(year: SchoolYear) -> list[ClassArchive]:
                 d.get("archived", 0),
                 revision,
                 signed,
+                _behind(d.get("stored", 0), files),
             )
         )
     return out

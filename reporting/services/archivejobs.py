@@ -2,6 +2,11 @@
 worker with its progress on the job's page (``tenants.services.jobs``): every sealed document not archived yet goes
 to the store (``archive.archive_document``, exactly once), then each class's signed manifest is written.
 
+A job also runs when no document waits but a class's latest manifest misses some of its archived documents, or it has
+none (``selectors.manifests_behind``): the store failed after a signing job archived a document and before it wrote
+the manifest. The manifest is then written (``manifests.manifest_write``: a new revision only when the files
+changed), so the class's bundle can be downloaded; with every manifest complete and nothing waiting, it refuses.
+
 Resumable: a job redelivered after its worker died takes up the documents still sealed (those archived meanwhile are
 reported as archived before); a document whose bytes reached the store before the kill is not written twice. The
 store down: the job waits and is retried by Celery with a growing delay (``JobWaits``) — nothing is marked archived
@@ -23,6 +28,7 @@ from tenants.selectors import membership_list
 from tenants.services.jobs import JobInfo, JobProgress, JobWaits, RowOutcome, job_create, job_task
 
 from ..models import DocumentKind, DocumentState, RecordDocument
+from ..selectors import manifests_behind
 from . import archive, manifests
 
 ARCHIVE_KIND = "reporting.archive"
@@ -41,8 +47,8 @@ def _documents(class_ids: list[int]):
 def _start(*, access: SchoolAccess, classes: list[SchoolClass], title: Message, back_url: str) -> int:
     require(access.can(CAPABILITY), _("Chỉ Hiệu trưởng mới chạy được việc lưu trữ học bạ."))
     ids = [c.pk for c in classes]
-    waiting = _documents(ids).filter(state=DocumentState.SEALED).count()
-    if not waiting:
+    waiting = _documents(ids).filter(state=DocumentState.SEALED).exists()
+    if not waiting and not manifests_behind(ids):
         raise DomainError(
             "archive.nothing_to_archive",
             _("Không có học bạ nào đã đóng dấu số mà chưa lưu trữ."),

@@ -52,15 +52,11 @@ from ..models import (
     RecordDocument,
     SignatureStep,
 )
+from ..signing.validation import initials
 
 REASON_MIN = 10  # characters of a revocation's reason
 SEAL_ROLES = frozenset({Role.PRINCIPAL, Role.CLERK})
 SIGNABLE = frozenset({DocumentState.RENDERED, DocumentState.SIGNING})
-
-
-def initials(full_name: str) -> str:
-    """What the public verification shows of a signer: "Nguyễn Văn An" → "N.V.A." (no other personal data)."""
-    return "".join(f"{part[0].upper()}." for part in full_name.split() if part)[:20]
 
 
 def totp_problem(account_id: int | None) -> DomainError | None:

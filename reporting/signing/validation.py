@@ -18,6 +18,7 @@ import enum
 import hashlib
 import io
 import logging
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -115,9 +116,15 @@ class Verdict:
         return self.outcome is Outcome.VALID
 
 
+MAX_INITIALS = 10  # "X." each: fits ``DocumentSignature.signer_initials`` (20 characters)
+
+
 def initials(name: str) -> str:
-    """“Ngô Thị Lan” → “NTL”: the only part of a signer's name the public page shows."""
-    return "".join(word[0].upper() for word in name.split() if word[:1].isalpha())
+    """“Ngô Thị Lan” → “N.T.L.”: the only part of a signer's name the public verification shows, in one format
+    whether it comes from the account's name when signing (the public index) or from a certificate's subject (an
+    uploaded file). Words not starting with a letter (a title in brackets, a number) are left out."""
+    letters = [word[0].upper() for word in unicodedata.normalize("NFC", name).split() if word[:1].isalpha()]
+    return "".join(f"{letter}." for letter in letters[:MAX_INITIALS])
 
 
 def _roots(trust_roots: Iterable) -> list[asn1_x509.Certificate]:

@@ -66,6 +66,7 @@ class ArchiveYearView(SchoolTemplatePage):
             "rows": rows,
             "waiting": sum(r.sealed for r in rows),
             "archived": sum(r.archived for r in rows),
+            "manifests_behind": sum(r.manifest_behind for r in rows),
             "may_export": self.access.can("records.export"),
         }
 

@@ -77,7 +77,7 @@ def test_chain_of_signatures_stays_valid(test_pki, signer_for, record_pdf):
     assert all(r.state is SignatureState.VALID and r.intact and r.trusted for r in verdict.signatures)
     assert [r.coverage for r in verdict.signatures] == ["entire_revision"] * 4 + ["entire_file"]
     principal, seal = verdict.signatures[3], verdict.signatures[4]
-    assert (principal.signer, principal.initials) == ("Võ Thị Giang", "VTG")
+    assert (principal.signer, principal.initials) == ("Võ Thị Giang", "V.T.G.")
     assert seal.signer == SCHOOL.school_name and seal.organisation == SCHOOL.school_name
     assert principal.signed_at is not None and principal.signed_at.tzinfo is not None
     assert str(verdict.message).startswith("Hợp lệ")
@@ -317,8 +317,8 @@ def test_messages_in_english(test_pki, record_pdf):
 
 
 def test_initials():
-    assert initials("Ngô Thị Lan") == "NTL"
-    assert initials("Đỗ  Văn Khánh") == "ĐVK"
+    assert initials("Ngô Thị Lan") == "N.T.L."
+    assert initials("Đỗ  Văn Khánh") == "Đ.V.K."
     assert initials("") == ""
 
 
