@@ -40,10 +40,10 @@ MANIFEST_FORMAT = "hocba.archive-manifest/1"
 def _seal_key_file(province_code: str, school_code: str) -> tuple[Path, bytes] | None:
     """The school seal's PKCS#12 and its passphrase: ``HOCBA_SEAL_DIR`` (``HOCBA_SEAL_PASSPHRASE``), else the test
     PKI of the local and test settings (``HOCBA_TEST_PKI_DIR``), laid out ``<province>/seals/<school code>.p12``."""
-    from_settings = getattr(settings, "HOCBA_SEAL_DIR", None)
+    from_settings = settings.HOCBA_SEAL_DIR
     if from_settings:
-        directory, passphrase = Path(from_settings), str(getattr(settings, "HOCBA_SEAL_PASSPHRASE", "")).encode()
-    elif getattr(settings, "HOCBA_TEST_PKI_DIR", None):
+        directory, passphrase = Path(from_settings), str(settings.HOCBA_SEAL_PASSPHRASE or "").encode()
+    elif settings.HOCBA_TEST_PKI_DIR:
         directory, passphrase = Path(settings.HOCBA_TEST_PKI_DIR), TEST_PKI_PASSPHRASE
     else:
         return None

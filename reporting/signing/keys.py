@@ -88,10 +88,10 @@ def _file_config(path: str) -> dict[str, Any]:
 
 
 def _config() -> dict[str, Any]:
-    configured = getattr(settings, "HOCBA_SIGNING_KEYS", None)
+    configured = settings.HOCBA_SIGNING_KEYS
     if configured:
         return dict(configured)
-    path = getattr(settings, "HOCBA_SIGNING_KEYS_FILE", None)
+    path = settings.HOCBA_SIGNING_KEYS_FILE
     return _file_config(str(path)) if path else {}
 
 
@@ -99,7 +99,7 @@ def _default() -> str:
     configured = _config().get("default")
     if configured:
         return str(configured)
-    return "pkcs12" if getattr(settings, "HOCBA_TEST_PKI_DIR", None) else "none"
+    return "pkcs12" if settings.HOCBA_TEST_PKI_DIR else "none"
 
 
 def _ref(entry: dict[str, Any] | None, test_path: Path | None) -> KeyRef:
@@ -113,7 +113,7 @@ def _ref(entry: dict[str, Any] | None, test_path: Path | None) -> KeyRef:
 
 
 def _test_pki() -> TestPki | None:
-    directory = getattr(settings, "HOCBA_TEST_PKI_DIR", None)
+    directory = settings.HOCBA_TEST_PKI_DIR
     return TestPki(directory) if directory else None
 
 

@@ -23,10 +23,10 @@ _cache: dict[tuple, tuple[x509.Certificate, ...]] = {}
 
 def root_files() -> list[Path]:
     files: list[Path] = []
-    configured = getattr(settings, "HOCBA_TRUST_ROOTS_DIR", None)
+    configured = settings.HOCBA_TRUST_ROOTS_DIR
     if configured:
         files.extend(sorted(Path(configured).glob("*.pem")))
-    test_pki = getattr(settings, "HOCBA_TEST_PKI_DIR", None)
+    test_pki = settings.HOCBA_TEST_PKI_DIR
     if test_pki:
         files.extend(sorted(Path(test_pki).glob("*/root.pem")))
     return files

@@ -75,6 +75,7 @@ class StudentDetailView(SchoolTemplatePage):
             parent_accounts=sorted(parents.values()),
             staff_view=staff_view,
             personal_visible=personal,
+            may_hand_over=access.can("records.export"),
             **kwargs,
         )
 
