@@ -92,24 +92,28 @@ HOME_LATE_SHOWN = 8
 
 def board_summary(acc) -> dict:
     """The board first on the home of province and unit staff (what they come to watch): the schools per traffic
-    light, the latest behind their next lock, and the units summed. Three queries, whatever the number of schools."""
+    light, the first schools behind their next lock (red before amber), and the units summed — the board's first
+    page of late schools, so that a province's home builds a few rows, not thousands. A constant number of queries,
+    whatever the number of schools."""
     years, default = boards.board_years(acc.schools_with(boards.CAPABILITY), current=current_school_year())
     data = boards.board(
         acc,
         year=default,
         years=years,
         head=provisioning.migration_head().digest,
-        filters=boards.BoardFilters(sort="light"),
+        filters=boards.BoardFilters(sort="light", late=True),
         with_flags=False,
+        paged=True,
+        per_page=HOME_LATE_SHOWN,
     )
-    late = sorted(data.late, key=lambda r: (r.light_rank, r.next_lock_at, r.name))
+    late = sorted(data.schools, key=lambda r: (r.light_rank, r.next_lock_at, r.name))
     return {
         "data": data,
         "year_label": f"{data.year}–{data.year + 1}",
         "lights": [(k, v, (data.lights or {}).get(k, 0)) for k, v in boards.LIGHT_LABELS.items()],
-        "late": late[:HOME_LATE_SHOWN],
-        "late_more": max(0, len(late) - HOME_LATE_SHOWN),
-        "late_count": len(late),
+        "late": late,
+        "late_more": max(0, data.total - len(late)),
+        "late_count": data.total,
     }
 
 

@@ -28,6 +28,7 @@ from tenants.models import (
 )
 from tenants.selectors import boards
 from tenants.selectors.access import access_for
+from tenants.views import home
 from tests.support import DAY, client_for, page_text
 
 YEAR = current_school_year()
@@ -328,3 +329,19 @@ def test_signed_out_is_sent_to_sign_in_everywhere(w):
         assert response.status_code == 302 and "login" in response["Location"]
     assert client.post(REMIND, {"confirm": "1"}).status_code == 302
     assert not PlatformAuditEntry.objects.filter(action="board.remind").exists()
+
+
+def test_the_home_lists_the_late_schools_red_first_with_their_count(w, lights, monkeypatch):
+    html = page_text(client_for(w.account("province_admin")).get("/"))
+    late = html.split('id="home-late"', 1)[1].split("</ul>", 1)[0]
+    # school A red, school B amber: red first, the count beside the heading, no "and N more"
+    assert late.index(f'data-school="{w.school_a}"') < late.index(f'data-school="{w.school_b}"')
+    assert "● Chậm tiến độ" in late and "◐" in late
+    assert 'late=1">Trường chậm so với hạn khóa tới</a> <span class="tag due">2</span>' in html
+    assert "trường khác</a>" not in html
+    # one shown: the red one, and the other counted
+    monkeypatch.setattr(home, "HOME_LATE_SHOWN", 1)
+    html = page_text(client_for(w.account("province_admin")).get("/"))
+    late = html.split('id="home-late"', 1)[1].split("</ul>", 1)[0]
+    assert f'data-school="{w.school_a}"' in late and f'data-school="{w.school_b}"' not in late
+    assert "và 1 trường khác</a>" in html

@@ -20,8 +20,8 @@ import pytest
 from tests.windows.school_server import WRITERS, Server, school_server
 
 pytestmark = pytest.mark.server
-LOCK_AFTER = 3.0  # seconds from the start of the writers to the lock (database clock)
-WRITE_FOR = 6.0  # seconds the writers keep saving
+LOCK_AFTER = 5.0  # seconds from the start of the writers to the lock (database clock): room for a slow first save
+WRITE_FOR = 8.0  # seconds the writers keep saving
 logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
 
 
