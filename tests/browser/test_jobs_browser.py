@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import subprocess
-import sys
-import time
 
 import pytest
 
 from tests.browser.conftest import Site
 from tests.browser.test_records_browser import sign_in
-from tests.servers import REPO, app_database, app_env, private_redis, runserver, serve, setup_database
+from tests.servers import app_database, app_env, celery_worker, private_redis, runserver, serve, setup_database
 from tests.support import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -56,30 +52,8 @@ def _job_site(private_broker: str, shots):
         env = app_env(url, base_domain, HOCBA_PORT=str(port), REDIS_URL=private_broker)
         setup_database(env, label="jobs-browser")
         app = {**env, "HOCBA_DB_ROLE": "app"}
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "hocba", "worker", "--pool", "prefork", "--concurrency", "1"]
-            + ["-l", "info", "-Q", "celery", "--without-mingle", "--without-gossip", "--without-heartbeat"],
-            cwd=REPO,
-            env=app,
-            stdout=worker_log.open("w"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            deadline = time.monotonic() + 90
-            while " ready." not in worker_log.read_text():
-                assert worker.poll() is None and time.monotonic() < deadline, worker_log.read_text()[-3000:]
-                time.sleep(0.2)
-            with serve(runserver(), app, base_domain=base_domain, log=log, port=port):
-                yield Site(base_domain, port, url, log)
-        finally:
-            if worker.poll() is None:
-                os.killpg(worker.pid, signal.SIGTERM)
-                try:
-                    worker.wait(15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(worker.pid, signal.SIGKILL)
-                    worker.wait(5)
+        with celery_worker(app, worker_log), serve(runserver(), app, base_domain=base_domain, log=log, port=port):
+            yield Site(base_domain, port, url, log)
 
 
 def _upload(page, content: bytes, *, create_valid: bool = False):

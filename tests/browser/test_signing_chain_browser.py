@@ -17,10 +17,7 @@ import hashlib
 import io
 import os
 import re
-import signal
 import struct
-import subprocess
-import sys
 import time
 import zipfile
 import zlib
@@ -35,7 +32,16 @@ from tenants.demo import DEMO_PASSWORD
 from tests.browser.conftest import Site
 from tests.browser.test_phone_pages_browser import DESK, PHONE, PUT_JSON, assert_fits
 from tests.browser.test_records_browser import sign_in
-from tests.servers import REPO, app_database, app_env, manage, private_redis, runserver, serve, setup_database
+from tests.servers import (
+    app_database,
+    app_env,
+    celery_worker,
+    manage,
+    private_redis,
+    runserver,
+    serve,
+    setup_database,
+)
 from tests.support import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -107,31 +113,9 @@ def _chain_site(private_broker: str, shots):
         setup_database(env, label="chain-browser")
         app = {**env, "HOCBA_DB_ROLE": "app"}
         out = manage(["shell", "-c", _setup_script()], app, label="chain-browser")
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "hocba", "worker", "--pool", "prefork", "--concurrency", "1"]
-            + ["-l", "info", "-Q", "celery", "--without-mingle", "--without-gossip", "--without-heartbeat"]
-            + ["-n", f"chain-{os.getpid()}@%h"],
-            cwd=REPO,
-            env=app,
-            stdout=worker_log.open("w"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            with serve(runserver(), app, base_domain=base_domain, log=log, port=port):
-                deadline = time.monotonic() + 90
-                while " ready." not in worker_log.read_text():
-                    assert worker.poll() is None and time.monotonic() < deadline, worker_log.read_text()[-3000:]
-                    time.sleep(0.2)
-                yield Site(base_domain, port, url, log), _ids(out)
-        finally:
-            if worker.poll() is None:
-                os.killpg(worker.pid, signal.SIGTERM)
-                try:
-                    worker.wait(15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(worker.pid, signal.SIGKILL)
-                    worker.wait(5)
+        worker = celery_worker(app, worker_log, name=f"chain-{os.getpid()}@%h")
+        with worker, serve(runserver(), app, base_domain=base_domain, log=log, port=port):
+            yield Site(base_domain, port, url, log), _ids(out)
 
 
 def _ids(out: str) -> dict:
