@@ -113,12 +113,14 @@ _FIGURES = {
     "approved_exceptions": "coalesce(ex.approved, 0)",
     "drift": "coalesce(dr.n, 0)",
 }
-_MICROS = "(extract(epoch FROM %s) * 1000000)::bigint"
+# a time as whole seconds since the epoch (a float8 date_part: a numeric extract cost several milliseconds over
+# thousands of rows); shown to the minute, sorted to the second
+_SECONDS = "floor(date_part('epoch', %s))::bigint"
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-def _moment(micros: int | None) -> dt.datetime | None:
-    return None if micros is None else _EPOCH + dt.timedelta(microseconds=micros)
+def _moment(seconds: int | None) -> dt.datetime | None:
+    return None if seconds is None else _EPOCH + dt.timedelta(seconds=seconds)
 
 
 # One school's columns as the query returns them, in order: the name, the SQL.
@@ -132,11 +134,11 @@ _COLUMNS = (
     ("schema", _SCHEMA),
     ("has_rollup", "r.id IS NOT NULL"),
     *_FIGURES.items(),
-    # times as microseconds since the epoch: thousands of timestamps cost far more to read as datetimes than as
+    # times as seconds since the epoch: thousands of timestamps cost far more to read as datetimes than as
     # integers; only the shown rows turn them back (``_moment``)
-    ("updated_at", _MICROS % "r.updated_at"),
-    ("reconciled_at", _MICROS % "r.reconciled_at"),
-    ("lock_at", _MICROS % "r.lock_at"),  # the year's last lock, copied from its snapshot (tenants/0023)
+    ("updated_at", _SECONDS % "r.updated_at"),
+    ("reconciled_at", _SECONDS % "r.reconciled_at"),
+    ("lock_at", _SECONDS % "r.lock_at"),  # the year's last lock, copied from its snapshot (tenants/0023)
     ("lock_records", "r.lock_records"),
     ("lock_approved", "r.lock_approved"),
 )
@@ -232,7 +234,7 @@ def _judge(raw: list[tuple], acc: Access, *, year: int, now: dt.datetime, t: Thr
 
     by_place: dict[tuple, list[Window]] = {}
     nexts: dict[tuple, Window | None] = {}
-    term_two: dict[int, bool] = {}
+    lock_of: dict[int, tuple[str, bool, float]] = {}
     status, levels_at = _AT["status"], _AT["levels"]
     for i, r in enumerate(raw):
         if r[status] != "active":
@@ -254,33 +256,39 @@ def _judge(raw: list[tuple], acc: Access, *, year: int, now: dt.datetime, t: Thr
             nxt = nexts[key]
         if nxt is None:
             continue
-        if nxt.pk not in term_two:
-            term_two[nxt.pk] = term_two_lock(nxt.category, nxt.locks_at, year)
-        done = _completion(r, nxt.category, term_two[nxt.pk])
+        judged = lock_of.get(nxt.pk)
+        if judged is None:  # a window's category, term and days left, once for all its schools
+            days_left = (nxt.locks_at - now).total_seconds() / 86400
+            judged = lock_of[nxt.pk] = (nxt.category, term_two_lock(nxt.category, nxt.locks_at, year), days_left)
+        done = _completion(r, judged[0], judged[1])
         sc.windows[i], sc.completions[i] = nxt, done
-        sc.lights[i] = light_of(done, (nxt.locks_at - now).total_seconds() / 86400, t)
+        sc.lights[i] = light_of(done, judged[2], t)
     return sc
 
 
 _S = {k: _AT[k] for k in FIGURE_FIELDS if k in _AT}
 
 
+# the positions the completion reads, looked up once (it runs for every school of the scope)
+_STATES_AT = tuple(_AT[s] for s in STATES)
+_APPROVED_AT = (_AT["approved"], _AT["signed"], _AT["locked"])
+_SHEETS_AT = tuple(
+    _AT[f] for f in ("sheets_done_term1", "sheets_required_term1", "sheets_done_term2", "sheets_required_term2")
+)
+_CONDUCT_AT = (_AT["conduct_done_term1"], _AT["conduct_done_term2"])
+_STUDENTS_AT, _PROFILE_AT = _AT["students"], _AT["profile_complete"]
+
+
 def _completion(r: tuple, category: str, term_two: bool) -> int | None:
-    records = sum(r[_AT[s]] for s in STATES)
     return completion(
         category,
         term_two,
-        students=r[_S["students"]],
-        records=records,
-        approved=r[_S["approved"]] + r[_S["signed"]] + r[_S["locked"]],
-        sheets=(
-            r[_S["sheets_done_term1"]],
-            r[_S["sheets_required_term1"]],
-            r[_S["sheets_done_term2"]],
-            r[_S["sheets_required_term2"]],
-        ),
-        conduct=(r[_S["conduct_done_term1"]], r[_S["conduct_done_term2"]]),
-        profile=r[_S["profile_complete"]],
+        students=r[_STUDENTS_AT],
+        records=sum([r[i] for i in _STATES_AT]),
+        approved=sum([r[i] for i in _APPROVED_AT]),
+        sheets=tuple([r[i] for i in _SHEETS_AT]),
+        conduct=(r[_CONDUCT_AT[0]], r[_CONDUCT_AT[1]]),
+        profile=r[_PROFILE_AT],
     )
 
 
