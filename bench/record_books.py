@@ -83,7 +83,7 @@ class RecordScale:
 SCALES = {
     "full": RecordScale("full", 40, 10, 10, 4, 30.0, 500, 5, 8, 10),
     "small": RecordScale("small", 8, 3, 4, 2, 4.0, 30, 2, 3, 5),
-    "tiny": RecordScale("tiny", 3, 1, 2, 1, 1.0, 10, 1, 1, 3),
+    "tiny": RecordScale("tiny", 3, 1, 2, 1, 0.5, 5, 1, 1, 3),
 }
 
 

@@ -22,7 +22,7 @@ import pytest
 from tests.servers import REPO, app_database, app_env, private_redis, setup_database
 
 VISIBILITY = 10  # seconds, for this test only (production: hocba.celery.VISIBILITY_TIMEOUT)
-DOCUMENTS = 60
+DOCUMENTS = 30
 SIZE = 256 * 1024  # bytes of each sealed PDF: enough for the worker to be caught in the middle
 
 SEED = r"""
