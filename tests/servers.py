@@ -315,6 +315,19 @@ def serve(
         _stop(proc)
 
 
+def stop_group(proc: subprocess.Popen | None) -> None:
+    """Stop a process started in a session of its own and what it started (a Celery worker and its pool): SIGTERM
+    to its group, SIGKILL when it lingers. Nothing for None or a process already ended."""
+    if proc is None or proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+
+
 @contextlib.contextmanager
 def celery_worker(
     env: dict[str, str], log: Path, *, name: str | None = None, ready_timeout: float = 90
@@ -339,13 +352,7 @@ def celery_worker(
             time.sleep(0.2)
         yield worker
     finally:
-        if worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGTERM)
-            try:
-                worker.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
-                worker.wait(5)
+        stop_group(worker)
 
 
 def redis_server_binary() -> str:

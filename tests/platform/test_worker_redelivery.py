@@ -23,7 +23,7 @@ import redis
 from celery import Celery
 from hocba.celery import broker_transport_options
 
-from tests.servers import REPO, app_env, private_redis
+from tests.servers import REPO, app_env, private_redis, stop_group
 
 pytestmark = pytest.mark.server
 
@@ -72,16 +72,6 @@ def _wait_for(predicate, timeout: float, what: str, log: Path):
             return got
         time.sleep(0.05)
     raise AssertionError(f"{what} not seen within {timeout} s:\n{log.read_text()[-4000:]}")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
 
 
 def test_killed_worker_task_is_redone_within_the_visibility_bound(broker, tmp_path):
@@ -137,4 +127,4 @@ def test_killed_worker_task_is_redone_within_the_visibility_bound(broker, tmp_pa
         if first.poll() is None:
             os.killpg(first.pid, signal.SIGKILL)
         if second is not None:
-            _stop(second)
+            stop_group(second)

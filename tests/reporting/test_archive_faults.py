@@ -19,7 +19,7 @@ import boto3
 import psycopg
 import pytest
 
-from tests.servers import REPO, app_database, app_env, private_redis, setup_database
+from tests.servers import REPO, app_database, app_env, private_redis, setup_database, stop_group
 
 VISIBILITY = 10  # seconds, for this test only (production: hocba.celery.VISIBILITY_TIMEOUT)
 DOCUMENTS = 30
@@ -97,17 +97,6 @@ def _wait(predicate, timeout: float, what: str, log: Path):
     raise AssertionError(f"{what} not seen within {timeout} s:\n{log.read_text()[-4000:]}")
 
 
-def _stop(proc: subprocess.Popen | None) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(5)
-
-
 @pytest.mark.server
 def test_a_worker_killed_mid_archive_leaves_every_record_archived_once(tmp_path):
     bucket = f"archive-kill-{uuid.uuid4().hex[:8]}"
@@ -153,8 +142,8 @@ def test_a_worker_killed_mid_archive_leaves_every_record_archived_once(tmp_path)
             state, done, ok, failed, attempts = job()
             assert (done, failed, attempts) == (DOCUMENTS, 0, 2), job()
         finally:
-            _stop(first)
-            _stop(second)
+            stop_group(first)
+            stop_group(second)
 
         rows = documents()
         assert len(rows) == DOCUMENTS and {r[0] for r in rows} == {"archived"}

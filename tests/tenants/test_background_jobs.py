@@ -35,7 +35,7 @@ from tenants.services import school_files
 from tenants.services import schools as school_services
 from tenants.services.accounts import account_create
 from tests.platform import hostile_files
-from tests.servers import REPO, app_database, app_env, private_redis, setup_database
+from tests.servers import REPO, app_database, app_env, private_redis, setup_database, stop_group
 from tests.support import SCHOOL_A_HOST, SCHOOL_B_HOST, client_for, give_totp
 
 HEADER = "code,name,levels,unit_code,slug\n"
@@ -521,10 +521,4 @@ def test_a_real_worker_killed_mid_job_is_redelivered_and_creates_each_school_onc
             assert outcomes == [("created", WORKER_SCHOOLS)]
         finally:
             for proc in (first, second):
-                if proc is not None and proc.poll() is None:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                    try:
-                        proc.wait(15)
-                    except subprocess.TimeoutExpired:
-                        os.killpg(proc.pid, signal.SIGKILL)
-                        proc.wait(5)
+                stop_group(proc)
