@@ -21,10 +21,6 @@ _LIGHT_CLASS = {boards.RED: "bad-tag", boards.AMBER: "due", boards.GREEN: "good-
 _LIGHT_MARK = {boards.RED: "●", boards.AMBER: "◐", boards.GREEN: "○"}
 
 
-def _n(value) -> str:
-    return str(value)
-
-
 def _pct(value) -> str:
     return "—" if value is None else f"{value}%"
 
