@@ -358,5 +358,9 @@ HOCBA_BOARD_FLAG_MIN_EXCEPTIONS = int(runtime("HOCBA_BOARD_FLAG_MIN_EXCEPTIONS",
 # flags compare with (edits after approval are counted once a day) and the school years on record in a scope. A
 # school's own figures are always read afresh.
 HOCBA_BOARD_KEEP_SECONDS = int(runtime("HOCBA_BOARD_KEEP_SECONDS", "600"))
+# How long a web process keeps a scope's board rows (seconds; 0: every row read at every board). Kept rows are brought
+# up to date at every board (only the rows written since are read), so they are never older than the request; this
+# bounds only how long before they are all read again.
+HOCBA_BOARD_ROWS_SECONDS = int(runtime("HOCBA_BOARD_ROWS_SECONDS", "600"))
 # How school writes reach the public rollups: "inline" (same transaction) or "outbox" (drained within seconds).
 ROLLUP_MODE = rollup_mode()

@@ -1,8 +1,6 @@
 """The board's reads, a constant number of queries whatever the number of schools: the schools of the scope with
-their figures (one query: the rollup of the year, which also holds the year's last lock as its snapshot had it, joined
-to the year's exceptions and last drift, each aggregated once over the scope rather than looked up per school; times
-as integers), the year's windows that decide
-each school's next lock and light (one query), the province's medians (one aggregate query) and the accounts flagged
+their figures (one query, :mod:`.query`: only the rows written since, when the web process keeps the scope's rows), the
+year's windows that decide each school's next lock and light (one query), the province's medians (one aggregate query) and the accounts flagged
 (one query); one school's classes.
 
 Thousands of schools are judged as plain tuples in parallel lists (their next lock is worked out once per placement
@@ -31,7 +29,6 @@ from ...models import (
 )
 from ...reminders import covers_levels
 from ..access import Access
-from .arrays import array_literal as _array
 from .arrays import in_array
 from .figures import (
     AMBER,
@@ -59,97 +56,11 @@ from .figures import (
 )
 from .filters import out_of_scope
 from .kept import kept
+from .query import AT as _AT
+from .query import moment as _moment
+from .query import fetch_rows, school_rows
 
 PER_PAGE = 50  # schools on one page of the board
-
-ROLLUP_FIELDS = {
-    "students": "students",
-    "classes": "classes",
-    "archived": "records_archived",
-    "sheets_required_term1": "sheets_required_term1",
-    "sheets_done_term1": "sheets_done_term1",
-    "sheets_required_term2": "sheets_required_term2",
-    "sheets_done_term2": "sheets_done_term2",
-    "conduct_done_term1": "conduct_done_term1",
-    "conduct_done_term2": "conduct_done_term2",
-    "profile_complete": "profile_complete",
-    "edits_after_approval": "edits_after_approval",
-    **{s: f"records_{s}" for s in STATES},
-}
-
-# The year's exceptions and last reconciliation's drift, each aggregated once over the schools of the
-# scope (``%(ids)s``) and joined; parameters ``year`` and ``ids``.
-_DERIVED = """
-WITH scope AS (SELECT unnest(%(ids)s::bigint[]) AS id),
-ex AS (
-  SELECT x.school_id,
-         count(*) FILTER (WHERE x.status = 'requested') AS open_requests,
-         count(*) FILTER (WHERE x.status = 'approved') AS approved
-    FROM public.tenants_windowexception x JOIN public.tenants_window w ON w.id = x.window_id
-   WHERE w.year_start = %(year)s AND x.school_id IN (SELECT id FROM scope)
-   GROUP BY x.school_id
-),
-dr AS (
-  SELECT d.school_id, count(*) AS n
-    FROM public.tenants_rollupdrift d
-    JOIN public.tenants_schoolrollup r
-      ON r.school_id = d.school_id AND r.year_start = d.year_start AND r.reconciled_at = d.found_at
-   WHERE d.year_start = %(year)s AND d.school_id IN (SELECT id FROM scope)
-   GROUP BY d.school_id
-)
-"""
-_JOINS = """
-  LEFT JOIN public.tenants_schoolrollup r ON r.school_id = s.id AND r.year_start = %(year)s
-  LEFT JOIN ex ON ex.school_id = s.id
-  LEFT JOIN dr ON dr.school_id = s.id
-"""
-_SCHEMA = (
-    "CASE WHEN coalesce(s.schema_error, '') <> '' THEN 'failed'"
-    " WHEN s.schema_head IS DISTINCT FROM %(head)s THEN 'behind' ELSE 'ok' END"
-)
-_FIGURES = {
-    **{k: f"coalesce(r.{c}, 0)" for k, c in ROLLUP_FIELDS.items()},
-    "open_requests": "coalesce(ex.open_requests, 0)",
-    "approved_exceptions": "coalesce(ex.approved, 0)",
-    "drift": "coalesce(dr.n, 0)",
-}
-# a time as whole seconds since the epoch (a float8 date_part: a numeric extract cost several milliseconds over
-# thousands of rows); shown to the minute, sorted to the second
-_SECONDS = "floor(date_part('epoch', %s))::bigint"
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
-
-def _moment(seconds: int | None) -> dt.datetime | None:
-    return None if seconds is None else _EPOCH + dt.timedelta(seconds=seconds)
-
-
-# One school's columns as the query returns them, in order: the name, the SQL.
-_COLUMNS = (
-    ("id", "s.id"),
-    ("name", "s.name"),
-    ("search", "s.search_name"),
-    ("moet_code", "s.moet_code"),
-    ("levels", "array_to_string(s.levels, ',')"),  # text: one string, no list per school
-    ("status", "s.status"),
-    ("schema", _SCHEMA),
-    ("has_rollup", "r.id IS NOT NULL"),
-    *_FIGURES.items(),
-    # times as seconds since the epoch: thousands of timestamps cost far more to read as datetimes than as
-    # integers; only the shown rows turn them back (``_moment``)
-    ("updated_at", _SECONDS % "r.updated_at"),
-    ("reconciled_at", _SECONDS % "r.reconciled_at"),
-    ("lock_at", _SECONDS % "r.lock_at"),  # the year's last lock, copied from its snapshot (tenants/0023)
-    ("lock_records", "r.lock_records"),
-    ("lock_approved", "r.lock_approved"),
-)
-_AT = {name: i for i, (name, _sql) in enumerate(_COLUMNS)}
-_SCHOOLS_SQL = (
-    _DERIVED
-    + "SELECT "
-    + ", ".join(sql for _name, sql in _COLUMNS)
-    + " FROM scope JOIN public.tenants_school s ON s.id = scope.id"
-    + _JOINS
-)
 
 # The province's usual rates for the year (see ``_medians``): one pass over the active schools and their rollups.
 _MEDIANS = """
@@ -162,15 +73,6 @@ SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY coalesce(mr.edits_after_appro
                FROM public.tenants_windowexception x JOIN public.tenants_window w ON w.id = x.window_id
               WHERE x.status = 'approved' AND w.year_start = %(year)s GROUP BY 1) me ON me.school_id = ms.id
  WHERE ms.status = 'active' AND ms.schema_name <> 'public'"""
-
-
-def _fetch(school_ids, *, year: int, head: str) -> list[tuple]:
-    """One query: each school with its rollup of the year, its exception counts, its last lock's snapshot and the
-    drift its last reconciliation fixed, as tuples (``_AT`` names the columns)."""
-    with connection.cursor() as cursor:
-        # a set: the scope's ids are joined as they come, a duplicate would repeat its school
-        cursor.execute(_SCHOOLS_SQL, {"ids": _array(set(school_ids)), "year": year, "head": head})
-        return cursor.fetchall()
 
 
 class _Scope:
@@ -529,7 +431,7 @@ def board(
     now = now or timezone.now()
     t = thresholds or Thresholds.from_settings()
     scope = acc.schools_with(CAPABILITY)
-    sc = _judge(_fetch(scope, year=year, head=head) if scope else [], acc, year=year, now=now, t=t)
+    sc = _judge(school_rows(scope, year=year, head=head) if scope else [], acc, year=year, now=now, t=t)
     raw, lights_of = sc.raw, sc.lights
     sums = _unit_sums(sc)
     unit = None
@@ -627,7 +529,7 @@ def school_board(
     if school_id not in acc.schools_with(CAPABILITY):
         raise out_of_scope("school")
     now = now or timezone.now()
-    sc = _judge(_fetch({school_id}, year=year, head=head), acc, year=year, now=now, t=Thresholds.from_settings())
+    sc = _judge(fetch_rows({school_id}, year=year, head=head), acc, year=year, now=now, t=Thresholds.from_settings())
     rows = [_school_row(sc, i, acc) for i in range(len(sc.raw))]
     if not rows:
         raise out_of_scope("school")

@@ -1,0 +1,190 @@
+"""The board's rows kept in the web process (``tenants.selectors.boards.query``, tenants/0024): after every kind of
+write the board shows — a rollup's figures (also from a savepoint), a school's name, an exception requested then
+gone, a reconciliation's drift, a lock's snapshot — the kept rows equal every row read again, and only the rows
+written since are read; a write the board does not show (the hourly schema check) reads nothing; a transaction
+still running when the rows are read is seen once it commits; inside a transaction nothing is kept.
+
+Committed writes on connections of their own (threads), on a school year no other test uses, removed at the end."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import psycopg
+import pytest
+from django.db import connection, connections, transaction
+from django.utils import timezone
+
+from tenants.models import RollupDrift, School, SchoolRollup, Window, WindowException
+from tenants.rollups import rollup_add
+from tenants.selectors.boards import query
+
+YEAR = 1904
+HEAD = "kept-rows-head"
+
+
+def _run(fn, *args):
+    """``fn(*args)`` on a connection of its own (autocommit, each statement committed), in a thread."""
+    result: dict = {}
+
+    def run():
+        try:
+            result["value"] = fn(*args)
+        except BaseException as exc:  # reported to the test
+            result["error"] = exc
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(30)
+    assert not thread.is_alive() and "error" not in result, result
+    return result.get("value")
+
+
+def _board(ids):
+    """The kept rows and, in the same thread, every row read again; the rows the kept read asked for."""
+
+    def read():
+        kept = query.school_rows(ids, year=YEAR, head=HEAD)
+        read = query.last_read
+        return sorted(kept), sorted(query.fetch_rows(ids, year=YEAR, head=HEAD)), read
+
+    return _run(read)
+
+
+def _figure(rows, school_id: int, name: str):
+    return next(r for r in rows if r[0] == school_id)[query.AT[name]]
+
+
+@pytest.fixture
+def schools(w):
+    names = dict(School.objects.filter(pk__in=(w.school_a, w.school_b)).values_list("pk", "name"))
+
+    def clean():
+        WindowException.objects.filter(window__year_start=YEAR).delete()
+        Window.objects.filter(year_start=YEAR).delete()
+        RollupDrift.objects.filter(year_start=YEAR).delete()
+        SchoolRollup.objects.filter(year_start=YEAR).delete()
+        for pk, name in names.items():
+            School.objects.filter(pk=pk).update(name=name)
+
+    _run(clean)
+    _run(lambda: [rollup_add(school_id=s, year_start=YEAR, students=40) for s in names])
+    query._KEPT.clear()
+    yield w.school_a, w.school_b
+    _run(clean)
+    query._KEPT.clear()
+
+
+def test_kept_rows_equal_a_full_read_after_every_write_the_board_shows(w, schools):
+    a, b = schools
+    ids = {a, b}
+    kept, fresh, read = _board(ids)
+    assert kept == fresh and read == 2  # the first board reads every row
+    kept, fresh, read = _board(ids)
+    assert kept == fresh and read == 0  # nothing written since: nothing read
+
+    # a rollup's figures, written from inside a savepoint (its own transaction id is not in a snapshot)
+    def in_savepoint():
+        with transaction.atomic(), transaction.atomic():
+            rollup_add(school_id=a, year_start=YEAR, entries=7)
+
+    _run(in_savepoint)
+    kept, fresh, read = _board(ids)
+    assert kept == fresh and read == 1
+    assert _figure(kept, a, "students") == 40
+
+    # a school's name
+    _run(lambda: School.objects.filter(pk=b).update(name="Trường THCS Đổi Tên"))
+    kept, fresh, read = _board(ids)
+    assert kept == fresh and read == 1 and _figure(kept, b, "name") == "Trường THCS Đổi Tên"
+
+    # what the board does not show: the hourly schema check's time
+    _run(lambda: School.objects.filter(pk__in=ids).update(schema_checked_at=timezone.now()))
+    kept, fresh, read = _board(ids)
+    assert kept == fresh and read == 0
+
+    # an exception requested, then gone: its school is read while it has one, then shows none
+    def request():
+        now = timezone.now()
+        window = Window.objects.create(
+            tier="unit",
+            unit_id=w.unit_a,
+            category="scores_1",
+            year_start=YEAR,
+            opens_at=now - dt.timedelta(days=3),
+            locks_at=now - dt.timedelta(days=1),
+            reason="Lịch thử nghiệm",
+        )
+        WindowException.objects.create(
+            window=window,
+            school_id=a,
+            class_ids=[1],
+            until=now + dt.timedelta(days=1),
+            reason="Nhập bù điểm",
+            requested_by_id=w.account("principal_a").pk,
+        )
+
+    _run(request)
+    kept, fresh, read = _board(ids)
+    assert kept == fresh and _figure(kept, a, "open_requests") == 1 and read == 1
+    _run(lambda: WindowException.objects.filter(window__year_start=YEAR).delete())
+    kept, fresh, read = _board(ids)
+    assert kept == fresh and _figure(kept, a, "open_requests") == 0 and read == 0
+
+    # a reconciliation's drift (the rollup row stamped in the same transaction)
+    def drift():
+        with transaction.atomic():
+            at = timezone.now()
+            SchoolRollup.objects.filter(school_id=b, year_start=YEAR).update(reconciled_at=at, students=41)
+            RollupDrift.objects.create(school_id=b, year_start=YEAR, field="students", old=40, new=41, found_at=at)
+
+    _run(drift)
+    kept, fresh, read = _board(ids)
+    assert kept == fresh and _figure(kept, b, "drift") == 1 and _figure(kept, b, "students") == 41
+
+    # the scope's rows are kept apart from another scope's
+    kept, fresh, read = _board({a})
+    assert kept == fresh and read == 1
+
+
+def test_a_transaction_running_when_the_rows_are_read_is_seen_once_it_commits(w, schools):
+    a, b = schools
+    ids = {a, b}
+    _board(ids)
+    settings = connection.settings_dict
+    with psycopg.connect(
+        host=settings["HOST"], port=settings["PORT"] or 5432, user=settings["USER"],
+        password=settings["PASSWORD"] or None, dbname=settings["NAME"],
+    ) as writer:
+        writer.execute(
+            "UPDATE public.tenants_schoolrollup SET students = 77 WHERE school_id = %s AND year_start = %s", (a, YEAR)
+        )
+        kept, fresh, read = _board(ids)  # read while the writer's transaction runs: not seen yet
+        assert kept == fresh and _figure(kept, a, "students") == 40
+        writer.commit()
+    kept, fresh, read = _board(ids)
+    assert kept == fresh and _figure(kept, a, "students") == 77 and read == 1
+
+
+def test_inside_a_transaction_nothing_is_kept(w, schools):
+    a, b = schools
+
+    def in_transaction():
+        with transaction.atomic():
+            rows = query.school_rows({a, b}, year=YEAR, head=HEAD)
+            return len(rows), query.last_read
+
+    assert _run(in_transaction) == (2, 2)
+    assert not query._KEPT
+
+
+def test_rows_read_from_another_server_or_table_are_read_again(w, schools):
+    a, b = schools
+    _board({a, b})
+    for kept in query._KEPT.values():
+        kept.origin = "another server"
+    kept, fresh, read = _board({a, b})
+    assert kept == fresh and read == 2
