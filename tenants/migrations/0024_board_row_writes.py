@@ -2,7 +2,8 @@
 writer's top-level transaction id (``pg_current_xact_id()``: also inside a savepoint, whose own id a snapshot does
 not list). A web process keeps the board's rows and asks only for those a kept snapshot did not see
 (``tenants.selectors.boards.query``). A rollup row is stamped at every write; a school row only when a column the
-board shows changes (the hourly schema check rewrites every school's ``schema_checked_at``)."""
+board shows changes (the hourly schema check rewrites every school's ``schema_checked_at``), or its rollup row of a
+year is deleted."""
 
 from django.db import migrations
 
@@ -14,6 +15,13 @@ BEGIN
   NEW.board_xact := pg_current_xact_id();
   RETURN NEW;
 END $$;
+CREATE FUNCTION public.hocba_board_xact_gone() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE public.tenants_school SET board_xact = pg_current_xact_id() WHERE id = OLD.school_id;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER schoolrollup_board_xact_gone AFTER DELETE ON public.tenants_schoolrollup
+  FOR EACH ROW EXECUTE FUNCTION public.hocba_board_xact_gone();
 CREATE TRIGGER schoolrollup_board_xact BEFORE INSERT OR UPDATE ON public.tenants_schoolrollup
   FOR EACH ROW EXECUTE FUNCTION public.hocba_board_xact();
 CREATE TRIGGER school_board_xact_insert BEFORE INSERT ON public.tenants_school
@@ -29,6 +37,8 @@ BACKWARD = """
 DROP TRIGGER IF EXISTS school_board_xact ON public.tenants_school;
 DROP TRIGGER IF EXISTS school_board_xact_insert ON public.tenants_school;
 DROP TRIGGER IF EXISTS schoolrollup_board_xact ON public.tenants_schoolrollup;
+DROP TRIGGER IF EXISTS schoolrollup_board_xact_gone ON public.tenants_schoolrollup;
+DROP FUNCTION IF EXISTS public.hocba_board_xact_gone();
 DROP FUNCTION IF EXISTS public.hocba_board_xact();
 ALTER TABLE public.tenants_schoolrollup DROP COLUMN IF EXISTS board_xact;
 ALTER TABLE public.tenants_school DROP COLUMN IF EXISTS board_xact;

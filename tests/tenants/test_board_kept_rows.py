@@ -1,6 +1,6 @@
 """The board's rows kept in the web process (``tenants.selectors.boards.query``, tenants/0024): after every kind of
 write the board shows — a rollup's figures (also from a savepoint), a school's name, an exception requested then
-gone, a reconciliation's drift, a lock's snapshot — the kept rows equal every row read again, and only the rows
+gone, a reconciliation's drift, a rollup row deleted — the kept rows equal every row read again, and only the rows
 written since are read; a write the board does not show (the hourly schema check) reads nothing; a transaction
 still running when the rows are read is seen once it commits; inside a transaction nothing is kept.
 
@@ -144,6 +144,12 @@ def test_kept_rows_equal_a_full_read_after_every_write_the_board_shows(w, school
     _run(drift)
     kept, fresh, read = _board(ids)
     assert kept == fresh and _figure(kept, b, "drift") == 1 and _figure(kept, b, "students") == 41
+
+    # a rollup row deleted (by hand: nothing in the product deletes one) stamps its school
+    _run(lambda: SchoolRollup.objects.filter(school_id=a, year_start=YEAR).delete())
+    kept, fresh, read = _board(ids)
+    # (b is read at every board while its last reconciliation's drift stands)
+    assert kept == fresh and read == 2 and _figure(kept, a, "has_rollup") is False
 
     # the scope's rows are kept apart from another scope's
     kept, fresh, read = _board({a})

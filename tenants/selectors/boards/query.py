@@ -8,7 +8,7 @@ Kept rows (:func:`school_rows`): reading and sending 3,000 schools' rows of 35 v
 province's board. So a web process keeps the rows of the scopes it served, with the database snapshot they were
 read under, and at the next board asks again only for the rows written since: a school or rollup row whose writing
 transaction that snapshot did not see (the column ``board_xact``, the writer's top-level transaction id, stamped by
-a trigger — ``tenants/0024``), a school without a rollup row, and every school with an exception or drift this year
+a trigger — ``tenants/0024``; a rollup row deleted stamps its school), and every school with an exception or drift this year
 (those two are aggregates of other tables, read afresh whenever they are not zero; a school not returned has none).
 The answer is the same as reading every row again, in the same statement as the check, whatever commits meanwhile:
 a transaction still running when the rows were read is not in their snapshot, so its rows are asked for again once
@@ -18,6 +18,7 @@ than ``HOCBA_BOARD_ROWS_SECONDS`` or read from another database, server start or
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -64,8 +65,8 @@ dr AS (
    GROUP BY d.school_id
 )
 """
-_FROM = """
-  FROM scope JOIN public.tenants_school s ON s.id = scope.id
+_JOINS = """
+  JOIN public.tenants_school s ON s.id = scope.id
   LEFT JOIN public.tenants_schoolrollup r ON r.school_id = s.id AND r.year_start = %(year)s
   LEFT JOIN ex ON ex.school_id = s.id
   LEFT JOIN dr ON dr.school_id = s.id
@@ -112,27 +113,48 @@ _COLUMNS = (
 )
 AT = {name: i for i, (name, _sql) in enumerate(_COLUMNS)}
 _SELECT = "SELECT " + ", ".join(sql for _name, sql in _COLUMNS)
-_SCHOOLS_SQL = _DERIVED + _SELECT + _FROM
+_SCHOOLS_SQL = _DERIVED + _SELECT + " FROM scope" + _JOINS
 
-# The rows written since the snapshot ``%(seen)s`` (all of them for none), and, always one row, the snapshot of
-# this statement and where it reads from (a server started again, a table made anew: nothing kept holds).
-_CHANGED_SQL = (
-    _DERIVED
-    + """,
+# This statement's snapshot and where it reads from (a server started again, a table made anew: nothing kept holds).
+_NOW = """,
 now AS (SELECT pg_current_snapshot()::text AS seen,
                concat_ws(':', current_database(), pg_postmaster_start_time(),
                          'public.tenants_school'::regclass::oid,
-                         'public.tenants_schoolrollup'::regclass::oid) AS origin),
+                         'public.tenants_schoolrollup'::regclass::oid) AS origin)
+"""
+# Every row of the scope, and the snapshot (one row more).
+_ALL_SQL = (
+    _DERIVED
+    + _NOW
+    + ", changed AS ("
+    + _SELECT
+    + " FROM scope"
+    + _JOINS
+    + ") SELECT changed.*, now.seen, now.origin FROM now LEFT JOIN changed ON true"
+)
+# The rows of the scope written since the snapshot ``%(seen)s`` — a school or rollup row of a transaction it did not
+# see (found on the tables themselves, before any join: nothing older than the snapshot's oldest running
+# transaction can be one) — and of every school with an exception or drift; then the snapshot (always one row).
+_SINCE_SQL = (
+    _DERIVED
+    + _NOW
+    + """,
+hit AS (
+  SELECT s.id FROM public.tenants_school s
+   WHERE s.board_xact >= pg_snapshot_xmin(%(seen)s::pg_snapshot)
+     AND NOT pg_visible_in_snapshot(s.board_xact, %(seen)s::pg_snapshot)
+  UNION
+  SELECT r.school_id FROM public.tenants_schoolrollup r
+   WHERE r.year_start = %(year)s AND r.board_xact >= pg_snapshot_xmin(%(seen)s::pg_snapshot)
+     AND NOT pg_visible_in_snapshot(r.board_xact, %(seen)s::pg_snapshot)
+  UNION SELECT school_id FROM ex
+  UNION SELECT school_id FROM dr
+),
 changed AS ("""
     + _SELECT
-    + _FROM
-    + """
-   WHERE %(seen)s::pg_snapshot IS NULL
-      OR r.id IS NULL OR ex.school_id IS NOT NULL OR dr.school_id IS NOT NULL
-      OR NOT pg_visible_in_snapshot(s.board_xact, %(seen)s::pg_snapshot)
-      OR NOT pg_visible_in_snapshot(r.board_xact, %(seen)s::pg_snapshot)
-)
-SELECT changed.*, now.seen, now.origin FROM now LEFT JOIN changed ON true"""
+    + " FROM (SELECT id FROM scope WHERE id IN (SELECT id FROM hit)) scope"
+    + _JOINS
+    + ") SELECT changed.*, now.seen, now.origin FROM now LEFT JOIN changed ON true"
 )
 
 # the aggregates of other tables, read afresh whenever not zero
@@ -169,10 +191,22 @@ _ZEROS = dict.fromkeys(_SPARSE_AT, 0)
 last_read = 0
 
 
+_SNAPSHOT = re.compile(r"\d+:\d+:[\d,]*")
+
+
 def _refresh(kept: _Kept, ids: str, *, year: int, head: str) -> None:
+    """Bring ``kept`` up to date. The scope's ids and the snapshot are written into the statement as literals, not
+    sent as parameters: a prepared statement's generic plan knows neither the number of ids nor the snapshot, and
+    ran 4 to 5 times slower than the plan made for them; the text changes with the snapshot, so it is planned anew."""
     global last_read
+    sql = _ALL_SQL if kept.seen is None else _SINCE_SQL
+    sql = sql.replace("%(ids)s", f"'{ids}'")  # digits, commas and braces only (``array_literal``)
+    if kept.seen is not None:
+        if not _SNAPSHOT.fullmatch(kept.seen):
+            raise ValueError(f"not a snapshot: {kept.seen!r}")
+        sql = sql.replace("%(seen)s", f"'{kept.seen}'")
     with connection.cursor() as cursor:
-        cursor.execute(_CHANGED_SQL, {"ids": ids, "year": year, "head": head, "seen": kept.seen})
+        cursor.execute(sql, {"year": year, "head": head})
         result = cursor.fetchall()
     seen, origin = result[0][-2], result[0][-1]
     if kept.seen is not None and origin != kept.origin:  # another server or table: nothing kept holds
