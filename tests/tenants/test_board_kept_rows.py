@@ -162,8 +162,11 @@ def test_a_transaction_running_when_the_rows_are_read_is_seen_once_it_commits(w,
     _board(ids)
     settings = connection.settings_dict
     with psycopg.connect(
-        host=settings["HOST"], port=settings["PORT"] or 5432, user=settings["USER"],
-        password=settings["PASSWORD"] or None, dbname=settings["NAME"],
+        host=settings["HOST"],
+        port=settings["PORT"] or 5432,
+        user=settings["USER"],
+        password=settings["PASSWORD"] or None,
+        dbname=settings["NAME"],
     ) as writer:
         writer.execute(
             "UPDATE public.tenants_schoolrollup SET students = 77 WHERE school_id = %s AND year_start = %s", (a, YEAR)

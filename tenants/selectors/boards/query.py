@@ -8,12 +8,13 @@ Kept rows (:func:`school_rows`): reading and sending 3,000 schools' rows of 35 v
 province's board. So a web process keeps the rows of the scopes it served, with the database snapshot they were
 read under, and at the next board asks again only for the rows written since: a school or rollup row whose writing
 transaction that snapshot did not see (the column ``board_xact``, the writer's top-level transaction id, stamped by
-a trigger — ``tenants/0024``; a rollup row deleted stamps its school), and every school with an exception or drift this year
-(those two are aggregates of other tables, read afresh whenever they are not zero; a school not returned has none).
-The answer is the same as reading every row again, in the same statement as the check, whatever commits meanwhile:
-a transaction still running when the rows were read is not in their snapshot, so its rows are asked for again once
-it has committed. Only outside a transaction (a request in autocommit sees committed rows only); a scope kept longer
-than ``HOCBA_BOARD_ROWS_SECONDS`` or read from another database, server start or table is read whole again."""
+a trigger — ``tenants/0024``; deleting a rollup row stamps its school), and every school with an exception or drift
+this year (those two are aggregates of other tables, read afresh whenever they are not zero; a school not returned
+has none). The answer is the same as reading every row again, in the same statement as the check, whatever commits
+meanwhile: a transaction still running when the rows were read is not in their snapshot, so its rows are asked for
+again once it has committed. Only outside a transaction (a request in autocommit sees committed rows only); a scope
+kept longer than ``HOCBA_BOARD_ROWS_SECONDS`` or read from another database, server start or table is read whole
+again."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The board's reads, a constant number of queries whatever the number of schools: the schools of the scope with
-their figures (one query, :mod:`.query`: only the rows written since, when the web process keeps the scope's rows), the
-year's windows that decide each school's next lock and light (one query), the province's medians (one aggregate query) and the accounts flagged
-(one query); one school's classes.
+their figures (one query, :mod:`.query`: only the rows written since, when the web process keeps the scope's rows),
+the year's windows that decide each school's next lock and light (one query), the province's medians (one aggregate
+query) and the accounts flagged (one query); one school's classes.
 
 Thousands of schools are judged as plain tuples in parallel lists (their next lock is worked out once per placement
 and levels, their light from the few figures it needs), the units are summed column by column from the same tuples,
@@ -57,8 +57,8 @@ from .figures import (
 from .filters import out_of_scope
 from .kept import kept
 from .query import AT as _AT
-from .query import moment as _moment
 from .query import fetch_rows, school_rows
+from .query import moment as _moment
 
 PER_PAGE = 50  # schools on one page of the board
 
