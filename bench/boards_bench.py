@@ -13,8 +13,11 @@ province, each with its public rows — ``SchoolRollup``, ``ClassRollup`` per cl
 required) and one officer per unit. Measured as the application's login (``hocba_app``), like production:
 
 * the province board and a unit board (``/manage/board/``, ``tenants.views.boards``) through the Django test client:
-  the whole request (middleware, access profile, the selector's query, the template), server time in-process;
-  value = the province board's p95 (goal ≤ 50 ms; the unit board's ≤ 20 ms). Their query counts are reported (and
+  the whole request (middleware, access profile, the selector's query, the template), server time in-process. The web
+  process keeps the schools' rows and reads only those written since its last view (``tenants.selectors.boards.query``),
+  so the province board is timed twice more: with 10% of its schools, drawn at random, writing their rollup row before
+  each view, and as a process's first view (every row read). value = the province board's p95, the worse of nothing
+  written and 10% written (goal ≤ 50 ms; the unit board's ≤ 20 ms). Their query counts are reported (and
   asserted constant by ``tests/tenants/test_boards.py``);
 * baseline in the same run: the naive board, entering every real school schema and counting its figures
   (``tenants.perschool.rollup_figures``, the reconciliation's own counting), timed over the sample and scaled to
@@ -324,8 +327,9 @@ def _client(account_id: int):
     return client
 
 
-def _timed_gets(client, url: str, *, warmup: int, runs: int, deadline: Deadline) -> dict:
-    """Wall and process CPU time of ``runs`` GETs after ``warmup``; the response's size and the statements of one."""
+def _timed_gets(client, url: str, *, warmup: int, runs: int, deadline: Deadline, between=None) -> dict:
+    """Wall and process CPU time of ``runs`` GETs after ``warmup``; the response's size and the statements of one.
+    ``between()``, untimed, before each timed GET (writes, or the kept rows forgotten)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -341,6 +345,8 @@ def _timed_gets(client, url: str, *, warmup: int, runs: int, deadline: Deadline)
     for _ in range(runs):
         if deadline.passed():
             break
+        if between is not None:
+            between()
         t, c = time.perf_counter(), time.process_time()
         response = client.get(url)
         cpu.append((time.process_time() - c) * 1000)
@@ -353,6 +359,39 @@ def _timed_gets(client, url: str, *, warmup: int, runs: int, deadline: Deadline)
         "sql_ms_one_request": sql_ms,
         "bytes": len(response.content),
     }
+
+
+BUSY_SHARE = 0.10  # of the province's schools written between two views of the board
+
+
+def _writes(school_ids: list[int], year: int):
+    """Between two views of the board, ``BUSY_SHARE`` of the schools, drawn at random, write their rollup row (one
+    committed statement: as many saves, for what the board reads)."""
+    import random
+
+    from django.db import connection
+
+    rng = random.Random(14)
+    count = max(1, round(len(school_ids) * BUSY_SHARE))
+
+    def write():
+        chosen = rng.sample(school_ids, min(count, len(school_ids)))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE public.tenants_schoolrollup SET entries = entries + 1, updated_at = now()"
+                " WHERE year_start = %s AND school_id = ANY(%s::bigint[])",
+                [year, chosen],
+            )
+
+    write.count = count
+    return write
+
+
+def _forget_kept_rows() -> None:
+    """A web process that has not served the scope yet (or whose kept rows expired): every row read."""
+    from tenants.selectors.boards import query
+
+    query._KEPT.clear()
 
 
 def _selector_ms(account_id: int, *, runs: int, unit_id: int | None = None) -> dict:
@@ -678,6 +717,22 @@ def run(scale: BoardScale, results_dir: Path, machine: dict, url: str) -> Result
         runs=scale.runs,
         deadline=Deadline(scale.deadline),
     )
+    province_busy = _timed_gets(
+        _client(accounts["province_admin"]),
+        BOARD_URL,
+        warmup=1,
+        runs=scale.runs,
+        deadline=Deadline(scale.deadline),
+        between=_writes([school_id for school_id, _schema in real] + list(ids), year),
+    )
+    province_cold = _timed_gets(
+        _client(accounts["province_admin"]),
+        BOARD_URL,
+        warmup=1,
+        runs=max(3, scale.runs // 2),
+        deadline=Deadline(scale.deadline),
+        between=_forget_kept_rows,
+    )
     officer = accounts["unit_officers"][1] if len(accounts["unit_officers"]) > 1 else accounts["unit_officers"][0]
     unit_board = _timed_gets(
         _client(officer), BOARD_URL, warmup=scale.warmup, runs=scale.runs, deadline=Deadline(scale.deadline)
@@ -693,6 +748,12 @@ def run(scale: BoardScale, results_dir: Path, machine: dict, url: str) -> Result
         f"{fmt(unit_board['wall_ms']['p50'], 1)} p95 {fmt(unit_board['wall_ms']['p95'], 1)} ms "
         f"({unit_board['queries']} queries, {unit_selector['schools']} schools); naive loop "
         f"{fmt(naive_per_school, 2)} ms/school → {fmt(naive_scaled, 0)} ms for {in_province}"
+    )
+    say(
+        f"boards: province board with {round(BUSY_SHARE * 100)}% of the schools written between views p50 "
+        f"{fmt(province_busy['wall_ms']['p50'], 1)} p95 {fmt(province_busy['wall_ms']['p95'], 1)} ms; a process's "
+        f"first view (every row read) p50 {fmt(province_cold['wall_ms']['p50'], 1)} p95 "
+        f"{fmt(province_cold['wall_ms']['p95'], 1)} ms"
     )
     connection.set_tenant(world.school)
     make_cells = rollup_modes.counting_cells(world.one.next_cells, world.one.columns[-1][0])
@@ -711,7 +772,9 @@ def run(scale: BoardScale, results_dir: Path, machine: dict, url: str) -> Result
     connection.set_schema_to_public()
     stats = _statistics(accounts["province_admin"], scale, Deadline(scale.deadline))
 
-    value = province["wall_ms"]["p95"]
+    # the province board's p95, the worse of: nothing written between views, and a tenth of the schools written
+    quiet_p95, busy_p95 = province["wall_ms"]["p95"], province_busy["wall_ms"]["p95"]
+    value = None if quiet_p95 is None or busy_p95 is None else max(quiet_p95, busy_p95)
     unit_p95 = unit_board["wall_ms"]["p95"]
     drain = fresh["stale_class_drain"]
     goal_met = bool(
@@ -726,7 +789,8 @@ def run(scale: BoardScale, results_dir: Path, machine: dict, url: str) -> Result
     result = Result(
         name="boards",
         metric=f"ms server time of the province board (/manage/board/, {in_province} schools, a province admin) "
-        "through the Django test client in-process: middleware, access profile, selector, template; value = p95",
+        "through the Django test client in-process: middleware, access profile, selector, template; value = p95, "
+        f"the worse of nothing written between views and {round(BUSY_SHARE * 100)}% of the schools written",
         unit="ms",
         value=value,
         baseline={
@@ -738,7 +802,7 @@ def run(scale: BoardScale, results_dir: Path, machine: dict, url: str) -> Result
         goal=GOAL,
         scale=scale.name,
         runs=province["wall_ms"]["runs"],
-        p50=province["wall_ms"]["p50"],
+        p50=province["wall_ms"]["p50"] if value == quiet_p95 else province_busy["wall_ms"]["p50"],
         p95=value,
         machine=machine,
     )
@@ -746,6 +810,16 @@ def run(scale: BoardScale, results_dir: Path, machine: dict, url: str) -> Result
         "goal_met": goal_met,
         "ratio_is": "naive per-school loop scaled to the province's schools / province board p95",
         "province_board": {**province, "selector_ms": province_selector, "goal_ms": PROVINCE_GOAL_MS},
+        "province_board_busy": {
+            **province_busy,
+            "what": f"{round(BUSY_SHARE * 100)}% of the schools, drawn at random, write their rollup row before "
+            "each view",
+        },
+        "province_board_first_view": {
+            **province_cold,
+            "what": "the web process keeps no rows for the scope (its first view, or kept rows expired): every "
+            "row read",
+        },
         "unit_board": {**unit_board, "selector_ms": unit_selector, "goal_ms": UNIT_GOAL_MS},
         "naive_live_loop": {
             **naive,

@@ -356,7 +356,7 @@ HOCBA_BOARD_FLAG_MIN_EDITS = int(runtime("HOCBA_BOARD_FLAG_MIN_EDITS", "10"))
 HOCBA_BOARD_FLAG_MIN_EXCEPTIONS = int(runtime("HOCBA_BOARD_FLAG_MIN_EXCEPTIONS", "3"))
 # How long a web process keeps the board's slow figures (seconds; 0: asked at every board): the province's medians the
 # flags compare with (edits after approval are counted once a day) and the school years on record in a scope. A
-# school's own figures are always read afresh.
+# school's own figures are never stale (HOCBA_BOARD_ROWS_SECONDS).
 HOCBA_BOARD_KEEP_SECONDS = int(runtime("HOCBA_BOARD_KEEP_SECONDS", "600"))
 # How long a web process keeps a scope's board rows (seconds; 0: every row read at every board). Kept rows are brought
 # up to date at every board (only the rows written since are read), so they are never older than the request; this

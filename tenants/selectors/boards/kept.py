@@ -1,7 +1,7 @@
 """What a web process keeps for a while (``HOCBA_BOARD_KEEP_SECONDS``; 0: nothing): the board's slow figures, which
 cost more to ask than the rest of a unit's board — the province's medians the flags compare with (edits after
 approval are counted once a day) and the school years on record in a scope (a new one appears once a year). A
-school's own figures are never kept: they are read afresh at every board."""
+school's own figures are not kept this way: the rows :mod:`.query` keeps are brought up to date at every board."""
 
 from __future__ import annotations
 
