@@ -19,6 +19,7 @@ from django.utils import timezone
 from tenants.models import RollupDrift, School, SchoolRollup, Window, WindowException
 from tenants.rollups import rollup_add
 from tenants.selectors.boards import query
+from tests.support import client_for, page_text
 
 YEAR = 1904
 HEAD = "kept-rows-head"
@@ -197,3 +198,28 @@ def test_rows_read_from_another_server_or_table_are_read_again(w, schools):
         kept.origin = "another server"
     kept, fresh, read = _board({a, b})
     assert kept == fresh and read == 2
+
+
+def test_the_board_page_outside_a_transaction_shows_a_write_made_after_its_rows_were_kept(w, schools):
+    """A web request runs in autocommit: the province board keeps its rows, reads none at the next view, and shows
+    a school renamed in between."""
+    a, b = schools
+    url = f"/manage/board/?year={YEAR}"
+
+    def view():
+        client = client_for(w.account("province_admin"))
+        first = client.get(url)
+        read_first = query.last_read
+        again = client.get(url)
+        return first.status_code, read_first, again.status_code, query.last_read
+
+    status, read_first, status_again, read_again = _run(view)
+    assert (status, status_again) == (200, 200) and read_first >= 2 and read_again == 0
+    _run(lambda: School.objects.filter(pk=a).update(name="Trường THCS Tên Mới Sau Khi Giữ"))
+
+    def view_again():
+        response = client_for(w.account("province_admin")).get(url + "&search=ten+moi+sau")
+        return response.status_code, page_text(response), query.last_read
+
+    status, text, read = _run(view_again)
+    assert status == 200 and read == 1 and "Trường THCS Tên Mới Sau Khi Giữ" in text

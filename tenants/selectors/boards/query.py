@@ -162,11 +162,17 @@ changed AS ("""
 _SPARSE_AT = (AT["open_requests"], AT["approved_exceptions"], AT["drift"])
 
 
+def _with_ids(sql: str, ids: str) -> str:
+    """The scope's ids written into the statement (an ``array_literal``: digits, commas and braces only), not sent as
+    a parameter: a prepared statement's generic plan does not know how many there are, and planned for ten."""
+    return sql.replace("%(ids)s", f"'{ids}'")
+
+
 def fetch_rows(school_ids, *, year: int, head: str) -> list[tuple]:
     """Every school of ``school_ids`` with its figures, read now."""
     with connection.cursor() as cursor:
         # a set: the scope's ids are joined as they come, a duplicate would repeat its school
-        cursor.execute(_SCHOOLS_SQL, {"ids": _array(set(school_ids)), "year": year, "head": head})
+        cursor.execute(_with_ids(_SCHOOLS_SQL, _array(set(school_ids))), {"year": year, "head": head})
         return cursor.fetchall()
 
 
@@ -200,8 +206,7 @@ def _refresh(kept: _Kept, ids: str, *, year: int, head: str) -> None:
     sent as parameters: a prepared statement's generic plan knows neither the number of ids nor the snapshot, and
     ran 4 to 5 times slower than the plan made for them; the text changes with the snapshot, so it is planned anew."""
     global last_read
-    sql = _ALL_SQL if kept.seen is None else _SINCE_SQL
-    sql = sql.replace("%(ids)s", f"'{ids}'")  # digits, commas and braces only (``array_literal``)
+    sql = _with_ids(_ALL_SQL if kept.seen is None else _SINCE_SQL, ids)
     if kept.seen is not None:
         if not _SNAPSHOT.fullmatch(kept.seen):
             raise ValueError(f"not a snapshot: {kept.seen!r}")
