@@ -134,18 +134,18 @@ _ALL_SQL = (
     + ") SELECT changed.*, now.seen, now.origin FROM now LEFT JOIN changed ON true"
 )
 # The rows of the scope written since the snapshot ``%(seen)s`` — a school or rollup row of a transaction it did not
-# see (found on the tables themselves, before any join: nothing older than the snapshot's oldest running
-# transaction can be one) — and of every school with an exception or drift; then the snapshot (always one row).
+# see (nothing older than the snapshot's oldest running transaction can be one), found before the rows are joined —
+# and of every school with an exception or drift; then the snapshot (always one row).
 _SINCE_SQL = (
     _DERIVED
     + _NOW
     + """,
 hit AS (
-  SELECT s.id FROM public.tenants_school s
+  SELECT s.id FROM scope JOIN public.tenants_school s ON s.id = scope.id
    WHERE s.board_xact >= pg_snapshot_xmin(%(seen)s::pg_snapshot)
      AND NOT pg_visible_in_snapshot(s.board_xact, %(seen)s::pg_snapshot)
   UNION
-  SELECT r.school_id FROM public.tenants_schoolrollup r
+  SELECT r.school_id FROM scope JOIN public.tenants_schoolrollup r ON r.school_id = scope.id
    WHERE r.year_start = %(year)s AND r.board_xact >= pg_snapshot_xmin(%(seen)s::pg_snapshot)
      AND NOT pg_visible_in_snapshot(r.board_xact, %(seen)s::pg_snapshot)
   UNION SELECT school_id FROM ex
@@ -153,7 +153,7 @@ hit AS (
 ),
 changed AS ("""
     + _SELECT
-    + " FROM (SELECT id FROM scope WHERE id IN (SELECT id FROM hit)) scope"
+    + " FROM hit scope"
     + _JOINS
     + ") SELECT changed.*, now.seen, now.origin FROM now LEFT JOIN changed ON true"
 )
