@@ -417,6 +417,68 @@ def _selector_ms(account_id: int, *, runs: int, unit_id: int | None = None) -> d
     return {**summary(times), "schools": rows, "scope": len(scope)}
 
 
+STAMP_WRITES = 1500  # rollup writes timed per block
+
+
+def _stamp_cost(url: str, year: int, rounds: int, writes: int) -> dict:
+    """What the board's stamp costs a rollup write (``tenants/0024``: a trigger and an index on the writing
+    transaction): a sheet save's rollup upsert (``tenants.rollups.rollup_add``'s statement, in its own transaction)
+    timed with the trigger and index and without them, alternating blocks, on the bench's own database as its owner;
+    both are back in place at the end."""
+    import random
+
+    import psycopg
+
+    upsert = (
+        "INSERT INTO public.tenants_schoolrollup AS r (school_id, year_start, entries, updated_at)"
+        " VALUES (%s, %s, 1, now()) ON CONFLICT (school_id, year_start)"
+        " DO UPDATE SET entries = r.entries + EXCLUDED.entries, updated_at = EXCLUDED.updated_at"
+    )
+    out: dict = {"with": [], "without": [], "writes_per_block": writes}
+    with psycopg.connect(url, autocommit=True) as conn:
+        ids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT school_id FROM public.tenants_schoolrollup WHERE year_start = %s LIMIT 500", [year]
+            )
+        ]
+
+        def stamped(on: bool) -> None:
+            if on:
+                conn.execute(
+                    "CREATE INDEX IF NOT EXISTS schoolrollup_board_xact"
+                    " ON public.tenants_schoolrollup (year_start, board_xact)"
+                )
+                conn.execute("ALTER TABLE public.tenants_schoolrollup ENABLE TRIGGER schoolrollup_board_xact")
+            else:
+                conn.execute("DROP INDEX IF EXISTS schoolrollup_board_xact")
+                conn.execute("ALTER TABLE public.tenants_schoolrollup DISABLE TRIGGER schoolrollup_board_xact")
+            conn.execute("VACUUM public.tenants_schoolrollup")
+
+        try:
+            rng = random.Random(24)
+            for r in range(rounds):
+                for on in (False, True) if r % 2 == 0 else (True, False):
+                    stamped(on)
+                    times = []
+                    for _ in range(writes):
+                        t = time.perf_counter()
+                        with conn.transaction():
+                            conn.execute(upsert, (rng.choice(ids), year))
+                        times.append((time.perf_counter() - t) * 1e6)
+                    out["with" if on else "without"].extend(times)
+        finally:
+            stamped(True)
+    with_, without = summary(out.pop("with")), summary(out.pop("without"))
+    return {
+        **out,
+        "with_us": with_,
+        "without_us": without,
+        "p50_added_us": with_["p50"] - without["p50"] if with_["p50"] and without["p50"] else None,
+        "p95_added_us": with_["p95"] - without["p95"] if with_["p95"] and without["p95"] else None,
+    }
+
+
 def _naive(real: list[tuple[int, str]], runs: int, deadline: Deadline) -> dict:
     """The naive board: into every school schema, counting (the reconciliation's own figures), one school after the
     other; per pass over the sample, and per school."""
@@ -771,6 +833,13 @@ def run(scale: BoardScale, results_dir: Path, machine: dict, url: str) -> Result
     overhead = _save_while_reconciling(world, real, scale, make_cells)
     connection.set_schema_to_public()
     stats = _statistics(accounts["province_admin"], scale, Deadline(scale.deadline))
+    full = scale.name.startswith("full")
+    stamp = _stamp_cost(url, year, rounds=4 if full else 2, writes=STAMP_WRITES if full else 100)
+    say(
+        f"boards: a rollup write p50 {fmt(stamp['with_us']['p50'], 0)} µs with the board's stamp (trigger and index), "
+        f"{fmt(stamp['without_us']['p50'], 0)} µs without ({fmt(stamp['p50_added_us'], 0)} µs; p95 "
+        f"{fmt(stamp['p95_added_us'], 0)} µs)"
+    )
 
     # the province board's p95, the worse of: nothing written between views, and a tenth of the schools written
     quiet_p95, busy_p95 = province["wall_ms"]["p95"], province_busy["wall_ms"]["p95"]
@@ -827,6 +896,7 @@ def run(scale: BoardScale, results_dir: Path, machine: dict, url: str) -> Result
             "note": "the sample's schemas hold almost no rows: the naive figure is a lower bound",
         },
         "freshness": fresh,
+        "board_stamp_on_rollup_writes": stamp,
         "reconciliation": {
             **reconcile,
             "scaled_seconds": reconcile_scaled_s,
