@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 from hocba.kernel.levels import LEVEL_LABELS
@@ -18,6 +19,7 @@ from ..models import (
     UnitKind,
     UnitVersion,
 )
+from .arrays import array_literal
 
 
 def today() -> dt.date:
@@ -104,12 +106,26 @@ class SchoolInfo:
         return [str(LEVEL_LABELS.get(level, level)) for level in self.levels]
 
 
+# The placements in force on a day (``PeriodQuerySet.on``), as (school, unit) pairs; parameters: the day twice (then,
+# with ``_IN_UNITS``, the units as one array).
+_PLACEMENTS_ON_SQL = (
+    f"SELECT school_id, unit_id FROM public.{SchoolPlacement._meta.db_table}"
+    " WHERE valid_from <= %s AND (valid_to IS NULL OR valid_to > %s)"
+)
+_IN_UNITS = " AND unit_id = ANY(%s::bigint[])"
+
+
 def school_placements_on(day: dt.date | None = None, *, unit_ids: Iterable[int] | None = None) -> dict[int, int]:
-    """``{school_id: unit_id}`` for the placements in force on ``day``."""
-    qs = SchoolPlacement.objects.on(day or today())
-    if unit_ids is not None:
-        qs = qs.filter(unit_id__in=list(unit_ids))
-    return dict(qs.values_list("school_id", "unit_id"))
+    """``{school_id: unit_id}`` for the placements in force on ``day``. Read on every request of unit and province
+    staff (their access profile): a plain statement, the units as one array (through the ORM, building the query and
+    the rows cost twice the query for a province's 3,000 schools)."""
+    day = day or today()
+    with connection.cursor() as cursor:
+        if unit_ids is None:
+            cursor.execute(_PLACEMENTS_ON_SQL, [day, day])
+        else:
+            cursor.execute(_PLACEMENTS_ON_SQL + _IN_UNITS, [day, day, array_literal(unit_ids)])
+        return dict(cursor.fetchall())
 
 
 def unit_overseeing(school_id: int, day: dt.date) -> UnitNode | None:

@@ -11,7 +11,7 @@ from ...models import (
     SchoolRollup,
 )
 from ..access import Access
-from .arrays import in_array
+from ..arrays import in_array
 from .figures import (
     CAPABILITY,
     DEFAULT_GROUPS,

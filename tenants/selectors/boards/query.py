@@ -28,7 +28,7 @@ from django.conf import settings
 from django.db import connection
 from hocba.kernel.recordstates import STATES
 
-from .arrays import array_literal as _array
+from ..arrays import array_literal as _array
 
 ROLLUP_FIELDS = {
     "students": "students",

@@ -29,7 +29,7 @@ from ...models import (
 )
 from ...reminders import covers_levels
 from ..access import Access
-from .arrays import in_array
+from ..arrays import in_array
 from .figures import (
     AMBER,
     CAPABILITY,
