@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -133,3 +134,32 @@ def as_owner() -> Iterator:
     finally:
         owner.set_schema_to_public()
         connections._connections.default = default
+
+
+# --- committed work on a connection of its own -------------------------------------------------------------------
+
+
+def in_thread(fn, *args):
+    """Run ``fn`` on a connection of its own (autocommit: each statement committed), in a thread; returns (thread,
+    results): ``results["value"]`` or ``results["error"]`` once the thread has ended."""
+    result: dict = {}
+
+    def run():
+        try:
+            result["value"] = fn(*args)
+        except BaseException as exc:  # reported to the test
+            result["error"] = exc
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, result
+
+
+def run_in_thread(fn, *args, timeout: float = 30):
+    """``fn(*args)`` on a connection of its own (see :func:`in_thread`), waited for; its value."""
+    thread, result = in_thread(fn, *args)
+    thread.join(timeout)
+    assert not thread.is_alive() and "error" not in result, result
+    return result.get("value")

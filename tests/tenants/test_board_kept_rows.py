@@ -9,39 +9,19 @@ Committed writes on connections of their own (threads), on a school year no othe
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import psycopg
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from tenants.models import RollupDrift, School, SchoolRollup, Window, WindowException
 from tenants.rollups import rollup_add
 from tenants.selectors.boards import query
-from tests.support import client_for, page_text
+from tests.support import client_for, page_text, run_in_thread
 
 YEAR = 1904
 HEAD = "kept-rows-head"
-
-
-def _run(fn, *args):
-    """``fn(*args)`` on a connection of its own (autocommit, each statement committed), in a thread."""
-    result: dict = {}
-
-    def run():
-        try:
-            result["value"] = fn(*args)
-        except BaseException as exc:  # reported to the test
-            result["error"] = exc
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(30)
-    assert not thread.is_alive() and "error" not in result, result
-    return result.get("value")
 
 
 def _board(ids):
@@ -52,7 +32,7 @@ def _board(ids):
         read = query.last_read
         return sorted(kept), sorted(query.fetch_rows(ids, year=YEAR, head=HEAD)), read
 
-    return _run(read)
+    return run_in_thread(read)
 
 
 def _figure(rows, school_id: int, name: str):
@@ -71,11 +51,11 @@ def schools(w):
         for pk, name in names.items():
             School.objects.filter(pk=pk).update(name=name)
 
-    _run(clean)
-    _run(lambda: [rollup_add(school_id=s, year_start=YEAR, students=40) for s in names])
+    run_in_thread(clean)
+    run_in_thread(lambda: [rollup_add(school_id=s, year_start=YEAR, students=40) for s in names])
     query._KEPT.clear()
     yield w.school_a, w.school_b
-    _run(clean)
+    run_in_thread(clean)
     query._KEPT.clear()
 
 
@@ -92,18 +72,18 @@ def test_kept_rows_equal_a_full_read_after_every_write_the_board_shows(w, school
         with transaction.atomic(), transaction.atomic():
             rollup_add(school_id=a, year_start=YEAR, entries=7)
 
-    _run(in_savepoint)
+    run_in_thread(in_savepoint)
     kept, fresh, read = _board(ids)
     assert kept == fresh and read == 1
     assert _figure(kept, a, "students") == 40
 
     # a school's name
-    _run(lambda: School.objects.filter(pk=b).update(name="Trường THCS Đổi Tên"))
+    run_in_thread(lambda: School.objects.filter(pk=b).update(name="Trường THCS Đổi Tên"))
     kept, fresh, read = _board(ids)
     assert kept == fresh and read == 1 and _figure(kept, b, "name") == "Trường THCS Đổi Tên"
 
     # what the board does not show: the hourly schema check's time
-    _run(lambda: School.objects.filter(pk__in=ids).update(schema_checked_at=timezone.now()))
+    run_in_thread(lambda: School.objects.filter(pk__in=ids).update(schema_checked_at=timezone.now()))
     kept, fresh, read = _board(ids)
     assert kept == fresh and read == 0
 
@@ -128,10 +108,10 @@ def test_kept_rows_equal_a_full_read_after_every_write_the_board_shows(w, school
             requested_by_id=w.account("principal_a").pk,
         )
 
-    _run(request)
+    run_in_thread(request)
     kept, fresh, read = _board(ids)
     assert kept == fresh and _figure(kept, a, "open_requests") == 1 and read == 1
-    _run(lambda: WindowException.objects.filter(window__year_start=YEAR).delete())
+    run_in_thread(lambda: WindowException.objects.filter(window__year_start=YEAR).delete())
     kept, fresh, read = _board(ids)
     assert kept == fresh and _figure(kept, a, "open_requests") == 0 and read == 0
 
@@ -142,12 +122,12 @@ def test_kept_rows_equal_a_full_read_after_every_write_the_board_shows(w, school
             SchoolRollup.objects.filter(school_id=b, year_start=YEAR).update(reconciled_at=at, students=41)
             RollupDrift.objects.create(school_id=b, year_start=YEAR, field="students", old=40, new=41, found_at=at)
 
-    _run(drift)
+    run_in_thread(drift)
     kept, fresh, read = _board(ids)
     assert kept == fresh and _figure(kept, b, "drift") == 1 and _figure(kept, b, "students") == 41
 
     # a rollup row deleted (by hand: nothing in the product deletes one) stamps its school
-    _run(lambda: SchoolRollup.objects.filter(school_id=a, year_start=YEAR).delete())
+    run_in_thread(lambda: SchoolRollup.objects.filter(school_id=a, year_start=YEAR).delete())
     kept, fresh, read = _board(ids)
     # (b is read at every board while its last reconciliation's drift stands)
     assert kept == fresh and read == 2 and _figure(kept, a, "has_rollup") is False
@@ -187,7 +167,7 @@ def test_inside_a_transaction_nothing_is_kept(w, schools):
             rows = query.school_rows({a, b}, year=YEAR, head=HEAD)
             return len(rows), query.last_read
 
-    assert _run(in_transaction) == (2, 2)
+    assert run_in_thread(in_transaction) == (2, 2)
     assert not query._KEPT
 
 
@@ -213,13 +193,13 @@ def test_the_board_page_outside_a_transaction_shows_a_write_made_after_its_rows_
         again = client.get(url)
         return first.status_code, read_first, again.status_code, query.last_read
 
-    status, read_first, status_again, read_again = _run(view)
+    status, read_first, status_again, read_again = run_in_thread(view)
     assert (status, status_again) == (200, 200) and read_first >= 2 and read_again == 0
-    _run(lambda: School.objects.filter(pk=a).update(name="Trường THCS Tên Mới Sau Khi Giữ"))
+    run_in_thread(lambda: School.objects.filter(pk=a).update(name="Trường THCS Tên Mới Sau Khi Giữ"))
 
     def view_again():
         response = client_for(w.account("province_admin")).get(url + "&search=ten+moi+sau")
         return response.status_code, page_text(response), query.last_read
 
-    status, text, read = _run(view_again)
+    status, text, read = run_in_thread(view_again)
     assert status == 200 and read == 1 and "Trường THCS Tên Mới Sau Khi Giữ" in text

@@ -14,7 +14,7 @@ import threading
 import time
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 from prometheus_client import REGISTRY
 
@@ -26,6 +26,7 @@ from schools.services.sheets import sheet_save
 from tenants import rollup_outbox, selectors, tasks
 from tenants.models import RollupDrift, School, SchoolRollup
 from tenants.rollups import rollup_set
+from tests.support import in_thread, run_in_thread
 
 RACE_YEAR = 1902
 
@@ -175,30 +176,6 @@ def test_the_latest_drift_comes_first_and_only_the_last_pass_is_counted(w, klass
 # --- the race, and no deadlock ----------------------------------------------------------------------------------
 
 
-def _in_thread(fn, *args):
-    """Run ``fn`` on a connection of its own (each statement committed), in a thread; returns (thread, results)."""
-    result: dict = {}
-
-    def run():
-        try:
-            result["value"] = fn(*args)
-        except BaseException as exc:  # reported to the test
-            result["error"] = exc
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread, result
-
-
-def _run(fn, *args):
-    thread, result = _in_thread(fn, *args)
-    thread.join(20)
-    assert not thread.is_alive() and "error" not in result, result
-    return result.get("value")
-
-
 @pytest.fixture
 def race_school(w):
     """School B with a committed school year RACE_YEAR (no class, no student: its figures are all zero), removed
@@ -230,11 +207,11 @@ def race_school(w):
         SchoolRollup.objects.filter(school_id=school.pk, year_start=RACE_YEAR).delete()
         RollupDrift.objects.filter(school_id=school.pk, year_start=RACE_YEAR).delete()
 
-    _run(setup)
+    run_in_thread(setup)
     try:
         yield school
     finally:
-        _run(cleanup)
+        run_in_thread(cleanup)
 
 
 def _writer(school, gate: threading.Event | None = None, wrote: threading.Event | None = None):
@@ -261,7 +238,7 @@ def _public(school_id: int) -> dict | None:
     def read():
         return SchoolRollup.objects.filter(school_id=school_id, year_start=RACE_YEAR).values("entries").first()
 
-    return _run(read)
+    return run_in_thread(read)
 
 
 def _outbox_entries(school) -> list[int]:
@@ -269,7 +246,7 @@ def _outbox_entries(school) -> list[int]:
         connection.set_tenant(school)
         return list(RollupOutbox.objects.filter(year_start=RACE_YEAR).values_list("entries", flat=True))
 
-    return _run(read)
+    return run_in_thread(read)
 
 
 @pytest.mark.parametrize("mode", ["inline", "outbox"])
@@ -292,10 +269,10 @@ def test_a_write_committing_between_the_read_and_the_overwrite_keeps_its_delta(
         return figures
 
     monkeypatch.setattr(school_rollups, "school_figures", figures_then_pause)
-    reconciler, reconciled = _in_thread(rollup_outbox.reconcile_school, school.pk, school.schema_name)
+    reconciler, reconciled = in_thread(rollup_outbox.reconcile_school, school.pk, school.schema_name)
     try:
         assert read.wait(20), reconciled
-        writer, written = _in_thread(_writer(school))
+        writer, written = in_thread(_writer(school))
         time.sleep(0.8)
         assert writer.is_alive(), written  # queued behind the reconciliation, not committed in between
     finally:
@@ -308,9 +285,9 @@ def test_a_write_committing_between_the_read_and_the_overwrite_keeps_its_delta(
 
     if mode == "outbox":
         assert _public(school.pk) == {"entries": 0} and _outbox_entries(school) == [3]
-        assert _run(lambda: rollup_outbox.drain_school(school.pk, school.schema_name, via="sweep")) == 1
+        assert run_in_thread(lambda: rollup_outbox.drain_school(school.pk, school.schema_name, via="sweep")) == 1
     assert _public(school.pk) == {"entries": 3}  # the delta survived the overwrite
-    assert _run(lambda: list(RollupDrift.objects.filter(school_id=school.pk))) == []  # first pass: no drift
+    assert run_in_thread(lambda: list(RollupDrift.objects.filter(school_id=school.pk))) == []  # first pass: no drift
 
 
 @pytest.mark.parametrize("mode", ["inline", "outbox"])
@@ -323,10 +300,10 @@ def test_a_writer_holding_its_locks_makes_the_reconciliation_wait_without_deadlo
     settings.ROLLUP_MODE = mode
     school = race_school
     wrote, gate = threading.Event(), threading.Event()
-    writer, written = _in_thread(_writer(school, gate=gate, wrote=wrote))
+    writer, written = in_thread(_writer(school, gate=gate, wrote=wrote))
     try:
         assert wrote.wait(20), written
-        reconciler, reconciled = _in_thread(rollup_outbox.reconcile_school, school.pk, school.schema_name)
+        reconciler, reconciled = in_thread(rollup_outbox.reconcile_school, school.pk, school.schema_name)
         time.sleep(0.8)
         assert reconciler.is_alive(), reconciled  # waiting for the writer
     finally:
@@ -336,7 +313,7 @@ def test_a_writer_holding_its_locks_makes_the_reconciliation_wait_without_deadlo
     assert not reconciler.is_alive() and not writer.is_alive()
     assert "error" not in written and "error" not in reconciled, (written, reconciled)
     assert _public(school.pk) == {"entries": 0} and _outbox_entries(school) == []
-    drift = _run(
+    drift = run_in_thread(
         lambda: set(RollupDrift.objects.filter(school_id=school.pk).values_list("year_start", "field", "old", "new"))
     )
     assert drift == {(RACE_YEAR, "entries", 3, 0), (RACE_YEAR, "entries_term1", 3, 0)}
