@@ -31,7 +31,8 @@ from schools.services.students import student_enrol, student_move_class, student
 from tenants import rollup_edits, rollup_outbox, rollups, tasks
 from tenants.models import ClassRollup, ComplianceSnapshot, RollupDay, RollupDrift, SchoolRollup, Window
 from tenants.reminders import snapshot_chunk
-from tests.tenants.test_rollup_reconcile import RACE_YEAR, _in_thread, _run, race_school  # noqa: F401
+from tests.support import in_thread, run_in_thread
+from tests.tenants.test_rollup_reconcile import RACE_YEAR, race_school  # noqa: F401
 from tests.windows.test_reminders import province_window
 
 DAY = dt.date(2026, 5, 20)  # a day of the 2025–2026 year: every enrolment of the fixture is on the roll
@@ -312,11 +313,11 @@ def test_a_class_write_committing_between_the_read_and_the_overwrite_keeps_its_d
         )
 
     monkeypatch.setattr(rollup_classes, "class_figures", figures_then_pause)
-    reconciler, reconciled = _in_thread(rollup_outbox.reconcile_school, school.pk, school.schema_name)
+    reconciler, reconciled = in_thread(rollup_outbox.reconcile_school, school.pk, school.schema_name)
     try:
         try:
             assert read.wait(20), reconciled
-            thread, written = _in_thread(writer)
+            thread, written = in_thread(writer)
             time.sleep(0.8)
             assert thread.is_alive(), written  # queued behind the reconciliation
         finally:
@@ -324,19 +325,19 @@ def test_a_class_write_committing_between_the_read_and_the_overwrite_keeps_its_d
         reconciler.join(20)
         thread.join(20)
         assert "error" not in reconciled and "error" not in written, (reconciled, written)
-        [(class_id, students, stale_since)] = _run(rows)
+        [(class_id, students, stale_since)] = run_in_thread(rows)
         assert (class_id, students) == (777001, 1) and stale_since is not None  # the delta survived, marked stale
         # The drain settles it against the school's tables (no such class in that year: its row goes).
         monkeypatch.setattr(rollup_classes, "class_figures", real)
-        _run(lambda: rollup_outbox.drain_stale_school(school.pk, school.schema_name))
-        assert _run(rows) == []
+        run_in_thread(lambda: rollup_outbox.drain_stale_school(school.pk, school.schema_name))
+        assert run_in_thread(rows) == []
     finally:
 
         def cleanup():
             ClassRollup.objects.filter(school_id=school.pk, year_start=RACE_YEAR).delete()
             RollupDay.objects.filter(school_id=school.pk, year_start=RACE_YEAR).delete()
 
-        _run(cleanup)
+        run_in_thread(cleanup)
 
 
 def test_a_class_created_has_its_row_at_once(w, klass):
