@@ -15,5 +15,8 @@ def array_literal(values) -> str:
 
 
 def in_array(values) -> RawSQL:
-    """``field__in=in_array(ids)``: the ids as one array parameter (see :func:`array_literal`)."""
-    return RawSQL("SELECT unnest(%s::bigint[])", [array_literal(values)])
+    """``field__in=in_array(ids)``: the ids as one array literal written into the statement (digits, commas and
+    braces only: :func:`array_literal`). Not a parameter: once the driver prepares a statement (its fifth run), the
+    server's generic plan cannot see the array and plans for ten elements — four to five times slower on a
+    province's 3,000 schools (``tenants.selectors.boards.query``)."""
+    return RawSQL(f"SELECT unnest('{array_literal(values)}'::bigint[])", [])
